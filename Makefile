@@ -1,0 +1,49 @@
+# cardano-fleet — every target installs what it needs; `make test` and `make demo` work on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+APT_PACKAGES := openssh-server openssh-sftp-server iproute2 sudo
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: install test test-unit lint demo lab-up lab-down bench clean
+
+install: $(VENV)/.installed
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:$$missing"; \
+		SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing </dev/null; \
+	fi
+
+$(VENV)/.installed: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+test: install
+	$(BIN)/python -m pytest -q
+
+test-unit: install
+	$(BIN)/python -m pytest -q tests/unit
+
+lint: install
+	$(BIN)/ruff check orchestrator tests
+	$(BIN)/mypy
+
+demo: install
+	$(BIN)/python -m orchestrator.lab.demo
+
+lab-up: install
+	$(BIN)/cardano-fleet lab up
+
+lab-down: install
+	$(BIN)/cardano-fleet lab down
+
+bench: install
+	@echo "bench: not yet (see issue 9)"
+
+clean:
+	-$(BIN)/cardano-fleet lab down 2>/dev/null
+	rm -rf $(VENV) .lab .cardano-fleet .pytest_cache .mypy_cache .ruff_cache *.egg-info build dist

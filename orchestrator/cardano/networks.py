@@ -1,0 +1,91 @@
+"""Per-network constants of cardano-node 8.9.0 (source: book environments, see docs/domain).
+
+Expected-slot formulas come from the genesis start times; preprod's Byron/Shelley split is
+UNCONFIRMED from a primary source (community tools' figures), as the domain notes say.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class AccessPoint:
+    address: str
+    port: int
+
+
+@dataclass(frozen=True)
+class Network:
+    name: str
+    magic: int | None  # None for mainnet (`--mainnet`)
+    bootstrap_peers: tuple[AccessPoint, ...]
+    use_ledger_after_slot: int
+    # expected slot = shelley_slot_offset + (unix_now - shelley_start_unix)
+    shelley_start_unix: int
+    shelley_slot_offset: int
+    # Well-known public relay names that a legacy topology points at; replaced by bootstrap peers.
+    public_relay_suffixes: tuple[str, ...]
+
+    def expected_slot(self, unix_now: float) -> int:
+        """The slot a node in sync would be at, from the wall clock."""
+        return self.shelley_slot_offset + int(unix_now - self.shelley_start_unix)
+
+
+_PUBLIC_SUFFIXES = (
+    "relays-new.cardano-mainnet.iohk.io",
+    "backbone.cardano-mainnet.iohk.io",
+    "backbone.cardano.iog.io",
+    "backbone.mainnet.emurgornd.com",
+    "preprod-node.play.dev.cardano.org",
+    "preview-node.play.dev.cardano.org",
+    "preprod-node.world.dev.cardano.org",
+    "preview-node.world.dev.cardano.org",
+    "relays-new.cardano-testnet.iohkdev.io",
+)
+
+NETWORKS: dict[str, Network] = {
+    "mainnet": Network(
+        name="mainnet",
+        magic=None,
+        bootstrap_peers=(
+            AccessPoint("backbone.cardano.iog.io", 3001),
+            AccessPoint("backbone.mainnet.emurgornd.com", 3001),
+        ),
+        use_ledger_after_slot=116812831,
+        shelley_start_unix=1596059091,
+        shelley_slot_offset=4492800,
+        public_relay_suffixes=_PUBLIC_SUFFIXES,
+    ),
+    "preprod": Network(
+        name="preprod",
+        magic=1,
+        bootstrap_peers=(AccessPoint("preprod-node.play.dev.cardano.org", 3001),),
+        use_ledger_after_slot=52358331,
+        shelley_start_unix=1655769600,
+        shelley_slot_offset=86400,
+        public_relay_suffixes=_PUBLIC_SUFFIXES,
+    ),
+    "preview": Network(
+        name="preview",
+        magic=2,
+        bootstrap_peers=(AccessPoint("preview-node.play.dev.cardano.org", 3001),),
+        use_ledger_after_slot=41385503,
+        shelley_start_unix=1666656000,
+        shelley_slot_offset=0,
+        public_relay_suffixes=_PUBLIC_SUFFIXES,
+    ),
+}
+
+
+def network(name: str) -> Network:
+    try:
+        return NETWORKS[name]
+    except KeyError:
+        raise ValueError(f"unknown network {name!r}; expected one of {', '.join(NETWORKS)}") from None
+
+
+def is_public_relay(address: str) -> bool:
+    """A well-known public relay name (relays-new.*, backbone.*, *-node.play.dev.cardano.org)."""
+    name = address.lower().rstrip(".")
+    return name in _PUBLIC_SUFFIXES or name.startswith(("relays-new.", "backbone."))
