@@ -16,7 +16,7 @@ from orchestrator import __version__
 
 # (sub-command, module under orchestrator.commands, one-line help)
 COMMANDS: tuple[tuple[str, str, str], ...] = (
-    ("lab", "lab", "a local replica fleet of real sshd hosts: up, down, status, fault"),
+    ("lab", "lab", "a local replica fleet of real sshd hosts: up, down, status, fault, exec"),
 )
 
 

@@ -1,0 +1,112 @@
+"""`cardano-fleet lab up|down|status|fault|exec`: a local replica fleet of real sshd hosts."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from orchestrator.lab.hosts import LabState
+
+FAULTS = ("crash_at_start", "never_sync", "slow_start", "ignore_stop")
+FAULTS_FILE = "/etc/cardano-lab/faults.json"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="lab_command", metavar="ACTION", required=True)
+    up = sub.add_parser(
+        "up",
+        help="start relays + producers + a chain source host, each a real sshd in its own namespaces",
+        description=(
+            "Start a lab fleet: every host is a real sshd in its own mount/UTS/PID/network namespaces on a "
+            "bridge in 198.18.SUBNET.0/24, running a simulated cardano-node in the pre-upgrade state. "
+            "Writes a client key, known_hosts and inventory.yml under --dir; the last line printed is the "
+            "inventory path. Needs root."
+        ),
+    )
+    up.add_argument("--relays", type=int, default=3, help="number of relays (default 3)")
+    up.add_argument("--producers", type=int, default=1, help="number of block producers (default 1)")
+    up.add_argument("--node-version", default="8.7.3", choices=("8.7.3", "8.9.0"), help="version to boot on")
+    up.add_argument("--subnet", type=int, default=0, help="third octet of 198.18.N.0/24 (default 0)")
+    for p in (up, *(sub.add_parser(n, help=h) for n, h in _OTHER)):
+        p.add_argument("--dir", default=".lab", help="the lab's directory (default .lab)")
+    fault = sub.choices["fault"]
+    fault.add_argument("host", help="lab host name, e.g. relay2")
+    fault.add_argument("fault", choices=(*FAULTS, "clear"), help="the fault to switch on, or clear")
+    fault.add_argument("--version", dest="fault_version", default=None, help="only this node version misbehaves")
+    fault.add_argument("--seconds", type=float, default=30.0, help="for slow_start and ignore_stop (default 30)")
+    ex = sub.choices["exec"]
+    ex.add_argument("host")
+    ex.add_argument("cmd", nargs=argparse.REMAINDER, help="shell command run as root inside the host")
+
+
+_OTHER = (
+    ("down", "stop every host and remove every namespace, link and process of the lab"),
+    ("status", "list hosts, addresses and whether each answers SSH"),
+    ("fault", "switch a node fault on for one host (optionally only for one node version), or clear"),
+    ("exec", "run a command inside a lab host out of band (nsenter), for debugging"),
+)
+
+
+def run(args: argparse.Namespace) -> int:
+    from orchestrator.lab.hosts import LabError, LabState, host_exec, lab_down, lab_status, lab_up
+
+    try:
+        if args.lab_command == "up":
+            state = lab_up(
+                args.dir, relays=args.relays, producers=args.producers, subnet=args.subnet,
+                node_version=args.node_version, progress=lambda m: print(f"lab: {m}", file=sys.stderr),
+            )  # fmt: skip
+            for h in state.hosts:
+                print(f"{h.name:10} {h.role:15} {h.address:15} {h.layout}")
+            print(state.inventory_path)
+            return 0
+        if args.lab_command == "down":
+            for line in lab_down(args.dir):
+                print(line)
+            return 0
+        if args.lab_command == "status":
+            rows = list(lab_status(args.dir))
+            if not rows:
+                print(f"no lab in {args.dir}")
+                return 1
+            for host, alive, answers in rows:
+                print(f"{host.name:10} {host.role:15} {host.address:15} {'up' if alive else 'down':5} "
+                      f"ssh={'yes' if answers else 'no'}")  # fmt: skip
+            return 0 if all(a for _, _, a in rows) else 1
+        state = LabState.load(args.dir)
+        if state is None:
+            print(f"cardano-fleet lab: no lab in {args.dir}", file=sys.stderr)
+            return 1
+        if args.lab_command == "fault":
+            return _set_fault(state, args.host, args.fault, args.fault_version, args.seconds)
+        proc = host_exec(state, args.host, " ".join(args.cmd))
+        sys.stdout.write(proc.stdout)
+        sys.stderr.write(proc.stderr)
+        return proc.returncode
+    except LabError as e:
+        print(f"cardano-fleet lab: {e}", file=sys.stderr)
+        return 1
+
+
+def _set_fault(state: LabState, host: str, fault: str, version: str | None, seconds: float) -> int:
+    """Faults live in a file the simulated node reads at start, so only a (re)start picks them up."""
+    from orchestrator.lab.hosts import host_exec as run_in_host
+
+    read = run_in_host(state, host, f"cat {FAULTS_FILE} 2>/dev/null || echo '{{}}'")
+    faults = json.loads(read.stdout or "{}")
+    if fault == "clear":
+        faults = {}
+    else:
+        faults[fault] = {"version": version, "seconds": seconds}
+    text = json.dumps(faults, indent=2)
+    tmp = f"{FAULTS_FILE}.tmp"
+    write = run_in_host(state, host, f"printf %s {shlex.quote(text)} > {tmp} && mv {tmp} {FAULTS_FILE}")
+    if write.returncode != 0:
+        print(f"cardano-fleet lab: could not write faults on {host}: {write.stderr.strip()}", file=sys.stderr)
+        return 1
+    print(f"{host}: faults = {json.dumps(faults)}")
+    return 0

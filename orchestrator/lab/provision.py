@@ -1,0 +1,361 @@
+"""What each lab host holds before it boots: sshd, users, a service manager, and a cardano-node
+in the realistic pre-upgrade state an operator would have (8.7.3, legacy topologies, non-P2P).
+
+Files are written into the host's overlay upper directories, so nothing here touches the real
+machine's /etc, /opt, /usr/local, /root, /var or /home.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from orchestrator.cardano.layouts import LAYOUTS, Layout
+
+if TYPE_CHECKING:
+    from orchestrator.lab.hosts import LabHost, LabState
+
+DATA = Path(__file__).resolve().parent.parent / "cardano" / "data"
+STANDIN = Path(__file__).with_name("systemctl_standin.py")
+OPERATOR_UID = 2000
+PUBLIC_NAMES = (
+    "relays-new.cardano-mainnet.iohk.io",
+    "backbone.cardano-mainnet.iohk.io",
+    "backbone.cardano.iog.io",
+    "backbone.mainnet.emurgornd.com",
+    "preprod-node.play.dev.cardano.org",
+    "preview-node.play.dev.cardano.org",
+    # A friend's pool relay that one relay's operator picked by hand; it must survive the upgrade.
+    "relay.friendpool.example",
+)
+FRIEND_PEER = {"addr": "relay.friendpool.example", "port": 3001, "valency": 1}
+CHAIN_PORT = 3001
+SYNC_SLOTS_PER_SEC = 400
+STARTUP_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class Keys:
+    client_key: Path
+    client_pub: str
+    host_keys: dict[str, tuple[Path, str]]  # host → (private key path, public key line)
+
+
+@dataclass(frozen=True)
+class LabRelease:
+    version: str
+    path: Path
+    sha256: str
+    url: str
+    binary_subdir: str
+
+
+def make_keys(lab_path: Path, hosts: list[LabHost]) -> Keys:
+    keys_dir = lab_path / "keys"
+    keys_dir.mkdir(mode=0o700)
+    jobs = {"client": keys_dir / "client_key"} | {h.name: keys_dir / f"host_{h.name}_ed25519" for h in hosts}
+    procs = [
+        subprocess.Popen(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"cardano-fleet-lab-{name}", "-f", str(path)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        for name, path in jobs.items()
+    ]
+    for p in procs:
+        if p.wait() != 0:
+            raise RuntimeError("ssh-keygen failed")
+    pub = {name: Path(f"{path}.pub").read_text().strip() for name, path in jobs.items()}
+    return Keys(
+        client_key=jobs["client"],
+        client_pub=pub["client"],
+        host_keys={h.name: (jobs[h.name], pub[h.name]) for h in hosts},
+    )
+
+
+def build_releases(lab_path: Path, gateway: str, port: int) -> dict[str, LabRelease]:
+    from orchestrator.lab.releases import build_release
+
+    out = lab_path / "releases"
+    out.mkdir()
+    result = {}
+    for version in ("8.7.3", "8.9.0"):
+        r = build_release(version, out)
+        result[version] = LabRelease(
+            version, r.path, r.sha256, f"http://{gateway}:{port}/{r.path.name}", r.binary_subdir
+        )
+    return result
+
+
+def upper_path(upper: Path, absolute: str) -> Path:
+    """Where an absolute in-host path lives in the host's overlay upper dirs."""
+    for mount in ("/usr/local", "/etc", "/opt", "/root", "/var", "/home"):
+        if absolute == mount or absolute.startswith(mount + "/"):
+            return upper / mount.strip("/").replace("/", "_") / absolute[len(mount) + 1 :]
+    raise ValueError(f"{absolute} is not under an overlaid directory of the lab host")
+
+
+def _write(path: Path, content: str | bytes, mode: int = 0o644, uid: int = 0) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(content, str):
+        content = content.encode()
+    path.write_bytes(content)
+    os.chmod(path, mode)
+    os.chown(path, uid, uid)
+
+
+def layout_of(host: LabHost) -> Layout:
+    return LAYOUTS[host.layout]
+
+
+def node_port(host: LabHost) -> int:
+    return CHAIN_PORT if host.role == "chain_source" else layout_of(host).node_port
+
+
+def autostart_units(host: LabHost) -> list[str]:
+    return [layout_of(host).service_name]
+
+
+def _sshd_config(host: LabHost) -> str:
+    return "\n".join(
+        [
+            f"ListenAddress {host.address}:22",
+            "HostKey /etc/ssh/ssh_host_ed25519_key",
+            "PidFile /run/sshd.pid",
+            "UsePAM no",
+            "PermitRootLogin prohibit-password",
+            "AuthorizedKeysFile .ssh/authorized_keys",
+            "StrictModes yes",
+            "PubkeyAuthentication yes",
+            "PasswordAuthentication no",
+            "KbdInteractiveAuthentication no",
+            # Relays forward TCP so that a firewalled block producer can be reached through them.
+            f"AllowTcpForwarding {'yes' if host.role == 'relay' else 'no'}",
+            "UseDNS no",
+            "PrintMotd no",
+            "PrintLastLog no",
+            "MaxStartups 100:30:200",
+            "MaxSessions 50",
+            "Subsystem sftp internal-sftp",
+            "",
+        ]
+    )
+
+
+def _users(upper: Path, client_pub: str) -> None:
+    etc = upper / "etc"
+    for name, line in (
+        ("passwd", f"operator:x:{OPERATOR_UID}:{OPERATOR_UID}:lab operator:/home/operator:/bin/bash\n"),
+        ("group", f"operator:x:{OPERATOR_UID}:\n"),
+        ("shadow", "operator:*:19000:0:99999:7:::\n"),
+    ):
+        original = Path("/etc", name).read_text()
+        kept = "".join(x for x in original.splitlines(keepends=True) if not x.startswith("operator:"))
+        _write(etc / name, kept + line, mode=0o640 if name == "shadow" else 0o644)
+    _write(etc / "sudoers.d" / "operator", "operator ALL=(ALL) NOPASSWD: ALL\n", mode=0o440)
+    root = upper / "root"
+    os.chmod(root, 0o700)
+    _write(root / ".ssh" / "authorized_keys", client_pub + "\n", mode=0o600)
+    os.chmod(root / ".ssh", 0o700)
+    # A clean shell start: the machine's own .bashrc adds ~300 ms to every SSH command.
+    _write(root / ".bashrc", "# lab host\n")
+    _write(root / ".profile", "# lab host\n")
+    home = upper / "home" / "operator"
+    _write(home / ".ssh" / "authorized_keys", client_pub + "\n", mode=0o600, uid=OPERATOR_UID)
+    for d in (home / ".ssh", home):
+        os.chmod(d, 0o700)
+        os.chown(d, OPERATOR_UID, OPERATOR_UID)
+    _write(home / ".bashrc", "# lab host\n", uid=OPERATOR_UID)
+
+
+def _etc_hosts(all_hosts: list[LabHost]) -> str:
+    lines = ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback"]
+    chain = next(h for h in all_hosts if h.role == "chain_source")
+    lines += [f"{h.address}\t{h.name}" for h in all_hosts]
+    # The public backbone names of the real topology files all lead to the chain source.
+    lines += [f"{chain.address}\t{name}" for name in PUBLIC_NAMES]
+    return "\n".join(lines) + "\n"
+
+
+def legacy_topology(host: LabHost, all_hosts: list[LabHost]) -> dict[str, Any]:
+    """Producers lists wired as an operator would: BP → its relays; relays → BP, siblings, public."""
+    relays = [h for h in all_hosts if h.role == "relay"]
+    producers = [h for h in all_hosts if h.role == "block_producer"]
+    if host.role == "block_producer":
+        entries = [{"addr": r.address, "port": node_port(r), "valency": 1} for r in relays]
+    else:
+        entries = [{"addr": p.address, "port": node_port(p), "valency": 1} for p in producers]
+        entries += [{"addr": r.address, "port": node_port(r), "valency": 1} for r in relays if r != host]
+        entries.append({"addr": "relays-new.cardano-mainnet.iohk.io", "port": 3001, "valency": 2})
+        if host.name == "relay1":
+            entries.append(dict(FRIEND_PEER))
+    return {"Producers": entries}
+
+
+def keeps_book_p2p(host: LabHost, all_hosts: list[LabHost]) -> bool:
+    """One relay keeps the real 8.7.3 book files, which already say EnableP2P: true."""
+    relays = [h for h in all_hosts if h.role == "relay"]
+    return len(relays) >= 3 and host == relays[-1]
+
+
+def _node_files(host: LabHost, all_hosts: list[LabHost], node_version: str) -> dict[str, bytes]:
+    """config.json, topology.json and genesis files for the pre-upgrade state, by in-host path."""
+    layout = layout_of(host)
+    book = DATA / node_version / "mainnet"
+    genesis_src = {
+        "byron-genesis.json": DATA / "8.9.0" / "mainnet" / "byron-genesis.json",
+        "shelley-genesis.json": DATA / "8.9.0" / "mainnet" / "shelley-genesis.json",
+        "alonzo-genesis.json": DATA / "8.9.0" / "mainnet" / "alonzo-genesis.json",
+        "conway-genesis.json": book / "conway-genesis.json",
+    }
+    files = {f"{layout.genesis_dir}/{name}": src.read_bytes() for name, src in genesis_src.items()}
+    config_text = (book / "config.json").read_text()
+    if host.role == "chain_source":
+        topology: dict[str, Any] = {"localRoots": [], "publicRoots": []}
+    elif keeps_book_p2p(host, all_hosts) and node_version == "8.7.3":
+        files[layout.config_path] = config_text.encode()
+        files[layout.topology_path] = (book / "topology.json").read_bytes()
+        return files
+    else:
+        topology = legacy_topology(host, all_hosts)
+    config = json.loads(config_text)
+    config["EnableP2P"] = host.role == "chain_source"
+    if host.role == "block_producer" and node_version == "8.7.3":
+        config["PeerSharing"] = "PeerSharingDisabled"
+    files[layout.config_path] = (json.dumps(config, indent=2) + "\n").encode()
+    files[layout.topology_path] = (json.dumps(topology, indent=2) + "\n").encode()
+    return files
+
+
+def _unit(host: LabHost) -> str:
+    layout = layout_of(host)
+    args = [
+        f"{layout.bin_dir}/cardano-node", "run",
+        "--config", layout.config_path, "--topology", layout.topology_path,
+        "--database-path", layout.db_path, "--socket-path", layout.socket_path,
+        "--host-addr", "0.0.0.0", "--port", str(node_port(host)),
+    ]  # fmt: skip
+    if host.role == "block_producer":
+        args += [
+            "--shelley-kes-key", f"{layout.keys_dir}/kes.skey",
+            "--shelley-vrf-key", f"{layout.keys_dir}/vrf.skey",
+            "--shelley-operational-certificate", f"{layout.keys_dir}/op.cert",
+        ]  # fmt: skip
+    env = [f"CARDANO_LAB_SYNC_SLOTS_PER_SEC={SYNC_SLOTS_PER_SEC}", f"CARDANO_LAB_STARTUP_SECONDS={STARTUP_SECONDS}"]
+    if host.role == "chain_source":
+        env.append("CARDANO_LAB_CHAIN_SOURCE=1")
+    guild = layout.name == "guild"
+    return "\n".join(
+        [
+            "[Unit]",
+            f"Description=Cardano Node ({'guild cnode' if guild else 'IOG docs layout'})",
+            "After=network-online.target",
+            "",
+            "[Service]",
+            "Type=simple",
+            f"User={layout.run_as}",
+            *(f"Environment={e}" for e in env),
+            f"WorkingDirectory={layout.root}",
+            "ExecStart=" + " ".join(args),
+            "ExecReload=/bin/kill -HUP $MAINPID",
+            f"KillSignal={'SIGINT' if guild else 'SIGTERM'}",
+            f"TimeoutStopSec={60 if guild else 30}",
+            "Restart=on-failure",
+            "",
+            "[Install]",
+            "WantedBy=multi-user.target",
+            "",
+        ]
+    )
+
+
+def _install_release(upper: Path, layout: Layout, release: LabRelease) -> None:
+    target = upper_path(upper, f"{layout.releases_dir}/{release.version}")
+    target.mkdir(parents=True)
+    with tarfile.open(release.path) as tar:
+        tar.extractall(target, filter="tar")
+    link = upper_path(upper, layout.bin_dir)
+    link.parent.mkdir(parents=True, exist_ok=True)
+    sub = f"/{release.binary_subdir}" if release.binary_subdir else ""
+    os.symlink(f"{layout.releases_dir}/{release.version}{sub}", link)
+
+
+def prepare_host(
+    host: LabHost,
+    all_hosts: list[LabHost],
+    upper: Path,
+    keys: Keys,
+    releases: dict[str, LabRelease],
+    node_version: str,
+    subnet: int,
+) -> None:
+    etc = upper / "etc"
+    _write(etc / "hostname", host.name + "\n")
+    _write(etc / "hosts", _etc_hosts(all_hosts))
+    key_path, key_pub = keys.host_keys[host.name]
+    _write(etc / "ssh" / "sshd_config", _sshd_config(host))
+    _write(etc / "ssh" / "ssh_host_ed25519_key", key_path.read_bytes(), mode=0o600)
+    _write(etc / "ssh" / "ssh_host_ed25519_key.pub", key_pub + "\n")
+    _users(upper, keys.client_pub)
+    _write(upper / "usr_local" / "sbin" / "systemctl", STANDIN.read_bytes(), mode=0o755)
+    units = etc / "systemd" / "system"
+    units.mkdir(parents=True)
+    # Opaque: the host must not see (and start) the real machine's units.
+    os.setxattr(units, "trusted.overlay.opaque", b"y")
+    (etc / "cardano-lab").mkdir()
+
+    layout = layout_of(host)
+    version = "8.9.0" if host.role == "chain_source" else node_version
+    _install_release(upper, layout, releases[version])
+    cli = upper / "usr_local" / "bin" / "cardano-cli"
+    cli.parent.mkdir(parents=True, exist_ok=True)
+    os.symlink(f"{layout.bin_dir}/cardano-cli", cli)
+    for path, content in _node_files(host, all_hosts, version).items():
+        _write(upper_path(upper, path), content)
+    for d in (layout.db_path, os.path.dirname(layout.socket_path), f"{layout.root}/logs"):
+        upper_path(upper, d).mkdir(parents=True, exist_ok=True)
+    if host.role == "block_producer":
+        keys_dir = upper_path(upper, layout.keys_dir)
+        for name in ("kes.skey", "vrf.skey", "op.cert"):
+            # Stand-in pool keys: the orchestrator must never open these (tests check it).
+            _write(keys_dir / name, f"lab stand-in {name}: must never be read\n", mode=0o600)
+        os.chmod(keys_dir, 0o700)
+    _write(units / layout.service_name, _unit(host))
+    wants = units / "multi-user.target.wants"
+    wants.mkdir(exist_ok=True)
+    os.symlink(f"/etc/systemd/system/{layout.service_name}", wants / layout.service_name)
+
+
+def write_client_files(state: LabState, keys: Keys) -> None:
+    """known_hosts (every host key) and inventory.yml in the project's inventory format."""
+    lab = Path(state.dir)
+    known = [f"{h.address} {keys.host_keys[h.name][1]}" for h in state.hosts]
+    (lab / "known_hosts").write_text("\n".join(known) + "\n")
+    os.chmod(keys.client_key, 0o600)
+    lines = [
+        "# Written by `cardano-fleet lab up`: the lab fleet in the project's (Ansible-compatible) inventory format.",
+        "all:",
+        "  vars:",
+        "    ansible_user: root",
+        f"    ansible_ssh_private_key_file: {keys.client_key}",
+        f"    known_hosts_file: {lab / 'known_hosts'}",
+        "    cardano_network: mainnet",
+        "    node_release:",
+        '      version: "8.9.0"',
+        f"      url: {state.release_urls['8.9.0']['url']}",
+        f"      sha256: {state.release_urls['8.9.0']['sha256']}",
+        "      source: download",
+        "  children:",
+    ]
+    for group, role in (("relays", "relay"), ("block_producers", "block_producer")):
+        members = [h for h in state.hosts if h.role == role]
+        if not members:
+            continue
+        lines += [f"    {group}:", "      hosts:"]
+        for h in members:
+            lines += [f"        {h.name}:", f"          ansible_host: {h.address}", f"          layout: {h.layout}"]
+    (lab / "inventory.yml").write_text("\n".join(lines) + "\n")

@@ -1,0 +1,190 @@
+"""Immutable values that flow one way through the program: inventory → facts → plan → outcome.
+
+Nothing here does I/O. Modules add their own frozen dataclasses next to their logic when the
+value is private to them; the ones shared by several modules live here.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from types import MappingProxyType
+from typing import Any
+
+from orchestrator.cardano.layouts import Layout
+
+
+class Role(str, Enum):
+    RELAY = "relay"
+    BLOCK_PRODUCER = "block_producer"
+
+
+def _frozen(mapping: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
+    return MappingProxyType(dict(mapping or {}))
+
+
+@dataclass(frozen=True)
+class Host:
+    """One cardano-node host, with every inventory variable already resolved."""
+
+    name: str
+    role: Role
+    address: str  # where SSH connects (ansible_host, default: name)
+    layout: Layout  # paths and unit name, per-host overrides applied
+    port: int = 22
+    user: str = "root"
+    key_file: str | None = None
+    known_hosts_file: str | None = None  # None: ~/.ssh/known_hosts
+    proxy_jump: str | None = None  # "[user@]host[:port]" or an inventory host name
+    become: bool = False
+    become_password_env: str | None = None  # name of the env var holding the sudo password
+    node_address: str = ""  # where peers reach the node (default: address)
+    node_port: int = 0  # default: the layout's port
+    network: str = "mainnet"
+    groups: tuple[str, ...] = ()
+    vars: Mapping[str, Any] = field(default_factory=_frozen)  # all resolved vars, for templating
+
+    @property
+    def is_producer(self) -> bool:
+        return self.role is Role.BLOCK_PRODUCER
+
+    @property
+    def peer_address(self) -> str:
+        return self.node_address or self.address
+
+    @property
+    def peer_port(self) -> int:
+        return self.node_port or self.layout.node_port
+
+
+@dataclass(frozen=True)
+class Inventory:
+    source: str  # the file it was read from, for messages
+    hosts: tuple[Host, ...]
+    groups: Mapping[str, tuple[str, ...]] = field(default_factory=_frozen)  # group → host names
+    warnings: tuple[str, ...] = ()  # "path:line:col: message" for things accepted but ignored
+
+    def host(self, name: str) -> Host:
+        for h in self.hosts:
+            if h.name == name:
+                return h
+        raise KeyError(name)
+
+    @property
+    def relays(self) -> tuple[Host, ...]:
+        return tuple(h for h in self.hosts if h.role is Role.RELAY)
+
+    @property
+    def block_producers(self) -> tuple[Host, ...]:
+        return tuple(h for h in self.hosts if h.role is Role.BLOCK_PRODUCER)
+
+    def select(self, pattern: str | None) -> tuple[Host, ...]:
+        """Ansible-style `--limit`: comma/colon-separated host or group names or globs; `!x` excludes."""
+        if not pattern:
+            return self.hosts
+        included: list[str] = []
+        excluded: set[str] = set()
+        for raw in pattern.replace(":", ",").split(","):
+            term = raw.strip()
+            if not term:
+                continue
+            target = excluded if term.startswith("!") else None
+            term = term.lstrip("!")
+            names = self._match(term)
+            if target is not None:
+                target.update(names)
+            else:
+                included.extend(n for n in names if n not in included)
+        if not included and any(not t.strip().startswith("!") for t in pattern.replace(":", ",").split(",") if t.strip()):
+            return ()
+        base = included or [h.name for h in self.hosts]
+        chosen = set(base) - excluded
+        return tuple(h for h in self.hosts if h.name in chosen)
+
+    def _match(self, term: str) -> list[str]:
+        if term in ("all", "*"):
+            return [h.name for h in self.hosts]
+        if term in self.groups:
+            return list(self.groups[term])
+        names = [h.name for h in self.hosts if fnmatch.fnmatchcase(h.name, term)]
+        for group, members in self.groups.items():
+            if fnmatch.fnmatchcase(group, term):
+                names.extend(m for m in members if m not in names)
+        return names
+
+
+# --- playbooks: what to do, in which order, to which hosts (see orchestrator/playbook.py) -------------
+
+
+@dataclass(frozen=True)
+class Serial:
+    """Ansible's `serial`: batch sizes (int or "N%"), the last one repeating; empty = all hosts at once."""
+
+    sizes: tuple[int | str, ...] = ()
+
+    def __str__(self) -> str:
+        if not self.sizes:
+            return "all"
+        return ", ".join(str(s) for s in self.sizes)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One built-in action with its (still templated) arguments, and where it was written."""
+
+    action: str
+    args: Mapping[str, Any] = field(default_factory=_frozen)
+    name: str = ""
+    role: str = ""
+    path: str = ""  # the steps file, for messages
+    line: int = 0  # 1-based
+    column: int = 0  # 1-based
+
+    @property
+    def source(self) -> str:
+        return f"{self.path}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True)
+class RoleRef:
+    """A role as a stage applies it: its defaults, its params from the playbook and its ordered steps."""
+
+    name: str
+    steps: tuple[Step, ...]
+    defaults: Mapping[str, Any] = field(default_factory=_frozen)  # lowest precedence
+    params: Mapping[str, Any] = field(default_factory=_frozen)  # `vars:` on the role entry in the playbook
+    steps_from: str = "steps"  # which steps file of the role (like Ansible's tasks_from)
+    path: str = ""  # the role's directory
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One play: a host pattern, how to batch it, and the roles to apply to each host in order."""
+
+    name: str
+    hosts: str  # an Inventory.select() pattern
+    roles: tuple[RoleRef, ...]
+    serial: Serial = Serial()
+    parallel: bool = False  # all matching hosts at once (only for steps that disturb nothing)
+    max_fail_percentage: float = 0.0
+    min_healthy_relays: int = 0
+    vars: Mapping[str, Any] = field(default_factory=_frozen)
+
+    @property
+    def steps(self) -> tuple[Step, ...]:
+        return tuple(step for role in self.roles for step in role.steps)
+
+
+Play = Stage  # Ansible's word for the same thing
+
+
+@dataclass(frozen=True)
+class Playbook:
+    """Ordered stages; the rollout runs them one after the other and stops at the first failed stage."""
+
+    name: str
+    source: str  # the file it was read from, for messages
+    stages: tuple[Stage, ...]
+    vars: Mapping[str, Any] = field(default_factory=_frozen)
