@@ -1,0 +1,142 @@
+"""The run journal (append-only, flushed per event, so a killed run can be resumed) and locks.
+
+Layout: STATE_DIR/runs/<run-id>/journal.jsonl (0600, in a 0700 dir) and STATE_DIR/lock.
+The journal never holds file contents or secrets: phases, paths, checksums and reasons only.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import secrets
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+# Phases a host passes through, in order; the last two are the two ends a host may finish in.
+PHASES = (
+    "planned", "staged", "backed_up", "files_written", "binary_switched", "restarted",
+    "gate_passed", "done", "failed", "rolling_back", "rolled_back",
+)  # fmt: skip
+FINAL = frozenset({"done", "rolled_back", "untouched", "skipped"})
+
+
+def new_run_id(now: float | None = None) -> str:
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now if now is not None else time.time()))
+    return f"{stamp}-{secrets.token_hex(3)}"
+
+
+@dataclass(frozen=True)
+class Event:
+    at: float
+    host: str
+    phase: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+class Journal:
+    """Append-only JSON lines; each event is flushed and fsynced before the step it records goes on."""
+
+    def __init__(self, state_dir: Path, run_id: str) -> None:
+        self.run_id = run_id
+        self.dir = state_dir / "runs" / run_id
+        self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(self.dir, 0o700)
+        os.chmod(self.dir.parent, 0o700)
+        self.path = self.dir / "journal.jsonl"
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        self._file: TextIO = os.fdopen(fd, "a", encoding="utf-8")
+
+    def record(self, host: str, phase: str, **data: Any) -> Event:
+        event = Event(time.time(), host, phase, data)
+        self._file.write(json.dumps({"at": event.at, "host": host, "phase": phase, "data": data}) + "\n")
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        return event
+
+    def close(self) -> None:
+        self._file.close()
+
+    @staticmethod
+    def read(path: Path) -> list[Event]:
+        events = []
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                raw = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a line cut short by a kill: everything before it is intact
+            events.append(Event(raw["at"], raw["host"], raw["phase"], raw.get("data", {})))
+        return events
+
+
+def last_phases(events: list[Event]) -> dict[str, Event]:
+    """Each host's latest event."""
+    latest: dict[str, Event] = {}
+    for e in events:
+        if e.host != "*":
+            latest[e.host] = e
+    return latest
+
+
+def host_data(events: list[Event], host: str) -> dict[str, Any]:
+    """Everything recorded about one host, later events overriding earlier keys."""
+    merged: dict[str, Any] = {}
+    for e in events:
+        if e.host == host:
+            merged.update(e.data)
+    return merged
+
+
+def runs(state_dir: Path) -> Iterator[Path]:
+    base = state_dir / "runs"
+    if base.exists():
+        yield from sorted((p for p in base.iterdir() if (p / "journal.jsonl").exists()), key=lambda p: p.name)
+
+
+def unfinished_run(state_dir: Path) -> str | None:
+    """The newest run whose journal has a host not in a final phase, or no run end."""
+    for run_dir in reversed(list(runs(state_dir))):
+        events = Journal.read(run_dir / "journal.jsonl")
+        ended = any(e.host == "*" and e.phase == "run_ended" for e in events)
+        if not ended:
+            return run_dir.name
+    return None
+
+
+class LockHeld(RuntimeError):
+    def __init__(self, holder: str, where: str) -> None:
+        super().__init__(f"another run holds the lock on {where}: run {holder}")
+        self.holder = holder
+
+
+class LocalLock:
+    """flock on STATE_DIR/lock; the holder's run id is in the file so a refusal can name it."""
+
+    def __init__(self, state_dir: Path, run_id: str) -> None:
+        state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.path = state_dir / "lock"
+        self.run_id = run_id
+        self._fd = -1
+
+    def acquire(self) -> None:
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 200).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise LockHeld(holder, f"this control machine ({self.path})") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, self.run_id.encode())
+        os.fsync(fd)
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd >= 0:
+            os.ftruncate(self._fd, 0)
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = -1
