@@ -1,0 +1,415 @@
+"""What cardano-node 8.7.3 / 8.9.0 checks in config.json and topology.json before it runs.
+
+Stdlib only: the lab's simulated node runs this file under a bare /usr/bin/python3.
+
+Read from IntersectMBO/cardano-node at tags 8.7.3 and 8.9.0: Configuration/POM.hs (config keys),
+Configuration/Topology.hs (non-P2P), Configuration/TopologyP2P.hs (P2P, legacy-P2P, the trustable
+rule), Protocol/Shelley.hs (genesis hash message), Tracing/Tracers/Startup.hs (legacy warning).
+The node's own text is reproduced for the messages that it builds itself. Messages produced by
+aeson ("Error in $.x: ...") are modelled on aeson 2.x wording: UNCONFIRMED character for character.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from typing import Any
+
+VERSIONS: tuple[str, ...] = ("8.7.3", "8.9.0")
+
+NON_P2P_PREFIX = (
+    "Is your topology file formatted correctly? "
+    "Expecting Non-P2P Topology file format. "
+    "The port and valency fields should be numerical. "
+    "If you specified the correct topology file "
+    "make sure that you correctly setup EnableP2P "
+    "configuration flag. "
+)
+P2P_PREFIX = (
+    "Is your topology file formatted correctly? "
+    "Expecting P2P Topology file format. "
+    "The port and valency fields should be numerical. "
+    "If you specified the correct topology file "
+    "make sure that you correctly setup EnableP2P "
+    "configuration flag. "
+)
+NO_TRUSTABLE_PEERS = (
+    "You seem to have not configured any trustable peers. "
+    "This is important in order for the node to make progress "
+    "in bootstrap mode. Make sure you provide at least one bootstrap peer "
+    "source. "
+)
+LEGACY_P2P_WARNING = (
+    "You are using legacy p2p topology file format.\n"
+    "See https://github.com/intersectmbo/cardano-node/issues/4559\n"
+    "Note that the legacy p2p format will be removed in `1.37` release."
+)
+PEER_SHARING_STRINGS = ("PeerSharingDisabled", "PeerSharingEnabled")
+
+
+@dataclass(frozen=True)
+class StartupCheck:
+    ok: bool
+    errors: tuple[str, ...]
+    warnings: tuple[str, ...]
+    p2p: bool
+    config: dict[str, Any] | None
+    topology: dict[str, Any] | None
+
+
+class _ParseError(Exception):
+    """An aeson-style failure: the JSON path and what went wrong there."""
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(f"Error in {path}: {message}")
+
+
+def blake2b_256_hex(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=32).hexdigest()
+
+
+def _require_version(version: str) -> None:
+    if version not in VERSIONS:
+        raise ValueError(f"unsupported node version {version!r}; expected one of {', '.join(VERSIONS)}")
+
+
+def _reject_constant(name: str) -> Any:
+    """aeson has no NaN/Infinity literals; Python's json would accept them."""
+    raise ValueError(f"invalid JSON literal {name}")
+
+
+def parse_json_text(text: str) -> Any:
+    """Strict JSON as aeson reads it; raises _ParseError with an aeson-like message."""
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        # UNCONFIRMED: aeson says "Failed reading: ..."; we add line/column for the operator.
+        raise _ParseError("$", f"Failed reading: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except ValueError as exc:
+        raise _ParseError("$", f"Failed reading: {exc}") from None
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "Null"
+    if isinstance(value, bool):
+        return "Boolean"
+    if isinstance(value, int | float):
+        return "Number"
+    if isinstance(value, str):
+        return "String"
+    if isinstance(value, list):
+        return "Array"
+    return "Object"
+
+
+def _mismatch(path: str, name: str, expected: str, value: Any) -> _ParseError:
+    return _ParseError(path, f"parsing {name} failed, expected {expected}, but encountered {_kind(value)}")
+
+
+def _object(path: str, name: str, value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise _mismatch(path, name, "Object", value)
+    return value
+
+
+def _list(path: str, name: str, value: Any) -> list[Any]:
+    if not isinstance(value, list):
+        raise _mismatch(path, name, "Array", value)
+    return value
+
+
+def _int(path: str, value: Any, name: str = "Int") -> int:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _mismatch(path, name, "Number", value)
+    if isinstance(value, float) and not value.is_integer():
+        raise _ParseError(path, f"parsing {name} failed, unexpected floating number {value}")
+    return int(value)
+
+
+def _bool(path: str, value: Any, name: str = "Bool") -> bool:
+    if not isinstance(value, bool):
+        raise _mismatch(path, name, "Boolean", value)
+    return value
+
+
+def _text(path: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise _mismatch(path, "Text", "String", value)
+    return value
+
+
+def _key(obj: dict[str, Any], path: str, key: str) -> Any:
+    """`.:` — required and not null."""
+    if key not in obj:
+        raise _ParseError(path, f'key "{key}" not found')
+    return obj[key]
+
+
+def _opt(obj: dict[str, Any], key: str) -> Any:
+    """`.:?` — absent and null are both 'not given'."""
+    return obj.get(key)
+
+
+# ---------------------------------------------------------------- config.json
+
+
+def _check_renamed(cfg: dict[str, Any], new: str, old: str) -> None:
+    # POM.hs: `when (isJust mOldValue) $ when (mOldValue /= mValue) $ fail ...` — so the old key
+    # alone (new key absent) is rejected too, not only two different values.
+    new_value = _opt(cfg, new)
+    old_value = _opt(cfg, old)
+    if new_value is not None:
+        _bool(f"$.{new}", new_value)
+    if old_value is not None:
+        _bool(f"$.{old}", old_value)
+        if old_value != new_value:
+            raise _ParseError("$", f"{old} has been renamed to {new} in the configuration file")
+
+
+def _parse_config(version: str, cfg_any: Any) -> tuple[dict[str, Any], bool]:
+    cfg = _object("$", "PartialNodeConfiguration", cfg_any)
+    _check_renamed(cfg, "ExperimentalProtocolsEnabled", "TestEnableDevelopmentNetworkProtocols")
+    for key in (
+        "TargetNumberOfRootPeers",
+        "TargetNumberOfKnownPeers",
+        "TargetNumberOfEstablishedPeers",
+        "TargetNumberOfActivePeers",
+        "TargetNumberOfKnownBigLedgerPeers",
+        "TargetNumberOfEstablishedBigLedgerPeers",
+        "TargetNumberOfActiveBigLedgerPeers",
+    ):
+        if _opt(cfg, key) is not None:
+            _int(f"$.{key}", cfg[key])
+    p2p_value = _opt(cfg, "EnableP2P")
+    p2p = False if p2p_value is None else _bool("$.EnableP2P", p2p_value)
+    sharing = _opt(cfg, "PeerSharing")
+    if sharing is not None:
+        if version == "8.7.3":
+            # Tracing/OrphanInstances/Network.hs at 8.7.3: withText + readMaybe.
+            if not isinstance(sharing, str):
+                raise _mismatch("$.PeerSharing", "PeerSharing", "String", sharing)
+            if sharing not in PEER_SHARING_STRINGS:
+                raise _ParseError("$.PeerSharing", f"PeerSharing.parseJSON: could not parse value: {sharing}")
+        else:
+            # 8.9.0 reads a boolean (ouroboros-network instance); message wording UNCONFIRMED.
+            _bool("$.PeerSharing", sharing, "PeerSharing")
+    protocol = _key(cfg, "$", "Protocol")
+    _text("$.Protocol", protocol)
+    if protocol != "Cardano":
+        return cfg, p2p  # non-Cardano protocols are not run by this fleet; nothing more to check
+    for primary in ("ByronGenesisFile", "ShelleyGenesisFile"):
+        has_primary = _opt(cfg, primary) is not None
+        has_secondary = _opt(cfg, "GenesisFile") is not None
+        if not has_primary and not has_secondary:
+            raise _ParseError("$", f"Missing required field, either {primary} or GenesisFile")
+        if has_primary and has_secondary:
+            # The node's message really lacks the space before "or".
+            raise _ParseError("$", f"Specify either {primary}or GenesisFile, but not both")
+    _int("$.LastKnownBlockVersion-Major", _key(cfg, "$", "LastKnownBlockVersion-Major"))
+    _int("$.LastKnownBlockVersion-Minor", _key(cfg, "$", "LastKnownBlockVersion-Minor"))
+    _check_renamed(cfg, "ExperimentalHardForksEnabled", "TestEnableDevelopmentHardForkEras")
+    for key in ("AlonzoGenesisFile", "ConwayGenesisFile"):
+        _text(f"$.{key}", _key(cfg, "$", key))
+    for key in ("ByronGenesisHash", "ShelleyGenesisHash", "AlonzoGenesisHash", "ConwayGenesisHash"):
+        if _opt(cfg, key) is not None:
+            _text(f"$.{key}", cfg[key])
+    return cfg, p2p
+
+
+def _genesis_errors(cfg: dict[str, Any], config_dir: str) -> list[str]:
+    """Only the Conway genesis is checked: the one file whose hash changes in 8.9.0."""
+    name = cfg.get("ConwayGenesisFile")
+    expected = cfg.get("ConwayGenesisHash")
+    if not isinstance(name, str):
+        return []
+    path = name if os.path.isabs(name) else os.path.join(config_dir, name)
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:
+        return [f'There was an error reading the genesis file: "{path}" Error: {exc}']
+    try:
+        _object("$", "ConwayGenesis", parse_json_text(data.decode("utf-8")))
+    except (UnicodeDecodeError, _ParseError) as exc:
+        return [f'There was an error parsing the genesis file: "{path}" Error: {exc}']
+    if not isinstance(expected, str):
+        return []
+    actual = blake2b_256_hex(data)
+    if actual != expected.lower():
+        # Protocol/Shelley.hs GenesisHashMismatch; `pshow` of a hash quoting it is UNCONFIRMED.
+        return [
+            f'Wrong genesis file: the actual hash is "{actual}", but the expected genesis hash given '
+            f'in the node configuration file is "{expected}"'
+        ]
+    return []
+
+
+def check_config(version: str, config_text: str, config_dir: str | None = None) -> StartupCheck:
+    """Parse config.json as `version` would; with config_dir, also check the Conway genesis hash."""
+    _require_version(version)
+    try:
+        cfg, p2p = _parse_config(version, parse_json_text(config_text))
+    except _ParseError as exc:
+        return StartupCheck(False, (str(exc),), (), False, None, None)
+    errors = _genesis_errors(cfg, config_dir) if config_dir is not None else []
+    return StartupCheck(not errors, tuple(errors), (), p2p, cfg, None)
+
+
+# ------------------------------------------------------------- topology.json
+
+
+def _parse_non_p2p(top_any: Any) -> None:
+    top = _object("$", "NetworkTopology", top_any)
+    if "MockProducers" in top and top["MockProducers"] is not None:
+        _list("$.MockProducers", "[NodeSetup]", top["MockProducers"])
+        return
+    producers = _list("$.Producers", "[RemoteAddress]", _key(top, "$", "Producers"))
+    for i, entry_any in enumerate(producers):
+        path = f"$.Producers[{i}]"
+        entry = _object(path, "RemoteAddress", entry_any)
+        _text(f"{path}.addr", _key(entry, path, "addr"))
+        _int(f"{path}.port", _key(entry, path, "port"))
+        _int(f"{path}.valency", _key(entry, path, "valency"))
+
+
+def _parse_access_point(path: str, value: Any) -> None:
+    ap = _object(path, "RelayAccessPoint", value)
+    _text(f"{path}.address", _key(ap, path, "address"))
+    _int(f"{path}.port", _key(ap, path, "port"))
+
+
+def _parse_root_config(path: str, value: Any) -> dict[str, Any]:
+    obj = _object(path, "RootConfig", value)
+    points = _list(f"{path}.accessPoints", "[RelayAccessPoint]", _key(obj, path, "accessPoints"))
+    for j, ap in enumerate(points):
+        _parse_access_point(f"{path}.accessPoints[{j}]", ap)
+    if _opt(obj, "advertise") is not None:
+        _bool(f"{path}.advertise", obj["advertise"])
+    return obj
+
+
+def _use_ledger(top: dict[str, Any]) -> None:
+    if _opt(top, "useLedgerAfterSlot") is not None:
+        _int("$.useLedgerAfterSlot", top["useLedgerAfterSlot"])
+
+
+def _parse_p2p(version: str, top_any: Any) -> bool:
+    """The current format; returns whether the trustable-peers rule holds."""
+    top = _object("$", "NetworkTopology", top_any)
+    groups = _list("$.localRoots", "[LocalRootPeersGroup]", _key(top, "$", "localRoots"))
+    trustable_with_peers = False
+    for i, group_any in enumerate(groups):
+        path = f"$.localRoots[{i}]"
+        group = _object(path, "LocalRootPeersGroup", group_any)
+        # `o .: "valency" <|> o .: "hotValency"`: a failed first alternative reports the second.
+        valency = _opt(group, "valency")
+        if valency is None or isinstance(valency, bool) or not isinstance(valency, int | float):
+            _int(f"{path}.hotValency", _key(group, path, "hotValency"))
+        else:
+            _int(f"{path}.valency", valency)
+        root = _parse_root_config(path, group)
+        if _opt(group, "warmValency") is not None:
+            _int(f"{path}.warmValency", group["warmValency"])
+        trustable = False
+        if version != "8.7.3" and _opt(group, "trustable") is not None:
+            trustable = _bool(f"{path}.trustable", group["trustable"])
+        if trustable and root["accessPoints"]:
+            trustable_with_peers = True
+    publics = _list("$.publicRoots", "[PublicRootPeers]", _key(top, "$", "publicRoots"))
+    for i, public in enumerate(publics):
+        _parse_root_config(f"$.publicRoots[{i}]", public)
+    _use_ledger(top)
+    if version == "8.7.3":
+        return True  # no bootstrapPeers, no trustable rule before 8.9.0 (the key is ignored)
+    bootstrap = _opt(top, "bootstrapPeers")
+    if bootstrap is None:
+        return True
+    points = _list("$.bootstrapPeers", "[RelayAccessPoint]", bootstrap)
+    for j, ap in enumerate(points):
+        _parse_access_point(f"$.bootstrapPeers[{j}]", ap)
+    return bool(points) or trustable_with_peers
+
+
+def _parse_legacy_p2p(version: str, top_any: Any) -> None:
+    top = _object("$", "NetworkTopology", top_any)
+    local = _object("$.LocalRoots", "LocalRootPeersGroups", _key(top, "$", "LocalRoots"))
+    groups = _list("$.LocalRoots.groups", "[LocalRootPeersGroup]", _key(local, "$.LocalRoots", "groups"))
+    for i, group_any in enumerate(groups):
+        path = f"$.LocalRoots.groups[{i}]"
+        group = _object(path, "LocalRootPeersGroup", group_any)
+        _int(f"{path}.hotValency", _key(group, path, "hotValency"))
+        if version != "8.7.3" and _opt(group, "warmValency") is not None:
+            _int(f"{path}.warmValency", group["warmValency"])
+        _parse_root_config(f"{path}.localRoots", _key(group, path, "localRoots"))
+        if version != "8.7.3":
+            _bool(f"{path}.trustable", _key(group, path, "trustable"))  # required in the legacy shape
+    publics = _list("$.PublicRoots", "[PublicRootPeers]", _key(top, "$", "PublicRoots"))
+    for i, public_any in enumerate(publics):
+        path = f"$.PublicRoots[{i}]"
+        public = _object(path, "PublicRootPeers", public_any)
+        _parse_root_config(f"{path}.publicRoots", _key(public, path, "publicRoots"))
+    _use_ledger(top)
+
+
+def check_topology(version: str, p2p: bool, topology_text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(errors, warnings) of reading the topology in the mode EnableP2P selects."""
+    _require_version(version)
+    try:
+        data = parse_json_text(topology_text)
+    except _ParseError as exc:
+        return ((P2P_PREFIX if p2p else NON_P2P_PREFIX) + str(exc),), ()
+    if not p2p:
+        try:
+            _parse_non_p2p(data)
+        except _ParseError as exc:
+            return (NON_P2P_PREFIX + str(exc),), ()
+        return (), ()
+    # TopologyP2P.readTopologyFile: the current format wins; else the legacy shape (with a
+    # warning); else the current format's error.
+    try:
+        main_error = None if _parse_p2p(version, data) else NO_TRUSTABLE_PEERS
+    except _ParseError as exc:
+        main_error = P2P_PREFIX + str(exc)
+    if main_error is None:
+        return (), ()
+    try:
+        _parse_legacy_p2p(version, data)
+    except _ParseError:
+        return (main_error,), ()
+    return (), (LEGACY_P2P_WARNING,)
+
+
+def _read_text(path: str, what: str) -> tuple[str | None, str | None]:
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:
+        return None, f"Cardano.Node.Configuration.{what}: {path}: {exc.strerror or exc}"
+    try:
+        return data.decode("utf-8"), None
+    except UnicodeDecodeError as exc:
+        return None, f"{path}: Error in $: Failed reading: invalid UTF-8 at byte {exc.start}"
+
+
+def check_node_files(version: str, config_path: str, topology_path: str) -> StartupCheck:
+    """What `cardano-node run --config C --topology T` refuses before it starts."""
+    _require_version(version)
+    config_text, error = _read_text(config_path, "POM.parseNodeConfigurationFP")
+    if config_text is None:
+        return StartupCheck(False, (error or "",), (), False, None, None)
+    checked = check_config(version, config_text, os.path.dirname(os.path.abspath(config_path)))
+    if checked.config is None:
+        return checked
+    topology_text, error = _read_text(topology_path, "Topology.readTopologyFile")
+    if topology_text is None:
+        return StartupCheck(False, (*checked.errors, error or ""), (), checked.p2p, checked.config, None)
+    errors, warnings = check_topology(version, checked.p2p, topology_text)
+    topology: dict[str, Any] | None = None
+    if not errors:
+        loaded = json.loads(topology_text)
+        topology = loaded if isinstance(loaded, dict) else None
+    all_errors = checked.errors + errors
+    return StartupCheck(not all_errors, all_errors, warnings, checked.p2p, checked.config, topology)

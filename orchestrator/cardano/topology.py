@@ -1,0 +1,498 @@
+"""Topology files: read the three shapes operators have, build the 8.9.0 P2P file a host should have.
+
+Rules (docs: cardano-8.9.0-p2p.md §1): the operator's own hosts become one local-root group
+(never advertised; trustable, since they are the operator's own nodes); the well-known public
+relays are replaced by the network's bootstrap peers; every other peer the operator chose by hand
+is kept where it was (a P2P group or public root stays, keys and all) or, from a legacy
+`Producers` list, becomes a local-root group of its own. Pure functions, no I/O.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from orchestrator.cardano import node_rules
+from orchestrator.cardano.errors import FileFormatError
+from orchestrator.cardano.networks import AccessPoint, Network, is_public_relay
+from orchestrator.model import Role
+
+Extra = tuple[tuple[str, Any], ...]
+TopologyFormat = Literal["legacy", "p2p", "legacy-p2p"]
+
+_AP_KEYS = ("address", "port")
+_GROUP_KEYS = ("accessPoints", "advertise", "hotValency", "trustable", "valency", "warmValency")
+_TOP_KEYS = ("bootstrapPeers", "localRoots", "publicRoots", "useLedgerAfterSlot")
+_LEGACY_TOP_KEYS = ("Producers", "LocalRoots", "PublicRoots")
+
+
+@dataclass(frozen=True)
+class Peer:
+    """One access point; `extra` keeps the operator's own keys (description, pool, location…)."""
+
+    address: str
+    port: int
+    extra: Extra = ()
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (_norm(self.address), self.port)
+
+
+@dataclass(frozen=True)
+class LegacyProducer:
+    peer: Peer
+    valency: int
+
+
+@dataclass(frozen=True)
+class RootGroup:
+    """A localRoots group or a publicRoots entry (public ones have no valency/trustable)."""
+
+    access_points: tuple[Peer, ...]
+    advertise: bool = False
+    valency: int | None = None
+    valency_key: str = "valency"  # which spelling the file used: valency or hotValency
+    warm_valency: int | None = None
+    trustable: bool | None = None  # None: key absent
+    extra: Extra = ()
+    key_order: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Topology:
+    format: TopologyFormat
+    producers: tuple[LegacyProducer, ...] = ()
+    local_roots: tuple[RootGroup, ...] = ()
+    public_roots: tuple[RootGroup, ...] = ()
+    use_ledger_after_slot: int | None = None
+    bootstrap_peers: tuple[Peer, ...] | None = None
+    extra: Extra = ()
+    key_order: tuple[str, ...] = ()
+
+
+def _norm(address: str) -> str:
+    return address.strip().lower().rstrip(".")
+
+
+# ------------------------------------------------------------------ parsing
+
+
+def _fail(path: str, where: str, message: str) -> FileFormatError:
+    return FileFormatError(path, f"{where}: {message}")
+
+
+def _obj(value: Any, path: str, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise _fail(path, where, f"expected an object, found {type(value).__name__}")
+    return value
+
+
+def _arr(value: Any, path: str, where: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise _fail(path, where, f"expected a list, found {type(value).__name__}")
+    return value
+
+
+def _integer(value: Any, path: str, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _fail(path, where, f"expected an integer, found {value!r}")
+    return value
+
+
+def _boolean(value: Any, path: str, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise _fail(path, where, f"expected true or false, found {value!r}")
+    return value
+
+
+def _required(obj: dict[str, Any], key: str, path: str, where: str) -> Any:
+    if obj.get(key) is None:
+        raise _fail(path, where, f'missing key "{key}"')
+    return obj[key]
+
+
+def _extra(obj: Mapping[str, Any], known: Iterable[str]) -> Extra:
+    skip = set(known)
+    return tuple((k, v) for k, v in obj.items() if k not in skip)
+
+
+def _peer(value: Any, path: str, where: str, addr_key: str = "address") -> Peer:
+    obj = _obj(value, path, where)
+    address = _required(obj, addr_key, path, where)
+    if not isinstance(address, str) or not address.strip():
+        raise _fail(path, f"{where}.{addr_key}", f"expected a host name or IP address, found {address!r}")
+    port = _integer(_required(obj, "port", path, where), path, f"{where}.port")
+    if not 0 < port < 65536:
+        raise _fail(path, f"{where}.port", f"port {port} is out of range 1-65535")
+    known = (addr_key, "port", "valency") if addr_key == "addr" else _AP_KEYS
+    return Peer(address, port, _extra(obj, known))
+
+
+def _group(value: Any, path: str, where: str, public: bool) -> RootGroup:
+    obj = _obj(value, path, where)
+    points = _arr(_required(obj, "accessPoints", path, where), path, f"{where}.accessPoints")
+    peers = tuple(_peer(p, path, f"{where}.accessPoints[{i}]") for i, p in enumerate(points))
+    advertise = False
+    if obj.get("advertise") is not None:
+        advertise = _boolean(obj["advertise"], path, f"{where}.advertise")
+    if public:
+        extra = _extra(obj, ("accessPoints", "advertise"))
+        return RootGroup(peers, advertise, extra=extra, key_order=tuple(obj))
+    valency_key = "valency" if obj.get("valency") is not None else "hotValency"
+    valency = _integer(_required(obj, valency_key, path, where), path, f"{where}.{valency_key}")
+    warm = obj.get("warmValency")
+    trustable = obj.get("trustable")
+    return RootGroup(
+        peers,
+        advertise,
+        valency,
+        valency_key,
+        None if warm is None else _integer(warm, path, f"{where}.warmValency"),
+        None if trustable is None else _boolean(trustable, path, f"{where}.trustable"),
+        _extra(obj, _GROUP_KEYS),
+        tuple(obj),
+    )
+
+
+def parse_topology(data: Any, path: str = "topology.json") -> Topology:
+    """Any of the three shapes; FileFormatError names the file and the JSON path of the problem."""
+    top = _obj(data, path, "$")
+    if "Producers" in top:
+        entries = _arr(top["Producers"], path, "$.Producers")
+        producers = []
+        for i, entry in enumerate(entries):
+            where = f"$.Producers[{i}]"
+            peer = _peer(entry, path, where, addr_key="addr")
+            raw_valency = _required(_obj(entry, path, where), "valency", path, where)
+            producers.append(LegacyProducer(peer, _integer(raw_valency, path, f"{where}.valency")))
+        extra = _extra(top, ("Producers",))
+        return Topology("legacy", producers=tuple(producers), extra=extra, key_order=tuple(top))
+    if "localRoots" in top or "publicRoots" in top:
+        local = _arr(_required(top, "localRoots", path, "$"), path, "$.localRoots")
+        public = _arr(_required(top, "publicRoots", path, "$"), path, "$.publicRoots")
+        bootstrap_raw = top.get("bootstrapPeers")
+        bootstrap = None
+        if bootstrap_raw is not None:
+            items = _arr(bootstrap_raw, path, "$.bootstrapPeers")
+            bootstrap = tuple(_peer(p, path, f"$.bootstrapPeers[{i}]") for i, p in enumerate(items))
+        slot = top.get("useLedgerAfterSlot")
+        return Topology(
+            "p2p",
+            local_roots=tuple(_group(g, path, f"$.localRoots[{i}]", False) for i, g in enumerate(local)),
+            public_roots=tuple(_group(g, path, f"$.publicRoots[{i}]", True) for i, g in enumerate(public)),
+            use_ledger_after_slot=None if slot is None else _integer(slot, path, "$.useLedgerAfterSlot"),
+            bootstrap_peers=bootstrap,
+            extra=_extra(top, _TOP_KEYS),
+            key_order=tuple(top),
+        )
+    if "LocalRoots" in top or "PublicRoots" in top:
+        local_obj = _obj(_required(top, "LocalRoots", path, "$"), path, "$.LocalRoots")
+        groups = _arr(_required(local_obj, "groups", path, "$.LocalRoots"), path, "$.LocalRoots.groups")
+        local_groups = []
+        for i, raw in enumerate(groups):
+            where = f"$.LocalRoots.groups[{i}]"
+            obj = _obj(raw, path, where)
+            inner = _obj(_required(obj, "localRoots", path, where), path, f"{where}.localRoots")
+            merged = {**inner, **{k: v for k, v in obj.items() if k != "localRoots"}}
+            local_groups.append(_group(merged, path, where, False))
+        publics = _arr(_required(top, "PublicRoots", path, "$"), path, "$.PublicRoots")
+        public_groups = []
+        for i, raw in enumerate(publics):
+            where = f"$.PublicRoots[{i}]"
+            inner = _required(_obj(raw, path, where), "publicRoots", path, where)
+            public_groups.append(_group(inner, path, f"{where}.publicRoots", True))
+        slot = top.get("useLedgerAfterSlot")
+        return Topology(
+            "legacy-p2p",
+            local_roots=tuple(local_groups),
+            public_roots=tuple(public_groups),
+            use_ledger_after_slot=None if slot is None else _integer(slot, path, "$.useLedgerAfterSlot"),
+            extra=_extra(top, ("LocalRoots", "PublicRoots", "useLedgerAfterSlot")),
+            key_order=tuple(top),
+        )
+    raise _fail(path, "$", 'not a topology: expected "localRoots" and "publicRoots" (P2P) or "Producers"')
+
+
+# ------------------------------------------------------------------ building
+
+
+def _ordered(values: Mapping[str, Any], preferred: Sequence[str], canonical: Sequence[str]) -> dict[str, Any]:
+    """Keys in the file's own order; a new key goes before the first kept key that sorts after it
+    (the book files are sorted), so a converted file reads like the shipped one."""
+    keys = [k for k in preferred if k in values]
+    for key in [*canonical, *values]:
+        if key in values and key not in keys:
+            later = [i for i, k in enumerate(keys) if k > key]
+            keys.insert(later[0] if later else len(keys), key)
+    return {k: values[k] for k in keys}
+
+
+def peer_to_dict(peer: Peer) -> dict[str, Any]:
+    return {"address": peer.address, "port": peer.port, **dict(peer.extra)}
+
+
+def _group_to_dict(group: RootGroup, public: bool) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "accessPoints": [peer_to_dict(p) for p in group.access_points],
+        "advertise": group.advertise,
+    }
+    if not public:
+        if group.trustable is not None:
+            values["trustable"] = group.trustable
+        values[group.valency_key] = group.valency
+        if group.warm_valency is not None:
+            values["warmValency"] = group.warm_valency
+    values.update(dict(group.extra))
+    canonical = ("accessPoints", "advertise", "trustable", "valency", "hotValency", "warmValency")
+    return _ordered(values, group.key_order, canonical)
+
+
+@dataclass(frozen=True)
+class _Sorter:
+    own: frozenset[str]
+    known: frozenset[str]
+
+    def is_handpicked(self, peer: Peer) -> bool:
+        name = _norm(peer.address)
+        return name not in self.own and name not in self.known and not is_public_relay(name)
+
+
+def _dedup(peers: Iterable[Peer], seen: set[tuple[str, int]]) -> list[Peer]:
+    out = []
+    for peer in peers:
+        if peer.key not in seen:
+            seen.add(peer.key)
+            out.append(peer)
+    return out
+
+
+def _trim(group: RootGroup, kept: list[Peer], force_no_advertise: bool) -> RootGroup:
+    """A group that lost some access points keeps its keys; valencies shrink to what is left."""
+    valency = group.valency
+    warm = group.warm_valency
+    if len(kept) < len(group.access_points) and valency is not None:
+        valency = min(valency, len(kept))
+        if warm is not None:
+            warm = max(valency, min(warm, len(kept)))
+    return RootGroup(
+        tuple(kept),
+        False if force_no_advertise else group.advertise,
+        valency,
+        group.valency_key,
+        warm,
+        group.trustable,
+        group.extra,
+        group.key_order,
+    )
+
+
+def desired_topology(
+    current: dict[str, Any] | None,
+    role: Role,
+    own_peers: Sequence[AccessPoint],
+    network: Network,
+    known_hosts_addresses: set[str],
+    *,
+    path: str = "topology.json",
+) -> dict[str, Any]:
+    """The 8.9.0 P2P topology this host should have; idempotent; raises FileFormatError on junk.
+
+    own_peers: for a block producer its relays, for a relay its block producer(s) and sibling relays.
+    known_hosts_addresses: every inventory host's node address, so that an entry pointing at one is
+    recognised (and not kept as a hand-picked peer).
+    """
+    parsed = parse_topology(current, path) if current is not None else Topology("p2p")
+    producer = role is Role.BLOCK_PRODUCER
+    sorter = _Sorter(
+        frozenset(_norm(p.address) for p in own_peers),
+        frozenset(_norm(a) for a in known_hosts_addresses),
+    )
+    own_keys = {(_norm(p.address), p.port) for p in own_peers}
+
+    # Extra keys the operator wrote on entries for their own hosts survive on the own group.
+    own_extra: dict[tuple[str, int], Extra] = {}
+    own_group_source: RootGroup | None = None
+    current_points: list[Peer] = [p.peer for p in parsed.producers]
+    for group in parsed.local_roots:
+        current_points.extend(group.access_points)
+        if (
+            own_group_source is None
+            and group.access_points
+            and any(p.key in own_keys for p in group.access_points)
+        ):
+            own_group_source = group
+    for point in current_points:
+        if point.key in own_keys and point.key not in own_extra:
+            own_extra[point.key] = point.extra
+
+    seen: set[tuple[str, int]] = set(own_keys)
+    groups: list[dict[str, Any]] = []
+    if own_peers:
+        points = [
+            Peer(p.address, p.port, own_extra.get((_norm(p.address), p.port), ()))
+            for p in _dedup_access_points(own_peers)
+        ]
+        source = own_group_source or RootGroup(())
+        own = RootGroup(
+            tuple(points),
+            advertise=False,
+            valency=len(points),
+            valency_key=source.valency_key,
+            warm_valency=None,
+            trustable=True,
+            extra=source.extra,
+            key_order=source.key_order,
+        )
+        groups.append(_group_to_dict(own, public=False))
+
+    for group in parsed.local_roots:
+        if group is own_group_source:
+            kept = _dedup((p for p in group.access_points if sorter.is_handpicked(p)), seen)
+            if kept:
+                # Hand-picked peers that shared the own hosts' group keep their own group.
+                split = RootGroup(tuple(kept), False, len(kept), trustable=False)
+                groups.append(_group_to_dict(split, public=False))
+            continue
+        kept = _dedup((p for p in group.access_points if sorter.is_handpicked(p)), seen)
+        if group.access_points and not kept:
+            continue  # only own, inventory or public peers: replaced above / by bootstrap peers
+        if not group.access_points and own_peers:
+            continue  # the book's empty placeholder group, now that there is a real one
+        if not group.access_points and group.trustable is None:
+            group = _trim(group, [], producer)
+            group = RootGroup(
+                (),
+                group.advertise,
+                group.valency,
+                group.valency_key,
+                group.warm_valency,
+                False,
+                group.extra,
+                group.key_order,
+            )  # as the 8.9.0 book writes it
+        groups.append(_group_to_dict(_trim(group, kept, producer), public=False))
+
+    for legacy in parsed.producers:
+        peer = legacy.peer
+        if not sorter.is_handpicked(peer) or peer.key in seen:
+            continue
+        seen.add(peer.key)
+        # Legacy valency: for a DNS name the number of IPs to use, for an IP a 0/1 switch.
+        valency = legacy.valency if not _looks_like_ip(peer.address) else min(legacy.valency, 1)
+        groups.append(
+            _group_to_dict(RootGroup((peer,), False, max(valency, 0), trustable=False), public=False)
+        )
+
+    if not groups:
+        # The book files' placeholder: an empty group, so the file reads like the shipped one.
+        groups.append({"accessPoints": [], "advertise": False, "trustable": False, "valency": 1})
+
+    publics: list[dict[str, Any]] = []
+    for group in parsed.public_roots:
+        kept = _dedup((p for p in group.access_points if sorter.is_handpicked(p)), seen)
+        if group.access_points and not kept:
+            continue
+        publics.append(_group_to_dict(_trim(group, kept, producer), public=True))
+    if not publics:
+        publics.append({"accessPoints": [], "advertise": False})
+
+    values: dict[str, Any] = {"localRoots": groups, "publicRoots": publics}
+    if producer:
+        values["useLedgerAfterSlot"] = -1
+    else:
+        values["bootstrapPeers"] = [{"address": p.address, "port": p.port} for p in network.bootstrap_peers]
+        values["useLedgerAfterSlot"] = network.use_ledger_after_slot
+    # Unknown top-level keys survive; the legacy shapes' keys do not (they would be ignored anyway).
+    for key, value in parsed.extra:
+        if key not in _LEGACY_TOP_KEYS and key not in values and key != "bootstrapPeers":
+            values[key] = value
+    order = parsed.key_order if parsed.format == "p2p" else ()
+    return _ordered(values, order, _TOP_KEYS)
+
+
+def _dedup_access_points(points: Sequence[AccessPoint]) -> list[AccessPoint]:
+    seen: set[tuple[str, int]] = set()
+    out = []
+    for p in points:
+        key = (_norm(p.address), p.port)
+        if key not in seen:
+            seen.add(key)
+            out.append(p)
+    return out
+
+
+def _looks_like_ip(address: str) -> bool:
+    try:
+        ipaddress.ip_address(address.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+def handpicked_peers(
+    current: dict[str, Any], known_hosts_addresses: set[str], *, path: str = "topology.json"
+) -> list[Peer]:
+    """Peers in a topology that are neither inventory hosts nor well-known public relays."""
+    parsed = parse_topology(current, path)
+    sorter = _Sorter(frozenset(), frozenset(_norm(a) for a in known_hosts_addresses))
+    points = [p.peer for p in parsed.producers]
+    for group in (*parsed.local_roots, *parsed.public_roots):
+        points.extend(group.access_points)
+    return _dedup((p for p in points if sorter.is_handpicked(p)), set())
+
+
+# ------------------------------------------------------------------ validation
+
+
+@dataclass(frozen=True)
+class TopologyCheck:
+    version: str
+    p2p: bool
+    errors: tuple[str, ...]
+    warnings: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def validate_topology(
+    text: str, p2p: bool = True, versions: Sequence[str] = node_rules.VERSIONS
+) -> list[TopologyCheck]:
+    """The node's own verdict for each version (8.7.3 and 8.9.0 by default)."""
+    checks = []
+    for version in versions:
+        errors, warnings = node_rules.check_topology(version, p2p, text)
+        checks.append(TopologyCheck(version, p2p, errors, warnings))
+    return checks
+
+
+def role_problems(topology: dict[str, Any], role: Role) -> list[str]:
+    """What the node accepts but a pool operator must not run (docs §1 Roles)."""
+    parsed = parse_topology(topology)
+    problems = []
+    if parsed.format != "p2p":
+        problems.append(f"topology is in the {parsed.format} format, not the 8.9.0 P2P format")
+    if role is Role.BLOCK_PRODUCER:
+        if parsed.bootstrap_peers:
+            problems.append("a block producer must not have bootstrapPeers (it talks only to its relays)")
+        if parsed.use_ledger_after_slot is not None and parsed.use_ledger_after_slot >= 0:
+            problems.append("a block producer must not use ledger peers (useLedgerAfterSlot should be -1)")
+        if any(g.advertise for g in parsed.local_roots):
+            problems.append("a block producer must not advertise its local roots")
+        if any(p.access_points for p in parsed.public_roots):
+            problems.append("a block producer must not have public roots")
+    return problems
+
+
+def advertised_addresses(topology: dict[str, Any]) -> set[str]:
+    """Addresses that peer sharing would advertise (local or public roots with advertise true)."""
+    parsed = parse_topology(topology)
+    out: set[str] = set()
+    for group in (*parsed.local_roots, *parsed.public_roots):
+        if group.advertise:
+            out.update(_norm(p.address) for p in group.access_points)
+    return out

@@ -1,0 +1,59 @@
+"""`cardano-fleet config migrate`: a config.json as 8.9.0 needs it, offline, printed to stdout."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from orchestrator.cardano.networks import NETWORKS
+
+HELP = "migrate a config.json to cardano-node 8.9.0 with P2P (offline; prints the new file)"
+ROLES = {"relay": "relay", "producer": "block_producer", "block_producer": "block_producer"}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="config_command", metavar="ACTION", required=True)
+    migrate = sub.add_parser("migrate", help=HELP, description=HELP)
+    migrate.add_argument("file", metavar="FILE", help="the current config.json")
+    migrate.add_argument("--to", required=True, choices=["8.9.0"], help="the node version to migrate to")
+    migrate.add_argument("--role", required=True, choices=sorted(ROLES), help="the host's role")
+    migrate.add_argument(
+        "--conway-genesis",
+        metavar="FILE",
+        help="the 8.9.0 conway-genesis.json to pin the hash to (default: the one shipped with 8.9.0)",
+    )
+    migrate.add_argument(
+        "--network", choices=sorted(NETWORKS), help="default: inferred from the config's genesis hashes"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from orchestrator.cardano.config import migrate_config, validate_config
+    from orchestrator.cardano.errors import FileFormatError, read_text_file
+    from orchestrator.model import Role
+
+    try:
+        text = read_text_file(args.file)
+        genesis = None
+        if args.conway_genesis:
+            try:
+                with open(args.conway_genesis, "rb") as handle:
+                    genesis = handle.read()
+            except OSError as exc:
+                reason = f"cannot read file: {exc.strerror or exc}"
+                raise FileFormatError(args.conway_genesis, reason) from None
+        result = migrate_config(text, Role(ROLES[args.role]), args.network, conway_genesis=genesis, path=args.file)
+    except FileFormatError as exc:
+        print(f"cardano-fleet config migrate: {exc}", file=sys.stderr)
+        return 1
+    check = validate_config(result.text, args.to)
+    if not check.ok:
+        for error in check.errors:
+            print(f"cardano-fleet config migrate: {args.file}: {error}", file=sys.stderr)
+        return 1
+    for change in result.changes or ("nothing to change: already an 8.9.0 P2P config",):
+        print(f"# {change}", file=sys.stderr)
+    for write in result.writes[1:]:
+        print(f"# also write {write.path} ({write.reason})", file=sys.stderr)
+    sys.stdout.write(result.text)
+    return 0

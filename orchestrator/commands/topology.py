@@ -1,0 +1,75 @@
+"""`cardano-fleet topology convert`: a host's topology as 8.9.0 P2P, offline, printed to stdout."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import sys
+
+from orchestrator.cardano.errors import FileFormatError, read_json_file
+from orchestrator.cardano.networks import NETWORKS, AccessPoint
+
+HELP = "convert a topology.json to the 8.9.0 P2P format for a relay or a block producer (offline)"
+ROLES = {"relay": "relay", "producer": "block_producer", "block_producer": "block_producer"}
+
+
+def host_port(value: str) -> AccessPoint:
+    """HOST:PORT or [IPv6]:PORT, as operators write peers on a command line."""
+    host, sep, port_text = value.rpartition(":")
+    if not sep or not host or not port_text.isdigit():
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {value!r}")
+    port = int(port_text)
+    if not 0 < port < 65536:
+        raise argparse.ArgumentTypeError(f"port out of range in {value!r}")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not an IPv6 address in {value!r}") from None
+    return AccessPoint(host, port)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="topology_command", metavar="ACTION", required=True)
+    convert = sub.add_parser("convert", help=HELP, description=HELP)
+    convert.add_argument("file", metavar="FILE", help="the current topology.json (legacy, P2P or legacy-P2P)")
+    convert.add_argument("--role", required=True, choices=sorted(ROLES), help="the host's role")
+    convert.add_argument("--network", required=True, choices=sorted(NETWORKS), help="the host's network")
+    convert.add_argument(
+        "--local-root",
+        action="append",
+        default=[],
+        type=host_port,
+        metavar="HOST:PORT",
+        help="an own host to keep as a local root: a producer's relays, a relay's sibling relays",
+    )
+    convert.add_argument(
+        "--producer",
+        action="append",
+        default=[],
+        type=host_port,
+        metavar="HOST:PORT",
+        help="a relay's own block producer (never advertised)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from orchestrator.cardano.config import detect_indent, render_json
+    from orchestrator.cardano.topology import desired_topology, handpicked_peers
+    from orchestrator.model import Role
+
+    role = Role(ROLES[args.role])
+    try:
+        text, data = read_json_file(args.file)
+        own: list[AccessPoint] = [*args.producer, *args.local_root]
+        if role is Role.BLOCK_PRODUCER and not own:
+            # Without flags, a producer's non-public peers are taken to be its own relays.
+            own = [AccessPoint(p.address, p.port) for p in handpicked_peers(data, set(), path=args.file)]
+        known = {p.address for p in own}
+        desired = desired_topology(data, role, own, NETWORKS[args.network], known, path=args.file)
+    except FileFormatError as exc:
+        print(f"cardano-fleet topology convert: {exc}", file=sys.stderr)
+        return 1
+    sys.stdout.write(render_json(desired, detect_indent(text) or 2))
+    return 0
