@@ -344,6 +344,7 @@ def write_client_files(state: LabState, keys: Keys) -> None:
         f"    ansible_ssh_private_key_file: {keys.client_key}",
         f"    known_hosts_file: {lab / 'known_hosts'}",
         "    cardano_network: mainnet",
+        "    sync_poll_seconds: 1  # the lab node syncs in seconds; real fleets keep the role default",
         "    node_release:",
         '      version: "8.9.0"',
         f"      url: {state.release_urls['8.9.0']['url']}",

@@ -1,0 +1,210 @@
+"""Release tarballs for the lab's release server, in the real releases' layouts.
+
+8.7.3: `./cardano-node`, `./cardano-cli` at the top level and `./configuration/cardano/mainnet-*.json`
+(the book's 8.7.3 mainnet config and P2P topology, renamed as the node repository names them,
+with the config's *GenesisFile entries pointing at those names).
+8.9.0: `./bin/cardano-node`, `./bin/cardano-cli` and `./share/{mainnet,preprod,preview}/` with
+config.json, topology.json and the four genesis files, byte-for-byte from the package data.
+
+The binaries are Python zipapps (`#!/usr/bin/python3`) holding the simulated node and the
+modules it imports (stdlib only, found by walking the imports), with empty `__init__.py` files
+instead of the package's own. Everything is deterministic (fixed mtimes, owners and order, gzip
+without a timestamp), so the same sources give the same sha256: the operator pins it.
+"""
+
+from __future__ import annotations
+
+import ast
+import gzip
+import hashlib
+import io
+import sys
+import tarfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+PACKAGE_ROOT = Path(__file__).resolve().parents[1]  # .../orchestrator
+DATA_DIR = PACKAGE_ROOT / "cardano" / "data"
+ENTRY_MODULE = "orchestrator.lab.simnode"
+FIXED_MTIME = 1704067200  # 2024-01-01T00:00:00Z
+ZIP_DATE = (2024, 1, 1, 0, 0, 0)
+NETWORKS_8_9_0 = ("mainnet", "preprod", "preview")
+GENESIS = ("byron", "shelley", "alonzo", "conway")
+SUPPORTED = ("8.7.3", "8.9.0")
+
+
+@dataclass(frozen=True)
+class Release:
+    version: str
+    path: Path
+    sha256: str
+    filename: str  # cardano-node-<ver>-linux.tar.gz
+    binary_subdir: str  # "" (8.7.3) or "bin" (8.9.0)
+
+
+def release_filename(version: str) -> str:
+    return f"cardano-node-{version}-linux.tar.gz"
+
+
+def _module_path(module: str) -> Path:
+    return PACKAGE_ROOT.parent.joinpath(*module.split(".")).with_suffix(".py")
+
+
+def _imports(module: str) -> tuple[set[str], set[str]]:
+    """(orchestrator modules, other top-level modules) that `module` imports."""
+    tree = ast.parse(_module_path(module).read_text(encoding="utf-8"))
+    package = module.rsplit(".", 1)[0]
+    ours: set[str] = set()
+    others: set[str] = set()
+    for node in ast.walk(tree):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*parts, base] if base else parts)
+            names = [base]
+            # `from orchestrator.cardano import networks` names a module, not an attribute.
+            names += [f"{base}.{alias.name}" for alias in node.names if _module_path(f"{base}.{alias.name}").exists()]
+        for name in names:
+            if name == "orchestrator" or name.startswith("orchestrator."):
+                if _module_path(name).exists():
+                    ours.add(name)
+            elif name and name != "__future__":
+                others.add(name.split(".")[0])
+    return ours, others
+
+
+def bundled_modules(entry: str = ENTRY_MODULE) -> list[str]:
+    """The orchestrator modules the simulated node needs; refuses any non-stdlib import."""
+    seen: set[str] = set()
+    todo = [entry]
+    while todo:
+        module = todo.pop()
+        if module in seen:
+            continue
+        seen.add(module)
+        ours, others = _imports(module)
+        foreign = sorted(name for name in others if name not in sys.stdlib_module_names)
+        if foreign:
+            raise ValueError(f"{module} imports non-stdlib modules {foreign}: hosts have a bare python3")
+        todo += sorted(ours - seen)
+    return sorted(seen)
+
+
+def _zip_entry(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
+    info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = 0o644 << 16
+    archive.writestr(info, data)
+
+
+def build_zipapp(version: str, program: str) -> bytes:
+    """A `#!/usr/bin/python3` zipapp running node_main or cli_main with `version` baked in."""
+    if program not in ("cardano-node", "cardano-cli"):
+        raise ValueError(f"unknown program {program!r}")
+    entry = "node_main" if program == "cardano-node" else "cli_main"
+    modules = bundled_modules()
+    packages = sorted({".".join(m.split(".")[:i]) for m in modules for i in range(1, m.count(".") + 1)})
+    files: dict[str, bytes] = {f"{p.replace('.', '/')}/__init__.py": b"" for p in packages}
+    for module in modules:
+        files[module.replace(".", "/") + ".py"] = _module_path(module).read_bytes()
+    files["__main__.py"] = (
+        f'"""{program} {version} (cardano-fleet lab simulation)."""\n'
+        "import sys\n\n"
+        f"from {ENTRY_MODULE} import {entry}\n\n"
+        f"sys.exit({entry}({version!r}, sys.argv[1:]))\n"
+    ).encode()
+    buffer = io.BytesIO()
+    buffer.write(b"#!/usr/bin/python3\n")
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name in sorted(files):
+            _zip_entry(archive, name, files[name])
+    return buffer.getvalue()
+
+
+def _8_7_3_files() -> dict[str, bytes]:
+    source = DATA_DIR / "8.7.3" / "mainnet"
+    config = (source / "config.json").read_text(encoding="utf-8")
+    for era in GENESIS:
+        config = config.replace(f'"{era}-genesis.json"', f'"mainnet-{era}-genesis.json"')
+    files = {
+        "mainnet-config.json": config.encode(),
+        "mainnet-topology.json": (source / "topology.json").read_bytes(),
+        "mainnet-conway-genesis.json": (source / "conway-genesis.json").read_bytes(),
+    }
+    for era in ("byron", "shelley", "alonzo"):  # unchanged between 8.7.3 and 8.9.0 (data/README.md)
+        files[f"mainnet-{era}-genesis.json"] = (DATA_DIR / "8.9.0" / "mainnet" / f"{era}-genesis.json").read_bytes()
+    return {f"configuration/cardano/{name}": data for name, data in files.items()}
+
+
+def _8_9_0_files() -> dict[str, bytes]:
+    files: dict[str, bytes] = {}
+    for network in NETWORKS_8_9_0:
+        source = DATA_DIR / "8.9.0" / network
+        for name in ("config.json", "topology.json", *(f"{era}-genesis.json" for era in GENESIS)):
+            files[f"share/{network}/{name}"] = (source / name).read_bytes()
+    return files
+
+
+def release_members(version: str) -> tuple[dict[str, bytes], dict[str, bytes]]:
+    """(executables, data files) of the release, by path inside the tarball (without "./")."""
+    if version not in SUPPORTED:
+        raise ValueError(f"no lab release for cardano-node {version}; supported: {', '.join(SUPPORTED)}")
+    subdir = "" if version == "8.7.3" else "bin/"
+    binaries = {f"{subdir}{program}": build_zipapp(version, program) for program in ("cardano-node", "cardano-cli")}
+    data = _8_7_3_files() if version == "8.7.3" else _8_9_0_files()
+    return binaries, data
+
+
+def _tar_info(name: str, size: int, mode: int, kind: bytes) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.size = size
+    info.mode = mode
+    info.type = kind
+    info.mtime = FIXED_MTIME
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    return info
+
+
+def build_tarball(version: str) -> bytes:
+    """The release tarball's bytes: sorted "./" entries, directories included, gzip mtime 0."""
+    binaries, data = release_members(version)
+    files = {**binaries, **data}
+    dirs = {"."} | {"./" + "/".join(p.split("/")[:i]) for p in files for i in range(1, p.count("/") + 1)}
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.GNU_FORMAT) as tar:
+        entries = sorted([(d, None) for d in dirs] + [(f"./{p}", p) for p in files])
+        for name, key in entries:
+            if key is None:
+                tar.addfile(_tar_info(name + "/" if name != "." else "./", 0, 0o755, tarfile.DIRTYPE))
+                continue
+            content = files[key]
+            mode = 0o755 if key in binaries else 0o644
+            tar.addfile(_tar_info(name, len(content), mode, tarfile.REGTYPE), io.BytesIO(content))
+    out = io.BytesIO()
+    with gzip.GzipFile(filename="", mode="wb", fileobj=out, compresslevel=9, mtime=0) as zipped:
+        zipped.write(raw.getvalue())
+    return out.getvalue()
+
+
+def build_release(version: str, out_dir: Path) -> Release:
+    """Write `cardano-node-<ver>-linux.tar.gz` into out_dir (atomically) and describe it."""
+    data = build_tarball(version)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    filename = release_filename(version)
+    path = out_dir / filename
+    tmp = out_dir / f".{filename}.tmp"
+    tmp.write_bytes(data)
+    tmp.replace(path)
+    return Release(
+        version=version,
+        path=path,
+        sha256=hashlib.sha256(data).hexdigest(),
+        filename=filename,
+        binary_subdir="" if version == "8.7.3" else "bin",
+    )

@@ -1,0 +1,965 @@
+"""The lab's simulated cardano-node and cardano-cli (stdlib only: hosts have a bare /usr/bin/python3).
+
+It behaves like the real binaries where the orchestrator can observe them: `--version`, the
+startup checks of its version (orchestrator.cardano.node_rules), a database whose tip persists,
+syncing from reachable peers toward the wall-clock slot, `cardano-cli query tip` on the node
+socket, Prometheus text, SIGHUP re-reading the topology in P2P mode, and fault switches.
+
+Files and environment (the lab's contract):
+- `<db>/lab-tip.json`   {"slot", "block", "hash"}: the persisted tip (atomic writes).
+- `<db>/lab-seed.json`  {"slot": N}: optional, read only when there is no tip yet; without it a
+  fresh node starts CARDANO_LAB_INITIAL_LAG_SLOTS (default 2000) behind the wall-clock slot.
+- `<db>/lock`           held (flock) while a node runs on that database.
+- CARDANO_LAB_FAULTS (default /etc/cardano-lab/faults.json), CARDANO_LAB_SYNC_SLOTS_PER_SEC
+  (default 200), CARDANO_LAB_STARTUP_SECONDS (default 2.0), CARDANO_LAB_NETWORK (override the
+  network read from the config's genesis), CARDANO_LAB_CHAIN_SOURCE=1 (or `--lab-chain-source`).
+Peer protocol on the node port (one TCP connection per peer, kept open, so `ss -tn` shows it):
+  "hello <magic> <version>\\n" -> "ok\\n" | "refused <why>\\n"; then "tip\\n" -> "tip <slot>\\n".
+Local protocol on the unix socket: "tip <magic>\\n" -> one JSON line (the tip, or {"error": ...}).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from orchestrator.cardano import networks, node_rules
+
+NODE_GIT_REVS: dict[str, str] = {
+    "8.7.3": "a4a8119b59b1fbb9a69c79e1e6900e91292161e7",
+    "8.9.0": "0d98405a60d57e1c8e13406d51cce0e34356bd64",
+}
+# cardano-cli shipped in each release tarball (8.20.3.0 for 8.9.0 is UNCONFIRMED from a binary).
+CLI_VERSIONS: dict[str, str] = {"8.7.3": "8.17.0.0", "8.9.0": "8.20.3.0"}
+
+MAINNET_MAGIC = 764824073
+BYRON_EPOCH_SLOTS = 21600  # mainnet and preprod: 21600-slot Byron epochs of 20 s slots
+BYRON_SLOT_SECONDS = 20
+EPOCH_LENGTH: dict[str, int] = {"mainnet": 432000, "preprod": 432000, "preview": 86400}
+SYNC_TOLERANCE_SECONDS = 600  # the CLI's syncProgress tolerance
+
+DEFAULT_FAULTS_PATH = "/etc/cardano-lab/faults.json"
+TIP_FILE = "lab-tip.json"
+SEED_FILE = "lab-seed.json"
+FAULT_NAMES = ("crash_at_start", "never_sync", "slow_start", "ignore_stop")
+
+
+# ------------------------------------------------------------------ chain arithmetic
+
+
+def network_magic(name: str) -> int:
+    magic = networks.network(name).magic
+    return MAINNET_MAGIC if magic is None else magic
+
+
+def block_of(slot: int) -> int:
+    """About one block every 20 slots, as on the real chains."""
+    return slot // 20
+
+
+def hash_of(network: str, slot: int) -> str:
+    """A deterministic block hash: the same slot always has the same hash on one network."""
+    return hashlib.blake2b(f"{network}:{slot}".encode(), digest_size=32).hexdigest()
+
+
+def _byron_slots(network: str) -> int:
+    return networks.network(network).shelley_slot_offset
+
+
+def system_start(network: str) -> int:
+    """Unix time of slot 0 (Byron slots last 20 s, Shelley ones 1 s)."""
+    net = networks.network(network)
+    return net.shelley_start_unix - net.shelley_slot_offset * BYRON_SLOT_SECONDS
+
+
+def slot_time(network: str, slot: int) -> int:
+    """Seconds since system start at which `slot` begins."""
+    byron = _byron_slots(network)
+    if slot < byron:
+        return slot * BYRON_SLOT_SECONDS
+    return byron * BYRON_SLOT_SECONDS + (slot - byron)
+
+
+def epoch_info(network: str, slot: int) -> tuple[int, int, int]:
+    """(epoch, slotInEpoch, slotsToEpochEnd)."""
+    byron = _byron_slots(network)
+    if slot < byron:
+        epoch, into = divmod(slot, BYRON_EPOCH_SLOTS)
+        return epoch, into, BYRON_EPOCH_SLOTS - into
+    length = EPOCH_LENGTH[network]
+    shelley_epoch, into = divmod(slot - byron, length)
+    return byron // BYRON_EPOCH_SLOTS + shelley_epoch, into, length - into
+
+
+def sync_progress(network: str, slot: int, now: float) -> str:
+    """The CLI's figure: min(tip + 600 s, now) / now * 100, in whole seconds since system start
+    (+1 on both sides, which keeps a genesis tip from dividing by zero)."""
+    tip_s = slot_time(network, slot) + 1
+    now_s = int(now) - system_start(network) + 1
+    if now_s <= 0:
+        return "100.00"
+    return f"{min(tip_s + SYNC_TOLERANCE_SECONDS, now_s) / now_s * 100.0:.2f}"
+
+
+def tip_json(network: str, slot: int, now: float) -> dict[str, Any]:
+    """`cardano-cli query tip` output for a tip at `slot`, keys in the CLI's (sorted) order."""
+    epoch, into, to_end = epoch_info(network, slot)
+    return {
+        "block": block_of(slot),
+        "epoch": epoch,
+        "era": "Babbage",
+        "hash": hash_of(network, slot),
+        "slot": slot,
+        "slotInEpoch": into,
+        "slotsToEpochEnd": to_end,
+        "syncProgress": sync_progress(network, slot, now),
+    }
+
+
+# ------------------------------------------------------------------ small helpers
+
+
+def _log(component: str, message: str, severity: str = "Info") -> None:
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
+    where = f"{socket.gethostname()}:cardano.node.{component}:{severity}:{threading.get_ident() % 1000}"
+    print(f"[{where}] [{stamp} UTC] {message}", flush=True)
+
+
+def _err(program: str, message: str) -> None:
+    print(f"{program}: {message}" if program else message, file=sys.stderr, flush=True)
+
+
+def _env_float(name: str, default: float) -> float:
+    try:
+        return float(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
+def atomic_write_json(path: str, data: dict[str, Any]) -> None:
+    """Temp file in the same directory, fsync, rename: a crash never leaves half a tip."""
+    tmp = f"{path}.tmp.{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as handle:
+        json.dump(data, handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+@dataclass(frozen=True)
+class Faults:
+    """The faults that apply to this binary's version (see module docstring for the file)."""
+
+    crash_at_start: bool = False
+    never_sync: bool = False
+    slow_start_seconds: float | None = None
+    ignore_stop_seconds: float | None = None
+
+
+def load_faults(version: str, path: str | None = None) -> Faults:
+    """A fault applies when its "version" is null/absent or equals the running version."""
+    path = path or os.environ.get("CARDANO_LAB_FAULTS", DEFAULT_FAULTS_PATH)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            raw = json.load(handle)
+    except (OSError, ValueError):
+        return Faults()
+    if not isinstance(raw, dict):
+        return Faults()
+
+    def applies(name: str) -> dict[str, Any] | None:
+        entry = raw.get(name)
+        if not isinstance(entry, dict):
+            return None
+        wanted = entry.get("version")
+        return entry if wanted is None or wanted == version else None
+
+    def seconds(entry: dict[str, Any] | None, default: float) -> float | None:
+        if entry is None:
+            return None
+        value = entry.get("seconds", default)
+        return float(value) if isinstance(value, int | float) else default
+
+    return Faults(
+        crash_at_start=applies("crash_at_start") is not None,
+        never_sync=applies("never_sync") is not None,
+        slow_start_seconds=seconds(applies("slow_start"), 30.0),
+        ignore_stop_seconds=seconds(applies("ignore_stop"), 20.0),
+    )
+
+
+def detect_network(config: dict[str, Any], config_path: str) -> str:
+    """CARDANO_LAB_NETWORK, else the config's magic requirement and its Shelley genesis magic."""
+    forced = os.environ.get("CARDANO_LAB_NETWORK")
+    if forced:
+        return networks.network(forced).name
+    if config.get("RequiresNetworkMagic") == "RequiresNoMagic":
+        return "mainnet"
+    name = config.get("ShelleyGenesisFile")
+    if isinstance(name, str):
+        path = os.path.join(os.path.dirname(os.path.abspath(config_path)), name)
+        try:
+            with open(path, encoding="utf-8") as handle:
+                magic = json.load(handle).get("networkMagic")
+        except (OSError, ValueError, AttributeError):
+            magic = None
+        for net in networks.NETWORKS.values():
+            if net.magic is not None and net.magic == magic:
+                return net.name
+    return "mainnet"
+
+
+def _access_points(value: Any) -> list[tuple[str, int]]:
+    points: list[tuple[str, int]] = []
+    if isinstance(value, list):
+        for ap in value:
+            if isinstance(ap, dict) and isinstance(ap.get("address"), str) and isinstance(ap.get("port"), int):
+                points.append((ap["address"], int(ap["port"])))
+    return points
+
+
+def topology_peers(topology: dict[str, Any], p2p: bool) -> list[tuple[str, int]]:
+    """Every peer the node dials: legacy Producers (valency 0 skipped) or all P2P access points
+    (localRoots, publicRoots, bootstrapPeers; the legacy-P2P shape too). Order kept, no duplicates."""
+    found: list[tuple[str, int]] = []
+    if not p2p:
+        for entry in topology.get("Producers") or []:
+            if isinstance(entry, dict) and entry.get("valency", 1) != 0:
+                found.append((str(entry.get("addr")), int(entry.get("port", 0))))
+    else:
+        for group in topology.get("localRoots") or []:
+            found += _access_points(group.get("accessPoints") if isinstance(group, dict) else None)
+        for group in topology.get("publicRoots") or []:
+            found += _access_points(group.get("accessPoints") if isinstance(group, dict) else None)
+        found += _access_points(topology.get("bootstrapPeers"))
+        legacy_local = topology.get("LocalRoots")
+        if isinstance(legacy_local, dict):
+            for group in legacy_local.get("groups") or []:
+                roots = group.get("localRoots") if isinstance(group, dict) else None
+                found += _access_points(roots.get("accessPoints") if isinstance(roots, dict) else None)
+        for group in topology.get("PublicRoots") or []:
+            roots = group.get("publicRoots") if isinstance(group, dict) else None
+            found += _access_points(roots.get("accessPoints") if isinstance(roots, dict) else None)
+    return list(dict.fromkeys(found))
+
+
+# ------------------------------------------------------------------ the node
+
+
+class PeerLink(threading.Thread):
+    """One outbound (hot) peer connection, re-dialled every second while unreachable."""
+
+    POLL_SECONDS = 0.2
+
+    def __init__(self, node: SimNode, address: str, port: int) -> None:
+        super().__init__(name=f"peer-{address}:{port}", daemon=True)
+        self.node = node
+        self.address = address
+        self.port = port
+        self.tip: int | None = None
+        self.connected = False
+        self._stop_event = threading.Event()
+        self._sock: socket.socket | None = None
+
+    def close(self) -> None:
+        self._stop_event.set()
+        sock = self._sock
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def _dial(self) -> socket.socket:
+        last: OSError = OSError(f"cannot resolve {self.address}")
+        for family, kind, proto, _name, addr in socket.getaddrinfo(self.address, self.port, type=socket.SOCK_STREAM):
+            sock = socket.socket(family, kind, proto)
+            sock.settimeout(1.0)
+            try:
+                sock.connect(addr)
+                return sock
+            except OSError as exc:
+                sock.close()
+                last = exc
+        raise last
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            try:
+                sock = self._dial()
+            except OSError:
+                self._stop_event.wait(1.0)
+                continue
+            self._sock = sock
+            try:
+                sock.settimeout(3.0)
+                reader = sock.makefile("r", encoding="ascii", newline="\n")
+                sock.sendall(f"hello {self.node.magic} {self.node.version}\n".encode())
+                if not reader.readline().startswith("ok"):
+                    raise OSError("handshake refused")
+                self.connected = True
+                while not self._stop_event.is_set():
+                    sock.sendall(b"tip\n")
+                    words = reader.readline().split()
+                    if len(words) != 2 or words[0] != "tip":
+                        raise OSError("peer closed")
+                    self.tip = int(words[1])
+                    self._stop_event.wait(self.POLL_SECONDS)
+            except (OSError, ValueError):
+                pass
+            finally:
+                self.connected = False
+                self.tip = None
+                self._sock = None
+                sock.close()
+            self._stop_event.wait(1.0)
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    config: str
+    topology: str
+    database: str
+    socket_path: str
+    host_addr: str
+    port: int
+    block_producer: bool  # key flags were given; the files are never opened
+    chain_source: bool
+
+
+class SimNode:
+    """One running node: tip, listeners, peer links, metrics; driven by `serve`."""
+
+    def __init__(self, version: str, opts: RunOptions, check: node_rules.StartupCheck, faults: Faults) -> None:
+        assert check.config is not None and check.topology is not None
+        self.version = version
+        self.opts = opts
+        self.p2p = check.p2p
+        self.topology = check.topology
+        self.config = check.config
+        self.network = detect_network(check.config, opts.config)
+        self.magic = network_magic(self.network)
+        self.faults = faults
+        self.speed = _env_float("CARDANO_LAB_SYNC_SLOTS_PER_SEC", 200.0)
+        self.lock = threading.Lock()
+        self.slot = 0.0
+        self.ready = False
+        self.links: dict[tuple[str, int], PeerLink] = {}
+        self.inbound: set[socket.socket] = set()
+        self.stop_requested = threading.Event()
+        self.hup_requested = threading.Event()
+        self.started_at = int(time.time())
+        self._listeners: list[socket.socket] = []
+        self._metrics: ThreadingHTTPServer | None = None
+        self._lock_file: Any = None
+
+    # -- database
+
+    def _tip_path(self) -> str:
+        return os.path.join(self.opts.database, TIP_FILE)
+
+    def open_database(self) -> str | None:
+        """Lock the db and load the tip; an error text when another node holds it."""
+        os.makedirs(self.opts.database, exist_ok=True)
+        self._lock_file = open(os.path.join(self.opts.database, "lock"), "a+")  # noqa: SIM115 - held for the run
+        try:
+            fcntl.flock(self._lock_file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return f'DbLocked "{os.path.join(self.opts.database, "lock")}"'  # wording UNCONFIRMED
+        expected = networks.network(self.network).expected_slot(time.time())
+        slot: int | None = None
+        for name in (TIP_FILE, SEED_FILE):
+            try:
+                with open(os.path.join(self.opts.database, name), encoding="utf-8") as handle:
+                    value = json.load(handle).get("slot")
+            except (OSError, ValueError, AttributeError):
+                continue
+            if isinstance(value, int) and value >= 0:
+                slot = value
+                break
+        if slot is None:
+            slot = max(0, expected - int(_env_float("CARDANO_LAB_INITIAL_LAG_SLOTS", 2000)))
+        self.slot = float(slot)
+        return None
+
+    def persist(self) -> None:
+        slot = self.tip_slot()
+        atomic_write_json(
+            self._tip_path(), {"slot": slot, "block": block_of(slot), "hash": hash_of(self.network, slot)}
+        )
+
+    def tip_slot(self) -> int:
+        with self.lock:
+            return int(self.slot)
+
+    # -- metrics
+
+    def metrics_text(self) -> str:
+        lines = [f"cardano_node_metrics_nodeStartTime_int {self.started_at}"]
+        if self.ready:
+            slot = self.tip_slot()
+            epoch, into, _ = epoch_info(self.network, slot)
+            lines += [
+                f"cardano_node_metrics_slotNum_int {slot}",
+                f"cardano_node_metrics_blockNum_int {block_of(slot)}",
+                f"cardano_node_metrics_epoch_int {epoch}",
+                f"cardano_node_metrics_slotInEpoch_int {into}",
+                "cardano_node_metrics_density_real 5.0e-2",
+            ]
+        links = list(self.links.values())
+        hot = sum(1 for link in links if link.connected)
+        if self.p2p:
+            lines += [
+                f"cardano_node_metrics_peerSelection_hot {hot}",
+                "cardano_node_metrics_peerSelection_warm 0",
+                f"cardano_node_metrics_peerSelection_cold {len(links) - hot}",
+                f"cardano_node_metrics_connectionManager_incomingConns {len(self.inbound)}",
+                f"cardano_node_metrics_connectionManager_outgoingConns {hot}",
+                "cardano_node_metrics_connectionManager_duplexConns 0",
+            ]
+        lines.append(f"cardano_node_metrics_peers_connectedPeers_int {hot}")
+        return "\n".join(lines) + "\n"
+
+    def start_metrics(self) -> None:
+        spec = _prometheus(self.config)
+        if spec is None:
+            return
+        node = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+                if self.path.split("?")[0] not in ("/metrics", "/metrics/"):
+                    self.send_error(404)
+                    return
+                body = node.metrics_text().encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - base signature
+                return
+
+        try:
+            server = ThreadingHTTPServer(spec, Handler)
+        except OSError as exc:
+            _log("metrics", f"Prometheus server could not bind {spec[0]}:{spec[1]}: {exc}", "Error")
+            return
+        server.daemon_threads = True
+        self._metrics = server
+        threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
+
+    # -- listeners
+
+    def start_listeners(self) -> str | None:
+        try:
+            infos = socket.getaddrinfo(
+                self.opts.host_addr, self.opts.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+            )
+            family, kind, proto, _n, addr = infos[0]
+            tcp = socket.socket(family, kind, proto)
+            tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            tcp.bind(addr)
+            tcp.listen(64)
+        except OSError as exc:
+            return f"Network.Socket.bind: {exc.strerror or exc}"
+        self._listeners.append(tcp)
+        threading.Thread(target=self._accept_peers, args=(tcp,), name="node-port", daemon=True).start()
+        path = self.opts.socket_path
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+        local = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            local.bind(path)
+            local.listen(16)
+        except OSError as exc:
+            local.close()
+            return f"Network.Socket.bind: {exc.strerror or exc}"
+        self._listeners.append(local)
+        threading.Thread(target=self._accept_local, args=(local,), name="node-socket", daemon=True).start()
+        return None
+
+    def _accept_peers(self, server: socket.socket) -> None:
+        while not self.stop_requested.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve_peer, args=(conn,), daemon=True).start()
+
+    def _serve_peer(self, conn: socket.socket) -> None:
+        """Answer a peer: handshake on network magic, then tips for as long as it asks."""
+        with conn:
+            conn.settimeout(30.0)
+            reader = conn.makefile("r", encoding="ascii", newline="\n")
+            try:
+                words = reader.readline().split()
+                if len(words) < 2 or words[0] != "hello":
+                    return
+                if words[1] != str(self.magic):
+                    conn.sendall(b"refused version-data-mismatch\n")
+                    return
+                conn.sendall(b"ok\n")
+                self.inbound.add(conn)
+                while not self.stop_requested.is_set():
+                    line = reader.readline()
+                    if line.strip() != "tip":
+                        return
+                    conn.sendall(f"tip {self.tip_slot()}\n".encode())
+            except (OSError, ValueError):
+                return
+            finally:
+                self.inbound.discard(conn)
+
+    def _accept_local(self, server: socket.socket) -> None:
+        while not self.stop_requested.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            with conn:
+                try:
+                    conn.settimeout(5.0)
+                    words = conn.makefile("r", encoding="ascii", newline="\n").readline().split()
+                    if len(words) == 2 and words[0] == "tip" and words[1] != str(self.magic):
+                        reply: dict[str, Any] = {"error": _handshake_refused(int(words[1]), self.magic)}
+                    else:
+                        slot = self.tip_slot()
+                        reply = {"network": self.network, "slot": slot}
+                    conn.sendall((json.dumps(reply) + "\n").encode())
+                except (OSError, ValueError):
+                    continue
+
+    # -- peers
+
+    def set_peers(self, peers: list[tuple[str, int]]) -> None:
+        """Dial new peers, close links to peers no longer listed (SIGHUP)."""
+        if self.opts.chain_source:
+            peers = []
+        own = {(self.opts.host_addr, self.opts.port)}
+        wanted = [p for p in peers if p not in own]
+        for key in list(self.links):
+            if key not in wanted:
+                self.links.pop(key).close()
+        for key in wanted:
+            if key not in self.links:
+                link = PeerLink(self, *key)
+                self.links[key] = link
+                link.start()
+
+    def advance(self, dt: float) -> None:
+        """Move the tip toward the best reachable peer tip, never past it nor the wall clock."""
+        expected = networks.network(self.network).expected_slot(time.time())
+        with self.lock:
+            if self.opts.chain_source:
+                self.slot = float(expected)
+                return
+            if self.faults.never_sync:
+                return
+            tips = [link.tip for link in self.links.values() if link.connected and link.tip is not None]
+            if not tips:
+                return
+            target = min(max(tips), expected)
+            if target > self.slot:
+                self.slot = min(float(target), self.slot + self.speed * dt)
+
+    # -- signals
+
+    def reload_topology(self) -> None:
+        if not self.p2p:
+            _log(
+                "TracePublicRootPeers",
+                "SIGHUP received; the topology is re-read only when EnableP2P is true: ignored",
+                "Notice",
+            )
+            return
+        try:
+            with open(self.opts.topology, encoding="utf-8") as handle:
+                text = handle.read()
+        except OSError as exc:
+            _log(
+                "TracePublicRootPeers",
+                f"Topology file re-read on SIGHUP failed: {exc}; keeping the old topology",
+                "Error",
+            )
+            return
+        errors, warnings = node_rules.check_topology(self.version, True, text)
+        for warning in warnings:
+            _log("TracePublicRootPeers", warning, "Warning")
+        if errors:
+            _log(
+                "TracePublicRootPeers",
+                "Topology file re-read on SIGHUP is invalid; keeping the old topology: " + " ".join(errors),
+                "Error",
+            )
+            return
+        self.topology = json.loads(text)
+        peers = topology_peers(self.topology, True)
+        self.set_peers(peers)
+        listed = ", ".join(f"{a}:{p}" for a, p in peers) or "none"
+        _log(
+            "TracePublicRootPeers",
+            f"TracePublicRootPeers Topology file re-read on SIGHUP: peers {listed}",
+            "Notice",
+        )
+
+    def shutdown(self) -> None:
+        for link in self.links.values():
+            link.close()
+        for sock in self._listeners:
+            with contextlib.suppress(OSError):
+                sock.close()
+        for conn in list(self.inbound):
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+        if self._metrics is not None:
+            self._metrics.shutdown()
+            self._metrics.server_close()
+        if self.ready:
+            with contextlib.suppress(OSError):
+                os.unlink(self.opts.socket_path)
+        self.persist()
+
+
+def _prometheus(config: dict[str, Any]) -> tuple[str, int] | None:
+    spec = config.get("hasPrometheus")
+    if isinstance(spec, list) and len(spec) == 2 and isinstance(spec[0], str) and isinstance(spec[1], int):
+        return spec[0], spec[1]
+    return None
+
+
+def _handshake_refused(client_magic: int, node_magic: int) -> str:
+    # Shape of the real message; the exact NodeToClient version shown is UNCONFIRMED.
+    def data(magic: int) -> str:
+        return f"NodeToClientVersionData {{networkMagic = NetworkMagic {{unNetworkMagic = {magic}}}, query = False}}"
+
+    mismatch = f"version data mismatch: {data(client_magic)} /= {data(node_magic)}"
+    return f'HandshakeError (Refused NodeToClientV_16 "{mismatch}")'
+
+
+# ------------------------------------------------------------------ argument parsing
+
+
+def _strip_rts(argv: list[str]) -> list[str]:
+    """GHC runtime options (`+RTS -N -RTS`) are consumed by the runtime, not the program."""
+    out: list[str] = []
+    in_rts = False
+    for arg in argv:
+        if arg == "+RTS":
+            in_rts = True
+        elif arg == "-RTS":
+            in_rts = False
+        elif not in_rts:
+            out.append(arg)
+    return out
+
+
+_RUN_VALUE_FLAGS = {
+    "--config": "config",
+    "--topology": "topology",
+    "--database-path": "database",
+    "--socket-path": "socket_path",
+    "--host-addr": "host_addr",
+    "--host-ipv6-addr": "host_ipv6_addr",
+    "--port": "port",
+    "--shelley-kes-key": "kes",
+    "--shelley-vrf-key": "vrf",
+    "--shelley-operational-certificate": "opcert",
+    "--byron-delegation-certificate": "byron_cert",
+    "--byron-signing-key": "byron_key",
+    "--tracer-socket-path-connect": "tracer",
+    "--tracer-socket-path-accept": "tracer",
+    "--mempool-capacity-override": "mempool",
+    "--start-as-non-producing-node": None,
+}
+_RUN_SWITCHES = (
+    "--validate-db",
+    "--no-mempool-capacity-override",
+    "--lab-chain-source",
+    "--non-producing-node",
+)
+
+
+def _parse_run(argv: list[str]) -> RunOptions | str:
+    values: dict[str, str] = {}
+    switches: set[str] = set()
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        name, _, inline = arg.partition("=")
+        if name in _RUN_SWITCHES or name == "--start-as-non-producing-node":
+            switches.add(name)
+            i += 1
+            continue
+        if name not in _RUN_VALUE_FLAGS:
+            return f"Invalid option `{arg}'"
+        if inline:
+            value = inline
+            i += 1
+        elif i + 1 < len(argv):
+            value = argv[i + 1]
+            i += 2
+        else:
+            return f"The option `{name}` expects an argument."
+        key = _RUN_VALUE_FLAGS[name]
+        if key is not None:
+            values[key] = value
+    for flag, key in (
+        ("--config", "config"),
+        ("--topology", "topology"),
+        ("--database-path", "database"),
+        ("--socket-path", "socket_path"),
+    ):
+        if key not in values:
+            return f"Missing: {flag} FILEPATH"
+    try:
+        port = int(values.get("port", "3001"))
+    except ValueError:
+        return f"option --port: cannot parse value `{values['port']}'"
+    chain_source = "--lab-chain-source" in switches or os.environ.get("CARDANO_LAB_CHAIN_SOURCE", "") not in (
+        "",
+        "0",
+    )
+    return RunOptions(
+        config=values["config"],
+        topology=values["topology"],
+        database=values["database"],
+        socket_path=values["socket_path"],
+        host_addr=values.get("host_addr", "0.0.0.0"),
+        port=port,
+        block_producer=any(k in values for k in ("kes", "vrf", "opcert")),
+        chain_source=chain_source,
+    )
+
+
+# ------------------------------------------------------------------ entry points
+
+
+def node_main(version: str, argv: list[str]) -> int:
+    """`cardano-node` of `version`: --version, version, run."""
+    if version not in NODE_GIT_REVS:
+        _err("cardano-node", f"lab: unsupported version {version}")
+        return 1
+    argv = _strip_rts(argv)
+    if argv in (["--version"], ["version"], ["-v"]):
+        print(f"cardano-node {version} - linux-x86_64 - ghc-8.10\ngit rev {NODE_GIT_REVS[version]}")
+        return 0
+    if not argv or argv[0] != "run":
+        _err("", "Usage: cardano-node (run | version) [--version]")
+        return 1
+    opts = _parse_run(argv[1:])
+    if isinstance(opts, str):
+        _err(
+            "",
+            f"{opts}\n\nUsage: cardano-node run --topology FILEPATH --database-path FILEPATH\n"
+            "                         --socket-path FILEPATH --config NODE-CONFIGURATION [--port PORT] ...",
+        )
+        return 1
+    check = node_rules.check_node_files(version, opts.config, opts.topology)
+    for warning in check.warnings:
+        _log("startup", warning, "Warning")
+    if not check.ok or check.config is None or check.topology is None:
+        for error in check.errors:
+            _err("", error)
+        return 1
+    faults = load_faults(version)
+    if faults.crash_at_start:
+        _err("cardano-node", "lab fault crash_at_start: the node crashed at startup")
+        return 1
+    return _run(version, opts, check, faults)
+
+
+def _run(version: str, opts: RunOptions, check: node_rules.StartupCheck, faults: Faults) -> int:
+    node = SimNode(version, opts, check, faults)
+
+    def on_stop(_signum: int, _frame: Any) -> None:
+        node.stop_requested.set()
+
+    def on_hup(_signum: int, _frame: Any) -> None:
+        node.hup_requested.set()
+
+    signal.signal(signal.SIGTERM, on_stop)
+    signal.signal(signal.SIGINT, on_stop)
+    signal.signal(signal.SIGHUP, on_hup)
+
+    error = node.open_database()
+    if error is not None:
+        _err("cardano-node", error)
+        return 1
+    mode = "P2P" if node.p2p else "non-P2P"
+    _log(
+        "basicInfo",
+        f"Node version {version}, network {node.network} (magic {node.magic}), {mode} mode",
+        "Notice",
+    )
+    _log(
+        "basicInfo",
+        f"Database {opts.database}, socket {opts.socket_path}, listening on {opts.host_addr}:{opts.port}",
+        "Notice",
+    )
+    if opts.block_producer:
+        _log("basicInfo", "Block producer credentials given (the lab node never opens them)", "Notice")
+    if opts.chain_source:
+        _log("basicInfo", "Lab chain source: always at the wall-clock tip", "Notice")
+    node.start_metrics()
+    startup = _env_float("CARDANO_LAB_STARTUP_SECONDS", 2.0)
+    if faults.slow_start_seconds is not None:
+        startup = faults.slow_start_seconds
+    _log("ChainDB", f"Opening the chain database (about {startup:.1f} s)")
+    deadline = time.monotonic() + startup
+    while not node.stop_requested.is_set() and time.monotonic() < deadline:
+        node.stop_requested.wait(min(0.1, max(0.0, deadline - time.monotonic())))
+    if not node.stop_requested.is_set():
+        error = node.start_listeners()
+        if error is not None:
+            _err("cardano-node", error)
+            node.shutdown()
+            return 1
+        node.ready = True
+        _log(
+            "ChainDB",
+            f"Chain database opened at slot {node.tip_slot()}; socket {opts.socket_path} is up",
+            "Notice",
+        )
+        node.set_peers(topology_peers(node.topology, node.p2p))
+    last = time.monotonic()
+    last_persist = last
+    persisted = node.tip_slot()
+    while True:
+        node.stop_requested.wait(0.1)
+        if node.stop_requested.is_set():
+            break
+        if node.hup_requested.is_set():
+            node.hup_requested.clear()
+            node.reload_topology()
+        now = time.monotonic()
+        node.advance(now - last)
+        last = now
+        if now - last_persist >= 2.0 and node.tip_slot() != persisted:
+            node.persist()
+            persisted = node.tip_slot()
+            last_persist = now
+    _log("shutdown", "Received shutdown request", "Notice")
+    if faults.ignore_stop_seconds is not None:
+        _log("shutdown", f"lab fault ignore_stop: exiting in {faults.ignore_stop_seconds:.0f} s", "Warning")
+        time.sleep(faults.ignore_stop_seconds)
+    node.shutdown()
+    _log("shutdown", f"Shut down cleanly at slot {node.tip_slot()}", "Notice")
+    return 0
+
+
+def _parse_cli_query(argv: list[str]) -> tuple[int | None, str | None, str | None] | str:
+    magic: int | None = None
+    socket_path: str | None = None
+    out_file: str | None = None
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--mainnet":
+            magic = MAINNET_MAGIC
+            i += 1
+        elif arg == "--cardano-mode":
+            i += 1
+        elif arg in ("--testnet-magic", "--socket-path", "--out-file", "--epoch-slots"):
+            if i + 1 >= len(argv):
+                return f"The option `{arg}` expects an argument."
+            value = argv[i + 1]
+            if arg == "--testnet-magic":
+                if not value.isdigit():
+                    return f"option --testnet-magic: cannot parse value `{value}'"
+                magic = int(value)
+            elif arg == "--socket-path":
+                socket_path = value
+            elif arg == "--out-file":
+                out_file = value
+            i += 2
+        else:
+            return f"Invalid option `{arg}'"
+    return magic, socket_path, out_file
+
+
+def cli_main(version: str, argv: list[str]) -> int:
+    """`cardano-cli` of the release `version`: --version, version, query tip."""
+    if version not in CLI_VERSIONS:
+        _err("cardano-cli", f"lab: unsupported version {version}")
+        return 1
+    argv = _strip_rts(argv)
+    if argv in (["--version"], ["version"]):
+        print(f"cardano-cli {CLI_VERSIONS[version]} - linux-x86_64 - ghc-8.10\ngit rev {NODE_GIT_REVS[version]}")
+        return 0
+    if argv[:2] != ["query", "tip"]:
+        _err(
+            "",
+            "Usage: cardano-cli query tip (--mainnet | --testnet-magic NATURAL)\n"
+            "                             --socket-path SOCKET_PATH [--out-file FILE]\n"
+            "(the lab's cardano-cli knows only `query tip` and `--version`)",
+        )
+        return 1
+    parsed = _parse_cli_query(argv[2:])
+    if isinstance(parsed, str):
+        _err("", parsed)
+        return 1
+    magic, socket_path, out_file = parsed
+    if magic is None:
+        env_id = os.environ.get("CARDANO_NODE_NETWORK_ID", "")
+        if env_id == "mainnet":
+            magic = MAINNET_MAGIC
+        elif env_id.isdigit():
+            magic = int(env_id)
+        else:
+            _err("", "Missing: (--mainnet | --testnet-magic NATURAL)")
+            return 1
+    socket_path = socket_path or os.environ.get("CARDANO_NODE_SOCKET_PATH")
+    if not socket_path:
+        _err("", "Missing: --socket-path SOCKET_PATH")
+        return 1
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(10.0)
+        try:
+            sock.connect(socket_path)
+        except OSError as exc:
+            kind = "permission denied" if isinstance(exc, PermissionError) else "does not exist"
+            _err("cardano-cli", f"Network.Socket.connect: <socket: {sock.fileno()}>: {kind} ({exc.strerror})")
+            return 1
+        sock.sendall(f"tip {magic}\n".encode())
+        reply = json.loads(sock.makefile("r", encoding="utf-8").readline() or "{}")
+    except (OSError, ValueError) as exc:
+        _err("cardano-cli", f"Network.Mux.Bearer: {exc}")
+        return 1
+    finally:
+        sock.close()
+    if "error" in reply:
+        _err("cardano-cli", str(reply["error"]))
+        return 1
+    text = json.dumps(tip_json(str(reply["network"]), int(reply["slot"]), time.time()), indent=4)
+    if out_file:
+        with open(out_file, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    else:
+        print(text)
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    """`python -m orchestrator.lab.simnode node|cli VERSION ARGS...` (tests and debugging)."""
+    if len(argv) < 2 or argv[0] not in ("node", "cli"):
+        _err("", "usage: python -m orchestrator.lab.simnode node|cli VERSION ARGS...")
+        return 2
+    entry = node_main if argv[0] == "node" else cli_main
+    return entry(argv[1], argv[2:])
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

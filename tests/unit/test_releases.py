@@ -1,0 +1,99 @@
+"""Release tarballs: the real layouts, runnable zipapps, a stable sha256."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import subprocess
+import tarfile
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from orchestrator.cardano import node_rules
+from orchestrator.lab import releases
+
+DATA = Path(releases.__file__).resolve().parents[1] / "cardano" / "data"
+
+
+def members(path: Path) -> dict[str, tarfile.TarInfo]:
+    with tarfile.open(path) as tar:
+        return {info.name: info for info in tar.getmembers()}
+
+
+def test_8_9_0_layout_and_stable_sha(tmp_path: Path) -> None:
+    first = releases.build_release("8.9.0", tmp_path / "a")
+    second = releases.build_release("8.9.0", tmp_path / "b")
+    assert first.sha256 == second.sha256 == hashlib.sha256(first.path.read_bytes()).hexdigest()
+    assert first.path.read_bytes() == second.path.read_bytes()
+    assert (first.filename, first.binary_subdir) == ("cardano-node-8.9.0-linux.tar.gz", "bin")
+    entries = members(first.path)
+    names = list(entries)
+    assert names == sorted(names)
+    for program in ("cardano-node", "cardano-cli"):
+        info = entries[f"./bin/{program}"]
+        assert info.mode == 0o755 and info.isfile()
+    for network in ("mainnet", "preprod", "preview"):
+        for name in (
+            "config.json",
+            "topology.json",
+            *(f"{e}-genesis.json" for e in ("byron", "shelley", "alonzo", "conway")),
+        ):
+            assert entries[f"./share/{network}/{name}"].mode == 0o644
+    assert {info.mtime for info in entries.values()} == {releases.FIXED_MTIME}
+    with tarfile.open(first.path) as tar:
+        extracted = tar.extractfile("./share/preprod/conway-genesis.json")
+        assert extracted is not None
+        assert extracted.read() == (DATA / "8.9.0" / "preprod" / "conway-genesis.json").read_bytes()
+
+
+def test_8_7_3_layout_is_self_consistent(tmp_path: Path) -> None:
+    release = releases.build_release("8.7.3", tmp_path)
+    assert release.binary_subdir == ""
+    entries = members(release.path)
+    assert entries["./cardano-node"].mode == 0o755 and entries["./cardano-cli"].mode == 0o755
+    assert not any(name.startswith("./bin") for name in entries)
+    with tarfile.open(release.path) as tar:
+        tar.extractall(tmp_path / "x", filter="data")
+    conf = tmp_path / "x" / "configuration" / "cardano"
+    config = json.loads((conf / "mainnet-config.json").read_text())
+    assert config["ConwayGenesisFile"] == "mainnet-conway-genesis.json"
+    # The shipped files pass the 8.7.3 node's own checks (the Conway hash included).
+    check = node_rules.check_node_files("8.7.3", str(conf / "mainnet-config.json"), str(conf / "mainnet-topology.json"))
+    assert check.ok, check.errors
+
+
+def test_zipapps_run_under_bare_python(tmp_path: Path) -> None:
+    for version, subdir in (("8.7.3", ""), ("8.9.0", "bin")):
+        release = releases.build_release(version, tmp_path / version)
+        with tarfile.open(release.path) as tar:
+            tar.extractall(tmp_path / version / "x", filter="tar")
+        binary = tmp_path / version / "x" / subdir / "cardano-node"
+        assert binary.read_bytes().startswith(b"#!/usr/bin/python3\n")
+        # -I: isolated, nothing from this checkout or the venv on the path.
+        done = subprocess.run(["/usr/bin/python3", "-I", str(binary), "--version"], capture_output=True, check=True)
+        assert done.stdout.decode().startswith(f"cardano-node {version} - linux-x86_64 - ghc-8.10\ngit rev ")
+        done = subprocess.run([str(binary.with_name("cardano-cli")), "--version"], capture_output=True, check=True)
+        assert done.stdout.decode().startswith("cardano-cli ")
+
+
+def test_zipapp_contents() -> None:
+    data = releases.build_zipapp("8.9.0", "cardano-node")
+    assert data == releases.build_zipapp("8.9.0", "cardano-node")
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        names = archive.namelist()
+        assert archive.read("orchestrator/__init__.py") == b""
+        assert "node_main('8.9.0'" in archive.read("__main__.py").decode()
+    assert {
+        "orchestrator/lab/simnode.py",
+        "orchestrator/cardano/node_rules.py",
+        "orchestrator/cardano/networks.py",
+    } <= set(names)
+    assert names == sorted(names)
+
+
+def test_unknown_version_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="no lab release"):
+        releases.build_release("8.9.1", tmp_path)
