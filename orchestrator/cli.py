@@ -17,6 +17,13 @@ from orchestrator import __version__
 # (sub-command, module under orchestrator.commands, one-line help)
 COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("lab", "lab", "a local replica fleet of real sshd hosts: up, down, status, fault, exec"),
+    ("inventory", "inventory", "validate an inventory; list hosts, roles, groups and resolved variables"),
+    ("topology", "topology", "convert a topology.json to 8.9.0 P2P for a relay or block producer (offline)"),
+    ("config", "config", "migrate a config.json to cardano-node 8.9.0 with P2P (offline)"),
+    ("validate", "validate", "would cardano-node start with this config.json/topology.json? (offline)"),
+    ("plan", "plan", "what a run of a playbook would change, per host and batch (read-only; exit 2 = pending)"),
+    ("run", "run", "run a playbook: the gated rolling upgrade to 8.9.0 with P2P (--check: plan only)"),
+    ("facts", "facts", "node version, service, config/topology format, P2P, tip, peers per host (read-only)"),
 )
 
 

@@ -9,14 +9,14 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
 from orchestrator.cardano.layouts import Layout
 
 
-class Role(str, Enum):
+class Role(StrEnum):
     RELAY = "relay"
     BLOCK_PRODUCER = "block_producer"
 
@@ -97,7 +97,8 @@ class Inventory:
                 target.update(names)
             else:
                 included.extend(n for n in names if n not in included)
-        if not included and any(not t.strip().startswith("!") for t in pattern.replace(":", ",").split(",") if t.strip()):
+        terms = [t.strip() for t in pattern.replace(":", ",").split(",") if t.strip()]
+        if not included and any(not t.startswith("!") for t in terms):
             return ()
         base = included or [h.name for h in self.hosts]
         chosen = set(base) - excluded

@@ -132,9 +132,11 @@ def plan_host(
                 facts.config_text, host.role, host.network, path=host.layout.config_path,
             )  # fmt: skip
             for write in migration.writes:
-                before = facts.config_text if write.path == host.layout.config_path else None
-                diff = unified_diff(write.path, before, write.content.decode("utf-8", "replace"),
-                                    change_reason=write.reason)  # fmt: skip
+                if write.path == host.layout.config_path:
+                    diff = unified_diff(write.path, facts.config_text, write.content.decode("utf-8", "replace"),
+                                        change_reason=write.reason)  # fmt: skip
+                else:  # a genesis file: the facts carry its hash, not its bytes
+                    diff = FileDiff(write.path, f"# {write.path}: replaced whole by the {write.reason}\n", write.reason)
                 changes.append(FileChange(write.path, write.content, diff))
             if not migration.changed:
                 unchanged.append(FileDiff(host.layout.config_path, "", "config.json already set for 8.9.0 P2P"))

@@ -7,7 +7,6 @@ The core never prints: it emits Events to a callback (the console renders them).
 from __future__ import annotations
 
 import hashlib
-import json
 import shlex
 import time
 import urllib.request
@@ -19,19 +18,17 @@ from orchestrator.gates import GatePolicy, GateResult, GateSample, run_gate, sta
 from orchestrator.journal import Event, Journal
 from orchestrator.model import Host, Role
 from orchestrator.plan import HostPlan, Plan, ReleasePin
+from orchestrator.runspec import RolloutStage
 
-LOCK_DIR = "/var/lock/cardano-fleet.lock"
+# Not under /run/lock: that does not survive a reboot, and a reboot mid-run must still be resumable.
+LOCK_DIR = "/var/lib/cardano-fleet/run.lock"
 
 Emit = Callable[[Event], None]
 
 
 @dataclass(frozen=True)
 class RolloutSettings:
-    max_fail_percentage: float = 0.0
-    min_healthy_relays: int = 1
-    relay_serial: Sequence[int | str] = (1, "50%")
     gate: GatePolicy = field(default_factory=GatePolicy)
-    run_gate_after_reload: bool = True
 
 
 @dataclass
@@ -71,6 +68,7 @@ class Remote:
         """None when taken; otherwise the holder's run id (or the error)."""
         q = shlex.quote
         script = (
+            f"mkdir -p {q(LOCK_DIR.rsplit('/', 1)[0])} || exit 1; "
             f"if mkdir {q(LOCK_DIR)} 2>/dev/null; then echo {q(self.run_id)} > {q(LOCK_DIR)}/run_id; echo TAKEN; "
             f"else cat {q(LOCK_DIR)}/run_id 2>/dev/null || echo unknown; fi"
         )
@@ -228,7 +226,7 @@ class Rollout:
         self.emit(self.journal.record(host, phase, **data))
 
     # ------------------------------------------------------------------ top level
-    def execute(self, relay_batches: Sequence[Sequence[str]], producer_batches: Sequence[Sequence[str]]) -> RolloutResult:
+    def execute(self, stages: Sequence[RolloutStage]) -> RolloutResult:
         run_id = self.remote.run_id
         pending = [hp for hp in self.plan.hosts if hp.changed]
         for hp in self.plan.hosts:
@@ -251,7 +249,7 @@ class Rollout:
         try:
             result.stopped_reason = self._stage_all(pending)
             if result.stopped_reason is None:
-                result.stopped_reason = self._roll(relay_batches, producer_batches)
+                result.stopped_reason = self._roll(stages)
         finally:
             for hp in pending:
                 self.remote.unlock(hp.host)
@@ -296,28 +294,32 @@ class Rollout:
         return [n for n, s in samples.items() if s.reachable and s.active and s.slot_lag is not None
                 and s.slot_lag <= limit]  # fmt: skip
 
-    def _roll(self, relay_batches: Sequence[Sequence[str]], producer_batches: Sequence[Sequence[str]]) -> str | None:
-        scope = [hp for hp in self.plan.hosts if hp.changed]
-        failures = 0
-        for kind, batches in (("relays", relay_batches), ("block producers", producer_batches)):
-            for batch in batches:
+    def _roll(self, stages: Sequence[RolloutStage]) -> str | None:
+        failures_so_far = 0
+        for stage in stages:
+            in_scope = [n for b in stage.batches for n in b if self.plan.host(n).changed]
+            failures = 0
+            for batch in stage.batches:
                 todo = [n for n in batch if self.plan.host(n).changed]
                 if not todo:
                     continue
-                if kind == "block producers" and failures:
-                    return "block producers not touched: a relay failed its upgrade"
-                need = self.settings.min_healthy_relays if kind == "relays" else max(1, self.settings.min_healthy_relays)
+                producers = [n for n in todo if self.plan.host(n).host.role is Role.BLOCK_PRODUCER]
+                if producers and failures_so_far:
+                    return f"{', '.join(producers)} not touched: a relay failed its upgrade in this run"
+                need = max(stage.min_healthy_relays, 1 if producers else 0)
                 healthy = self._healthy_relays_outside(todo)
                 if len(healthy) < need:
-                    why = (f"paused before {', '.join(todo)}: only {len(healthy)} healthy relay(s) outside the batch "
+                    why = (f"paused before {', '.join(todo)}: {len(healthy)} healthy relay(s) outside the batch "
                            f"({', '.join(healthy) or 'none'}), min_healthy_relays is {need}")  # fmt: skip
                     self._record("*", "paused", reason=why)
                     return why
                 results = self.remote.fleet.map([self.plan.host(n).host for n in todo], self._upgrade_host)
-                failures += sum(1 for ok in results.values() if not ok)
-                if failures and failures * 100.0 / len(scope) > self.settings.max_fail_percentage:
-                    return (f"stopped: {failures} of {len(scope)} host(s) failed "
-                            f"(max_fail_percentage {self.settings.max_fail_percentage:g})")  # fmt: skip
+                failed_now = sum(1 for ok in results.values() if not ok)
+                failures += failed_now
+                failures_so_far += failed_now
+                if failures and failures * 100.0 / len(in_scope) > stage.max_fail_percentage:
+                    return (f"stopped in stage {stage.name}: {failures} of {len(in_scope)} host(s) failed "
+                            f"(max_fail_percentage {stage.max_fail_percentage:g})")  # fmt: skip
         return None
 
     # ------------------------------------------------------------------ one host
@@ -359,7 +361,9 @@ class Rollout:
                 raise _Failed(f"gate: {gate.reason}")
             out.downtime = self.clock() - stop_at if verb == "restart" else 0.0
             out.gate_seconds = gate.duration
-            out.status, out.detail = "upgraded", "; ".join(hp.reasons)
+            change = f"{hp.current_version} → {hp.target_version}" if hp.switch_binary else "files rewritten"
+            out.status = "upgraded"
+            out.detail = f"{change}, {len(hp.files)} file(s), {verb}; in sync after {gate.duration:.0f}s"
             self._record(host.name, "gate_passed", seconds=round(gate.duration, 2))
             self._record(host.name, "done")
             return True

@@ -1,0 +1,293 @@
+"""Pure parsers for what a cardano-node host reports about its health (docs §4), and sync arithmetic.
+
+Each parser takes the text a command printed and returns a typed value, or raises `ParseError`
+with a short reason; none does I/O, so that facts, gates and audits share them and tests feed
+them fixtures. Text from hosts is untrusted: parsers never eval and tolerate noise.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from orchestrator.cardano.networks import network as network_named
+
+IN_SYNC_SLOTS = 20  # gLiveView: "in sync" within 20 slots of the wall-clock slot
+BEHIND_SLOTS = 600  # gLiveView: "behind" up to 600 slots, then out of sync
+
+HOT_PEERS_METRIC = "cardano_node_metrics_peerSelection_hot"
+SLOT_METRIC = "cardano_node_metrics_slotNum_int"
+
+
+class ParseError(ValueError):
+    """Text that is not what the command prints when it works; the message says what was wrong."""
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    """`cardano-node --version` / `cardano-cli --version`: first line and the `git rev` line."""
+
+    program: str
+    version: str
+    platform: str
+    compiler: str
+    rev: str | None
+
+
+_VERSION_RE = re.compile(r"^\s*(cardano-[A-Za-z-]+)\s+v?(\d+(?:\.\d+)+)\b(.*)$")
+_REV_RE = re.compile(r"git rev\s+([0-9a-f]{7,40})", re.IGNORECASE)
+
+
+def parse_version(text: str) -> VersionInfo:
+    """Parse `cardano-node 8.9.0 - linux-x86_64 - ghc-8.10\\ngit rev 0d98...` (noise lines skipped)."""
+    for line in text.splitlines():
+        m = _VERSION_RE.match(line)
+        if m:
+            extra = [p.strip() for p in m.group(3).split(" - ")]
+            extra = [p.lstrip("- ").strip() for p in extra if p.lstrip("- ").strip()]
+            rev = _REV_RE.search(text)
+            return VersionInfo(
+                program=m.group(1),
+                version=m.group(2),
+                platform=extra[0] if extra else "",
+                compiler=extra[1] if len(extra) > 1 else "",
+                rev=rev.group(1) if rev else None,
+            )
+    first = text.strip().splitlines()[0][:120] if text.strip() else "empty output"
+    raise ParseError(f"not a cardano version line: {first!r}")
+
+
+@dataclass(frozen=True)
+class Tip:
+    """`cardano-cli query tip` JSON; keys the node does not know yet (at genesis) are None."""
+
+    slot: int | None
+    block: int | None
+    epoch: int | None
+    era: str | None
+    hash: str | None
+    slot_in_epoch: int | None
+    slots_to_epoch_end: int | None
+    sync_progress: float | None
+
+
+def _opt_int(obj: dict[str, Any], key: str) -> int | None:
+    value = obj.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ParseError(f"query tip: {key} is not a number: {value!r}")
+    try:
+        return int(value)
+    except ValueError:
+        raise ParseError(f"query tip: {key} is not a number: {value!r}") from None
+
+
+def parse_tip(text: str) -> Tip:
+    """Parse the JSON object `cardano-cli query tip` prints; syncProgress is a string like "100.00"."""
+    start, end = text.find("{"), text.rfind("}")
+    if start < 0 or end < start:
+        reason = text.strip().splitlines()[-1][:200] if text.strip() else "no output"
+        raise ParseError(f"query tip printed no JSON: {reason}")
+    try:
+        obj = json.loads(text[start : end + 1])
+    except json.JSONDecodeError as exc:
+        raise ParseError(f"query tip printed invalid JSON: {exc.msg}") from None
+    if not isinstance(obj, dict):
+        raise ParseError("query tip JSON is not an object")
+    if "error" in obj and "slot" not in obj:
+        raise ParseError(f"query tip: {obj['error']}")
+    progress: float | None = None
+    raw = obj.get("syncProgress")
+    if raw is not None:
+        try:
+            progress = float(raw)
+        except (TypeError, ValueError):
+            raise ParseError(f"query tip: syncProgress is not a number: {raw!r}") from None
+    era, block_hash = obj.get("era"), obj.get("hash")
+    return Tip(
+        slot=_opt_int(obj, "slot"),
+        block=_opt_int(obj, "block"),
+        epoch=_opt_int(obj, "epoch"),
+        era=str(era) if era is not None else None,
+        hash=str(block_hash) if block_hash is not None else None,
+        slot_in_epoch=_opt_int(obj, "slotInEpoch"),
+        slots_to_epoch_end=_opt_int(obj, "slotsToEpochEnd"),
+        sync_progress=progress,
+    )
+
+
+_SAMPLE_RE = re.compile(r"^([A-Za-z_:][A-Za-z0-9_:]*(?:\{[^}]*\})?)\s+(\S+)(?:\s+-?\d+)?\s*$")
+
+
+def parse_prometheus(text: str) -> dict[str, float]:
+    """Prometheus text exposition → {name or name{labels}: value}; comments and junk lines skipped."""
+    samples: dict[str, float] = {}
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        m = _SAMPLE_RE.match(line)
+        if not m:
+            continue
+        value = m.group(2)
+        try:
+            number = float(value)  # accepts NaN, +Inf, -Inf and 5.0e-2
+        except ValueError:
+            continue
+        samples[m.group(1)] = number
+    return samples
+
+
+def metric_int(metrics: dict[str, float], name: str) -> int | None:
+    value = metrics.get(name)
+    if value is None or math.isnan(value) or math.isinf(value):
+        return None
+    return int(value)
+
+
+@dataclass(frozen=True)
+class TcpConnection:
+    """One line of `ss -Htn[p] state established`."""
+
+    local_address: str
+    local_port: int
+    peer_address: str
+    peer_port: int
+    process: str  # "" without -p (or when ss could not see the owner)
+
+
+def _split_endpoint(text: str) -> tuple[str, int]:
+    address, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ParseError(f"not an address:port: {text!r}")
+    address = address.strip("[]")
+    if "%" in address:  # fe80::1%eth0, 198.18.0.2%veth
+        address = address.split("%", 1)[0]
+    if address.startswith("::ffff:") and "." in address:
+        address = address[len("::ffff:") :]
+    return address, int(port)
+
+
+def parse_ss(text: str) -> list[TcpConnection]:
+    """Established TCP connections; with `state established` ss omits the State column."""
+    conns: list[TcpConnection] = []
+    for raw in text.splitlines():
+        fields = raw.split()
+        if len(fields) < 4 or fields[0] in ("Recv-Q", "State"):
+            continue
+        if fields[0].upper() == "ESTAB":  # ss without a state filter prints the state first
+            fields = fields[1:]
+        if len(fields) < 4 or not fields[0].isdigit() or not fields[1].isdigit():
+            continue
+        try:
+            local, lport = _split_endpoint(fields[2])
+            peer, pport = _split_endpoint(fields[3])
+        except ParseError:
+            continue
+        process = " ".join(fields[4:])
+        m = re.search(r'users:\(\("([^"]+)"', process)
+        conns.append(TcpConnection(local, lport, peer, pport, m.group(1) if m else process))
+    return conns
+
+
+_NOT_NODE_PORTS = frozenset({22, 12798, 12788})
+
+
+def node_peer_addresses(conns: list[TcpConnection], process_name: str = "cardano-node") -> tuple[str, ...]:
+    """Peer addresses of the node's own connections, sorted and unique.
+
+    With process info (ss -p as root) only the node's sockets count; without it, SSH and
+    metrics sockets and loopback peers are left out — a heuristic, said so here.
+    """
+    with_process = [c for c in conns if c.process]
+    if with_process:
+        chosen = [c for c in with_process if process_name in c.process]
+    else:
+        chosen = [
+            c for c in conns if c.local_port not in _NOT_NODE_PORTS and c.peer_port not in _NOT_NODE_PORTS
+        ]
+    peers = {c.peer_address for c in chosen if not _is_loopback(c.peer_address)}
+    return tuple(sorted(peers))
+
+
+def _is_loopback(address: str) -> bool:
+    return address.startswith("127.") or address in ("::1", "localhost")
+
+
+@dataclass(frozen=True)
+class DiskUsage:
+    """`df -P PATH` for the filesystem holding the node's database."""
+
+    filesystem: str
+    total_bytes: int
+    used_bytes: int
+    free_bytes: int
+    mount_point: str
+
+
+def parse_df(text: str) -> DiskUsage:
+    """POSIX `df -P` output (header gives the block size: 1024-blocks, 512-blocks, 1-blocks, 1K-blocks)."""
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    header_index = next((i for i, ln in enumerate(lines) if ln.startswith("Filesystem")), None)
+    if header_index is None or header_index + 1 >= len(lines):
+        raise ParseError("df printed no header and data line")
+    header = lines[header_index].split()
+    m = re.match(r"(\d+)([KMG]?)-blocks", header[1]) if len(header) > 1 else None
+    if not m:
+        raise ParseError(f"df header has no block size: {lines[header_index]!r}")
+    block = int(m.group(1)) * {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3}[m.group(2)]
+    # a long device name may wrap onto its own line in some df versions: join the rest
+    data = " ".join(lines[header_index + 1 :]).split()
+    if len(data) < 6 or not all(x.isdigit() for x in data[1:4]):
+        raise ParseError(f"df data line not understood: {' '.join(data)[:120]!r}")
+    return DiskUsage(
+        filesystem=data[0],
+        total_bytes=int(data[1]) * block,
+        used_bytes=int(data[2]) * block,
+        free_bytes=int(data[3]) * block,
+        mount_point=" ".join(data[5:]),
+    )
+
+
+def slot_lag(tip_slot: int, network: str, unix_now: float) -> int:
+    """How many slots the tip is behind the wall-clock slot (negative: ahead, e.g. clock skew)."""
+    return network_named(network).expected_slot(unix_now) - tip_slot
+
+
+SyncState = Literal["in-sync", "behind", "out-of-sync"]
+
+
+def sync_state(lag: int) -> SyncState:
+    """gLiveView's words for a lag: in sync within 20 slots, behind up to 600, else out of sync."""
+    if lag <= IN_SYNC_SLOTS:
+        return "in-sync"
+    if lag <= BEHIND_SLOTS:
+        return "behind"
+    return "out-of-sync"
+
+
+TopologyFormat = Literal["p2p", "legacy", "legacy-p2p", "unknown"]
+
+
+def topology_format(topology: Any) -> TopologyFormat:
+    """Which of the shapes of docs §1 a parsed topology.json has (for reporting, not validation)."""
+    if not isinstance(topology, dict):
+        return "unknown"
+    if "localRoots" in topology or "publicRoots" in topology:
+        return "p2p"
+    if "LocalRoots" in topology or "PublicRoots" in topology:
+        return "legacy-p2p"
+    if "Producers" in topology:
+        return "legacy"
+    return "unknown"
+
+
+def enable_p2p(config: Any) -> bool | None:
+    """EnableP2P of a parsed config.json (absent means false, as the node reads it); None: no config."""
+    if not isinstance(config, dict):
+        return None
+    return config.get("EnableP2P") is True

@@ -1,0 +1,20 @@
+"""Arguments shared by the commands that act on a fleet with a playbook (`plan`, `run`)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_playbook_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-i", "--inventory", required=True, metavar="INV", help="inventory file (Ansible YAML format)")
+    parser.add_argument("playbook", metavar="PLAYBOOK", help="e.g. playbooks/upgrade-8.9.0.yml")
+    parser.add_argument("--limit", "-l", metavar="PATTERN", help="only these hosts/groups (Ansible --limit syntax)")
+    parser.add_argument("-e", "--extra-vars", action="append", default=[], metavar="K=V",
+                        help="extra variables, highest precedence (repeatable)")  # fmt: skip
+    parser.add_argument("--forks", type=int, default=20, help="parallel SSH connections (default 20)")
+    parser.add_argument("--accept-new-host-keys", action="store_true",
+                        help="trust and record host keys not yet in known_hosts (a changed key is still refused)")
+    parser.add_argument("--allow-unpinned-release", action="store_true",
+                        help="accept a release without a pinned sha256 (NOT recommended: the download is unverified)")
+    parser.add_argument("--diff", action="store_true", help="show a unified diff of every file that would change")
+    parser.add_argument("--state-dir", default=".cardano-fleet", help="journals, backups index, reports, lock")

@@ -1,0 +1,139 @@
+"""`cardano-fleet facts`: what every node looks like right now, read-only, one SSH round trip per host.
+
+The operator's "where am I?" before a plan, and a cron-friendly probe: exit 0 when every host
+answered, 2 when any host was unreachable or could not be probed, 1 on bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from orchestrator.facts import HostFacts
+    from orchestrator.model import Host
+
+HELP = "node version, service state, config/topology format, P2P flags, tip, peers — per host (read-only)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Flags spelled like Ansible's (-i, -e, --limit, --forks) so operators' habits carry over."""
+    parser.add_argument("-i", "--inventory", required=True, metavar="INV", help="inventory file or directory")
+    parser.add_argument("--json", action="store_true", help="machine-readable output (stable keys)")
+    parser.add_argument("-l", "--limit", metavar="PATTERN", help="hosts or groups, e.g. 'relays:!relay3'")
+    parser.add_argument(
+        "-f", "--forks", type=int, default=20, metavar="N", help="hosts probed at once (default 20)"
+    )
+    parser.add_argument(
+        "--accept-new-host-keys",
+        action="store_true",
+        help="trust and record host keys not yet in known_hosts (a changed key is still refused)",
+    )
+    parser.add_argument(
+        "-e",
+        "--extra-vars",
+        action="append",
+        default=[],
+        metavar="VARS",
+        help="k=v pairs, a YAML/JSON mapping, or @file.yml; highest precedence; repeatable",
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=60.0, metavar="SECONDS", help="per-host probe timeout (default 60)"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from orchestrator.facts import facts_to_json, gather_facts
+    from orchestrator.inventory import InventoryError, load_inventory, parse_extra_vars
+    from orchestrator.transport import Fleet
+
+    if args.forks < 1:
+        print("error: --forks must be at least 1", file=sys.stderr)
+        return 1
+    try:
+        inventory = load_inventory(args.inventory, parse_extra_vars(args.extra_vars))
+    except InventoryError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    hosts = inventory.select(args.limit)
+    if not hosts:
+        print(f"error: no hosts match --limit {args.limit!r}", file=sys.stderr)
+        return 1
+
+    with Fleet(inventory.hosts, forks=args.forks, accept_new_host_keys=args.accept_new_host_keys) as fleet:
+        facts = gather_facts(fleet, hosts, timeout=args.timeout)
+        stats = fleet.all_stats()
+    now = time.time()
+
+    if args.json:
+        document: dict[str, Any] = {
+            "source": inventory.source,
+            "probed_at": int(now),
+            "hosts": [
+                {
+                    **facts_to_json(facts[h.name], now),
+                    "role": h.role.value,
+                    "ssh": {
+                        "connections": stats[h.name].connections_opened if h.name in stats else 0,
+                        "commands": stats[h.name].commands_run if h.name in stats else 0,
+                    },
+                }
+                for h in hosts
+            ],
+        }
+        print(json.dumps(document, indent=2, sort_keys=True))
+    else:
+        _print_table(inventory.source, hosts, facts, now)
+    return 2 if any(f.error is not None for f in facts.values()) else 0
+
+
+def _print_table(source: str, hosts: tuple[Host, ...], facts: dict[str, HostFacts], now: float) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from orchestrator.cardano.health import sync_state
+
+    console = Console()
+    table = Table(title=f"{source}: facts of {len(hosts)} host{'s' if len(hosts) != 1 else ''}")
+    for column in ("host", "role", "reachable", "node", "service", "P2P", "topology", "tip slot", "lag", "hot peers"):
+        table.add_column(column, overflow="fold", no_wrap=column in ("host", "tip slot"))
+    problems: list[str] = []
+    for h in hosts:
+        f = facts[h.name]
+        role = "producer" if h.is_producer else "relay"
+        if not f.reachable:
+            table.add_row(h.name, role, "[red]no[/red]", "", "", "", "", "", "", "")
+            problems.append(f"{h.name}: {f.error}")
+            continue
+        lag = f.slot_lag(now)
+        lag_text = "" if lag is None else str(lag)
+        if lag is not None and sync_state(lag) != "in-sync":
+            lag_text = f"[yellow]{lag_text}[/yellow]"
+        p2p = {True: "yes", False: "no", None: "?"}[f.enable_p2p]
+        hot = f.hot_peers if f.hot_peers is not None else len(f.hot_peer_addresses)
+        peers = str(hot)  # the addresses are in --json
+        service = f.service_active or "?"
+        if service != "active":
+            service = f"[yellow]{service}[/yellow]"
+        table.add_row(
+            h.name,
+            role,
+            "yes" if f.error is None else "[yellow]partly[/yellow]",
+            f.node_version or "?",
+            service,
+            p2p,
+            f.topology_format or "?",
+            "" if f.tip is None or f.tip.slot is None else str(f.tip.slot),
+            lag_text,
+            peers,
+        )
+        if f.error:
+            problems.append(f"{h.name}: {f.error}")
+        for section, why in sorted(f.probe_errors.items()):
+            problems.append(f"{h.name}: {section}: {why}")
+    console.print(table)
+    for line in problems:
+        console.print(f"  {line}", markup=False, highlight=False)

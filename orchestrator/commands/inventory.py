@@ -1,0 +1,113 @@
+"""`cardano-fleet inventory`: validate an inventory offline and show what each host resolves to.
+
+The first thing to run on a new or edited inventory: it needs no network, and it shows the values
+(roles, addresses, paths) that every later command will act on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+HELP = "validate an inventory; list hosts, roles, groups and resolved variables"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Flags shared in spelling with Ansible (-i, -e, --limit) so operators' habits carry over."""
+    parser.add_argument("-i", "--inventory", required=True, metavar="INV", help="inventory file or directory")
+    parser.add_argument("--json", action="store_true", help="machine-readable output (stable keys)")
+    parser.add_argument("-l", "--limit", metavar="PATTERN", help="hosts or groups, e.g. 'relays:!relay3'")
+    parser.add_argument(
+        "-e",
+        "--extra-vars",
+        action="append",
+        default=[],
+        metavar="VARS",
+        help="k=v pairs, a YAML/JSON mapping, or @file.yml; highest precedence; repeatable",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Exit 0 when the inventory is valid (and --limit matches), 1 otherwise."""
+    from orchestrator.inventory import InventoryError, host_to_json, load_inventory, parse_extra_vars
+
+    try:
+        inventory = load_inventory(args.inventory, parse_extra_vars(args.extra_vars))
+    except InventoryError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    hosts = inventory.select(args.limit)
+    if not hosts:
+        print(f"error: no hosts match --limit {args.limit!r}", file=sys.stderr)
+        return 1
+    if args.json:
+        selected = {h.name for h in hosts}
+        document: dict[str, Any] = {
+            "source": inventory.source,
+            "hosts": [host_to_json(h) for h in hosts],
+            "groups": {
+                group: [name for name in members if name in selected]
+                for group, members in inventory.groups.items()
+                if any(name in selected for name in members)
+            },
+            "warnings": list(inventory.warnings),
+        }
+        print(json.dumps(document, indent=2, sort_keys=True))
+        return 0
+    _print_table(inventory.source, hosts, inventory.warnings)
+    return 0
+
+
+def _print_table(source: str, hosts: Any, warnings: Any) -> None:
+    """Hosts first; then paths once per distinct layout, so 500 identical relays stay readable."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    table = Table(title=f"{source}: {len(hosts)} host{'s' if len(hosts) != 1 else ''}")
+    for column in ("host", "role", "ssh", "node", "layout", "network", "groups"):
+        table.add_column(column, overflow="fold")
+    layouts: dict[Any, list[str]] = {}
+    for h in hosts:
+        ssh = f"{h.user}@{_hostport(h.address, h.port)}"
+        if h.proxy_jump:
+            ssh += f" via {h.proxy_jump}"
+        if h.become:
+            ssh += f" sudo{' ($' + h.become_password_env + ')' if h.become_password_env else ''}"
+        table.add_row(
+            h.name,
+            h.role.value,
+            ssh,
+            _hostport(h.peer_address, h.peer_port),
+            h.layout.name,
+            h.network,
+            ", ".join(h.groups),
+        )
+        layouts.setdefault(h.layout, []).append(h.name)
+    console.print(table)
+    paths = Table(title="resolved paths", show_lines=True)
+    paths.add_column("hosts", overflow="fold")
+    paths.add_column("paths", overflow="fold")
+    for layout, names in layouts.items():
+        rows = (
+            ("config", layout.config_path),
+            ("topology", layout.topology_path),
+            ("genesis", layout.genesis_dir),
+            ("db", layout.db_path),
+            ("socket", layout.socket_path),
+            ("bin", layout.bin_dir),
+            ("releases", layout.releases_dir),
+            ("unit", layout.service_name),
+            ("port", str(layout.node_port)),
+        )
+        paths.add_row("\n".join(names), "\n".join(f"{label}: {value}" for label, value in rows))
+    console.print(paths)
+    for warning in warnings:
+        console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
+
+
+def _hostport(address: str, port: int) -> str:
+    """IPv6 addresses in brackets, as operators write them next to a port."""
+    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"

@@ -1,0 +1,42 @@
+"""`cardano-fleet plan`: what a run would change, from read-only facts (terraform-style exit codes)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from orchestrator.commands._fleet_args import add_playbook_arguments
+
+HELP = "show what a run of PLAYBOOK would change per host and batch; exit 0 nothing to do, 2 pending, 1 error"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_playbook_arguments(parser)
+    parser.add_argument("--json", action="store_true", help="machine-readable plan")
+
+
+def run(args: argparse.Namespace) -> int:
+    from orchestrator.inventory import SourceError, parse_extra_vars
+    from orchestrator.plan import plan_as_json
+    from orchestrator.report.console import make_console, print_plan
+    from orchestrator.workflow import gather_and_plan, load, open_fleet
+
+    try:
+        loaded = load(args.inventory, args.playbook, limit=args.limit, extra_vars=parse_extra_vars(args.extra_vars),
+                      allow_unpinned=args.allow_unpinned_release)  # fmt: skip
+    except SourceError as e:
+        print(f"cardano-fleet plan: {e}", file=sys.stderr)
+        return 1
+    with open_fleet(loaded.spec.hosts, args.forks, args.accept_new_host_keys) as fleet:
+        _facts, plan = gather_and_plan(loaded, fleet)
+    if args.json:
+        print(json.dumps(plan_as_json(plan), indent=2))
+    else:
+        console = make_console()
+        for w in loaded.spec.warnings:
+            console.print(f"[bold red]{w}[/]")
+        print_plan(console, plan, diff=args.diff)
+    if plan.errors:
+        return 1
+    return 2 if plan.pending else 0

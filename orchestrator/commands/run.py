@@ -1,0 +1,138 @@
+"""`cardano-fleet run`: plan, confirm, stage everywhere, roll gated batches, journal, report."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from orchestrator.commands._fleet_args import add_playbook_arguments
+
+if TYPE_CHECKING:
+    from orchestrator.journal import Journal
+    from orchestrator.transport import Fleet
+    from orchestrator.workflow import Loaded
+
+HELP = "run PLAYBOOK: the gated rolling upgrade (use --check to stop after the plan)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_playbook_arguments(parser)
+    parser.add_argument("--check", action="store_true", help="stop after the plan: change nothing on any host")
+    parser.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    parser.add_argument("--resume", nargs="?", const="latest", metavar="RUN_ID",
+                        help="finish or roll back each host a killed run left unfinished, then go on")  # fmt: skip
+    parser.add_argument("--report", metavar="FILE", help="also write the JSON report here")
+
+
+def run(args: argparse.Namespace) -> int:
+
+    from orchestrator.inventory import SourceError, parse_extra_vars
+    from orchestrator.journal import Journal, LocalLock, LockHeld, new_run_id, unfinished_run
+    from orchestrator.report.console import make_console, print_plan
+    from orchestrator.workflow import gather_and_plan, load, open_fleet
+
+    console = make_console()
+    try:
+        loaded = load(args.inventory, args.playbook, limit=args.limit, extra_vars=parse_extra_vars(args.extra_vars),
+                      allow_unpinned=args.allow_unpinned_release)  # fmt: skip
+    except SourceError as e:
+        print(f"cardano-fleet run: {e}", file=sys.stderr)
+        return 1
+    for w in loaded.spec.warnings:
+        console.print(f"[bold red]{w}[/]")
+    state_dir = Path(args.state_dir)
+    run_id = new_run_id()
+    if args.resume:
+        found = unfinished_run(state_dir) if args.resume == "latest" else args.resume
+        if not found or not (state_dir / "runs" / found / "journal.jsonl").exists():
+            print(f"cardano-fleet run: no unfinished run to resume in {state_dir}", file=sys.stderr)
+            return 1
+        run_id = found
+    lock = LocalLock(state_dir, run_id)
+    if not args.check:
+        try:
+            lock.acquire()
+        except LockHeld as e:
+            print(f"cardano-fleet run: refused: {e}", file=sys.stderr)
+            return 1
+    try:
+        with open_fleet(loaded.spec.hosts, args.forks, args.accept_new_host_keys) as fleet:
+            journal = None if args.check else Journal(state_dir, run_id)
+            if args.resume and journal is not None:
+                _resume(console, loaded, fleet, journal)
+            _facts, plan = gather_and_plan(loaded, fleet)
+            print_plan(console, plan, diff=args.diff)
+            if args.check:
+                console.print("--check: nothing was changed on any host.")
+                return 1 if plan.errors else 2 if plan.pending else 0
+            assert journal is not None
+            if not plan.pending:
+                console.print("Nothing to do: every host is already as the playbook wants it.")
+                journal.record("*", "run_ended", reason="nothing to do")
+                return 1 if plan.errors else 0
+            if not args.yes and not _confirm(console, len(plan.pending)):
+                journal.record("*", "run_ended", reason="not confirmed")
+                return 1
+            return _execute(console, loaded, fleet, journal, plan, args.report)
+    finally:
+        lock.release()
+
+
+def _confirm(console: Console, pending: int) -> bool:
+    if not sys.stdin.isatty():
+        print("cardano-fleet run: refusing to change hosts without confirmation: stdin is not a terminal "
+              "(pass --yes in scripts)", file=sys.stderr)  # fmt: skip
+        return False
+    answer = console.input(f"Apply these changes to {pending} host(s)? [y/N] ")
+    return answer.strip().lower() in ("y", "yes")
+
+
+def _execute(console: Console, loaded: Loaded, fleet: Fleet, journal: Journal, plan: Any, report: str | None) -> int:
+    from orchestrator.report.console import LiveRollout, print_summary
+    from orchestrator.rollout import Remote, Rollout, RolloutSettings, outcomes_as_json
+    from orchestrator.workflow import sample_host
+
+    remote = Remote(fleet, journal.run_id)
+    for hp in plan.hosts:
+        if hp.changed:
+            journal.record(hp.host.name, "planned", target_version=hp.target_version, action=hp.action,
+                           files=[c.path for c in hp.files], batch=hp.batch)  # fmt: skip
+    with LiveRollout(console, plan) as view:
+        rollout = Rollout(plan, remote, journal, RolloutSettings(gate=loaded.spec.gate),
+                          sample=lambda h: sample_host(fleet, h), emit=view.on_event)  # fmt: skip
+        result = rollout.execute(loaded.spec.stages)
+    data = outcomes_as_json(result)
+    path = journal.dir / "report.json"
+    _write_private(path, json.dumps(data, indent=2))
+    if report:
+        _write_private(Path(report), json.dumps(data, indent=2))
+    print_summary(console, result, str(path))
+    return 0 if result.ok else 1
+
+
+def _write_private(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text + "\n")
+
+
+def _resume(console: Console, loaded: Loaded, fleet: Fleet, journal: Journal) -> None:
+    """Each host the killed run left between 'backed_up' and a final phase: finish it or roll it back."""
+    from orchestrator.journal import FINAL, Journal as J, host_data, last_phases
+    from orchestrator.resume import reconcile_host
+
+    events = J.read(journal.path)
+    for name, last in last_phases(events).items():
+        if last.phase in FINAL or last.phase in ("planned", "staged", "stage_failed", "failed_unreachable"):
+            continue
+        host = next((h for h in loaded.inventory.hosts if h.name == name), None)
+        if host is None:
+            console.print(f"[red]resume: {name} is in the journal but not in the inventory; left as it is[/]")
+            continue
+        verdict = reconcile_host(loaded, fleet, journal, host, last.phase, host_data(events, name))
+        console.print(f"resume: {name} (was '{last.phase}'): {verdict}")

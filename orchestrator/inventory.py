@@ -1,0 +1,985 @@
+"""Ansible-compatible YAML inventory → model.Inventory, with every error naming file:line:column.
+
+Operators (exchanges especially) already keep Ansible inventories, so we read that format as Ansible
+does and refuse, at load time and with a position, whatever would otherwise fail at 2 am on a host.
+
+Format: top-level `all:` (other top-level keys are groups too, as in Ansible), each group a mapping of
+`hosts:` (name → vars or null; `relay[01:12]` ranges expand), `vars:` and `children:`. Beside the
+file, `group_vars/NAME{,.yml,.yaml,.json}` or `group_vars/NAME/*.yml`, and the same for `host_vars/`.
+
+Variable precedence, lowest first (Ansible's default VARIABLE_PRECEDENCE, hash_behaviour=replace —
+a mapping value replaces, never merges):
+  1. inventory-file vars of `all`
+  2. inventory-file vars of the host's other groups, by (depth, ansible_group_priority, name) —
+     a child group beats its parent
+  3. group_vars/all
+  4. group_vars/<group>, same order as 2
+  5. inventory-file vars of the host (inline under `hosts:`)
+  6. host_vars/<host>
+  7. extra vars (`-e`)
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError
+
+from orchestrator.cardano.layouts import LAYOUTS, PATH_VARIABLES
+from orchestrator.cardano.networks import NETWORKS
+from orchestrator.model import Host, Inventory, Role
+
+__all__ = [
+    "KNOWN_VARIABLES",
+    "InventoryError",
+    "SourceError",
+    "did_you_mean",
+    "edit_distance",
+    "host_to_json",
+    "load_inventory",
+    "parse_extra_vars",
+]
+
+
+class SourceError(Exception):
+    """An error in a file the operator wrote, located so that an editor can jump to it."""
+
+    def __init__(self, path: str, line: int, column: int, message: str) -> None:
+        super().__init__(path, line, column, message)
+        self.path = str(path)
+        self.line = line
+        self.column = column
+        self.message = message
+
+    def __str__(self) -> str:
+        if self.line <= 0:
+            return f"{self.path}: {self.message}"
+        return f"{self.path}:{self.line}:{self.column}: {self.message}"
+
+
+class InventoryError(SourceError):
+    """The inventory (or its group_vars/host_vars, or `-e`) is invalid; str is `path:line:col: message`."""
+
+
+EXTRA_VARS_SOURCE = "-e"  # the `path` of errors in extra vars (line 0: no position)
+
+# Variables the tool reads. Any other name is the operator's own, unless it looks like a typo of one.
+TOOL_VARIABLES: tuple[str, ...] = (
+    "proxy_jump",
+    "node_address",
+    "node_port",
+    "cardano_network",
+    "cardano_role",
+    "layout",
+    "known_hosts_file",
+    "node_release",
+    "become_password_env",
+    *PATH_VARIABLES,
+)
+ANSIBLE_VARIABLES: tuple[str, ...] = (
+    "ansible_host",
+    "ansible_port",
+    "ansible_user",
+    "ansible_ssh_private_key_file",
+    "ansible_private_key_file",
+    "ansible_become",
+    "ansible_become_user",
+    "ansible_become_method",
+    "ansible_become_password",
+    "ansible_ssh_common_args",
+    "ansible_ssh_extra_args",
+    "ansible_group_priority",
+    "ansible_connection",
+    "ansible_python_interpreter",
+    # old spellings Ansible still honours
+    "ansible_ssh_host",
+    "ansible_ssh_port",
+    "ansible_ssh_user",
+    # literal passwords: recognised only to be refused
+    "ansible_become_pass",
+    "ansible_sudo_pass",
+    "ansible_password",
+    "ansible_ssh_pass",
+)
+KNOWN_VARIABLES: frozenset[str] = frozenset(TOOL_VARIABLES + ANSIBLE_VARIABLES)
+_PASSWORD_VARIABLES = ("ansible_become_password", "ansible_become_pass", "ansible_sudo_pass")
+_LOGIN_PASSWORD_VARIABLES = ("ansible_password", "ansible_ssh_pass")
+_GROUP_KEYS = ("hosts", "vars", "children")
+_ROLE_GROUPS = {"relays": Role.RELAY, "block_producers": Role.BLOCK_PRODUCER}
+_RELEASE_KEYS = ("version", "url", "sha256", "source")
+_RELEASE_SOURCES = ("download", "push")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_ENV_LOOKUP = re.compile(r"""\{\{\s*lookup\(\s*['"]env['"]\s*,\s*['"]([A-Za-z_][A-Za-z0-9_]*)['"]\s*\)\s*\}\}\Z""")
+_SHA256 = re.compile(r"[0-9a-fA-F]{64}\Z")
+_RANGE = re.compile(r"\[([0-9a-zA-Z]+):([0-9a-zA-Z]+)(?::([0-9]+))?\]")
+_MAX_RANGE = 10_000
+
+
+# --- small shared helpers (playbook.py uses them too) ---------------------------------------------
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Optimal-string-alignment distance: a transposed pair of letters counts as one typo."""
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            cost = 0 if ca == cb else 1
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        prev2, prev = prev, cur
+    return prev[len(b)]
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str | None:
+    """The known name `name` is most likely a typo of: distance ≤ 2 (≤ 1 for names of ≤ 4 letters)."""
+    best: tuple[int, str] | None = None
+    lowered = name.lower()
+    for candidate in sorted(known):
+        if candidate == name:
+            return None
+        limit = 1 if len(candidate) <= 4 else 2
+        d = edit_distance(lowered, candidate.lower())
+        if d <= limit and (best is None or d < best[0]):
+            best = (d, candidate)
+    return best[1] if best else None
+
+
+Loc = tuple[str, int, int]  # path, 1-based line, 1-based column
+
+
+def key_loc(node: Any, key: Any, fallback: Loc) -> Loc:
+    """Where `key` is written in a round-trip mapping (falls back for keys pulled in by `<<:` merges)."""
+    try:
+        line, col = node.lc.key(key)
+        return (fallback[0], int(line) + 1, int(col) + 1)
+    except (AttributeError, KeyError, TypeError):
+        return fallback
+
+
+def value_loc(node: Any, key: Any, fallback: Loc) -> Loc:
+    """Where the value of `key` is written."""
+    try:
+        line, col = node.lc.value(key)
+        return (fallback[0], int(line) + 1, int(col) + 1)
+    except (AttributeError, KeyError, TypeError):
+        return fallback
+
+
+def item_loc(node: Any, index: int, fallback: Loc) -> Loc:
+    """Where item `index` of a round-trip sequence is written."""
+    try:
+        line, col = node.lc.item(index)
+        return (fallback[0], int(line) + 1, int(col) + 1)
+    except (AttributeError, KeyError, TypeError, IndexError):
+        return fallback
+
+
+def node_loc(node: Any, fallback: Loc) -> Loc:
+    """Where a mapping or sequence starts."""
+    try:
+        return (fallback[0], int(node.lc.line) + 1, int(node.lc.col) + 1)
+    except (AttributeError, TypeError):
+        return fallback
+
+
+def load_yaml(path: Path, error: type[SourceError]) -> Any:
+    """Round-trip parse (keeps positions); any failure becomes `error` with the best position we have."""
+    where = str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise error(where, 0, 0, f"cannot read: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise error(where, line, 1, "not UTF-8 text") from None
+    return parse_yaml(text, where, error)
+
+
+def parse_yaml(text: str, where: str, error: type[SourceError]) -> Any:
+    """Parse YAML text; never lets a parser exception other than `error` escape."""
+    yaml = YAML(typ="rt")
+    try:
+        return yaml.load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+        problem = exc.problem or exc.context or "invalid YAML"
+        if "duplicate key" in problem:
+            problem = problem.split(" with value", 1)[0]
+        raise error(where, line, col, f"YAML syntax error: {problem}") from None
+    except RecursionError:
+        raise error(where, 1, 1, "YAML nested too deeply") from None
+    except Exception as exc:  # the parser raises many types (ReaderError, ValueError for bad dates, ...)
+        position = getattr(exc, "position", None)
+        line = text.count("\n", 0, position) + 1 if isinstance(position, int) else 1
+        raise error(where, line, 1, f"YAML error: {exc}") from None
+
+
+def plain(value: Any, _depth: int = 0) -> Any:
+    """Round-trip YAML values → plain Python (dict, list, str, int, float, bool, None) for the model."""
+    if _depth > 200:
+        raise ValueError("value nested too deeply")
+    if isinstance(value, Mapping):
+        return {str(plain(k, _depth + 1)): plain(v, _depth + 1) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v, _depth + 1) for v in value]
+    if isinstance(value, bool) or value is None:
+        return value if value is None else bool(value)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    inner = getattr(value, "value", None)  # TaggedScalar
+    return str(inner if inner is not None else value)
+
+
+def type_name(value: Any) -> str:
+    """How YAML calls a value's type, for messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return type(value).__name__
+
+
+# --- the loader -----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Var:
+    value: Any
+    loc: Loc
+
+
+@dataclass
+class _Group:
+    name: str
+    loc: Loc
+    parents: list[str] = field(default_factory=list)
+    children: list[str] = field(default_factory=list)
+    hosts: list[str] = field(default_factory=list)
+    inv_vars: dict[str, _Var] = field(default_factory=dict)
+    file_vars: dict[str, _Var] = field(default_factory=dict)
+
+
+@dataclass
+class _HostDef:
+    name: str
+    loc: Loc
+    inv_vars: dict[str, _Var] = field(default_factory=dict)
+    file_vars: dict[str, _Var] = field(default_factory=dict)
+
+
+class _Loader:
+    """One load: mutable scratch state lives here, never at module level."""
+
+    def __init__(self, path: Path, known: frozenset[str]) -> None:
+        self.path = path
+        self.where = str(path)
+        self.known = known
+        self.groups: dict[str, _Group] = {}
+        self.hosts: dict[str, _HostDef] = {}
+        self.warnings: list[str] = []
+
+    def fail(self, loc: Loc, message: str) -> InventoryError:
+        return InventoryError(loc[0], loc[1], loc[2], message)
+
+    # parsing the inventory file
+
+    def parse(self) -> None:
+        data = load_yaml(self.path, InventoryError)
+        top: Loc = (self.where, 1, 1)
+        self.groups["all"] = _Group("all", top)
+        if data is None:
+            return
+        if not isinstance(data, CommentedMap):
+            raise self.fail(
+                node_loc(data, top),
+                f"an inventory is a mapping with 'all:' at the top, not {type_name(data)}",
+            )
+        for key in data:
+            loc = key_loc(data, key, top)
+            if not isinstance(key, str) or not key:
+                raise self.fail(loc, f"unknown top-level key {plain(key)!r}: expected 'all' or a group name")
+            if key in _GROUP_KEYS:
+                raise self.fail(loc, f"unknown top-level key '{key}': '{key}:' belongs under 'all:' or a group")
+            suggestion = did_you_mean(key, ("all", *_GROUP_KEYS)) if key != "all" else None
+            value = data[key]
+            if suggestion:  # "al:", "hots:" at the top are typos, not groups
+                raise self.fail(loc, f"unknown top-level key '{key}' — did you mean '{suggestion}'?")
+            if value is not None and not isinstance(value, CommentedMap):
+                raise self.fail(
+                    value_loc(data, key, loc),
+                    f"unknown top-level key '{key}': a group is a mapping of hosts/vars/children, "
+                    f"not {type_name(value)}",
+                )
+            self.parse_group(key, value, loc, parent=None if key == "all" else "all", stack=())
+
+    def parse_group(self, name: str, node: Any, loc: Loc, parent: str | None, stack: tuple[str, ...]) -> None:
+        if name in stack:
+            raise self.fail(loc, f"group '{name}' is its own ancestor ({' → '.join((*stack, name))})")
+        if name == "all" and parent is not None:
+            raise self.fail(loc, "group 'all' cannot be the child of another group")
+        group = self.groups.get(name)
+        if group is None:
+            group = self.groups[name] = _Group(name, loc)
+        if parent is not None and parent not in group.parents:
+            group.parents.append(parent)
+            self.groups[parent].children.append(name)
+        if node is None:
+            return
+        if not isinstance(node, CommentedMap):
+            raise self.fail(loc, f"group '{name}' must be a mapping of hosts/vars/children, not {type_name(node)}")
+        for key in node:
+            kloc = key_loc(node, key, loc)
+            if key not in _GROUP_KEYS:
+                hint = did_you_mean(str(key), _GROUP_KEYS)
+                tail = f" — did you mean '{hint}'?" if hint else ": expected hosts, vars or children"
+                raise self.fail(kloc, f"unknown key {plain(key)!r} in group '{name}'{tail}")
+        if "vars" in node:
+            self.merge_vars(group.inv_vars, node["vars"], value_loc(node, "vars", loc), f"group '{name}'")
+        if "hosts" in node:
+            self.parse_hosts(group, node["hosts"], value_loc(node, "hosts", loc))
+        if "children" in node:
+            children = node["children"]
+            cloc = value_loc(node, "children", loc)
+            if children is None:
+                return
+            if not isinstance(children, CommentedMap):
+                raise self.fail(
+                    cloc,
+                    f"'children' of group '{name}' must be a mapping of group names, not {type_name(children)}",
+                )
+            for child in children:
+                chloc = key_loc(children, child, cloc)
+                if not isinstance(child, str) or not child:
+                    raise self.fail(chloc, f"group name must be a string, not {type_name(plain(child))}")
+                self.parse_group(child, children[child], chloc, parent=name, stack=(*stack, name))
+
+    def parse_hosts(self, group: _Group, node: Any, loc: Loc) -> None:
+        if node is None:
+            return
+        if isinstance(node, CommentedSeq):
+            raise self.fail(
+                loc,
+                f"'hosts' of group '{group.name}' must be a mapping (write 'name:' with a colon), not a list",
+            )
+        if not isinstance(node, CommentedMap):
+            raise self.fail(
+                loc, f"'hosts' of group '{group.name}' must be a mapping of host names, not {type_name(node)}"
+            )
+        for key in node:
+            hloc = key_loc(node, key, loc)
+            if not isinstance(key, str | int | float) or isinstance(key, bool) or str(key) == "":
+                raise self.fail(hloc, f"host name must be a string, not {type_name(plain(key))}")
+            value = node[key]
+            if value is not None and not isinstance(value, CommentedMap):
+                raise self.fail(
+                    value_loc(node, key, hloc),
+                    f"host '{key}' must map to its variables (or nothing), not {type_name(plain(value))}",
+                )
+            for name in expand_host_range(str(key), hloc):
+                host = self.hosts.get(name)
+                if host is None:
+                    host = self.hosts[name] = _HostDef(name, hloc)
+                if name not in group.hosts:
+                    group.hosts.append(name)
+                if value is not None:
+                    self.merge_vars(host.inv_vars, value, hloc, f"host '{name}'")
+
+    # variables
+
+    def merge_vars(self, into: dict[str, _Var], node: Any, loc: Loc, owner: str, conflict: bool = True) -> None:
+        """Check names and types, then add; the same name defined twice with two values is an error."""
+        if node is None:
+            return
+        if not isinstance(node, CommentedMap):
+            raise self.fail(loc, f"variables of {owner} must be a mapping, not {type_name(plain(node))}")
+        for key in node:
+            kloc = key_loc(node, key, loc)
+            if not isinstance(key, str) or not key:
+                raise self.fail(kloc, f"variable name must be a string, not {type_name(plain(key))}")
+            try:
+                value = plain(node[key])
+            except ValueError as exc:
+                raise self.fail(kloc, f"'{key}': {exc}") from None
+            vloc = value_loc(node, key, kloc)
+            check_variable(key, value, kloc, vloc, self.known)
+            previous = into.get(key)
+            if conflict and previous is not None and previous.value != value:
+                first = f"{previous.loc[0]}:{previous.loc[1]}"
+                raise self.fail(kloc, f"{owner} is defined again with a different value for '{key}' (first at {first})")
+            into[key] = _Var(value, kloc)
+
+    def read_var_dirs(self) -> None:
+        base = self.path.parent
+        scopes: tuple[tuple[str, Mapping[str, _Group | _HostDef]], ...] = (
+            ("group_vars", self.groups),
+            ("host_vars", self.hosts),
+        )
+        for kind, names in scopes:
+            directory = base / kind
+            if not directory.is_dir():
+                continue
+            for stem, files in sorted(_var_files(directory, names).items()):
+                target = names.get(stem)
+                if target is None:
+                    hint = did_you_mean(stem, names)
+                    if hint:
+                        first = files[0]
+                        raise InventoryError(
+                            str(first),
+                            0,
+                            0,
+                            f"{kind} for unknown {kind[:-5]} '{stem}' — did you mean '{hint}'?",
+                        )
+                    continue  # Ansible ignores vars of groups/hosts that are not in the inventory
+                for file in files:
+                    data = load_yaml(file, InventoryError)
+                    if data is None:
+                        continue
+                    self.merge_vars(target.file_vars, data, (str(file), 1, 1), f"{kind[:-5]} '{stem}'", conflict=False)
+
+    # resolution
+
+    def depths(self) -> dict[str, int]:
+        memo: dict[str, int] = {"all": 0}
+
+        def depth(name: str) -> int:
+            if name not in memo:
+                parents = self.groups[name].parents or ["all"]
+                memo[name] = max(depth(p) for p in parents) + 1
+            return memo[name]
+
+        for name in self.groups:
+            depth(name)
+        return memo
+
+    def ancestors(self, host: str) -> set[str]:
+        found: set[str] = set()
+        todo = [g.name for g in self.groups.values() if host in g.hosts]
+        while todo:
+            name = todo.pop()
+            if name not in found:
+                found.add(name)
+                todo.extend(self.groups[name].parents)
+        found.add("all")
+        return found
+
+    def priority(self, group: _Group) -> int:
+        for scope in (group.file_vars, group.inv_vars):
+            var = scope.get("ansible_group_priority")
+            if var is not None:
+                return int(var.value)
+        return 1
+
+    def resolve(self, extra: Mapping[str, _Var]) -> Inventory:
+        depth = self.depths()
+        hosts: list[Host] = []
+        membership: dict[str, list[str]] = {}
+        for name, hdef in self.hosts.items():
+            groups = self.ancestors(name)
+            ordered = sorted(
+                (self.groups[g] for g in groups if g != "all"),
+                key=lambda g: (depth[g.name], self.priority(g), g.name),
+            )
+            merged: dict[str, _Var] = dict(self.groups["all"].inv_vars)
+            for g in ordered:
+                merged.update(g.inv_vars)
+            merged.update(self.groups["all"].file_vars)
+            for g in ordered:
+                merged.update(g.file_vars)
+            merged.update(hdef.inv_vars)
+            merged.update(hdef.file_vars)
+            merged.update(extra)
+            by_depth = sorted(ordered, key=lambda g: (depth[g.name], g.name))
+            group_names = tuple(g.name for g in by_depth) or ("ungrouped",)
+            for group_name in group_names:
+                membership.setdefault(group_name, []).append(name)
+            hosts.append(self.build_host(hdef, group_names, merged))
+        self.check_fleet(hosts)
+        return Inventory(
+            source=self.where,
+            hosts=tuple(hosts),
+            groups={g: tuple(members) for g, members in sorted(membership.items())},
+            warnings=tuple(self.warnings),
+        )
+
+    def build_host(self, hdef: _HostDef, groups: tuple[str, ...], v: dict[str, _Var]) -> Host:
+        name = hdef.name
+
+        def get(*names: str) -> _Var | None:
+            for n in names:
+                if n in v:
+                    return v[n]
+            return None
+
+        for secret in _LOGIN_PASSWORD_VARIABLES:
+            if secret in v:
+                raise self.fail(v[secret].loc, f"'{secret}': password logins are not supported; use an SSH key")
+        role = self.host_role(hdef, groups, get("cardano_role"))
+        layout_var = get("layout")
+        if layout_var is None:
+            raise self.fail(hdef.loc, f"host '{name}' has no 'layout' (guild or iog); set it in group_vars/all.yml")
+        network_var = get("cardano_network")
+        if network_var is None:
+            raise self.fail(
+                hdef.loc,
+                f"host '{name}' has no 'cardano_network' ({', '.join(NETWORKS)}); set it in group_vars/all.yml",
+            )
+        overrides = {k: v[k].value for k in PATH_VARIABLES if k in v}
+        layout = LAYOUTS[layout_var.value].with_overrides(overrides)
+        address = get("ansible_host", "ansible_ssh_host")
+        port = get("ansible_port", "ansible_ssh_port")
+        user = get("ansible_user", "ansible_ssh_user")
+        key_file = get("ansible_ssh_private_key_file", "ansible_private_key_file")
+        become = get("ansible_become")
+        proxy_jump, known_hosts = self.ssh_args(get("ansible_ssh_common_args"), get("ansible_ssh_extra_args"))
+        if "proxy_jump" in v:
+            proxy_jump = v["proxy_jump"].value or None
+        if "known_hosts_file" in v:
+            known_hosts = v["known_hosts_file"].value or None
+        if proxy_jump is not None and proxy_jump in (name, str(address.value) if address else name):
+            jump_var = get("proxy_jump", "ansible_ssh_common_args", "ansible_ssh_extra_args")
+            raise self.fail(jump_var.loc if jump_var else hdef.loc, f"host '{name}' cannot jump through itself")
+        node_port = get("node_port")
+        node_address = get("node_address")
+        return Host(
+            name=name,
+            role=role,
+            address=str(address.value) if address else name,
+            layout=layout,
+            port=int(port.value) if port else 22,
+            user=str(user.value) if user else "root",
+            key_file=os.path.expanduser(str(key_file.value)) if key_file else None,
+            known_hosts_file=os.path.expanduser(str(known_hosts)) if known_hosts else None,
+            proxy_jump=str(proxy_jump) if proxy_jump else None,
+            become=to_bool(become.value) if become else False,
+            become_password_env=self.password_env(get),
+            node_address=str(node_address.value) if node_address else "",
+            node_port=int(node_port.value) if node_port else 0,
+            network=str(network_var.value),
+            groups=groups,
+            vars={k: var.value for k, var in sorted(v.items())},
+        )
+
+    def host_role(self, hdef: _HostDef, groups: tuple[str, ...], role_var: _Var | None) -> Role:
+        by_group = [g for g in groups if g in _ROLE_GROUPS]
+        if len(by_group) > 1:
+            raise self.fail(
+                hdef.loc,
+                f"host '{hdef.name}' is in both 'relays' and 'block_producers'; a host has exactly one role",
+            )
+        group_role = _ROLE_GROUPS[by_group[0]] if by_group else None
+        var_role = Role(role_var.value) if role_var else None
+        if group_role and var_role and group_role is not var_role:
+            assert role_var is not None
+            raise self.fail(
+                role_var.loc,
+                f"host '{hdef.name}' is in group '{by_group[0]}' but has cardano_role: {var_role.value}",
+            )
+        role = group_role or var_role
+        if role is None:
+            raise self.fail(
+                hdef.loc,
+                f"host '{hdef.name}' has no role: put it in group 'relays' or 'block_producers', or set cardano_role",
+            )
+        return role
+
+    def password_env(self, get: Any) -> str | None:
+        env: _Var | None = get("become_password_env")
+        literal: _Var | None = get(*_PASSWORD_VARIABLES)
+        if literal is not None:
+            match = _ENV_LOOKUP.match(str(literal.value)) if isinstance(literal.value, str) else None
+            if match is None:
+                # never echo the value: it is a password
+                raise self.fail(
+                    literal.loc,
+                    "a literal sudo password is not accepted in inventory files; put it in an environment "
+                    "variable and set 'become_password_env: THAT_VARIABLE'",
+                )
+            if env is None:  # an explicit become_password_env wins over the lookup form
+                return match.group(1)
+        return str(env.value) if env else None
+
+    def ssh_args(self, *args: _Var | None) -> tuple[str | None, str | None]:
+        """ProxyJump and UserKnownHostsFile from ansible_ssh_{common,extra}_args; others refused or noted."""
+        jump: str | None = None
+        known: str | None = None
+        for var in args:
+            if var is None:
+                continue
+            try:
+                words = shlex.split(str(var.value))
+            except ValueError as exc:
+                raise self.fail(var.loc, f"cannot parse SSH arguments: {exc}") from None
+            i = 0
+            while i < len(words):
+                word = words[i]
+                if word in ("-o", "-J") and i + 1 < len(words):
+                    option, i = (word, words[i + 1]), i + 2
+                elif word.startswith(("-o", "-J")) and len(word) > 2:
+                    option, i = (word[:2], word[2:]), i + 1
+                else:
+                    self.warnings.append(f"{var.loc[0]}:{var.loc[1]}:{var.loc[2]}: SSH argument '{word}' ignored")
+                    i += 1
+                    continue
+                flag, text = option
+                if flag == "-J":
+                    key, value = "proxyjump", text
+                else:
+                    parts = re.split(r"\s*=\s*|\s+", text.strip(), maxsplit=1)
+                    key, value = parts[0].lower(), (parts[1].strip() if len(parts) > 1 else "")
+                if key == "proxyjump":
+                    if "," in value:
+                        raise self.fail(var.loc, "only one ProxyJump hop is supported")
+                    jump = value
+                elif key == "userknownhostsfile":
+                    known = value
+                elif key == "stricthostkeychecking" and value.lower() not in ("yes", "true"):
+                    raise self.fail(
+                        var.loc,
+                        "host keys are always checked strictly; remove StrictHostKeyChecking "
+                        "and add the key to known_hosts_file",
+                    )
+                elif key == "proxycommand":
+                    jump = _jump_from_proxy_command(value)
+                    if jump is None:
+                        raise self.fail(
+                            var.loc,
+                            "only 'ssh -W %h:%p [user@]host' ProxyCommands are supported; use ProxyJump",
+                        )
+                else:
+                    self.warnings.append(f"{var.loc[0]}:{var.loc[1]}:{var.loc[2]}: SSH option '{text}' ignored")
+        return jump, known
+
+    def check_fleet(self, hosts: Sequence[Host]) -> None:
+        if any(h.role is Role.BLOCK_PRODUCER for h in hosts) and not any(h.role is Role.RELAY for h in hosts):
+            bp = next(h for h in hosts if h.role is Role.BLOCK_PRODUCER)
+            raise self.fail(
+                self.hosts[bp.name].loc,
+                f"block producer '{bp.name}' has no relay in the inventory; a block producer only talks to its relays",
+            )
+
+
+def _jump_from_proxy_command(command: str) -> str | None:
+    """`ssh -W %h:%p [-p PORT] [user@]host` is what ProxyJump replaced; anything else we cannot honour."""
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        return None
+    if not words or words[0] not in ("ssh", "/usr/bin/ssh") or "-W" not in words:
+        return None
+    port = None
+    target = None
+    i = 1
+    while i < len(words):
+        w = words[i]
+        if w in ("-W", "-p", "-l", "-i"):
+            if w == "-p" and i + 1 < len(words):
+                port = words[i + 1]
+            i += 2
+            continue
+        if w.startswith("-"):
+            i += 1
+            continue
+        if target is not None:
+            return None
+        target = w
+        i += 1
+    if target is None:
+        return None
+    return f"{target}:{port}" if port else target
+
+
+def _var_files(directory: Path, names: Mapping[str, object]) -> dict[str, list[Path]]:
+    """NAME, NAME.yml, NAME.yaml, NAME.json and NAME/**/* (sorted), as Ansible's host_group_vars reads.
+
+    Host names often contain dots (DNS names), so a file is matched by its whole name before its stem.
+    """
+    found: dict[str, list[Path]] = {}
+    for entry in sorted(directory.iterdir()):
+        if entry.name.startswith("."):
+            continue
+        if entry.is_dir():
+            files = sorted(
+                p
+                for p in entry.rglob("*")
+                if p.is_file()
+                and p.suffix in (".yml", ".yaml", ".json", "")
+                and not any(part.startswith(".") for part in p.relative_to(entry).parts)
+            )
+            found.setdefault(entry.name, []).extend(files)
+        elif entry.is_file():
+            if entry.name in names:
+                key = entry.name
+            elif entry.suffix in (".yml", ".yaml", ".json"):
+                key = entry.stem
+            else:
+                key = entry.name
+            found.setdefault(key, []).append(entry)
+    for files in found.values():  # NAME and NAME.yml before the files of NAME/
+        files.sort(key=lambda p: (p.parent != directory, str(p)))
+    return found
+
+
+def expand_host_range(pattern: str, loc: Loc) -> list[str]:
+    """Ansible host ranges: `relay[01:12]`, `r[a:f]`, `r[0:10:2]` (inclusive; zero padding kept)."""
+    match = _RANGE.search(pattern)
+    if match is None:
+        return [pattern]
+    start, end, step_text = match.group(1), match.group(2), match.group(3)
+    step = int(step_text) if step_text else 1
+    head, tail = pattern[: match.start()], pattern[match.end() :]
+    if step < 1:
+        raise InventoryError(*loc, f"host range '{pattern}': step must be at least 1")
+    if start.isdigit() and end.isdigit():
+        if int(end) < int(start):
+            raise InventoryError(*loc, f"host range '{pattern}': end is before start")
+        width = len(start) if start.startswith("0") and len(start) > 1 else 0
+        values = [str(n).zfill(width) for n in range(int(start), int(end) + 1, step)]
+    elif len(start) == 1 and len(end) == 1 and start.isalpha() and end.isalpha():
+        if ord(end) < ord(start):
+            raise InventoryError(*loc, f"host range '{pattern}': end is before start")
+        values = [chr(c) for c in range(ord(start), ord(end) + 1, step)]
+    else:
+        raise InventoryError(*loc, f"host range '{pattern}': expected [NUM:NUM] or [a:z]")
+    if len(values) > _MAX_RANGE:
+        raise InventoryError(*loc, f"host range '{pattern}' expands to more than {_MAX_RANGE} hosts")
+    out: list[str] = []
+    for value in values:
+        out.extend(expand_host_range(head + value + tail, loc))
+    return out
+
+
+# --- type checks of known variables ---------------------------------------------------------------
+
+
+def to_bool(value: Any) -> bool:
+    """Ansible's booleans: true/false and the yes/no/on/off/1/0 strings."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value != 0
+    return str(value).strip().lower() in ("yes", "true", "on", "1", "y")
+
+
+def _is_bool(value: Any) -> bool:
+    return isinstance(value, bool) or (
+        isinstance(value, str)
+        and value.strip().lower() in ("yes", "no", "true", "false", "on", "off", "y", "n", "1", "0")
+    )
+
+
+def _port(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, str) and value.strip().isdigit():
+        number = int(value.strip())
+    else:
+        return None
+    return number if 1 <= number <= 65535 else None
+
+
+def check_variable(name: str, value: Any, kloc: Loc, vloc: Loc, known: frozenset[str] = KNOWN_VARIABLES) -> None:
+    """Refuse typos of known names and wrong values of known variables, at the position they are written."""
+
+    def fail(message: str, at: Loc = vloc) -> InventoryError:
+        return InventoryError(at[0], at[1], at[2], message)
+
+    if name not in known:
+        hint = did_you_mean(name, known)
+        if hint:
+            raise fail(f"unknown variable '{name}' — did you mean '{hint}'?", kloc)
+        return
+    if name in _PASSWORD_VARIABLES or name in _LOGIN_PASSWORD_VARIABLES:
+        return  # judged after resolution, where the env-lookup form is recognised; never echo it
+    if name in ("ansible_port", "ansible_ssh_port", "node_port"):
+        if _port(value) is None:
+            raise fail(f"'{name}' must be a port number 1..65535, not {value!r}")
+    elif name == "cardano_network":
+        if value not in NETWORKS:
+            hint = did_you_mean(str(value), NETWORKS) if isinstance(value, str) else None
+            tail = f" — did you mean '{hint}'?" if hint else f"; expected one of {', '.join(NETWORKS)}"
+            raise fail(f"unknown network {value!r}{tail}")
+    elif name == "cardano_role":
+        roles = [r.value for r in Role]
+        if value not in roles:
+            hint = did_you_mean(str(value), roles) if isinstance(value, str) else None
+            tail = f" — did you mean '{hint}'?" if hint else f"; expected one of {', '.join(roles)}"
+            raise fail(f"unknown role {value!r}{tail}")
+    elif name == "layout":
+        if value not in LAYOUTS:
+            hint = did_you_mean(str(value), LAYOUTS) if isinstance(value, str) else None
+            tail = f" — did you mean '{hint}'?" if hint else f"; expected one of {', '.join(LAYOUTS)}"
+            raise fail(f"unknown layout {value!r}{tail}")
+    elif name in ("ansible_become",):
+        if not _is_bool(value):
+            raise fail(f"'{name}' must be a boolean, not {type_name(value)}")
+    elif name == "ansible_become_method":
+        if value != "sudo":
+            raise fail(f"'{name}': only sudo is supported, not {value!r}")
+    elif name == "ansible_connection":
+        if value not in ("ssh", "paramiko", "smart"):
+            raise fail(f"'{name}': cardano-fleet only connects over SSH, not {value!r}")
+    elif name == "ansible_group_priority":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise fail(f"'{name}' must be an integer, not {type_name(value)}")
+    elif name == "become_password_env":
+        if not isinstance(value, str) or not _ENV_NAME.match(value):
+            raise fail(f"'{name}' must be the name of an environment variable (like SUDO_PASSWORD)")
+    elif name == "node_release":
+        _check_release(value, vloc)
+    elif name in PATH_VARIABLES:
+        if not isinstance(value, str) or not value:
+            raise fail(f"'{name}' must be a non-empty string, not {type_name(value)}")
+        if (name.endswith(("_path", "_dir")) or name == "root") and not value.startswith("/"):
+            raise fail(f"'{name}' must be an absolute path, not {value!r}")
+    elif name in ("proxy_jump", "known_hosts_file", "node_address"):
+        if value is not None and not isinstance(value, str):
+            raise fail(f"'{name}' must be a string, not {type_name(value)}")
+        if name == "proxy_jump" and isinstance(value, str) and "," in value:
+            raise fail("only one ProxyJump hop is supported")
+    elif not isinstance(value, str) or not value:
+        raise fail(f"'{name}' must be a non-empty string, not {type_name(value)}")
+
+
+def _check_release(value: Any, loc: Loc) -> None:
+    def fail(message: str) -> InventoryError:
+        return InventoryError(loc[0], loc[1], loc[2], message)
+
+    if not isinstance(value, Mapping):
+        raise fail(f"'node_release' must be a mapping of {', '.join(_RELEASE_KEYS)}, not {type_name(value)}")
+    for key in value:
+        if key not in _RELEASE_KEYS:
+            hint = did_you_mean(key, _RELEASE_KEYS)
+            tail = f" — did you mean '{hint}'?" if hint else f"; expected {', '.join(_RELEASE_KEYS)}"
+            raise fail(f"unknown key '{key}' in node_release{tail}")
+    if "version" not in value or not isinstance(value["version"], str) or not value["version"]:
+        raise fail("node_release needs 'version' as a string, e.g. version: \"8.9.0\"")
+    url = value.get("url")
+    if url is not None and (not isinstance(url, str) or not url.startswith(("https://", "http://", "file://"))):
+        raise fail("node_release 'url' must be an http(s):// or file:// URL")
+    sha = value.get("sha256")
+    if sha is not None and (not isinstance(sha, str) or not _SHA256.match(sha)):
+        raise fail("node_release 'sha256' must be 64 hexadecimal digits")
+    source = value.get("source", "download")
+    if source not in _RELEASE_SOURCES:
+        raise fail(f"node_release 'source' must be one of {', '.join(_RELEASE_SOURCES)}, not {source!r}")
+
+
+# --- public entry points --------------------------------------------------------------------------
+
+
+def _inventory_file(path: Path) -> Path:
+    if path.is_dir():
+        for name in ("hosts.yml", "hosts.yaml", "inventory.yml", "inventory.yaml"):
+            if (path / name).is_file():
+                return path / name
+        raise InventoryError(str(path), 0, 0, "directory has no hosts.yml")
+    return path
+
+
+def load_inventory(
+    path: str | Path,
+    extra_vars: Mapping[str, Any] | None = None,
+    *,
+    known_vars: Iterable[str] = (),
+) -> Inventory:
+    """Read, validate and resolve an inventory; `known_vars` adds names (role defaults) to typo checks."""
+    file = _inventory_file(Path(path))
+    loader = _Loader(file, KNOWN_VARIABLES | frozenset(known_vars))
+    loader.parse()
+    loader.read_var_dirs()
+    extra: dict[str, _Var] = {}
+    for key, value in (extra_vars or {}).items():
+        loc: Loc = (EXTRA_VARS_SOURCE, 0, 0)
+        try:
+            value = plain(value)
+        except ValueError as exc:
+            raise InventoryError(*loc, f"'{key}': {exc}") from None
+        check_variable(str(key), value, loc, loc, loader.known)
+        extra[str(key)] = _Var(value, loc)
+    return loader.resolve(extra)
+
+
+def parse_extra_vars(values: Sequence[str]) -> dict[str, Any]:
+    """`-e` as Ansible takes it: `k=v k2=v2` (strings), a YAML/JSON mapping, or `@file.yml`; later wins."""
+    out: dict[str, Any] = {}
+    for text in values:
+        stripped = text.strip()
+        if stripped.startswith("@"):
+            file = Path(stripped[1:])
+            data = load_yaml(file, InventoryError)
+            if data is not None and not isinstance(data, Mapping):
+                raise InventoryError(str(file), 1, 1, f"extra vars must be a mapping, not {type_name(data)}")
+            out.update(plain(data or {}))
+        elif stripped.startswith("{"):
+            data = parse_yaml(stripped, EXTRA_VARS_SOURCE, InventoryError)
+            if not isinstance(data, Mapping):
+                raise InventoryError(EXTRA_VARS_SOURCE, 0, 0, "extra vars must be a mapping")
+            out.update(plain(data))
+        else:
+            try:
+                words = shlex.split(stripped)
+            except ValueError as exc:
+                raise InventoryError(EXTRA_VARS_SOURCE, 0, 0, f"cannot parse {text!r}: {exc}") from None
+            for word in words:
+                key, sep, value = word.partition("=")
+                if not sep or not key:
+                    raise InventoryError(EXTRA_VARS_SOURCE, 0, 0, f"expected key=value, not {word!r}")
+                out[key] = value
+    return out
+
+
+def host_to_json(host: Host) -> dict[str, Any]:
+    """A host as JSON-ready data with stable keys; the inventory command prints this."""
+    layout = {k: getattr(host.layout, k) for k in ("name", *PATH_VARIABLES)}
+    return {
+        "name": host.name,
+        "role": host.role.value,
+        "address": host.address,
+        "port": host.port,
+        "user": host.user,
+        "key_file": host.key_file,
+        "known_hosts_file": host.known_hosts_file,
+        "proxy_jump": host.proxy_jump,
+        "become": host.become,
+        "become_password_env": host.become_password_env,
+        "node_address": host.peer_address,
+        "node_port": host.peer_port,
+        "network": host.network,
+        "layout": layout,
+        "groups": list(host.groups),
+        "vars": dict(host.vars),
+    }

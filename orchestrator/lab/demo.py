@@ -1,0 +1,107 @@
+"""`make demo`: a lab fleet on 8.7.3, the plan with diffs, the gated upgrade, and the result.
+
+Every step is the real command an operator would type (shown before it runs). KEEP_LAB=1 keeps
+the lab running afterwards so that it can be explored with `cardano-fleet facts -i .lab-demo/inventory.yml`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import sys
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.rule import Rule
+
+from orchestrator.cli import main as cli
+from orchestrator.lab.hosts import LabError, LabState, host_exec, lab_down
+
+LAB_DIR = os.environ.get("DEMO_LAB_DIR", ".lab-demo")
+SUBNET = os.environ.get("DEMO_SUBNET", "0")
+PLAYBOOK = str(Path(__file__).resolve().parents[2] / "playbooks" / "upgrade-8.9.0.yml")
+
+
+def step(console: Console, title: str, argv: list[str]) -> int:
+    console.print(Rule(title))
+    console.print(f"[bold cyan]$ cardano-fleet {' '.join(shlex.quote(a) for a in argv)}[/]")
+    rc = cli(argv)
+    console.print(f"[dim](exit {rc})[/]")
+    return rc
+
+
+def wait_in_sync(console: Console, inventory: str, timeout: float = 60) -> None:
+    """The lab boots nodes a little behind the tip, as after a restart; wait until all are in sync."""
+    from orchestrator.facts import gather_facts
+    from orchestrator.inventory import load_inventory
+    from orchestrator.transport import Fleet
+
+    inv = load_inventory(inventory)
+    deadline = time.monotonic() + timeout
+    with Fleet(inv.hosts) as fleet:
+        while time.monotonic() < deadline:
+            facts = gather_facts(fleet, inv.hosts)
+            lags = {n: f.slot_lag(time.time()) for n, f in facts.items()}
+            console.print("slot lag: " + ", ".join(f"{n} {lag}" for n, lag in lags.items()))
+            if all(lag is not None and lag <= 20 for lag in lags.values()):
+                return
+            time.sleep(2)
+    raise SystemExit("the lab fleet did not get in sync")
+
+
+def main() -> int:
+    console = Console()
+    if os.geteuid() != 0:
+        console.print("[red]The demo starts a lab of real sshd hosts in namespaces: run it as root (or with sudo).[/]")
+        return 1
+    keep = os.environ.get("KEEP_LAB") == "1"
+    started = time.monotonic()
+    if LabState.load(LAB_DIR) is not None:
+        lab_down(LAB_DIR)
+    rc = step(console, "1. Start a lab fleet: 3 relays + 1 block producer on cardano-node 8.7.3, legacy topologies",
+              ["lab", "up", "--dir", LAB_DIR, "--subnet", SUBNET, "--relays", "3", "--producers", "1"])  # fmt: skip
+    if rc != 0:
+        return rc
+    inventory = str(Path(LAB_DIR).resolve() / "inventory.yml")
+    state_dir = str(Path(LAB_DIR).resolve() / "state")
+    try:
+        wait_in_sync(console, inventory)
+        step(console, "2. The inventory the lab wrote (Ansible format)", ["inventory", "-i", inventory])
+        step(console, "3. Facts: one SSH connection and one round trip per host", ["facts", "-i", inventory])
+        rc = step(console, "4. The plan, with a diff of every file (exit 2 = changes pending)",
+                  ["plan", "-i", inventory, PLAYBOOK, "--diff"])  # fmt: skip
+        if rc not in (0, 2):
+            return rc
+        rc = step(console, "5. The rolling upgrade: stage everywhere, relays [1, 50%], then the block producer",
+                  ["run", "-i", inventory, PLAYBOOK, "--yes", "--state-dir", state_dir])  # fmt: skip
+        if rc != 0:
+            return rc
+        step(console, "6. Every node on 8.9.0, P2P, in sync", ["facts", "-i", inventory])
+        state = LabState.load(LAB_DIR)
+        assert state is not None
+        topo = host_exec(state, "bp1", "cat /opt/cardano/config/topology.json").stdout
+        console.print(Rule("7. The block producer's topology: fed only by its own relays"))
+        console.print_json(json.dumps(json.loads(topo)))
+        peers = host_exec(state, "bp1", "ss -Htn state established '( sport = :3001 or dport = :3001 or dport = :6000 )'")
+        relays = {h.address for h in state.hosts if h.role == "relay"}
+        remote = {line.split()[-1].rsplit(":", 1)[0] for line in peers.stdout.splitlines() if line.strip()}
+        console.print(f"bp1's established peers: {', '.join(sorted(remote))} — all relays: {remote <= relays}")
+        rc = step(console, "8. A second run changes nothing and restarts nothing",
+                  ["run", "-i", inventory, PLAYBOOK, "--yes", "--state-dir", state_dir])  # fmt: skip
+        console.print(Rule(f"Demo finished in {time.monotonic() - started:.0f}s"))
+        return rc
+    except (LabError, SystemExit) as e:
+        console.print(f"[red]{e}[/]")
+        return 1
+    finally:
+        if keep:
+            console.print(f"KEEP_LAB=1: the lab keeps running; `cardano-fleet lab down --dir {LAB_DIR}` stops it.")
+        else:
+            for line in lab_down(LAB_DIR):
+                console.print(f"lab down: {line}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

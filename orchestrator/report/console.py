@@ -1,0 +1,130 @@
+"""Rich renderings of plans, live rollouts and run summaries. Only this package and cli print."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.syntax import Syntax
+from rich.table import Table
+from rich.text import Text
+
+from orchestrator.journal import Event
+from orchestrator.plan import Plan
+from orchestrator.rollout import RolloutResult
+
+STATUS_STYLE = {
+    "upgraded": "green", "unchanged": "dim", "rolled_back": "yellow", "failed": "bold red",
+    "skipped": "magenta", "untouched": "cyan",
+}  # fmt: skip
+
+
+def make_console() -> Console:
+    """A terminal gets its own width; a pipe or log file gets room enough for the tables."""
+    import sys
+
+    return Console() if sys.stdout.isatty() else Console(width=150)
+
+
+def plan_table(plan: Plan) -> Table:
+    table = Table(title=f"Plan: {len(plan.pending)} of {len(plan.hosts)} host(s) change", title_justify="left")
+    for col in ("batch", "host", "role", "version", "files changing", "action"):
+        table.add_column(col, overflow="fold")
+    for hp in sorted(plan.hosts, key=lambda h: (h.batch or 999, h.host.name)):
+        if hp.error:
+            table.add_row(str(hp.batch or "-"), hp.host.name, hp.host.role.value, "?", "", Text("error", "bold red"))
+            continue
+        version = hp.current_version or "?"
+        if hp.switch_binary:
+            version = f"{version} → {hp.target_version}"
+        files = ", ".join(c.path.rsplit("/", 1)[-1] for c in hp.files) or "-"
+        action = Text(hp.action, "yellow" if hp.action == "restart" else "green" if hp.action == "reload" else "dim")
+        table.add_row(str(hp.batch or "-"), hp.host.name, hp.host.role.value, version, files, action)
+    return table
+
+
+def print_plan(console: Console, plan: Plan, diff: bool = False) -> None:
+    console.print(plan_table(plan))
+    for hp in plan.hosts:
+        console.print(Text(f"{hp.host.name}:", "bold"), Text(hp.error, "red") if hp.error else "")
+        for reason in () if hp.error else hp.reasons:
+            console.print(f"  - {reason}", highlight=False)
+    if diff:
+        for hp in plan.hosts:
+            for change in hp.files:
+                console.print(Text(f"--- {hp.host.name}: {change.path} ({change.diff.reason})", "bold"))
+                console.print(Syntax(change.diff.diff, "diff", theme="ansi_dark", background_color="default"))
+
+
+class LiveRollout:
+    """A live per-host view: phase, batch and gate progress (slot lag shrinking)."""
+
+    def __init__(self, console: Console, plan: Plan) -> None:
+        self.console = console
+        self.rows: dict[str, dict[str, Any]] = {
+            hp.host.name: {"batch": hp.batch, "role": hp.host.role.value, "phase": "waiting" if hp.changed else "-",
+                           "gate": "", "since": None}
+            for hp in plan.hosts
+        }  # fmt: skip
+        self.lines: list[str] = []
+        self.live = Live(self._render(), console=console, refresh_per_second=4, transient=False)
+
+    def __enter__(self) -> LiveRollout:
+        self.live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.live.update(self._render())
+        self.live.__exit__(None, None, None)
+
+    def on_event(self, event: Event) -> None:
+        if event.host == "*":
+            if event.phase in ("paused",):
+                self.lines.append(f"{event.phase}: {event.data.get('reason')}")
+        elif event.phase == "gate_sample":
+            row = self.rows.get(event.host)
+            if row is not None:
+                lag = event.data.get("lag")
+                waiting = event.data.get("waiting_for")
+                row["gate"] = f"lag {lag if lag is not None else '?'}" + (f" — {waiting}" if waiting else " ✓")
+        else:
+            row = self.rows.get(event.host)
+            if row is not None:
+                row["phase"] = event.phase
+                row["since"] = row["since"] or time.monotonic()
+                if event.phase in ("failed", "rolling_back", "rollback_failed", "stage_failed"):
+                    self.lines.append(f"{event.host}: {event.phase}: {event.data.get('reason') or event.data.get('detail')}")
+        self.live.update(self._render())
+
+    def _render(self) -> Group:
+        table = Table(title="Rollout", title_justify="left")
+        for col in ("batch", "host", "role", "phase", "gate"):
+            table.add_column(col)
+        for name, row in self.rows.items():
+            style = "green" if row["phase"] == "done" else "red" if "fail" in row["phase"] else ""
+            table.add_row(str(row["batch"] or "-"), name, row["role"], Text(row["phase"], style), row["gate"])
+        return Group(table, *(Text(line, "yellow") for line in self.lines[-6:]))
+
+
+def summary_table(result: RolloutResult) -> Table:
+    table = Table(title=f"Run {result.run_id}: {'OK' if result.ok else 'NOT OK'}", title_justify="left")
+    for col in ("host", "role", "batch", "outcome", "downtime", "detail"):
+        table.add_column(col, overflow="fold")
+    for o in result.outcomes.values():
+        downtime = f"{o.downtime:.1f}s" if o.downtime is not None else ""
+        table.add_row(o.host, o.role, str(o.batch or "-"), Text(o.status, STATUS_STYLE.get(o.status, "")), downtime,
+                      o.detail)  # fmt: skip
+    return table
+
+
+def print_summary(console: Console, result: RolloutResult, report_path: str | None) -> None:
+    console.print(summary_table(result))
+    if result.stopped_reason:
+        console.print(Text(f"Stopped: {result.stopped_reason}", "bold red"))
+    counts: Mapping[str, int] = {s: sum(1 for o in result.outcomes.values() if o.status == s) for s in STATUS_STYLE}
+    console.print(", ".join(f"{n} {s}" for s, n in counts.items() if n))
+    if report_path:
+        console.print(f"JSON report: {report_path}")

@@ -1,0 +1,145 @@
+"""Playbook + inventory → RunSpec: what the rollout engine needs, decided before any SSH.
+
+The playbook says *which* built-in actions run, on which hosts, in which batches; this module
+renders their arguments per host and turns them into plain settings (the release pin, which
+files to rewrite, the gate policy, the batches of each stage). Anything wrong is a PlaybookError
+naming the step's file and line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from orchestrator.gates import GatePolicy
+from orchestrator.model import Host, Inventory, Playbook, Role, Stage, Step
+from orchestrator.plan import ReleasePin
+from orchestrator.playbook import PlaybookError, render_step, serial_batches, step_vars
+
+
+@dataclass(frozen=True)
+class RolloutStage:
+    name: str
+    batches: tuple[tuple[str, ...], ...]
+    max_fail_percentage: float
+    min_healthy_relays: int
+    has_producers: bool
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    release: ReleasePin | None
+    hosts: tuple[Host, ...]  # every host some stage acts on, in inventory order
+    switch_binary: frozenset[str]
+    rewrite_config: frozenset[str]
+    rewrite_topology: frozenset[str]
+    gate: GatePolicy
+    stages: tuple[RolloutStage, ...]
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def batches(self) -> tuple[tuple[str, ...], ...]:
+        return tuple(b for s in self.stages for b in s.batches)
+
+
+def _release_from(args: Mapping[str, Any], step: Step, allow_unpinned: bool) -> ReleasePin:
+    sha = args.get("sha256")
+    sha = sha.strip().lower() if isinstance(sha, str) and sha.strip() else None
+    if sha is None and not allow_unpinned:
+        raise PlaybookError(
+            step.path, step.line, step.column,
+            f"release {args.get('version')} has no pinned sha256: set node_release.sha256 in the inventory to the "
+            "digest you verified (or pass --allow-unpinned-release to accept an unverified download)",
+        )  # fmt: skip
+    if sha is not None and (len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha)):
+        raise PlaybookError(
+            step.path, step.line, step.column,
+            f"sha256 {sha!r} is not 64 hex digits",
+        )  # fmt: skip
+    source = str(args.get("source") or "download")
+    if source not in ("download", "push"):
+        raise PlaybookError(
+            step.path, step.line, step.column,
+            f"source must be download or push, not {source!r}",
+        )  # fmt: skip
+    return ReleasePin(str(args["version"]), str(args.get("url") or ""), sha, source)
+
+
+def _stage_hosts(stage: Stage, inventory: Inventory, limit: str | None) -> list[Host]:
+    chosen = {h.name for h in inventory.select(stage.hosts)}
+    if limit:
+        chosen &= {h.name for h in inventory.select(limit)}
+    return [h for h in inventory.hosts if h.name in chosen]
+
+
+def compile_run(
+    playbook: Playbook,
+    inventory: Inventory,
+    *,
+    limit: str | None = None,
+    extra_vars: Mapping[str, Any] | None = None,
+    allow_unpinned: bool = False,
+) -> RunSpec:
+    """Render every step for every host it applies to and fold them into one RunSpec."""
+    release: ReleasePin | None = None
+    switch: set[str] = set()
+    config: set[str] = set()
+    topology: set[str] = set()
+    gate_args: dict[str, Any] = {}
+    stages: list[RolloutStage] = []
+    involved: set[str] = set()
+    warnings: list[str] = []
+    for stage in playbook.stages:
+        hosts = _stage_hosts(stage, inventory, limit)
+        involved.update(h.name for h in hosts)
+        for role in stage.roles:
+            for step in role.steps:
+                for host in hosts:
+                    variables = step_vars(playbook, stage, role, host, extra_vars)
+                    pinned = variables.get("node_release")
+                    if step.action == "stage_release" and isinstance(pinned, Mapping) and "sha256" not in pinned:
+                        variables["node_release"] = {**pinned, "sha256": ""}  # refused below, with a clear reason
+                    rendered = render_step(step, variables)
+                    args = dict(rendered.args)
+                    if step.action == "stage_release":
+                        pin = _release_from(args, step, allow_unpinned)
+                        if release is not None and pin != release:
+                            raise PlaybookError(step.path, step.line, step.column,
+                                                f"{host.name} pins release {pin} but others pin {release}; "
+                                                "one run installs one release")  # fmt: skip
+                        release = pin
+                    elif step.action == "install_release":
+                        switch.add(host.name)
+                    elif step.action == "migrate_config":
+                        config.add(host.name)
+                    elif step.action == "convert_topology":
+                        topology.add(host.name)
+                    elif step.action == "sync_gate":
+                        gate_args = args
+        if stage.parallel:
+            continue  # staging only: it runs on every host at once before the first batch
+        batches = tuple(tuple(h.name for h in b) for b in serial_batches(hosts, stage.serial))
+        stages.append(RolloutStage(stage.name, batches, stage.max_fail_percentage, stage.min_healthy_relays,
+                                   any(h.role is Role.BLOCK_PRODUCER for h in hosts)))  # fmt: skip
+    if release is None and switch:
+        raise PlaybookError(playbook.source, 1, 1, "install_release without a stage_release step: no release to install")
+    if release is not None and release.sha256 is None:
+        warnings.append(f"WARNING: release {release.version} is NOT pinned by sha256: the download is not verified")
+    timeout = float(gate_args.get("timeout_seconds", 900))
+    gate = GatePolicy(
+        max_slot_lag=int(gate_args.get("max_slot_lag", 20)),
+        interval=float(gate_args.get("poll_seconds", 1.0)),
+        overall_timeout=timeout,
+        stall_timeout=min(timeout, float(gate_args.get("stall_seconds", 120))),
+    )
+    return RunSpec(
+        release=release,
+        hosts=tuple(h for h in inventory.hosts if h.name in involved),
+        switch_binary=frozenset(switch),
+        rewrite_config=frozenset(config),
+        rewrite_topology=frozenset(topology),
+        gate=gate,
+        stages=tuple(stages),
+        warnings=tuple(warnings),
+    )

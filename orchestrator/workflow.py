@@ -1,0 +1,96 @@
+"""The shared front half of `plan`, `run` and `audit`: load, validate, connect, gather, plan.
+
+Loading and validation happen before any SSH: a bad inventory or playbook never touches a host.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from orchestrator.cardano.networks import network
+from orchestrator.facts import HostFacts, gather_facts
+from orchestrator.gates import GateSample
+from orchestrator.inventory import load_inventory
+from orchestrator.model import Host, Inventory, Playbook
+from orchestrator.plan import Plan, make_plan
+from orchestrator.playbook import load_playbook
+from orchestrator.runspec import RunSpec, compile_run
+from orchestrator.transport import Fleet
+
+
+@dataclass(frozen=True)
+class Loaded:
+    inventory: Inventory
+    playbook: Playbook
+    spec: RunSpec
+
+
+def load(
+    inventory_path: str,
+    playbook_path: str,
+    *,
+    limit: str | None = None,
+    extra_vars: Mapping[str, Any] | None = None,
+    allow_unpinned: bool = False,
+) -> Loaded:
+    """Raises InventoryError / PlaybookError (each `file:line:col: message`) before any connection."""
+    inventory = load_inventory(inventory_path, extra_vars=extra_vars)
+    playbook = load_playbook(playbook_path, roles_dir=_roles_dir(playbook_path))
+    spec = compile_run(playbook, inventory, limit=limit, extra_vars=extra_vars, allow_unpinned=allow_unpinned)
+    return Loaded(inventory, playbook, spec)
+
+
+def _roles_dir(playbook_path: str) -> Path | None:
+    """Roles beside the playbook, one level up (the repository layout), or the packaged ones."""
+    here = Path(playbook_path).resolve().parent
+    for candidate in (here / "roles", here.parent / "roles"):
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+def open_fleet(hosts: tuple[Host, ...], forks: int = 20, accept_new_host_keys: bool = False) -> Fleet:
+    return Fleet(hosts, forks=forks, accept_new_host_keys=accept_new_host_keys)
+
+
+def plan_from_facts(loaded: Loaded, facts: Mapping[str, HostFacts]) -> Plan:
+    spec = loaded.spec
+    plans = make_plan(
+        loaded.inventory,
+        spec.hosts,
+        facts,
+        spec.release if spec.switch_binary else None,
+        spec.batches,
+        rewrite_config=bool(spec.rewrite_config),
+        rewrite_topology=bool(spec.rewrite_topology),
+    )
+    return plans
+
+
+def gather_and_plan(loaded: Loaded, fleet: Fleet) -> tuple[dict[str, HostFacts], Plan]:
+    facts = gather_facts(fleet, list(loaded.spec.hosts))
+    return facts, plan_from_facts(loaded, facts)
+
+
+def sample_host(fleet: Fleet, host: Host, clock: Any = time.time) -> GateSample:
+    """One gate sample = one facts round trip; the expected slot comes from the control machine's clock."""
+    facts = gather_facts(fleet, [host])[host.name]
+    now = clock()
+    if not facts.reachable:
+        return GateSample(at=time.monotonic(), reachable=False, error=facts.error)
+    hot = facts.hot_peers if facts.hot_peers is not None else len(facts.hot_peer_addresses)
+    return GateSample(
+        at=time.monotonic(),
+        reachable=True,
+        active=facts.service_running,
+        version=facts.node_version,
+        tip_slot=facts.tip.slot if facts.tip is not None else None,
+        expected_slot=network(host.network).expected_slot(now),
+        hot_peers=hot,
+        hot_peer_addresses=facts.hot_peer_addresses,
+        error=facts.tip_error,
+    )
