@@ -410,6 +410,8 @@ def _check_topology_format(c: _Ctx) -> Result:
 def _check_topology_valid(c: _Ctx) -> Result:
     if c.facts.topology_text is None:
         return _no_topology(c)
+    if c.facts.enable_p2p is None:
+        return False, "cannot tell which format the node expects: config.json unreadable", ""
     version = c.rules_version
     p2p = bool(c.facts.enable_p2p)
     errors, warnings = node_rules.check_topology(version, p2p, c.facts.topology_text)
@@ -605,7 +607,8 @@ def _check_in_sync(c: _Ctx) -> Result:
     ref, clock = reference_time(c.facts, c.now, c.policy.max_clock_skew_seconds)
     lag = c.facts.slot_lag(ref)
     assert lag is not None
-    text = f"slot {c.facts.tip.slot}, {lag} slot(s) behind the wall-clock slot ({clock})"
+    where = f"{lag} slot(s) behind" if lag >= 0 else f"{-lag} slot(s) ahead of"
+    text = f"slot {c.facts.tip.slot}, {where} the wall-clock slot ({clock})"
     if lag > c.policy.max_slot_lag:
         return False, f"{text}: more than {c.policy.max_slot_lag}", ""
     return True, text, ""
@@ -619,7 +622,8 @@ def _check_advancing(c: _Ctx) -> Result:
     assert lag is not None
     if lag > c.policy.max_stall_slots:
         return False, f"tip {lag} slots behind (> {c.policy.max_stall_slots}): stalled or far out of sync", ""
-    return True, f"tip {lag} slot(s) behind: advanced within the last {c.policy.max_stall_slots} s", ""
+    ahead = max(lag, 0)
+    return True, f"tip within {ahead} slot(s) of the wall clock: advanced in the last {c.policy.max_stall_slots} s", ""
 
 
 def hot_peer_count(facts: HostFacts) -> tuple[int, str]:

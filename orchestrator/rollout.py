@@ -209,8 +209,13 @@ class Rollout:
         emit: Emit = lambda _e: None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        relays: Sequence[Host] | None = None,
     ) -> None:
         self.plan = plan
+        # Every relay of the inventory counts for min_healthy_relays, also those outside --limit.
+        self.relays = list(relays) if relays is not None else [
+            hp.host for hp in plan.hosts if hp.host.role is Role.RELAY and hp.error is None
+        ]
         self.remote = remote
         self.journal = journal
         self.settings = settings
@@ -287,8 +292,7 @@ class Rollout:
 
     def _healthy_relays_outside(self, batch: Sequence[str]) -> list[str]:
         """Fresh samples of every relay not in the batch: up, and within the gate's slot lag."""
-        relays = [hp.host for hp in self.plan.hosts
-                  if hp.host.role is Role.RELAY and hp.host.name not in batch and hp.error is None]  # fmt: skip
+        relays = [h for h in self.relays if h.name not in batch]
         samples = self.remote.fleet.map(relays, self.sample)
         limit = self.settings.gate.max_slot_lag
         return [n for n, s in samples.items() if s.reachable and s.active and s.slot_lag is not None

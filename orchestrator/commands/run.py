@@ -103,7 +103,8 @@ def _execute(console: Console, loaded: Loaded, fleet: Fleet, journal: Journal, p
                            files=[c.path for c in hp.files], batch=hp.batch)  # fmt: skip
     with LiveRollout(console, plan) as view:
         rollout = Rollout(plan, remote, journal, RolloutSettings(gate=loaded.spec.gate),
-                          sample=lambda h: sample_host(fleet, h), emit=view.on_event)  # fmt: skip
+                          sample=lambda h: sample_host(fleet, h), emit=view.on_event,
+                          relays=loaded.inventory.relays)  # fmt: skip
         result = rollout.execute(loaded.spec.stages)
     data = outcomes_as_json(result)
     path = journal.dir / "report.json"

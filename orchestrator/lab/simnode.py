@@ -31,10 +31,12 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orchestrator.cardano import networks, node_rules
+
+if TYPE_CHECKING:  # http.server costs ~50 ms to import: only the node imports it, when it serves metrics
+    from http.server import ThreadingHTTPServer
 
 NODE_GIT_REVS: dict[str, str] = {
     "8.7.3": "a4a8119b59b1fbb9a69c79e1e6900e91292161e7",
@@ -433,6 +435,8 @@ class SimNode:
         spec = _prometheus(self.config)
         if spec is None:
             return
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
         node = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -746,14 +750,26 @@ def _parse_run(argv: list[str]) -> RunOptions | str:
 # ------------------------------------------------------------------ entry points
 
 
+VERSION_ARGV: dict[str, tuple[list[str], ...]] = {
+    "cardano-node": (["--version"], ["version"], ["-v"]),
+    "cardano-cli": (["--version"], ["version"]),
+}
+
+
+def version_text(program: str, version: str) -> str:
+    """What `<program> --version` prints for the release `version` (without the final newline)."""
+    shown = version if program == "cardano-node" else CLI_VERSIONS[version]
+    return f"{program} {shown} - linux-x86_64 - ghc-8.10\ngit rev {NODE_GIT_REVS[version]}"
+
+
 def node_main(version: str, argv: list[str]) -> int:
     """`cardano-node` of `version`: --version, version, run."""
     if version not in NODE_GIT_REVS:
         _err("cardano-node", f"lab: unsupported version {version}")
         return 1
     argv = _strip_rts(argv)
-    if argv in (["--version"], ["version"], ["-v"]):
-        print(f"cardano-node {version} - linux-x86_64 - ghc-8.10\ngit rev {NODE_GIT_REVS[version]}")
+    if argv in VERSION_ARGV["cardano-node"]:
+        print(version_text("cardano-node", version))
         return 0
     if not argv or argv[0] != "run":
         _err("", "Usage: cardano-node (run | version) [--version]")
@@ -895,8 +911,8 @@ def cli_main(version: str, argv: list[str]) -> int:
         _err("cardano-cli", f"lab: unsupported version {version}")
         return 1
     argv = _strip_rts(argv)
-    if argv in (["--version"], ["version"]):
-        print(f"cardano-cli {CLI_VERSIONS[version]} - linux-x86_64 - ghc-8.10\ngit rev {NODE_GIT_REVS[version]}")
+    if argv in VERSION_ARGV["cardano-cli"]:
+        print(version_text("cardano-cli", version))
         return 0
     if argv[:2] != ["query", "tip"]:
         _err(

@@ -9,15 +9,17 @@ from __future__ import annotations
 import itertools
 import os
 import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from orchestrator.lab.hosts import LabState, host_exec, lab_down, lab_up
+from orchestrator.lab.hosts import LabError, LabState, host_exec, lab_down, lab_up
 
-_subnets = itertools.count(40)
+# Labs of concurrent test processes must not collide: start at a per-process offset, skip taken ones.
+_subnets = itertools.count(40 + os.getpid() % 150)
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,24 @@ class Lab:
     def host(self, name: str) -> LabHostView:
         return next(h for h in self.hosts if h.name == name)
 
+    def wait_in_sync(self, timeout: float = 60, max_lag: int = 20) -> dict[str, int | None]:
+        """Lab nodes boot a little behind the tip, as after a restart; wait until every one is in sync."""
+        from orchestrator.facts import gather_facts
+        from orchestrator.inventory import load_inventory
+        from orchestrator.transport import Fleet
+
+        inventory = load_inventory(self.inventory_path)
+        deadline = time.monotonic() + timeout
+        lags: dict[str, int | None] = {}
+        with Fleet(inventory.hosts) as fleet:
+            while time.monotonic() < deadline:
+                facts = gather_facts(fleet, inventory.hosts)
+                lags = {name: f.slot_lag(time.time()) for name, f in facts.items()}
+                if all(lag is not None and lag <= max_lag for lag in lags.values()):
+                    return lags
+                time.sleep(1)
+        raise AssertionError(f"lab fleet not in sync after {timeout}s: {lags}")
+
 
 def _require_root() -> None:
     if os.geteuid() != 0:
@@ -63,11 +83,20 @@ def lab_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
 
     def make(relays: int = 3, producers: int = 1, node_version: str = "8.7.3") -> Lab:
         _require_root()
-        subnet = next(_subnets)
-        lab_dir = tmp_path_factory.mktemp(f"lab{subnet}")
-        started.append(lab_dir)
-        state = lab_up(lab_dir, relays=relays, producers=producers, subnet=subnet, node_version=node_version)
-        return Lab(state)
+        for _attempt in range(20):
+            subnet = 40 + next(_subnets) % 200
+            if Path(f"/sys/class/net/cfleet{subnet}").exists():
+                continue
+            lab_dir = tmp_path_factory.mktemp(f"lab{subnet}")
+            started.append(lab_dir)
+            try:
+                state = lab_up(lab_dir, relays=relays, producers=producers, subnet=subnet, node_version=node_version)
+            except LabError as e:
+                if "already exists" in str(e):
+                    continue
+                raise
+            return Lab(state)
+        raise AssertionError("no free lab subnet")
 
     yield make
     for lab_dir in started:

@@ -1,0 +1,56 @@
+"""`audit --format table` (the default): rich tables grouped by host; -v adds passing checks and diffs."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.syntax import Syntax
+from rich.table import Table
+from rich.text import Text
+
+from orchestrator.audit import AuditReport, Finding
+
+_SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+
+
+def _status(f: Finding) -> Text:
+    if f.skipped:
+        return Text("skipped", "magenta")
+    if f.passed:
+        return Text("pass", "green")
+    return Text("FAIL", _SEVERITY_STYLE.get(f.severity.value, "red"))
+
+
+def print_audit(console: Console, report: AuditReport, verbose: bool = False) -> None:
+    for h in report.hosts:
+        shown = [f for f in h.findings if verbose or not f.passed]
+        lag = "" if h.slot_lag is None else f", slot lag {h.slot_lag}"
+        title = f"{h.host} ({h.role}{lag})"
+        passed = sum(1 for f in h.findings if f.passed)
+        if not shown:
+            console.print(Text(f"{title}: all {len(h.findings)} checks passed", "green"))
+            continue
+        table = Table(title=title, title_justify="left", show_lines=False)
+        for col in ("rule", "severity", "status", "message"):
+            table.add_column(col, overflow="fold", no_wrap=col == "rule")
+        for f in shown:
+            table.add_row(f.rule, Text(f.severity.value, _SEVERITY_STYLE.get(f.severity.value, "")), _status(f),
+                          Text(f.message))  # fmt: skip
+        console.print(table)
+        if not verbose and passed:
+            console.print(Text(f"  {passed} other check(s) passed (-v shows them)", "dim"))
+        for f in shown:
+            if f.detail and verbose:
+                console.print(Text(f"--- {h.host}: {f.rule}", "bold"))
+                if f.rule == "drift":
+                    console.print(Syntax(f.detail, "diff", theme="ansi_dark", background_color="default"))
+                else:
+                    console.print(Text(f.detail))
+    verdict = {0: Text("COMPLIANT", "bold green"), 1: Text("NOT COMPLIANT", "bold red"),
+               2: Text("INCOMPLETE: hosts unreachable", "bold red")}[report.exit_code]  # fmt: skip
+    summary = Text("Audit: ")
+    summary.append_text(verdict)
+    summary.append(
+        f" — {len(report.hosts)} host(s), {len(report.unreachable)} unreachable, {len(report.failures)} failed "
+        f"check(s), {len(report.failing)} at or above {report.policy.fail_on.value}; exit {report.exit_code}"
+    )
+    console.print(summary)
