@@ -215,12 +215,12 @@ def build_probe(host: Host) -> str:
     bin_dir = lay.bin_dir.rstrip("/") or "/"
     node, cli = q(f"{bin_dir}/cardano-node"), q(f"{bin_dir}/cardano-cli")
     parts = [
-        "export LC_ALL=C PATH=\"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH\"",
+        'export LC_ALL=C PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH"',
         _section(
             "os",
             "printf 'hostname=%s\\n' \"$(cat /proc/sys/kernel/hostname 2>/dev/null || hostname)\"\n"
             "printf 'kernel=%s\\n' \"$(uname -srm)\"\n"
-            "( . /etc/os-release 2>/dev/null; printf 'os_id=%s\\nos_version=%s\\n' \"${ID:-}\" \"${VERSION_ID:-}\" )\n"
+            '( . /etc/os-release 2>/dev/null; printf \'os_id=%s\\nos_version=%s\\n\' "${ID:-}" "${VERSION_ID:-}" )\n'
             "printf 'time=%s\\n' \"$(date +%s)\"",
         ),
         _section(
@@ -242,11 +242,11 @@ def build_probe(host: Host) -> str:
             "genesis",
             f"g=$(python3 -c {q(_GENESIS_PY)} {q(lay.config_path)}) || exit $?\n"
             "printf '%s\\n' \"$g\" | while IFS=\"$(printf '\\t')\" read -r n p; do\n"
-            "  [ -n \"$n\" ] || continue\n"
-            "  if [ -r \"$p\" ]; then\n"
-            "    printf '%s\\t%s\\t%s\\t%s\\n' \"$n\" \"$p\" \"$(sha256sum < \"$p\" | cut -d' ' -f1)\""
-            " \"$(b2sum -l 256 < \"$p\" | cut -d' ' -f1)\"\n"
-            "  else printf '%s\\t%s\\t-\\t-\\n' \"$n\" \"$p\"; fi\n"
+            '  [ -n "$n" ] || continue\n'
+            '  if [ -r "$p" ]; then\n'
+            '    printf \'%s\\t%s\\t%s\\t%s\\n\' "$n" "$p" "$(sha256sum < "$p" | cut -d\' \' -f1)"'
+            ' "$(b2sum -l 256 < "$p" | cut -d\' \' -f1)"\n'
+            '  else printf \'%s\\t%s\\t-\\t-\\n\' "$n" "$p"; fi\n'
             "done",
         ),
         _section(
@@ -262,8 +262,7 @@ def build_probe(host: Host) -> str:
         _section("peers", "ss -Htnp state established 2>/dev/null || ss -Htn state established"),
         _section(
             "disk",
-            f"d={q(lay.db_path)}; while [ ! -e \"$d\" ] && [ \"$d\" != / ]; do d=$(dirname \"$d\"); done; "
-            "df -P \"$d\"",
+            f'd={q(lay.db_path)}; while [ ! -e "$d" ] && [ "$d" != / ]; do d=$(dirname "$d"); done; df -P "$d"',
         ),
         _section("releases", f"ls -1A {q(lay.releases_dir)}"),
     ]
@@ -524,9 +523,7 @@ def _with_error(facts: HostFacts, error: str) -> HostFacts:
     return replace(facts, error=error)
 
 
-def gather_facts(
-    transport: Fleet, hosts: Iterable[Host], *, timeout: float = PROBE_TIMEOUT
-) -> dict[str, HostFacts]:
+def gather_facts(transport: Fleet, hosts: Iterable[Host], *, timeout: float = PROBE_TIMEOUT) -> dict[str, HostFacts]:
     """Probe every host in parallel over its single connection: one command per host."""
     chosen = list(hosts)
     by_name = {h.name: h for h in chosen}

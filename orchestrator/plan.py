@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from orchestrator.cardano.config import migrate_config, render_like
+from orchestrator.cardano.config import TARGET_VERSION, migrate_config, render_like
 from orchestrator.cardano.diffs import FileDiff, unified_diff
 from orchestrator.cardano.errors import FileFormatError
 from orchestrator.cardano.networks import AccessPoint, network
@@ -23,12 +23,18 @@ from orchestrator.model import Host, Inventory, Role
 class FactsLike(Protocol):
     """The facts the planner reads (orchestrator.facts.HostFacts provides them)."""
 
-    reachable: bool
-    error: str | None
-    node_version: str | None
-    config_text: str | None
-    topology_text: str | None
-    releases: tuple[str, ...]
+    @property
+    def reachable(self) -> bool: ...
+    @property
+    def error(self) -> str | None: ...
+    @property
+    def node_version(self) -> str | None: ...
+    @property
+    def config_text(self) -> str | None: ...
+    @property
+    def topology_text(self) -> str | None: ...
+    @property
+    def releases(self) -> tuple[str, ...]: ...
 
 
 @dataclass(frozen=True)
@@ -123,6 +129,10 @@ def plan_host(
         path = host.layout.config_path if facts.config_text is None else host.layout.topology_path
         return HostPlan(host, facts.node_version, target, False, False, (), (), "none", (),
                         error=f"{path}: {missing} missing or unreadable on the host")  # fmt: skip
+    if target is None and rewrite_config and facts.node_version != TARGET_VERSION:
+        return HostPlan(host, facts.node_version, target, False, False, (), (), "none", (),
+                        error=f"runs {facts.node_version or 'an unknown version'}: the P2P config this playbook writes "
+                              f"is for {TARGET_VERSION} (PeerSharing changed type); use the upgrade playbook")  # fmt: skip
     changes: list[FileChange] = []
     unchanged: list[FileDiff] = []
     reasons: list[str] = []

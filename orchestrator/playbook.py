@@ -153,7 +153,7 @@ DEFAULT_ACTIONS: Mapping[str, ActionSpec] = MappingProxyType(
             _spec(
                 "sync_gate",
                 ["max_slot_lag", "timeout_seconds"],
-                ["min_hot_peers", "poll_seconds"],
+                ["min_hot_peers", "poll_seconds", "stall_seconds"],
                 False,
                 "wait until the tip is within max_slot_lag of the wall-clock slot; fail after timeout",
             ),

@@ -75,10 +75,8 @@ class Remote:
         res = self.sh(host, script, timeout=30)
         if not res.ok:
             return f"error: {res.error or res.stderr.strip()}"
-        out = res.stdout.strip()
-        if out == "TAKEN" or out == self.run_id:
-            return None
-        return out
+        holder: str = res.stdout.strip()
+        return None if holder in ("TAKEN", self.run_id) else holder
 
     def unlock(self, host: Host) -> None:
         q = shlex.quote
@@ -365,9 +363,9 @@ class Rollout:
                 raise _Failed(f"gate: {gate.reason}")
             out.downtime = self.clock() - stop_at if verb == "restart" else 0.0
             out.gate_seconds = gate.duration
-            change = f"{hp.current_version} → {hp.target_version}" if hp.switch_binary else "files rewritten"
+            what = f"{hp.current_version} → {hp.target_version}" if hp.switch_binary else "files rewritten"
             out.status = "upgraded"
-            out.detail = f"{change}, {len(hp.files)} file(s), {verb}; in sync after {gate.duration:.0f}s"
+            out.detail = f"{what}, {len(hp.files)} file(s), {verb}; in sync after {gate.duration:.0f}s"
             self._record(host.name, "gate_passed", seconds=round(gate.duration, 2))
             self._record(host.name, "done")
             return True

@@ -216,10 +216,7 @@ def _describe_connect_error(exc: BaseException, where: str) -> str:
 def _is_retryable(exc: BaseException) -> bool:
     if isinstance(
         exc,
-        HostKeyError
-        | UnsafeDestinationError
-        | paramiko.BadHostKeyException
-        | paramiko.AuthenticationException,
+        HostKeyError | UnsafeDestinationError | paramiko.BadHostKeyException | paramiko.AuthenticationException,
     ):
         return False
     if isinstance(exc, socket.gaierror):
@@ -406,9 +403,7 @@ class Fleet:
         except (ValueError, IndexError):
             err = f"cannot write {path}: unexpected reply {res.stdout[-200:]!r}"
             return PutResult(h.name, path, False, None, digest, False, res.duration, err)
-        return PutResult(
-            h.name, path, True, reply.get("previous"), digest, bool(reply.get("changed")), res.duration
-        )
+        return PutResult(h.name, path, True, reply.get("previous"), digest, bool(reply.get("changed")), res.duration)
 
     def stats(self, host: Host | str) -> HostStats:
         name = host.name if isinstance(host, Host) else host
@@ -559,7 +554,7 @@ class Fleet:
         # A fresh fabric Config per connection: Connection attributes can leak into a shared one.
         config = fabric.Config(ssh_config=self._ssh_config)
         conn = fabric.Connection(
-            host=address,
+            host=target.address,  # fabric applies ~/.ssh/config (HostName, IdentityFile, ...) for this name
             user=target.user,
             port=target.port,
             config=config,
@@ -604,14 +599,10 @@ class Fleet:
             return None
         value = self._environ.get(h.become_password_env)
         if value is None:
-            raise TransportError(
-                f"become password variable {h.become_password_env} is not set in the environment"
-            )
+            raise TransportError(f"become password variable {h.become_password_env} is not set in the environment")
         return value
 
-    def _run(
-        self, h: Host, command: str, *, sudo: bool, timeout: float | None, stdin: bytes | None
-    ) -> CommandResult:
+    def _run(self, h: Host, command: str, *, sudo: bool, timeout: float | None, stdin: bytes | None) -> CommandResult:
         started = time.monotonic()
         slot = self._slot(h.name)
         conn = self._ensure(slot, self._target_for(h))
@@ -647,7 +638,14 @@ class Fleet:
             err = f"cannot open a session on {h.name}: {exc}"
             return CommandResult(h.name, False, None, "", "", time.monotonic() - started, err)
         try:
+            chan.settimeout(limit)  # bounds blocking sends too, not only the wait for output
             out, err_bytes, code, error = _exchange(chan, wire, stdin, password, markers, deadline, limit)
+        except (OSError, paramiko.SSHException, EOFError) as exc:
+            out, err_bytes, code = b"", b"", None
+            if isinstance(exc, TimeoutError):
+                error = f"command timed out after {limit:g}s"
+            else:
+                error = f"connection to {h.name} failed during the command: {type(exc).__name__}: {exc}"
         finally:
             chan.close()
         stdout = _scrub(out.decode("utf-8", "replace"), password)

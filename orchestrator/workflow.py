@@ -16,7 +16,7 @@ from orchestrator.facts import HostFacts, gather_facts
 from orchestrator.gates import GateSample
 from orchestrator.inventory import load_inventory
 from orchestrator.model import Host, Inventory, Playbook
-from orchestrator.plan import Plan, make_plan
+from orchestrator.plan import FactsLike, Plan, make_plan
 from orchestrator.playbook import load_playbook
 from orchestrator.runspec import RunSpec, compile_run
 from orchestrator.transport import Fleet
@@ -59,10 +59,11 @@ def open_fleet(hosts: tuple[Host, ...], forks: int = 20, accept_new_host_keys: b
 
 def plan_from_facts(loaded: Loaded, facts: Mapping[str, HostFacts]) -> Plan:
     spec = loaded.spec
+    as_planned: Mapping[str, FactsLike] = facts
     plans = make_plan(
         loaded.inventory,
         spec.hosts,
-        facts,
+        as_planned,
         spec.release if spec.switch_binary else None,
         spec.batches,
         rewrite_config=bool(spec.rewrite_config),

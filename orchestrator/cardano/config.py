@@ -100,10 +100,7 @@ def detect_indent(text: str) -> int | str | None:
 
 def render_json(data: Any, indent: int | str | None = 2, trailing_newline: bool = True) -> str:
     """JSON as the book files are written: `"key": value`, one item per line."""
-    if indent is None:
-        text = json.dumps(data, ensure_ascii=False)
-    else:
-        text = json.dumps(data, indent=indent, ensure_ascii=False)
+    text = json.dumps(data, ensure_ascii=False) if indent is None else json.dumps(data, indent=indent, ensure_ascii=False)
     return text + "\n" if trailing_newline else text
 
 

@@ -207,9 +207,7 @@ def node_peer_addresses(conns: list[TcpConnection], process_name: str = "cardano
     if with_process:
         chosen = [c for c in with_process if process_name in c.process]
     else:
-        chosen = [
-            c for c in conns if c.local_port not in _NOT_NODE_PORTS and c.peer_port not in _NOT_NODE_PORTS
-        ]
+        chosen = [c for c in conns if c.local_port not in _NOT_NODE_PORTS and c.peer_port not in _NOT_NODE_PORTS]
     peers = {c.peer_address for c in chosen if not _is_loopback(c.peer_address)}
     return tuple(sorted(peers))
 

@@ -24,9 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-i", "--inventory", required=True, metavar="INV", help="inventory file or directory")
     parser.add_argument("--json", action="store_true", help="machine-readable output (stable keys)")
     parser.add_argument("-l", "--limit", metavar="PATTERN", help="hosts or groups, e.g. 'relays:!relay3'")
-    parser.add_argument(
-        "-f", "--forks", type=int, default=20, metavar="N", help="hosts probed at once (default 20)"
-    )
+    parser.add_argument("-f", "--forks", type=int, default=20, metavar="N", help="hosts probed at once (default 20)")
     parser.add_argument(
         "--accept-new-host-keys",
         action="store_true",

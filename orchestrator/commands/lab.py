@@ -77,13 +77,13 @@ def run(args: argparse.Namespace) -> int:
                 print(f"{host.name:10} {host.role:15} {host.address:15} {'up' if alive else 'down':5} "
                       f"ssh={'yes' if answers else 'no'}")  # fmt: skip
             return 0 if all(a for _, _, a in rows) else 1
-        state = LabState.load(args.dir)
-        if state is None:
+        loaded = LabState.load(args.dir)
+        if loaded is None:
             print(f"cardano-fleet lab: no lab in {args.dir}", file=sys.stderr)
             return 1
         if args.lab_command == "fault":
-            return _set_fault(state, args.host, args.fault, args.fault_version, args.seconds)
-        proc = host_exec(state, args.host, " ".join(args.cmd))
+            return _set_fault(loaded, args.host, args.fault, args.fault_version, args.seconds)
+        proc = host_exec(loaded, args.host, " ".join(args.cmd))
         sys.stdout.write(proc.stdout)
         sys.stderr.write(proc.stderr)
         return proc.returncode

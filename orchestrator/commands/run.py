@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 from orchestrator.commands._fleet_args import add_playbook_arguments
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from orchestrator.journal import Journal
     from orchestrator.transport import Fleet
     from orchestrator.workflow import Loaded
@@ -124,7 +126,8 @@ def _write_private(path: Path, text: str) -> None:
 
 def _resume(console: Console, loaded: Loaded, fleet: Fleet, journal: Journal) -> None:
     """Each host the killed run left between 'backed_up' and a final phase: finish it or roll it back."""
-    from orchestrator.journal import FINAL, Journal as J, host_data, last_phases
+    from orchestrator.journal import FINAL, host_data, last_phases
+    from orchestrator.journal import Journal as J
     from orchestrator.resume import reconcile_host
 
     events = J.read(journal.path)

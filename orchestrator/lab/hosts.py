@@ -276,7 +276,7 @@ def lab_down(lab_dir: str | Path) -> list[str]:
     if state is None:
         return [f"no lab in {lab_path}"]
     said: list[str] = []
-    for name, pid in state.init_pids.items():
+    for pid in state.init_pids.values():
         if _alive(pid):
             os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + 8

@@ -23,11 +23,13 @@ import pwd
 import re
 import shlex
 import signal
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # imported where used: `is-active`/`show` (the facts probe) never start a process
+    import subprocess
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 START_LIMIT_BURST = 5
@@ -364,6 +366,8 @@ class Supervisor:
         self.starts: list[float] = []
 
     def _spawn(self) -> subprocess.Popen[bytes] | None:
+        import subprocess
+
         unit = self.unit
         env = service_environment(unit)
         argv = expand(unit.exec_start, env)
@@ -479,6 +483,8 @@ class Supervisor:
 
     def _stop_child(self, child: subprocess.Popen[bytes]) -> str:
         """ExecStop, then KillSignal to the group, then SIGKILL after TimeoutStopSec."""
+        import subprocess
+
         unit = self.unit
         update_state(unit.name, ActiveState="deactivating", SubState="stop-sigterm")
         deadline = time.monotonic() + unit.timeout_stop
@@ -524,6 +530,8 @@ def _err(text: str) -> None:
 
 
 def cmd_start(unit: str) -> int:
+    import subprocess
+
     spec = load_unit(unit)
     if spec is None:
         _err(f"Failed to start {unit}: Unit {unit} not found.")
@@ -577,6 +585,8 @@ def cmd_stop(unit: str) -> int:
 
 
 def cmd_reload(unit: str) -> int:
+    import subprocess
+
     spec = load_unit(unit)
     if spec is None:
         _err(f"Failed to reload {unit}: Unit {unit} not found.")

@@ -64,6 +64,7 @@ def test_upgraded_fleet_passes_then_broken_hosts_yield_exactly_their_findings(
 ) -> None:
     fleet = lab_factory(relays=3, producers=1)
     inventory = fleet.inventory_path
+    _audit_when_synced(inventory, tmp_path, "before")  # the run wants healthy relays to start from
     state = tmp_path / "state"
     run_code = main(["run", "-i", str(inventory), "playbooks/upgrade-8.9.0.yml", "--yes", "--state-dir", str(state)])
     assert run_code == 0, "the upgrade run failed; the audit part of this test needs an upgraded fleet"
@@ -100,7 +101,8 @@ def test_upgraded_fleet_passes_then_broken_hosts_yield_exactly_their_findings(
     relay3 = next(h for h in doc["hosts"] if h["host"] == "relay3")
     assert relay3["reachable"] is False
     assert {f["status"] for f in relay3["findings"] if f["rule"] != "host-reachable"} == {"skip"}
-    bp_keys = next(f for h in doc["hosts"] if h["host"] == "bp1" for f in h["findings"] if f["rule"] == "key-permissions")
+    bp1 = next(h for h in doc["hosts"] if h["host"] == "bp1")
+    bp_keys = next(f for f in bp1["findings"] if f["rule"] == "key-permissions")
     assert "/opt/cardano/keys/kes.skey (0644)" in bp_keys["message"]
 
     prom = tmp_path / "audit.prom"

@@ -71,7 +71,7 @@ class TestFullUpgrade:
         assert not (tmp_path / "runs").exists()
 
     def test_unconfirmed_run_refuses_without_a_terminal(self, fleet, tmp_path, monkeypatch):
-        monkeypatch.setattr("sys.stdin", open(os.devnull))
+        monkeypatch.setattr("sys.stdin", open(os.devnull))  # noqa: SIM115 - pytest restores and the GC closes it
         before = {h.name: fingerprint(fleet, h.name) for h in fleet.hosts}
         assert run_cli("run", "-i", str(fleet.inventory_path), UPGRADE, "--state-dir", str(tmp_path)) == 1
         assert {h.name: fingerprint(fleet, h.name) for h in fleet.hosts} == before

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from orchestrator.inventory import load_inventory
-from orchestrator.model import Host, Inventory
+from orchestrator.model import Inventory
 from orchestrator.transport import Fleet, RetryPolicy, Timeouts
 
 pytestmark = pytest.mark.lab
@@ -266,7 +266,7 @@ def test_atomic_write_keeps_owner_mode_and_is_never_half_written(own_lab: Any, o
     box: dict[str, subprocess.CompletedProcess[str]] = {}
 
     def reader() -> None:
-        box["r"] = own_lab.exec(h.name, f"python3 -c \"{reader_py}\" {target} 4", timeout=60)
+        box["r"] = own_lab.exec(h.name, f'python3 -c "{reader_py}" {target} 4', timeout=60)
 
     thread = threading.Thread(target=reader)
     thread.start()
@@ -304,9 +304,7 @@ def test_hostile_values_never_execute(own_lab: Any, own_inventory: Inventory) ->
         put_sudo = fleet.put_atomic(op, path, b"[]\n")
         got_sudo = fleet.get(op, path)
     assert put.ok and got == b"{}\n" and put_sudo.ok and got_sudo == b"[]\n"
-    check = own_lab.exec(
-        h.name, "find /root /tmp /home -name 'pwned*'; ls /tmp"
-    )
+    check = own_lab.exec(h.name, "find /root /tmp /home -name 'pwned*'; ls /tmp")
     assert "pwned" not in check.stdout.replace(hostile, ""), check.stdout
     own_lab.exec(h.name, "rm -f /tmp/cf*")
 

@@ -52,7 +52,7 @@ def file_body(text: str, stat: str = "root:root 644 123") -> str:
     return f"stat={stat}\nsha256={hashlib.sha256(text.encode()).hexdigest()}\nb64={b64(text)}"
 
 
-HEALTHY = {
+HEALTHY: dict[str, tuple[str, int | None]] = {
     "os": ("hostname=relay1\nkernel=Linux 6.1.0 x86_64\nos_id=debian\nos_version=12\ntime=1700000000", 0),
     "binary": (
         "bin_dir=/opt/cardano/cnode/releases/8.9.0/bin\nnode=/opt/cardano/cnode/releases/8.9.0/bin/cardano-node",
