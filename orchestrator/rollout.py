@@ -275,7 +275,13 @@ class Rollout:
         to_stage = [hp for hp in pending if hp.stage_release]
         if not to_stage or release is None:
             return None
-        tarball = fetch_release(release) if release.source == "push" else None
+        tarball = None
+        if release.source == "push":
+            try:
+                tarball = fetch_release(release)
+            except (OSError, ValueError) as e:
+                self._record("*", "stage_failed", detail=str(e))
+                return f"release not pushed: {e}; nothing was changed on any host"
         results = self.remote.fleet.map([hp.host for hp in to_stage],
                                         lambda h: self.remote.stage(h, release, tarball))  # fmt: skip
         failed = {name: why for name, (ok, why) in results.items() if not ok}

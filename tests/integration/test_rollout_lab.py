@@ -265,3 +265,23 @@ def test_killed_run_resumes_to_no_half_upgraded_host(lab_factory, tmp_path):
         assert node_rules.check_config("8.9.0", cfg).ok
     events = Journal.read(next((state / "runs").glob("*/journal.jsonl")))
     assert any(e.host == "relay2" and e.phase in ("rolled_back", "done") and e.data.get("resumed") for e in events)
+
+
+def test_push_source_uploads_a_verified_release_and_refuses_a_bad_pin(lab_factory, tmp_path):
+    """`source: push`: the control machine downloads once, checks the pin, then uploads over SSH."""
+    lab = lab_factory(relays=2, producers=0)
+    lab.wait_in_sync()
+    release = dict(lab.state.release_urls["8.9.0"])
+    bad = {"node_release": {"version": "8.9.0", "url": release["url"], "sha256": "0" * 64, "source": "push"}}
+    before = {h.name: fingerprint(lab, h.name) for h in lab.hosts}
+    rc = run_cli("run", "-i", str(lab.inventory_path), UPGRADE, "--yes", "--state-dir", str(tmp_path / "bad"),
+                 "-e", json.dumps(bad))
+    assert rc == 1
+    assert {h.name: fingerprint(lab, h.name) for h in lab.hosts} == before
+    assert lab.exec("relay1", "ls /opt/cardano/cnode/releases").stdout.split() == ["8.7.3"]
+    good = {"node_release": {"version": "8.9.0", "url": release["url"], "sha256": release["sha256"], "source": "push"}}
+    rc = run_cli("run", "-i", str(lab.inventory_path), UPGRADE, "--yes", "--state-dir", str(tmp_path / "good"),
+                 "-e", json.dumps(good))
+    assert rc == 0
+    for h in lab.hosts:
+        assert fingerprint(lab, h.name)["link"].endswith("/releases/8.9.0/bin")
