@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, cast
+from typing import Any
 
 from orchestrator.cardano import node_rules
 from orchestrator.cardano.config import infer_network
@@ -40,15 +40,15 @@ from orchestrator.cardano.errors import FileFormatError
 from orchestrator.cardano.health import metric_int
 from orchestrator.cardano.networks import NETWORKS
 from orchestrator.cardano.networks import network as network_named
+from orchestrator.cardano.releases import CLI_VERSIONS
 from orchestrator.cardano.topology import Topology, advertised_addresses, parse_topology
 from orchestrator.facts import HostFacts
 from orchestrator.inventory import SourceError, did_you_mean, key_loc, load_yaml, node_loc, value_loc
 from orchestrator.model import Host, Inventory
-from orchestrator.plan import FactsLike, ReleasePin, own_peers, plan_host
+from orchestrator.plan import ReleasePin, own_peers, plan_host
 
-# cardano-cli as shipped in each node release tarball. 8.20.3.0 for 8.9.0 is UNCONFIRMED from a
-# real binary (docs §3); a policy can pin `pinned_cli_version` explicitly.
-CLI_VERSION_FOR_NODE: Mapping[str, str] = MappingProxyType({"8.7.3": "8.17.0.0", "8.9.0": "8.20.3.0"})
+# cardano-cli as shipped with each node release; a policy can pin `pinned_cli_version` explicitly.
+CLI_VERSION_FOR_NODE: Mapping[str, str] = MappingProxyType(CLI_VERSIONS)
 
 
 class Severity(StrEnum):
@@ -652,7 +652,7 @@ def release_for(host: Host, policy: Policy) -> ReleasePin:
 
 def _check_drift(c: _Ctx) -> Result:
     # HostFacts is frozen: its read-only fields satisfy what plan_host reads (FactsLike is a Protocol).
-    hp = plan_host(c.host, c.inventory, cast(FactsLike, c.facts), release_for(c.host, c.policy))
+    hp = plan_host(c.host, c.inventory, c.facts, release_for(c.host, c.policy))
     if hp.error:
         return False, f"cannot plan: {hp.error}", ""
     if not hp.changed:

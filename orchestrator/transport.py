@@ -156,10 +156,6 @@ def known_hosts_path(host: Host) -> Path:
     return Path(host.known_hosts_file or Path.home() / ".ssh" / "known_hosts").expanduser()
 
 
-def _known_name(address: str, port: int) -> str:
-    return address if port == 22 else f"[{address}]:{port}"
-
-
 class _StrictHostKeyPolicy(paramiko.MissingHostKeyPolicy):
     """Reject unknown keys; with `accept_new`, record them (trust on first use).
 

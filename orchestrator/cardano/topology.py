@@ -386,18 +386,23 @@ def desired_topology(
             _group_to_dict(RootGroup((peer,), False, max(valency, 0), trustable=False), public=False)
         )
 
-    if not groups:
-        # The book files' placeholder: an empty group, so the file reads like the shipped one.
-        groups.append({"accessPoints": [], "advertise": False, "trustable": False, "valency": 1})
-
     publics: list[dict[str, Any]] = []
     for group in parsed.public_roots:
         kept = _dedup((p for p in group.access_points if sorter.is_handpicked(p)), seen)
         if group.access_points and not kept:
             continue
+        if producer and kept:
+            # A block producer has no public roots; a peer its operator chose is kept, visibly, as
+            # its own local-roots group (the audit's bp-local-roots rule then asks about it).
+            as_local = RootGroup(tuple(kept), False, len(kept), trustable=False)
+            groups.append(_group_to_dict(as_local, public=False))
+            continue
         publics.append(_group_to_dict(_trim(group, kept, producer), public=True))
     if not publics:
         publics.append({"accessPoints": [], "advertise": False})
+    if not groups:
+        # The book files' placeholder: an empty group, so the file reads like the shipped one.
+        groups.append({"accessPoints": [], "advertise": False, "trustable": False, "valency": 1})
 
     values: dict[str, Any] = {"localRoots": groups, "publicRoots": publics}
     if producer:

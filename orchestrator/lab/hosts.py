@@ -91,7 +91,8 @@ def plan_hosts(relays: int, producers: int, subnet: int) -> list[LabHost]:
     hosts = [LabHost("chainsrc", "chain_source", f"198.18.{subnet}.2", "iog", f"cf{subnet}-chainsrc", f"cf{subnet}h0")]
     for i in range(1, relays + 1):
         layout = "guild" if i % 2 == 1 else "iog"
-        hosts.append(LabHost(f"relay{i}", "relay", f"198.18.{subnet}.{10 + i}", layout, f"cf{subnet}-relay{i}", f"cf{subnet}r{i}"))
+        name = f"relay{i}"
+        hosts.append(LabHost(name, "relay", f"198.18.{subnet}.{10 + i}", layout, f"cf{subnet}-{name}", f"cf{subnet}r{i}"))
     for i in range(1, producers + 1):
         layout = "iog" if i % 2 == 1 else "guild"
         hosts.append(

@@ -34,16 +34,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.cardano import networks, node_rules
+from orchestrator.cardano.releases import CLI_VERSIONS, NODE_GIT_REVS
 
 if TYPE_CHECKING:  # http.server costs ~50 ms to import: only the node imports it, when it serves metrics
     from http.server import ThreadingHTTPServer
-
-NODE_GIT_REVS: dict[str, str] = {
-    "8.7.3": "a4a8119b59b1fbb9a69c79e1e6900e91292161e7",
-    "8.9.0": "0d98405a60d57e1c8e13406d51cce0e34356bd64",
-}
-# cardano-cli shipped in each release tarball (8.20.3.0 for 8.9.0 is UNCONFIRMED from a binary).
-CLI_VERSIONS: dict[str, str] = {"8.7.3": "8.17.0.0", "8.9.0": "8.20.3.0"}
 
 MAINNET_MAGIC = 764824073
 BYRON_EPOCH_SLOTS = 21600  # mainnet and preprod: 21600-slot Byron epochs of 20 s slots
