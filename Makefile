@@ -33,16 +33,17 @@ lint: install
 	$(BIN)/mypy
 
 demo: install
-	$(BIN)/python -m orchestrator.lab.demo
+	@if [ "$$(id -u)" = 0 ]; then $(BIN)/python -m orchestrator.lab.demo; \
+	else sudo -E $(BIN)/python -m orchestrator.lab.demo; fi
 
 lab-up: install
-	$(BIN)/cardano-fleet lab up
+	$(BIN)/cardano-fleet lab up --dir .lab
 
 lab-down: install
-	$(BIN)/cardano-fleet lab down
+	$(BIN)/cardano-fleet lab down --dir .lab
 
 bench: install
-	@echo "bench: not yet (see issue 9)"
+	$(BIN)/python bench/run.py
 
 clean:
 	-$(BIN)/cardano-fleet lab down 2>/dev/null

@@ -285,3 +285,18 @@ def test_push_source_uploads_a_verified_release_and_refuses_a_bad_pin(lab_factor
     assert rc == 0
     for h in lab.hosts:
         assert fingerprint(lab, h.name)["link"].endswith("/releases/8.9.0/bin")
+
+
+def test_enable_p2p_on_a_fleet_already_on_890_changes_no_binary(lab_factory, tmp_path):
+    """playbooks/enable-p2p.yml: the P2P rewrite with a restart (config changes), no binary switch."""
+    lab = lab_factory(relays=2, producers=1, node_version="8.9.0")
+    lab.wait_in_sync()
+    links = {h.name: fingerprint(lab, h.name)["link"] for h in lab.hosts}
+    assert run_cli("plan", "-i", str(lab.inventory_path), ENABLE_P2P) == 2
+    assert run_cli("run", "-i", str(lab.inventory_path), ENABLE_P2P, "--yes", "--state-dir", str(tmp_path)) == 0
+    for h in lab.hosts:
+        fp = fingerprint(lab, h.name)
+        assert fp["link"] == links[h.name]  # the binary did not change
+        cfg = json.loads(lab.exec(h.name, f"cat {PATHS[h.layout][0]}/config.json").stdout)
+        assert cfg["EnableP2P"] is True
+    assert run_cli("plan", "-i", str(lab.inventory_path), ENABLE_P2P) == 0
