@@ -983,3 +983,14 @@ def host_to_json(host: Host) -> dict[str, Any]:
         "groups": list(host.groups),
         "vars": dict(host.vars),
     }
+
+
+def load_selection(
+    path: str | Path, extra_vars: Sequence[str], limit: str | None
+) -> tuple[Inventory, tuple[Host, ...]]:
+    """The inventory and the hosts `--limit` picks, as every command takes them; none picked is an error."""
+    inventory = load_inventory(path, parse_extra_vars(extra_vars))
+    hosts = inventory.select(limit)
+    if not hosts:
+        raise InventoryError(str(path), 0, 0, f"no hosts match --limit {limit!r}")
+    return inventory, hosts

@@ -32,7 +32,7 @@ class Network:
         return self.shelley_slot_offset + int(unix_now - self.shelley_start_unix)
 
 
-_PUBLIC_SUFFIXES = (
+PUBLIC_RELAY_NAMES = (
     "relays-new.cardano-mainnet.iohk.io",
     "backbone.cardano-mainnet.iohk.io",
     "backbone.cardano.iog.io",
@@ -55,7 +55,7 @@ NETWORKS: dict[str, Network] = {
         use_ledger_after_slot=116812831,
         shelley_start_unix=1596059091,
         shelley_slot_offset=4492800,
-        public_relay_suffixes=_PUBLIC_SUFFIXES,
+        public_relay_suffixes=PUBLIC_RELAY_NAMES,
     ),
     "preprod": Network(
         name="preprod",
@@ -64,7 +64,7 @@ NETWORKS: dict[str, Network] = {
         use_ledger_after_slot=52358331,
         shelley_start_unix=1655769600,
         shelley_slot_offset=86400,
-        public_relay_suffixes=_PUBLIC_SUFFIXES,
+        public_relay_suffixes=PUBLIC_RELAY_NAMES,
     ),
     "preview": Network(
         name="preview",
@@ -73,7 +73,7 @@ NETWORKS: dict[str, Network] = {
         use_ledger_after_slot=41385503,
         shelley_start_unix=1666656000,
         shelley_slot_offset=0,
-        public_relay_suffixes=_PUBLIC_SUFFIXES,
+        public_relay_suffixes=PUBLIC_RELAY_NAMES,
     ),
 }
 
@@ -88,4 +88,4 @@ def network(name: str) -> Network:
 def is_public_relay(address: str) -> bool:
     """A well-known public relay name (relays-new.*, backbone.*, *-node.play.dev.cardano.org)."""
     name = address.lower().rstrip(".")
-    return name in _PUBLIC_SUFFIXES or name.startswith(("relays-new.", "backbone."))
+    return name in PUBLIC_RELAY_NAMES or name.startswith(("relays-new.", "backbone."))

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from orchestrator.workflow import Loaded
 
 
 def add_playbook_arguments(parser: argparse.ArgumentParser) -> None:
@@ -18,3 +23,16 @@ def add_playbook_arguments(parser: argparse.ArgumentParser) -> None:
                         help="accept a release without a pinned sha256 (NOT recommended: the download is unverified)")
     parser.add_argument("--diff", action="store_true", help="show a unified diff of every file that would change")
     parser.add_argument("--state-dir", default=".cardano-fleet", help="journals, backups index, reports, lock")
+
+
+def load_or_explain(args: argparse.Namespace, command: str) -> Loaded | None:
+    """Inventory + playbook, validated before any SSH; on bad input print `file:line:col: why`."""
+    from orchestrator.inventory import SourceError, parse_extra_vars
+    from orchestrator.workflow import load
+
+    try:
+        return load(args.inventory, args.playbook, limit=args.limit, extra_vars=parse_extra_vars(args.extra_vars),
+                    allow_unpinned=args.allow_unpinned_release)  # fmt: skip
+    except SourceError as e:
+        print(f"cardano-fleet {command}: {e}", file=sys.stderr)
+        return None

@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     import time
 
     from orchestrator.audit import RULES, Policy, PolicyError, audit, load_policy
-    from orchestrator.inventory import SourceError, load_inventory, parse_extra_vars
+    from orchestrator.inventory import SourceError, load_selection
 
     if args.list_rules:
         for rule in RULES:
@@ -61,12 +61,9 @@ def run(args: argparse.Namespace) -> int:
     except PolicyError as e:
         return _fail(f"policy: {e}")
     try:
-        inventory = load_inventory(args.inventory, parse_extra_vars(args.extra_vars))
+        inventory, hosts = load_selection(args.inventory, args.extra_vars, args.limit)
     except SourceError as e:
         return _fail(str(e))
-    hosts = inventory.select(args.limit)
-    if not hosts:
-        return _fail(f"no hosts match --limit {args.limit!r}")
 
     from orchestrator.facts import gather_facts
     from orchestrator.transport import Fleet

@@ -45,20 +45,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from orchestrator.facts import facts_to_json, gather_facts
-    from orchestrator.inventory import InventoryError, load_inventory, parse_extra_vars
+    from orchestrator.inventory import InventoryError, load_selection
     from orchestrator.transport import Fleet
 
     if args.forks < 1:
         print("error: --forks must be at least 1", file=sys.stderr)
         return 1
     try:
-        inventory = load_inventory(args.inventory, parse_extra_vars(args.extra_vars))
+        inventory, hosts = load_selection(args.inventory, args.extra_vars, args.limit)
     except InventoryError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1
-    hosts = inventory.select(args.limit)
-    if not hosts:
-        print(f"error: no hosts match --limit {args.limit!r}", file=sys.stderr)
         return 1
 
     with Fleet(inventory.hosts, forks=args.forks, accept_new_host_keys=args.accept_new_host_keys) as fleet:

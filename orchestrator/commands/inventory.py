@@ -31,16 +31,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Exit 0 when the inventory is valid (and --limit matches), 1 otherwise."""
-    from orchestrator.inventory import InventoryError, host_to_json, load_inventory, parse_extra_vars
+    from orchestrator.inventory import InventoryError, host_to_json, load_selection
 
     try:
-        inventory = load_inventory(args.inventory, parse_extra_vars(args.extra_vars))
+        inventory, hosts = load_selection(args.inventory, args.extra_vars, args.limit)
     except InventoryError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1
-    hosts = inventory.select(args.limit)
-    if not hosts:
-        print(f"error: no hosts match --limit {args.limit!r}", file=sys.stderr)
         return 1
     if args.json:
         selected = {h.name for h in hosts}

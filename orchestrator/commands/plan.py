@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
-from orchestrator.commands._fleet_args import add_playbook_arguments
+from orchestrator.commands._fleet_args import add_playbook_arguments, load_or_explain
 
 HELP = "show what a run of PLAYBOOK would change per host and batch; exit 0 nothing to do, 2 pending, 1 error"
 
@@ -17,16 +16,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from orchestrator.inventory import SourceError, parse_extra_vars
     from orchestrator.plan import plan_as_json
     from orchestrator.report.console import make_console, print_plan
-    from orchestrator.workflow import gather_and_plan, load, open_fleet
+    from orchestrator.workflow import gather_and_plan, open_fleet
 
-    try:
-        loaded = load(args.inventory, args.playbook, limit=args.limit, extra_vars=parse_extra_vars(args.extra_vars),
-                      allow_unpinned=args.allow_unpinned_release)  # fmt: skip
-    except SourceError as e:
-        print(f"cardano-fleet plan: {e}", file=sys.stderr)
+    loaded = load_or_explain(args, "plan")
+    if loaded is None:
         return 1
     with open_fleet(loaded.spec.hosts, args.forks, args.accept_new_host_keys) as fleet:
         _facts, plan = gather_and_plan(loaded, fleet)

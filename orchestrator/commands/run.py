@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from orchestrator.commands._fleet_args import add_playbook_arguments
+from orchestrator.commands._fleet_args import add_playbook_arguments, load_or_explain
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -32,17 +32,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
 
-    from orchestrator.inventory import SourceError, parse_extra_vars
     from orchestrator.journal import Journal, LocalLock, LockHeld, new_run_id, unfinished_run
     from orchestrator.report.console import make_console, print_plan
-    from orchestrator.workflow import gather_and_plan, load, open_fleet
+    from orchestrator.workflow import gather_and_plan, open_fleet
 
     console = make_console()
-    try:
-        loaded = load(args.inventory, args.playbook, limit=args.limit, extra_vars=parse_extra_vars(args.extra_vars),
-                      allow_unpinned=args.allow_unpinned_release)  # fmt: skip
-    except SourceError as e:
-        print(f"cardano-fleet run: {e}", file=sys.stderr)
+    loaded = load_or_explain(args, "run")
+    if loaded is None:
         return 1
     for w in loaded.spec.warnings:
         console.print(f"[bold red]{w}[/]")

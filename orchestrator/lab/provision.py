@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.cardano.layouts import LAYOUTS, Layout
+from orchestrator.cardano.networks import PUBLIC_RELAY_NAMES
 
 if TYPE_CHECKING:
     from orchestrator.lab.hosts import LabHost, LabState
@@ -23,16 +24,9 @@ if TYPE_CHECKING:
 DATA = Path(__file__).resolve().parent.parent / "cardano" / "data"
 STANDIN = Path(__file__).with_name("systemctl_standin.py")
 OPERATOR_UID = 2000
-PUBLIC_NAMES = (
-    "relays-new.cardano-mainnet.iohk.io",
-    "backbone.cardano-mainnet.iohk.io",
-    "backbone.cardano.iog.io",
-    "backbone.mainnet.emurgornd.com",
-    "preprod-node.play.dev.cardano.org",
-    "preview-node.play.dev.cardano.org",
-    # A friend's pool relay that one relay's operator picked by hand; it must survive the upgrade.
-    "relay.friendpool.example",
-)
+# The public names of the real topology files, and a friend's pool relay that one relay's operator
+# picked by hand (it must survive the upgrade): all lead to the chain source in every host's /etc/hosts.
+PUBLIC_NAMES = (*PUBLIC_RELAY_NAMES, "relay.friendpool.example")
 FRIEND_PEER = {"addr": "relay.friendpool.example", "port": 3001, "valency": 1}
 CHAIN_PORT = 3001
 SYNC_SLOTS_PER_SEC = 400

@@ -53,11 +53,15 @@ def journal_events(state_dir: Path) -> list:
     return Journal.read(runs[-1] / "journal.jsonl")
 
 
-@pytest.fixture(scope="module")
-def fleet(lab_factory):
-    lab = lab_factory(relays=3, producers=1)
+def synced(lab_factory, **kwargs):
+    lab = lab_factory(**kwargs)
     lab.wait_in_sync()
     return lab
+
+
+@pytest.fixture(scope="module")
+def fleet(lab_factory):
+    return synced(lab_factory, relays=3, producers=1)
 
 
 class TestFullUpgrade:
@@ -158,9 +162,7 @@ class TestFullUpgrade:
 
 @pytest.fixture(scope="module")
 def failing_fleet(lab_factory):
-    lab = lab_factory(relays=3, producers=1)
-    lab.wait_in_sync()
-    return lab
+    return synced(lab_factory, relays=3, producers=1)
 
 
 class TestFailures:
@@ -236,8 +238,7 @@ class TestFailures:
 
 def test_killed_run_resumes_to_no_half_upgraded_host(lab_factory, tmp_path):
     """Invariant 7: SIGKILL mid-rollout, then --resume: every host fully upgraded or fully rolled back."""
-    lab = lab_factory(relays=2, producers=1)
-    lab.wait_in_sync()
+    lab = synced(lab_factory, relays=2, producers=1)
     state = tmp_path / "state"
     proc = subprocess.Popen(
         [sys.executable, "-m", "orchestrator", "run", "-i", str(lab.inventory_path), UPGRADE, "--yes",
@@ -269,8 +270,7 @@ def test_killed_run_resumes_to_no_half_upgraded_host(lab_factory, tmp_path):
 
 def test_push_source_uploads_a_verified_release_and_refuses_a_bad_pin(lab_factory, tmp_path):
     """`source: push`: the control machine downloads once, checks the pin, then uploads over SSH."""
-    lab = lab_factory(relays=2, producers=0)
-    lab.wait_in_sync()
+    lab = synced(lab_factory, relays=2, producers=0)
     release = dict(lab.state.release_urls["8.9.0"])
     bad = {"node_release": {"version": "8.9.0", "url": release["url"], "sha256": "0" * 64, "source": "push"}}
     before = {h.name: fingerprint(lab, h.name) for h in lab.hosts}
@@ -289,8 +289,7 @@ def test_push_source_uploads_a_verified_release_and_refuses_a_bad_pin(lab_factor
 
 def test_enable_p2p_on_a_fleet_already_on_890_changes_no_binary(lab_factory, tmp_path):
     """playbooks/enable-p2p.yml: the P2P rewrite with a restart (config changes), no binary switch."""
-    lab = lab_factory(relays=2, producers=1, node_version="8.9.0")
-    lab.wait_in_sync()
+    lab = synced(lab_factory, relays=2, producers=1, node_version="8.9.0")
     links = {h.name: fingerprint(lab, h.name)["link"] for h in lab.hosts}
     assert run_cli("plan", "-i", str(lab.inventory_path), ENABLE_P2P) == 2
     assert run_cli("run", "-i", str(lab.inventory_path), ENABLE_P2P, "--yes", "--state-dir", str(tmp_path)) == 0
