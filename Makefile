@@ -16,10 +16,14 @@ install: $(VENV)/.installed
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing </dev/null; \
 	fi
 
+# The package index is reached over a network that sometimes fails to resolve names for a while:
+# retry the whole install a few times before giving up.
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test]'
+	@for attempt in 1 2 3 4 5; do \
+		$(BIN)/pip install -q --retries 10 --timeout 60 -e '.[test]' && exit 0; \
+		echo "pip install failed (attempt $$attempt); retrying in 10 s" >&2; sleep 10; \
+	done; exit 1
 	touch $@
 
 test: install
