@@ -183,7 +183,11 @@ def legacy_topology(host: LabHost, all_hosts: list[LabHost]) -> dict[str, Any]:
         entries = [{"addr": r.address, "port": node_port(r), "valency": 1} for r in relays]
     else:
         entries = [{"addr": p.address, "port": node_port(p), "valency": 1} for p in producers]
-        entries += [{"addr": r.address, "port": node_port(r), "valency": 1} for r in relays if r != host]
+        # Siblings: the next two relays in a ring, not a full mesh. Big estates do not full-mesh their
+        # relays, and here a full mesh of 30+ nodes swamps the sandbox's network stack (measured).
+        me = relays.index(host)
+        siblings = {relays[(me + k) % len(relays)].name: relays[(me + k) % len(relays)] for k in (1, 2)}
+        entries += [{"addr": r.address, "port": node_port(r), "valency": 1} for r in siblings.values() if r != host]
         entries.append({"addr": "relays-new.cardano-mainnet.iohk.io", "port": 3001, "valency": 2})
         if host.name == "relay1":
             entries.append(dict(FRIEND_PEER))

@@ -77,18 +77,22 @@ def _require_root() -> None:
         pytest.skip("lab tests need root (namespaces, mounts, a bridge)")
 
 
-@pytest.fixture(scope="session")
-def lab_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    started: list[Path] = []
+class LabPool:
+    """Labs started for one scope, all torn down when it ends: fleets must not pile up, since many
+    busy labs at once swamp the sandbox's network stack (seen: a 33-host lab beside others)."""
 
-    def make(relays: int = 3, producers: int = 1, node_version: str = "8.7.3") -> Lab:
+    def __init__(self, tmp_path_factory: pytest.TempPathFactory) -> None:
+        self.tmp = tmp_path_factory
+        self.started: list[Path] = []
+
+    def __call__(self, relays: int = 3, producers: int = 1, node_version: str = "8.7.3") -> Lab:
         _require_root()
         for _attempt in range(20):
             subnet = 40 + next(_subnets) % 200
             if Path(f"/sys/class/net/cfleet{subnet}").exists():
                 continue
-            lab_dir = tmp_path_factory.mktemp(f"lab{subnet}")
-            started.append(lab_dir)
+            lab_dir = self.tmp.mktemp(f"lab{subnet}")
+            self.started.append(lab_dir)
             try:
                 state = lab_up(lab_dir, relays=relays, producers=producers, subnet=subnet, node_version=node_version)
             except LabError as e:
@@ -98,12 +102,36 @@ def lab_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
             return Lab(state)
         raise AssertionError("no free lab subnet")
 
-    yield make
-    for lab_dir in started:
-        lab_down(lab_dir)
+    def down_all(self) -> None:
+        for lab_dir in self.started:
+            lab_down(lab_dir)
+        self.started.clear()
+
+
+@pytest.fixture(scope="module")
+def lab_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabPool]:
+    """Fresh fleets a test may change; torn down when the test module ends."""
+    pool = LabPool(tmp_path_factory)
+    yield pool
+    pool.down_all()
+
+
+@pytest.fixture
+def fresh_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabPool]:
+    """Fresh fleets for one test only; torn down as soon as the test ends."""
+    pool = LabPool(tmp_path_factory)
+    yield pool
+    pool.down_all()
 
 
 @pytest.fixture(scope="session")
-def lab(lab_factory: object) -> Lab:
+def _session_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabPool]:
+    pool = LabPool(tmp_path_factory)
+    yield pool
+    pool.down_all()
+
+
+@pytest.fixture(scope="session")
+def lab(_session_pool: LabPool) -> Lab:
     """A shared 3 relays + 1 block producer fleet on 8.7.3; tests using it must leave it as they found it."""
-    return lab_factory()  # type: ignore[operator, no-any-return]
+    return _session_pool()

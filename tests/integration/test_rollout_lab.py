@@ -236,9 +236,9 @@ class TestFailures:
             held.release()
 
 
-def test_killed_run_resumes_to_no_half_upgraded_host(lab_factory, tmp_path):
+def test_killed_run_resumes_to_no_half_upgraded_host(fresh_lab, tmp_path):
     """Invariant 7: SIGKILL mid-rollout, then --resume: every host fully upgraded or fully rolled back."""
-    lab = synced(lab_factory, relays=2, producers=1)
+    lab = synced(fresh_lab, relays=2, producers=1)
     state = tmp_path / "state"
     proc = subprocess.Popen(
         [sys.executable, "-m", "orchestrator", "run", "-i", str(lab.inventory_path), UPGRADE, "--yes",
@@ -268,9 +268,9 @@ def test_killed_run_resumes_to_no_half_upgraded_host(lab_factory, tmp_path):
     assert any(e.host == "relay2" and e.phase in ("rolled_back", "done") and e.data.get("resumed") for e in events)
 
 
-def test_push_source_uploads_a_verified_release_and_refuses_a_bad_pin(lab_factory, tmp_path):
+def test_push_source_uploads_a_verified_release_and_refuses_a_bad_pin(fresh_lab, tmp_path):
     """`source: push`: the control machine downloads once, checks the pin, then uploads over SSH."""
-    lab = synced(lab_factory, relays=2, producers=0)
+    lab = synced(fresh_lab, relays=2, producers=0)
     release = dict(lab.state.release_urls["8.9.0"])
     bad = {"node_release": {"version": "8.9.0", "url": release["url"], "sha256": "0" * 64, "source": "push"}}
     before = {h.name: fingerprint(lab, h.name) for h in lab.hosts}
@@ -287,9 +287,9 @@ def test_push_source_uploads_a_verified_release_and_refuses_a_bad_pin(lab_factor
         assert fingerprint(lab, h.name)["link"].endswith("/releases/8.9.0/bin")
 
 
-def test_enable_p2p_on_a_fleet_already_on_890_changes_no_binary(lab_factory, tmp_path):
+def test_enable_p2p_on_a_fleet_already_on_890_changes_no_binary(fresh_lab, tmp_path):
     """playbooks/enable-p2p.yml: the P2P rewrite with a restart (config changes), no binary switch."""
-    lab = synced(lab_factory, relays=2, producers=1, node_version="8.9.0")
+    lab = synced(fresh_lab, relays=2, producers=1, node_version="8.9.0")
     links = {h.name: fingerprint(lab, h.name)["link"] for h in lab.hosts}
     assert run_cli("plan", "-i", str(lab.inventory_path), ENABLE_P2P) == 2
     assert run_cli("run", "-i", str(lab.inventory_path), ENABLE_P2P, "--yes", "--state-dir", str(tmp_path)) == 0
