@@ -127,3 +127,17 @@ def test_render_with_missing_measurements():
     assert "pending" in text and "10.0x" in text and "1.5x" in text
     assert results["targets"][0]["ok"] is True  # facts 0.3 s vs floor 0.2 s
     assert results["targets"][2]["ok"] is None
+
+
+def test_node_critical_path_takes_the_slowest_host_of_each_batch():
+    rows = [
+        {"host": "relay1", "batch": 1, "downtime": 8.0, "gate_seconds": 6.0},
+        {"host": "relay2", "batch": 1, "downtime": 9.5, "gate_seconds": 7.0},
+        {"host": "relay3", "batch": 2, "downtime": 7.0, "gate_seconds": 5.0},
+        {"host": "bp1", "batch": 3, "downtime": None, "gate_seconds": None},  # unchanged host
+    ]
+    assert bench.node_critical_path(rows) == 16.5
+    assert bench.node_critical_path(rows, "gate_seconds") == 12.0
+    assert bench.node_critical_path([]) == 0.0
+    # A rollout of 40 s over 4 hosts, of which 16.5 s was waiting for nodes: 5.875 s/host of overhead.
+    assert bench.overhead_per_host(40.0, [bench.node_critical_path(rows)], 4) == pytest.approx(5.875)
