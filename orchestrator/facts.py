@@ -14,7 +14,7 @@ import binascii
 import json
 import re
 import shlex
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -188,6 +188,11 @@ _METRICS_PY = (
 )
 
 
+# What a sync gate or a pre-batch health check reads: no files, no genesis hashes.
+HEALTH_SECTIONS = frozenset({"os", "node_version", "service", "tip", "metrics", "peers"})
+_BEGIN_IN_SCRIPT = re.compile(r"@@cf-begin ([a-z_]+)@@")
+
+
 def _section(name: str, body: str) -> str:
     # A subshell per section: `exit` ends the section only, and its status is the section's.
     return f"printf '\\n@@cf-begin {name}@@\\n'\n(\n{body}\n) 2>&1\nprintf '\\n@@cf-end {name} %s@@\\n' \"$?\"\n"
@@ -208,14 +213,18 @@ def network_args(network: str) -> str:
     return "--mainnet" if magic is None else f"--testnet-magic {int(magic)}"
 
 
-def build_probe(host: Host) -> str:
-    """The whole probe for one host as one POSIX sh command line (every value quoted)."""
+def build_probe(host: Host, sections: Collection[str] | None = None) -> str:
+    """The whole probe for one host as one POSIX sh command line (every value quoted).
+
+    `sections` keeps only those (HEALTH_SECTIONS is what a sync gate needs): a gate samples every
+    second, and need not re-read files and genesis hashes each time.
+    """
     lay = host.layout
     q = shlex.quote
     bin_dir = lay.bin_dir.rstrip("/") or "/"
     node, cli = q(f"{bin_dir}/cardano-node"), q(f"{bin_dir}/cardano-cli")
+    prelude = 'export LC_ALL=C PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH"'
     parts = [
-        'export LC_ALL=C PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH"',
         _section(
             "os",
             "printf 'hostname=%s\\n' \"$(cat /proc/sys/kernel/hostname 2>/dev/null || hostname)\"\n"
@@ -274,8 +283,14 @@ def build_probe(host: Host) -> str:
                 f"find {q(lay.keys_dir)} -mindepth 1 -maxdepth 3 -printf '%m\\t%u\\t%g\\t%y\\t%p\\n'",
             )
         )
-    parts.append("exit 0")
-    return "sh -c " + q("\n".join(parts))
+    if sections is not None:
+        parts = [p for p in parts if _section_name(p) in sections]
+    return "sh -c " + q("\n".join([prelude, *parts, "exit 0"]))
+
+
+def _section_name(part: str) -> str:
+    match = _BEGIN_IN_SCRIPT.search(part)
+    return match.group(1) if match else ""
 
 
 # --------------------------------------------------------------------------------------------
@@ -523,11 +538,17 @@ def _with_error(facts: HostFacts, error: str) -> HostFacts:
     return replace(facts, error=error)
 
 
-def gather_facts(transport: Fleet, hosts: Iterable[Host], *, timeout: float = PROBE_TIMEOUT) -> dict[str, HostFacts]:
+def gather_facts(
+    transport: Fleet,
+    hosts: Iterable[Host],
+    *,
+    timeout: float = PROBE_TIMEOUT,
+    sections: Collection[str] | None = None,
+) -> dict[str, HostFacts]:
     """Probe every host in parallel over its single connection: one command per host."""
     chosen = list(hosts)
     by_name = {h.name: h for h in chosen}
-    results = transport.run_all(chosen, build_probe, sudo=True, timeout=timeout)
+    results = transport.run_all(chosen, lambda h: build_probe(h, sections), sudo=True, timeout=timeout)
     return {name: facts_from_result(by_name[name], res) for name, res in results.items()}
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.cardano.networks import network
-from orchestrator.facts import HostFacts, gather_facts
+from orchestrator.facts import HEALTH_SECTIONS, HostFacts, gather_facts
 from orchestrator.gates import GateSample
 from orchestrator.inventory import load_inventory
 from orchestrator.model import Host, Inventory, Playbook
@@ -79,7 +79,7 @@ def gather_and_plan(loaded: Loaded, fleet: Fleet) -> tuple[dict[str, HostFacts],
 
 def sample_host(fleet: Fleet, host: Host, clock: Any = time.time) -> GateSample:
     """One gate sample = one facts round trip; the expected slot comes from the control machine's clock."""
-    facts = gather_facts(fleet, [host])[host.name]
+    facts = gather_facts(fleet, [host], sections=HEALTH_SECTIONS)[host.name]
     now = clock()
     if not facts.reachable:
         return GateSample(at=time.monotonic(), reachable=False, error=facts.error)
