@@ -124,11 +124,23 @@ def plan_host(
     target = release.version if release else None
     if not facts.reachable:
         return HostPlan(host, None, target, False, False, (), (), "none", (), error=f"unreachable: {facts.error}")
+    if facts.config_text is None and facts.topology_text is None and facts.error:
+        # the probe itself failed (sudo refused, say): that is the reason, not "files missing"
+        return HostPlan(host, facts.node_version, target, False, False, (), (), "none", (), error=facts.error)
     if facts.config_text is None or facts.topology_text is None:
         missing = "config.json" if facts.config_text is None else "topology.json"
         path = host.layout.config_path if facts.config_text is None else host.layout.topology_path
         return HostPlan(host, facts.node_version, target, False, False, (), (), "none", (),
                         error=f"{path}: {missing} missing or unreadable on the host")  # fmt: skip
+    for text, path, rewritten in ((facts.config_text, host.layout.config_path, rewrite_config),
+                                  (facts.topology_text, host.layout.topology_path, rewrite_topology)):  # fmt: skip
+        if rewritten and "\ufffd" in text:
+            # The facts decode with errors="replace": a byte that is not UTF-8 arrives as U+FFFD, and
+            # rewriting the file would silently change it (a peer's host name, say). Refuse instead.
+            line = text.count("\n", 0, text.index("\ufffd")) + 1
+            return HostPlan(host, facts.node_version, target, False, False, (), (), "none", (),
+                            error=f"{path}:{line}: not UTF-8 text (cardano-node reads its files as UTF-8); "
+                                  "fix the file by hand, it is not rewritten")  # fmt: skip
     if target is None and rewrite_config and facts.node_version != TARGET_VERSION:
         return HostPlan(host, facts.node_version, target, False, False, (), (), "none", (),
                         error=f"runs {facts.node_version or 'an unknown version'}: the P2P config this playbook writes "
@@ -136,6 +148,7 @@ def plan_host(
     changes: list[FileChange] = []
     unchanged: list[FileDiff] = []
     reasons: list[str] = []
+    reading = host.layout.config_path
     try:
         if rewrite_config:
             migration = migrate_config(
@@ -151,7 +164,7 @@ def plan_host(
             if not migration.changed:
                 unchanged.append(FileDiff(host.layout.config_path, "", "config.json already set for 8.9.0 P2P"))
         if rewrite_topology:
-            topo_path = host.layout.topology_path
+            topo_path = reading = host.layout.topology_path
             try:
                 current = json.loads(facts.topology_text)
             except ValueError as e:
@@ -172,6 +185,10 @@ def plan_host(
                 unchanged.append(diff)
     except FileFormatError as e:
         return HostPlan(host, facts.node_version, target, False, False, (), (), "none", (), error=str(e))
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError, RecursionError) as e:
+        # A shape the file logic did not foresee stops this host only, never the whole plan or run.
+        return HostPlan(host, facts.node_version, target, False, False, (), (), "none", (),
+                        error=f"{reading}: cannot be used as it is ({type(e).__name__}: {e})")  # fmt: skip
 
     switch = target is not None and facts.node_version != target
     stage = target is not None and switch and target not in facts.releases

@@ -108,14 +108,14 @@ class Remote:
             )
         check = ":" if release.sha256 is None else (
             f"got=$(sha256sum {q(tarball)} | cut -d' ' -f1); "
-            f"[ \"$got\" = {q(release.sha256)} ] || {{ echo \"sha256 mismatch for {release.filename}: "
-            f"got $got, pinned {release.sha256}\" >&2; exit 3; }}"
+            f"[ \"$got\" = {q(release.sha256)} ] || {{ printf 'sha256 mismatch for %s: got %s, pinned %s\\n' "
+            f"{q(release.filename)} \"$got\" {q(release.sha256)} >&2; exit 3; }}"
         )  # fmt: skip
         script = "\n".join([
             "set -eu",
             f"if [ -e {q(rel_dir)}/.complete ]; then echo ALREADY; exit 0; fi",
             f"mkdir -p {q(tmp)}",
-            f"trap 'rm -rf {q(tmp)}' EXIT",
+            f"trap {q('rm -rf ' + q(tmp))} EXIT",  # quoted twice: the trap's text is parsed again at exit
             fetch,
             check,
             f"mkdir {q(tmp)}/x",
@@ -138,9 +138,10 @@ class Remote:
         lines = ["set -eu"]
         for p in paths:
             b = f"{p}.bak-{self.run_id}"
-            lines.append(f"if [ -e {q(p)} ]; then [ -e {q(b)} ] || cp -p {q(p)} {q(b)}; echo \"E {p}\"; "
-                         f"else echo \"N {p}\"; fi")  # fmt: skip
-        lines.append(f"echo \"L $(readlink {q(host.layout.bin_dir)} || true)\"")
+            # printf, quoted: a path is data, never shell (echo would also expand backslashes)
+            lines.append(f"if [ -e {q(p)} ]; then [ -e {q(b)} ] || cp -p {q(p)} {q(b)}; printf 'E %s\\n' {q(p)}; "
+                         f"else printf 'N %s\\n' {q(p)}; fi")  # fmt: skip
+        lines.append(f"printf 'L %s\\n' \"$(readlink {q(host.layout.bin_dir)} || true)\"")
         res = self.sh(host, "\n".join(lines), timeout=60)
         if not res.ok:
             return res.stderr.strip() or str(res.error)

@@ -87,6 +87,7 @@ def compile_run(
     config: set[str] = set()
     topology: set[str] = set()
     gate_args: dict[str, Any] = {}
+    gate_step: Step | None = None
     stages: list[RolloutStage] = []
     involved: set[str] = set()
     warnings: list[str] = []
@@ -98,8 +99,12 @@ def compile_run(
                 for host in hosts:
                     variables = step_vars(playbook, stage, role, host, extra_vars)
                     pinned = variables.get("node_release")
-                    if step.action == "stage_release" and isinstance(pinned, Mapping) and "sha256" not in pinned:
-                        variables["node_release"] = {**pinned, "sha256": ""}  # refused below, with a clear reason
+                    if step.action == "stage_release" and isinstance(pinned, Mapping):
+                        # An inventory's node_release replaces the role default whole; the keys the
+                        # inventory may leave out get their documented meaning, not "undefined variable".
+                        filled = {"sha256": "", "source": "download", **pinned}  # no sha256: refused below
+                        if filled != pinned:
+                            variables["node_release"] = filled
                     rendered = render_step(step, variables)
                     args = dict(rendered.args)
                     if step.action == "stage_release":
@@ -117,6 +122,7 @@ def compile_run(
                         topology.add(host.name)
                     elif step.action == "sync_gate":
                         gate_args = args
+                        gate_step = step
         if stage.parallel:
             continue  # staging only: it runs on every host at once before the first batch
         batches = tuple(tuple(h.name for h in b) for b in serial_batches(hosts, stage.serial))
@@ -126,12 +132,26 @@ def compile_run(
         raise PlaybookError(playbook.source, 1, 1, "install_release without a stage_release step: no release to install")
     if release is not None and release.sha256 is None:
         warnings.append(f"WARNING: release {release.version} is NOT pinned by sha256: the download is not verified")
-    timeout = float(gate_args.get("timeout_seconds", 900))
+
+    def number(key: str, default: float, kind: type[int] | type[float]) -> Any:
+        value = gate_args.get(key, default)
+        try:
+            result = kind(value)
+            if isinstance(value, bool) or result < 0 or result != result:
+                raise ValueError
+        except (TypeError, ValueError, OverflowError):
+            where = gate_step or Step("sync_gate", path=str(playbook.source), line=1, column=1)
+            raise PlaybookError(where.path, where.line, where.column,
+                                f"sync_gate: {key} must be a {'whole ' if kind is int else ''}number ≥ 0, "
+                                f"not {value!r}") from None  # fmt: skip
+        return result
+
+    timeout = number("timeout_seconds", 900, float)
     gate = GatePolicy(
-        max_slot_lag=int(gate_args.get("max_slot_lag", 20)),
-        interval=float(gate_args.get("poll_seconds", 1.0)),
+        max_slot_lag=number("max_slot_lag", 20, int),
+        interval=number("poll_seconds", 1.0, float),
         overall_timeout=timeout,
-        stall_timeout=min(timeout, float(gate_args.get("stall_seconds", 120))),
+        stall_timeout=min(timeout, number("stall_seconds", 120, float)),
     )
     return RunSpec(
         release=release,

@@ -69,7 +69,11 @@ def run(args: argparse.Namespace) -> int:
                 return 1 if plan.errors else 2 if plan.pending else 0
             assert journal is not None
             if not plan.pending:
-                console.print("Nothing to do: every host is already as the playbook wants it.")
+                if plan.errors:  # not "every host is as wanted": some could not even be planned
+                    console.print(f"Nothing to do on the hosts that could be planned; {len(plan.errors)} host(s) "
+                                  "could not be planned (reasons above). Nothing was changed.")  # fmt: skip
+                else:
+                    console.print("Nothing to do: every host is already as the playbook wants it.")
                 journal.record("*", "run_ended", reason="nothing to do")
                 return 1 if plan.errors else 0
             if not args.yes and not _confirm(console, len(plan.pending)):
@@ -136,3 +140,11 @@ def _resume(console: Console, loaded: Loaded, fleet: Fleet, journal: Journal) ->
             continue
         verdict = reconcile_host(loaded, fleet, journal, host, last.phase, host_data(events, name))
         console.print(f"resume: {name} (was '{last.phase}'): {verdict}")
+    # The killed run still holds its remote locks, also on hosts this resume leaves out (--limit):
+    # release them (unlock removes only a lock with this run id); the run that follows takes what it needs.
+    from orchestrator.rollout import Remote
+
+    named = {e.host for e in events if e.host != "*"}
+    held = [h for h in loaded.inventory.hosts if h.name in named]
+    remote = Remote(fleet, journal.run_id)
+    fleet.map(held, remote.unlock)

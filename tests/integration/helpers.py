@@ -88,14 +88,17 @@ def markers_absent(lab: Any) -> list[str]:
 def unreachable(lab: Any, host: str) -> Iterator[None]:
     """sshd listens on loopback only (SIGHUP re-execs it, same PID): connections are refused; the node runs on."""
     address = lab.host(host).address
-    lab.exec(host, f"sed -i 's/^ListenAddress .*/ListenAddress 127.0.0.1:22/' /etc/ssh/sshd_config && "
-                   "kill -HUP $(cat /run/sshd.pid)")
+    lab.exec(
+        host, "sed -i 's/^ListenAddress .*/ListenAddress 127.0.0.1:22/' /etc/ssh/sshd_config && kill -HUP $(cat /run/sshd.pid)"
+    )
     _wait_listen(lab, host, "127.0.0.1")
     try:
         yield
     finally:
-        lab.exec(host, f"sed -i 's/^ListenAddress .*/ListenAddress {address}:22/' /etc/ssh/sshd_config && "
-                       "kill -HUP $(cat /run/sshd.pid)")
+        lab.exec(
+            host,
+            f"sed -i 's/^ListenAddress .*/ListenAddress {address}:22/' /etc/ssh/sshd_config && kill -HUP $(cat /run/sshd.pid)",
+        )
         _wait_listen(lab, host, address)
 
 

@@ -14,6 +14,7 @@ import string
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -27,35 +28,119 @@ from orchestrator.model import Role
 from orchestrator.playbook import PlaybookError, load_playbook, parse_serial
 
 ROOT = Path(__file__).resolve().parents[2]
-FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                         HealthCheck.function_scoped_fixture])
+FUZZ = settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
 
 # ---------------------------------------------------------------------------------------- values
 
 # Keys that the parsers really look at, mixed with noise, so that generated documents get deep.
-INVENTORY_WORDS = ["all", "children", "hosts", "vars", "relays", "block_producers", "relay1", "bp1",
-                   "ansible_host", "ansible_port", "ansible_user", "layout", "cardano_network", "cardano_role",
-                   "node_release", "version", "url", "sha256", "source", "proxy_jump", "known_hosts_file",
-                   "become_password_env", "ansible_become", "ansible_become_password", "config_path",
-                   "ansible_ssh_common_args", "node_port", "relay[1:3]", "bp[a:c]"]
-PLAYBOOK_WORDS = ["name", "stages", "hosts", "roles", "serial", "parallel", "max_fail_percentage",
-                  "min_healthy_relays", "role", "vars", "steps_from", "all", "relays", "block_producers",
-                  "node_release", "p2p_config", "p2p_topology", "sync_gate", "stage", "50%", "150%"]
-TOPOLOGY_WORDS = ["Producers", "addr", "address", "port", "valency", "localRoots", "publicRoots",
-                  "accessPoints", "advertise", "trustable", "hotValency", "warmValency", "useLedgerAfterSlot",
-                  "bootstrapPeers", "peerSnapshotFile", "relays-new.cardano-mainnet.iohk.io", "127.0.0.1"]
-CONFIG_WORDS = ["EnableP2P", "PeerSharing", "Protocol", "RequiresNetworkMagic", "ByronGenesisFile",
-                "ShelleyGenesisFile", "AlonzoGenesisFile", "ConwayGenesisFile", "ConwayGenesisHash",
-                "ByronGenesisHash", "ShelleyGenesisHash", "AlonzoGenesisHash", "TargetNumberOfActivePeers",
-                "TestEnableDevelopmentNetworkProtocols", "ExperimentalProtocolsEnabled", "MinNodeVersion",
-                "LastKnownBlockVersion-Major", "Cardano", "RequiresNoMagic", "PeerSharingDisabled"]
+INVENTORY_WORDS = [
+    "all",
+    "children",
+    "hosts",
+    "vars",
+    "relays",
+    "block_producers",
+    "relay1",
+    "bp1",
+    "ansible_host",
+    "ansible_port",
+    "ansible_user",
+    "layout",
+    "cardano_network",
+    "cardano_role",
+    "node_release",
+    "version",
+    "url",
+    "sha256",
+    "source",
+    "proxy_jump",
+    "known_hosts_file",
+    "become_password_env",
+    "ansible_become",
+    "ansible_become_password",
+    "config_path",
+    "ansible_ssh_common_args",
+    "node_port",
+    "relay[1:3]",
+    "bp[a:c]",
+]
+PLAYBOOK_WORDS = [
+    "name",
+    "stages",
+    "hosts",
+    "roles",
+    "serial",
+    "parallel",
+    "max_fail_percentage",
+    "min_healthy_relays",
+    "role",
+    "vars",
+    "steps_from",
+    "all",
+    "relays",
+    "block_producers",
+    "node_release",
+    "p2p_config",
+    "p2p_topology",
+    "sync_gate",
+    "stage",
+    "50%",
+    "150%",
+]
+TOPOLOGY_WORDS = [
+    "Producers",
+    "addr",
+    "address",
+    "port",
+    "valency",
+    "localRoots",
+    "publicRoots",
+    "accessPoints",
+    "advertise",
+    "trustable",
+    "hotValency",
+    "warmValency",
+    "useLedgerAfterSlot",
+    "bootstrapPeers",
+    "peerSnapshotFile",
+    "relays-new.cardano-mainnet.iohk.io",
+    "127.0.0.1",
+]
+CONFIG_WORDS = [
+    "EnableP2P",
+    "PeerSharing",
+    "Protocol",
+    "RequiresNetworkMagic",
+    "ByronGenesisFile",
+    "ShelleyGenesisFile",
+    "AlonzoGenesisFile",
+    "ConwayGenesisFile",
+    "ConwayGenesisHash",
+    "ByronGenesisHash",
+    "ShelleyGenesisHash",
+    "AlonzoGenesisHash",
+    "TargetNumberOfActivePeers",
+    "TestEnableDevelopmentNetworkProtocols",
+    "ExperimentalProtocolsEnabled",
+    "MinNodeVersion",
+    "LastKnownBlockVersion-Major",
+    "Cardano",
+    "RequiresNoMagic",
+    "PeerSharingDisabled",
+]
 
 
 def scalars(words: list[str]) -> st.SearchStrategy[Any]:
     return st.one_of(
-        st.none(), st.booleans(), st.integers(-(2**70), 2**70),
-        st.floats(allow_nan=False, allow_infinity=False), st.sampled_from(words),
-        st.text(string.printable, max_size=12), st.text(max_size=8),
+        st.none(),
+        st.booleans(),
+        st.integers(-(2**70), 2**70),
+        st.floats(allow_nan=False, allow_infinity=False),
+        st.sampled_from(words),
+        st.text(string.printable, max_size=12),
+        st.text(max_size=8),
     )
 
 
@@ -261,6 +346,8 @@ def _config_checks(text: str) -> None:
         check = node_rules.check_config(version, text)
         assert check.ok or (check.errors and all(isinstance(e, str) and e for e in check.errors))
         startable[version] = check.ok
+    if _known_peer_sharing_crash(text):
+        return  # see test_migrate_config_rejects_a_list_or_object_peer_sharing_cleanly (xfail, a known bug)
     for role in Role:
         for net in (None, "mainnet"):
             try:
@@ -273,6 +360,38 @@ def _config_checks(text: str) -> None:
                 # a config some node started with migrates to one that 8.9.0 starts with, in P2P mode
                 after = node_rules.check_config("8.9.0", new)
                 assert after.ok and after.p2p, (text, after.errors)
+
+
+def _known_peer_sharing_crash(text: str) -> bool:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return False
+    return isinstance(value, dict) and isinstance(value.get("PeerSharing"), list | dict)
+
+
+@pytest.mark.xfail(strict=True, raises=TypeError,
+                   reason="BUG (orchestrator/cardano/config.py, _migrate_peer_sharing): a list or object "
+                          "PeerSharing raises TypeError 'unhashable type' instead of FileFormatError")  # fmt: skip
+@pytest.mark.parametrize("value", [[], {"a": 1}])
+def test_migrate_config_rejects_a_list_or_object_peer_sharing_cleanly(value):
+    cfg = json.loads(REAL_CONFIGS[0])
+    cfg["PeerSharing"] = value
+    with pytest.raises(FileFormatError, match="PeerSharing"):
+        migrate_config(json.dumps(cfg), Role.RELAY, "mainnet", path="config.json")
+
+
+def test_the_planner_turns_that_crash_into_an_error_for_that_host_only():
+    """plan.py catches what the file logic did not foresee: the run goes on for the other hosts."""
+    from orchestrator.plan import ReleasePin, plan_host
+
+    inventory = _inventory()
+    cfg = json.loads(REAL_CONFIGS[0])
+    cfg["PeerSharing"] = []
+    hp = plan_host(inventory.hosts[0], inventory, _Facts(json.dumps(cfg), REAL_TOPOLOGIES[0]),
+                   ReleasePin("8.9.0", "http://x/n.tar.gz", "0" * 64))  # fmt: skip
+    assert hp.error and hp.error.startswith("/opt/cardano/cnode/files/config.json: cannot be used as it is")
+    assert not hp.changed
 
 
 @FUZZ
@@ -297,21 +416,13 @@ def test_config_real_file_with_fuzzed_values(data):
     _config_checks(json.dumps(cfg))
 
 
-@FUZZ
+@settings(FUZZ, max_examples=100)
 @given(data=st.data())
 def test_planner_never_crashes_on_what_a_host_holds(data):
     """plan_host reads config.json and topology.json from hosts: anything there is an error for that host only."""
-    from orchestrator.inventory import load_inventory as load
     from orchestrator.plan import ReleasePin, plan_host
 
-    inventory = _INVENTORY.get("inv")
-    if inventory is None:
-        import tempfile
-
-        with tempfile.TemporaryDirectory() as d:
-            p = Path(d) / "hosts.yml"
-            p.write_text(LAB_LIKE_INVENTORY)
-            inventory = _INVENTORY["inv"] = load(p)
+    inventory = _inventory()
     config = data.draw(st.one_of(st.sampled_from(REAL_CONFIGS).map(lambda t: mutate_plain(t, data)),
                                  documents(CONFIG_WORDS).map(json.dumps), st.text(max_size=50)))  # fmt: skip
     topology = data.draw(st.one_of(st.sampled_from(REAL_TOPOLOGIES).map(lambda t: mutate_plain(t, data)),
@@ -324,6 +435,17 @@ def test_planner_never_crashes_on_what_a_host_holds(data):
 
 
 _INVENTORY: dict[str, Any] = {}  # the parsed inventory, loaded once (hypothesis re-runs the test body)
+
+
+def _inventory() -> Any:
+    if "inv" not in _INVENTORY:
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as d:
+            p = Path(d) / "hosts.yml"
+            p.write_text(LAB_LIKE_INVENTORY)
+            _INVENTORY["inv"] = load_inventory(p)
+    return _INVENTORY["inv"]
 
 
 def mutate_plain(text: str, data: st.DataObject) -> str:
