@@ -210,7 +210,9 @@ def _migrate_peer_sharing(
     cfg: dict[str, Any], role: Role, wanted: bool | None, changes: list[str], path: str
 ) -> dict[str, Any]:
     current = cfg.get("PeerSharing")
-    if current is not None and not isinstance(current, bool) and current not in _PEER_SHARING_MAP:
+    if current is not None and not isinstance(current, bool) and not (
+        isinstance(current, str) and current in _PEER_SHARING_MAP
+    ):
         raise FileFormatError(
             path,
             f"PeerSharing: expected true/false or PeerSharingEnabled/PeerSharingDisabled, found {current!r}",

@@ -177,7 +177,7 @@ CASES: list[tuple[str, Host, Callable[[HostFacts], HostFacts], set[str]]] = [
      {"bp-no-bootstrap-peers", "drift"}),
     ("bp-public-roots", BP, topo(_set("publicRoots", [{"accessPoints": [{"address": "a.example", "port": 3001}],
                                                         "advertise": False}])),
-     {"bp-no-public-roots"}),  # fmt: skip  (the planner keeps hand-picked public roots: no drift)
+     {"bp-no-public-roots", "drift"}),  # fmt: skip  (the planner moves them into a local-roots group)
     ("bp-peer-sharing-on", BP, cfg(BP, _set("PeerSharing", True)), {"bp-peer-sharing-off", "drift"}),
     ("bp-stranger-local-root", BP, topo(_add_local("203.0.113.9", 3001)), {"bp-local-roots", "drift"}),
     ("bp-missing-relay", BP, topo(_drop_first_local), {"bp-local-roots", "drift"}),
