@@ -155,11 +155,18 @@ class Remote:
                 link = rest or None
         return existed, link
 
-    def switch_link(self, host: Host, target: str) -> Any:
+    def switch_link(self, host: Host, version: str) -> Any:
+        """Point bin_dir at the release's binaries (8.9.0 layout: bin/; 8.7.3: top level); prints the target."""
         q = shlex.quote
         link = host.layout.bin_dir
         tmp = f"{link}.new-{self.run_id}"
-        return self.sh(host, f"set -e; ln -sfn {q(target)} {q(tmp)}; mv -T {q(tmp)} {q(link)}", timeout=30)
+        release = f"{host.layout.releases_dir}/{version}"
+        return self.sh(
+            host,
+            f"set -e; t={q(release + '/bin')}; [ -x \"$t/cardano-node\" ] || t={q(release)}; "
+            f"ln -sfn \"$t\" {q(tmp)}; mv -T {q(tmp)} {q(link)}; printf '%s\\n' \"$t\"",
+            timeout=30,
+        )
 
     def restore(self, host: Host, existed: dict[str, bool], link: str | None) -> Any:
         q = shlex.quote
@@ -177,11 +184,6 @@ class Remote:
 
     def service(self, host: Host, verb: str) -> Any:
         return self.sh(host, f"systemctl {verb} {shlex.quote(host.layout.service_name)}", timeout=300)
-
-
-def binary_target(host: Host, version: str, has_bin_subdir: bool) -> str:
-    base = f"{host.layout.releases_dir}/{version}"
-    return f"{base}/bin" if has_bin_subdir else base
 
 
 def fetch_release(release: ReleasePin, opener: Callable[[str], Any] = urllib.request.urlopen) -> bytes:
@@ -345,20 +347,18 @@ class Rollout:
         self._record(host.name, "backed_up", existed=existed, old_link=old_link, old_version=hp.current_version)
         stop_at = self.clock()
         try:
-            for change in sorted(hp.files, key=lambda c: c.path == host.layout.config_path):
-                put = self.remote.fleet.put_atomic(host, change.path, change.content)
-                if not put.ok:
-                    raise _Failed(f"write {change.path}: {put.error}")
+            # Genesis before config (its hash must match when the node reads the config), one round trip.
+            ordered = sorted(hp.files, key=lambda c: c.path == host.layout.config_path)
+            puts = self.remote.fleet.put_atomic_many(host, [(c.path, c.content, None) for c in ordered])
+            failed_put = next((p for p in puts if not p.ok), None)
+            if failed_put is not None:
+                raise _Failed(f"write {failed_put.path}: {failed_put.error}")
             self._record(host.name, "files_written", files=paths)
             if hp.switch_binary and hp.target_version:
-                target = binary_target(host, hp.target_version, has_bin_subdir=True)
-                probe = self.remote.sh(host, f"test -x {shlex.quote(target)}/cardano-node", timeout=30)
-                if not probe.ok:
-                    target = binary_target(host, hp.target_version, has_bin_subdir=False)
-                res = self.remote.switch_link(host, target)
+                res = self.remote.switch_link(host, hp.target_version)
                 if not res.ok:
                     raise _Failed(f"switch binary: {res.stderr.strip() or res.error}")
-                self._record(host.name, "binary_switched", target=target)
+                self._record(host.name, "binary_switched", target=res.stdout.strip())
             verb = "reload" if hp.action == "reload" else "restart"
             stop_at = self.clock()
             res = self.remote.service(host, verb)

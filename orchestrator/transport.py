@@ -24,7 +24,7 @@ import shlex
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -385,21 +385,40 @@ class Fleet:
         sudo, where SFTP as a non-root user could not write a root-owned file). Identical content
         and mode are left alone, so that a second run changes nothing (not even mtime).
         """
+        return self.put_atomic_many(host, [(path, data, mode)], sudo=sudo)[0]
+
+    def put_atomic_many(
+        self, host: Host | str, files: Sequence[tuple[str, bytes, int | None]], *, sudo: bool = True
+    ) -> list[PutResult]:
+        """Several atomic writes (each as `put_atomic`) in one round trip, in order; stops at the first failure."""
         h = self.host(host)
-        digest = hashlib.sha256(data).hexdigest()
-        mode_arg = "-" if mode is None else format(mode, "o")
-        cmd = f"python3 -c {shlex.quote(_PUT_SCRIPT)} {shlex.quote(path)} {mode_arg} {digest}"
-        res = self._run(h, cmd, sudo=sudo, timeout=None, stdin=data)
-        if not res.ok:
-            why = res.error or (res.stderr.strip().splitlines() or [f"exit {res.exit_code}"])[-1]
-            err = f"cannot write {path}: {why}"
-            return PutResult(h.name, path, False, None, digest, False, res.duration, err)
-        try:
-            reply = json.loads(res.stdout.strip().splitlines()[-1])
-        except (ValueError, IndexError):
-            err = f"cannot write {path}: unexpected reply {res.stdout[-200:]!r}"
-            return PutResult(h.name, path, False, None, digest, False, res.duration, err)
-        return PutResult(h.name, path, True, reply.get("previous"), digest, bool(reply.get("changed")), res.duration)
+        args: list[str] = []
+        digests: list[str] = []
+        for path, data, mode in files:
+            digest = hashlib.sha256(data).hexdigest()
+            digests.append(digest)
+            args += [shlex.quote(path), "-" if mode is None else format(mode, "o"), digest, str(len(data))]
+        cmd = f"python3 -c {shlex.quote(_PUT_SCRIPT)} {' '.join(args)}"
+        res = self._run(h, cmd, sudo=sudo, timeout=None, stdin=b"".join(data for _p, data, _m in files))
+        replies: dict[str, dict[str, Any]] = {}
+        for line in res.stdout.splitlines():
+            try:
+                reply = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(reply, dict) and isinstance(reply.get("path"), str):
+                replies[reply["path"]] = reply
+        why = res.error or (res.stderr.strip().splitlines() or [f"exit {res.exit_code}"])[-1]
+        results = []
+        for (path, _data, _mode), digest in zip(files, digests, strict=True):
+            reply = replies.get(path)
+            if reply is None:
+                err = f"cannot write {path}: {why if not res.ok else f'unexpected reply {res.stdout[-200:]!r}'}"
+                results.append(PutResult(h.name, path, False, None, digest, False, res.duration, err))
+            else:
+                results.append(PutResult(h.name, path, True, reply.get("previous"), digest,
+                                         bool(reply.get("changed")), res.duration))  # fmt: skip
+        return results
 
     def stats(self, host: Host | str) -> HostStats:
         name = host.name if isinstance(host, Host) else host
@@ -723,43 +742,45 @@ def _exchange(
 # Runs on the host as `python3 -c SCRIPT PATH MODE|- SHA256`, the new bytes on stdin.
 _PUT_SCRIPT = r"""
 import hashlib, json, os, sys, tempfile
-path, mode_arg, want = sys.argv[1], sys.argv[2], sys.argv[3]
-data = sys.stdin.buffer.read()
-if hashlib.sha256(data).hexdigest() != want:
-    sys.exit("data arrived damaged (sha256 mismatch)")
-real = os.path.realpath(path)
-d = os.path.dirname(real) or "."
-prev = st = None
-try:
-    st = os.stat(real)
-    with open(real, "rb") as f:
-        prev = hashlib.sha256(f.read()).hexdigest()
-except FileNotFoundError:
-    pass
-mode = int(mode_arg, 8) if mode_arg != "-" else (st.st_mode & 0o7777 if st else 0o644)
-if prev == want and st is not None and (st.st_mode & 0o7777) == mode:
-    print(json.dumps({"previous": prev, "changed": False}))
-    sys.exit(0)
-fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(real) + ".", suffix=".cardano-fleet.tmp", dir=d)
-try:
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-        f.flush()
-        if st is not None:
-            os.fchown(f.fileno(), st.st_uid, st.st_gid)
-        os.fchmod(f.fileno(), mode)
-        os.fsync(f.fileno())
-    os.rename(tmp, real)
-except BaseException:
+args, data, offset = sys.argv[1:], sys.stdin.buffer.read(), 0
+for i in range(0, len(args), 4):
+    path, mode_arg, want, size = args[i], args[i + 1], args[i + 2], int(args[i + 3])
+    chunk, offset = data[offset:offset + size], offset + size
+    if hashlib.sha256(chunk).hexdigest() != want:
+        sys.exit(path + ": data arrived damaged (sha256 mismatch)")
+    real = os.path.realpath(path)
+    d = os.path.dirname(real) or "."
+    prev = st = None
     try:
-        os.unlink(tmp)
-    except OSError:
+        st = os.stat(real)
+        with open(real, "rb") as f:
+            prev = hashlib.sha256(f.read()).hexdigest()
+    except FileNotFoundError:
         pass
-    raise
-dfd = os.open(d, os.O_RDONLY)
-try:
-    os.fsync(dfd)
-finally:
-    os.close(dfd)
-print(json.dumps({"previous": prev, "changed": True}))
+    mode = int(mode_arg, 8) if mode_arg != "-" else (st.st_mode & 0o7777 if st else 0o644)
+    if prev == want and st is not None and (st.st_mode & 0o7777) == mode:
+        print(json.dumps({"path": path, "previous": prev, "changed": False}), flush=True)
+        continue
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(real) + ".", suffix=".cardano-fleet.tmp", dir=d)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(chunk)
+            f.flush()
+            if st is not None:
+                os.fchown(f.fileno(), st.st_uid, st.st_gid)
+            os.fchmod(f.fileno(), mode)
+            os.fsync(f.fileno())
+        os.rename(tmp, real)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    dfd = os.open(d, os.O_RDONLY)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
+    print(json.dumps({"path": path, "previous": prev, "changed": True}), flush=True)
 """

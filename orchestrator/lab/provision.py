@@ -31,6 +31,7 @@ FRIEND_PEER = {"addr": "relay.friendpool.example", "port": 3001, "valency": 1}
 CHAIN_PORT = 3001
 SYNC_SLOTS_PER_SEC = 400
 STARTUP_SECONDS = 2.0
+INITIAL_LAG_SLOTS = 200
 
 
 @dataclass(frozen=True)
@@ -243,7 +244,12 @@ def _unit(host: LabHost) -> str:
             "--shelley-vrf-key", f"{layout.keys_dir}/vrf.skey",
             "--shelley-operational-certificate", f"{layout.keys_dir}/op.cert",
         ]  # fmt: skip
-    env = [f"CARDANO_LAB_SYNC_SLOTS_PER_SEC={SYNC_SLOTS_PER_SEC}", f"CARDANO_LAB_STARTUP_SECONDS={STARTUP_SECONDS}"]
+    env = [
+        f"CARDANO_LAB_SYNC_SLOTS_PER_SEC={SYNC_SLOTS_PER_SEC}",
+        f"CARDANO_LAB_STARTUP_SECONDS={STARTUP_SECONDS}",
+        # A fresh lab is a fleet that was running in sync: its first boot starts just behind the tip.
+        f"CARDANO_LAB_INITIAL_LAG_SLOTS={INITIAL_LAG_SLOTS}",
+    ]
     if host.role == "chain_source":
         env.append("CARDANO_LAB_CHAIN_SOURCE=1")
     guild = layout.name == "guild"
