@@ -365,20 +365,19 @@ def _check_cli(c: _Ctx) -> Result:
     return True, f"cardano-cli {got}", ""
 
 
-def _check_enabled(c: _Ctx) -> Result:
-    state = c.facts.service_enabled
+def _unit_state(c: _Ctx, state: str | None, want: str) -> Result:
     unit = c.host.layout.service_name
-    if state == "enabled":
-        return True, f"{unit} is enabled", ""
-    return False, f"{unit} is {state or 'unknown'} (expected enabled)", ""
+    if state == want:
+        return True, f"{unit} is {want}", ""
+    return False, f"{unit} is {state or 'unknown'} (expected {want})", ""
+
+
+def _check_enabled(c: _Ctx) -> Result:
+    return _unit_state(c, c.facts.service_enabled, "enabled")
 
 
 def _check_active(c: _Ctx) -> Result:
-    state = c.facts.service_active
-    unit = c.host.layout.service_name
-    if state == "active":
-        return True, f"{unit} is active", ""
-    return False, f"{unit} is {state or 'unknown'} (expected active)", ""
+    return _unit_state(c, c.facts.service_active, "active")
 
 
 def _no_config(c: _Ctx) -> Result:

@@ -10,12 +10,16 @@ if TYPE_CHECKING:
     from orchestrator.workflow import Loaded
 
 
+def add_extra_vars_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-e", "--extra-vars", action="append", default=[], metavar="VARS",
+                        help="k=v pairs, a YAML/JSON mapping, or @file.yml; highest precedence; repeatable")  # fmt: skip
+
+
 def add_playbook_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-i", "--inventory", required=True, metavar="INV", help="inventory file (Ansible YAML format)")
     parser.add_argument("playbook", metavar="PLAYBOOK", help="e.g. playbooks/upgrade-8.9.0.yml")
     parser.add_argument("--limit", "-l", metavar="PATTERN", help="only these hosts/groups (Ansible --limit syntax)")
-    parser.add_argument("-e", "--extra-vars", action="append", default=[], metavar="K=V",
-                        help="extra variables, highest precedence (repeatable)")  # fmt: skip
+    add_extra_vars_argument(parser)
     parser.add_argument("--forks", type=int, default=20, help="parallel SSH connections (default 20)")
     parser.add_argument("--accept-new-host-keys", action="store_true",
                         help="trust and record host keys not yet in known_hosts (a changed key is still refused)")

@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from orchestrator.commands._fleet_args import add_extra_vars_argument
+
 HELP = (
     "compliance audit: pinned version, P2P, role wiring, sync, drift, hygiene; "
     "exit 0 compliant, 1 findings, 2 unreachable or errors"
@@ -29,8 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-f", "--forks", type=int, default=20, metavar="N", help="hosts probed at once (default 20)")
     parser.add_argument("--accept-new-host-keys", action="store_true",
                         help="trust and record host keys not yet in known_hosts (a changed key is still refused)")
-    parser.add_argument("-e", "--extra-vars", action="append", default=[], metavar="VARS",
-                        help="k=v pairs, a YAML/JSON mapping, or @file.yml; highest precedence; repeatable")
+    add_extra_vars_argument(parser)
     parser.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
                         help="per-host probe timeout (default 60)")
     parser.add_argument("-v", "--verbose", action="store_true", help="also passing checks, and drift diffs")

@@ -12,6 +12,8 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
+from orchestrator.commands._fleet_args import add_extra_vars_argument
+
 if TYPE_CHECKING:
     from orchestrator.facts import HostFacts
     from orchestrator.model import Host
@@ -30,14 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="trust and record host keys not yet in known_hosts (a changed key is still refused)",
     )
-    parser.add_argument(
-        "-e",
-        "--extra-vars",
-        action="append",
-        default=[],
-        metavar="VARS",
-        help="k=v pairs, a YAML/JSON mapping, or @file.yml; highest precedence; repeatable",
-    )
+    add_extra_vars_argument(parser)
     parser.add_argument(
         "--timeout", type=float, default=60.0, metavar="SECONDS", help="per-host probe timeout (default 60)"
     )

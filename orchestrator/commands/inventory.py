@@ -11,6 +11,8 @@ import json
 import sys
 from typing import Any
 
+from orchestrator.commands._fleet_args import add_extra_vars_argument
+
 HELP = "validate an inventory; list hosts, roles, groups and resolved variables"
 
 
@@ -19,14 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-i", "--inventory", required=True, metavar="INV", help="inventory file or directory")
     parser.add_argument("--json", action="store_true", help="machine-readable output (stable keys)")
     parser.add_argument("-l", "--limit", metavar="PATTERN", help="hosts or groups, e.g. 'relays:!relay3'")
-    parser.add_argument(
-        "-e",
-        "--extra-vars",
-        action="append",
-        default=[],
-        metavar="VARS",
-        help="k=v pairs, a YAML/JSON mapping, or @file.yml; highest precedence; repeatable",
-    )
+    add_extra_vars_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
