@@ -600,12 +600,22 @@ def _no_tip(c: _Ctx) -> Result:
     return False, f"no tip: {c.facts.tip_error or 'the node reported no slot'}", ""
 
 
-def _check_in_sync(c: _Ctx) -> Result:
+def _tip_lag(c: _Ctx) -> tuple[int, str] | None:
+    """Slot lag of the tip against the reference clock (and which clock), or None without a tip."""
     if c.facts.tip is None or c.facts.tip.slot is None:
-        return _no_tip(c)
+        return None
     ref, clock = reference_time(c.facts, c.now, c.policy.max_clock_skew_seconds)
     lag = c.facts.slot_lag(ref)
     assert lag is not None
+    return lag, clock
+
+
+def _check_in_sync(c: _Ctx) -> Result:
+    measured = _tip_lag(c)
+    if measured is None:
+        return _no_tip(c)
+    lag, clock = measured
+    assert c.facts.tip is not None
     where = f"{lag} slot(s) behind" if lag >= 0 else f"{-lag} slot(s) ahead of"
     text = f"slot {c.facts.tip.slot}, {where} the wall-clock slot ({clock})"
     if lag > c.policy.max_slot_lag:
@@ -614,11 +624,10 @@ def _check_in_sync(c: _Ctx) -> Result:
 
 
 def _check_advancing(c: _Ctx) -> Result:
-    if c.facts.tip is None or c.facts.tip.slot is None:
+    measured = _tip_lag(c)
+    if measured is None:
         return _no_tip(c)
-    ref, _clock = reference_time(c.facts, c.now, c.policy.max_clock_skew_seconds)
-    lag = c.facts.slot_lag(ref)
-    assert lag is not None
+    lag, _clock = measured
     if lag > c.policy.max_stall_slots:
         return False, f"tip {lag} slots behind (> {c.policy.max_stall_slots}): stalled or far out of sync", ""
     ahead = max(lag, 0)

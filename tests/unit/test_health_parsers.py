@@ -202,8 +202,8 @@ def test_parse_ss_garbage(text: str) -> None:
 
 
 def test_parse_ss_with_state_column() -> None:
-    conns = parse_ss("ESTAB 0 0 10.0.0.1:3001 10.0.0.2:5000\n")
-    assert conns == [TcpConnection("10.0.0.1", 3001, "10.0.0.2", 5000, "")]
+    conns = parse_ss("ESTAB 0 0 203.0.113.1:3001 203.0.113.2:5000\n")
+    assert conns == [TcpConnection("203.0.113.1", 3001, "203.0.113.2", 5000, "")]
 
 
 @pytest.mark.parametrize(
