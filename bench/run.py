@@ -211,28 +211,6 @@ def wait_nodes_ready(state: Any, timeout: float = 60) -> None:
             time.sleep(0.2)
 
 
-def wait_in_sync(state: Any, timeout: float = 90, window: int = 20) -> None:
-    """Every node's tip within `window` slots of the wall clock: a fresh lab node starts ~2000 slots
-    behind, and a rollout refuses to start while fewer than min_healthy_relays are in sync."""
-    from orchestrator.cardano.layouts import LAYOUTS
-    from orchestrator.cardano.networks import network
-    from orchestrator.lab.hosts import host_exec
-
-    deadline = time.monotonic() + timeout
-    for h in state.hosts:
-        command = f"cardano-cli query tip --mainnet --socket-path {LAYOUTS[h.layout].socket_path}"
-        while True:
-            proc = host_exec(state, h.name, command)
-            with contextlib.suppress(ValueError, KeyError):
-                if proc.returncode == 0:
-                    lag = network("mainnet").expected_slot(time.time()) - int(json.loads(proc.stdout)["slot"])
-                    if lag <= window:
-                        break
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{h.name} did not get in sync within {timeout:.0f}s")
-            time.sleep(0.5)
-
-
 def fleet_hosts(state: Any) -> list[Any]:
     return [h for h in state.hosts if h.role != "chain_source"]
 
@@ -535,6 +513,8 @@ def measure_size(n: int, subnet: int, runs: int, workdir: Path, ansible_bin: Pat
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from orchestrator.lab.readiness import wait_in_sync
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--sizes", type=parse_sizes, default=[4, 16, 32], help="fleet sizes (default 4,16,32)")
     parser.add_argument("--runs", type=int, default=5, help="runs per measurement (default 5)")
@@ -567,7 +547,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             for j, relays in enumerate(int(x) for x in args.rollouts.split(",") if x.strip()):
                 log(f"rolling upgrade of {relays}+1")
                 with lab_fleet(workdir, relays + 1, FIRST_SUBNET + 20 + j) as state:
-                    wait_in_sync(state)
+                    wait_in_sync(state.inventory_path, timeout=90)  # a rollout refuses an unsynced fleet
                     results["rollouts"].append({"relays": relays, "producers": 1, **rollout_once(state, workdir)})
     finally:
         results["machine"]["load_after"] = os.getloadavg()[0]

@@ -16,11 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-# Phases a host passes through, in order; the last two are the two ends a host may finish in.
-PHASES = (
-    "planned", "staged", "backed_up", "files_written", "binary_switched", "restarted",
-    "gate_passed", "done", "failed", "rolling_back", "rolled_back",
-)  # fmt: skip
+# A host's phases, in order: planned, staged, backed_up, files_written, binary_switched,
+# restarted (or reloaded), gate_passed, done — or failed, rolling_back, rolled_back. These end a host:
 FINAL = frozenset({"done", "rolled_back", "untouched", "skipped"})
 
 

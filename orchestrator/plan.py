@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from orchestrator.cardano.config import TARGET_VERSION, migrate_config, render_like
@@ -227,14 +227,8 @@ def make_plan(
     for host in hosts:
         hp = plan_host(host, inventory, facts[host.name], release,
                        rewrite_config=rewrite_config, rewrite_topology=rewrite_topology)  # fmt: skip
-        plans.append(_with_batch(hp, batch_of.get(host.name, 0)))
+        plans.append(replace(hp, batch=batch_of.get(host.name, 0)))
     return Plan(tuple(plans), release, tuple(tuple(b) for b in batches))
-
-
-def _with_batch(hp: HostPlan, batch: int) -> HostPlan:
-    from dataclasses import replace
-
-    return replace(hp, batch=batch)
 
 
 def plan_as_json(plan: Plan) -> dict[str, Any]:

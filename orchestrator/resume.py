@@ -17,7 +17,6 @@ from orchestrator.rollout import Remote
 from orchestrator.transport import Fleet
 from orchestrator.workflow import Loaded, sample_host
 
-BEFORE_RESTART = frozenset({"backed_up", "files_written", "binary_switched"})
 AFTER_RESTART = frozenset({"restarted", "reloaded", "gate_passed"})
 
 

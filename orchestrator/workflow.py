@@ -60,7 +60,7 @@ def open_fleet(hosts: tuple[Host, ...], forks: int = 20, accept_new_host_keys: b
 def plan_from_facts(loaded: Loaded, facts: Mapping[str, HostFacts]) -> Plan:
     spec = loaded.spec
     as_planned: Mapping[str, FactsLike] = facts
-    plans = make_plan(
+    return make_plan(
         loaded.inventory,
         spec.hosts,
         as_planned,
@@ -69,7 +69,6 @@ def plan_from_facts(loaded: Loaded, facts: Mapping[str, HostFacts]) -> Plan:
         rewrite_config=bool(spec.rewrite_config),
         rewrite_topology=bool(spec.rewrite_topology),
     )
-    return plans
 
 
 def gather_and_plan(loaded: Loaded, fleet: Fleet) -> tuple[dict[str, HostFacts], Plan]:

@@ -18,6 +18,7 @@ from rich.rule import Rule
 
 from orchestrator.cli import main as cli
 from orchestrator.lab.hosts import LabError, LabState, host_exec, lab_down
+from orchestrator.lab.readiness import wait_in_sync
 
 LAB_DIR = os.environ.get("DEMO_LAB_DIR", ".lab-demo")
 SUBNET = os.environ.get("DEMO_SUBNET", "0")
@@ -30,25 +31,6 @@ def step(console: Console, title: str, argv: list[str]) -> int:
     rc = cli(argv)
     console.print(f"[dim](exit {rc})[/]")
     return rc
-
-
-def wait_in_sync(console: Console, inventory: str, timeout: float = 60) -> None:
-    """The lab boots nodes a little behind the tip, as after a restart; wait until all are in sync."""
-    from orchestrator.facts import gather_facts
-    from orchestrator.inventory import load_inventory
-    from orchestrator.transport import Fleet
-
-    inv = load_inventory(inventory)
-    deadline = time.monotonic() + timeout
-    with Fleet(inv.hosts) as fleet:
-        while time.monotonic() < deadline:
-            facts = gather_facts(fleet, inv.hosts)
-            lags = {n: f.slot_lag(time.time()) for n, f in facts.items()}
-            console.print("slot lag: " + ", ".join(f"{n} {lag}" for n, lag in lags.items()))
-            if all(lag is not None and lag <= 20 for lag in lags.values()):
-                return
-            time.sleep(2)
-    raise SystemExit("the lab fleet did not get in sync")
 
 
 def main() -> int:
@@ -67,7 +49,8 @@ def main() -> int:
     inventory = str(Path(LAB_DIR).resolve() / "inventory.yml")
     state_dir = str(Path(LAB_DIR).resolve() / "state")
     try:
-        wait_in_sync(console, inventory)
+        wait_in_sync(inventory, on_lags=lambda lags: console.print(
+            "slot lag: " + ", ".join(f"{n} {lag}" for n, lag in lags.items())))
         step(console, "2. The inventory the lab wrote (Ansible format)", ["inventory", "-i", inventory])
         step(console, "3. Facts: one SSH connection and one round trip per host", ["facts", "-i", inventory])
         rc = step(console, "4. The plan, with a diff of every file (exit 2 = changes pending)",
@@ -92,7 +75,7 @@ def main() -> int:
                   ["run", "-i", inventory, PLAYBOOK, "--yes", "--state-dir", state_dir])  # fmt: skip
         console.print(Rule(f"Demo finished in {time.monotonic() - started:.0f}s"))
         return rc
-    except (LabError, SystemExit) as e:
+    except (LabError, TimeoutError) as e:
         console.print(f"[red]{e}[/]")
         return 1
     finally:

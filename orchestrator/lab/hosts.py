@@ -8,7 +8,6 @@ upper directories *before* it boots; once it runs, it is changed only over SSH o
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import os
 import shutil
@@ -348,10 +347,3 @@ def host_exec(state: LabState, name: str, command: str, timeout: float = 30) -> 
         capture_output=True, text=True, timeout=timeout,
         env={"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root"},
     )  # fmt: skip
-
-
-def in_lab_range(address: str) -> bool:
-    try:
-        return ipaddress.ip_address(address) in ipaddress.ip_network("198.18.0.0/15")
-    except ValueError:
-        return False

@@ -9,7 +9,6 @@ from __future__ import annotations
 import itertools
 import os
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from orchestrator.lab.hosts import LabError, LabState, host_exec, lab_down, lab_up
+from orchestrator.lab.readiness import wait_in_sync
 
 # Labs of concurrent test processes must not collide: start at a per-process offset, skip taken ones.
 _subnets = itertools.count(40 + os.getpid() % 150)
@@ -52,22 +52,7 @@ class Lab:
         return next(h for h in self.hosts if h.name == name)
 
     def wait_in_sync(self, timeout: float = 60, max_lag: int = 20) -> dict[str, int | None]:
-        """Lab nodes boot a little behind the tip, as after a restart; wait until every one is in sync."""
-        from orchestrator.facts import gather_facts
-        from orchestrator.inventory import load_inventory
-        from orchestrator.transport import Fleet
-
-        inventory = load_inventory(self.inventory_path)
-        deadline = time.monotonic() + timeout
-        lags: dict[str, int | None] = {}
-        with Fleet(inventory.hosts) as fleet:
-            while time.monotonic() < deadline:
-                facts = gather_facts(fleet, inventory.hosts)
-                lags = {name: f.slot_lag(time.time()) for name, f in facts.items()}
-                if all(lag is not None and lag <= max_lag for lag in lags.values()):
-                    return lags
-                time.sleep(1)
-        raise AssertionError(f"lab fleet not in sync after {timeout}s: {lags}")
+        return wait_in_sync(self.inventory_path, timeout=timeout, max_lag=max_lag)
 
 
 def _require_root() -> None:
