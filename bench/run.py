@@ -6,7 +6,7 @@ boots and tears down itself. Measures, for fleets of 4, 16 and 32 hosts (N-1 rel
 producer), medians of several runs with min–max:
 
   a) floor    one parallel paramiko connect + `true` on every host (strict known_hosts)
-  b) facts    orchestrator.facts.gather_facts over one Fleet: wall time, connections and round
+  b) facts    orchestrator.facts.probe.gather_facts over one Fleet: wall time, connections and round
               trips per host (the design wants exactly 1 connection)
   c) audit    `cardano-fleet audit -i INV --format json` (when orchestrator/audit.py exists) and
               `cardano-fleet facts -i INV --json`, both as the operator runs them (a subprocess)
@@ -238,8 +238,8 @@ def cardano_fleet_bin() -> str:
 
 def probe_commands(state: Any) -> dict[str, str]:
     """address → the facts probe script cardano-fleet runs there (for the 'floor + remote work' figure)."""
-    from orchestrator.facts import build_probe
-    from orchestrator.inventory import load_inventory
+    from orchestrator.facts.probe import build_probe
+    from orchestrator.load.inventory import load_inventory
 
     inventory = load_inventory(str(state.inventory_path))
     return {str(h.address): build_probe(h) for h in inventory.hosts}
@@ -279,9 +279,9 @@ def floor_once(state: Any, commands: dict[str, str] | None = None) -> float:
 
 
 def facts_once(state: Any) -> dict[str, Any]:
-    from orchestrator.facts import gather_facts
-    from orchestrator.inventory import load_inventory
-    from orchestrator.transport import Fleet
+    from orchestrator.facts.probe import gather_facts
+    from orchestrator.load.inventory import load_inventory
+    from orchestrator.ssh.transport import Fleet
 
     inventory = load_inventory(str(state.inventory_path))
     hosts = list(inventory.hosts)

@@ -21,7 +21,7 @@ from orchestrator.model import Host, Inventory, Role
 
 
 class FactsLike(Protocol):
-    """The facts the planner reads (orchestrator.facts.HostFacts provides them)."""
+    """The facts the planner reads (orchestrator.facts.probe.HostFacts provides them)."""
 
     @property
     def reachable(self) -> bool: ...

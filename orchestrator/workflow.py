@@ -12,14 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.cardano.networks import network
-from orchestrator.facts import HEALTH_SECTIONS, HostFacts, gather_facts
-from orchestrator.gates import GateSample
-from orchestrator.inventory import load_inventory
+from orchestrator.facts.probe import HEALTH_SECTIONS, HostFacts, gather_facts
+from orchestrator.load.inventory import load_inventory
+from orchestrator.load.playbook import load_playbook
+from orchestrator.load.runspec import RunSpec, compile_run
 from orchestrator.model import Host, Inventory, Playbook
 from orchestrator.plan import FactsLike, Plan, make_plan
-from orchestrator.playbook import load_playbook
-from orchestrator.runspec import RunSpec, compile_run
-from orchestrator.transport import Fleet
+from orchestrator.roll.gates import GateSample
+from orchestrator.ssh.transport import Fleet
 
 
 @dataclass(frozen=True)

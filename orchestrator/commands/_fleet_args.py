@@ -31,7 +31,7 @@ def add_playbook_arguments(parser: argparse.ArgumentParser) -> None:
 
 def load_or_explain(args: argparse.Namespace, command: str) -> Loaded | None:
     """Inventory + playbook, validated before any SSH; on bad input print `file:line:col: why`."""
-    from orchestrator.inventory import SourceError, parse_extra_vars
+    from orchestrator.load.inventory import SourceError, parse_extra_vars
     from orchestrator.workflow import load
 
     try:

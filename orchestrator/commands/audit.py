@@ -1,6 +1,6 @@
 """`cardano-fleet audit`: the compliance check for scheduled runs (cron, systemd timer, CI).
 
-Read-only: one facts probe per host, then the pure checks of orchestrator.audit. Exit codes:
+Read-only: one facts probe per host, then the pure checks of orchestrator.audit.rules. Exit codes:
 0 compliant; 1 findings at or above the policy's `fail_on` severity (default error); 2 a host was
 unreachable or could not be probed, or the inventory/policy/arguments are unusable (the audit is
 incomplete or did not run). 2 wins over 1. See docs/audit.md.
@@ -46,8 +46,8 @@ def _fail(message: str) -> int:
 def run(args: argparse.Namespace) -> int:
     import time
 
-    from orchestrator.audit import RULES, Policy, PolicyError, audit, load_policy
-    from orchestrator.inventory import SourceError, load_selection
+    from orchestrator.audit.rules import RULES, Policy, PolicyError, audit, load_policy
+    from orchestrator.load.inventory import SourceError, load_selection
 
     if args.list_rules:
         for rule in RULES:
@@ -66,8 +66,8 @@ def run(args: argparse.Namespace) -> int:
     except SourceError as e:
         return _fail(str(e))
 
-    from orchestrator.facts import gather_facts
-    from orchestrator.transport import Fleet
+    from orchestrator.facts.probe import gather_facts
+    from orchestrator.ssh.transport import Fleet
 
     with Fleet(inventory.hosts, forks=args.forks, accept_new_host_keys=args.accept_new_host_keys) as fleet:
         facts = gather_facts(fleet, hosts, timeout=args.timeout)

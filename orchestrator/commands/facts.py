@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from orchestrator.commands._fleet_args import add_extra_vars_argument
 
 if TYPE_CHECKING:
-    from orchestrator.facts import HostFacts
+    from orchestrator.facts.probe import HostFacts
     from orchestrator.model import Host
 
 HELP = "node version, service state, config/topology format, P2P flags, tip, peers — per host (read-only)"
@@ -39,9 +39,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from orchestrator.facts import facts_to_json, gather_facts
-    from orchestrator.inventory import InventoryError, load_selection
-    from orchestrator.transport import Fleet
+    from orchestrator.facts.probe import facts_to_json, gather_facts
+    from orchestrator.load.inventory import InventoryError, load_selection
+    from orchestrator.ssh.transport import Fleet
 
     if args.forks < 1:
         print("error: --forks must be at least 1", file=sys.stderr)

@@ -26,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Exit 0 when the inventory is valid (and --limit matches), 1 otherwise."""
-    from orchestrator.inventory import InventoryError, host_to_json, load_selection
+    from orchestrator.load.inventory import InventoryError, host_to_json, load_selection
 
     try:
         inventory, hosts = load_selection(args.inventory, args.extra_vars, args.limit)

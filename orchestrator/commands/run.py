@@ -14,8 +14,8 @@ from orchestrator.commands._fleet_args import add_playbook_arguments, load_or_ex
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from orchestrator.journal import Journal
-    from orchestrator.transport import Fleet
+    from orchestrator.roll.journal import Journal
+    from orchestrator.ssh.transport import Fleet
     from orchestrator.workflow import Loaded
 
 HELP = "run PLAYBOOK: the gated rolling upgrade (use --check to stop after the plan)"
@@ -32,8 +32,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
 
-    from orchestrator.journal import Journal, LocalLock, LockHeld, new_run_id, unfinished_run
     from orchestrator.report.console import make_console, print_plan
+    from orchestrator.roll.journal import Journal, LocalLock, LockHeld, new_run_id, unfinished_run
     from orchestrator.workflow import gather_and_plan, open_fleet
 
     console = make_console()
@@ -95,7 +95,7 @@ def _confirm(console: Console, pending: int) -> bool:
 
 def _execute(console: Console, loaded: Loaded, fleet: Fleet, journal: Journal, plan: Any, report: str | None) -> int:
     from orchestrator.report.console import LiveRollout, print_summary
-    from orchestrator.rollout import Remote, Rollout, RolloutSettings, outcomes_as_json
+    from orchestrator.roll.engine import Remote, Rollout, RolloutSettings, outcomes_as_json
     from orchestrator.workflow import sample_host
 
     remote = Remote(fleet, journal.run_id)
@@ -126,9 +126,9 @@ def _write_private(path: Path, text: str) -> None:
 
 def _resume(console: Console, loaded: Loaded, fleet: Fleet, journal: Journal) -> None:
     """Each host the killed run left between 'backed_up' and a final phase: finish it or roll it back."""
-    from orchestrator.journal import FINAL, host_data, last_phases
-    from orchestrator.journal import Journal as J
-    from orchestrator.resume import reconcile_host
+    from orchestrator.roll.journal import FINAL, host_data, last_phases
+    from orchestrator.roll.journal import Journal as J
+    from orchestrator.roll.resume import reconcile_host
 
     events = J.read(journal.path)
     for name, last in last_phases(events).items():
@@ -142,7 +142,7 @@ def _resume(console: Console, loaded: Loaded, fleet: Fleet, journal: Journal) ->
         console.print(f"resume: {name} (was '{last.phase}'): {verdict}")
     # The killed run still holds its remote locks, also on hosts this resume leaves out (--limit):
     # release them (unlock removes only a lock with this run id); the run that follows takes what it needs.
-    from orchestrator.rollout import Remote
+    from orchestrator.roll.engine import Remote
 
     named = {e.host for e in events if e.host != "*"}
     held = [h for h in loaded.inventory.hosts if h.name in named]

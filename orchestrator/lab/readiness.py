@@ -18,9 +18,9 @@ def wait_in_sync(
     Lab nodes boot a little behind the tip, as after a restart, and a rollout will not start while
     fewer than min_healthy_relays relays are in sync. Raises TimeoutError with the last lags.
     """
-    from orchestrator.facts import gather_facts
-    from orchestrator.inventory import load_inventory
-    from orchestrator.transport import Fleet
+    from orchestrator.facts.probe import gather_facts
+    from orchestrator.load.inventory import load_inventory
+    from orchestrator.ssh.transport import Fleet
 
     inventory = load_inventory(inventory_path)
     deadline = time.monotonic() + timeout

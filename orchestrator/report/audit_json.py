@@ -9,7 +9,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from orchestrator.audit import RULES, AuditReport, Finding
+from orchestrator.audit.rules import RULES, AuditReport, Finding
 
 SCHEMA_VERSION = 1
 

@@ -12,9 +12,9 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
-from orchestrator.journal import Event
 from orchestrator.plan import Plan
-from orchestrator.rollout import RolloutResult
+from orchestrator.roll.engine import RolloutResult
+from orchestrator.roll.journal import Event
 
 STATUS_STYLE = {
     "upgraded": "green", "unchanged": "dim", "rolled_back": "yellow", "failed": "bold red",

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from orchestrator.journal import Journal
+from orchestrator.roll.journal import Journal
 from tests.integration.test_rollout_lab import (  # noqa: F401 - re-exported
     ENABLE_P2P,
     PATHS,

@@ -16,11 +16,11 @@ import paramiko
 import pytest
 
 from orchestrator.cli import main
-from orchestrator.inventory import load_inventory
+from orchestrator.load.inventory import load_inventory
 from orchestrator.model import Host
 from orchestrator.plan import ReleasePin
-from orchestrator.rollout import Remote
-from orchestrator.transport import Fleet
+from orchestrator.roll.engine import Remote
+from orchestrator.ssh.transport import Fleet
 from orchestrator.workflow import load
 from tests.integration.helpers import (
     PATHS,

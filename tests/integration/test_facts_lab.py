@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 
 from orchestrator.cardano.health import sync_state
-from orchestrator.facts import build_probe, gather_facts
-from orchestrator.inventory import load_inventory
+from orchestrator.facts.probe import build_probe, gather_facts
+from orchestrator.load.inventory import load_inventory
 from orchestrator.model import Inventory
-from orchestrator.transport import Fleet
+from orchestrator.ssh.transport import Fleet
 
 pytestmark = pytest.mark.lab
 

@@ -18,9 +18,9 @@ import time
 import pytest
 
 from orchestrator.cardano import node_rules
-from orchestrator.inventory import load_inventory
-from orchestrator.journal import Journal
-from orchestrator.transport import Fleet
+from orchestrator.load.inventory import load_inventory
+from orchestrator.roll.journal import Journal
+from orchestrator.ssh.transport import Fleet
 from tests.integration.helpers import (
     PATHS,
     RELEASES,

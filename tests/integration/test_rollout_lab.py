@@ -18,7 +18,7 @@ import pytest
 
 from orchestrator.cardano import node_rules
 from orchestrator.cli import main
-from orchestrator.journal import Journal
+from orchestrator.roll.journal import Journal
 
 pytestmark = pytest.mark.lab
 
@@ -224,7 +224,7 @@ class TestFailures:
             lab.exec("relay3", "rm -rf /var/lib/cardano-fleet/run.lock")
 
     def test_local_lock_refuses_a_second_run(self, lab, tmp_path, capsys):
-        from orchestrator.journal import LocalLock
+        from orchestrator.roll.journal import LocalLock
 
         held = LocalLock(tmp_path, "20990101T000000Z-held00")
         held.acquire()

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from orchestrator.inventory import load_inventory
+from orchestrator.load.inventory import load_inventory
 from orchestrator.model import Inventory
-from orchestrator.transport import Fleet, RetryPolicy, Timeouts
+from orchestrator.ssh.transport import Fleet, RetryPolicy, Timeouts
 
 pytestmark = pytest.mark.lab
 

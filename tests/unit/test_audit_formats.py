@@ -13,7 +13,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from rich.console import Console
 
-from orchestrator.audit import AuditReport, Finding, HostAudit, Policy, Severity
+from orchestrator.audit.rules import AuditReport, Finding, HostAudit, Policy, Severity
 from orchestrator.report import audit_json, audit_junit, audit_markdown, audit_prometheus
 from orchestrator.report.atomic_file import write_atomic
 from orchestrator.report.audit_table import print_audit

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from orchestrator.audit import (
+from orchestrator.audit.rules import (
     RULES,
     RULES_BY_ID,
     AuditReport,
@@ -28,8 +28,8 @@ from orchestrator.cardano.config import shipped_file
 from orchestrator.cardano.health import Tip
 from orchestrator.cardano.layouts import GUILD, IOG
 from orchestrator.cardano.networks import network
-from orchestrator.facts import FileStat, GenesisFile, HostFacts, KeyFileStat
-from orchestrator.inventory import parse_yaml
+from orchestrator.facts.probe import FileStat, GenesisFile, HostFacts, KeyFileStat
+from orchestrator.load.inventory import parse_yaml
 from orchestrator.model import Host, Inventory, Role
 from orchestrator.plan import ReleasePin, plan_host
 

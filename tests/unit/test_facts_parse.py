@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from orchestrator.cardano.layouts import GUILD, IOG
-from orchestrator.facts import (
+from orchestrator.facts.probe import (
     FileStat,
     GenesisFile,
     KeyFileStat,
@@ -26,7 +26,7 @@ from orchestrator.facts import (
     split_sections,
 )
 from orchestrator.model import Host, Role
-from orchestrator.transport import CommandResult
+from orchestrator.ssh.transport import CommandResult
 
 RELAY = Host(name="relay1", role=Role.RELAY, address="198.18.0.11", layout=GUILD)
 BP = Host(name="bp1", role=Role.BLOCK_PRODUCER, address="198.18.0.101", layout=IOG, network="preview")

@@ -23,9 +23,9 @@ from orchestrator.cardano.config import migrate_config
 from orchestrator.cardano.errors import FileFormatError
 from orchestrator.cardano.networks import AccessPoint, network
 from orchestrator.cardano.topology import desired_topology, parse_topology
-from orchestrator.inventory import InventoryError, SourceError, load_inventory, parse_extra_vars
+from orchestrator.load.inventory import InventoryError, SourceError, load_inventory, parse_extra_vars
+from orchestrator.load.playbook import PlaybookError, load_playbook, parse_serial
 from orchestrator.model import Role
-from orchestrator.playbook import PlaybookError, load_playbook, parse_serial
 
 ROOT = Path(__file__).resolve().parents[2]
 FUZZ = settings(

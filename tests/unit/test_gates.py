@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator.gates import GatePolicy, GateSample, hot_peers_within, run_gate, standard_checks
+from orchestrator.roll.gates import GatePolicy, GateSample, hot_peers_within, run_gate, standard_checks
 
 
 class FakeClock:

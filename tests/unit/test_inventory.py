@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from orchestrator.inventory import (
+from orchestrator.load.inventory import (
     InventoryError,
     did_you_mean,
     edit_distance,

@@ -10,9 +10,8 @@ from typing import Any
 import pytest
 
 from orchestrator.cardano.layouts import IOG
-from orchestrator.inventory import load_inventory
-from orchestrator.model import Host, Role, Serial
-from orchestrator.playbook import (
+from orchestrator.load.inventory import load_inventory
+from orchestrator.load.playbook import (
     DEFAULT_ACTIONS,
     ActionSpec,
     PlaybookError,
@@ -24,6 +23,7 @@ from orchestrator.playbook import (
     serial_batches,
     step_vars,
 )
+from orchestrator.model import Host, Role, Serial
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "playbooks"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from orchestrator.cardano.layouts import IOG
-from orchestrator.facts import HEALTH_SECTIONS, build_probe
+from orchestrator.facts.probe import HEALTH_SECTIONS, build_probe
 from orchestrator.model import Host, Role
 
 BP = Host("bp1", Role.BLOCK_PRODUCER, "203.0.113.21", IOG)

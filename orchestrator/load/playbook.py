@@ -47,7 +47,7 @@ from typing import Any, TypeVar
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from orchestrator.inventory import (
+from orchestrator.load.inventory import (
     Loc,
     SourceError,
     did_you_mean,

@@ -42,8 +42,8 @@ from orchestrator.cardano.networks import NETWORKS
 from orchestrator.cardano.networks import network as network_named
 from orchestrator.cardano.releases import CLI_VERSIONS
 from orchestrator.cardano.topology import Topology, advertised_addresses, parse_topology
-from orchestrator.facts import HostFacts
-from orchestrator.inventory import SourceError, did_you_mean, key_loc, load_yaml, node_loc, value_loc
+from orchestrator.facts.probe import HostFacts
+from orchestrator.load.inventory import SourceError, did_you_mean, key_loc, load_yaml, node_loc, value_loc
 from orchestrator.model import Host, Inventory
 from orchestrator.plan import ReleasePin, own_peers, plan_host
 

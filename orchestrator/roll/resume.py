@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from orchestrator.gates import run_gate, standard_checks
-from orchestrator.journal import Journal
 from orchestrator.model import Host, Role
-from orchestrator.rollout import Remote
-from orchestrator.transport import Fleet
+from orchestrator.roll.engine import Remote
+from orchestrator.roll.gates import run_gate, standard_checks
+from orchestrator.roll.journal import Journal
+from orchestrator.ssh.transport import Fleet
 from orchestrator.workflow import Loaded, sample_host
 
 AFTER_RESTART = frozenset({"restarted", "reloaded", "gate_passed"})

@@ -12,10 +12,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from orchestrator.gates import GatePolicy
+from orchestrator.load.playbook import PlaybookError, render_step, serial_batches, step_vars
 from orchestrator.model import Host, Inventory, Playbook, Role, Stage, Step
 from orchestrator.plan import ReleasePin
-from orchestrator.playbook import PlaybookError, render_step, serial_batches, step_vars
+from orchestrator.roll.gates import GatePolicy
 
 
 @dataclass(frozen=True)

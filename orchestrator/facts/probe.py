@@ -25,7 +25,7 @@ from orchestrator.cardano.networks import network as network_named
 from orchestrator.model import Host
 
 if TYPE_CHECKING:
-    from orchestrator.transport import CommandResult, Fleet
+    from orchestrator.ssh.transport import CommandResult, Fleet
 
 METRICS_URL = "http://127.0.0.1:12798/metrics"
 PROBE_TIMEOUT = 60.0

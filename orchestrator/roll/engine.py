@@ -14,11 +14,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from orchestrator.gates import GatePolicy, GateResult, GateSample, run_gate, standard_checks
-from orchestrator.journal import Event, Journal
+from orchestrator.load.runspec import RolloutStage
 from orchestrator.model import Host, Role
 from orchestrator.plan import HostPlan, Plan, ReleasePin
-from orchestrator.runspec import RolloutStage
+from orchestrator.roll.gates import GatePolicy, GateResult, GateSample, run_gate, standard_checks
+from orchestrator.roll.journal import Event, Journal
 
 # Not under /run/lock: that does not survive a reboot, and a reboot mid-run must still be resumable.
 LOCK_DIR = "/var/lib/cardano-fleet/run.lock"

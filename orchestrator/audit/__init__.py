@@ -1,0 +1,1 @@
+"""Compliance checks over gathered facts: rules, policy and the audit itself."""

@@ -1,0 +1,1 @@
+"""Load and validate, before any SSH: inventories, variables, playbooks and roles, the run spec."""

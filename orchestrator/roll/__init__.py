@@ -1,0 +1,1 @@
+"""Roll a plan out: the engine, its health gates, the journal and resume."""
