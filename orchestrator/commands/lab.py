@@ -9,7 +9,7 @@ import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from orchestrator.lab.hosts import LabState
+    from orchestrator.lab.state import LabState
 
 FAULTS = ("crash_at_start", "never_sync", "slow_start", "ignore_stop")
 FAULTS_FILE = "/etc/cardano-lab/faults.json"
@@ -52,7 +52,8 @@ _OTHER = (
 
 
 def run(args: argparse.Namespace) -> int:
-    from orchestrator.lab.hosts import LabError, LabState, host_exec, lab_down, lab_status, lab_up
+    from orchestrator.lab.hosts import host_exec, lab_down, lab_status, lab_up
+    from orchestrator.lab.state import LabError, LabState
 
     try:
         if args.lab_command == "up":

@@ -17,8 +17,9 @@ from rich.console import Console
 from rich.rule import Rule
 
 from orchestrator.cli import main as cli
-from orchestrator.lab.hosts import LabError, LabState, host_exec, lab_down
+from orchestrator.lab.hosts import host_exec, lab_down
 from orchestrator.lab.readiness import wait_in_sync
+from orchestrator.lab.state import LabError, LabState
 
 LAB_DIR = os.environ.get("DEMO_LAB_DIR", ".lab-demo")
 SUBNET = os.environ.get("DEMO_SUBNET", "0")

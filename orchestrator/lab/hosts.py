@@ -16,69 +16,15 @@ import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from orchestrator.lab import provision
+from orchestrator.lab.state import STATE_FILE, LabError, LabHost, LabState
 
 HOSTINIT = Path(__file__).with_name("hostinit.py")
 OVERLAID = ("etc", "opt", "usr_local", "root", "var", "home")
-STATE_FILE = "lab.json"
 SSH_PORT = 22
 RELEASE_PORT = 8080
-
-
-class LabError(RuntimeError):
-    """A lab operation that cannot go on; the message says why and what to do."""
-
-
-@dataclass(frozen=True)
-class LabHost:
-    name: str
-    role: str  # relay | block_producer | chain_source
-    address: str
-    layout: str  # guild | iog (chain_source: iog)
-    netns: str
-    veth: str
-
-
-@dataclass
-class LabState:
-    dir: str
-    subnet: int
-    bridge: str
-    gateway: str
-    node_version: str
-    hosts: list[LabHost]
-    pids: dict[str, int] = field(default_factory=dict)  # host → launcher (unshare) pid
-    init_pids: dict[str, int] = field(default_factory=dict)  # host → its PID 1, seen from outside
-    server_pid: int = 0
-    release_urls: dict[str, dict[str, str]] = field(default_factory=dict)
-
-    @property
-    def inventory_path(self) -> Path:
-        return Path(self.dir) / "inventory.yml"
-
-    def host(self, name: str) -> LabHost:
-        for h in self.hosts:
-            if h.name == name:
-                return h
-        raise LabError(f"no host {name!r} in the lab at {self.dir}")
-
-    def save(self) -> None:
-        path = Path(self.dir) / STATE_FILE
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=2))
-        os.replace(tmp, path)
-
-    @classmethod
-    def load(cls, lab_dir: str | Path) -> LabState | None:
-        path = Path(lab_dir) / STATE_FILE
-        if not path.exists():
-            return None
-        raw = json.loads(path.read_text())
-        raw["hosts"] = [LabHost(**h) for h in raw["hosts"]]
-        return cls(**raw)
 
 
 def plan_hosts(relays: int, producers: int, subnet: int) -> list[LabHost]:

@@ -13,13 +13,11 @@ import subprocess
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from orchestrator.cardano.layouts import LAYOUTS, Layout
 from orchestrator.cardano.networks import PUBLIC_RELAY_NAMES
-
-if TYPE_CHECKING:
-    from orchestrator.lab.hosts import LabHost, LabState
+from orchestrator.lab.state import LabHost, LabState
 
 DATA = Path(__file__).resolve().parent.parent / "cardano" / "data"
 STANDIN = Path(__file__).with_name("systemctl_standin.py")

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.lab.hosts import LabError, LabState, host_exec, lab_down, lab_up
+from orchestrator.lab.hosts import host_exec, lab_down, lab_up
 from orchestrator.lab.readiness import wait_in_sync
+from orchestrator.lab.state import LabError, LabState
 
 # Labs of concurrent test processes must not collide: start at a per-process offset, skip taken ones.
 _subnets = itertools.count(40 + os.getpid() % 150)

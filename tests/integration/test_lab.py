@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from orchestrator.cli import main
-from orchestrator.lab.hosts import LabError, LabState, lab_down, lab_up, leftover_resources, route_is_lab
+from orchestrator.lab.hosts import lab_down, lab_up, leftover_resources, route_is_lab
+from orchestrator.lab.state import LabError, LabState
 
 pytestmark = pytest.mark.lab
 
