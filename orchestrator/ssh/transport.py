@@ -7,12 +7,15 @@ Why it looks like this:
   fabric's default AutoAddPolicy would silently trust a man in the middle;
 - partial failure is data: every call returns a result per host, never an exception for one host;
 - every value that ends up in a remote command line goes through `shlex.quote`;
-- only connection SET-UP is retried (tenacity); a command is never retried blindly.
+- only connection SET-UP is retried (tenacity); a command is never retried blindly;
+- fabric is used to open connections (its Connection carries ssh_config, ProxyJump and sudo
+  config); commands go through `_exchange` on paramiko channels so that stdin, timeouts and the
+  sudo password prompt are handled the same way everywhere. Remote reads are plain commands
+  (`cat`, `base64`) on the one connection: no SFTP session is opened per file.
 """
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import hashlib
 import ipaddress
@@ -300,22 +303,11 @@ class Fleet:
 
     # ---- public API ----------------------------------------------------------------------
 
-    def add_hosts(self, hosts: Iterable[Host]) -> None:
-        for h in hosts:
-            self._hosts[h.name] = h
-
     def host(self, ref: Host | str) -> Host:
         if isinstance(ref, Host):
             self._hosts.setdefault(ref.name, ref)
             return ref
         return self._hosts[ref]
-
-    def connect(self, host: Host | str) -> str | None:
-        """Open the host's connection if not yet open; returns the error text, or None when connected."""
-        h = self.host(host)
-        slot = self._slot(h.name)
-        self._ensure(slot, self._target_for(h))
-        return slot.error
 
     def run(
         self,
@@ -351,30 +343,6 @@ class Fleet:
         resolved = [self.host(h) for h in hosts]
         futures = {h.name: self._pool.submit(fn, h) for h in resolved}
         return {name: fut.result() for name, fut in futures.items()}
-
-    def get(self, host: Host | str, path: str, *, sudo: bool = True) -> bytes:
-        """A remote file's bytes (SFTP as root, `base64` under sudo otherwise); raises TransportError."""
-        h = self.host(host)
-        if sudo and h.user != "root":
-            res = self._run(h, f"base64 -w0 -- {shlex.quote(path)}", sudo=True, timeout=None, stdin=None)
-            if not res.ok:
-                raise TransportError(f"{h.name}: cannot read {path}: {res.error or res.stderr.strip()}")
-            return base64.b64decode(res.stdout)
-        slot = self._slot(h.name)
-        conn = self._ensure(slot, self._target_for(h))
-        if conn is None:
-            raise TransportError(f"{h.name}: {slot.error}")
-        with slot.lock:
-            slot.commands_run += 1
-        try:
-            sftp = conn.client.open_sftp()
-            try:
-                with sftp.open(path, "rb") as f:
-                    return bytes(f.read())
-            finally:
-                sftp.close()
-        except (OSError, paramiko.SSHException) as exc:
-            raise TransportError(f"{h.name}: cannot read {path}: {exc}") from None
 
     def put_atomic(
         self, host: Host | str, path: str, data: bytes, *, mode: int | None = None, sudo: bool = True
@@ -431,16 +399,6 @@ class Fleet:
         with self._slots_lock:
             names = list(self._slots)
         return {n: self.stats(n) for n in names}
-
-    def forget(self, host: Host | str) -> None:
-        """Drop a host's connection (and a cached failure) so that the next call connects again."""
-        name = host.name if isinstance(host, Host) else host
-        slot = self._slots.get(name)
-        if slot:
-            with slot.lock:
-                if slot.conn is not None:
-                    slot.conn.close()
-                slot.conn, slot.error = None, None
 
     def close(self) -> None:
         if self._closed:
@@ -667,9 +625,6 @@ class Fleet:
         stderr = _scrub(err_bytes.decode("utf-8", "replace"), password)
         ok = error is None and code == 0
         return CommandResult(h.name, ok, code, stdout, stderr, time.monotonic() - started, error)
-
-
-Transport = Fleet  # the name the design document uses
 
 
 def _scrub(text: str, secret: str | None) -> str:

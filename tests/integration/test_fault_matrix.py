@@ -191,7 +191,7 @@ def test_ssh_drop_during_an_upload_leaves_the_old_file_or_the_new_one_never_a_pa
     new = bytes(range(256)) * (48 * 1024 * 4)  # 48 MiB: long enough on the wire to cut it mid-way
     results: list[object] = []
     with Fleet(inventory.hosts) as fleet:
-        assert fleet.connect(host) is None
+        assert fleet.run(host, "true").ok  # the connection is open before the upload starts
         upload = threading.Thread(target=lambda: results.append(fleet.put_atomic(host, target, new)))
         upload.start()
         # Wait until the remote writer runs, then kill the SSH session processes (not the listener).

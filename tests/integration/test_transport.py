@@ -3,8 +3,10 @@ sudo for a non-root user, ProxyJump, atomic writes, and hostile values that must
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
+import shlex
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -15,7 +17,7 @@ from typing import Any
 import pytest
 
 from orchestrator.load.inventory import load_inventory
-from orchestrator.model import Inventory
+from orchestrator.model import Host, Inventory
 from orchestrator.ssh.transport import Fleet, RetryPolicy, Timeouts
 
 pytestmark = pytest.mark.lab
@@ -46,6 +48,13 @@ def own_inventory(own_lab: Any) -> Inventory:
 def no_sleep() -> Iterator[list[float]]:
     slept: list[float] = []
     yield slept
+
+
+def read_remote(fleet: Fleet, host: Host, path: str) -> bytes:
+    """A remote file's bytes over the host's one connection (through sudo for a non-root user)."""
+    res = fleet.run(host, f"base64 -w0 -- {shlex.quote(path)}", sudo=host.user != "root")
+    assert res.ok, res.error or res.stderr
+    return base64.b64decode(res.stdout)
 
 
 def fingerprint_of(known_hosts: Path, address: str) -> str:
@@ -163,14 +172,14 @@ def test_command_timeout_is_a_result(inventory: Inventory) -> None:
     assert after.ok and after.stdout == "still-usable\n"
 
 
-def test_stdin_and_binary_get(inventory: Inventory) -> None:
+def test_stdin_and_binary_read(inventory: Inventory) -> None:
     h = inventory.hosts[0]
     payload = bytes(range(256)) * 64
     with Fleet([h]) as fleet:
         res = fleet.run(h, "sha256sum | cut -d' ' -f1", stdin=payload)
-        cfg = fleet.get(h, h.layout.config_path)
+        cfg = read_remote(fleet, h, h.layout.config_path)
     assert res.stdout.strip() == hashlib.sha256(payload).hexdigest()
-    assert json.loads(cfg)  # the node's config, byte for byte over SFTP
+    assert json.loads(cfg)  # the node's config, byte for byte
 
 
 def test_proxy_jump_through_a_relay(inventory: Inventory) -> None:
@@ -198,7 +207,7 @@ def test_operator_with_become(own_lab: Any, own_inventory: Inventory) -> None:
     with Fleet([op]) as fleet:
         plain = fleet.run(op, "id -un")
         elevated = fleet.run(op, "id -un; id -u", sudo=True)
-        data = fleet.get(op, path)  # root-owned file read through sudo
+        data = read_remote(fleet, op, path)  # root-owned file read through sudo
         put = fleet.put_atomic(op, path, data)  # same bytes: no change
     assert plain.stdout.strip() == "operator"
     assert elevated.ok and elevated.stdout.split() == ["root", "0"]
@@ -298,11 +307,10 @@ def test_hostile_values_never_execute(own_lab: Any, own_inventory: Inventory) ->
     path = f"/tmp/{hostile}.json"
     with Fleet([h]) as fleet:
         put = fleet.put_atomic(h, path, b"{}\n", mode=0o600)
-        got = fleet.get(h, path)
+        got = read_remote(fleet, h, path)
         op = replace(h, name="op", user="operator", become=True)
-        fleet.add_hosts([op])
         put_sudo = fleet.put_atomic(op, path, b"[]\n")
-        got_sudo = fleet.get(op, path)
+        got_sudo = read_remote(fleet, op, path)
     assert put.ok and got == b"{}\n" and put_sudo.ok and got_sudo == b"[]\n"
     check = own_lab.exec(h.name, "find /root /tmp /home -name 'pwned*'; ls /tmp")
     assert "pwned" not in check.stdout.replace(hostile, ""), check.stdout
