@@ -1,6 +1,6 @@
 """`cardano-fleet audit`: the compliance check for scheduled runs (cron, systemd timer, CI).
 
-Read-only: one facts probe per host, then the pure checks of orchestrator.audit.rules. Exit codes:
+Read-only: one facts probe per host, then the pure checks of orchestrator.audit.checks. Exit codes:
 0 compliant; 1 findings at or above the policy's `fail_on` severity (default error); 2 a host was
 unreachable or could not be probed, or the inventory/policy/arguments are unusable (the audit is
 incomplete or did not run). 2 wins over 1. See docs/audit.md.
@@ -46,7 +46,9 @@ def _fail(message: str) -> int:
 def run(args: argparse.Namespace) -> int:
     import time
 
-    from orchestrator.audit.rules import RULES, Policy, PolicyError, audit, load_policy
+    from orchestrator.audit.checks import RULES
+    from orchestrator.audit.policy import Policy, PolicyError, load_policy
+    from orchestrator.audit.run import audit
     from orchestrator.load.inventory import SourceError, load_selection
 
     if args.list_rules:

@@ -9,7 +9,8 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from orchestrator.audit.rules import RULES, AuditReport, Finding
+from orchestrator.audit.checks import RULES
+from orchestrator.audit.findings import AuditReport, Finding
 
 SCHEMA_VERSION = 1
 

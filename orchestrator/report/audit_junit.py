@@ -11,7 +11,7 @@ import re
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 
-from orchestrator.audit.rules import REACHABLE, AuditReport
+from orchestrator.audit.findings import REACHABLE, AuditReport
 
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from orchestrator.audit.rules import AuditReport, Finding
+from orchestrator.audit.findings import AuditReport, Finding
 
 
 def _cell(text: str) -> str:

@@ -11,7 +11,7 @@ Write it with `-o FILE`: the file is replaced atomically, so a scraper never rea
 
 from __future__ import annotations
 
-from orchestrator.audit.rules import AuditReport
+from orchestrator.audit.findings import AuditReport
 
 
 def escape_label(value: str) -> str:

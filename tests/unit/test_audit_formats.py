@@ -13,7 +13,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from rich.console import Console
 
-from orchestrator.audit.rules import AuditReport, Finding, HostAudit, Policy, Severity
+from orchestrator.audit.findings import AuditReport, Finding, HostAudit, Severity
+from orchestrator.audit.policy import Policy
 from orchestrator.report import audit_json, audit_junit, audit_markdown, audit_prometheus
 from orchestrator.report.atomic_file import write_atomic
 from orchestrator.report.audit_table import print_audit

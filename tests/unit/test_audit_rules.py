@@ -12,18 +12,10 @@ from typing import Any
 
 import pytest
 
-from orchestrator.audit.rules import (
-    RULES,
-    RULES_BY_ID,
-    AuditReport,
-    Policy,
-    PolicyError,
-    Severity,
-    audit,
-    audit_host,
-    load_policy,
-    parse_policy,
-)
+from orchestrator.audit.checks import RULES, RULES_BY_ID
+from orchestrator.audit.findings import AuditReport, Severity
+from orchestrator.audit.policy import Policy, PolicyError, load_policy, parse_policy
+from orchestrator.audit.run import audit, audit_host
 from orchestrator.cardano.config import shipped_file
 from orchestrator.cardano.health import Tip
 from orchestrator.cardano.layouts import GUILD, IOG

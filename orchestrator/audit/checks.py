@@ -1,0 +1,479 @@
+"""The audit's checks, each registered with its rule (id, description, roles, severity, category).
+
+Pure: a check reads a `Context` (facts already gathered, the inventory, the policy, a clock reading)
+and returns (passed, message, detail); nothing here prints or connects.
+
+Choices, documented in docs/audit.md:
+- One facts sample per host. "Advancing" is judged from that sample: a node whose tip is within
+  `max_stall_slots` (default 600 = 10 minutes, gLiveView's "behind" bound) of the wall-clock slot
+  has advanced recently; a stalled node falls one slot per second further behind, so it fails
+  once the bound is crossed. In sync is the stricter `max_slot_lag` (default 20).
+- The reference clock for the slot lag is the host's own clock (read in the same probe as the
+  tip, so the probe's duration does not count as lag) unless it differs from the control
+  machine's by more than `max_clock_skew_seconds`; then the control machine's clock is used.
+- `node-user`: facts hold no process owner (one probe, no `ps`), so the rule uses what they do
+  hold: when the layout's `run_as` is root it passes (the lab layouts, and both built-in layouts,
+  say root); otherwise config.json and pool key files owned by root are a sign the node runs as
+  root (or cannot read them), and fail.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from orchestrator.audit import registry
+from orchestrator.audit.findings import REACHABLE, Severity
+from orchestrator.audit.policy import Policy
+from orchestrator.audit.registry import Applies, Result, Rule, register, rule
+from orchestrator.cardano import node_rules
+from orchestrator.cardano.config import infer_network
+from orchestrator.cardano.errors import FileFormatError
+from orchestrator.cardano.health import metric_int
+from orchestrator.cardano.networks import network as network_named
+from orchestrator.cardano.topology import Topology, advertised_addresses, parse_topology
+from orchestrator.facts.probe import HostFacts
+from orchestrator.model import Host, Inventory
+from orchestrator.plan import ReleasePin, own_peers, plan_host
+
+E, W = Severity.ERROR, Severity.WARNING
+RELAY, BP = Applies.RELAY, Applies.BLOCK_PRODUCER
+
+# decided in audit_host, before any check runs
+register(Rule(REACHABLE, "the host answers SSH and the facts probe runs", E, category="reachability"))
+
+
+@dataclass(frozen=True)
+class Context:
+    host: Host
+    facts: HostFacts
+    inventory: Inventory
+    policy: Policy
+    now: float
+
+    @property
+    def rules_version(self) -> str:
+        """Which node's rules to read the files by: the running version, else the pinned one."""
+        for v in (self.facts.node_version, self.policy.pinned_version):
+            if v in node_rules.VERSIONS:
+                return v
+        return node_rules.VERSIONS[-1]
+
+
+def _probe_why(facts: HostFacts, *sections: str) -> str:
+    reasons = [f"{s}: {facts.probe_errors[s]}" for s in sections if s in facts.probe_errors]
+    return "; ".join(reasons) if reasons else "not reported by the host"
+
+
+@rule("node-version", "cardano-node --version equals the pinned version", E, category="version")
+def _check_version(c: Context) -> Result:
+    want, got = c.policy.pinned_version, c.facts.node_version
+    if got is None:
+        return False, f"cardano-node version unknown ({_probe_why(c.facts, 'binary', 'node_version')})", ""
+    if got != want:
+        return False, f"cardano-node is {got}, pinned {want}", ""
+    return True, f"cardano-node {got}", ""
+
+
+@rule(
+    "cli-version", "cardano-cli --version equals the cli shipped with the pinned node version", E, category="version",
+)
+def _check_cli(c: Context) -> Result:
+    want, got = c.policy.cli_version, c.facts.cli_version
+    if got is None:
+        return False, f"cardano-cli version unknown ({_probe_why(c.facts, 'cli_version')})", ""
+    if want is None:
+        return False, f"cardano-cli is {got}; no known cli version for node {c.policy.pinned_version}: " \
+                      "set pinned_cli_version in the policy", ""  # fmt: skip
+    if got != want:
+        return False, f"cardano-cli is {got}, expected {want} (shipped with node {c.policy.pinned_version})", ""
+    return True, f"cardano-cli {got}", ""
+
+
+def _unit_state(c: Context, state: str | None, want: str) -> Result:
+    unit = c.host.layout.service_name
+    if state == want:
+        return True, f"{unit} is {want}", ""
+    return False, f"{unit} is {state or 'unknown'} (expected {want})", ""
+
+
+@rule("service-enabled", "the node's systemd unit is enabled (starts at boot)", E, category="service")
+def _check_enabled(c: Context) -> Result:
+    return _unit_state(c, c.facts.service_enabled, "enabled")
+
+
+@rule("service-active", "the node's systemd unit is active (running)", E, category="service")
+def _check_active(c: Context) -> Result:
+    return _unit_state(c, c.facts.service_active, "active")
+
+
+def _no_config(c: Context) -> Result:
+    return False, f"{c.host.layout.config_path} unreadable ({_probe_why(c.facts, 'config')})", ""
+
+
+def _no_topology(c: Context) -> Result:
+    return False, f"{c.host.layout.topology_path} unreadable ({_probe_why(c.facts, 'topology')})", ""
+
+
+@rule("p2p-enabled", "config.json has EnableP2P: true", E, category="p2p")
+def _check_p2p(c: Context) -> Result:
+    if c.facts.config_text is None:
+        return _no_config(c)
+    p2p = c.facts.enable_p2p
+    if p2p is None:
+        return False, "config.json is not a JSON object", ""
+    return (True, "EnableP2P is true", "") if p2p else (False, "EnableP2P is false or absent", "")
+
+
+@rule("topology-p2p-format", "topology.json is in the 8.9.0 P2P format (localRoots/publicRoots)", E, category="p2p")
+def _check_topology_format(c: Context) -> Result:
+    if c.facts.topology_text is None:
+        return _no_topology(c)
+    fmt = c.facts.topology_format
+    if fmt == "p2p":
+        return True, "topology.json is in the P2P format", ""
+    return False, f"topology.json is in the {fmt} format, not the 8.9.0 P2P format", ""
+
+
+@rule(
+    "topology-valid", "the running node version accepts topology.json in the mode EnableP2P selects", E, category="p2p",
+)
+def _check_topology_valid(c: Context) -> Result:
+    if c.facts.topology_text is None:
+        return _no_topology(c)
+    if c.facts.enable_p2p is None:
+        return False, "cannot tell which format the node expects: config.json unreadable", ""
+    version = c.rules_version
+    p2p = bool(c.facts.enable_p2p)
+    errors, warnings = node_rules.check_topology(version, p2p, c.facts.topology_text)
+    mode = "P2P" if p2p else "non-P2P"
+    if errors:
+        return False, f"cardano-node {version} would refuse topology.json ({mode})", "\n".join(errors)
+    note = f" (warning: {warnings[0].splitlines()[0]})" if warnings else ""
+    return True, f"cardano-node {version} accepts topology.json ({mode}){note}", "\n".join(warnings)
+
+
+@rule(
+    "config-valid", "the running node version accepts config.json (keys, types, PeerSharing type)", E, category="config",
+)
+def _check_config_valid(c: Context) -> Result:
+    if c.facts.config_text is None:
+        return _no_config(c)
+    version = c.rules_version
+    checked = node_rules.check_config(version, c.facts.config_text)  # genesis: conway-genesis-hash
+    if not checked.ok:
+        return False, f"cardano-node {version} would refuse config.json", "\n".join(checked.errors)
+    return True, f"cardano-node {version} accepts config.json", ""
+
+
+@rule(
+    "conway-genesis-hash",
+    "ConwayGenesisHash equals the blake2b-256 of the conway genesis file on the host",
+    E,
+    category="config",
+)
+def _check_genesis(c: Context) -> Result:
+    cfg = c.facts.config
+    if not isinstance(cfg, dict):
+        return _no_config(c) if c.facts.config_text is None else (False, "config.json is not a JSON object", "")
+    expected = cfg.get("ConwayGenesisHash")
+    conway = c.facts.genesis.get("conway")
+    if conway is None or conway.blake2b is None:
+        where = conway.path if conway is not None else cfg.get("ConwayGenesisFile", "ConwayGenesisFile")
+        return False, f"conway genesis file {where} unreadable ({_probe_why(c.facts, 'genesis', 'genesis.conway')})", ""
+    if not isinstance(expected, str):
+        return True, "no ConwayGenesisHash in config.json (the node does not check it)", ""
+    if expected.lower() != conway.blake2b:
+        return (False, f"ConwayGenesisHash {expected[:16]}… ≠ blake2b-256 of {conway.path} ({conway.blake2b[:16]}…)",
+                f"config.json ConwayGenesisHash: {expected}\n{conway.path} blake2b-256: {conway.blake2b}")  # fmt: skip
+    return True, f"ConwayGenesisHash matches {conway.path}", ""
+
+
+@rule(
+    "network-match", "config.json's genesis hashes are those of the host's network (and the policy's)", E, category="config",
+)
+def _check_network(c: Context) -> Result:
+    cfg = c.facts.config
+    if not isinstance(cfg, dict):
+        return _no_config(c) if c.facts.config_text is None else (False, "config.json is not a JSON object", "")
+    want = c.policy.network
+    if want is not None and c.host.network != want:
+        return False, f"the inventory puts the host on {c.host.network}, the policy requires {want}", ""
+    found = infer_network(cfg)
+    if found is None:
+        return False, "config.json's genesis hashes match no known network", ""
+    if found != c.host.network:
+        return False, f"config.json is for {found}, the inventory says {c.host.network}", ""
+    return True, f"config.json is for {found}", ""
+
+
+def _parsed_topology(c: Context) -> tuple[Topology | None, Result | None]:
+    if c.facts.topology_text is None:
+        return None, _no_topology(c)
+    data = c.facts.topology
+    if data is None:
+        return None, (False, "topology.json is not JSON", "")
+    try:
+        return parse_topology(data, c.host.layout.topology_path), None
+    except FileFormatError as e:
+        return None, (False, f"topology.json cannot be read: {e.message}", str(e))
+
+
+@rule("bp-no-ledger-peers", "block producer: useLedgerAfterSlot absent or negative", E, BP, "role")
+def _check_bp_ledger(c: Context) -> Result:
+    topo, bad = _parsed_topology(c)
+    if topo is None:
+        return bad or _no_topology(c)
+    slot = topo.use_ledger_after_slot
+    if slot is not None and slot >= 0:
+        return False, f"useLedgerAfterSlot is {slot}: a block producer must not use ledger peers (-1 or absent)", ""
+    return True, "no ledger peers" if slot is None else f"useLedgerAfterSlot is {slot}", ""
+
+
+@rule("bp-no-bootstrap-peers", "block producer: no bootstrapPeers", E, BP, "role")
+def _check_bp_bootstrap(c: Context) -> Result:
+    topo, bad = _parsed_topology(c)
+    if topo is None:
+        return bad or _no_topology(c)
+    if topo.bootstrap_peers:
+        names = ", ".join(f"{p.address}:{p.port}" for p in topo.bootstrap_peers)
+        return False, f"bootstrapPeers set on a block producer: {names}", ""
+    return True, "no bootstrap peers", ""
+
+
+@rule("bp-no-public-roots", "block producer: publicRoots have no access points", E, BP, "role")
+def _check_bp_public(c: Context) -> Result:
+    topo, bad = _parsed_topology(c)
+    if topo is None:
+        return bad or _no_topology(c)
+    points = [f"{p.address}:{p.port}" for g in topo.public_roots for p in g.access_points]
+    if points:
+        return False, f"public roots on a block producer: {', '.join(points)}", ""
+    return True, "no public roots", ""
+
+
+@rule("bp-peer-sharing-off", "block producer: PeerSharing is false in config.json", E, BP, "role")
+def _check_bp_sharing(c: Context) -> Result:
+    cfg = c.facts.config
+    if not isinstance(cfg, dict):
+        return _no_config(c) if c.facts.config_text is None else (False, "config.json is not a JSON object", "")
+    if "PeerSharing" not in cfg:
+        return False, "PeerSharing is not set: set it to false explicitly on a block producer", ""
+    value = cfg["PeerSharing"]
+    if value is False or value == "PeerSharingDisabled":  # the 8.7.3 spelling means the same
+        return True, f"PeerSharing is {json.dumps(value)}", ""
+    return False, f"PeerSharing is {json.dumps(value)} on a block producer (must be false)", ""
+
+
+def _key(address: str, port: int) -> tuple[str, int]:
+    return address.strip().lower().rstrip("."), port
+
+
+@rule("bp-local-roots", "block producer: local roots are exactly its relays, none advertised", E, BP, "role")
+def _check_bp_local_roots(c: Context) -> Result:
+    topo, bad = _parsed_topology(c)
+    if topo is None:
+        return bad or _no_topology(c)
+    want = {_key(p.address, p.port) for p in own_peers(c.host, c.inventory)}
+    points = [p for g in topo.local_roots for p in g.access_points] + [lp.peer for lp in topo.producers]
+    have = {_key(p.address, p.port) for p in points}
+    problems = []
+    if missing := sorted(want - have):
+        problems.append("missing relays: " + ", ".join(f"{a}:{p}" for a, p in missing))
+    if extra := sorted(have - want):
+        problems.append("not its relays: " + ", ".join(f"{a}:{p}" for a, p in extra))
+    if any(g.advertise for g in topo.local_roots):
+        problems.append("a local-root group is advertised")
+    if problems:
+        return False, "; ".join(problems), ""
+    return True, f"local roots are its {len(want)} relay(s)", ""
+
+
+@rule("relay-bp-not-advertised", "relay: no block producer address is advertised in its topology", E, RELAY, "role")
+def _check_relay_advertise(c: Context) -> Result:
+    topo, bad = _parsed_topology(c)
+    if topo is None or c.facts.topology is None:
+        return bad or _no_topology(c)
+    producers = {_key(h.peer_address, 0)[0]: h.name for h in c.inventory.block_producers}
+    leaked = sorted(a for a in advertised_addresses(c.facts.topology) if a in producers)
+    if leaked:
+        return False, "block producer advertised: " + ", ".join(f"{a} ({producers[a]})" for a in leaked), ""
+    return True, "no block producer advertised", ""
+
+
+@rule("relay-bootstrap-peers", "relay: bootstrapPeers are the network's defaults", W, RELAY, "role")
+def _check_relay_bootstrap(c: Context) -> Result:
+    topo, bad = _parsed_topology(c)
+    if topo is None:
+        return bad or _no_topology(c)
+    net = network_named(c.host.network)
+    want = sorted(_key(p.address, p.port) for p in net.bootstrap_peers)
+    if topo.bootstrap_peers is None:
+        return False, f"no bootstrapPeers ({c.host.network} default: {_fmt(want)})", ""
+    have = sorted(_key(p.address, p.port) for p in topo.bootstrap_peers)
+    if have != want:
+        return False, f"bootstrapPeers {_fmt(have) or '[]'} differ from the {c.host.network} default {_fmt(want)}", ""
+    return True, f"bootstrapPeers are the {c.host.network} default", ""
+
+
+def _fmt(points: Iterable[tuple[str, int]]) -> str:
+    return ", ".join(f"{a}:{p}" for a, p in points)
+
+
+@rule("relay-ledger-peers", "relay: useLedgerAfterSlot is the network's default", W, RELAY, "role")
+def _check_relay_ledger(c: Context) -> Result:
+    topo, bad = _parsed_topology(c)
+    if topo is None:
+        return bad or _no_topology(c)
+    want = network_named(c.host.network).use_ledger_after_slot
+    have = topo.use_ledger_after_slot
+    if have != want:
+        shown = "absent" if have is None else str(have)
+        return False, f"useLedgerAfterSlot is {shown}, the {c.host.network} default is {want}", ""
+    return True, f"useLedgerAfterSlot is the {c.host.network} default ({want})", ""
+
+
+def reference_time(facts: HostFacts, now: float, max_skew: float) -> tuple[float, str]:
+    """The clock the slot lag is measured against (see the module docstring) and a note about it."""
+    if facts.host_time is None:
+        return now, "control machine's clock"
+    skew = facts.host_time - now
+    if abs(skew) > max_skew:
+        return now, f"control machine's clock (host clock off by {skew:+.0f} s)"
+    return float(facts.host_time), "host's clock"
+
+
+def host_slot_lag(facts: HostFacts, now: float, policy: Policy) -> int | None:
+    ref, _ = reference_time(facts, now, policy.max_clock_skew_seconds)
+    return facts.slot_lag(ref)
+
+
+def _no_tip(c: Context) -> Result:
+    return False, f"no tip: {c.facts.tip_error or 'the node reported no slot'}", ""
+
+
+def _tip_lag(c: Context) -> tuple[int, str] | None:
+    """Slot lag of the tip against the reference clock (and which clock), or None without a tip."""
+    if c.facts.tip is None or c.facts.tip.slot is None:
+        return None
+    ref, clock = reference_time(c.facts, c.now, c.policy.max_clock_skew_seconds)
+    lag = c.facts.slot_lag(ref)
+    assert lag is not None
+    return lag, clock
+
+
+@rule("node-in-sync", "the tip is within max_slot_lag slots of the wall-clock slot", E, category="sync")
+def _check_in_sync(c: Context) -> Result:
+    measured = _tip_lag(c)
+    if measured is None:
+        return _no_tip(c)
+    lag, clock = measured
+    assert c.facts.tip is not None
+    where = f"{lag} slot(s) behind" if lag >= 0 else f"{-lag} slot(s) ahead of"
+    text = f"slot {c.facts.tip.slot}, {where} the wall-clock slot ({clock})"
+    if lag > c.policy.max_slot_lag:
+        return False, f"{text}: more than {c.policy.max_slot_lag}", ""
+    return True, text, ""
+
+
+@rule(
+    "node-advancing", "the node reports a tip no more than max_stall_slots behind (not stalled)", E, category="sync",
+)
+def _check_advancing(c: Context) -> Result:
+    measured = _tip_lag(c)
+    if measured is None:
+        return _no_tip(c)
+    lag, _clock = measured
+    if lag > c.policy.max_stall_slots:
+        return False, f"tip {lag} slots behind (> {c.policy.max_stall_slots}): stalled or far out of sync", ""
+    ahead = max(lag, 0)
+    return True, f"tip within {ahead} slot(s) of the wall clock: advanced in the last {c.policy.max_stall_slots} s", ""
+
+
+def hot_peer_count(facts: HostFacts) -> tuple[int, str]:
+    hot = metric_int(dict(facts.metrics), "cardano_node_metrics_peerSelection_hot")
+    if hot is not None:
+        return hot, "peerSelection_hot"
+    return len(facts.hot_peer_addresses), "established node connections"
+
+
+@rule(
+    "hot-peers", "at least min_hot_peers hot peers (metrics, else established node connections)", E, category="sync",
+)
+def _check_hot_peers(c: Context) -> Result:
+    count, source = hot_peer_count(c.facts)
+    if count < c.policy.min_hot_peers:
+        return False, f"{count} hot peer(s) ({source}); at least {c.policy.min_hot_peers} wanted", ""
+    return True, f"{count} hot peer(s) ({source})", ""
+
+
+def release_for(host: Host, policy: Policy) -> ReleasePin:
+    """The release pinned in the inventory for this host (node_release), else the policy's version."""
+    pin = host.vars.get("node_release")
+    if isinstance(pin, Mapping) and isinstance(pin.get("version"), str):
+        sha = pin.get("sha256")
+        return ReleasePin(str(pin["version"]), str(pin.get("url") or ""), sha if isinstance(sha, str) else None,
+                          str(pin.get("source") or "download"))  # fmt: skip
+    return ReleasePin(policy.pinned_version, "", None)
+
+
+@rule("drift", "the upgrade playbook would change nothing on the host (plan is empty)", E, category="drift")
+def _check_drift(c: Context) -> Result:
+    # HostFacts is frozen: its read-only fields satisfy what plan_host reads (FactsLike is a Protocol).
+    hp = plan_host(c.host, c.inventory, c.facts, release_for(c.host, c.policy))
+    if hp.error:
+        return False, f"cannot plan: {hp.error}", ""
+    if not hp.changed:
+        return True, "the upgrade playbook would change nothing", ""
+    what = [f"binary {hp.current_version} → {hp.target_version}"] if hp.switch_binary else []
+    what += [ch.path for ch in hp.files]
+    diff = "\n".join(ch.diff.diff.rstrip("\n") for ch in hp.files if ch.diff.diff)
+    return False, "differs from the upgrade playbook: " + ", ".join(what), diff
+
+
+@rule("key-permissions", "block producer: pool key files not readable by group or other", E, BP, "hygiene")
+def _check_keys(c: Context) -> Result:
+    if "keys" in c.facts.probe_errors:
+        return False, f"cannot stat {c.host.layout.keys_dir}: {c.facts.probe_errors['keys']}", ""
+    files = [k for k in c.facts.key_files_stat if k.kind == "f"]
+    if not files:
+        return True, f"no key files under {c.host.layout.keys_dir}", ""
+    loose = [k for k in files if k.mode & 0o077]
+    if loose:
+        shown = ", ".join(f"{k.path} ({k.mode:04o})" for k in loose)
+        return False, f"readable by group/other: {shown}", ""
+    return True, f"{len(files)} key file(s), none readable by group/other", ""
+
+
+@rule("node-user", "the node does not run as root where the layout's run_as says otherwise", W, category="hygiene")
+def _check_user(c: Context) -> Result:
+    run_as = c.host.layout.run_as
+    if run_as == "root":
+        return True, "the layout runs the node as root (run_as: root)", ""
+    owned = []
+    if c.facts.config_stat is not None and c.facts.config_stat.owner == "root":
+        owned.append(c.host.layout.config_path)
+    owned += [k.path for k in c.facts.key_files_stat if k.kind == "f" and k.owner == "root"]
+    if owned:
+        return False, f"run_as is {run_as} but owned by root (node runs as root, or cannot read them): " \
+                      + ", ".join(owned), ""  # fmt: skip
+    return True, f"node files are not owned by root (run_as: {run_as})", ""
+
+
+@rule("free-disk", "free space on the database filesystem is at least min_free_disk_bytes", W, category="hygiene")
+def _check_disk(c: Context) -> Result:
+    free = c.facts.disk_free_bytes
+    if free is None:
+        return False, f"free disk unknown ({_probe_why(c.facts, 'disk')})", ""
+    text = f"{free / 1024**3:.1f} GiB free on {c.host.layout.db_path}'s filesystem"
+    if free < c.policy.min_free_disk_bytes:
+        return False, f"{text}; at least {c.policy.min_free_disk_bytes / 1024**3:.1f} GiB wanted", ""
+    return True, text, ""
+
+
+# Every check above is registered by now: the complete rule set, in report order.
+RULES: tuple[Rule, ...] = tuple(registry.RULES)
+RULES_BY_ID: Mapping[str, Rule] = MappingProxyType(dict(registry.RULES_BY_ID))
+assert all(r.check is not None for r in RULES if r.id != REACHABLE), "every rule but host-reachable has a check"

@@ -1,0 +1,86 @@
+"""What an audit found: severities, findings per host, and the report with its exit code.
+
+Plain values only (renderers in orchestrator/report/ read them); the checks live in `checks`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from orchestrator.audit.policy import Policy
+
+REACHABLE = "host-reachable"
+
+
+class Severity(StrEnum):
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+    @property
+    def rank(self) -> int:
+        return {"info": 0, "warning": 1, "error": 2}[self.value]
+
+
+@dataclass(frozen=True)
+class Finding:
+    host: str
+    rule: str
+    severity: Severity
+    passed: bool
+    message: str
+    detail: str = ""  # more text (a diff for `drift`, the node's error text, ...)
+    skipped: bool = False  # not evaluated: the host could not be probed
+
+    @property
+    def failed(self) -> bool:
+        return not self.passed and not self.skipped
+
+
+@dataclass(frozen=True)
+class HostAudit:
+    host: str
+    role: str
+    reachable: bool
+    slot_lag: int | None
+    findings: tuple[Finding, ...]
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    source: str  # the inventory
+    policy: Policy
+    timestamp: float
+    hosts: tuple[HostAudit, ...]
+
+    @property
+    def findings(self) -> tuple[Finding, ...]:
+        return tuple(f for h in self.hosts for f in h.findings)
+
+    @property
+    def failures(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.failed)
+
+    @property
+    def failing(self) -> tuple[Finding, ...]:
+        """Failures at or above the policy's fail_on severity."""
+        bar = self.policy.fail_on.rank
+        return tuple(f for f in self.failures if f.severity.rank >= bar)
+
+    @property
+    def unreachable(self) -> tuple[str, ...]:
+        return tuple(f.host for f in self.findings if f.rule == REACHABLE and not f.passed)
+
+    @property
+    def exit_code(self) -> int:
+        """2: a host could not be audited (unreachable/probe failed); 1: failing findings; 0: compliant."""
+        if self.unreachable:
+            return 2
+        return 1 if self.failing else 0
+
+    @property
+    def compliant(self) -> bool:
+        return self.exit_code == 0

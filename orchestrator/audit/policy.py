@@ -1,0 +1,147 @@
+"""What compliant means for one fleet: the policy file, its defaults and its validation.
+
+`load_policy` reads the policy YAML file (the one place with I/O, like `load_inventory`), so that
+errors name `file:line:col`. Every field has a documented default (docs/audit.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from orchestrator.audit.findings import REACHABLE, Severity
+from orchestrator.audit.registry import Rule
+from orchestrator.cardano.networks import NETWORKS
+from orchestrator.cardano.releases import CLI_VERSIONS
+from orchestrator.load.inventory import SourceError, did_you_mean, key_loc, load_yaml, node_loc, value_loc
+
+# cardano-cli as shipped with each node release; a policy can pin `pinned_cli_version` explicitly.
+CLI_VERSION_FOR_NODE: Mapping[str, str] = MappingProxyType(CLI_VERSIONS)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What compliant means for one fleet; every field has a documented default."""
+
+    pinned_version: str = "8.9.0"
+    pinned_cli_version: str | None = None  # None: CLI_VERSION_FOR_NODE[pinned_version]
+    max_slot_lag: int = 20
+    max_stall_slots: int = 600
+    max_clock_skew_seconds: int = 30
+    min_hot_peers: int = 1
+    min_free_disk_bytes: int = 20 * 1024**3
+    network: str | None = None  # every host must be on this network (None: the inventory's own)
+    fail_on: Severity = Severity.ERROR
+    disabled: frozenset[str] = frozenset()
+    severities: Mapping[str, Severity] = field(default_factory=lambda: MappingProxyType({}))
+    source: str = "(defaults)"
+
+    def severity(self, rule: Rule) -> Severity:
+        return self.severities.get(rule.id, rule.severity)
+
+    def enabled(self, rule: Rule) -> bool:
+        return rule.id not in self.disabled
+
+    @property
+    def cli_version(self) -> str | None:
+        return self.pinned_cli_version or CLI_VERSION_FOR_NODE.get(self.pinned_version)
+
+
+class PolicyError(SourceError):
+    """The policy file is unusable; str is `path:line:col: message`."""
+
+
+_INT_KEYS: Mapping[str, int] = MappingProxyType({
+    "max_slot_lag": 0, "max_stall_slots": 0, "max_clock_skew_seconds": 0, "min_hot_peers": 0,
+    "min_free_disk_bytes": 0,
+})  # fmt: skip  (name → minimum)
+_STR_KEYS = ("pinned_version", "pinned_cli_version", "network")
+_POLICY_KEYS = (*_INT_KEYS, *_STR_KEYS, "fail_on", "rules")
+
+
+def load_policy(path: str | Path) -> Policy:
+    """Read and validate a policy YAML file; raises PolicyError naming file:line:col."""
+    where = str(path)
+    data = load_yaml(Path(path), PolicyError)
+    return parse_policy(data, where)
+
+
+def parse_policy(data: Any, where: str) -> Policy:
+    """A round-trip YAML value (positions kept) → Policy; raises PolicyError."""
+    top: tuple[str, int, int] = (where, 1, 1)
+    if data is None:
+        return Policy(source=where)
+    if not isinstance(data, Mapping):
+        raise PolicyError(*node_loc(data, top), "a policy is a mapping of settings (see docs/audit.md)")
+    values: dict[str, Any] = {"source": where}
+    for key, value in data.items():
+        kloc, vloc = key_loc(data, key, top), value_loc(data, key, top)
+        name = str(key)
+        if name not in _POLICY_KEYS:
+            hint = did_you_mean(name, _POLICY_KEYS)
+            tail = f" — did you mean '{hint}'?" if hint else f"; expected one of {', '.join(_POLICY_KEYS)}"
+            raise PolicyError(*kloc, f"unknown policy key '{name}'{tail}")
+        if name in _INT_KEYS:
+            if isinstance(value, bool) or not isinstance(value, int) or value < _INT_KEYS[name]:
+                raise PolicyError(*vloc, f"'{name}' must be a whole number ≥ {_INT_KEYS[name]}, not {value!r}")
+            values[name] = int(value)
+        elif name in _STR_KEYS:
+            if value is None and name != "pinned_version":
+                values[name] = None
+                continue
+            if not isinstance(value, str) or not value.strip():
+                raise PolicyError(*vloc, f"'{name}' must be a string (quote versions: \"8.9.0\"), not {value!r}")
+            if name == "network" and value not in NETWORKS:
+                raise PolicyError(*vloc, f"unknown network {value!r}; expected one of {', '.join(NETWORKS)}")
+            values[name] = str(value).strip()
+        elif name == "fail_on":
+            if value not in ("warning", "error"):
+                raise PolicyError(*vloc, f"'fail_on' must be warning or error, not {value!r}")
+            values[name] = Severity(value)
+        elif name == "rules":
+            values["disabled"], values["severities"] = _parse_rules(value, vloc, where)
+    return Policy(**values)
+
+
+def _parse_rules(value: Any, loc: tuple[str, int, int], where: str) -> tuple[frozenset[str], Mapping[str, Severity]]:
+    # The rule ids are known once every check has registered; checks imports this module for Policy.
+    from orchestrator.audit.checks import RULES_BY_ID
+
+    if not isinstance(value, Mapping):
+        raise PolicyError(*loc, "'rules' must be a mapping of rule id → {enabled: bool, severity: ...}")
+    disabled: set[str] = set()
+    severities: dict[str, Severity] = {}
+    for rule_id, settings in value.items():
+        kloc, vloc = key_loc(value, rule_id, loc), value_loc(value, rule_id, loc)
+        rid = str(rule_id)
+        if rid not in RULES_BY_ID:
+            hint = did_you_mean(rid, RULES_BY_ID)
+            tail = f" — did you mean '{hint}'?" if hint else " (cardano-fleet audit --list-rules shows them)"
+            raise PolicyError(*kloc, f"unknown rule '{rid}'{tail}")
+        if isinstance(settings, bool):  # shorthand: `drift: false`
+            settings = {"enabled": settings}
+        if isinstance(settings, str):  # shorthand: `free-disk: error`
+            settings = {"severity": settings}
+        if not isinstance(settings, Mapping):
+            raise PolicyError(*vloc, f"rule '{rid}': expected a mapping with enabled/severity, not {settings!r}")
+        for skey, svalue in settings.items():
+            sloc = value_loc(settings, skey, vloc)
+            if skey == "enabled":
+                if not isinstance(svalue, bool):
+                    raise PolicyError(*sloc, f"rule '{rid}': enabled must be true or false, not {svalue!r}")
+                if not svalue:
+                    if rid == REACHABLE:
+                        raise PolicyError(*sloc, f"rule '{REACHABLE}' cannot be disabled: unreachable hosts are "
+                                                 "always reported")  # fmt: skip
+                    disabled.add(rid)
+            elif skey == "severity":
+                if svalue not in ("info", "warning", "error"):
+                    raise PolicyError(*sloc, f"rule '{rid}': severity must be info, warning or error, not {svalue!r}")
+                severities[rid] = Severity(svalue)
+            else:
+                raise PolicyError(*key_loc(settings, skey, vloc), f"rule '{rid}': unknown setting '{skey}'; "
+                                                                   "expected enabled or severity")  # fmt: skip
+    return frozenset(disabled), MappingProxyType(severities)
