@@ -1,216 +1,59 @@
 """Read-only probes of each host, as one shell script per host, parsed into `HostFacts`.
 
 Why one script: a round trip costs ~50 ms and a connection ~70 ms, so a fleet of 500 hosts is
-probed in one parallel pass of one command each. The script prints delimited sections
-(`@@cf-begin NAME@@ … @@cf-end NAME RC@@`); each parses on its own, so a missing or garbled
-section becomes a `probe_errors` entry and never hides the others. An unreachable host is a
-fact with a reason, not an exception. Pool keys are only stat'ed (`find -printf`), never read.
+probed in one parallel pass of one command each. The script is assembled from the fact records
+(orchestrator/facts/sections.py: each section's command and parser together); its output is cut
+back into sections and each record parses its own, so a missing or garbled section becomes a
+`probe_errors` entry and never hides the others. An unreachable host is a fact with a reason,
+not an exception.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-import re
-import shlex
-from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Collection, Iterable
+from dataclasses import replace
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
-from orchestrator.cardano import health
-from orchestrator.cardano.health import DiskUsage, ParseError, TcpConnection, Tip
-from orchestrator.cardano.networks import network as network_named
+from orchestrator.facts.model import FileStat, GenesisFile, HostFacts, KeyFileStat
+from orchestrator.facts.record import REGISTRY, FactSection, Output, last_line
+from orchestrator.facts.script import Section, build_script, split_sections
+from orchestrator.facts.sections import GENESIS_KEYS, METRICS_URL, network_args
 from orchestrator.model import Host
 
 if TYPE_CHECKING:
     from orchestrator.ssh.transport import CommandResult, Fleet
 
-METRICS_URL = "http://127.0.0.1:12798/metrics"
+__all__ = [
+    "GENESIS_KEYS",
+    "HEALTH_SECTIONS",
+    "METRICS_URL",
+    "PROBE_TIMEOUT",
+    "SECTIONS",
+    "FileStat",
+    "GenesisFile",
+    "HostFacts",
+    "KeyFileStat",
+    "Section",
+    "build_probe",
+    "facts_from_result",
+    "facts_to_json",
+    "gather_facts",
+    "network_args",
+    "parse_probe",
+    "records_for",
+    "split_sections",
+]
+
 PROBE_TIMEOUT = 60.0
-GENESIS_KEYS: tuple[tuple[str, str], ...] = (
-    ("ByronGenesisFile", "byron"),
-    ("ShelleyGenesisFile", "shelley"),
-    ("AlonzoGenesisFile", "alonzo"),
-    ("ConwayGenesisFile", "conway"),
-)
-
-SECTIONS: tuple[str, ...] = (
-    "os",
-    "binary",
-    "node_version",
-    "cli_version",
-    "service",
-    "config",
-    "topology",
-    "genesis",
-    "tip",
-    "metrics",
-    "peers",
-    "disk",
-    "releases",
-    "keys",
-)
-
-
-class FileStat(NamedTuple):
-    """Owner, group, octal mode and size of a remote file (from `stat -c`)."""
-
-    owner: str
-    group: str
-    mode: int
-    size: int | None
-
-    def __str__(self) -> str:
-        return f"{self.owner}:{self.group} {self.mode:04o}"
-
-
-class GenesisFile(NamedTuple):
-    """A genesis file the config references: path, sha256 and blake2b-256 (None: unreadable)."""
-
-    path: str
-    sha256: str | None
-    blake2b: str | None
-
-
-class KeyFileStat(NamedTuple):
-    """Metadata only of an entry under the keys dir of a block producer; contents are never read."""
-
-    path: str
-    mode: int
-    owner: str
-    group: str
-    kind: str  # find's %y: f file, d directory, l symlink
-
-
-def _empty() -> Mapping[str, Any]:
-    return MappingProxyType({})
-
-
-@dataclass(frozen=True)
-class HostFacts:
-    """What one host looked like at probe time; `reachable`/`error` say why fields may be None."""
-
-    host: str
-    reachable: bool
-    error: str | None = None
-    network: str = "mainnet"
-    hostname: str | None = None
-    kernel: str | None = None
-    os_id: str | None = None
-    os_version: str | None = None
-    host_time: int | None = None  # the host's clock (unix seconds) when probed
-    node_version: str | None = None
-    node_rev: str | None = None
-    cli_version: str | None = None
-    binary_path: str | None = None  # readlink -f of bin_dir/cardano-node
-    binary_target: str | None = None  # readlink -f of bin_dir (the current release dir)
-    service_active: str | None = None  # systemctl is-active: active, inactive, failed, ...
-    service_enabled: str | None = None
-    config_text: str | None = None
-    config_sha256: str | None = None
-    config_stat: FileStat | None = None
-    topology_text: str | None = None
-    topology_sha256: str | None = None
-    topology_stat: FileStat | None = None
-    genesis: Mapping[str, GenesisFile] = field(default_factory=_empty)
-    tip: Tip | None = None
-    tip_error: str | None = None
-    metrics: Mapping[str, float] = field(default_factory=_empty)
-    connections: tuple[TcpConnection, ...] = ()
-    hot_peer_addresses: tuple[str, ...] = ()
-    disk: DiskUsage | None = None
-    disk_free_bytes: int | None = None
-    releases: tuple[str, ...] = ()
-    key_files_stat: tuple[KeyFileStat, ...] = ()
-    probe_errors: Mapping[str, str] = field(default_factory=_empty)
-
-    @property
-    def config(self) -> Any:
-        """config.json parsed, or None when absent or not JSON."""
-        return _json_or_none(self.config_text)
-
-    @property
-    def topology(self) -> Any:
-        return _json_or_none(self.topology_text)
-
-    @property
-    def enable_p2p(self) -> bool | None:
-        return health.enable_p2p(self.config)
-
-    @property
-    def topology_format(self) -> health.TopologyFormat | None:
-        return health.topology_format(self.topology) if self.topology_text is not None else None
-
-    @property
-    def hot_peers(self) -> int | None:
-        """The node's own count of hot peers (Prometheus), when it reports one."""
-        return health.metric_int(dict(self.metrics), health.HOT_PEERS_METRIC)
-
-    @property
-    def service_running(self) -> bool:
-        return self.service_active == "active"
-
-    def slot_lag(self, unix_now: float) -> int | None:
-        if self.tip is None or self.tip.slot is None:
-            return None
-        return health.slot_lag(self.tip.slot, self.network, unix_now)
-
-
-def _json_or_none(text: str | None) -> Any:
-    if text is None:
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        return None
-
-
-# --------------------------------------------------------------------------------------------
-# The probe script
-
-
-_GENESIS_PY = (
-    "import json,os,sys\n"
-    "p=sys.argv[1]\n"
-    "c=json.load(open(p))\n"
-    "d=os.path.dirname(os.path.abspath(p))\n"
-    f"for k,n in {GENESIS_KEYS!r}:\n"
-    "    v=c.get(k)\n"
-    "    if isinstance(v,str) and '\\t' not in v and '\\n' not in v:\n"
-    "        print(n+'\\t'+os.path.join(d,v))\n"
-)
-_METRICS_PY = (
-    "import sys,urllib.request\n"
-    "r=urllib.request.urlopen(sys.argv[1],timeout=5)\n"
-    "sys.stdout.write(r.read().decode('utf-8','replace'))\n"
-)
-
-
+SECTIONS: tuple[str, ...] = tuple(REGISTRY)
 # What a sync gate or a pre-batch health check reads: no files, no genesis hashes.
-HEALTH_SECTIONS = frozenset({"os", "node_version", "service", "tip", "metrics", "peers"})
-_BEGIN_IN_SCRIPT = re.compile(r"@@cf-begin ([a-z_]+)@@")
+HEALTH_SECTIONS = frozenset(name for name, record in REGISTRY.items() if record.health)
 
 
-def _section(name: str, body: str) -> str:
-    # A subshell per section: `exit` ends the section only, and its status is the section's.
-    return f"printf '\\n@@cf-begin {name}@@\\n'\n(\n{body}\n) 2>&1\nprintf '\\n@@cf-end {name} %s@@\\n' \"$?\"\n"
-
-
-def _file_section(path: str) -> str:
-    f = shlex.quote(path)
-    return (
-        f"stat -c 'stat=%U:%G %a %s' {f} && "
-        f"printf 'sha256=%s\\n' \"$(sha256sum < {f} | cut -d' ' -f1)\" && "
-        f"printf 'b64=' && base64 -w0 < {f}"
-    )
-
-
-def network_args(network: str) -> str:
-    """`--mainnet` or `--testnet-magic N`, as cardano-cli wants it."""
-    magic = network_named(network).magic
-    return "--mainnet" if magic is None else f"--testnet-magic {int(magic)}"
+def records_for(host: Host, sections: Collection[str] | None = None) -> list[FactSection]:
+    """The records probed on `host` (all, or only those named), in registry order."""
+    return [r for r in REGISTRY.values() if r.applies(host) and (sections is None or r.name in sections)]
 
 
 def build_probe(host: Host, sections: Collection[str] | None = None) -> str:
@@ -219,323 +62,59 @@ def build_probe(host: Host, sections: Collection[str] | None = None) -> str:
     `sections` keeps only those (HEALTH_SECTIONS is what a sync gate needs): a gate samples every
     second, and need not re-read files and genesis hashes each time.
     """
-    lay = host.layout
-    q = shlex.quote
-    bin_dir = lay.bin_dir.rstrip("/") or "/"
-    node, cli = q(f"{bin_dir}/cardano-node"), q(f"{bin_dir}/cardano-cli")
-    prelude = 'export LC_ALL=C PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH"'
-    parts = [
-        _section(
-            "os",
-            "printf 'hostname=%s\\n' \"$(cat /proc/sys/kernel/hostname 2>/dev/null || hostname)\"\n"
-            "printf 'kernel=%s\\n' \"$(uname -srm)\"\n"
-            '( . /etc/os-release 2>/dev/null; printf \'os_id=%s\\nos_version=%s\\n\' "${ID:-}" "${VERSION_ID:-}" )\n'
-            "printf 'time=%s\\n' \"$(date +%s)\"",
-        ),
-        _section(
-            "binary",
-            f"printf 'bin_dir=%s\\n' \"$(readlink -f {q(bin_dir)})\"\n"
-            f"printf 'node=%s\\n' \"$(readlink -f {node})\"\n"
-            f"test -x {node}",
-        ),
-        _section("node_version", f"timeout 20 {node} --version"),
-        _section("cli_version", f"timeout 20 {cli} --version"),
-        _section(
-            "service",
-            f"printf 'active=%s\\n' \"$(systemctl is-active {q(lay.service_name)} 2>/dev/null)\"\n"
-            f"printf 'enabled=%s\\n' \"$(systemctl is-enabled {q(lay.service_name)} 2>/dev/null)\"",
-        ),
-        _section("config", _file_section(lay.config_path)),
-        _section("topology", _file_section(lay.topology_path)),
-        _section(
-            "genesis",
-            f"g=$(python3 -c {q(_GENESIS_PY)} {q(lay.config_path)}) || exit $?\n"
-            "printf '%s\\n' \"$g\" | while IFS=\"$(printf '\\t')\" read -r n p; do\n"
-            '  [ -n "$n" ] || continue\n'
-            '  if [ -r "$p" ]; then\n'
-            '    printf \'%s\\t%s\\t%s\\t%s\\n\' "$n" "$p" "$(sha256sum < "$p" | cut -d\' \' -f1)"'
-            ' "$(b2sum -l 256 < "$p" | cut -d\' \' -f1)"\n'
-            '  else printf \'%s\\t%s\\t-\\t-\\n\' "$n" "$p"; fi\n'
-            "done",
-        ),
-        _section(
-            "tip",
-            f"CARDANO_NODE_SOCKET_PATH={q(lay.socket_path)} timeout 20 {cli} query tip {network_args(host.network)}",
-        ),
-        _section(
-            "metrics",
-            "if command -v curl >/dev/null 2>&1; then "
-            f"curl -fsS --max-time 5 {q(METRICS_URL)}; "
-            f"else timeout 10 python3 -c {q(_METRICS_PY)} {q(METRICS_URL)} 2>&1 | tail -n 200; fi",
-        ),
-        _section("peers", "ss -Htnp state established 2>/dev/null || ss -Htn state established"),
-        _section(
-            "disk",
-            f'd={q(lay.db_path)}; while [ ! -e "$d" ] && [ "$d" != / ]; do d=$(dirname "$d"); done; df -P "$d"',
-        ),
-        _section("releases", f"ls -1A {q(lay.releases_dir)}"),
-    ]
-    if host.is_producer:
-        # Metadata only: find -printf never opens the files.
-        parts.append(
-            _section(
-                "keys",
-                f"find {q(lay.keys_dir)} -mindepth 1 -maxdepth 3 -printf '%m\\t%u\\t%g\\t%y\\t%p\\n'",
-            )
-        )
-    if sections is not None:
-        parts = [p for p in parts if _section_name(p) in sections]
-    return "sh -c " + q("\n".join([prelude, *parts, "exit 0"]))
+    return build_script(host, records_for(host, sections))
 
 
-def _section_name(part: str) -> str:
-    match = _BEGIN_IN_SCRIPT.search(part)
-    return match.group(1) if match else ""
+def parse_probe(host: Host, output: str, sections: Collection[str] | None = None) -> HostFacts:
+    """Turn the probe's stdout into HostFacts; every problem is a `probe_errors` entry, never raised.
 
-
-# --------------------------------------------------------------------------------------------
-# Parsing
-
-
-_BEGIN = re.compile(r"^@@cf-begin ([a-z_]+)@@$")
-_END = re.compile(r"^@@cf-end ([a-z_]+) (-?\d+)@@$")
-
-
-@dataclass(frozen=True)
-class Section:
-    name: str
-    body: str
-    rc: int | None  # None: the section never finished (output cut short)
-
-
-def split_sections(output: str) -> dict[str, Section]:
-    """The probe output cut into its sections; anything outside markers is ignored."""
-    sections: dict[str, Section] = {}
-    current: str | None = None
-    lines: list[str] = []
-    for line in output.split("\n"):
-        m_end = _END.match(line)
-        if current is not None and m_end and m_end.group(1) == current:
-            sections[current] = Section(current, "\n".join(lines).strip("\n"), int(m_end.group(2)))
-            current, lines = None, []
+    `sections`: the ones that were asked for (all by default); only their absence is an error.
+    """
+    found = split_sections(output)
+    fields: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for record in records_for(host, sections):
+        got = _output(host, record, found.get(record.name))
+        if isinstance(got, str):
+            errors[record.name] = got
+            fields.update(record.unavailable(got))
             continue
-        m_begin = _BEGIN.match(line)
-        if m_begin:
-            if current is not None:
-                sections[current] = Section(current, "\n".join(lines).strip("\n"), None)
-            current, lines = m_begin.group(1), []
-            continue
-        if current is not None:
-            lines.append(line)
-    if current is not None:
-        sections[current] = Section(current, "\n".join(lines).strip("\n"), None)
-    return sections
-
-
-def _kv(body: str) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for line in body.splitlines():
-        key, sep, value = line.partition("=")
-        if sep and key and key.isidentifier():
-            out.setdefault(key, value.strip())
-    return out
-
-
-def _last_line(text: str, default: str) -> str:
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    return lines[-1][:300] if lines else default
-
-
-def _parse_file(body: str) -> tuple[str | None, str | None, FileStat | None]:
-    kv = _kv(body)
-    stat: FileStat | None = None
-    raw_stat = kv.get("stat", "")
-    m = re.match(r"^([^:\s]+):(\S+)\s+([0-7]{1,4})(?:\s+(\d+))?$", raw_stat)
-    if m:
-        stat = FileStat(m.group(1), m.group(2), int(m.group(3), 8), int(m.group(4)) if m.group(4) else None)
-    sha = kv.get("sha256")
-    if sha is not None and not re.fullmatch(r"[0-9a-f]{64}", sha):
-        sha = None
-    text: str | None = None
-    b64 = kv.get("b64")
-    if b64 is not None:
-        try:
-            text = base64.b64decode(b64, validate=True).decode("utf-8", "replace")
-        except (binascii.Error, ValueError):
-            raise ParseError("file contents are not valid base64") from None
-    return text, sha, stat
-
-
-class _Builder:
-    """Collects parsed fields and per-section errors while walking the sections."""
-
-    def __init__(self, host: Host, sections: Mapping[str, Section]) -> None:
-        self.host = host
-        self.sections = sections
-        self.fields: dict[str, Any] = {}
-        self.errors: dict[str, str] = {}
-
-    def body(self, name: str, *, need_ok: bool = True) -> str | None:
-        """The section's body, or None (with an error recorded) when missing or failed."""
-        sec = self.sections.get(name)
-        if sec is None:
-            self.errors[name] = "missing from probe output"
-            return None
-        if sec.rc is None:
-            self.errors[name] = "output cut short"
-            return None
-        if need_ok and sec.rc != 0:
-            self.errors[name] = f"exit {sec.rc}: {_last_line(sec.body, 'no output')}"
-            return None
-        return sec.body
-
-
-def parse_probe(host: Host, output: str) -> HostFacts:
-    """Turn the probe's stdout into HostFacts; every problem is a `probe_errors` entry, never raised."""
-    b = _Builder(host, split_sections(output))
-    f = b.fields
-
-    body = b.body("os")
-    if body is not None:
-        kv = _kv(body)
-        f["hostname"] = kv.get("hostname") or None
-        f["kernel"] = kv.get("kernel") or None
-        f["os_id"] = kv.get("os_id") or None
-        f["os_version"] = kv.get("os_version") or None
-        f["host_time"] = int(kv["time"]) if kv.get("time", "").isdigit() else None
-
-    sec = b.sections.get("binary")
-    body = b.body("binary", need_ok=False)
-    if body is not None and sec is not None:
-        kv = _kv(body)
-        f["binary_target"] = kv.get("bin_dir") or None
-        f["binary_path"] = kv.get("node") or None
-        if sec.rc != 0:
-            b.errors["binary"] = f"{host.layout.bin_dir}/cardano-node is missing or not executable"
-
-    for name, key_version, key_rev in (
-        ("node_version", "node_version", "node_rev"),
-        ("cli_version", "cli_version", None),
-    ):
-        body = b.body(name)
-        if body is not None:
-            try:
-                info = health.parse_version(body)
-            except ParseError as exc:
-                b.errors[name] = str(exc)
-            else:
-                f[key_version] = info.version
-                if key_rev:
-                    f[key_rev] = info.rev
-
-    body = b.body("service")
-    if body is not None:
-        kv = _kv(body)
-        f["service_active"] = kv.get("active") or "unknown"
-        f["service_enabled"] = kv.get("enabled") or "unknown"
-
-    for name in ("config", "topology"):
-        body = b.body(name)
-        if body is not None:
-            try:
-                text, sha, stat = _parse_file(body)
-            except ParseError as exc:
-                b.errors[name] = str(exc)
-            else:
-                f[f"{name}_text"], f[f"{name}_sha256"], f[f"{name}_stat"] = text, sha, stat
-                if text is None or sha is None or stat is None:
-                    b.errors[name] = "incomplete file section"
-
-    body = b.body("genesis")
-    if body is not None:
-        genesis: dict[str, GenesisFile] = {}
-        for line in body.splitlines():
-            cols = line.split("\t")
-            if len(cols) != 4 or cols[0] not in {n for _, n in GENESIS_KEYS}:
-                continue
-            name, path, sha, b2 = cols
-            ok_sha = sha if re.fullmatch(r"[0-9a-f]{64}", sha) else None
-            ok_b2 = b2 if re.fullmatch(r"[0-9a-f]{64}", b2) else None
-            genesis[name] = GenesisFile(path, ok_sha, ok_b2)
-            if ok_sha is None or ok_b2 is None:
-                b.errors[f"genesis.{name}"] = f"cannot read {path}"
-        f["genesis"] = MappingProxyType(genesis)
-
-    sec = b.sections.get("tip")
-    body = b.body("tip", need_ok=False)
-    if body is not None and sec is not None:
-        if sec.rc != 0:
-            f["tip_error"] = _last_line(body, f"exit {sec.rc}")
-        else:
-            try:
-                f["tip"] = health.parse_tip(body)
-            except ParseError as exc:
-                f["tip_error"] = str(exc)
-    elif "tip" in b.errors:
-        f["tip_error"] = b.errors["tip"]
-
-    body = b.body("metrics")
-    if body is not None:
-        metrics = health.parse_prometheus(body)
-        f["metrics"] = MappingProxyType(metrics)
-        if not metrics:
-            b.errors["metrics"] = "no samples in the metrics text"
-
-    body = b.body("peers")
-    if body is not None:
-        conns = health.parse_ss(body)
-        f["connections"] = tuple(conns)
-        f["hot_peer_addresses"] = health.node_peer_addresses(conns)
-
-    body = b.body("disk")
-    if body is not None:
-        try:
-            disk = health.parse_df(body)
-        except ParseError as exc:
-            b.errors["disk"] = str(exc)
-        else:
-            f["disk"], f["disk_free_bytes"] = disk, disk.free_bytes
-
-    body = b.body("releases")
-    if body is not None:
-        f["releases"] = tuple(sorted(ln.strip() for ln in body.splitlines() if ln.strip()))
-
-    if host.is_producer:
-        body = b.body("keys")
-        if body is not None:
-            keys: list[KeyFileStat] = []
-            for line in body.splitlines():
-                cols = line.split("\t")
-                if len(cols) == 5 and re.fullmatch(r"[0-7]{1,4}", cols[0]):
-                    keys.append(KeyFileStat(cols[4], int(cols[0], 8), cols[1], cols[2], cols[3]))
-            f["key_files_stat"] = tuple(keys)
-
+        parsed = record.parse(got)
+        fields.update(parsed.fields)
+        errors.update(parsed.errors)
     return HostFacts(
         host=host.name,
         reachable=True,
         network=host.network,
-        probe_errors=MappingProxyType(dict(b.errors)),
-        **f,
+        probe_errors=MappingProxyType(errors),
+        **fields,
     )
 
 
-def facts_from_result(host: Host, result: CommandResult) -> HostFacts:
+def _output(host: Host, record: FactSection, sec: Section | None) -> Output | str:
+    """The section's finished output for its parser, or why there is none."""
+    if sec is None:
+        return "missing from probe output"
+    if sec.rc is None:
+        return "output cut short"
+    if record.check_exit and sec.rc != 0:
+        return f"exit {sec.rc}: {last_line(sec.body, 'no output')}"
+    return Output(host, sec.body, sec.rc)
+
+
+def facts_from_result(host: Host, result: CommandResult, sections: Collection[str] | None = None) -> HostFacts:
     """A probe's CommandResult → HostFacts: unreachable, failed to run, or parsed."""
     if not result.connected:
         return HostFacts(host=host.name, reachable=False, error=result.error or "unreachable", network=host.network)
     if result.error is not None and "@@cf-begin" not in result.stdout:
         return HostFacts(host=host.name, reachable=True, error=f"probe failed: {result.error}", network=host.network)
     if result.exit_code not in (0, None) and "@@cf-begin" not in result.stdout:
-        why = _last_line(result.stderr, f"exit {result.exit_code}")
+        why = last_line(result.stderr, f"exit {result.exit_code}")
         return HostFacts(host=host.name, reachable=True, error=f"probe failed: {why}", network=host.network)
-    facts = parse_probe(host, result.stdout)
+    facts = parse_probe(host, result.stdout, sections)
     if result.error is not None:  # e.g. a timeout with partial output
-        return _with_error(facts, f"probe failed: {result.error}")
+        return replace(facts, error=f"probe failed: {result.error}")
     return facts
-
-
-def _with_error(facts: HostFacts, error: str) -> HostFacts:
-    return replace(facts, error=error)
 
 
 def gather_facts(
@@ -549,7 +128,7 @@ def gather_facts(
     chosen = list(hosts)
     by_name = {h.name: h for h in chosen}
     results = transport.run_all(chosen, lambda h: build_probe(h, sections), sudo=True, timeout=timeout)
-    return {name: facts_from_result(by_name[name], res) for name, res in results.items()}
+    return {name: facts_from_result(by_name[name], res, sections) for name, res in results.items()}
 
 
 # --------------------------------------------------------------------------------------------

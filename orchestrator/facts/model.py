@@ -1,0 +1,129 @@
+"""What a probe learned about one host (`HostFacts`) and the small records inside it.
+
+Kept apart from the fact sections that fill it (orchestrator/facts/sections.py) and from the probe
+that runs them (orchestrator/facts/probe.py): audit rules, plans and gates read these types only.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, NamedTuple
+
+from orchestrator.cardano import health
+from orchestrator.cardano.health import DiskUsage, TcpConnection, Tip
+
+
+class FileStat(NamedTuple):
+    """Owner, group, octal mode and size of a remote file (from `stat -c`)."""
+
+    owner: str
+    group: str
+    mode: int
+    size: int | None
+
+    def __str__(self) -> str:
+        return f"{self.owner}:{self.group} {self.mode:04o}"
+
+
+class GenesisFile(NamedTuple):
+    """A genesis file the config references: path, sha256 and blake2b-256 (None: unreadable)."""
+
+    path: str
+    sha256: str | None
+    blake2b: str | None
+
+
+class KeyFileStat(NamedTuple):
+    """Metadata only of an entry under the keys dir of a block producer; contents are never read."""
+
+    path: str
+    mode: int
+    owner: str
+    group: str
+    kind: str  # find's %y: f file, d directory, l symlink
+
+
+def _empty() -> Mapping[str, Any]:
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class HostFacts:
+    """What one host looked like at probe time; `reachable`/`error` say why fields may be None."""
+
+    host: str
+    reachable: bool
+    error: str | None = None
+    network: str = "mainnet"
+    hostname: str | None = None
+    kernel: str | None = None
+    os_id: str | None = None
+    os_version: str | None = None
+    host_time: int | None = None  # the host's clock (unix seconds) when probed
+    node_version: str | None = None
+    node_rev: str | None = None
+    cli_version: str | None = None
+    binary_path: str | None = None  # readlink -f of bin_dir/cardano-node
+    binary_target: str | None = None  # readlink -f of bin_dir (the current release dir)
+    service_active: str | None = None  # systemctl is-active: active, inactive, failed, ...
+    service_enabled: str | None = None
+    config_text: str | None = None
+    config_sha256: str | None = None
+    config_stat: FileStat | None = None
+    topology_text: str | None = None
+    topology_sha256: str | None = None
+    topology_stat: FileStat | None = None
+    genesis: Mapping[str, GenesisFile] = field(default_factory=_empty)
+    tip: Tip | None = None
+    tip_error: str | None = None
+    metrics: Mapping[str, float] = field(default_factory=_empty)
+    connections: tuple[TcpConnection, ...] = ()
+    hot_peer_addresses: tuple[str, ...] = ()
+    disk: DiskUsage | None = None
+    disk_free_bytes: int | None = None
+    releases: tuple[str, ...] = ()
+    key_files_stat: tuple[KeyFileStat, ...] = ()
+    probe_errors: Mapping[str, str] = field(default_factory=_empty)
+
+    @property
+    def config(self) -> Any:
+        """config.json parsed, or None when absent or not JSON."""
+        return _json_or_none(self.config_text)
+
+    @property
+    def topology(self) -> Any:
+        return _json_or_none(self.topology_text)
+
+    @property
+    def enable_p2p(self) -> bool | None:
+        return health.enable_p2p(self.config)
+
+    @property
+    def topology_format(self) -> health.TopologyFormat | None:
+        return health.topology_format(self.topology) if self.topology_text is not None else None
+
+    @property
+    def hot_peers(self) -> int | None:
+        """The node's own count of hot peers (Prometheus), when it reports one."""
+        return health.metric_int(dict(self.metrics), health.HOT_PEERS_METRIC)
+
+    @property
+    def service_running(self) -> bool:
+        return self.service_active == "active"
+
+    def slot_lag(self, unix_now: float) -> int | None:
+        if self.tip is None or self.tip.slot is None:
+            return None
+        return health.slot_lag(self.tip.slot, self.network, unix_now)
+
+
+def _json_or_none(text: str | None) -> Any:
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None

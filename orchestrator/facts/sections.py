@@ -1,0 +1,357 @@
+"""Every fact the probe reads, one record each: the shell command and its parser together.
+
+Order here is the order of the probe's output. Pool keys are only stat'ed (`find -printf`), never
+read. Sections marked `health = True` make up the light probe a sync gate samples every second.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import shlex
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+from orchestrator.cardano import health
+from orchestrator.cardano.health import ParseError
+from orchestrator.cardano.networks import network as network_named
+from orchestrator.facts.model import FileStat, GenesisFile, KeyFileStat
+from orchestrator.facts.record import FactSection, Output, Parsed, kv, last_line, register
+from orchestrator.model import Host
+
+METRICS_URL = "http://127.0.0.1:12798/metrics"
+GENESIS_KEYS: tuple[tuple[str, str], ...] = (
+    ("ByronGenesisFile", "byron"),
+    ("ShelleyGenesisFile", "shelley"),
+    ("AlonzoGenesisFile", "alonzo"),
+    ("ConwayGenesisFile", "conway"),
+)
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+q = shlex.quote
+
+
+def network_args(network: str) -> str:
+    """`--mainnet` or `--testnet-magic N`, as cardano-cli wants it."""
+    magic = network_named(network).magic
+    return "--mainnet" if magic is None else f"--testnet-magic {int(magic)}"
+
+
+def _bin(host: Host, program: str) -> str:
+    bin_dir = host.layout.bin_dir.rstrip("/") or "/"
+    return q(f"{bin_dir}/{program}")
+
+
+@register
+class OsSection(FactSection):
+    name = "os"
+    health = True
+
+    def command(self, host: Host) -> str:
+        return (
+            "printf 'hostname=%s\\n' \"$(cat /proc/sys/kernel/hostname 2>/dev/null || hostname)\"\n"
+            "printf 'kernel=%s\\n' \"$(uname -srm)\"\n"
+            '( . /etc/os-release 2>/dev/null; printf \'os_id=%s\\nos_version=%s\\n\' "${ID:-}" "${VERSION_ID:-}" )\n'
+            "printf 'time=%s\\n' \"$(date +%s)\""
+        )
+
+    def parse(self, out: Output) -> Parsed:
+        v = kv(out.body)
+        return Parsed.of(
+            hostname=v.get("hostname") or None,
+            kernel=v.get("kernel") or None,
+            os_id=v.get("os_id") or None,
+            os_version=v.get("os_version") or None,
+            host_time=int(v["time"]) if v.get("time", "").isdigit() else None,
+        )
+
+
+@register
+class BinarySection(FactSection):
+    """Where bin_dir and cardano-node really point (the current release), and whether it runs."""
+
+    name = "binary"
+    check_exit = False
+
+    def command(self, host: Host) -> str:
+        bin_dir = host.layout.bin_dir.rstrip("/") or "/"
+        node = _bin(host, "cardano-node")
+        return (
+            f"printf 'bin_dir=%s\\n' \"$(readlink -f {q(bin_dir)})\"\n"
+            f"printf 'node=%s\\n' \"$(readlink -f {node})\"\n"
+            f"test -x {node}"
+        )
+
+    def parse(self, out: Output) -> Parsed:
+        v = kv(out.body)
+        fields = {"binary_target": v.get("bin_dir") or None, "binary_path": v.get("node") or None}
+        if out.rc != 0:
+            return Parsed.error(self.name, f"{out.host.layout.bin_dir}/cardano-node is missing or not executable", **fields)
+        return Parsed.of(**fields)
+
+
+@register
+class NodeVersionSection(FactSection):
+    name = "node_version"
+    health = True
+
+    def command(self, host: Host) -> str:
+        return f"timeout 20 {_bin(host, 'cardano-node')} --version"
+
+    def parse(self, out: Output) -> Parsed:
+        try:
+            info = health.parse_version(out.body)
+        except ParseError as exc:
+            return Parsed.error(self.name, str(exc))
+        return Parsed.of(node_version=info.version, node_rev=info.rev)
+
+
+@register
+class CliVersionSection(FactSection):
+    name = "cli_version"
+
+    def command(self, host: Host) -> str:
+        return f"timeout 20 {_bin(host, 'cardano-cli')} --version"
+
+    def parse(self, out: Output) -> Parsed:
+        try:
+            info = health.parse_version(out.body)
+        except ParseError as exc:
+            return Parsed.error(self.name, str(exc))
+        return Parsed.of(cli_version=info.version)
+
+
+@register
+class ServiceSection(FactSection):
+    name = "service"
+    health = True
+
+    def command(self, host: Host) -> str:
+        unit = q(host.layout.service_name)
+        return (
+            f"printf 'active=%s\\n' \"$(systemctl is-active {unit} 2>/dev/null)\"\n"
+            f"printf 'enabled=%s\\n' \"$(systemctl is-enabled {unit} 2>/dev/null)\""
+        )
+
+    def parse(self, out: Output) -> Parsed:
+        v = kv(out.body)
+        return Parsed.of(service_active=v.get("active") or "unknown", service_enabled=v.get("enabled") or "unknown")
+
+
+class _FileSection(FactSection):
+    """A whole small file: owner/group/mode/size, sha256 and contents (base64, so any bytes survive)."""
+
+    def path(self, host: Host) -> str:
+        raise NotImplementedError
+
+    def command(self, host: Host) -> str:
+        f = q(self.path(host))
+        return (
+            f"stat -c 'stat=%U:%G %a %s' {f} && "
+            f"printf 'sha256=%s\\n' \"$(sha256sum < {f} | cut -d' ' -f1)\" && "
+            f"printf 'b64=' && base64 -w0 < {f}"
+        )
+
+    def parse(self, out: Output) -> Parsed:
+        v = kv(out.body)
+        stat: FileStat | None = None
+        m = re.match(r"^([^:\s]+):(\S+)\s+([0-7]{1,4})(?:\s+(\d+))?$", v.get("stat", ""))
+        if m:
+            stat = FileStat(m.group(1), m.group(2), int(m.group(3), 8), int(m.group(4)) if m.group(4) else None)
+        sha = v.get("sha256")
+        if sha is not None and not _HEX64.fullmatch(sha):
+            sha = None
+        text: str | None = None
+        if (b64 := v.get("b64")) is not None:
+            try:
+                text = base64.b64decode(b64, validate=True).decode("utf-8", "replace")
+            except (binascii.Error, ValueError):
+                return Parsed.error(self.name, "file contents are not valid base64")
+        fields = {f"{self.name}_text": text, f"{self.name}_sha256": sha, f"{self.name}_stat": stat}
+        if text is None or sha is None or stat is None:
+            return Parsed.error(self.name, "incomplete file section", **fields)
+        return Parsed(fields=fields)
+
+
+@register
+class ConfigSection(_FileSection):
+    name = "config"
+
+    def path(self, host: Host) -> str:
+        return host.layout.config_path
+
+
+@register
+class TopologySection(_FileSection):
+    name = "topology"
+
+    def path(self, host: Host) -> str:
+        return host.layout.topology_path
+
+
+_GENESIS_PY = (
+    "import json,os,sys\n"
+    "p=sys.argv[1]\n"
+    "c=json.load(open(p))\n"
+    "d=os.path.dirname(os.path.abspath(p))\n"
+    f"for k,n in {GENESIS_KEYS!r}:\n"
+    "    v=c.get(k)\n"
+    "    if isinstance(v,str) and '\\t' not in v and '\\n' not in v:\n"
+    "        print(n+'\\t'+os.path.join(d,v))\n"
+)
+
+
+@register
+class GenesisSection(FactSection):
+    """The genesis files config.json names (relative to it): path, sha256 and blake2b-256."""
+
+    name = "genesis"
+
+    def command(self, host: Host) -> str:
+        return (
+            f"g=$(python3 -c {q(_GENESIS_PY)} {q(host.layout.config_path)}) || exit $?\n"
+            "printf '%s\\n' \"$g\" | while IFS=\"$(printf '\\t')\" read -r n p; do\n"
+            '  [ -n "$n" ] || continue\n'
+            '  if [ -r "$p" ]; then\n'
+            '    printf \'%s\\t%s\\t%s\\t%s\\n\' "$n" "$p" "$(sha256sum < "$p" | cut -d\' \' -f1)"'
+            ' "$(b2sum -l 256 < "$p" | cut -d\' \' -f1)"\n'
+            '  else printf \'%s\\t%s\\t-\\t-\\n\' "$n" "$p"; fi\n'
+            "done"
+        )
+
+    def parse(self, out: Output) -> Parsed:
+        known = {n for _, n in GENESIS_KEYS}
+        genesis: dict[str, GenesisFile] = {}
+        errors: dict[str, str] = {}
+        for line in out.body.splitlines():
+            cols = line.split("\t")
+            if len(cols) != 4 or cols[0] not in known:
+                continue
+            name, path, sha, b2 = cols
+            ok_sha = sha if _HEX64.fullmatch(sha) else None
+            ok_b2 = b2 if _HEX64.fullmatch(b2) else None
+            genesis[name] = GenesisFile(path, ok_sha, ok_b2)
+            if ok_sha is None or ok_b2 is None:
+                errors[f"genesis.{name}"] = f"cannot read {path}"
+        return Parsed(fields={"genesis": MappingProxyType(genesis)}, errors=errors)
+
+
+@register
+class TipSection(FactSection):
+    """`cardano-cli query tip`: a stopped or syncing node's failure is the fact `tip_error`, not a probe error."""
+
+    name = "tip"
+    health = True
+    check_exit = False
+
+    def command(self, host: Host) -> str:
+        lay = host.layout
+        return (
+            f"CARDANO_NODE_SOCKET_PATH={q(lay.socket_path)} timeout 20 {_bin(host, 'cardano-cli')} "
+            f"query tip {network_args(host.network)}"
+        )
+
+    def parse(self, out: Output) -> Parsed:
+        if out.rc != 0:
+            return Parsed.of(tip_error=last_line(out.body, f"exit {out.rc}"))
+        try:
+            return Parsed.of(tip=health.parse_tip(out.body))
+        except ParseError as exc:
+            return Parsed.of(tip_error=str(exc))
+
+    def unavailable(self, why: str) -> Mapping[str, Any]:
+        return {"tip_error": why}
+
+
+_METRICS_PY = (
+    "import sys,urllib.request\n"
+    "r=urllib.request.urlopen(sys.argv[1],timeout=5)\n"
+    "sys.stdout.write(r.read().decode('utf-8','replace'))\n"
+)
+
+
+@register
+class MetricsSection(FactSection):
+    """The node's Prometheus endpoint (curl, or python3 where curl is missing)."""
+
+    name = "metrics"
+    health = True
+
+    def command(self, host: Host) -> str:
+        return (
+            "if command -v curl >/dev/null 2>&1; then "
+            f"curl -fsS --max-time 5 {q(METRICS_URL)}; "
+            f"else timeout 10 python3 -c {q(_METRICS_PY)} {q(METRICS_URL)} 2>&1 | tail -n 200; fi"
+        )
+
+    def parse(self, out: Output) -> Parsed:
+        metrics = health.parse_prometheus(out.body)
+        fields = {"metrics": MappingProxyType(metrics)}
+        if not metrics:
+            return Parsed.error(self.name, "no samples in the metrics text", **fields)
+        return Parsed(fields=fields)
+
+
+@register
+class PeersSection(FactSection):
+    """Established TCP connections (with owning process where `ss -p` may say)."""
+
+    name = "peers"
+    health = True
+
+    def command(self, host: Host) -> str:
+        return "ss -Htnp state established 2>/dev/null || ss -Htn state established"
+
+    def parse(self, out: Output) -> Parsed:
+        conns = health.parse_ss(out.body)
+        return Parsed.of(connections=tuple(conns), hot_peer_addresses=health.node_peer_addresses(conns))
+
+
+@register
+class DiskSection(FactSection):
+    """Free space of the filesystem that holds (or will hold) the chain database."""
+
+    name = "disk"
+
+    def command(self, host: Host) -> str:
+        return f'd={q(host.layout.db_path)}; while [ ! -e "$d" ] && [ "$d" != / ]; do d=$(dirname "$d"); done; df -P "$d"'
+
+    def parse(self, out: Output) -> Parsed:
+        try:
+            disk = health.parse_df(out.body)
+        except ParseError as exc:
+            return Parsed.error(self.name, str(exc))
+        return Parsed.of(disk=disk, disk_free_bytes=disk.free_bytes)
+
+
+@register
+class ReleasesSection(FactSection):
+    name = "releases"
+
+    def command(self, host: Host) -> str:
+        return f"ls -1A {q(host.layout.releases_dir)}"
+
+    def parse(self, out: Output) -> Parsed:
+        return Parsed.of(releases=tuple(sorted(ln.strip() for ln in out.body.splitlines() if ln.strip())))
+
+
+@register
+class KeysSection(FactSection):
+    """Metadata only of a block producer's keys dir: `find -printf` never opens the files."""
+
+    name = "keys"
+
+    def applies(self, host: Host) -> bool:
+        return host.is_producer
+
+    def command(self, host: Host) -> str:
+        return f"find {q(host.layout.keys_dir)} -mindepth 1 -maxdepth 3 -printf '%m\\t%u\\t%g\\t%y\\t%p\\n'"
+
+    def parse(self, out: Output) -> Parsed:
+        keys: list[KeyFileStat] = []
+        for line in out.body.splitlines():
+            cols = line.split("\t")
+            if len(cols) == 5 and re.fullmatch(r"[0-7]{1,4}", cols[0]):
+                keys.append(KeyFileStat(cols[4], int(cols[0], 8), cols[1], cols[2], cols[3]))
+        return Parsed.of(key_files_stat=tuple(keys))
