@@ -25,6 +25,7 @@ from orchestrator.facts.probe import (
     parse_probe,
     split_sections,
 )
+from orchestrator.facts.script import script_sections
 from orchestrator.model import Host, Role
 from orchestrator.ssh.transport import CommandResult
 
@@ -331,7 +332,8 @@ def test_probe_only_stats_pool_keys() -> None:
     script = build_probe(BP)
     assert "-printf" in script and IOG.keys_dir in script
     assert "kes.skey" not in script
-    assert "@@cf-begin keys" not in build_probe(RELAY) and "cf-begin keys" not in build_probe(RELAY)
+    assert "keys" in script_sections(script) and "keys" not in script_sections(build_probe(RELAY))
+    assert IOG.keys_dir not in build_probe(replace(RELAY, layout=IOG))
 
 
 def test_probe_quotes_hostile_paths(tmp_path: Path) -> None:

@@ -1,25 +1,93 @@
-"""The gate's light probe: only the health sections, so sampling every second reads no files."""
+"""The probe as a shell script: which sections it runs (the gate's light probe reads no files), and
+that its sections really run at once — proven by a rendezvous, not by a stopwatch."""
 
 from __future__ import annotations
 
-import re
+import os
+import subprocess
+from pathlib import Path
 
 from orchestrator.cardano.layouts import IOG
 from orchestrator.facts.probe import HEALTH_SECTIONS, build_probe
+from orchestrator.facts.record import FactSection, Output, Parsed
+from orchestrator.facts.script import build_script, script_sections, split_sections
 from orchestrator.model import Host, Role
 
 BP = Host("bp1", Role.BLOCK_PRODUCER, "203.0.113.21", IOG)
 
 
-def sections_of(script: str) -> set[str]:
-    return set(re.findall(r"@@cf-begin ([a-z_]+)@@", script))
+def run_locally(script: str, tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    base = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path), "TMPDIR": str(tmp_path)}
+    return subprocess.run(script, shell=True, capture_output=True, text=True, timeout=60, cwd=tmp_path, env={**base, **env})
 
 
-def test_full_probe_has_every_section_including_key_metadata():
-    assert sections_of(build_probe(BP)) >= HEALTH_SECTIONS | {"config", "topology", "genesis", "keys", "releases"}
+def test_full_probe_has_every_section_including_key_metadata(tmp_path: Path) -> None:
+    script = build_probe(BP)
+    expected = HEALTH_SECTIONS | {"config", "topology", "genesis", "keys", "releases"}
+    assert set(script_sections(script)) >= expected
+    # Run here (no node, no files): every section still comes back, delimited, with its status.
+    proc = run_locally(script, tmp_path)
+    assert proc.returncode == 0
+    found = split_sections(proc.stdout)
+    assert set(found) == set(script_sections(script))
+    assert all(sec.rc is not None for sec in found.values())
+    assert found["os"].rc == 0 and found["config"].rc != 0
+    assert list(tmp_path.iterdir()) == []  # the job files are cleaned up
 
 
-def test_health_probe_reads_no_files_and_no_keys():
+def test_health_probe_reads_no_files_and_no_keys(tmp_path: Path) -> None:
     script = build_probe(BP, HEALTH_SECTIONS)
-    assert sections_of(script) == set(HEALTH_SECTIONS)
+    assert set(script_sections(script)) == set(HEALTH_SECTIONS)
     assert IOG.config_path not in script and IOG.keys_dir not in script
+    assert set(split_sections(run_locally(script, tmp_path).stdout)) == set(HEALTH_SECTIONS)
+
+
+class _Waits(FactSection):
+    """Waits (at most `tries` x 50 ms) for the file the other section creates: finishes ok only if both
+    run at the same time."""
+
+    name = "waits"
+
+    def __init__(self, flag: Path, tries: int = 100) -> None:
+        self.flag, self.tries = flag, tries
+
+    def command(self, host: Host) -> str:
+        f = self.flag
+        return f"i=0; while [ ! -e {f} ] && [ $i -lt {self.tries} ]; do sleep 0.05; i=$((i+1)); done; test -e {f}"
+
+    def parse(self, out: Output) -> Parsed:
+        return Parsed.of()
+
+
+class _Signals(FactSection):
+    name = "signals"
+
+    def __init__(self, flag: Path) -> None:
+        self.flag = flag
+
+    def command(self, host: Host) -> str:
+        return f"echo made; touch {self.flag}"
+
+    def parse(self, out: Output) -> Parsed:
+        return Parsed.of()
+
+
+def test_sections_run_concurrently_and_print_in_order(tmp_path: Path) -> None:
+    flag = tmp_path / "flag"
+    script = build_script(BP, [_Waits(flag), _Signals(flag)])
+    found = split_sections(run_locally(script, tmp_path).stdout)
+    assert list(found) == ["waits", "signals"]
+    assert found["waits"].rc == 0  # it saw the later section's file: they ran at the same time
+    assert found["signals"].body == "made"
+
+
+def test_serial_mode_and_the_fallback_without_a_temp_dir_run_one_after_another(tmp_path: Path) -> None:
+    for concurrent, env in ((False, {}), (True, {"TMPDIR": str(tmp_path / "missing")})):
+        flag = tmp_path / f"flag-{concurrent}"
+        script = build_script(BP, [_Waits(flag, tries=3), _Signals(flag)], concurrent=concurrent)
+        proc = run_locally(script, tmp_path, **env)
+        found = split_sections(proc.stdout)
+        assert proc.returncode == 0
+        assert list(found) == ["waits", "signals"]
+        assert found["waits"].rc == 1  # ran first and alone: the file never appeared
+        assert found["signals"].rc == 0 and flag.exists()
