@@ -31,6 +31,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     up.add_argument("--producers", type=int, default=1, help="number of block producers (default 1)")
     up.add_argument("--node-version", default="8.7.3", choices=("8.7.3", "8.9.0"), help="version to boot on")
     up.add_argument("--subnet", type=int, default=0, help="third octet of 198.18.N.0/24 (default 0)")
+    up.add_argument(
+        "--rtt-ms", type=float, default=0.0, metavar="MS",
+        help="put a TCP relay adding MS milliseconds of round trip in front of every host's sshd (distance; "
+        "test equipment on the bridge address) and write inventory.yml through it; node-to-node traffic is "
+        "not delayed; inventory-direct.yml is the same fleet direct (default 0: no relay)",
+    )  # fmt: skip
     for p in (up, *(sub.add_parser(n, help=h) for n, h in _OTHER)):
         p.add_argument("--dir", default=".lab", help="the lab's directory (default .lab)")
     fault = sub.choices["fault"]
@@ -60,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
             state = lab_up(
                 args.dir, relays=args.relays, producers=args.producers, subnet=args.subnet,
                 node_version=args.node_version, progress=lambda m: print(f"lab: {m}", file=sys.stderr),
+                rtt_ms=args.rtt_ms,
             )  # fmt: skip
             for h in state.hosts:
                 print(f"{h.name:10} {h.role:15} {h.address:15} {h.layout}")

@@ -14,30 +14,39 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from orchestrator.lab import provision
-from orchestrator.lab.state import STATE_FILE, LabError, LabHost, LabState
+from orchestrator.lab.state import STATE_FILE, LabError, LabHost, LabState, relay_port
 
 HOSTINIT = Path(__file__).with_name("hostinit.py")
 OVERLAID = ("etc", "opt", "usr_local", "root", "var", "home")
 SSH_PORT = 22
 RELEASE_PORT = 8080
+MAX_HOSTS = 188  # relays .11–.99 and .151–.249, producers .101–.150
+
+
+def relay_octet(i: int) -> int:
+    """Last octet of relay i (1-based): .11–.99, then .151–.249 (producers own .101–.150)."""
+    return 10 + i if i <= 89 else 61 + i
 
 
 def plan_hosts(relays: int, producers: int, subnet: int) -> list[LabHost]:
-    """Names and addresses: .1 the bridge, .2 the chain source, relays from .11, producers from .101."""
+    """Names and addresses: .1 the bridge, .2 the chain source, relays from .11 (then .151),
+    producers from .101."""
     if not 0 <= subnet <= 255:
         raise LabError("--subnet must be 0..255 (the lab uses 198.18.SUBNET.0/24)")
-    if relays < 1 or producers < 0 or relays + producers > 80:
-        raise LabError("a lab needs 1..80 hosts and at least one relay")
+    if relays < 1 or producers < 0 or producers > 50 or relays + producers > MAX_HOSTS:
+        raise LabError(f"a lab needs 1..{MAX_HOSTS} hosts (at most 50 producers) and at least one relay")
     hosts = [LabHost("chainsrc", "chain_source", f"198.18.{subnet}.2", "iog", f"cf{subnet}-chainsrc", f"cf{subnet}h0")]
     for i in range(1, relays + 1):
         layout = "guild" if i % 2 == 1 else "iog"
         name = f"relay{i}"
-        hosts.append(LabHost(name, "relay", f"198.18.{subnet}.{10 + i}", layout, f"cf{subnet}-{name}", f"cf{subnet}r{i}"))
+        address = f"198.18.{subnet}.{relay_octet(i)}"
+        hosts.append(LabHost(name, "relay", address, layout, f"cf{subnet}-{name}", f"cf{subnet}r{i}"))
     for i in range(1, producers + 1):
         layout = "iog" if i % 2 == 1 else "guild"
         hosts.append(
@@ -158,6 +167,47 @@ def _start_release_server(state: LabState, releases_dir: Path) -> int:
     return proc.pid
 
 
+def _start_relay(state: LabState) -> int:
+    """The delay relay (orchestrator/lab/delay_relay.py) in front of every host's sshd."""
+    spec = {
+        "rtt_ms": state.rtt_ms,
+        "routes": [
+            {"listen": [state.gateway, relay_port(h)], "target": [h.address, SSH_PORT]} for h in state.hosts
+        ],
+    }
+    spec_path = Path(state.dir) / "relay.json"
+    spec_path.write_text(json.dumps(spec, indent=2))
+    log = open(Path(state.dir) / "relay.log", "ab")  # noqa: SIM115 - handed to the child
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "orchestrator.lab.delay_relay", str(spec_path)],
+        stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )  # fmt: skip
+    log.close()
+    return proc.pid
+
+
+def _wait_relay(state: LabState, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    pending = list(state.hosts)
+    while pending:
+        if not _alive(state.relay_pid):
+            log = Path(state.dir) / "relay.log"
+            raise LabError(f"the delay relay died: {log.read_text()[-800:] if log.exists() else ''}")
+        host = pending[0]
+        try:
+            with socket.create_connection((state.gateway, relay_port(host)), timeout=2 + 2 * state.rtt_ms / 1000) as s:
+                s.settimeout(2 + 2 * state.rtt_ms / 1000)
+                if s.recv(4).startswith(b"SSH"):
+                    pending.pop(0)
+                    continue
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise LabError(f"the delay relay did not answer within {timeout:.0f}s for {host.name}")
+        time.sleep(0.05)
+
+
 def lab_up(
     lab_dir: str | Path,
     relays: int = 3,
@@ -165,9 +215,17 @@ def lab_up(
     subnet: int = 0,
     node_version: str = "8.7.3",
     progress: Callable[[str], None] = lambda _msg: None,
+    rtt_ms: float = 0.0,
 ) -> LabState:
-    """Boot a lab and return its state; on any failure everything started so far is torn down."""
+    """Boot a lab and return its state; on any failure everything started so far is torn down.
+
+    `rtt_ms` > 0 puts the delay relay (that many milliseconds of round trip) in front of every
+    host's sshd and writes inventory.yml through it; inventory-direct.yml is the same fleet direct.
+    Raises LabError.
+    """
     _require_root()
+    if not 0 <= rtt_ms <= 10_000:
+        raise LabError("--rtt-ms must be 0..10000 milliseconds")
     lab_path = Path(lab_dir).resolve()
     existing = LabState.load(lab_path)
     if existing is not None and any(_alive(p) for p in existing.pids.values()):
@@ -181,7 +239,7 @@ def lab_up(
     os.chmod(lab_path, 0o700)
     state = LabState(
         dir=str(lab_path), subnet=subnet, bridge=f"cfleet{subnet}", gateway=f"198.18.{subnet}.1",
-        node_version=node_version, hosts=hosts,
+        node_version=node_version, hosts=hosts, rtt_ms=float(rtt_ms),
     )  # fmt: skip
     started = time.monotonic()
     try:
@@ -206,6 +264,11 @@ def lab_up(
         _wait_ssh(state, timeout=30 + len(hosts))
         for host in hosts:
             state.init_pids[host.name] = _init_pid(state.pids[host.name])
+        if state.rtt_ms > 0:
+            progress(f"starting the delay relay ({state.rtt_ms:g} ms round trip) in front of every sshd")
+            state.relay_pid = _start_relay(state)
+            state.save()
+            _wait_relay(state, timeout=30)
         provision.write_client_files(state, keys)
         state.save()
     except BaseException:
@@ -232,10 +295,12 @@ def lab_down(lab_dir: str | Path) -> list[str]:
         if _alive(pid):
             os.killpg(pid, signal.SIGKILL)  # --kill-child takes the host's PID 1 and so its namespace
             said.append(f"{name}: killed")
-    if state.server_pid and _alive(state.server_pid):
-        os.kill(state.server_pid, signal.SIGTERM)
+    for helper in (state.server_pid, state.relay_pid):
+        if helper and _alive(helper):
+            os.kill(helper, signal.SIGTERM)
     deadline = time.monotonic() + 3
-    while time.monotonic() < deadline and any(_alive(p) for p in [*state.pids.values(), state.server_pid]):
+    helpers = [state.server_pid, state.relay_pid]
+    while time.monotonic() < deadline and any(_alive(p) for p in [*state.pids.values(), *helpers]):
         time.sleep(0.05)
     for host in state.hosts:
         if _sh("ip", "netns", "del", host.netns, check=False).returncode == 0:
@@ -258,6 +323,8 @@ def leftover_resources(state: LabState) -> list[str]:
             left.append(f"process {pid} ({name})")
     if state.server_pid and _alive(state.server_pid):
         left.append(f"release server {state.server_pid}")
+    if state.relay_pid and _alive(state.relay_pid):
+        left.append(f"delay relay {state.relay_pid}")
     netns = set(_sh("ip", "netns", "list", check=False).stdout.split())
     left += [f"netns {h.netns}" for h in state.hosts if h.netns in netns]
     links = _sh("ip", "-o", "link", "show", check=False).stdout

@@ -17,7 +17,7 @@ from typing import Any
 
 from orchestrator.cardano.layouts import LAYOUTS, Layout
 from orchestrator.cardano.networks import PUBLIC_RELAY_NAMES
-from orchestrator.lab.state import LabHost, LabState
+from orchestrator.lab.state import LabHost, LabState, relay_port
 
 DATA = Path(__file__).resolve().parent.parent / "cardano" / "data"
 STANDIN = Path(__file__).with_name("systemctl_standin.py")
@@ -333,13 +333,33 @@ def prepare_host(
 
 
 def write_client_files(state: LabState, keys: Keys) -> None:
-    """known_hosts (every host key) and inventory.yml in the project's inventory format."""
+    """known_hosts (every host key) and inventory.yml in the project's inventory format.
+
+    With the delay relay (state.rtt_ms > 0), inventory.yml reaches each sshd through the relay
+    (ansible_host/ansible_port = the bridge address and the host's relay port; node_address keeps
+    the host's own address for the topology), known_hosts holds the keys under both names, and
+    inventory-direct.yml is the same fleet without the relay.
+    """
+
     lab = Path(state.dir)
     known = [f"{h.address} {keys.host_keys[h.name][1]}" for h in state.hosts]
+    if state.rtt_ms > 0:
+        known += [f"[{state.gateway}]:{relay_port(h)} {keys.host_keys[h.name][1]}" for h in state.hosts]
     (lab / "known_hosts").write_text("\n".join(known) + "\n")
     os.chmod(keys.client_key, 0o600)
+    if state.rtt_ms > 0:
+        (lab / "inventory.yml").write_text(_inventory(state, keys, relayed=True))
+        state.direct_inventory_path.write_text(_inventory(state, keys, relayed=False))
+    else:
+        (lab / "inventory.yml").write_text(_inventory(state, keys, relayed=False))
+
+
+def _inventory(state: LabState, keys: Keys, *, relayed: bool) -> str:
+
+    lab = Path(state.dir)
+    how = f" through the delay relay ({state.rtt_ms:g} ms round trip)" if relayed else ""
     lines = [
-        "# Written by `cardano-fleet lab up`: the lab fleet in the project's (Ansible-compatible) inventory format.",
+        f"# Written by `cardano-fleet lab up`: the lab fleet{how} in the project's (Ansible-compatible) inventory format.",
         "all:",
         "  vars:",
         "    ansible_user: root",
@@ -360,5 +380,14 @@ def write_client_files(state: LabState, keys: Keys) -> None:
             continue
         lines += [f"    {group}:", "      hosts:"]
         for h in members:
-            lines += [f"        {h.name}:", f"          ansible_host: {h.address}", f"          layout: {h.layout}"]
-    (lab / "inventory.yml").write_text("\n".join(lines) + "\n")
+            lines += [f"        {h.name}:"]
+            if relayed:
+                lines += [
+                    f"          ansible_host: {state.gateway}",
+                    f"          ansible_port: {relay_port(h)}",
+                    f"          node_address: {h.address}",
+                ]
+            else:
+                lines += [f"          ansible_host: {h.address}"]
+            lines += [f"          layout: {h.layout}"]
+    return "\n".join(lines) + "\n"

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 STATE_FILE = "lab.json"
+RELAY_PORT_BASE = 10000  # the delay relay listens on the bridge at 10000 + the host's last octet
 
 
 class LabError(RuntimeError):
@@ -40,10 +41,17 @@ class LabState:
     init_pids: dict[str, int] = field(default_factory=dict)  # host → its PID 1, seen from outside
     server_pid: int = 0
     release_urls: dict[str, dict[str, str]] = field(default_factory=dict)
+    rtt_ms: float = 0.0  # added round trip of the SSH path (the delay relay); 0: direct
+    relay_pid: int = 0
 
     @property
     def inventory_path(self) -> Path:
         return Path(self.dir) / "inventory.yml"
+
+    @property
+    def direct_inventory_path(self) -> Path:
+        """The same fleet without the relay (written only when there is one)."""
+        return Path(self.dir) / "inventory-direct.yml"
 
     def host(self, name: str) -> LabHost:
         for h in self.hosts:
@@ -65,3 +73,8 @@ class LabState:
         raw = json.loads(path.read_text())
         raw["hosts"] = [LabHost(**h) for h in raw["hosts"]]
         return cls(**raw)
+
+
+def relay_port(host: LabHost) -> int:
+    """The delay relay's port for this host, on the bridge address."""
+    return RELAY_PORT_BASE + int(host.address.rsplit(".", 1)[1])

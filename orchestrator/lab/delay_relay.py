@@ -1,0 +1,182 @@
+"""Distance in the lab: a TCP relay that adds a fixed round-trip time in front of each host's sshd.
+
+Test equipment, not product code. Real fleets span regions (50–150 ms round trips), where one round
+trip per host matters most; the lab's hosts are microseconds apart, and this kernel has no netem.
+So `lab up --rtt-ms N` starts this relay: one listener per host on the lab bridge's own address
+(or loopback; nothing else is accepted), each forwarding to that host's sshd.
+
+Delay model (latency only, no bandwidth limit or loss): the upstream connection is opened one RTT
+after the client connected (the TCP handshake), and every chunk is held RTT/2 in each direction,
+in order. So each request/response costs one RTT more, and a new connection one RTT more again.
+Only SSH goes through it: the nodes talk to each other over the bridge directly, undelayed.
+
+Run as `python -m orchestrator.lab.delay_relay SPEC.json` (the lab starts and stops it);
+SPEC = {"rtt_ms": 80, "routes": [{"listen": ["198.18.5.1", 10011], "target": ["198.18.5.11", 22]}]}.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import json
+import signal
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+LAB_NETWORK = ipaddress.ip_network("198.18.0.0/15")
+READ_CHUNK = 65536
+
+
+class RelayError(ValueError):
+    """The relay's spec is unusable (bad address, port or delay); the message says which."""
+
+
+@dataclass(frozen=True)
+class Route:
+    """One listener: (address, port) it accepts on → (address, port) of the host's sshd."""
+
+    listen: tuple[str, int]
+    target: tuple[str, int]
+
+
+@dataclass(frozen=True)
+class RelaySpec:
+    rtt_ms: float
+    routes: tuple[Route, ...]
+
+    @property
+    def rtt(self) -> float:
+        """The added round-trip time in seconds."""
+        return self.rtt_ms / 1000.0
+
+
+def check_listen_address(address: str) -> None:
+    """Accept only loopback and the lab range: test equipment must never listen on a real network."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        raise RelayError(f"listen address {address!r} is not an IP address") from None
+    if not (ip.is_loopback or ip in LAB_NETWORK):
+        raise RelayError(f"refusing to listen on {address}: only loopback and {LAB_NETWORK} (the lab bridge)")
+
+
+def parse_spec(raw: object) -> RelaySpec:
+    """The JSON spec → RelaySpec; raises RelayError naming the bad entry."""
+    if not isinstance(raw, dict):
+        raise RelayError("spec must be a JSON object with rtt_ms and routes")
+    rtt = raw.get("rtt_ms")
+    if not isinstance(rtt, int | float) or isinstance(rtt, bool) or not 0 <= rtt <= 10_000:
+        raise RelayError(f"rtt_ms must be a number of milliseconds in 0..10000, not {rtt!r}")
+    routes: list[Route] = []
+    for i, entry in enumerate(raw.get("routes") or []):
+        try:
+            (la, lp), (ta, tp) = entry["listen"], entry["target"]
+        except (TypeError, KeyError, ValueError):
+            raise RelayError(f"routes[{i}]: needs listen [address, port] and target [address, port]") from None
+        if not all(isinstance(p, int) and 0 < p < 65536 for p in (lp, tp)):
+            raise RelayError(f"routes[{i}]: ports must be 1..65535")
+        check_listen_address(str(la))
+        routes.append(Route((str(la), lp), (str(ta), tp)))
+    if not routes:
+        raise RelayError("routes is empty")
+    if len({r.listen for r in routes}) != len(routes):
+        raise RelayError("two routes listen on the same address and port")
+    return RelaySpec(float(rtt), tuple(routes))
+
+
+async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, delay: float) -> None:
+    """Copy reader → writer, each chunk delivered `delay` seconds after it arrived, in order."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
+
+    async def receive() -> None:
+        try:
+            while data := await reader.read(READ_CHUNK):
+                queue.put_nowait((loop.time() + delay, data))
+        except OSError:
+            pass
+        queue.put_nowait((loop.time() + delay, b""))
+
+    receiver = asyncio.create_task(receive())
+    try:
+        while True:
+            due, data = await queue.get()
+            if (wait := due - loop.time()) > 0:
+                await asyncio.sleep(wait)
+            if not data:
+                if writer.can_write_eof():
+                    writer.write_eof()
+                break
+            writer.write(data)
+            await writer.drain()
+    except OSError:
+        pass
+    finally:
+        receiver.cancel()
+
+
+async def _serve_one(route: Route, rtt: float, c_reader: asyncio.StreamReader, c_writer: asyncio.StreamWriter) -> None:
+    try:
+        await asyncio.sleep(rtt)  # the TCP handshake's round trip
+        try:
+            u_reader, u_writer = await asyncio.open_connection(*route.target)
+        except OSError:
+            return
+        try:
+            await asyncio.gather(_pump(c_reader, u_writer, rtt / 2), _pump(u_reader, c_writer, rtt / 2))
+        finally:
+            u_writer.close()
+    finally:
+        c_writer.close()
+
+
+async def serve(spec: RelaySpec, ready: asyncio.Event | None = None) -> None:
+    """Listen on every route until cancelled."""
+    servers = []
+    for route in spec.routes:
+
+        async def handle(r: asyncio.StreamReader, w: asyncio.StreamWriter, route: Route = route) -> None:
+            await _serve_one(route, spec.rtt, r, w)
+
+        servers.append(await asyncio.start_server(handle, *route.listen, reuse_address=True, backlog=256))
+    if ready is not None:
+        ready.set()
+    try:
+        await asyncio.Event().wait()
+    finally:
+        for server in servers:
+            server.close()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if len(args) != 1:
+        print("usage: python -m orchestrator.lab.delay_relay SPEC.json", file=sys.stderr)
+        return 2
+    try:
+        spec = parse_spec(json.loads(Path(args[0]).read_text()))
+    except (OSError, ValueError) as exc:
+        print(f"delay_relay: {args[0]}: {exc}", file=sys.stderr)
+        return 2
+
+    async def run() -> None:
+        task = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, lambda: task.cancel() if task else None)
+        ready = asyncio.Event()
+        serving = asyncio.create_task(serve(spec, ready))
+        await ready.wait()
+        print(f"delay_relay: {len(spec.routes)} routes, rtt {spec.rtt_ms:g} ms", file=sys.stderr, flush=True)
+        await serving
+
+    with contextlib.suppress(asyncio.CancelledError):
+        asyncio.run(run())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
