@@ -1,20 +1,23 @@
-"""cardano-fleet benchmark (issue 9): how close to the SSH floor is a fleet-wide read, and how far
-ahead of Ansible; what a rolling upgrade costs beyond the node's own restart and sync.
+"""cardano-fleet benchmark (issues 9 and 18): how close to the SSH floor is a fleet-wide read, how far
+ahead of Ansible, at which cost per host on the control machine, near and far; what a rolling
+upgrade costs beyond the node's own restart and sync.
 
-Runs against lab fleets (real sshd hosts in namespaces on 198.18.N.0/24, needs root) that it
-boots and tears down itself. Measures, for fleets of 4, 16 and 32 hosts (N-1 relays + 1 block
-producer), medians of several runs with min–max:
+Runs against lab fleets (real sshd hosts in namespaces on 198.18.N.0/24, needs root) that it boots
+and tears down itself, one fleet per size (N-1 relays + 1 block producer), on subnets 241..254
+(pytest's labs use 40..240). Every fleet gets the lab's delay relay (`lab up --rtt-ms`), and each
+measurement is taken at 0 ms (the direct inventory) and at the relay's distance (default 80 ms), the
+same hosts, the same strict known_hosts. Medians of several runs with min–max:
 
-  a) floor    one parallel paramiko connect + `true` on every host (strict known_hosts)
-  b) facts    orchestrator.facts.probe.gather_facts over one Fleet: wall time, connections and round
-              trips per host (the design wants exactly 1 connection)
-  c) audit    `cardano-fleet audit -i INV --format json` (when orchestrator/audit.py exists) and
-              `cardano-fleet facts -i INV --json`, both as the operator runs them (a subprocess)
+  a) floor    one parallel paramiko connect + `true` on every host, at that distance
+  b) facts    orchestrator.facts.probe.gather_facts over one Fleet (forks = N), in this process:
+              wall time, connections and round trips per host, control-side CPU (getrusage)
+  c) CLI      `cardano-fleet facts --json` and `cardano-fleet audit --format json` (forks = N) as
+              the operator runs them (a subprocess): wall, CPU and peak RSS (os.wait4)
   d) ansible  an equivalent read-only playbook (bench/ansible/read-state.yml), forks = N,
-              pipelining and ControlPersist on, gather_facts off, strict host keys
-  e) rollout  `cardano-fleet run ... --yes --report FILE` on 3+1 and 8+1 fleets: wall time and
-              orchestrator overhead per host = (total - sum of restart-to-in-sync times) / hosts
-  f) memory   peak RSS (ru_maxrss) of the child process running audit/facts for the largest N
+              pipelining and ControlPersist on, gather_facts off, strict host keys; wall and CPU
+  e) probe    on the smallest fleet: the probe's sections one after another vs at once, and the
+              same with a section that sleeps 1 s (a stand-in for a slow `query tip`)
+  f) rollout  `cardano-fleet run ... --yes --report FILE` on 3+1 and 8+1 fleets (--rollouts)
 
 Prints a table and writes bench/results/latest.json. `make bench` runs it; `make test` never does.
 The pure helpers at the top (statistics, formatting, targets) are unit-tested in
@@ -33,7 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,11 +48,16 @@ RESULTS = BENCH / "results"
 ANSIBLE_VENV = BENCH / ".venv-ansible"
 PLAYBOOK = BENCH / "ansible" / "read-state.yml"
 UPGRADE_PLAYBOOK = REPO / "playbooks" / "upgrade-8.9.0.yml"
-FIRST_SUBNET = 150  # lab fleets of the benchmark use 198.18.150+.0/24 (tests use 40+)
+SUBNETS = range(241, 255)  # the benchmark's lab fleets: 198.18.241-254.0/24 (pytest's labs use 40..240)
+SLOW_SECTION_SECONDS = 1.0  # the stand-in for a slow `cardano-cli query tip` on a real mainnet host
 
-# Targets of issue 9.
-AUDIT_FLOOR_RATIO = 2.0  # audit of 32 hosts within 2x the SSH floor
-ANSIBLE_SPEEDUP = 10.0  # at least 10x faster than Ansible
+# Targets of issue 18 (issue 9's rollout target kept).
+ANSIBLE_SPEEDUP = {0.0: 10.0, 80.0: 20.0}  # audit vs Ansible at 16 and 32 hosts, by distance (ms)
+SPEEDUP_SIZES = (16, 32)
+CPU_PER_HOST = 0.015  # control-side CPU seconds per host
+PEAK_RSS_MIB = 150.0  # at 128 hosts
+PEAK_RSS_SIZE = 128
+FLAT_TOLERANCE = 1.10  # "flat": the per-host cost of a larger fleet within 10% of the smallest's
 OVERHEAD_PER_HOST = 1.0  # rolling upgrade: < 1 s of orchestrator overhead per host
 
 
@@ -147,33 +155,102 @@ class Verdict:
     ok: bool | None  # None: not measured
 
 
-def check_targets(audit_vs_floor: float | None, ansible_vs_fleet: float | None, overheads: Sequence[float]) -> list[Verdict]:
-    """The issue's three targets, each met, missed or not measured."""
+def per_host(value: float | None, hosts: int) -> float | None:
+    """A fleet-wide figure divided by the fleet's size (None stays None)."""
+    if hosts <= 0:
+        raise ValueError("hosts must be positive")
+    return None if value is None else value / hosts
+
+
+def marginal_per_host(points: Sequence[tuple[int, float]]) -> float | None:
+    """Least-squares slope of (hosts, value): what one more host costs, fixed start-up cost excluded."""
+    if len({n for n, _ in points}) < 2:
+        return None
+    mean_n = statistics.fmean(n for n, _ in points)
+    mean_v = statistics.fmean(v for _, v in points)
+    num = sum((n - mean_n) * (v - mean_v) for n, v in points)
+    den = sum((n - mean_n) ** 2 for n, _ in points)
+    return num / den
+
+
+def flat_or_falling(per_host_by_size: Mapping[int, float], tolerance: float = FLAT_TOLERANCE) -> bool | None:
+    """True when no larger fleet costs more per host than the smallest one (within `tolerance`)."""
+    if len(per_host_by_size) < 2:
+        return None
+    sizes = sorted(per_host_by_size)
+    base = per_host_by_size[sizes[0]]
+    return all(per_host_by_size[n] <= base * tolerance for n in sizes[1:])
+
+
+def check_targets(
+    speedups: Mapping[tuple[int, float], float | None],
+    cpu_per_host: Mapping[int, float],
+    peak_rss_mib: Mapping[int, float],
+    audit_per_host: Mapping[float, Mapping[int, float]],
+    overheads: Sequence[float],
+) -> list[Verdict]:
+    """Issue 18's targets (and issue 9's rollout overhead), each met, missed or not measured.
+
+    speedups: (hosts, rtt ms) → Ansible wall / audit wall; cpu_per_host: hosts → control-side CPU
+    seconds per host; peak_rss_mib: hosts → peak RSS of the audit; audit_per_host: rtt → hosts →
+    audit wall seconds per host; overheads: rollout overhead seconds per host.
+    """
+    verdicts: list[Verdict] = []
+    for rtt, want in sorted(ANSIBLE_SPEEDUP.items()):
+        got = {n: speedups.get((n, rtt)) for n in SPEEDUP_SIZES}
+        known = [v for v in got.values() if v is not None]
+        verdicts.append(
+            Verdict(
+                f"audit >= {want:g}x faster than Ansible at {rtt:g} ms, 16 and 32 hosts",
+                ", ".join(f"{n}: {fmt_ratio(v)}" for n, v in got.items()),
+                None if not known else all(v >= want for v in known) and len(known) == len(got),
+            )
+        )
+    worst_cpu = max(cpu_per_host.values()) if cpu_per_host else None
+    verdicts.append(
+        Verdict(
+            f"control-side CPU <= {CPU_PER_HOST * 1000:g} ms per host",
+            "-" if worst_cpu is None else f"{worst_cpu * 1000:.1f} ms (worst size)",
+            None if worst_cpu is None else worst_cpu <= CPU_PER_HOST,
+        )
+    )
+    rss = peak_rss_mib.get(PEAK_RSS_SIZE)
+    verdicts.append(
+        Verdict(
+            f"peak memory <= {PEAK_RSS_MIB:g} MB at {PEAK_RSS_SIZE} hosts",
+            "-" if rss is None else f"{rss:.0f} MiB",
+            None if rss is None else rss <= PEAK_RSS_MIB,
+        )
+    )
+    trends = {rtt: flat_or_falling(by_size) for rtt, by_size in sorted(audit_per_host.items())}
+    shown = "; ".join(
+        f"{rtt:g} ms: " + ", ".join(f"{n}: {v * 1000:.0f} ms" for n, v in sorted(by_size.items()))
+        for rtt, by_size in sorted(audit_per_host.items())
+    )
+    known_trends = [t for t in trends.values() if t is not None]
+    verdicts.append(
+        Verdict(
+            "audit wall time per host flat or falling with fleet size",
+            shown or "-",
+            None if not known_trends else all(known_trends),
+        )
+    )
     worst = max(overheads) if overheads else None
-    return [
-        Verdict(
-            f"audit/facts of the largest fleet within {AUDIT_FLOOR_RATIO:g}x the SSH floor",
-            fmt_ratio(audit_vs_floor),
-            None if audit_vs_floor is None else audit_vs_floor <= AUDIT_FLOOR_RATIO,
-        ),
-        Verdict(
-            f"at least {ANSIBLE_SPEEDUP:g}x faster than Ansible",
-            fmt_ratio(ansible_vs_fleet),
-            None if ansible_vs_fleet is None else ansible_vs_fleet >= ANSIBLE_SPEEDUP,
-        ),
+    verdicts.append(
         Verdict(
             f"rolling-upgrade overhead < {OVERHEAD_PER_HOST:g} s per host",
             "-" if worst is None else f"{worst:.2f} s/host (worst)",
             None if worst is None else worst < OVERHEAD_PER_HOST,
-        ),
-    ]
+        )
+    )
+    return verdicts
 
 
 def parse_sizes(text: str) -> list[int]:
     sizes = [int(x) for x in text.split(",") if x.strip()]
-    if not sizes or any(n < 2 or n > 80 for n in sizes):
-        raise argparse.ArgumentTypeError("sizes are 2..80 hosts, comma separated")
-    return sizes
+    if not sizes or any(n < 2 or n > 188 for n in sizes):
+        raise argparse.ArgumentTypeError("sizes are 2..188 hosts, comma separated")
+    return sorted(set(sizes))
 
 
 # ------------------------------------------------------------------ lab plumbing
@@ -183,15 +260,25 @@ def log(message: str) -> None:
     print(f"bench: {message}", file=sys.stderr, flush=True)
 
 
+def free_subnet(used: set[int]) -> int:
+    """A subnet of the benchmark's range that no lab (ours or anyone's) uses now."""
+    for subnet in SUBNETS:
+        if subnet not in used and not Path(f"/sys/class/net/cfleet{subnet}").exists():
+            used.add(subnet)
+            return subnet
+    raise RuntimeError(f"no free lab subnet in {SUBNETS.start}..{SUBNETS.stop - 1}: `cardano-fleet lab down` old labs")
+
+
 @contextlib.contextmanager
-def lab_fleet(workdir: Path, hosts: int, subnet: int, node_version: str = "8.7.3") -> Iterator[Any]:
-    """hosts-1 relays + 1 block producer, booted, nodes serving; always torn down."""
+def lab_fleet(workdir: Path, hosts: int, subnet: int, rtt_ms: float = 0.0, node_version: str = "8.7.3") -> Iterator[Any]:
+    """hosts-1 relays + 1 block producer (behind the delay relay when rtt_ms > 0), booted, nodes
+    serving; always torn down."""
     from orchestrator.lab.hosts import lab_down, lab_up
 
     lab_dir = workdir / f"lab{subnet}"
-    state = lab_up(lab_dir, relays=hosts - 1, producers=1, subnet=subnet, node_version=node_version)
+    state = lab_up(lab_dir, relays=hosts - 1, producers=1, subnet=subnet, node_version=node_version, rtt_ms=rtt_ms)
     try:
-        wait_nodes_ready(state)
+        wait_nodes_ready(state, timeout=60 + hosts)
         yield state
     finally:
         lab_down(lab_dir)
@@ -211,14 +298,21 @@ def wait_nodes_ready(state: Any, timeout: float = 60) -> None:
             time.sleep(0.2)
 
 
-def fleet_hosts(state: Any) -> list[Any]:
-    return [h for h in state.hosts if h.role != "chain_source"]
+def inventories(state: Any) -> dict[float, Path]:
+    """Distance (ms) → the inventory that reaches the fleet at that distance."""
+    if state.rtt_ms > 0:
+        return {0.0: state.direct_inventory_path, float(state.rtt_ms): state.inventory_path}
+    return {0.0: state.inventory_path}
 
 
-def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
-    started = time.perf_counter()
-    value = fn()
-    return time.perf_counter() - started, value
+def load_hosts(inventory: Path) -> list[Any]:
+    from orchestrator.load.inventory import load_inventory
+
+    return list(load_inventory(str(inventory)).hosts)
+
+
+def cpu_seconds(usage: Any) -> float:
+    return float(usage.ru_utime + usage.ru_stime)
 
 
 def cli_env() -> dict[str, str]:
@@ -233,99 +327,142 @@ def cardano_fleet_bin() -> str:
     return str(exe) if exe.exists() else "cardano-fleet"
 
 
-# ------------------------------------------------------------------ (a) the floor
+# ------------------------------------------------------------------ (a) the floor, (e) the probe's shape
 
 
-def probe_commands(state: Any) -> dict[str, str]:
-    """address → the facts probe script cardano-fleet runs there (for the 'floor + remote work' figure)."""
-    from orchestrator.facts.probe import build_probe
-    from orchestrator.load.inventory import load_inventory
-
-    inventory = load_inventory(str(state.inventory_path))
-    return {str(h.address): build_probe(h) for h in inventory.hosts}
-
-
-def floor_once(state: Any, commands: dict[str, str] | None = None) -> float:
-    """One parallel paramiko connect + one command per host (`true`, or the given per-address
-    command), strict known_hosts; wall seconds."""
+def floor_once(hosts: Sequence[Any], commands: Mapping[str, str] | None = None) -> float:
+    """One parallel paramiko connect + one command per host (`true`, or the given per-host command),
+    strict known_hosts, at the inventory's distance; wall seconds."""
     import paramiko
 
-    lab = Path(state.dir)
-    key = str(lab / "keys" / "client_key")
-    known = str(lab / "known_hosts")
-    hosts = fleet_hosts(state)
-
-    def one(address: str) -> None:
+    def one(h: Any) -> None:
         client = paramiko.SSHClient()
-        client.load_host_keys(known)
+        client.load_host_keys(h.known_hosts_file)
         client.set_missing_host_key_policy(paramiko.RejectPolicy())
         try:
-            client.connect(address, 22, "root", key_filename=key, look_for_keys=False, allow_agent=False, timeout=10)
-            command = commands[address] if commands else "true"
+            client.connect(h.address, h.port, h.user, key_filename=h.key_file, look_for_keys=False, allow_agent=False,
+                           timeout=30)  # fmt: skip
+            command = commands[h.name] if commands else "true"
             _in, out, _err = client.exec_command(command)
             out.read()
             if out.channel.recv_exit_status() != 0:
-                raise RuntimeError(f"{address}: {command[:40]} failed")
+                raise RuntimeError(f"{h.name}: {command[:40]} failed")
         finally:
             client.close()
 
     with ThreadPoolExecutor(max_workers=len(hosts)) as pool:
         started = time.perf_counter()
-        list(pool.map(one, [h.address for h in hosts]))
+        list(pool.map(one, hosts))
         return time.perf_counter() - started
+
+
+def probe_scripts(hosts: Sequence[Any], *, concurrent: bool, slow_tip: bool) -> dict[str, str]:
+    """host → the facts probe, its sections at once or one after another; with `slow_tip`, the tip
+    section first sleeps SLOW_SECTION_SECONDS (a real mainnet `query tip` can take that long)."""
+    from orchestrator.facts.probe import records_for
+    from orchestrator.facts.record import FactSection, Output, Parsed
+    from orchestrator.facts.script import build_script
+
+    class SlowTip(FactSection):
+        name = "tip"
+
+        def __init__(self, real: FactSection) -> None:
+            self.real = real
+
+        def command(self, host: Any) -> str:
+            return f"sleep {SLOW_SECTION_SECONDS:g}; {self.real.command(host)}"
+
+        def parse(self, out: Output) -> Parsed:
+            return self.real.parse(out)
+
+    out = {}
+    for h in hosts:
+        records = records_for(h)
+        if slow_tip:
+            records = [SlowTip(r) if r.name == "tip" else r for r in records]
+        out[h.name] = build_script(h, records, concurrent=concurrent)
+    return out
+
+
+def probe_shape(hosts: Sequence[Any], runs: int) -> dict[str, Any]:
+    """floor + the probe, sections one after another vs at once, with and without a slow tip."""
+    out: dict[str, Any] = {}
+    for slow in (False, True):
+        for concurrent in (False, True):
+            scripts = probe_scripts(hosts, concurrent=concurrent, slow_tip=slow)
+            key = f"{'concurrent' if concurrent else 'serial'}{'_slow_tip' if slow else ''}"
+            out[key] = summarize([floor_once(hosts, scripts) for _ in range(runs)]).as_json()
+    return out
 
 
 # ------------------------------------------------------------------ (b) facts in-process
 
 
-def facts_once(state: Any) -> dict[str, Any]:
+def facts_once(hosts: Sequence[Any]) -> dict[str, Any]:
+    """gather_facts over one Fleet: wall, control-side CPU (this process's getrusage), SSH counts."""
+    import resource
+
     from orchestrator.facts.probe import gather_facts
-    from orchestrator.load.inventory import load_inventory
     from orchestrator.ssh.transport import Fleet
 
-    inventory = load_inventory(str(state.inventory_path))
-    hosts = list(inventory.hosts)
+    cpu0 = cpu_seconds(resource.getrusage(resource.RUSAGE_SELF))
     started = time.perf_counter()
     with Fleet(hosts, forks=max(len(hosts), 1)) as fleet:
         facts = gather_facts(fleet, hosts)
         stats = fleet.all_stats()
     wall = time.perf_counter() - started
+    cpu = cpu_seconds(resource.getrusage(resource.RUSAGE_SELF)) - cpu0
     errors = {n: f.error or ", ".join(sorted(f.probe_errors)) for n, f in facts.items() if f.error or f.probe_errors}
     return {
         "wall": wall,
+        "cpu": cpu,
         "connections_per_host": sorted({s.connections_opened for s in stats.values()}),
         "round_trips_per_host": sorted({s.commands_run for s in stats.values()}),
         "errors": errors,
     }
 
 
-# ------------------------------------------------------------------ (c) the CLI, (f) memory
+# ------------------------------------------------------------------ (c) the CLI
 
 
-def run_child(argv: list[str], ok_codes: Sequence[int] = (0,)) -> tuple[float, int, int, str]:
-    """(wall seconds, exit code, peak RSS in KiB, stderr tail) of one child process."""
+@dataclass(frozen=True)
+class Child:
+    wall: float
+    exit_code: int
+    maxrss_kib: int
+    cpu: float  # user + system seconds of the child and every descendant it waited for
+    output_tail: str  # the end of stdout, then of stderr
+
+
+def run_child(argv: list[str], env: Mapping[str, str] | None = None, cwd: Path = REPO) -> Child:
+    """Run one child process to its end: wall, exit code, peak RSS and CPU from os.wait4."""
     started = time.perf_counter()
     proc = subprocess.Popen(
-        argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=cli_env(), cwd=REPO
-    )
-    assert proc.stderr is not None
-    err = proc.stderr.read().decode(errors="replace")
+        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+        env=dict(env) if env is not None else cli_env(), cwd=cwd,
+    )  # fmt: skip
+    out, err = _drain(proc)
     _pid, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return wall, proc.returncode, int(usage.ru_maxrss), err[-600:]
+    return Child(wall, proc.returncode, int(usage.ru_maxrss), cpu_seconds(usage), out[-65536:] + err[-1500:])
 
 
-def audit_available() -> bool:
-    return (REPO / "orchestrator" / "audit.py").exists()
+def _drain(proc: subprocess.Popen[bytes]) -> tuple[str, str]:
+    """Read stdout and stderr to EOF without reaping the child (wait4 must see it)."""
+    assert proc.stdout is not None and proc.stderr is not None
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        fut_out = pool.submit(proc.stdout.read)
+        fut_err = pool.submit(proc.stderr.read)
+        return fut_out.result().decode(errors="replace"), fut_err.result().decode(errors="replace")
 
 
-def audit_argv(state: Any) -> list[str]:
-    return [cardano_fleet_bin(), "audit", "-i", str(state.inventory_path), "--format", "json"]
+def audit_argv(inventory: Path, forks: int) -> list[str]:
+    return [cardano_fleet_bin(), "audit", "-i", str(inventory), "--format", "json", "--forks", str(forks)]
 
 
-def facts_argv(state: Any) -> list[str]:
-    return [cardano_fleet_bin(), "facts", "-i", str(state.inventory_path), "--json", "--forks", "64"]
+def facts_argv(inventory: Path, forks: int) -> list[str]:
+    return [cardano_fleet_bin(), "facts", "-i", str(inventory), "--json", "--forks", str(forks)]
 
 
 # ------------------------------------------------------------------ (d) Ansible
@@ -349,12 +486,11 @@ def ensure_ansible() -> Path | None:
     return playbook if playbook.exists() else None
 
 
-def ansible_env(state: Any, home: Path, control: Path, forks: int) -> dict[str, str]:
+def ansible_env(known_hosts: str, home: Path, control: Path, forks: int) -> dict[str, str]:
     """Ansible kept to itself: config, ANSIBLE_HOME and control sockets in temp dirs."""
-    lab = Path(state.dir)
     ssh_args = (
         "-o ControlMaster=auto -o ControlPersist=60s -o StrictHostKeyChecking=yes "
-        f"-o UserKnownHostsFile={lab / 'known_hosts'} -o GlobalKnownHostsFile=/dev/null -o BatchMode=yes "
+        f"-o UserKnownHostsFile={known_hosts} -o GlobalKnownHostsFile=/dev/null -o BatchMode=yes "
         "-o IdentitiesOnly=yes"
     )
     cfg = home / "ansible.cfg"
@@ -379,34 +515,32 @@ def ansible_env(state: Any, home: Path, control: Path, forks: int) -> dict[str, 
     return env
 
 
-def close_masters(state: Any, env: dict[str, str]) -> None:
+def close_masters(hosts: Sequence[Any], env: Mapping[str, str]) -> None:
     """ControlPersist masters outlive ansible-playbook: close each one (ssh -O exit)."""
     control = env["ANSIBLE_SSH_CONTROL_PATH"].replace("%%", "%")
-    for h in fleet_hosts(state):
+    for h in hosts:
         subprocess.run(
-            ["ssh", "-F", "/dev/null", "-o", f"ControlPath={control}", "-O", "exit", f"root@{h.address}"],
+            ["ssh", "-F", "/dev/null", "-o", f"ControlPath={control}", "-p", str(h.port), "-O", "exit",
+             f"{h.user}@{h.address}"],
             capture_output=True, check=False, timeout=10,
         )  # fmt: skip
 
 
-def ansible_once(playbook_bin: Path, state: Any, home: Path) -> tuple[float, str | None]:
-    """One cold ansible-playbook run (no master left from a previous run); (wall, error)."""
-    hosts = fleet_hosts(state)
+def ansible_once(playbook_bin: Path, inventory: Path, hosts: Sequence[Any], home: Path) -> tuple[Child, str | None]:
+    """One cold ansible-playbook run (no master left from a previous run); (child, error)."""
     control = Path(tempfile.mkdtemp(prefix="cfb-", dir="/tmp"))  # short: unix socket paths max 108 bytes
-    env = ansible_env(state, home, control, forks=len(hosts))
-    argv = [str(playbook_bin), "-i", str(state.inventory_path), str(PLAYBOOK)]
+    env = ansible_env(str(hosts[0].known_hosts_file), home, control, forks=len(hosts))
     try:
-        started = time.perf_counter()
-        proc = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=home, timeout=600)
-        wall = time.perf_counter() - started
+        child = run_child([str(playbook_bin), "-i", str(inventory), str(PLAYBOOK)], env=env, cwd=home)
     finally:
-        close_masters(state, env)
+        close_masters(hosts, env)
         shutil.rmtree(control, ignore_errors=True)
-    if proc.returncode != 0:
-        why = [line for line in proc.stdout.splitlines() if "UNREACHABLE" in line or "FAILED" in line][:3]
-        return wall, "\n".join(why) or (proc.stdout + proc.stderr)[-1500:]
-    recap = [line for line in proc.stdout.splitlines() if " ok=" in line and "failed=0" in line and "unreachable=0" in line]
-    return wall, None if len(recap) == len(hosts) else f"{len(recap)} hosts ok of {len(hosts)}: {proc.stdout[-800:]}"
+    lines = child.output_tail.splitlines()
+    if child.exit_code != 0:
+        why = [line for line in lines if "UNREACHABLE" in line or "FAILED" in line][:3]
+        return child, "\n".join(why) or child.output_tail
+    recap = [line for line in lines if " ok=" in line and "failed=0" in line and "unreachable=0" in line]
+    return child, None if len(recap) == len(hosts) else f"{len(recap)} hosts ok of {len(hosts)}: {child.output_tail[-800:]}"
 
 
 # ------------------------------------------------------------------ (e) rolling upgrade
@@ -428,7 +562,7 @@ def rollout_once(state: Any, workdir: Path) -> dict[str, Any]:
     started = time.perf_counter()
     proc = subprocess.run(argv, capture_output=True, text=True, env=cli_env(), cwd=workdir, timeout=1800)
     total = time.perf_counter() - started
-    result: dict[str, Any] = {"total": total, "exit_code": proc.returncode, "hosts": len(fleet_hosts(state))}
+    result: dict[str, Any] = {"total": total, "exit_code": proc.returncode, "hosts": len(load_hosts(state.inventory_path))}
     if not report.exists():
         result["error"] = (proc.stdout + proc.stderr)[-1500:]
         return result
@@ -471,44 +605,58 @@ def journal_timeline(workdir: Path, wall_start: float) -> list[tuple[float, str,
 # ------------------------------------------------------------------ main
 
 
-def measure_size(n: int, subnet: int, runs: int, workdir: Path, ansible_bin: Path | None, memory: bool) -> dict[str, Any]:
-    out: dict[str, Any] = {"hosts": n}
-    with lab_fleet(workdir, n, subnet) as state:
-        facts_once(state)  # warm-up: the nodes' first tip, page cache, imports
-        floor = [floor_once(state) for _ in range(runs)]
-        probes = probe_commands(state)
-        floor_probe = [floor_once(state, probes) for _ in range(runs)]
-        fact_runs = [facts_once(state) for _ in range(runs)]
-        out["floor"] = summarize(floor).as_json()
-        out["floor_probe"] = summarize(floor_probe).as_json()
-        out["facts"] = summarize([r["wall"] for r in fact_runs]).as_json()
-        out["connections_per_host"] = sorted({c for r in fact_runs for c in r["connections_per_host"]})
-        out["round_trips_per_host"] = sorted({c for r in fact_runs for c in r["round_trips_per_host"]})
-        out["facts_errors"] = fact_runs[-1]["errors"]
-        cli = [run_child(facts_argv(state), ok_codes=(0, 2)) for _ in range(runs)]
-        out["facts_cli"] = summarize([c[0] for c in cli]).as_json()
-        out["facts_cli_exit"] = sorted({c[1] for c in cli})
-        if memory:
-            out["facts_cli_maxrss_kib"] = max(c[2] for c in cli)
-        if audit_available():
-            audits = [run_child(audit_argv(state), ok_codes=(0, 1)) for _ in range(runs)]
-            out["audit"] = summarize([a[0] for a in audits]).as_json()
-            out["audit_exit"] = sorted({a[1] for a in audits})
-            if any(a[1] not in (0, 1) for a in audits):
-                out["audit_error"] = audits[-1][3] or "exit 2: some hosts unreachable or not probed"
-            if memory:
-                out["audit_maxrss_kib"] = max(a[2] for a in audits)
-        if ansible_bin is not None:
-            home = Path(tempfile.mkdtemp(prefix="ansible-home-", dir=workdir))
-            samples: list[float] = []
-            for _ in range(runs):
-                wall, error = ansible_once(ansible_bin, state, home)
-                if error:
-                    out["ansible_error"] = error
-                    break
-                samples.append(wall)
-            if samples:
-                out["ansible"] = summarize(samples).as_json()
+def measure_distance(
+    inventory: Path, runs: int, ansible_bin: Path | None, ansible_runs: int, workdir: Path
+) -> dict[str, Any]:
+    """Every figure of one fleet at one distance."""
+    hosts = load_hosts(inventory)
+    n = len(hosts)
+    out: dict[str, Any] = {}
+    facts_once(hosts)  # warm-up: the nodes' first tip, page cache, imports, the relay's first connections
+    out["floor"] = summarize([floor_once(hosts) for _ in range(runs)]).as_json()
+    fact_runs = [facts_once(hosts) for _ in range(runs)]
+    out["facts"] = summarize([r["wall"] for r in fact_runs]).as_json()
+    out["facts_cpu_per_host"] = summarize([r["cpu"] / n for r in fact_runs]).as_json()
+    out["connections_per_host"] = sorted({c for r in fact_runs for c in r["connections_per_host"]})
+    out["round_trips_per_host"] = sorted({c for r in fact_runs for c in r["round_trips_per_host"]})
+    out["facts_errors"] = fact_runs[-1]["errors"]
+    for name, argv, ok in (("facts_cli", facts_argv(inventory, n), (0,)), ("audit", audit_argv(inventory, n), (0, 1))):
+        children = [run_child(argv) for _ in range(runs)]
+        out[name] = summarize([c.wall for c in children]).as_json()
+        out[f"{name}_cpu"] = summarize([c.cpu for c in children]).as_json()
+        out[f"{name}_maxrss_kib"] = max(c.maxrss_kib for c in children)
+        out[f"{name}_exit"] = sorted({c.exit_code for c in children})
+        if any(c.exit_code not in ok for c in children):
+            out[f"{name}_error"] = children[-1].output_tail[-600:]
+    if ansible_bin is not None and ansible_runs > 0:
+        home = Path(tempfile.mkdtemp(prefix="ansible-home-", dir=workdir))
+        walls: list[float] = []
+        cpus: list[float] = []
+        for _ in range(ansible_runs):
+            child, error = ansible_once(ansible_bin, inventory, hosts, home)
+            if error:
+                out["ansible_error"] = error
+                break
+            walls.append(child.wall)
+            cpus.append(child.cpu)
+        if walls:
+            out["ansible"] = summarize(walls).as_json()
+            out["ansible_cpu"] = summarize(cpus).as_json()
+    return out
+
+
+def measure_size(
+    n: int, subnet: int, rtt_ms: float, runs: int, workdir: Path, ansible_bin: Path | None, ansible_runs: int,
+    shape: bool,
+) -> dict[str, Any]:  # fmt: skip
+    out: dict[str, Any] = {"hosts": n, "distances": []}
+    with lab_fleet(workdir, n, subnet, rtt_ms=rtt_ms) as state:
+        for rtt, inventory in inventories(state).items():
+            log(f"  {n} hosts at {rtt:g} ms")
+            out["distances"].append({"rtt_ms": rtt, **measure_distance(inventory, runs, ansible_bin, ansible_runs, workdir)})
+        if shape:
+            log(f"  {n} hosts: the probe's sections one after another vs at once (0 ms)")
+            out["probe_shape"] = probe_shape(load_hosts(inventories(state)[0.0]), runs)
     return out
 
 
@@ -516,8 +664,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from orchestrator.lab.readiness import wait_in_sync
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--sizes", type=parse_sizes, default=[4, 16, 32], help="fleet sizes (default 4,16,32)")
-    parser.add_argument("--runs", type=int, default=5, help="runs per measurement (default 5)")
+    parser.add_argument("--sizes", type=parse_sizes, default=[16, 32, 64, 128], help="fleet sizes (default 16,32,64,128)")
+    parser.add_argument("--rtt-ms", type=float, default=80.0, help="the far distance, besides 0 ms (default 80; 0: near only)")
+    parser.add_argument("--runs", type=int, default=3, help="runs per measurement (default 3)")
+    parser.add_argument("--ansible-runs", type=int, default=None, help="runs of the Ansible playbook (default: --runs)")
     parser.add_argument("--rollouts", default="3,8", help="relays of the rolling-upgrade fleets, +1 BP (default 3,8)")
     parser.add_argument("--no-ansible", action="store_true", help="skip the Ansible comparison")
     parser.add_argument("--no-rollout", action="store_true", help="skip the rolling upgrades")
@@ -528,25 +678,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     os.environ["CARDANO_FLEET_LAB_ONLY"] = "1"  # the transport refuses anything but the lab's addresses
     ansible_bin = None if args.no_ansible else ensure_ansible()
+    ansible_runs = args.runs if args.ansible_runs is None else args.ansible_runs
     workdir = Path(tempfile.mkdtemp(prefix="cardano-fleet-bench-"))
+    used: set[int] = set()
     results: dict[str, Any] = {
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": {"cpus": os.cpu_count(), "load_before": os.getloadavg()[0]},
         "runs": args.runs,
-        "audit_available": audit_available(),
+        "ansible_runs": ansible_runs,
+        "rtt_ms": args.rtt_ms,
         "sizes": [],
         "rollouts": [],
     }
     try:
-        largest = max(args.sizes)
         for i, n in enumerate(args.sizes):
-            log(f"fleet of {n} hosts ({n - 1} relays + 1 BP): floor, facts, CLI{', audit' if audit_available() else ''}"
-                f"{', ansible' if ansible_bin else ''}")  # fmt: skip
-            results["sizes"].append(measure_size(n, FIRST_SUBNET + i, args.runs, workdir, ansible_bin, memory=n == largest))
+            log(f"fleet of {n} hosts ({n - 1} relays + 1 BP) at 0{f' and {args.rtt_ms:g}' if args.rtt_ms else ''} ms")
+            results["sizes"].append(
+                measure_size(n, free_subnet(used), args.rtt_ms, args.runs, workdir, ansible_bin, ansible_runs, shape=i == 0)
+            )
         if not args.no_rollout:
-            for j, relays in enumerate(int(x) for x in args.rollouts.split(",") if x.strip()):
+            for relays in (int(x) for x in args.rollouts.split(",") if x.strip()):
                 log(f"rolling upgrade of {relays}+1")
-                with lab_fleet(workdir, relays + 1, FIRST_SUBNET + 20 + j) as state:
+                with lab_fleet(workdir, relays + 1, free_subnet(used)) as state:
                     wait_in_sync(state.inventory_path, timeout=90)  # a rollout refuses an unsynced fleet
                     results["rollouts"].append({"relays": relays, "producers": 1, **rollout_once(state, workdir)})
     finally:
@@ -563,35 +716,76 @@ def _summary(d: dict[str, Any] | None) -> Summary | None:
     return None if not d else Summary(d["median"], d["min"], d["max"], d["runs"])
 
 
+def _median(d: dict[str, Any] | None) -> float | None:
+    return None if not d else float(d["median"])
+
+
+def fmt_ms(value: float | None) -> str:
+    return "-" if value is None else f"{value * 1000:.1f} ms"
+
+
 def render(results: dict[str, Any]) -> str:
-    """The console report: per-size table, rollouts, targets."""
-    headers = ["hosts", "SSH floor", "floor+probe", "facts (in-process)", "conn/host", "trips/host", "facts CLI",
-               "audit CLI", "ansible", "ansible/fleet", "fleet/floor"]  # fmt: skip
+    """The console report: one row per (size, distance), the probe's shape, rollouts, targets."""
+    headers = ["hosts", "rtt", "SSH floor", "facts (in-process)", "conn/trips", "CPU/host", "facts CLI", "audit CLI",
+               "audit CPU/host", "audit RSS", "ansible", "ansible CPU/host", "ansible/audit", "audit/floor"]  # fmt: skip
     rows = []
+    speedups: dict[tuple[int, float], float | None] = {}
+    cpu_per_host: dict[int, float] = {}
+    rss: dict[int, float] = {}
+    audit_per_host: dict[float, dict[int, float]] = {}
+    cli_cpu_points: dict[float, list[tuple[int, float]]] = {}
     for s in results["sizes"]:
-        fleet_cli = _summary(s.get("audit")) or _summary(s.get("facts_cli"))
-        ansible = _summary(s.get("ansible"))
-        rows.append([
-            str(s["hosts"]), fmt_summary(_summary(s["floor"])), fmt_summary(_summary(s.get("floor_probe"))),
-            fmt_summary(_summary(s["facts"])),
-            ",".join(map(str, s["connections_per_host"])), ",".join(map(str, s["round_trips_per_host"])),
-            fmt_summary(_summary(s["facts_cli"])),
-            fmt_summary(_summary(s.get("audit"))) if results["audit_available"] else "pending",
-            fmt_summary(ansible) if ansible else ("failed" if "ansible_error" in s else "-"),
-            fmt_ratio(ratio(ansible.median if ansible else None, fleet_cli.median if fleet_cli else None)),
-            fmt_ratio(ratio(_summary(s["facts"]).median, _summary(s["floor"]).median)),  # type: ignore[union-attr]
-        ])  # fmt: skip
+        n = s["hosts"]
+        for d in s["distances"]:
+            rtt = float(d["rtt_ms"])
+            audit, ansible = _median(d.get("audit")), _median(d.get("ansible"))
+            speedups[(n, rtt)] = ratio(ansible, audit)
+            cpu = _median(d.get("facts_cpu_per_host"))
+            if cpu is not None:
+                cpu_per_host[n] = max(cpu, cpu_per_host.get(n, 0.0))
+            if "audit_maxrss_kib" in d:
+                rss[n] = max(d["audit_maxrss_kib"] / 1024, rss.get(n, 0.0))
+            if audit is not None:
+                audit_per_host.setdefault(rtt, {})[n] = audit / n
+            audit_cpu = _median(d.get("audit_cpu"))
+            if audit_cpu is not None:
+                cli_cpu_points.setdefault(rtt, []).append((n, audit_cpu))
+            ansible_cpu = _median(d.get("ansible_cpu"))
+            rows.append([
+                str(n), f"{rtt:g} ms", fmt_summary(_summary(d["floor"])), fmt_summary(_summary(d["facts"])),
+                f"{','.join(map(str, d['connections_per_host']))}/{','.join(map(str, d['round_trips_per_host']))}",
+                fmt_ms(cpu), fmt_summary(_summary(d.get("facts_cli"))), fmt_summary(_summary(d.get("audit"))),
+                fmt_ms(per_host(audit_cpu, n)), f"{d['audit_maxrss_kib'] / 1024:.0f} MiB" if "audit_maxrss_kib" in d else "-",
+                fmt_summary(_summary(d.get("ansible"))) if d.get("ansible") else ("failed" if "ansible_error" in d else "-"),
+                fmt_ms(per_host(ansible_cpu, n)), fmt_ratio(speedups[(n, rtt)]),
+                fmt_ratio(ratio(audit, _median(d["floor"]))),
+            ])  # fmt: skip
     parts = [format_table(headers, rows)]
+    for rtt, points in sorted(cli_cpu_points.items()):
+        slope = marginal_per_host(points)
+        if slope is not None:
+            parts.append(f"  audit CLI CPU at {rtt:g} ms: {fmt_ms(slope)} per extra host (least squares over sizes)")
     for s in results["sizes"]:
-        if s.get("facts_errors"):
-            parts.append(f"  {s['hosts']} hosts: probe errors: {s['facts_errors']}")
-        if s.get("ansible_error"):
-            parts.append(f"  {s['hosts']} hosts: ansible failed: {s['ansible_error'][-400:]}")
-        if s.get("audit_error"):
-            parts.append(f"  {s['hosts']} hosts: audit failed: {s['audit_error'][-400:]}")
-        for key in ("audit_maxrss_kib", "facts_cli_maxrss_kib"):
-            if key in s:
-                parts.append(f"  peak RSS, {key.split('_')[0]} CLI child for {s['hosts']} hosts: {s[key] / 1024:.0f} MiB")
+        for d in s["distances"]:
+            where = f"{s['hosts']} hosts at {d['rtt_ms']:g} ms"
+            if d.get("facts_errors"):
+                parts.append(f"  {where}: probe errors: {d['facts_errors']}")
+            for key in ("ansible_error", "audit_error", "facts_cli_error"):
+                if d.get(key):
+                    parts.append(f"  {where}: {key.removesuffix('_error')} failed: {d[key][-400:]}")
+    for s in results["sizes"]:
+        if "probe_shape" in s:
+            p = s["probe_shape"]
+            parts.append("")
+            parts.append(f"the probe's sections, {s['hosts']} hosts at 0 ms (floor + the probe):")
+            parts.append(format_table(
+                ["probe", "one after another", "at once", "speed-up"],
+                [["as is", fmt_summary(_summary(p["serial"])), fmt_summary(_summary(p["concurrent"])),
+                  fmt_ratio(ratio(_median(p["serial"]), _median(p["concurrent"])))],
+                 [f"tip takes {SLOW_SECTION_SECONDS:g} s longer", fmt_summary(_summary(p["serial_slow_tip"])),
+                  fmt_summary(_summary(p["concurrent_slow_tip"])),
+                  fmt_ratio(ratio(_median(p["serial_slow_tip"]), _median(p["concurrent_slow_tip"])))]],
+            ))  # fmt: skip
     if results["rollouts"]:
         rrows = [[f"{r['relays']}+{r['producers']}", str(len(r.get("batches", []))), fmt_seconds(r["total"]),
                   fmt_seconds(r.get("node_critical_path")), fmt_seconds(r.get("sum_downtime")),
@@ -604,24 +798,13 @@ def render(results: dict[str, Any]) -> str:
         for r in results["rollouts"]:
             if r.get("error"):
                 parts.append(f"  {r['relays']}+1: {r['error'][-600:]}")
-    biggest = max(results["sizes"], key=lambda s: s["hosts"]) if results["sizes"] else None
-    audit_vs_floor = ansible_vs_fleet = None
-    if biggest:
-        fleet_cli = _summary(biggest.get("audit")) or _summary(biggest.get("facts"))
-        floor = _summary(biggest["floor"])
-        audit_vs_floor = ratio(fleet_cli.median if fleet_cli else None, floor.median if floor else None)
-        ansible = _summary(biggest.get("ansible"))
-        cli = _summary(biggest.get("audit")) or _summary(biggest.get("facts_cli"))
-        ansible_vs_fleet = ratio(ansible.median if ansible else None, cli.median if cli else None)
     overheads = [r["overhead_per_host"] for r in results["rollouts"] if "overhead_per_host" in r]
-    verdicts = check_targets(audit_vs_floor, ansible_vs_fleet, overheads)
+    verdicts = check_targets(speedups, cpu_per_host, rss, audit_per_host, overheads)
     results["targets"] = [{"target": v.target, "measured": v.measured, "ok": v.ok} for v in verdicts]
     parts.append("")
     parts.append(format_table(["target", "measured", "met"],
                               [[v.target, v.measured, {True: "yes", False: "MISSED", None: "n/a"}[v.ok]]
                                for v in verdicts]))  # fmt: skip
-    if not results["audit_available"]:
-        parts.append("audit: orchestrator/audit.py is not there yet; the facts figures stand in for it (pending)")
     return "\n".join(parts)
 
 

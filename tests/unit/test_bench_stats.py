@@ -89,44 +89,98 @@ def test_format_table_aligns_columns():
     assert lines[3] == "32     12.3 s"
 
 
+def test_per_host_and_marginal_cost():
+    assert bench.per_host(3.2, 16) == pytest.approx(0.2)
+    assert bench.per_host(None, 16) is None
+    with pytest.raises(ValueError):
+        bench.per_host(1.0, 0)
+    # 0.5 s of start-up + 10 ms per host: the slope is the per-host cost, start-up excluded.
+    points = [(n, 0.5 + 0.010 * n) for n in (16, 32, 64, 128)]
+    assert bench.marginal_per_host(points) == pytest.approx(0.010)
+    assert bench.marginal_per_host([(16, 1.0)]) is None
+    assert bench.marginal_per_host([(16, 1.0), (16, 2.0)]) is None
+
+
+@pytest.mark.parametrize(
+    ("by_size", "expected"),
+    [
+        ({16: 0.20, 32: 0.15, 128: 0.10}, True),  # falling
+        ({16: 0.20, 32: 0.21, 128: 0.219}, True),  # flat within 10%
+        ({16: 0.20, 32: 0.15, 128: 0.23}, False),  # the largest costs more per host
+        ({16: 0.20}, None),
+        ({}, None),
+    ],
+)
+def test_flat_or_falling(by_size, expected):
+    assert bench.flat_or_falling(by_size) is expected
+
+
 def test_check_targets():
-    met = bench.check_targets(1.5, 20.0, [0.4, 0.7])
-    assert [v.ok for v in met] == [True, True, True]
-    assert met[2].measured == "0.70 s/host (worst)"
-    missed = bench.check_targets(2.5, 3.0, [1.2])
-    assert [v.ok for v in missed] == [False, False, False]
-    unknown = bench.check_targets(None, None, [])
-    assert [v.ok for v in unknown] == [None, None, None]
-    assert [v.measured for v in unknown] == ["-", "-", "-"]
+    met = bench.check_targets(
+        {(16, 0.0): 12.0, (32, 0.0): 11.0, (16, 80.0): 25.0, (32, 80.0): 30.0},
+        {16: 0.012, 128: 0.009},
+        {128: 120.0},
+        {0.0: {16: 0.1, 128: 0.05}},
+        [0.4, 0.7],
+    )
+    assert [v.ok for v in met] == [True, True, True, True, True, True]
+    assert met[0].measured == "16: 12.0x, 32: 11.0x"
+    assert met[2].measured == "12.0 ms (worst size)"
+    assert met[5].measured == "0.70 s/host (worst)"
+    missed = bench.check_targets(
+        {(16, 0.0): 9.0, (32, 0.0): 11.0, (16, 80.0): 25.0}, {16: 0.020}, {128: 151.0}, {0.0: {16: 0.1, 128: 0.2}}, [1.2]
+    )
+    assert [v.ok for v in missed] == [False, False, False, False, False, False]  # 80 ms at 32 hosts not measured
+    unknown = bench.check_targets({}, {}, {}, {}, [])
+    assert [v.ok for v in unknown] == [None] * 6
+    assert unknown[2].measured == "-" and unknown[3].measured == "-"
 
 
 def test_parse_sizes():
-    assert bench.parse_sizes("4,16,32") == [4, 16, 32]
-    for bad in ("", "1", "4,81", "x"):
+    assert bench.parse_sizes("32,16,128,16") == [16, 32, 128]
+    for bad in ("", "1", "4,189", "x"):
         with pytest.raises((argparse.ArgumentTypeError, ValueError)):
             bench.parse_sizes(bad)
 
 
+def _dist(rtt, floor, audit, ansible=None, **extra):
+    d = {
+        "rtt_ms": rtt,
+        "floor": {"median": floor, "min": floor, "max": floor, "runs": 3},
+        "facts": {"median": audit * 0.8, "min": audit * 0.7, "max": audit, "runs": 3},
+        "facts_cpu_per_host": {"median": 0.008, "min": 0.007, "max": 0.009, "runs": 3},
+        "audit": {"median": audit, "min": audit, "max": audit, "runs": 3},
+        "audit_cpu": {"median": 0.5 + 0.01 * extra.pop("hosts", 16), "min": 0.5, "max": 0.9, "runs": 3},
+        "audit_maxrss_kib": 100 * 1024,
+        "connections_per_host": [1],
+        "round_trips_per_host": [1],
+    }
+    if ansible is not None:
+        d["ansible"] = {"median": ansible, "min": ansible, "max": ansible, "runs": 1}
+    d.update(extra)
+    return d
+
+
 def test_render_with_missing_measurements():
     results = {
-        "audit_available": False,
         "sizes": [
-            {
-                "hosts": 4,
-                "floor": {"median": 0.2, "min": 0.1, "max": 0.3, "runs": 3},
-                "facts": {"median": 0.3, "min": 0.3, "max": 0.4, "runs": 3},
-                "facts_cli": {"median": 0.8, "min": 0.7, "max": 0.9, "runs": 3},
-                "connections_per_host": [1],
-                "round_trips_per_host": [1],
-                "ansible": {"median": 8.0, "min": 7.0, "max": 9.0, "runs": 3},
-            }
-        ],
+            {"hosts": 16, "distances": [_dist(0.0, 0.4, 1.0, 12.0), _dist(80.0, 0.8, 1.5, 40.0)],
+             "probe_shape": {k: {"median": v, "min": v, "max": v, "runs": 1} for k, v in
+                             {"serial": 2.0, "concurrent": 1.0, "serial_slow_tip": 3.0, "concurrent_slow_tip": 1.5}.items()}},
+            {"hosts": 128, "distances": [_dist(0.0, 1.0, 6.0, hosts=128, ansible_error="boom")]},
+        ],  # fmt: skip
         "rollouts": [],
     }
     text = bench.render(results)
-    assert "pending" in text and "10.0x" in text and "1.5x" in text
-    assert results["targets"][0]["ok"] is True  # facts 0.3 s vs floor 0.2 s
-    assert results["targets"][2]["ok"] is None
+    assert "12.0x" in text and "26.7x" in text and "2.5x" in text  # ansible/audit, audit/floor
+    assert "failed" in text and "boom" in text
+    assert "10.0 ms per extra host" in text
+    assert "2.0x" in text  # the probe at once vs one after another
+    verdicts = {t["target"]: t["ok"] for t in results["targets"]}
+    assert verdicts["audit >= 10x faster than Ansible at 0 ms, 16 and 32 hosts"] is False  # 32 not measured
+    assert verdicts["peak memory <= 150 MB at 128 hosts"] is True
+    assert verdicts["audit wall time per host flat or falling with fleet size"] is True  # 62.5 → 46.9 ms at 0 ms
+    assert verdicts["rolling-upgrade overhead < 1 s per host"] is None
 
 
 def test_node_critical_path_takes_the_slowest_host_of_each_batch():
