@@ -124,19 +124,21 @@ class CliVersionSection(FactSection):
 
 @register
 class ServiceSection(FactSection):
+    """The unit's state and whether it starts at boot: one `systemctl show` (one process, where
+    `is-active` + `is-enabled` cost two). ActiveState and UnitFileState use the same words as
+    is-active and is-enabled (systemctl(1)); a missing unit shows an empty UnitFileState."""
+
     name = "service"
     health = True
 
     def command(self, host: Host) -> str:
-        unit = q(host.layout.service_name)
-        return (
-            f"printf 'active=%s\\n' \"$(systemctl is-active {unit} 2>/dev/null)\"\n"
-            f"printf 'enabled=%s\\n' \"$(systemctl is-enabled {unit} 2>/dev/null)\""
-        )
+        return f"systemctl show -p ActiveState -p UnitFileState {q(host.layout.service_name)} 2>/dev/null"
 
     def parse(self, out: Output) -> Parsed:
         v = kv(out.body)
-        return Parsed.of(service_active=v.get("active") or "unknown", service_enabled=v.get("enabled") or "unknown")
+        return Parsed.of(
+            service_active=v.get("ActiveState") or "unknown", service_enabled=v.get("UnitFileState") or "unknown"
+        )
 
 
 class _FileSection(FactSection):
@@ -210,7 +212,8 @@ class GenesisSection(FactSection):
 
     def command(self, host: Host) -> str:
         return (
-            f"g=$(python3 -c {q(_GENESIS_PY)} {q(host.layout.config_path)}) || exit $?\n"
+            # -I -S: no site, no user paths: half the interpreter's start-up, and nothing from the environment.
+            f"g=$(python3 -I -S -c {q(_GENESIS_PY)} {q(host.layout.config_path)}) || exit $?\n"
             "printf '%s\\n' \"$g\" | while IFS=\"$(printf '\\t')\" read -r n p; do\n"
             '  [ -n "$n" ] || continue\n'
             '  if [ -r "$p" ]; then\n'
@@ -282,7 +285,7 @@ class MetricsSection(FactSection):
         return (
             "if command -v curl >/dev/null 2>&1; then "
             f"curl -fsS --max-time 5 {q(METRICS_URL)}; "
-            f"else timeout 10 python3 -c {q(_METRICS_PY)} {q(METRICS_URL)} 2>&1 | tail -n 200; fi"
+            f"else timeout 10 python3 -I -S -c {q(_METRICS_PY)} {q(METRICS_URL)} 2>&1 | tail -n 200; fi"
         )
 
     def parse(self, out: Output) -> Parsed:

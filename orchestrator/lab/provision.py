@@ -21,6 +21,13 @@ from orchestrator.lab.state import LabHost, LabState, relay_port
 
 DATA = Path(__file__).resolve().parent.parent / "cardano" / "data"
 STANDIN = Path(__file__).with_name("systemctl_standin.py")
+SYSTEMCTL_LAUNCHER = (
+    "#!/usr/bin/python3 -IS\n"
+    "import sys\n"
+    "sys.path.insert(0, '/usr/local/lib/cardano-lab')\n"
+    "from systemctl_standin import main\n"
+    "sys.exit(main(sys.argv[1:]))\n"
+)
 OPERATOR_UID = 2000
 # The public names of the real topology files, and a friend's pool relay that one relay's operator
 # picked by hand (it must survive the upgrade): all lead to the chain source in every host's /etc/hosts.
@@ -303,7 +310,11 @@ def prepare_host(
     _write(etc / "ssh" / "ssh_host_ed25519_key", key_path.read_bytes(), mode=0o600)
     _write(etc / "ssh" / "ssh_host_ed25519_key.pub", key_pub + "\n")
     _users(upper, keys.client_pub)
-    _write(upper / "usr_local" / "sbin" / "systemctl", STANDIN.read_bytes(), mode=0o755)
+    # A real systemctl answers in a few ms; a Python script run directly is compiled on every call
+    # (~75 ms here). So the stand-in is a module (its .pyc cached on first use) behind a two-line
+    # launcher, with -I -S (no site): ~3x cheaper, and the lab's probe costs what a real host's does.
+    _write(upper / "usr_local" / "lib" / "cardano-lab" / "systemctl_standin.py", STANDIN.read_bytes())
+    _write(upper / "usr_local" / "sbin" / "systemctl", SYSTEMCTL_LAUNCHER, mode=0o755)
     units = etc / "systemd" / "system"
     units.mkdir(parents=True)
     # Opaque: the host must not see (and start) the real machine's units.

@@ -67,7 +67,7 @@ HEALTHY: dict[str, tuple[str, int | None]] = {
         "cardano-cli 8.20.3.0 - linux-x86_64 - ghc-8.10\ngit rev 0d98405a60d57e1c8e13406d51cce0e34356bd64",
         0,
     ),
-    "service": ("active=active\nenabled=enabled", 0),
+    "service": ("ActiveState=active\nUnitFileState=enabled", 0),
     "config": (file_body(CONFIG), 0),
     "topology": (file_body(TOPOLOGY, "cardano:cardano 640 77"), 0),
     "genesis": (f"conway\t/opt/cardano/cnode/files/conway-genesis.json\t{SHA_A}\t{SHA_B}", 0),
@@ -137,7 +137,7 @@ def test_node_down() -> None:
     """Service failed: version still known, tip and metrics give reasons, nothing raises."""
     out = probe(
         HEALTHY,
-        service=("active=failed\nenabled=enabled", 0),
+        service=("ActiveState=failed\nUnitFileState=enabled", 0),
         tip=(
             "cardano-cli: Network.Socket.connect: <socket: 11>: does not exist (No such file or directory)",
             1,
@@ -153,6 +153,22 @@ def test_node_down() -> None:
     assert "metrics" in f.probe_errors and "Couldn't connect" in f.probe_errors["metrics"]
     assert f.metrics == {} and f.hot_peers is None and f.hot_peer_addresses == ()
     assert f.node_version == "8.9.0"
+
+
+@pytest.mark.parametrize(
+    ("body", "active", "enabled"),
+    [
+        ("ActiveState=active\nUnitFileState=enabled", "active", "enabled"),
+        ("UnitFileState=disabled\nActiveState=inactive", "inactive", "disabled"),  # any order
+        ("ActiveState=inactive\nUnitFileState=", "inactive", "unknown"),  # no such unit
+        ("ActiveState=activating\nUnitFileState=static", "activating", "static"),
+        ("", "unknown", "unknown"),
+    ],
+)
+def test_service_section(body: str, active: str, enabled: str) -> None:
+    f = parse_probe(RELAY, probe(HEALTHY, service=(body, 0)))
+    assert (f.service_active, f.service_enabled) == (active, enabled)
+    assert "service" not in f.probe_errors
 
 
 def test_missing_and_cut_short_sections() -> None:
