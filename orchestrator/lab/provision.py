@@ -351,7 +351,6 @@ def write_client_files(state: LabState, keys: Keys) -> None:
     the host's own address for the topology), known_hosts holds the keys under both names, and
     inventory-direct.yml is the same fleet without the relay.
     """
-
     lab = Path(state.dir)
     known = [f"{h.address} {keys.host_keys[h.name][1]}" for h in state.hosts]
     if state.rtt_ms > 0:
@@ -366,7 +365,6 @@ def write_client_files(state: LabState, keys: Keys) -> None:
 
 
 def _inventory(state: LabState, keys: Keys, *, relayed: bool) -> str:
-
     lab = Path(state.dir)
     how = f" through the delay relay ({state.rtt_ms:g} ms round trip)" if relayed else ""
     lines = [
