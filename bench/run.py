@@ -693,9 +693,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         for i, n in enumerate(args.sizes):
             log(f"fleet of {n} hosts ({n - 1} relays + 1 BP) at 0{f' and {args.rtt_ms:g}' if args.rtt_ms else ''} ms")
-            results["sizes"].append(
-                measure_size(n, free_subnet(used), args.rtt_ms, args.runs, workdir, ansible_bin, ansible_runs, shape=i == 0)
-            )
+            try:
+                results["sizes"].append(measure_size(
+                    n, free_subnet(used), args.rtt_ms, args.runs, workdir, ansible_bin, ansible_runs, shape=i == 0
+                ))  # fmt: skip
+            except Exception as exc:  # noqa: BLE001 - a fleet that cannot boot is reported, the other sizes stay
+                log(f"fleet of {n} hosts failed: {exc}")
+                results.setdefault("failed_sizes", []).append({"hosts": n, "error": str(exc)[-1000:]})
+            save(args.out, results)  # what was measured survives a later failure
         if not args.no_rollout:
             for relays in (int(x) for x in args.rollouts.split(",") if x.strip()):
                 log(f"rolling upgrade of {relays}+1")
@@ -706,10 +711,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         results["machine"]["load_after"] = os.getloadavg()[0]
         shutil.rmtree(workdir, ignore_errors=True)
     print(render(results))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    save(args.out, results)
     log(f"wrote {args.out}")
     return 0
+
+
+def save(path: Path, results: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(results, indent=2) + "\n")
+    os.replace(tmp, path)
 
 
 def _summary(d: dict[str, Any] | None) -> Summary | None:
@@ -761,6 +772,8 @@ def render(results: dict[str, Any]) -> str:
                 fmt_ratio(ratio(audit, _median(d["floor"]))),
             ])  # fmt: skip
     parts = [format_table(headers, rows)]
+    for failed in results.get("failed_sizes", []):
+        parts.append(f"  {failed['hosts']} hosts: not measured: {failed['error'][-300:]}")
     for rtt, points in sorted(cli_cpu_points.items()):
         slope = marginal_per_host(points)
         if slope is not None:

@@ -259,7 +259,7 @@ def lab_up(
         for host in hosts:
             state.pids[host.name] = _launch(state, host, lab_path / "hosts" / host.name)
         state.save()
-        _wait_ssh(state, timeout=30 + len(hosts))
+        _wait_ssh(state, timeout=30 + 2 * len(hosts))  # a big lab on a busy 2-core machine boots slowly
         for host in hosts:
             state.init_pids[host.name] = _init_pid(state.pids[host.name])
         if state.rtt_ms > 0:
