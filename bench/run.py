@@ -31,6 +31,7 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -434,18 +435,32 @@ class Child:
     output_tail: str  # the end of stdout, then of stderr
 
 
-def run_child(argv: list[str], env: Mapping[str, str] | None = None, cwd: Path = REPO) -> Child:
-    """Run one child process to its end: wall, exit code, peak RSS and CPU from os.wait4."""
+def run_child(argv: list[str], env: Mapping[str, str] | None = None, cwd: Path = REPO, timeout: float = 900) -> Child:
+    """Run one child process to its end: wall, exit code, peak RSS and CPU from os.wait4. After
+    `timeout` seconds its whole process group is killed (seen: ansible-playbook with 128 forks hung,
+    its workers blocked writing results)."""
+    import threading
+
     started = time.perf_counter()
     proc = subprocess.Popen(
         argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-        env=dict(env) if env is not None else cli_env(), cwd=cwd,
+        env=dict(env) if env is not None else cli_env(), cwd=cwd, start_new_session=True,
     )  # fmt: skip
-    out, err = _drain(proc)
+    killer = threading.Timer(timeout, lambda: _kill_group(proc.pid))
+    killer.start()
+    try:
+        out, err = _drain(proc)
+    finally:
+        killer.cancel()
     _pid, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
     return Child(wall, proc.returncode, int(usage.ru_maxrss), cpu_seconds(usage), out[-65536:] + err[-1500:])
+
+
+def _kill_group(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)
 
 
 def _drain(proc: subprocess.Popen[bytes]) -> tuple[str, str]:
@@ -653,7 +668,13 @@ def measure_size(
     with lab_fleet(workdir, n, subnet, rtt_ms=rtt_ms) as state:
         for rtt, inventory in inventories(state).items():
             log(f"  {n} hosts at {rtt:g} ms")
-            out["distances"].append({"rtt_ms": rtt, **measure_distance(inventory, runs, ansible_bin, ansible_runs, workdir)})
+            try:
+                out["distances"].append(
+                    {"rtt_ms": rtt, **measure_distance(inventory, runs, ansible_bin, ansible_runs, workdir)}
+                )
+            except Exception as exc:  # noqa: BLE001 - one distance failing keeps the other's figures
+                log(f"  {n} hosts at {rtt:g} ms failed: {exc}")
+                out.setdefault("failed_distances", []).append({"rtt_ms": rtt, "error": str(exc)[-1000:]})
         if shape:
             log(f"  {n} hosts: the probe's sections one after another vs at once (0 ms)")
             out["probe_shape"] = probe_shape(load_hosts(inventories(state)[0.0]), runs)
@@ -774,6 +795,9 @@ def render(results: dict[str, Any]) -> str:
     parts = [format_table(headers, rows)]
     for failed in results.get("failed_sizes", []):
         parts.append(f"  {failed['hosts']} hosts: not measured: {failed['error'][-300:]}")
+    for s in results["sizes"]:
+        for failed in s.get("failed_distances", []):
+            parts.append(f"  {s['hosts']} hosts at {failed['rtt_ms']:g} ms: not measured: {failed['error'][-300:]}")
     for rtt, points in sorted(cli_cpu_points.items()):
         slope = marginal_per_host(points)
         if slope is not None:
