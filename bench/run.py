@@ -677,7 +677,11 @@ def measure_size(
                 out.setdefault("failed_distances", []).append({"rtt_ms": rtt, "error": str(exc)[-1000:]})
         if shape:
             log(f"  {n} hosts: the probe's sections one after another vs at once (0 ms)")
-            out["probe_shape"] = probe_shape(load_hosts(inventories(state)[0.0]), runs)
+            try:
+                out["probe_shape"] = probe_shape(load_hosts(inventories(state)[0.0]), runs)
+            except Exception as exc:  # noqa: BLE001 - reported; the size's other figures stay
+                log(f"  {n} hosts: probe shape failed: {exc}")
+                out["probe_shape_error"] = str(exc)[-1000:]
     return out
 
 
