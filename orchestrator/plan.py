@@ -17,7 +17,7 @@ from orchestrator.cardano.diffs import FileDiff, unified_diff
 from orchestrator.cardano.errors import FileFormatError
 from orchestrator.cardano.networks import AccessPoint, network
 from orchestrator.cardano.topology import desired_topology
-from orchestrator.model import Host, Inventory, Role
+from orchestrator.model import Host, Inventory, PlanAction, Role
 
 
 class FactsLike(Protocol):
@@ -65,7 +65,7 @@ class HostPlan:
     switch_binary: bool
     files: tuple[FileChange, ...]
     unchanged: tuple[FileDiff, ...]  # files that need nothing, each with its reason
-    action: str  # restart | reload | none
+    action: PlanAction
     reasons: tuple[str, ...]  # why it changes, or why not
     error: str | None = None  # the host cannot be planned (unreachable, unusable files)
     batch: int = 0
@@ -123,14 +123,14 @@ def plan_host(
 ) -> HostPlan:
     target = release.version if release else None
     if not facts.reachable:
-        return HostPlan(host, None, target, False, False, (), (), "none", (), error=f"unreachable: {facts.error}")
+        return HostPlan(host, None, target, False, False, (), (), PlanAction.NONE, (), error=f"unreachable: {facts.error}")
     if facts.config_text is None and facts.topology_text is None and facts.error:
         # the probe itself failed (sudo refused, say): that is the reason, not "files missing"
-        return HostPlan(host, facts.node_version, target, False, False, (), (), "none", (), error=facts.error)
+        return HostPlan(host, facts.node_version, target, False, False, (), (), PlanAction.NONE, (), error=facts.error)
     if facts.config_text is None or facts.topology_text is None:
         missing = "config.json" if facts.config_text is None else "topology.json"
         path = host.layout.config_path if facts.config_text is None else host.layout.topology_path
-        return HostPlan(host, facts.node_version, target, False, False, (), (), "none", (),
+        return HostPlan(host, facts.node_version, target, False, False, (), (), PlanAction.NONE, (),
                         error=f"{path}: {missing} missing or unreadable on the host")  # fmt: skip
     for text, path, rewritten in ((facts.config_text, host.layout.config_path, rewrite_config),
                                   (facts.topology_text, host.layout.topology_path, rewrite_topology)):  # fmt: skip
@@ -138,11 +138,11 @@ def plan_host(
             # The facts decode with errors="replace": a byte that is not UTF-8 arrives as U+FFFD, and
             # rewriting the file would silently change it (a peer's host name, say). Refuse instead.
             line = text.count("\n", 0, text.index("\ufffd")) + 1
-            return HostPlan(host, facts.node_version, target, False, False, (), (), "none", (),
+            return HostPlan(host, facts.node_version, target, False, False, (), (), PlanAction.NONE, (),
                             error=f"{path}:{line}: not UTF-8 text (cardano-node reads its files as UTF-8); "
                                   "fix the file by hand, it is not rewritten")  # fmt: skip
     if target is None and rewrite_config and facts.node_version != TARGET_VERSION:
-        return HostPlan(host, facts.node_version, target, False, False, (), (), "none", (),
+        return HostPlan(host, facts.node_version, target, False, False, (), (), PlanAction.NONE, (),
                         error=f"runs {facts.node_version or 'an unknown version'}: the P2P config this playbook writes "
                               f"is for {TARGET_VERSION} (PeerSharing changed type); use the upgrade playbook")  # fmt: skip
     changes: list[FileChange] = []
@@ -184,10 +184,10 @@ def plan_host(
             else:
                 unchanged.append(diff)
     except FileFormatError as e:
-        return HostPlan(host, facts.node_version, target, False, False, (), (), "none", (), error=str(e))
+        return HostPlan(host, facts.node_version, target, False, False, (), (), PlanAction.NONE, (), error=str(e))
     except (TypeError, ValueError, KeyError, AttributeError, IndexError, RecursionError) as e:
         # A shape the file logic did not foresee stops this host only, never the whole plan or run.
-        return HostPlan(host, facts.node_version, target, False, False, (), (), "none", (),
+        return HostPlan(host, facts.node_version, target, False, False, (), (), PlanAction.NONE, (),
                         error=f"{reading}: cannot be used as it is ({type(e).__name__}: {e})")  # fmt: skip
 
     switch = target is not None and facts.node_version != target
@@ -198,14 +198,14 @@ def plan_host(
         reasons.append(f"binary {facts.node_version or 'unknown'} → {target}")
     reasons += [c.diff.reason for c in changes]
     if switch or config_changes:
-        action = "restart"
+        action = PlanAction.RESTART
     elif topology_only and _p2p_enabled(facts.config_text):
-        action = "reload"
+        action = PlanAction.RELOAD
         reasons.append("topology only, P2P already on: SIGHUP, no restart")
     elif topology_only:
-        action = "restart"
+        action = PlanAction.RESTART
     else:
-        action = "none"
+        action = PlanAction.NONE
         reasons.append(f"nothing to do: node is {facts.node_version}, " + "; ".join(d.reason for d in unchanged))
     return HostPlan(host, facts.node_version, target, stage, switch, tuple(changes), tuple(unchanged), action,
                     tuple(reasons))  # fmt: skip

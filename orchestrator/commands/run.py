@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.commands._fleet_args import add_playbook_arguments, load_or_explain
+from orchestrator.model import Phase
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -74,10 +75,10 @@ def run(args: argparse.Namespace) -> int:
                                   "could not be planned (reasons above). Nothing was changed.")  # fmt: skip
                 else:
                     console.print("Nothing to do: every host is already as the playbook wants it.")
-                journal.record("*", "run_ended", reason="nothing to do")
+                journal.record("*", Phase.RUN_ENDED, reason="nothing to do")
                 return 1 if plan.errors else 0
             if not args.yes and not _confirm(console, len(plan.pending)):
-                journal.record("*", "run_ended", reason="not confirmed")
+                journal.record("*", Phase.RUN_ENDED, reason="not confirmed")
                 return 1
             return _execute(console, loaded, fleet, journal, plan, args.report)
     finally:
@@ -101,7 +102,7 @@ def _execute(console: Console, loaded: Loaded, fleet: Fleet, journal: Journal, p
     remote = Remote(fleet, journal.run_id)
     for hp in plan.hosts:
         if hp.changed:
-            journal.record(hp.host.name, "planned", target_version=hp.target_version, action=hp.action,
+            journal.record(hp.host.name, Phase.PLANNED, target_version=hp.target_version, action=hp.action,
                            files=[c.path for c in hp.files], batch=hp.batch)  # fmt: skip
     with LiveRollout(console, plan) as view:
         rollout = Rollout(plan, remote, journal, RolloutSettings(gate=loaded.spec.gate),
@@ -126,13 +127,13 @@ def _write_private(path: Path, text: str) -> None:
 
 def _resume(console: Console, loaded: Loaded, fleet: Fleet, journal: Journal) -> None:
     """Each host the killed run left between 'backed_up' and a final phase: finish it or roll it back."""
-    from orchestrator.roll.journal import FINAL, host_data, last_phases
+    from orchestrator.roll.journal import FINAL, NOTHING_CHANGED, host_data, last_phases
     from orchestrator.roll.journal import Journal as J
     from orchestrator.roll.resume import reconcile_host
 
     events = J.read(journal.path)
     for name, last in last_phases(events).items():
-        if last.phase in FINAL or last.phase in ("planned", "staged", "stage_failed", "failed_unreachable"):
+        if last.phase in FINAL or last.phase in NOTHING_CHANGED:
             continue
         host = next((h for h in loaded.inventory.hosts if h.name == name), None)
         if host is None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from orchestrator.load.runspec import RolloutStage
-from orchestrator.model import Host, Role
+from orchestrator.model import Host, HostStatus, Phase, PlanAction, Role
 from orchestrator.plan import HostPlan, Plan, ReleasePin
 from orchestrator.roll.gates import GatePolicy, GateResult, GateSample, run_gate, standard_checks
 from orchestrator.roll.journal import Event, Journal
@@ -35,7 +35,7 @@ class RolloutSettings:
 class HostOutcome:
     host: str
     role: str
-    status: str = "untouched"  # upgraded | unchanged | rolled_back | failed | skipped | untouched
+    status: HostStatus = HostStatus.UNTOUCHED
     detail: str = ""
     batch: int = 0
     downtime: float | None = None  # service stop → gate passed
@@ -50,7 +50,8 @@ class RolloutResult:
 
     @property
     def ok(self) -> bool:
-        return self.stopped_reason is None and all(o.status in ("upgraded", "unchanged") for o in self.outcomes.values())
+        done = (HostStatus.UPGRADED, HostStatus.UNCHANGED)
+        return self.stopped_reason is None and all(o.status in done for o in self.outcomes.values())
 
 
 class Remote:
@@ -228,7 +229,7 @@ class Rollout:
             hp.host.name: HostOutcome(hp.host.name, hp.host.role.value, batch=hp.batch) for hp in plan.hosts
         }
 
-    def _record(self, host: str, phase: str, **data: Any) -> None:
+    def _record(self, host: str, phase: Phase, **data: Any) -> None:
         self.emit(self.journal.record(host, phase, **data))
 
     # ------------------------------------------------------------------ top level
@@ -237,20 +238,20 @@ class Rollout:
         pending = [hp for hp in self.plan.hosts if hp.changed]
         for hp in self.plan.hosts:
             if hp.error:
-                self.outcomes[hp.host.name].status = "skipped"
+                self.outcomes[hp.host.name].status = HostStatus.SKIPPED
                 self.outcomes[hp.host.name].detail = hp.error
             elif not hp.changed:
-                self.outcomes[hp.host.name].status = "unchanged"
+                self.outcomes[hp.host.name].status = HostStatus.UNCHANGED
                 self.outcomes[hp.host.name].detail = "; ".join(hp.reasons)
-        self._record("*", "run_started", hosts=[hp.host.name for hp in pending])
+        self._record("*", Phase.RUN_STARTED, hosts=[hp.host.name for hp in pending])
         result = RolloutResult(run_id, self.outcomes)
         if not pending:
-            self._record("*", "run_ended", reason="nothing to do")
+            self._record("*", Phase.RUN_ENDED, reason="nothing to do")
             return result
         held = self._lock_all([hp.host for hp in pending])
         if held:
             result.stopped_reason = held
-            self._record("*", "run_ended", reason=held)
+            self._record("*", Phase.RUN_ENDED, reason=held)
             return result
         try:
             result.stopped_reason = self._stage_all(pending)
@@ -259,7 +260,7 @@ class Rollout:
         finally:
             for hp in pending:
                 self.remote.unlock(hp.host)
-            self._record("*", "run_ended", reason=result.stopped_reason or "completed")
+            self._record("*", Phase.RUN_ENDED, reason=result.stopped_reason or "completed")
         return result
 
     def _lock_all(self, hosts: Sequence[Host]) -> str | None:
@@ -283,16 +284,16 @@ class Rollout:
             try:
                 tarball = fetch_release(release)
             except (OSError, ValueError) as e:
-                self._record("*", "stage_failed", detail=str(e))
+                self._record("*", Phase.STAGE_FAILED, detail=str(e))
                 return f"release not pushed: {e}; nothing was changed on any host"
         results = self.remote.fleet.map([hp.host for hp in to_stage],
                                         lambda h: self.remote.stage(h, release, tarball))  # fmt: skip
         failed = {name: why for name, (ok, why) in results.items() if not ok}
         for name, (ok, why) in results.items():
-            self._record(name, "staged" if ok else "stage_failed", detail=why)
+            self._record(name, Phase.STAGED if ok else Phase.STAGE_FAILED, detail=why)
         if failed:
             for name, why in failed.items():
-                self.outcomes[name].status = "failed"
+                self.outcomes[name].status = HostStatus.FAILED
                 self.outcomes[name].detail = f"staging failed: {why}"
             return "staging failed on " + ", ".join(sorted(failed)) + ": nothing running was changed"
         return None
@@ -322,7 +323,7 @@ class Rollout:
                 if len(healthy) < need:
                     why = (f"paused before {', '.join(todo)}: {len(healthy)} healthy relay(s) outside the batch "
                            f"({', '.join(healthy) or 'none'}), min_healthy_relays is {need}")  # fmt: skip
-                    self._record("*", "paused", reason=why)
+                    self._record("*", Phase.PAUSED, reason=why)
                     return why
                 results = self.remote.fleet.map([self.plan.host(n).host for n in todo], self._upgrade_host)
                 failed_now = sum(1 for ok in results.values() if not ok)
@@ -340,11 +341,11 @@ class Rollout:
         paths = [c.path for c in hp.files]
         backed = self.remote.backup(host, paths)
         if isinstance(backed, str):
-            out.status, out.detail = "failed", f"backup failed: {backed}"
-            self._record(host.name, "failed", reason=out.detail)
+            out.status, out.detail = HostStatus.FAILED, f"backup failed: {backed}"
+            self._record(host.name, Phase.FAILED, reason=out.detail)
             return False
         existed, old_link = backed
-        self._record(host.name, "backed_up", existed=existed, old_link=old_link, old_version=hp.current_version)
+        self._record(host.name, Phase.BACKED_UP, existed=existed, old_link=old_link, old_version=hp.current_version)
         stop_at = self.clock()
         try:
             # Genesis before config (its hash must match when the node reads the config), one round trip.
@@ -353,31 +354,31 @@ class Rollout:
             failed_put = next((p for p in puts if not p.ok), None)
             if failed_put is not None:
                 raise _Failed(f"write {failed_put.path}: {failed_put.error}")
-            self._record(host.name, "files_written", files=paths)
+            self._record(host.name, Phase.FILES_WRITTEN, files=paths)
             if hp.switch_binary and hp.target_version:
                 res = self.remote.switch_link(host, hp.target_version)
                 if not res.ok:
                     raise _Failed(f"switch binary: {res.stderr.strip() or res.error}")
-                self._record(host.name, "binary_switched", target=res.stdout.strip())
-            verb = "reload" if hp.action == "reload" else "restart"
+                self._record(host.name, Phase.BINARY_SWITCHED, target=res.stdout.strip())
+            verb = "reload" if hp.action is PlanAction.RELOAD else "restart"
             stop_at = self.clock()
             res = self.remote.service(host, verb)
             if not res.ok:
                 raise _Failed(f"systemctl {verb}: {res.stderr.strip() or res.error}")
-            self._record(host.name, "restarted" if verb == "restart" else "reloaded")
+            self._record(host.name, Phase.RESTARTED if verb == "restart" else Phase.RELOADED)
             gate = self._gate(host, hp.target_version or hp.current_version or "", p2p=True)
             if not gate.ok:
                 raise _Failed(f"gate: {gate.reason}")
             out.downtime = self.clock() - stop_at if verb == "restart" else 0.0
             out.gate_seconds = gate.duration
             what = f"{hp.current_version} → {hp.target_version}" if hp.switch_binary else "files rewritten"
-            out.status = "upgraded"
+            out.status = HostStatus.UPGRADED
             out.detail = f"{what}, {len(hp.files)} file(s), {verb}; in sync after {gate.duration:.0f}s"
-            self._record(host.name, "gate_passed", seconds=round(gate.duration, 2))
-            self._record(host.name, "done")
+            self._record(host.name, Phase.GATE_PASSED, seconds=round(gate.duration, 2))
+            self._record(host.name, Phase.DONE)
             return True
         except _Failed as failure:
-            self._record(host.name, "failed", reason=str(failure))
+            self._record(host.name, Phase.FAILED, reason=str(failure))
             self._rollback(host, existed, old_link, hp.current_version, str(failure))
             return False
 
@@ -388,25 +389,25 @@ class Rollout:
         checks = standard_checks(version, self.settings.gate, p2p=p2p, producer_relays=relays)
 
         def on_sample(s: GateSample, reason: str | None) -> None:
-            self.emit(Event(time.time(), host.name, "gate_sample", {"lag": s.slot_lag, "waiting_for": reason}))
+            self.emit(Event(time.time(), host.name, Phase.GATE_SAMPLE, {"lag": s.slot_lag, "waiting_for": reason}))
 
         return run_gate(lambda: self.sample(host), checks, self.settings.gate, self.clock, self.sleep, on_sample)
 
     def _rollback(self, host: Host, existed: dict[str, bool], old_link: str | None, old_version: str | None,
                   why: str) -> None:  # fmt: skip
         out = self.outcomes[host.name]
-        self._record(host.name, "rolling_back", reason=why)
+        self._record(host.name, Phase.ROLLING_BACK, reason=why)
         res = self.remote.restore(host, existed, old_link)
         if res.ok:
             res = self.remote.service(host, "restart")
         gate = self._gate(host, old_version or "", p2p=False) if res.ok else None
         if gate is not None and gate.ok:
-            out.status, out.detail = "rolled_back", f"{why}; restored byte-for-byte and back in sync"
-            self._record(host.name, "rolled_back")
+            out.status, out.detail = HostStatus.ROLLED_BACK, f"{why}; restored byte-for-byte and back in sync"
+            self._record(host.name, Phase.ROLLED_BACK)
         else:
             detail = gate.reason if gate is not None else (res.stderr.strip() or str(res.error))
-            out.status, out.detail = "failed", f"{why}; ROLLBACK INCOMPLETE: {detail}"
-            self._record(host.name, "rollback_failed", reason=detail)
+            out.status, out.detail = HostStatus.FAILED, f"{why}; ROLLBACK INCOMPLETE: {detail}"
+            self._record(host.name, Phase.ROLLBACK_FAILED, reason=detail)
 
 
 class _Failed(Exception):

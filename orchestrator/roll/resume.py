@@ -10,17 +10,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from orchestrator.model import Host, Role
+from orchestrator.model import Host, Phase, Role
 from orchestrator.roll.engine import Remote
 from orchestrator.roll.gates import run_gate, standard_checks
 from orchestrator.roll.journal import Journal
 from orchestrator.ssh.transport import Fleet
 from orchestrator.workflow import Loaded, sample_host
 
-AFTER_RESTART = frozenset({"restarted", "reloaded", "gate_passed"})
+AFTER_RESTART = frozenset({Phase.RESTARTED, Phase.RELOADED, Phase.GATE_PASSED})
 
 
-def reconcile_host(loaded: Loaded, fleet: Fleet, journal: Journal, host: Host, last_phase: str,
+def reconcile_host(loaded: Loaded, fleet: Fleet, journal: Journal, host: Host, last_phase: Phase,
                    data: dict[str, Any]) -> str:  # fmt: skip
     remote = Remote(fleet, journal.run_id)
     policy = loaded.spec.gate
@@ -29,25 +29,25 @@ def reconcile_host(loaded: Loaded, fleet: Fleet, journal: Journal, host: Host, l
         target = data.get("target_version") or data.get("old_version") or ""
         gate = run_gate(lambda: sample_host(fleet, host), standard_checks(target, policy, True, relays), policy)
         if gate.ok:
-            journal.record(host.name, "gate_passed", seconds=round(gate.duration, 2), resumed=True)
-            journal.record(host.name, "done", resumed=True)
+            journal.record(host.name, Phase.GATE_PASSED, seconds=round(gate.duration, 2), resumed=True)
+            journal.record(host.name, Phase.DONE, resumed=True)
             return "completed: in sync on the target version"
-        journal.record(host.name, "failed", reason=f"gate on resume: {gate.reason}")
+        journal.record(host.name, Phase.FAILED, reason=f"gate on resume: {gate.reason}")
     existed = data.get("existed")
     if not isinstance(existed, dict):
-        journal.record(host.name, "rolled_back", resumed=True, note="nothing had been changed yet")
+        journal.record(host.name, Phase.ROLLED_BACK, resumed=True, note="nothing had been changed yet")
         return "nothing had been changed"
-    journal.record(host.name, "rolling_back", reason=f"resume from phase {last_phase}")
+    journal.record(host.name, Phase.ROLLING_BACK, reason=f"resume from phase {last_phase}")
     res = remote.restore(host, existed, data.get("old_link"))
     if res.ok:
         res = remote.service(host, "restart")
     if not res.ok:
-        journal.record(host.name, "rollback_failed", reason=res.stderr.strip() or str(res.error))
+        journal.record(host.name, Phase.ROLLBACK_FAILED, reason=res.stderr.strip() or str(res.error))
         return f"ROLLBACK FAILED: {res.stderr.strip() or res.error}"
     old = data.get("old_version") or ""
     gate = run_gate(lambda: sample_host(fleet, host), standard_checks(old, policy, False), policy)
     if not gate.ok:
-        journal.record(host.name, "rollback_failed", reason=gate.reason)
+        journal.record(host.name, Phase.ROLLBACK_FAILED, reason=gate.reason)
         return f"restored, but not back in sync: {gate.reason}"
-    journal.record(host.name, "rolled_back", resumed=True)
+    journal.record(host.name, Phase.ROLLED_BACK, resumed=True)
     return "rolled back byte-for-byte and back in sync"
