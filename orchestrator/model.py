@@ -160,6 +160,20 @@ class Inventory:
         return names
 
 
+@dataclass(frozen=True)
+class ReleasePin:
+    """The one cardano-node release a run installs, as the operator pinned it."""
+
+    version: str
+    url: str
+    sha256: str | None  # None: not pinned (only with --allow-unpinned-release)
+    source: str = "download"  # download: each host fetches; push: the control machine uploads
+
+    @property
+    def filename(self) -> str:
+        return self.url.rsplit("/", 1)[-1] or f"cardano-node-{self.version}-linux.tar.gz"
+
+
 # --- playbooks: what to do, in which order, to which hosts (see orchestrator/playbook.py) -------------
 
 
