@@ -107,8 +107,8 @@ def parse(args: Mapping[str, Any]) -> ConvertTopology:
     return ConvertTopology(
         keep_manual_peers=flag(args, "keep_manual_peers", True),
         extra_local_roots=groups,
-        bootstrap_peers=None if bootstrap is None else _access_points(bootstrap, "bootstrap_peers"),
-        use_ledger_after_slot=None if slot is None else whole(args, "use_ledger_after_slot", 0, minimum=-1),
+        bootstrap_peers=None if bootstrap in (None, "") else _access_points(bootstrap, "bootstrap_peers"),
+        use_ledger_after_slot=None if slot in (None, "") else whole(args, "use_ledger_after_slot", 0, minimum=-1),
     )
 
 
