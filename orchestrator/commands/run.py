@@ -96,10 +96,11 @@ def _confirm(console: Console, pending: int) -> bool:
 
 def _execute(console: Console, loaded: Loaded, fleet: Fleet, journal: Journal, plan: Any, report: str | None) -> int:
     from orchestrator.report.console import LiveRollout, print_summary
-    from orchestrator.roll.engine import Remote, Rollout, RolloutSettings, outcomes_as_json
+    from orchestrator.roll.engine import Rollout, RolloutSettings, outcomes_as_json
+    from orchestrator.roll.remote import SshRemote
     from orchestrator.workflow import sample_host
 
-    remote = Remote(fleet, journal.run_id)
+    remote = SshRemote(fleet, journal.run_id)
     for hp in plan.hosts:
         if hp.changed:
             journal.record(hp.host.name, Phase.PLANNED, target_version=hp.target_version, action=hp.action,
@@ -127,25 +128,27 @@ def _write_private(path: Path, text: str) -> None:
 
 def _resume(console: Console, loaded: Loaded, fleet: Fleet, journal: Journal) -> None:
     """Each host the killed run left between 'backed_up' and a final phase: finish it or roll it back."""
-    from orchestrator.roll.journal import FINAL, NOTHING_CHANGED, host_data, last_phases
+    from orchestrator.model import Role
     from orchestrator.roll.journal import Journal as J
-    from orchestrator.roll.resume import reconcile_host
+    from orchestrator.roll.journal import host_data
+    from orchestrator.roll.remote import SshRemote
+    from orchestrator.roll.resume import reconcile_host, unfinished_hosts
+    from orchestrator.workflow import sample_host
 
+    remote = SshRemote(fleet, journal.run_id)
     events = J.read(journal.path)
-    for name, last in last_phases(events).items():
-        if last.phase in FINAL or last.phase in NOTHING_CHANGED:
-            continue
+    for name, last in unfinished_hosts(events).items():
         host = next((h for h in loaded.inventory.hosts if h.name == name), None)
         if host is None:
             console.print(f"[red]resume: {name} is in the journal but not in the inventory; left as it is[/]")
             continue
-        verdict = reconcile_host(loaded, fleet, journal, host, last.phase, host_data(events, name))
+        relays = [h.peer_address for h in loaded.inventory.relays] if host.role is Role.BLOCK_PRODUCER else None
+        verdict = reconcile_host(host, last.phase, host_data(events, name), remote=remote, journal=journal,
+                                 sample=lambda h: sample_host(fleet, h), policy=loaded.spec.gate,
+                                 producer_relays=relays)  # fmt: skip
         console.print(f"resume: {name} (was '{last.phase}'): {verdict}")
     # The killed run still holds its remote locks, also on hosts this resume leaves out (--limit):
     # release them (unlock removes only a lock with this run id); the run that follows takes what it needs.
-    from orchestrator.roll.engine import Remote
-
     named = {e.host for e in events if e.host != "*"}
     held = [h for h in loaded.inventory.hosts if h.name in named]
-    remote = Remote(fleet, journal.run_id)
-    fleet.map(held, remote.unlock)
+    remote.map(held, remote.unlock)

@@ -17,9 +17,8 @@ import pytest
 
 from orchestrator.cli import main
 from orchestrator.load.inventory import load_inventory
-from orchestrator.model import Host
-from orchestrator.plan import ReleasePin
-from orchestrator.roll.engine import Remote
+from orchestrator.model import Host, ReleasePin
+from orchestrator.roll.remote import SshRemote
 from orchestrator.ssh.transport import Fleet
 from orchestrator.workflow import load
 from tests.integration.helpers import (
@@ -425,7 +424,7 @@ def test_hostile_paths_reach_no_shell_in_any_remote_operation(quiet):
                        f".write(\"old\\n\")' {_sh(HOSTILE_DIR)}")  # fmt: skip
     try:
         with Fleet([host]) as fleet:
-            remote = Remote(fleet, "20990101T000000Z-hostil")
+            remote = SshRemote(fleet, "20990101T000000Z-hostil")
             assert remote.lock(host) is None
             backed = remote.backup(host, [config])
             assert not isinstance(backed, str), backed
