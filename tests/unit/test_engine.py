@@ -276,7 +276,7 @@ def test_sync_min_hot_peers_reaches_the_gate(tmp_path: Path, min_hot_peers: int,
         assert "2 hot peer(s), want at least 3" in result.outcomes["relay1"].detail
 
 
-def test_restart_mode_reload_sends_sighup_and_restart_mode_restart_restarts(tmp_path: Path) -> None:
+def test_a_reload_plan_sends_sighup_and_never_restarts(tmp_path: Path) -> None:
     w = world(tmp_path, relays=2, producers=0, min_healthy=0)
     plan = replace(w.plan, hosts=tuple(replace(hp, action=PlanAction.RELOAD, switch_binary=False)
                                        for hp in w.plan.hosts))  # fmt: skip
