@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 APT_PACKAGES := openssh-server openssh-sftp-server iproute2 sudo
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install test test-unit lint demo lab-up lab-down bench clean
+.PHONY: install test test-unit test-process lint demo lab-up lab-down bench clean
 
 install: $(VENV)/.installed
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -31,6 +31,9 @@ test: install
 
 test-unit: install
 	$(BIN)/python -m pytest -q tests/unit
+
+test-process: install
+	$(BIN)/python -m pytest -q tests/process
 
 lint: install
 	$(BIN)/ruff check orchestrator tests

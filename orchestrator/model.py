@@ -21,6 +21,50 @@ class Role(StrEnum):
     BLOCK_PRODUCER = "block_producer"
 
 
+class PlanAction(StrEnum):
+    """How a host's change is applied: a restart, a SIGHUP (topology only, P2P on), or nothing."""
+
+    RESTART = "restart"
+    RELOAD = "reload"
+    NONE = "none"
+
+
+class HostStatus(StrEnum):
+    """A host's outcome in a run report."""
+
+    UPGRADED = "upgraded"  # changed and passed its gate
+    UNCHANGED = "unchanged"  # the plan had nothing to do
+    ROLLED_BACK = "rolled_back"  # failed, restored byte for byte, back in sync
+    FAILED = "failed"  # failed and not (fully) restored
+    SKIPPED = "skipped"  # could not be planned (unreachable, unusable files)
+    UNTOUCHED = "untouched"  # the rollout stopped before its turn
+
+
+class Phase(StrEnum):
+    """The journal's vocabulary. Host phases in order: planned, staged, backed_up, files_written,
+    binary_switched, restarted (or reloaded), gate_passed, done; or failed, rolling_back, rolled_back
+    (rollback_failed). The run's own events are recorded on host "*"."""
+
+    PLANNED = "planned"
+    STAGED = "staged"
+    STAGE_FAILED = "stage_failed"
+    BACKED_UP = "backed_up"
+    FILES_WRITTEN = "files_written"
+    BINARY_SWITCHED = "binary_switched"
+    RESTARTED = "restarted"
+    RELOADED = "reloaded"
+    GATE_PASSED = "gate_passed"
+    DONE = "done"
+    FAILED = "failed"
+    ROLLING_BACK = "rolling_back"
+    ROLLED_BACK = "rolled_back"
+    ROLLBACK_FAILED = "rollback_failed"
+    RUN_STARTED = "run_started"
+    PAUSED = "paused"
+    RUN_ENDED = "run_ended"
+    GATE_SAMPLE = "gate_sample"  # live view only, never journaled
+
+
 def _frozen(mapping: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
     return MappingProxyType(dict(mapping or {}))
 
@@ -114,6 +158,20 @@ class Inventory:
             if fnmatch.fnmatchcase(group, term):
                 names.extend(m for m in members if m not in names)
         return names
+
+
+@dataclass(frozen=True)
+class ReleasePin:
+    """The one cardano-node release a run installs, as the operator pinned it."""
+
+    version: str
+    url: str
+    sha256: str | None  # None: not pinned (only with --allow-unpinned-release)
+    source: str = "download"  # download: each host fetches; push: the control machine uploads
+
+    @property
+    def filename(self) -> str:
+        return self.url.rsplit("/", 1)[-1] or f"cardano-node-{self.version}-linux.tar.gz"
 
 
 # --- playbooks: what to do, in which order, to which hosts (see orchestrator/playbook.py) -------------

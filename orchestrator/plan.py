@@ -7,53 +7,41 @@ an empty plan always says why.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import Any
 
-from orchestrator.cardano.config import TARGET_VERSION, migrate_config, render_like
-from orchestrator.cardano.diffs import FileDiff, unified_diff
+from orchestrator.actions.base import (
+    FactsLike,
+    FileChange,
+    HostDraft,
+    HostPlanError,
+    Operation,
+    PlanContext,
+    Slot,
+)
+from orchestrator.actions.convert_topology import ConvertTopology, own_peers
+from orchestrator.actions.install_release import InstallRelease
+from orchestrator.actions.migrate_config import MigrateConfig
+from orchestrator.actions.restart_node import RestartNode
+from orchestrator.actions.stage_release import StageRelease
+from orchestrator.actions.sync_gate import SyncGate
+from orchestrator.cardano.diffs import FileDiff
 from orchestrator.cardano.errors import FileFormatError
-from orchestrator.cardano.networks import AccessPoint, network
-from orchestrator.cardano.topology import desired_topology
-from orchestrator.model import Host, Inventory, Role
+from orchestrator.model import Host, Inventory, PlanAction, ReleasePin
+from orchestrator.roll.gates import GatePolicy
 
-
-class FactsLike(Protocol):
-    """The facts the planner reads (orchestrator.facts.probe.HostFacts provides them)."""
-
-    @property
-    def reachable(self) -> bool: ...
-    @property
-    def error(self) -> str | None: ...
-    @property
-    def node_version(self) -> str | None: ...
-    @property
-    def config_text(self) -> str | None: ...
-    @property
-    def topology_text(self) -> str | None: ...
-    @property
-    def releases(self) -> tuple[str, ...]: ...
+__all__ = ["FactsLike", "FileChange", "HostPlan", "Plan", "PlannedStep", "ReleasePin", "default_program", "make_plan",
+           "own_peers", "plan_as_json", "plan_host"]  # fmt: skip
 
 
 @dataclass(frozen=True)
-class ReleasePin:
-    version: str
-    url: str
-    sha256: str | None
-    source: str = "download"  # download: each host fetches; push: the control machine uploads
+class PlannedStep:
+    """One action of a host's program: its slot and its operation with typed arguments."""
 
-    @property
-    def filename(self) -> str:
-        return self.url.rsplit("/", 1)[-1] or f"cardano-node-{self.version}-linux.tar.gz"
-
-
-@dataclass(frozen=True)
-class FileChange:
-    path: str
-    content: bytes
-    diff: FileDiff
+    slot: Slot
+    operation: Operation
+    source: str = ""  # the step's file:line:col, for messages
 
 
 @dataclass(frozen=True)
@@ -65,10 +53,11 @@ class HostPlan:
     switch_binary: bool
     files: tuple[FileChange, ...]
     unchanged: tuple[FileDiff, ...]  # files that need nothing, each with its reason
-    action: str  # restart | reload | none
+    action: PlanAction
     reasons: tuple[str, ...]  # why it changes, or why not
     error: str | None = None  # the host cannot be planned (unreachable, unusable files)
     batch: int = 0
+    gate: GatePolicy | None = None  # how the host is judged after its change (sync_gate)
 
     @property
     def changed(self) -> bool:
@@ -94,22 +83,20 @@ class Plan:
         return next(h for h in self.hosts if h.host.name == name)
 
 
-def own_peers(host: Host, inventory: Inventory) -> list[AccessPoint]:
-    """Who a host's local roots should list: a BP its relays; a relay its BPs and sibling relays."""
-    same_net = [h for h in inventory.hosts if h.network == host.network and h.name != host.name]
-    if host.role is Role.BLOCK_PRODUCER:
-        chosen = [h for h in same_net if h.role is Role.RELAY]
-    else:
-        chosen = [h for h in same_net if h.role is Role.BLOCK_PRODUCER] + [h for h in same_net if h.role is Role.RELAY]
-    return [AccessPoint(h.peer_address, h.peer_port) for h in chosen]
+def default_program(release: ReleasePin | None) -> tuple[PlannedStep, ...]:
+    """The upgrade's program with every setting at its default (enable-p2p's without a release):
+    what `audit` compares a host against."""
+    steps: list[PlannedStep] = []
+    if release is not None:
+        steps += [PlannedStep(Slot.RELEASE, StageRelease(release)), PlannedStep(Slot.BINARY, InstallRelease(release.version))]
+    steps += [PlannedStep(Slot.FILES, MigrateConfig()), PlannedStep(Slot.FILES, ConvertTopology()),
+              PlannedStep(Slot.APPLY, RestartNode()), PlannedStep(Slot.GATE, SyncGate(GatePolicy()))]  # fmt: skip
+    return tuple(steps)
 
 
-def _p2p_enabled(config_text: str | None) -> bool:
-    try:
-        data = json.loads(config_text or "")
-    except ValueError:
-        return False
-    return isinstance(data, dict) and data.get("EnableP2P") is True
+def _refused(host: Host, facts: FactsLike, target: str | None, error: str) -> HostPlan:
+    return HostPlan(host, facts.node_version if facts.reachable else None, target, False, False, (), (),
+                    PlanAction.NONE, (), error=error)  # fmt: skip
 
 
 def plan_host(
@@ -117,98 +104,49 @@ def plan_host(
     inventory: Inventory,
     facts: FactsLike,
     release: ReleasePin | None,
-    *,
-    rewrite_config: bool = True,
-    rewrite_topology: bool = True,
+    program: Sequence[PlannedStep] | None = None,
 ) -> HostPlan:
-    target = release.version if release else None
+    """Ask each action of the host's program, in slot order, what it needs from these facts.
+
+    program: the host's actions from the playbook (load/runspec.py); None: default_program(release).
+    A host that cannot be planned gets a HostPlan with `error` (never an exception): one bad host
+    must not stop the plan of the others.
+    """
+    steps = sorted(program if program is not None else default_program(release), key=lambda p: p.slot)
+    target = release.version if release is not None and any(p.slot is Slot.BINARY for p in steps) else None
     if not facts.reachable:
-        return HostPlan(host, None, target, False, False, (), (), "none", (), error=f"unreachable: {facts.error}")
+        return _refused(host, facts, target, f"unreachable: {facts.error}")
     if facts.config_text is None and facts.topology_text is None and facts.error:
         # the probe itself failed (sudo refused, say): that is the reason, not "files missing"
-        return HostPlan(host, facts.node_version, target, False, False, (), (), "none", (), error=facts.error)
+        return _refused(host, facts, target, facts.error)
     if facts.config_text is None or facts.topology_text is None:
         missing = "config.json" if facts.config_text is None else "topology.json"
         path = host.layout.config_path if facts.config_text is None else host.layout.topology_path
-        return HostPlan(host, facts.node_version, target, False, False, (), (), "none", (),
-                        error=f"{path}: {missing} missing or unreadable on the host")  # fmt: skip
-    for text, path, rewritten in ((facts.config_text, host.layout.config_path, rewrite_config),
-                                  (facts.topology_text, host.layout.topology_path, rewrite_topology)):  # fmt: skip
-        if rewritten and "\ufffd" in text:
-            # The facts decode with errors="replace": a byte that is not UTF-8 arrives as U+FFFD, and
-            # rewriting the file would silently change it (a peer's host name, say). Refuse instead.
-            line = text.count("\n", 0, text.index("\ufffd")) + 1
-            return HostPlan(host, facts.node_version, target, False, False, (), (), "none", (),
-                            error=f"{path}:{line}: not UTF-8 text (cardano-node reads its files as UTF-8); "
-                                  "fix the file by hand, it is not rewritten")  # fmt: skip
-    if target is None and rewrite_config and facts.node_version != TARGET_VERSION:
-        return HostPlan(host, facts.node_version, target, False, False, (), (), "none", (),
-                        error=f"runs {facts.node_version or 'an unknown version'}: the P2P config this playbook writes "
-                              f"is for {TARGET_VERSION} (PeerSharing changed type); use the upgrade playbook")  # fmt: skip
-    changes: list[FileChange] = []
-    unchanged: list[FileDiff] = []
-    reasons: list[str] = []
+        return _refused(host, facts, target, f"{path}: {missing} missing or unreadable on the host")
+    ctx = PlanContext(host, inventory, facts, release)
+    draft = HostDraft(facts.node_version, target)
     reading = host.layout.config_path
     try:
-        if rewrite_config:
-            migration = migrate_config(
-                facts.config_text, host.role, host.network, path=host.layout.config_path,
-            )  # fmt: skip
-            for write in migration.writes:
-                if write.path == host.layout.config_path:
-                    diff = unified_diff(write.path, facts.config_text, write.content.decode("utf-8", "replace"),
-                                        change_reason=write.reason)  # fmt: skip
-                else:  # a genesis file: the facts carry its hash, not its bytes
-                    diff = FileDiff(write.path, f"# {write.path}: replaced whole by the {write.reason}\n", write.reason)
-                changes.append(FileChange(write.path, write.content, diff))
-            if not migration.changed:
-                unchanged.append(FileDiff(host.layout.config_path, "", "config.json already set for 8.9.0 P2P"))
-        if rewrite_topology:
-            topo_path = reading = host.layout.topology_path
-            try:
-                current = json.loads(facts.topology_text)
-            except ValueError as e:
-                raise FileFormatError(topo_path, f"not JSON: {e}") from None
-            desired = desired_topology(
-                current, host.role, own_peers(host, inventory), network(host.network),
-                {h.peer_address for h in inventory.hosts},
-            )  # fmt: skip
-            new_text = render_like(desired, facts.topology_text)
-            if json.loads(new_text) == current and new_text != facts.topology_text:
-                new_text = facts.topology_text  # same data, different spacing: not worth a write
-            diff = unified_diff(topo_path, facts.topology_text, new_text,
-                                change_reason="P2P topology for the host's role and peers",
-                                unchanged_reason="already P2P with the desired local roots")  # fmt: skip
-            if diff.changed:
-                changes.append(FileChange(topo_path, new_text.encode(), diff))
-            else:
-                unchanged.append(diff)
+        for step in steps:
+            if step.slot is Slot.FILES and isinstance(step.operation, ConvertTopology):
+                reading = host.layout.topology_path
+            step.operation.plan(ctx, draft)
+        if draft.action is None:
+            RestartNode().plan(ctx, draft)  # a change is always applied; without restart_node, as "auto" would
+    except HostPlanError as e:
+        return _refused(host, facts, draft.target_version, str(e))
     except FileFormatError as e:
-        return HostPlan(host, facts.node_version, target, False, False, (), (), "none", (), error=str(e))
+        return _refused(host, facts, draft.target_version, str(e))
     except (TypeError, ValueError, KeyError, AttributeError, IndexError, RecursionError) as e:
         # A shape the file logic did not foresee stops this host only, never the whole plan or run.
-        return HostPlan(host, facts.node_version, target, False, False, (), (), "none", (),
-                        error=f"{reading}: cannot be used as it is ({type(e).__name__}: {e})")  # fmt: skip
-
-    switch = target is not None and facts.node_version != target
-    stage = target is not None and switch and target not in facts.releases
-    config_changes = [c for c in changes if c.path != host.layout.topology_path]
-    topology_only = bool(changes) and not config_changes
-    if switch:
-        reasons.append(f"binary {facts.node_version or 'unknown'} → {target}")
-    reasons += [c.diff.reason for c in changes]
-    if switch or config_changes:
-        action = "restart"
-    elif topology_only and _p2p_enabled(facts.config_text):
-        action = "reload"
-        reasons.append("topology only, P2P already on: SIGHUP, no restart")
-    elif topology_only:
-        action = "restart"
-    else:
-        action = "none"
-        reasons.append(f"nothing to do: node is {facts.node_version}, " + "; ".join(d.reason for d in unchanged))
-    return HostPlan(host, facts.node_version, target, stage, switch, tuple(changes), tuple(unchanged), action,
-                    tuple(reasons))  # fmt: skip
+        return _refused(host, facts, draft.target_version,
+                        f"{reading}: cannot be used as it is ({type(e).__name__}: {e})")  # fmt: skip
+    action = draft.action or PlanAction.NONE
+    reasons = list(draft.reasons)
+    if action is PlanAction.NONE and not draft.changes_files_or_binary:
+        reasons.append(f"nothing to do: node is {facts.node_version}, " + "; ".join(d.reason for d in draft.unchanged))
+    return HostPlan(host, facts.node_version, draft.target_version, draft.stage_release, draft.switch_binary,
+                    tuple(draft.files), tuple(draft.unchanged), action, tuple(reasons), gate=draft.gate)  # fmt: skip
 
 
 def make_plan(
@@ -217,16 +155,15 @@ def make_plan(
     facts: Mapping[str, FactsLike],
     release: ReleasePin | None,
     batches: Sequence[Sequence[str]],
-    *,
-    rewrite_config: bool = True,
-    rewrite_topology: bool = True,
+    programs: Mapping[str, Sequence[PlannedStep]] | None = None,
 ) -> Plan:
-    """Plan every selected host; batch numbers follow the rollout order given."""
+    """Plan every selected host with its program (default_program when none is given); batch numbers
+    follow the rollout order given."""
     batch_of = {name: i + 1 for i, batch in enumerate(batches) for name in batch}
     plans = []
     for host in hosts:
-        hp = plan_host(host, inventory, facts[host.name], release,
-                       rewrite_config=rewrite_config, rewrite_topology=rewrite_topology)  # fmt: skip
+        program = programs.get(host.name, ()) if programs is not None else None
+        hp = plan_host(host, inventory, facts[host.name], release, program)
         plans.append(replace(hp, batch=batch_of.get(host.name, 0)))
     return Plan(tuple(plans), release, tuple(tuple(b) for b in batches))
 
@@ -245,6 +182,10 @@ def plan_as_json(plan: Plan) -> dict[str, Any]:
                 "files": [{"path": c.path, "reason": c.diff.reason, "diff": c.diff.diff} for c in hp.files],
                 "unchanged": [{"path": d.path, "reason": d.reason} for d in hp.unchanged],
                 "reasons": list(hp.reasons), "error": hp.error,
+                "gate": None if hp.gate is None or not hp.changed else {
+                    "max_slot_lag": hp.gate.max_slot_lag, "min_hot_peers": hp.gate.min_hot_peers,
+                    "timeout_seconds": hp.gate.overall_timeout, "stall_seconds": hp.gate.stall_timeout,
+                    "poll_seconds": hp.gate.interval},
             }
             for hp in plan.hosts
         ],

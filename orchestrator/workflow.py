@@ -60,15 +60,7 @@ def open_fleet(hosts: tuple[Host, ...], forks: int = 20, accept_new_host_keys: b
 def plan_from_facts(loaded: Loaded, facts: Mapping[str, HostFacts]) -> Plan:
     spec = loaded.spec
     as_planned: Mapping[str, FactsLike] = facts
-    return make_plan(
-        loaded.inventory,
-        spec.hosts,
-        as_planned,
-        spec.release if spec.switch_binary else None,
-        spec.batches,
-        rewrite_config=bool(spec.rewrite_config),
-        rewrite_topology=bool(spec.rewrite_topology),
-    )
+    return make_plan(loaded.inventory, spec.hosts, as_planned, spec.release, spec.batches, spec.programs)
 
 
 def gather_and_plan(loaded: Loaded, fleet: Fleet) -> tuple[dict[str, HostFacts], Plan]:

@@ -254,10 +254,11 @@ def _group_to_dict(group: RootGroup, public: bool) -> dict[str, Any]:
 class _Sorter:
     own: frozenset[str]
     known: frozenset[str]
+    keep_handpicked: bool = True  # False: the operator discards hand-picked peers on purpose
 
     def is_handpicked(self, peer: Peer) -> bool:
         name = _norm(peer.address)
-        return name not in self.own and name not in self.known and not is_public_relay(name)
+        return self.keep_handpicked and name not in self.own and name not in self.known and not is_public_relay(name)
 
 
 def _dedup(peers: Iterable[Peer], seen: set[tuple[str, int]]) -> list[Peer]:
@@ -297,18 +298,24 @@ def desired_topology(
     known_hosts_addresses: set[str],
     *,
     path: str = "topology.json",
+    keep_handpicked: bool = True,
+    extra_local_roots: Sequence[RootGroup] = (),
 ) -> dict[str, Any]:
     """The 8.9.0 P2P topology this host should have; idempotent; raises FileFormatError on junk.
 
     own_peers: for a block producer its relays, for a relay its block producer(s) and sibling relays.
     known_hosts_addresses: every inventory host's node address, so that an entry pointing at one is
     recognised (and not kept as a hand-picked peer).
+    keep_handpicked: False drops every peer the operator added by hand (never silently: the plan's
+    diff shows it). extra_local_roots: more groups (see parse_local_roots), after the kept ones;
+    an access point already listed is not listed twice; a block producer's never advertise.
     """
     parsed = parse_topology(current, path) if current is not None else Topology("p2p")
     producer = role is Role.BLOCK_PRODUCER
     sorter = _Sorter(
         frozenset(_norm(p.address) for p in own_peers),
         frozenset(_norm(a) for a in known_hosts_addresses),
+        keep_handpicked,
     )
     own_keys = {(_norm(p.address), p.port) for p in own_peers}
 
@@ -398,6 +405,10 @@ def desired_topology(
             groups.append(_group_to_dict(as_local, public=False))
             continue
         publics.append(_group_to_dict(_trim(group, kept, producer), public=True))
+    for group in extra_local_roots:
+        kept = _dedup(group.access_points, seen)
+        if kept:
+            groups.append(_group_to_dict(_trim(group, kept, producer), public=False))
     if not publics:
         publics.append({"accessPoints": [], "advertise": False})
     if not groups:
@@ -416,6 +427,14 @@ def desired_topology(
             values[key] = value
     order = parsed.key_order if parsed.format == "p2p" else ()
     return _ordered(values, order, _TOP_KEYS)
+
+
+def parse_local_roots(value: Any, where: str = "extra_local_roots") -> tuple[RootGroup, ...]:
+    """localRoots groups written as in topology.json ([{accessPoints: [...], valency: 1}, ...]);
+    FileFormatError naming the entry (`where[0].accessPoints[1].port`) when one is malformed."""
+    if not isinstance(value, list):
+        raise FileFormatError(where, f"expected a list of localRoots groups, found {type(value).__name__}")
+    return tuple(_group(g, where, f"{where}[{i}]", public=False) for i, g in enumerate(value))
 
 
 def _dedup_access_points(points: Sequence[AccessPoint]) -> list[AccessPoint]:

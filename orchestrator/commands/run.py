@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.commands._fleet_args import add_playbook_arguments, load_or_explain
+from orchestrator.model import Phase
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -74,10 +75,10 @@ def run(args: argparse.Namespace) -> int:
                                   "could not be planned (reasons above). Nothing was changed.")  # fmt: skip
                 else:
                     console.print("Nothing to do: every host is already as the playbook wants it.")
-                journal.record("*", "run_ended", reason="nothing to do")
+                journal.record("*", Phase.RUN_ENDED, reason="nothing to do")
                 return 1 if plan.errors else 0
             if not args.yes and not _confirm(console, len(plan.pending)):
-                journal.record("*", "run_ended", reason="not confirmed")
+                journal.record("*", Phase.RUN_ENDED, reason="not confirmed")
                 return 1
             return _execute(console, loaded, fleet, journal, plan, args.report)
     finally:
@@ -95,13 +96,14 @@ def _confirm(console: Console, pending: int) -> bool:
 
 def _execute(console: Console, loaded: Loaded, fleet: Fleet, journal: Journal, plan: Any, report: str | None) -> int:
     from orchestrator.report.console import LiveRollout, print_summary
-    from orchestrator.roll.engine import Remote, Rollout, RolloutSettings, outcomes_as_json
+    from orchestrator.roll.engine import Rollout, RolloutSettings, outcomes_as_json
+    from orchestrator.roll.remote import SshRemote
     from orchestrator.workflow import sample_host
 
-    remote = Remote(fleet, journal.run_id)
+    remote = SshRemote(fleet, journal.run_id)
     for hp in plan.hosts:
         if hp.changed:
-            journal.record(hp.host.name, "planned", target_version=hp.target_version, action=hp.action,
+            journal.record(hp.host.name, Phase.PLANNED, target_version=hp.target_version, action=hp.action,
                            files=[c.path for c in hp.files], batch=hp.batch)  # fmt: skip
     with LiveRollout(console, plan) as view:
         rollout = Rollout(plan, remote, journal, RolloutSettings(gate=loaded.spec.gate),
@@ -126,25 +128,27 @@ def _write_private(path: Path, text: str) -> None:
 
 def _resume(console: Console, loaded: Loaded, fleet: Fleet, journal: Journal) -> None:
     """Each host the killed run left between 'backed_up' and a final phase: finish it or roll it back."""
-    from orchestrator.roll.journal import FINAL, host_data, last_phases
+    from orchestrator.model import Role
     from orchestrator.roll.journal import Journal as J
-    from orchestrator.roll.resume import reconcile_host
+    from orchestrator.roll.journal import host_data
+    from orchestrator.roll.remote import SshRemote
+    from orchestrator.roll.resume import reconcile_host, unfinished_hosts
+    from orchestrator.workflow import sample_host
 
+    remote = SshRemote(fleet, journal.run_id)
     events = J.read(journal.path)
-    for name, last in last_phases(events).items():
-        if last.phase in FINAL or last.phase in ("planned", "staged", "stage_failed", "failed_unreachable"):
-            continue
+    for name, last in unfinished_hosts(events).items():
         host = next((h for h in loaded.inventory.hosts if h.name == name), None)
         if host is None:
             console.print(f"[red]resume: {name} is in the journal but not in the inventory; left as it is[/]")
             continue
-        verdict = reconcile_host(loaded, fleet, journal, host, last.phase, host_data(events, name))
+        relays = [h.peer_address for h in loaded.inventory.relays] if host.role is Role.BLOCK_PRODUCER else None
+        verdict = reconcile_host(host, last.phase, host_data(events, name), remote=remote, journal=journal,
+                                 sample=lambda h: sample_host(fleet, h), policy=loaded.spec.gate,
+                                 producer_relays=relays)  # fmt: skip
         console.print(f"resume: {name} (was '{last.phase}'): {verdict}")
     # The killed run still holds its remote locks, also on hosts this resume leaves out (--limit):
     # release them (unlock removes only a lock with this run id); the run that follows takes what it needs.
-    from orchestrator.roll.engine import Remote
-
     named = {e.host for e in events if e.host != "*"}
     held = [h for h in loaded.inventory.hosts if h.name in named]
-    remote = Remote(fleet, journal.run_id)
-    fleet.map(held, remote.unlock)
+    remote.map(held, remote.unlock)

@@ -1,8 +1,9 @@
 """Playbook + roles (YAML data) → model.Playbook, validated at load time against an action registry.
 
 A typo in a playbook must fail before the first SSH connection, with file:line:column, so every name
-(keys, roles, actions, arguments) is checked here. The rollout engine owns what actions *do*; it
-passes its registry of ActionSpec in (DEFAULT_ACTIONS until it does).
+(keys, roles, actions, arguments) is checked here against the actions' own specs
+(orchestrator/actions/: each action module declares its arguments; DEFAULT_ACTIONS is that registry).
+The values of the arguments are checked per host once rendered (load/runspec.py).
 
 Playbook file:
 
@@ -40,13 +41,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeVar
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
+from orchestrator.actions.base import ActionSpec
+from orchestrator.actions.registry import SPECS
 from orchestrator.load.inventory import (
     Loc,
     SourceError,
@@ -85,81 +88,8 @@ class TemplateError(ValueError):
     """A `{{ … }}` that cannot be rendered (undefined name, unsupported expression, loop)."""
 
 
-@dataclass(frozen=True)
-class ActionSpec:
-    """What a built-in action accepts; `disruptive` actions stop or restart a running node."""
+DEFAULT_ACTIONS: Mapping[str, ActionSpec] = SPECS
 
-    name: str
-    required_args: frozenset[str] = frozenset()
-    optional_args: frozenset[str] = frozenset()
-    disruptive: bool = False
-    doc: str = ""
-
-    @property
-    def allowed_args(self) -> frozenset[str]:
-        return self.required_args | self.optional_args
-
-
-def _spec(name: str, required: Sequence[str], optional: Sequence[str], disruptive: bool, doc: str) -> ActionSpec:
-    return ActionSpec(name, frozenset(required), frozenset(optional), disruptive, doc)
-
-
-DEFAULT_ACTIONS: Mapping[str, ActionSpec] = MappingProxyType(
-    {
-        s.name: s
-        for s in (
-            _spec(
-                "stage_release",
-                ["version"],
-                ["url", "sha256", "source"],
-                False,
-                "download (or push) the release tarball, verify sha256, unpack beside the running one",
-            ),
-            _spec(
-                "install_release",
-                ["version"],
-                [],
-                True,
-                "switch bin_dir to the staged release (takes effect at the next restart)",
-            ),
-            _spec(
-                "migrate_config",
-                ["to_version"],
-                ["enable_p2p", "peer_sharing", "genesis", "target_peers"],
-                False,
-                "rewrite config.json for the version (PeerSharing type, P2P flags, conway genesis + hash)",
-            ),
-            _spec(
-                "convert_topology",
-                [],
-                ["use_ledger_after_slot", "bootstrap_peers", "extra_local_roots", "keep_manual_peers"],
-                False,
-                "legacy → P2P topology for the host's role: own BP/relays as trustable localRoots",
-            ),
-            _spec(
-                "restart_node",
-                [],
-                ["mode", "stop_timeout_seconds"],
-                True,
-                "mode auto|restart|reload: auto sends SIGHUP when only the topology changed",
-            ),
-            _spec(
-                "reload_node",
-                [],
-                ["validate"],
-                True,
-                "SIGHUP: re-read the topology only (validated first)",
-            ),
-            _spec(
-                "sync_gate",
-                ["max_slot_lag", "timeout_seconds"],
-                ["min_hot_peers", "poll_seconds", "stall_seconds"],
-                False,
-                "wait until the tip is within max_slot_lag of the wall-clock slot; fail after timeout",
-            ),
-        )
-    }
-)
 
 _PLAYBOOK_KEYS = (
     "name",
@@ -278,6 +208,22 @@ def check_template(text: str) -> None:
         raise TemplateError(f"unbalanced '{{{{' or '}}}}' in {text!r}")
 
 
+def referenced_names(value: Any) -> set[str]:
+    """The variable names (first part of a dotted name) that templates in `value` refer to."""
+    if isinstance(value, Mapping):
+        return set().union(*(referenced_names(v) for v in value.values())) if value else set()
+    if isinstance(value, list | tuple):
+        return set().union(*(referenced_names(v) for v in value)) if value else set()
+    if not isinstance(value, str):
+        return set()
+    names = set()
+    for match in _PLACEHOLDER.finditer(value):
+        plain_name = _PLAIN_NAME.match(match.group(1))
+        if plain_name:
+            names.add(plain_name.group(1).split(".")[0])
+    return names
+
+
 def render(value: Any, variables: Mapping[str, Any], _stack: tuple[str, ...] = ()) -> Any:
     """Substitute `{{ name }}` in strings, recursively through lists and mappings and through values."""
     if isinstance(value, Mapping):
@@ -345,6 +291,7 @@ class _Loader:
         self.roles_dirs = roles_dirs
         self.actions = actions
         self.role_cache: dict[tuple[str, str], tuple[Mapping[str, Any], tuple[Step, ...], str]] = {}
+        self.set_vars: list[tuple[str, Loc]] = []  # variables the playbook sets, with where
 
     @staticmethod
     def fail(loc: Loc, message: str) -> PlaybookError:
@@ -369,7 +316,21 @@ class _Loader:
             if not isinstance(k, str):
                 raise self.fail(key_loc(value, k, vloc), f"variable name must be a string, not {type_name(plain(k))}")
             self.check_templates(value[k], value_loc(value, k, vloc))
+            self.set_vars.append((k, key_loc(value, k, vloc)))
         return dict(plain(value))
+
+    def refuse_unread_vars(self, stages: Sequence[Stage], play_vars: Mapping[str, Any]) -> None:
+        """A variable the playbook sets that no step, role default or other variable refers to would
+        change nothing: refuse it at its line rather than let the operator believe it is honoured."""
+        read: set[str] = set()
+        for stage in stages:
+            read |= referenced_names([dict(step.args) for step in stage.steps])
+            read |= referenced_names([dict(r.defaults) for r in stage.roles] + [dict(r.params) for r in stage.roles])
+            read |= referenced_names(dict(stage.vars))
+        read |= referenced_names(dict(play_vars))
+        for name, loc in self.set_vars:
+            if name not in read:
+                raise self.fail(loc, f"variable '{name}' is set but nothing in this playbook or its roles reads it")
 
     def check_templates(self, value: Any, loc: Loc) -> None:
         if isinstance(value, Mapping):
@@ -429,6 +390,7 @@ class _Loader:
             if "roles" not in data:
                 raise self.fail(top, "a playbook needs 'stages' (or 'hosts' and 'roles' for a single stage)")
             stages.append(self.stage(data, top, defaults, require_name=False, own_vars=False))
+        self.refuse_unread_vars(stages, play_vars)
         return Playbook(name=name.strip(), source=self.where, stages=tuple(stages), vars=MappingProxyType(play_vars))
 
     def max_fail(self, node: CommentedMap, loc: Loc, default: float) -> float:

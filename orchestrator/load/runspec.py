@@ -1,20 +1,26 @@
-"""Playbook + inventory → RunSpec: what the rollout engine needs, decided before any SSH.
+"""Playbook + inventory → RunSpec: what the planner and the rollout engine need, decided before any SSH.
 
 The playbook says *which* built-in actions run, on which hosts, in which batches; this module
-renders their arguments per host and turns them into plain settings (the release pin, which
-files to rewrite, the gate policy, the batches of each stage). Anything wrong is a PlaybookError
-naming the step's file and line.
+renders each step's arguments per host (with the documented variable precedence) and lets the
+step's action (orchestrator/actions/) parse them into a typed operation: each host gets its
+program. Run-wide rules live here: one release per run, pinned by sha256 unless allowed, and the
+batches of each stage. Anything wrong is a PlaybookError naming the step's file and line.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
+from orchestrator.actions.base import Action, ArgError
+from orchestrator.actions.registry import ACTIONS
+from orchestrator.actions.stage_release import StageRelease
+from orchestrator.actions.sync_gate import SyncGate
 from orchestrator.load.playbook import PlaybookError, render_step, serial_batches, step_vars
-from orchestrator.model import Host, Inventory, Playbook, Role, Stage, Step
-from orchestrator.plan import ReleasePin
+from orchestrator.model import Host, Inventory, Playbook, ReleasePin, Role, Stage, Step
+from orchestrator.plan import PlannedStep
 from orchestrator.roll.gates import GatePolicy
 
 
@@ -29,41 +35,16 @@ class RolloutStage:
 
 @dataclass(frozen=True)
 class RunSpec:
-    release: ReleasePin | None
+    release: ReleasePin | None  # what stage_release pins (one run installs one release)
     hosts: tuple[Host, ...]  # every host some stage acts on, in inventory order
-    switch_binary: frozenset[str]
-    rewrite_config: frozenset[str]
-    rewrite_topology: frozenset[str]
-    gate: GatePolicy
+    programs: Mapping[str, tuple[PlannedStep, ...]]  # host → its actions, typed, in playbook order
+    gate: GatePolicy  # the gate of hosts outside any program (pre-batch health checks, resume)
     stages: tuple[RolloutStage, ...]
     warnings: tuple[str, ...] = ()
 
     @property
     def batches(self) -> tuple[tuple[str, ...], ...]:
         return tuple(b for s in self.stages for b in s.batches)
-
-
-def _release_from(args: Mapping[str, Any], step: Step, allow_unpinned: bool) -> ReleasePin:
-    sha = args.get("sha256")
-    sha = sha.strip().lower() if isinstance(sha, str) and sha.strip() else None
-    if sha is None and not allow_unpinned:
-        raise PlaybookError(
-            step.path, step.line, step.column,
-            f"release {args.get('version')} has no pinned sha256: set node_release.sha256 in the inventory to the "
-            "digest you verified (or pass --allow-unpinned-release to accept an unverified download)",
-        )  # fmt: skip
-    if sha is not None and (len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha)):
-        raise PlaybookError(
-            step.path, step.line, step.column,
-            f"sha256 {sha!r} is not 64 hex digits",
-        )  # fmt: skip
-    source = str(args.get("source") or "download")
-    if source not in ("download", "push"):
-        raise PlaybookError(
-            step.path, step.line, step.column,
-            f"source must be download or push, not {source!r}",
-        )  # fmt: skip
-    return ReleasePin(str(args["version"]), str(args.get("url") or ""), sha, source)
 
 
 def _stage_hosts(stage: Stage, inventory: Inventory, limit: str | None) -> list[Host]:
@@ -73,6 +54,19 @@ def _stage_hosts(stage: Stage, inventory: Inventory, limit: str | None) -> list[
     return [h for h in inventory.hosts if h.name in chosen]
 
 
+def _bind(step: Step, variables: dict[str, Any], actions: Mapping[str, Action]) -> PlannedStep:
+    """Render one step for one host and parse it into its action's typed operation."""
+    action = actions[step.action]
+    if action.prepare_vars is not None:
+        action.prepare_vars(variables)
+    rendered = render_step(step, variables)
+    try:
+        operation = action.parse(rendered.args)
+    except ArgError as exc:
+        raise PlaybookError(step.path, step.line, step.column, f"{step.action}: {exc}") from None
+    return PlannedStep(action.slot, operation, step.source)
+
+
 def compile_run(
     playbook: Playbook,
     inventory: Inventory,
@@ -80,86 +74,51 @@ def compile_run(
     limit: str | None = None,
     extra_vars: Mapping[str, Any] | None = None,
     allow_unpinned: bool = False,
+    actions: Mapping[str, Action] = ACTIONS,
 ) -> RunSpec:
-    """Render every step for every host it applies to and fold them into one RunSpec."""
+    """Render every step for every host it applies to, as each host's program of typed operations."""
     release: ReleasePin | None = None
-    switch: set[str] = set()
-    config: set[str] = set()
-    topology: set[str] = set()
-    gate_args: dict[str, Any] = {}
-    gate_step: Step | None = None
+    release_step: Step | None = None
+    programs: dict[str, list[PlannedStep]] = {}
+    gate: GatePolicy | None = None
     stages: list[RolloutStage] = []
-    involved: set[str] = set()
     warnings: list[str] = []
     for stage in playbook.stages:
         hosts = _stage_hosts(stage, inventory, limit)
-        involved.update(h.name for h in hosts)
         for role in stage.roles:
             for step in role.steps:
                 for host in hosts:
-                    variables = step_vars(playbook, stage, role, host, extra_vars)
-                    pinned = variables.get("node_release")
-                    if step.action == "stage_release" and isinstance(pinned, Mapping):
-                        # An inventory's node_release replaces the role default whole; the keys the
-                        # inventory may leave out get their documented meaning, not "undefined variable".
-                        filled = {"sha256": "", "source": "download", **pinned}  # no sha256: refused below
-                        if filled != pinned:
-                            variables["node_release"] = filled
-                    rendered = render_step(step, variables)
-                    args = dict(rendered.args)
-                    if step.action == "stage_release":
-                        pin = _release_from(args, step, allow_unpinned)
-                        if release is not None and pin != release:
+                    planned = _bind(step, step_vars(playbook, stage, role, host, extra_vars), actions)
+                    programs.setdefault(host.name, []).append(planned)
+                    op = planned.operation
+                    if isinstance(op, StageRelease):
+                        if release is not None and op.pin != release:
                             raise PlaybookError(step.path, step.line, step.column,
-                                                f"{host.name} pins release {pin} but others pin {release}; "
+                                                f"{host.name} pins release {op.pin} but others pin {release}; "
                                                 "one run installs one release")  # fmt: skip
-                        release = pin
-                    elif step.action == "install_release":
-                        switch.add(host.name)
-                    elif step.action == "migrate_config":
-                        config.add(host.name)
-                    elif step.action == "convert_topology":
-                        topology.add(host.name)
-                    elif step.action == "sync_gate":
-                        gate_args = args
-                        gate_step = step
+                        if release is None:
+                            release, release_step = op.pin, step
+                    elif isinstance(op, SyncGate) and gate is None:
+                        gate = op.policy
         if stage.parallel:
             continue  # staging only: it runs on every host at once before the first batch
         batches = tuple(tuple(h.name for h in b) for b in serial_batches(hosts, stage.serial))
         stages.append(RolloutStage(stage.name, batches, stage.max_fail_percentage, stage.min_healthy_relays,
                                    any(h.role is Role.BLOCK_PRODUCER for h in hosts)))  # fmt: skip
-    if release is None and switch:
-        raise PlaybookError(playbook.source, 1, 1, "install_release without a stage_release step: no release to install")
     if release is not None and release.sha256 is None:
+        if not allow_unpinned:
+            assert release_step is not None
+            raise PlaybookError(
+                release_step.path, release_step.line, release_step.column,
+                f"release {release.version} has no pinned sha256: set node_release.sha256 in the inventory to the "
+                "digest you verified (or pass --allow-unpinned-release to accept an unverified download)",
+            )  # fmt: skip
         warnings.append(f"WARNING: release {release.version} is NOT pinned by sha256: the download is not verified")
-
-    def number(key: str, default: float, kind: type[int] | type[float]) -> Any:
-        value = gate_args.get(key, default)
-        try:
-            result = kind(value)
-            if isinstance(value, bool) or result < 0 or result != result:
-                raise ValueError
-        except (TypeError, ValueError, OverflowError):
-            where = gate_step or Step("sync_gate", path=str(playbook.source), line=1, column=1)
-            raise PlaybookError(where.path, where.line, where.column,
-                                f"sync_gate: {key} must be a {'whole ' if kind is int else ''}number ≥ 0, "
-                                f"not {value!r}") from None  # fmt: skip
-        return result
-
-    timeout = number("timeout_seconds", 900, float)
-    gate = GatePolicy(
-        max_slot_lag=number("max_slot_lag", 20, int),
-        interval=number("poll_seconds", 1.0, float),
-        overall_timeout=timeout,
-        stall_timeout=min(timeout, number("stall_seconds", 120, float)),
-    )
     return RunSpec(
         release=release,
-        hosts=tuple(h for h in inventory.hosts if h.name in involved),
-        switch_binary=frozenset(switch),
-        rewrite_config=frozenset(config),
-        rewrite_topology=frozenset(topology),
-        gate=gate,
+        hosts=tuple(h for h in inventory.hosts if h.name in programs),
+        programs=MappingProxyType({name: tuple(p) for name, p in programs.items()}),
+        gate=gate or GatePolicy(),
         stages=tuple(stages),
         warnings=tuple(warnings),
     )

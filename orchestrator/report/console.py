@@ -12,13 +12,14 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
+from orchestrator.model import HostStatus, Phase, PlanAction
 from orchestrator.plan import Plan
 from orchestrator.roll.engine import RolloutResult
 from orchestrator.roll.journal import Event
 
 STATUS_STYLE = {
-    "upgraded": "green", "unchanged": "dim", "rolled_back": "yellow", "failed": "bold red",
-    "skipped": "magenta", "untouched": "cyan",
+    HostStatus.UPGRADED: "green", HostStatus.UNCHANGED: "dim", HostStatus.ROLLED_BACK: "yellow",
+    HostStatus.FAILED: "bold red", HostStatus.SKIPPED: "magenta", HostStatus.UNTOUCHED: "cyan",
 }  # fmt: skip
 
 
@@ -41,7 +42,8 @@ def plan_table(plan: Plan) -> Table:
         if hp.switch_binary:
             version = f"{version} → {hp.target_version}"
         files = ", ".join(c.path.rsplit("/", 1)[-1] for c in hp.files) or "-"
-        action = Text(hp.action, "yellow" if hp.action == "restart" else "green" if hp.action == "reload" else "dim")
+        style = {PlanAction.RESTART: "yellow", PlanAction.RELOAD: "green"}.get(hp.action, "dim")
+        action = Text(hp.action, style)
         table.add_row(str(hp.batch or "-"), hp.host.name, hp.host.role.value, version, files, action)
     return table
 
@@ -82,9 +84,9 @@ class LiveRollout:
 
     def on_event(self, event: Event) -> None:
         if event.host == "*":
-            if event.phase in ("paused",):
+            if event.phase is Phase.PAUSED:
                 self.lines.append(f"{event.phase}: {event.data.get('reason')}")
-        elif event.phase == "gate_sample":
+        elif event.phase is Phase.GATE_SAMPLE:
             row = self.rows.get(event.host)
             if row is not None:
                 lag = event.data.get("lag")
@@ -95,7 +97,7 @@ class LiveRollout:
             if row is not None:
                 row["phase"] = event.phase
                 row["since"] = row["since"] or time.monotonic()
-                if event.phase in ("failed", "rolling_back", "rollback_failed", "stage_failed"):
+                if event.phase in (Phase.FAILED, Phase.ROLLING_BACK, Phase.ROLLBACK_FAILED, Phase.STAGE_FAILED):
                     self.lines.append(f"{event.host}: {event.phase}: {event.data.get('reason') or event.data.get('detail')}")
         self.live.update(self._render())
 
@@ -104,7 +106,7 @@ class LiveRollout:
         for col in ("batch", "host", "role", "phase", "gate"):
             table.add_column(col)
         for name, row in self.rows.items():
-            style = "green" if row["phase"] == "done" else "red" if "fail" in row["phase"] else ""
+            style = "green" if row["phase"] == Phase.DONE else "red" if "fail" in row["phase"] else ""
             table.add_row(str(row["batch"] or "-"), name, row["role"], Text(row["phase"], style), row["gate"])
         return Group(table, *(Text(line, "yellow") for line in self.lines[-6:]))
 

@@ -74,9 +74,12 @@ def advancing() -> Check:
     return check
 
 
-def has_hot_peer() -> Check:
+def has_hot_peer(minimum: int = 1) -> Check:
     def check(s: GateSample, _prev: GateSample | None) -> str | None:
-        return None if (s.hot_peers or 0) >= 1 else "no hot peer"
+        hot = s.hot_peers or 0
+        if hot >= minimum:
+            return None
+        return "no hot peer" if hot == 0 else f"{hot} hot peer(s), want at least {minimum}"
 
     return check
 
@@ -101,6 +104,7 @@ class GatePolicy:
     interval: float = 1.0
     stall_timeout: float = 120.0
     overall_timeout: float = 900.0
+    min_hot_peers: int = 1  # sync_gate's min_hot_peers (P2P only: a non-P2P node reports none)
 
 
 @dataclass(frozen=True)
@@ -173,7 +177,7 @@ def standard_checks(
     """The gate the upgrade uses: active, right version, in sync and advancing, hot peers."""
     checks = [service_active(), version_is(target_version), within_slot_lag(policy.max_slot_lag), advancing()]
     if p2p:
-        checks.append(has_hot_peer())
+        checks.append(has_hot_peer(policy.min_hot_peers))
     if producer_relays is not None:
         checks.append(hot_peers_within(producer_relays))
     return checks

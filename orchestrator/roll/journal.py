@@ -16,9 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-# A host's phases, in order: planned, staged, backed_up, files_written, binary_switched,
-# restarted (or reloaded), gate_passed, done — or failed, rolling_back, rolled_back. These end a host:
-FINAL = frozenset({"done", "rolled_back", "untouched", "skipped"})
+from orchestrator.model import Phase
+
+# A host's phases are model.Phase. These end a host:
+FINAL = frozenset({Phase.DONE, Phase.ROLLED_BACK})
+# A host whose last phase is one of these has had nothing changed yet (resume leaves it to the next run):
+NOTHING_CHANGED = frozenset({Phase.PLANNED, Phase.STAGED, Phase.STAGE_FAILED})
 
 
 def new_run_id(now: float | None = None) -> str:
@@ -30,7 +33,7 @@ def new_run_id(now: float | None = None) -> str:
 class Event:
     at: float
     host: str
-    phase: str
+    phase: Phase
     data: dict[str, Any] = field(default_factory=dict)
 
 
@@ -47,9 +50,9 @@ class Journal:
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         self._file: TextIO = os.fdopen(fd, "a", encoding="utf-8")
 
-    def record(self, host: str, phase: str, **data: Any) -> Event:
+    def record(self, host: str, phase: Phase, **data: Any) -> Event:
         event = Event(time.time(), host, phase, data)
-        self._file.write(json.dumps({"at": event.at, "host": host, "phase": phase, "data": data}) + "\n")
+        self._file.write(json.dumps({"at": event.at, "host": host, "phase": phase.value, "data": data}) + "\n")
         self._file.flush()
         os.fsync(self._file.fileno())
         return event
@@ -65,7 +68,7 @@ class Journal:
                 raw = json.loads(line)
             except json.JSONDecodeError:
                 continue  # a line cut short by a kill: everything before it is intact
-            events.append(Event(raw["at"], raw["host"], raw["phase"], raw.get("data", {})))
+            events.append(Event(raw["at"], raw["host"], Phase(raw["phase"]), raw.get("data", {})))
         return events
 
 
@@ -97,7 +100,7 @@ def unfinished_run(state_dir: Path) -> str | None:
     """The newest run whose journal has a host not in a final phase, or no run end."""
     for run_dir in reversed(list(runs(state_dir))):
         events = Journal.read(run_dir / "journal.jsonl")
-        ended = any(e.host == "*" and e.phase == "run_ended" for e in events)
+        ended = any(e.host == "*" and e.phase is Phase.RUN_ENDED for e in events)
         if not ended:
             return run_dir.name
     return None

@@ -8,46 +8,69 @@ version → done; otherwise → rolled back.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from orchestrator.model import Host, Role
-from orchestrator.roll.engine import Remote
-from orchestrator.roll.gates import run_gate, standard_checks
-from orchestrator.roll.journal import Journal
-from orchestrator.ssh.transport import Fleet
-from orchestrator.workflow import Loaded, sample_host
+from orchestrator.model import Host, Phase
+from orchestrator.roll.gates import GatePolicy, GateSample, run_gate, standard_checks
+from orchestrator.roll.journal import FINAL, NOTHING_CHANGED, Event, Journal, last_phases
+from orchestrator.roll.remote import Remote
 
-AFTER_RESTART = frozenset({"restarted", "reloaded", "gate_passed"})
+AFTER_RESTART = frozenset({Phase.RESTARTED, Phase.RELOADED, Phase.GATE_PASSED})
 
 
-def reconcile_host(loaded: Loaded, fleet: Fleet, journal: Journal, host: Host, last_phase: str,
-                   data: dict[str, Any]) -> str:  # fmt: skip
-    remote = Remote(fleet, journal.run_id)
-    policy = loaded.spec.gate
-    relays = [h.peer_address for h in loaded.inventory.relays] if host.role is Role.BLOCK_PRODUCER else None
+def unfinished_hosts(events: Sequence[Event]) -> dict[str, Event]:
+    """Each host the journal leaves between its first change (backed_up) and a final phase, with its
+    last event: the hosts `--resume` must finish or roll back before anything else happens."""
+    return {name: e for name, e in last_phases(list(events)).items() if e.phase not in FINAL | NOTHING_CHANGED}
+
+
+def reconcile_host(
+    host: Host,
+    last_phase: Phase,
+    data: dict[str, Any],
+    *,
+    remote: Remote,
+    journal: Journal,
+    sample: Callable[[Host], GateSample],
+    policy: GatePolicy,
+    producer_relays: Sequence[str] | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> str:
+    """Finish or roll back one host from its last journaled phase; returns the verdict for the operator.
+
+    data: everything the journal recorded about the host (existed, old_link, old_version, target_version).
+    producer_relays: for a block producer, its relays' addresses (its hot peers must be among them).
+    """
+
+    def gate(version: str, p2p: bool) -> Any:
+        checks = standard_checks(version, policy, p2p, producer_relays if p2p else None)
+        return run_gate(lambda: sample(host), checks, policy, clock, sleep)
+
     if last_phase in AFTER_RESTART:
         target = data.get("target_version") or data.get("old_version") or ""
-        gate = run_gate(lambda: sample_host(fleet, host), standard_checks(target, policy, True, relays), policy)
-        if gate.ok:
-            journal.record(host.name, "gate_passed", seconds=round(gate.duration, 2), resumed=True)
-            journal.record(host.name, "done", resumed=True)
+        result = gate(target, True)
+        if result.ok:
+            journal.record(host.name, Phase.GATE_PASSED, seconds=round(result.duration, 2), resumed=True)
+            journal.record(host.name, Phase.DONE, resumed=True)
             return "completed: in sync on the target version"
-        journal.record(host.name, "failed", reason=f"gate on resume: {gate.reason}")
+        journal.record(host.name, Phase.FAILED, reason=f"gate on resume: {result.reason}")
     existed = data.get("existed")
     if not isinstance(existed, dict):
-        journal.record(host.name, "rolled_back", resumed=True, note="nothing had been changed yet")
+        journal.record(host.name, Phase.ROLLED_BACK, resumed=True, note="nothing had been changed yet")
         return "nothing had been changed"
-    journal.record(host.name, "rolling_back", reason=f"resume from phase {last_phase}")
-    res = remote.restore(host, existed, data.get("old_link"))
-    if res.ok:
-        res = remote.service(host, "restart")
-    if not res.ok:
-        journal.record(host.name, "rollback_failed", reason=res.stderr.strip() or str(res.error))
-        return f"ROLLBACK FAILED: {res.stderr.strip() or res.error}"
-    old = data.get("old_version") or ""
-    gate = run_gate(lambda: sample_host(fleet, host), standard_checks(old, policy, False), policy)
-    if not gate.ok:
-        journal.record(host.name, "rollback_failed", reason=gate.reason)
-        return f"restored, but not back in sync: {gate.reason}"
-    journal.record(host.name, "rolled_back", resumed=True)
+    journal.record(host.name, Phase.ROLLING_BACK, reason=f"resume from phase {last_phase}")
+    done = remote.restore(host, existed, data.get("old_link"))
+    if done.ok:
+        done = remote.service(host, "restart")
+    if not done.ok:
+        journal.record(host.name, Phase.ROLLBACK_FAILED, reason=done.detail)
+        return f"ROLLBACK FAILED: {done.detail}"
+    result = gate(data.get("old_version") or "", False)
+    if not result.ok:
+        journal.record(host.name, Phase.ROLLBACK_FAILED, reason=result.reason)
+        return f"restored, but not back in sync: {result.reason}"
+    journal.record(host.name, Phase.ROLLED_BACK, resumed=True)
     return "rolled back byte-for-byte and back in sync"

@@ -5,17 +5,7 @@ from __future__ import annotations
 import pytest
 
 from orchestrator.roll.gates import GatePolicy, GateSample, hot_peers_within, run_gate, standard_checks
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
+from tests.unit.fake_fleet import FakeClock
 
 
 def node(clock: FakeClock, start_lag: int, speed: int, version: str = "8.9.0", hot: int = 2, stall_after: float = 1e9):

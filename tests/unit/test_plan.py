@@ -144,7 +144,10 @@ def test_compiled_upgrade_playbook_batches_relays_then_producers():
     assert [s.name for s in spec.stages] == ["relays", "block_producers"]
     assert spec.batches == (("relay1",), ("relay2",), ("bp1",))
     assert spec.release is not None and spec.release.sha256 == "cd" * 32
-    assert spec.switch_binary == spec.rewrite_config == spec.rewrite_topology == {"relay1", "relay2", "bp1"}
+    programs = {name: [type(p.operation).__name__ for p in program] for name, program in spec.programs.items()}
+    assert set(programs) == {"relay1", "relay2", "bp1"}
+    assert programs["relay1"] == ["StageRelease", "StageRelease", "InstallRelease", "MigrateConfig", "ConvertTopology",
+                                  "RestartNode", "SyncGate"]  # the stage stage, then the relays stage, in playbook order
     assert spec.stages[0].max_fail_percentage == 0 and spec.stages[0].min_healthy_relays == 1
 
 

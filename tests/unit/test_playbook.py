@@ -246,8 +246,8 @@ INVALID: list[tuple[str, dict[str, str], str, int, int, str]] = [
         "roles/bad/steps.yml",
         2,
         3,
-        "unknown action 'shell'; actions are convert_topology, install_release, migrate_config, reload_node, "
-        "restart_node, stage_release, sync_gate",
+        "unknown action 'shell'; actions are convert_topology, install_release, migrate_config, restart_node, "
+        "stage_release, sync_gate",
     ),
     (
         "unknown-argument-typo",
@@ -262,11 +262,11 @@ INVALID: list[tuple[str, dict[str, str], str, int, int, str]] = [
     ),
     (
         "unknown-argument",
-        {"play.yml": ONE_STAGE.format(role="bad"), "roles/bad/steps.yml": "- reload_node: {force: true}\n"},
+        {"play.yml": ONE_STAGE.format(role="bad"), "roles/bad/steps.yml": "- restart_node: {force: true}\n"},
         "roles/bad/steps.yml",
         1,
-        17,
-        "unknown argument 'force' for 'reload_node'; it takes validate",
+        18,
+        "unknown argument 'force' for 'restart_node'; it takes mode",
     ),
     (
         "missing-argument",
@@ -289,11 +289,11 @@ INVALID: list[tuple[str, dict[str, str], str, int, int, str]] = [
     ),
     (
         "two-actions",
-        {"play.yml": ONE_STAGE.format(role="bad"), "roles/bad/steps.yml": "- restart_node: {}\n  reload_node: {}\n"},
+        {"play.yml": ONE_STAGE.format(role="bad"), "roles/bad/steps.yml": "- restart_node: {}\n  sync_gate: {}\n"},
         "roles/bad/steps.yml",
         2,
         3,
-        "a step does one action; this one has 'restart_node' and 'reload_node'",
+        "a step does one action; this one has 'restart_node' and 'sync_gate'",
     ),
     (
         "no-action",
@@ -301,8 +301,8 @@ INVALID: list[tuple[str, dict[str, str], str, int, int, str]] = [
         "roles/bad/steps.yml",
         1,
         3,
-        "a step needs an action, one of convert_topology, install_release, migrate_config, reload_node, "
-        "restart_node, stage_release, sync_gate",
+        "a step needs an action, one of convert_topology, install_release, migrate_config, restart_node, "
+        "stage_release, sync_gate",
     ),
     (
         "steps-not-a-list",
@@ -395,8 +395,7 @@ def test_shipped_enable_p2p_playbook() -> None:
         actions = [s.action for s in stage.steps]
         assert "install_release" not in actions and "stage_release" not in actions
         assert actions == ["migrate_config", "convert_topology", "restart_node", "sync_gate"]
-    assert book.vars["config_version"] == "running"
-    assert book.vars["restart_mode"] == "auto"
+    assert dict(book.vars) == {}  # nothing to set: the roles' defaults are what enable-p2p means
 
 
 @pytest.mark.parametrize("name", ["upgrade-8.9.0.yml", "enable-p2p.yml"])
@@ -472,7 +471,8 @@ def test_variable_precedence() -> None:
     v = step_vars(book, book.stages[2], book.stages[2].roles[0], bare)
     assert (v["level"], v["fetch_source"], v["release"]["sha256"]) == ("playbook", "download", "default-sha")
     rendered = render_step(fetch.steps[0], step_vars(book, relays, fetch, host))
-    assert dict(rendered.args) == {"version": "8.9.0", "sha256": "pinned", "source": "push"}
+    assert dict(rendered.args) == {"version": "8.9.0", "url": "https://example.invalid/stage/r.tgz", "sha256": "pinned",
+                                   "source": "push"}
 
 
 def test_custom_action_registry() -> None:
@@ -485,7 +485,6 @@ def test_custom_action_registry() -> None:
         "migrate_config",
         "convert_topology",
         "restart_node",
-        "reload_node",
         "sync_gate",
     }
 

@@ -1,0 +1,202 @@
+"""What every action shares: its spec, its slot, typed arguments, and a planning decision from facts.
+
+pyinfra's shape: an action's `parse` turns a step's rendered arguments into a typed operation (or an
+ArgError naming the argument); the operation's `plan` reads the host's facts and contributes to the
+host's plan only what is needed — and when it contributes nothing, it says why (a FileDiff with a
+reason, or a line in `reasons`). Operations never run anything and never reorder the executor: the
+executor (roll/engine.py) has one fixed, safe order per host, and each slot below is a part of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Any, Protocol
+
+from orchestrator.cardano.diffs import FileDiff
+from orchestrator.model import Host, Inventory, PlanAction, ReleasePin
+from orchestrator.roll.gates import GatePolicy
+
+
+class Slot(IntEnum):
+    """What an action contributes to a host's plan, in the order the planner asks the actions.
+
+    Each slot may read what the earlier ones decided: which binary runs afterwards decides which
+    config rules apply; which files change decides how the node is told. The executor's own order is
+    fixed: stage (every host, before the first batch) → backup → writes → binary switch →
+    restart/reload → gate → rollback on failure.
+    """
+
+    RELEASE = 1  # a release directory to stage beside the running one
+    BINARY = 2  # which release the node runs after the run
+    FILES = 3  # file writes (each action owns its files)
+    APPLY = 4  # restart, reload or nothing
+    GATE = 5  # how the host is judged before the rollout moves on
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    """The arguments the loader accepts for an action; `disruptive` actions stop or restart a node."""
+
+    name: str
+    required_args: frozenset[str] = frozenset()
+    optional_args: frozenset[str] = frozenset()
+    disruptive: bool = False
+    doc: str = ""
+
+    @property
+    def allowed_args(self) -> frozenset[str]:
+        return self.required_args | self.optional_args
+
+
+class ArgError(ValueError):
+    """A rendered argument is invalid; the message names it. The loader adds the step's file:line."""
+
+
+class HostPlanError(Exception):
+    """This host cannot be planned as the playbook asks; the message is the reason shown for it."""
+
+
+class FactsLike(Protocol):
+    """The facts the actions read (orchestrator.facts.probe.HostFacts provides them)."""
+
+    @property
+    def reachable(self) -> bool: ...
+    @property
+    def error(self) -> str | None: ...
+    @property
+    def node_version(self) -> str | None: ...
+    @property
+    def config_text(self) -> str | None: ...
+    @property
+    def topology_text(self) -> str | None: ...
+    @property
+    def releases(self) -> tuple[str, ...]: ...
+
+
+@dataclass(frozen=True)
+class FileChange:
+    path: str
+    content: bytes
+    diff: FileDiff
+
+
+@dataclass(frozen=True)
+class PlanContext:
+    """What an operation may read: the host, the whole inventory (for peers), its facts, the run's pin."""
+
+    host: Host
+    inventory: Inventory
+    facts: FactsLike
+    release: ReleasePin | None  # what stage_release pins for this run (None: no release staged)
+
+
+@dataclass
+class HostDraft:
+    """A host's plan while the operations contribute to it; plan.py freezes it into a HostPlan."""
+
+    current_version: str | None
+    target_version: str | None = None  # set by install_release; None: no binary change wanted
+    stage_release: bool = False
+    switch_binary: bool = False
+    files: list[FileChange] = field(default_factory=list)
+    unchanged: list[FileDiff] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+    action: PlanAction | None = None  # None: no APPLY operation decided (the planner applies "auto")
+    gate: GatePolicy | None = None
+
+    @property
+    def version_after(self) -> str | None:
+        """The version the node runs once this host is done."""
+        return self.target_version if self.switch_binary else self.current_version
+
+    @property
+    def changes_files_or_binary(self) -> bool:
+        return self.switch_binary or bool(self.files)
+
+
+class Operation(Protocol):
+    """One action with its typed arguments, as rendered for one host."""
+
+    def plan(self, ctx: PlanContext, draft: HostDraft) -> None:
+        """Contribute to `draft` from `ctx.facts`; HostPlanError when the host cannot be planned."""
+        ...
+
+
+@dataclass(frozen=True)
+class Action:
+    """A built-in action: its spec, its slot, and the parser of its rendered arguments."""
+
+    spec: ActionSpec
+    slot: Slot
+    parse: Callable[[Mapping[str, Any]], Operation]  # raises ArgError
+    # Fill in variables before the step is rendered (e.g. keys a pinned mapping may leave out).
+    prepare_vars: Callable[[dict[str, Any]], None] | None = None
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+
+def spec(name: str, required: Sequence[str] = (), optional: Sequence[str] = (), *, disruptive: bool = False,
+         doc: str = "") -> ActionSpec:  # fmt: skip
+    return ActionSpec(name, frozenset(required), frozenset(optional), disruptive, doc)
+
+
+# ---- argument parsing shared by the actions (values arrive rendered: typed from YAML/JSON, or strings
+# from `-e k=v`, which is why "false" and "3" are accepted as Ansible accepts them)
+
+_TRUE = frozenset({"true", "yes", "on", "1"})
+_FALSE = frozenset({"false", "no", "off", "0"})
+
+
+def flag(args: Mapping[str, Any], key: str, default: bool) -> bool:
+    value = args.get(key, default)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
+    raise ArgError(f"{key} must be true or false, not {value!r}")
+
+
+def whole(args: Mapping[str, Any], key: str, default: int, minimum: int = 0) -> int:
+    value = args.get(key, default)
+    try:
+        if isinstance(value, bool) or isinstance(value, float) and not value.is_integer():
+            raise ValueError
+        result = int(value)
+    except (TypeError, ValueError, OverflowError):
+        raise ArgError(f"{key} must be a whole number ≥ {minimum}, not {value!r}") from None
+    if result < minimum:
+        raise ArgError(f"{key} must be a whole number ≥ {minimum}, not {value!r}")
+    return result
+
+
+def number(args: Mapping[str, Any], key: str, default: float) -> float:
+    value = args.get(key, default)
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        result = float(value)
+        if result < 0 or result != result:
+            raise ValueError
+    except (TypeError, ValueError, OverflowError):
+        raise ArgError(f"{key} must be a number ≥ 0, not {value!r}") from None
+    return result
+
+
+def choice(args: Mapping[str, Any], key: str, choices: Sequence[str], default: str) -> str:
+    value = args.get(key, default)
+    if not isinstance(value, str) or value.strip() not in choices:
+        raise ArgError(f"{key} must be one of {', '.join(choices)}, not {value!r}")
+    return value.strip()
+
+
+def text(args: Mapping[str, Any], key: str, default: str = "") -> str:
+    value = args.get(key, default)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ArgError(f"{key} must be a string, not {value!r}")
+    return str(value).strip()

@@ -1,0 +1,122 @@
+"""convert_topology: topology.json in the 8.9.0 P2P format for the host's role and peers.
+
+The operator's own hosts become one trustable local-roots group (a block producer: its relays; a
+relay: its block producers and sibling relays); peers the operator added by hand are kept as their
+own group unless `keep_manual_peers: false`; `extra_local_roots` adds groups; bootstrap peers and
+useLedgerAfterSlot come from the host's network unless given (relays only: a block producer has
+neither). Rules: docs/cardano-8.9.0-p2p.md §1, in cardano/topology.py.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from orchestrator.actions.base import (
+    Action,
+    ArgError,
+    FileChange,
+    HostDraft,
+    PlanContext,
+    Slot,
+    flag,
+    spec,
+    whole,
+)
+from orchestrator.actions.files import refuse_undecodable
+from orchestrator.cardano.config import render_like
+from orchestrator.cardano.diffs import unified_diff
+from orchestrator.cardano.errors import FileFormatError
+from orchestrator.cardano.networks import AccessPoint, Network, network
+from orchestrator.cardano.topology import RootGroup, desired_topology, parse_local_roots, parse_topology
+from orchestrator.model import Host, Inventory, Role
+
+
+def own_peers(host: Host, inventory: Inventory) -> list[AccessPoint]:
+    """Who a host's local roots should list: a BP its relays; a relay its BPs and sibling relays."""
+    same_net = [h for h in inventory.hosts if h.network == host.network and h.name != host.name]
+    if host.role is Role.BLOCK_PRODUCER:
+        chosen = [h for h in same_net if h.role is Role.RELAY]
+    else:
+        chosen = [h for h in same_net if h.role is Role.BLOCK_PRODUCER] + [h for h in same_net if h.role is Role.RELAY]
+    return [AccessPoint(h.peer_address, h.peer_port) for h in chosen]
+
+
+@dataclass(frozen=True)
+class ConvertTopology:
+    keep_manual_peers: bool = True
+    extra_local_roots: tuple[RootGroup, ...] = ()
+    bootstrap_peers: tuple[AccessPoint, ...] | None = None  # None: the network's
+    use_ledger_after_slot: int | None = None  # None: the network's
+
+    def network_for(self, host: Host) -> Network:
+        net = network(host.network)
+        if self.bootstrap_peers is not None:
+            net = replace(net, bootstrap_peers=self.bootstrap_peers)
+        if self.use_ledger_after_slot is not None:
+            net = replace(net, use_ledger_after_slot=self.use_ledger_after_slot)
+        return net
+
+    def plan(self, ctx: PlanContext, draft: HostDraft) -> None:
+        host, facts, inventory = ctx.host, ctx.facts, ctx.inventory
+        path = host.layout.topology_path
+        assert facts.topology_text is not None  # the planner refuses a host without its files first
+        refuse_undecodable(facts.topology_text, path)
+        try:
+            current = json.loads(facts.topology_text)
+        except ValueError as e:
+            raise FileFormatError(path, f"not JSON: {e}") from None
+        desired = desired_topology(
+            current, host.role, own_peers(host, inventory), self.network_for(host),
+            {h.peer_address for h in inventory.hosts},
+            keep_handpicked=self.keep_manual_peers, extra_local_roots=self.extra_local_roots,
+        )  # fmt: skip
+        new_text = render_like(desired, facts.topology_text)
+        if json.loads(new_text) == current and new_text != facts.topology_text:
+            new_text = facts.topology_text  # same data, different spacing: not worth a write
+        reason = "P2P topology for the host's role and peers"
+        if not self.keep_manual_peers:
+            reason += " (keep_manual_peers: false drops hand-picked peers)"
+        diff = unified_diff(path, facts.topology_text, new_text, change_reason=reason,
+                            unchanged_reason="already P2P with the desired local roots")  # fmt: skip
+        if diff.changed:
+            draft.files.append(FileChange(path, new_text.encode(), diff))
+            draft.reasons.append(diff.reason)
+        else:
+            draft.unchanged.append(diff)
+
+
+def _access_points(value: Any, key: str) -> tuple[AccessPoint, ...]:
+    try:
+        parsed = parse_topology({"bootstrapPeers": value, "localRoots": [], "publicRoots": []}, key)
+    except FileFormatError as e:
+        raise ArgError(f"{key}: {e.message}") from None
+    return tuple(AccessPoint(p.address, p.port) for p in parsed.bootstrap_peers or ())
+
+
+def parse(args: Mapping[str, Any]) -> ConvertTopology:
+    extra = args.get("extra_local_roots") or []
+    try:
+        groups = parse_local_roots(list(extra) if isinstance(extra, tuple) else extra)
+    except FileFormatError as e:
+        raise ArgError(e.message) from None
+    bootstrap = args.get("bootstrap_peers")
+    slot = args.get("use_ledger_after_slot")
+    return ConvertTopology(
+        keep_manual_peers=flag(args, "keep_manual_peers", True),
+        extra_local_roots=groups,
+        bootstrap_peers=None if bootstrap in (None, "") else _access_points(bootstrap, "bootstrap_peers"),
+        use_ledger_after_slot=None if slot in (None, "") else whole(args, "use_ledger_after_slot", 0, minimum=-1),
+    )
+
+
+ACTION = Action(
+    spec("convert_topology", [], ["keep_manual_peers", "extra_local_roots", "bootstrap_peers", "use_ledger_after_slot"],
+         doc="legacy → P2P topology for the host's role: own BP/relays as trustable localRoots; hand-picked peers "
+             "kept (keep_manual_peers), extra_local_roots added; bootstrapPeers/useLedgerAfterSlot from the network "
+             "unless given"),
+    Slot.FILES,
+    parse,
+)  # fmt: skip

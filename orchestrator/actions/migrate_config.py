@@ -1,0 +1,59 @@
+"""migrate_config: rewrite config.json as 8.9.0 P2P needs it (P2P flags, PeerSharing type, Conway genesis + hash).
+
+The rules are those of the version the node runs once the host is done (the new release in an
+upgrade, the running one in enable-p2p); this tool writes 8.9.0's, so any other version is refused
+for that host with the reason. Every other key, the key order and the indentation are kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from orchestrator.actions.base import Action, FileChange, HostDraft, HostPlanError, PlanContext, Slot, flag, spec
+from orchestrator.actions.files import refuse_undecodable
+from orchestrator.cardano.config import TARGET_VERSION, migrate_config
+from orchestrator.cardano.diffs import FileDiff, unified_diff
+
+
+@dataclass(frozen=True)
+class MigrateConfig:
+    peer_sharing: bool | None = None  # None: keep the relay's own choice (block producers: always false)
+
+    def plan(self, ctx: PlanContext, draft: HostDraft) -> None:
+        host, facts = ctx.host, ctx.facts
+        path = host.layout.config_path
+        if draft.version_after != TARGET_VERSION:
+            raise HostPlanError(
+                f"runs {draft.version_after or 'an unknown version'}: the P2P config this playbook writes is for "
+                f"{TARGET_VERSION} (PeerSharing changed type); use the upgrade playbook"
+            )
+        assert facts.config_text is not None  # the planner refuses a host without its files first
+        refuse_undecodable(facts.config_text, path)
+        migration = migrate_config(facts.config_text, host.role, host.network, path=path, peer_sharing=self.peer_sharing)
+        for write in migration.writes:
+            if write.path == path:
+                diff = unified_diff(write.path, facts.config_text, write.content.decode("utf-8", "replace"),
+                                    change_reason=write.reason)  # fmt: skip
+            else:  # a genesis file: the facts carry its hash, not its bytes
+                diff = FileDiff(write.path, f"# {write.path}: replaced whole by the {write.reason}\n", write.reason)
+            draft.files.append(FileChange(write.path, write.content, diff))
+            draft.reasons.append(diff.reason)
+        if not migration.changed:
+            draft.unchanged.append(FileDiff(path, "", "config.json already set for 8.9.0 P2P"))
+
+
+def parse(args: Mapping[str, Any]) -> MigrateConfig:
+    if args.get("peer_sharing") in (None, ""):
+        return MigrateConfig()
+    return MigrateConfig(peer_sharing=flag(args, "peer_sharing", False))
+
+
+ACTION = Action(
+    spec("migrate_config", [], ["peer_sharing"],
+         doc="rewrite config.json for 8.9.0 P2P (PeerSharing type, P2P flags, conway genesis + hash); "
+             "peer_sharing: true|false sets a relay's PeerSharing (a block producer's is always false)"),
+    Slot.FILES,
+    parse,
+)  # fmt: skip

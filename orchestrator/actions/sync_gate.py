@@ -1,0 +1,43 @@
+"""sync_gate: how a host is judged after its change, before the rollout moves on (and after a rollback).
+
+Service active, the expected version, tip within `max_slot_lag` slots of the wall-clock slot and
+advancing, at least `min_hot_peers` hot peers (a block producer: only its own relays). The gate's
+sampling and time limits are GatePolicy's (roll/gates.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from orchestrator.actions.base import Action, HostDraft, PlanContext, Slot, number, spec, whole
+from orchestrator.roll.gates import GatePolicy
+
+
+@dataclass(frozen=True)
+class SyncGate:
+    policy: GatePolicy
+
+    def plan(self, ctx: PlanContext, draft: HostDraft) -> None:
+        draft.gate = self.policy
+
+
+def parse(args: Mapping[str, Any]) -> SyncGate:
+    timeout = number(args, "timeout_seconds", 900)
+    return SyncGate(GatePolicy(
+        max_slot_lag=whole(args, "max_slot_lag", 20),
+        interval=number(args, "poll_seconds", 1.0),
+        overall_timeout=timeout,
+        stall_timeout=min(timeout, number(args, "stall_seconds", 120)),
+        min_hot_peers=whole(args, "min_hot_peers", 1),
+    ))  # fmt: skip
+
+
+ACTION = Action(
+    spec("sync_gate", ["max_slot_lag", "timeout_seconds"], ["min_hot_peers", "poll_seconds", "stall_seconds"],
+         doc="wait until the tip is within max_slot_lag of the wall-clock slot with min_hot_peers hot peers; "
+             "fail after timeout"),
+    Slot.GATE,
+    parse,
+)  # fmt: skip

@@ -1,0 +1,216 @@
+"""The remote operations a rollout needs: a typed Protocol (what the engine may ask of a host) and its
+SSH implementation. Unit tests drive the engine with an in-memory fake of the same Protocol.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol, TypeVar
+
+from orchestrator.model import Host, ReleasePin
+from orchestrator.ssh.transport import CommandResult, Fleet
+
+T = TypeVar("T")
+
+# Not under /run/lock: that does not survive a reboot, and a reboot mid-run must still be resumable.
+LOCK_DIR = "/var/lib/cardano-fleet/run.lock"
+
+
+@dataclass(frozen=True)
+class Done:
+    """What one remote step did: ok, and its output (ok) or why it failed (not ok)."""
+
+    ok: bool
+    detail: str = ""
+
+
+def _done(res: CommandResult) -> Done:
+    if res.ok:
+        return Done(True, res.stdout.strip())
+    return Done(False, res.stderr.strip() or str(res.error or f"exit {res.exit_code}"))
+
+
+class Remote(Protocol):
+    """Every operation the rollout engine and resume perform on hosts; nothing else touches a host."""
+
+    @property
+    def run_id(self) -> str: ...
+
+    def map(self, hosts: Sequence[Host], fn: Callable[[Host], T]) -> dict[str, T]:
+        """fn on every host, in parallel (bounded); keys in the order of `hosts`."""
+        ...
+
+    def lock(self, host: Host) -> str | None:
+        """Take the host's run lock: None when taken, else the holder's run id (or the error)."""
+        ...
+
+    def unlock(self, host: Host) -> None:
+        """Release the lock if this run holds it."""
+        ...
+
+    def stage(self, host: Host, release: ReleasePin, local_tarball: bytes | None) -> tuple[bool, str]:
+        """Unpack the release beside the running one (verified); (ok, what happened or why not)."""
+        ...
+
+    def backup(self, host: Host, paths: Sequence[str]) -> tuple[dict[str, bool], str | None] | str:
+        """Copy each file to <file>.bak-<run id>: (which existed, the bin link) or the error."""
+        ...
+
+    def write_files(self, host: Host, files: Sequence[tuple[str, bytes]]) -> str | None:
+        """Atomic writes in the order given (owner, group, mode kept): None or the error."""
+        ...
+
+    def switch_link(self, host: Host, version: str) -> Done:
+        """Point bin_dir at the release; detail is the new link target."""
+        ...
+
+    def restore(self, host: Host, existed: Mapping[str, bool], link: str | None) -> Done:
+        """Put back each backed-up file (remove those that did not exist) and the bin link."""
+        ...
+
+    def service(self, host: Host, verb: str) -> Done:
+        """systemctl VERB the node's unit (restart, reload, stop, start)."""
+        ...
+
+
+class SshRemote:
+    """Remote over SSH: each operation one command on the host's one connection (ssh/transport.Fleet)."""
+
+    def __init__(self, fleet: Fleet, run_id: str) -> None:
+        self.fleet = fleet
+        self.run_id = run_id
+
+    def sh(self, host: Host, script: str, timeout: float | None = 600) -> CommandResult:
+        return self.fleet.run(host, script, sudo=host.user != "root", timeout=timeout)
+
+    def map(self, hosts: Sequence[Host], fn: Callable[[Host], T]) -> dict[str, T]:
+        return self.fleet.map(hosts, fn)
+
+    def write_files(self, host: Host, files: Sequence[tuple[str, bytes]]) -> str | None:
+        puts = self.fleet.put_atomic_many(host, [(path, content, None) for path, content in files])
+        failed = next((p for p in puts if not p.ok), None)
+        return None if failed is None else f"write {failed.path}: {failed.error}"
+
+    # ---- locks
+    def lock(self, host: Host) -> str | None:
+        """None when taken; otherwise the holder's run id (or the error)."""
+        q = shlex.quote
+        script = (
+            f"mkdir -p {q(LOCK_DIR.rsplit('/', 1)[0])} || exit 1; "
+            f"if mkdir {q(LOCK_DIR)} 2>/dev/null; then echo {q(self.run_id)} > {q(LOCK_DIR)}/run_id; echo TAKEN; "
+            f"else cat {q(LOCK_DIR)}/run_id 2>/dev/null || echo unknown; fi"
+        )
+        res = self.sh(host, script, timeout=30)
+        if not res.ok:
+            return f"error: {res.error or res.stderr.strip()}"
+        holder: str = res.stdout.strip()
+        return None if holder in ("TAKEN", self.run_id) else holder
+
+    def unlock(self, host: Host) -> None:
+        q = shlex.quote
+        self.sh(host, f"[ \"$(cat {q(LOCK_DIR)}/run_id 2>/dev/null)\" = {q(self.run_id)} ] && rm -rf {q(LOCK_DIR)}; true",
+                timeout=30)  # fmt: skip
+
+    # ---- release staging
+    def stage(self, host: Host, release: ReleasePin, local_tarball: bytes | None) -> tuple[bool, str]:
+        q = shlex.quote
+        rel_dir = f"{host.layout.releases_dir}/{release.version}"
+        tmp = f"{host.layout.releases_dir}/.stage-{self.run_id}"
+        tarball = f"{tmp}/{release.filename}"
+        if local_tarball is not None:
+            mk = self.sh(host, f"mkdir -p {q(tmp)}", timeout=30)
+            if not mk.ok:
+                return False, mk.stderr.strip() or str(mk.error)
+            put = self.fleet.put_atomic(host, tarball, local_tarball, mode=0o600)
+            if not put.ok:
+                self.sh(host, f"rm -rf {q(tmp)}", timeout=30)
+                return False, f"upload failed: {put.error}"
+            fetch = ":"
+        else:
+            fetch = (
+                f"if command -v curl >/dev/null; then curl -fsSL --retry 2 -o {q(tarball)} {q(release.url)}; "
+                f"elif command -v wget >/dev/null; then wget -q -O {q(tarball)} {q(release.url)}; "
+                f"else python3 -c 'import sys,urllib.request,shutil; "
+                f"shutil.copyfileobj(urllib.request.urlopen(sys.argv[1], timeout=60), open(sys.argv[2], \"wb\"))' "
+                f"{q(release.url)} {q(tarball)}; fi"
+            )
+        check = ":" if release.sha256 is None else (
+            f"got=$(sha256sum {q(tarball)} | cut -d' ' -f1); "
+            f"[ \"$got\" = {q(release.sha256)} ] || {{ printf 'sha256 mismatch for %s: got %s, pinned %s\\n' "
+            f"{q(release.filename)} \"$got\" {q(release.sha256)} >&2; exit 3; }}"
+        )  # fmt: skip
+        script = "\n".join([
+            "set -eu",
+            f"if [ -e {q(rel_dir)}/.complete ]; then echo ALREADY; exit 0; fi",
+            f"mkdir -p {q(tmp)}",
+            f"trap {q('rm -rf ' + q(tmp))} EXIT",  # quoted twice: the trap's text is parsed again at exit
+            fetch,
+            check,
+            f"mkdir {q(tmp)}/x",
+            f"tar -xzf {q(tarball)} -C {q(tmp)}/x",
+            f"test -x {q(tmp)}/x/bin/cardano-node || test -x {q(tmp)}/x/cardano-node",
+            f"touch {q(tmp)}/x/.complete",
+            f"rm -rf {q(rel_dir)}",
+            f"mv -T {q(tmp)}/x {q(rel_dir)}",
+            "echo STAGED",
+        ])  # fmt: skip
+        res = self.sh(host, script, timeout=900)
+        if not res.ok:
+            return False, (res.stderr.strip() or res.error or "staging failed").splitlines()[-1]
+        return True, res.stdout.strip()
+
+    # ---- backups and writes
+    def backup(self, host: Host, paths: Sequence[str]) -> tuple[dict[str, bool], str | None] | str:
+        """Copy each file to <file>.bak-<run id> (owner/mode kept); return which existed and the bin link."""
+        q = shlex.quote
+        lines = ["set -eu"]
+        for p in paths:
+            b = f"{p}.bak-{self.run_id}"
+            # printf, quoted: a path is data, never shell (echo would also expand backslashes)
+            lines.append(f"if [ -e {q(p)} ]; then [ -e {q(b)} ] || cp -p {q(p)} {q(b)}; printf 'E %s\\n' {q(p)}; "
+                         f"else printf 'N %s\\n' {q(p)}; fi")  # fmt: skip
+        lines.append(f"printf 'L %s\\n' \"$(readlink {q(host.layout.bin_dir)} || true)\"")
+        res = self.sh(host, "\n".join(lines), timeout=60)
+        if not res.ok:
+            return res.stderr.strip() or str(res.error)
+        existed: dict[str, bool] = {}
+        link: str | None = None
+        for line in res.stdout.splitlines():
+            kind, _, rest = line.partition(" ")
+            if kind in ("E", "N"):
+                existed[rest] = kind == "E"
+            elif kind == "L":
+                link = rest or None
+        return existed, link
+
+    def switch_link(self, host: Host, version: str) -> Done:
+        """Point bin_dir at the release's binaries (8.9.0 layout: bin/; 8.7.3: top level); prints the target."""
+        q = shlex.quote
+        link = host.layout.bin_dir
+        tmp = f"{link}.new-{self.run_id}"
+        release = f"{host.layout.releases_dir}/{version}"
+        return _done(self.sh(
+            host,
+            f"set -e; t={q(release + '/bin')}; [ -x \"$t/cardano-node\" ] || t={q(release)}; "
+            f"ln -sfn \"$t\" {q(tmp)}; mv -T {q(tmp)} {q(link)}; printf '%s\\n' \"$t\"",
+            timeout=30,
+        ))  # fmt: skip
+
+    def restore(self, host: Host, existed: Mapping[str, bool], link: str | None) -> Done:
+        q = shlex.quote
+        lines = ["set -eu"]
+        for p, was in existed.items():
+            b = f"{p}.bak-{self.run_id}"
+            if was:
+                lines.append(f"cp -p {q(b)} {q(p)}.rb-{self.run_id} && mv -f {q(p)}.rb-{self.run_id} {q(p)}")
+            else:
+                lines.append(f"rm -f {q(p)}")
+        if link:
+            tmp = f"{host.layout.bin_dir}.rb-{self.run_id}"
+            lines.append(f"ln -sfn {q(link)} {q(tmp)} && mv -T {q(tmp)} {q(host.layout.bin_dir)}")
+        return _done(self.sh(host, "\n".join(lines), timeout=60))
+
+    def service(self, host: Host, verb: str) -> Done:
+        return _done(self.sh(host, f"systemctl {verb} {shlex.quote(host.layout.service_name)}", timeout=300))

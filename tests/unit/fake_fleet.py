@@ -1,0 +1,169 @@
+"""An in-memory fleet for the rollout engine's unit tests: a fake of roll.remote.Remote, a fake clock,
+and nodes that behave as the gate sees them (in sync and advancing, stalled, crashed, stopped).
+
+Nothing here sleeps or opens a socket: a gate that waits 120 s of stall runs in microseconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, TypeVar
+
+from orchestrator.cardano.layouts import GUILD, IOG
+from orchestrator.model import Host, Inventory, ReleasePin, Role
+from orchestrator.roll.gates import GateSample
+from orchestrator.roll.remote import Done, Remote
+
+T = TypeVar("T")
+PIN = {"version": "8.9.0", "url": "http://198.18.0.1:8080/cardano-node-8.9.0-linux.tar.gz", "sha256": "ab" * 32}
+EXPECTED_AT_ZERO = 100_000_000  # the wall-clock slot when the fake clock reads 0
+
+
+class FakeClock:
+    """Monotonic seconds that move only when someone sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@dataclass
+class FakeNode:
+    """One host: its files, its bin link, its staged releases, and how its node behaves per version."""
+
+    host: Host
+    files: dict[str, bytes]
+    releases: set[str] = field(default_factory=lambda: {"8.7.3"})
+    link: str = "releases/8.7.3/bin"
+    running: str = "8.7.3"
+    active: bool = True
+    peers: tuple[str, ...] = ()
+    lock_holder: str | None = None
+    never_syncs: set[str] = field(default_factory=set)  # versions whose node never catches up
+    crashes: set[str] = field(default_factory=set)  # versions whose node exits at start
+    fail: set[str] = field(default_factory=set)  # remote operations that fail on this host
+    backups: dict[str, bytes] = field(default_factory=dict)
+
+    @property
+    def linked_version(self) -> str:
+        return self.link.split("/")[1]
+
+
+class FakeRemote:
+    """Remote over FakeNodes; `log` lists every operation as (operation, host), in order."""
+
+    def __init__(self, nodes: Mapping[str, FakeNode], clock: FakeClock, run_id: str = "20990101T000000Z-fake00") -> None:
+        self.nodes = dict(nodes)
+        self.clock = clock
+        self.run_id = run_id
+        self.log: list[tuple[str, str]] = []
+        self.batches: list[list[str]] = []  # the hosts of each parallel upgrade call, in order
+
+    def _op(self, name: str, host: Host) -> FakeNode:
+        self.log.append((name, host.name))
+        return self.nodes[host.name]
+
+    def map(self, hosts: Sequence[Host], fn: Callable[[Host], T]) -> dict[str, T]:
+        if getattr(fn, "__name__", "") == "_upgrade_host":
+            self.batches.append([h.name for h in hosts])
+        return {h.name: fn(h) for h in hosts}
+
+    def lock(self, host: Host) -> str | None:
+        node = self._op("lock", host)
+        if node.lock_holder not in (None, self.run_id):
+            return node.lock_holder
+        node.lock_holder = self.run_id
+        return None
+
+    def unlock(self, host: Host) -> None:
+        node = self._op("unlock", host)
+        if node.lock_holder == self.run_id:
+            node.lock_holder = None
+
+    def stage(self, host: Host, release: ReleasePin, local_tarball: bytes | None) -> tuple[bool, str]:
+        node = self._op("stage", host)
+        if "stage" in node.fail:
+            return False, "Failure writing output to destination"
+        node.releases.add(release.version)
+        return True, "STAGED"
+
+    def backup(self, host: Host, paths: Sequence[str]) -> tuple[dict[str, bool], str | None] | str:
+        node = self._op("backup", host)
+        if "backup" in node.fail:
+            return "No space left on device"
+        existed = {p: p in node.files for p in paths}
+        node.backups = {p: node.files[p] for p in paths if p in node.files}
+        return existed, node.link
+
+    def write_files(self, host: Host, files: Sequence[tuple[str, bytes]]) -> str | None:
+        node = self._op("write", host)
+        if "write" in node.fail:
+            return f"write {files[0][0]}: connection lost"
+        node.files.update(dict(files))
+        return None
+
+    def switch_link(self, host: Host, version: str) -> Done:
+        node = self._op("switch", host)
+        if version not in node.releases:
+            return Done(False, f"releases/{version}: no such directory")
+        node.link = f"releases/{version}/bin"
+        return Done(True, node.link)
+
+    def restore(self, host: Host, existed: Mapping[str, bool], link: str | None) -> Done:
+        node = self._op("restore", host)
+        for path, was in existed.items():
+            if was:
+                node.files[path] = node.backups[path]
+            else:
+                node.files.pop(path, None)
+        if link:
+            node.link = link
+        return Done(True)
+
+    def service(self, host: Host, verb: str) -> Done:
+        node = self._op(verb, host)
+        if verb in ("restart", "start"):
+            node.running = node.linked_version
+            node.active = node.running not in node.crashes
+        elif verb == "stop":
+            node.active = False
+        return Done(True)
+
+    def sample(self, host: Host) -> GateSample:
+        """What a health probe of the host shows now."""
+        node = self.nodes[host.name]
+        expected = EXPECTED_AT_ZERO + int(self.clock())
+        if not node.active:
+            return GateSample(at=self.clock(), active=False, expected_slot=expected)
+        tip = expected - 5 if node.running not in node.never_syncs else EXPECTED_AT_ZERO - 40_000
+        return GateSample(at=self.clock(), active=True, version=node.running, tip_slot=tip, expected_slot=expected,
+                          hot_peers=len(node.peers), hot_peer_addresses=node.peers)  # fmt: skip
+
+    def upgraded(self, name: str) -> bool:
+        node = self.nodes[name]
+        return node.running == "8.9.0" and node.link == "releases/8.9.0/bin" and node.active
+
+
+def _typed(remote: FakeRemote) -> Remote:
+    return remote  # mypy: FakeRemote is a Remote
+
+
+def fleet(relays: int, producers: int, **vars_: Any) -> Inventory:
+    """relay1..N (guild and iog layouts alternating) and bp1..M, with the release pinned."""
+    hosts = []
+    for i in range(1, relays + 1):
+        hosts.append(Host(f"relay{i}", Role.RELAY, f"203.0.113.{10 + i}", GUILD if i % 2 else IOG,
+                          vars=MappingProxyType({"node_release": PIN, **vars_})))  # fmt: skip
+    for i in range(1, producers + 1):
+        hosts.append(Host(f"bp{i}", Role.BLOCK_PRODUCER, f"203.0.113.{100 + i}", IOG,
+                          vars=MappingProxyType({"node_release": PIN, **vars_})))  # fmt: skip
+    groups = {"relays": tuple(h.name for h in hosts if h.role is Role.RELAY),
+              "block_producers": tuple(h.name for h in hosts if h.role is Role.BLOCK_PRODUCER)}  # fmt: skip
+    return Inventory("memory", tuple(hosts), MappingProxyType(groups))

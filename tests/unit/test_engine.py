@@ -1,0 +1,351 @@
+"""The rollout engine's invariants, proven in milliseconds: the real playbook, compiler, planner, engine,
+journal and resume, with an in-memory fleet (tests/unit/fake_fleet.py) and a fake clock.
+
+The lab tests (tests/integration/test_rollout_lab.py, test_fault_matrix.py) prove the same against
+real sshd hosts; these prove every branch of it without waiting for a node.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from orchestrator.load.playbook import load_playbook, parse_serial
+from orchestrator.load.runspec import RunSpec, compile_run
+from orchestrator.model import HostStatus, Inventory, Phase, PlanAction
+from orchestrator.plan import Plan, make_plan
+from orchestrator.roll.engine import Rollout, RolloutResult, RolloutSettings
+from orchestrator.roll.journal import Event, Journal, host_data, last_phases
+from orchestrator.roll.resume import reconcile_host, unfinished_hosts
+from tests.unit.fake_fleet import FakeClock, FakeNode, FakeRemote, fleet
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT / "orchestrator" / "cardano" / "data"
+UPGRADE = ROOT / "playbooks" / "upgrade-8.9.0.yml"
+
+
+@dataclass(frozen=True)
+class Facts:
+    config_text: str
+    topology_text: str
+    node_version: str = "8.7.3"
+    releases: tuple[str, ...] = ("8.7.3",)
+    reachable: bool = True
+    error: str | None = None
+
+
+def legacy_config() -> str:
+    cfg = json.loads((DATA / "8.7.3" / "mainnet" / "config.json").read_text())
+    cfg["EnableP2P"] = False
+    return json.dumps(cfg, indent=2) + "\n"
+
+
+@dataclass
+class World:
+    inventory: Inventory
+    spec: RunSpec
+    plan: Plan
+    remote: FakeRemote
+    clock: FakeClock
+    journal: Journal
+    original: dict[str, dict[str, bytes]]
+    events: list[Event]
+
+    def run(self) -> RolloutResult:
+        rollout = Rollout(self.plan, self.remote, self.journal, RolloutSettings(gate=self.spec.gate),
+                          sample=self.remote.sample, emit=self.events.append, clock=self.clock, sleep=self.clock.sleep,
+                          relays=self.inventory.relays)  # fmt: skip
+        return rollout.execute(self.spec.stages)
+
+    def statuses(self, result: RolloutResult) -> dict[str, HostStatus]:
+        return {name: o.status for name, o in result.outcomes.items()}
+
+    def phases(self, host: str) -> list[Phase]:
+        return [e.phase for e in Journal.read(self.journal.path) if e.host == host]
+
+    def whole(self, name: str) -> str:
+        """'upgraded' or 'rolled back' — anything in between fails the test."""
+        node = self.remote.nodes[name]
+        planned = {c.path: c.content for c in self.plan.host(name).files}
+        if self.remote.upgraded(name) and all(node.files.get(p) == c for p, c in planned.items()):
+            return "upgraded"
+        assert node.files == self.original[name], f"{name}: files neither old nor new"
+        assert (node.link, node.running, node.active) == ("releases/8.7.3/bin", "8.7.3", True), node
+        return "rolled back"
+
+
+def world(tmp_path: Path, relays: int = 3, producers: int = 1, *, serial: Any = None, max_fail: float | None = None,
+          min_healthy: int | None = None, extra: dict[str, Any] | None = None, limit: str | None = None) -> World:  # fmt: skip
+    inventory = fleet(relays, producers)
+    book = load_playbook(UPGRADE)
+    stages = []
+    for stage in book.stages:
+        if stage.name == "relays" and serial is not None:
+            stage = replace(stage, serial=parse_serial(serial))
+        if max_fail is not None:
+            stage = replace(stage, max_fail_percentage=max_fail)
+        if min_healthy is not None:
+            stage = replace(stage, min_healthy_relays=min_healthy)
+        stages.append(stage)
+    book = replace(book, stages=tuple(stages))
+    spec = compile_run(book, inventory, extra_vars=extra, limit=limit)
+    config = legacy_config()
+    facts = {h.name: Facts(config, json.dumps({"Producers": []}) + "\n") for h in inventory.hosts}
+    plan = make_plan(inventory, spec.hosts, facts, spec.release, spec.batches, spec.programs)
+    relay_addresses = tuple(h.peer_address for h in inventory.relays)
+    nodes = {
+        h.name: FakeNode(h, {h.layout.config_path: config.encode(), h.layout.topology_path: facts[h.name].topology_text.encode()},
+                         peers=relay_addresses if h.is_producer else ("198.51.100.7", "198.51.100.8"))
+        for h in inventory.hosts
+    }  # fmt: skip
+    clock = FakeClock()
+    original = {name: dict(node.files) for name, node in nodes.items()}
+    return World(inventory, spec, plan, FakeRemote(nodes, clock), clock, Journal(tmp_path / "state", "run1"), original,
+                 [])  # fmt: skip
+
+
+# ---- order, batches, block producers -------------------------------------------------------------
+
+
+def test_each_host_goes_through_the_fixed_order(tmp_path: Path) -> None:
+    w = world(tmp_path, relays=2, producers=1)
+    result = w.run()
+    assert result.ok and w.statuses(result) == dict.fromkeys(("relay1", "relay2", "bp1"), HostStatus.UPGRADED)
+    ops = [op for op, host in w.remote.log if host == "relay1"]
+    assert ops == ["lock", "stage", "backup", "write", "switch", "restart", "unlock"]
+    assert w.phases("relay1") == [Phase.STAGED, Phase.BACKED_UP, Phase.FILES_WRITTEN, Phase.BINARY_SWITCHED,
+                                  Phase.RESTARTED, Phase.GATE_PASSED, Phase.DONE]  # fmt: skip
+    # every host staged before any host is touched
+    first_backup = w.remote.log.index(("backup", "relay1"))
+    assert {h for op, h in w.remote.log[:first_backup] if op == "stage"} == {"relay1", "relay2", "bp1"}
+    assert all(w.whole(n) == "upgraded" for n in ("relay1", "relay2", "bp1"))
+
+
+@pytest.mark.parametrize(("relays", "serial", "batches"), [
+    (5, [1, "50%"], [["relay1"], ["relay2", "relay3"], ["relay4", "relay5"]]),
+    (4, 1, [["relay1"], ["relay2"], ["relay3"], ["relay4"]]),
+    (4, "50%", [["relay1", "relay2"], ["relay3", "relay4"]]),
+    (3, [1, 2], [["relay1"], ["relay2", "relay3"]]),
+    (3, None, [["relay1"], ["relay2"], ["relay3"]]),  # the shipped playbook: [1, "50%"] of 3 is 1, 1, 1
+    (2, "100%", [["relay1", "relay2"]]),
+])  # fmt: skip
+def test_batches_follow_serial_and_block_producers_come_last_one_by_one(
+    tmp_path: Path, relays: int, serial: Any, batches: list[list[str]]
+) -> None:
+    w = world(tmp_path, relays=relays, producers=2, serial=serial, min_healthy=0)
+    assert w.run().ok
+    assert w.remote.batches == [*batches, ["bp1"], ["bp2"]]
+
+
+def test_block_producers_are_not_touched_after_a_relay_failed(tmp_path: Path) -> None:
+    w = world(tmp_path, relays=3, producers=1, max_fail=100)
+    w.remote.nodes["relay2"].never_syncs.add("8.9.0")
+    result = w.run()
+    assert w.statuses(result) == {"relay1": HostStatus.UPGRADED, "relay2": HostStatus.ROLLED_BACK,
+                                  "relay3": HostStatus.UPGRADED, "bp1": HostStatus.UNTOUCHED}  # fmt: skip
+    assert result.stopped_reason == "bp1 not touched: a relay failed its upgrade in this run"
+    assert not [op for op, h in w.remote.log if h == "bp1" and op in ("backup", "write", "restart")]
+
+
+# ---- max_fail_percentage --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("max_fail", "statuses", "stopped"), [
+    (0, ["upgraded", "rolled_back", "untouched", "untouched"], "stopped in stage relays: 1 of 4 host(s) failed"),
+    (25, ["upgraded", "rolled_back", "upgraded", "upgraded"], None),  # 1 of 4 is 25%: not more than allowed
+    (20, ["upgraded", "rolled_back", "untouched", "untouched"], "stopped in stage relays: 1 of 4 host(s) failed"),
+])  # fmt: skip
+def test_max_fail_percentage_stops_the_stage_only_past_the_threshold(
+    tmp_path: Path, max_fail: float, statuses: list[str], stopped: str | None
+) -> None:
+    w = world(tmp_path, relays=4, producers=0, serial=1, max_fail=max_fail, min_healthy=0)
+    w.remote.nodes["relay2"].never_syncs.add("8.9.0")
+    result = w.run()
+    assert [result.outcomes[f"relay{i}"].status for i in range(1, 5)] == statuses
+    assert (result.stopped_reason or "").startswith(stopped or "") and (stopped is None) == (result.stopped_reason is None)
+    for i in range(1, 5):
+        assert w.whole(f"relay{i}") in ("upgraded", "rolled back")
+
+
+# ---- min_healthy_relays ---------------------------------------------------------------------------
+
+
+def test_min_healthy_relays_pauses_before_taking_a_relay_down(tmp_path: Path) -> None:
+    w = world(tmp_path, relays=3, producers=1, min_healthy=2)
+    for name in ("relay2", "relay3"):
+        w.remote.nodes[name].active = False
+    result = w.run()
+    assert result.stopped_reason == ("paused before relay1: 0 healthy relay(s) outside the batch (none), "
+                                     "min_healthy_relays is 2")  # fmt: skip
+    assert not [op for op, _h in w.remote.log if op in ("backup", "write", "switch", "restart")]
+    assert any(e.phase is Phase.PAUSED for e in Journal.read(w.journal.path))
+    assert set(w.statuses(result).values()) == {HostStatus.UNTOUCHED}
+
+
+def test_a_block_producer_needs_one_healthy_relay_even_with_min_healthy_zero(tmp_path: Path) -> None:
+    w = world(tmp_path, relays=2, producers=1, min_healthy=0, limit="bp1")
+    for name in ("relay1", "relay2"):
+        w.remote.nodes[name].active = False
+    result = w.run()
+    assert result.stopped_reason == "paused before bp1: 0 healthy relay(s) outside the batch (none), min_healthy_relays is 1"
+    assert result.outcomes["bp1"].status is HostStatus.UNTOUCHED and not w.remote.batches
+
+
+def test_healthy_relays_count_ones_outside_limit(tmp_path: Path) -> None:
+    """min_healthy_relays counts every relay of the inventory, also those --limit leaves out."""
+    w = world(tmp_path, relays=3, producers=0, min_healthy=2, limit="relay1")
+    assert [hp.host.name for hp in w.plan.hosts] == ["relay1"]
+    assert w.run().ok
+    w = world(tmp_path / "again", relays=3, producers=0, min_healthy=2, limit="relay1")
+    w.remote.nodes["relay3"].active = False
+    result = w.run()
+    assert result.stopped_reason == ("paused before relay1: 1 healthy relay(s) outside the batch (relay2), "
+                                     "min_healthy_relays is 2")  # fmt: skip
+
+
+# ---- rollback -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fault", ["never_syncs", "crashes"])
+def test_a_failed_gate_rolls_back_byte_for_byte_and_stops(tmp_path: Path, fault: str) -> None:
+    w = world(tmp_path, relays=3, producers=1)
+    getattr(w.remote.nodes["relay1"], fault).add("8.9.0")
+    result = w.run()
+    assert w.statuses(result) == {"relay1": HostStatus.ROLLED_BACK, "relay2": HostStatus.UNTOUCHED,
+                                  "relay3": HostStatus.UNTOUCHED, "bp1": HostStatus.UNTOUCHED}  # fmt: skip
+    assert w.whole("relay1") == "rolled back"
+    assert w.phases("relay1")[-3:] == [Phase.FAILED, Phase.ROLLING_BACK, Phase.ROLLED_BACK]
+    assert [op for op, h in w.remote.log if h == "relay1"].count("restart") == 2
+    failed = next(e for e in Journal.read(w.journal.path) if e.phase is Phase.FAILED)
+    assert failed.data["reason"].startswith("gate: ")
+    assert w.clock() >= 120  # it waited out the stall in fake time
+
+
+def test_a_rollback_whose_old_node_does_not_come_back_is_failed_not_rolled_back(tmp_path: Path) -> None:
+    w = world(tmp_path, relays=2, producers=0, min_healthy=0)
+    w.remote.nodes["relay1"].crashes.update({"8.9.0", "8.7.3"})
+    result = w.run()
+    assert result.outcomes["relay1"].status is HostStatus.FAILED
+    assert "ROLLBACK INCOMPLETE" in result.outcomes["relay1"].detail
+    assert w.phases("relay1")[-1] is Phase.ROLLBACK_FAILED
+    assert w.remote.nodes["relay1"].files == w.original["relay1"]  # the files are back even so
+
+
+@pytest.mark.parametrize("op", ["backup", "write"])
+def test_a_failed_backup_or_write_changes_nothing_that_stays(tmp_path: Path, op: str) -> None:
+    w = world(tmp_path, relays=2, producers=0, min_healthy=0)
+    w.remote.nodes["relay1"].fail.add(op)
+    result = w.run()
+    assert result.outcomes["relay1"].status in (HostStatus.FAILED, HostStatus.ROLLED_BACK)
+    assert w.whole("relay1") == "rolled back"
+    assert result.outcomes["relay2"].status is HostStatus.UNTOUCHED
+
+
+def test_a_staging_failure_stops_before_any_host_is_changed(tmp_path: Path) -> None:
+    w = world(tmp_path, relays=3, producers=1)
+    w.remote.nodes["relay3"].fail.add("stage")
+    result = w.run()
+    assert result.stopped_reason == "staging failed on relay3: nothing running was changed"
+    assert not [op for op, _h in w.remote.log if op in ("backup", "write", "switch", "restart")]
+    assert all(n.lock_holder is None for n in w.remote.nodes.values())  # locks released
+
+
+def test_a_host_locked_by_another_run_refuses_the_run_and_releases_the_others(tmp_path: Path) -> None:
+    w = world(tmp_path, relays=3, producers=1)
+    w.remote.nodes["relay2"].lock_holder = "20990101T000000Z-other0"
+    result = w.run()
+    assert result.stopped_reason is not None and "run 20990101T000000Z-other0" in result.stopped_reason
+    assert [n.lock_holder for n in w.remote.nodes.values()] == [None, "20990101T000000Z-other0", None, None]
+    assert not [op for op, _h in w.remote.log if op in ("stage", "backup")]
+
+
+# ---- settings that reach the run ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("min_hot_peers", "status"), [(2, HostStatus.UPGRADED), (3, HostStatus.ROLLED_BACK)])
+def test_sync_min_hot_peers_reaches_the_gate(tmp_path: Path, min_hot_peers: int, status: HostStatus) -> None:
+    """Relays here have 2 hot peers: -e sync_min_hot_peers=3 makes their gate fail (and roll back)."""
+    w = world(tmp_path, relays=2, producers=0, min_healthy=0, extra={"sync_min_hot_peers": str(min_hot_peers)})
+    result = w.run()
+    assert result.outcomes["relay1"].status is status
+    if status is HostStatus.ROLLED_BACK:
+        assert "2 hot peer(s), want at least 3" in result.outcomes["relay1"].detail
+
+
+def test_a_reload_plan_sends_sighup_and_never_restarts(tmp_path: Path) -> None:
+    w = world(tmp_path, relays=2, producers=0, min_healthy=0)
+    plan = replace(w.plan, hosts=tuple(replace(hp, action=PlanAction.RELOAD, switch_binary=False)
+                                       for hp in w.plan.hosts))  # fmt: skip
+    w = replace(w, plan=plan)
+    for node in w.remote.nodes.values():
+        node.running = "8.9.0"
+        node.link = "releases/8.9.0/bin"
+        node.releases.add("8.9.0")
+    assert w.run().ok
+    verbs = [op for op, _h in w.remote.log if op in ("restart", "reload")]
+    assert verbs == ["reload", "reload"]
+
+
+# ---- resume from every phase ----------------------------------------------------------------------
+
+
+class Killed(BaseException):
+    """SIGKILL of the orchestrator, right after the event was journaled."""
+
+
+KILL_POINTS = [
+    (Phase.BACKED_UP, (), "rolled back"),
+    (Phase.FILES_WRITTEN, (), "rolled back"),
+    (Phase.BINARY_SWITCHED, (), "rolled back"),
+    (Phase.RESTARTED, (), "upgraded"),
+    (Phase.GATE_PASSED, (), "upgraded"),
+    (Phase.RESTARTED, ("never_syncs",), "rolled back"),  # the gate on resume judges the node it finds
+    (Phase.FAILED, ("never_syncs",), "rolled back"),
+    (Phase.ROLLING_BACK, ("never_syncs",), "rolled back"),
+    (Phase.ROLLBACK_FAILED, ("crashes_once",), "rolled back"),  # the old node came back late: resume retries
+]
+
+
+@pytest.mark.parametrize(("phase", "faults", "end"), KILL_POINTS, ids=[f"{p}-{'-'.join(f) or 'ok'}" for p, f, _ in KILL_POINTS])
+def test_resume_from_every_phase_ends_each_host_whole(tmp_path: Path, phase: Phase, faults: tuple[str, ...],
+                                                      end: str) -> None:  # fmt: skip
+    w = world(tmp_path, relays=2, producers=1)
+    relay1 = w.remote.nodes["relay1"]
+    if "never_syncs" in faults:
+        relay1.never_syncs.add("8.9.0")
+    if "crashes_once" in faults:
+        relay1.crashes.update({"8.9.0", "8.7.3"})
+
+    def kill_at(event: Event) -> None:
+        if event.host == "relay1" and event.phase is phase:
+            raise Killed
+
+    rollout = Rollout(w.plan, w.remote, w.journal, RolloutSettings(gate=w.spec.gate), sample=w.remote.sample,
+                      emit=kill_at, clock=w.clock, sleep=w.clock.sleep, relays=w.inventory.relays)  # fmt: skip
+    with pytest.raises(Killed):
+        rollout.execute(w.spec.stages)
+    relay1.crashes.clear()  # whatever made the old node fail is gone by the time the operator resumes
+    events = Journal.read(w.journal.path)
+    unfinished = unfinished_hosts(events)
+    assert list(unfinished) == ["relay1"] and unfinished["relay1"].phase is phase
+    verdict = reconcile_host(w.inventory.host("relay1"), phase, host_data(events, "relay1"), remote=w.remote,
+                             journal=w.journal, sample=w.remote.sample, policy=w.spec.gate, clock=w.clock,
+                             sleep=w.clock.sleep)  # fmt: skip
+    assert w.whole("relay1") == end, verdict
+    after = Journal.read(w.journal.path)
+    assert last_phases(after)["relay1"].phase in (Phase.DONE, Phase.ROLLED_BACK)
+    assert not unfinished_hosts(after)
+    for other in ("relay2", "bp1"):
+        assert w.whole(other) == "rolled back"  # untouched: the original files, link and node
+
+
+def test_hosts_that_were_not_changed_yet_are_left_to_the_next_run(tmp_path: Path) -> None:
+    journal = Journal(tmp_path, "run1")
+    for host, phase in [("relay1", Phase.PLANNED), ("relay2", Phase.STAGED), ("bp1", Phase.STAGE_FAILED),
+                        ("relay3", Phase.DONE), ("relay4", Phase.ROLLED_BACK), ("relay5", Phase.FILES_WRITTEN)]:
+        journal.record(host, phase)
+    assert list(unfinished_hosts(Journal.read(journal.path))) == ["relay5"]

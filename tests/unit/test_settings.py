@@ -1,0 +1,269 @@
+"""Every setting the roles and playbooks document changes the plan (or the run), and reaches the steps
+through every layer with the documented precedence; a setting that was removed is refused with file:line.
+
+The plans come from the real playbooks and roles, a real inventory file and real cardano files (the
+8.7.3 mainnet config, a legacy topology with a peer its operator picked by hand); only the facts are
+plain data.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ruamel.yaml import YAML
+
+from orchestrator.load.inventory import load_inventory, parse_extra_vars
+from orchestrator.load.playbook import PlaybookError, load_playbook
+from orchestrator.load.runspec import compile_run
+from orchestrator.model import PlanAction
+from orchestrator.plan import Plan, make_plan, plan_as_json
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT / "orchestrator" / "cardano" / "data"
+UPGRADE = ROOT / "playbooks" / "upgrade-8.9.0.yml"
+ENABLE_P2P = ROOT / "playbooks" / "enable-p2p.yml"
+PIN = {"version": "8.9.0", "url": "http://198.18.0.1:8080/cardano-node-8.9.0-linux.tar.gz", "sha256": "ab" * 32}
+FRIEND = "relay.friendpool.example"
+TOPOLOGY = "/opt/cardano/config/topology.json"
+CONFIG = "/opt/cardano/config/config.json"
+RELAY9 = {"accessPoints": [{"address": "relay9.example.com", "port": 3001}], "valency": 1}
+
+
+@dataclass(frozen=True)
+class Facts:
+    node_version: str | None = "8.7.3"
+    config_text: str | None = None
+    topology_text: str | None = None
+    releases: tuple[str, ...] = ("8.7.3",)
+    reachable: bool = True
+    error: str | None = None
+
+
+def legacy_facts(host: str) -> Facts:
+    cfg = json.loads((DATA / "8.7.3" / "mainnet" / "config.json").read_text())
+    cfg["EnableP2P"] = False
+    own = {"relay1": ["203.0.113.12", "203.0.113.21"], "relay2": ["203.0.113.11", "203.0.113.21"],
+           "bp1": ["203.0.113.11", "203.0.113.12"]}[host]  # fmt: skip
+    producers = [{"addr": a, "port": 3001, "valency": 1} for a in own]
+    if host != "bp1":
+        producers += [{"addr": "backbone.cardano.iog.io", "port": 3001, "valency": 2},
+                      {"addr": FRIEND, "port": 3001, "valency": 1}]  # fmt: skip
+    return Facts(config_text=json.dumps(cfg, indent=2) + "\n",
+                 topology_text=json.dumps({"Producers": producers}, indent=2) + "\n")  # fmt: skip
+
+
+def write_inventory(tmp: Path, relays_vars: dict[str, Any] | None = None,
+                    relay1_vars: dict[str, Any] | None = None) -> Path:  # fmt: skip
+    data = {
+        "all": {
+            "vars": {"layout": "iog", "cardano_network": "mainnet", "node_release": PIN},
+            "children": {
+                "relays": {"vars": relays_vars or {}, "hosts": {
+                    "relay1": {"ansible_host": "203.0.113.11", **(relay1_vars or {})},
+                    "relay2": {"ansible_host": "203.0.113.12"}}},
+                "block_producers": {"hosts": {"bp1": {"ansible_host": "203.0.113.21"}}},
+            },
+        }
+    }  # fmt: skip
+    path = tmp / "hosts.yml"
+    with path.open("w") as f:
+        YAML().dump(data, f)
+    return path
+
+
+def write_playbook(tmp: Path, source: Path = UPGRADE, play_vars: dict[str, Any] | None = None,
+                   stage_vars: dict[str, Any] | None = None, role_vars: dict[str, Any] | None = None) -> Path:  # fmt: skip
+    """The shipped playbook with vars set at the playbook, the relays stage, or its p2p_topology role entry."""
+    yaml = YAML(typ="rt")
+    data = yaml.load(source.read_text())
+    relays = next(s for s in data["stages"] if s["name"] == "relays")
+    if play_vars:
+        data["vars"] = play_vars
+    if stage_vars:
+        relays["vars"] = stage_vars
+    if role_vars:
+        relays["roles"] = [{"role": r, "vars": role_vars} if r == "p2p_topology" else r for r in relays["roles"]]
+    path = tmp / source.name
+    with path.open("w") as f:
+        yaml.dump(data, f)
+    return path
+
+
+def plan_of(tmp: Path, extra: dict[str, Any] | None = None, *, playbook: Path = UPGRADE,
+            facts: dict[str, Facts] | None = None, **inventory_vars: Any) -> Plan:  # fmt: skip
+    inventory = load_inventory(write_inventory(tmp, **inventory_vars), extra_vars=extra)
+    book = load_playbook(playbook, roles_dir=ROOT / "roles")
+    spec = compile_run(book, inventory, extra_vars=extra)
+    facts = facts or {h.name: legacy_facts(h.name) for h in inventory.hosts}
+    return make_plan(inventory, spec.hosts, facts, spec.release, spec.batches, spec.programs)
+
+
+def written(plan: Plan, host: str, path: str) -> dict[str, Any]:
+    hp = plan.host(host)
+    assert hp.error is None, hp.error
+    change = next((c for c in hp.files if c.path == path), None)
+    assert change is not None, f"{host}: {path} unchanged ({[d.reason for d in hp.unchanged]})"
+    data: dict[str, Any] = json.loads(change.content)
+    return data
+
+
+def addresses(topology: dict[str, Any]) -> set[str]:
+    return {p["address"] for g in topology["localRoots"] for p in g["accessPoints"]}
+
+
+def after_upgrade(tmp: Path) -> dict[str, Facts]:
+    """Each host as the default upgrade leaves it: 8.9.0, P2P config and topology written."""
+    plan = plan_of(tmp)
+    out = {}
+    for hp in plan.hosts:
+        files = {c.path: c.content.decode() for c in hp.files}
+        out[hp.host.name] = Facts("8.9.0", files[CONFIG], files[TOPOLOGY], ("8.7.3", "8.9.0"))
+    return out
+
+
+def drifted(facts: dict[str, Facts], host: str) -> dict[str, Facts]:
+    """One host's topology lost an access point of its own group (a topology-only change on a P2P node)."""
+    topo = json.loads(facts[host].topology_text or "")
+    topo["localRoots"][0]["accessPoints"] = topo["localRoots"][0]["accessPoints"][:1]
+    topo["localRoots"][0]["valency"] = 1
+    return {**facts, host: replace(facts[host], topology_text=json.dumps(topo, indent=2) + "\n")}
+
+
+# ---- the table: setting (as -e) → what differs in the plan, against the same plan without it ----------
+
+SETTINGS = [
+    ("keep_manual_peers", {"keep_manual_peers": False},
+     lambda p: FRIEND not in addresses(written(p, "relay1", TOPOLOGY))),
+    ("extra_local_roots", {"extra_local_roots": [RELAY9]},
+     lambda p: {"relay9.example.com"} <= addresses(written(p, "relay1", TOPOLOGY)) & addresses(written(p, "bp1", TOPOLOGY))),
+    ("bootstrap_peers", {"bootstrap_peers": [{"address": "bootstrap.example.com", "port": 3001}]},
+     lambda p: written(p, "relay1", TOPOLOGY)["bootstrapPeers"] == [{"address": "bootstrap.example.com", "port": 3001}]
+     and "bootstrapPeers" not in written(p, "bp1", TOPOLOGY)),
+    ("use_ledger_after_slot", {"use_ledger_after_slot": 123},
+     lambda p: written(p, "relay1", TOPOLOGY)["useLedgerAfterSlot"] == 123
+     and written(p, "bp1", TOPOLOGY)["useLedgerAfterSlot"] == -1),
+    ("peer_sharing", {"peer_sharing": True},
+     lambda p: written(p, "relay1", CONFIG).get("PeerSharing") is True and written(p, "bp1", CONFIG)["PeerSharing"] is False),
+    ("sync_min_hot_peers", {"sync_min_hot_peers": 3},
+     lambda p: {h["gate"]["min_hot_peers"] for h in plan_as_json(p)["hosts"]} == {3}),
+    ("sync_max_slot_lag", {"sync_max_slot_lag": 5},
+     lambda p: {h["gate"]["max_slot_lag"] for h in plan_as_json(p)["hosts"]} == {5}),
+    ("restart_mode", {"restart_mode": "reload"},
+     lambda p: all("restart_mode reload cannot apply a binary switch" in (h.error or "") for h in p.hosts)),
+    ("node_release", {"node_release": {**PIN, "version": "8.9.1"}},
+     lambda p: {h.target_version for h in p.hosts} == {"8.9.1"}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("setting", "extra", "differs"), SETTINGS, ids=[s[0] for s in SETTINGS])
+def test_each_setting_changes_the_plan(tmp_path: Path, setting: str, extra: dict[str, Any], differs: Any) -> None:
+    assert not differs(plan_of(tmp_path)), f"{setting}: the default plan already shows the difference"
+    assert differs(plan_of(tmp_path, extra)), f"{setting}: -e {extra} changed nothing"
+
+
+def test_the_issue_example_changes_the_relay_topologies(tmp_path: Path) -> None:
+    """`plan -e '{"extra_local_roots": [...], "keep_manual_peers": false, "restart_mode": "restart"}'`."""
+    extra = parse_extra_vars([json.dumps({"extra_local_roots": [RELAY9], "keep_manual_peers": False,
+                                          "restart_mode": "restart"})])  # fmt: skip
+    before, after = plan_of(tmp_path), plan_of(tmp_path, extra)
+    assert plan_as_json(before) != plan_as_json(after)
+    for relay in ("relay1", "relay2"):
+        assert FRIEND in addresses(written(before, relay, TOPOLOGY))
+        peers = addresses(written(after, relay, TOPOLOGY))
+        assert "relay9.example.com" in peers and FRIEND not in peers
+    assert all(h.action is PlanAction.RESTART for h in after.hosts)
+
+
+def test_restart_mode_decides_how_a_topology_only_change_is_applied(tmp_path: Path) -> None:
+    facts = drifted(after_upgrade(tmp_path), "relay2")
+    actions = {}
+    for mode in ("auto", "restart", "reload"):
+        plan = plan_of(tmp_path, {"restart_mode": mode}, playbook=ENABLE_P2P, facts=facts)
+        actions[mode] = plan.host("relay2").action
+        assert plan.host("relay1").action is PlanAction.NONE  # nothing changed: no restart, whatever the mode
+    assert actions == {"auto": PlanAction.RELOAD, "restart": PlanAction.RESTART, "reload": PlanAction.RELOAD}
+
+
+def test_restart_mode_reload_refuses_a_change_that_needs_a_restart(tmp_path: Path) -> None:
+    plan = plan_of(tmp_path, {"restart_mode": "reload"}, playbook=ENABLE_P2P, facts={
+        n: replace(f, node_version="8.9.0", releases=("8.9.0",)) for n, f in after_upgrade(tmp_path).items()
+        if n != "relay1"} | {"relay1": replace(legacy_facts("relay1"), node_version="8.9.0")})  # fmt: skip
+    assert "restart_mode reload cannot apply a config.json change" in (plan.host("relay1").error or "")
+
+
+# ---- precedence: role defaults < inventory group vars < host vars < playbook vars < stage vars
+#      < role params < -e, each layer seen through keep_manual_peers on relay1 -------------------------
+
+LAYERS = [
+    ("role default (true)", {}, True),
+    ("inventory group vars", {"relays_vars": {"keep_manual_peers": False}}, False),
+    ("inventory host vars", {"relays_vars": {"keep_manual_peers": False}, "relay1_vars": {"keep_manual_peers": True}},
+     True),
+    ("playbook vars", {"relay1_vars": {"keep_manual_peers": True}, "play_vars": {"keep_manual_peers": False}}, False),
+    ("stage vars", {"play_vars": {"keep_manual_peers": False}, "stage_vars": {"keep_manual_peers": True}}, True),
+    ("role params", {"stage_vars": {"keep_manual_peers": True}, "role_vars": {"keep_manual_peers": False}}, False),
+    ("-e", {"role_vars": {"keep_manual_peers": False}, "extra": {"keep_manual_peers": "true"}}, True),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("layer", "setup", "kept"), LAYERS, ids=[x[0] for x in LAYERS])
+def test_precedence_of_every_layer(tmp_path: Path, layer: str, setup: dict[str, Any], kept: bool) -> None:
+    playbook = UPGRADE
+    if {"play_vars", "stage_vars", "role_vars"} & set(setup):
+        playbook = write_playbook(tmp_path, play_vars=setup.get("play_vars"), stage_vars=setup.get("stage_vars"),
+                                  role_vars=setup.get("role_vars"))  # fmt: skip
+    inventory_vars = {k: v for k, v in setup.items() if k in ("relays_vars", "relay1_vars")}
+    plan = plan_of(tmp_path, setup.get("extra"), playbook=playbook, **inventory_vars)
+    assert (FRIEND in addresses(written(plan, "relay1", TOPOLOGY))) is kept, layer
+
+
+# ---- bad values and removed settings: refused before any SSH, at the step's file:line ----------------
+
+@pytest.mark.parametrize(("extra", "message"), [
+    ({"keep_manual_peers": "maybe"}, "convert_topology: keep_manual_peers must be true or false, not 'maybe'"),
+    ({"extra_local_roots": [{"accessPoints": [{"address": "relay9.example.com"}], "valency": 1}]},
+     'convert_topology: extra_local_roots[0].accessPoints[0]: missing key "port"'),
+    ({"extra_local_roots": "relay9.example.com"},
+     "convert_topology: expected a list of localRoots groups, found str"),
+    ({"restart_mode": "bounce"}, "restart_node: mode must be one of auto, restart, reload, not 'bounce'"),
+    ({"sync_min_hot_peers": -1}, "sync_gate: min_hot_peers must be a whole number ≥ 0, not -1"),
+    ({"peer_sharing": "sometimes"}, "migrate_config: peer_sharing must be true or false, not 'sometimes'"),
+])  # fmt: skip
+def test_a_bad_value_is_refused_at_the_step(tmp_path: Path, extra: dict[str, Any], message: str) -> None:
+    with pytest.raises(PlaybookError) as caught:
+        plan_of(tmp_path, extra)
+    assert caught.value.message.startswith(message), caught.value.message
+    assert caught.value.path.startswith(str(ROOT / "roles")) and caught.value.line > 0
+
+
+def test_a_playbook_variable_nothing_reads_is_refused_at_its_line(tmp_path: Path) -> None:
+    """enable-p2p used to set `config_version: running`, which nothing read; now the loader says so."""
+    playbook = tmp_path / "enable.yml"
+    playbook.write_text(ENABLE_P2P.read_text().replace("min_healthy_relays: 1\n",
+                                                       "min_healthy_relays: 1\nvars:\n  config_version: running\n", 1))
+    with pytest.raises(PlaybookError) as caught:
+        load_playbook(playbook, roles_dir=ROOT / "roles")
+    assert (caught.value.path, caught.value.line, caught.value.column) == (str(playbook), 9, 3)
+    assert caught.value.message == "variable 'config_version' is set but nothing in this playbook or its roles reads it"
+
+
+@pytest.mark.parametrize(("steps", "line", "column", "message"), [
+    ("- migrate_config: {to_version: 8.9.0}\n", 1, 20, "unknown argument 'to_version' for 'migrate_config'"),
+    ("- migrate_config: {genesis: false}\n", 1, 20, "unknown argument 'genesis' for 'migrate_config'"),
+    ("- restart_node: {stop_timeout_seconds: 30}\n", 1, 18, "unknown argument 'stop_timeout_seconds' for 'restart_node'"),
+    ("- reload_node: {}\n", 1, 3, "unknown action 'reload_node'"),
+])  # fmt: skip
+def test_removed_arguments_are_refused_with_file_line(tmp_path: Path, steps: str, line: int, column: int,
+                                                      message: str) -> None:  # fmt: skip
+    (tmp_path / "roles" / "mine").mkdir(parents=True)
+    (tmp_path / "roles" / "mine" / "steps.yml").write_text(steps)
+    (tmp_path / "play.yml").write_text("name: p\nhosts: relays\nserial: 1\nroles: [mine]\n")
+    with pytest.raises(PlaybookError) as caught:
+        load_playbook(tmp_path / "play.yml")
+    assert caught.value.path.endswith("roles/mine/steps.yml")
+    assert (caught.value.line, caught.value.column) == (line, column)
+    assert caught.value.message.startswith(message), caught.value.message
