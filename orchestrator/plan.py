@@ -12,10 +12,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from orchestrator.cardano.config import TARGET_VERSION, migrate_config, render_like
+from orchestrator.cardano import node_yaml
+from orchestrator.cardano.config import TARGET_VERSION, GenesisLookup, migrate_config, render_like
 from orchestrator.cardano.diffs import FileDiff, unified_diff
 from orchestrator.cardano.errors import FileFormatError
 from orchestrator.cardano.networks import AccessPoint, network
+from orchestrator.cardano.node_rules import GenesisEra
 from orchestrator.cardano.topology import desired_topology
 from orchestrator.model import Host, Inventory, Role
 
@@ -106,10 +108,25 @@ def own_peers(host: Host, inventory: Inventory) -> list[AccessPoint]:
 
 def _p2p_enabled(config_text: str | None) -> bool:
     try:
-        data = json.loads(config_text or "")
+        data = node_yaml.loads(config_text or "")  # the node reads config.json as YAML
     except ValueError:
         return False
     return isinstance(data, dict) and data.get("EnableP2P") is True
+
+
+def facts_genesis_lookup(facts: object) -> GenesisLookup:
+    """A GenesisLookup over the genesis hashes the facts probe took on the host."""
+    probed: Mapping[str, Any] = getattr(facts, "genesis", None) or {}
+
+    def lookup(era: GenesisEra, path: str) -> tuple[str | None, str | None]:
+        got = probed.get(era.era.lower())
+        if got is None or got.path != path:
+            return None, None  # not probed (or the probe read another path): not judged here
+        if got.blake2b is None:
+            return None, f"cannot read {path} on the host"
+        return getattr(got, "node_hash", None) or (None if era.era == "Byron" else got.blake2b), None
+
+    return lookup
 
 
 def plan_host(
@@ -153,6 +170,7 @@ def plan_host(
         if rewrite_config:
             migration = migrate_config(
                 facts.config_text, host.role, host.network, path=host.layout.config_path,
+                genesis_lookup=facts_genesis_lookup(facts),
             )  # fmt: skip
             for write in migration.writes:
                 if write.path == host.layout.config_path:
@@ -169,15 +187,16 @@ def plan_host(
                 current = json.loads(facts.topology_text)
             except ValueError as e:
                 raise FileFormatError(topo_path, f"not JSON: {e}") from None
+            topology_notes: list[str] = []
             desired = desired_topology(
                 current, host.role, own_peers(host, inventory), network(host.network),
-                {h.peer_address for h in inventory.hosts},
+                {h.peer_address for h in inventory.hosts}, path=topo_path, notes=topology_notes,
             )  # fmt: skip
             new_text = render_like(desired, facts.topology_text)
             if json.loads(new_text) == current and new_text != facts.topology_text:
                 new_text = facts.topology_text  # same data, different spacing: not worth a write
-            diff = unified_diff(topo_path, facts.topology_text, new_text,
-                                change_reason="P2P topology for the host's role and peers",
+            change_reason = "; ".join(["P2P topology for the host's role and peers", *topology_notes])
+            diff = unified_diff(topo_path, facts.topology_text, new_text, change_reason=change_reason,
                                 unchanged_reason="already P2P with the desired local roots")  # fmt: skip
             if diff.changed:
                 changes.append(FileChange(topo_path, new_text.encode(), diff))
