@@ -31,6 +31,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     up.add_argument("--producers", type=int, default=1, help="number of block producers (default 1)")
     up.add_argument("--node-version", default="8.7.3", choices=("8.7.3", "8.9.0"), help="version to boot on")
     up.add_argument("--subnet", type=int, default=0, help="third octet of 198.18.N.0/24 (default 0)")
+    up.add_argument(
+        "--yaml-config",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="give HOST the node repository's YAML config (mainnet-config.yaml) instead of config.json; repeatable",
+    )
     for p in (up, *(sub.add_parser(n, help=h) for n, h in _OTHER)):
         p.add_argument("--dir", default=".lab", help="the lab's directory (default .lab)")
     fault = sub.choices["fault"]
@@ -60,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
             state = lab_up(
                 args.dir, relays=args.relays, producers=args.producers, subnet=args.subnet,
                 node_version=args.node_version, progress=lambda m: print(f"lab: {m}", file=sys.stderr),
+                yaml_configs=args.yaml_config,
             )  # fmt: skip
             for h in state.hosts:
                 print(f"{h.name:10} {h.role:15} {h.address:15} {h.layout}")

@@ -15,7 +15,8 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 from orchestrator.lab import provision
@@ -27,8 +28,9 @@ SSH_PORT = 22
 RELEASE_PORT = 8080
 
 
-def plan_hosts(relays: int, producers: int, subnet: int) -> list[LabHost]:
-    """Names and addresses: .1 the bridge, .2 the chain source, relays from .11, producers from .101."""
+def plan_hosts(relays: int, producers: int, subnet: int, yaml_configs: Collection[str] = ()) -> list[LabHost]:
+    """Names and addresses: .1 the bridge, .2 the chain source, relays from .11, producers from .101;
+    the hosts named in yaml_configs keep a YAML node config."""
     if not 0 <= subnet <= 255:
         raise LabError("--subnet must be 0..255 (the lab uses 198.18.SUBNET.0/24)")
     if relays < 1 or producers < 0 or relays + producers > 80:
@@ -43,7 +45,11 @@ def plan_hosts(relays: int, producers: int, subnet: int) -> list[LabHost]:
         hosts.append(
             LabHost(f"bp{i}", "block_producer", f"198.18.{subnet}.{100 + i}", layout, f"cf{subnet}-bp{i}", f"cf{subnet}p{i}")
         )
-    return hosts
+    names = {h.name for h in hosts if h.role != "chain_source"}
+    unknown = sorted(set(yaml_configs) - names)
+    if unknown:
+        raise LabError(f"--yaml-config: no relay or block producer named {', '.join(unknown)} in this lab")
+    return [replace(h, config_format="yaml") if h.name in yaml_configs else h for h in hosts]
 
 
 def _sh(*cmd: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -165,8 +171,13 @@ def lab_up(
     subnet: int = 0,
     node_version: str = "8.7.3",
     progress: Callable[[str], None] = lambda _msg: None,
+    yaml_configs: Collection[str] = (),
 ) -> LabState:
-    """Boot a lab and return its state; on any failure everything started so far is torn down."""
+    """Boot a lab and return its state; on any failure everything started so far is torn down.
+
+    yaml_configs: hosts that keep their node config as YAML (the node repository's
+    mainnet-config.yaml), to exercise the node's YAML reading end to end.
+    """
     _require_root()
     lab_path = Path(lab_dir).resolve()
     existing = LabState.load(lab_path)
@@ -174,7 +185,7 @@ def lab_up(
         raise LabError(f"a lab is already running in {lab_path}; `cardano-fleet lab down --dir {lab_dir}` first")
     if existing is not None:
         lab_down(lab_path)
-    hosts = plan_hosts(relays, producers, subnet)
+    hosts = plan_hosts(relays, producers, subnet, yaml_configs)
     if lab_path.exists():
         shutil.rmtree(lab_path)
     lab_path.mkdir(parents=True)

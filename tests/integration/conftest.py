@@ -71,7 +71,9 @@ class LabPool:
         self.tmp = tmp_path_factory
         self.started: list[Path] = []
 
-    def __call__(self, relays: int = 3, producers: int = 1, node_version: str = "8.7.3") -> Lab:
+    def __call__(
+        self, relays: int = 3, producers: int = 1, node_version: str = "8.7.3", yaml_configs: tuple[str, ...] = ()
+    ) -> Lab:
         _require_root()
         for _attempt in range(20):
             subnet = 40 + next(_subnets) % 200
@@ -80,7 +82,10 @@ class LabPool:
             lab_dir = self.tmp.mktemp(f"lab{subnet}")
             self.started.append(lab_dir)
             try:
-                state = lab_up(lab_dir, relays=relays, producers=producers, subnet=subnet, node_version=node_version)
+                state = lab_up(
+                    lab_dir, relays=relays, producers=producers, subnet=subnet, node_version=node_version,
+                    yaml_configs=yaml_configs,
+                )  # fmt: skip
             except LabError as e:
                 if "already exists" in str(e):
                     continue
