@@ -339,7 +339,7 @@ def render_yaml_like(before: dict[str, Any], after: dict[str, Any], text: str, p
     for key, value in after.items():
         source = next((old for old, new in renamed_to.items() if new == key), None)
         if source is not None:
-            _edit_line(doc, lines, source, key, value, path)
+            _edit_line(doc, lines, source, key, value, path, keep_value=_same(before[source], value))
         elif key in before and _same(before[key], value):
             continue
         elif key in before:
@@ -368,7 +368,9 @@ def _same(a: Any, b: Any) -> bool:
     return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
 
 
-def _edit_line(doc: Any, lines: list[str], old_key: str, new_key: str, value: Any, path: str) -> None:
+def _edit_line(
+    doc: Any, lines: list[str], old_key: str, new_key: str, value: Any, path: str, keep_value: bool = False
+) -> None:
     if old_key not in doc or isinstance(doc[old_key], dict | list):
         raise FileFormatError(path, f"{old_key}: not a one-line scalar; change it by hand")
     key_line, key_col = doc.lc.key(old_key)
@@ -384,7 +386,8 @@ def _edit_line(doc: Any, lines: list[str], old_key: str, new_key: str, value: An
     head = line[:value_col]
     if new_key != old_key:
         head = head[:key_col] + head[key_col:].replace(old_key, new_key, 1)
-    lines[key_line] = head + yaml_scalar(value) + trailing + eol
+    token = match.group(1) if keep_value else yaml_scalar(value)  # a rename keeps the value as written
+    lines[key_line] = head + token + trailing + eol
 
 
 def _set(cfg: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
