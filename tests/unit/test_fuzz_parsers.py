@@ -501,7 +501,7 @@ def _yaml_migration_keeps_values(text: str) -> None:
 
 
 # A YAML decode of the real file costs ~20 ms (pure-Python parser), so these run fewer examples.
-YAML_FUZZ = settings(FUZZ, max_examples=25)
+YAML_FUZZ = settings(FUZZ, max_examples=20)
 
 
 @YAML_FUZZ
@@ -531,7 +531,7 @@ def test_node_yaml_raises_only_its_decode_error(text):
         assert str(exc)
 
 
-@FUZZ
+@settings(FUZZ, max_examples=60)
 @given(doc=documents(CONFIG_WORDS))
 def test_config_structured_documents_as_block_yaml(doc):
     """The structured documents again, written as block YAML by a YAML 1.2 writer."""

@@ -424,3 +424,28 @@ def test_parse_keeps_the_notes_on_the_topology() -> None:
     parsed = parse_topology({"localRoots": [], "publicRoots": [{"accessPoints": [{"address": "[2001:db8::7]", "port": 1}]}]})
     assert parsed.public_roots[0].access_points[0].address == "2001:db8::7"
     assert len(parsed.notes) == 1 and "$.publicRoots[0].accessPoints[0].address" in parsed.notes[0]
+
+
+@pytest.mark.parametrize("config_name", ["mainnet-config.yaml", "as-json"])
+def test_probe_genesis_script_reads_yaml_and_json_configs(tmp_path: Path, config_name: str) -> None:
+    """The probe's genesis script, run by a bare python3 as on a host, then parsed by parse_probe."""
+    import subprocess
+    import sys
+
+    from orchestrator.facts.probe import _GENESIS_PY, parse_probe
+
+    config = yaml_dir(tmp_path)
+    if config_name == "as-json":
+        json_config = tmp_path / "config.json"
+        json_config.write_text(json.dumps(node_yaml.loads(config.read_text()), indent=2))
+        config = json_config
+    out = subprocess.run([sys.executable, "-I", "-c", _GENESIS_PY, str(config)], capture_output=True, text=True,
+                         check=True).stdout  # fmt: skip
+    host = Host("relay2", Role.RELAY, "203.0.113.12", IOG)
+    facts = parse_probe(host, f"@@cf-begin genesis@@\n{out}@@cf-end genesis 0@@\n")
+    expected = node_yaml.loads(YAML_CONFIG.read_text())
+    assert set(facts.genesis) == {"byron", "shelley", "alonzo", "conway"}
+    for era, probed in facts.genesis.items():
+        assert probed.path == str(tmp_path / f"mainnet-{era}-genesis.json")
+        assert probed.node_hash == expected[f"{era.capitalize()}GenesisHash"]
+    assert facts.genesis["byron"].blake2b != facts.genesis["byron"].node_hash  # bytes vs canonical JSON
