@@ -350,10 +350,11 @@ def render_yaml_like(before: dict[str, Any], after: dict[str, Any], text: str, p
         raise FileFormatError(path, f"cannot remove {', '.join(removed)} from a YAML config by line edits")
     new_text = "".join(lines)
     if added:
+        nl = "\r\n" if "\r\n" in text else "\n"  # the file's own line ending
         if new_text and not new_text.endswith("\n"):
-            new_text += "\n"
-        new_text += "\n" + YAML_APPENDED_COMMENT + "\n"
-        new_text += "".join(f"{k}: {yaml_scalar(after[k])}\n" for k in added)
+            new_text += nl
+        new_text += nl + YAML_APPENDED_COMMENT + nl
+        new_text += "".join(f"{k}: {yaml_scalar(after[k])}{nl}" for k in added)
     try:
         decoded = node_yaml.loads(new_text)
     except ValueError as exc:

@@ -137,6 +137,14 @@ def test_yaml_migration_variants(text: str, role: Role, expect: list[str] | str)
     assert migrate_config(result.text, role, path="c.yaml").changed is False  # idempotent
 
 
+def test_yaml_with_crlf_and_no_final_newline_keeps_its_line_endings() -> None:
+    text = BASE_YAML.replace("\n", "\r\n").rstrip("\r\n")
+    result = migrate_config(text, Role.BLOCK_PRODUCER, path="c.yaml")
+    assert "\n" not in result.text.replace("\r\n", "")  # no bare LF slipped in
+    assert result.text.endswith("PeerSharing: false\r\n") or "PeerSharing: false\r\n" in result.text
+    assert node_yaml.loads(result.text)["EnableP2P"] is True
+
+
 def test_json_config_stays_json() -> None:
     text = (Path(node_rules.__file__).parent / "data" / "8.7.3" / "mainnet" / "config.json").read_text()
     result = migrate_config(text, Role.RELAY)
@@ -432,7 +440,8 @@ def test_probe_genesis_script_reads_yaml_and_json_configs(tmp_path: Path, config
     import subprocess
     import sys
 
-    from orchestrator.facts.probe import _GENESIS_PY, parse_probe
+    from orchestrator.facts.probe import parse_probe
+    from orchestrator.facts.sections import _GENESIS_PY
 
     config = yaml_dir(tmp_path)
     if config_name == "as-json":
