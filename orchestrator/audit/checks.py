@@ -34,7 +34,7 @@ from orchestrator.cardano.config import infer_network
 from orchestrator.cardano.errors import FileFormatError
 from orchestrator.cardano.health import metric_int
 from orchestrator.cardano.networks import network as network_named
-from orchestrator.cardano.topology import Topology, advertised_addresses, parse_topology
+from orchestrator.cardano.topology import Topology, address_notes, advertised_addresses, parse_topology
 from orchestrator.facts.probe import HostFacts
 from orchestrator.model import Host, Inventory
 from orchestrator.plan import ReleasePin, own_peers, plan_host
@@ -153,7 +153,11 @@ def _check_topology_valid(c: Context) -> Result:
     if errors:
         return False, f"cardano-node {version} would refuse topology.json ({mode})", "\n".join(errors)
     note = f" (warning: {warnings[0].splitlines()[0]})" if warnings else ""
-    return True, f"cardano-node {version} accepts topology.json ({mode}){note}", "\n".join(warnings)
+    # Accepted, but an address the node reads as a DNS name by mistake never connects: say so.
+    misread = [n for n in address_notes(c.facts.topology, c.host.layout.topology_path) if "DNS name" in n]
+    if misread:
+        note += f" (warning: {len(misread)} address(es) the node would look up as DNS names and never reach)"
+    return True, f"cardano-node {version} accepts topology.json ({mode}){note}", "\n".join([*warnings, *misread])
 
 
 @rule(

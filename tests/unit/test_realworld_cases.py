@@ -458,3 +458,51 @@ def test_probe_genesis_script_reads_yaml_and_json_configs(tmp_path: Path, config
         assert probed.path == str(tmp_path / f"mainnet-{era}-genesis.json")
         assert probed.node_hash == expected[f"{era.capitalize()}GenesisHash"]
     assert facts.genesis["byron"].blake2b != facts.genesis["byron"].node_hash  # bytes vs canonical JSON
+
+
+def test_lab_yaml_config_hosts() -> None:
+    """`lab up --yaml-config HOST`: that host's layout, files and inventory entry keep the YAML config."""
+    from orchestrator.lab import provision
+    from orchestrator.lab.hosts import plan_hosts
+    from orchestrator.lab.state import LabError
+
+    hosts = plan_hosts(2, 1, 7, yaml_configs=("relay2", "bp1"))
+    by_name = {h.name: h for h in hosts}
+    assert [h.name for h in hosts if h.config_format == "yaml"] == ["relay2", "bp1"]
+    layout = provision.layout_of(by_name["relay2"])
+    assert layout.config_path == "/opt/cardano/config/mainnet-config.yaml"
+    files = provision._node_files(by_name["bp1"], hosts, "8.7.3")
+    text = files["/opt/cardano/config/mainnet-config.yaml"].decode()
+    assert text.startswith(BASE_YAML) and text.endswith("PeerSharing: PeerSharingDisabled\n")
+    assert {p.rsplit("/", 1)[1] for p in files} == {
+        "mainnet-config.yaml", "topology.json",
+        *(f"mainnet-{era}-genesis.json" for era in ("byron", "shelley", "alonzo", "conway")),
+    }  # fmt: skip
+    assert provision.layout_of(by_name["relay1"]).config_path.endswith("/config.json")  # others unchanged
+    with pytest.raises(LabError, match="no relay or block producer named chainsrc"):
+        plan_hosts(1, 0, 7, yaml_configs=("chainsrc",))
+
+
+def test_audit_topology_valid_names_addresses_the_node_would_misread() -> None:
+    from orchestrator.audit.checks import _check_topology_valid
+
+    @dataclass(frozen=True)
+    class _Facts:
+        topology_text: str
+        enable_p2p: bool = True
+
+        @property
+        def topology(self) -> Any:
+            return json.loads(self.topology_text)
+
+    @dataclass(frozen=True)
+    class _Ctx:
+        facts: Any
+        host: Host
+        rules_version: str = "8.9.0"
+
+    top = {"localRoots": [{"accessPoints": [{"address": "[2001:db8::1]", "port": 3001}], "advertise": False,
+                           "trustable": True, "valency": 1}], "publicRoots": []}  # fmt: skip
+    ok, message, detail = _check_topology_valid(_Ctx(_Facts(json.dumps(top)), Host("r", Role.RELAY, "203.0.113.1", IOG)))  # type: ignore[arg-type]
+    assert ok and "1 address(es) the node would look up as DNS names" in message
+    assert "$.localRoots[0].accessPoints[0].address" in detail
