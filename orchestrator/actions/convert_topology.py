@@ -68,10 +68,12 @@ class ConvertTopology:
             current = json.loads(facts.topology_text)
         except ValueError as e:
             raise FileFormatError(path, f"not JSON: {e}") from None
+        notes: list[str] = []
         desired = desired_topology(
             current, host.role, own_peers(host, inventory), self.network_for(host),
             {h.peer_address for h in inventory.hosts},
             keep_handpicked=self.keep_manual_peers, extra_local_roots=self.extra_local_roots,
+            path=path, notes=notes,
         )  # fmt: skip
         new_text = render_like(desired, facts.topology_text)
         if json.loads(new_text) == current and new_text != facts.topology_text:
@@ -79,6 +81,7 @@ class ConvertTopology:
         reason = "P2P topology for the host's role and peers"
         if not self.keep_manual_peers:
             reason += " (keep_manual_peers: false drops hand-picked peers)"
+        reason = "; ".join([reason, *notes])
         diff = unified_diff(path, facts.topology_text, new_text, change_reason=reason,
                             unchanged_reason="already P2P with the desired local roots")  # fmt: skip
         if diff.changed:

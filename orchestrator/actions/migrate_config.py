@@ -13,8 +13,24 @@ from typing import Any
 
 from orchestrator.actions.base import Action, FileChange, HostDraft, HostPlanError, PlanContext, Slot, flag, spec
 from orchestrator.actions.files import refuse_undecodable
-from orchestrator.cardano.config import TARGET_VERSION, migrate_config
+from orchestrator.cardano.config import TARGET_VERSION, GenesisLookup, migrate_config
 from orchestrator.cardano.diffs import FileDiff, unified_diff
+from orchestrator.cardano.node_rules import GenesisEra
+
+
+def facts_genesis_lookup(facts: object) -> GenesisLookup:
+    """A GenesisLookup over the genesis hashes the facts probe took on the host."""
+    probed: Mapping[str, Any] = getattr(facts, "genesis", None) or {}
+
+    def lookup(era: GenesisEra, path: str) -> tuple[str | None, str | None]:
+        got = probed.get(era.era.lower())
+        if got is None or got.path != path:
+            return None, None  # not probed (or the probe read another path): not judged here
+        if got.blake2b is None:
+            return None, f"cannot read {path} on the host"
+        return getattr(got, "node_hash", None) or (None if era.era == "Byron" else got.blake2b), None
+
+    return lookup
 
 
 @dataclass(frozen=True)
@@ -31,7 +47,10 @@ class MigrateConfig:
             )
         assert facts.config_text is not None  # the planner refuses a host without its files first
         refuse_undecodable(facts.config_text, path)
-        migration = migrate_config(facts.config_text, host.role, host.network, path=path, peer_sharing=self.peer_sharing)
+        migration = migrate_config(
+            facts.config_text, host.role, host.network, path=path, peer_sharing=self.peer_sharing,
+            genesis_lookup=facts_genesis_lookup(facts),
+        )  # fmt: skip
         for write in migration.writes:
             if write.path == path:
                 diff = unified_diff(write.path, facts.config_text, write.content.decode("utf-8", "replace"),

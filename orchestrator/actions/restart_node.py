@@ -8,12 +8,12 @@ SIGHUP only — a host whose change needs a restart is refused with the reason, 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from orchestrator.actions.base import Action, HostDraft, HostPlanError, PlanContext, Slot, choice, spec
+from orchestrator.cardano import node_yaml
 from orchestrator.model import PlanAction
 
 MODES = ("auto", "restart", "reload")
@@ -21,7 +21,7 @@ MODES = ("auto", "restart", "reload")
 
 def p2p_enabled(config_text: str | None) -> bool:
     try:
-        data = json.loads(config_text or "")
+        data = node_yaml.loads(config_text or "")  # the node reads config.json as YAML
     except ValueError:
         return False
     return isinstance(data, dict) and data.get("EnableP2P") is True

@@ -20,8 +20,9 @@ Choices, documented in docs/audit.md:
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 from types import MappingProxyType
 
 from orchestrator.audit import registry
@@ -33,7 +34,7 @@ from orchestrator.cardano.config import infer_network
 from orchestrator.cardano.errors import FileFormatError
 from orchestrator.cardano.health import metric_int
 from orchestrator.cardano.networks import network as network_named
-from orchestrator.cardano.topology import Topology, advertised_addresses, parse_topology
+from orchestrator.cardano.topology import Topology, address_notes, advertised_addresses, parse_topology
 from orchestrator.facts.probe import HostFacts
 from orchestrator.model import Host, Inventory
 from orchestrator.plan import ReleasePin, own_peers, plan_host
@@ -152,7 +153,11 @@ def _check_topology_valid(c: Context) -> Result:
     if errors:
         return False, f"cardano-node {version} would refuse topology.json ({mode})", "\n".join(errors)
     note = f" (warning: {warnings[0].splitlines()[0]})" if warnings else ""
-    return True, f"cardano-node {version} accepts topology.json ({mode}){note}", "\n".join(warnings)
+    # Accepted, but an address the node reads as a DNS name by mistake never connects: say so.
+    misread = [n for n in address_notes(c.facts.topology, c.host.layout.topology_path) if "DNS name" in n]
+    if misread:
+        note += f" (warning: {len(misread)} address(es) the node would look up as DNS names and never reach)"
+    return True, f"cardano-node {version} accepts topology.json ({mode}){note}", "\n".join([*warnings, *misread])
 
 
 @rule(
@@ -175,20 +180,52 @@ def _check_config_valid(c: Context) -> Result:
     category="config",
 )
 def _check_genesis(c: Context) -> Result:
+    return _genesis_verdict(c, node_rules.GENESIS_ERAS[3:])
+
+
+@rule(
+    "genesis-hashes",
+    "the Byron, Shelley and Alonzo genesis files config.json names are readable and hash to its *GenesisHash "
+    "(Byron: of the canonical JSON)",
+    E,
+    category="config",
+)
+def _check_genesis_kept(c: Context) -> Result:
+    return _genesis_verdict(c, node_rules.GENESIS_ERAS[:3])
+
+
+def _genesis_verdict(c: Context, eras: Sequence[node_rules.GenesisEra]) -> Result:
+    """Each era's file as the node would judge it: era, path, expected and found hash in the detail."""
     cfg = c.facts.config
     if not isinstance(cfg, dict):
-        return _no_config(c) if c.facts.config_text is None else (False, "config.json is not a JSON object", "")
-    expected = cfg.get("ConwayGenesisHash")
-    conway = c.facts.genesis.get("conway")
-    if conway is None or conway.blake2b is None:
-        where = conway.path if conway is not None else cfg.get("ConwayGenesisFile", "ConwayGenesisFile")
-        return False, f"conway genesis file {where} unreadable ({_probe_why(c.facts, 'genesis', 'genesis.conway')})", ""
-    if not isinstance(expected, str):
-        return True, "no ConwayGenesisHash in config.json (the node does not check it)", ""
-    if expected.lower() != conway.blake2b:
-        return (False, f"ConwayGenesisHash {expected[:16]}… ≠ blake2b-256 of {conway.path} ({conway.blake2b[:16]}…)",
-                f"config.json ConwayGenesisHash: {expected}\n{conway.path} blake2b-256: {conway.blake2b}")  # fmt: skip
-    return True, f"ConwayGenesisHash matches {conway.path}", ""
+        return _no_config(c) if c.facts.config_text is None else (False, "config.json is not a mapping", "")
+    config_dir = str(PurePosixPath(c.host.layout.config_path).parent)
+    bad: list[str] = []
+    good: list[str] = []
+    details: list[str] = []
+    for era in eras:
+        path = node_rules.genesis_file_path(cfg, era, config_dir)
+        if path is None:
+            continue  # config-valid says when a required *GenesisFile key is missing
+        probed = c.facts.genesis.get(era.era.lower())
+        expected = cfg.get(era.hash_key)
+        if probed is None or probed.path != path or probed.blake2b is None:
+            why = _probe_why(c.facts, "genesis", f"genesis.{era.era.lower()}")
+            bad.append(f"{era.era} genesis file {path} unreadable ({why})")
+            continue
+        found = probed.node_hash or (None if era.era == "Byron" else probed.blake2b)
+        if not isinstance(expected, str):
+            good.append(f"{era.era}: no {era.hash_key} (the node does not check it)")
+        elif found is None:
+            good.append(f"{era.era}: {path} read, its canonical hash not probed")
+        elif expected.lower() != found:
+            bad.append(f"{era.era}: {era.hash_key} {expected[:16]}… ≠ {found[:16]}… of {path}")
+            details.append(f"{era.era} ({era.file_key}) {path}\n  expected {era.hash_key}: {expected}\n  found: {found}")
+        else:
+            good.append(f"{era.hash_key} matches {path}")
+    if bad:
+        return False, "; ".join(bad), "\n".join(details)
+    return True, "; ".join(good) or "no genesis file named", ""
 
 
 @rule(

@@ -2,9 +2,15 @@
 
 Stdlib only: the lab's simulated node runs this file under a bare /usr/bin/python3.
 
-Read from IntersectMBO/cardano-node at tags 8.7.3 and 8.9.0: Configuration/POM.hs (config keys),
-Configuration/Topology.hs (non-P2P), Configuration/TopologyP2P.hs (P2P, legacy-P2P, the trustable
-rule), Protocol/Shelley.hs (genesis hash message), Tracing/Tracers/Startup.hs (legacy warning).
+Read from IntersectMBO/cardano-node at tags 8.7.3 and 8.9.0: Configuration/POM.hs (config keys;
+the file is decoded as YAML by `Data.Yaml.decodeFileThrow`, see node_yaml.py), Configuration/
+Topology.hs (non-P2P) and Configuration/TopologyP2P.hs (P2P, legacy-P2P, the trustable rule; both
+decode topology.json with aeson's strict `eitherDecode`), Protocol/Cardano.hs (genesis files read
+in the order Byron, Shelley, Alonzo, Conway; the first failure stops the node; the "Shelley
+related: " / "Alonzo related: " / "Conway related : " prefixes), Protocol/Byron.hs and
+Protocol/Shelley.hs (`readGenesisAny`: hash of the file's bytes checked before decoding; the
+"Wrong genesis file" and "There was an error reading/parsing the genesis file" messages),
+Tracing/Tracers/Startup.hs (legacy warning).
 The node's own text is reproduced for the messages that it builds itself. Messages produced by
 aeson ("Error in $.x: ...") are modelled on aeson 2.x wording: UNCONFIRMED character for character.
 """
@@ -14,8 +20,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass
 from typing import Any
+
+from orchestrator.cardano import node_yaml
 
 VERSIONS: tuple[str, ...] = ("8.7.3", "8.9.0")
 
@@ -91,7 +100,8 @@ def parse_json_text(text: str) -> Any:
         raise _ParseError("$", f"Failed reading: {exc}") from None
 
 
-def _kind(value: Any) -> str:
+def value_kind(value: Any) -> str:
+    """aeson's name for a value's type, as its error messages print it."""
     if value is None:
         return "Null"
     if isinstance(value, bool):
@@ -106,7 +116,7 @@ def _kind(value: Any) -> str:
 
 
 def _mismatch(path: str, name: str, expected: str, value: Any) -> _ParseError:
-    return _ParseError(path, f"parsing {name} failed, expected {expected}, but encountered {_kind(value)}")
+    return _ParseError(path, f"parsing {name} failed, expected {expected}, but encountered {value_kind(value)}")
 
 
 def _object(path: str, name: str, value: Any) -> dict[str, Any]:
@@ -219,42 +229,150 @@ def _parse_config(version: str, cfg_any: Any) -> tuple[dict[str, Any], bool]:
     return cfg, p2p
 
 
-def _genesis_errors(cfg: dict[str, Any], config_dir: str) -> list[str]:
-    """Only the Conway genesis is checked: the one file whose hash changes in 8.9.0."""
-    name = cfg.get("ConwayGenesisFile")
-    expected = cfg.get("ConwayGenesisHash")
+@dataclass(frozen=True)
+class GenesisEra:
+    """One era's genesis file as the configuration names it (Protocol/Cardano.hs order)."""
+
+    era: str  # Byron, Shelley, Alonzo, Conway
+    file_key: str
+    hash_key: str
+    node_prefix: str  # what Protocol/Cardano.hs puts before the era's error
+
+
+GENESIS_ERAS: tuple[GenesisEra, ...] = (
+    GenesisEra("Byron", "ByronGenesisFile", "ByronGenesisHash", ""),
+    GenesisEra("Shelley", "ShelleyGenesisFile", "ShelleyGenesisHash", "Shelley related: "),
+    GenesisEra("Alonzo", "AlonzoGenesisFile", "AlonzoGenesisHash", "Alonzo related: "),
+    GenesisEra("Conway", "ConwayGenesisFile", "ConwayGenesisHash", "Conway related : "),
+)
+
+
+@dataclass(frozen=True)
+class GenesisCheck:
+    """The verdict on one era's genesis file: what the config expects and what the file hashes to.
+
+    `found` is the hash the node computes (blake2b-256 of the bytes; Byron: of the canonical JSON);
+    None when the file could not be read or decoded. `error` is the node's own message plus the
+    file's path and both hashes, or None when the node would accept the file.
+    """
+
+    era: str
+    file_key: str
+    path: str
+    expected: str | None
+    found: str | None
+    error: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def canonical_json(value: Any) -> bytes:
+    """Byron's canonical JSON (sorted keys, no spaces): what its genesis hash is taken over.
+
+    Checked against the ByronGenesisHash of the mainnet, preprod and preview configs.
+    """
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def genesis_hash(era: str, data: bytes) -> str:
+    """The hash the node compares with `<Era>GenesisHash`; ValueError when Byron's file is not JSON."""
+    if era == "Byron":
+        return blake2b_256_hex(canonical_json(json.loads(data.decode("utf-8"))))
+    return blake2b_256_hex(data)
+
+
+def genesis_file_path(cfg: dict[str, Any], era: GenesisEra, config_dir: str) -> str | None:
+    """The file the node opens for `era`: POM.hs's `adjustFilePaths (takeDirectory fp </>)`."""
+    name = cfg.get(era.file_key)
+    if name is None and era.era in ("Byron", "Shelley"):
+        name = cfg.get("GenesisFile")
     if not isinstance(name, str):
-        return []
-    path = name if os.path.isabs(name) else os.path.join(config_dir, name)
+        return None
+    return name if os.path.isabs(name) else os.path.join(config_dir, name)
+
+
+def judge_genesis(era: GenesisEra, path: str, expected: Any, data: bytes | None, read_error: str | None) -> GenesisCheck:
+    """The node's verdict on one genesis file from its bytes (local or fetched from a host)."""
+    want = expected if isinstance(expected, str) else None
+    where = f" [{era.file_key}: {path}]"
+    if data is None:
+        # Byron wraps the IO error in its GenesisReadError ("parsing"); the others say "reading".
+        verb = "parsing" if era.era == "Byron" else "reading"
+        return GenesisCheck(era.era, era.file_key, path, want, None,
+                            f'{era.node_prefix}There was an error {verb} the genesis file: "{path}" '
+                            f"Error: {read_error}{where}")  # fmt: skip
     try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except OSError as exc:
-        return [f'There was an error reading the genesis file: "{path}" Error: {exc}']
+        found = genesis_hash(era.era, data)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        return GenesisCheck(era.era, era.file_key, path, want, None,
+                            f'{era.node_prefix}There was an error parsing the genesis file: "{path}" Error: {exc}{where}')
+    if want is not None and found != want.lower():
+        # pshow of a GenesisHash prints the hex in double quotes (Protocol/Shelley.hs, Byron.hs).
+        label = "Byron genesis" if era.era == "Byron" else "genesis"
+        return GenesisCheck(era.era, era.file_key, path, want, found,
+                            f'{era.node_prefix}Wrong {label} file: the actual hash is "{found}", but the expected '
+                            f'{label} hash given in the node configuration file is "{want}"{where}')  # fmt: skip
+    if era.era != "Byron":
+        try:
+            _object("$", f"{era.era}Genesis", parse_json_text(data.decode("utf-8")))
+        except (UnicodeDecodeError, _ParseError) as exc:
+            return GenesisCheck(era.era, era.file_key, path, want, found,
+                                f'{era.node_prefix}There was an error parsing the genesis file: "{path}" '
+                                f"Error: {exc}{where}")  # fmt: skip
+    return GenesisCheck(era.era, era.file_key, path, want, found, None)
+
+
+def check_genesis_files(cfg: dict[str, Any], config_dir: str) -> list[GenesisCheck]:
+    """Every era's genesis file the config names, read from disk, in the node's order."""
+    checks = []
+    for era in GENESIS_ERAS:
+        path = genesis_file_path(cfg, era, config_dir)
+        if path is None:
+            continue
+        try:
+            with open(path, "rb") as handle:
+                data: bytes | None = handle.read()
+            why = None
+        except OSError as exc:
+            data, why = None, f"{path}: {exc.strerror or exc}"
+        checks.append(judge_genesis(era, path, cfg.get(era.hash_key), data, why))
+    return checks
+
+
+_WHERE_SUFFIX = re.compile(r" \[(?:Byron|Shelley|Alonzo|Conway)GenesisFile: [^\]]*\]$")
+
+
+def node_words(error: str) -> str:
+    """An error as the node itself prints it: without the file-path suffix added for operators."""
+    return _WHERE_SUFFIX.sub("", error)
+
+
+def load_config(config_text: str) -> Any:
+    """The value the node decodes config text to (YAML, so JSON too); raises _ParseError."""
     try:
-        _object("$", "ConwayGenesis", parse_json_text(data.decode("utf-8")))
-    except (UnicodeDecodeError, _ParseError) as exc:
-        return [f'There was an error parsing the genesis file: "{path}" Error: {exc}']
-    if not isinstance(expected, str):
-        return []
-    actual = blake2b_256_hex(data)
-    if actual != expected.lower():
-        # Protocol/Shelley.hs GenesisHashMismatch; `pshow` of a hash quoting it is UNCONFIRMED.
-        return [
-            f'Wrong genesis file: the actual hash is "{actual}", but the expected genesis hash given '
-            f'in the node configuration file is "{expected}"'
-        ]
-    return []
+        return node_yaml.loads(config_text)
+    except node_yaml.YamlDecodeError as exc:
+        raise _ConfigDecodeError(str(exc)) from None
+
+
+class _ConfigDecodeError(_ParseError):
+    def __init__(self, message: str) -> None:  # noqa: D107 - Data.Yaml's own text, no "Error in $"
+        Exception.__init__(self, message)
 
 
 def check_config(version: str, config_text: str, config_dir: str | None = None) -> StartupCheck:
-    """Parse config.json as `version` would; with config_dir, also check the Conway genesis hash."""
+    """Parse config text (YAML or JSON) as `version` would; with config_dir, also read every
+    genesis file it names and check its hash (all eras are reported, the node stops at the first)."""
     _require_version(version)
     try:
-        cfg, p2p = _parse_config(version, parse_json_text(config_text))
+        cfg, p2p = _parse_config(version, load_config(config_text))
     except _ParseError as exc:
         return StartupCheck(False, (str(exc),), (), False, None, None)
-    errors = _genesis_errors(cfg, config_dir) if config_dir is not None else []
+    errors = []
+    if config_dir is not None and cfg.get("Protocol") == "Cardano":
+        errors = [c.error for c in check_genesis_files(cfg, config_dir) if c.error is not None]
     return StartupCheck(not errors, tuple(errors), (), p2p, cfg, None)
 
 

@@ -5,13 +5,28 @@ Rules (docs: cardano-8.9.0-p2p.md §1): the operator's own hosts become one loca
 relays are replaced by the network's bootstrap peers; every other peer the operator chose by hand
 is kept where it was (a P2P group or public root stays, keys and all) or, from a legacy
 `Producers` list, becomes a local-root group of its own. Pure functions, no I/O.
+
+Where a peer came from: a machine-generated list is not the operator's choice. guild-operators'
+topologyUpdater.sh (scripts/cnode-helper-scripts/) writes the api.clio.one fetch output as the
+topology: an envelope (`resultcode`, `networkMagic`, `ipType`, `msg`) and per-peer `distance`,
+`continent`, `country`, `region`; the operator's CUSTOM_PEERS are appended as bare
+`addr`/`port`/`valency`. A peer carrying those per-peer markers (in any of the three shapes) is
+not carried over — in P2P the node finds such peers itself, from the ledger and its bootstrap
+peers — and the envelope keys are not copied; both are said in the conversion's notes.
+
+Addresses as operators paste them: the node reads `address` with `readMaybe` as an IP and takes
+anything else for a DNS name (ouroboros-network, PeerSelection/RelayAccessPoint.hs), so
+`[2001:db8::1]` or `203.0.113.7:3001` would silently never connect. Such shapes are normalised
+with a note (brackets, an embedded port equal to `port`, spaces around) or refused with the file
+and JSON path (a URL, an embedded port that contradicts `port`, characters no host name has).
 """
 
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from orchestrator.cardano import node_rules
@@ -26,6 +41,10 @@ _AP_KEYS = ("address", "port")
 _GROUP_KEYS = ("accessPoints", "advertise", "hotValency", "trustable", "valency", "warmValency")
 _TOP_KEYS = ("bootstrapPeers", "localRoots", "publicRoots", "useLedgerAfterSlot")
 _LEGACY_TOP_KEYS = ("Producers", "LocalRoots", "PublicRoots")
+# topologyUpdater's fetch output (api.clio.one htopology/v1/fetch): envelope and per-peer markers.
+FETCH_ENVELOPE_KEYS = ("resultcode", "networkMagic", "ipType", "msg")
+GENERATED_PEER_MARKERS = ("distance", "continent", "country", "region")
+_HOST_NAME = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_.])?")
 
 
 @dataclass(frozen=True)
@@ -39,6 +58,14 @@ class Peer:
     @property
     def key(self) -> tuple[str, int]:
         return (_norm(self.address), self.port)
+
+    @property
+    def generated(self) -> bool:
+        """Carries the per-peer markers of a fetched list (topologyUpdater): not hand-picked."""
+        return any(k in GENERATED_PEER_MARKERS for k, _ in self.extra)
+
+    def __str__(self) -> str:
+        return f"[{self.address}]:{self.port}" if ":" in self.address else f"{self.address}:{self.port}"
 
 
 @dataclass(frozen=True)
@@ -71,6 +98,11 @@ class Topology:
     bootstrap_peers: tuple[Peer, ...] | None = None
     extra: Extra = ()
     key_order: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()  # addresses normalised while reading, with their JSON paths
+
+    @property
+    def fetch_envelope(self) -> tuple[str, ...]:
+        return tuple(k for k, _ in self.extra if k in FETCH_ENVELOPE_KEYS)
 
 
 def _norm(address: str) -> str:
@@ -119,7 +151,7 @@ def _extra(obj: Mapping[str, Any], known: Iterable[str]) -> Extra:
     return tuple((k, v) for k, v in obj.items() if k not in skip)
 
 
-def _peer(value: Any, path: str, where: str, addr_key: str = "address") -> Peer:
+def _peer(value: Any, path: str, where: str, addr_key: str = "address", notes: list[str] | None = None) -> Peer:
     obj = _obj(value, path, where)
     address = _required(obj, addr_key, path, where)
     if not isinstance(address, str) or not address.strip():
@@ -127,14 +159,50 @@ def _peer(value: Any, path: str, where: str, addr_key: str = "address") -> Peer:
     port = _integer(_required(obj, "port", path, where), path, f"{where}.port")
     if not 0 < port < 65536:
         raise _fail(path, f"{where}.port", f"port {port} is out of range 1-65535")
+    fixed, note = normalise_address(address, port, path, f"{where}.{addr_key}")
+    if note is not None and notes is not None:
+        notes.append(note)
     known = (addr_key, "port", "valency") if addr_key == "addr" else _AP_KEYS
-    return Peer(address, port, _extra(obj, known))
+    return Peer(fixed, port, _extra(obj, known))
 
 
-def _group(value: Any, path: str, where: str, public: bool) -> RootGroup:
+def normalise_address(address: str, port: int, path: str, where: str) -> tuple[str, str | None]:
+    """(the address as the node must read it, a note when it was changed); FileFormatError if unusable.
+
+    The node parses the field with `readMaybe` as an IP, else uses it as a DNS name as it is.
+    """
+    text = address.strip()
+    embedded: str | None = None
+    if "://" in text:
+        raise _fail(path, where, f"{address!r} is a URL; give the host name or IP address alone")
+    bracketed = re.fullmatch(r"\[([^\]]+)\](?::([0-9]+))?", text)
+    if bracketed:
+        text, embedded = bracketed.group(1), bracketed.group(2)
+    elif text.count(":") == 1:
+        host, _, tail = text.partition(":")
+        if not tail.isdigit():
+            raise _fail(path, where, f"{address!r} is neither an IP address nor a host name")
+        text, embedded = host, tail
+    if embedded is not None and int(embedded) != port:
+        raise _fail(path, where, f"{address!r} names port {embedded} but \"port\" is {port}; say which one is meant")
+    try:
+        ip = ipaddress.ip_address(text)
+    except ValueError:
+        ip = None
+        if bracketed or not _HOST_NAME.fullmatch(text):
+            raise _fail(path, where, f"{address!r} is neither an IP address nor a host name") from None
+    if ip is not None and getattr(ip, "scope_id", None):
+        raise _fail(path, where, f"{address!r}: the node cannot read an IPv6 zone (%{ip.scope_id})")  # type: ignore[union-attr]
+    if text == address:
+        return address, None
+    why = "the node would take it for a DNS name and never connect" if text != address.strip() else "spaces around it"
+    return text, f"{path}: {where}: {address!r} read as {text!r} ({why})"
+
+
+def _group(value: Any, path: str, where: str, public: bool, notes: list[str] | None = None) -> RootGroup:
     obj = _obj(value, path, where)
     points = _arr(_required(obj, "accessPoints", path, where), path, f"{where}.accessPoints")
-    peers = tuple(_peer(p, path, f"{where}.accessPoints[{i}]") for i, p in enumerate(points))
+    peers = tuple(_peer(p, path, f"{where}.accessPoints[{i}]", notes=notes) for i, p in enumerate(points))
     advertise = False
     if obj.get("advertise") is not None:
         advertise = _boolean(obj["advertise"], path, f"{where}.advertise")
@@ -158,14 +226,23 @@ def _group(value: Any, path: str, where: str, public: bool) -> RootGroup:
 
 
 def parse_topology(data: Any, path: str = "topology.json") -> Topology:
-    """Any of the three shapes; FileFormatError names the file and the JSON path of the problem."""
+    """Any of the three shapes; FileFormatError names the file and the JSON path of the problem.
+
+    Addresses are normalised as they are read (see normalise_address); `notes` says which.
+    """
+    notes: list[str] = []
+    parsed = _parse_topology(data, path, notes)
+    return replace(parsed, notes=tuple(notes)) if notes else parsed
+
+
+def _parse_topology(data: Any, path: str, notes: list[str]) -> Topology:
     top = _obj(data, path, "$")
     if "Producers" in top:
         entries = _arr(top["Producers"], path, "$.Producers")
         producers = []
         for i, entry in enumerate(entries):
             where = f"$.Producers[{i}]"
-            peer = _peer(entry, path, where, addr_key="addr")
+            peer = _peer(entry, path, where, addr_key="addr", notes=notes)
             raw_valency = _required(_obj(entry, path, where), "valency", path, where)
             producers.append(LegacyProducer(peer, _integer(raw_valency, path, f"{where}.valency")))
         extra = _extra(top, ("Producers",))
@@ -177,12 +254,12 @@ def parse_topology(data: Any, path: str = "topology.json") -> Topology:
         bootstrap = None
         if bootstrap_raw is not None:
             items = _arr(bootstrap_raw, path, "$.bootstrapPeers")
-            bootstrap = tuple(_peer(p, path, f"$.bootstrapPeers[{i}]") for i, p in enumerate(items))
+            bootstrap = tuple(_peer(p, path, f"$.bootstrapPeers[{i}]", notes=notes) for i, p in enumerate(items))
         slot = top.get("useLedgerAfterSlot")
         return Topology(
             "p2p",
-            local_roots=tuple(_group(g, path, f"$.localRoots[{i}]", False) for i, g in enumerate(local)),
-            public_roots=tuple(_group(g, path, f"$.publicRoots[{i}]", True) for i, g in enumerate(public)),
+            local_roots=tuple(_group(g, path, f"$.localRoots[{i}]", False, notes) for i, g in enumerate(local)),
+            public_roots=tuple(_group(g, path, f"$.publicRoots[{i}]", True, notes) for i, g in enumerate(public)),
             use_ledger_after_slot=None if slot is None else _integer(slot, path, "$.useLedgerAfterSlot"),
             bootstrap_peers=bootstrap,
             extra=_extra(top, _TOP_KEYS),
@@ -197,13 +274,13 @@ def parse_topology(data: Any, path: str = "topology.json") -> Topology:
             obj = _obj(raw, path, where)
             inner = _obj(_required(obj, "localRoots", path, where), path, f"{where}.localRoots")
             merged = {**inner, **{k: v for k, v in obj.items() if k != "localRoots"}}
-            local_groups.append(_group(merged, path, where, False))
+            local_groups.append(_group(merged, path, where, False, notes))
         publics = _arr(_required(top, "PublicRoots", path, "$"), path, "$.PublicRoots")
         public_groups = []
         for i, raw in enumerate(publics):
             where = f"$.PublicRoots[{i}]"
             inner = _required(_obj(raw, path, where), "publicRoots", path, where)
-            public_groups.append(_group(inner, path, f"{where}.publicRoots", True))
+            public_groups.append(_group(inner, path, f"{where}.publicRoots", True, notes))
         slot = top.get("useLedgerAfterSlot")
         return Topology(
             "legacy-p2p",
@@ -258,7 +335,10 @@ class _Sorter:
 
     def is_handpicked(self, peer: Peer) -> bool:
         name = _norm(peer.address)
-        return self.keep_handpicked and name not in self.own and name not in self.known and not is_public_relay(name)
+        return (
+            self.keep_handpicked and name not in self.own and name not in self.known
+            and not is_public_relay(name) and not peer.generated
+        )  # fmt: skip
 
 
 def _dedup(peers: Iterable[Peer], seen: set[tuple[str, int]]) -> list[Peer]:
@@ -300,6 +380,7 @@ def desired_topology(
     path: str = "topology.json",
     keep_handpicked: bool = True,
     extra_local_roots: Sequence[RootGroup] = (),
+    notes: list[str] | None = None,
 ) -> dict[str, Any]:
     """The 8.9.0 P2P topology this host should have; idempotent; raises FileFormatError on junk.
 
@@ -309,8 +390,13 @@ def desired_topology(
     keep_handpicked: False drops every peer the operator added by hand (never silently: the plan's
     diff shows it). extra_local_roots: more groups (see parse_local_roots), after the kept ones;
     an access point already listed is not listed twice; a block producer's never advertise.
+    notes: when given, receives one line per thing the operator should know: addresses normalised,
+    generated peers not carried over (and what replaces them), fetch-envelope keys dropped.
     """
     parsed = parse_topology(current, path) if current is not None else Topology("p2p")
+    if notes is not None:
+        notes.extend(parsed.notes)
+        notes.extend(_provenance_notes(parsed, role, network, path))
     producer = role is Role.BLOCK_PRODUCER
     sorter = _Sorter(
         frozenset(_norm(p.address) for p in own_peers),
@@ -421,9 +507,9 @@ def desired_topology(
     else:
         values["bootstrapPeers"] = [{"address": p.address, "port": p.port} for p in network.bootstrap_peers]
         values["useLedgerAfterSlot"] = network.use_ledger_after_slot
-    # Unknown top-level keys survive; the legacy shapes' keys do not (they would be ignored anyway).
+    # Unknown top-level keys survive; the legacy shapes' keys and a fetch envelope do not.
     for key, value in parsed.extra:
-        if key not in _LEGACY_TOP_KEYS and key not in values and key != "bootstrapPeers":
+        if key not in _LEGACY_TOP_KEYS and key not in values and key != "bootstrapPeers" and key not in FETCH_ENVELOPE_KEYS:
             values[key] = value
     order = parsed.key_order if parsed.format == "p2p" else ()
     return _ordered(values, order, _TOP_KEYS)
@@ -435,6 +521,43 @@ def parse_local_roots(value: Any, where: str = "extra_local_roots") -> tuple[Roo
     if not isinstance(value, list):
         raise FileFormatError(where, f"expected a list of localRoots groups, found {type(value).__name__}")
     return tuple(_group(g, where, f"{where}[{i}]", public=False) for i, g in enumerate(value))
+def _all_points(parsed: Topology) -> list[Peer]:
+    points = [p.peer for p in parsed.producers]
+    for group in (*parsed.local_roots, *parsed.public_roots):
+        points.extend(group.access_points)
+    return points
+
+
+def _provenance_notes(parsed: Topology, role: Role, network: Network, path: str) -> list[str]:
+    """What a conversion leaves out because a machine, not the operator, put it there."""
+    out = []
+    generated = _dedup((p for p in _all_points(parsed) if p.generated), set())
+    if generated:
+        names = ", ".join(str(p) for p in generated)
+        markers = sorted({k for p in generated for k, _ in p.extra if k in GENERATED_PEER_MARKERS})
+        if role is Role.BLOCK_PRODUCER:
+            instead = "a block producer talks only to its own relays"
+        else:
+            boot = ", ".join(f"{p.address}:{p.port}" for p in network.bootstrap_peers)
+            instead = (f"replaced by {network.name}'s bootstrap peers ({boot}) and ledger peers "
+                       f"(useLedgerAfterSlot {network.use_ledger_after_slot})")  # fmt: skip
+        out.append(
+            f"{path}: not carried over: {len(generated)} peer(s) from a generated list (topologyUpdater fetch; "
+            f"per-peer {', '.join(markers)}): {names}; {instead}"
+        )
+    if parsed.fetch_envelope:
+        out.append(
+            f"{path}: not copied: {', '.join(parsed.fetch_envelope)} (topologyUpdater's fetch envelope, not read by the node)"
+        )
+    return out
+
+
+def address_notes(topology: Any, path: str = "topology.json") -> list[str]:
+    """For `validate`: addresses the node would misread, said with their JSON path (or why unusable)."""
+    try:
+        return list(parse_topology(topology, path).notes)
+    except FileFormatError as exc:
+        return [str(exc)]
 
 
 def _dedup_access_points(points: Sequence[AccessPoint]) -> list[AccessPoint]:
@@ -462,10 +585,7 @@ def handpicked_peers(
     """Peers in a topology that are neither inventory hosts nor well-known public relays."""
     parsed = parse_topology(current, path)
     sorter = _Sorter(frozenset(), frozenset(_norm(a) for a in known_hosts_addresses))
-    points = [p.peer for p in parsed.producers]
-    for group in (*parsed.local_roots, *parsed.public_roots):
-        points.extend(group.access_points)
-    return _dedup((p for p in points if sorter.is_handpicked(p)), set())
+    return _dedup((p for p in _all_points(parsed) if sorter.is_handpicked(p)), set())
 
 
 # ------------------------------------------------------------------ validation

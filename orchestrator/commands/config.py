@@ -1,4 +1,8 @@
-"""`cardano-fleet config migrate`: a config.json as 8.9.0 needs it, offline, printed to stdout."""
+"""`cardano-fleet config migrate`: a config.json as 8.9.0 needs it, offline, printed to stdout.
+
+The file may be JSON or YAML (the node reads it as YAML) and the output keeps its format; the
+genesis files it names are read next to it and their hashes checked, era by era.
+"""
 
 from __future__ import annotations
 
@@ -28,7 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from orchestrator.cardano.config import migrate_config, validate_config
+    from orchestrator.cardano.config import local_genesis_lookup, migrate_config, validate_config
     from orchestrator.cardano.errors import FileFormatError, read_text_file
     from orchestrator.model import Role
 
@@ -42,7 +46,10 @@ def run(args: argparse.Namespace) -> int:
             except OSError as exc:
                 reason = f"cannot read file: {exc.strerror or exc}"
                 raise FileFormatError(args.conway_genesis, reason) from None
-        result = migrate_config(text, Role(ROLES[args.role]), args.network, conway_genesis=genesis, path=args.file)
+        result = migrate_config(
+            text, Role(ROLES[args.role]), args.network, conway_genesis=genesis, path=args.file,
+            genesis_lookup=local_genesis_lookup,
+        )  # fmt: skip
     except FileFormatError as exc:
         print(f"cardano-fleet config migrate: {exc}", file=sys.stderr)
         return 1
@@ -51,9 +58,14 @@ def run(args: argparse.Namespace) -> int:
         for error in check.errors:
             print(f"cardano-fleet config migrate: {args.file}: {error}", file=sys.stderr)
         return 1
+    for note in result.notes:
+        print(f"# checked: {note}", file=sys.stderr)
     for change in result.changes or ("nothing to change: already an 8.9.0 P2P config",):
         print(f"# {change}", file=sys.stderr)
-    for write in result.writes[1:]:
-        print(f"# also write {write.path} ({write.reason})", file=sys.stderr)
+    if result.changed:
+        print(f"# format kept: {result.format.upper()}", file=sys.stderr)
+    for write in result.writes:
+        if write.path != args.file:
+            print(f"# also write {write.path} ({write.reason})", file=sys.stderr)
     sys.stdout.write(result.text)
     return 0

@@ -37,6 +37,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "test equipment on the bridge address) and write inventory.yml through it; node-to-node traffic is "
         "not delayed; inventory-direct.yml is the same fleet direct (default 0: no relay)",
     )  # fmt: skip
+    up.add_argument(
+        "--yaml-config",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="give HOST the node repository's YAML config (mainnet-config.yaml) instead of config.json; repeatable",
+    )
     for p in (up, *(sub.add_parser(n, help=h) for n, h in _OTHER)):
         p.add_argument("--dir", default=".lab", help="the lab's directory (default .lab)")
     fault = sub.choices["fault"]
@@ -67,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
                 args.dir, relays=args.relays, producers=args.producers, subnet=args.subnet,
                 node_version=args.node_version, progress=lambda m: print(f"lab: {m}", file=sys.stderr),
                 rtt_ms=args.rtt_ms,
+                yaml_configs=args.yaml_config,
             )  # fmt: skip
             for h in state.hosts:
                 print(f"{h.name:10} {h.role:15} {h.address:15} {h.layout}")

@@ -67,9 +67,12 @@ def run(args: argparse.Namespace) -> int:
             # Without flags, a producer's non-public peers are taken to be its own relays.
             own = [AccessPoint(p.address, p.port) for p in handpicked_peers(data, set(), path=args.file)]
         known = {p.address for p in own}
-        desired = desired_topology(data, role, own, NETWORKS[args.network], known, path=args.file)
+        notes: list[str] = []
+        desired = desired_topology(data, role, own, NETWORKS[args.network], known, path=args.file, notes=notes)
     except FileFormatError as exc:
         print(f"cardano-fleet topology convert: {exc}", file=sys.stderr)
         return 1
+    for note in notes:
+        print(f"# {note}", file=sys.stderr)
     sys.stdout.write(render_json(desired, detect_indent(text) or 2))
     return 0

@@ -1,4 +1,9 @@
-"""`cardano-fleet validate`: would cardano-node start with these files? Offline, the node's own rules."""
+"""`cardano-fleet validate`: would cardano-node start with these files? Offline, the node's own rules.
+
+config.json is read as the node reads it (YAML, so JSON too), every genesis file it names is read
+and hashed, topology.json is read as strict JSON; peer addresses the node would take for DNS names
+by mistake (`[2001:db8::1]`, `host:port`) are reported with their JSON path.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ HELP = "check config.json (and topology.json) by the startup rules of a cardano-
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", required=True, metavar="C", help="the node's config.json")
+    parser.add_argument("--config", required=True, metavar="C", help="the node's config.json (JSON or YAML)")
     parser.add_argument("--topology", metavar="T", help="the node's topology.json")
     parser.add_argument("--node-version", required=True, choices=["8.7.3", "8.9.0"], help="the node version")
 
@@ -18,6 +23,7 @@ def run(args: argparse.Namespace) -> int:
     import os
 
     from orchestrator.cardano import node_rules
+    from orchestrator.cardano.config import config_format
 
     if args.topology:
         check = node_rules.check_node_files(args.node_version, args.config, args.topology)
@@ -35,13 +41,39 @@ def run(args: argparse.Namespace) -> int:
             return 1
         config_dir = os.path.dirname(os.path.abspath(args.config))
         check = node_rules.check_config(args.node_version, text, config_dir)
+    if not check.ok and check.config is None:
+        _say_where(args.config)
     for warning in check.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    if args.topology and check.topology is not None:
+        from orchestrator.cardano.topology import address_notes
+
+        for note in address_notes(check.topology, args.topology):
+            print(f"warning: {note}", file=sys.stderr)
     if not check.ok:
         for error in check.errors:
             print(error, file=sys.stderr)
         return 1
     files = args.config + (f", {args.topology}" if args.topology else "")
+    fmt = "YAML" if config_format(_read(args.config)) == "yaml" else "JSON"
     mode = "P2P" if check.p2p else "non-P2P"
-    print(f"ok: cardano-node {args.node_version} would start with {files} ({mode})")
+    print(f"ok: cardano-node {args.node_version} would start with {files} ({mode}; config read as {fmt})")
     return 0
+
+
+def _read(path: str) -> str:
+    with open(path, "rb") as handle:
+        return handle.read().decode("utf-8", "replace")
+
+
+def _say_where(path: str) -> None:
+    """A config the node cannot decode as YAML: file, 1-based line and column first, for people."""
+    from orchestrator.cardano import node_yaml
+
+    try:
+        node_yaml.loads(_read(path))
+    except node_yaml.YamlDecodeError as exc:
+        where = path if exc.line is None else f"{path}:{exc.line}:{exc.column}"
+        print(f"{where}: cardano-node cannot read it as YAML (nor JSON): {exc.problem}", file=sys.stderr)
+    except OSError:
+        pass

@@ -9,10 +9,11 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from orchestrator.cardano import health
+from orchestrator.cardano import health, node_yaml
 from orchestrator.cardano.health import DiskUsage, TcpConnection, Tip
 
 
@@ -29,11 +30,16 @@ class FileStat(NamedTuple):
 
 
 class GenesisFile(NamedTuple):
-    """A genesis file the config references: path, sha256 and blake2b-256 (None: unreadable)."""
+    """A genesis file the config references: path, sha256 and blake2b-256 (None: unreadable).
+
+    node_hash is the hash cardano-node compares with `<Era>GenesisHash`: for Byron the blake2b-256
+    of its canonical JSON, for the other eras the blake2b-256 of the bytes (None: not known).
+    """
 
     path: str
     sha256: str | None
     blake2b: str | None
+    node_hash: str | None = None
 
 
 class KeyFileStat(NamedTuple):
@@ -88,10 +94,18 @@ class HostFacts:
     key_files_stat: tuple[KeyFileStat, ...] = ()
     probe_errors: Mapping[str, str] = field(default_factory=_empty)
 
-    @property
+    @cached_property
     def config(self) -> Any:
-        """config.json parsed, or None when absent or not JSON."""
-        return _json_or_none(self.config_text)
+        """config.json as the node decodes it (YAML, so JSON too), or None when absent or unreadable.
+
+        Cached: a YAML decode costs ~20 ms and the audit's rules each read it.
+        """
+        if self.config_text is None:
+            return None
+        try:
+            return node_yaml.loads(self.config_text)
+        except ValueError:
+            return None
 
     @property
     def topology(self) -> Any:

@@ -156,7 +156,7 @@ def facts_to_json(facts: HostFacts, unix_now: float | None = None) -> dict[str, 
         "config": _file_json(facts.config_sha256, facts.config_stat),
         "topology": _file_json(facts.topology_sha256, facts.topology_stat),
         "genesis": {
-            name: {"path": g.path, "sha256": g.sha256, "blake2b_256": g.blake2b}
+            name: {"path": g.path, "sha256": g.sha256, "blake2b_256": g.blake2b, "node_hash": g.node_hash}
             for name, g in sorted(facts.genesis.items())
         },
         "tip": None

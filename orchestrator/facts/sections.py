@@ -192,36 +192,54 @@ class TopologySection(_FileSection):
         return host.layout.topology_path
 
 
+# The genesis files the config names, hashed on the host: sha256, blake2b-256 of the bytes, and
+# the hash the node compares (Byron: blake2b-256 of the canonical JSON; others: of the bytes). The
+# node reads config.json as YAML: a config that is not JSON is scanned for its top-level
+# `*GenesisFile:` lines (the planner checks each path against the node-decoded config).
 _GENESIS_PY = (
-    "import json,os,sys\n"
+    "import hashlib,json,os,re,sys\n"
     "p=sys.argv[1]\n"
-    "c=json.load(open(p))\n"
+    "t=open(p,'rb').read().decode('utf-8','replace')\n"
+    "try:\n"
+    "    c=json.loads(t)\n"
+    "except ValueError:\n"
+    "    c={m.group(1):m.group(2) or m.group(3) or m.group(4) for m in re.finditer("
+    "r'^([A-Za-z]*GenesisFile)[ ]*:[ ]*(?:\"([^\"\\n]+)\"|\\x27([^\\x27\\n]+)\\x27|([^#\\s][^#\\n]*?))[ ]*(?:#.*)?$',"
+    "t,re.M)}\n"
+    "c=c if isinstance(c,dict) else {}\n"
     "d=os.path.dirname(os.path.abspath(p))\n"
+    "b2=lambda b:hashlib.blake2b(b,digest_size=32).hexdigest()\n"
     f"for k,n in {GENESIS_KEYS!r}:\n"
     "    v=c.get(k)\n"
-    "    if isinstance(v,str) and '\\t' not in v and '\\n' not in v:\n"
-    "        print(n+'\\t'+os.path.join(d,v))\n"
+    "    v=c.get('GenesisFile') if v is None and n in ('byron','shelley') else v\n"
+    "    if not isinstance(v,str) or '\\t' in v or '\\n' in v:\n"
+    "        continue\n"
+    "    f=os.path.join(d,v)\n"
+    "    try:\n"
+    "        b=open(f,'rb').read()\n"
+    "    except OSError:\n"
+    "        print(n+'\\t'+f+'\\t-\\t-')\n"
+    "        continue\n"
+    "    x=b2(b)\n"
+    "    if n=='byron':\n"
+    "        try:\n"
+    "            x=b2(json.dumps(json.loads(b),sort_keys=True,separators=(',',':'),ensure_ascii=False).encode())\n"
+    "        except ValueError:\n"
+    "            x='-'\n"
+    "    print('\\t'.join((n,f,hashlib.sha256(b).hexdigest(),b2(b),x)))\n"
 )
 
 
 @register
 class GenesisSection(FactSection):
-    """The genesis files config.json names (relative to it): path, sha256 and blake2b-256."""
+    """The genesis files config.json names (relative to it): path, sha256, blake2b-256 and the
+    hash the node compares (Byron: of the canonical JSON). The config may be YAML (the node's rule)."""
 
     name = "genesis"
 
     def command(self, host: Host) -> str:
-        return (
-            # -I -S: no site, no user paths: half the interpreter's start-up, and nothing from the environment.
-            f"g=$(python3 -I -S -c {q(_GENESIS_PY)} {q(host.layout.config_path)}) || exit $?\n"
-            "printf '%s\\n' \"$g\" | while IFS=\"$(printf '\\t')\" read -r n p; do\n"
-            '  [ -n "$n" ] || continue\n'
-            '  if [ -r "$p" ]; then\n'
-            '    printf \'%s\\t%s\\t%s\\t%s\\n\' "$n" "$p" "$(sha256sum < "$p" | cut -d\' \' -f1)"'
-            ' "$(b2sum -l 256 < "$p" | cut -d\' \' -f1)"\n'
-            '  else printf \'%s\\t%s\\t-\\t-\\n\' "$n" "$p"; fi\n'
-            "done"
-        )
+        # -I -S: no site, no user paths: half the interpreter's start-up, and nothing from the environment.
+        return f"python3 -I -S -c {q(_GENESIS_PY)} {q(host.layout.config_path)}"
 
     def parse(self, out: Output) -> Parsed:
         known = {n for _, n in GENESIS_KEYS}
@@ -229,12 +247,13 @@ class GenesisSection(FactSection):
         errors: dict[str, str] = {}
         for line in out.body.splitlines():
             cols = line.split("\t")
-            if len(cols) != 4 or cols[0] not in known:
+            if len(cols) not in (4, 5) or cols[0] not in known:
                 continue
-            name, path, sha, b2 = cols
+            name, path, sha, b2 = cols[:4]
             ok_sha = sha if _HEX64.fullmatch(sha) else None
             ok_b2 = b2 if _HEX64.fullmatch(b2) else None
-            genesis[name] = GenesisFile(path, ok_sha, ok_b2)
+            node_hash = cols[4] if len(cols) == 5 and _HEX64.fullmatch(cols[4]) else None
+            genesis[name] = GenesisFile(path, ok_sha, ok_b2, node_hash)
             if ok_sha is None or ok_b2 is None:
                 errors[f"genesis.{name}"] = f"cannot read {path}"
         return Parsed(fields={"genesis": MappingProxyType(genesis)}, errors=errors)

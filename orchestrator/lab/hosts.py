@@ -16,7 +16,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 from orchestrator.lab import provision
@@ -34,9 +35,9 @@ def relay_octet(i: int) -> int:
     return 10 + i if i <= 89 else 61 + i
 
 
-def plan_hosts(relays: int, producers: int, subnet: int) -> list[LabHost]:
+def plan_hosts(relays: int, producers: int, subnet: int, yaml_configs: Collection[str] = ()) -> list[LabHost]:
     """Names and addresses: .1 the bridge, .2 the chain source, relays from .11 (then .151),
-    producers from .101."""
+    producers from .101; the hosts named in yaml_configs keep a YAML node config."""
     if not 0 <= subnet <= 255:
         raise LabError("--subnet must be 0..255 (the lab uses 198.18.SUBNET.0/24)")
     if relays < 1 or producers < 0 or producers > 50 or relays + producers > MAX_HOSTS:
@@ -52,7 +53,11 @@ def plan_hosts(relays: int, producers: int, subnet: int) -> list[LabHost]:
         hosts.append(
             LabHost(f"bp{i}", "block_producer", f"198.18.{subnet}.{100 + i}", layout, f"cf{subnet}-bp{i}", f"cf{subnet}p{i}")
         )
-    return hosts
+    names = {h.name for h in hosts if h.role != "chain_source"}
+    unknown = sorted(set(yaml_configs) - names)
+    if unknown:
+        raise LabError(f"--yaml-config: no relay or block producer named {', '.join(unknown)} in this lab")
+    return [replace(h, config_format="yaml") if h.name in yaml_configs else h for h in hosts]
 
 
 def _sh(*cmd: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -214,11 +219,14 @@ def lab_up(
     node_version: str = "8.7.3",
     progress: Callable[[str], None] = lambda _msg: None,
     rtt_ms: float = 0.0,
+    yaml_configs: Collection[str] = (),
 ) -> LabState:
     """Boot a lab and return its state; on any failure everything started so far is torn down.
 
     `rtt_ms` > 0 puts the delay relay (that many milliseconds of round trip) in front of every
     host's sshd and writes inventory.yml through it; inventory-direct.yml is the same fleet direct.
+    yaml_configs: hosts that keep their node config as YAML (the node repository's
+    mainnet-config.yaml), to exercise the node's YAML reading end to end.
     Raises LabError.
     """
     _require_root()
@@ -230,7 +238,7 @@ def lab_up(
         raise LabError(f"a lab is already running in {lab_path}; `cardano-fleet lab down --dir {lab_dir}` first")
     if existing is not None:
         lab_down(lab_path)
-    hosts = plan_hosts(relays, producers, subnet)
+    hosts = plan_hosts(relays, producers, subnet, yaml_configs)
     if lab_path.exists():
         shutil.rmtree(lab_path)
     lab_path.mkdir(parents=True)

@@ -34,6 +34,8 @@ OPERATOR_UID = 2000
 PUBLIC_NAMES = (*PUBLIC_RELAY_NAMES, "relay.friendpool.example")
 FRIEND_PEER = {"addr": "relay.friendpool.example", "port": 3001, "valency": 1}
 CHAIN_PORT = 3001
+# The node repository's own YAML config (cardano-node 8.7.3 configuration/cardano/), for YAML hosts.
+YAML_CONFIG = "mainnet-config.yaml"
 SYNC_SLOTS_PER_SEC = 400
 STARTUP_SECONDS = 2.0
 INITIAL_LAG_SLOTS = 200
@@ -109,7 +111,11 @@ def _write(path: Path, content: str | bytes, mode: int = 0o644, uid: int = 0) ->
 
 
 def layout_of(host: LabHost) -> Layout:
-    return LAYOUTS[host.layout]
+    """The host's layout; a YAML-config host keeps its config as the node repository names it."""
+    layout = LAYOUTS[host.layout]
+    if host.config_format == "yaml":
+        return layout.with_overrides({"config_path": f"{layout.genesis_dir}/{YAML_CONFIG}"})
+    return layout
 
 
 def node_port(host: LabHost) -> int:
@@ -216,6 +222,8 @@ def _node_files(host: LabHost, all_hosts: list[LabHost], node_version: str) -> d
         "alonzo-genesis.json": DATA / "8.9.0" / "mainnet" / "alonzo-genesis.json",
         "conway-genesis.json": book / "conway-genesis.json",
     }
+    if host.config_format == "yaml":
+        return _yaml_node_files(host, all_hosts, layout, genesis_src)
     files = {f"{layout.genesis_dir}/{name}": src.read_bytes() for name, src in genesis_src.items()}
     config_text = (book / "config.json").read_text()
     if host.role == "chain_source":
@@ -232,6 +240,20 @@ def _node_files(host: LabHost, all_hosts: list[LabHost], node_version: str) -> d
         config["PeerSharing"] = "PeerSharingDisabled"
     files[layout.config_path] = (json.dumps(config, indent=2) + "\n").encode()
     files[layout.topology_path] = (json.dumps(topology, indent=2) + "\n").encode()
+    return files
+
+
+def _yaml_node_files(
+    host: LabHost, all_hosts: list[LabHost], layout: Layout, genesis_src: dict[str, Path]
+) -> dict[str, bytes]:
+    """The node repository's YAML config unchanged (it names `mainnet-<era>-genesis.json`, which are
+    written too), non-P2P (it has no EnableP2P) with a legacy topology, as such hosts run 8.7.3."""
+    text = (DATA / "8.7.3" / "mainnet" / YAML_CONFIG).read_text()
+    if host.role == "block_producer":
+        text += "\n# This host produces blocks: it never shares its peers.\nPeerSharing: PeerSharingDisabled\n"
+    files = {f"{layout.genesis_dir}/mainnet-{name}": src.read_bytes() for name, src in genesis_src.items()}
+    files[layout.config_path] = text.encode()
+    files[layout.topology_path] = (json.dumps(legacy_topology(host, all_hosts), indent=2) + "\n").encode()
     return files
 
 
@@ -399,4 +421,6 @@ def _inventory(state: LabState, keys: Keys, *, relayed: bool) -> str:
             else:
                 lines += [f"          ansible_host: {h.address}"]
             lines += [f"          layout: {h.layout}"]
+            if h.config_format == "yaml":
+                lines.append(f"          config_path: {layout_of(h).config_path}")
     return "\n".join(lines) + "\n"

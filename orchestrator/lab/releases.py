@@ -8,7 +8,10 @@ config.json, topology.json and the four genesis files, byte-for-byte from the pa
 
 The binaries are Python zipapps (`#!/usr/bin/python3`) holding the simulated node and the
 modules it imports (stdlib only, found by walking the imports), with empty `__init__.py` files
-instead of the package's own. Each module also ships as unchecked hash-based bytecode: zipimport
+instead of the package's own. One third-party package is bundled whole, as the real binary links
+libyaml: ruamel.yaml (pure Python), which reads a YAML config.json the way the node does
+(cardano/node_yaml.py); it is imported only when a config is not plain JSON.
+Each module also ships as unchecked hash-based bytecode: zipimport
 cannot cache compiled code, and compiling the node on every `cardano-cli query tip` made each call
 cost ~0.2 s of CPU (the real binaries answer in milliseconds; the facts probe runs three of them).
 An interpreter with another bytecode magic number ignores the .pyc and compiles the .py.
@@ -38,6 +41,8 @@ ZIP_DATE = (2024, 1, 1, 0, 0, 0)
 NETWORKS_8_9_0 = ("mainnet", "preprod", "preview")
 GENESIS = ("byron", "shelley", "alonzo", "conway")
 SUPPORTED = ("8.7.3", "8.9.0")
+# Third-party packages bundled whole into the zipapps (top-level import name → dotted package).
+VENDORED: dict[str, str] = {"ruamel": "ruamel.yaml"}
 
 
 @dataclass(frozen=True)
@@ -94,11 +99,29 @@ def bundled_modules(entry: str = ENTRY_MODULE) -> list[str]:
             continue
         seen.add(module)
         ours, others = _imports(module)
-        foreign = sorted(name for name in others if name not in sys.stdlib_module_names)
+        foreign = sorted(name for name in others if name not in sys.stdlib_module_names and name not in VENDORED)
         if foreign:
             raise ValueError(f"{module} imports non-stdlib modules {foreign}: hosts have a bare python3")
         todo += sorted(ours - seen)
     return sorted(seen)
+
+
+def vendored_files() -> dict[str, bytes]:
+    """The bundled third-party packages' .py files (and their bytecode), by path in the zipapp."""
+    files: dict[str, bytes] = {}
+    for dotted in sorted(VENDORED.values()):
+        spec = importlib.util.find_spec(dotted)
+        if spec is None or not spec.submodule_search_locations:
+            raise ValueError(f"{dotted} is not installed: the lab's node needs it to read YAML configs")
+        root = Path(next(iter(spec.submodule_search_locations)))
+        parts = dotted.split(".")
+        for i in range(1, len(parts)):
+            files.setdefault("/".join(parts[:i]) + "/__init__.py", b"")
+        for source in sorted(root.rglob("*.py")):
+            name = "/".join(parts) + "/" + source.relative_to(root).as_posix()
+            files[name] = source.read_bytes()
+            files[name + "c"] = compiled(files[name], name)
+    return files
 
 
 def _zip_entry(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
@@ -127,6 +150,7 @@ def build_zipapp(version: str, program: str) -> bytes:
         name = module.replace(".", "/") + ".py"
         files[name] = _module_path(module).read_bytes()
         files[name + "c"] = compiled(files[name], name)
+    files.update(vendored_files())
     from orchestrator.lab.simnode import VERSION_ARGV, version_text
 
     # `--version` answers without importing the simulation (the facts probe asks on every host).

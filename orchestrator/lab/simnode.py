@@ -782,8 +782,8 @@ def node_main(version: str, argv: list[str]) -> int:
     for warning in check.warnings:
         _log("startup", warning, "Warning")
     if not check.ok or check.config is None or check.topology is None:
-        for error in check.errors:
-            _err("", error)
+        # The node stops at its first failure and prints that one, in its own words.
+        _err("", node_rules.node_words(check.errors[0]) if check.errors else "cannot start")
         return 1
     faults = load_faults(version)
     if faults.crash_at_start:

@@ -27,6 +27,7 @@ class LabHost:
     layout: str  # guild | iog (chain_source: iog)
     netns: str
     veth: str
+    config_format: str = "json"  # json | yaml: yaml hosts keep the node repository's mainnet-config.yaml
 
 
 @dataclass

@@ -71,7 +71,14 @@ class LabPool:
         self.tmp = tmp_path_factory
         self.started: list[Path] = []
 
-    def __call__(self, relays: int = 3, producers: int = 1, node_version: str = "8.7.3", rtt_ms: float = 0.0) -> Lab:
+    def __call__(
+        self,
+        relays: int = 3,
+        producers: int = 1,
+        node_version: str = "8.7.3",
+        rtt_ms: float = 0.0,
+        yaml_configs: tuple[str, ...] = (),
+    ) -> Lab:
         _require_root()
         for _attempt in range(20):
             subnet = 40 + next(_subnets) % 200
@@ -81,8 +88,9 @@ class LabPool:
             self.started.append(lab_dir)
             try:
                 state = lab_up(
-                    lab_dir, relays=relays, producers=producers, subnet=subnet, node_version=node_version, rtt_ms=rtt_ms
-                )
+                    lab_dir, relays=relays, producers=producers, subnet=subnet, node_version=node_version,
+                    rtt_ms=rtt_ms, yaml_configs=yaml_configs,
+                )  # fmt: skip
             except LabError as e:
                 if "already exists" in str(e):
                     continue

@@ -272,7 +272,8 @@ def test_invalid_files_give_the_real_message_and_exit_1(lab: Lab, monkeypatch: p
     node.write_topology([])
     shutil.copy(DATA / "8.7.3" / "mainnet" / "conway-genesis.json", node.root / "conway-genesis.json")
     rc, _, err = run_node_inline(*node.argv())
-    assert rc == 1 and err.startswith("Wrong genesis file: the actual hash is ")
+    assert rc == 1 and err.startswith("Conway related : Wrong genesis file: the actual hash is ")
+    assert "ConwayGenesisFile:" not in err  # the node's own words, nothing added
     assert not node.socket_path.exists() and not node.db.exists()
     rc, _, err = run_node_inline("run", "--config", "c.json")
     assert rc == 1 and "Missing: --topology" in err

@@ -34,6 +34,8 @@ GROUPS = MappingProxyType({"relays": ("relay1", "relay2"), "block_producers": ("
 INV = Inventory("inv.yml", (R1, R2, BP), GROUPS)
 CONWAY_890 = hashlib.blake2b(shipped_file("8.9.0", "mainnet", "conway-genesis.json"), digest_size=32).hexdigest()
 POLICY = Policy()
+_MAINNET = json.loads(shipped_file("8.9.0", "mainnet", "config.json"))
+KEPT_HASHES = {era: _MAINNET[f"{era}GenesisHash"] for era in ("Byron", "Shelley", "Alonzo")}
 
 
 def _legacy_topology(host: Host) -> str:
@@ -42,6 +44,13 @@ def _legacy_topology(host: Host) -> str:
     if not host.is_producer:
         producers.append({"addr": "relays-new.cardano-mainnet.iohk.io", "port": 3001, "valency": 2})
     return json.dumps({"Producers": producers}, indent=2) + "\n"
+
+
+def _genesis(f: HostFacts, era: str, **changes: str | None) -> HostFacts:
+    """The facts with one era's probed genesis file changed (a hash, or None: unreadable)."""
+    files = dict(f.genesis)
+    files[era] = files[era]._replace(**changes)
+    return replace(f, genesis=MappingProxyType(files))
 
 
 def compliant(host: Host) -> HostFacts:
@@ -64,8 +73,11 @@ def compliant(host: Host) -> HostFacts:
         service_active="active", service_enabled="enabled",
         config_text=files[lay.config_path], config_stat=FileStat("root", "root", 0o644, 100),
         topology_text=files[lay.topology_path], topology_stat=FileStat("root", "root", 0o644, 100),
-        genesis=MappingProxyType({"conway": GenesisFile(f"{lay.genesis_dir}/conway-genesis.json", "c" * 64,
-                                                        CONWAY_890)}),
+        genesis=MappingProxyType({
+            "conway": GenesisFile(f"{lay.genesis_dir}/conway-genesis.json", "c" * 64, CONWAY_890),
+            **{era.lower(): GenesisFile(f"{lay.genesis_dir}/{era.lower()}-genesis.json", "c" * 64, h, h)
+               for era, h in KEPT_HASHES.items()},
+        }),
         tip=Tip(slot - 3, 1, 1, "Babbage", "ab" * 32, 1, 1, 100.0),
         metrics=MappingProxyType({"cardano_node_metrics_peerSelection_hot": 2.0}),
         hot_peer_addresses=("198.18.0.12",), disk_free_bytes=100 * 1024**3, releases=("8.7.3", "8.9.0"),
@@ -158,12 +170,22 @@ CASES: list[tuple[str, Host, Callable[[HostFacts], HostFacts], set[str]]] = [
     ("peer-sharing-string-on-890", R1, cfg(R1, _set("PeerSharing", "PeerSharingEnabled")),
      {"config-valid", "drift"}),
     ("wrong-conway-hash", R2, cfg(R2, _set("ConwayGenesisHash", "f" * 64)), {"conway-genesis-hash", "drift"}),
-    ("conway-unreadable", R2, lambda f: replace(f, genesis=MappingProxyType({})), {"conway-genesis-hash"}),
-    # A preprod config on a host the inventory puts on mainnet: only network-match sees it (the
-    # migration keeps the operator's config, and preprod's Conway genesis is the same file).
+    ("genesis-unprobed", R2, lambda f: replace(f, genesis=MappingProxyType({})),
+     {"conway-genesis-hash", "genesis-hashes"}),
+    # (the planner would write the 8.9.0 Conway file again: drift)
+    ("conway-unreadable", R2, lambda f: _genesis(f, "conway", blake2b=None), {"conway-genesis-hash", "drift"}),
+    # A kept era's file that is not the config's: the node stops, and the planner refuses the host.
+    ("wrong-shelley-file", R2, lambda f: _genesis(f, "shelley", blake2b="e" * 64, node_hash="e" * 64),
+     {"genesis-hashes", "drift"}),
+    ("wrong-byron-file", R1, lambda f: _genesis(f, "byron", node_hash="e" * 64), {"genesis-hashes", "drift"}),
+    ("shelley-unreadable", R1, lambda f: _genesis(f, "shelley", blake2b=None, node_hash=None),
+     {"genesis-hashes", "drift"}),
+    # A preprod config on a host the inventory puts on mainnet, whose genesis files are mainnet's:
+    # its Byron/Shelley/Alonzo hashes are preprod's, so the node would stop (genesis-hashes) and the
+    # planner refuses the host (drift). (Preprod's Conway genesis is the same file as mainnet's.)
     ("preprod-config-on-mainnet-host", R2,
      lambda f: replace(f, config_text=shipped_file("8.9.0", "preprod", "config.json").decode()),
-     {"network-match"}),  # fmt: skip
+     {"network-match", "genesis-hashes", "drift"}),  # fmt: skip
     ("bp-ledger", BP, topo(_set("useLedgerAfterSlot", 0)), {"bp-no-ledger-peers", "drift"}),
     ("bp-bootstrap", BP, topo(_set("bootstrapPeers", [{"address": "backbone.cardano.iog.io", "port": 3001}])),
      {"bp-no-bootstrap-peers", "drift"}),
@@ -191,7 +213,8 @@ CASES: list[tuple[str, Host, Callable[[HostFacts], HostFacts], set[str]]] = [
     ("low-disk", R1, lambda f: replace(f, disk_free_bytes=1024**3), {"free-disk"}),
     ("disk-unknown", R1, lambda f: replace(f, disk_free_bytes=None), {"free-disk"}),
     ("config-missing", R1, lambda f: replace(f, config_text=None, probe_errors=MappingProxyType({"config": "exit 1"})),
-     {"p2p-enabled", "config-valid", "conway-genesis-hash", "network-match", "topology-valid", "drift"}),  # fmt: skip
+     {"p2p-enabled", "config-valid", "conway-genesis-hash", "genesis-hashes", "network-match", "topology-valid",
+      "drift"}),  # fmt: skip
 ]
 
 

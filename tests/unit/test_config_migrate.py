@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -20,6 +19,7 @@ from orchestrator.cardano.config import (
 from orchestrator.cardano.diffs import unified_diff
 from orchestrator.cardano.errors import FileFormatError
 from orchestrator.model import Role
+from tests.genesis_kit import put_genesis, put_kept_genesis
 
 REF = Path(__file__).resolve().parents[1] / "fixtures" / "cardano-reference"
 BOOK = REF / "book-play-environments"
@@ -58,6 +58,7 @@ def test_873_configs_migrate_to_valid_890(path: Path, role: Role, tmp_path: Path
     assert node_rules.blake2b_256_hex(genesis_write.content) == data["ConwayGenesisHash"]
     for write in result.writes:
         Path(write.path).write_bytes(write.content)
+    put_kept_genesis(tmp_path, data, result.network)
     check = validate_config(result.text, "8.9.0", str(tmp_path))
     assert check.ok, check.errors
     assert migrate_config(result.text, role, path=str(tmp_path / "config.json")).changed is False
@@ -165,8 +166,13 @@ def test_network_inferred(net: str) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ('{\n  "EnableP2P": true,\n  // no comments in JSON\n}', "c.json:3:3: not valid JSON"),
-        ("[]", "c.json: a node configuration must be a JSON object"),
+        # The node reads config as YAML: `// ...` is then a key of a flow mapping, not a syntax error.
+        ('{\n  "EnableP2P": true,\n  // no comments in JSON\n}', "c.json: cannot tell the network"),
+        ('{\n  "EnableP2P": true,\n  "a": [1,\n}', "c.json:4:1: cardano-node cannot read it as YAML"),
+        ("EnableP2P: true\n  bad: indent\n", "c.json:2:6: cardano-node cannot read it as YAML"),
+        ("[]", "c.json: a node configuration must be a mapping (JSON object), found Array"),
+        ("- a\n- b\n", "c.json: a node configuration must be a mapping (JSON object), found Array"),
+        ("", "c.json: a node configuration must be a mapping (JSON object), found Null"),
         ('{"Protocol": "Cardano"}', "c.json: cannot tell the network"),
         ('{"RequiresNetworkMagic": "RequiresNoMagic", "PeerSharing": 3}', "c.json: PeerSharing: expected"),
     ],
@@ -179,9 +185,9 @@ def test_malformed_configs(text: str, message: str) -> None:
 
 def test_migrated_config_with_old_genesis_fails_the_hash_check(tmp_path: Path) -> None:
     result = migrate_config((BOOK / "8.7.3" / "mainnet" / "config.json").read_text(), Role.RELAY)
-    shutil.copy(BOOK / "8.7.3" / "mainnet" / "conway-genesis.json", tmp_path / "conway-genesis.json")
+    put_genesis(tmp_path, "mainnet", "8.7.3")
     check = validate_config(result.text, "8.9.0", str(tmp_path))
-    assert not check.ok and check.errors[0].startswith("Wrong genesis file: the actual hash is")
+    assert not check.ok and check.errors[0].startswith("Conway related : Wrong genesis file: the actual hash is")
 
 
 def test_diff_labels() -> None:

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from orchestrator.cardano import node_rules
-from orchestrator.cardano.config import migrate_config
+from orchestrator.cardano.config import SHIPPED_TARGETS, migrate_config
 from orchestrator.cardano.errors import FileFormatError
 from orchestrator.cardano.networks import AccessPoint, network
 from orchestrator.cardano.topology import desired_topology, parse_topology
@@ -447,3 +447,99 @@ class _Facts:
         self.config_text = config
         self.topology_text = topology
         self.releases = ("8.7.3",)
+
+
+# ---------------------------------------------------------------------------------- YAML configs
+# The node reads config.json as YAML (Data.Yaml): the same contract holds for YAML text, and a
+# migration of a YAML config keeps every value the node reads but the ones it means to change.
+
+REAL_YAML = (ROOT / "orchestrator/cardano/data/8.7.3/mainnet/mainnet-config.yaml").read_text()
+# Plain scalars whose meaning differs between YAML 1.1 (the node) and 1.2, quoted forms, odd numbers.
+YAML_SCALARS = [
+    "true", "True", "TRUE", "yes", "Yes", "on", "ON", "y", "n", "no", "off", "Off", "false", "~", "null", "",
+    "0x1F", "0o17", "1e3", "1.5", "+5", ".5", "1_000", "'quoted'", '"double"', "PeerSharingEnabled",
+    "PeerSharingDisabled", "Cardano", "[1, 2]", "{a: 1}", "&x 3", "*x", "!!str 12", "| ", "> ", "- a", "a: b",
+    "# c", "'unterminated", "\"bad \\q escape\"",
+]  # fmt: skip
+
+
+def _yaml_with_values(data: st.DataObject) -> str:
+    """The real YAML config with some top-level values (and keys) replaced by fuzzed YAML text."""
+    lines = REAL_YAML.splitlines(keepends=True)
+    keyed = [i for i, line in enumerate(lines) if line[:1].isalpha() and ": " in line]
+    for i in data.draw(st.lists(st.sampled_from(keyed), max_size=4)):
+        key = data.draw(st.sampled_from(CONFIG_WORDS) | st.just(lines[i].split(":", 1)[0]))
+        value = data.draw(st.sampled_from(YAML_SCALARS) | st.text(string.printable, max_size=12))
+        lines[i] = f"{key}: {value}\n"
+    return "".join(lines)
+
+
+def _yaml_migration_keeps_values(text: str) -> None:
+    """What the node reads from a migrated YAML file: the old values, plus only the migration's keys."""
+    from orchestrator.cardano import node_yaml
+
+    try:
+        before = node_yaml.loads(text)
+    except node_yaml.YamlDecodeError:
+        return
+    for role in (Role.BLOCK_PRODUCER,):  # the role that changes the most keys
+        try:
+            migration = migrate_config(text, role, "mainnet", path="config.json")
+        except FileFormatError as exc:
+            assert str(exc).startswith("config.json"), str(exc)
+            continue
+        if migration.format != "yaml" or not migration.changed:
+            continue
+        after = node_yaml.loads(migration.text)
+        touched = {"EnableP2P", "PeerSharing", "ConwayGenesisHash", "ConwayGenesisFile",
+                   "TestEnableDevelopmentNetworkProtocols", "ExperimentalProtocolsEnabled",
+                   *(k for k, _ in SHIPPED_TARGETS)}  # fmt: skip
+        assert {k: v for k, v in after.items() if k not in touched} == {
+            k: v for k, v in before.items() if k not in touched
+        }
+        assert after["EnableP2P"] is True
+
+
+# A YAML decode of the real file costs ~20 ms (pure-Python parser), so these run fewer examples.
+YAML_FUZZ = settings(FUZZ, max_examples=20)
+
+
+@YAML_FUZZ
+@given(data=st.data())
+def test_yaml_config_with_fuzzed_values(data):
+    text = _yaml_with_values(data)
+    _config_checks(text)
+    _yaml_migration_keeps_values(text)
+
+
+@YAML_FUZZ
+@given(data=st.data())
+def test_yaml_config_mutations_of_the_real_file(data):
+    text = mutate(REAL_YAML, data)
+    _config_checks(text)
+    _yaml_migration_keeps_values(text)
+
+
+@FUZZ
+@given(text=st.text(max_size=200))
+def test_node_yaml_raises_only_its_decode_error(text):
+    from orchestrator.cardano import node_yaml
+
+    try:
+        node_yaml.loads(text)
+    except node_yaml.YamlDecodeError as exc:
+        assert str(exc)
+
+
+@settings(FUZZ, max_examples=60)
+@given(doc=documents(CONFIG_WORDS))
+def test_config_structured_documents_as_block_yaml(doc):
+    """The structured documents again, written as block YAML by a YAML 1.2 writer."""
+    import io
+
+    from ruamel.yaml import YAML
+
+    out = io.StringIO()
+    YAML(typ="safe", pure=True).dump(doc, out)
+    _config_checks(out.getvalue())
+    _yaml_migration_keeps_values(out.getvalue())

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
 from orchestrator.cardano import node_rules as nr
+from tests.genesis_kit import put_genesis
 
 REF = Path(__file__).resolve().parents[1] / "fixtures" / "cardano-reference"
 BOOK = REF / "book-play-environments"
@@ -28,9 +28,10 @@ def cfg(**changes: object) -> str:
 @pytest.mark.parametrize("version", nr.VERSIONS)
 @pytest.mark.parametrize("era", ["8.7.3", "8.9.0"])
 @pytest.mark.parametrize("net", NETS)
-def test_book_configs_start_with_their_own_genesis(version: str, era: str, net: str) -> None:
+def test_book_configs_start_with_their_own_genesis(version: str, era: str, net: str, tmp_path: Path) -> None:
     path = BOOK / era / net / "config.json"
-    check = nr.check_config(version, path.read_text(), str(path.parent))
+    put_genesis(tmp_path, net, era)
+    check = nr.check_config(version, path.read_text(), str(tmp_path))
     assert check.ok, check.errors
     assert check.p2p is True
 
@@ -97,19 +98,24 @@ def test_config_not_json(text: str) -> None:
 
 
 def test_wrong_conway_hash(tmp_path: Path) -> None:
-    shutil.copy(BOOK / "8.7.3" / "mainnet" / "conway-genesis.json", tmp_path / "conway-genesis.json")
+    put_genesis(tmp_path, "mainnet", "8.7.3")
     check = nr.check_config("8.9.0", cfg(), str(tmp_path))
     old = nr.blake2b_256_hex((tmp_path / "conway-genesis.json").read_bytes())
     assert not check.ok
+    # The node's words (Protocol/Cardano.hs prefix, Protocol/Shelley.hs message), then the file.
     assert check.errors == (
-        f'Wrong genesis file: the actual hash is "{old}", but the expected genesis hash given in the node '
-        'configuration file is "de609b281cb3d8ae91a9d63a00c87092975612d603aa54c0f1c6a781e33d6e1e"',
+        f'Conway related : Wrong genesis file: the actual hash is "{old}", but the expected genesis hash given in '
+        'the node configuration file is "de609b281cb3d8ae91a9d63a00c87092975612d603aa54c0f1c6a781e33d6e1e"'
+        f" [ConwayGenesisFile: {tmp_path / 'conway-genesis.json'}]",
     )
 
 
 def test_missing_genesis_file(tmp_path: Path) -> None:
     check = nr.check_config("8.9.0", cfg(), str(tmp_path))
-    assert not check.ok and check.errors[0].startswith("There was an error reading the genesis file")
+    # Byron first (the node's order), and every era is reported, each with its path.
+    assert not check.ok and check.errors[0].startswith("There was an error parsing the genesis file")
+    assert [e.split(":")[0] for e in check.errors[1:]] == ["Shelley related", "Alonzo related", "Conway related "]
+    assert all(str(tmp_path) in e for e in check.errors)
 
 
 @pytest.mark.parametrize("net", NETS)
@@ -228,8 +234,7 @@ def test_legacy_p2p_group_needs_trustable_in_890_only() -> None:
 
 
 def test_check_node_files_p2p_flip_without_topology_conversion(tmp_path: Path) -> None:
-    for name in ("conway-genesis.json",):
-        shutil.copy(BOOK / "8.9.0" / "mainnet" / name, tmp_path / name)
+    put_genesis(tmp_path, "mainnet", "8.9.0")
     (tmp_path / "config.json").write_text(cfg())
     (tmp_path / "topology.json").write_text(LEGACY)
     check = nr.check_node_files("8.9.0", str(tmp_path / "config.json"), str(tmp_path / "topology.json"))

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from orchestrator.cli import main
+from tests import genesis_kit
 
 REF = Path(__file__).resolve().parents[1] / "fixtures" / "cardano-reference"
 BOOK = REF / "book-play-environments"
@@ -147,7 +148,7 @@ def test_config_migrate_malformed(tmp_path: Path, capsys: pytest.CaptureFixture[
     src.write_text('{\n  "EnableP2P": true\n  "PeerSharing": false\n}\n')
     assert main(["config", "migrate", str(src), "--to", "8.9.0", "--role", "relay"]) == 1
     captured = capsys.readouterr()
-    assert captured.out == "" and f"{src}:3:3: not valid JSON" in captured.err
+    assert captured.out == "" and f"{src}:3:16: cardano-node cannot read it as YAML (nor JSON)" in captured.err
     assert (
         main(
             [
@@ -168,8 +169,7 @@ def test_config_migrate_malformed(tmp_path: Path, capsys: pytest.CaptureFixture[
 
 
 def node_dir(tmp_path: Path, era: str, net: str = "mainnet") -> Path:
-    for name in ("config.json", "conway-genesis.json"):
-        shutil.copy(BOOK / era / net / name, tmp_path / name)
+    genesis_kit.node_dir(tmp_path, net, era)
     return tmp_path
 
 
@@ -223,13 +223,21 @@ def test_validate_wrong_genesis(tmp_path: Path, capsys: pytest.CaptureFixture[st
     d = node_dir(tmp_path, "8.9.0")
     shutil.copy(BOOK / "8.7.3" / "mainnet" / "conway-genesis.json", d / "conway-genesis.json")
     assert main(["validate", "--config", str(d / "config.json"), "--node-version", "8.9.0"]) == 1
-    assert "Wrong genesis file: the actual hash is" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "Conway related : Wrong genesis file: the actual hash is" in err
+    assert f"[ConwayGenesisFile: {d / 'conway-genesis.json'}]" in err
 
 
 def test_validate_malformed_and_missing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # A trailing comma is fine for the node's YAML reader: the verdict is about what is missing.
     (tmp_path / "config.json").write_text('{\n  "Protocol": "Cardano",\n}\n')
     assert main(["validate", "--config", str(tmp_path / "config.json"), "--node-version", "8.9.0"]) == 1
-    assert "line 3 column 1" in capsys.readouterr().err
+    assert "Missing required field, either ByronGenesisFile or GenesisFile" in capsys.readouterr().err
+    (tmp_path / "config.json").write_text('{\n  "Protocol": "Cardano",\n  "a": [1,\n}\n')
+    assert main(["validate", "--config", str(tmp_path / "config.json"), "--node-version", "8.9.0"]) == 1
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'config.json'}:4:1: cardano-node cannot read it as YAML" in err
+    assert "YAML parse exception at line 3, column 0" in err  # the node's own (0-based) words
     assert main(["validate", "--config", str(tmp_path / "gone.json"), "--node-version", "8.9.0"]) == 1
     assert "gone.json" in capsys.readouterr().err
     (tmp_path / "config.json").write_bytes(b"\xff\xfe")
