@@ -165,8 +165,12 @@ def lab_up(
     subnet: int = 0,
     node_version: str = "8.7.3",
     progress: Callable[[str], None] = lambda _msg: None,
+    startup_seconds: float = provision.DEFAULT_STARTUP_SECONDS,
 ) -> LabState:
-    """Boot a lab and return its state; on any failure everything started so far is torn down."""
+    """Boot a lab and return its state; on any failure everything started so far is torn down.
+
+    `startup_seconds`: how long each node's start (ChainDB opening to socket) takes. Returns once
+    sshd answers; the nodes may still be starting (orchestrator.lab.readiness waits for sync)."""
     _require_root()
     lab_path = Path(lab_dir).resolve()
     existing = LabState.load(lab_path)
@@ -194,7 +198,7 @@ def lab_up(
             for d in OVERLAID:
                 (host_dir / "upper" / d).mkdir(parents=True, exist_ok=True)
                 (host_dir / "work" / d).mkdir(parents=True, exist_ok=True)
-            provision.prepare_host(host, hosts, host_dir / "upper", keys, releases, node_version, subnet)
+            provision.prepare_host(host, hosts, host_dir / "upper", keys, releases, node_version, subnet, startup_seconds)
         progress("creating the bridge and network namespaces")
         _make_network(state)
         state.save()

@@ -28,8 +28,12 @@ PUBLIC_NAMES = (*PUBLIC_RELAY_NAMES, "relay.friendpool.example")
 FRIEND_PEER = {"addr": "relay.friendpool.example", "port": 3001, "valency": 1}
 CHAIN_PORT = 3001
 SYNC_SLOTS_PER_SEC = 400
-STARTUP_SECONDS = 2.0
+# A start long enough to show every phase a mainnet start goes through (validating chunks, replaying
+# the ledger, initial chain selection), short enough for a rehearsal; tests that are not about
+# startup timing pass a shorter one (tests/integration/conftest.py).
+DEFAULT_STARTUP_SECONDS = 12.0
 INITIAL_LAG_SLOTS = 200
+GUILD_LOG = "/opt/cardano/cnode/logs/node0.json"
 
 
 @dataclass(frozen=True)
@@ -55,7 +59,8 @@ def make_keys(lab_path: Path, hosts: list[LabHost]) -> Keys:
     procs = [
         subprocess.Popen(
             ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"cardano-fleet-lab-{name}", "-f", str(path)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
         )  # fmt: skip
         for name, path in jobs.items()
     ]
@@ -78,9 +83,7 @@ def build_releases(lab_path: Path, gateway: str, port: int) -> dict[str, LabRele
     result = {}
     for version in ("8.7.3", "8.9.0"):
         r = build_release(version, out)
-        result[version] = LabRelease(
-            version, r.path, r.sha256, f"http://{gateway}:{port}/{r.path.name}", r.binary_subdir
-        )
+        result[version] = LabRelease(version, r.path, r.sha256, f"http://{gateway}:{port}/{r.path.name}", r.binary_subdir)
     return result
 
 
@@ -221,6 +224,10 @@ def _node_files(host: LabHost, all_hosts: list[LabHost], node_version: str) -> d
         topology = legacy_topology(host, all_hosts)
     config = json.loads(config_text)
     config["EnableP2P"] = host.role == "chain_source"
+    if layout.name == "guild" and host.role != "chain_source":
+        # guild-operators' config logs JSON to a file under logs/ instead of stdout (the journal)
+        config["setupScribes"] = [{"scFormat": "ScJson", "scKind": "FileSK", "scName": GUILD_LOG, "scRotation": None}]
+        config["defaultScribes"] = [["FileSK", GUILD_LOG]]
     if host.role == "block_producer" and node_version == "8.7.3":
         config["PeerSharing"] = "PeerSharingDisabled"
     files[layout.config_path] = (json.dumps(config, indent=2) + "\n").encode()
@@ -228,7 +235,7 @@ def _node_files(host: LabHost, all_hosts: list[LabHost], node_version: str) -> d
     return files
 
 
-def _unit(host: LabHost) -> str:
+def _unit(host: LabHost, startup_seconds: float) -> str:
     layout = layout_of(host)
     args = [
         f"{layout.bin_dir}/cardano-node", "run",
@@ -244,7 +251,7 @@ def _unit(host: LabHost) -> str:
         ]  # fmt: skip
     env = [
         f"CARDANO_LAB_SYNC_SLOTS_PER_SEC={SYNC_SLOTS_PER_SEC}",
-        f"CARDANO_LAB_STARTUP_SECONDS={STARTUP_SECONDS}",
+        f"CARDANO_LAB_STARTUP_SECONDS={startup_seconds:g}",
         # A fresh lab is a fleet that was running in sync: its first boot starts just behind the tip.
         f"CARDANO_LAB_INITIAL_LAG_SLOTS={INITIAL_LAG_SLOTS}",
     ]
@@ -294,6 +301,7 @@ def prepare_host(
     releases: dict[str, LabRelease],
     node_version: str,
     subnet: int,
+    startup_seconds: float = DEFAULT_STARTUP_SECONDS,
 ) -> None:
     etc = upper / "etc"
     _write(etc / "hostname", host.name + "\n")
@@ -304,6 +312,8 @@ def prepare_host(
     _write(etc / "ssh" / "ssh_host_ed25519_key.pub", key_pub + "\n")
     _users(upper, keys.client_pub)
     _write(upper / "usr_local" / "sbin" / "systemctl", STANDIN.read_bytes(), mode=0o755)
+    # The same file answers as journalctl (by its name): `journalctl -u UNIT` reads the unit's output.
+    _write(upper / "usr_local" / "bin" / "journalctl", STANDIN.read_bytes(), mode=0o755)
     units = etc / "systemd" / "system"
     units.mkdir(parents=True)
     # Opaque: the host must not see (and start) the real machine's units.
@@ -326,7 +336,7 @@ def prepare_host(
             # Stand-in pool keys: the orchestrator must never open these (tests check it).
             _write(keys_dir / name, f"lab stand-in {name}: must never be read\n", mode=0o600)
         os.chmod(keys_dir, 0o700)
-    _write(units / layout.service_name, _unit(host))
+    _write(units / layout.service_name, _unit(host, startup_seconds))
     wants = units / "multi-user.target.wants"
     wants.mkdir(exist_ok=True)
     os.symlink(f"/etc/systemd/system/{layout.service_name}", wants / layout.service_name)

@@ -19,6 +19,10 @@ from orchestrator.lab.hosts import host_exec, lab_down, lab_up
 from orchestrator.lab.readiness import wait_in_sync
 from orchestrator.lab.state import LabError, LabState
 
+# Tests that are not about startup timing get a short start (a mainnet-like one is 12 s by default):
+# every lab boot, restart and rollback here pays it, and the suite must stay under 20 minutes.
+FAST_STARTUP_SECONDS = 2.0
+
 # Labs of concurrent test processes must not collide: start at a per-process offset, skip taken ones.
 _subnets = itertools.count(40 + os.getpid() % 150)
 
@@ -41,9 +45,7 @@ class Lab:
         self.inventory_path = self.dir / "inventory.yml"
         self.known_hosts = self.dir / "known_hosts"
         self.client_key = self.dir / "keys" / "client_key"
-        self.hosts = [
-            LabHostView(h.name, h.address, 22, h.role, h.layout) for h in state.hosts if h.role != "chain_source"
-        ]
+        self.hosts = [LabHostView(h.name, h.address, 22, h.role, h.layout) for h in state.hosts if h.role != "chain_source"]
         self.chain_source = next(h for h in state.hosts if h.role == "chain_source")
 
     def exec(self, host: str, command: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
@@ -71,7 +73,10 @@ class LabPool:
         self.tmp = tmp_path_factory
         self.started: list[Path] = []
 
-    def __call__(self, relays: int = 3, producers: int = 1, node_version: str = "8.7.3") -> Lab:
+    def __call__(
+        self, relays: int = 3, producers: int = 1, node_version: str = "8.7.3",
+        startup_seconds: float = FAST_STARTUP_SECONDS,
+    ) -> Lab:  # fmt: skip
         _require_root()
         for _attempt in range(20):
             subnet = 40 + next(_subnets) % 200
@@ -80,7 +85,8 @@ class LabPool:
             lab_dir = self.tmp.mktemp(f"lab{subnet}")
             self.started.append(lab_dir)
             try:
-                state = lab_up(lab_dir, relays=relays, producers=producers, subnet=subnet, node_version=node_version)
+                state = lab_up(lab_dir, relays=relays, producers=producers, subnet=subnet, node_version=node_version,
+                               startup_seconds=startup_seconds)  # fmt: skip
             except LabError as e:
                 if "already exists" in str(e):
                     continue
