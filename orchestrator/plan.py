@@ -69,6 +69,15 @@ class HostPlan:
     reasons: tuple[str, ...]  # why it changes, or why not
     error: str | None = None  # the host cannot be planned (unreachable, unusable files)
     batch: int = 0
+    last_start_seconds: float | None = None  # its newest complete start (own log); None: unknown
+
+    @property
+    def expected_downtime(self) -> float | None:
+        """Seconds the node will not serve: a restart costs what its last start took (None when
+        unknown); a reload (SIGHUP) or no action costs nothing."""
+        if not self.changed or self.action != "restart":
+            return 0.0
+        return self.last_start_seconds
 
     @property
     def changed(self) -> bool:
@@ -92,6 +101,19 @@ class Plan:
 
     def host(self, name: str) -> HostPlan:
         return next(h for h in self.hosts if h.host.name == name)
+
+    @property
+    def expected_duration(self) -> float | None:
+        """Expected seconds of node restarts in the rollout: each batch waits for its slowest host,
+        batches run one after another (block producers' come last). None when any restarting
+        host's last start is unknown: an unknown is never shown as a figure."""
+        total = 0.0
+        for batch in self.batches:
+            waits = [self.host(n).expected_downtime for n in batch if any(h.host.name == n for h in self.hosts)]
+            if any(w is None for w in waits):
+                return None
+            total += max((w for w in waits if w is not None), default=0.0)
+        return total
 
 
 def own_peers(host: Host, inventory: Inventory) -> list[AccessPoint]:
@@ -227,7 +249,9 @@ def make_plan(
     for host in hosts:
         hp = plan_host(host, inventory, facts[host.name], release,
                        rewrite_config=rewrite_config, rewrite_topology=rewrite_topology)  # fmt: skip
-        plans.append(replace(hp, batch=batch_of.get(host.name, 0)))
+        # getattr: fakes of FactsLike in tests may not know it; HostFacts always does
+        last = getattr(facts[host.name], "last_start_seconds", None)
+        plans.append(replace(hp, batch=batch_of.get(host.name, 0), last_start_seconds=last))
     return Plan(tuple(plans), release, tuple(tuple(b) for b in batches))
 
 
@@ -237,6 +261,7 @@ def plan_as_json(plan: Plan) -> dict[str, Any]:
         "release": None if plan.release is None else {"version": plan.release.version, "url": plan.release.url,
                                                        "sha256": plan.release.sha256, "source": plan.release.source},
         "pending": len(plan.pending),
+        "expected_duration_seconds": plan.expected_duration,
         "hosts": [
             {
                 "host": hp.host.name, "role": hp.host.role.value, "batch": hp.batch,
@@ -245,6 +270,7 @@ def plan_as_json(plan: Plan) -> dict[str, Any]:
                 "files": [{"path": c.path, "reason": c.diff.reason, "diff": c.diff.diff} for c in hp.files],
                 "unchanged": [{"path": d.path, "reason": d.reason} for d in hp.unchanged],
                 "reasons": list(hp.reasons), "error": hp.error,
+                "last_start_seconds": hp.last_start_seconds, "expected_downtime_seconds": hp.expected_downtime,
             }
             for hp in plan.hosts
         ],

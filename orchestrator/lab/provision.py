@@ -59,8 +59,7 @@ def make_keys(lab_path: Path, hosts: list[LabHost]) -> Keys:
     procs = [
         subprocess.Popen(
             ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"cardano-fleet-lab-{name}", "-f", str(path)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
         )  # fmt: skip
         for name, path in jobs.items()
     ]
@@ -83,7 +82,9 @@ def build_releases(lab_path: Path, gateway: str, port: int) -> dict[str, LabRele
     result = {}
     for version in ("8.7.3", "8.9.0"):
         r = build_release(version, out)
-        result[version] = LabRelease(version, r.path, r.sha256, f"http://{gateway}:{port}/{r.path.name}", r.binary_subdir)
+        result[version] = LabRelease(
+            version, r.path, r.sha256, f"http://{gateway}:{port}/{r.path.name}", r.binary_subdir
+        )
     return result
 
 

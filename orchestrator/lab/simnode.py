@@ -460,7 +460,9 @@ class SimNode:
 
     def persist(self) -> None:
         slot = self.tip_slot()
-        atomic_write_json(self._tip_path(), {"slot": slot, "block": block_of(slot), "hash": hash_of(self.network, slot)})
+        atomic_write_json(
+            self._tip_path(), {"slot": slot, "block": block_of(slot), "hash": hash_of(self.network, slot)}
+        )
 
     def tip_slot(self) -> int:
         with self.lock:
@@ -530,7 +532,9 @@ class SimNode:
 
     def start_listeners(self) -> str | None:
         try:
-            infos = socket.getaddrinfo(self.opts.host_addr, self.opts.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+            infos = socket.getaddrinfo(
+                self.opts.host_addr, self.opts.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+            )
             family, kind, proto, _n, addr = infos[0]
             tcp = socket.socket(family, kind, proto)
             tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -15,7 +15,7 @@ from typing import Any
 from orchestrator.load.playbook import PlaybookError, render_step, serial_batches, step_vars
 from orchestrator.model import Host, Inventory, Playbook, Role, Stage, Step
 from orchestrator.plan import ReleasePin
-from orchestrator.roll.gates import GatePolicy
+from orchestrator.roll.gates import STALL_SECONDS, TIMEOUT_FLOOR_SECONDS, GatePolicy
 
 
 @dataclass(frozen=True)
@@ -146,12 +146,15 @@ def compile_run(
                                 f"not {value!r}") from None  # fmt: skip
         return result
 
-    timeout = number("timeout_seconds", 900, float)
+    # "auto" (the role's default): each host's cap follows from its last measured start (roll.gates)
+    auto = str(gate_args.get("timeout_seconds", "auto")).strip().lower() in ("auto", "", "none")
+    timeout = None if auto else number("timeout_seconds", TIMEOUT_FLOOR_SECONDS, float)
+    stall = number("stall_seconds", STALL_SECONDS, float)
     gate = GatePolicy(
         max_slot_lag=number("max_slot_lag", 20, int),
         interval=number("poll_seconds", 1.0, float),
         overall_timeout=timeout,
-        stall_timeout=min(timeout, number("stall_seconds", 120, float)),
+        stall_timeout=stall if timeout is None else min(timeout, stall),
     )
     return RunSpec(
         release=release,

@@ -17,7 +17,15 @@ from typing import Any
 from orchestrator.load.runspec import RolloutStage
 from orchestrator.model import Host, Role
 from orchestrator.plan import HostPlan, Plan, ReleasePin
-from orchestrator.roll.gates import GatePolicy, GateResult, GateSample, run_gate, standard_checks
+from orchestrator.roll.gates import (
+    GatePolicy,
+    GateResult,
+    GateSample,
+    describe,
+    overall_timeout_for,
+    run_gate,
+    standard_checks,
+)
 from orchestrator.roll.journal import Event, Journal
 
 # Not under /run/lock: that does not survive a reboot, and a reboot mid-run must still be resumable.
@@ -40,6 +48,8 @@ class HostOutcome:
     batch: int = 0
     downtime: float | None = None  # service stop → gate passed
     gate_seconds: float | None = None
+    startup_seconds: float | None = None  # the node's own log: ChainDB opening → socket
+    phases: dict[str, float] = field(default_factory=dict)  # seconds per startup phase (its log)
 
 
 @dataclass
@@ -361,6 +371,7 @@ class Rollout:
                 self._record(host.name, "binary_switched", target=res.stdout.strip())
             verb = "reload" if hp.action == "reload" else "restart"
             stop_at = self.clock()
+            restarted_wall = time.time()
             res = self.remote.service(host, verb)
             if not res.ok:
                 raise _Failed(f"systemctl {verb}: {res.stderr.strip() or res.error}")
@@ -370,6 +381,10 @@ class Rollout:
                 raise _Failed(f"gate: {gate.reason}")
             out.downtime = self.clock() - stop_at if verb == "restart" else 0.0
             out.gate_seconds = gate.duration
+            start = gate.startup
+            if verb == "restart" and start is not None and start.done and start.started_at >= restarted_wall - 5:
+                out.startup_seconds = start.duration
+                out.phases = start.phase_durations()
             what = f"{hp.current_version} → {hp.target_version}" if hp.switch_binary else "files rewritten"
             out.status = "upgraded"
             out.detail = f"{what}, {len(hp.files)} file(s), {verb}; in sync after {gate.duration:.0f}s"
@@ -385,12 +400,26 @@ class Rollout:
         relays = None
         if host.role is Role.BLOCK_PRODUCER and p2p:
             relays = [h.host.peer_address for h in self.plan.hosts if h.host.role is Role.RELAY]
-        checks = standard_checks(version, self.settings.gate, p2p=p2p, producer_relays=relays)
+        policy = self.settings.gate
+        checks = standard_checks(version, policy, p2p=p2p, producer_relays=relays)
+        cap = policy.overall_timeout
+        if cap is None:  # auto: from this host's last measured start
+            cap = overall_timeout_for(self.plan.host(host.name).last_start_seconds)
+        seen: dict[str, Any] = {"phase": None}
 
         def on_sample(s: GateSample, reason: str | None) -> None:
-            self.emit(Event(time.time(), host.name, "gate_sample", {"lag": s.slot_lag, "waiting_for": reason}))
+            state = describe(s, policy.max_slot_lag, time.time())
+            start = s.starting
+            phase = str(start.phase) if start is not None else state.split(" (")[0]
+            step = None if start is None or start.percent is None else f"{start.phase}:{int(start.percent // 10)}"
+            self.emit(Event(time.time(), host.name, "gate_sample",
+                            {"lag": s.slot_lag, "waiting_for": reason, "state": state, "progress_step": step}))  # fmt: skip
+            if phase != seen["phase"]:
+                seen["phase"] = phase
+                percent = None if start is None else start.percent
+                self._record(host.name, "node_phase", now=phase, percent=percent, detail=state)
 
-        return run_gate(lambda: self.sample(host), checks, self.settings.gate, self.clock, self.sleep, on_sample)
+        return run_gate(lambda: self.sample(host), checks, policy, self.clock, self.sleep, on_sample, cap)
 
     def _rollback(self, host: Host, existed: dict[str, bool], old_link: str | None, old_version: str | None,
                   why: str) -> None:  # fmt: skip
