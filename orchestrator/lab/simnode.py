@@ -963,7 +963,10 @@ def boot(node: SimNode, timing: StartupTiming) -> bool:
     for i in range(1, steps + 1):
         pct = 100.0 * i / steps
         if timing.stall_at is not None and pct > timing.stall_at:
-            stop.wait()  # the process lives on, silent; the socket never opens
+            slot = snapshot + int((imm_tip - snapshot) * timing.stall_at / 100.0)
+            chain(f"Replayed block: slot {slot} out of {imm_tip}. Progress: {timing.stall_at:.2f}%",
+                  "TraceLedgerReplayEvent.ReplayedBlock", slot=slot, tip=imm_tip)  # fmt: skip
+            stop.wait()  # the last line; the process lives on, silent, and the socket never opens
             return False
         slot = snapshot + (imm_tip - snapshot) * i // steps
         chain(

@@ -94,6 +94,15 @@ class LabPool:
             return Lab(state)
         raise AssertionError("no free lab subnet")
 
+    def free_subnet(self, lab_dir: Path) -> int:
+        """A subnet no lab uses, for tests that start a lab through the CLI (torn down with the pool)."""
+        for _attempt in range(200):
+            subnet = 40 + next(_subnets) % 200
+            if not Path(f"/sys/class/net/cfleet{subnet}").exists():
+                self.started.append(lab_dir)
+                return subnet
+        raise AssertionError("no free lab subnet")
+
     def down_all(self) -> None:
         for lab_dir in self.started:
             lab_down(lab_dir)
