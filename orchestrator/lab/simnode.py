@@ -959,23 +959,18 @@ def boot(node: SimNode, timing: StartupTiming) -> bool:
         snapshot={"kind": "snapshot", "snapshot": str(snapshot)},
         tip=f"RealPoint {{realPointSlot = SlotNo {snapshot}, realPointHash = {hash_of(net, snapshot)}}}",
     )
+    def replayed(slot: int) -> None:
+        pct = 100.0 * (slot - snapshot) / max(1, imm_tip - snapshot)
+        chain(f"Replayed block: slot {slot} out of {imm_tip}. Progress: {pct:.2f}%",
+              "TraceLedgerReplayEvent.ReplayedBlock", slot=slot, tip=imm_tip)  # fmt: skip
+
     steps = ticks(timing.replay)
     for i in range(1, steps + 1):
-        pct = 100.0 * i / steps
-        if timing.stall_at is not None and pct > timing.stall_at:
-            slot = snapshot + int((imm_tip - snapshot) * timing.stall_at / 100.0)
-            chain(f"Replayed block: slot {slot} out of {imm_tip}. Progress: {timing.stall_at:.2f}%",
-                  "TraceLedgerReplayEvent.ReplayedBlock", slot=slot, tip=imm_tip)  # fmt: skip
-            stop.wait()  # the last line; the process lives on, silent, and the socket never opens
+        if timing.stall_at is not None and 100.0 * i / steps > timing.stall_at:
+            replayed(snapshot + round((imm_tip - snapshot) * timing.stall_at / 100.0))
+            stop.wait()  # that was the last line; the process lives on, silent, and the socket never opens
             return False
-        slot = snapshot + (imm_tip - snapshot) * i // steps
-        chain(
-            f"Replayed block: slot {slot} out of {imm_tip}. "
-            f"Progress: {100.0 * (slot - snapshot) / max(1, imm_tip - snapshot):.2f}%",
-            "TraceLedgerReplayEvent.ReplayedBlock",
-            slot=slot,
-            tip=imm_tip,
-        )
+        replayed(snapshot + (imm_tip - snapshot) * i // steps)
         if not wait(timing.replay / steps):
             return False
     chain("Opened lgr db", "TraceOpenEvent.OpenedLgrDB")

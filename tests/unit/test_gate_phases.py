@@ -16,19 +16,9 @@ from orchestrator.roll.gates import (
     run_gate,
     standard_checks,
 )
+from tests.unit.test_gates import FakeClock
 
 EXPECTED0 = 5_000_000
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @dataclass
