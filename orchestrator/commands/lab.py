@@ -46,8 +46,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     fault.add_argument("--version", dest="fault_version", default=None, help="only this node version misbehaves")
     fault.add_argument(
         "--seconds", type=float, default=30.0,
-        help="slow_start: the ledger replay lasts N s; ignore_stop: the node exits N s after a stop request "
-             "(past the unit's TimeoutStopSec it is killed, and its next start validates every chunk) (default 30)",
+        help="slow_start: the ledger replay lasts N s; ignore_stop: the node exits N s after a stop request, "
+             "read when the request comes (past the unit's TimeoutStopSec it is killed, and its next start "
+             "validates every chunk) (default 30)",
     )  # fmt: skip
     fault.add_argument("--percent", type=float, default=37.0,
                        help="replay_stalls: the ledger replay stops at this percentage (default 37)")  # fmt: skip
@@ -117,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _set_fault(state: LabState, host: str, fault: str, version: str | None, seconds: float, percent: float) -> int:
-    """Faults live in a file the simulated node reads at start, so only a (re)start picks them up."""
+    """Faults live in a file the simulated node reads at start (ignore_stop: when a stop request comes)."""
     from orchestrator.lab.hosts import host_exec as run_in_host
 
     read = run_in_host(state, host, f"cat {FAULTS_FILE} 2>/dev/null || echo '{{}}'")

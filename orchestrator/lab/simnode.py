@@ -1065,9 +1065,10 @@ def _run(version: str, opts: RunOptions, check: node_rules.StartupCheck, faults:
             persisted = node.tip_slot()
             last_persist = now
     _log("shutdown", "Received shutdown request", "Notice")
-    if faults.ignore_stop_seconds is not None:
-        _log("shutdown", f"lab fault ignore_stop: exiting in {faults.ignore_stop_seconds:.0f} s", "Warning")
-        time.sleep(faults.ignore_stop_seconds)
+    ignore = load_faults(version).ignore_stop_seconds  # read when the stop comes: set it any time before
+    if ignore is not None:
+        _log("shutdown", f"lab fault ignore_stop: exiting in {ignore:.0f} s", "Warning")
+        time.sleep(ignore)
     node.shutdown()
     with open(os.path.join(opts.database, CLEAN_MARKER), "w", encoding="utf-8"):
         pass  # the next start validates only the most recent chunk

@@ -119,9 +119,7 @@ def test_dirty_shutdown_longer_start_is_waited_for_and_upgraded(medium, tmp_path
     finds no clean-shutdown marker and validates every chunk, which takes several ordinary starts."""
     lab = medium
     assert lab.host("relay2").layout == "iog"
-    set_fault(lab, "relay2", "ignore_stop", "--seconds", "40", "--version", "8.7.3")
-    lab.exec("relay2", "systemctl restart cardano-node", timeout=60)  # the fault is read at start
-    lab.wait_in_sync(timeout=60)
+    set_fault(lab, "relay2", "ignore_stop", "--seconds", "40", "--version", "8.7.3")  # read at the stop request
     try:
         rc = run_cli("run", "-i", str(lab.inventory_path), UPGRADE, "--yes", "--state-dir", str(tmp_path),
                      "--limit", "relay2")  # fmt: skip
