@@ -106,9 +106,10 @@ class LiveRollout:
                 state = event.data.get("state") or ""
                 waiting = event.data.get("waiting_for")
                 row["gate"] = state + (f" — {waiting}" if waiting and waiting not in state else "")
-                step = event.data.get("progress_step")
-                if step is not None and step != row.get("step"):  # a line per 10% of a start, for logs too
-                    row["step"] = step
+                step, prev = event.data.get("progress_step"), row.get("step")
+                row["step"] = step
+                # a line per 10% within a startup phase (phase changes print their own, below)
+                if step is not None and prev is not None and step != prev and step.split(":")[0] == prev.split(":")[0]:
                     self.console.print(f"{event.host}: {state}", highlight=False)
         elif event.phase == "node_phase":
             row = self.rows.get(event.host)
