@@ -63,6 +63,7 @@ class Phase(StrEnum):
     PAUSED = "paused"
     RUN_ENDED = "run_ended"
     GATE_SAMPLE = "gate_sample"  # live view only, never journaled
+    NODE_PHASE = "node_phase"  # an observation (the node's start-up phase changed), not a rollout step
 
 
 def _frozen(mapping: Mapping[str, Any] | None = None) -> Mapping[str, Any]:

@@ -58,6 +58,15 @@ class HostPlan:
     error: str | None = None  # the host cannot be planned (unreachable, unusable files)
     batch: int = 0
     gate: GatePolicy | None = None  # how the host is judged after its change (sync_gate)
+    last_start_seconds: float | None = None  # its newest complete start (own log); None: unknown
+
+    @property
+    def expected_downtime(self) -> float | None:
+        """Seconds the node will not serve: a restart costs what its last start took (None when
+        unknown); a reload (SIGHUP) or no action costs nothing."""
+        if not self.changed or self.action != PlanAction.RESTART:
+            return 0.0
+        return self.last_start_seconds
 
     @property
     def changed(self) -> bool:
@@ -81,6 +90,19 @@ class Plan:
 
     def host(self, name: str) -> HostPlan:
         return next(h for h in self.hosts if h.host.name == name)
+
+    @property
+    def expected_duration(self) -> float | None:
+        """Expected seconds of node restarts in the rollout: each batch waits for its slowest host,
+        batches run one after another (block producers' come last). None when any restarting
+        host's last start is unknown: an unknown is never shown as a figure."""
+        total = 0.0
+        for batch in self.batches:
+            waits = [self.host(n).expected_downtime for n in batch if any(h.host.name == n for h in self.hosts)]
+            if any(w is None for w in waits):
+                return None
+            total += max((w for w in waits if w is not None), default=0.0)
+        return total
 
 
 def default_program(release: ReleasePin | None) -> tuple[PlannedStep, ...]:
@@ -164,7 +186,9 @@ def make_plan(
     for host in hosts:
         program = programs.get(host.name, ()) if programs is not None else None
         hp = plan_host(host, inventory, facts[host.name], release, program)
-        plans.append(replace(hp, batch=batch_of.get(host.name, 0)))
+        # getattr: fakes of FactsLike in tests may not know it; HostFacts always does
+        last = getattr(facts[host.name], "last_start_seconds", None)
+        plans.append(replace(hp, batch=batch_of.get(host.name, 0), last_start_seconds=last))
     return Plan(tuple(plans), release, tuple(tuple(b) for b in batches))
 
 
@@ -174,6 +198,7 @@ def plan_as_json(plan: Plan) -> dict[str, Any]:
         "release": None if plan.release is None else {"version": plan.release.version, "url": plan.release.url,
                                                        "sha256": plan.release.sha256, "source": plan.release.source},
         "pending": len(plan.pending),
+        "expected_duration_seconds": plan.expected_duration,
         "hosts": [
             {
                 "host": hp.host.name, "role": hp.host.role.value, "batch": hp.batch,
@@ -186,6 +211,7 @@ def plan_as_json(plan: Plan) -> dict[str, Any]:
                     "max_slot_lag": hp.gate.max_slot_lag, "min_hot_peers": hp.gate.min_hot_peers,
                     "timeout_seconds": hp.gate.overall_timeout, "stall_seconds": hp.gate.stall_timeout,
                     "poll_seconds": hp.gate.interval},
+                "last_start_seconds": hp.last_start_seconds, "expected_downtime_seconds": hp.expected_downtime,
             }
             for hp in plan.hosts
         ],

@@ -85,4 +85,5 @@ def sample_host(fleet: Fleet, host: Host, clock: Any = time.time) -> GateSample:
         hot_peers=hot,
         hot_peer_addresses=facts.hot_peer_addresses,
         error=facts.tip_error,
+        startup=facts.startups.current if facts.startups is not None else None,
     )

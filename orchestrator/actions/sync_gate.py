@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from orchestrator.actions.base import Action, HostDraft, PlanContext, Slot, number, spec, whole
-from orchestrator.roll.gates import GatePolicy
+from orchestrator.roll.gates import STALL_SECONDS, TIMEOUT_FLOOR_SECONDS, GatePolicy
 
 
 @dataclass(frozen=True)
@@ -24,12 +24,15 @@ class SyncGate:
 
 
 def parse(args: Mapping[str, Any]) -> SyncGate:
-    timeout = number(args, "timeout_seconds", 900)
+    # "auto" (the role's default): each host's cap follows from its last measured start (roll.gates)
+    auto = str(args.get("timeout_seconds", "auto")).strip().lower() in ("auto", "", "none")
+    timeout = None if auto else number(args, "timeout_seconds", TIMEOUT_FLOOR_SECONDS)
+    stall = number(args, "stall_seconds", STALL_SECONDS)
     return SyncGate(GatePolicy(
         max_slot_lag=whole(args, "max_slot_lag", 20),
         interval=number(args, "poll_seconds", 1.0),
         overall_timeout=timeout,
-        stall_timeout=min(timeout, number(args, "stall_seconds", 120)),
+        stall_timeout=stall if timeout is None else min(timeout, stall),
         min_hot_peers=whole(args, "min_hot_peers", 1),
     ))  # fmt: skip
 
@@ -37,7 +40,8 @@ def parse(args: Mapping[str, Any]) -> SyncGate:
 ACTION = Action(
     spec("sync_gate", ["max_slot_lag", "timeout_seconds"], ["min_hot_peers", "poll_seconds", "stall_seconds"],
          doc="wait until the tip is within max_slot_lag of the wall-clock slot with min_hot_peers hot peers; "
-             "fail after timeout"),
+             "replay progress in the node's log counts as progress; fail after stall_seconds without any "
+             "progress, or after timeout_seconds (auto: 3 x the host's last start, at least 3600 s)"),
     Slot.GATE,
     parse,
 )  # fmt: skip

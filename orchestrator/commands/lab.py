@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from orchestrator.lab.state import LabState
 
-FAULTS = ("crash_at_start", "never_sync", "slow_start", "ignore_stop")
+FAULTS = ("crash_at_start", "never_sync", "slow_start", "ignore_stop", "replay_stalls")
 FAULTS_FILE = "/etc/cardano-lab/faults.json"
 
 
@@ -44,13 +44,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="HOST",
         help="give HOST the node repository's YAML config (mainnet-config.yaml) instead of config.json; repeatable",
     )
+    up.add_argument(
+        "--startup-seconds", type=float, default=None, metavar="N",
+        help="how long each node's start takes, ChainDB opening to socket, time-compressed from a mainnet "
+             "start: chunk validation, ledger replay, initial chain selection (default 12)",
+    )  # fmt: skip
+    up.add_argument("--no-wait", action="store_true",
+                    help="return once the hosts answer SSH, without waiting for every node to be in sync")  # fmt: skip
     for p in (up, *(sub.add_parser(n, help=h) for n, h in _OTHER)):
         p.add_argument("--dir", default=".lab", help="the lab's directory (default .lab)")
     fault = sub.choices["fault"]
     fault.add_argument("host", help="lab host name, e.g. relay2")
     fault.add_argument("fault", choices=(*FAULTS, "clear"), help="the fault to switch on, or clear")
     fault.add_argument("--version", dest="fault_version", default=None, help="only this node version misbehaves")
-    fault.add_argument("--seconds", type=float, default=30.0, help="for slow_start and ignore_stop (default 30)")
+    fault.add_argument(
+        "--seconds", type=float, default=30.0,
+        help="slow_start: the ledger replay lasts N s; ignore_stop: the node exits N s after a stop request, "
+             "read when the request comes (past the unit's TimeoutStopSec it is killed, and its next start "
+             "validates every chunk) (default 30)",
+    )  # fmt: skip
+    fault.add_argument("--percent", type=float, default=37.0,
+                       help="replay_stalls: the ledger replay stops at this percentage (default 37)")  # fmt: skip
     ex = sub.choices["exec"]
     ex.add_argument("host")
     ex.add_argument("cmd", nargs=argparse.REMAINDER, help="shell command run as root inside the host")
@@ -70,14 +84,24 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         if args.lab_command == "up":
+            from orchestrator.lab.provision import DEFAULT_STARTUP_SECONDS
+            from orchestrator.lab.readiness import wait_in_sync
+
+            startup = DEFAULT_STARTUP_SECONDS if args.startup_seconds is None else args.startup_seconds
             state = lab_up(
                 args.dir, relays=args.relays, producers=args.producers, subnet=args.subnet,
                 node_version=args.node_version, progress=lambda m: print(f"lab: {m}", file=sys.stderr),
                 rtt_ms=args.rtt_ms,
                 yaml_configs=args.yaml_config,
+                startup_seconds=startup,
             )  # fmt: skip
             for h in state.hosts:
                 print(f"{h.name:10} {h.role:15} {h.address:15} {h.layout}")
+            if not args.no_wait:
+                print(f"lab: waiting until every node is in sync (each start takes ~{startup:g}s)", file=sys.stderr)
+                wait_in_sync(state.inventory_path, timeout=60 + 2 * startup, on_lags=lambda lags: print(
+                    "lab: slot lag " + ", ".join(f"{n} {'starting' if lag is None else lag}" for n, lag in lags.items()),
+                    file=sys.stderr))  # fmt: skip
             print(state.inventory_path)
             return 0
         if args.lab_command == "down":
@@ -98,18 +122,18 @@ def run(args: argparse.Namespace) -> int:
             print(f"cardano-fleet lab: no lab in {args.dir}", file=sys.stderr)
             return 1
         if args.lab_command == "fault":
-            return _set_fault(loaded, args.host, args.fault, args.fault_version, args.seconds)
+            return _set_fault(loaded, args.host, args.fault, args.fault_version, args.seconds, args.percent)
         proc = host_exec(loaded, args.host, " ".join(args.cmd))
         sys.stdout.write(proc.stdout)
         sys.stderr.write(proc.stderr)
         return proc.returncode
-    except LabError as e:
+    except (LabError, TimeoutError) as e:
         print(f"cardano-fleet lab: {e}", file=sys.stderr)
         return 1
 
 
-def _set_fault(state: LabState, host: str, fault: str, version: str | None, seconds: float) -> int:
-    """Faults live in a file the simulated node reads at start, so only a (re)start picks them up."""
+def _set_fault(state: LabState, host: str, fault: str, version: str | None, seconds: float, percent: float) -> int:
+    """Faults live in a file the simulated node reads at start (ignore_stop: when a stop request comes)."""
     from orchestrator.lab.hosts import host_exec as run_in_host
 
     read = run_in_host(state, host, f"cat {FAULTS_FILE} 2>/dev/null || echo '{{}}'")
@@ -118,6 +142,8 @@ def _set_fault(state: LabState, host: str, fault: str, version: str | None, seco
         faults = {}
     else:
         faults[fault] = {"version": version, "seconds": seconds}
+        if fault == "replay_stalls":
+            faults[fault] = {"version": version, "percent": percent}
     text = json.dumps(faults, indent=2)
     tmp = f"{FAULTS_FILE}.tmp"
     write = run_in_host(state, host, f"printf %s {shlex.quote(text)} > {tmp} && mv {tmp} {FAULTS_FILE}")

@@ -13,7 +13,7 @@ from functools import cached_property
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from orchestrator.cardano import health, node_yaml
+from orchestrator.cardano import health, node_yaml, startup
 from orchestrator.cardano.health import DiskUsage, TcpConnection, Tip
 
 
@@ -92,6 +92,8 @@ class HostFacts:
     disk_free_bytes: int | None = None
     releases: tuple[str, ...] = ()
     key_files_stat: tuple[KeyFileStat, ...] = ()
+    startup_source: str | None = None  # "journal:<unit>" or "file:<path>": where the node's log was read
+    startups: startup.Startups | None = None  # the node's newest start, and its newest complete one
     probe_errors: Mapping[str, str] = field(default_factory=_empty)
 
     @cached_property
@@ -127,6 +129,12 @@ class HostFacts:
     @property
     def service_running(self) -> bool:
         return self.service_active == "active"
+
+    @property
+    def last_start_seconds(self) -> float | None:
+        """Seconds the node's newest complete start took, ChainDB opening to socket (its own log)."""
+        done = self.startups.last_completed if self.startups is not None else None
+        return done.duration if done is not None else None
 
     def slot_lag(self, unix_now: float) -> int | None:
         if self.tip is None or self.tip.slot is None:

@@ -179,7 +179,23 @@ def facts_to_json(facts: HostFacts, unix_now: float | None = None) -> dict[str, 
             {"path": k.path, "mode": f"{k.mode:04o}", "owner": k.owner, "group": k.group, "kind": k.kind}
             for k in facts.key_files_stat
         ],
+        "startup": _startup_json(facts),
         "probe_errors": dict(sorted(facts.probe_errors.items())),
+    }
+
+
+def _startup_json(facts: HostFacts) -> dict[str, Any] | None:
+    if facts.startups is None:
+        return None
+    cur = facts.startups.current
+    done = facts.startups.last_completed
+    return {
+        "source": facts.startup_source,
+        "phase": None if cur is None else str(cur.phase),
+        "percent": None if cur is None else cur.percent,
+        "full_validation": None if cur is None else cur.full_validation,
+        "last_start_seconds": facts.last_start_seconds,
+        "last_start_phases": None if done is None else done.phase_durations(),
     }
 
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
-from orchestrator.cardano import health
+from orchestrator.cardano import health, startup
 from orchestrator.cardano.health import ParseError
 from orchestrator.cardano.networks import network as network_named
 from orchestrator.facts.model import FileStat, GenesisFile, KeyFileStat
@@ -377,3 +377,61 @@ class KeysSection(FactSection):
             if len(cols) == 5 and re.fullmatch(r"[0-7]{1,4}", cols[0]):
                 keys.append(KeyFileStat(cols[4], int(cols[0], 8), cols[1], cols[2], cols[3]))
         return Parsed.of(key_files_stat=tuple(keys))
+
+
+# The node's start from its own log: the config's scribes say where (a FileSK file, relative paths
+# from the layout's root; else stdout, i.e. the unit's journal). Only startup lines are kept, of the
+# newest two starts, and of each run of one kind its first and last (a replay logs thousands).
+_STARTUP_PY = (
+    "import json,os,re,subprocess,sys\n"
+    "cfg,unit,root,sel,start=sys.argv[1:6]\n"
+    "try:\n c=json.load(open(cfg))\nexcept Exception:\n c={}\n"
+    "d=c.get('defaultScribes') if isinstance(c,dict) else None\n"
+    "f=[e[1] for e in (d or []) if isinstance(e,list) and len(e)==2 and e[0]=='FileSK' and isinstance(e[1],str)]\n"
+    "t=''\n"
+    "if f:\n"
+    " p=f[0] if os.path.isabs(f[0]) else os.path.join(root,f[0])\n"
+    " print('source=file:'+p)\n"
+    " try:\n"
+    "  h=open(p,'rb');h.seek(0,2);n=h.tell();h.seek(max(0,n-4000000));t=h.read().decode('utf-8','replace')\n"
+    " except OSError:\n  pass\n"
+    "else:\n"
+    " print('source=journal:'+unit)\n"
+    " t=subprocess.run(['journalctl','-u',unit,'-o','cat','--no-pager','-n','50000'],"
+    "stdout=subprocess.PIPE,stderr=subprocess.DEVNULL).stdout.decode('utf-8','replace')\n"
+    "S=re.compile(sel);B=re.compile(start)\n"
+    "L=[l for l in t.splitlines() if S.search(l)]\n"
+    "i=[k for k,l in enumerate(L) if B.search(l)]\n"
+    "L=L[i[-2]:] if len(i)>1 else L\n"
+    "o=[];k=None;r=None\n"
+    "for l in L:\n"
+    " m=S.search(l).group(0)\n"
+    " if m==k:\n  r=l;continue\n"
+    " if r is not None:o.append(r)\n"
+    " o.append(l);k=m;r=None\n"
+    "if r is not None:o.append(r)\n"
+    "print('\\n'.join(o))\n"
+)
+
+
+@register
+class StartupSection(FactSection):
+    """The node's newest starts from its own log (orchestrator.cardano.startup): phase, progress,
+    and how long the last complete one took. Part of the gate's light probe: until the socket is
+    up, the log is the only sign that a restarted node is working. config.json is read on the host
+    for its scribes only, never shipped."""
+
+    name = "startup"
+    health = True
+
+    def command(self, host: Host) -> str:
+        lay = host.layout
+        return (
+            f"python3 -c {q(_STARTUP_PY)} {q(lay.config_path)} {q(lay.service_name)} {q(lay.root)} "
+            f"{q(startup.SELECT_PATTERN)} {q(startup.START_PATTERN)}"
+        )
+
+    def parse(self, out: Output) -> Parsed:
+        first, _, rest = out.body.partition("\n")
+        source = first.removeprefix("source=") if first.startswith("source=") else None
+        return Parsed.of(startup_source=source, startups=startup.summarise(rest.splitlines()))

@@ -220,6 +220,7 @@ def lab_up(
     progress: Callable[[str], None] = lambda _msg: None,
     rtt_ms: float = 0.0,
     yaml_configs: Collection[str] = (),
+    startup_seconds: float = provision.DEFAULT_STARTUP_SECONDS,
 ) -> LabState:
     """Boot a lab and return its state; on any failure everything started so far is torn down.
 
@@ -227,6 +228,8 @@ def lab_up(
     host's sshd and writes inventory.yml through it; inventory-direct.yml is the same fleet direct.
     yaml_configs: hosts that keep their node config as YAML (the node repository's
     mainnet-config.yaml), to exercise the node's YAML reading end to end.
+    `startup_seconds`: how long each node's start (ChainDB opening to socket) takes. Returns once
+    sshd answers; the nodes may still be starting (orchestrator.lab.readiness waits for sync).
     Raises LabError.
     """
     _require_root()
@@ -258,7 +261,7 @@ def lab_up(
             for d in OVERLAID:
                 (host_dir / "upper" / d).mkdir(parents=True, exist_ok=True)
                 (host_dir / "work" / d).mkdir(parents=True, exist_ok=True)
-            provision.prepare_host(host, hosts, host_dir / "upper", keys, releases, node_version, subnet)
+            provision.prepare_host(host, hosts, host_dir / "upper", keys, releases, node_version, subnet, startup_seconds)
         progress("creating the bridge and network namespaces")
         _make_network(state)
         state.save()

@@ -21,12 +21,12 @@ from orchestrator.lab.state import LabHost, LabState, relay_port
 
 DATA = Path(__file__).resolve().parent.parent / "cardano" / "data"
 STANDIN = Path(__file__).with_name("systemctl_standin.py")
-SYSTEMCTL_LAUNCHER = (
+SYSTEMCTL_LAUNCHER = (  # installed as systemctl and as journalctl: the name says which it answers as
     "#!/usr/bin/python3 -IS\n"
-    "import sys\n"
+    "import os, sys\n"
     "sys.path.insert(0, '/usr/local/lib/cardano-lab')\n"
-    "from systemctl_standin import main\n"
-    "sys.exit(main(sys.argv[1:]))\n"
+    "from systemctl_standin import journal_main, main\n"
+    "sys.exit((journal_main if os.path.basename(sys.argv[0]) == 'journalctl' else main)(sys.argv[1:]))\n"
 )
 OPERATOR_UID = 2000
 # The public names of the real topology files, and a friend's pool relay that one relay's operator
@@ -37,8 +37,12 @@ CHAIN_PORT = 3001
 # The node repository's own YAML config (cardano-node 8.7.3 configuration/cardano/), for YAML hosts.
 YAML_CONFIG = "mainnet-config.yaml"
 SYNC_SLOTS_PER_SEC = 400
-STARTUP_SECONDS = 2.0
+# A start long enough to show every phase a mainnet start goes through (validating chunks, replaying
+# the ledger, initial chain selection), short enough for a rehearsal; tests that are not about
+# startup timing pass a shorter one (tests/integration/conftest.py).
+DEFAULT_STARTUP_SECONDS = 12.0
 INITIAL_LAG_SLOTS = 200
+GUILD_LOG = "/opt/cardano/cnode/logs/node0.json"
 
 
 @dataclass(frozen=True)
@@ -236,6 +240,10 @@ def _node_files(host: LabHost, all_hosts: list[LabHost], node_version: str) -> d
         topology = legacy_topology(host, all_hosts)
     config = json.loads(config_text)
     config["EnableP2P"] = host.role == "chain_source"
+    if layout.name == "guild" and host.role != "chain_source":
+        # guild-operators' config logs JSON to a file under logs/ instead of stdout (the journal)
+        config["setupScribes"] = [{"scFormat": "ScJson", "scKind": "FileSK", "scName": GUILD_LOG, "scRotation": None}]
+        config["defaultScribes"] = [["FileSK", GUILD_LOG]]
     if host.role == "block_producer" and node_version == "8.7.3":
         config["PeerSharing"] = "PeerSharingDisabled"
     files[layout.config_path] = (json.dumps(config, indent=2) + "\n").encode()
@@ -257,7 +265,7 @@ def _yaml_node_files(
     return files
 
 
-def _unit(host: LabHost) -> str:
+def _unit(host: LabHost, startup_seconds: float) -> str:
     layout = layout_of(host)
     args = [
         f"{layout.bin_dir}/cardano-node", "run",
@@ -273,7 +281,7 @@ def _unit(host: LabHost) -> str:
         ]  # fmt: skip
     env = [
         f"CARDANO_LAB_SYNC_SLOTS_PER_SEC={SYNC_SLOTS_PER_SEC}",
-        f"CARDANO_LAB_STARTUP_SECONDS={STARTUP_SECONDS}",
+        f"CARDANO_LAB_STARTUP_SECONDS={startup_seconds:g}",
         # A fresh lab is a fleet that was running in sync: its first boot starts just behind the tip.
         f"CARDANO_LAB_INITIAL_LAG_SLOTS={INITIAL_LAG_SLOTS}",
     ]
@@ -323,6 +331,7 @@ def prepare_host(
     releases: dict[str, LabRelease],
     node_version: str,
     subnet: int,
+    startup_seconds: float = DEFAULT_STARTUP_SECONDS,
 ) -> None:
     etc = upper / "etc"
     _write(etc / "hostname", host.name + "\n")
@@ -335,8 +344,10 @@ def prepare_host(
     # A real systemctl answers in a few ms; a Python script run directly is compiled on every call
     # (~75 ms here). So the stand-in is a module (its .pyc cached on first use) behind a two-line
     # launcher, with -I -S (no site): ~3x cheaper, and the lab's probe costs what a real host's does.
+    # The same launcher answers as journalctl (by its name): `journalctl -u UNIT` reads the unit's output.
     _write(upper / "usr_local" / "lib" / "cardano-lab" / "systemctl_standin.py", STANDIN.read_bytes())
     _write(upper / "usr_local" / "sbin" / "systemctl", SYSTEMCTL_LAUNCHER, mode=0o755)
+    _write(upper / "usr_local" / "bin" / "journalctl", SYSTEMCTL_LAUNCHER, mode=0o755)
     units = etc / "systemd" / "system"
     units.mkdir(parents=True)
     # Opaque: the host must not see (and start) the real machine's units.
@@ -359,7 +370,7 @@ def prepare_host(
             # Stand-in pool keys: the orchestrator must never open these (tests check it).
             _write(keys_dir / name, f"lab stand-in {name}: must never be read\n", mode=0o600)
         os.chmod(keys_dir, 0o700)
-    _write(units / layout.service_name, _unit(host))
+    _write(units / layout.service_name, _unit(host, startup_seconds))
     wants = units / "multi-user.target.wants"
     wants.mkdir(exist_ok=True)
     os.symlink(f"/etc/systemd/system/{layout.service_name}", wants / layout.service_name)

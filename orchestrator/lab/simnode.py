@@ -48,7 +48,8 @@ SYNC_TOLERANCE_SECONDS = 600  # the CLI's syncProgress tolerance
 DEFAULT_FAULTS_PATH = "/etc/cardano-lab/faults.json"
 TIP_FILE = "lab-tip.json"
 SEED_FILE = "lab-seed.json"
-FAULT_NAMES = ("crash_at_start", "never_sync", "slow_start", "ignore_stop")
+FAULT_NAMES = ("crash_at_start", "never_sync", "slow_start", "ignore_stop", "replay_stalls")
+CLEAN_MARKER = "clean"  # ouroboros-consensus writes <db>/clean on a clean shutdown, removes it at start
 
 
 # ------------------------------------------------------------------ chain arithmetic
@@ -126,10 +127,63 @@ def tip_json(network: str, slot: int, now: float) -> dict[str, Any]:
 # ------------------------------------------------------------------ small helpers
 
 
-def _log(component: str, message: str, severity: str = "Info") -> None:
-    stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
-    where = f"{socket.gethostname()}:cardano.node.{component}:{severity}:{threading.get_ident() % 1000}"
-    print(f"[{where}] [{stamp} UTC] {message}", flush=True)
+class Scribes:
+    """Where and how the node logs, as its config.json's iohk-monitoring scribes say (legacy tracing,
+    the default of 8.7.3/8.9.0): `defaultScribes` [[kind, name]], each formatted per the `scFormat`
+    of its `setupScribes` entry. StdoutSK writes to stdout (the unit's journal); FileSK appends to the
+    file `name` (relative to the working directory). ScText lines look like
+    `[host:cardano.node.ChainDB:Info:5] [2024-09-03 12:11:09.26 UTC] message`; ScJson ones carry the
+    event in "data" with its "kind" (orchestrator.cardano.startup lists the sources)."""
+
+    def __init__(self, config: dict[str, Any] | None = None, version: str = "") -> None:
+        self.targets: list[tuple[str, str, str]] = [("StdoutSK", "stdout", "ScText")]  # before config is read
+        self.env = f"{version}:{NODE_GIT_REVS.get(version, '')[:8]}"
+        self.lock = threading.Lock()
+        if config is None:
+            return
+        if config.get("TurnOnLogging") is False:
+            self.targets = []
+            return
+        formats: dict[tuple[str, str], str] = {}
+        for spec in config.get("setupScribes") or []:
+            if isinstance(spec, dict):
+                formats[(str(spec.get("scKind")), str(spec.get("scName")))] = str(spec.get("scFormat", "ScText"))
+        targets = []
+        for entry in config.get("defaultScribes") or []:
+            if isinstance(entry, list) and len(entry) == 2 and entry[0] in ("StdoutSK", "FileSK"):
+                kind, name = str(entry[0]), str(entry[1])
+                targets.append((kind, name, formats.get((kind, name), "ScText")))
+        self.targets = targets
+
+    def write(self, ns: str, severity: str, message: str, data: dict[str, Any] | None) -> None:
+        now = time.time()
+        host = socket.gethostname()
+        thread = str(threading.get_ident() % 1000)
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(now)) + f".{int(now * 100) % 100:02d}"
+        text = f"[{host}:cardano.node.{ns}:{severity}:{thread}] [{stamp} UTC] {message}"
+        obj = {
+            "app": [], "at": stamp.replace(" ", "T") + "Z",
+            "data": data if data is not None else {"kind": "LogMessage", "message": message},
+            "env": self.env, "host": host, "loc": None, "msg": "" if data is not None else message,
+            "ns": [f"cardano.node.{ns}"], "pid": str(os.getpid()), "sev": severity, "thread": thread,
+        }  # fmt: skip
+        with self.lock:
+            for kind, name, fmt in self.targets:
+                line = json.dumps(obj, separators=(",", ":")) if fmt == "ScJson" else text
+                if kind == "StdoutSK":
+                    print(line, flush=True)
+                    continue
+                with contextlib.suppress(OSError):
+                    os.makedirs(os.path.dirname(os.path.abspath(name)), exist_ok=True)
+                    with open(name, "a", encoding="utf-8") as handle:
+                        handle.write(line + "\n")
+
+
+_SCRIBES = Scribes()
+
+
+def _log(component: str, message: str, severity: str = "Info", data: dict[str, Any] | None = None) -> None:
+    _SCRIBES.write(component, severity, message, data)
 
 
 def _err(program: str, message: str) -> None:
@@ -161,6 +215,7 @@ class Faults:
     never_sync: bool = False
     slow_start_seconds: float | None = None
     ignore_stop_seconds: float | None = None
+    replay_stalls_percent: float | None = None  # the ledger replay stops here; the socket never opens
 
 
 def load_faults(version: str, path: str | None = None) -> Faults:
@@ -192,7 +247,15 @@ def load_faults(version: str, path: str | None = None) -> Faults:
         never_sync=applies("never_sync") is not None,
         slow_start_seconds=seconds(applies("slow_start"), 30.0),
         ignore_stop_seconds=seconds(applies("ignore_stop"), 20.0),
+        replay_stalls_percent=_percent(applies("replay_stalls")),
     )
+
+
+def _percent(entry: dict[str, Any] | None) -> float | None:
+    if entry is None:
+        return None
+    value = entry.get("percent", 37.0)
+    return min(99.0, max(0.0, float(value))) if isinstance(value, int | float) else 37.0
 
 
 def detect_network(config: dict[str, Any], config_path: str) -> str:
@@ -359,6 +422,7 @@ class SimNode:
         self._listeners: list[socket.socket] = []
         self._metrics: ThreadingHTTPServer | None = None
         self._lock_file: Any = None
+        self.dirty = False
 
     # -- database
 
@@ -373,6 +437,11 @@ class SimNode:
             fcntl.flock(self._lock_file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             return f'DbLocked "{os.path.join(self.opts.database, "lock")}"'  # wording UNCONFIRMED
+        marker = os.path.join(self.opts.database, CLEAN_MARKER)
+        # A database that holds a chain but no clean marker was not shut down cleanly (killed).
+        self.dirty = os.path.exists(self._tip_path()) and not os.path.exists(marker)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(marker)
         expected = networks.network(self.network).expected_slot(time.time())
         slot: int | None = None
         for name in (TIP_FILE, SEED_FILE):
@@ -792,6 +861,144 @@ def node_main(version: str, argv: list[str]) -> int:
     return _run(version, opts, check, faults)
 
 
+# ------------------------------------------------------------------ the start, time-compressed
+
+CHUNK_SLOTS = 21600  # one ImmutableDB chunk per Byron-epoch-sized span of slots, as on mainnet
+DIRTY_FACTOR = 4.0  # a start after a kill validates every chunk: several times an ordinary start
+
+
+@dataclass(frozen=True)
+class StartupTiming:
+    """Seconds for each phase of a start; the shares follow mainnet restarts, where the ledger
+    replay dominates (IntersectMBO/cardano-node#5884, #2564)."""
+
+    validate: float
+    replay: float
+    select: float
+    full_validation: bool = False
+    stall_at: float | None = None  # replay_stalls: the replay stops at this percentage
+
+    @property
+    def total(self) -> float:
+        return self.validate + self.replay + self.select
+
+
+def startup_timing(faults: Faults, dirty: bool) -> StartupTiming:
+    """CARDANO_LAB_STARTUP_SECONDS (whole start; default 2.0), split 10% chunk validation, 70% ledger
+    replay, 20% initial chain selection; slow_start makes the replay itself last its seconds; a dirty
+    database validates every chunk, DIRTY_FACTOR times the ordinary start."""
+    total = max(0.0, _env_float("CARDANO_LAB_STARTUP_SECONDS", 2.0))
+    validate, replay, select = 0.1 * total, 0.7 * total, 0.2 * total
+    if faults.slow_start_seconds is not None:
+        replay = faults.slow_start_seconds
+    if dirty:
+        validate = DIRTY_FACTOR * max(total, 1.0)
+    return StartupTiming(validate, replay, select, dirty, faults.replay_stalls_percent)
+
+
+def _point(network: str, slot: int) -> str:
+    return f"{hash_of(network, slot)} at slot {slot}"
+
+
+def boot(node: SimNode, timing: StartupTiming) -> bool:
+    """Log the ChainDB opening as the real node does, taking `timing`'s seconds; False when a stop
+    request came first (or never, for a stalled replay, until one does)."""
+    stop = node.stop_requested
+    tip = node.tip_slot()
+    net = node.network
+    chunks = max(1, tip // CHUNK_SLOTS)
+    imm_tip = max(0, tip - 1000)
+    snapshot = max(0, imm_tip - 6000)
+
+    def wait(seconds: float) -> bool:
+        return not stop.wait(max(0.0, seconds))
+
+    def chain(message: str, kind: str, **data: Any) -> None:
+        _log("ChainDB", message, data={"kind": kind, **data})
+
+    def ticks(seconds: float) -> int:
+        return max(1, min(200, int(seconds / 0.5)))  # a progress line about every half second
+
+    chain("Started opening Chain DB", "TraceOpenEvent.StartedOpeningDB")
+    chain("Started opening Immutable DB", "TraceOpenEvent.StartedOpeningImmutableDB")
+    first = 0 if timing.full_validation else chunks
+    steps = ticks(timing.validate) if timing.full_validation else 1
+    for i in range(steps):
+        n = first + (chunks - first) * i // steps
+        chain(
+            f"Validating chunk no. {n} out of {chunks}. Progress: {100.0 * n / (chunks + 1):.2f}%",
+            "TraceImmutableDBEvent.StartedValidatingChunk",
+            initialChunk=n,
+            finalChunk=chunks,
+        )
+        if not wait(timing.validate / steps):
+            return False
+    chain(
+        f"Validated chunk no. {chunks} out of {chunks}. Progress: 100.00%",
+        "TraceImmutableDBEvent.ValidatedChunk",
+        chunkNo=str(chunks),
+    )
+    chain(
+        f"Found a valid last location at chunk {chunks} with tip {hash_of(net, imm_tip)}@{imm_tip}.",
+        "TraceImmutableDBEvent.ValidatedLastLocation",
+        chunkNo=str(chunks),
+        immTip=hash_of(net, imm_tip),
+    )
+    chain(
+        f"Opened imm db with immutable tip at {_point(net, imm_tip)} and chunk {chunks}",
+        "TraceOpenEvent.OpenedImmutableDB",
+        immtip=imm_tip,
+        epoch=chunks,
+    )
+    chain("Started opening Volatile DB", "TraceOpenEvent.StartedOpeningVolatileDB")
+    chain("Opened vol db", "TraceOpenEvent.OpenedVolatileDB")
+    chain("Started opening Ledger DB", "TraceOpenEvent.StartedOpeningLgrDB")
+    chain(
+        f"Replaying ledger from snapshot at {_point(net, snapshot)}",
+        "TraceLedgerReplayEvent.ReplayFromSnapshot",
+        snapshot={"kind": "snapshot", "snapshot": str(snapshot)},
+        tip=f"RealPoint {{realPointSlot = SlotNo {snapshot}, realPointHash = {hash_of(net, snapshot)}}}",
+    )
+    def replayed(slot: int) -> None:
+        pct = 100.0 * (slot - snapshot) / max(1, imm_tip - snapshot)
+        chain(f"Replayed block: slot {slot} out of {imm_tip}. Progress: {pct:.2f}%",
+              "TraceLedgerReplayEvent.ReplayedBlock", slot=slot, tip=imm_tip)  # fmt: skip
+
+    steps = ticks(timing.replay)
+    for i in range(1, steps + 1):
+        if timing.stall_at is not None and 100.0 * i / steps > timing.stall_at:
+            replayed(snapshot + round((imm_tip - snapshot) * timing.stall_at / 100.0))
+            stop.wait()  # that was the last line; the process lives on, silent, and the socket never opens
+            return False
+        replayed(snapshot + (imm_tip - snapshot) * i // steps)
+        if not wait(timing.replay / steps):
+            return False
+    chain("Opened lgr db", "TraceOpenEvent.OpenedLgrDB")
+    chain("Started initial chain selection", "TraceFollowerEvent.StartedInitChainSelection")
+    steps = ticks(timing.select)
+    for i in range(steps + 1):
+        slot = imm_tip + 1 + (tip - imm_tip - 1) * i // steps
+        pct = 100.0 * (slot - imm_tip - 1) / max(1, tip - imm_tip - 1)
+        chain(
+            f"Pushing ledger state for block {_point(net, slot)}. Progress: {pct:.2f}%",
+            "TraceAddBlockEvent.AddBlockValidation.UpdateLedgerDbTraceEvent.StartedPushingBlockToTheLedgerDb",
+            startingBlock=f"{hash_of(net, imm_tip + 1)}@{imm_tip + 1}",
+            currentBlock=f"{hash_of(net, slot)}@{slot}",
+            targetBlock=f"{hash_of(net, tip)}@{tip}",
+        )
+        if i < steps and not wait(timing.select / steps):
+            return False
+    chain(f"Valid candidate at tip {_point(net, tip)}", "TraceInitChainSelEvent.ValidCandidate", block=str(tip))
+    chain("Initial chain selected", "TraceFollowerEvent.InitalChainSelected")
+    chain(
+        f"Opened db with immutable tip at {_point(net, imm_tip)} and tip {_point(net, tip)}",
+        "TraceOpenEvent.OpenedDB",
+        immtip=str(imm_tip),
+        tip=str(tip),
+    )
+    return True
+
+
 def _run(version: str, opts: RunOptions, check: node_rules.StartupCheck, faults: Faults) -> int:
     node = SimNode(version, opts, check, faults)
 
@@ -805,6 +1012,8 @@ def _run(version: str, opts: RunOptions, check: node_rules.StartupCheck, faults:
     signal.signal(signal.SIGINT, on_stop)
     signal.signal(signal.SIGHUP, on_hup)
 
+    global _SCRIBES
+    _SCRIBES = Scribes(node.config, version)
     error = node.open_database()
     if error is not None:
         _err("cardano-node", error)
@@ -825,14 +1034,7 @@ def _run(version: str, opts: RunOptions, check: node_rules.StartupCheck, faults:
     if opts.chain_source:
         _log("basicInfo", "Lab chain source: always at the wall-clock tip", "Notice")
     node.start_metrics()
-    startup = _env_float("CARDANO_LAB_STARTUP_SECONDS", 2.0)
-    if faults.slow_start_seconds is not None:
-        startup = faults.slow_start_seconds
-    _log("ChainDB", f"Opening the chain database (about {startup:.1f} s)")
-    deadline = time.monotonic() + startup
-    while not node.stop_requested.is_set() and time.monotonic() < deadline:
-        node.stop_requested.wait(min(0.1, max(0.0, deadline - time.monotonic())))
-    if not node.stop_requested.is_set():
+    if boot(node, startup_timing(faults, node.dirty)):
         error = node.start_listeners()
         if error is not None:
             _err("cardano-node", error)
@@ -840,9 +1042,9 @@ def _run(version: str, opts: RunOptions, check: node_rules.StartupCheck, faults:
             return 1
         node.ready = True
         _log(
-            "ChainDB",
-            f"Chain database opened at slot {node.tip_slot()}; socket {opts.socket_path} is up",
-            "Notice",
+            "DiffusionInitializationTracer",
+            f'LocalSocketUp (LocalAddress "{opts.socket_path}") (FileDescriptor 23)',
+            data={"kind": "LocalSocketUp", "path": f'LocalAddress "{opts.socket_path}"', "socket": "FileDescriptor 23"},
         )
         node.set_peers(topology_peers(node.topology, node.p2p))
     last = time.monotonic()
@@ -863,10 +1065,13 @@ def _run(version: str, opts: RunOptions, check: node_rules.StartupCheck, faults:
             persisted = node.tip_slot()
             last_persist = now
     _log("shutdown", "Received shutdown request", "Notice")
-    if faults.ignore_stop_seconds is not None:
-        _log("shutdown", f"lab fault ignore_stop: exiting in {faults.ignore_stop_seconds:.0f} s", "Warning")
-        time.sleep(faults.ignore_stop_seconds)
+    ignore = load_faults(version).ignore_stop_seconds  # read when the stop comes: set it any time before
+    if ignore is not None:
+        _log("shutdown", f"lab fault ignore_stop: exiting in {ignore:.0f} s", "Warning")
+        time.sleep(ignore)
     node.shutdown()
+    with open(os.path.join(opts.database, CLEAN_MARKER), "w", encoding="utf-8"):
+        pass  # the next start validates only the most recent chunk
     _log("shutdown", f"Shut down cleanly at slot {node.tip_slot()}", "Notice")
     return 0
 

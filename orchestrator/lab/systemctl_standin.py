@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""A stand-in `systemctl` for the lab's hosts, which have no systemd (stdlib only, one file).
+"""A stand-in `systemctl` for the lab's hosts, which have no systemd (stdlib only, one file);
+installed as `journalctl` too, it reads a unit's journal (`journalctl -u UNIT -o cat -n N`).
 
 The orchestrator runs exactly the commands it runs on a real host; this answers them from
 `<root>/etc/systemd/system/<unit>.service` with state under `<root>/run/lab-systemd/` and logs in
@@ -508,6 +509,8 @@ class Supervisor:
         while child.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
         if child.poll() is None:
+            with contextlib.suppress(OSError), open(log_path(unit.name), "a", encoding="utf-8") as log:
+                log.write(f"{unit.name}: State 'stop-sigterm' timed out. Killing.\n")  # systemd's words
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(child.pid, signal.SIGKILL)
             child.wait()
@@ -835,5 +838,71 @@ def main(argv: list[str]) -> int:
     return rc
 
 
+# ------------------------------------------------------------------ journalctl
+
+
+JOURNAL_USAGE = "usage: journalctl -u UNIT [-o cat] [-n LINES] [--no-pager] [-q]"
+
+
+def journal_main(argv: list[str]) -> int:
+    """`journalctl -u UNIT [-n N] [-o cat]`: the unit's stdout and stderr, oldest first, as one
+    journal keeps them across restarts. The lab keeps message text only, so every output mode
+    prints what `-o cat` prints (no per-line metadata)."""
+    units: list[str] = []
+    lines: int | None = None
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        name, eq, inline = arg.partition("=")
+        short = arg[:2] in ("-u", "-n", "-o") and not arg.startswith("--")
+        if name in ("-u", "--unit", "-n", "--lines", "-o", "--output") or short:
+            name = arg[:2] if short else name
+            if eq:
+                value = inline
+            elif short and len(arg) > 2:
+                value = arg[2:]
+            elif i + 1 < len(argv):
+                value = argv[i + 1]
+                i += 1
+            else:
+                _err(f"journalctl: option '{arg}' requires an argument")
+                return EXIT_USAGE
+            if name in ("-u", "--unit"):
+                units.append(unit_name(value))
+            elif name in ("-n", "--lines"):
+                if value == "all":
+                    lines = None
+                elif value.isdigit():
+                    lines = int(value)
+                else:
+                    _err(f"journalctl: failed to parse lines '{value}'")
+                    return EXIT_USAGE
+        elif arg in ("--no-pager", "-q", "--quiet", "--no-hostname", "-a", "--all", "-e", "--pager-end"):
+            pass
+        else:
+            _err(f"journalctl: unsupported option '{arg}' (lab stand-in)\n{JOURNAL_USAGE}")
+            return EXIT_USAGE
+        i += 1
+    if not units:
+        _err(f"journalctl: the lab keeps per-unit journals only\n{JOURNAL_USAGE}")
+        return EXIT_USAGE
+    out: list[str] = []
+    for unit in units:
+        try:
+            with open(log_path(unit), encoding="utf-8", errors="replace") as handle:
+                out += handle.read().splitlines()
+        except FileNotFoundError:
+            continue
+    if lines is not None:
+        out = out[-lines:] if lines else []
+    if out:
+        sys.stdout.write("\n".join(out) + "\n")
+    else:
+        _print("-- No entries --")
+    return 0
+
+
 if __name__ == "__main__":
+    if os.path.basename(sys.argv[0]) == "journalctl":
+        sys.exit(journal_main(sys.argv[1:]))
     sys.exit(main(sys.argv[1:]))

@@ -15,6 +15,7 @@ from rich.text import Text
 from orchestrator.model import HostStatus, Phase, PlanAction
 from orchestrator.plan import Plan
 from orchestrator.roll.engine import RolloutResult
+from orchestrator.roll.gates import fmt_duration
 from orchestrator.roll.journal import Event
 
 STATUS_STYLE = {
@@ -32,11 +33,11 @@ def make_console() -> Console:
 
 def plan_table(plan: Plan) -> Table:
     table = Table(title=f"Plan: {len(plan.pending)} of {len(plan.hosts)} host(s) change", title_justify="left")
-    for col in ("batch", "host", "role", "version", "files changing", "action"):
+    for col in ("batch", "host", "role", "version", "files changing", "action", "expected downtime"):
         table.add_column(col, overflow="fold")
     for hp in sorted(plan.hosts, key=lambda h: (h.batch or 999, h.host.name)):
         if hp.error:
-            table.add_row(str(hp.batch or "-"), hp.host.name, hp.host.role.value, "?", "", Text("error", "bold red"))
+            table.add_row(str(hp.batch or "-"), hp.host.name, hp.host.role.value, "?", "", Text("error", "bold red"), "")
             continue
         version = hp.current_version or "?"
         if hp.switch_binary:
@@ -44,12 +45,27 @@ def plan_table(plan: Plan) -> Table:
         files = ", ".join(c.path.rsplit("/", 1)[-1] for c in hp.files) or "-"
         style = {PlanAction.RESTART: "yellow", PlanAction.RELOAD: "green"}.get(hp.action, "dim")
         action = Text(hp.action, style)
-        table.add_row(str(hp.batch or "-"), hp.host.name, hp.host.role.value, version, files, action)
+        table.add_row(str(hp.batch or "-"), hp.host.name, hp.host.role.value, version, files, action,
+                      _downtime_text(hp.expected_downtime, hp.last_start_seconds))  # fmt: skip
     return table
+
+
+def _downtime_text(expected: float | None, last_start: float | None) -> str:
+    if expected is None:
+        return "unknown (no complete start in its log)"
+    if expected == 0:
+        return "none"
+    return f"~{fmt_duration(expected)} (its last start)" if last_start is not None else f"~{fmt_duration(expected)}"
 
 
 def print_plan(console: Console, plan: Plan, diff: bool = False) -> None:
     console.print(plan_table(plan))
+    if plan.pending:
+        total = plan.expected_duration
+        console.print(
+            "Expected restart time of the rollout (batches one after another, each as long as its slowest "
+            f"host's last start): {'unknown' if total is None else '~' + fmt_duration(total)}", highlight=False,
+        )  # fmt: skip
     for hp in plan.hosts:
         console.print(Text(f"{hp.host.name}:", "bold"), Text(hp.error, "red") if hp.error else "")
         for reason in () if hp.error else hp.reasons:
@@ -89,9 +105,18 @@ class LiveRollout:
         elif event.phase is Phase.GATE_SAMPLE:
             row = self.rows.get(event.host)
             if row is not None:
-                lag = event.data.get("lag")
+                state = event.data.get("state") or ""
                 waiting = event.data.get("waiting_for")
-                row["gate"] = f"lag {lag if lag is not None else '?'}" + (f" — {waiting}" if waiting else " ✓")
+                row["gate"] = state + (f" — {waiting}" if waiting and waiting not in state else "")
+                step, prev = event.data.get("progress_step"), row.get("step")
+                row["step"] = step
+                # a line per 10% within a startup phase (phase changes print their own, below)
+                if step is not None and prev is not None and step != prev and step.split(":")[0] == prev.split(":")[0]:
+                    self.console.print(f"{event.host}: {state}", highlight=False)
+        elif event.phase == Phase.NODE_PHASE:
+            row = self.rows.get(event.host)
+            if row is not None:
+                self.console.print(f"{event.host}: {event.data.get('detail')}", highlight=False)
         else:
             row = self.rows.get(event.host)
             if row is not None:
@@ -113,12 +138,13 @@ class LiveRollout:
 
 def summary_table(result: RolloutResult) -> Table:
     table = Table(title=f"Run {result.run_id}: {'OK' if result.ok else 'NOT OK'}", title_justify="left")
-    for col in ("host", "role", "batch", "outcome", "downtime", "detail"):
+    for col in ("host", "role", "batch", "outcome", "downtime", "start phases", "detail"):
         table.add_column(col, overflow="fold")
     for o in result.outcomes.values():
         downtime = f"{o.downtime:.1f}s" if o.downtime is not None else ""
+        phases = ", ".join(f"{p} {s:.1f}s" for p, s in o.phases.items())
         table.add_row(o.host, o.role, str(o.batch or "-"), Text(o.status, STATUS_STYLE.get(o.status, "")), downtime,
-                      o.detail)  # fmt: skip
+                      phases, o.detail)  # fmt: skip
     return table
 
 

@@ -22,7 +22,15 @@ from typing import Any
 from orchestrator.load.runspec import RolloutStage
 from orchestrator.model import Host, HostStatus, Phase, PlanAction, ReleasePin, Role
 from orchestrator.plan import HostPlan, Plan
-from orchestrator.roll.gates import GatePolicy, GateResult, GateSample, run_gate, standard_checks
+from orchestrator.roll.gates import (
+    GatePolicy,
+    GateResult,
+    GateSample,
+    describe,
+    overall_timeout_for,
+    run_gate,
+    standard_checks,
+)
 from orchestrator.roll.journal import Event, Journal
 from orchestrator.roll.remote import Remote
 
@@ -43,6 +51,8 @@ class HostOutcome:
     batch: int = 0
     downtime: float | None = None  # service stop → gate passed
     gate_seconds: float | None = None
+    startup_seconds: float | None = None  # the node's own log: ChainDB opening → socket
+    phases: dict[str, float] = field(default_factory=dict)  # seconds per startup phase (its log)
 
 
 @dataclass
@@ -232,6 +242,7 @@ class Rollout:
                 self._record(host.name, Phase.BINARY_SWITCHED, target=switched.detail)
             verb = "reload" if hp.action is PlanAction.RELOAD else "restart"
             stop_at = self.clock()
+            restarted_wall = time.time()
             applied = self.remote.service(host, verb)
             if not applied.ok:
                 raise _Failed(f"systemctl {verb}: {applied.detail}")
@@ -241,6 +252,10 @@ class Rollout:
                 raise _Failed(f"gate: {gate.reason}")
             out.downtime = self.clock() - stop_at if verb == "restart" else 0.0
             out.gate_seconds = gate.duration
+            start = gate.startup
+            if verb == "restart" and start is not None and start.done and start.started_at >= restarted_wall - 5:
+                out.startup_seconds = start.duration
+                out.phases = start.phase_durations()
             what = f"{hp.current_version} → {hp.target_version}" if hp.switch_binary else "files rewritten"
             out.status = HostStatus.UPGRADED
             out.detail = f"{what}, {len(hp.files)} file(s), {verb}; in sync after {gate.duration:.0f}s"
@@ -258,11 +273,24 @@ class Rollout:
             relays = [h.host.peer_address for h in self.plan.hosts if h.host.role is Role.RELAY]
         policy = self.plan.host(host.name).gate or self.settings.gate  # the host's sync_gate, else the run's
         checks = standard_checks(version, policy, p2p=p2p, producer_relays=relays)
+        cap = policy.overall_timeout
+        if cap is None:  # auto: from this host's last measured start
+            cap = overall_timeout_for(self.plan.host(host.name).last_start_seconds)
+        seen: dict[str, Any] = {"phase": None}
 
         def on_sample(s: GateSample, reason: str | None) -> None:
-            self.emit(Event(time.time(), host.name, Phase.GATE_SAMPLE, {"lag": s.slot_lag, "waiting_for": reason}))
+            state = describe(s, policy.max_slot_lag, time.time())
+            start = s.starting
+            phase = str(start.phase) if start is not None else state.split(" (")[0]
+            step = None if start is None or start.percent is None else f"{start.phase}:{int(start.percent // 10)}"
+            self.emit(Event(time.time(), host.name, Phase.GATE_SAMPLE,
+                            {"lag": s.slot_lag, "waiting_for": reason, "state": state, "progress_step": step}))  # fmt: skip
+            if phase != seen["phase"]:
+                seen["phase"] = phase
+                percent = None if start is None else start.percent
+                self._record(host.name, Phase.NODE_PHASE, now=phase, percent=percent, detail=state)
 
-        return run_gate(lambda: self.sample(host), checks, policy, self.clock, self.sleep, on_sample)
+        return run_gate(lambda: self.sample(host), checks, policy, self.clock, self.sleep, on_sample, cap)
 
     def _rollback(self, host: Host, existed: dict[str, bool], old_link: str | None, old_version: str | None,
                   why: str) -> None:  # fmt: skip

@@ -1,8 +1,12 @@
 """Sync-health gates: small composable policies over tenacity, with clock and sleep injected.
 
-A gate samples a host until every check passes, or until it gives up. It gives up when the tip
-has not moved for `stall_timeout` seconds (the clock restarts while the node keeps syncing, so a
-slow but progressing catch-up is never cut short) or when `overall_timeout` runs out.
+A gate samples a host until every check passes, or until it gives up. A restarted node goes
+through phases: process up but replaying (its log shows chunk validation, ledger replay, initial
+chain selection, each with a percentage), then socket up and syncing (a tip, lagging), then in
+sync. Progress of *either* kind (a phase or percentage that moved in the node's log, or a tip that
+moved) restarts the stall clock; the gate gives up when there has been no progress of any kind
+for `stall_timeout` seconds (a mainnet replay can take hours and must never be cut short while it
+moves) or when the overall timeout runs out.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from tenacity import RetryCallState, Retrying, retry_if_result
+
+from orchestrator.cardano.startup import Phase, StartupProgress
 
 
 @dataclass(frozen=True)
@@ -27,6 +33,12 @@ class GateSample:
     hot_peers: int | None = None
     hot_peer_addresses: tuple[str, ...] = ()
     error: str | None = None
+    startup: StartupProgress | None = None  # the node's newest start, from its own log
+
+    @property
+    def starting(self) -> StartupProgress | None:
+        """The start in progress (socket not up yet), if the log shows one."""
+        return self.startup if self.startup is not None and not self.startup.done else None
 
     @property
     def slot_lag(self) -> int | None:
@@ -58,6 +70,8 @@ def version_is(target: str) -> Check:
 def within_slot_lag(max_lag: int) -> Check:
     def check(s: GateSample, _prev: GateSample | None) -> str | None:
         lag = s.slot_lag
+        if lag is None and s.starting is not None:
+            return f"node starting: {s.starting.describe()} (socket not up yet)"
         if lag is None:
             return "no tip yet (node socket not answering)"
         return None if lag <= max_lag else f"tip is {lag} slots behind the wall clock (max {max_lag})"
@@ -98,12 +112,29 @@ def hot_peers_within(allowed: Sequence[str], what: str = "its relays") -> Check:
     return check
 
 
+# Fallbacks when the role gives none (roles/sync_gate/defaults.yml documents the chosen values).
+STALL_SECONDS = 300.0
+TIMEOUT_FLOOR_SECONDS = 3600.0
+TIMEOUT_START_MULTIPLE = 3.0
+
+
+def overall_timeout_for(last_start_seconds: float | None, floor: float = TIMEOUT_FLOOR_SECONDS) -> float:
+    """The gate's cap when the operator set none: TIMEOUT_START_MULTIPLE × the host's last measured
+    start (its log: ChainDB opening to socket), never below `floor` (seconds); the floor alone when
+    the last start is unknown."""
+    if last_start_seconds is None:
+        return floor
+    return max(floor, TIMEOUT_START_MULTIPLE * last_start_seconds)
+
+
 @dataclass(frozen=True)
 class GatePolicy:
+    """Seconds throughout. `overall_timeout` None: derived per host (overall_timeout_for)."""
+
     max_slot_lag: int = 20
     interval: float = 1.0
-    stall_timeout: float = 120.0
-    overall_timeout: float = 900.0
+    stall_timeout: float = STALL_SECONDS
+    overall_timeout: float | None = None
     min_hot_peers: int = 1  # sync_gate's min_hot_peers (P2P only: a non-P2P node reports none)
 
 
@@ -113,20 +144,82 @@ class GateResult:
     reason: str  # the last failing check, or "in sync"
     samples: tuple[GateSample, ...] = field(default=())
     duration: float = 0.0
+    startup: StartupProgress | None = None  # the newest start the gate saw in the node's log
+
+
+_PHASE_NOUN: dict[Phase, str] = {
+    Phase.OPENING: "startup",
+    Phase.VALIDATING: "chunk validation",
+    Phase.REPLAYING: "replay",
+    Phase.CHAIN_SELECTION: "chain selection",
+    Phase.SOCKET_UP: "startup",
+}
+
+
+def fmt_duration(seconds: float) -> str:
+    """12s, 2m30s, 1h05m."""
+    seconds = max(0, int(round(seconds)))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, sec = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m{sec:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+def describe(s: GateSample, max_slot_lag: int, unix_now: float | None = None) -> str:
+    """What the host is doing, in the operator's words: "replaying ledger 63%, ~1m40s left",
+    "syncing (lag 3400 slots)", "in sync"."""
+    if not s.reachable:
+        return "unreachable"
+    if not s.active:
+        return "service not active"
+    lag = s.slot_lag
+    if lag is None:
+        start = s.starting
+        if start is None:
+            return "starting (socket not up, no startup progress in its log yet)"
+        text = start.describe()
+        eta = start.eta_seconds(unix_now if unix_now is not None else start.last_event_at)
+        return text + (f", ~{fmt_duration(eta)} left" if eta is not None else "")
+    return "in sync" if lag <= max_slot_lag else f"syncing (lag {lag} slots)"
 
 
 class _Progress:
-    """Tracks when the tip last moved, so that a stall — not mere slowness — ends the wait."""
+    """When the node last made progress of any kind: its tip moved, or its startup moved on in
+    its log (a later phase, a higher percentage), so that a stall, not slowness, ends the wait."""
 
     def __init__(self, start: float) -> None:
         self.start = start
         self.last_move = start
         self.best_slot: int | None = None
+        self.startup_mark: tuple[float, float] | None = None  # (started_at, progress_at) of the log
+        self.last_startup: StartupProgress | None = None
+        self.seen = False
 
     def note(self, sample: GateSample) -> None:
         if sample.tip_slot is not None and (self.best_slot is None or sample.tip_slot > self.best_slot):
+            if self.seen:  # a tip that moves, or one that appears (the socket came up)
+                self.last_move = sample.at
             self.best_slot = sample.tip_slot
-            self.last_move = sample.at
+        self.seen = True
+        st = sample.startup
+        if st is not None:
+            mark = (st.started_at, st.progress_at)
+            if self.startup_mark is not None and mark > self.startup_mark:
+                self.last_move = sample.at
+            if self.startup_mark is None or mark > self.startup_mark:
+                self.startup_mark = mark
+            self.last_startup = st
+
+    def stall_reason(self, last: GateSample | None, stalled_for: float) -> str:
+        """Why a stall ends the gate, naming the phase and the last progress."""
+        start = last.starting if last is not None else None
+        if last is not None and last.tip_slot is None and start is not None:
+            at = f" at {start.percent:.0f}%" if start.percent is not None else ""
+            return f"no {_PHASE_NOUN[start.phase]} progress for {stalled_for:.0f} s{at} ({start.describe()})"
+        return ""
 
 
 def run_gate(
@@ -136,8 +229,13 @@ def run_gate(
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
     on_sample: Callable[[GateSample, str | None], None] = lambda _s, _r: None,
+    overall_timeout: float | None = None,
 ) -> GateResult:
-    """Sample until every check passes; stop on a stall or the overall cap."""
+    """Sample until every check passes; stop on a stall (no progress of any kind for
+    policy.stall_timeout s) or the overall cap (`overall_timeout`, else the policy's, else the floor)."""
+    cap = overall_timeout if overall_timeout is not None else policy.overall_timeout
+    if cap is None:
+        cap = overall_timeout_for(None)
     samples: list[GateSample] = []
     progress = _Progress(clock())
 
@@ -152,7 +250,7 @@ def run_gate(
 
     def should_stop(_state: RetryCallState) -> bool:
         now = clock()
-        return now - progress.start >= policy.overall_timeout or now - progress.last_move >= policy.stall_timeout
+        return now - progress.start >= cap or now - progress.last_move >= policy.stall_timeout
 
     retrying = Retrying(
         stop=should_stop,
@@ -163,12 +261,19 @@ def run_gate(
         reraise=True,
     )
     reason = retrying(attempt)
-    duration = clock() - progress.start
+    now = clock()
+    duration = now - progress.start
     if reason is None:
-        return GateResult(True, "in sync", tuple(samples), duration)
-    stalled = clock() - progress.last_move >= policy.stall_timeout
-    why = "tip stalled" if stalled else "overall timeout"
-    return GateResult(False, f"{why} after {duration:.0f}s: {reason}", tuple(samples), duration)
+        return GateResult(True, "in sync", tuple(samples), duration, progress.last_startup)
+    stalled_for = now - progress.last_move
+    if stalled_for >= policy.stall_timeout:
+        why = progress.stall_reason(samples[-1] if samples else None, stalled_for)
+        if why:
+            return GateResult(False, why, tuple(samples), duration, progress.last_startup)
+        return GateResult(False, f"tip stalled after {duration:.0f}s: {reason}", tuple(samples), duration,
+                          progress.last_startup)  # fmt: skip
+    return GateResult(False, f"overall timeout after {duration:.0f}s: {reason}", tuple(samples), duration,
+                      progress.last_startup)  # fmt: skip
 
 
 def standard_checks(

@@ -72,20 +72,25 @@ class Journal:
         return events
 
 
+# What the gate saw the node do (its startup phases): journaled for the operator, but not a step of
+# the rollout, so a resume never takes one for how far a host got.
+OBSERVATIONS = frozenset({Phase.NODE_PHASE})
+
+
 def last_phases(events: list[Event]) -> dict[str, Event]:
-    """Each host's latest event."""
+    """Each host's latest rollout step (observations skipped)."""
     latest: dict[str, Event] = {}
     for e in events:
-        if e.host != "*":
+        if e.host != "*" and e.phase not in OBSERVATIONS:
             latest[e.host] = e
     return latest
 
 
 def host_data(events: list[Event], host: str) -> dict[str, Any]:
-    """Everything recorded about one host, later events overriding earlier keys."""
+    """Everything recorded about one host's steps, later events overriding earlier keys."""
     merged: dict[str, Any] = {}
     for e in events:
-        if e.host == host:
+        if e.host == host and e.phase not in OBSERVATIONS:
             merged.update(e.data)
     return merged
 

@@ -19,6 +19,10 @@ from orchestrator.lab.hosts import host_exec, lab_down, lab_up
 from orchestrator.lab.readiness import wait_in_sync
 from orchestrator.lab.state import LabError, LabState
 
+# Tests that are not about startup timing get a short start (a mainnet-like one is 12 s by default):
+# every lab boot, restart and rollback here pays it, and the suite must stay under 20 minutes.
+FAST_STARTUP_SECONDS = 2.0
+
 # Labs of concurrent test processes must not collide: start at a per-process offset, skip taken ones.
 _subnets = itertools.count(40 + os.getpid() % 150)
 
@@ -41,9 +45,7 @@ class Lab:
         self.inventory_path = self.dir / "inventory.yml"
         self.known_hosts = self.dir / "known_hosts"
         self.client_key = self.dir / "keys" / "client_key"
-        self.hosts = [
-            LabHostView(h.name, h.address, 22, h.role, h.layout) for h in state.hosts if h.role != "chain_source"
-        ]
+        self.hosts = [LabHostView(h.name, h.address, 22, h.role, h.layout) for h in state.hosts if h.role != "chain_source"]
         self.chain_source = next(h for h in state.hosts if h.role == "chain_source")
 
     def exec(self, host: str, command: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
@@ -78,6 +80,7 @@ class LabPool:
         node_version: str = "8.7.3",
         rtt_ms: float = 0.0,
         yaml_configs: tuple[str, ...] = (),
+        startup_seconds: float = FAST_STARTUP_SECONDS,
     ) -> Lab:
         _require_root()
         for _attempt in range(20):
@@ -89,13 +92,22 @@ class LabPool:
             try:
                 state = lab_up(
                     lab_dir, relays=relays, producers=producers, subnet=subnet, node_version=node_version,
-                    rtt_ms=rtt_ms, yaml_configs=yaml_configs,
+                    rtt_ms=rtt_ms, yaml_configs=yaml_configs, startup_seconds=startup_seconds,
                 )  # fmt: skip
             except LabError as e:
                 if "already exists" in str(e):
                     continue
                 raise
             return Lab(state)
+        raise AssertionError("no free lab subnet")
+
+    def free_subnet(self, lab_dir: Path) -> int:
+        """A subnet no lab uses, for tests that start a lab through the CLI (torn down with the pool)."""
+        for _attempt in range(200):
+            subnet = 40 + next(_subnets) % 200
+            if not Path(f"/sys/class/net/cfleet{subnet}").exists():
+                self.started.append(lab_dir)
+                return subnet
         raise AssertionError("no free lab subnet")
 
     def down_all(self) -> None:

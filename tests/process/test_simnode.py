@@ -397,7 +397,7 @@ def test_never_sync_slow_start_and_ignore_stop_faults(lab: Lab) -> None:
     )
     node = lab.node("stuck", [source.port])
     lab.start(node, ready=False)
-    wait_for("the node to open its database", lambda: "Opening the chain database" in node.log.read_text())
+    wait_for("the node to open its database", lambda: "Started opening Chain DB" in node.log.read_text())
     started = time.monotonic()
     assert not node.socket_path.exists()
     wait_for("socket after the slow start", node.socket_path.exists, timeout=10)

@@ -24,8 +24,8 @@ EXPECTED_AT_ZERO = 100_000_000  # the wall-clock slot when the fake clock reads 
 class FakeClock:
     """Monotonic seconds that move only when someone sleeps."""
 
-    def __init__(self) -> None:
-        self.now = 0.0
+    def __init__(self, start: float = 0.0) -> None:
+        self.now = start
 
     def __call__(self) -> float:
         return self.now

@@ -19,7 +19,7 @@ from orchestrator.load.runspec import RunSpec, compile_run
 from orchestrator.model import HostStatus, Inventory, Phase, PlanAction
 from orchestrator.plan import Plan, make_plan
 from orchestrator.roll.engine import Rollout, RolloutResult, RolloutSettings
-from orchestrator.roll.journal import Event, Journal, host_data, last_phases
+from orchestrator.roll.journal import OBSERVATIONS, Event, Journal, host_data, last_phases
 from orchestrator.roll.resume import reconcile_host, unfinished_hosts
 from tests.unit.fake_fleet import FakeClock, FakeNode, FakeRemote, fleet
 
@@ -65,7 +65,8 @@ class World:
         return {name: o.status for name, o in result.outcomes.items()}
 
     def phases(self, host: str) -> list[Phase]:
-        return [e.phase for e in Journal.read(self.journal.path) if e.host == host]
+        """The host's rollout steps in the journal (observations such as node_phase left out)."""
+        return [e.phase for e in Journal.read(self.journal.path) if e.host == host and e.phase not in OBSERVATIONS]
 
     def whole(self, name: str) -> str:
         """'upgraded' or 'rolled back' — anything in between fails the test."""

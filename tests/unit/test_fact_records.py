@@ -20,7 +20,7 @@ BP = Host("bp1", Role.BLOCK_PRODUCER, "203.0.113.21", IOG)
 
 def test_registry_is_the_probe() -> None:
     assert tuple(REGISTRY) == SECTIONS
-    assert {"os", "node_version", "service", "tip", "metrics", "peers"} == HEALTH_SECTIONS
+    assert {"os", "node_version", "service", "tip", "metrics", "peers", "startup"} == HEALTH_SECTIONS
     assert [r.name for r in records_for(RELAY)] == [n for n in SECTIONS if n != "keys"]
     assert [r.name for r in records_for(BP)] == list(SECTIONS)
     assert [r.name for r in records_for(BP, {"tip", "keys"})] == ["tip", "keys"]

@@ -86,6 +86,27 @@ HEALTHY: dict[str, tuple[str, int | None]] = {
         0,
     ),
     "releases": ("8.9.0\n8.7.3", 0),
+    # what the probe ships from the node's journal: real lines (a 2022 testnet node's start)
+    "startup": (
+        "source=journal:cnode.service\n"
+        "[oryx:cardano.node.ChainDB:Info:5] [2022-02-23 02:13:35.25 UTC] Started opening Chain DB\n"
+        "[oryx:cardano.node.ChainDB:Info:5] [2022-02-23 02:13:35.28 UTC] Validating chunk no. 1808 out of 1808. "
+        "Progress: 99.94%\n"
+        "[oryx:cardano.node.ChainDB:Info:5] [2022-02-23 02:13:35.31 UTC] Replaying ledger from snapshot at "
+        "e59da134c4615f3f4a478c29b75d246be1be2d715ed0fefb34a3caa328c23656 at slot 650926\n"
+        "[oryx:cardano.node.ChainDB:Info:5] [2022-02-23 02:13:35.31 UTC] Replayed block: slot 651000 out of 651000. "
+        "Progress: 100.00%\n"
+        "[oryx:cardano.node.ChainDB:Info:5] [2022-02-23 02:13:35.31 UTC] Opened lgr db\n"
+        "[oryx:cardano.node.ChainDB:Info:5] [2022-02-23 02:13:35.31 UTC] Started initial chain selection\n"
+        "[oryx:cardano.node.ChainDB:Info:5] [2022-02-23 02:13:35.33 UTC] Pushing ledger state for block "
+        "ef4c33100195545a145850b90fd0d95fc9898ece3406d6a14da92113b5719260 at slot 651581. Progress: 100.00%\n"
+        "[oryx:cardano.node.ChainDB:Info:5] [2022-02-23 02:13:35.33 UTC] Opened db with immutable tip at "
+        "42965060fe5f47088fcdc57b2bca1dc67e29c2c5d5cd57254fdd9e7e3aa7c4ce at slot 651000 and tip "
+        "ef4c33100195545a145850b90fd0d95fc9898ece3406d6a14da92113b5719260 at slot 651581\n"
+        "[oryx:cardano.node.DiffusionInitializationTracer:Info:49] [2022-02-23 02:13:35.33 UTC] LocalSocketUp "
+        '(LocalAddress "node.socket") (FileDescriptor 23)',
+        0,
+    ),
 }
 
 
@@ -103,6 +124,9 @@ def test_healthy_relay() -> None:
     f = parse_probe(RELAY, probe(HEALTHY))
     assert f.reachable and f.error is None
     assert dict(f.probe_errors) == {}
+    assert f.startup_source == "journal:cnode.service"
+    assert f.last_start_seconds == pytest.approx(0.08)  # 02:13:35.25 → 02:13:35.33
+    assert f.startups is not None and f.startups.current is f.startups.last_completed
     assert (f.hostname, f.os_id, f.os_version, f.kernel, f.host_time) == (
         "relay1",
         "debian",
@@ -325,10 +349,11 @@ def test_json_has_stable_keys_and_no_file_contents() -> None:
             "host", "reachable", "error", "network", "hostname", "os", "node_version", "node_rev", "cli_version",
             "binary_path", "binary_target", "service", "enable_p2p", "topology_format", "config", "topology",
             "genesis", "tip", "tip_error", "slot_lag", "hot_peers", "hot_peer_addresses", "disk_free_bytes",
-            "releases", "key_files", "probe_errors",
+            "releases", "key_files", "startup", "probe_errors",
         ]
     )  # fmt: skip
     assert doc["slot_lag"] == 1000000
+    assert doc["startup"]["phase"] == "socket up" and doc["startup"]["last_start_seconds"] == pytest.approx(0.08)
     assert doc["config"]["mode"] == "0644"
     assert doc["genesis"]["conway"]["blake2b_256"] == SHA_B
     text = json.dumps(doc)

@@ -171,3 +171,49 @@ def _with_release(host: Host, sha: str | None = "cd" * 32) -> Host:
     if sha:
         release["sha256"] = sha
     return replace(host, vars=MappingProxyType({"node_release": release}))
+
+
+@dataclass(frozen=True)
+class TimedFacts(FakeFacts):
+    last_start_seconds: float | None = None
+
+
+@pytest.mark.parametrize(
+    ("starts", "per_host", "total"),
+    [
+        ({"relay1": 150.0, "relay2": 40.0, "bp1": 60.0}, {"relay1": 150.0, "relay2": 40.0, "bp1": 60.0}, 250.0),
+        ({"relay1": 150.0, "relay2": None, "bp1": 60.0}, {"relay1": 150.0, "relay2": None, "bp1": 60.0}, None),
+    ],
+)
+def test_expected_downtime_per_host_and_for_the_rollout(starts, per_host, total):
+    """Each host's expected downtime is its last measured start; the rollout's is the sum over its
+    batches of the slowest host (one host per batch here; producers last); unknown stays unknown."""
+    inv = inventory()
+    facts = {h.name: TimedFacts(**vars(legacy_facts(h.name)), last_start_seconds=starts[h.name]) for h in inv.hosts}
+    plan = make_plan(inv, inv.hosts, facts, RELEASE, [["relay1"], ["relay2"], ["bp1"]])
+    assert {hp.host.name: hp.expected_downtime for hp in plan.hosts} == per_host
+    assert plan.expected_duration == total
+    assert plan_as_json(plan)["expected_duration_seconds"] == total
+
+
+def test_a_batch_waits_for_its_slowest_host():
+    inv = inventory()
+    starts = {"relay1": 150.0, "relay2": 40.0, "bp1": 60.0}
+    facts = {h.name: TimedFacts(**vars(legacy_facts(h.name)), last_start_seconds=starts[h.name]) for h in inv.hosts}
+    plan = make_plan(inv, inv.hosts, facts, RELEASE, [["relay1", "relay2"], ["bp1"]])
+    assert plan.expected_duration == 210.0
+
+
+@pytest.mark.parametrize(
+    ("extra", "stall", "interval", "timeout"),
+    [
+        ({}, 300.0, 10.0, None),  # the role's defaults: 300 s, 10 s, auto (from each host's last start)
+        ({"sync_stall_seconds": 45, "sync_poll_seconds": 3, "sync_timeout_seconds": 600}, 45.0, 3.0, 600.0),
+        ({"sync_stall_seconds": 900, "sync_timeout_seconds": 600}, 600.0, 10.0, 600.0),  # a stall fits the cap
+    ],
+)
+def test_sync_gate_role_settings_reach_the_gate_policy(extra, stall, interval, timeout):
+    inv = inventory()
+    pinned = Inventory(inv.source, tuple(_with_release(h) for h in inv.hosts), inv.groups)
+    spec = compile_run(load_playbook(ROOT / "playbooks" / "upgrade-8.9.0.yml"), pinned, extra_vars=extra)
+    assert (spec.gate.stall_timeout, spec.gate.interval, spec.gate.overall_timeout) == (stall, interval, timeout)

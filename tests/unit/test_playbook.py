@@ -415,7 +415,8 @@ def test_shipped_playbooks_render_for_the_example_pool(name: str) -> None:
     variables = step_vars(book, relays, gate, inventory.host("relay1"))
     args = [dict(render_step(s, variables).args) for s in gate.steps]
     assert args[0] == {"mode": "auto"}
-    assert args[1]["max_slot_lag"] == 20 and args[1]["timeout_seconds"] == 1800  # types kept
+    assert args[1]["max_slot_lag"] == 20 and args[1]["stall_seconds"] == 300  # types kept
+    assert args[1]["timeout_seconds"] == "auto"  # from the last measured start, per host
 
 
 def test_unpinned_sha256_fails_at_the_step_that_needs_it() -> None:

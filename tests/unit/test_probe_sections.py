@@ -35,10 +35,12 @@ def test_full_probe_has_every_section_including_key_metadata(tmp_path: Path) -> 
     assert list(tmp_path.iterdir()) == []  # the job files are cleaned up
 
 
-def test_health_probe_reads_no_files_and_no_keys(tmp_path: Path) -> None:
+def test_health_probe_ships_no_files_and_reads_no_keys(tmp_path: Path) -> None:
     script = build_probe(BP, HEALTH_SECTIONS)
     assert set(script_sections(script)) == set(HEALTH_SECTIONS)
-    assert IOG.config_path not in script and IOG.keys_dir not in script
+    assert IOG.keys_dir not in script
+    # config.json is consulted on the host only for its scribes (where the node logs), never shipped
+    assert "base64" not in script and "sha256sum" not in script and "b2sum" not in script
     assert set(split_sections(run_locally(script, tmp_path).stdout)) == set(HEALTH_SECTIONS)
 
 
