@@ -159,7 +159,7 @@ def plan_host(
                     diff = unified_diff(write.path, facts.config_text, write.content.decode("utf-8", "replace"),
                                         change_reason=write.reason)  # fmt: skip
                 else:  # a genesis file: the facts carry its hash, not its bytes
-                    diff = FileDiff(write.path, f"# {write.path}: replaced whole by the {write.reason}\n", write.reason)
+                    diff = FileDiff(write.path, f"# {write.path}: replaced whole by {write.reason}\n", write.reason)
                 changes.append(FileChange(write.path, write.content, diff))
             if not migration.changed:
                 unchanged.append(FileDiff(host.layout.config_path, "", "config.json already set for 8.9.0 P2P"))

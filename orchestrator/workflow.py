@@ -16,6 +16,7 @@ from orchestrator.facts.probe import HEALTH_SECTIONS, HostFacts, gather_facts
 from orchestrator.load.inventory import load_inventory
 from orchestrator.load.playbook import load_playbook
 from orchestrator.load.runspec import RunSpec, compile_run
+from orchestrator.load.vault import VaultSecrets
 from orchestrator.model import Host, Inventory, Playbook
 from orchestrator.plan import FactsLike, Plan, make_plan
 from orchestrator.roll.gates import GateSample
@@ -36,9 +37,10 @@ def load(
     limit: str | None = None,
     extra_vars: Mapping[str, Any] | None = None,
     allow_unpinned: bool = False,
+    vault: VaultSecrets | None = None,
 ) -> Loaded:
     """Raises InventoryError / PlaybookError (each `file:line:col: message`) before any connection."""
-    inventory = load_inventory(inventory_path, extra_vars=extra_vars)
+    inventory = load_inventory(inventory_path, extra_vars=extra_vars, vault=vault)
     playbook = load_playbook(playbook_path, roles_dir=_roles_dir(playbook_path))
     spec = compile_run(playbook, inventory, limit=limit, extra_vars=extra_vars, allow_unpinned=allow_unpinned)
     return Loaded(inventory, playbook, spec)

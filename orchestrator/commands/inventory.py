@@ -11,14 +11,14 @@ import json
 import sys
 from typing import Any
 
-from orchestrator.commands._fleet_args import add_extra_vars_argument
+from orchestrator.commands._fleet_args import INVENTORY_HELP, add_extra_vars_argument, vault_secrets
 
 HELP = "validate an inventory; list hosts, roles, groups and resolved variables"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags shared in spelling with Ansible (-i, -e, --limit) so operators' habits carry over."""
-    parser.add_argument("-i", "--inventory", required=True, metavar="INV", help="inventory file or directory")
+    parser.add_argument("-i", "--inventory", required=True, metavar="INV", help=INVENTORY_HELP)
     parser.add_argument("--json", action="store_true", help="machine-readable output (stable keys)")
     parser.add_argument("-l", "--limit", metavar="PATTERN", help="hosts or groups, e.g. 'relays:!relay3'")
     add_extra_vars_argument(parser)
@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     from orchestrator.load.inventory import InventoryError, host_to_json, load_selection
 
     try:
-        inventory, hosts = load_selection(args.inventory, args.extra_vars, args.limit)
+        inventory, hosts = load_selection(args.inventory, args.extra_vars, args.limit, vault_secrets(args))
     except InventoryError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -53,10 +53,11 @@ def run(args: argparse.Namespace) -> int:
 
 def _print_table(source: str, hosts: Any, warnings: Any) -> None:
     """Hosts first; then paths once per distinct layout, so 500 identical relays stay readable."""
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    from orchestrator.report.terminal import make_console
+
+    console = make_console()
     table = Table(title=f"{source}: {len(hosts)} host{'s' if len(hosts) != 1 else ''}")
     for column in ("host", "role", "ssh", "node", "layout", "network", "groups"):
         table.add_column(column, overflow="fold")

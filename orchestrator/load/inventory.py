@@ -356,7 +356,7 @@ class _Loader:
                 raise InventoryError(where, 0, 0, "directory holds no inventory source (YAML, INI, JSON or a script)")
             return
         if not path.exists():
-            raise InventoryError(where, 0, 0, "no such file or directory")
+            raise InventoryError(where, 0, 0, "cannot read: no such file or directory")
         self.sources.append(where)
         if is_script(path):
             self.read_script(path)
@@ -371,7 +371,10 @@ class _Loader:
             return
         data = self.parse_yaml_text(text, where)
         if is_list_json(data):
-            parse_list_json(data, where, self, _locator(data, where))
+            try:
+                parse_list_json(data, where, self, _locator(data, where))
+            except DynamicError as exc:
+                raise self.fail(exc.loc, f"{exc.message} (read as --list JSON)") from None
             return
         self.parse_tree(data, where)
 
@@ -1087,18 +1090,18 @@ def _check_value(name: str, value: Any, vloc: Loc) -> None:
         if _port(value) is None:
             raise fail(f"'{name}' must be a port number 1..65535, not {value!r}")
     elif name == "cardano_network":
-        if value not in NETWORKS:
+        if not isinstance(value, str) or value not in NETWORKS:
             hint = did_you_mean(str(value), NETWORKS) if isinstance(value, str) else None
             tail = f" — did you mean '{hint}'?" if hint else f"; expected one of {', '.join(NETWORKS)}"
             raise fail(f"unknown network {value!r}{tail}")
     elif name == "cardano_role":
         roles = [r.value for r in Role]
-        if value not in roles:
+        if not isinstance(value, str) or value not in roles:
             hint = did_you_mean(str(value), roles) if isinstance(value, str) else None
             tail = f" — did you mean '{hint}'?" if hint else f"; expected one of {', '.join(roles)}"
             raise fail(f"unknown role {value!r}{tail}")
     elif name == "layout":
-        if value not in LAYOUTS:
+        if not isinstance(value, str) or value not in LAYOUTS:
             hint = did_you_mean(str(value), LAYOUTS) if isinstance(value, str) else None
             tail = f" — did you mean '{hint}'?" if hint else f"; expected one of {', '.join(LAYOUTS)}"
             raise fail(f"unknown layout {value!r}{tail}")

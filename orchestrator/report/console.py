@@ -13,20 +13,16 @@ from rich.table import Table
 from rich.text import Text
 
 from orchestrator.plan import Plan
+from orchestrator.report.terminal import make_console
 from orchestrator.roll.engine import RolloutResult
 from orchestrator.roll.journal import Event
+
+__all__ = ["make_console", "print_plan", "print_summary", "LiveRollout", "plan_table", "summary_table"]
 
 STATUS_STYLE = {
     "upgraded": "green", "unchanged": "dim", "rolled_back": "yellow", "failed": "bold red",
     "skipped": "magenta", "untouched": "cyan",
 }  # fmt: skip
-
-
-def make_console() -> Console:
-    """A terminal gets its own width; a pipe or log file gets room enough for the tables."""
-    import sys
-
-    return Console() if sys.stdout.isatty() else Console(width=150)
 
 
 def plan_table(plan: Plan) -> Table:
@@ -49,8 +45,13 @@ def plan_table(plan: Plan) -> Table:
 def print_plan(console: Console, plan: Plan, diff: bool = False) -> None:
     console.print(plan_table(plan))
     for hp in plan.hosts:
-        console.print(Text(f"{hp.host.name}:", "bold"), Text(hp.error, "red") if hp.error else "")
-        for reason in () if hp.error else hp.reasons:
+        if hp.error:
+            console.print(Text.assemble((f"{hp.host.name}: ", "bold"), (hp.error, "red")))
+            continue
+        if not hp.reasons:  # no empty "relay1:" heading
+            continue
+        console.print(Text(f"{hp.host.name}:", "bold"))
+        for reason in hp.reasons:
             console.print(f"  - {reason}", highlight=False)
     if diff:
         for hp in plan.hosts:
@@ -70,26 +71,44 @@ class LiveRollout:
             for hp in plan.hosts
         }  # fmt: skip
         self.lines: list[str] = []
-        self.live = Live(self._render(), console=console, refresh_per_second=4, transient=False)
+        # A terminal gets a live table; a CI log or cron mail gets one line per event and the table once,
+        # at the end (a Live display there only prints its last frame, without a final newline).
+        self.live = (
+            Live(self._render(), console=console, refresh_per_second=4, transient=False)
+            if console.is_terminal
+            else None
+        )
 
     def __enter__(self) -> LiveRollout:
-        self.live.__enter__()
+        if self.live is not None:
+            self.live.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.live.update(self._render())
-        self.live.__exit__(None, None, None)
+        if self.live is not None:
+            self.live.update(self._render())
+            self.live.__exit__(None, None, None)
+        else:
+            self.console.print(self._render())
+        self.console.line()
+
+    def _log(self, text: str) -> None:
+        if self.live is None:
+            self.console.print(f"{time.strftime('%H:%M:%S')} {text}", highlight=False, soft_wrap=True)
 
     def on_event(self, event: Event) -> None:
         if event.host == "*":
             if event.phase in ("paused",):
                 self.lines.append(f"{event.phase}: {event.data.get('reason')}")
+                self._log(self.lines[-1])
         elif event.phase == "gate_sample":
             row = self.rows.get(event.host)
             if row is not None:
                 lag = event.data.get("lag")
                 waiting = event.data.get("waiting_for")
                 row["gate"] = f"lag {lag if lag is not None else '?'}" + (f" — {waiting}" if waiting else " ✓")
+                if not waiting:
+                    self._log(f"{event.host}: gate passed ({row['gate']})")
         else:
             row = self.rows.get(event.host)
             if row is not None:
@@ -97,7 +116,11 @@ class LiveRollout:
                 row["since"] = row["since"] or time.monotonic()
                 if event.phase in ("failed", "rolling_back", "rollback_failed", "stage_failed"):
                     self.lines.append(f"{event.host}: {event.phase}: {event.data.get('reason') or event.data.get('detail')}")
-        self.live.update(self._render())
+                    self._log(self.lines[-1])
+                else:
+                    self._log(f"{event.host}: {event.phase}")
+        if self.live is not None:
+            self.live.update(self._render())
 
     def _render(self) -> Group:
         table = Table(title="Rollout", title_justify="left")
@@ -121,6 +144,7 @@ def summary_table(result: RolloutResult) -> Table:
 
 
 def print_summary(console: Console, result: RolloutResult, report_path: str | None) -> None:
+    console.line()
     console.print(summary_table(result))
     if result.stopped_reason:
         console.print(Text(f"Stopped: {result.stopped_reason}", "bold red"))
