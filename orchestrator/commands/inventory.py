@@ -45,7 +45,9 @@ def run(args: argparse.Namespace) -> int:
             },
             "warnings": list(inventory.warnings),
         }
-        print(json.dumps(document, indent=2, sort_keys=True))
+        from orchestrator.load.secrets import redact
+
+        print(redact(json.dumps(document, indent=2, sort_keys=True)))  # vault-decrypted values stay secret
         return 0
     _print_table(inventory.source, hosts, inventory.warnings)
     return 0

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from orchestrator.load.secrets import redact
+
 # A host's phases, in order: planned, staged, backed_up, files_written, binary_switched,
 # restarted (or reloaded), gate_passed, done — or failed, rolling_back, rolled_back. These end a host:
 FINAL = frozenset({"done", "rolled_back", "untouched", "skipped"})
@@ -49,7 +51,8 @@ class Journal:
 
     def record(self, host: str, phase: str, **data: Any) -> Event:
         event = Event(time.time(), host, phase, data)
-        self._file.write(json.dumps({"at": event.at, "host": host, "phase": phase, "data": data}) + "\n")
+        line = json.dumps({"at": event.at, "host": host, "phase": phase, "data": data})
+        self._file.write(redact(line) + "\n")  # a vault-decrypted value is never journaled
         self._file.flush()
         os.fsync(self._file.fileno())
         return event
