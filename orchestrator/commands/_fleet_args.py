@@ -51,7 +51,7 @@ def vault_secrets(args: argparse.Namespace) -> VaultSecrets:
 def add_playbook_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-i", "--inventory", required=True, metavar="INV", help=INVENTORY_HELP)
     parser.add_argument("playbook", metavar="PLAYBOOK",
-                        help="a bundled playbook by name (see `cardano-fleet playbooks`), e.g. upgrade-8.9.0, or a path")  # fmt: skip
+                        help="a bundled playbook by name (cardano-fleet playbooks lists them), or a path")  # fmt: skip
     parser.add_argument("--limit", "-l", metavar="PATTERN", help="only these hosts/groups (Ansible --limit syntax)")
     add_extra_vars_argument(parser)
     parser.add_argument("--forks", type=int, default=20, help="parallel SSH connections (default 20)")

@@ -43,5 +43,5 @@ def run(args: argparse.Namespace) -> int:
                       ", ".join(row["roles"]))  # fmt: skip
     console.print(table)
     console.print("Run one by name: cardano-fleet plan -i INVENTORY NAME (a path to your own playbook works too; "
-                  "a roles/ directory of yours overrides a bundled role of the same name).", highlight=False)  # fmt: skip
+                  "your own roles/ overrides a bundled role of the same name).", highlight=False, soft_wrap=True)  # fmt: skip
     return status
