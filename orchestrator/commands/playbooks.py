@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
 
 HELP = "list the bundled playbooks (plan/run take them by name) and the roles they use"
 
@@ -18,7 +19,7 @@ def run(args: argparse.Namespace) -> int:
     from orchestrator.load.playbook import PlaybookError, load_playbook
     from orchestrator.report.terminal import make_console
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     status = 0
     for playbook in bundled_playbooks():
         try:

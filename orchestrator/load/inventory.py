@@ -34,7 +34,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
-from orchestrator.cardano.layouts import LAYOUTS, PATH_VARIABLES
+from orchestrator.cardano.layouts import LAYOUTS, PATH_VARIABLES, Layout
 from orchestrator.cardano.networks import NETWORKS
 from orchestrator.load import secrets as secret_values
 from orchestrator.load.dynamic import DynamicError, is_list_json, is_script, parse_list_json, run_script
@@ -370,6 +370,9 @@ class _Loader:
             self.read_ini(text, where)
             return
         data = self.parse_yaml_text(text, where)
+        shape = _other_document(data) if isinstance(data, Mapping) else None
+        if shape:
+            raise InventoryError(where, 1, 1, shape)
         if is_list_json(data):
             try:
                 parse_list_json(data, where, self, _locator(data, where))
@@ -803,8 +806,7 @@ class _Loader:
                 hdef.loc,
                 f"host '{name}' has no 'cardano_network' ({', '.join(NETWORKS)}); set it in group_vars/all.yml",
             )
-        overrides = {k: v[k].value for k in PATH_VARIABLES if k in v}
-        layout = LAYOUTS[layout_var.value].with_overrides(overrides)
+        layout = _layout_for(LAYOUTS[layout_var.value], {k: v[k].value for k in PATH_VARIABLES if k in v})
         address = get("ansible_host", "ansible_ssh_host")
         port = get("ansible_port", "ansible_ssh_port")
         user = get("ansible_user", "ansible_ssh_user")
@@ -936,6 +938,18 @@ class _Loader:
                 self.hosts[bp.name].loc,
                 f"block producer '{bp.name}' has no relay in the inventory; a block producer only talks to its relays",
             )
+
+
+def _layout_for(base: Layout, overrides: dict[str, Any]) -> Layout:
+    """The layout with the host's overrides; `root` moves every default path under it (like CNODE_HOME)."""
+    root = overrides.get("root")
+    if isinstance(root, str) and root != base.root:
+        old = base.root.rstrip("/") + "/"
+        for name in PATH_VARIABLES:
+            value = getattr(base, name)
+            if name not in overrides and isinstance(value, str) and value.startswith(old):
+                overrides[name] = root.rstrip("/") + "/" + value[len(old) :]
+    return base.with_overrides(overrides)
 
 
 def _jump_from_proxy_command(command: str) -> str | None:
@@ -1130,6 +1144,12 @@ def _check_value(name: str, value: Any, vloc: Loc) -> None:
             raise fail(f"'{name}' must be the name of an environment variable (like SUDO_PASSWORD)")
     elif name == "node_release":
         _check_release(value, vloc)
+    elif name == "genesis_dir":
+        raise fail(
+            "'genesis_dir' cannot be set: cardano-node finds its genesis files where config.json's *GenesisFile "
+            "keys point (relative to config.json's directory), and cardano-fleet follows config.json; "
+            "set config_path instead"
+        )
     elif name in PATH_VARIABLES:
         if not isinstance(value, str) or not value:
             raise fail(f"'{name}' must be a non-empty string, not {type_name(value)}")

@@ -183,7 +183,10 @@ class Renderer:
             context = self._context(host, raw)
             single = _SINGLE.match(raw)
             if single and "{{" not in single.group("expr") and "}}" not in single.group("expr"):
-                return self._env.compile_expression(single.group("expr"), undefined_to_none=False)(**context)
+                result = self._env.compile_expression(single.group("expr"), undefined_to_none=False)(**context)
+                if isinstance(result, jinja2.Undefined):
+                    result._fail_with_undefined_error()
+                return result
             return self._env.from_string(raw).render(**context)
         except TemplateRefused:
             raise
@@ -194,12 +197,10 @@ class Renderer:
                 f"'{name}': {exc.message} (inventory variables are rendered before any connection: "
                 "facts gathered from hosts do not exist here)",
             ) from None
-        except jinja2.TemplateAssertionError as exc:
-            text = str(exc.message)
-            if text.startswith("No filter named") or text.startswith("No test named"):
+        except jinja2.TemplateError as exc:
+            text = str(exc.message or exc)
+            if "No filter named" in text or "No test named" in text:
                 text += " (an Ansible-only filter/test: cardano-fleet renders Jinja2's built-in ones, exactly)"
             raise TemplateRefused(host, name, f"'{name}': cannot render: {text}") from None
-        except jinja2.TemplateError as exc:
-            raise TemplateRefused(host, name, f"'{name}': cannot render: {exc.message or exc}") from None
         except (TypeError, ValueError, ArithmeticError, LookupError, AttributeError) as exc:
             raise TemplateRefused(host, name, f"'{name}': cannot render: {exc}") from None
