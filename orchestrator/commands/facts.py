@@ -83,7 +83,7 @@ def _print_table(source: str, hosts: tuple[Host, ...], facts: dict[str, HostFact
     from rich.table import Table
 
     from orchestrator.cardano.health import sync_state
-    from orchestrator.report.terminal import make_console
+    from orchestrator.report.terminal import keep_headers, make_console
 
     console = make_console()
     table = Table(title=f"{source}: facts of {len(hosts)} host{'s' if len(hosts) != 1 else ''}")
@@ -123,6 +123,6 @@ def _print_table(source: str, hosts: tuple[Host, ...], facts: dict[str, HostFact
             problems.append(f"{h.name}: {f.error}")
         for section, why in sorted(f.probe_errors.items()):
             problems.append(f"{h.name}: {section}: {why}")
-    console.print(table)
+    console.print(keep_headers(table), crop=False)
     for line in problems:
         console.print(f"  {line}", markup=False, highlight=False)

@@ -57,7 +57,7 @@ def _print_table(source: str, hosts: Any, warnings: Any) -> None:
     """Hosts first; then paths once per distinct layout, so 500 identical relays stay readable."""
     from rich.table import Table
 
-    from orchestrator.report.terminal import make_console
+    from orchestrator.report.terminal import keep_headers, make_console
 
     console = make_console()
     table = Table(title=f"{source}: {len(hosts)} host{'s' if len(hosts) != 1 else ''}")
@@ -80,7 +80,7 @@ def _print_table(source: str, hosts: Any, warnings: Any) -> None:
             ", ".join(h.groups),
         )
         layouts.setdefault(h.layout, []).append(h.name)
-    console.print(table)
+    console.print(keep_headers(table), crop=False)
     paths = Table(title="resolved paths", show_lines=True)
     paths.add_column("hosts", overflow="fold")
     paths.add_column("paths", overflow="fold")
@@ -97,7 +97,7 @@ def _print_table(source: str, hosts: Any, warnings: Any) -> None:
             ("port", str(layout.node_port)),
         )
         paths.add_row("\n".join(names), "\n".join(f"{label}: {value}" for label, value in rows))
-    console.print(paths)
+    console.print(keep_headers(paths), crop=False)
     for warning in warnings:
         console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
 

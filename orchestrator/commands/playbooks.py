@@ -17,7 +17,7 @@ def run(args: argparse.Namespace) -> int:
     """Exit 0; an unreadable bundled playbook is reported as an error (exit 1)."""
     from orchestrator.load.bundled import bundled_playbooks, bundled_root, roles_dirs
     from orchestrator.load.playbook import PlaybookError, load_playbook
-    from orchestrator.report.terminal import make_console
+    from orchestrator.report.terminal import keep_headers, make_console
 
     rows: list[dict[str, Any]] = []
     status = 0
@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     for row in rows:
         table.add_row(row["name"], f"{row['title']}\n{row['summary']}".strip(), ", ".join(row["stages"]),
                       ", ".join(row["roles"]))  # fmt: skip
-    console.print(table)
+    console.print(keep_headers(table), crop=False)
     console.print("Run one by name: cardano-fleet plan -i INVENTORY NAME (a path to your own playbook works too; "
                   "your own roles/ overrides a bundled role of the same name).", highlight=False, soft_wrap=True)  # fmt: skip
     return status

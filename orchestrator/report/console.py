@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from orchestrator.plan import Plan
-from orchestrator.report.terminal import make_console
+from orchestrator.report.terminal import keep_headers, make_console
 from orchestrator.roll.engine import RolloutResult
 from orchestrator.roll.journal import Event
 
@@ -39,11 +39,11 @@ def plan_table(plan: Plan) -> Table:
         files = ", ".join(c.path.rsplit("/", 1)[-1] for c in hp.files) or "-"
         action = Text(hp.action, "yellow" if hp.action == "restart" else "green" if hp.action == "reload" else "dim")
         table.add_row(str(hp.batch or "-"), hp.host.name, hp.host.role.value, version, files, action)
-    return table
+    return keep_headers(table)
 
 
 def print_plan(console: Console, plan: Plan, diff: bool = False) -> None:
-    console.print(plan_table(plan))
+    console.print(plan_table(plan), crop=False)
     for hp in plan.hosts:
         if hp.error:
             console.print(Text.assemble((f"{hp.host.name}: ", "bold"), (hp.error, "red")))
@@ -51,12 +51,12 @@ def print_plan(console: Console, plan: Plan, diff: bool = False) -> None:
         if not hp.reasons:  # no empty "relay1:" heading
             continue
         console.print(Text(f"{hp.host.name}:", "bold"))
-        for reason in hp.reasons:
-            console.print(f"  - {reason}", highlight=False)
+        for reason in hp.reasons:  # prose: a log viewer or terminal wraps it, never a hard break mid-sentence
+            console.print(f"  - {reason}", highlight=False, soft_wrap=True)
     if diff:
         for hp in plan.hosts:
             for change in hp.files:
-                console.print(Text(f"--- {hp.host.name}: {change.path} ({change.diff.reason})", "bold"))
+                console.print(Text(f"--- {hp.host.name}: {change.path} ({change.diff.reason})", "bold"), soft_wrap=True)
                 console.print(Syntax(change.diff.diff, "diff", theme="ansi_dark", background_color="default"))
 
 
@@ -89,7 +89,7 @@ class LiveRollout:
             self.live.update(self._render())
             self.live.__exit__(None, None, None)
         else:
-            self.console.print(self._render())
+            self.console.print(self._render(), crop=False)
         self.console.line()
 
     def _log(self, text: str) -> None:
@@ -129,7 +129,7 @@ class LiveRollout:
         for name, row in self.rows.items():
             style = "green" if row["phase"] == "done" else "red" if "fail" in row["phase"] else ""
             table.add_row(str(row["batch"] or "-"), name, row["role"], Text(row["phase"], style), row["gate"])
-        return Group(table, *(Text(line, "yellow") for line in self.lines[-6:]))
+        return Group(keep_headers(table), *(Text(line, "yellow") for line in self.lines[-6:]))
 
 
 def summary_table(result: RolloutResult) -> Table:
@@ -140,14 +140,14 @@ def summary_table(result: RolloutResult) -> Table:
         downtime = f"{o.downtime:.1f}s" if o.downtime is not None else ""
         table.add_row(o.host, o.role, str(o.batch or "-"), Text(o.status, STATUS_STYLE.get(o.status, "")), downtime,
                       o.detail)  # fmt: skip
-    return table
+    return keep_headers(table)
 
 
 def print_summary(console: Console, result: RolloutResult, report_path: str | None) -> None:
     console.line()
-    console.print(summary_table(result))
+    console.print(summary_table(result), crop=False)
     if result.stopped_reason:
-        console.print(Text(f"Stopped: {result.stopped_reason}", "bold red"))
+        console.print(Text(f"Stopped: {result.stopped_reason}", "bold red"), soft_wrap=True)
     counts: Mapping[str, int] = {s: sum(1 for o in result.outcomes.values() if o.status == s) for s in STATUS_STYLE}
     console.print(", ".join(f"{n} {s}" for s, n in counts.items() if n))
     if report_path:

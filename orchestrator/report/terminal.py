@@ -11,9 +11,12 @@ from collections.abc import Mapping
 from typing import IO, cast
 
 from rich.console import Console
+from rich.table import Table
+from rich.text import Text
 
-__all__ = ["PIPE_WIDTH", "console_width", "make_console"]
+__all__ = ["PIPE_WIDTH", "console_width", "keep_headers", "make_console"]
 
+WORD_LIMIT = 24  # columns: longer words (paths, hashes) may fold rather than widen a table without end
 PIPE_WIDTH = 160  # columns for a pipe, CI log or cron mail without COLUMNS: wide enough that no header wraps
 
 
@@ -60,3 +63,17 @@ def make_console(file: IO[str] | None = None) -> Console:
     """
     stream = file if file is not None else sys.stdout
     return Console(file=cast(IO[str], _Redacting(stream)), width=console_width(isatty=stream.isatty()))
+
+
+def keep_headers(table: Table) -> Table:
+    """Never break a word ("reach able", "serv ice", "produ cer"): each column is at least as wide as the
+    longest word of its header and cells (up to WORD_LIMIT; longer ones, like paths, may still fold).
+
+    Print such a table with `crop=False`: a row wider than the console then runs on (a log viewer or the
+    terminal wraps it) instead of being cut off.
+    """
+    for column in table.columns:
+        texts = [str(column.header), *(str(cell) for cell in column.cells if isinstance(cell, str | Text))]
+        longest = max((len(word) for text in texts for word in text.split()), default=0)
+        column.min_width = max(column.min_width or 0, min(longest, WORD_LIMIT))
+    return table
