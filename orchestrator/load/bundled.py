@@ -66,10 +66,11 @@ def resolve_playbook(argument: str) -> Path:
 def roles_dirs(playbook: Path, cwd: Path | None = None) -> tuple[Path, ...]:
     """Operator's roles first (beside the playbook, one level up, ./roles), the bundled roles last."""
     here = playbook.resolve().parent
-    candidates = [here / "roles", here.parent / "roles", (cwd or Path.cwd()) / "roles", bundled_root() / "roles"]
+    bundled = (bundled_root() / "roles").resolve()
+    candidates = [here / "roles", here.parent / "roles", (cwd or Path.cwd()) / "roles"]
     out: list[Path] = []
     for candidate in candidates:
         resolved = candidate.resolve()
-        if resolved.is_dir() and resolved not in out:
+        if resolved.is_dir() and resolved not in out and resolved != bundled:
             out.append(resolved)
-    return tuple(out)
+    return (*out, bundled)

@@ -90,7 +90,6 @@ class LiveRollout:
             self.live.__exit__(None, None, None)
         else:
             self.console.print(self._render(), crop=False)
-        self.console.line()
 
     def _log(self, text: str) -> None:
         if self.live is None:
@@ -107,8 +106,6 @@ class LiveRollout:
                 lag = event.data.get("lag")
                 waiting = event.data.get("waiting_for")
                 row["gate"] = f"lag {lag if lag is not None else '?'}" + (f" — {waiting}" if waiting else " ✓")
-                if not waiting:
-                    self._log(f"{event.host}: gate passed ({row['gate']})")
         else:
             row = self.rows.get(event.host)
             if row is not None:
@@ -118,7 +115,8 @@ class LiveRollout:
                     self.lines.append(f"{event.host}: {event.phase}: {event.data.get('reason') or event.data.get('detail')}")
                     self._log(self.lines[-1])
                 else:
-                    self._log(f"{event.host}: {event.phase}")
+                    gate = f" ({row['gate']})" if event.phase == "gate_passed" and row["gate"] else ""
+                    self._log(f"{event.host}: {event.phase}{gate}")
         if self.live is not None:
             self.live.update(self._render())
 
