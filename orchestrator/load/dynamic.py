@@ -108,13 +108,8 @@ def parse_list_json(
             raise DynamicError(loc, f"group '{group}' must be a mapping of hosts/vars/children or a list of hosts")
         elif not any(k in gdata for k in ("hosts", "vars", "children")):
             raise DynamicError(loc, f"group '{group}' has none of hosts, vars, children")
-        hosts = gdata.get("hosts", [])
-        if not isinstance(hosts, list):
-            raise DynamicError(locate((group, "hosts")), f"'{group}.hosts' must be a list of host names")
-        for i, name in enumerate(hosts):
-            if not isinstance(name, str) or not name:
-                raise DynamicError(locate((group, "hosts", i)), "a host name must be a non-empty string")
-            sink.add_host(str(group), name, locate((group, "hosts", i)))
+        for name, at in _names(gdata, str(group), "hosts", "host", locate):
+            sink.add_host(str(group), name, at)
             if name not in hosts_seen:
                 hosts_seen.append(name)
         variables = gdata.get("vars", {})
@@ -122,14 +117,9 @@ def parse_list_json(
             raise DynamicError(locate((group, "vars")), f"'{group}.vars' must be a mapping")
         for key, value in variables.items():
             sink.group_var(str(group), str(key), value, locate((group, "vars", key)))
-        children = gdata.get("children", [])
-        if not isinstance(children, list):
-            raise DynamicError(locate((group, "children")), f"'{group}.children' must be a list of group names")
-        for i, child in enumerate(children):
-            if not isinstance(child, str) or not child:
-                raise DynamicError(locate((group, "children", i)), "a group name must be a non-empty string")
-            sink.add_group(child, locate((group, "children", i)))
-            sink.add_child(str(group), child, locate((group, "children", i)))
+        for child, at in _names(gdata, str(group), "children", "group", locate):
+            sink.add_group(child, at)
+            sink.add_child(str(group), child, at)
     for name in hosts_seen:
         path: tuple[Any, ...] = ()
         if hostvars is not None:
@@ -142,3 +132,18 @@ def parse_list_json(
             raise DynamicError(locate(path), f"variables of host '{name}' must be a mapping")
         for key, value in got.items():
             sink.host_var(name, str(key), value, locate((*path, key)) if path else locate(()))
+
+
+def _names(
+    gdata: dict[str, Any], group: str, key: str, what: str, locate: Callable[[tuple[Any, ...]], Loc]
+) -> list[tuple[str, Loc]]:
+    """`hosts` or `children` of a group: a list of non-empty names, each with where it is written."""
+    names = gdata.get(key, [])
+    if not isinstance(names, list):
+        raise DynamicError(locate((group, key)), f"'{group}.{key}' must be a list of {what} names")
+    out: list[tuple[str, Loc]] = []
+    for i, name in enumerate(names):
+        if not isinstance(name, str) or not name:
+            raise DynamicError(locate((group, key, i)), f"a {what} name must be a non-empty string")
+        out.append((name, locate((group, key, i))))
+    return out

@@ -474,15 +474,18 @@ class _Loader:
     def host_var(self, host: str, key: str, value: Any, loc: Loc) -> None:
         self.set_var(self.hosts[host].inv_vars, key, value, loc, loc, f"host '{host}'")
 
-    def descendants(self, name: str) -> set[str]:
+    def walk(self, todo: list[str], edge: str) -> set[str]:
+        """Every group reached from `todo` (included) along `parents` or `children`."""
         found: set[str] = set()
-        todo = list(self.groups[name].children)
         while todo:
-            child = todo.pop()
-            if child not in found:
-                found.add(child)
-                todo.extend(self.groups[child].children)
+            name = todo.pop()
+            if name not in found:
+                found.add(name)
+                todo.extend(getattr(self.groups[name], edge))
         return found
+
+    def descendants(self, name: str) -> set[str]:
+        return self.walk(list(self.groups[name].children), "children")
 
     # parsing a YAML inventory
 
@@ -678,25 +681,10 @@ class _Loader:
         return memo
 
     def ancestors_of(self, group: str) -> set[str]:
-        found: set[str] = set()
-        todo = list(self.groups[group].parents)
-        while todo:
-            name = todo.pop()
-            if name not in found:
-                found.add(name)
-                todo.extend(self.groups[name].parents)
-        return found
+        return self.walk(list(self.groups[group].parents), "parents")
 
     def ancestors(self, host: str) -> set[str]:
-        found: set[str] = set()
-        todo = [g.name for g in self.groups.values() if host in g.hosts]
-        while todo:
-            name = todo.pop()
-            if name not in found:
-                found.add(name)
-                todo.extend(self.groups[name].parents)
-        found.add("all")
-        return found
+        return self.walk([g.name for g in self.groups.values() if host in g.hosts], "parents") | {"all"}
 
     def priority(self, group: _Group) -> int:
         for scope in (group.file_vars, group.inv_vars):
