@@ -217,19 +217,23 @@ def node_loc(node: Any, fallback: Loc) -> Loc:
         return fallback
 
 
-def load_yaml(path: Path, error: type[SourceError]) -> Any:
-    """Round-trip parse (keeps positions); any failure becomes `error` with the best position we have."""
+def read_source_text(path: Path, error: type[SourceError]) -> str:
+    """A file the operator wrote, as UTF-8 text; unreadable or not UTF-8 becomes `error` with a position."""
     where = str(path)
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise error(where, 0, 0, f"cannot read: {exc.strerror or exc}") from None
     try:
-        text = raw.decode("utf-8")
+        return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise error(where, line, 1, "not UTF-8 text") from None
-    return parse_yaml(text, where, error)
+
+
+def load_yaml(path: Path, error: type[SourceError]) -> Any:
+    """Round-trip parse (keeps positions); any failure becomes `error` with the best position we have."""
+    return parse_yaml(read_source_text(path, error), str(path), error)
 
 
 def parse_yaml(text: str, where: str, error: type[SourceError]) -> Any:
@@ -384,14 +388,7 @@ class _Loader:
     def read_text(self, path: Path) -> tuple[str, str]:
         """A source's text, decrypted when the whole file is vault-encrypted; (text, where for messages)."""
         where = str(path)
-        try:
-            raw = path.read_bytes()
-        except OSError as exc:
-            raise InventoryError(where, 0, 0, f"cannot read: {exc.strerror or exc}") from None
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise InventoryError(where, raw[: exc.start].count(b"\n") + 1, 1, "not UTF-8 text") from None
+        text = read_source_text(path, InventoryError)
         if is_encrypted(text):
             text = self.decrypt(text, (where, 1, 1), "the file")
             secret_values.register_yaml_text(text)
