@@ -40,6 +40,7 @@ from orchestrator.load import secrets as secret_values
 from orchestrator.load.dynamic import DynamicError, is_list_json, is_script, parse_list_json, run_script
 from orchestrator.load.ini import IniError, looks_like_ini, parse_ini
 from orchestrator.load.templating import Renderer, TemplateRefused, Unsafe, has_template
+from orchestrator.load.toml_inventory import parse_toml
 from orchestrator.load.vault import VaultError, VaultSecrets, VaultText, is_encrypted
 from orchestrator.model import Host, Inventory, Role
 
@@ -368,7 +369,11 @@ class _Loader:
         text, where = self.read_text(path)
         suffix = path.suffix.lower()
         if suffix == ".toml":
-            raise InventoryError(where, 0, 0, "TOML inventories are not supported; convert it to YAML or INI")
+            try:
+                parse_toml(text, where, self, expand_host_range)
+            except IniError as exc:
+                raise self.fail(exc.loc, f"{exc.message} (read as a TOML inventory)") from None
+            return
         stripped = text.lstrip()
         if suffix == ".ini" or (suffix != ".json" and not stripped.startswith("{") and looks_like_ini(text)):
             self.read_ini(text, where)

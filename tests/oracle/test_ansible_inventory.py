@@ -37,6 +37,7 @@ CASES: list[tuple[str, Path, Path | None, dict[str, str]]] = [
      REALWORLD / "vaulted-host-value" / "vault-pass.txt", {}),
     ("ini-ranges-children", CORPUS / "ini-ranges-children" / "hosts.ini", None, {}),
     ("directory", CORPUS / "directory", None, {}),
+    ("toml", CORPUS / "toml" / "hosts.toml", None, {}),
     ("dynamic-script", CORPUS / "dynamic-script" / "inventory.py", None, {}),
     ("dynamic-static-json", CORPUS / "dynamic-static" / "fleet.json", None, {}),
     ("vault", CORPUS / "vault" / "hosts.yml", CORPUS / "vault" / "vault-pass.txt", {}),

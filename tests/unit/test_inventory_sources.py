@@ -151,6 +151,24 @@ def test_other_documents_are_named_as_what_they_are(tmp_path: Path, text: str, m
     assert message in err.value.message
 
 
+def test_toml_inventory_like_ansibles_toml_plugin() -> None:
+    inventory = load_inventory(CORPUS / "toml" / "hosts.toml")
+    relay3 = inventory.host("relay3.pool.example.com")
+    assert (relay3.port, relay3.peer_port, relay3.user) == (2222, 3001, "deploy")
+    assert set(inventory.groups["pool"]) == {h.name for h in inventory.hosts}
+
+
+def test_toml_errors_name_the_line(tmp_path: Path) -> None:
+    path = write(tmp_path / "hosts.toml", '[all.vars]\nlayout = "iog"\n[relays]\nhosts = ["r1"]\n')
+    with pytest.raises(InventoryError) as err:
+        load_inventory(path)
+    assert err.value.line == 3 and "'hosts' of group 'relays' must be a table" in err.value.message
+    broken = write(tmp_path / "broken.toml", '[all.vars]\nlayout = \n')
+    with pytest.raises(InventoryError, match="TOML syntax error") as err:
+        load_inventory(broken)
+    assert err.value.line == 2
+
+
 # --- directories and dynamic inventories ------------------------------------------------------------
 
 
