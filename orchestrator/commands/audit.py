@@ -109,6 +109,9 @@ def run(args: argparse.Namespace) -> int:
             print_audit(make_console(), report, verbose=args.verbose)
 
     if text is not None:
+        from orchestrator.load.secrets import redact
+
+        text = redact(text)  # a report never shows a vault-decrypted value
         if args.output:
             from orchestrator.report.atomic_file import write_atomic
 

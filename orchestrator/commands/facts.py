@@ -73,7 +73,9 @@ def run(args: argparse.Namespace) -> int:
                 for h in hosts
             ],
         }
-        print(json.dumps(document, indent=2, sort_keys=True))
+        from orchestrator.load.secrets import redact
+
+        print(redact(json.dumps(document, indent=2, sort_keys=True)))  # vault-decrypted values stay secret
     else:
         _print_table(inventory.source, hosts, facts, now)
     return 2 if any(f.error is not None for f in facts.values()) else 0
