@@ -38,7 +38,7 @@ from orchestrator.cardano.layouts import LAYOUTS, PATH_VARIABLES, Layout
 from orchestrator.cardano.networks import NETWORKS
 from orchestrator.load import secrets as secret_values
 from orchestrator.load.dynamic import DynamicError, is_list_json, is_script, parse_list_json, run_script
-from orchestrator.load.ini import IniError, looks_like_ini, parse_ini
+from orchestrator.load.ini import IniError, looks_like_ini, parse_ini, split_host_port
 from orchestrator.load.templating import Renderer, TemplateRefused, Unsafe, has_template
 from orchestrator.load.toml_inventory import parse_toml
 from orchestrator.load.vault import VaultError, VaultSecrets, VaultText, is_encrypted
@@ -360,6 +360,9 @@ class _Loader:
             if top and not self.sources:
                 raise InventoryError(where, 0, 0, "directory holds no inventory source (YAML, INI, JSON or a script)")
             return
+        if not path.exists() and "," in where and top:
+            self.read_host_list(where)
+            return
         if not path.exists():
             raise InventoryError(where, 0, 0, "cannot read: no such file or directory")
         self.sources.append(where)
@@ -389,6 +392,21 @@ class _Loader:
                 raise self.fail(exc.loc, f"{exc.message} (read as --list JSON)") from None
             return
         self.parse_tree(data, where)
+
+    def read_host_list(self, text: str) -> None:
+        """`-i 'relay1,relay2:2222,'`: Ansible's host_list source (hosts with no group and no variables)."""
+        loc: Loc = ("-i", 0, 0)
+        self.sources.append("-i")
+        for item in (part.strip() for part in text.split(",")):
+            if not item:
+                continue
+            try:
+                name, port = split_host_port(item)
+            except ValueError as exc:
+                raise self.fail(loc, str(exc)) from None
+            self.add_host("ungrouped", name, loc)
+            if port is not None:
+                self.host_var(name, "ansible_port", port, loc)
 
     def read_text(self, path: Path) -> tuple[str, str]:
         """A source's text, decrypted when the whole file is vault-encrypted; (text, where for messages)."""

@@ -169,6 +169,14 @@ def test_toml_errors_name_the_line(tmp_path: Path) -> None:
     assert err.value.line == 2
 
 
+def test_a_comma_separated_host_list_like_ansibles_host_list() -> None:
+    inventory = load_inventory("203.0.113.5,relay2:2222,", {"cardano_role": "relay", "layout": "iog",
+                                                             "cardano_network": "mainnet"})  # fmt: skip
+    assert [(h.name, h.address, h.port) for h in inventory.hosts] == [("203.0.113.5", "203.0.113.5", 22),
+                                                                      ("relay2", "relay2", 2222)]  # fmt: skip
+    assert inventory.groups == {"ungrouped": ("203.0.113.5", "relay2")}
+
+
 # --- directories and dynamic inventories ------------------------------------------------------------
 
 
