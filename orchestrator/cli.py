@@ -21,6 +21,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("topology", "topology", "convert a topology.json to 8.9.0 P2P for a relay or block producer (offline)"),
     ("config", "config", "migrate a config.json to cardano-node 8.9.0 with P2P (offline)"),
     ("validate", "validate", "would cardano-node start with this config.json/topology.json? (offline)"),
+    ("playbooks", "playbooks", "list the bundled playbooks (plan/run take them by name) and the roles they use"),
     ("plan", "plan", "what a run of a playbook would change, per host and batch (read-only; exit 2 = pending)"),
     ("run", "run", "run a playbook: the gated rolling upgrade to 8.9.0 with P2P (--check: plan only)"),
     ("facts", "facts", "node version, service, config/topology format, P2P, tip, peers per host (read-only)"),

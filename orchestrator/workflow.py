@@ -8,14 +8,15 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from orchestrator.cardano.networks import network
 from orchestrator.facts.probe import HEALTH_SECTIONS, HostFacts, gather_facts
+from orchestrator.load.bundled import resolve_playbook, roles_dirs
 from orchestrator.load.inventory import load_inventory
 from orchestrator.load.playbook import load_playbook
 from orchestrator.load.runspec import RunSpec, compile_run
+from orchestrator.load.vault import VaultSecrets
 from orchestrator.model import Host, Inventory, Playbook
 from orchestrator.plan import FactsLike, Plan, make_plan
 from orchestrator.roll.gates import GateSample
@@ -36,21 +37,14 @@ def load(
     limit: str | None = None,
     extra_vars: Mapping[str, Any] | None = None,
     allow_unpinned: bool = False,
+    vault: VaultSecrets | None = None,
 ) -> Loaded:
     """Raises InventoryError / PlaybookError (each `file:line:col: message`) before any connection."""
-    inventory = load_inventory(inventory_path, extra_vars=extra_vars)
-    playbook = load_playbook(playbook_path, roles_dir=_roles_dir(playbook_path))
+    inventory = load_inventory(inventory_path, extra_vars=extra_vars, vault=vault)
+    playbook_file = resolve_playbook(playbook_path)  # a path, or the name of a bundled playbook
+    playbook = load_playbook(playbook_file, roles_dir=roles_dirs(playbook_file))
     spec = compile_run(playbook, inventory, limit=limit, extra_vars=extra_vars, allow_unpinned=allow_unpinned)
     return Loaded(inventory, playbook, spec)
-
-
-def _roles_dir(playbook_path: str) -> Path | None:
-    """Roles beside the playbook, one level up (the repository layout), or the packaged ones."""
-    here = Path(playbook_path).resolve().parent
-    for candidate in (here / "roles", here.parent / "roles"):
-        if candidate.is_dir():
-            return candidate
-    return None
 
 
 def open_fleet(hosts: tuple[Host, ...], forks: int = 20, accept_new_host_keys: bool = False) -> Fleet:

@@ -56,7 +56,7 @@ class MigrateConfig:
                 diff = unified_diff(write.path, facts.config_text, write.content.decode("utf-8", "replace"),
                                     change_reason=write.reason)  # fmt: skip
             else:  # a genesis file: the facts carry its hash, not its bytes
-                diff = FileDiff(write.path, f"# {write.path}: replaced whole by the {write.reason}\n", write.reason)
+                diff = FileDiff(write.path, f"# {write.path}: replaced whole by {write.reason}\n", write.reason)
             draft.files.append(FileChange(write.path, write.content, diff))
             draft.reasons.append(diff.reason)
         if not migration.changed:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from orchestrator.commands._fleet_args import add_extra_vars_argument
+from orchestrator.commands._fleet_args import add_extra_vars_argument, vault_secrets
 
 HELP = (
     "compliance audit: pinned version, P2P, role wiring, sync, drift, hygiene; "
@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     except PolicyError as e:
         return _fail(f"policy: {e}")
     try:
-        inventory, hosts = load_selection(args.inventory, args.extra_vars, args.limit)
+        inventory, hosts = load_selection(args.inventory, args.extra_vars, args.limit, vault_secrets(args))
     except SourceError as e:
         return _fail(str(e))
 
@@ -104,9 +104,14 @@ def run(args: argparse.Namespace) -> int:
             print_audit(console, report, verbose=args.verbose)
             text = console.export_text()
         else:
-            print_audit(Console(), report, verbose=args.verbose)
+            from orchestrator.report.terminal import make_console
+
+            print_audit(make_console(), report, verbose=args.verbose)
 
     if text is not None:
+        from orchestrator.load.secrets import redact
+
+        text = redact(text)  # a report never shows a vault-decrypted value
         if args.output:
             from orchestrator.report.atomic_file import write_atomic
 

@@ -12,7 +12,7 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
-from orchestrator.commands._fleet_args import add_extra_vars_argument
+from orchestrator.commands._fleet_args import INVENTORY_HELP, add_extra_vars_argument, vault_secrets
 
 if TYPE_CHECKING:
     from orchestrator.facts.probe import HostFacts
@@ -23,7 +23,7 @@ HELP = "node version, service state, config/topology format, P2P flags, tip, pee
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags spelled like Ansible's (-i, -e, --limit, --forks) so operators' habits carry over."""
-    parser.add_argument("-i", "--inventory", required=True, metavar="INV", help="inventory file or directory")
+    parser.add_argument("-i", "--inventory", required=True, metavar="INV", help=INVENTORY_HELP)
     parser.add_argument("--json", action="store_true", help="machine-readable output (stable keys)")
     parser.add_argument("-l", "--limit", metavar="PATTERN", help="hosts or groups, e.g. 'relays:!relay3'")
     parser.add_argument("-f", "--forks", type=int, default=20, metavar="N", help="hosts probed at once (default 20)")
@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
         print("error: --forks must be at least 1", file=sys.stderr)
         return 1
     try:
-        inventory, hosts = load_selection(args.inventory, args.extra_vars, args.limit)
+        inventory, hosts = load_selection(args.inventory, args.extra_vars, args.limit, vault_secrets(args))
     except InventoryError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -73,19 +73,21 @@ def run(args: argparse.Namespace) -> int:
                 for h in hosts
             ],
         }
-        print(json.dumps(document, indent=2, sort_keys=True))
+        from orchestrator.load.secrets import redact
+
+        print(redact(json.dumps(document, indent=2, sort_keys=True)))  # vault-decrypted values stay secret
     else:
         _print_table(inventory.source, hosts, facts, now)
     return 2 if any(f.error is not None for f in facts.values()) else 0
 
 
 def _print_table(source: str, hosts: tuple[Host, ...], facts: dict[str, HostFacts], now: float) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     from orchestrator.cardano.health import sync_state
+    from orchestrator.report.terminal import keep_headers, make_console
 
-    console = Console()
+    console = make_console()
     table = Table(title=f"{source}: facts of {len(hosts)} host{'s' if len(hosts) != 1 else ''}")
     for column in ("host", "role", "reachable", "node", "service", "P2P", "topology", "tip slot", "lag", "hot peers"):
         table.add_column(column, overflow="fold", no_wrap=column in ("host", "tip slot"))
@@ -123,6 +125,6 @@ def _print_table(source: str, hosts: tuple[Host, ...], facts: dict[str, HostFact
             problems.append(f"{h.name}: {f.error}")
         for section, why in sorted(f.probe_errors.items()):
             problems.append(f"{h.name}: {section}: {why}")
-    console.print(table)
+    console.print(keep_headers(table), crop=False)
     for line in problems:
         console.print(f"  {line}", markup=False, highlight=False)

@@ -11,14 +11,14 @@ import json
 import sys
 from typing import Any
 
-from orchestrator.commands._fleet_args import add_extra_vars_argument
+from orchestrator.commands._fleet_args import INVENTORY_HELP, add_extra_vars_argument, vault_secrets
 
 HELP = "validate an inventory; list hosts, roles, groups and resolved variables"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags shared in spelling with Ansible (-i, -e, --limit) so operators' habits carry over."""
-    parser.add_argument("-i", "--inventory", required=True, metavar="INV", help="inventory file or directory")
+    parser.add_argument("-i", "--inventory", required=True, metavar="INV", help=INVENTORY_HELP)
     parser.add_argument("--json", action="store_true", help="machine-readable output (stable keys)")
     parser.add_argument("-l", "--limit", metavar="PATTERN", help="hosts or groups, e.g. 'relays:!relay3'")
     add_extra_vars_argument(parser)
@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     from orchestrator.load.inventory import InventoryError, host_to_json, load_selection
 
     try:
-        inventory, hosts = load_selection(args.inventory, args.extra_vars, args.limit)
+        inventory, hosts = load_selection(args.inventory, args.extra_vars, args.limit, vault_secrets(args))
     except InventoryError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -45,7 +45,9 @@ def run(args: argparse.Namespace) -> int:
             },
             "warnings": list(inventory.warnings),
         }
-        print(json.dumps(document, indent=2, sort_keys=True))
+        from orchestrator.load.secrets import redact
+
+        print(redact(json.dumps(document, indent=2, sort_keys=True)))  # vault-decrypted values stay secret
         return 0
     _print_table(inventory.source, hosts, inventory.warnings)
     return 0
@@ -53,10 +55,11 @@ def run(args: argparse.Namespace) -> int:
 
 def _print_table(source: str, hosts: Any, warnings: Any) -> None:
     """Hosts first; then paths once per distinct layout, so 500 identical relays stay readable."""
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    from orchestrator.report.terminal import keep_headers, make_console
+
+    console = make_console()
     table = Table(title=f"{source}: {len(hosts)} host{'s' if len(hosts) != 1 else ''}")
     for column in ("host", "role", "ssh", "node", "layout", "network", "groups"):
         table.add_column(column, overflow="fold")
@@ -77,7 +80,7 @@ def _print_table(source: str, hosts: Any, warnings: Any) -> None:
             ", ".join(h.groups),
         )
         layouts.setdefault(h.layout, []).append(h.name)
-    console.print(table)
+    console.print(keep_headers(table), crop=False)
     paths = Table(title="resolved paths", show_lines=True)
     paths.add_column("hosts", overflow="fold")
     paths.add_column("paths", overflow="fold")
@@ -94,7 +97,7 @@ def _print_table(source: str, hosts: Any, warnings: Any) -> None:
             ("port", str(layout.node_port)),
         )
         paths.add_row("\n".join(names), "\n".join(f"{label}: {value}" for label, value in rows))
-    console.print(paths)
+    console.print(keep_headers(paths), crop=False)
     for warning in warnings:
         console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
 

@@ -26,7 +26,9 @@ def run(args: argparse.Namespace) -> int:
     with open_fleet(loaded.spec.hosts, args.forks, args.accept_new_host_keys) as fleet:
         _facts, plan = gather_and_plan(loaded, fleet)
     if args.json:
-        print(json.dumps(plan_as_json(plan), indent=2))
+        from orchestrator.load.secrets import redact
+
+        print(redact(json.dumps(plan_as_json(plan), indent=2)))
     else:
         console = make_console()
         for w in loaded.spec.warnings:

@@ -120,6 +120,9 @@ def _execute(console: Console, loaded: Loaded, fleet: Fleet, journal: Journal, p
 
 
 def _write_private(path: Path, text: str) -> None:
+    from orchestrator.load.secrets import redact
+
+    text = redact(text)  # a report never holds a vault-decrypted value
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:

@@ -34,8 +34,14 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
-from orchestrator.cardano.layouts import LAYOUTS, PATH_VARIABLES
+from orchestrator.cardano.layouts import LAYOUTS, PATH_VARIABLES, Layout
 from orchestrator.cardano.networks import NETWORKS
+from orchestrator.load import secrets as secret_values
+from orchestrator.load.dynamic import DynamicError, is_list_json, is_script, parse_list_json, run_script
+from orchestrator.load.ini import IniError, looks_like_ini, parse_ini, split_host_port
+from orchestrator.load.templating import Renderer, TemplateRefused, Unsafe, has_template
+from orchestrator.load.toml_inventory import parse_toml
+from orchestrator.load.vault import VaultError, VaultSecrets, VaultText, is_encrypted
 from orchestrator.model import Host, Inventory, Role
 
 __all__ = [
@@ -61,9 +67,11 @@ class SourceError(Exception):
         self.message = message
 
     def __str__(self) -> str:
+        from orchestrator.load.secrets import redact  # a message never shows a vault-encrypted value
+
         if self.line <= 0:
-            return f"{self.path}: {self.message}"
-        return f"{self.path}:{self.line}:{self.column}: {self.message}"
+            return redact(f"{self.path}: {self.message}")
+        return redact(f"{self.path}:{self.line}:{self.column}: {self.message}")
 
 
 class InventoryError(SourceError):
@@ -122,6 +130,22 @@ _ENV_LOOKUP = re.compile(r"""\{\{\s*lookup\(\s*['"]env['"]\s*,\s*['"]([A-Za-z_][
 _SHA256 = re.compile(r"[0-9a-fA-F]{64}\Z")
 _RANGE = re.compile(r"\[([0-9a-zA-Z]+):([0-9a-zA-Z]+)(?::([0-9]+))?\]")
 _MAX_RANGE = 10_000
+# Ansible's inventory directory rules: hidden files, group_vars/host_vars, and INVENTORY_IGNORE_EXTS.
+_IGNORED = re.compile(
+    r"^\.|^host_vars$|^group_vars$|^vars_plugins$|"
+    + "|".join(re.escape(ext) + "$" for ext in (".pyc", ".pyo", ".swp", ".bak", "~", ".rpm", ".md", ".txt", ".rst",
+                                                 ".orig", ".cfg", ".retry"))
+)
+_INI_SECTION = re.compile(r"^\[[^:\]\s]+(?::\w+)?\]\s*(?:#.*)?$")
+# Accepted because real inventories carry them, but nothing here could honour them: a warning says so.
+_INERT_VARIABLES = {
+    "ansible_python_interpreter": "cardano-fleet runs no Python on hosts (only sh, systemctl and the node's own tools)",
+}
+# Where a template left unrendered would reach the wire or the filesystem.
+_NO_TEMPLATE_LEFT = (
+    "ansible_host", "ansible_ssh_host", "ansible_user", "ansible_ssh_user", "ansible_ssh_private_key_file",
+    "ansible_private_key_file", "known_hosts_file", "proxy_jump", "node_address", *PATH_VARIABLES,
+)
 
 
 # --- small shared helpers (playbook.py uses them too) ---------------------------------------------
@@ -194,19 +218,23 @@ def node_loc(node: Any, fallback: Loc) -> Loc:
         return fallback
 
 
-def load_yaml(path: Path, error: type[SourceError]) -> Any:
-    """Round-trip parse (keeps positions); any failure becomes `error` with the best position we have."""
+def read_source_text(path: Path, error: type[SourceError]) -> str:
+    """A file the operator wrote, as UTF-8 text; unreadable or not UTF-8 becomes `error` with a position."""
     where = str(path)
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise error(where, 0, 0, f"cannot read: {exc.strerror or exc}") from None
     try:
-        text = raw.decode("utf-8")
+        return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise error(where, line, 1, "not UTF-8 text") from None
-    return parse_yaml(text, where, error)
+
+
+def load_yaml(path: Path, error: type[SourceError]) -> Any:
+    """Round-trip parse (keeps positions); any failure becomes `error` with the best position we have."""
+    return parse_yaml(read_source_text(path, error), str(path), error)
 
 
 def parse_yaml(text: str, where: str, error: type[SourceError]) -> Any:
@@ -233,6 +261,13 @@ def plain(value: Any, _depth: int = 0) -> Any:
     """Round-trip YAML values → plain Python (dict, list, str, int, float, bool, None) for the model."""
     if _depth > 200:
         raise ValueError("value nested too deeply")
+    if isinstance(value, VaultText | Unsafe):
+        return value
+    tag = str(getattr(getattr(value, "tag", None), "value", "") or "")
+    if tag == "!vault":  # decrypted (or refused) by the inventory loader, which knows the position
+        return VaultText(str(getattr(value, "value", "")))
+    if tag == "!unsafe":
+        return Unsafe(str(getattr(value, "value", "")))
     if isinstance(value, Mapping):
         return {str(plain(k, _depth + 1)): plain(v, _depth + 1) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -301,30 +336,188 @@ class _HostDef:
 class _Loader:
     """One load: mutable scratch state lives here, never at module level."""
 
-    def __init__(self, path: Path, known: frozenset[str]) -> None:
+    def __init__(self, path: Path, known: frozenset[str], vault: VaultSecrets | None = None) -> None:
         self.path = path
         self.where = str(path)
         self.known = known
-        self.groups: dict[str, _Group] = {}
+        self.vault = vault if vault is not None else VaultSecrets(prompt_if_tty=False)
+        self.groups: dict[str, _Group] = {"all": _Group("all", (str(path), 1, 1))}
         self.hosts: dict[str, _HostDef] = {}
         self.warnings: list[str] = []
+        self.sources: list[str] = []
 
     def fail(self, loc: Loc, message: str) -> InventoryError:
         return InventoryError(loc[0], loc[1], loc[2], message)
 
-    # parsing the inventory file
+    # reading sources: a file (YAML, INI, --list JSON), an inventory script, or a directory of them
 
-    def parse(self) -> None:
-        data = load_yaml(self.path, InventoryError)
-        top: Loc = (self.where, 1, 1)
-        self.groups["all"] = _Group("all", top)
+    def read_source(self, path: Path, top: bool = True) -> None:
+        where = str(path)
+        if path.is_dir():
+            entries = [e for e in sorted(path.iterdir()) if not _IGNORED.search(e.name)]
+            for entry in entries:
+                self.read_source(entry, top=False)
+            if top and not self.sources:
+                raise InventoryError(where, 0, 0, "directory holds no inventory source (YAML, INI, JSON or a script)")
+            return
+        if not path.exists() and "," in where and top:
+            self.read_host_list(where)
+            return
+        if not path.exists():
+            raise InventoryError(where, 0, 0, "cannot read: no such file or directory")
+        self.sources.append(where)
+        if is_script(path):
+            self.read_script(path)
+            return
+        text, where = self.read_text(path)
+        suffix = path.suffix.lower()
+        if suffix == ".toml":
+            try:
+                parse_toml(text, where, self, expand_host_range)
+            except IniError as exc:
+                raise self.fail(exc.loc, f"{exc.message} (read as a TOML inventory)") from None
+            return
+        stripped = text.lstrip()
+        if suffix == ".ini" or (suffix != ".json" and not stripped.startswith("{") and looks_like_ini(text)):
+            self.read_ini(text, where)
+            return
+        data = self.parse_yaml_text(text, where)
+        shape = _other_document(data) if isinstance(data, Mapping) else None
+        if shape:
+            raise InventoryError(where, 1, 1, shape)
+        if is_list_json(data):
+            try:
+                parse_list_json(data, where, self, _locator(data, where))
+            except DynamicError as exc:
+                raise self.fail(exc.loc, f"{exc.message} (read as --list JSON)") from None
+            return
+        self.parse_tree(data, where)
+
+    def read_host_list(self, text: str) -> None:
+        """`-i 'relay1,relay2:2222,'`: Ansible's host_list source (hosts with no group and no variables)."""
+        loc: Loc = ("-i", 0, 0)
+        self.sources.append("-i")
+        for item in (part.strip() for part in text.split(",")):
+            if not item:
+                continue
+            try:
+                name, port = split_host_port(item)
+            except ValueError as exc:
+                raise self.fail(loc, str(exc)) from None
+            self.add_host("ungrouped", name, loc)
+            if port is not None:
+                self.host_var(name, "ansible_port", port, loc)
+
+    def read_text(self, path: Path) -> tuple[str, str]:
+        """A source's text, decrypted when the whole file is vault-encrypted; (text, where for messages)."""
+        where = str(path)
+        text = read_source_text(path, InventoryError)
+        if is_encrypted(text):
+            text = self.decrypt(text, (where, 1, 1), "the file")
+            secret_values.register_yaml_text(text)
+            where = f"{where} (decrypted)"
+        return text, where
+
+    def decrypt(self, text: str, loc: Loc, what: str) -> str:
+        try:
+            return self.vault.decrypt(text)
+        except VaultError as exc:
+            hint = (
+                "; give the password with --vault-password-file FILE, --vault-id [LABEL@]FILE|prompt "
+                "or ANSIBLE_VAULT_PASSWORD_FILE"
+                if not self.vault.given
+                else ""
+            )
+            raise self.fail(loc, f"{what} is vault-encrypted and cannot be decrypted: {exc}{hint}") from None
+
+    def read_ini(self, text: str, where: str) -> None:
+        try:
+            parse_ini(text, where, self, expand_host_range)
+        except IniError as exc:
+            raise self.fail(exc.loc, f"{exc.message} (read as an INI inventory)") from None
+
+    def read_script(self, path: Path) -> None:
+        where = f"{path} --list"
+        try:
+            text = run_script(path, "--list")
+            data = self.parse_yaml_text(text, where)
+
+            def host_vars(name: str) -> Any:
+                out = run_script(path, "--host", name)
+                return plain(self.parse_yaml_text(out, f"{path} --host {name}")) if out.strip() else {}
+
+            parse_list_json(data, where, self, _locator(data, where), host_vars)
+        except DynamicError as exc:
+            raise self.fail(exc.loc, exc.message) from None
+
+    def parse_yaml_text(self, text: str, where: str) -> Any:
+        try:
+            return parse_yaml(text, where, InventoryError)
+        except InventoryError as exc:
+            if any(_INI_SECTION.match(line.strip()) for line in text.splitlines()):
+                exc.message = (
+                    f"{exc.message} — but this looks like an INI inventory ([section] lines); "
+                    "check the INI syntax, or name it with an .ini extension"
+                )
+            raise
+
+    # the sink that INI and --list JSON sources feed (see orchestrator.load.ini.Sink)
+
+    def add_group(self, name: str, loc: Loc) -> None:
+        if name not in self.groups:
+            self.groups[name] = _Group(name, loc)
+
+    def add_child(self, parent: str, child: str, loc: Loc) -> None:
+        if child == "all":
+            raise self.fail(loc, "group 'all' cannot be the child of another group")
+        self.add_group(parent, loc)
+        self.add_group(child, loc)
+        if parent == child or parent in self.descendants(child):
+            raise self.fail(loc, f"group '{child}' is its own ancestor (through '{parent}')")
+        group = self.groups[child]
+        if parent not in group.parents:
+            group.parents.append(parent)
+            self.groups[parent].children.append(child)
+
+    def add_host(self, group: str, name: str, loc: Loc) -> None:
+        if name not in self.hosts:
+            self.hosts[name] = _HostDef(name, loc)
+        if group not in ("all", "ungrouped"):
+            self.add_group(group, loc)
+            if name not in self.groups[group].hosts:
+                self.groups[group].hosts.append(name)
+
+    def group_var(self, group: str, key: str, value: Any, loc: Loc) -> None:
+        self.add_group(group, loc)
+        self.set_var(self.groups[group].inv_vars, key, value, loc, loc, f"group '{group}'")
+
+    def host_var(self, host: str, key: str, value: Any, loc: Loc) -> None:
+        self.set_var(self.hosts[host].inv_vars, key, value, loc, loc, f"host '{host}'")
+
+    def walk(self, todo: list[str], edge: str) -> set[str]:
+        """Every group reached from `todo` (included) along `parents` or `children`."""
+        found: set[str] = set()
+        while todo:
+            name = todo.pop()
+            if name not in found:
+                found.add(name)
+                todo.extend(getattr(self.groups[name], edge))
+        return found
+
+    def descendants(self, name: str) -> set[str]:
+        return self.walk(list(self.groups[name].children), "children")
+
+    # parsing a YAML inventory
+
+    def parse_tree(self, data: Any, where: str) -> None:
+        top: Loc = (where, 1, 1)
         if data is None:
             return
         if not isinstance(data, CommentedMap):
-            raise self.fail(
-                node_loc(data, top),
-                f"an inventory is a mapping with 'all:' at the top, not {type_name(data)}",
-            )
+            raise self.fail(node_loc(data, top), _not_an_inventory(data))
+        shape = _other_document(data)
+        if shape:
+            raise self.fail(top, shape)
         for key in data:
             loc = key_loc(data, key, top)
             if not isinstance(key, str) or not key:
@@ -351,6 +544,8 @@ class _Loader:
         group = self.groups.get(name)
         if group is None:
             group = self.groups[name] = _Group(name, loc)
+        if parent is not None and parent != "all" and (name == parent or name in self.ancestors_of(parent)):
+            raise self.fail(loc, f"group '{name}' is its own ancestor (through '{parent}')")
         if parent is not None and parent not in group.parents:
             group.parents.append(parent)
             self.groups[parent].children.append(name)
@@ -425,22 +620,43 @@ class _Loader:
             raise self.fail(loc, f"variables of {owner} must be a mapping, not {type_name(plain(node))}")
         for key in node:
             kloc = key_loc(node, key, loc)
-            if not isinstance(key, str) or not key:
-                raise self.fail(kloc, f"variable name must be a string, not {type_name(plain(key))}")
-            try:
-                value = plain(node[key])
-            except ValueError as exc:
-                raise self.fail(kloc, f"'{key}': {exc}") from None
-            vloc = value_loc(node, key, kloc)
-            check_variable(key, value, kloc, vloc, self.known)
-            previous = into.get(key)
-            if conflict and previous is not None and previous.value != value:
-                first = f"{previous.loc[0]}:{previous.loc[1]}"
-                raise self.fail(kloc, f"{owner} is defined again with a different value for '{key}' (first at {first})")
-            into[key] = _Var(value, kloc)
+            self.set_var(into, key, node[key], kloc, value_loc(node, key, kloc), owner, conflict)
+
+    def set_var(
+        self, into: dict[str, _Var], key: Any, raw: Any, kloc: Loc, vloc: Loc, owner: str, conflict: bool = True
+    ) -> None:
+        """One variable: decrypt vault values, check name and type, then add (a conflicting redefinition fails)."""
+        if not isinstance(key, str) or not key:
+            raise self.fail(kloc, f"variable name must be a string, not {type_name(plain(key))}")
+        try:
+            value = self.reveal(plain(raw), vloc, key)
+        except ValueError as exc:
+            raise self.fail(kloc, f"'{key}': {exc}") from None
+        check_variable(key, value, kloc, vloc, self.known)
+        if key in _INERT_VARIABLES:
+            self.warnings.append(f"{kloc[0]}:{kloc[1]}:{kloc[2]}: '{key}' has no effect: {_INERT_VARIABLES[key]}")
+        previous = into.get(key)
+        if conflict and previous is not None and previous.value != value:
+            first = f"{previous.loc[0]}:{previous.loc[1]}"
+            raise self.fail(kloc, f"{owner} is defined again with a different value for '{key}' (first at {first})")
+        into[key] = _Var(value, kloc)
+
+    def reveal(self, value: Any, loc: Loc, key: str) -> Any:
+        """Vault-encrypted values (`!vault`, or `{"__ansible_vault": …}` in JSON) decrypted and made secret."""
+        if isinstance(value, VaultText):
+            text = self.decrypt(str(value), loc, f"'{key}'")
+            secret_values.register(text)
+            return text
+        if isinstance(value, dict):
+            if set(value) == {"__ansible_vault"} and isinstance(value["__ansible_vault"], str):
+                return self.reveal(VaultText(value["__ansible_vault"]), loc, key)
+            return {k: self.reveal(v, loc, key) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.reveal(v, loc, key) for v in value]
+        return value
 
     def read_var_dirs(self) -> None:
-        base = self.path.parent
+        base = self.path if self.path.is_dir() else self.path.parent
         scopes: tuple[tuple[str, Mapping[str, _Group | _HostDef]], ...] = (
             ("group_vars", self.groups),
             ("host_vars", self.hosts),
@@ -463,10 +679,11 @@ class _Loader:
                         )
                     continue  # Ansible ignores vars of groups/hosts that are not in the inventory
                 for file in files:
-                    data = load_yaml(file, InventoryError)
+                    text, where = self.read_text(file)
+                    data = parse_yaml(text, where, InventoryError)
                     if data is None:
                         continue
-                    self.merge_vars(target.file_vars, data, (str(file), 1, 1), f"{kind[:-5]} '{stem}'", conflict=False)
+                    self.merge_vars(target.file_vars, data, (where, 1, 1), f"{kind[:-5]} '{stem}'", conflict=False)
 
     # resolution
 
@@ -483,16 +700,11 @@ class _Loader:
             depth(name)
         return memo
 
+    def ancestors_of(self, group: str) -> set[str]:
+        return self.walk(list(self.groups[group].parents), "parents")
+
     def ancestors(self, host: str) -> set[str]:
-        found: set[str] = set()
-        todo = [g.name for g in self.groups.values() if host in g.hosts]
-        while todo:
-            name = todo.pop()
-            if name not in found:
-                found.add(name)
-                todo.extend(self.groups[name].parents)
-        found.add("all")
-        return found
+        return self.walk([g.name for g in self.groups.values() if host in g.hosts], "parents") | {"all"}
 
     def priority(self, group: _Group) -> int:
         for scope in (group.file_vars, group.inv_vars):
@@ -505,6 +717,7 @@ class _Loader:
         depth = self.depths()
         hosts: list[Host] = []
         membership: dict[str, list[str]] = {}
+        resolved: dict[str, tuple[tuple[str, ...], dict[str, _Var]]] = {}
         for name, hdef in self.hosts.items():
             groups = self.ancestors(name)
             ordered = sorted(
@@ -524,7 +737,10 @@ class _Loader:
             group_names = tuple(g.name for g in by_depth) or ("ungrouped",)
             for group_name in group_names:
                 membership.setdefault(group_name, []).append(name)
-            hosts.append(self.build_host(hdef, group_names, merged))
+            resolved[name] = (group_names, merged)
+        rendered = self.render(resolved, membership)
+        for name, (group_names, _merged) in resolved.items():
+            hosts.append(self.build_host(self.hosts[name], group_names, rendered[name]))
         self.check_fleet(hosts)
         return Inventory(
             source=self.where,
@@ -532,6 +748,49 @@ class _Loader:
             groups={g: tuple(members) for g, members in sorted(membership.items())},
             warnings=tuple(self.warnings),
         )
+
+    def render(
+        self, resolved: Mapping[str, tuple[tuple[str, ...], dict[str, _Var]]], membership: Mapping[str, list[str]]
+    ) -> dict[str, dict[str, _Var]]:
+        """Every host's variables with `{{ … }}` rendered in the host's scope (see orchestrator.load.templating)."""
+        all_groups = {"all": list(self.hosts), **{g: list(m) for g, m in membership.items()}}
+        magic: dict[str, dict[str, Any]] = {}
+        for name, (group_names, _merged) in resolved.items():
+            source = self.hosts[name].loc[0].removesuffix(" (decrypted)").removesuffix(" --list")
+            magic[name] = {
+                "inventory_hostname": name,
+                "inventory_hostname_short": name.split(".", 1)[0],
+                "group_names": sorted(g for g in group_names if g != "ungrouped"),
+                "groups": all_groups,
+                "inventory_file": source,
+                "inventory_dir": os.path.dirname(source),
+            }
+        raw = {name: {k: var.value for k, var in merged.items()} for name, (_g, merged) in resolved.items()}
+        renderer = Renderer(raw, magic, literal=frozenset(_PASSWORD_VARIABLES + _LOGIN_PASSWORD_VARIABLES))
+        out: dict[str, dict[str, _Var]] = {}
+        for name, (_groups, merged) in resolved.items():
+            host_vars: dict[str, _Var] = {}
+            for key, var in merged.items():
+                if not has_template(var.value) or key in renderer.literal:
+                    host_vars[key] = var
+                    continue
+                try:
+                    value = renderer.value(name, key)
+                except TemplateRefused as exc:
+                    where = merged[exc.name].loc if exc.host == name and exc.name in merged else var.loc
+                    raise self.fail(where, f"host '{name}': {exc.message}") from None
+                if isinstance(value, str) and key in _NO_TEMPLATE_LEFT and "{{" in value:
+                    raise self.fail(var.loc, f"'{key}' of host '{name}' still holds '{{{{' after rendering: {value!r}")
+                check_variable(key, value, var.loc, var.loc, self.known)
+                host_vars[key] = _Var(value, var.loc)
+            for key in _NO_TEMPLATE_LEFT:
+                left = host_vars.get(key)
+                if left is not None and isinstance(left.value, str) and ("{{" in left.value or "{%" in left.value):
+                    raise self.fail(
+                        left.loc, f"'{key}' of host '{name}' holds an unrendered template (marked !unsafe?): {left.value!r}"
+                    )
+            out[name] = host_vars
+        return out
 
     def build_host(self, hdef: _HostDef, groups: tuple[str, ...], v: dict[str, _Var]) -> Host:
         name = hdef.name
@@ -555,8 +814,7 @@ class _Loader:
                 hdef.loc,
                 f"host '{name}' has no 'cardano_network' ({', '.join(NETWORKS)}); set it in group_vars/all.yml",
             )
-        overrides = {k: v[k].value for k in PATH_VARIABLES if k in v}
-        layout = LAYOUTS[layout_var.value].with_overrides(overrides)
+        layout = _layout_for(LAYOUTS[layout_var.value], {k: v[k].value for k in PATH_VARIABLES if k in v})
         address = get("ansible_host", "ansible_ssh_host")
         port = get("ansible_port", "ansible_ssh_port")
         user = get("ansible_user", "ansible_ssh_user")
@@ -688,6 +946,18 @@ class _Loader:
                 self.hosts[bp.name].loc,
                 f"block producer '{bp.name}' has no relay in the inventory; a block producer only talks to its relays",
             )
+
+
+def _layout_for(base: Layout, overrides: dict[str, Any]) -> Layout:
+    """The layout with the host's overrides; `root` moves every default path under it (like CNODE_HOME)."""
+    root = overrides.get("root")
+    if isinstance(root, str) and root != base.root:
+        old = base.root.rstrip("/") + "/"
+        for name in PATH_VARIABLES:
+            value = getattr(base, name)
+            if name not in overrides and isinstance(value, str) and value.startswith(old):
+                overrides[name] = root.rstrip("/") + "/" + value[len(old) :]
+    return base.with_overrides(overrides)
 
 
 def _jump_from_proxy_command(command: str) -> str | None:
@@ -824,28 +1094,50 @@ def check_variable(name: str, value: Any, kloc: Loc, vloc: Loc, known: frozenset
         return
     if name in _PASSWORD_VARIABLES or name in _LOGIN_PASSWORD_VARIABLES:
         return  # judged after resolution, where the env-lookup form is recognised; never echo it
+    if has_template(value):
+        return  # checked again once rendered in the host's scope
+    try:
+        _check_value(name, value, vloc)
+    except InventoryError as exc:  # never echo a vault-encrypted value
+        if secret_values.redact(exc.message) != exc.message:
+            raise fail(f"{secret_values.redact(exc.message)} (the value is vault-encrypted)") from None
+        raise
+
+
+def _check_value(name: str, value: Any, vloc: Loc) -> None:
+    def fail(message: str, at: Loc = vloc) -> InventoryError:
+        return InventoryError(at[0], at[1], at[2], message)
+
     if name in ("ansible_port", "ansible_ssh_port", "node_port"):
         if _port(value) is None:
             raise fail(f"'{name}' must be a port number 1..65535, not {value!r}")
     elif name == "cardano_network":
-        if value not in NETWORKS:
+        if not isinstance(value, str) or value not in NETWORKS:
             hint = did_you_mean(str(value), NETWORKS) if isinstance(value, str) else None
             tail = f" — did you mean '{hint}'?" if hint else f"; expected one of {', '.join(NETWORKS)}"
             raise fail(f"unknown network {value!r}{tail}")
     elif name == "cardano_role":
         roles = [r.value for r in Role]
-        if value not in roles:
+        if not isinstance(value, str) or value not in roles:
             hint = did_you_mean(str(value), roles) if isinstance(value, str) else None
             tail = f" — did you mean '{hint}'?" if hint else f"; expected one of {', '.join(roles)}"
             raise fail(f"unknown role {value!r}{tail}")
     elif name == "layout":
-        if value not in LAYOUTS:
+        if not isinstance(value, str) or value not in LAYOUTS:
             hint = did_you_mean(str(value), LAYOUTS) if isinstance(value, str) else None
             tail = f" — did you mean '{hint}'?" if hint else f"; expected one of {', '.join(LAYOUTS)}"
             raise fail(f"unknown layout {value!r}{tail}")
     elif name in ("ansible_become",):
         if not _is_bool(value):
             raise fail(f"'{name}' must be a boolean, not {type_name(value)}")
+    elif name == "ansible_become_user":
+        if value != "root":
+            raise fail(
+                f"'ansible_become_user: {value}' is refused: every step cardano-fleet runs with become needs root "
+                "(installing the node binary under /usr/local, writing root-owned config and topology files, "
+                "systemctl stop/start of the node's service); remove ansible_become_user and let sudo run as root — "
+                "file owners and modes are preserved, so the node's files stay the cardano user's"
+            )
     elif name == "ansible_become_method":
         if value != "sudo":
             raise fail(f"'{name}': only sudo is supported, not {value!r}")
@@ -860,6 +1152,12 @@ def check_variable(name: str, value: Any, kloc: Loc, vloc: Loc, known: frozenset
             raise fail(f"'{name}' must be the name of an environment variable (like SUDO_PASSWORD)")
     elif name == "node_release":
         _check_release(value, vloc)
+    elif name == "genesis_dir":
+        raise fail(
+            "'genesis_dir' cannot be set: cardano-node finds its genesis files where config.json's *GenesisFile "
+            "keys point (relative to config.json's directory), and cardano-fleet follows config.json; "
+            "set config_path instead"
+        )
     elif name in PATH_VARIABLES:
         if not isinstance(value, str) or not value:
             raise fail(f"'{name}' must be a non-empty string, not {type_name(value)}")
@@ -901,13 +1199,42 @@ def _check_release(value: Any, loc: Loc) -> None:
 # --- public entry points --------------------------------------------------------------------------
 
 
-def _inventory_file(path: Path) -> Path:
-    if path.is_dir():
-        for name in ("hosts.yml", "hosts.yaml", "inventory.yml", "inventory.yaml"):
-            if (path / name).is_file():
-                return path / name
-        raise InventoryError(str(path), 0, 0, "directory has no hosts.yml")
-    return path
+def _not_an_inventory(data: Any) -> str:
+    if isinstance(data, list) and data and isinstance(data[0], Mapping) and {"hosts", "roles", "tasks"} & set(data[0]):
+        return "this looks like an Ansible playbook (a list of plays), not an inventory"
+    return f"an inventory is a mapping with 'all:' at the top, not {type_name(data)}"
+
+
+def _other_document(data: Mapping[str, Any]) -> str | None:
+    """Name a cardano-node file or a cardano-fleet playbook given where an inventory was expected."""
+    keys = set(data)
+    if keys & {"localRoots", "publicRoots", "Producers", "bootstrapPeers"}:
+        return "this looks like a cardano-node topology.json, not an inventory"
+    if keys & {"Protocol", "ByronGenesisFile", "ShelleyGenesisFile", "RequiresNetworkMagic"}:
+        return "this looks like a cardano-node config.json, not an inventory"
+    if "stages" in keys or ("roles" in keys and "hosts" in keys):
+        return "this looks like a playbook, not an inventory"
+    return None
+
+
+def _locator(data: Any, where: str) -> Any:
+    """path of keys → (where, line, column) in round-trip parsed JSON/YAML (for --list JSON messages)."""
+
+    def locate(path: tuple[Any, ...]) -> Loc:
+        loc: Loc = (where, 1, 1)
+        node = data
+        for key in path:
+            if isinstance(node, CommentedMap) and key in node:
+                loc = key_loc(node, key, loc)
+                node = node[key]
+            elif isinstance(node, CommentedSeq) and isinstance(key, int) and key < len(node):
+                loc = item_loc(node, key, loc)
+                node = node[key]
+            else:
+                break
+        return loc
+
+    return locate
 
 
 def load_inventory(
@@ -915,11 +1242,16 @@ def load_inventory(
     extra_vars: Mapping[str, Any] | None = None,
     *,
     known_vars: Iterable[str] = (),
+    vault: VaultSecrets | None = None,
 ) -> Inventory:
-    """Read, validate and resolve an inventory; `known_vars` adds names (role defaults) to typo checks."""
-    file = _inventory_file(Path(path))
-    loader = _Loader(file, KNOWN_VARIABLES | frozenset(known_vars))
-    loader.parse()
+    """Read, validate and resolve an inventory (a file in any format Ansible reads, a script, a directory).
+
+    `known_vars` adds names (role defaults) to typo checks; `vault` holds the vault passwords.
+    Raises InventoryError naming file:line:column.
+    """
+    source = Path(path)
+    loader = _Loader(source, KNOWN_VARIABLES | frozenset(known_vars), vault)
+    loader.read_source(source)
     loader.read_var_dirs()
     extra: dict[str, _Var] = {}
     for key, value in (extra_vars or {}).items():
@@ -930,7 +1262,8 @@ def load_inventory(
             raise InventoryError(*loc, f"'{key}': {exc}") from None
         check_variable(str(key), value, loc, loc, loader.known)
         extra[str(key)] = _Var(value, loc)
-    return loader.resolve(extra)
+    inventory = loader.resolve(extra)
+    return inventory
 
 
 def parse_extra_vars(values: Sequence[str]) -> dict[str, Any]:
@@ -986,10 +1319,10 @@ def host_to_json(host: Host) -> dict[str, Any]:
 
 
 def load_selection(
-    path: str | Path, extra_vars: Sequence[str], limit: str | None
+    path: str | Path, extra_vars: Sequence[str], limit: str | None, vault: VaultSecrets | None = None
 ) -> tuple[Inventory, tuple[Host, ...]]:
     """The inventory and the hosts `--limit` picks, as every command takes them; none picked is an error."""
-    inventory = load_inventory(path, parse_extra_vars(extra_vars))
+    inventory = load_inventory(path, parse_extra_vars(extra_vars), vault=vault)
     hosts = inventory.select(limit)
     if not hosts:
         raise InventoryError(str(path), 0, 0, f"no hosts match --limit {limit!r}")

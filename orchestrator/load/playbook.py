@@ -613,14 +613,17 @@ class _Loader:
 
 def load_playbook(
     path: str | Path,
-    roles_dir: str | Path | None = None,
+    roles_dir: str | Path | Sequence[str | Path] | None = None,
     *,
     actions: Mapping[str, ActionSpec] | None = None,
 ) -> Playbook:
-    """Read and validate a playbook and its roles; roles are found in roles_dir, or beside the playbook."""
+    """Read and validate a playbook and its roles; roles are found in roles_dir (the first that has
+    the role, when several), or beside the playbook."""
     file = Path(path)
-    if roles_dir is not None:
+    if isinstance(roles_dir, str | Path):
         dirs: tuple[Path, ...] = (Path(roles_dir),)
+    elif roles_dir is not None:
+        dirs = tuple(Path(d) for d in roles_dir)
     else:
         dirs = (file.parent / "roles", file.parent.parent / "roles")
     return _Loader(file, dirs, actions if actions is not None else DEFAULT_ACTIONS).load()

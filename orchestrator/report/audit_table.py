@@ -8,6 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from orchestrator.audit.findings import AuditReport, Finding
+from orchestrator.report.terminal import keep_headers
 
 _SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
@@ -35,7 +36,7 @@ def print_audit(console: Console, report: AuditReport, verbose: bool = False) ->
         for f in shown:
             table.add_row(f.rule, Text(f.severity.value, _SEVERITY_STYLE.get(f.severity.value, "")), _status(f),
                           Text(f.message))  # fmt: skip
-        console.print(table)
+        console.print(keep_headers(table), crop=False)
         if not verbose and passed:
             console.print(Text(f"  {passed} other check(s) passed (-v shows them)", "dim"))
         for f in shown:

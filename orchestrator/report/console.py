@@ -14,21 +14,17 @@ from rich.text import Text
 
 from orchestrator.model import HostStatus, Phase, PlanAction
 from orchestrator.plan import Plan
+from orchestrator.report.terminal import keep_headers, make_console
 from orchestrator.roll.engine import RolloutResult
 from orchestrator.roll.gates import fmt_duration
 from orchestrator.roll.journal import Event
+
+__all__ = ["make_console", "print_plan", "print_summary", "LiveRollout", "plan_table", "summary_table"]
 
 STATUS_STYLE = {
     HostStatus.UPGRADED: "green", HostStatus.UNCHANGED: "dim", HostStatus.ROLLED_BACK: "yellow",
     HostStatus.FAILED: "bold red", HostStatus.SKIPPED: "magenta", HostStatus.UNTOUCHED: "cyan",
 }  # fmt: skip
-
-
-def make_console() -> Console:
-    """A terminal gets its own width; a pipe or log file gets room enough for the tables."""
-    import sys
-
-    return Console() if sys.stdout.isatty() else Console(width=150)
 
 
 def plan_table(plan: Plan) -> Table:
@@ -47,7 +43,7 @@ def plan_table(plan: Plan) -> Table:
         action = Text(hp.action, style)
         table.add_row(str(hp.batch or "-"), hp.host.name, hp.host.role.value, version, files, action,
                       _downtime_text(hp.expected_downtime, hp.last_start_seconds))  # fmt: skip
-    return table
+    return keep_headers(table)
 
 
 def _downtime_text(expected: float | None, last_start: float | None) -> str:
@@ -59,7 +55,7 @@ def _downtime_text(expected: float | None, last_start: float | None) -> str:
 
 
 def print_plan(console: Console, plan: Plan, diff: bool = False) -> None:
-    console.print(plan_table(plan))
+    console.print(plan_table(plan), crop=False)
     if plan.pending:
         total = plan.expected_duration
         console.print(
@@ -67,13 +63,18 @@ def print_plan(console: Console, plan: Plan, diff: bool = False) -> None:
             f"host's last start): {'unknown' if total is None else '~' + fmt_duration(total)}", highlight=False,
         )  # fmt: skip
     for hp in plan.hosts:
-        console.print(Text(f"{hp.host.name}:", "bold"), Text(hp.error, "red") if hp.error else "")
-        for reason in () if hp.error else hp.reasons:
-            console.print(f"  - {reason}", highlight=False)
+        if hp.error:
+            console.print(Text.assemble((f"{hp.host.name}: ", "bold"), (hp.error, "red")))
+            continue
+        if not hp.reasons:  # no empty "relay1:" heading
+            continue
+        console.print(Text(f"{hp.host.name}:", "bold"))
+        for reason in hp.reasons:  # prose: a log viewer or terminal wraps it, never a hard break mid-sentence
+            console.print(f"  - {reason}", highlight=False, soft_wrap=True)
     if diff:
         for hp in plan.hosts:
             for change in hp.files:
-                console.print(Text(f"--- {hp.host.name}: {change.path} ({change.diff.reason})", "bold"))
+                console.print(Text(f"--- {hp.host.name}: {change.path} ({change.diff.reason})", "bold"), soft_wrap=True)
                 console.print(Syntax(change.diff.diff, "diff", theme="ansi_dark", background_color="default"))
 
 
@@ -88,21 +89,36 @@ class LiveRollout:
             for hp in plan.hosts
         }  # fmt: skip
         self.lines: list[str] = []
-        self.live = Live(self._render(), console=console, refresh_per_second=4, transient=False)
+        # A terminal gets a live table; a CI log or cron mail gets one line per event and the table once,
+        # at the end (a Live display there only prints its last frame, without a final newline).
+        self.live = (
+            Live(self._render(), console=console, refresh_per_second=4, transient=False)
+            if console.is_terminal
+            else None
+        )
 
     def __enter__(self) -> LiveRollout:
-        self.live.__enter__()
+        if self.live is not None:
+            self.live.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.live.update(self._render())
-        self.live.__exit__(None, None, None)
+        if self.live is not None:
+            self.live.update(self._render())
+            self.live.__exit__(None, None, None)
+        else:
+            self.console.print(self._render(), crop=False)
+
+    def _log(self, text: str) -> None:
+        if self.live is None:
+            self.console.print(f"{time.strftime('%H:%M:%S')} {text}", highlight=False, soft_wrap=True)
 
     def on_event(self, event: Event) -> None:
         if event.host == "*":
-            if event.phase is Phase.PAUSED:
+            if event.phase == Phase.PAUSED:
                 self.lines.append(f"{event.phase}: {event.data.get('reason')}")
-        elif event.phase is Phase.GATE_SAMPLE:
+                self._log(self.lines[-1])
+        elif event.phase == Phase.GATE_SAMPLE:
             row = self.rows.get(event.host)
             if row is not None:
                 state = event.data.get("state") or ""
@@ -124,7 +140,12 @@ class LiveRollout:
                 row["since"] = row["since"] or time.monotonic()
                 if event.phase in (Phase.FAILED, Phase.ROLLING_BACK, Phase.ROLLBACK_FAILED, Phase.STAGE_FAILED):
                     self.lines.append(f"{event.host}: {event.phase}: {event.data.get('reason') or event.data.get('detail')}")
-        self.live.update(self._render())
+                    self._log(self.lines[-1])
+                else:
+                    gate = f" ({row['gate']})" if event.phase == Phase.GATE_PASSED and row["gate"] else ""
+                    self._log(f"{event.host}: {event.phase}{gate}")
+        if self.live is not None:
+            self.live.update(self._render())
 
     def _render(self) -> Group:
         table = Table(title="Rollout", title_justify="left")
@@ -133,7 +154,7 @@ class LiveRollout:
         for name, row in self.rows.items():
             style = "green" if row["phase"] == Phase.DONE else "red" if "fail" in row["phase"] else ""
             table.add_row(str(row["batch"] or "-"), name, row["role"], Text(row["phase"], style), row["gate"])
-        return Group(table, *(Text(line, "yellow") for line in self.lines[-6:]))
+        return Group(keep_headers(table), *(Text(line, "yellow") for line in self.lines[-6:]))
 
 
 def summary_table(result: RolloutResult) -> Table:
@@ -145,13 +166,14 @@ def summary_table(result: RolloutResult) -> Table:
         phases = ", ".join(f"{p} {s:.1f}s" for p, s in o.phases.items())
         table.add_row(o.host, o.role, str(o.batch or "-"), Text(o.status, STATUS_STYLE.get(o.status, "")), downtime,
                       phases, o.detail)  # fmt: skip
-    return table
+    return keep_headers(table)
 
 
 def print_summary(console: Console, result: RolloutResult, report_path: str | None) -> None:
-    console.print(summary_table(result))
+    console.line()
+    console.print(summary_table(result), crop=False)
     if result.stopped_reason:
-        console.print(Text(f"Stopped: {result.stopped_reason}", "bold red"))
+        console.print(Text(f"Stopped: {result.stopped_reason}", "bold red"), soft_wrap=True)
     counts: Mapping[str, int] = {s: sum(1 for o in result.outcomes.values() if o.status == s) for s in STATUS_STYLE}
     console.print(", ".join(f"{n} {s}" for s, n in counts.items() if n))
     if report_path:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from orchestrator.load.secrets import redact
 from orchestrator.model import Phase
 
 # A host's phases are model.Phase. These end a host:
@@ -52,7 +53,8 @@ class Journal:
 
     def record(self, host: str, phase: Phase, **data: Any) -> Event:
         event = Event(time.time(), host, phase, data)
-        self._file.write(json.dumps({"at": event.at, "host": host, "phase": phase.value, "data": data}) + "\n")
+        line = json.dumps({"at": event.at, "host": host, "phase": phase.value, "data": data})
+        self._file.write(redact(line) + "\n")  # a vault-decrypted value is never journaled
         self._file.flush()
         os.fsync(self._file.fileno())
         return event

@@ -530,8 +530,10 @@ def test_empty_inventory(tmp_path: Path) -> None:
     assert load_inventory(write(tmp_path, "all:\n")).hosts == ()
 
 
-def test_inventory_directory_finds_hosts_yml() -> None:
-    assert load_inventory(EXAMPLES / "small-pool").source.endswith("hosts.yml")
+def test_inventory_directory_reads_the_sources_in_it() -> None:
+    inventory = load_inventory(EXAMPLES / "small-pool")
+    assert inventory.source == str(EXAMPLES / "small-pool")
+    assert [h.name for h in inventory.hosts] == [h.name for h in load_inventory(EXAMPLES / "small-pool" / "hosts.yml").hosts]
 
 
 # --- helpers --------------------------------------------------------------------------------------

@@ -1,0 +1,125 @@
+"""Oracle: for a corpus of inventories, the variables cardano-fleet resolves per host equal Ansible's.
+
+Ansible's answer comes from ansible-core itself (a test extra): `ansible-inventory --list` for which
+variables each host has and their values as written, and Ansible's own Templar/VaultLib for what a
+play would see once templates are rendered and vault values decrypted (tests/oracle/ansible_resolve.py).
+Where cardano-fleet differs on purpose, the case says so and why.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from orchestrator.load import secrets
+from orchestrator.load.inventory import load_inventory
+from orchestrator.load.vault import VaultSecret, VaultSecrets
+
+pytest.importorskip("ansible", reason="ansible-core (a test extra: pip install -e '.[test]') is not installed")
+
+HERE = Path(__file__).resolve().parent
+FIXTURES = HERE.parent / "fixtures"
+CORPUS = FIXTURES / "inventories" / "oracle"
+REALWORLD = FIXTURES / "realworld"
+
+
+# (id, source, vault password file, {variable: why cardano-fleet's value differs on purpose})
+CASES: list[tuple[str, Path, Path | None, dict[str, str]]] = [
+    ("shared-ini-inventory", REALWORLD / "ini-inventory" / "hosts", None, {}),
+    ("shared-vaulted-host-value", REALWORLD / "vaulted-host-value" / "hosts.yml",
+     REALWORLD / "vaulted-host-value" / "vault-pass.txt", {}),
+    ("ini-ranges-children", CORPUS / "ini-ranges-children" / "hosts.ini", None, {}),
+    ("directory", CORPUS / "directory", None, {}),
+    ("toml", CORPUS / "toml" / "hosts.toml", None, {}),
+    ("dynamic-script", CORPUS / "dynamic-script" / "inventory.py", None, {}),
+    ("dynamic-static-json", CORPUS / "dynamic-static" / "fleet.json", None, {}),
+    ("vault", CORPUS / "vault" / "hosts.yml", CORPUS / "vault" / "vault-pass.txt", {}),
+    ("templates", CORPUS / "templates" / "hosts.yml", None, {}),
+    ("group-priority", CORPUS / "group-priority" / "hosts.yml", None, {
+        "ansible_group_priority": "Ansible consumes it as the group's priority and drops it from the "
+                                  "variables; cardano-fleet keeps it visible in `inventory --json`",
+    }),
+]  # fmt: skip
+
+
+def _ansible(source: Path, password_file: Path | None, tmp_path: Path) -> dict[str, Any]:
+    env = {
+        **os.environ,
+        "ANSIBLE_HOME": str(tmp_path / "ansible-home"),
+        "ANSIBLE_LOCAL_TEMP": str(tmp_path / "ansible-tmp"),
+        "ANSIBLE_INVENTORY_UNPARSED_FAILED": "1",
+        "ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED": "1",
+        "ANSIBLE_NOCOLOR": "1",
+    }
+    command = [sys.executable, str(HERE / "ansible_resolve.py"), str(source)]
+    if password_file is not None:
+        command.append(str(password_file))
+    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+    assert done.returncode == 0, done.stderr
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+def _ansible_source(source: Path, tmp_path: Path) -> Path:
+    """Ansible reads --list JSON only from a program: give it the static file through `cat`."""
+    if source.suffix != ".json":
+        return source
+    script = tmp_path / "static-json-inventory"
+    script.write_text(f"#!/bin/sh\nexec cat {source}\n")
+    script.chmod(0o755)
+    return script
+
+
+def _transitive_groups(listed: dict[str, Any]) -> dict[str, set[str]]:
+    def members(group: str, seen: frozenset[str] = frozenset()) -> set[str]:
+        data = listed.get(group, {})
+        out = set(data.get("hosts", []))
+        for child in data.get("children", []):
+            if child not in seen:
+                out |= members(child, seen | {group})
+        return out
+
+    return {g: members(g) for g in listed if g not in ("_meta", "all", "ungrouped") and members(g)}
+
+
+@pytest.mark.parametrize(("case", "source", "password_file", "differs"), CASES, ids=[c[0] for c in CASES])
+def test_resolved_variables_equal_ansibles(
+    case: str, source: Path, password_file: Path | None, differs: dict[str, str], tmp_path: Path
+) -> None:
+    oracle = _ansible(_ansible_source(source, tmp_path), password_file, tmp_path)
+    vault = VaultSecrets(prompt_if_tty=False)
+    if password_file is not None:
+        vault.given.append(VaultSecret("default", password_file.read_bytes().strip()))
+    try:
+        inventory = load_inventory(source, vault=vault)
+        ours = {h.name: {k: v for k, v in h.vars.items() if k not in differs} for h in inventory.hosts}
+        groups = {g: set(m) for g, m in inventory.groups.items() if g != "ungrouped"}
+    finally:
+        secrets.clear()
+    theirs = {h: {k: v for k, v in vs.items() if k not in differs} for h, vs in oracle["rendered"].items()}
+    assert set(ours) == set(theirs), "hosts differ"
+    for host in theirs:
+        assert ours[host] == theirs[host], f"{case}: variables of {host} differ from Ansible's"
+    assert groups == _transitive_groups(oracle["list"]), "group membership differs"
+    for variable in differs:  # a difference on purpose must still be a real one
+        assert any(variable in h.vars for h in inventory.hosts), f"{variable}: no longer differs; drop the note"
+        assert not any(variable in vs for vs in oracle["rendered"].values()), f"{variable}: Ansible has it now"
+
+
+def test_the_ini_case_matches_the_shared_ansible_listing() -> None:
+    """The shared case carries what Ansible read from it; no ansible-core needed for this one."""
+    expected = json.loads((REALWORLD / "ini-inventory" / "ansible-inventory-list.json").read_text())
+    inventory = load_inventory(REALWORLD / "ini-inventory" / "hosts")
+    assert {h.name: dict(h.vars) for h in inventory.hosts} == expected["_meta"]["hostvars"]
+
+
+def test_oracle_runs_in_make_test() -> None:
+    """`make test` installs the test extras: the oracle must not be skipped there."""
+    assert shutil.which("ansible-inventory", path=str(Path(sys.executable).parent)) is not None
