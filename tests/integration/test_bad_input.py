@@ -359,9 +359,10 @@ def test_unusable_files_on_hosts_are_errors_for_those_hosts_and_nothing_is_touch
         plan = json.loads(capsys.readouterr().out)
         errors = {h["host"]: h["error"] for h in plan["hosts"]}
         assert errors == {
-            "relay1": f"{files['relay1']}/config.json:1:1: not valid JSON: Expecting value",
+            # the node reads config.json as YAML: a `//` line turns the whole file into one plain string
+            "relay1": f"{files['relay1']}/config.json: a node configuration must be a mapping (JSON object), found String",
             "relay2": f"{files['relay2']}/topology.json: not JSON: Expecting value: line 1 column 1 (char 0)",
-            "bp1": f"{files['bp1']}/config.json: a node configuration must be a JSON object, found list",
+            "bp1": f"{files['bp1']}/config.json: a node configuration must be a mapping (JSON object), found Array",
         }
         rc = run_cli("run", "-i", str(lab.inventory_path), UPGRADE, "--yes", "--state-dir", str(tmp_path))
         assert rc == 1
@@ -457,6 +458,15 @@ def test_hostile_host_names_and_vars_reach_no_shell_in_plan_and_check(quiet, tmp
     extra = json.dumps({"extra_local_roots": [{"accessPoints": [{"address": "$(touch /tmp/pwned-var)", "port": 1}],
                                                "valency": 1}]})  # fmt: skip
     before = fleet_fingerprints(lab)
+    # A shell expression as a peer address is refused at load time, with the step's file:line, before any SSH.
+    assert main(["plan", "-i", str(inv), UPGRADE, "--json", "-e", extra]) == 1
+    refused = capsys.readouterr()
+    assert refused.out == ""
+    assert "extra_local_roots[0].accessPoints[0].address: '$(touch /tmp/pwned-var)' is neither an IP address" in (
+        refused.err
+    )
+    extra = json.dumps({"extra_local_roots": [{"accessPoints": [{"address": "relay9.example.com", "port": 1}],
+                                               "valency": 1}]})  # fmt: skip
     assert main(["plan", "-i", str(inv), UPGRADE, "--json", "-e", extra]) == 1  # 1: a host has an error
     plan = json.loads(capsys.readouterr().out)
     errors = {h["host"]: h["error"] for h in plan["hosts"]}

@@ -200,7 +200,7 @@ def test_ssh_drop_during_an_upload_leaves_the_old_file_or_the_new_one_never_a_pa
         while time.monotonic() < deadline and not killed:
             ps = lab.exec(
                 "relay4",
-                "pgrep -f 'cardano-fleet.tmp' >/dev/null && "
+                "pgrep -f '[c]ardano-fleet.tmp' >/dev/null && "  # [c]: not this shell's own command line
                 "for p in $(pgrep -f 'sshd: root@notty'); do kill -9 $p; echo $p; done",
             )
             killed = ps.stdout.strip()
