@@ -34,10 +34,11 @@ from orchestrator.cardano.config import infer_network
 from orchestrator.cardano.errors import FileFormatError
 from orchestrator.cardano.health import metric_int
 from orchestrator.cardano.networks import network as network_named
+from orchestrator.cardano.releases import VERSIONS, ReleasePin, ReleasePinError
 from orchestrator.cardano.topology import Topology, address_notes, advertised_addresses, parse_topology
 from orchestrator.facts.probe import HostFacts
 from orchestrator.model import Host, Inventory
-from orchestrator.plan import ReleasePin, own_peers, plan_host
+from orchestrator.plan import own_peers, plan_host
 
 E, W = Severity.ERROR, Severity.WARNING
 RELAY, BP = Applies.RELAY, Applies.BLOCK_PRODUCER
@@ -58,9 +59,9 @@ class Context:
     def rules_version(self) -> str:
         """Which node's rules to read the files by: the running version, else the pinned one."""
         for v in (self.facts.node_version, self.policy.pinned_version):
-            if v in node_rules.VERSIONS:
+            if v in VERSIONS:
                 return v
-        return node_rules.VERSIONS[-1]
+        return VERSIONS[-1]
 
 
 def _probe_why(facts: HostFacts, *sections: str) -> str:
@@ -448,12 +449,10 @@ def _check_hot_peers(c: Context) -> Result:
 
 def release_for(host: Host, policy: Policy) -> ReleasePin:
     """The release pinned in the inventory for this host (node_release), else the policy's version."""
-    pin = host.vars.get("node_release")
-    if isinstance(pin, Mapping) and isinstance(pin.get("version"), str):
-        sha = pin.get("sha256")
-        return ReleasePin(str(pin["version"]), str(pin.get("url") or ""), sha if isinstance(sha, str) else None,
-                          str(pin.get("source") or "download"))  # fmt: skip
-    return ReleasePin(policy.pinned_version, "", None)
+    try:
+        return ReleasePin.from_mapping(host.vars.get("node_release"))
+    except ReleasePinError:  # none pinned (the inventory loader refuses a malformed one)
+        return ReleasePin(policy.pinned_version, "", None)
 
 
 @rule("drift", "the upgrade playbook would change nothing on the host (plan is empty)", E, category="drift")

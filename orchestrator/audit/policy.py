@@ -15,7 +15,7 @@ from typing import Any
 from orchestrator.audit.findings import REACHABLE, Severity
 from orchestrator.audit.registry import Rule
 from orchestrator.cardano.networks import NETWORKS
-from orchestrator.cardano.releases import CLI_VERSIONS
+from orchestrator.cardano.releases import CLI_VERSIONS, TARGET_VERSION
 from orchestrator.load.inventory import SourceError, did_you_mean, key_loc, load_yaml, node_loc, value_loc
 
 # cardano-cli as shipped with each node release; a policy can pin `pinned_cli_version` explicitly.
@@ -26,7 +26,7 @@ CLI_VERSION_FOR_NODE: Mapping[str, str] = MappingProxyType(CLI_VERSIONS)
 class Policy:
     """What compliant means for one fleet; every field has a documented default."""
 
-    pinned_version: str = "8.9.0"
+    pinned_version: str = TARGET_VERSION
     pinned_cli_version: str | None = None  # None: CLI_VERSION_FOR_NODE[pinned_version]
     max_slot_lag: int = 20
     max_stall_slots: int = 600

@@ -28,9 +28,9 @@ from typing import Any
 from orchestrator.cardano import node_rules, node_yaml
 from orchestrator.cardano.errors import FileFormatError, decode_text
 from orchestrator.cardano.networks import NETWORKS
+from orchestrator.cardano.releases import TARGET_VERSION
 from orchestrator.model import Role
 
-TARGET_VERSION = "8.9.0"
 # The values the 8.9.0 book and repository configs ship (the code defaults are 85/85/40/15).
 SHIPPED_TARGETS: tuple[tuple[str, int], ...] = (
     ("TargetNumberOfActivePeers", 20),

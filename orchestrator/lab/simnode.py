@@ -39,10 +39,6 @@ from orchestrator.cardano.releases import CLI_VERSIONS, NODE_GIT_REVS
 if TYPE_CHECKING:  # http.server costs ~50 ms to import: only the node imports it, when it serves metrics
     from http.server import ThreadingHTTPServer
 
-MAINNET_MAGIC = 764824073
-BYRON_EPOCH_SLOTS = 21600  # mainnet and preprod: 21600-slot Byron epochs of 20 s slots
-BYRON_SLOT_SECONDS = 20
-EPOCH_LENGTH: dict[str, int] = {"mainnet": 432000, "preprod": 432000, "preview": 86400}
 SYNC_TOLERANCE_SECONDS = 600  # the CLI's syncProgress tolerance
 
 DEFAULT_FAULTS_PATH = "/etc/cardano-lab/faults.json"
@@ -56,8 +52,7 @@ CLEAN_MARKER = "clean"  # ouroboros-consensus writes <db>/clean on a clean shutd
 
 
 def network_magic(name: str) -> int:
-    magic = networks.network(name).magic
-    return MAINNET_MAGIC if magic is None else magic
+    return networks.network(name).protocol_magic
 
 
 def block_of(slot: int) -> int:
@@ -77,26 +72,26 @@ def _byron_slots(network: str) -> int:
 def system_start(network: str) -> int:
     """Unix time of slot 0 (Byron slots last 20 s, Shelley ones 1 s)."""
     net = networks.network(network)
-    return net.shelley_start_unix - net.shelley_slot_offset * BYRON_SLOT_SECONDS
+    return net.shelley_start_unix - net.shelley_slot_offset * networks.BYRON_SLOT_SECONDS
 
 
 def slot_time(network: str, slot: int) -> int:
     """Seconds since system start at which `slot` begins."""
     byron = _byron_slots(network)
     if slot < byron:
-        return slot * BYRON_SLOT_SECONDS
-    return byron * BYRON_SLOT_SECONDS + (slot - byron)
+        return slot * networks.BYRON_SLOT_SECONDS
+    return byron * networks.BYRON_SLOT_SECONDS + (slot - byron)
 
 
 def epoch_info(network: str, slot: int) -> tuple[int, int, int]:
     """(epoch, slotInEpoch, slotsToEpochEnd)."""
     byron = _byron_slots(network)
     if slot < byron:
-        epoch, into = divmod(slot, BYRON_EPOCH_SLOTS)
-        return epoch, into, BYRON_EPOCH_SLOTS - into
-    length = EPOCH_LENGTH[network]
+        epoch, into = divmod(slot, networks.BYRON_EPOCH_SLOTS)
+        return epoch, into, networks.BYRON_EPOCH_SLOTS - into
+    length = networks.network(network).epoch_length
     shelley_epoch, into = divmod(slot - byron, length)
-    return byron // BYRON_EPOCH_SLOTS + shelley_epoch, into, length - into
+    return byron // networks.BYRON_EPOCH_SLOTS + shelley_epoch, into, length - into
 
 
 def sync_progress(network: str, slot: int, now: float) -> str:
@@ -1084,7 +1079,7 @@ def _parse_cli_query(argv: list[str]) -> tuple[int | None, str | None, str | Non
     while i < len(argv):
         arg = argv[i]
         if arg == "--mainnet":
-            magic = MAINNET_MAGIC
+            magic = networks.MAINNET_MAGIC
             i += 1
         elif arg == "--cardano-mode":
             i += 1
@@ -1131,7 +1126,7 @@ def cli_main(version: str, argv: list[str]) -> int:
     if magic is None:
         env_id = os.environ.get("CARDANO_NODE_NETWORK_ID", "")
         if env_id == "mainnet":
-            magic = MAINNET_MAGIC
+            magic = networks.MAINNET_MAGIC
         elif env_id.isdigit():
             magic = int(env_id)
         else:
