@@ -32,10 +32,18 @@ from orchestrator.audit.registry import Applies, Result, Rule, register, rule
 from orchestrator.cardano import node_rules
 from orchestrator.cardano.config import infer_network
 from orchestrator.cardano.errors import FileFormatError
-from orchestrator.cardano.health import metric_int
 from orchestrator.cardano.networks import network as network_named
 from orchestrator.cardano.releases import VERSIONS, ReleasePin, ReleasePinError
-from orchestrator.cardano.topology import Topology, address_notes, advertised_addresses, parse_topology
+from orchestrator.cardano.topology import (
+    Topology,
+    address_notes,
+    advertised_addresses,
+    bp_advertised_local_roots,
+    bp_bootstrap_peers,
+    bp_ledger_peers,
+    bp_public_roots,
+    parse_topology,
+)
 from orchestrator.facts.probe import HostFacts
 from orchestrator.model import Host, Inventory
 from orchestrator.plan import own_peers, plan_host
@@ -264,9 +272,9 @@ def _check_bp_ledger(c: Context) -> Result:
     topo, bad = _parsed_topology(c)
     if topo is None:
         return bad or _no_topology(c)
+    if problem := bp_ledger_peers(topo):
+        return False, problem, ""
     slot = topo.use_ledger_after_slot
-    if slot is not None and slot >= 0:
-        return False, f"useLedgerAfterSlot is {slot}: a block producer must not use ledger peers (-1 or absent)", ""
     return True, "no ledger peers" if slot is None else f"useLedgerAfterSlot is {slot}", ""
 
 
@@ -275,9 +283,8 @@ def _check_bp_bootstrap(c: Context) -> Result:
     topo, bad = _parsed_topology(c)
     if topo is None:
         return bad or _no_topology(c)
-    if topo.bootstrap_peers:
-        names = ", ".join(f"{p.address}:{p.port}" for p in topo.bootstrap_peers)
-        return False, f"bootstrapPeers set on a block producer: {names}", ""
+    if problem := bp_bootstrap_peers(topo):
+        return False, problem, ""
     return True, "no bootstrap peers", ""
 
 
@@ -286,9 +293,8 @@ def _check_bp_public(c: Context) -> Result:
     topo, bad = _parsed_topology(c)
     if topo is None:
         return bad or _no_topology(c)
-    points = [f"{p.address}:{p.port}" for g in topo.public_roots for p in g.access_points]
-    if points:
-        return False, f"public roots on a block producer: {', '.join(points)}", ""
+    if problem := bp_public_roots(topo):
+        return False, problem, ""
     return True, "no public roots", ""
 
 
@@ -322,8 +328,8 @@ def _check_bp_local_roots(c: Context) -> Result:
         problems.append("missing relays: " + ", ".join(f"{a}:{p}" for a, p in missing))
     if extra := sorted(have - want):
         problems.append("not its relays: " + ", ".join(f"{a}:{p}" for a, p in extra))
-    if any(g.advertise for g in topo.local_roots):
-        problems.append("a local-root group is advertised")
+    if advertised := bp_advertised_local_roots(topo):
+        problems.append(advertised)
     if problems:
         return False, "; ".join(problems), ""
     return True, f"local roots are its {len(want)} relay(s)", ""
@@ -430,18 +436,11 @@ def _check_advancing(c: Context) -> Result:
     return True, f"tip within {ahead} slot(s) of the wall clock: advanced in the last {c.policy.max_stall_slots} s", ""
 
 
-def hot_peer_count(facts: HostFacts) -> tuple[int, str]:
-    hot = metric_int(dict(facts.metrics), "cardano_node_metrics_peerSelection_hot")
-    if hot is not None:
-        return hot, "peerSelection_hot"
-    return len(facts.hot_peer_addresses), "established node connections"
-
-
 @rule(
     "hot-peers", "at least min_hot_peers hot peers (metrics, else established node connections)", E, category="sync",
 )
 def _check_hot_peers(c: Context) -> Result:
-    count, source = hot_peer_count(c.facts)
+    count, source = c.facts.hot_peer_count
     if count < c.policy.min_hot_peers:
         return False, f"{count} hot peer(s) ({source}); at least {c.policy.min_hot_peers} wanted", ""
     return True, f"{count} hot peer(s) ({source})", ""

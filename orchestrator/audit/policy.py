@@ -14,6 +14,7 @@ from typing import Any
 
 from orchestrator.audit.findings import REACHABLE, Severity
 from orchestrator.audit.registry import Rule
+from orchestrator.cardano.health import IN_SYNC_SLOTS, MIN_HOT_PEERS
 from orchestrator.cardano.networks import NETWORKS
 from orchestrator.cardano.releases import CLI_VERSIONS, TARGET_VERSION
 from orchestrator.load.inventory import SourceError, did_you_mean, key_loc, load_yaml, node_loc, value_loc
@@ -28,10 +29,10 @@ class Policy:
 
     pinned_version: str = TARGET_VERSION
     pinned_cli_version: str | None = None  # None: CLI_VERSION_FOR_NODE[pinned_version]
-    max_slot_lag: int = 20
+    max_slot_lag: int = IN_SYNC_SLOTS
     max_stall_slots: int = 600
     max_clock_skew_seconds: int = 30
-    min_hot_peers: int = 1
+    min_hot_peers: int = MIN_HOT_PEERS
     min_free_disk_bytes: int = 20 * 1024**3
     network: str | None = None  # every host must be on this network (None: the inventory's own)
     fail_on: Severity = Severity.ERROR

@@ -104,8 +104,7 @@ def _print_table(source: str, hosts: tuple[Host, ...], facts: dict[str, HostFact
         if lag is not None and sync_state(lag) != "in-sync":
             lag_text = f"[yellow]{lag_text}[/yellow]"
         p2p = {True: "yes", False: "no", None: "?"}[f.enable_p2p]
-        hot = f.hot_peers if f.hot_peers is not None else len(f.hot_peer_addresses)
-        peers = str(hot)  # the addresses are in --json
+        peers = str(f.hot_peer_count[0])  # the addresses are in --json
         service = f.service_active or "?"
         if service != "active":
             service = f"[yellow]{service}[/yellow]"

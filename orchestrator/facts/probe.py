@@ -15,10 +15,11 @@ from dataclasses import replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from orchestrator.cardano.health import METRICS_URL
 from orchestrator.facts.model import FileStat, GenesisFile, HostFacts, KeyFileStat
 from orchestrator.facts.record import REGISTRY, FactSection, Output, last_line
 from orchestrator.facts.script import Section, build_script, split_sections
-from orchestrator.facts.sections import GENESIS_KEYS, METRICS_URL, network_args
+from orchestrator.facts.sections import GENESIS_KEYS, network_args
 from orchestrator.model import Host
 
 if TYPE_CHECKING:
