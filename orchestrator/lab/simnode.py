@@ -858,7 +858,7 @@ def node_main(version: str, argv: list[str]) -> int:
 
 # ------------------------------------------------------------------ the start, time-compressed
 
-CHUNK_SLOTS = 21600  # one ImmutableDB chunk per Byron-epoch-sized span of slots, as on mainnet
+CHUNK_SLOTS = networks.BYRON_EPOCH_SLOTS  # one ImmutableDB chunk per Byron-epoch-sized span of slots, as on mainnet
 DIRTY_FACTOR = 4.0  # a start after a kill validates every chunk: several times an ordinary start
 
 
