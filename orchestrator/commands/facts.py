@@ -7,10 +7,9 @@ answered, 2 when any host was unreachable or could not be probed, 1 on bad input
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from orchestrator.commands._fleet_args import INVENTORY_HELP, add_extra_vars_argument, vault_secrets
 
@@ -39,8 +38,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from orchestrator.facts.probe import facts_to_json, gather_facts
+    from orchestrator.facts.probe import gather_facts
     from orchestrator.load.inventory import InventoryError, load_selection
+    from orchestrator.report.facts_json import render_facts_json
     from orchestrator.ssh.transport import Fleet
 
     if args.forks < 1:
@@ -58,24 +58,7 @@ def run(args: argparse.Namespace) -> int:
     now = time.time()
 
     if args.json:
-        document: dict[str, Any] = {
-            "source": inventory.source,
-            "probed_at": int(now),
-            "hosts": [
-                {
-                    **facts_to_json(facts[h.name], now),
-                    "role": h.role.value,
-                    "ssh": {
-                        "connections": stats[h.name].connections_opened if h.name in stats else 0,
-                        "commands": stats[h.name].commands_run if h.name in stats else 0,
-                    },
-                }
-                for h in hosts
-            ],
-        }
-        from orchestrator.load.secrets import redact
-
-        print(redact(json.dumps(document, indent=2, sort_keys=True)))  # vault-decrypted values stay secret
+        print(render_facts_json(inventory.source, hosts, facts, stats, now))
     else:
         _print_table(inventory.source, hosts, facts, now)
     return 2 if any(f.error is not None for f in facts.values()) else 0

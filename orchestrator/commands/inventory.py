@@ -7,7 +7,6 @@ The first thing to run on a new or edited inventory: it needs no network, and it
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
@@ -26,7 +25,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Exit 0 when the inventory is valid (and --limit matches), 1 otherwise."""
-    from orchestrator.load.inventory import InventoryError, host_to_json, load_selection
+    from orchestrator.load.inventory import InventoryError, load_selection
+    from orchestrator.report.inventory_json import render_inventory_json
 
     try:
         inventory, hosts = load_selection(args.inventory, args.extra_vars, args.limit, vault_secrets(args))
@@ -34,20 +34,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     if args.json:
-        selected = {h.name for h in hosts}
-        document: dict[str, Any] = {
-            "source": inventory.source,
-            "hosts": [host_to_json(h) for h in hosts],
-            "groups": {
-                group: [name for name in members if name in selected]
-                for group, members in inventory.groups.items()
-                if any(name in selected for name in members)
-            },
-            "warnings": list(inventory.warnings),
-        }
-        from orchestrator.load.secrets import redact
-
-        print(redact(json.dumps(document, indent=2, sort_keys=True)))  # vault-decrypted values stay secret
+        print(render_inventory_json(inventory, hosts))  # vault-decrypted values stay secret
         return 0
     _print_table(inventory.source, hosts, inventory.warnings)
     return 0

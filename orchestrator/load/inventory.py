@@ -51,7 +51,6 @@ __all__ = [
     "SourceError",
     "did_you_mean",
     "edit_distance",
-    "host_to_json",
     "load_inventory",
     "parse_extra_vars",
 ]
@@ -1274,29 +1273,6 @@ def parse_extra_vars(values: Sequence[str]) -> dict[str, Any]:
                     raise InventoryError(EXTRA_VARS_SOURCE, 0, 0, f"expected key=value, not {word!r}")
                 out[key] = value
     return out
-
-
-def host_to_json(host: Host) -> dict[str, Any]:
-    """A host as JSON-ready data with stable keys; the inventory command prints this."""
-    layout = {k: getattr(host.layout, k) for k in ("name", *PATH_VARIABLES)}
-    return {
-        "name": host.name,
-        "role": host.role.value,
-        "address": host.address,
-        "port": host.port,
-        "user": host.user,
-        "key_file": host.key_file,
-        "known_hosts_file": host.known_hosts_file,
-        "proxy_jump": host.proxy_jump,
-        "become": host.become,
-        "become_password_env": host.become_password_env,
-        "node_address": host.peer_address,
-        "node_port": host.peer_port,
-        "network": host.network,
-        "layout": layout,
-        "groups": list(host.groups),
-        "vars": dict(host.vars),
-    }
 
 
 def load_selection(
