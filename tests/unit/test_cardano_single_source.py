@@ -70,3 +70,16 @@ def test_the_scan_finds_each_kind_of_copy(source: str, expected: list[str]) -> N
     assert len(found) == len(expected)
     for line, prefix in zip(found, expected, strict=True):
         assert line.startswith(prefix)
+
+
+def test_the_roles_defaults_say_what_cardano_says() -> None:
+    """The roles are data an operator reads; their defaults must be the facts the code holds."""
+    from ruamel.yaml import YAML
+
+    roles = PACKAGE.parent / "roles"
+    gate = YAML(typ="safe").load((roles / "sync_gate" / "defaults.yml").read_text())
+    release = YAML(typ="safe").load((roles / "node_release" / "defaults.yml").read_text())["node_release"]
+    assert gate["sync_max_slot_lag"] == health.IN_SYNC_SLOTS
+    assert gate["sync_min_hot_peers"] == health.MIN_HOT_PEERS
+    assert release["version"] == releases.TARGET_VERSION
+    assert release["url"].endswith("/" + releases.release_filename(releases.TARGET_VERSION))
