@@ -43,6 +43,7 @@ from orchestrator.cardano.topology import (
     bp_ledger_peers,
     bp_public_roots,
     parse_topology,
+    peer_key,
 )
 from orchestrator.facts.probe import HostFacts
 from orchestrator.model import Host, Inventory
@@ -311,18 +312,14 @@ def _check_bp_sharing(c: Context) -> Result:
     return False, f"PeerSharing is {json.dumps(value)} on a block producer (must be false)", ""
 
 
-def _key(address: str, port: int) -> tuple[str, int]:
-    return address.strip().lower().rstrip("."), port
-
-
 @rule("bp-local-roots", "block producer: local roots are exactly its relays, none advertised", E, BP, "role")
 def _check_bp_local_roots(c: Context) -> Result:
     topo, bad = _parsed_topology(c)
     if topo is None:
         return bad or _no_topology(c)
-    want = {_key(p.address, p.port) for p in own_peers(c.host, c.inventory)}
+    want = {peer_key(p.address, p.port) for p in own_peers(c.host, c.inventory)}
     points = [p for g in topo.local_roots for p in g.access_points] + [lp.peer for lp in topo.producers]
-    have = {_key(p.address, p.port) for p in points}
+    have = {peer_key(p.address, p.port) for p in points}
     problems = []
     if missing := sorted(want - have):
         problems.append("missing relays: " + ", ".join(f"{a}:{p}" for a, p in missing))
@@ -340,7 +337,7 @@ def _check_relay_advertise(c: Context) -> Result:
     topo, bad = _parsed_topology(c)
     if topo is None or c.facts.topology is None:
         return bad or _no_topology(c)
-    producers = {_key(h.peer_address, 0)[0]: h.name for h in c.inventory.block_producers}
+    producers = {peer_key(h.peer_address, 0)[0]: h.name for h in c.inventory.block_producers}
     leaked = sorted(a for a in advertised_addresses(c.facts.topology) if a in producers)
     if leaked:
         return False, "block producer advertised: " + ", ".join(f"{a} ({producers[a]})" for a in leaked), ""
@@ -353,10 +350,10 @@ def _check_relay_bootstrap(c: Context) -> Result:
     if topo is None:
         return bad or _no_topology(c)
     net = network_named(c.host.network)
-    want = sorted(_key(p.address, p.port) for p in net.bootstrap_peers)
+    want = sorted(peer_key(p.address, p.port) for p in net.bootstrap_peers)
     if topo.bootstrap_peers is None:
         return False, f"no bootstrapPeers ({c.host.network} default: {_fmt(want)})", ""
-    have = sorted(_key(p.address, p.port) for p in topo.bootstrap_peers)
+    have = sorted(peer_key(p.address, p.port) for p in topo.bootstrap_peers)
     if have != want:
         return False, f"bootstrapPeers {_fmt(have) or '[]'} differ from the {c.host.network} default {_fmt(want)}", ""
     return True, f"bootstrapPeers are the {c.host.network} default", ""

@@ -109,6 +109,11 @@ def _norm(address: str) -> str:
     return address.strip().lower().rstrip(".")
 
 
+def peer_key(address: str, port: int) -> tuple[str, int]:
+    """How two access points are told apart: host names case-insensitively, without a trailing dot."""
+    return _norm(address), port
+
+
 # ------------------------------------------------------------------ parsing
 
 
