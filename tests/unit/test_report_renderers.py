@@ -1,11 +1,12 @@
-"""The JSON renderers in orchestrator/report/ print byte for byte what the commands printed before they
-moved there (tests/fixtures/report-json/ was written by the earlier code from these same inputs).
+"""The renderers in orchestrator/report/ print byte for byte what the commands printed before they
+moved there (tests/fixtures/report/ was written by the earlier code from these same inputs).
 
 A change to a document's shape is a change of these files too: keys are only ever added.
 """
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
@@ -15,15 +16,17 @@ from orchestrator.facts.probe import facts_from_result
 from orchestrator.model import HostStatus
 from orchestrator.plan import make_plan
 from orchestrator.report.facts_json import render_facts_json
+from orchestrator.report.facts_table import print_facts
 from orchestrator.report.plan_json import render_plan_json
 from orchestrator.report.run_json import render_run_report
+from orchestrator.report.terminal import make_console
 from orchestrator.roll.engine import HostOutcome, RolloutResult
 from orchestrator.ssh.transport import HostStats
 from tests.unit import test_facts_parse as tf
 from tests.unit import test_plan as tp
 
 ROOT = Path(__file__).resolve().parents[2]
-GOLDEN = ROOT / "tests" / "fixtures" / "report-json"
+GOLDEN = ROOT / "tests" / "fixtures" / "report"
 NOW = 1700000000.0
 
 
@@ -78,3 +81,37 @@ def test_inventory_json_through_the_command(
     monkeypatch.setenv("HOME", "/root")  # key paths are written with ~ and expanded
     assert main(["inventory", "--json", *argv]) == 0
     assert capsys.readouterr().out == golden(fixture)
+
+
+# The tables (report/inventory_table.py, report/facts_table.py) moved out of the commands too: at a
+# fixed width, and without colour (a pipe), they print what the commands printed before.
+
+
+@pytest.mark.parametrize(
+    ("fixture", "argv"),
+    [
+        ("inventory-small-pool.txt", ["-i", "inventory/examples/small-pool/hosts.yml", "-l", "all:!relay2"]),
+        ("inventory-exchange.txt", ["-i", "inventory/examples/exchange"]),
+    ],
+)
+def test_inventory_table_through_the_command(
+    fixture: str, argv: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("HOME", "/root")
+    monkeypatch.setenv("COLUMNS", "160")
+    assert main(["inventory", *argv]) == 0
+    assert capsys.readouterr().out == golden(fixture)
+
+
+def test_facts_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "160")
+    facts = {
+        tf.RELAY.name: facts_from_result(tf.RELAY, tf._result(stdout=tf.probe(tf.HEALTHY))),
+        tf.BP.name: facts_from_result(
+            tf.BP, tf._result(host="bp1", ok=False, stdout="", exit_code=255, error="connection refused")
+        ),
+    }
+    out = io.StringIO()
+    print_facts(make_console(out), "inventory.yml", (tf.RELAY, tf.BP), facts, NOW)
+    assert out.getvalue() == golden("facts.txt")
