@@ -41,6 +41,26 @@ class Network:
         return self.shelley_slot_offset + int(unix_now - self.shelley_start_unix)
 
     @property
+    def system_start_unix(self) -> int:
+        """Unix time of slot 0: the Shelley start less the Byron era's 20 s slots."""
+        return self.shelley_start_unix - self.shelley_slot_offset * BYRON_SLOT_SECONDS
+
+    def slot_start_unix(self, slot: int) -> int:
+        """Unix time (seconds) at which `slot` begins: 20 s slots before Shelley, 1 s slots after."""
+        if slot < self.shelley_slot_offset:
+            return self.system_start_unix + slot * BYRON_SLOT_SECONDS
+        return self.shelley_start_unix + (slot - self.shelley_slot_offset)
+
+    def epoch_of(self, slot: int) -> tuple[int, int, int]:
+        """(epoch, slot in epoch, slots to the epoch's end), as `cardano-cli query tip` reports them."""
+        byron = self.shelley_slot_offset
+        if slot < byron:
+            epoch, into = divmod(slot, BYRON_EPOCH_SLOTS)
+            return epoch, into, BYRON_EPOCH_SLOTS - into
+        shelley_epoch, into = divmod(slot - byron, self.epoch_length)
+        return byron // BYRON_EPOCH_SLOTS + shelley_epoch, into, self.epoch_length - into
+
+    @property
     def protocol_magic(self) -> int:
         """The magic the node's handshake and local protocols carry (mainnet's too, unlike `magic`)."""
         return MAINNET_MAGIC if self.magic is None else self.magic

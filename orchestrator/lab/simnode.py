@@ -65,33 +65,20 @@ def hash_of(network: str, slot: int) -> str:
     return hashlib.blake2b(f"{network}:{slot}".encode(), digest_size=32).hexdigest()
 
 
-def _byron_slots(network: str) -> int:
-    return networks.network(network).shelley_slot_offset
-
-
 def system_start(network: str) -> int:
-    """Unix time of slot 0 (Byron slots last 20 s, Shelley ones 1 s)."""
-    net = networks.network(network)
-    return net.shelley_start_unix - net.shelley_slot_offset * networks.BYRON_SLOT_SECONDS
+    """Unix time of slot 0 (cardano/networks.py)."""
+    return networks.network(network).system_start_unix
 
 
 def slot_time(network: str, slot: int) -> int:
     """Seconds since system start at which `slot` begins."""
-    byron = _byron_slots(network)
-    if slot < byron:
-        return slot * networks.BYRON_SLOT_SECONDS
-    return byron * networks.BYRON_SLOT_SECONDS + (slot - byron)
+    net = networks.network(network)
+    return net.slot_start_unix(slot) - net.system_start_unix
 
 
 def epoch_info(network: str, slot: int) -> tuple[int, int, int]:
     """(epoch, slotInEpoch, slotsToEpochEnd)."""
-    byron = _byron_slots(network)
-    if slot < byron:
-        epoch, into = divmod(slot, networks.BYRON_EPOCH_SLOTS)
-        return epoch, into, networks.BYRON_EPOCH_SLOTS - into
-    length = networks.network(network).epoch_length
-    shelley_epoch, into = divmod(slot - byron, length)
-    return byron // networks.BYRON_EPOCH_SLOTS + shelley_epoch, into, length - into
+    return networks.network(network).epoch_of(slot)
 
 
 def sync_progress(network: str, slot: int, now: float) -> str:
