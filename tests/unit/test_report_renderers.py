@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from orchestrator.cli import main
+from orchestrator.facts.model import HostFacts
 from orchestrator.facts.probe import facts_from_result
 from orchestrator.model import HostStatus
 from orchestrator.plan import make_plan
@@ -34,16 +35,20 @@ def golden(name: str) -> str:
     return (GOLDEN / name).read_text()
 
 
-def test_facts_json() -> None:
-    hosts = (tf.RELAY, tf.BP)
-    facts = {
+def two_hosts_facts() -> dict[str, HostFacts]:
+    """A healthy relay and a block producer the probe could not reach."""
+    return {
         tf.RELAY.name: facts_from_result(tf.RELAY, tf._result(stdout=tf.probe(tf.HEALTHY))),
         tf.BP.name: facts_from_result(
             tf.BP, tf._result(host="bp1", ok=False, stdout="", exit_code=255, error="connection refused")
         ),
     }
+
+
+def test_facts_json() -> None:
     stats = {tf.RELAY.name: HostStats(connections_opened=1, commands_run=1)}
-    assert render_facts_json("inventory.yml", hosts, facts, stats, NOW) + "\n" == golden("facts.json")
+    rendered = render_facts_json("inventory.yml", (tf.RELAY, tf.BP), two_hosts_facts(), stats, NOW)
+    assert rendered + "\n" == golden("facts.json")
 
 
 def test_plan_json() -> None:
@@ -67,51 +72,31 @@ def test_run_report_json() -> None:
     assert render_run_report(result) == golden("run-report.json")
 
 
-@pytest.mark.parametrize(
-    ("fixture", "argv"),
-    [
-        ("inventory-small-pool.json", ["-i", "inventory/examples/small-pool/hosts.yml", "-l", "all:!relay2"]),
-        ("inventory-exchange.json", ["-i", "inventory/examples/exchange"]),
-    ],
-)
-def test_inventory_json_through_the_command(
-    fixture: str, argv: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.chdir(ROOT)  # the document names the inventory path as given
-    monkeypatch.setenv("HOME", "/root")  # key paths are written with ~ and expanded
-    assert main(["inventory", "--json", *argv]) == 0
-    assert capsys.readouterr().out == golden(fixture)
-
-
 # The tables (report/inventory_table.py, report/facts_table.py) moved out of the commands too: at a
 # fixed width, and without colour (a pipe), they print what the commands printed before.
 
 
+@pytest.mark.parametrize("suffix", ["json", "txt"], ids=["json", "table"])
 @pytest.mark.parametrize(
     ("fixture", "argv"),
     [
-        ("inventory-small-pool.txt", ["-i", "inventory/examples/small-pool/hosts.yml", "-l", "all:!relay2"]),
-        ("inventory-exchange.txt", ["-i", "inventory/examples/exchange"]),
+        ("inventory-small-pool", ["-i", "inventory/examples/small-pool/hosts.yml", "-l", "all:!relay2"]),
+        ("inventory-exchange", ["-i", "inventory/examples/exchange"]),
     ],
 )
-def test_inventory_table_through_the_command(
-    fixture: str, argv: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.chdir(ROOT)
-    monkeypatch.setenv("HOME", "/root")
+def test_inventory_through_the_command(
+    suffix: str, fixture: str, argv: list[str], monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    monkeypatch.chdir(ROOT)  # the document names the inventory path as given
+    monkeypatch.setenv("HOME", "/root")  # key paths are written with ~ and expanded
     monkeypatch.setenv("COLUMNS", "160")
-    assert main(["inventory", *argv]) == 0
-    assert capsys.readouterr().out == golden(fixture)
+    assert main(["inventory", *argv, *(["--json"] if suffix == "json" else [])]) == 0
+    assert capsys.readouterr().out == golden(f"{fixture}.{suffix}")
 
 
 def test_facts_table(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "160")
-    facts = {
-        tf.RELAY.name: facts_from_result(tf.RELAY, tf._result(stdout=tf.probe(tf.HEALTHY))),
-        tf.BP.name: facts_from_result(
-            tf.BP, tf._result(host="bp1", ok=False, stdout="", exit_code=255, error="connection refused")
-        ),
-    }
     out = io.StringIO()
-    print_facts(make_console(out), "inventory.yml", (tf.RELAY, tf.BP), facts, NOW)
+    print_facts(make_console(out), "inventory.yml", (tf.RELAY, tf.BP), two_hosts_facts(), NOW)
     assert out.getvalue() == golden("facts.txt")
