@@ -28,6 +28,17 @@ FACTS: dict[object, str] = {
 }
 
 
+def _reads_enable_p2p(node: ast.AST) -> bool:
+    """`cfg.get("EnableP2P")` or `cfg["EnableP2P"]` as a value: how the node reads the flag (absent is
+    false, only `true` is true) is cardano/health.py's enable_p2p. Writing it (the lab's files) is fine."""
+    key = None
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get" and node.args:
+        key = node.args[0]
+    elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load):
+        key = node.slice
+    return isinstance(key, ast.Constant) and key.value == "EnableP2P"
+
+
 def literal_copies(source: str, filename: str) -> list[str]:
     """`file:line: literal (use NAME)` for each constant of FACTS in `source`."""
     found = []
@@ -36,6 +47,8 @@ def literal_copies(source: str, filename: str) -> list[str]:
             value = node.value
             if isinstance(value, str | int) and value in FACTS:
                 found.append(f"{filename}:{node.lineno}: {value!r} (use {FACTS[value]})")
+        elif _reads_enable_p2p(node):
+            found.append(f"{filename}:{node.lineno}: reads 'EnableP2P' (use cardano.health.enable_p2p)")
         elif isinstance(node, ast.JoinedStr):  # f"cardano-node-{version}-linux.tar.gz"
             shape = "".join(p.value if isinstance(p, ast.Constant) else "{version}" for p in node.values)
             if shape in FACTS and isinstance(shape, str) and "{" in shape:
@@ -63,6 +76,9 @@ def test_no_module_outside_cardano_copies_a_cardano_fact() -> None:
         ('URL = "http://127.0.0.1:12798/metrics"\n', ["m.py:1: 'http://127.0.0.1:12798/metrics'"]),
         ('name = f"cardano-node-{v}-linux.tar.gz"\n', ["m.py:1: f'cardano-node-{version}-linux.tar.gz'"]),
         ('"""Upgrades to 8.9.0 (prose is not a copy)."""\nlag = 20\n', []),
+        ('p2p = cfg.get("EnableP2P") is True\n', ["m.py:1: reads 'EnableP2P' (use cardano.health.enable_p2p)"]),
+        ('on = cfg["EnableP2P"]\n', ["m.py:1: reads 'EnableP2P'"]),
+        ('cfg["EnableP2P"] = False  # the lab writes a pre-upgrade config\n', []),
     ],
 )
 def test_the_scan_finds_each_kind_of_copy(source: str, expected: list[str]) -> None:
