@@ -14,6 +14,7 @@ from types import MappingProxyType
 from typing import Any
 
 from orchestrator.cardano.layouts import Layout
+from orchestrator.cardano.releases import ReleasePin as ReleasePin  # re-exported: hosts, plans and runs name it
 
 
 class Role(StrEnum):
@@ -159,20 +160,6 @@ class Inventory:
             if fnmatch.fnmatchcase(group, term):
                 names.extend(m for m in members if m not in names)
         return names
-
-
-@dataclass(frozen=True)
-class ReleasePin:
-    """The one cardano-node release a run installs, as the operator pinned it."""
-
-    version: str
-    url: str
-    sha256: str | None  # None: not pinned (only with --allow-unpinned-release)
-    source: str = "download"  # download: each host fetches; push: the control machine uploads
-
-    @property
-    def filename(self) -> str:
-        return self.url.rsplit("/", 1)[-1] or f"cardano-node-{self.version}-linux.tar.gz"
 
 
 # --- playbooks: what to do, in which order, to which hosts (see orchestrator/playbook.py) -------------

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from orchestrator.actions.base import (
     FactsLike,
@@ -32,7 +31,7 @@ from orchestrator.model import Host, Inventory, PlanAction, ReleasePin
 from orchestrator.roll.gates import GatePolicy
 
 __all__ = ["FactsLike", "FileChange", "HostPlan", "Plan", "PlannedStep", "ReleasePin", "default_program", "make_plan",
-           "own_peers", "plan_as_json", "plan_host"]  # fmt: skip
+           "own_peers", "plan_host"]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -190,29 +189,3 @@ def make_plan(
         last = getattr(facts[host.name], "last_start_seconds", None)
         plans.append(replace(hp, batch=batch_of.get(host.name, 0), last_start_seconds=last))
     return Plan(tuple(plans), release, tuple(tuple(b) for b in batches))
-
-
-def plan_as_json(plan: Plan) -> dict[str, Any]:
-    """A stable, documented shape for `plan --json`."""
-    return {
-        "release": None if plan.release is None else {"version": plan.release.version, "url": plan.release.url,
-                                                       "sha256": plan.release.sha256, "source": plan.release.source},
-        "pending": len(plan.pending),
-        "expected_duration_seconds": plan.expected_duration,
-        "hosts": [
-            {
-                "host": hp.host.name, "role": hp.host.role.value, "batch": hp.batch,
-                "current_version": hp.current_version, "target_version": hp.target_version,
-                "switch_binary": hp.switch_binary, "stage_release": hp.stage_release, "action": hp.action,
-                "files": [{"path": c.path, "reason": c.diff.reason, "diff": c.diff.diff} for c in hp.files],
-                "unchanged": [{"path": d.path, "reason": d.reason} for d in hp.unchanged],
-                "reasons": list(hp.reasons), "error": hp.error,
-                "gate": None if hp.gate is None or not hp.changed else {
-                    "max_slot_lag": hp.gate.max_slot_lag, "min_hot_peers": hp.gate.min_hot_peers,
-                    "timeout_seconds": hp.gate.overall_timeout, "stall_seconds": hp.gate.stall_timeout,
-                    "poll_seconds": hp.gate.interval},
-                "last_start_seconds": hp.last_start_seconds, "expected_downtime_seconds": hp.expected_downtime,
-            }
-            for hp in plan.hosts
-        ],
-    }  # fmt: skip

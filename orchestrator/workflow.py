@@ -68,7 +68,6 @@ def sample_host(fleet: Fleet, host: Host, clock: Any = time.time) -> GateSample:
     now = clock()
     if not facts.reachable:
         return GateSample(at=time.monotonic(), reachable=False, error=facts.error)
-    hot = facts.hot_peers if facts.hot_peers is not None else len(facts.hot_peer_addresses)
     return GateSample(
         at=time.monotonic(),
         reachable=True,
@@ -76,7 +75,7 @@ def sample_host(fleet: Fleet, host: Host, clock: Any = time.time) -> GateSample:
         version=facts.node_version,
         tip_slot=facts.tip.slot if facts.tip is not None else None,
         expected_slot=network(host.network).expected_slot(now),
-        hot_peers=hot,
+        hot_peers=facts.hot_peer_count[0],
         hot_peer_addresses=facts.hot_peer_addresses,
         error=facts.tip_error,
         startup=facts.startups.current if facts.startups is not None else None,

@@ -13,9 +13,10 @@ from typing import Any
 
 from orchestrator.actions.base import Action, FileChange, HostDraft, HostPlanError, PlanContext, Slot, flag, spec
 from orchestrator.actions.files import refuse_undecodable
-from orchestrator.cardano.config import TARGET_VERSION, GenesisLookup, migrate_config
+from orchestrator.cardano.config import GenesisLookup, migrate_config
 from orchestrator.cardano.diffs import FileDiff, unified_diff
 from orchestrator.cardano.node_rules import GenesisEra
+from orchestrator.cardano.releases import TARGET_VERSION
 
 
 def facts_genesis_lookup(facts: object) -> GenesisLookup:

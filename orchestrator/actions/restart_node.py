@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from orchestrator.actions.base import Action, HostDraft, HostPlanError, PlanContext, Slot, choice, spec
-from orchestrator.cardano import node_yaml
+from orchestrator.cardano import health, node_yaml
 from orchestrator.model import PlanAction
 
 MODES = ("auto", "restart", "reload")
@@ -24,7 +24,7 @@ def p2p_enabled(config_text: str | None) -> bool:
         data = node_yaml.loads(config_text or "")  # the node reads config.json as YAML
     except ValueError:
         return False
-    return isinstance(data, dict) and data.get("EnableP2P") is True
+    return health.enable_p2p(data) is True
 
 
 @dataclass(frozen=True)

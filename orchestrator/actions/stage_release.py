@@ -11,9 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from orchestrator.actions.base import Action, ArgError, HostDraft, PlanContext, Slot, spec, text
-from orchestrator.model import ReleasePin
-
-SOURCES = ("download", "push")
+from orchestrator.cardano.releases import RELEASE_KEYS, ReleasePin, ReleasePinError
 
 
 @dataclass(frozen=True)
@@ -31,16 +29,10 @@ class StageRelease:
 
 
 def parse(args: Mapping[str, Any]) -> StageRelease:
-    version = text(args, "version")
-    if not version:
-        raise ArgError("version must be a release version such as 8.9.0")
-    sha = text(args, "sha256").lower() or None
-    if sha is not None and (len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha)):
-        raise ArgError(f"sha256 {sha!r} is not 64 hex digits")
-    source = text(args, "source", "download") or "download"
-    if source not in SOURCES:
-        raise ArgError(f"source must be download or push, not {source!r}")
-    return StageRelease(ReleasePin(version, text(args, "url"), sha, source))
+    try:
+        return StageRelease(ReleasePin.from_mapping({k: text(args, k) for k in RELEASE_KEYS if k in args}))
+    except ReleasePinError as exc:
+        raise ArgError(str(exc)) from None
 
 
 def prepare_vars(variables: dict[str, Any]) -> None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from orchestrator.actions.base import Action, HostDraft, PlanContext, Slot, number, spec, whole
+from orchestrator.cardano.health import IN_SYNC_SLOTS, MIN_HOT_PEERS
 from orchestrator.roll.gates import STALL_SECONDS, TIMEOUT_FLOOR_SECONDS, GatePolicy
 
 
@@ -29,11 +30,11 @@ def parse(args: Mapping[str, Any]) -> SyncGate:
     timeout = None if auto else number(args, "timeout_seconds", TIMEOUT_FLOOR_SECONDS)
     stall = number(args, "stall_seconds", STALL_SECONDS)
     return SyncGate(GatePolicy(
-        max_slot_lag=whole(args, "max_slot_lag", 20),
+        max_slot_lag=whole(args, "max_slot_lag", IN_SYNC_SLOTS),
         interval=number(args, "poll_seconds", 1.0),
         overall_timeout=timeout,
         stall_timeout=stall if timeout is None else min(timeout, stall),
-        min_hot_peers=whole(args, "min_hot_peers", 1),
+        min_hot_peers=whole(args, "min_hot_peers", MIN_HOT_PEERS),
     ))  # fmt: skip
 
 

@@ -32,12 +32,22 @@ from orchestrator.audit.registry import Applies, Result, Rule, register, rule
 from orchestrator.cardano import node_rules
 from orchestrator.cardano.config import infer_network
 from orchestrator.cardano.errors import FileFormatError
-from orchestrator.cardano.health import metric_int
 from orchestrator.cardano.networks import network as network_named
-from orchestrator.cardano.topology import Topology, address_notes, advertised_addresses, parse_topology
+from orchestrator.cardano.releases import VERSIONS, ReleasePin, ReleasePinError
+from orchestrator.cardano.topology import (
+    Topology,
+    address_notes,
+    advertised_addresses,
+    bp_advertised_local_roots,
+    bp_bootstrap_peers,
+    bp_ledger_peers,
+    bp_public_roots,
+    parse_topology,
+    peer_key,
+)
 from orchestrator.facts.probe import HostFacts
 from orchestrator.model import Host, Inventory
-from orchestrator.plan import ReleasePin, own_peers, plan_host
+from orchestrator.plan import own_peers, plan_host
 
 E, W = Severity.ERROR, Severity.WARNING
 RELAY, BP = Applies.RELAY, Applies.BLOCK_PRODUCER
@@ -58,9 +68,9 @@ class Context:
     def rules_version(self) -> str:
         """Which node's rules to read the files by: the running version, else the pinned one."""
         for v in (self.facts.node_version, self.policy.pinned_version):
-            if v in node_rules.VERSIONS:
+            if v in VERSIONS:
                 return v
-        return node_rules.VERSIONS[-1]
+        return VERSIONS[-1]
 
 
 def _probe_why(facts: HostFacts, *sections: str) -> str:
@@ -263,9 +273,9 @@ def _check_bp_ledger(c: Context) -> Result:
     topo, bad = _parsed_topology(c)
     if topo is None:
         return bad or _no_topology(c)
+    if problem := bp_ledger_peers(topo):
+        return False, problem, ""
     slot = topo.use_ledger_after_slot
-    if slot is not None and slot >= 0:
-        return False, f"useLedgerAfterSlot is {slot}: a block producer must not use ledger peers (-1 or absent)", ""
     return True, "no ledger peers" if slot is None else f"useLedgerAfterSlot is {slot}", ""
 
 
@@ -274,9 +284,8 @@ def _check_bp_bootstrap(c: Context) -> Result:
     topo, bad = _parsed_topology(c)
     if topo is None:
         return bad or _no_topology(c)
-    if topo.bootstrap_peers:
-        names = ", ".join(f"{p.address}:{p.port}" for p in topo.bootstrap_peers)
-        return False, f"bootstrapPeers set on a block producer: {names}", ""
+    if problem := bp_bootstrap_peers(topo):
+        return False, problem, ""
     return True, "no bootstrap peers", ""
 
 
@@ -285,9 +294,8 @@ def _check_bp_public(c: Context) -> Result:
     topo, bad = _parsed_topology(c)
     if topo is None:
         return bad or _no_topology(c)
-    points = [f"{p.address}:{p.port}" for g in topo.public_roots for p in g.access_points]
-    if points:
-        return False, f"public roots on a block producer: {', '.join(points)}", ""
+    if problem := bp_public_roots(topo):
+        return False, problem, ""
     return True, "no public roots", ""
 
 
@@ -304,25 +312,21 @@ def _check_bp_sharing(c: Context) -> Result:
     return False, f"PeerSharing is {json.dumps(value)} on a block producer (must be false)", ""
 
 
-def _key(address: str, port: int) -> tuple[str, int]:
-    return address.strip().lower().rstrip("."), port
-
-
 @rule("bp-local-roots", "block producer: local roots are exactly its relays, none advertised", E, BP, "role")
 def _check_bp_local_roots(c: Context) -> Result:
     topo, bad = _parsed_topology(c)
     if topo is None:
         return bad or _no_topology(c)
-    want = {_key(p.address, p.port) for p in own_peers(c.host, c.inventory)}
+    want = {peer_key(p.address, p.port) for p in own_peers(c.host, c.inventory)}
     points = [p for g in topo.local_roots for p in g.access_points] + [lp.peer for lp in topo.producers]
-    have = {_key(p.address, p.port) for p in points}
+    have = {peer_key(p.address, p.port) for p in points}
     problems = []
     if missing := sorted(want - have):
         problems.append("missing relays: " + ", ".join(f"{a}:{p}" for a, p in missing))
     if extra := sorted(have - want):
         problems.append("not its relays: " + ", ".join(f"{a}:{p}" for a, p in extra))
-    if any(g.advertise for g in topo.local_roots):
-        problems.append("a local-root group is advertised")
+    if advertised := bp_advertised_local_roots(topo):
+        problems.append(advertised)
     if problems:
         return False, "; ".join(problems), ""
     return True, f"local roots are its {len(want)} relay(s)", ""
@@ -333,7 +337,7 @@ def _check_relay_advertise(c: Context) -> Result:
     topo, bad = _parsed_topology(c)
     if topo is None or c.facts.topology is None:
         return bad or _no_topology(c)
-    producers = {_key(h.peer_address, 0)[0]: h.name for h in c.inventory.block_producers}
+    producers = {peer_key(h.peer_address, 0)[0]: h.name for h in c.inventory.block_producers}
     leaked = sorted(a for a in advertised_addresses(c.facts.topology) if a in producers)
     if leaked:
         return False, "block producer advertised: " + ", ".join(f"{a} ({producers[a]})" for a in leaked), ""
@@ -346,10 +350,10 @@ def _check_relay_bootstrap(c: Context) -> Result:
     if topo is None:
         return bad or _no_topology(c)
     net = network_named(c.host.network)
-    want = sorted(_key(p.address, p.port) for p in net.bootstrap_peers)
+    want = sorted(peer_key(p.address, p.port) for p in net.bootstrap_peers)
     if topo.bootstrap_peers is None:
         return False, f"no bootstrapPeers ({c.host.network} default: {_fmt(want)})", ""
-    have = sorted(_key(p.address, p.port) for p in topo.bootstrap_peers)
+    have = sorted(peer_key(p.address, p.port) for p in topo.bootstrap_peers)
     if have != want:
         return False, f"bootstrapPeers {_fmt(have) or '[]'} differ from the {c.host.network} default {_fmt(want)}", ""
     return True, f"bootstrapPeers are the {c.host.network} default", ""
@@ -429,18 +433,11 @@ def _check_advancing(c: Context) -> Result:
     return True, f"tip within {ahead} slot(s) of the wall clock: advanced in the last {c.policy.max_stall_slots} s", ""
 
 
-def hot_peer_count(facts: HostFacts) -> tuple[int, str]:
-    hot = metric_int(dict(facts.metrics), "cardano_node_metrics_peerSelection_hot")
-    if hot is not None:
-        return hot, "peerSelection_hot"
-    return len(facts.hot_peer_addresses), "established node connections"
-
-
 @rule(
     "hot-peers", "at least min_hot_peers hot peers (metrics, else established node connections)", E, category="sync",
 )
 def _check_hot_peers(c: Context) -> Result:
-    count, source = hot_peer_count(c.facts)
+    count, source = c.facts.hot_peer_count
     if count < c.policy.min_hot_peers:
         return False, f"{count} hot peer(s) ({source}); at least {c.policy.min_hot_peers} wanted", ""
     return True, f"{count} hot peer(s) ({source})", ""
@@ -448,12 +445,10 @@ def _check_hot_peers(c: Context) -> Result:
 
 def release_for(host: Host, policy: Policy) -> ReleasePin:
     """The release pinned in the inventory for this host (node_release), else the policy's version."""
-    pin = host.vars.get("node_release")
-    if isinstance(pin, Mapping) and isinstance(pin.get("version"), str):
-        sha = pin.get("sha256")
-        return ReleasePin(str(pin["version"]), str(pin.get("url") or ""), sha if isinstance(sha, str) else None,
-                          str(pin.get("source") or "download"))  # fmt: skip
-    return ReleasePin(policy.pinned_version, "", None)
+    try:
+        return ReleasePin.from_mapping(host.vars.get("node_release"))
+    except ReleasePinError:  # none pinned (the inventory loader refuses a malformed one)
+        return ReleasePin(policy.pinned_version, "", None)
 
 
 @rule("drift", "the upgrade playbook would change nothing on the host (plan is empty)", E, category="drift")

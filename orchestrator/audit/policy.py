@@ -14,8 +14,9 @@ from typing import Any
 
 from orchestrator.audit.findings import REACHABLE, Severity
 from orchestrator.audit.registry import Rule
+from orchestrator.cardano.health import IN_SYNC_SLOTS, MIN_HOT_PEERS
 from orchestrator.cardano.networks import NETWORKS
-from orchestrator.cardano.releases import CLI_VERSIONS
+from orchestrator.cardano.releases import CLI_VERSIONS, TARGET_VERSION
 from orchestrator.load.inventory import SourceError, did_you_mean, key_loc, load_yaml, node_loc, value_loc
 
 # cardano-cli as shipped with each node release; a policy can pin `pinned_cli_version` explicitly.
@@ -26,12 +27,12 @@ CLI_VERSION_FOR_NODE: Mapping[str, str] = MappingProxyType(CLI_VERSIONS)
 class Policy:
     """What compliant means for one fleet; every field has a documented default."""
 
-    pinned_version: str = "8.9.0"
+    pinned_version: str = TARGET_VERSION
     pinned_cli_version: str | None = None  # None: CLI_VERSION_FOR_NODE[pinned_version]
-    max_slot_lag: int = 20
+    max_slot_lag: int = IN_SYNC_SLOTS
     max_stall_slots: int = 600
     max_clock_skew_seconds: int = 30
-    min_hot_peers: int = 1
+    min_hot_peers: int = MIN_HOT_PEERS
     min_free_disk_bytes: int = 20 * 1024**3
     network: str | None = None  # every host must be on this network (None: the inventory's own)
     fail_on: Severity = Severity.ERROR

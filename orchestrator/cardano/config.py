@@ -27,10 +27,11 @@ from typing import Any
 
 from orchestrator.cardano import node_rules, node_yaml
 from orchestrator.cardano.errors import FileFormatError, decode_text
+from orchestrator.cardano.health import enable_p2p
 from orchestrator.cardano.networks import NETWORKS
+from orchestrator.cardano.releases import TARGET_VERSION
 from orchestrator.model import Role
 
-TARGET_VERSION = "8.9.0"
 # The values the 8.9.0 book and repository configs ship (the code defaults are 85/85/40/15).
 SHIPPED_TARGETS: tuple[tuple[str, int], ...] = (
     ("TargetNumberOfActivePeers", 20),
@@ -167,7 +168,7 @@ def migrate_config(
     if genesis_lookup is not None:
         notes += _check_kept_genesis(cfg, path, genesis_lookup)
 
-    if cfg.get("EnableP2P") is not True:
+    if not enable_p2p(cfg):
         was = "absent" if "EnableP2P" not in cfg else json.dumps(cfg["EnableP2P"])
         changes.append(f"EnableP2P: {was} -> true (8.9.0 P2P mode)")
         cfg = _set(cfg, "EnableP2P", True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -18,6 +19,13 @@ from orchestrator.cardano.networks import network as network_named
 IN_SYNC_SLOTS = 20  # gLiveView: "in sync" within 20 slots of the wall-clock slot
 BEHIND_SLOTS = 600  # gLiveView: "behind" up to 600 slots, then out of sync
 
+# The hot-peer rule: a node in good health has at least this many hot peers (a block producer: only
+# its own relays, roll/gates.py). The default of sync_gate's and the audit's min_hot_peers.
+MIN_HOT_PEERS = 1
+
+# The node's Prometheus endpoint: hasPrometheus ["127.0.0.1", 12798] in the shipped mainnet configs.
+METRICS_PORT = 12798
+METRICS_URL = f"http://127.0.0.1:{METRICS_PORT}/metrics"
 HOT_PEERS_METRIC = "cardano_node_metrics_peerSelection_hot"
 SLOT_METRIC = "cardano_node_metrics_slotNum_int"
 
@@ -194,7 +202,7 @@ def parse_ss(text: str) -> list[TcpConnection]:
     return conns
 
 
-_NOT_NODE_PORTS = frozenset({22, 12798, 12788})
+_NOT_NODE_PORTS = frozenset({22, METRICS_PORT, 12788})
 
 
 def node_peer_addresses(conns: list[TcpConnection], process_name: str = "cardano-node") -> tuple[str, ...]:
@@ -282,6 +290,15 @@ def topology_format(topology: Any) -> TopologyFormat:
     if "Producers" in topology:
         return "legacy"
     return "unknown"
+
+
+def hot_peer_count(metrics: Mapping[str, float], established: Sequence[str]) -> tuple[int, str]:
+    """(hot peers, where the count comes from): the node's own peerSelection_hot metric (P2P mode),
+    else its established node-to-node connections (a non-P2P node, or metrics off)."""
+    hot = metric_int(dict(metrics), HOT_PEERS_METRIC)
+    if hot is not None:
+        return hot, "peerSelection_hot"
+    return len(established), "established node connections"
 
 
 def enable_p2p(config: Any) -> bool | None:

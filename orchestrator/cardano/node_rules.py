@@ -25,8 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from orchestrator.cardano import node_yaml
-
-VERSIONS: tuple[str, ...] = ("8.7.3", "8.9.0")
+from orchestrator.cardano.releases import VERSIONS as VERSIONS  # the versions whose rules are here
 
 NON_P2P_PREFIX = (
     "Is your topology file formatted correctly? "

@@ -1,7 +1,20 @@
-"""What each cardano-node release is, as `--version` shows it (docs §3). Stdlib only: the lab's
-simulated node bundles this module."""
+"""What each cardano-node release is: its version list, `--version` output (docs §3), tarball layout,
+and the pin an operator writes for one (`node_release`). Stdlib only: the lab's simulated node and
+release server bundle this module (lab/releases.py walks the node's imports).
+"""
 
 from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+# The release fleets run before the upgrade (the lab boots on it) and the one this tool upgrades to.
+FROM_VERSION = "8.7.3"
+TARGET_VERSION = "8.9.0"
+# Every release whose startup rules, shipped files and tarball layout this tool knows, oldest first.
+VERSIONS: tuple[str, ...] = (FROM_VERSION, TARGET_VERSION)
 
 NODE_GIT_REVS: dict[str, str] = {
     "8.7.3": "a4a8119b59b1fbb9a69c79e1e6900e91292161e7",
@@ -9,3 +22,69 @@ NODE_GIT_REVS: dict[str, str] = {
 }
 # cardano-cli shipped in each release tarball (8.20.3.0 for 8.9.0 is UNCONFIRMED from a real binary).
 CLI_VERSIONS: dict[str, str] = {"8.7.3": "8.17.0.0", "8.9.0": "8.20.3.0"}
+
+# Where the binaries sit in a release tarball (IntersectMBO/cardano-node GitHub releases): 8.9.0
+# moved them under `bin/` (configs under `share/<network>/`); 8.7.3 has them at the top level.
+BINARY_SUBDIR: dict[str, str] = {"8.7.3": "", "8.9.0": "bin"}
+# The order a host looks for them in an unpacked release of a version it cannot name (newest first).
+BINARY_SUBDIRS: tuple[str, ...] = ("bin", "")
+
+
+def release_filename(version: str) -> str:
+    """The asset name of a release tarball on the node's GitHub releases page."""
+    return f"cardano-node-{version}-linux.tar.gz"
+
+
+RELEASE_KEYS: tuple[str, ...] = ("version", "url", "sha256", "source")
+RELEASE_SOURCES: tuple[str, ...] = ("download", "push")  # download: each host fetches; push: we upload
+_SHA256 = re.compile(r"[0-9a-fA-F]{64}\Z")
+
+
+class ReleasePinError(ValueError):
+    """A `node_release` mapping that does not pin a release; the message names the key."""
+
+
+def _type_name(value: object) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+@dataclass(frozen=True)
+class ReleasePin:
+    """The one cardano-node release a run installs, as the operator pinned it."""
+
+    version: str
+    url: str
+    sha256: str | None  # None: not pinned (only with --allow-unpinned-release)
+    source: str = "download"  # download: each host fetches; push: the control machine uploads
+
+    @property
+    def filename(self) -> str:
+        return self.url.rsplit("/", 1)[-1] or release_filename(self.version)
+
+    @classmethod
+    def from_mapping(cls, value: object) -> ReleasePin:
+        """`node_release` as an inventory, a playbook's stage_release arguments or the audit give it.
+
+        An empty url or sha256 means "not given" (a templated role argument renders a missing key as
+        ""); source defaults to download. Raises ReleasePinError naming the key that is wrong.
+        """
+        if not isinstance(value, Mapping):
+            raise ReleasePinError(f"'node_release' must be a mapping of {', '.join(RELEASE_KEYS)}, not {_type_name(value)}")
+        for key in value:
+            if key not in RELEASE_KEYS:
+                close = difflib.get_close_matches(str(key), RELEASE_KEYS, n=1, cutoff=0.75)
+                tail = f" — did you mean '{close[0]}'?" if close else f"; expected {', '.join(RELEASE_KEYS)}"
+                raise ReleasePinError(f"unknown key '{key}' in node_release{tail}")
+        version = value.get("version")
+        if not isinstance(version, str) or not version.strip():
+            raise ReleasePinError(f"node_release needs 'version' as a string, e.g. version: \"{TARGET_VERSION}\"")
+        url = value.get("url")
+        if url is not None and url != "" and (not isinstance(url, str) or not url.startswith(("https://", "http://", "file://"))):
+            raise ReleasePinError("node_release 'url' must be an http(s):// or file:// URL")
+        sha = value.get("sha256")
+        if sha is not None and sha != "" and (not isinstance(sha, str) or not _SHA256.match(sha.strip())):
+            raise ReleasePinError("node_release 'sha256' must be 64 hexadecimal digits")
+        source = value.get("source") or "download"
+        if source not in RELEASE_SOURCES:
+            raise ReleasePinError(f"node_release 'source' must be one of {', '.join(RELEASE_SOURCES)}, not {source!r}")
+        return cls(version.strip(), url or "", sha.strip().lower() if isinstance(sha, str) and sha else None, str(source))

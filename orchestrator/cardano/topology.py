@@ -109,6 +109,11 @@ def _norm(address: str) -> str:
     return address.strip().lower().rstrip(".")
 
 
+def peer_key(address: str, port: int) -> tuple[str, int]:
+    """How two access points are told apart: host names case-insensitively, without a trailing dot."""
+    return _norm(address), port
+
+
 # ------------------------------------------------------------------ parsing
 
 
@@ -614,6 +619,37 @@ def validate_topology(
     return checks
 
 
+# The block producer's topology rules (docs/cardano-8.9.0-p2p.md §1 Roles): it talks only to its own
+# relays, so it has no ledger, bootstrap or public peers and advertises nothing. Each rule takes a
+# parsed topology and says what is wrong, or None; desired_topology writes files that pass them all,
+# and role_problems and the audit's bp-* rules read them from here.
+
+
+def bp_ledger_peers(topology: Topology) -> str | None:
+    slot = topology.use_ledger_after_slot
+    if slot is not None and slot >= 0:
+        return f"useLedgerAfterSlot is {slot}: a block producer must not use ledger peers (-1 or absent)"
+    return None
+
+
+def bp_bootstrap_peers(topology: Topology) -> str | None:
+    if topology.bootstrap_peers:
+        return "bootstrapPeers set on a block producer: " + ", ".join(f"{p.address}:{p.port}" for p in topology.bootstrap_peers)
+    return None
+
+
+def bp_public_roots(topology: Topology) -> str | None:
+    points = [f"{p.address}:{p.port}" for g in topology.public_roots for p in g.access_points]
+    return f"public roots on a block producer: {', '.join(points)}" if points else None
+
+
+def bp_advertised_local_roots(topology: Topology) -> str | None:
+    return "a local-root group is advertised" if any(g.advertise for g in topology.local_roots) else None
+
+
+BLOCK_PRODUCER_RULES = (bp_bootstrap_peers, bp_ledger_peers, bp_advertised_local_roots, bp_public_roots)
+
+
 def role_problems(topology: dict[str, Any], role: Role) -> list[str]:
     """What the node accepts but a pool operator must not run (docs §1 Roles)."""
     parsed = parse_topology(topology)
@@ -621,14 +657,7 @@ def role_problems(topology: dict[str, Any], role: Role) -> list[str]:
     if parsed.format != "p2p":
         problems.append(f"topology is in the {parsed.format} format, not the 8.9.0 P2P format")
     if role is Role.BLOCK_PRODUCER:
-        if parsed.bootstrap_peers:
-            problems.append("a block producer must not have bootstrapPeers (it talks only to its relays)")
-        if parsed.use_ledger_after_slot is not None and parsed.use_ledger_after_slot >= 0:
-            problems.append("a block producer must not use ledger peers (useLedgerAfterSlot should be -1)")
-        if any(g.advertise for g in parsed.local_roots):
-            problems.append("a block producer must not advertise its local roots")
-        if any(p.access_points for p in parsed.public_roots):
-            problems.append("a block producer must not have public roots")
+        problems += [p for rule in BLOCK_PRODUCER_RULES if (p := rule(parsed)) is not None]
     return problems
 
 

@@ -10,6 +10,7 @@ import argparse
 import sys
 
 from orchestrator.cardano.networks import NETWORKS
+from orchestrator.cardano.releases import TARGET_VERSION
 
 HELP = "migrate a config.json to cardano-node 8.9.0 with P2P (offline; prints the new file)"
 ROLES = {"relay": "relay", "producer": "block_producer", "block_producer": "block_producer"}
@@ -19,7 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="config_command", metavar="ACTION", required=True)
     migrate = sub.add_parser("migrate", help=HELP, description=HELP)
     migrate.add_argument("file", metavar="FILE", help="the current config.json")
-    migrate.add_argument("--to", required=True, choices=["8.9.0"], help="the node version to migrate to")
+    migrate.add_argument("--to", required=True, choices=[TARGET_VERSION], help="the node version to migrate to")
     migrate.add_argument("--role", required=True, choices=sorted(ROLES), help="the host's role")
     migrate.add_argument(
         "--conway-genesis",

@@ -7,16 +7,10 @@ answered, 2 when any host was unreachable or could not be probed, 1 on bad input
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
-from typing import TYPE_CHECKING, Any
 
 from orchestrator.commands._fleet_args import INVENTORY_HELP, add_extra_vars_argument, vault_secrets
-
-if TYPE_CHECKING:
-    from orchestrator.facts.probe import HostFacts
-    from orchestrator.model import Host
 
 HELP = "node version, service state, config/topology format, P2P flags, tip, peers — per host (read-only)"
 
@@ -39,8 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from orchestrator.facts.probe import facts_to_json, gather_facts
+    from orchestrator.facts.probe import gather_facts
     from orchestrator.load.inventory import InventoryError, load_selection
+    from orchestrator.report.facts_json import render_facts_json
     from orchestrator.ssh.transport import Fleet
 
     if args.forks < 1:
@@ -58,73 +53,10 @@ def run(args: argparse.Namespace) -> int:
     now = time.time()
 
     if args.json:
-        document: dict[str, Any] = {
-            "source": inventory.source,
-            "probed_at": int(now),
-            "hosts": [
-                {
-                    **facts_to_json(facts[h.name], now),
-                    "role": h.role.value,
-                    "ssh": {
-                        "connections": stats[h.name].connections_opened if h.name in stats else 0,
-                        "commands": stats[h.name].commands_run if h.name in stats else 0,
-                    },
-                }
-                for h in hosts
-            ],
-        }
-        from orchestrator.load.secrets import redact
-
-        print(redact(json.dumps(document, indent=2, sort_keys=True)))  # vault-decrypted values stay secret
+        print(render_facts_json(inventory.source, hosts, facts, stats, now))
     else:
-        _print_table(inventory.source, hosts, facts, now)
+        from orchestrator.report.facts_table import print_facts
+        from orchestrator.report.terminal import make_console
+
+        print_facts(make_console(), inventory.source, hosts, facts, now)
     return 2 if any(f.error is not None for f in facts.values()) else 0
-
-
-def _print_table(source: str, hosts: tuple[Host, ...], facts: dict[str, HostFacts], now: float) -> None:
-    from rich.table import Table
-
-    from orchestrator.cardano.health import sync_state
-    from orchestrator.report.terminal import keep_headers, make_console
-
-    console = make_console()
-    table = Table(title=f"{source}: facts of {len(hosts)} host{'s' if len(hosts) != 1 else ''}")
-    for column in ("host", "role", "reachable", "node", "service", "P2P", "topology", "tip slot", "lag", "hot peers"):
-        table.add_column(column, overflow="fold", no_wrap=column in ("host", "tip slot"))
-    problems: list[str] = []
-    for h in hosts:
-        f = facts[h.name]
-        role = "producer" if h.is_producer else "relay"
-        if not f.reachable:
-            table.add_row(h.name, role, "[red]no[/red]", "", "", "", "", "", "", "")
-            problems.append(f"{h.name}: {f.error}")
-            continue
-        lag = f.slot_lag(now)
-        lag_text = "" if lag is None else str(lag)
-        if lag is not None and sync_state(lag) != "in-sync":
-            lag_text = f"[yellow]{lag_text}[/yellow]"
-        p2p = {True: "yes", False: "no", None: "?"}[f.enable_p2p]
-        hot = f.hot_peers if f.hot_peers is not None else len(f.hot_peer_addresses)
-        peers = str(hot)  # the addresses are in --json
-        service = f.service_active or "?"
-        if service != "active":
-            service = f"[yellow]{service}[/yellow]"
-        table.add_row(
-            h.name,
-            role,
-            "yes" if f.error is None else "[yellow]partly[/yellow]",
-            f.node_version or "?",
-            service,
-            p2p,
-            f.topology_format or "?",
-            "" if f.tip is None or f.tip.slot is None else str(f.tip.slot),
-            lag_text,
-            peers,
-        )
-        if f.error:
-            problems.append(f"{h.name}: {f.error}")
-        for section, why in sorted(f.probe_errors.items()):
-            problems.append(f"{h.name}: {section}: {why}")
-    console.print(keep_headers(table), crop=False)
-    for line in problems:
-        console.print(f"  {line}", markup=False, highlight=False)

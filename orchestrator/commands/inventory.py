@@ -7,9 +7,7 @@ The first thing to run on a new or edited inventory: it needs no network, and it
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from typing import Any
 
 from orchestrator.commands._fleet_args import INVENTORY_HELP, add_extra_vars_argument, vault_secrets
 
@@ -26,7 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Exit 0 when the inventory is valid (and --limit matches), 1 otherwise."""
-    from orchestrator.load.inventory import InventoryError, host_to_json, load_selection
+    from orchestrator.load.inventory import InventoryError, load_selection
+    from orchestrator.report.inventory_json import render_inventory_json
 
     try:
         inventory, hosts = load_selection(args.inventory, args.extra_vars, args.limit, vault_secrets(args))
@@ -34,74 +33,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     if args.json:
-        selected = {h.name for h in hosts}
-        document: dict[str, Any] = {
-            "source": inventory.source,
-            "hosts": [host_to_json(h) for h in hosts],
-            "groups": {
-                group: [name for name in members if name in selected]
-                for group, members in inventory.groups.items()
-                if any(name in selected for name in members)
-            },
-            "warnings": list(inventory.warnings),
-        }
-        from orchestrator.load.secrets import redact
-
-        print(redact(json.dumps(document, indent=2, sort_keys=True)))  # vault-decrypted values stay secret
+        print(render_inventory_json(inventory, hosts))  # vault-decrypted values stay secret
         return 0
-    _print_table(inventory.source, hosts, inventory.warnings)
+    from orchestrator.report.inventory_table import print_inventory
+    from orchestrator.report.terminal import make_console
+
+    print_inventory(make_console(), inventory.source, hosts, inventory.warnings)
     return 0
-
-
-def _print_table(source: str, hosts: Any, warnings: Any) -> None:
-    """Hosts first; then paths once per distinct layout, so 500 identical relays stay readable."""
-    from rich.table import Table
-
-    from orchestrator.report.terminal import keep_headers, make_console
-
-    console = make_console()
-    table = Table(title=f"{source}: {len(hosts)} host{'s' if len(hosts) != 1 else ''}")
-    for column in ("host", "role", "ssh", "node", "layout", "network", "groups"):
-        table.add_column(column, overflow="fold")
-    layouts: dict[Any, list[str]] = {}
-    for h in hosts:
-        ssh = f"{h.user}@{_hostport(h.address, h.port)}"
-        if h.proxy_jump:
-            ssh += f" via {h.proxy_jump}"
-        if h.become:
-            ssh += f" sudo{' ($' + h.become_password_env + ')' if h.become_password_env else ''}"
-        table.add_row(
-            h.name,
-            h.role.value,
-            ssh,
-            _hostport(h.peer_address, h.peer_port),
-            h.layout.name,
-            h.network,
-            ", ".join(h.groups),
-        )
-        layouts.setdefault(h.layout, []).append(h.name)
-    console.print(keep_headers(table), crop=False)
-    paths = Table(title="resolved paths", show_lines=True)
-    paths.add_column("hosts", overflow="fold")
-    paths.add_column("paths", overflow="fold")
-    for layout, names in layouts.items():
-        rows = (
-            ("config", layout.config_path),
-            ("topology", layout.topology_path),
-            ("genesis", layout.genesis_dir),
-            ("db", layout.db_path),
-            ("socket", layout.socket_path),
-            ("bin", layout.bin_dir),
-            ("releases", layout.releases_dir),
-            ("unit", layout.service_name),
-            ("port", str(layout.node_port)),
-        )
-        paths.add_row("\n".join(names), "\n".join(f"{label}: {value}" for label, value in rows))
-    console.print(keep_headers(paths), crop=False)
-    for warning in warnings:
-        console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
-
-
-def _hostport(address: str, port: int) -> str:
-    """IPv6 addresses in brackets, as operators write them next to a port."""
-    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"

@@ -8,6 +8,8 @@ import shlex
 import sys
 from typing import TYPE_CHECKING
 
+from orchestrator.cardano.releases import FROM_VERSION, VERSIONS
+
 if TYPE_CHECKING:
     from orchestrator.lab.state import LabState
 
@@ -29,7 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     up.add_argument("--relays", type=int, default=3, help="number of relays (default 3)")
     up.add_argument("--producers", type=int, default=1, help="number of block producers (default 1)")
-    up.add_argument("--node-version", default="8.7.3", choices=("8.7.3", "8.9.0"), help="version to boot on")
+    up.add_argument("--node-version", default=FROM_VERSION, choices=VERSIONS, help="version to boot on")
     up.add_argument("--subnet", type=int, default=0, help="third octet of 198.18.N.0/24 (default 0)")
     up.add_argument(
         "--rtt-ms", type=float, default=0.0, metavar="MS",

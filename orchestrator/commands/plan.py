@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 from orchestrator.commands._fleet_args import add_playbook_arguments, load_or_explain
 
@@ -16,8 +15,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from orchestrator.plan import plan_as_json
     from orchestrator.report.console import make_console, print_plan
+    from orchestrator.report.plan_json import render_plan_json
     from orchestrator.workflow import gather_and_plan, open_fleet
 
     loaded = load_or_explain(args, "plan")
@@ -26,9 +25,7 @@ def run(args: argparse.Namespace) -> int:
     with open_fleet(loaded.spec.hosts, args.forks, args.accept_new_host_keys) as fleet:
         _facts, plan = gather_and_plan(loaded, fleet)
     if args.json:
-        from orchestrator.load.secrets import redact
-
-        print(redact(json.dumps(plan_as_json(plan), indent=2)))
+        print(render_plan_json(plan))
     else:
         console = make_console()
         for w in loaded.spec.warnings:

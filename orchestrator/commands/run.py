@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
@@ -96,7 +95,8 @@ def _confirm(console: Console, pending: int) -> bool:
 
 def _execute(console: Console, loaded: Loaded, fleet: Fleet, journal: Journal, plan: Any, report: str | None) -> int:
     from orchestrator.report.console import LiveRollout, print_summary
-    from orchestrator.roll.engine import Rollout, RolloutSettings, outcomes_as_json
+    from orchestrator.report.run_json import render_run_report
+    from orchestrator.roll.engine import Rollout, RolloutSettings
     from orchestrator.roll.remote import SshRemote
     from orchestrator.workflow import sample_host
 
@@ -110,11 +110,11 @@ def _execute(console: Console, loaded: Loaded, fleet: Fleet, journal: Journal, p
                           sample=lambda h: sample_host(fleet, h), emit=view.on_event,
                           relays=loaded.inventory.relays)  # fmt: skip
         result = rollout.execute(loaded.spec.stages)
-    data = outcomes_as_json(result)
+    text = render_run_report(result)
     path = journal.dir / "report.json"
-    _write_private(path, json.dumps(data, indent=2))
+    _write_private(path, text)
     if report:
-        _write_private(Path(report), json.dumps(data, indent=2))
+        _write_private(Path(report), text)
     print_summary(console, result, str(path))
     return 0 if result.ok else 1
 

@@ -10,13 +10,15 @@ from __future__ import annotations
 import argparse
 import sys
 
+from orchestrator.cardano.releases import VERSIONS
+
 HELP = "check config.json (and topology.json) by the startup rules of a cardano-node version (offline)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", required=True, metavar="C", help="the node's config.json (JSON or YAML)")
     parser.add_argument("--topology", metavar="T", help="the node's topology.json")
-    parser.add_argument("--node-version", required=True, choices=["8.7.3", "8.9.0"], help="the node version")
+    parser.add_argument("--node-version", required=True, choices=VERSIONS, help="the node version")
 
 
 def run(args: argparse.Namespace) -> int:

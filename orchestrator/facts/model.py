@@ -127,6 +127,11 @@ class HostFacts:
         return health.metric_int(dict(self.metrics), health.HOT_PEERS_METRIC)
 
     @property
+    def hot_peer_count(self) -> tuple[int, str]:
+        """(hot peers, source): the metric, else established node connections (cardano/health.py)."""
+        return health.hot_peer_count(self.metrics, self.hot_peer_addresses)
+
+    @property
     def service_running(self) -> bool:
         return self.service_active == "active"
 

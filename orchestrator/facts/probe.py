@@ -15,10 +15,11 @@ from dataclasses import replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from orchestrator.cardano.health import METRICS_URL
 from orchestrator.facts.model import FileStat, GenesisFile, HostFacts, KeyFileStat
 from orchestrator.facts.record import REGISTRY, FactSection, Output, last_line
 from orchestrator.facts.script import Section, build_script, split_sections
-from orchestrator.facts.sections import GENESIS_KEYS, METRICS_URL, network_args
+from orchestrator.facts.sections import GENESIS_KEYS, network_args
 from orchestrator.model import Host
 
 if TYPE_CHECKING:
@@ -37,7 +38,6 @@ __all__ = [
     "Section",
     "build_probe",
     "facts_from_result",
-    "facts_to_json",
     "gather_facts",
     "network_args",
     "parse_probe",
@@ -129,83 +129,3 @@ def gather_facts(
     by_name = {h.name: h for h in chosen}
     results = transport.run_all(chosen, lambda h: build_probe(h, sections), sudo=True, timeout=timeout)
     return {name: facts_from_result(by_name[name], res, sections) for name, res in results.items()}
-
-
-# --------------------------------------------------------------------------------------------
-# Machine-readable form (stable keys: scripts and CI rely on them)
-
-
-def facts_to_json(facts: HostFacts, unix_now: float | None = None) -> dict[str, Any]:
-    """A JSON-ready summary with stable keys; file contents and pool-key paths' contents never appear."""
-    tip = facts.tip
-    return {
-        "host": facts.host,
-        "reachable": facts.reachable,
-        "error": facts.error,
-        "network": facts.network,
-        "hostname": facts.hostname,
-        "os": {"id": facts.os_id, "version": facts.os_version, "kernel": facts.kernel},
-        "node_version": facts.node_version,
-        "node_rev": facts.node_rev,
-        "cli_version": facts.cli_version,
-        "binary_path": facts.binary_path,
-        "binary_target": facts.binary_target,
-        "service": {"active": facts.service_active, "enabled": facts.service_enabled},
-        "enable_p2p": facts.enable_p2p,
-        "topology_format": facts.topology_format,
-        "config": _file_json(facts.config_sha256, facts.config_stat),
-        "topology": _file_json(facts.topology_sha256, facts.topology_stat),
-        "genesis": {
-            name: {"path": g.path, "sha256": g.sha256, "blake2b_256": g.blake2b, "node_hash": g.node_hash}
-            for name, g in sorted(facts.genesis.items())
-        },
-        "tip": None
-        if tip is None
-        else {
-            "slot": tip.slot,
-            "block": tip.block,
-            "epoch": tip.epoch,
-            "era": tip.era,
-            "hash": tip.hash,
-            "sync_progress": tip.sync_progress,
-        },
-        "tip_error": facts.tip_error,
-        "slot_lag": facts.slot_lag(unix_now) if unix_now is not None else None,
-        "hot_peers": facts.hot_peers,
-        "hot_peer_addresses": list(facts.hot_peer_addresses),
-        "disk_free_bytes": facts.disk_free_bytes,
-        "releases": list(facts.releases),
-        "key_files": [
-            {"path": k.path, "mode": f"{k.mode:04o}", "owner": k.owner, "group": k.group, "kind": k.kind}
-            for k in facts.key_files_stat
-        ],
-        "startup": _startup_json(facts),
-        "probe_errors": dict(sorted(facts.probe_errors.items())),
-    }
-
-
-def _startup_json(facts: HostFacts) -> dict[str, Any] | None:
-    if facts.startups is None:
-        return None
-    cur = facts.startups.current
-    done = facts.startups.last_completed
-    return {
-        "source": facts.startup_source,
-        "phase": None if cur is None else str(cur.phase),
-        "percent": None if cur is None else cur.percent,
-        "full_validation": None if cur is None else cur.full_validation,
-        "last_start_seconds": facts.last_start_seconds,
-        "last_start_phases": None if done is None else done.phase_durations(),
-    }
-
-
-def _file_json(sha: str | None, stat: FileStat | None) -> dict[str, Any] | None:
-    if sha is None and stat is None:
-        return None
-    return {
-        "sha256": sha,
-        "owner": stat.owner if stat else None,
-        "group": stat.group if stat else None,
-        "mode": f"{stat.mode:04o}" if stat else None,
-        "size": stat.size if stat else None,
-    }

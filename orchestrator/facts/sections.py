@@ -14,20 +14,15 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
-from orchestrator.cardano import health, startup
+from orchestrator.cardano import health, node_rules, startup
 from orchestrator.cardano.health import ParseError
 from orchestrator.cardano.networks import network as network_named
 from orchestrator.facts.model import FileStat, GenesisFile, KeyFileStat
 from orchestrator.facts.record import FactSection, Output, Parsed, kv, last_line, register
 from orchestrator.model import Host
 
-METRICS_URL = "http://127.0.0.1:12798/metrics"
-GENESIS_KEYS: tuple[tuple[str, str], ...] = (
-    ("ByronGenesisFile", "byron"),
-    ("ShelleyGenesisFile", "shelley"),
-    ("AlonzoGenesisFile", "alonzo"),
-    ("ConwayGenesisFile", "conway"),
-)
+# (config key, era) for every genesis file the node reads, in its order (cardano/node_rules.py).
+GENESIS_KEYS: tuple[tuple[str, str], ...] = tuple((e.file_key, e.era.lower()) for e in node_rules.GENESIS_ERAS)
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 q = shlex.quote
 
@@ -303,8 +298,8 @@ class MetricsSection(FactSection):
     def command(self, host: Host) -> str:
         return (
             "if command -v curl >/dev/null 2>&1; then "
-            f"curl -fsS --max-time 5 {q(METRICS_URL)}; "
-            f"else timeout 10 python3 -I -S -c {q(_METRICS_PY)} {q(METRICS_URL)} 2>&1 | tail -n 200; fi"
+            f"curl -fsS --max-time 5 {q(health.METRICS_URL)}; "
+            f"else timeout 10 python3 -I -S -c {q(_METRICS_PY)} {q(health.METRICS_URL)} 2>&1 | tail -n 200; fi"
         )
 
     def parse(self, out: Output) -> Parsed:

@@ -20,6 +20,7 @@ from collections.abc import Callable, Collection, Iterator
 from dataclasses import replace
 from pathlib import Path
 
+from orchestrator.cardano.releases import FROM_VERSION
 from orchestrator.lab import provision
 from orchestrator.lab.state import STATE_FILE, LabError, LabHost, LabState, relay_port
 
@@ -216,7 +217,7 @@ def lab_up(
     relays: int = 3,
     producers: int = 1,
     subnet: int = 0,
-    node_version: str = "8.7.3",
+    node_version: str = FROM_VERSION,
     progress: Callable[[str], None] = lambda _msg: None,
     rtt_ms: float = 0.0,
     yaml_configs: Collection[str] = (),

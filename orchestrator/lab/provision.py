@@ -17,6 +17,7 @@ from typing import Any
 
 from orchestrator.cardano.layouts import LAYOUTS, Layout
 from orchestrator.cardano.networks import PUBLIC_RELAY_NAMES
+from orchestrator.cardano.releases import FROM_VERSION, TARGET_VERSION, VERSIONS
 from orchestrator.lab.state import LabHost, LabState, relay_port
 
 DATA = Path(__file__).resolve().parent.parent / "cardano" / "data"
@@ -89,7 +90,7 @@ def build_releases(lab_path: Path, gateway: str, port: int) -> dict[str, LabRele
     out = lab_path / "releases"
     out.mkdir()
     result = {}
-    for version in ("8.7.3", "8.9.0"):
+    for version in VERSIONS:
         r = build_release(version, out)
         result[version] = LabRelease(
             version, r.path, r.sha256, f"http://{gateway}:{port}/{r.path.name}", r.binary_subdir
@@ -221,9 +222,9 @@ def _node_files(host: LabHost, all_hosts: list[LabHost], node_version: str) -> d
     layout = layout_of(host)
     book = DATA / node_version / "mainnet"
     genesis_src = {
-        "byron-genesis.json": DATA / "8.9.0" / "mainnet" / "byron-genesis.json",
-        "shelley-genesis.json": DATA / "8.9.0" / "mainnet" / "shelley-genesis.json",
-        "alonzo-genesis.json": DATA / "8.9.0" / "mainnet" / "alonzo-genesis.json",
+        "byron-genesis.json": DATA / TARGET_VERSION / "mainnet" / "byron-genesis.json",
+        "shelley-genesis.json": DATA / TARGET_VERSION / "mainnet" / "shelley-genesis.json",
+        "alonzo-genesis.json": DATA / TARGET_VERSION / "mainnet" / "alonzo-genesis.json",
         "conway-genesis.json": book / "conway-genesis.json",
     }
     if host.config_format == "yaml":
@@ -232,7 +233,7 @@ def _node_files(host: LabHost, all_hosts: list[LabHost], node_version: str) -> d
     config_text = (book / "config.json").read_text()
     if host.role == "chain_source":
         topology: dict[str, Any] = {"localRoots": [], "publicRoots": []}
-    elif keeps_book_p2p(host, all_hosts) and node_version == "8.7.3":
+    elif keeps_book_p2p(host, all_hosts) and node_version == FROM_VERSION:
         files[layout.config_path] = config_text.encode()
         files[layout.topology_path] = (book / "topology.json").read_bytes()
         return files
@@ -244,7 +245,7 @@ def _node_files(host: LabHost, all_hosts: list[LabHost], node_version: str) -> d
         # guild-operators' config logs JSON to a file under logs/ instead of stdout (the journal)
         config["setupScribes"] = [{"scFormat": "ScJson", "scKind": "FileSK", "scName": GUILD_LOG, "scRotation": None}]
         config["defaultScribes"] = [["FileSK", GUILD_LOG]]
-    if host.role == "block_producer" and node_version == "8.7.3":
+    if host.role == "block_producer" and node_version == FROM_VERSION:
         config["PeerSharing"] = "PeerSharingDisabled"
     files[layout.config_path] = (json.dumps(config, indent=2) + "\n").encode()
     files[layout.topology_path] = (json.dumps(topology, indent=2) + "\n").encode()
@@ -256,7 +257,7 @@ def _yaml_node_files(
 ) -> dict[str, bytes]:
     """The node repository's YAML config unchanged (it names `mainnet-<era>-genesis.json`, which are
     written too), non-P2P (it has no EnableP2P) with a legacy topology, as such hosts run 8.7.3."""
-    text = (DATA / "8.7.3" / "mainnet" / YAML_CONFIG).read_text()
+    text = (DATA / FROM_VERSION / "mainnet" / YAML_CONFIG).read_text()
     if host.role == "block_producer":
         text += "\n# This host produces blocks: it never shares its peers.\nPeerSharing: PeerSharingDisabled\n"
     files = {f"{layout.genesis_dir}/mainnet-{name}": src.read_bytes() for name, src in genesis_src.items()}
@@ -355,7 +356,7 @@ def prepare_host(
     (etc / "cardano-lab").mkdir()
 
     layout = layout_of(host)
-    version = "8.9.0" if host.role == "chain_source" else node_version
+    version = TARGET_VERSION if host.role == "chain_source" else node_version
     _install_release(upper, layout, releases[version])
     cli = upper / "usr_local" / "bin" / "cardano-cli"
     cli.parent.mkdir(parents=True, exist_ok=True)
@@ -410,9 +411,9 @@ def _inventory(state: LabState, keys: Keys, *, relayed: bool) -> str:
         "    cardano_network: mainnet",
         "    sync_poll_seconds: 1  # the lab node syncs in seconds; real fleets keep the role default",
         "    node_release:",
-        '      version: "8.9.0"',
-        f"      url: {state.release_urls['8.9.0']['url']}",
-        f"      sha256: {state.release_urls['8.9.0']['sha256']}",
+        f'      version: "{TARGET_VERSION}"',
+        f"      url: {state.release_urls[TARGET_VERSION]['url']}",
+        f"      sha256: {state.release_urls[TARGET_VERSION]['sha256']}",
         "      source: download",
         "  children:",
     ]

@@ -6,11 +6,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from orchestrator.cardano.health import IN_SYNC_SLOTS
+
 
 def wait_in_sync(
     inventory_path: str | Path,
     timeout: float = 60,
-    max_lag: int = 20,
+    max_lag: int = IN_SYNC_SLOTS,
     on_lags: Callable[[dict[str, int | None]], None] = lambda _lags: None,
 ) -> dict[str, int | None]:
     """Poll facts over SSH until every node's tip is within `max_lag` slots of the wall clock.

@@ -33,6 +33,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from orchestrator.cardano.releases import BINARY_SUBDIR, FROM_VERSION, TARGET_VERSION, VERSIONS, release_filename
+
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]  # .../orchestrator
 DATA_DIR = PACKAGE_ROOT / "cardano" / "data"
 ENTRY_MODULE = "orchestrator.lab.simnode"
@@ -40,7 +42,6 @@ FIXED_MTIME = 1704067200  # 2024-01-01T00:00:00Z
 ZIP_DATE = (2024, 1, 1, 0, 0, 0)
 NETWORKS_8_9_0 = ("mainnet", "preprod", "preview")
 GENESIS = ("byron", "shelley", "alonzo", "conway")
-SUPPORTED = ("8.7.3", "8.9.0")
 # Third-party packages bundled whole into the zipapps (top-level import name → dotted package).
 VENDORED: dict[str, str] = {"ruamel": "ruamel.yaml"}
 
@@ -51,11 +52,7 @@ class Release:
     path: Path
     sha256: str
     filename: str  # cardano-node-<ver>-linux.tar.gz
-    binary_subdir: str  # "" (8.7.3) or "bin" (8.9.0)
-
-
-def release_filename(version: str) -> str:
-    return f"cardano-node-{version}-linux.tar.gz"
+    binary_subdir: str  # cardano/releases.py BINARY_SUBDIR: "" (8.7.3) or "bin" (8.9.0)
 
 
 def _module_path(module: str) -> Path:
@@ -172,7 +169,7 @@ def build_zipapp(version: str, program: str) -> bytes:
 
 
 def _8_7_3_files() -> dict[str, bytes]:
-    source = DATA_DIR / "8.7.3" / "mainnet"
+    source = DATA_DIR / FROM_VERSION / "mainnet"
     config = (source / "config.json").read_text(encoding="utf-8")
     for era in GENESIS:
         config = config.replace(f'"{era}-genesis.json"', f'"mainnet-{era}-genesis.json"')
@@ -182,14 +179,14 @@ def _8_7_3_files() -> dict[str, bytes]:
         "mainnet-conway-genesis.json": (source / "conway-genesis.json").read_bytes(),
     }
     for era in ("byron", "shelley", "alonzo"):  # unchanged between 8.7.3 and 8.9.0 (data/README.md)
-        files[f"mainnet-{era}-genesis.json"] = (DATA_DIR / "8.9.0" / "mainnet" / f"{era}-genesis.json").read_bytes()
+        files[f"mainnet-{era}-genesis.json"] = (DATA_DIR / TARGET_VERSION / "mainnet" / f"{era}-genesis.json").read_bytes()
     return {f"configuration/cardano/{name}": data for name, data in files.items()}
 
 
 def _8_9_0_files() -> dict[str, bytes]:
     files: dict[str, bytes] = {}
     for network in NETWORKS_8_9_0:
-        source = DATA_DIR / "8.9.0" / network
+        source = DATA_DIR / TARGET_VERSION / network
         for name in ("config.json", "topology.json", *(f"{era}-genesis.json" for era in GENESIS)):
             files[f"share/{network}/{name}"] = (source / name).read_bytes()
     return files
@@ -197,11 +194,11 @@ def _8_9_0_files() -> dict[str, bytes]:
 
 def release_members(version: str) -> tuple[dict[str, bytes], dict[str, bytes]]:
     """(executables, data files) of the release, by path inside the tarball (without "./")."""
-    if version not in SUPPORTED:
-        raise ValueError(f"no lab release for cardano-node {version}; supported: {', '.join(SUPPORTED)}")
-    subdir = "" if version == "8.7.3" else "bin/"
+    if version not in VERSIONS:
+        raise ValueError(f"no lab release for cardano-node {version}; supported: {', '.join(VERSIONS)}")
+    subdir = f"{BINARY_SUBDIR[version]}/".lstrip("/")
     binaries = {f"{subdir}{program}": build_zipapp(version, program) for program in ("cardano-node", "cardano-cli")}
-    data = _8_7_3_files() if version == "8.7.3" else _8_9_0_files()
+    data = _8_7_3_files() if version == FROM_VERSION else _8_9_0_files()
     return binaries, data
 
 
@@ -251,5 +248,5 @@ def build_release(version: str, out_dir: Path) -> Release:
         path=path,
         sha256=hashlib.sha256(data).hexdigest(),
         filename=filename,
-        binary_subdir="" if version == "8.7.3" else "bin",
+        binary_subdir=BINARY_SUBDIR[version],
     )

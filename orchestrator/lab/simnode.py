@@ -39,10 +39,6 @@ from orchestrator.cardano.releases import CLI_VERSIONS, NODE_GIT_REVS
 if TYPE_CHECKING:  # http.server costs ~50 ms to import: only the node imports it, when it serves metrics
     from http.server import ThreadingHTTPServer
 
-MAINNET_MAGIC = 764824073
-BYRON_EPOCH_SLOTS = 21600  # mainnet and preprod: 21600-slot Byron epochs of 20 s slots
-BYRON_SLOT_SECONDS = 20
-EPOCH_LENGTH: dict[str, int] = {"mainnet": 432000, "preprod": 432000, "preview": 86400}
 SYNC_TOLERANCE_SECONDS = 600  # the CLI's syncProgress tolerance
 
 DEFAULT_FAULTS_PATH = "/etc/cardano-lab/faults.json"
@@ -56,8 +52,7 @@ CLEAN_MARKER = "clean"  # ouroboros-consensus writes <db>/clean on a clean shutd
 
 
 def network_magic(name: str) -> int:
-    magic = networks.network(name).magic
-    return MAINNET_MAGIC if magic is None else magic
+    return networks.network(name).protocol_magic
 
 
 def block_of(slot: int) -> int:
@@ -70,33 +65,20 @@ def hash_of(network: str, slot: int) -> str:
     return hashlib.blake2b(f"{network}:{slot}".encode(), digest_size=32).hexdigest()
 
 
-def _byron_slots(network: str) -> int:
-    return networks.network(network).shelley_slot_offset
-
-
 def system_start(network: str) -> int:
-    """Unix time of slot 0 (Byron slots last 20 s, Shelley ones 1 s)."""
-    net = networks.network(network)
-    return net.shelley_start_unix - net.shelley_slot_offset * BYRON_SLOT_SECONDS
+    """Unix time of slot 0 (cardano/networks.py)."""
+    return networks.network(network).system_start_unix
 
 
 def slot_time(network: str, slot: int) -> int:
     """Seconds since system start at which `slot` begins."""
-    byron = _byron_slots(network)
-    if slot < byron:
-        return slot * BYRON_SLOT_SECONDS
-    return byron * BYRON_SLOT_SECONDS + (slot - byron)
+    net = networks.network(network)
+    return net.slot_start_unix(slot) - net.system_start_unix
 
 
 def epoch_info(network: str, slot: int) -> tuple[int, int, int]:
     """(epoch, slotInEpoch, slotsToEpochEnd)."""
-    byron = _byron_slots(network)
-    if slot < byron:
-        epoch, into = divmod(slot, BYRON_EPOCH_SLOTS)
-        return epoch, into, BYRON_EPOCH_SLOTS - into
-    length = EPOCH_LENGTH[network]
-    shelley_epoch, into = divmod(slot - byron, length)
-    return byron // BYRON_EPOCH_SLOTS + shelley_epoch, into, length - into
+    return networks.network(network).epoch_of(slot)
 
 
 def sync_progress(network: str, slot: int, now: float) -> str:
@@ -863,7 +845,7 @@ def node_main(version: str, argv: list[str]) -> int:
 
 # ------------------------------------------------------------------ the start, time-compressed
 
-CHUNK_SLOTS = 21600  # one ImmutableDB chunk per Byron-epoch-sized span of slots, as on mainnet
+CHUNK_SLOTS = networks.BYRON_EPOCH_SLOTS  # one ImmutableDB chunk per Byron-epoch-sized span of slots, as on mainnet
 DIRTY_FACTOR = 4.0  # a start after a kill validates every chunk: several times an ordinary start
 
 
@@ -1084,7 +1066,7 @@ def _parse_cli_query(argv: list[str]) -> tuple[int | None, str | None, str | Non
     while i < len(argv):
         arg = argv[i]
         if arg == "--mainnet":
-            magic = MAINNET_MAGIC
+            magic = networks.MAINNET_MAGIC
             i += 1
         elif arg == "--cardano-mode":
             i += 1
@@ -1131,7 +1113,7 @@ def cli_main(version: str, argv: list[str]) -> int:
     if magic is None:
         env_id = os.environ.get("CARDANO_NODE_NETWORK_ID", "")
         if env_id == "mainnet":
-            magic = MAINNET_MAGIC
+            magic = networks.MAINNET_MAGIC
         elif env_id.isdigit():
             magic = int(env_id)
         else:

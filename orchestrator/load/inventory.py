@@ -36,6 +36,7 @@ from ruamel.yaml.error import MarkedYAMLError
 
 from orchestrator.cardano.layouts import LAYOUTS, PATH_VARIABLES, Layout
 from orchestrator.cardano.networks import NETWORKS
+from orchestrator.cardano.releases import ReleasePin, ReleasePinError
 from orchestrator.load import secrets as secret_values
 from orchestrator.load.dynamic import DynamicError, is_list_json, is_script, parse_list_json, run_script
 from orchestrator.load.ini import IniError, looks_like_ini, parse_ini, split_host_port
@@ -50,7 +51,6 @@ __all__ = [
     "SourceError",
     "did_you_mean",
     "edit_distance",
-    "host_to_json",
     "load_inventory",
     "parse_extra_vars",
 ]
@@ -123,11 +123,8 @@ _PASSWORD_VARIABLES = ("ansible_become_password", "ansible_become_pass", "ansibl
 _LOGIN_PASSWORD_VARIABLES = ("ansible_password", "ansible_ssh_pass")
 _GROUP_KEYS = ("hosts", "vars", "children")
 _ROLE_GROUPS = {"relays": Role.RELAY, "block_producers": Role.BLOCK_PRODUCER}
-_RELEASE_KEYS = ("version", "url", "sha256", "source")
-_RELEASE_SOURCES = ("download", "push")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _ENV_LOOKUP = re.compile(r"""\{\{\s*lookup\(\s*['"]env['"]\s*,\s*['"]([A-Za-z_][A-Za-z0-9_]*)['"]\s*\)\s*\}\}\Z""")
-_SHA256 = re.compile(r"[0-9a-fA-F]{64}\Z")
 _RANGE = re.compile(r"\[([0-9a-zA-Z]+):([0-9a-zA-Z]+)(?::([0-9]+))?\]")
 _MAX_RANGE = 10_000
 # Ansible's inventory directory rules: hidden files, group_vars/host_vars, and INVENTORY_IGNORE_EXTS.
@@ -1173,27 +1170,10 @@ def _check_value(name: str, value: Any, vloc: Loc) -> None:
 
 
 def _check_release(value: Any, loc: Loc) -> None:
-    def fail(message: str) -> InventoryError:
-        return InventoryError(loc[0], loc[1], loc[2], message)
-
-    if not isinstance(value, Mapping):
-        raise fail(f"'node_release' must be a mapping of {', '.join(_RELEASE_KEYS)}, not {type_name(value)}")
-    for key in value:
-        if key not in _RELEASE_KEYS:
-            hint = did_you_mean(key, _RELEASE_KEYS)
-            tail = f" — did you mean '{hint}'?" if hint else f"; expected {', '.join(_RELEASE_KEYS)}"
-            raise fail(f"unknown key '{key}' in node_release{tail}")
-    if "version" not in value or not isinstance(value["version"], str) or not value["version"]:
-        raise fail("node_release needs 'version' as a string, e.g. version: \"8.9.0\"")
-    url = value.get("url")
-    if url is not None and (not isinstance(url, str) or not url.startswith(("https://", "http://", "file://"))):
-        raise fail("node_release 'url' must be an http(s):// or file:// URL")
-    sha = value.get("sha256")
-    if sha is not None and (not isinstance(sha, str) or not _SHA256.match(sha)):
-        raise fail("node_release 'sha256' must be 64 hexadecimal digits")
-    source = value.get("source", "download")
-    if source not in _RELEASE_SOURCES:
-        raise fail(f"node_release 'source' must be one of {', '.join(_RELEASE_SOURCES)}, not {source!r}")
+    try:
+        ReleasePin.from_mapping(value)
+    except ReleasePinError as exc:
+        raise InventoryError(loc[0], loc[1], loc[2], str(exc)) from None
 
 
 # --- public entry points --------------------------------------------------------------------------
@@ -1293,29 +1273,6 @@ def parse_extra_vars(values: Sequence[str]) -> dict[str, Any]:
                     raise InventoryError(EXTRA_VARS_SOURCE, 0, 0, f"expected key=value, not {word!r}")
                 out[key] = value
     return out
-
-
-def host_to_json(host: Host) -> dict[str, Any]:
-    """A host as JSON-ready data with stable keys; the inventory command prints this."""
-    layout = {k: getattr(host.layout, k) for k in ("name", *PATH_VARIABLES)}
-    return {
-        "name": host.name,
-        "role": host.role.value,
-        "address": host.address,
-        "port": host.port,
-        "user": host.user,
-        "key_file": host.key_file,
-        "known_hosts_file": host.known_hosts_file,
-        "proxy_jump": host.proxy_jump,
-        "become": host.become,
-        "become_password_env": host.become_password_env,
-        "node_address": host.peer_address,
-        "node_port": host.peer_port,
-        "network": host.network,
-        "layout": layout,
-        "groups": list(host.groups),
-        "vars": dict(host.vars),
-    }
 
 
 def load_selection(

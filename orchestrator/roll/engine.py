@@ -311,12 +311,3 @@ class Rollout:
 
 class _Failed(Exception):
     pass
-
-
-def outcomes_as_json(result: RolloutResult) -> dict[str, Any]:
-    return {
-        "run_id": result.run_id,
-        "ok": result.ok,
-        "stopped_reason": result.stopped_reason,
-        "hosts": [vars(o) for o in result.outcomes.values()],
-    }

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from tenacity import RetryCallState, Retrying, retry_if_result
 
+from orchestrator.cardano.health import IN_SYNC_SLOTS, MIN_HOT_PEERS
 from orchestrator.cardano.startup import Phase, StartupProgress
 
 
@@ -131,11 +132,11 @@ def overall_timeout_for(last_start_seconds: float | None, floor: float = TIMEOUT
 class GatePolicy:
     """Seconds throughout. `overall_timeout` None: derived per host (overall_timeout_for)."""
 
-    max_slot_lag: int = 20
+    max_slot_lag: int = IN_SYNC_SLOTS
     interval: float = 1.0
     stall_timeout: float = STALL_SECONDS
     overall_timeout: float | None = None
-    min_hot_peers: int = 1  # sync_gate's min_hot_peers (P2P only: a non-P2P node reports none)
+    min_hot_peers: int = MIN_HOT_PEERS  # sync_gate's min_hot_peers (P2P only: a non-P2P node reports none)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
+from orchestrator.cardano.releases import BINARY_SUBDIRS
 from orchestrator.model import Host, ReleasePin
 from orchestrator.ssh.transport import CommandResult, Fleet
 
@@ -24,6 +25,10 @@ class Done:
 
     ok: bool
     detail: str = ""
+
+
+def _under(directory: str, sub: str) -> str:
+    return f"{directory}/{sub}" if sub else directory
 
 
 def _done(res: CommandResult) -> Done:
@@ -150,7 +155,7 @@ class SshRemote:
             check,
             f"mkdir {q(tmp)}/x",
             f"tar -xzf {q(tarball)} -C {q(tmp)}/x",
-            f"test -x {q(tmp)}/x/bin/cardano-node || test -x {q(tmp)}/x/cardano-node",
+            " || ".join(f"test -x {q(_under(f'{tmp}/x', sub))}/cardano-node" for sub in BINARY_SUBDIRS),
             f"touch {q(tmp)}/x/.complete",
             f"rm -rf {q(rel_dir)}",
             f"mv -T {q(tmp)}/x {q(rel_dir)}",
@@ -186,14 +191,17 @@ class SshRemote:
         return existed, link
 
     def switch_link(self, host: Host, version: str) -> Done:
-        """Point bin_dir at the release's binaries (8.9.0 layout: bin/; 8.7.3: top level); prints the target."""
+        """Point bin_dir at the release's binaries (where cardano/releases.py BINARY_SUBDIRS says a
+        tarball keeps them: 8.9.0 under bin/, 8.7.3 at the top level); prints the target."""
         q = shlex.quote
         link = host.layout.bin_dir
         tmp = f"{link}.new-{self.run_id}"
         release = f"{host.layout.releases_dir}/{version}"
         return _done(self.sh(
             host,
-            f"set -e; t={q(release + '/bin')}; [ -x \"$t/cardano-node\" ] || t={q(release)}; "
+            f"set -e; t={q(_under(release, BINARY_SUBDIRS[-1]))}; "
+            f"for d in {' '.join(q(_under(release, sub)) for sub in BINARY_SUBDIRS)}; do "
+            "if [ -x \"$d/cardano-node\" ]; then t=$d; break; fi; done; "
             f"ln -sfn \"$t\" {q(tmp)}; mv -T {q(tmp)} {q(link)}; printf '%s\\n' \"$t\"",
             timeout=30,
         ))  # fmt: skip

@@ -1,10 +1,11 @@
 """Issue 8: faults during a rolling upgrade, each with the end state it must reach (docs/fault-matrix.md).
 
-Two fleets. `faulty` (4 relays + 1 producer) goes through the rollout faults in order, as an
-operator's successive runs would: disk full while staging; a relay whose new node never syncs
-(default playbook: rolled back, rollout stopped); the same fault with max_fail_percentage 50 plus a
-relay that ignores SIGTERM for 5 s and an unreachable relay (the rollout goes on, the summary is
-exact); and the block producer with every relay unhealthy (not restarted). `killed` (2 relays + 1
+Each test of a class runs on a fleet of its own (`fresh_lab`: booted for the test, torn down after
+it), so any one of them runs alone: TestRolloutFaults (4 relays + 1 producer) has disk full while
+staging; a relay whose new node never syncs (default playbook: rolled back, rollout stopped); the
+same fault with max_fail_percentage 50 plus a relay that ignores SIGTERM for 5 s and an unreachable
+relay (the rollout goes on, the summary is exact); and the block producer with every relay unhealthy
+(not restarted); after each, the pool keys were never opened. TestKilledOrchestrator (2 relays + 1
 producer) takes SIGKILLs at four points, each followed by `run --resume`. The SSH drop during an
 upload drives transport.put_atomic directly.
 """
@@ -46,9 +47,9 @@ pytestmark = pytest.mark.lab
 SHORT_GATE = ("-e", "sync_timeout_seconds=15")
 
 
-@pytest.fixture(scope="module")
-def faulty(lab_factory):
-    lab = lab_factory(relays=4, producers=1)
+def _faulty_fleet(pool):
+    """4 relays + 1 producer in sync, with the pool keys' atime aged and recorded (_assert_keys_unopened)."""
+    lab = pool(relays=4, producers=1)
     lab.wait_in_sync()
     keys = PATHS[lab.host("bp1").layout][2]
     lab.exec("bp1", f"touch -a -d '3 days ago' {keys}/*")  # relatime updates an atime older than a day
@@ -56,11 +57,28 @@ def faulty(lab_factory):
     return lab
 
 
-class TestRolloutFaults:
-    """In order, on one fleet: each test starts from the state the previous one left."""
+@pytest.fixture(scope="module")
+def faulty(lab_factory):
+    return _faulty_fleet(lab_factory)
 
-    def test_disk_full_while_staging_is_a_clean_error_and_nothing_running_changes(self, faulty, tmp_path, capsys):
-        lab = faulty
+
+@pytest.fixture
+def own_faulty(fresh_lab):
+    """A fleet for one test of TestRolloutFaults alone, gone when the test ends."""
+    return _faulty_fleet(fresh_lab)
+
+
+def _assert_keys_unopened(lab) -> None:
+    """Nothing the runs did read a pool key: its atime is still the aged one (relatime would move it)."""
+    keys = PATHS[lab.host("bp1").layout][2]
+    assert lab.exec("bp1", f"stat -c '%n %X' {keys}/*").stdout == lab.keys_atime
+
+
+class TestRolloutFaults:
+    """Each test on a fleet of its own (own_faulty), starting in sync on 8.7.3 with no fault set."""
+
+    def test_disk_full_while_staging_is_a_clean_error_and_nothing_running_changes(self, own_faulty, tmp_path, capsys):
+        lab = own_faulty
         rel = RELEASES[lab.host("relay4").layout]
         # A 300 KiB filesystem over the releases directory (the running 8.7.3 release bound back into it).
         full = lab.exec("relay4", f"mkdir -p /run/cf-rel && mount --bind {rel} /run/cf-rel && "
@@ -84,9 +102,10 @@ class TestRolloutFaults:
             assert not [e for e in events if e.phase in ("backed_up", "restarted")]
         finally:
             lab.exec("relay4", f"umount {rel}/8.7.3; umount {rel}; umount /run/cf-rel")
+        _assert_keys_unopened(lab)
 
-    def test_new_node_never_syncs_gate_times_out_rolls_back_and_stops(self, faulty, tmp_path):
-        lab = faulty
+    def test_new_node_never_syncs_gate_times_out_rolls_back_and_stops(self, own_faulty, tmp_path):
+        lab = own_faulty
         set_fault(lab, "relay1", "never_sync", "--version", "8.9.0")
         before = fleet_fingerprints(lab)
         rc = run_cli("run", "-i", str(lab.inventory_path), UPGRADE, "--yes", "--state-dir", str(tmp_path), *SHORT_GATE)
@@ -103,9 +122,10 @@ class TestRolloutFaults:
         assert "max_fail_percentage 0" in report["stopped_reason"]
         failed = [e for e in journal_events(tmp_path) if e.host == "relay1" and e.phase == "failed"]
         assert failed and "gate" in failed[0].data["reason"]
+        _assert_keys_unopened(lab)
 
-    def test_min_healthy_counts_an_unreachable_relay_as_unhealthy(self, faulty, tmp_path):
-        lab = faulty
+    def test_min_healthy_counts_an_unreachable_relay_as_unhealthy(self, own_faulty, tmp_path):
+        lab = own_faulty
         playbook = write_playbook_variant(tmp_path / "pb", min_healthy_relays=3)
         with unreachable(lab, "relay3"):
             before = fleet_fingerprints(lab)
@@ -117,10 +137,12 @@ class TestRolloutFaults:
         assert paused and paused[0].data["reason"] == (
             "paused before relay1: 2 healthy relay(s) outside the batch (relay2, relay4), min_healthy_relays is 3"
         )
+        _assert_keys_unopened(lab)
 
-    def test_max_fail_50_goes_on_past_a_failure_with_an_exact_summary(self, faulty, tmp_path):
+    def test_max_fail_50_goes_on_past_a_failure_with_an_exact_summary(self, own_faulty, tmp_path):
         """relay1 never syncs, relay2 ignores SIGTERM for 5 s, relay3 is unreachable, relay4 is fine."""
-        lab = faulty
+        lab = own_faulty
+        set_fault(lab, "relay1", "never_sync", "--version", "8.9.0")
         set_fault(lab, "relay2", "ignore_stop", "--seconds", "5")
         lab.exec("relay2", f"systemctl restart {SERVICES[lab.host('relay2').layout]}")  # the fault is read at start
         lab.wait_in_sync()
@@ -149,10 +171,10 @@ class TestRolloutFaults:
         log = lab.exec("relay2", f"cat /var/log/lab-systemd/{SERVICES[lab.host('relay2').layout]}.log").stdout
         assert "lab fault ignore_stop" in log
         assert ("relay2", "gate_passed") in at
-        set_fault(lab, "relay2", "clear")
+        _assert_keys_unopened(lab)
 
-    def test_block_producer_is_not_restarted_when_all_its_relays_are_unhealthy(self, faulty, tmp_path):
-        lab = faulty
+    def test_block_producer_is_not_restarted_when_all_its_relays_are_unhealthy(self, own_faulty, tmp_path):
+        lab = own_faulty
         stopped = ["relay1", "relay2", "relay4"]
         for r in stopped:
             lab.exec(r, f"systemctl stop {SERVICES[lab.host(r).layout]}")
@@ -171,10 +193,7 @@ class TestRolloutFaults:
             "paused before bp1: 0 healthy relay(s) outside the batch (none), min_healthy_relays is 1"
         )
         assert statuses(report_of(tmp_path))["bp1"] == "untouched"
-
-    def test_pool_keys_were_never_opened_by_any_of_these_runs(self, faulty):
-        keys = PATHS[faulty.host("bp1").layout][2]
-        assert faulty.exec("bp1", f"stat -c '%n %X' {keys}/*").stdout == faulty.keys_atime
+        _assert_keys_unopened(lab)
 
 
 # ------------------------------------------------------------------------------------------ SSH drop
@@ -218,9 +237,10 @@ def test_ssh_drop_during_an_upload_leaves_the_old_file_or_the_new_one_never_a_pa
 # ------------------------------------------------------------------------------------------ SIGKILL
 
 
-@pytest.fixture(scope="module")
-def killed(lab_factory):
-    lab = lab_factory(relays=2, producers=1)
+@pytest.fixture
+def killed(fresh_lab):
+    """2 relays + 1 producer in sync on 8.7.3, for one test alone (gone when it ends)."""
+    lab = fresh_lab(relays=2, producers=1)
     lab.wait_in_sync()
     return lab
 
@@ -242,8 +262,8 @@ def _assert_whole(lab, host: str, upgraded: bool) -> None:
 
 
 class TestKilledOrchestrator:
-    """SIGKILL at four points, each followed by `run --resume` (limited to the host at hand, so that the
-    next point still has hosts to upgrade): every host must end fully upgraded or fully rolled back."""
+    """SIGKILL at four points, each followed by `run --resume`, each test on a fleet of its own
+    (`killed`): every host must end fully upgraded or fully rolled back."""
 
     def test_killed_after_staging_then_again_after_the_config_write(self, killed, tmp_path):
         lab = killed
@@ -272,7 +292,8 @@ class TestKilledOrchestrator:
         lab = killed
         state = tmp_path / "state"
         set_fault(lab, "relay2", "never_sync", "--version", "8.9.0")
-        run_and_kill_at(lab.inventory_path, UPGRADE, state, phase_seen("relay2", "restarted"), delay=3.0)
+        run_and_kill_at(lab.inventory_path, UPGRADE, state, phase_seen("relay2", "restarted"), "--limit", "relay2",
+                        delay=3.0)  # fmt: skip
         set_fault(lab, "relay2", "clear")  # the next start of its node syncs again
         rc = run_cli("run", "-i", str(lab.inventory_path), UPGRADE, "--yes", "--state-dir", str(state),
                      "--resume", "--limit", "relay2", *SHORT_GATE)  # fmt: skip

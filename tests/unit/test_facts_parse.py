@@ -20,13 +20,13 @@ from orchestrator.facts.probe import (
     KeyFileStat,
     build_probe,
     facts_from_result,
-    facts_to_json,
     network_args,
     parse_probe,
     split_sections,
 )
 from orchestrator.facts.script import script_sections
 from orchestrator.model import Host, Role
+from orchestrator.report.facts_json import facts_to_json
 from orchestrator.ssh.transport import CommandResult
 
 RELAY = Host(name="relay1", role=Role.RELAY, address="198.18.0.11", layout=GUILD)

@@ -12,7 +12,8 @@ from orchestrator.cardano.layouts import GUILD, IOG
 from orchestrator.load.playbook import PlaybookError, load_playbook
 from orchestrator.load.runspec import compile_run
 from orchestrator.model import Host, Inventory, Role
-from orchestrator.plan import ReleasePin, make_plan, plan_as_json, plan_host
+from orchestrator.plan import ReleasePin, make_plan, plan_host
+from orchestrator.report.plan_json import plan_as_json
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "orchestrator" / "cardano" / "data"

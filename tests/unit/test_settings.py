@@ -20,7 +20,8 @@ from orchestrator.load.inventory import load_inventory, parse_extra_vars
 from orchestrator.load.playbook import PlaybookError, load_playbook
 from orchestrator.load.runspec import compile_run
 from orchestrator.model import PlanAction
-from orchestrator.plan import Plan, make_plan, plan_as_json
+from orchestrator.plan import Plan, make_plan
+from orchestrator.report.plan_json import plan_as_json
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "orchestrator" / "cardano" / "data"

@@ -1,0 +1,58 @@
+"""`facts` without --json: one row per host (version, service, P2P, topology, tip, lag, hot peers)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from rich.console import Console
+from rich.table import Table
+
+from orchestrator.cardano.health import sync_state
+from orchestrator.facts.model import HostFacts
+from orchestrator.model import Host
+from orchestrator.report.terminal import keep_headers
+
+
+def print_facts(
+    console: Console, source: str, hosts: Sequence[Host], facts: Mapping[str, HostFacts], now: float
+) -> None:
+    """One row per host; what a probe could not read is listed under the table, host by host."""
+    table = Table(title=f"{source}: facts of {len(hosts)} host{'s' if len(hosts) != 1 else ''}")
+    for column in ("host", "role", "reachable", "node", "service", "P2P", "topology", "tip slot", "lag", "hot peers"):
+        table.add_column(column, overflow="fold", no_wrap=column in ("host", "tip slot"))
+    problems: list[str] = []
+    for h in hosts:
+        f = facts[h.name]
+        role = "producer" if h.is_producer else "relay"
+        if not f.reachable:
+            table.add_row(h.name, role, "[red]no[/red]", "", "", "", "", "", "", "")
+            problems.append(f"{h.name}: {f.error}")
+            continue
+        lag = f.slot_lag(now)
+        lag_text = "" if lag is None else str(lag)
+        if lag is not None and sync_state(lag) != "in-sync":
+            lag_text = f"[yellow]{lag_text}[/yellow]"
+        p2p = {True: "yes", False: "no", None: "?"}[f.enable_p2p]
+        peers = str(f.hot_peer_count[0])  # the addresses are in --json
+        service = f.service_active or "?"
+        if service != "active":
+            service = f"[yellow]{service}[/yellow]"
+        table.add_row(
+            h.name,
+            role,
+            "yes" if f.error is None else "[yellow]partly[/yellow]",
+            f.node_version or "?",
+            service,
+            p2p,
+            f.topology_format or "?",
+            "" if f.tip is None or f.tip.slot is None else str(f.tip.slot),
+            lag_text,
+            peers,
+        )
+        if f.error:
+            problems.append(f"{h.name}: {f.error}")
+        for section, why in sorted(f.probe_errors.items()):
+            problems.append(f"{h.name}: {section}: {why}")
+    console.print(keep_headers(table), crop=False)
+    for line in problems:
+        console.print(f"  {line}", markup=False, highlight=False)

@@ -1,0 +1,40 @@
+"""`plan --json`: a stable, documented shape (keys are only ever added)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from orchestrator.load.secrets import redact
+from orchestrator.plan import Plan
+
+
+def plan_as_json(plan: Plan) -> dict[str, Any]:
+    """A stable, documented shape for `plan --json`."""
+    return {
+        "release": None if plan.release is None else {"version": plan.release.version, "url": plan.release.url,
+                                                       "sha256": plan.release.sha256, "source": plan.release.source},
+        "pending": len(plan.pending),
+        "expected_duration_seconds": plan.expected_duration,
+        "hosts": [
+            {
+                "host": hp.host.name, "role": hp.host.role.value, "batch": hp.batch,
+                "current_version": hp.current_version, "target_version": hp.target_version,
+                "switch_binary": hp.switch_binary, "stage_release": hp.stage_release, "action": hp.action,
+                "files": [{"path": c.path, "reason": c.diff.reason, "diff": c.diff.diff} for c in hp.files],
+                "unchanged": [{"path": d.path, "reason": d.reason} for d in hp.unchanged],
+                "reasons": list(hp.reasons), "error": hp.error,
+                "gate": None if hp.gate is None or not hp.changed else {
+                    "max_slot_lag": hp.gate.max_slot_lag, "min_hot_peers": hp.gate.min_hot_peers,
+                    "timeout_seconds": hp.gate.overall_timeout, "stall_seconds": hp.gate.stall_timeout,
+                    "poll_seconds": hp.gate.interval},
+                "last_start_seconds": hp.last_start_seconds, "expected_downtime_seconds": hp.expected_downtime,
+            }
+            for hp in plan.hosts
+        ],
+    }  # fmt: skip
+
+
+def render_plan_json(plan: Plan) -> str:
+    """What `plan --json` prints (vault-decrypted values stay secret)."""
+    return redact(json.dumps(plan_as_json(plan), indent=2))
