@@ -7,6 +7,7 @@ an empty plan always says why.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -30,6 +31,7 @@ from orchestrator.cardano.diffs import FileDiff
 from orchestrator.cardano.errors import FileFormatError
 from orchestrator.model import Host, Inventory, PlanAction, ReleasePin
 from orchestrator.roll.gates import GatePolicy
+from orchestrator.roll.window import LeaderGuard
 
 __all__ = ["FactsLike", "FileChange", "HostPlan", "Plan", "PlannedStep", "ReleasePin", "default_program", "make_plan",
            "own_peers", "plan_as_json", "plan_host"]  # fmt: skip
@@ -59,6 +61,7 @@ class HostPlan:
     batch: int = 0
     gate: GatePolicy | None = None  # how the host is judged after its change (sync_gate)
     last_start_seconds: float | None = None  # its newest complete start (own log); None: unknown
+    leader: LeaderGuard | None = None  # a block producer's restart guard: leader schedule, KES
 
     @property
     def expected_downtime(self) -> float | None:
@@ -168,7 +171,8 @@ def plan_host(
     if action is PlanAction.NONE and not draft.changes_files_or_binary:
         reasons.append(f"nothing to do: node is {facts.node_version}, " + "; ".join(d.reason for d in draft.unchanged))
     return HostPlan(host, facts.node_version, draft.target_version, draft.stage_release, draft.switch_binary,
-                    tuple(draft.files), tuple(draft.unchanged), action, tuple(reasons), gate=draft.gate)  # fmt: skip
+                    tuple(draft.files), tuple(draft.unchanged), action, tuple(reasons), gate=draft.gate,
+                    leader=draft.leader)  # fmt: skip
 
 
 def make_plan(
@@ -192,8 +196,10 @@ def make_plan(
     return Plan(tuple(plans), release, tuple(tuple(b) for b in batches))
 
 
-def plan_as_json(plan: Plan) -> dict[str, Any]:
-    """A stable, documented shape for `plan --json`."""
+def plan_as_json(plan: Plan, now: float | None = None) -> dict[str, Any]:
+    """A stable, documented shape for `plan --json`; `now` (unix seconds, default the clock) places
+    each block producer's restart window."""
+    at = time.time() if now is None else now
     return {
         "release": None if plan.release is None else {"version": plan.release.version, "url": plan.release.url,
                                                        "sha256": plan.release.sha256, "source": plan.release.source},
@@ -212,6 +218,7 @@ def plan_as_json(plan: Plan) -> dict[str, Any]:
                     "timeout_seconds": hp.gate.overall_timeout, "stall_seconds": hp.gate.stall_timeout,
                     "poll_seconds": hp.gate.interval},
                 "last_start_seconds": hp.last_start_seconds, "expected_downtime_seconds": hp.expected_downtime,
+                "leader": None if hp.leader is None else hp.leader.as_json(at),
             }
             for hp in plan.hosts
         ],

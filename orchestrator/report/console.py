@@ -62,15 +62,19 @@ def print_plan(console: Console, plan: Plan, diff: bool = False) -> None:
             "Expected restart time of the rollout (batches one after another, each as long as its slowest "
             f"host's last start): {'unknown' if total is None else '~' + fmt_duration(total)}", highlight=False,
         )  # fmt: skip
+    now = time.time()
     for hp in plan.hosts:
         if hp.error:
             console.print(Text.assemble((f"{hp.host.name}: ", "bold"), (hp.error, "red")))
             continue
-        if not hp.reasons:  # no empty "relay1:" heading
+        leader = hp.leader.summary(now) if hp.leader is not None and hp.changed else None
+        if not hp.reasons and leader is None:  # no empty "relay1:" heading
             continue
         console.print(Text(f"{hp.host.name}:", "bold"))
         for reason in hp.reasons:  # prose: a log viewer or terminal wraps it, never a hard break mid-sentence
             console.print(f"  - {reason}", highlight=False, soft_wrap=True)
+        if leader is not None:
+            console.print(f"  - restart window: {leader}", highlight=False, soft_wrap=True)
     if diff:
         for hp in plan.hosts:
             for change in hp.files:
