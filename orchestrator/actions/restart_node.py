@@ -22,7 +22,7 @@ from typing import Any
 from orchestrator.actions.base import Action, HostDraft, HostPlanError, PlanContext, Slot, choice, number, spec, whole
 from orchestrator.cardano import node_yaml
 from orchestrator.model import PlanAction
-from orchestrator.roll import window
+from orchestrator.roll import window as leader_window
 from orchestrator.roll.window import WindowSettings
 
 MODES = ("auto", "restart", "reload")
@@ -39,7 +39,7 @@ def p2p_enabled(config_text: str | None) -> bool:
 @dataclass(frozen=True)
 class RestartNode:
     mode: str = "auto"
-    window: WindowSettings = WindowSettings()
+    window: WindowSettings = WindowSettings()  # a producer's restart window (roll/window.py)
 
     def plan(self, ctx: PlanContext, draft: HostDraft) -> None:
         self.decide(ctx, draft)
@@ -72,7 +72,7 @@ class RestartNode:
             draft.reasons.append("topology only, P2P already on: SIGHUP, no restart")
 
 
-    def guard(self, ctx: PlanContext) -> window.LeaderGuard:
+    def guard(self, ctx: PlanContext) -> leader_window.LeaderGuard:
         """The producer's restart guard from its facts (getattr: fakes of FactsLike may lack them)."""
         facts = ctx.facts
         setting = ctx.host.vars.get("leader_schedule")
@@ -84,7 +84,7 @@ class RestartNode:
             if error is not None or slots is None:
                 raise HostPlanError(f"leader schedule ({source}) could not be read: {error or 'not probed'}; "
                                     "a block producer is not restarted blind when its schedule is configured")  # fmt: skip
-        return window.build_guard(
+        return leader_window.build_guard(
             self.window, source=source, slots=tuple(slots or ()),
             remaining_kes_periods=getattr(facts, "remaining_kes_periods", None),
             downtime_seconds=getattr(facts, "last_start_seconds", None),
@@ -93,10 +93,10 @@ class RestartNode:
 
 def parse(args: Mapping[str, Any]) -> RestartNode:
     settings = WindowSettings(
-        margin_seconds=number(args, "leader_margin_seconds", window.MARGIN_SECONDS),
-        settle_seconds=number(args, "leader_settle_seconds", window.SETTLE_SECONDS),
-        max_wait_seconds=number(args, "leader_max_wait_seconds", window.MAX_WAIT_SECONDS),
-        kes_min_periods=whole(args, "kes_min_periods", window.KES_MIN_PERIODS),
+        margin_seconds=number(args, "leader_margin_seconds", leader_window.MARGIN_SECONDS),
+        settle_seconds=number(args, "leader_settle_seconds", leader_window.SETTLE_SECONDS),
+        max_wait_seconds=number(args, "leader_max_wait_seconds", leader_window.MAX_WAIT_SECONDS),
+        kes_min_periods=whole(args, "kes_min_periods", leader_window.KES_MIN_PERIODS),
     )
     return RestartNode(choice(args, "mode", MODES, "auto"), settings)
 

@@ -250,8 +250,9 @@ def kes_check(remaining_periods: int | None, threshold_periods: int) -> KesCheck
 
     `remaining_periods` is REMAINING_KES_METRIC, `max 0 (oCertExpiryKesPeriod - currKesPeriod)`
     (cardano-node 8.9.0, the forge-state metrics of Cardano.Tracing.Tracers and
-    Cardano.Node.Tracing.Tracers.Consensus; None: the node does not export it). A restart does not renew a certificate: a producer at or below the threshold needs
-    a KES rotation first. One KES period is 129600 s (36 h) on every public network.
+    Cardano.Node.Tracing.Tracers.Consensus; None: the node does not export it). A restart does
+    not renew a certificate: a producer at or below the threshold needs a KES rotation first. One
+    KES period is 129600 s (36 h) on every public network.
     """
     if remaining_periods is None:
         return KesCheck(KesVerdict.UNKNOWN, None, None, "remaining KES periods unknown (no remainingKESPeriods metric)")

@@ -51,8 +51,8 @@ AUDIT_JSON_SCHEMA: dict[str, Any] = {
         "policy": {
             "type": "object",
             "required": ["source", "pinned_version", "pinned_cli_version", "max_slot_lag", "max_stall_slots",
-                         "max_clock_skew_seconds", "min_hot_peers", "min_free_disk_bytes", "min_kes_periods", "network", "fail_on",
-                         "disabled", "severities"],
+                         "max_clock_skew_seconds", "min_hot_peers", "min_free_disk_bytes", "min_kes_periods",
+                         "network", "fail_on", "disabled", "severities"],
             "additionalProperties": False,
             "properties": {
                 "source": {"type": "string"},

@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from orchestrator.cardano.leader_schedule import KesVerdict, WindowVerdict
 from orchestrator.load.runspec import RolloutStage
 from orchestrator.model import Host, HostStatus, Phase, PlanAction, ReleasePin, Role
 from orchestrator.plan import HostPlan, Plan
@@ -33,7 +34,6 @@ from orchestrator.roll.gates import (
 )
 from orchestrator.roll.journal import Event, Journal
 from orchestrator.roll.remote import Remote
-from orchestrator.cardano.leader_schedule import KesVerdict, WindowVerdict
 from orchestrator.roll.window import LeaderGuard, utc_text
 
 # Seconds between countdown updates while a block producer waits for its restart window.

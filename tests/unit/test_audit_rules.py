@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 
-from orchestrator.cardano.leader_schedule import REMAINING_KES_METRIC
 from orchestrator.audit.checks import RULES, RULES_BY_ID
 from orchestrator.audit.findings import AuditReport, Severity
 from orchestrator.audit.policy import Policy, PolicyError, load_policy, parse_policy
@@ -20,6 +19,7 @@ from orchestrator.audit.run import audit, audit_host
 from orchestrator.cardano.config import shipped_file
 from orchestrator.cardano.health import Tip
 from orchestrator.cardano.layouts import GUILD, IOG
+from orchestrator.cardano.leader_schedule import REMAINING_KES_METRIC
 from orchestrator.cardano.networks import network
 from orchestrator.facts.probe import FileStat, GenesisFile, HostFacts, KeyFileStat
 from orchestrator.load.inventory import parse_yaml
