@@ -19,7 +19,7 @@ from orchestrator.cardano.leader_schedule import LeaderSlot
 from orchestrator.load.playbook import load_playbook, parse_serial
 from orchestrator.load.runspec import RunSpec, compile_run
 from orchestrator.model import HostStatus, Inventory, Phase, PlanAction
-from orchestrator.plan import Plan, make_plan
+from orchestrator.plan import Plan, make_plan, plan_as_json
 from orchestrator.roll.engine import Rollout, RolloutResult, RolloutSettings
 from orchestrator.roll.journal import OBSERVATIONS, Event, Journal, host_data, last_phases
 from orchestrator.roll.resume import reconcile_host, unfinished_hosts
@@ -470,3 +470,17 @@ def test_a_configured_schedule_that_cannot_be_read_stops_the_producer_only(tmp_p
     result = w.run()
     assert result.outcomes["bp1"].status is HostStatus.SKIPPED
     assert result.outcomes["relay1"].status is HostStatus.UPGRADED
+
+
+def test_leader_schedule_changes_the_plan(tmp_path: Path) -> None:
+    def leader(w: World) -> dict[str, Any]:
+        doc = plan_as_json(w.plan, now=WALL0)
+        return next(h["leader"] for h in doc["hosts"] if h["host"] == "bp1")
+
+    without = leader(world(tmp_path / "a", relays=2, producers=1, producer_facts={"last_start_seconds": 60.0}))
+    assert without["schedule"] is None and without["window_reason"] == "no leader schedule: a restart may cost a block"
+    with_it = leader(world(tmp_path / "b", relays=2, producers=1,
+                           producer_facts={"leader_schedule": slots(90), "last_start_seconds": 60.0}))  # fmt: skip
+    assert with_it["schedule"] == "file /var/lib/pool/schedule.json" and with_it["window"] == "wait"
+    relay = next(h for h in plan_as_json(world(tmp_path / "c").plan)["hosts"] if h["host"] == "relay1")
+    assert relay["leader"] is None
