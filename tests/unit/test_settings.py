@@ -156,7 +156,19 @@ SETTINGS = [
      lambda p: all("restart_mode reload cannot apply a binary switch" in (h.error or "") for h in p.hosts)),
     ("node_release", {"node_release": {**PIN, "version": "8.9.1"}},
      lambda p: {h.target_version for h in p.hosts} == {"8.9.1"}),
+    ("leader_margin_seconds", {"leader_margin_seconds": 300}, lambda p: leader(p)["margin_seconds"] == 300),
+    ("leader_settle_seconds", {"leader_settle_seconds": 5}, lambda p: leader(p)["settle_seconds"] == 5),
+    ("leader_max_wait_seconds", {"leader_max_wait_seconds": 60}, lambda p: leader(p)["max_wait_seconds"] == 60),
+    ("kes_min_periods", {"kes_min_periods": 10}, lambda p: leader(p)["kes"]["min_periods"] == 10),
 ]  # fmt: skip
+
+
+def leader(plan: Plan) -> dict[str, Any]:
+    """bp1's restart guard as `plan --json` shows it (relays have none)."""
+    doc = plan_as_json(plan)
+    assert all(h["leader"] is None for h in doc["hosts"] if h["role"] == "relay")
+    found: dict[str, Any] = next(h["leader"] for h in doc["hosts"] if h["host"] == "bp1")
+    return found
 
 
 @pytest.mark.parametrize(("setting", "extra", "differs"), SETTINGS, ids=[s[0] for s in SETTINGS])
@@ -232,6 +244,8 @@ def test_precedence_of_every_layer(tmp_path: Path, layer: str, setup: dict[str, 
     ({"restart_mode": "bounce"}, "restart_node: mode must be one of auto, restart, reload, not 'bounce'"),
     ({"sync_min_hot_peers": -1}, "sync_gate: min_hot_peers must be a whole number ≥ 0, not -1"),
     ({"peer_sharing": "sometimes"}, "migrate_config: peer_sharing must be true or false, not 'sometimes'"),
+    ({"leader_margin_seconds": "two minutes"}, "restart_node: leader_margin_seconds must be a number ≥ 0"),
+    ({"kes_min_periods": -1}, "restart_node: kes_min_periods must be a whole number ≥ 0, not -1"),
 ])  # fmt: skip
 def test_a_bad_value_is_refused_at_the_step(tmp_path: Path, extra: dict[str, Any], message: str) -> None:
     with pytest.raises(PlaybookError) as caught:
