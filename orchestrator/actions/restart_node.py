@@ -19,7 +19,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from orchestrator.actions.base import Action, HostDraft, HostPlanError, PlanContext, Slot, choice, number, spec, whole
+from orchestrator.actions.base import (
+    Action,
+    ArgError,
+    HostDraft,
+    HostPlanError,
+    PlanContext,
+    Slot,
+    choice,
+    number,
+    spec,
+    whole,
+)
+from orchestrator.cardano.leader_schedule import check_schedule_setting
 from orchestrator.cardano import node_yaml
 from orchestrator.model import PlanAction
 from orchestrator.roll import window as leader_window
@@ -40,6 +52,12 @@ def p2p_enabled(config_text: str | None) -> bool:
 class RestartNode:
     mode: str = "auto"
     window: WindowSettings = WindowSettings()  # a producer's restart window (roll/window.py)
+    schedule: tuple[tuple[str, str], ...] | None = None  # leader_schedule, as rendered for this host
+
+    @property
+    def schedule_setting(self) -> dict[str, str] | None:
+        """The `leader_schedule` mapping the facts record reads (None: not configured)."""
+        return None if self.schedule is None else dict(self.schedule)
 
     def plan(self, ctx: PlanContext, draft: HostDraft) -> None:
         self.decide(ctx, draft)
@@ -75,7 +93,7 @@ class RestartNode:
     def guard(self, ctx: PlanContext) -> leader_window.LeaderGuard:
         """The producer's restart guard from its facts (getattr: fakes of FactsLike may lack them)."""
         facts = ctx.facts
-        setting = ctx.host.vars.get("leader_schedule")
+        setting = self.schedule_setting
         source = None
         slots = getattr(facts, "leader_schedule", None)
         if setting is not None:
@@ -98,11 +116,17 @@ def parse(args: Mapping[str, Any]) -> RestartNode:
         max_wait_seconds=number(args, "leader_max_wait_seconds", leader_window.MAX_WAIT_SECONDS),
         kes_min_periods=whole(args, "kes_min_periods", leader_window.KES_MIN_PERIODS),
     )
-    return RestartNode(choice(args, "mode", MODES, "auto"), settings)
+    schedule = args.get("leader_schedule")
+    if schedule is not None:
+        why = check_schedule_setting(schedule)
+        if why is not None:
+            raise ArgError(why)
+        schedule = tuple(sorted((str(k), str(v)) for k, v in schedule.items()))
+    return RestartNode(choice(args, "mode", MODES, "auto"), settings, schedule)
 
 
 ACTION = Action(
-    spec("restart_node", [], ["mode", "leader_margin_seconds", "leader_settle_seconds", "leader_max_wait_seconds",
+    spec("restart_node", [], ["mode", "leader_schedule", "leader_margin_seconds", "leader_settle_seconds", "leader_max_wait_seconds",
                               "kes_min_periods"], disruptive=True,
          doc="mode auto|restart|reload: auto sends SIGHUP when only the topology changed on a P2P node; on a "
              "block producer a restart waits for a window between leader slots (leader_margin_seconds, "

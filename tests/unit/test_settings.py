@@ -57,7 +57,7 @@ def legacy_facts(host: str) -> Facts:
 
 
 def write_inventory(tmp: Path, relays_vars: dict[str, Any] | None = None,
-                    relay1_vars: dict[str, Any] | None = None) -> Path:  # fmt: skip
+                    relay1_vars: dict[str, Any] | None = None, bp1_vars: dict[str, Any] | None = None) -> Path:  # fmt: skip
     data = {
         "all": {
             "vars": {"layout": "iog", "cardano_network": "mainnet", "node_release": PIN},
@@ -65,7 +65,7 @@ def write_inventory(tmp: Path, relays_vars: dict[str, Any] | None = None,
                 "relays": {"vars": relays_vars or {}, "hosts": {
                     "relay1": {"ansible_host": "203.0.113.11", **(relay1_vars or {})},
                     "relay2": {"ansible_host": "203.0.113.12"}}},
-                "block_producers": {"hosts": {"bp1": {"ansible_host": "203.0.113.21"}}},
+                "block_producers": {"hosts": {"bp1": {"ansible_host": "203.0.113.21", **(bp1_vars or {})}}},
             },
         }
     }  # fmt: skip
@@ -135,6 +135,7 @@ def drifted(facts: dict[str, Facts], host: str) -> dict[str, Facts]:
 
 # ---- the table: setting (as -e) → what differs in the plan, against the same plan without it ----------
 
+SCHEDULE = {"source": "file", "path": "/var/lib/pool/schedule.json"}
 SETTINGS = [
     ("keep_manual_peers", {"keep_manual_peers": False},
      lambda p: FRIEND not in addresses(written(p, "relay1", TOPOLOGY))),
@@ -156,6 +157,8 @@ SETTINGS = [
      lambda p: all("restart_mode reload cannot apply a binary switch" in (h.error or "") for h in p.hosts)),
     ("node_release", {"node_release": {**PIN, "version": "8.9.1"}},
      lambda p: {h.target_version for h in p.hosts} == {"8.9.1"}),
+    ("leader_schedule", {"leader_schedule": SCHEDULE},  # the fake facts hold no schedule: the plan says so
+     lambda p: "leader schedule (file /var/lib/pool/schedule.json) could not be read" in (p.host("bp1").error or "")),
     ("leader_margin_seconds", {"leader_margin_seconds": 300}, lambda p: leader(p)["margin_seconds"] == 300),
     ("leader_settle_seconds", {"leader_settle_seconds": 5}, lambda p: leader(p)["settle_seconds"] == 5),
     ("leader_max_wait_seconds", {"leader_max_wait_seconds": 60}, lambda p: leader(p)["max_wait_seconds"] == 60),
@@ -281,3 +284,27 @@ def test_removed_arguments_are_refused_with_file_line(tmp_path: Path, steps: str
     assert caught.value.path.endswith("roles/mine/steps.yml")
     assert (caught.value.line, caught.value.column) == (line, column)
     assert caught.value.message.startswith(message), caught.value.message
+
+
+@pytest.mark.parametrize("layer", ["inventory", "playbook", "extra"])
+def test_leader_schedule_from_any_layer_reaches_the_probe(tmp_path: Path, layer: str) -> None:
+    """The facts record reads the schedule the producer's restart_node step renders (workflow.probe_hosts)."""
+    from orchestrator.workflow import probe_hosts
+
+    extra = {"leader_schedule": SCHEDULE} if layer == "extra" else None
+    inventory = load_inventory(write_inventory(tmp_path, **({"bp1_vars": {"leader_schedule": SCHEDULE}}
+                                                            if layer == "inventory" else {})), extra_vars=extra)  # fmt: skip
+    playbook = write_playbook(tmp_path, play_vars={"leader_schedule": SCHEDULE}) if layer == "playbook" else UPGRADE
+    spec = compile_run(load_playbook(playbook, roles_dir=ROOT / "roles"), inventory, extra_vars=extra)
+    bp1 = next(h for h in probe_hosts(spec) if h.name == "bp1")
+    assert bp1.vars["leader_schedule"] == SCHEDULE
+    from orchestrator.facts.probe import build_probe
+
+    assert "/var/lib/pool/schedule.json" in build_probe(bp1)
+
+
+def test_a_bad_leader_schedule_in_a_playbook_is_refused_at_the_step(tmp_path: Path) -> None:
+    playbook = write_playbook(tmp_path, play_vars={"leader_schedule": {"source": "sqlite", "path": "/b.db"}})
+    with pytest.raises(PlaybookError) as caught:
+        compile_run(load_playbook(playbook, roles_dir=ROOT / "roles"), load_inventory(write_inventory(tmp_path)))
+    assert caught.value.message.startswith("restart_node: leader_schedule: unknown source 'sqlite'")
