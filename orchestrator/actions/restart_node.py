@@ -31,8 +31,8 @@ from orchestrator.actions.base import (
     spec,
     whole,
 )
-from orchestrator.cardano.leader_schedule import check_schedule_setting
 from orchestrator.cardano import node_yaml
+from orchestrator.cardano.leader_schedule import check_schedule_setting
 from orchestrator.model import PlanAction
 from orchestrator.roll import window as leader_window
 from orchestrator.roll.window import WindowSettings
@@ -126,8 +126,8 @@ def parse(args: Mapping[str, Any]) -> RestartNode:
 
 
 ACTION = Action(
-    spec("restart_node", [], ["mode", "leader_schedule", "leader_margin_seconds", "leader_settle_seconds", "leader_max_wait_seconds",
-                              "kes_min_periods"], disruptive=True,
+    spec("restart_node", [], ["mode", "leader_schedule", "leader_margin_seconds", "leader_settle_seconds",
+                              "leader_max_wait_seconds", "kes_min_periods"], disruptive=True,
          doc="mode auto|restart|reload: auto sends SIGHUP when only the topology changed on a P2P node; on a "
              "block producer a restart waits for a window between leader slots (leader_margin_seconds, "
              "leader_settle_seconds, leader_max_wait_seconds) and is refused at or below kes_min_periods "
