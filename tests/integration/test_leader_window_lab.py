@@ -93,6 +93,22 @@ def test_packed_leader_slots_leave_the_producer_untouched(fleet, tmp_path):
     assert link(fleet, "bp2") == before and "8.7.3" in before
 
 
+def test_plan_and_facts_show_the_window_and_kes_per_producer(fleet, capsys):
+    leader_slots(fleet, "bp1", 40, 3600)
+    capsys.readouterr()
+    assert main(["plan", "-i", str(fleet.inventory_path), UPGRADE, "--limit", "bp1", "-e", BLOCKLOG]) == 2
+    out = capsys.readouterr().out
+    assert "restart window: next leader slot at" in out and "window wait" in out and "52 KES period(s) left" in out
+    assert main(["plan", "-i", str(fleet.inventory_path), UPGRADE, "--limit", "bp1"]) == 2
+    assert "no leader schedule: a restart may cost a block" in capsys.readouterr().out
+    assert main(["facts", "-i", str(fleet.inventory_path), "--limit", "bp1", "--json", "-e", BLOCKLOG]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    bp1 = doc[0] if isinstance(doc, list) else doc["hosts"][0]
+    assert bp1["remaining_kes_periods"] == 52 and bp1["leader_schedule"]["read"] is True
+    assert bp1["leader_schedule"]["next_slot_time"] is not None
+    assert bp1["ssh"] == {"connections": 1, "commands": 1}  # the schedule came with every other fact
+
+
 def test_a_leader_slot_seconds_ahead_is_waited_out_and_a_far_one_is_not(fleet, tmp_path, capsys):
     """Default margin (120 s): a slot 20 s ahead blocks bp1's restart until it has passed plus a
     3-s settle; bp2, whose next slot is an hour away, restarts at once."""
