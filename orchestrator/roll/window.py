@@ -23,6 +23,7 @@ from orchestrator.cardano.leader_schedule import (
     KesVerdict,
     LeaderSlot,
     RestartWindow,
+    WindowVerdict,
     kes_check,
     next_leader_slot,
     restart_window,
@@ -90,12 +91,16 @@ class LeaderGuard:
         """One line for `plan`: next leader slot, expected downtime, the window now, KES."""
         down = (f"expected downtime ~{self.downtime:.0f} s" if self.downtime_seconds is not None
                 else f"expected downtime unknown (assuming {self.downtime:.0f} s)")  # fmt: skip
+        kes = (f"the run would refuse it: {self.kes.reason}" if self.kes.verdict is KesVerdict.EXPIRING
+               else f"KES: {self.kes.reason}")  # fmt: skip
         if not self.configured:
-            return f"no leader schedule: a restart may cost a block; {down}; KES: {self.kes.reason}"
+            return f"no leader schedule: a restart may cost a block; {down}; {kes}"
         nxt = self.next_slot(now)
         slot = f"next leader slot at {utc_text(nxt.at)} (in {_span(nxt.at - now)})" if nxt else "no leader slot ahead"
         w = self.window(now)
-        return f"{slot}; {down}; window {w.verdict}: {w.reason}; KES: {self.kes.reason}"
+        window = {WindowVerdict.OPEN: "window open now", WindowVerdict.WAIT: f"window closed now: {w.reason}",
+                  WindowVerdict.DEFERRED: f"no window: the run would leave it untouched ({w.reason})"}[w.verdict]  # fmt: skip
+        return f"{slot}; {down}; {window}; {kes}"
 
     def as_json(self, now: float) -> dict[str, Any]:
         """The decision only (stable keys for `plan --json`): never the schedule itself."""

@@ -98,7 +98,7 @@ def test_plan_and_facts_show_the_window_and_kes_per_producer(fleet, capsys):
     capsys.readouterr()
     assert main(["plan", "-i", str(fleet.inventory_path), UPGRADE, "--limit", "bp1", "-e", BLOCKLOG]) == 2
     out = capsys.readouterr().out
-    assert "restart window: next leader slot at" in out and "window wait" in out and "52 KES period(s) left" in out
+    assert "restart window: next leader slot at" in out and "window closed now: waiting" in out and "52 KES period(s) left" in out
     assert main(["plan", "-i", str(fleet.inventory_path), UPGRADE, "--limit", "bp1"]) == 2
     assert "no leader schedule: a restart may cost a block" in capsys.readouterr().out
     assert main(["facts", "-i", str(fleet.inventory_path), "--limit", "bp1", "--json", "-e", BLOCKLOG]) == 0
