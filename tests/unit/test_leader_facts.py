@@ -194,3 +194,26 @@ def test_plan_summary_per_producer() -> None:
     doc = guard((90, 5000)).as_json(now)
     assert doc["window"] == "wait" and doc["expected_downtime_seconds"] == 60 and doc["kes"]["remaining_periods"] == 40
     assert "5000" not in json.dumps(doc) and "1700005000" not in json.dumps(doc)
+
+
+# ---- the lab's side: the schedule it writes, the KES it exports -----------------------------------
+
+
+def test_lab_schedule_rows_are_slot_starts_in_guild_and_cli_form() -> None:
+    now = 1_711_566_291.4  # mainnet slot 120000000 starts at 1711566291
+    rows = schedule_rows("mainnet", [60, -5], now)
+    assert [r[0] for r in rows] == [120000000 - 5, 120000000 + 60]
+    assert rows[1][1] == "2024-03-27T19:05:51+00:00" and rows[1][4] == "leader"
+    assert rows[1][2] == 208 + (120000060 - 4492800) // 432000  # epoch, as cncli stores it
+    doc = json.loads(cli_json(rows))
+    assert doc[1] == {"slotNumber": 120000060, "slotTime": "2024-03-27T19:05:51Z"}
+
+
+def test_lab_kes_low_fault_is_read_from_the_faults_file(tmp_path: Path) -> None:
+    from orchestrator.lab.simnode import load_faults
+
+    path = tmp_path / "faults.json"
+    path.write_text(json.dumps({"kes_low": {"version": None, "periods": 2}}))
+    assert load_faults("8.9.0", str(path)).kes_periods_left == 2
+    path.write_text(json.dumps({"kes_low": {"version": "8.7.3", "periods": 2}}))
+    assert load_faults("8.9.0", str(path)).kes_periods_left is None
