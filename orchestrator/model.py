@@ -39,6 +39,8 @@ class HostStatus(StrEnum):
     FAILED = "failed"  # failed and not (fully) restored
     SKIPPED = "skipped"  # could not be planned (unreachable, unusable files)
     UNTOUCHED = "untouched"  # the rollout stopped before its turn
+    DEFERRED = "deferred"  # a block producer left untouched: no restart window between its leader slots
+    REFUSED = "refused"  # a block producer left untouched: its KES expires within the threshold
 
 
 class Phase(StrEnum):
@@ -65,6 +67,9 @@ class Phase(StrEnum):
     RUN_ENDED = "run_ended"
     GATE_SAMPLE = "gate_sample"  # live view only, never journaled
     NODE_PHASE = "node_phase"  # an observation (the node's start-up phase changed), not a rollout step
+    LEADER_WAIT = "leader_wait"  # a block producer waits for a leader slot to pass before its restart
+    DEFERRED = "deferred"  # a block producer left untouched (no window, or KES): nothing changed
+    WINDOW_COUNTDOWN = "window_countdown"  # live view only, never journaled
 
 
 def _frozen(mapping: Mapping[str, Any] | None = None) -> Mapping[str, Any]:

@@ -29,6 +29,7 @@ from orchestrator.cardano.diffs import FileDiff
 from orchestrator.cardano.errors import FileFormatError
 from orchestrator.model import Host, Inventory, PlanAction, ReleasePin
 from orchestrator.roll.gates import GatePolicy
+from orchestrator.roll.window import LeaderGuard
 
 __all__ = ["FactsLike", "FileChange", "HostPlan", "Plan", "PlannedStep", "ReleasePin", "default_program", "make_plan",
            "own_peers", "plan_host"]  # fmt: skip
@@ -58,6 +59,7 @@ class HostPlan:
     batch: int = 0
     gate: GatePolicy | None = None  # how the host is judged after its change (sync_gate)
     last_start_seconds: float | None = None  # its newest complete start (own log); None: unknown
+    leader: LeaderGuard | None = None  # a block producer's restart guard: leader schedule, KES
 
     @property
     def expected_downtime(self) -> float | None:
@@ -167,7 +169,8 @@ def plan_host(
     if action is PlanAction.NONE and not draft.changes_files_or_binary:
         reasons.append(f"nothing to do: node is {facts.node_version}, " + "; ".join(d.reason for d in draft.unchanged))
     return HostPlan(host, facts.node_version, draft.target_version, draft.stage_release, draft.switch_binary,
-                    tuple(draft.files), tuple(draft.unchanged), action, tuple(reasons), gate=draft.gate)  # fmt: skip
+                    tuple(draft.files), tuple(draft.unchanged), action, tuple(reasons), gate=draft.gate,
+                    leader=draft.leader)  # fmt: skip
 
 
 def make_plan(

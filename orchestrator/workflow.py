@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from types import MappingProxyType
 from typing import Any
 
+from orchestrator.actions.restart_node import RestartNode
 from orchestrator.cardano.networks import network
 from orchestrator.facts.probe import HEALTH_SECTIONS, HostFacts, gather_facts
 from orchestrator.load.bundled import resolve_playbook, roles_dirs
@@ -57,8 +59,23 @@ def plan_from_facts(loaded: Loaded, facts: Mapping[str, HostFacts]) -> Plan:
     return make_plan(loaded.inventory, spec.hosts, as_planned, spec.release, spec.batches, spec.programs)
 
 
+def probe_hosts(spec: RunSpec) -> list[Host]:
+    """The run's hosts as the probe sees them: `leader_schedule` as the host's restart_node step
+    renders it (inventory, playbook or -e, by the documented precedence), so the facts record reads
+    the schedule the plan will use."""
+    hosts = []
+    for host in spec.hosts:
+        setting = next((p.operation.schedule_setting for p in spec.programs.get(host.name, ())
+                        if isinstance(p.operation, RestartNode)), None)  # fmt: skip
+        variables = {k: v for k, v in host.vars.items() if k != "leader_schedule"}
+        if setting is not None:
+            variables["leader_schedule"] = setting
+        hosts.append(replace(host, vars=MappingProxyType(variables)))
+    return hosts
+
+
 def gather_and_plan(loaded: Loaded, fleet: Fleet) -> tuple[dict[str, HostFacts], Plan]:
-    facts = gather_facts(fleet, list(loaded.spec.hosts))
+    facts = gather_facts(fleet, probe_hosts(loaded.spec))
     return facts, plan_from_facts(loaded, facts)
 
 

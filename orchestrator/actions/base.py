@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from orchestrator.cardano.diffs import FileDiff
 from orchestrator.model import Host, Inventory, PlanAction, ReleasePin
 from orchestrator.roll.gates import GatePolicy
+from orchestrator.roll.window import LeaderGuard
 
 
 class Slot(IntEnum):
@@ -105,6 +106,7 @@ class HostDraft:
     reasons: list[str] = field(default_factory=list)
     action: PlanAction | None = None  # None: no APPLY operation decided (the planner applies "auto")
     gate: GatePolicy | None = None
+    leader: LeaderGuard | None = None  # a block producer's restart guard (restart_node)
 
     @property
     def version_after(self) -> str | None:

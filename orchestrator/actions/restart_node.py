@@ -4,6 +4,13 @@ mode auto: a restart when the binary or config.json changes; SIGHUP when only to
 on a node already running P2P (8.9.0 re-reads its topology on SIGHUP; a non-P2P node does not);
 nothing when nothing changed. mode restart: always a restart when something changed. mode reload:
 SIGHUP only — a host whose change needs a restart is refused with the reason, never half-applied.
+
+On a block producer it also builds the restart guard (orchestrator/roll/window.py): the leader
+schedule the probe read (the `leader_schedule` variable), the host's last measured start, the
+remaining KES periods, and this step's window settings (leader_margin_seconds,
+leader_settle_seconds, leader_max_wait_seconds, kes_min_periods). A schedule that is configured
+but could not be read stops the producer's plan: restarting blind is what the setting exists to
+prevent.
 """
 
 from __future__ import annotations
@@ -12,9 +19,23 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from orchestrator.actions.base import Action, HostDraft, HostPlanError, PlanContext, Slot, choice, spec
+from orchestrator.actions.base import (
+    Action,
+    ArgError,
+    HostDraft,
+    HostPlanError,
+    PlanContext,
+    Slot,
+    choice,
+    number,
+    spec,
+    whole,
+)
 from orchestrator.cardano import health, node_yaml
+from orchestrator.cardano.leader_schedule import check_schedule_setting
 from orchestrator.model import PlanAction
+from orchestrator.roll import window as leader_window
+from orchestrator.roll.window import WindowSettings
 
 MODES = ("auto", "restart", "reload")
 
@@ -30,8 +51,20 @@ def p2p_enabled(config_text: str | None) -> bool:
 @dataclass(frozen=True)
 class RestartNode:
     mode: str = "auto"
+    window: WindowSettings = WindowSettings()  # a producer's restart window (roll/window.py)
+    schedule: tuple[tuple[str, str], ...] | None = None  # leader_schedule, as rendered for this host
+
+    @property
+    def schedule_setting(self) -> dict[str, str] | None:
+        """The `leader_schedule` mapping the facts record reads (None: not configured)."""
+        return None if self.schedule is None else dict(self.schedule)
 
     def plan(self, ctx: PlanContext, draft: HostDraft) -> None:
+        self.decide(ctx, draft)
+        if ctx.host.is_producer and draft.action is PlanAction.RESTART:
+            draft.leader = self.guard(ctx)  # a SIGHUP keeps the node forging: no window needed
+
+    def decide(self, ctx: PlanContext, draft: HostDraft) -> None:
         if not draft.changes_files_or_binary:
             draft.action = PlanAction.NONE
             return
@@ -57,13 +90,48 @@ class RestartNode:
             draft.reasons.append("topology only, P2P already on: SIGHUP, no restart")
 
 
+    def guard(self, ctx: PlanContext) -> leader_window.LeaderGuard:
+        """The producer's restart guard from its facts (getattr: fakes of FactsLike may lack them)."""
+        facts = ctx.facts
+        setting = self.schedule_setting
+        source = None
+        slots = getattr(facts, "leader_schedule", None)
+        if setting is not None:
+            source = f"{setting['source']} {setting.get('path') or ''}".strip()
+            error = getattr(facts, "leader_schedule_error", None)
+            if error is not None or slots is None:
+                raise HostPlanError(f"leader schedule ({source}) could not be read: {error or 'not probed'}; "
+                                    "a block producer is not restarted blind when its schedule is configured")  # fmt: skip
+        return leader_window.build_guard(
+            self.window, source=source, slots=tuple(slots or ()),
+            remaining_kes_periods=getattr(facts, "remaining_kes_periods", None),
+            downtime_seconds=getattr(facts, "last_start_seconds", None),
+        )  # fmt: skip
+
+
 def parse(args: Mapping[str, Any]) -> RestartNode:
-    return RestartNode(choice(args, "mode", MODES, "auto"))
+    settings = WindowSettings(
+        margin_seconds=number(args, "leader_margin_seconds", leader_window.MARGIN_SECONDS),
+        settle_seconds=number(args, "leader_settle_seconds", leader_window.SETTLE_SECONDS),
+        max_wait_seconds=number(args, "leader_max_wait_seconds", leader_window.MAX_WAIT_SECONDS),
+        kes_min_periods=whole(args, "kes_min_periods", leader_window.KES_MIN_PERIODS),
+    )
+    schedule = args.get("leader_schedule")
+    if schedule is not None:
+        why = check_schedule_setting(schedule)
+        if why is not None:
+            raise ArgError(why)
+        schedule = tuple(sorted((str(k), str(v)) for k, v in schedule.items()))
+    return RestartNode(choice(args, "mode", MODES, "auto"), settings, schedule)
 
 
 ACTION = Action(
-    spec("restart_node", [], ["mode"], disruptive=True,
-         doc="mode auto|restart|reload: auto sends SIGHUP when only the topology changed on a P2P node"),
+    spec("restart_node", [], ["mode", "leader_schedule", "leader_margin_seconds", "leader_settle_seconds",
+                              "leader_max_wait_seconds", "kes_min_periods"], disruptive=True,
+         doc="mode auto|restart|reload: auto sends SIGHUP when only the topology changed on a P2P node; on a "
+             "block producer a restart waits for a window between leader slots (leader_margin_seconds, "
+             "leader_settle_seconds, leader_max_wait_seconds) and is refused at or below kes_min_periods "
+             "KES periods left"),
     Slot.APPLY,
     parse,
 )  # fmt: skip

@@ -32,6 +32,7 @@ from orchestrator.audit.registry import Applies, Result, Rule, register, rule
 from orchestrator.cardano import node_rules
 from orchestrator.cardano.config import infer_network
 from orchestrator.cardano.errors import FileFormatError
+from orchestrator.cardano.leader_schedule import REMAINING_KES_METRIC, KesVerdict, kes_check
 from orchestrator.cardano.networks import network as network_named
 from orchestrator.cardano.releases import VERSIONS, ReleasePin, ReleasePinError
 from orchestrator.cardano.topology import (
@@ -441,6 +442,18 @@ def _check_hot_peers(c: Context) -> Result:
     if count < c.policy.min_hot_peers:
         return False, f"{count} hot peer(s) ({source}); at least {c.policy.min_hot_peers} wanted", ""
     return True, f"{count} hot peer(s) ({source})", ""
+
+
+@rule(
+    "kes-expiry", "a block producer's operational certificate has more than min_kes_periods KES periods left "
+    "(remainingKESPeriods metric)", E, BP, category="keys",
+)
+def _check_kes(c: Context) -> Result:
+    check = kes_check(c.facts.remaining_kes_periods, c.policy.min_kes_periods)
+    if check.verdict is KesVerdict.UNKNOWN:
+        return False, (f"{check.reason}: the node exports no {REMAINING_KES_METRIC} "
+                       f"({_probe_why(c.facts, 'metrics')})"), ""  # fmt: skip
+    return check.verdict is KesVerdict.OK, check.reason, ""
 
 
 def release_for(host: Host, policy: Policy) -> ReleasePin:

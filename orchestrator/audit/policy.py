@@ -34,6 +34,9 @@ class Policy:
     max_clock_skew_seconds: int = 30
     min_hot_peers: int = MIN_HOT_PEERS
     min_free_disk_bytes: int = 20 * 1024**3
+    # kes-expiry: a producer with this many KES periods (36 h each) or fewer left is flagged; three
+    # weeks, so that a weekly compliance run warns twice before `run` refuses to restart it.
+    min_kes_periods: int = 14
     network: str | None = None  # every host must be on this network (None: the inventory's own)
     fail_on: Severity = Severity.ERROR
     disabled: frozenset[str] = frozenset()
@@ -57,7 +60,7 @@ class PolicyError(SourceError):
 
 _INT_KEYS: Mapping[str, int] = MappingProxyType({
     "max_slot_lag": 0, "max_stall_slots": 0, "max_clock_skew_seconds": 0, "min_hot_peers": 0,
-    "min_free_disk_bytes": 0,
+    "min_free_disk_bytes": 0, "min_kes_periods": 0,
 })  # fmt: skip  (name → minimum)
 _STR_KEYS = ("pinned_version", "pinned_cli_version", "network")
 _POLICY_KEYS = (*_INT_KEYS, *_STR_KEYS, "fail_on", "rules")

@@ -5,14 +5,17 @@ node's start-up (minutes on mainnet: the ledger replay), so a restart must fit *
 slots. Computing the schedule needs the pool's VRF signing key, which this tool never reads; it
 reads what the operator already keeps instead:
 
-- the JSON that `cardano-cli query leadership-schedule --output-json` prints: a list of
-  `{"slotNumber": N, "slotTime": "2024-03-19T10:41:11Z"}` (cardano-cli's `LeadershipSchedule`
-  JSON; IntersectMBO/cardano-cli, `Cardano.CLI.Types.Output`, and the cardano-node wiki's
-  "leadership-schedule" page);
-- guild-operators' blocklog database (`cncli.sh leaderlog` writes
-  `blocklog(id, slot, at, epoch, block, slot_in_epoch, hash, size, status)`, `at` an ISO-8601
-  time from `cncli leaderlog --tz UTC`, e.g. `2024-03-19T10:41:11+00:00`; gLiveView shows the next
-  leader slot as the first future `at`). The probe reads it read-only and prints `slot|at` lines.
+- the JSON that `cardano-cli query leadership-schedule --output-json` prints: a list, sorted by
+  slot, of `{"slotNumber": N, "slotTime": "2024-03-19T10:41:11Z"}` (Aeson's UTCTime), or
+  `{"slotNumber": N, "error": "..."}` for a slot the cli could not convert to a time (cardano-cli's
+  query command, `showLeadershipSlot`: `epochInfoSlotToUTCTime`, else the error);
+- guild-operators' blocklog database: `cncli.sh leaderlog` (scripts/cnode-helper-scripts/cncli.sh,
+  `createBlocklogDB`) creates `blocklog(id, slot, at, epoch, block, slot_in_epoch, hash, size,
+  status)` and inserts each of `cncli leaderlog --tz UTC`'s `assignedSlots[].at` (RFC 3339 with an
+  offset, e.g. `2024-03-19T10:41:11+00:00`; cncli's USAGE.md shows `-08:00` without `--tz UTC`)
+  with status `leader`; gLiveView shows the next one as
+  `SELECT at FROM blocklog WHERE datetime(at) > datetime('now') ORDER BY slot ASC LIMIT 1`.
+  The probe reads it read-only (sqlite `mode=ro`) and prints `slot|at` lines.
 
 Everything here is pure: times are unix seconds, durations seconds, slots absolute slot numbers.
 The schedule is sensitive (it tells an attacker when to strike): callers keep only the decision
@@ -22,7 +25,7 @@ The schedule is sensitive (it tells an attacker when to strike): callers keep on
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -181,6 +184,50 @@ def restart_window(
     )  # fmt: skip
 
 
+class ScheduleSource(StrEnum):
+    """Where the `leader_schedule` variable says a block producer's schedule is kept."""
+
+    BLOCKLOG = "blocklog"  # guild-operators' blocklog.db (SQLite), read with mode=ro
+    FILE = "file"  # the JSON of `cardano-cli query leadership-schedule --output-json`, kept by a cron job
+    COMMAND = "command"  # opt-in: a command the operator names, printing that JSON (memory: see docs)
+
+
+_SETTING_KEYS = {ScheduleSource.BLOCKLOG: "path", ScheduleSource.FILE: "path", ScheduleSource.COMMAND: "command"}
+
+
+def check_schedule_setting(value: object) -> str | None:
+    """Why a `leader_schedule` value is unusable (one sentence), or None when it is well formed.
+
+    Accepted: `{source: blocklog, path: /abs/blocklog.db}`, `{source: file, path: /abs/schedule.json}`,
+    `{source: command, command: "..."}`; nothing else (no unknown keys: a typo must not be ignored).
+    """
+    if not isinstance(value, Mapping):
+        return "leader_schedule must be a mapping {source: blocklog|file|command, path: ... | command: ...}"
+    source = value.get("source")
+    if source not in tuple(ScheduleSource):
+        return (f"leader_schedule: unknown source {source!r}; expected one of "
+                f"{', '.join(s.value for s in ScheduleSource)}")  # fmt: skip
+    key = _SETTING_KEYS[ScheduleSource(source)]
+    extra = sorted(set(value) - {"source", key})
+    if extra:
+        return f"leader_schedule (source {source}) takes only '{key}', not {', '.join(repr(k) for k in extra)}"
+    given = value.get(key)
+    if not isinstance(given, str) or not given.strip():
+        return f"leader_schedule (source {source}) needs '{key}' (a non-empty string)"
+    if key == "path" and not given.startswith("/"):
+        return f"leader_schedule path must be absolute, not {given!r}"
+    if key == "path" and given.lower().endswith(_KEY_SUFFIXES):
+        return f"leader_schedule path {given!r} names a key or certificate file: the tool never reads pool keys"
+    return None
+
+
+# Pool key files as cardano-cli and guild's CNTools name them (never read, whatever the setting says).
+_KEY_SUFFIXES = (".skey", ".vkey", ".cert", ".counter", ".opcert")
+
+
+REMAINING_KES_METRIC = "cardano_node_metrics_remainingKESPeriods_int"
+
+
 class KesVerdict(StrEnum):
     OK = "ok"
     EXPIRING = "expiring"
@@ -201,9 +248,11 @@ KES_PERIOD_SECONDS = 129600  # slotsPerKESPeriod × slotLength in the mainnet, p
 def kes_check(remaining_periods: int | None, threshold_periods: int) -> KesCheck:
     """Is the operational certificate's KES far enough from expiry to restart (or pass an audit)?
 
-    `remaining_periods` is `cardano_node_metrics_remainingKESPeriods_int` (None: the node does not
-    export it). A restart does not renew a certificate: a producer at or below the threshold needs
-    a KES rotation first. One KES period is 129600 s (36 h) on every public network.
+    `remaining_periods` is REMAINING_KES_METRIC, `max 0 (oCertExpiryKesPeriod - currKesPeriod)`
+    (cardano-node 8.9.0, the forge-state metrics of Cardano.Tracing.Tracers and
+    Cardano.Node.Tracing.Tracers.Consensus; None: the node does not export it). A restart does
+    not renew a certificate: a producer at or below the threshold needs a KES rotation first. One
+    KES period is 129600 s (36 h) on every public network.
     """
     if remaining_periods is None:
         return KesCheck(KesVerdict.UNKNOWN, None, None, "remaining KES periods unknown (no remainingKESPeriods metric)")

@@ -1,4 +1,4 @@
-"""`cardano-fleet lab up|down|status|fault|exec`: a local replica fleet of real sshd hosts."""
+"""`cardano-fleet lab up|down|status|fault|leader-slots|exec`: a local replica fleet of real sshd hosts."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from orchestrator.cardano.releases import FROM_VERSION, VERSIONS
 if TYPE_CHECKING:
     from orchestrator.lab.state import LabState
 
-FAULTS = ("crash_at_start", "never_sync", "slow_start", "ignore_stop", "replay_stalls")
+FAULTS = ("crash_at_start", "never_sync", "slow_start", "ignore_stop", "replay_stalls", "kes_low")
 FAULTS_FILE = "/etc/cardano-lab/faults.json"
 
 
@@ -67,6 +67,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     fault.add_argument("--percent", type=float, default=37.0,
                        help="replay_stalls: the ledger replay stops at this percentage (default 37)")  # fmt: skip
+    fault.add_argument("--periods", type=int, default=1,
+                       help="kes_low: a block producer's remainingKESPeriods metric shows N (default 1; "
+                            "read at every scrape, no restart needed)")  # fmt: skip
+    slots = sub.choices["leader-slots"]
+    slots.add_argument("host", help="lab block producer, e.g. bp1")
+    slots.add_argument("--in", dest="offsets", type=float, action="append", required=True, metavar="SECONDS",
+                       help="a leader slot this many seconds from now (negative: past); repeatable")  # fmt: skip
     ex = sub.choices["exec"]
     ex.add_argument("host")
     ex.add_argument("cmd", nargs=argparse.REMAINDER, help="shell command run as root inside the host")
@@ -76,6 +83,8 @@ _OTHER = (
     ("down", "stop every host and remove every namespace, link and process of the lab"),
     ("status", "list hosts, addresses and whether each answers SSH"),
     ("fault", "switch a node fault on for one host (optionally only for one node version), or clear"),
+    ("leader-slots", "give a block producer a leader schedule (blocklog.db and the cli's JSON) with slots "
+                     "at chosen offsets from now"),
     ("exec", "run a command inside a lab host out of band (nsenter), for debugging"),
 )
 
@@ -124,7 +133,10 @@ def run(args: argparse.Namespace) -> int:
             print(f"cardano-fleet lab: no lab in {args.dir}", file=sys.stderr)
             return 1
         if args.lab_command == "fault":
-            return _set_fault(loaded, args.host, args.fault, args.fault_version, args.seconds, args.percent)
+            return _set_fault(loaded, args.host, args.fault, args.fault_version, args.seconds, args.percent,
+                              args.periods)  # fmt: skip
+        if args.lab_command == "leader-slots":
+            return _leader_slots(loaded, args.host, args.offsets)
         proc = host_exec(loaded, args.host, " ".join(args.cmd))
         sys.stdout.write(proc.stdout)
         sys.stderr.write(proc.stderr)
@@ -134,7 +146,29 @@ def run(args: argparse.Namespace) -> int:
         return 1
 
 
-def _set_fault(state: LabState, host: str, fault: str, version: str | None, seconds: float, percent: float) -> int:
+def _leader_slots(state: LabState, host: str, offsets: list[float]) -> int:
+    import time
+
+    from orchestrator.lab.hosts import host_exec as run_in_host
+    from orchestrator.lab.leader_slots import BLOCKLOG_PATH, SCHEDULE_PATH, schedule_rows, write_command
+
+    if state.host(host).role != "block_producer":
+        print(f"cardano-fleet lab: {host} is not a block producer", file=sys.stderr)
+        return 1
+    rows = schedule_rows("mainnet", offsets, time.time())  # the lab runs mainnet's slot clock
+    done = run_in_host(state, host, write_command(rows))
+    if done.returncode != 0:
+        print(f"cardano-fleet lab: could not write the schedule on {host}: {done.stderr.strip()}", file=sys.stderr)
+        return 1
+    for slot, at, *_ in rows:
+        print(f"{host}: leader slot {slot} at {at}")
+    print(f"{host}: wrote {BLOCKLOG_PATH} and {SCHEDULE_PATH}; inventory: "
+          f"leader_schedule: {{source: blocklog, path: {BLOCKLOG_PATH}}} (or source: file, path: {SCHEDULE_PATH})")
+    return 0
+
+
+def _set_fault(state: LabState, host: str, fault: str, version: str | None, seconds: float, percent: float,
+               periods: int = 1) -> int:  # fmt: skip
     """Faults live in a file the simulated node reads at start (ignore_stop: when a stop request comes)."""
     from orchestrator.lab.hosts import host_exec as run_in_host
 
@@ -146,6 +180,8 @@ def _set_fault(state: LabState, host: str, fault: str, version: str | None, seco
         faults[fault] = {"version": version, "seconds": seconds}
         if fault == "replay_stalls":
             faults[fault] = {"version": version, "percent": percent}
+        if fault == "kes_low":
+            faults[fault] = {"version": version, "periods": periods}
     text = json.dumps(faults, indent=2)
     tmp = f"{FAULTS_FILE}.tmp"
     write = run_in_host(state, host, f"printf %s {shlex.quote(text)} > {tmp} && mv {tmp} {FAULTS_FILE}")

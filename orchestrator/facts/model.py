@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 
 from orchestrator.cardano import health, node_yaml, startup
 from orchestrator.cardano.health import DiskUsage, TcpConnection, Tip
+from orchestrator.cardano.leader_schedule import REMAINING_KES_METRIC, LeaderSlot
 
 
 class FileStat(NamedTuple):
@@ -94,6 +95,9 @@ class HostFacts:
     key_files_stat: tuple[KeyFileStat, ...] = ()
     startup_source: str | None = None  # "journal:<unit>" or "file:<path>": where the node's log was read
     startups: startup.Startups | None = None  # the node's newest start, and its newest complete one
+    # A producer's leader slots (only with `leader_schedule` set): in memory, never printed.
+    leader_schedule: tuple[LeaderSlot, ...] | None = field(default=None, repr=False)
+    leader_schedule_error: str | None = None  # configured, but unreadable: why
     probe_errors: Mapping[str, str] = field(default_factory=_empty)
 
     @cached_property
@@ -130,6 +134,11 @@ class HostFacts:
     def hot_peer_count(self) -> tuple[int, str]:
         """(hot peers, source): the metric, else established node connections (cardano/health.py)."""
         return health.hot_peer_count(self.metrics, self.hot_peer_addresses)
+
+    @property
+    def remaining_kes_periods(self) -> int | None:
+        """KES periods left on the operational certificate (the node's metric; producers only)."""
+        return health.metric_int(dict(self.metrics), REMAINING_KES_METRIC)
 
     @property
     def service_running(self) -> bool:

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
-from orchestrator.cardano import health, node_rules, startup
+from orchestrator.cardano import health, leader_schedule, node_rules, startup
 from orchestrator.cardano.health import ParseError
 from orchestrator.cardano.networks import network as network_named
 from orchestrator.facts.model import FileStat, GenesisFile, KeyFileStat
@@ -430,3 +430,84 @@ class StartupSection(FactSection):
         first, _, rest = out.body.partition("\n")
         source = first.removeprefix("source=") if first.startswith("source=") else None
         return Parsed.of(startup_source=source, startups=startup.summarise(rest.splitlines()))
+
+
+# guild-operators' blocklog.db, read-only (`mode=ro`: never a write, never a journal file created),
+# the rows gLiveView would count as upcoming plus the last hour (a slot just past still needs its
+# settle time): `slot|at` lines, at most 2000 (an epoch of a large pool holds a few dozen).
+_BLOCKLOG_PY = (
+    "import pathlib,sqlite3,sys\n"
+    "u=pathlib.Path(sys.argv[1]).as_uri()+'?mode=ro'\n"
+    "try:\n"
+    " c=sqlite3.connect(u,uri=True)\n"
+    " r=c.execute(\"SELECT slot, at FROM blocklog WHERE datetime(at) > datetime('now','-1 hour') "
+    "ORDER BY slot LIMIT 2000\").fetchall()\n"
+    "except sqlite3.Error as e:\n"
+    " sys.stderr.write('blocklog: %s\\n' % e);sys.exit(3)\n"
+    "sys.stdout.write(''.join('%s|%s\\n' % x for x in r))\n"
+)
+# A schedule file is read only when it is small and looks like the cli's JSON list: anything else
+# (a key file named by mistake) is refused unread past its first byte.
+_SCHEDULE_FILE_PY = (
+    "import os,sys\n"
+    "p=sys.argv[1]\n"
+    "if os.path.getsize(p)>4000000:\n sys.stderr.write('larger than 4 MB: not a leader schedule\\n');sys.exit(3)\n"
+    "f=open(p,'rb')\n"
+    "b=f.read(1)\n"
+    "if b.strip() and b!=b'[':\n sys.stderr.write('not a JSON list: not a leader schedule\\n');sys.exit(3)\n"
+    "sys.stdout.write((b+f.read()).decode('utf-8','replace'))\n"
+)
+# `source: command` must answer within the probe's own limit (facts.probe.PROBE_TIMEOUT is 60 s).
+SCHEDULE_COMMAND_TIMEOUT = 50
+
+
+def _under(path: str, directory: str) -> bool:
+    d = directory.rstrip("/") + "/"
+    return path == directory.rstrip("/") or path.startswith(d)
+
+
+@register
+class LeaderScheduleSection(FactSection):
+    """A block producer's leader schedule where the `leader_schedule` variable says it is kept
+    (orchestrator.cardano.leader_schedule): guild's blocklog.db read-only, the cli's JSON file, or
+    the operator's command. Never the VRF key, never anything under the keys dir. The slots stay in
+    memory: plans and journals keep only the decision (orchestrator.roll.window)."""
+
+    name = "leader_schedule"
+    check_exit = False
+
+    def applies(self, host: Host) -> bool:
+        setting = host.vars.get("leader_schedule")
+        return host.is_producer and setting is not None and leader_schedule.check_schedule_setting(setting) is None
+
+    def command(self, host: Host) -> str:
+        setting = host.vars["leader_schedule"]
+        source = leader_schedule.ScheduleSource(setting["source"])
+        if source is leader_schedule.ScheduleSource.COMMAND:
+            return f"timeout {SCHEDULE_COMMAND_TIMEOUT} sh -c {q(setting['command'])} 2>/dev/null"
+        path = str(setting["path"])
+        if _under(path, host.layout.keys_dir):
+            return f"echo {q(f'refused: {path} is under the keys dir {host.layout.keys_dir}')}; exit 3"
+        script = _BLOCKLOG_PY if source is leader_schedule.ScheduleSource.BLOCKLOG else _SCHEDULE_FILE_PY
+        return f"python3 -I -S -c {q(script)} {q(path)}"
+
+    def parse(self, out: Output) -> Parsed:
+        setting = out.host.vars["leader_schedule"]
+        source = leader_schedule.ScheduleSource(setting["source"])
+        where = setting.get("path") or "the leader_schedule command"
+        if out.rc != 0:
+            why = last_line(out.body, "no output")
+            if source is leader_schedule.ScheduleSource.COMMAND:
+                why = "timed out" if out.rc == 124 else f"exit {out.rc}"
+            return Parsed.of(leader_schedule_error=f"{where}: {why}")
+        try:
+            if source is leader_schedule.ScheduleSource.BLOCKLOG:
+                slots = leader_schedule.parse_blocklog_rows(out.body)
+            else:
+                slots = leader_schedule.parse_cli_schedule(out.body or "[]", network_named(out.host.network))
+        except ParseError as exc:
+            return Parsed.of(leader_schedule_error=f"{where}: {exc}")
+        return Parsed.of(leader_schedule=slots)
+
+    def unavailable(self, why: str) -> Mapping[str, Any]:
+        return {"leader_schedule_error": why}

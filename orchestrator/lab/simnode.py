@@ -44,7 +44,13 @@ SYNC_TOLERANCE_SECONDS = 600  # the CLI's syncProgress tolerance
 DEFAULT_FAULTS_PATH = "/etc/cardano-lab/faults.json"
 TIP_FILE = "lab-tip.json"
 SEED_FILE = "lab-seed.json"
-FAULT_NAMES = ("crash_at_start", "never_sync", "slow_start", "ignore_stop", "replay_stalls")
+FAULT_NAMES = ("crash_at_start", "never_sync", "slow_start", "ignore_stop", "replay_stalls", "kes_low")
+# A block producer's KES, as cardano-node 8.9.0 exports it once it forges (the forge-state metrics:
+# remaining = max 0 (expiry - current)): 36-h periods (slotsPerKESPeriod 129600 x 1 s slots) and a
+# certificate valid for maxKESEvolutions 62 of them (the public networks' Shelley genesis).
+SLOTS_PER_KES_PERIOD = 129600
+MAX_KES_EVOLUTIONS = 62
+DEFAULT_KES_PERIODS_LEFT = 52  # a certificate rotated about two weeks ago
 CLEAN_MARKER = "clean"  # ouroboros-consensus writes <db>/clean on a clean shutdown, removes it at start
 
 
@@ -198,6 +204,7 @@ class Faults:
     slow_start_seconds: float | None = None
     ignore_stop_seconds: float | None = None
     replay_stalls_percent: float | None = None  # the ledger replay stops here; the socket never opens
+    kes_periods_left: int | None = None  # kes_low: the operational certificate expires this soon
 
 
 def load_faults(version: str, path: str | None = None) -> Faults:
@@ -230,7 +237,15 @@ def load_faults(version: str, path: str | None = None) -> Faults:
         slow_start_seconds=seconds(applies("slow_start"), 30.0),
         ignore_stop_seconds=seconds(applies("ignore_stop"), 20.0),
         replay_stalls_percent=_percent(applies("replay_stalls")),
+        kes_periods_left=_periods(applies("kes_low")),
     )
+
+
+def _periods(entry: dict[str, Any] | None) -> int | None:
+    if entry is None:
+        return None
+    value = entry.get("periods", 1)
+    return max(0, int(value)) if isinstance(value, int | float) else 1
 
 
 def _percent(entry: dict[str, Any] | None) -> float | None:
@@ -476,7 +491,23 @@ class SimNode:
                 "cardano_node_metrics_connectionManager_duplexConns 0",
             ]
         lines.append(f"cardano_node_metrics_peers_connectedPeers_int {hot}")
+        if self.opts.block_producer and self.ready:
+            lines += self.kes_metrics()
         return "\n".join(lines) + "\n"
+
+    def kes_metrics(self) -> list[str]:
+        """The forge-state metrics of a producer; the kes_low fault is read at each scrape (a KES
+        period passing needs no restart either)."""
+        left = load_faults(self.version).kes_periods_left
+        left = DEFAULT_KES_PERIODS_LEFT if left is None else left
+        current = self.tip_slot() // SLOTS_PER_KES_PERIOD
+        start = current - (MAX_KES_EVOLUTIONS - left)
+        return [
+            f"cardano_node_metrics_currentKESPeriod_int {current}",
+            f"cardano_node_metrics_operationalCertificateStartKESPeriod_int {start}",
+            f"cardano_node_metrics_operationalCertificateExpiryKESPeriod_int {start + MAX_KES_EVOLUTIONS}",
+            f"cardano_node_metrics_remainingKESPeriods_int {left}",
+        ]
 
     def start_metrics(self) -> None:
         spec = _prometheus(self.config)

@@ -35,6 +35,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
 from orchestrator.cardano.layouts import LAYOUTS, PATH_VARIABLES, Layout
+from orchestrator.cardano.leader_schedule import check_schedule_setting
 from orchestrator.cardano.networks import NETWORKS
 from orchestrator.cardano.releases import ReleasePin, ReleasePinError
 from orchestrator.load import secrets as secret_values
@@ -91,6 +92,7 @@ TOOL_VARIABLES: tuple[str, ...] = (
     "known_hosts_file",
     "node_release",
     "become_password_env",
+    "leader_schedule",
     *PATH_VARIABLES,
 )
 ANSIBLE_VARIABLES: tuple[str, ...] = (
@@ -1108,6 +1110,10 @@ def _check_value(name: str, value: Any, vloc: Loc) -> None:
     if name in ("ansible_port", "ansible_ssh_port", "node_port"):
         if _port(value) is None:
             raise fail(f"'{name}' must be a port number 1..65535, not {value!r}")
+    elif name == "leader_schedule":
+        why = check_schedule_setting(plain(value))
+        if why is not None:
+            raise fail(why)
     elif name == "cardano_network":
         if not isinstance(value, str) or value not in NETWORKS:
             hint = did_you_mean(str(value), NETWORKS) if isinstance(value, str) else None

@@ -24,6 +24,7 @@ __all__ = ["make_console", "print_plan", "print_summary", "LiveRollout", "plan_t
 STATUS_STYLE = {
     HostStatus.UPGRADED: "green", HostStatus.UNCHANGED: "dim", HostStatus.ROLLED_BACK: "yellow",
     HostStatus.FAILED: "bold red", HostStatus.SKIPPED: "magenta", HostStatus.UNTOUCHED: "cyan",
+    HostStatus.DEFERRED: "yellow", HostStatus.REFUSED: "bold yellow",
 }  # fmt: skip
 
 
@@ -62,15 +63,19 @@ def print_plan(console: Console, plan: Plan, diff: bool = False) -> None:
             "Expected restart time of the rollout (batches one after another, each as long as its slowest "
             f"host's last start): {'unknown' if total is None else '~' + fmt_duration(total)}", highlight=False,
         )  # fmt: skip
+    now = time.time()
     for hp in plan.hosts:
         if hp.error:
             console.print(Text.assemble((f"{hp.host.name}: ", "bold"), (hp.error, "red")))
             continue
-        if not hp.reasons:  # no empty "relay1:" heading
+        leader = hp.leader.summary(now) if hp.leader is not None and hp.changed else None
+        if not hp.reasons and leader is None:  # no empty "relay1:" heading
             continue
         console.print(Text(f"{hp.host.name}:", "bold"))
         for reason in hp.reasons:  # prose: a log viewer or terminal wraps it, never a hard break mid-sentence
             console.print(f"  - {reason}", highlight=False, soft_wrap=True)
+        if leader is not None:
+            console.print(f"  - restart window: {leader}", highlight=False, soft_wrap=True)
     if diff:
         for hp in plan.hosts:
             for change in hp.files:
@@ -129,6 +134,16 @@ class LiveRollout:
                 # a line per 10% within a startup phase (phase changes print their own, below)
                 if step is not None and prev is not None and step != prev and step.split(":")[0] == prev.split(":")[0]:
                     self.console.print(f"{event.host}: {state}", highlight=False)
+        elif event.phase == Phase.WINDOW_COUNTDOWN:
+            row = self.rows.get(event.host)
+            if row is not None:
+                left = float(event.data.get("seconds_left") or 0)
+                row["gate"] = f"leader slot: restart in {fmt_duration(left)} (at {event.data.get('until')})"
+                # a CI log gets a line every 10 s of the wait, a terminal the live row
+                last = row.get("countdown_logged")
+                if last is None or last - left >= 10:
+                    row["countdown_logged"] = left
+                    self._log(f"{event.host}: waiting for its restart window: {fmt_duration(left)} left")
         elif event.phase == Phase.NODE_PHASE:
             row = self.rows.get(event.host)
             if row is not None:
@@ -138,7 +153,8 @@ class LiveRollout:
             if row is not None:
                 row["phase"] = event.phase
                 row["since"] = row["since"] or time.monotonic()
-                if event.phase in (Phase.FAILED, Phase.ROLLING_BACK, Phase.ROLLBACK_FAILED, Phase.STAGE_FAILED):
+                if event.phase in (Phase.FAILED, Phase.ROLLING_BACK, Phase.ROLLBACK_FAILED, Phase.STAGE_FAILED,
+                                   Phase.LEADER_WAIT, Phase.DEFERRED):
                     self.lines.append(f"{event.host}: {event.phase}: {event.data.get('reason') or event.data.get('detail')}")
                     self._log(self.lines[-1])
                 else:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.facts.model import FileStat, HostFacts
@@ -63,7 +64,24 @@ def facts_to_json(facts: HostFacts, unix_now: float | None = None) -> dict[str, 
             for k in facts.key_files_stat
         ],
         "startup": _startup_json(facts),
+        "remaining_kes_periods": facts.remaining_kes_periods,
+        "leader_schedule": _schedule_json(facts, unix_now),
         "probe_errors": dict(sorted(facts.probe_errors.items())),
+    }
+
+
+def _schedule_json(facts: HostFacts, unix_now: float | None) -> dict[str, Any] | None:
+    """Whether the schedule was read and when the next leader slot is: never the slots themselves
+    (the schedule tells an attacker when the pool forges)."""
+    if facts.leader_schedule is None and facts.leader_schedule_error is None:
+        return None
+    upcoming = None
+    if facts.leader_schedule is not None and unix_now is not None:
+        upcoming = next((s for s in facts.leader_schedule if s.at >= unix_now), None)
+    return {
+        "read": facts.leader_schedule is not None,
+        "error": facts.leader_schedule_error,
+        "next_slot_time": None if upcoming is None else datetime.fromtimestamp(upcoming.at, tz=UTC).isoformat(),
     }
 
 

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from orchestrator.load.secrets import redact
 from orchestrator.plan import Plan
 
 
-def plan_as_json(plan: Plan) -> dict[str, Any]:
-    """A stable, documented shape for `plan --json`."""
+def plan_as_json(plan: Plan, now: float | None = None) -> dict[str, Any]:
+    """A stable, documented shape for `plan --json`; `now` (unix seconds, default the clock) places
+    each block producer's restart window."""
+    at = time.time() if now is None else now
     return {
         "release": None if plan.release is None else {"version": plan.release.version, "url": plan.release.url,
                                                        "sha256": plan.release.sha256, "source": plan.release.source},
@@ -29,6 +32,7 @@ def plan_as_json(plan: Plan) -> dict[str, Any]:
                     "timeout_seconds": hp.gate.overall_timeout, "stall_seconds": hp.gate.stall_timeout,
                     "poll_seconds": hp.gate.interval},
                 "last_start_seconds": hp.last_start_seconds, "expected_downtime_seconds": hp.expected_downtime,
+                "leader": None if hp.leader is None else hp.leader.as_json(at),
             }
             for hp in plan.hosts
         ],

@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from orchestrator.cardano.leader_schedule import KesVerdict, WindowVerdict
 from orchestrator.load.runspec import RolloutStage
 from orchestrator.model import Host, HostStatus, Phase, PlanAction, ReleasePin, Role
 from orchestrator.plan import HostPlan, Plan
@@ -33,6 +34,10 @@ from orchestrator.roll.gates import (
 )
 from orchestrator.roll.journal import Event, Journal
 from orchestrator.roll.remote import Remote
+from orchestrator.roll.window import LeaderGuard, utc_text
+
+# Seconds between countdown updates while a block producer waits for its restart window.
+COUNTDOWN_TICK = 1.0
 
 Emit = Callable[[Event], None]
 
@@ -92,7 +97,9 @@ class Rollout:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         relays: Sequence[Host] | None = None,
+        wall: Callable[[], float] = time.time,
     ) -> None:
+        """`clock`/`sleep`: monotonic seconds for gates; `wall`: unix seconds, for leader slot times."""
         self.plan = plan
         # Every relay of the inventory counts for min_healthy_relays, also those outside --limit.
         self.relays = list(relays) if relays is not None else [
@@ -105,6 +112,7 @@ class Rollout:
         self.emit = emit
         self.clock = clock
         self.sleep = sleep
+        self.wall = wall
         self.outcomes: dict[str, HostOutcome] = {
             hp.host.name: HostOutcome(hp.host.name, hp.host.role.value, batch=hp.batch) for hp in plan.hosts
         }
@@ -206,7 +214,8 @@ class Rollout:
                     self._record("*", Phase.PAUSED, reason=why)
                     return why
                 results = self.remote.map([self.plan.host(n).host for n in todo], self._upgrade_host)
-                failed_now = sum(1 for ok in results.values() if not ok)
+                # a producer left untouched (deferred, refused) did not fail an upgrade
+                failed_now = sum(1 for n, ok in results.items() if not ok and self.outcomes[n].status not in _LEFT_ALONE)
                 failures += failed_now
                 failures_so_far += failed_now
                 if failures and failures * 100.0 / len(in_scope) > stage.max_fail_percentage:
@@ -218,6 +227,12 @@ class Rollout:
     def _upgrade_host(self, host: Host) -> bool:
         hp = self.plan.host(host.name)
         out = self.outcomes[host.name]
+        if hp.leader is not None and hp.action is PlanAction.RESTART:
+            held = self._await_window(host, hp.leader)
+            if held is not None:
+                out.status, out.detail = held
+                self._record(host.name, Phase.DEFERRED, status=str(out.status), reason=out.detail)
+                return False
         paths = [c.path for c in hp.files]
         backed = self.remote.backup(host, paths)
         if isinstance(backed, str):
@@ -267,10 +282,34 @@ class Rollout:
             self._rollback(host, existed, old_link, hp.current_version, str(failure))
             return False
 
+    def _await_window(self, host: Host, guard: LeaderGuard) -> tuple[HostStatus, str] | None:
+        """Before a block producer is touched: refuse it when its KES is about to expire; else wait
+        (sleeping, with a countdown on the live view) until a restart fits between its leader
+        slots, re-checking after each wait; defer it when no window opens within the limit.
+        None: go ahead now. Journals the decision only (when, and why), never the schedule."""
+        if guard.kes.verdict is KesVerdict.EXPIRING:
+            return HostStatus.REFUSED, f"refused: {guard.kes.reason}"
+        if not guard.configured:
+            return None
+        deadline = self.wall() + guard.settings.max_wait_seconds
+        while True:
+            now = self.wall()
+            w = guard.window(now, deadline - now)
+            if w.verdict is WindowVerdict.OPEN:
+                return None
+            if w.verdict is WindowVerdict.DEFERRED or w.start is None:
+                return HostStatus.DEFERRED, f"{w.reason}: left untouched (leader_max_wait_seconds)"
+            self._record(host.name, Phase.LEADER_WAIT, until=utc_text(w.start), seconds=round(w.start - now, 1),
+                         reason=w.reason)  # fmt: skip
+            while (left := w.start - self.wall()) > 0:
+                self.emit(Event(time.time(), host.name, Phase.WINDOW_COUNTDOWN,
+                                {"seconds_left": round(left, 1), "until": utc_text(w.start)}))  # fmt: skip
+                self.sleep(min(left, COUNTDOWN_TICK))
+
     def _gate(self, host: Host, version: str, p2p: bool) -> GateResult:
         relays = None
         if host.role is Role.BLOCK_PRODUCER and p2p:
-            relays = [h.host.peer_address for h in self.plan.hosts if h.host.role is Role.RELAY]
+            relays = [h.peer_address for h in self.relays]  # the inventory's, also those --limit leaves out
         policy = self.plan.host(host.name).gate or self.settings.gate  # the host's sync_gate, else the run's
         checks = standard_checks(version, policy, p2p=p2p, producer_relays=relays)
         cap = policy.overall_timeout
@@ -311,3 +350,6 @@ class Rollout:
 
 class _Failed(Exception):
     pass
+
+
+_LEFT_ALONE = (HostStatus.DEFERRED, HostStatus.REFUSED)

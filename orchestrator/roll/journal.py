@@ -22,7 +22,7 @@ from orchestrator.model import Phase
 # A host's phases are model.Phase. These end a host:
 FINAL = frozenset({Phase.DONE, Phase.ROLLED_BACK})
 # A host whose last phase is one of these has had nothing changed yet (resume leaves it to the next run):
-NOTHING_CHANGED = frozenset({Phase.PLANNED, Phase.STAGED, Phase.STAGE_FAILED})
+NOTHING_CHANGED = frozenset({Phase.PLANNED, Phase.STAGED, Phase.STAGE_FAILED, Phase.LEADER_WAIT, Phase.DEFERRED})
 
 
 def new_run_id(now: float | None = None) -> str:

@@ -64,10 +64,12 @@ class FakeRemote:
         self.clock = clock
         self.run_id = run_id
         self.log: list[tuple[str, str]] = []
+        self.times: list[tuple[str, str, float]] = []  # (operation, host, fake clock) for timing assertions
         self.batches: list[list[str]] = []  # the hosts of each parallel upgrade call, in order
 
     def _op(self, name: str, host: Host) -> FakeNode:
         self.log.append((name, host.name))
+        self.times.append((name, host.name, self.clock()))
         return self.nodes[host.name]
 
     def map(self, hosts: Sequence[Host], fn: Callable[[Host], T]) -> dict[str, T]:

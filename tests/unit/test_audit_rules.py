@@ -19,6 +19,7 @@ from orchestrator.audit.run import audit, audit_host
 from orchestrator.cardano.config import shipped_file
 from orchestrator.cardano.health import Tip
 from orchestrator.cardano.layouts import GUILD, IOG
+from orchestrator.cardano.leader_schedule import REMAINING_KES_METRIC
 from orchestrator.cardano.networks import network
 from orchestrator.facts.probe import FileStat, GenesisFile, HostFacts, KeyFileStat
 from orchestrator.load.inventory import parse_yaml
@@ -79,7 +80,8 @@ def compliant(host: Host) -> HostFacts:
                for era, h in KEPT_HASHES.items()},
         }),
         tip=Tip(slot - 3, 1, 1, "Babbage", "ab" * 32, 1, 1, 100.0),
-        metrics=MappingProxyType({"cardano_node_metrics_peerSelection_hot": 2.0}),
+        metrics=MappingProxyType({"cardano_node_metrics_peerSelection_hot": 2.0,
+                                  **({REMAINING_KES_METRIC: 52.0} if host.is_producer else {})}),
         hot_peer_addresses=("198.18.0.12",), disk_free_bytes=100 * 1024**3, releases=("8.7.3", "8.9.0"),
         key_files_stat=keys,
     )  # fmt: skip
@@ -211,6 +213,12 @@ CASES: list[tuple[str, Host, Callable[[HostFacts], HostFacts], set[str]]] = [
     ("keys-unstatable", BP, lambda f: replace(f, probe_errors=MappingProxyType({"keys": "exit 1: denied"})),
      {"key-permissions"}),
     ("low-disk", R1, lambda f: replace(f, disk_free_bytes=1024**3), {"free-disk"}),
+    ("kes-expiring", BP, lambda f: replace(f, metrics=MappingProxyType({**f.metrics, REMAINING_KES_METRIC: 14.0})),
+     {"kes-expiry"}),  # 14 periods (21 days) is the policy's default threshold: flagged
+    ("kes-enough", BP, lambda f: replace(f, metrics=MappingProxyType({**f.metrics, REMAINING_KES_METRIC: 15.0})),
+     set()),
+    ("kes-unknown", BP, lambda f: replace(f, metrics=MappingProxyType({"cardano_node_metrics_peerSelection_hot": 2.0})),
+     {"kes-expiry"}),
     ("disk-unknown", R1, lambda f: replace(f, disk_free_bytes=None), {"free-disk"}),
     ("config-missing", R1, lambda f: replace(f, config_text=None, probe_errors=MappingProxyType({"config": "exit 1"})),
      {"p2p-enabled", "config-valid", "conway-genesis-hash", "genesis-hashes", "network-match", "topology-valid",

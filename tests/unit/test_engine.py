@@ -10,14 +10,17 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, replace
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import pytest
 
+from orchestrator.cardano.leader_schedule import LeaderSlot
 from orchestrator.load.playbook import load_playbook, parse_serial
 from orchestrator.load.runspec import RunSpec, compile_run
 from orchestrator.model import HostStatus, Inventory, Phase, PlanAction
 from orchestrator.plan import Plan, make_plan
+from orchestrator.report.plan_json import plan_as_json
 from orchestrator.roll.engine import Rollout, RolloutResult, RolloutSettings
 from orchestrator.roll.journal import OBSERVATIONS, Event, Journal, host_data, last_phases
 from orchestrator.roll.resume import reconcile_host, unfinished_hosts
@@ -36,6 +39,10 @@ class Facts:
     releases: tuple[str, ...] = ("8.7.3",)
     reachable: bool = True
     error: str | None = None
+    leader_schedule: tuple[LeaderSlot, ...] | None = None
+    leader_schedule_error: str | None = None
+    remaining_kes_periods: int | None = None
+    last_start_seconds: float | None = None
 
 
 def legacy_config() -> str:
@@ -58,7 +65,7 @@ class World:
     def run(self) -> RolloutResult:
         rollout = Rollout(self.plan, self.remote, self.journal, RolloutSettings(gate=self.spec.gate),
                           sample=self.remote.sample, emit=self.events.append, clock=self.clock, sleep=self.clock.sleep,
-                          relays=self.inventory.relays)  # fmt: skip
+                          relays=self.inventory.relays, wall=lambda: WALL0 + self.clock())  # fmt: skip
         return rollout.execute(self.spec.stages)
 
     def statuses(self, result: RolloutResult) -> dict[str, HostStatus]:
@@ -79,9 +86,20 @@ class World:
         return "rolled back"
 
 
+WALL0 = 1_700_000_000.0  # the wall clock (unix seconds) when the fake clock reads 0
+
+
 def world(tmp_path: Path, relays: int = 3, producers: int = 1, *, serial: Any = None, max_fail: float | None = None,
-          min_healthy: int | None = None, extra: dict[str, Any] | None = None, limit: str | None = None) -> World:  # fmt: skip
+          min_healthy: int | None = None, extra: dict[str, Any] | None = None, limit: str | None = None,
+          producer_facts: dict[str, Any] | None = None) -> World:  # fmt: skip
+    """producer_facts: extra fact fields of every block producer (leader_schedule, remaining KES...);
+    with `leader_schedule` in them, the producers' inventory sets the variable too."""
     inventory = fleet(relays, producers)
+    if producer_facts and "leader_schedule" in producer_facts:
+        setting = {"source": "file", "path": "/var/lib/pool/schedule.json"}
+        hosts = tuple(replace(h, vars=MappingProxyType({**h.vars, "leader_schedule": setting})) if h.is_producer else h
+                      for h in inventory.hosts)  # fmt: skip
+        inventory = replace(inventory, hosts=hosts)
     book = load_playbook(UPGRADE)
     stages = []
     for stage in book.stages:
@@ -95,7 +113,8 @@ def world(tmp_path: Path, relays: int = 3, producers: int = 1, *, serial: Any = 
     book = replace(book, stages=tuple(stages))
     spec = compile_run(book, inventory, extra_vars=extra, limit=limit)
     config = legacy_config()
-    facts = {h.name: Facts(config, json.dumps({"Producers": []}) + "\n") for h in inventory.hosts}
+    facts = {h.name: Facts(config, json.dumps({"Producers": []}) + "\n", **(producer_facts or {}) if h.is_producer else {})
+             for h in inventory.hosts}  # fmt: skip
     plan = make_plan(inventory, spec.hosts, facts, spec.release, spec.batches, spec.programs)
     relay_addresses = tuple(h.peer_address for h in inventory.relays)
     nodes = {
@@ -350,3 +369,119 @@ def test_hosts_that_were_not_changed_yet_are_left_to_the_next_run(tmp_path: Path
                         ("relay3", Phase.DONE), ("relay4", Phase.ROLLED_BACK), ("relay5", Phase.FILES_WRITTEN)]:
         journal.record(host, phase)
     assert list(unfinished_hosts(Journal.read(journal.path))) == ["relay5"]
+
+
+# ---- block producers: the restart window between leader slots, and KES ---------------------------
+
+
+def slots(*offsets: float) -> tuple[LeaderSlot, ...]:
+    """Leader slots at these offsets (seconds) from the wall clock at fake time 0."""
+    return tuple(LeaderSlot(WALL0 + o, 100_000_000 + int(o)) for o in offsets)
+
+
+def restart_time(w: World, host: str) -> float:
+    return next(t for op, h, t in w.remote.times if (op, h) == ("restart", host))
+
+
+def test_a_producer_restarts_only_after_a_leader_slot_90s_ahead_has_passed(tmp_path: Path) -> None:
+    """Default margin (120 s) and settle (30 s); last start 60 s: a slot 90 s ahead blocks the restart."""
+    w = world(tmp_path, relays=2, producers=1, limit="bp1",
+              producer_facts={"leader_schedule": slots(90, 5000), "last_start_seconds": 60.0})  # fmt: skip
+    result = w.run()
+    assert result.ok and result.outcomes["bp1"].status is HostStatus.UPGRADED
+    assert restart_time(w, "bp1") >= 90 + 30  # after the slot, plus its settle time
+    assert [op for op, h in w.remote.log if h == "bp1"][:3] == ["lock", "stage", "backup"]
+    first_touch = next(t for op, h, t in w.remote.times if (op, h) == ("backup", "bp1"))
+    assert first_touch >= 120  # nothing was touched while it waited
+    wait = next(e for e in Journal.read(w.journal.path) if e.phase is Phase.LEADER_WAIT)
+    assert wait.data["seconds"] == 120 and "leader slot at 2023-11-14 22:14:50 UTC" in wait.data["reason"]
+    countdown = [e.data["seconds_left"] for e in w.events if e.phase is Phase.WINDOW_COUNTDOWN]
+    assert countdown[0] == 120 and countdown == sorted(countdown, reverse=True) and len(countdown) == 120
+    journal_text = w.journal.path.read_text()
+    assert "100005000" not in journal_text and "WINDOW_COUNTDOWN" not in journal_text.upper()  # decision only
+
+
+def test_a_producer_with_no_slot_near_restarts_at_once(tmp_path: Path) -> None:
+    w = world(tmp_path, relays=2, producers=1, limit="bp1",
+              producer_facts={"leader_schedule": slots(-4000, 900), "last_start_seconds": 60.0})  # fmt: skip
+    assert w.run().ok
+    assert restart_time(w, "bp1") == 0
+    assert not [e for e in Journal.read(w.journal.path) if e.phase is Phase.LEADER_WAIT]
+
+
+def test_a_slot_close_behind_the_first_is_waited_out_too(tmp_path: Path) -> None:
+    w = world(tmp_path, relays=2, producers=1, limit="bp1",
+              producer_facts={"leader_schedule": slots(90, 250, 9000), "last_start_seconds": 60.0})  # fmt: skip
+    assert w.run().ok
+    assert restart_time(w, "bp1") >= 250 + 30
+
+
+def test_the_window_settings_reach_the_engine(tmp_path: Path) -> None:
+    """-e leader_settle_seconds / leader_margin_seconds change when (and whether) the producer waits."""
+    facts = {"leader_schedule": slots(90), "last_start_seconds": 60.0}
+    w = world(tmp_path, relays=2, producers=1, limit="bp1", producer_facts=facts, extra={"leader_settle_seconds": "5"})
+    assert w.run().ok and 95 <= restart_time(w, "bp1") < 100
+    w = world(tmp_path / "m", relays=2, producers=1, limit="bp1", producer_facts=facts,
+              extra={"leader_margin_seconds": "10"})  # 60 s + 10 s fits before a slot 90 s ahead
+    assert w.run().ok and restart_time(w, "bp1") == 0
+
+
+def test_packed_slots_leave_the_producer_untouched_and_say_why(tmp_path: Path) -> None:
+    packed = slots(*range(60, 8000, 150))  # every 150 s: never 180 s clear
+    w = world(tmp_path, relays=2, producers=1, limit="bp1",
+              producer_facts={"leader_schedule": packed, "last_start_seconds": 60.0})  # fmt: skip
+    result = w.run()
+    out = result.outcomes["bp1"]
+    assert out.status is HostStatus.DEFERRED and not result.ok
+    assert "no window of 3.0 min within 60 min" in out.detail and "left untouched" in out.detail
+    assert not [op for op, h in w.remote.log if h == "bp1" and op in ("backup", "write", "switch", "restart")]
+    assert w.whole("bp1") == "rolled back"  # i.e. exactly as it was
+    assert w.phases("bp1")[-1] is Phase.DEFERRED and not unfinished_hosts(Journal.read(w.journal.path))
+
+
+def test_a_deferred_producer_is_not_a_failure_the_next_one_still_upgrades(tmp_path: Path) -> None:
+    w = world(tmp_path, relays=2, producers=2, limit="bp1,bp2",
+              producer_facts={"leader_schedule": slots(*range(60, 8000, 150)), "last_start_seconds": 60.0})
+    w.plan = replace(w.plan, hosts=tuple(
+        hp if hp.host.name != "bp2" or hp.leader is None else replace(hp, leader=replace(hp.leader, slots=()))
+        for hp in w.plan.hosts))  # fmt: skip
+    result = w.run()
+    assert result.outcomes["bp1"].status is HostStatus.DEFERRED
+    assert result.outcomes["bp2"].status is HostStatus.UPGRADED and result.stopped_reason is None
+
+
+@pytest.mark.parametrize(("remaining", "status"), [(3, HostStatus.REFUSED), (0, HostStatus.REFUSED),
+                                                   (4, HostStatus.UPGRADED), (None, HostStatus.UPGRADED)])
+def test_a_producer_whose_kes_expires_within_the_threshold_is_refused(tmp_path: Path, remaining: int | None,
+                                                                       status: HostStatus) -> None:  # fmt: skip
+    w = world(tmp_path, relays=2, producers=1, limit="bp1", producer_facts={"remaining_kes_periods": remaining})
+    result = w.run()
+    out = result.outcomes["bp1"]
+    assert out.status is status
+    if status is HostStatus.REFUSED:
+        assert f"KES expires in {remaining} period(s)" in out.detail and "threshold of 3" in out.detail
+        assert "rotate the KES key" in out.detail
+        assert not [op for op, h in w.remote.log if h == "bp1" and op in ("backup", "write", "restart")]
+
+
+def test_a_configured_schedule_that_cannot_be_read_stops_the_producer_only(tmp_path: Path) -> None:
+    w = world(tmp_path, relays=2, producers=1,
+              producer_facts={"leader_schedule": None, "leader_schedule_error": "/var/lib/pool/schedule.json: exit 1"})
+    assert w.plan.host("bp1").error is not None and "could not be read" in (w.plan.host("bp1").error or "")
+    result = w.run()
+    assert result.outcomes["bp1"].status is HostStatus.SKIPPED
+    assert result.outcomes["relay1"].status is HostStatus.UPGRADED
+
+
+def test_leader_schedule_changes_the_plan(tmp_path: Path) -> None:
+    def leader(w: World) -> dict[str, Any]:
+        doc = plan_as_json(w.plan, now=WALL0)
+        return next(h["leader"] for h in doc["hosts"] if h["host"] == "bp1")
+
+    without = leader(world(tmp_path / "a", relays=2, producers=1, producer_facts={"last_start_seconds": 60.0}))
+    assert without["schedule"] is None and without["window_reason"] == "no leader schedule: a restart may cost a block"
+    with_it = leader(world(tmp_path / "b", relays=2, producers=1,
+                           producer_facts={"leader_schedule": slots(90), "last_start_seconds": 60.0}))  # fmt: skip
+    assert with_it["schedule"] == "file /var/lib/pool/schedule.json" and with_it["window"] == "wait"
+    relay = next(h for h in plan_as_json(world(tmp_path / "c").plan)["hosts"] if h["host"] == "relay1")
+    assert relay["leader"] is None

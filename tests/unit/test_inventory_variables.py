@@ -50,6 +50,8 @@ HONOURED: dict[str, tuple[str, Check]] = {
     "cardano_network": ("preprod", lambda h, _i: h.network == "preprod"),
     "layout": ("guild", lambda h, _i: h.layout.name == "guild" and h.layout.service_name == "cnode.service"),
     "node_release": ('{version: "8.9.0", sha256: "' + "a" * 64 + '"}', lambda h, _i: h.vars.get("node_release", {}).get("version") == "8.9.0"),  # noqa: E501
+    "leader_schedule": ("{source: file, path: /var/lib/pool/schedule.json}",
+                        lambda h, _i: h.vars.get("leader_schedule") == {"source": "file", "path": "/var/lib/pool/schedule.json"}),
     "root": ("/srv/cardano", lambda h, _i: h.layout.root == "/srv/cardano" and h.layout.config_path == "/srv/cardano/config/config.json"),  # noqa: E501
     "config_path": ("/etc/cardano/config.json", lambda h, _i: h.layout.config_path == "/etc/cardano/config.json"),
     "topology_path": ("/etc/cardano/topology.json", lambda h, _i: h.layout.topology_path == "/etc/cardano/topology.json"),

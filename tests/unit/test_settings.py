@@ -58,7 +58,7 @@ def legacy_facts(host: str) -> Facts:
 
 
 def write_inventory(tmp: Path, relays_vars: dict[str, Any] | None = None,
-                    relay1_vars: dict[str, Any] | None = None) -> Path:  # fmt: skip
+                    relay1_vars: dict[str, Any] | None = None, bp1_vars: dict[str, Any] | None = None) -> Path:  # fmt: skip
     data = {
         "all": {
             "vars": {"layout": "iog", "cardano_network": "mainnet", "node_release": PIN},
@@ -66,7 +66,7 @@ def write_inventory(tmp: Path, relays_vars: dict[str, Any] | None = None,
                 "relays": {"vars": relays_vars or {}, "hosts": {
                     "relay1": {"ansible_host": "203.0.113.11", **(relay1_vars or {})},
                     "relay2": {"ansible_host": "203.0.113.12"}}},
-                "block_producers": {"hosts": {"bp1": {"ansible_host": "203.0.113.21"}}},
+                "block_producers": {"hosts": {"bp1": {"ansible_host": "203.0.113.21", **(bp1_vars or {})}}},
             },
         }
     }  # fmt: skip
@@ -136,6 +136,7 @@ def drifted(facts: dict[str, Facts], host: str) -> dict[str, Facts]:
 
 # ---- the table: setting (as -e) → what differs in the plan, against the same plan without it ----------
 
+SCHEDULE = {"source": "file", "path": "/var/lib/pool/schedule.json"}
 SETTINGS = [
     ("keep_manual_peers", {"keep_manual_peers": False},
      lambda p: FRIEND not in addresses(written(p, "relay1", TOPOLOGY))),
@@ -157,7 +158,21 @@ SETTINGS = [
      lambda p: all("restart_mode reload cannot apply a binary switch" in (h.error or "") for h in p.hosts)),
     ("node_release", {"node_release": {**PIN, "version": "8.9.1"}},
      lambda p: {h.target_version for h in p.hosts} == {"8.9.1"}),
+    ("leader_schedule", {"leader_schedule": SCHEDULE},  # the fake facts hold no schedule: the plan says so
+     lambda p: "leader schedule (file /var/lib/pool/schedule.json) could not be read" in (p.host("bp1").error or "")),
+    ("leader_margin_seconds", {"leader_margin_seconds": 300}, lambda p: leader(p)["margin_seconds"] == 300),
+    ("leader_settle_seconds", {"leader_settle_seconds": 5}, lambda p: leader(p)["settle_seconds"] == 5),
+    ("leader_max_wait_seconds", {"leader_max_wait_seconds": 60}, lambda p: leader(p)["max_wait_seconds"] == 60),
+    ("kes_min_periods", {"kes_min_periods": 10}, lambda p: leader(p)["kes"]["min_periods"] == 10),
 ]  # fmt: skip
+
+
+def leader(plan: Plan) -> dict[str, Any]:
+    """bp1's restart guard as `plan --json` shows it (relays have none)."""
+    doc = plan_as_json(plan)
+    assert all(h["leader"] is None for h in doc["hosts"] if h["role"] == "relay")
+    found: dict[str, Any] = next(h["leader"] for h in doc["hosts"] if h["host"] == "bp1")
+    return found
 
 
 @pytest.mark.parametrize(("setting", "extra", "differs"), SETTINGS, ids=[s[0] for s in SETTINGS])
@@ -233,6 +248,8 @@ def test_precedence_of_every_layer(tmp_path: Path, layer: str, setup: dict[str, 
     ({"restart_mode": "bounce"}, "restart_node: mode must be one of auto, restart, reload, not 'bounce'"),
     ({"sync_min_hot_peers": -1}, "sync_gate: min_hot_peers must be a whole number ≥ 0, not -1"),
     ({"peer_sharing": "sometimes"}, "migrate_config: peer_sharing must be true or false, not 'sometimes'"),
+    ({"leader_margin_seconds": "two minutes"}, "restart_node: leader_margin_seconds must be a number ≥ 0"),
+    ({"kes_min_periods": -1}, "restart_node: kes_min_periods must be a whole number ≥ 0, not -1"),
 ])  # fmt: skip
 def test_a_bad_value_is_refused_at_the_step(tmp_path: Path, extra: dict[str, Any], message: str) -> None:
     with pytest.raises(PlaybookError) as caught:
@@ -268,3 +285,27 @@ def test_removed_arguments_are_refused_with_file_line(tmp_path: Path, steps: str
     assert caught.value.path.endswith("roles/mine/steps.yml")
     assert (caught.value.line, caught.value.column) == (line, column)
     assert caught.value.message.startswith(message), caught.value.message
+
+
+@pytest.mark.parametrize("layer", ["inventory", "playbook", "extra"])
+def test_leader_schedule_from_any_layer_reaches_the_probe(tmp_path: Path, layer: str) -> None:
+    """The facts record reads the schedule the producer's restart_node step renders (workflow.probe_hosts)."""
+    from orchestrator.workflow import probe_hosts
+
+    extra = {"leader_schedule": SCHEDULE} if layer == "extra" else None
+    inventory = load_inventory(write_inventory(tmp_path, **({"bp1_vars": {"leader_schedule": SCHEDULE}}
+                                                            if layer == "inventory" else {})), extra_vars=extra)  # fmt: skip
+    playbook = write_playbook(tmp_path, play_vars={"leader_schedule": SCHEDULE}) if layer == "playbook" else UPGRADE
+    spec = compile_run(load_playbook(playbook, roles_dir=ROOT / "roles"), inventory, extra_vars=extra)
+    bp1 = next(h for h in probe_hosts(spec) if h.name == "bp1")
+    assert bp1.vars["leader_schedule"] == SCHEDULE
+    from orchestrator.facts.probe import build_probe
+
+    assert "/var/lib/pool/schedule.json" in build_probe(bp1)
+
+
+def test_a_bad_leader_schedule_in_a_playbook_is_refused_at_the_step(tmp_path: Path) -> None:
+    playbook = write_playbook(tmp_path, play_vars={"leader_schedule": {"source": "sqlite", "path": "/b.db"}})
+    with pytest.raises(PlaybookError) as caught:
+        compile_run(load_playbook(playbook, roles_dir=ROOT / "roles"), load_inventory(write_inventory(tmp_path)))
+    assert caught.value.message.startswith("restart_node: leader_schedule: unknown source 'sqlite'")
