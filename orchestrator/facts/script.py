@@ -16,21 +16,35 @@ from orchestrator.model import Host
 
 PRELUDE = 'export LC_ALL=C PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH"'
 
-# Run every section as a background job writing to its own file, then print them in order, each
-# as soon as it and those before it are done: one host's probe costs its slowest section, not the
-# sum. `wait PID` gives that job's exit status. Without a writable temporary directory (a full
-# /tmp) the sections run one after another, as before: slower, never wrong.
+# Run every section as a background job writing its own delimited output to a file, so that one
+# host's probe costs its slowest section, not the sum. The output goes out in as few writes as it
+# can: sections that are done are gathered into one file and printed with one `cat` (one SSH data
+# packet), only before waiting for a section that is still running (so a slow or hung section never
+# holds back the finished ones before it) and at the end. Every write is one packet the control side
+# reads, decrypts and hands over in Python (~0.15 ms each, issue 18): printing each section as three
+# writes cost more than the connection itself. Without a writable temporary directory (a full /tmp)
+# the sections run one after another, printed as they go: slower, never wrong.
 _RUN = """\
 cf_d=
 [ "$cf_parallel" = 1 ] && { cf_d=$(mktemp -d "${TMPDIR:-/tmp}/cf-probe.XXXXXX" 2>/dev/null) || cf_d=; }
 if [ -n "$cf_d" ]; then
   trap 'rm -rf "$cf_d"' EXIT
   trap 'exit 129' HUP INT TERM
-  for n in $cf_names; do "s_$n" >"$cf_d/$n" 2>&1 </dev/null & eval "cf_p_$n=\\$!"; done
   for n in $cf_names; do
-    eval "wait \\"\\$cf_p_$n\\""; r=$?
-    printf '\\n@@cf-begin %s@@\\n' "$n"; cat "$cf_d/$n"; printf '\\n@@cf-end %s %s@@\\n' "$n" "$r"
+    { printf '\\n@@cf-begin %s@@\\n' "$n"; "s_$n" 2>&1 </dev/null; r=$?
+      printf '\\n@@cf-end %s %s@@\\n' "$n" "$r"; : >"$cf_d/$n.done"; } >"$cf_d/$n" </dev/null &
+    eval "cf_p_$n=\\$!"
   done
+  cd "$cf_d" || exit 1
+  cf_ready=
+  for n in $cf_names; do
+    if [ ! -e "$n.done" ]; then
+      [ -n "$cf_ready" ] && { cat $cf_ready >.out; cat .out; cf_ready=; }
+      eval "wait \\"\\$cf_p_$n\\""
+    fi
+    cf_ready="$cf_ready $n"
+  done
+  [ -n "$cf_ready" ] && { cat $cf_ready >.out; cat .out; }
 else
   for n in $cf_names; do
     printf '\\n@@cf-begin %s@@\\n' "$n"; "s_$n" 2>&1 </dev/null; printf '\\n@@cf-end %s %s@@\\n' "$n" "$?"
