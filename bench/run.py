@@ -50,6 +50,7 @@ ANSIBLE_VENV = BENCH / ".venv-ansible"
 PLAYBOOK = BENCH / "ansible" / "read-state.yml"
 UPGRADE_PLAYBOOK = REPO / "playbooks" / "upgrade-8.9.0.yml"
 SUBNETS = tuple(range(241, 255))  # default lab fleets: 198.18.241-254.0/24 (pytest's labs use 40..240); --subnets
+CHILD_TIMEOUT = {"ansible": 900.0}  # seconds before a hung ansible-playbook is killed (--ansible-timeout)
 SLOW_SECTION_SECONDS = 1.0  # the stand-in for a slow `cardano-cli query tip` on a real mainnet host
 
 # Targets of issue 18 (issue 9's rollout target kept).
@@ -574,11 +575,15 @@ def ansible_once(playbook_bin: Path, inventory: Path, hosts: Sequence[Any], home
     control = Path(tempfile.mkdtemp(prefix="cfb-", dir="/tmp"))  # short: unix socket paths max 108 bytes
     env = ansible_env(str(hosts[0].known_hosts_file), home, control, forks=len(hosts))
     try:
-        child = run_child([str(playbook_bin), "-i", str(inventory), str(PLAYBOOK)], env=env, cwd=home)
+        child = run_child(
+            [str(playbook_bin), "-i", str(inventory), str(PLAYBOOK)], env=env, cwd=home, timeout=CHILD_TIMEOUT["ansible"]
+        )
     finally:
         close_masters(hosts, env)
         shutil.rmtree(control, ignore_errors=True)
     lines = child.output_tail.splitlines()
+    if child.exit_code == -signal.SIGKILL:
+        return child, f"killed after {child.wall:.0f} s without finishing (--ansible-timeout)"
     if child.exit_code != 0:
         why = [line for line in lines if "UNREACHABLE" in line or "FAILED" in line][:3]
         return child, "\n".join(why) or child.output_tail
@@ -723,6 +728,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--ansible-runs", type=int, default=None, help="runs of the Ansible playbook (default: --runs)")
     parser.add_argument("--rollouts", default="3,8", help="relays of the rolling-upgrade fleets, +1 BP (default 3,8)")
     parser.add_argument("--no-ansible", action="store_true", help="skip the Ansible comparison")
+    parser.add_argument("--ansible-timeout", type=float, default=CHILD_TIMEOUT["ansible"],
+                        help="seconds before a hung ansible-playbook run is killed and reported (default 900)")
     parser.add_argument("--no-rollout", action="store_true", help="skip the rolling upgrades")
     parser.add_argument("--subnets", type=parse_subnets, default=SUBNETS,
                         help="lab subnets to use, one fleet at a time: e.g. 4,5 or 241-254 (default 241-254)")
@@ -732,6 +739,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("bench: the lab needs root (namespaces, a bridge): run `sudo make bench`", file=sys.stderr)
         return 1
     os.environ["CARDANO_FLEET_LAB_ONLY"] = "1"  # the transport refuses anything but the lab's addresses
+    CHILD_TIMEOUT["ansible"] = args.ansible_timeout
     ansible_bin = None if args.no_ansible else ensure_ansible()
     ansible_runs = args.runs if args.ansible_runs is None else args.ansible_runs
     workdir = Path(tempfile.mkdtemp(prefix="cardano-fleet-bench-"))
