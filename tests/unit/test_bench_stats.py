@@ -154,12 +154,10 @@ def test_parse_subnets_lists_and_ranges():
 def test_a_subnet_lease_is_returned_so_two_subnets_serve_every_size(monkeypatch):
     monkeypatch.setattr(bench.Path, "exists", lambda self: False)  # no lab bridge up
     used: set[int] = set()
-    with bench.subnet_lease((4, 5), used) as first:
-        with bench.subnet_lease((4, 5), used) as second:
-            assert (first, second) == (4, 5)
-            with pytest.raises(RuntimeError, match="no free lab subnet in 4,5"):
-                with bench.subnet_lease((4, 5), used):
-                    pass
+    with bench.subnet_lease((4, 5), used) as first, bench.subnet_lease((4, 5), used) as second:
+        assert (first, second) == (4, 5)
+        with pytest.raises(RuntimeError, match="no free lab subnet in 4,5"), bench.subnet_lease((4, 5), used):
+            pass
     assert used == set()
     with bench.subnet_lease((4, 5), used) as again:
         assert again == 4
