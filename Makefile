@@ -49,8 +49,9 @@ lab-up: install
 lab-down: install
 	$(BIN)/cardano-fleet lab down --dir .lab
 
+# BENCH_ARGS: e.g. "--subnets 4,5 --runs 1" (bench/README.md)
 bench: install
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	-$(BIN)/cardano-fleet lab down 2>/dev/null

@@ -49,7 +49,8 @@ RESULTS = BENCH / "results"
 ANSIBLE_VENV = BENCH / ".venv-ansible"
 PLAYBOOK = BENCH / "ansible" / "read-state.yml"
 UPGRADE_PLAYBOOK = REPO / "playbooks" / "upgrade-8.9.0.yml"
-SUBNETS = range(241, 255)  # the benchmark's lab fleets: 198.18.241-254.0/24 (pytest's labs use 40..240)
+SUBNETS = tuple(range(241, 255))  # default lab fleets: 198.18.241-254.0/24 (pytest's labs use 40..240); --subnets
+CHILD_TIMEOUT = {"ansible": 900.0}  # seconds before a hung ansible-playbook is killed (--ansible-timeout)
 SLOW_SECTION_SECONDS = 1.0  # the stand-in for a slow `cardano-cli query tip` on a real mainnet host
 
 # Targets of issue 18 (issue 9's rollout target kept).
@@ -247,6 +248,25 @@ def check_targets(
     return verdicts
 
 
+def parse_subnets(text: str) -> tuple[int, ...]:
+    """'4,5' or '241-254' (or both, comma separated) → the third octets of 198.18.N.0/24 to use."""
+    out: list[int] = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        try:
+            low, _, high = part.partition("-")
+            first, last = int(low), int(high or low)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{part!r}: subnets are numbers or ranges like 241-254") from None
+        if not 0 <= first <= last <= 254:
+            raise argparse.ArgumentTypeError(f"{part!r}: subnets are 0..254")
+        out.extend(n for n in range(first, last + 1) if n not in out)
+    if not out:
+        raise argparse.ArgumentTypeError("no subnets given")
+    return tuple(out)
+
+
 def parse_sizes(text: str) -> list[int]:
     sizes = [int(x) for x in text.split(",") if x.strip()]
     if not sizes or any(n < 2 or n > 188 for n in sizes):
@@ -261,13 +281,18 @@ def log(message: str) -> None:
     print(f"bench: {message}", file=sys.stderr, flush=True)
 
 
-def free_subnet(used: set[int]) -> int:
-    """A subnet of the benchmark's range that no lab (ours or anyone's) uses now."""
-    for subnet in SUBNETS:
+@contextlib.contextmanager
+def subnet_lease(subnets: Sequence[int], used: set[int]) -> Iterator[int]:
+    """A subnet of `subnets` that no lab (ours or anyone's) uses now, held until the block ends."""
+    for subnet in subnets:
         if subnet not in used and not Path(f"/sys/class/net/cfleet{subnet}").exists():
             used.add(subnet)
-            return subnet
-    raise RuntimeError(f"no free lab subnet in {SUBNETS.start}..{SUBNETS.stop - 1}: `cardano-fleet lab down` old labs")
+            try:
+                yield subnet
+            finally:
+                used.discard(subnet)
+            return
+    raise RuntimeError(f"no free lab subnet in {','.join(map(str, subnets))}: `cardano-fleet lab down` old labs")
 
 
 @contextlib.contextmanager
@@ -550,11 +575,15 @@ def ansible_once(playbook_bin: Path, inventory: Path, hosts: Sequence[Any], home
     control = Path(tempfile.mkdtemp(prefix="cfb-", dir="/tmp"))  # short: unix socket paths max 108 bytes
     env = ansible_env(str(hosts[0].known_hosts_file), home, control, forks=len(hosts))
     try:
-        child = run_child([str(playbook_bin), "-i", str(inventory), str(PLAYBOOK)], env=env, cwd=home)
+        child = run_child(
+            [str(playbook_bin), "-i", str(inventory), str(PLAYBOOK)], env=env, cwd=home, timeout=CHILD_TIMEOUT["ansible"]
+        )
     finally:
         close_masters(hosts, env)
         shutil.rmtree(control, ignore_errors=True)
     lines = child.output_tail.splitlines()
+    if child.exit_code == -signal.SIGKILL:
+        return child, f"killed after {child.wall:.0f} s without finishing (--ansible-timeout)"
     if child.exit_code != 0:
         why = [line for line in lines if "UNREACHABLE" in line or "FAILED" in line][:3]
         return child, "\n".join(why) or child.output_tail
@@ -699,13 +728,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--ansible-runs", type=int, default=None, help="runs of the Ansible playbook (default: --runs)")
     parser.add_argument("--rollouts", default="3,8", help="relays of the rolling-upgrade fleets, +1 BP (default 3,8)")
     parser.add_argument("--no-ansible", action="store_true", help="skip the Ansible comparison")
+    parser.add_argument("--ansible-timeout", type=float, default=CHILD_TIMEOUT["ansible"],
+                        help="seconds before a hung ansible-playbook run is killed and reported (default 900)")
     parser.add_argument("--no-rollout", action="store_true", help="skip the rolling upgrades")
+    parser.add_argument("--subnets", type=parse_subnets, default=SUBNETS,
+                        help="lab subnets to use, one fleet at a time: e.g. 4,5 or 241-254 (default 241-254)")
     parser.add_argument("--out", type=Path, default=RESULTS / "latest.json")
     args = parser.parse_args(argv)
     if os.geteuid() != 0:
         print("bench: the lab needs root (namespaces, a bridge): run `sudo make bench`", file=sys.stderr)
         return 1
     os.environ["CARDANO_FLEET_LAB_ONLY"] = "1"  # the transport refuses anything but the lab's addresses
+    CHILD_TIMEOUT["ansible"] = args.ansible_timeout
     ansible_bin = None if args.no_ansible else ensure_ansible()
     ansible_runs = args.runs if args.ansible_runs is None else args.ansible_runs
     workdir = Path(tempfile.mkdtemp(prefix="cardano-fleet-bench-"))
@@ -723,9 +757,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         for i, n in enumerate(args.sizes):
             log(f"fleet of {n} hosts ({n - 1} relays + 1 BP) at 0{f' and {args.rtt_ms:g}' if args.rtt_ms else ''} ms")
             try:
-                results["sizes"].append(measure_size(
-                    n, free_subnet(used), args.rtt_ms, args.runs, workdir, ansible_bin, ansible_runs, shape=i == 0
-                ))  # fmt: skip
+                with subnet_lease(args.subnets, used) as subnet:
+                    results["sizes"].append(measure_size(
+                        n, subnet, args.rtt_ms, args.runs, workdir, ansible_bin, ansible_runs, shape=i == 0
+                    ))  # fmt: skip
             except Exception as exc:  # noqa: BLE001 - a fleet that cannot boot is reported, the other sizes stay
                 log(f"fleet of {n} hosts failed: {exc}")
                 results.setdefault("failed_sizes", []).append({"hosts": n, "error": str(exc)[-1000:]})
@@ -733,7 +768,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.no_rollout:
             for relays in (int(x) for x in args.rollouts.split(",") if x.strip()):
                 log(f"rolling upgrade of {relays}+1")
-                with lab_fleet(workdir, relays + 1, free_subnet(used)) as state:
+                with subnet_lease(args.subnets, used) as subnet, lab_fleet(workdir, relays + 1, subnet) as state:
                     wait_in_sync(state.inventory_path, timeout=90)  # a rollout refuses an unsynced fleet
                     results["rollouts"].append({"relays": relays, "producers": 1, **rollout_once(state, workdir)})
     finally:

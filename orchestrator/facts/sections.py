@@ -422,7 +422,7 @@ class StartupSection(FactSection):
     def command(self, host: Host) -> str:
         lay = host.layout
         return (
-            f"python3 -c {q(_STARTUP_PY)} {q(lay.config_path)} {q(lay.service_name)} {q(lay.root)} "
+            f"python3 -I -S -c {q(_STARTUP_PY)} {q(lay.config_path)} {q(lay.service_name)} {q(lay.root)} "
             f"{q(startup.SELECT_PATTERN)} {q(startup.START_PATTERN)}"
         )
 

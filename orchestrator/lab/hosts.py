@@ -88,6 +88,38 @@ def _require_root() -> None:
         raise LabError("`ip` is missing: run `make install` (installs iproute2)")
 
 
+NEIGH_SYSCTL = Path("/proc/sys/net/ipv4/neigh/default")
+
+
+def neighbour_limits(hosts: int) -> dict[str, int]:
+    """The ARP table sizes a lab of `hosts` needs (gc_thresh2: soft, gc_thresh3: hard maximum).
+
+    The kernel's neighbour table is one for all network namespaces: every lab host keeps an entry
+    for each peer it talks to, the gateway one for each host, and other labs on this machine add
+    theirs. Past gc_thresh3 (default 1024) new connections cannot resolve their next hop ("neighbor
+    table overflow" in dmesg): at 128 hosts sshd's banner never came, directly or through the delay
+    relay. Real hosts each have a table of their own: raising the limit makes the lab more like
+    them, not kinder."""
+    hard = 4096 + 2 * hosts * (hosts + 2)
+    return {"gc_thresh2": hard // 2, "gc_thresh3": hard}
+
+
+def raise_neighbour_limits(hosts: int, sysctl_dir: Path = NEIGH_SYSCTL) -> dict[str, int]:
+    """Raise (never lower) the neighbour table limits for a lab of `hosts`; returns what was written.
+    Best effort: a kernel that refuses keeps its limits (the lab still works at small sizes)."""
+    written: dict[str, int] = {}
+    for name, want in neighbour_limits(hosts).items():
+        path = sysctl_dir / name
+        try:
+            current = int(path.read_text().split()[0])
+            if current < want:
+                path.write_text(f"{want}\n")
+                written[name] = want
+        except (OSError, ValueError, IndexError):
+            continue
+    return written
+
+
 def route_is_lab(address: str, bridge: str) -> bool:
     """True when the kernel would send to `address` over the lab's bridge — the only place we send."""
     proc = _sh("ip", "-o", "route", "get", address, check=False)
@@ -264,6 +296,7 @@ def lab_up(
                 (host_dir / "work" / d).mkdir(parents=True, exist_ok=True)
             provision.prepare_host(host, hosts, host_dir / "upper", keys, releases, node_version, subnet, startup_seconds)
         progress("creating the bridge and network namespaces")
+        raise_neighbour_limits(len(hosts))
         _make_network(state)
         state.save()
         state.server_pid = _start_release_server(state, lab_path / "releases")

@@ -6,7 +6,7 @@ with the config's *GenesisFile entries pointing at those names).
 8.9.0: `./bin/cardano-node`, `./bin/cardano-cli` and `./share/{mainnet,preprod,preview}/` with
 config.json, topology.json and the four genesis files, byte-for-byte from the package data.
 
-The binaries are Python zipapps (`#!/usr/bin/python3`) holding the simulated node and the
+The binaries are Python zipapps (`#!/usr/bin/python3 -IS`) holding the simulated node and the
 modules it imports (stdlib only, found by walking the imports), with empty `__init__.py` files
 instead of the package's own. One third-party package is bundled whole, as the real binary links
 libyaml: ruamel.yaml (pure Python), which reads a YAML config.json the way the node does
@@ -44,6 +44,10 @@ NETWORKS_8_9_0 = ("mainnet", "preprod", "preview")
 GENESIS = ("byron", "shelley", "alonzo", "conway")
 # Third-party packages bundled whole into the zipapps (top-level import name → dotted package).
 VENDORED: dict[str, str] = {"ruamel": "ruamel.yaml"}
+# -I -S: isolated, no site: everything the binaries need is inside the zipapp, and the interpreter
+# starts in ~10 ms instead of ~14 (the facts probe runs cardano-node and cardano-cli three times per
+# host; real binaries answer in a few ms).
+SHEBANG = b"#!/usr/bin/python3 -IS\n"
 
 
 @dataclass(frozen=True)
@@ -136,7 +140,7 @@ def compiled(source: bytes, filename: str) -> bytes:
 
 
 def build_zipapp(version: str, program: str) -> bytes:
-    """A `#!/usr/bin/python3` zipapp running node_main or cli_main with `version` baked in."""
+    """A `#!/usr/bin/python3 -IS` zipapp running node_main or cli_main with `version` baked in."""
     if program not in ("cardano-node", "cardano-cli"):
         raise ValueError(f"unknown program {program!r}")
     entry = "node_main" if program == "cardano-node" else "cli_main"
@@ -161,7 +165,7 @@ def build_zipapp(version: str, program: str) -> bytes:
         f"sys.exit({entry}({version!r}, sys.argv[1:]))\n"
     ).encode()
     buffer = io.BytesIO()
-    buffer.write(b"#!/usr/bin/python3\n")
+    buffer.write(SHEBANG)
     with zipfile.ZipFile(buffer, "w") as archive:
         for name in sorted(files):
             _zip_entry(archive, name, files[name])

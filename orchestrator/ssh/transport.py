@@ -44,6 +44,14 @@ T = TypeVar("T")
 LAB_ONLY_ENV = "CARDANO_FLEET_LAB_ONLY"
 LAB_NETWORK = ipaddress.ip_network("198.18.0.0/15")
 DEFAULT_FORKS = 20
+# paramiko's transport thread reads its socket with a 0.1 s timeout only to notice a close or a due
+# rekey; a fleet-wide run keeps hundreds of connections open while the hosts work, and those wake-ups
+# were the control-side CPU that grew with a run's length (issue 18). Once a connection is up, one
+# wake-up a second is plenty; Fleet.close() shuts each socket down so no thread waits for it.
+IDLE_CHECK_SECONDS = 1.0
+# AES-GCM first: an AEAD cipher needs no separate HMAC, which paramiko computes and compares in Python
+# per packet; both are OpenSSH defaults. The rest of paramiko's list follows unchanged (fallback).
+PREFERRED_CIPHERS = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com")
 
 
 class TransportError(Exception):
@@ -274,6 +282,65 @@ class _Target:
     proxy_jump: str | None
 
 
+def _transport_factory(sock: Any, **kwargs: Any) -> paramiko.Transport:
+    """paramiko's Transport with PREFERRED_CIPHERS first (what SSHClient.connect would build otherwise)."""
+    transport = paramiko.Transport(sock, **kwargs)
+    options = transport.get_security_options()
+    known = tuple(options.ciphers)
+    options.ciphers = tuple(c for c in PREFERRED_CIPHERS if c in known) + tuple(
+        c for c in known if c not in PREFERRED_CIPHERS
+    )
+    return transport
+
+
+class _KnownHosts:
+    """One parse of each known_hosts file per Fleet (re-read when the file changes).
+
+    paramiko's `load_system_host_keys` parses the whole file for every connection: with one line
+    per host (two through the lab's relay) that is O(hosts²) key parses per run, ~22 µs each, the
+    largest control-side cost at 128 hosts. A connection only needs its own host's entries.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._cache: dict[Path, tuple[tuple[int, int], paramiko.HostKeys]] = {}
+
+    def keys_for(self, path: Path, name: str) -> dict[str, paramiko.PKey]:
+        """key type → key of the entries for `name` (`host` or `[host]:port`, hashed entries too)."""
+        try:
+            st = path.stat()
+        except OSError:
+            return {}
+        stamp = (st.st_mtime_ns, st.st_size)
+        with self._lock:
+            cached = self._cache.get(path)
+            if cached is None or cached[0] != stamp:
+                keys = paramiko.HostKeys()
+                keys.load(str(path))
+                cached = self._cache[path] = (stamp, keys)
+        found = cached[1].lookup(name)
+        return dict(found.items()) if found is not None else {}
+
+
+def _host_key_name(address: str, port: int) -> str:
+    """The name paramiko (and OpenSSH) look a server up by in known_hosts."""
+    return address if port == 22 else f"[{address}]:{port}"
+
+
+def _load_client_key(path: str) -> paramiko.PKey | None:
+    """The private key (and its `-cert.pub` certificate, as paramiko would pick up) loaded once, or
+    None when it cannot be read without help (encrypted, missing): then paramiko's own key_filename
+    path runs and reports exactly as before."""
+    try:
+        key = paramiko.PKey.from_path(path)
+        cert = Path(path + "-cert.pub")
+        if cert.is_file():
+            key.load_certificate(str(cert))
+    except Exception:  # noqa: BLE001 - any failure: let paramiko try (and explain) as it always did
+        return None
+    return key
+
+
 class Fleet:
     """Connections to a set of hosts for one run; use as a context manager or call close()."""
 
@@ -298,6 +365,9 @@ class Fleet:
         self._slots: dict[str, _Conn] = {}
         self._slots_lock = threading.Lock()
         self._known_hosts_lock = threading.Lock()
+        self._known_hosts = _KnownHosts()
+        self._client_keys: dict[str, paramiko.PKey | None] = {}
+        self._client_keys_lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=self.forks, thread_name_prefix="fleet")
         self._closed = False
 
@@ -411,7 +481,7 @@ class Fleet:
         for slot in sorted(slots, key=lambda s: s.key.startswith("jump:")):
             if slot.conn is not None:
                 with contextlib.suppress(Exception):  # closing is best effort
-                    slot.conn.close()
+                    _wake_and_close(slot.conn)
                 slot.conn = None
 
     def __enter__(self) -> Fleet:
@@ -522,8 +592,14 @@ class Fleet:
         }
         identity = target.key_file or None
         if identity:
-            connect_kwargs["key_filename"] = [str(Path(identity).expanduser())]
+            path = str(Path(identity).expanduser())
+            key = self._client_key(path)
+            if key is not None:
+                connect_kwargs["pkey"] = key
+            else:
+                connect_kwargs["key_filename"] = [path]
             connect_kwargs["look_for_keys"] = False
+        connect_kwargs["transport_factory"] = _transport_factory
         # A fresh fabric Config per connection: Connection attributes can leak into a shared one.
         config = fabric.Config(ssh_config=self._ssh_config)
         conn = fabric.Connection(
@@ -536,10 +612,12 @@ class Fleet:
             connect_kwargs=connect_kwargs,
         )
         client = conn.client
-        # Strict host keys BEFORE the first connect (fabric defaults to AutoAddPolicy).
+        # Strict host keys BEFORE the first connect (fabric defaults to AutoAddPolicy). Only this
+        # host's entries, from one parse of the file per Fleet: paramiko looks up nothing else.
         client.set_missing_host_key_policy(paramiko.RejectPolicy())
-        if target.known_hosts.is_file():
-            client.load_system_host_keys(str(target.known_hosts))
+        name = _host_key_name(conn.host, conn.port)
+        for keytype, key in self._known_hosts.keys_for(target.known_hosts, name).items():
+            client.get_host_keys().add(name, keytype, key)
         client.set_missing_host_key_policy(
             _StrictHostKeyPolicy(target.known_hosts, self.accept_new_host_keys, self._known_hosts_lock)
         )
@@ -560,10 +638,19 @@ class Fleet:
                     slot.connect_attempts += 1  # the caller holds slot.lock
                     attempt()
             slot.connections_opened += 1
+            _slow_idle_checks(conn)
         except _RetryableConnectError as wrapped:
             cause = wrapped.__cause__
             raise (cause if cause is not None else wrapped) from None
         return conn
+
+    def _client_key(self, path: str) -> paramiko.PKey | None:
+        """The identity file parsed once per Fleet (paramiko would parse it per connection, trying
+        each key type in turn)."""
+        with self._client_keys_lock:
+            if path not in self._client_keys:
+                self._client_keys[path] = _load_client_key(path)
+            return self._client_keys[path]
 
     # ---- commands --------------------------------------------------------------------------
 
@@ -625,6 +712,24 @@ class Fleet:
         stderr = _scrub(err_bytes.decode("utf-8", "replace"), password)
         ok = error is None and code == 0
         return CommandResult(h.name, ok, code, stdout, stderr, time.monotonic() - started, error)
+
+
+def _slow_idle_checks(conn: fabric.Connection) -> None:
+    """An open connection's transport thread wakes once a second, not ten times (IDLE_CHECK_SECONDS)."""
+    transport = conn.client.get_transport()
+    if transport is not None and isinstance(transport.sock, socket.socket):
+        transport.sock.settimeout(IDLE_CHECK_SECONDS)
+
+
+def _wake_and_close(conn: fabric.Connection) -> None:
+    """Close a connection without leaving its transport thread asleep in recv() for up to
+    IDLE_CHECK_SECONDS: shutting the socket down wakes it (EOF) and sends the FIN now."""
+    transport = conn.client.get_transport()
+    sock = transport.sock if transport is not None else None
+    if isinstance(sock, socket.socket):  # paramiko sends no DISCONNECT either: the FIN is all the server sees
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+    conn.close()
 
 
 def _scrub(text: str, secret: str | None) -> str:

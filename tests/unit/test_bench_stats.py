@@ -143,6 +143,26 @@ def test_parse_sizes():
             bench.parse_sizes(bad)
 
 
+def test_parse_subnets_lists_and_ranges():
+    assert bench.parse_subnets("4,5") == (4, 5)
+    assert bench.parse_subnets("241-243,5,242") == (241, 242, 243, 5)
+    for bad in ("", "x", "5-4", "255", "-1"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            bench.parse_subnets(bad)
+
+
+def test_a_subnet_lease_is_returned_so_two_subnets_serve_every_size(monkeypatch):
+    monkeypatch.setattr(bench.Path, "exists", lambda self: False)  # no lab bridge up
+    used: set[int] = set()
+    with bench.subnet_lease((4, 5), used) as first, bench.subnet_lease((4, 5), used) as second:
+        assert (first, second) == (4, 5)
+        with pytest.raises(RuntimeError, match="no free lab subnet in 4,5"), bench.subnet_lease((4, 5), used):
+            pass
+    assert used == set()
+    with bench.subnet_lease((4, 5), used) as again:
+        assert again == 4
+
+
 def _dist(rtt, floor, audit, ansible=None, **extra):
     d = {
         "rtt_ms": rtt,

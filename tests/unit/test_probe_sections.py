@@ -4,8 +4,11 @@ that its sections really run at once — proven by a rendezvous, not by a stopwa
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
+
+import pytest
 
 from orchestrator.cardano.layouts import IOG
 from orchestrator.facts.probe import HEALTH_SECTIONS, build_probe
@@ -93,3 +96,66 @@ def test_serial_mode_and_the_fallback_without_a_temp_dir_run_one_after_another(t
         assert list(found) == ["waits", "signals"]
         assert found["waits"].rc == 1  # ran first and alone: the file never appeared
         assert found["signals"].rc == 0 and flag.exists()
+
+
+class _Shell(FactSection):
+    """A section whose command is given: to check what one section's `exit` or death does."""
+
+    def __init__(self, name: str, body: str) -> None:
+        self.name, self.body = name, body
+
+    def command(self, host: Host) -> str:
+        return self.body
+
+    def parse(self, out: Output) -> Parsed:
+        return Parsed.of()
+
+
+def test_exit_ends_only_its_section_and_a_killed_section_reports_its_signal(tmp_path: Path) -> None:
+    records = [
+        _Shell("first", "echo before; exit 7; echo never"),
+        _Shell("killed", "echo dying; sh -c 'kill -9 $PPID'; sleep 5; echo never"),
+        _Shell("last", "echo after"),
+    ]
+    for concurrent in (True, False):
+        proc = run_locally(build_script(BP, records, concurrent=concurrent), tmp_path)
+        found = split_sections(proc.stdout)
+        assert proc.returncode == 0
+        assert list(found) == ["first", "killed", "last"]
+        assert (found["first"].body, found["first"].rc) == ("before", 7)
+        assert found["killed"].body == "dying" and found["killed"].rc == 137  # 128 + SIGKILL
+        assert (found["last"].body, found["last"].rc) == ("after", 0)
+        assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(shutil.which("strace") is None, reason="counts the probe's writes with strace")
+def test_finished_sections_are_printed_before_waiting_for_a_slow_one(tmp_path: Path) -> None:
+    """The sections before a slow one reach the reader while it still runs (a probe that times out
+    keeps them), and everything that was ready together goes out in one write."""
+    gate = tmp_path / "gate"
+    # `a` ends only once `b` is done (its job's marker file), so both are ready together, however
+    # the machine schedules them; `slow` waits for the test.
+    records = [_Shell("a", 'while [ ! -e "$cf_d/b.done" ]; do sleep 0.01; done; echo one'), _Shell("b", "echo two"),
+               _Shell("slow", f"while [ ! -e {gate} ]; do sleep 0.02; done; echo three")]  # fmt: skip
+    script = build_script(BP, records)
+    trace = tmp_path / "trace"
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path), "TMPDIR": str(tmp_path)}
+    proc = subprocess.Popen(
+        ["strace", "-f", "-qq", "-y", "-e", "trace=write", "-e", "signal=none", "-o", str(trace), "sh", "-c", script],
+        stdout=subprocess.PIPE, text=True, cwd=tmp_path, env=env,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    early = ""
+    while "@@cf-end b 0@@" not in early:  # arrives while `slow` waits for the gate
+        line = proc.stdout.readline()
+        assert line, "the probe ended before the slow section was released"
+        early += line
+    gate.touch()
+    rest = proc.stdout.read()
+    assert proc.wait(timeout=30) == 0
+    found = split_sections(early + rest)
+    assert [(s.name, s.body) for s in found.values()] == [("a", "one"), ("b", "two"), ("slow", "three")]
+    # writes of section output into the pipe we read (the jobs' own writes go to their files)
+    to_pipe = [line for line in trace.read_text().splitlines() if "<pipe:" in line and "@@cf-" in line]
+    assert len(to_pipe) == 2, to_pipe  # a and b together, then slow
+    trace.unlink()
