@@ -18,8 +18,32 @@ from orchestrator.cardano.releases import ReleasePin as ReleasePin  # re-exporte
 
 
 class Role(StrEnum):
+    """A host's place in the estate. A passive node (an exchange's, a wallet provider's, an explorer's)
+    neither produces blocks nor relays for a pool: it feeds wallets, db-sync or submit-api."""
+
     RELAY = "relay"
     BLOCK_PRODUCER = "block_producer"
+    PASSIVE = "passive"
+
+
+# The inventory groups that give a host its role (or `cardano_role` on the host).
+ROLE_GROUPS: Mapping[str, Role] = MappingProxyType(
+    {"relays": Role.RELAY, "block_producers": Role.BLOCK_PRODUCER, "passive_nodes": Role.PASSIVE}
+)
+
+
+class PassiveTopology(StrEnum):
+    """How a passive node finds peers (the two forms of the node's P2P topology a non-pool node uses).
+
+    LEDGER: the network's bootstrap peers and ledger peers, like a relay, but nothing advertised.
+    PRIVATE: only the local roots the operator lists, useLedgerAfterSlot -1 (never ledger peers),
+    no bootstrap peers (absent: Genesis Lite off). Source: cardano-node 8.9.0
+    src/Cardano/Node/Configuration/TopologyP2P.hs (useLedgerAfterSlot < 0 = never; bootstrapPeers
+    absent/null = off); docs/cardano-8.9.0-p2p.md §1.
+    """
+
+    LEDGER = "ledger"
+    PRIVATE = "private"
 
 
 class PlanAction(StrEnum):
@@ -131,6 +155,10 @@ class Inventory:
     def block_producers(self) -> tuple[Host, ...]:
         return tuple(h for h in self.hosts if h.role is Role.BLOCK_PRODUCER)
 
+    @property
+    def passive_nodes(self) -> tuple[Host, ...]:
+        return tuple(h for h in self.hosts if h.role is Role.PASSIVE)
+
     def select(self, pattern: str | None) -> tuple[Host, ...]:
         """Ansible-style `--limit`: comma/colon-separated host or group names or globs; `!x` excludes."""
         if not pattern:
@@ -158,6 +186,10 @@ class Inventory:
     def _match(self, term: str) -> list[str]:
         if term in ("all", "*"):
             return [h.name for h in self.hosts]
+        if term in ROLE_GROUPS:
+            # a role's group also holds the hosts that took the role from `cardano_role`
+            members = list(self.groups.get(term, ()))
+            return members + [h.name for h in self.hosts if h.role is ROLE_GROUPS[term] and h.name not in members]
         if term in self.groups:
             return list(self.groups[term])
         names = [h.name for h in self.hosts if fnmatch.fnmatchcase(h.name, term)]

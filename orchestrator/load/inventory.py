@@ -44,7 +44,7 @@ from orchestrator.load.ini import IniError, looks_like_ini, parse_ini, split_hos
 from orchestrator.load.templating import Renderer, TemplateRefused, Unsafe, has_template
 from orchestrator.load.toml_inventory import parse_toml
 from orchestrator.load.vault import VaultError, VaultSecrets, VaultText, is_encrypted
-from orchestrator.model import Host, Inventory, Role
+from orchestrator.model import ROLE_GROUPS, Host, Inventory, Role
 
 __all__ = [
     "KNOWN_VARIABLES",
@@ -124,7 +124,7 @@ KNOWN_VARIABLES: frozenset[str] = frozenset(TOOL_VARIABLES + ANSIBLE_VARIABLES)
 _PASSWORD_VARIABLES = ("ansible_become_password", "ansible_become_pass", "ansible_sudo_pass")
 _LOGIN_PASSWORD_VARIABLES = ("ansible_password", "ansible_ssh_pass")
 _GROUP_KEYS = ("hosts", "vars", "children")
-_ROLE_GROUPS = {"relays": Role.RELAY, "block_producers": Role.BLOCK_PRODUCER}
+_ROLE_GROUPS = ROLE_GROUPS
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _ENV_LOOKUP = re.compile(r"""\{\{\s*lookup\(\s*['"]env['"]\s*,\s*['"]([A-Za-z_][A-Za-z0-9_]*)['"]\s*\)\s*\}\}\Z""")
 _RANGE = re.compile(r"\[([0-9a-zA-Z]+):([0-9a-zA-Z]+)(?::([0-9]+))?\]")
@@ -849,11 +849,11 @@ class _Loader:
         )
 
     def host_role(self, hdef: _HostDef, groups: tuple[str, ...], role_var: _Var | None) -> Role:
-        by_group = [g for g in groups if g in _ROLE_GROUPS]
+        by_group = [g for g in _ROLE_GROUPS if g in groups]
         if len(by_group) > 1:
             raise self.fail(
                 hdef.loc,
-                f"host '{hdef.name}' is in both 'relays' and 'block_producers'; a host has exactly one role",
+                f"host '{hdef.name}' is in both '{by_group[0]}' and '{by_group[1]}'; a host has exactly one role",
             )
         group_role = _ROLE_GROUPS[by_group[0]] if by_group else None
         var_role = Role(role_var.value) if role_var else None
@@ -867,7 +867,8 @@ class _Loader:
         if role is None:
             raise self.fail(
                 hdef.loc,
-                f"host '{hdef.name}' has no role: put it in group 'relays' or 'block_producers', or set cardano_role",
+                f"host '{hdef.name}' has no role: put it in group 'relays', 'block_producers' or 'passive_nodes', "
+                "or set cardano_role",
             )
         return role
 

@@ -372,7 +372,7 @@ def test_invalid_playbooks_name_file_line_column(
 
 def test_shipped_upgrade_playbook() -> None:
     book = load_playbook(ROOT / "playbooks" / "upgrade-8.9.0.yml")
-    assert [s.name for s in book.stages] == ["stage", "relays", "block_producers"]
+    assert [s.name for s in book.stages] == ["stage", "relays", "passive_nodes", "block_producers"]
     stage, relays, producers = book.stages
     assert (stage.hosts, stage.parallel, [s.action for s in stage.steps]) == ("all", True, ["stage_release"])
     assert (relays.hosts, relays.serial, relays.max_fail_percentage, relays.min_healthy_relays) == (
@@ -391,7 +391,7 @@ def test_shipped_upgrade_playbook() -> None:
 
 def test_shipped_enable_p2p_playbook() -> None:
     book = load_playbook(ROOT / "playbooks" / "enable-p2p.yml", roles_dir=ROOT / "roles")
-    assert [s.name for s in book.stages] == ["relays", "block_producers"]
+    assert [s.name for s in book.stages] == ["relays", "passive_nodes", "block_producers"]
     for stage in book.stages:
         actions = [s.action for s in stage.steps]
         assert "install_release" not in actions and "stage_release" not in actions

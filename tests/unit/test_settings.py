@@ -48,7 +48,7 @@ def legacy_facts(host: str) -> Facts:
     cfg = json.loads((DATA / "8.7.3" / "mainnet" / "config.json").read_text())
     cfg["EnableP2P"] = False
     own = {"relay1": ["203.0.113.12", "203.0.113.21"], "relay2": ["203.0.113.11", "203.0.113.21"],
-           "bp1": ["203.0.113.11", "203.0.113.12"]}[host]  # fmt: skip
+           "bp1": ["203.0.113.11", "203.0.113.12"], "wallet1": ["203.0.113.11"]}[host]  # fmt: skip
     producers = [{"addr": a, "port": 3001, "valency": 1} for a in own]
     if host != "bp1":
         producers += [{"addr": "backbone.cardano.iog.io", "port": 3001, "valency": 2},
@@ -67,6 +67,7 @@ def write_inventory(tmp: Path, relays_vars: dict[str, Any] | None = None,
                     "relay1": {"ansible_host": "203.0.113.11", **(relay1_vars or {})},
                     "relay2": {"ansible_host": "203.0.113.12"}}},
                 "block_producers": {"hosts": {"bp1": {"ansible_host": "203.0.113.21", **(bp1_vars or {})}}},
+                "passive_nodes": {"hosts": {"wallet1": {"ansible_host": "203.0.113.31"}}},
             },
         }
     }  # fmt: skip
@@ -148,6 +149,9 @@ SETTINGS = [
     ("use_ledger_after_slot", {"use_ledger_after_slot": 123},
      lambda p: written(p, "relay1", TOPOLOGY)["useLedgerAfterSlot"] == 123
      and written(p, "bp1", TOPOLOGY)["useLedgerAfterSlot"] == -1),
+    ("passive_topology", {"passive_topology": "private"},
+     lambda p: written(p, "wallet1", TOPOLOGY)["useLedgerAfterSlot"] == -1
+     and "bootstrapPeers" not in written(p, "wallet1", TOPOLOGY) and "bootstrapPeers" in written(p, "relay1", TOPOLOGY)),
     ("peer_sharing", {"peer_sharing": True},
      lambda p: written(p, "relay1", CONFIG).get("PeerSharing") is True and written(p, "bp1", CONFIG)["PeerSharing"] is False),
     ("sync_min_hot_peers", {"sync_min_hot_peers": 3},
