@@ -373,7 +373,8 @@ def test_invalid_playbooks_name_file_line_column(
 def test_shipped_upgrade_playbook() -> None:
     book = load_playbook(ROOT / "playbooks" / "upgrade-8.9.0.yml")
     assert [s.name for s in book.stages] == ["stage", "relays", "passive_nodes", "block_producers"]
-    stage, relays, producers = book.stages
+    stage, relays, passive, producers = book.stages
+    assert (passive.hosts, [s.action for s in passive.steps]) == ("passive_nodes", [s.action for s in relays.steps])
     assert (stage.hosts, stage.parallel, [s.action for s in stage.steps]) == ("all", True, ["stage_release"])
     assert (relays.hosts, relays.serial, relays.max_fail_percentage, relays.min_healthy_relays) == (
         "relays",
