@@ -27,7 +27,7 @@ from orchestrator.actions.stage_release import StageRelease
 from orchestrator.actions.sync_gate import SyncGate
 from orchestrator.cardano.diffs import FileDiff
 from orchestrator.cardano.errors import FileFormatError
-from orchestrator.model import Host, Inventory, PlanAction, ReleasePin
+from orchestrator.model import Hook, Host, Inventory, PlanAction, ReleasePin
 from orchestrator.roll.gates import GatePolicy
 from orchestrator.roll.window import LeaderGuard
 
@@ -60,6 +60,8 @@ class HostPlan:
     gate: GatePolicy | None = None  # how the host is judged after its change (sync_gate)
     last_start_seconds: float | None = None  # its newest complete start (own log); None: unknown
     leader: LeaderGuard | None = None  # a block producer's restart guard: leader schedule, KES
+    drain: Hook | None = None  # run before anything on the host is touched
+    return_hook: Hook | None = None  # run after its gate passed, or after its rollback is back in sync
 
     @property
     def expected_downtime(self) -> float | None:
@@ -170,7 +172,7 @@ def plan_host(
         reasons.append(f"nothing to do: node is {facts.node_version}, " + "; ".join(d.reason for d in draft.unchanged))
     return HostPlan(host, facts.node_version, draft.target_version, draft.stage_release, draft.switch_binary,
                     tuple(draft.files), tuple(draft.unchanged), action, tuple(reasons), gate=draft.gate,
-                    leader=draft.leader)  # fmt: skip
+                    leader=draft.leader, drain=draft.drain, return_hook=draft.return_hook)  # fmt: skip
 
 
 def make_plan(

@@ -108,7 +108,7 @@ def _execute(console: Console, loaded: Loaded, fleet: Fleet, journal: Journal, p
     with LiveRollout(console, plan) as view:
         rollout = Rollout(plan, remote, journal, RolloutSettings(gate=loaded.spec.gate),
                           sample=lambda h: sample_host(fleet, h), emit=view.on_event,
-                          relays=loaded.inventory.relays)  # fmt: skip
+                          relays=loaded.inventory.relays, hosts=loaded.inventory.hosts)  # fmt: skip
         result = rollout.execute(loaded.spec.stages)
     text = render_run_report(result)
     path = journal.dir / "report.json"

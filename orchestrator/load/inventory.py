@@ -743,7 +743,8 @@ class _Loader:
         self.check_fleet(hosts)
         return Inventory(
             source=self.where,
-            hosts=tuple(hosts),
+            hosts=tuple(h for h in hosts if h.role is not Role.HELPER),
+            helpers=tuple(h for h in hosts if h.role is Role.HELPER),
             groups={g: tuple(members) for g, members in sorted(membership.items())},
             warnings=tuple(self.warnings),
         )
@@ -805,6 +806,10 @@ class _Loader:
                 raise self.fail(v[secret].loc, f"'{secret}': password logins are not supported; use an SSH key")
         role = self.host_role(hdef, groups, get("cardano_role"))
         layout_var = get("layout")
+        if role is Role.HELPER and layout_var is None:  # no node there: paths are never used
+            layout_var = _Var("iog", hdef.loc)
+        if role is Role.HELPER and get("cardano_network") is None:
+            v = {**v, "cardano_network": _Var("mainnet", hdef.loc)}
         if layout_var is None:
             raise self.fail(hdef.loc, f"host '{name}' has no 'layout' (guild or iog); set it in group_vars/all.yml")
         network_var = get("cardano_network")

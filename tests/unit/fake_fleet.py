@@ -12,7 +12,7 @@ from types import MappingProxyType
 from typing import Any, TypeVar
 
 from orchestrator.cardano.layouts import GUILD, IOG
-from orchestrator.model import Host, Inventory, ReleasePin, Role
+from orchestrator.model import Hook, Host, Inventory, ReleasePin, Role
 from orchestrator.roll.gates import GateSample
 from orchestrator.roll.remote import Done, Remote
 
@@ -66,6 +66,7 @@ class FakeRemote:
         self.log: list[tuple[str, str]] = []
         self.times: list[tuple[str, str, float]] = []  # (operation, host, fake clock) for timing assertions
         self.batches: list[list[str]] = []  # the hosts of each parallel upgrade call, in order
+        self.failing_commands: set[str] = set()  # hook commands that exit non-zero
 
     def _op(self, name: str, host: Host) -> FakeNode:
         self.log.append((name, host.name))
@@ -136,6 +137,14 @@ class FakeRemote:
             node.active = node.running not in node.crashes
         elif verb == "stop":
             node.active = False
+        return Done(True)
+
+    def hook(self, hook: Hook) -> Done:
+        """Logged as (kind, the host it ran on) and as (kind + ':' + command, node) for order checks."""
+        self.log.append((hook.kind, hook.on.name))
+        self.log.append((f"{hook.kind}:{hook.command}", hook.on.name))
+        if hook.command in self.failing_commands:
+            return Done(False, f"{hook} failed (exit 1): no such server")
         return Done(True)
 
     def sample(self, host: Host) -> GateSample:
