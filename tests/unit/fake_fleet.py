@@ -166,8 +166,9 @@ def _typed(remote: FakeRemote) -> Remote:
     return remote  # mypy: FakeRemote is a Remote
 
 
-def fleet(relays: int, producers: int, **vars_: Any) -> Inventory:
-    """relay1..N (guild and iog layouts alternating) and bp1..M, with the release pinned."""
+def fleet(relays: int, producers: int, passive: int = 0, helpers: Sequence[str] = (), **vars_: Any) -> Inventory:
+    """relay1..N (guild and iog layouts alternating), bp1..M and wallet1..P (passive), with the release
+    pinned; `helpers` names hosts without a node (a load balancer) that hooks may be delegated to."""
     hosts = []
     for i in range(1, relays + 1):
         hosts.append(Host(f"relay{i}", Role.RELAY, f"203.0.113.{10 + i}", GUILD if i % 2 else IOG,
@@ -175,6 +176,12 @@ def fleet(relays: int, producers: int, **vars_: Any) -> Inventory:
     for i in range(1, producers + 1):
         hosts.append(Host(f"bp{i}", Role.BLOCK_PRODUCER, f"203.0.113.{100 + i}", IOG,
                           vars=MappingProxyType({"node_release": PIN, **vars_})))  # fmt: skip
+    for i in range(1, passive + 1):
+        hosts.append(Host(f"wallet{i}", Role.PASSIVE, f"203.0.113.{50 + i}", IOG,
+                          vars=MappingProxyType({"node_release": PIN, **vars_})))  # fmt: skip
     groups = {"relays": tuple(h.name for h in hosts if h.role is Role.RELAY),
               "block_producers": tuple(h.name for h in hosts if h.role is Role.BLOCK_PRODUCER)}  # fmt: skip
-    return Inventory("memory", tuple(hosts), MappingProxyType(groups))
+    if passive:
+        groups["passive_nodes"] = tuple(h.name for h in hosts if h.role is Role.PASSIVE)
+    extra = tuple(Host(name, Role.HELPER, f"203.0.113.{200 + i}", IOG) for i, name in enumerate(helpers))
+    return Inventory("memory", tuple(hosts), MappingProxyType(groups), helpers=extra)
