@@ -205,3 +205,30 @@ def test_a_bad_hook_timeout_is_refused(tmp_path: Path, extra: dict[str, Any], me
     with pytest.raises(PlaybookError) as caught:
         Estate(tmp_path, extra=extra)
     assert caught.value.message.startswith(message)
+
+
+def test_the_example_estate_drains_each_region_on_its_balancer_and_dbsync_hosts_on_themselves() -> None:
+    from orchestrator.load.inventory import load_inventory
+
+    inventory = load_inventory(ROOT / "inventory" / "examples" / "exchange-estate")
+    assert {h.name for h in inventory.helpers} == {"lb-eu.exchange.example", "lb-us.exchange.example"}
+    spec = compile_run(load_playbook(EXCHANGE), inventory)
+    assert [s.name for s in spec.stages if s.batches] == ["relays", "passive_nodes"]
+    facts = {h.name: Facts(legacy_config(), json.dumps({"Producers": [
+        {"addr": "eu-relay01.exchange.example", "port": 3001, "valency": 1}]}) + "\n") for h in inventory.hosts}
+    plan = make_plan(inventory, spec.hosts, facts, spec.release, spec.batches, spec.programs)
+    by_host = {h["host"]: h for h in plan_as_json(plan)["hosts"]}
+    eu = by_host["eu-node02.exchange.example"]["hooks"]
+    assert [(k["kind"], k["on"]) for k in eu] == [("drain", "lb-eu.exchange.example"), ("return", "lb-eu.exchange.example")]
+    assert "set server cardano/eu-node02.exchange.example state drain" in eu[0]["command"]
+    db = by_host["us-dbsync01.exchange.example"]["hooks"]
+    assert [(k["on"], k["command"]) for k in db] == [
+        ("us-dbsync01.exchange.example", "systemctl stop cardano-submit-api cardano-db-sync"),
+        ("us-dbsync01.exchange.example", "systemctl start cardano-db-sync cardano-submit-api")]  # fmt: skip
+    assert by_host["eu-relay01.exchange.example"]["hooks"] == []
+    private = json.loads(next(c.content for c in plan.host("us-dbsync01.exchange.example").files
+                              if c.path.endswith("topology.json")))  # fmt: skip
+    assert private["useLedgerAfterSlot"] == -1 and "bootstrapPeers" not in private
+    assert {p["address"] for g in private["localRoots"] for p in g["accessPoints"]} == {
+        "eu-relay01.exchange.example", "us-relay01.exchange.example"}
+    assert spec.stages[1].min_healthy[0][:2] == ("passive_nodes", 1)
