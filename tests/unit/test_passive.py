@@ -222,3 +222,24 @@ def test_peer_sharing_is_off_on_a_passive_node_unless_set(tmp_path: Path, before
     facts = {"wallet1": facts_for("wallet1", book_config(before))}
     config = written(plan_of(tmp_path, extra, facts=facts), "wallet1", CONFIG)
     assert config["PeerSharing"] is after
+
+
+# ---- the offline command --------------------------------------------------------------------------------
+
+
+def test_topology_convert_passive_ledger_turns_the_book_legacy_file_into_the_890_book_file(capsys: Any) -> None:
+    """The 8.7.3 book's legacy topology (relays-new only) as a ledger passive node is exactly the
+    8.9.0 book's topology.json: the form the book ships for a node that is nobody's relay."""
+    from orchestrator.cli import main
+
+    legacy = str(REF / "8.7.3" / "mainnet" / "topology-legacy.json")
+    assert main(["topology", "convert", legacy, "--role", "passive", "--network", "mainnet"]) == 0
+    assert json.loads(capsys.readouterr().out) == json.loads((REF / "8.9.0" / "mainnet" / "topology.json").read_text())
+    assert main(["topology", "convert", legacy, "--role", "passive", "--network", "mainnet",
+                 "--passive-topology", "private"]) == 1  # fmt: skip
+    assert "--passive-topology private leaves no peer at all" in capsys.readouterr().err
+    assert main(["topology", "convert", legacy, "--role", "passive", "--network", "mainnet",
+                 "--passive-topology", "private", "--local-root", f"{ADDR['relay1']}:3001"]) == 0  # fmt: skip
+    private = json.loads(capsys.readouterr().out)
+    assert addresses(private) == {ADDR["relay1"]} and private["useLedgerAfterSlot"] == -1
+    node_accepts(private)
