@@ -25,7 +25,7 @@ from orchestrator.actions.base import (
     spec,
     text,
 )
-from orchestrator.model import Hook
+from orchestrator.model import Hook, Host, Inventory
 
 DEFAULT_TIMEOUT_SECONDS = 120.0
 
@@ -39,19 +39,20 @@ class HookStep:
     delegate_to: str  # "": the host itself
     timeout: float
 
-    def hook(self, ctx: PlanContext) -> Hook | None:
+    def hook(self, host: Host, inventory: Inventory) -> Hook | None:
+        """The command for `host` and where it runs; None without a command."""
         if not self.command:
             return None
-        on = ctx.host
+        on = host
         if self.delegate_to:
             try:
-                on = ctx.inventory.host(self.delegate_to)
+                on = inventory.host(self.delegate_to)
             except KeyError:  # compile_run refuses this at the step's line first
                 raise HostPlanError(f"{self.kind} hook: delegate_to '{self.delegate_to}' is not an inventory host") from None
         return Hook(self.kind, self.command, on, self.timeout)
 
     def plan(self, ctx: PlanContext, draft: HostDraft) -> None:
-        hook = self.hook(ctx)
+        hook = self.hook(ctx.host, ctx.inventory)
         if self.kind == "drain":
             draft.drain = hook
         else:

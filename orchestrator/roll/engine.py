@@ -266,7 +266,7 @@ class Rollout:
                 out.detail = f"drain failed, host untouched: {drained.detail}"
                 self._record(host.name, Phase.DRAIN_FAILED, reason=drained.detail, on=hp.drain.on.name)
                 return False
-            self._record(host.name, Phase.DRAINED, on=hp.drain.on.name)
+            self._record(host.name, Phase.DRAINED, drained_on=hp.drain.on.name)
         paths = [c.path for c in hp.files]
         backed = self.remote.backup(host, paths)
         if isinstance(backed, str):

@@ -232,3 +232,43 @@ def test_the_example_estate_drains_each_region_on_its_balancer_and_dbsync_hosts_
     assert {p["address"] for g in private["localRoots"] for p in g["accessPoints"]} == {
         "eu-relay01.exchange.example", "us-relay01.exchange.example"}
     assert spec.stages[1].min_healthy[0][:2] == ("passive_nodes", 1)
+
+
+@pytest.mark.parametrize(("last", "upgraded_first", "verdict"), [
+    (Phase.DRAINED, False, "nothing had been changed; returned to rotation (lb1)"),
+    (Phase.RESTARTED, True, "completed: in sync on the target version; returned to rotation (lb1)"),
+])  # fmt: skip
+def test_resume_returns_a_host_the_killed_run_left_drained(tmp_path: Path, last: Phase, upgraded_first: bool,
+                                                           verdict: str) -> None:  # fmt: skip
+    from orchestrator.roll.resume import reconcile_host
+
+    e = Estate(tmp_path)
+    if upgraded_first:
+        assert e.run().ok
+    host = e.inventory.host("wallet1")
+    op = next(p.operation for p in e.spec.programs["wallet1"] if getattr(p.operation, "kind", "") == "return")
+    hook = op.hook(host, e.inventory)  # type: ignore[attr-defined]
+    data = {"drained_on": "lb1", "target_version": "8.9.0", "old_version": "8.7.3"}
+    before = len(e.remote.log)
+    got = reconcile_host(host, last, data, remote=e.remote, journal=e.journal, sample=e.remote.sample,
+                         policy=e.spec.gate, clock=e.clock, sleep=e.clock.sleep, return_hook=hook)  # fmt: skip
+    assert got == verdict
+    assert ("return:enable wallet1", "lb1") in e.remote.log[before:]
+    assert [ev.phase for ev in Journal.read(e.journal.path) if ev.host == "wallet1"][-1] is Phase.RETURNED
+
+
+def test_resume_does_not_return_a_host_whose_rollback_failed(tmp_path: Path) -> None:
+    from orchestrator.roll.resume import reconcile_host
+
+    e = Estate(tmp_path)
+    host = e.inventory.host("wallet1")
+    e.remote.nodes["wallet1"].crashes.add("8.7.3")
+    op = next(p.operation for p in e.spec.programs["wallet1"] if getattr(p.operation, "kind", "") == "return")
+    data = {"drained_on": "lb1", "existed": {host.layout.config_path: True}, "old_link": "releases/8.7.3/bin",
+            "old_version": "8.7.3"}  # fmt: skip
+    e.remote.nodes["wallet1"].backups = dict(e.remote.nodes["wallet1"].files)
+    got = reconcile_host(host, Phase.FILES_WRITTEN, data, remote=e.remote, journal=e.journal, sample=e.remote.sample,
+                         policy=e.spec.gate, clock=e.clock, sleep=e.clock.sleep,
+                         return_hook=op.hook(host, e.inventory))  # type: ignore[attr-defined]  # fmt: skip
+    assert got.startswith("restored, but not back in sync")
+    assert not any(op.startswith("return") for op, _h in e.remote.log)
