@@ -66,14 +66,12 @@ def parse_hook(kind: str, args: Mapping[str, Any]) -> HookStep:
     return HookStep(kind, text(args, "command"), text(args, "delegate_to"), timeout)
 
 
-def parse(args: Mapping[str, Any]) -> HookStep:
-    return parse_hook("drain", args)
+def hook_action(kind: str, doc: str) -> Action:
+    """drain_node's or return_node's Action: same arguments, same slot, its own kind."""
+    return Action(spec(f"{kind}_node", ["command"], ["delegate_to", "timeout_seconds"], doc=doc), Slot.HOOKS,
+                  lambda args: parse_hook(kind, args))  # fmt: skip
 
 
-ACTION = Action(
-    spec("drain_node", ["command"], ["delegate_to", "timeout_seconds"],
-         doc="before the host is touched, run command (sh -c) on it or on delegate_to (an inventory host, e.g. "
-             "the load balancer), killed after timeout_seconds; a failure leaves the host untouched"),
-    Slot.HOOKS,
-    parse,
-)  # fmt: skip
+ACTION = hook_action("drain", "before the host is touched, run command (sh -c) on it or on delegate_to (an inventory "
+                              "host, e.g. the load balancer), killed after timeout_seconds; a failure leaves the host "
+                              "untouched")  # fmt: skip

@@ -48,8 +48,12 @@ def reconcile_host(
     return_hook: the host's return hook (the playbook's), run when the journal says it was drained and
     the host ends whole and in sync.
     """
-    verdict = _reconcile(host, last_phase, data, remote=remote, journal=journal, sample=sample, policy=policy,
-                         producer_relays=producer_relays, clock=clock, sleep=sleep)  # fmt: skip
+
+    def gate(version: str, p2p: bool) -> Any:
+        checks = standard_checks(version, policy, p2p, producer_relays if p2p else None)
+        return run_gate(lambda: sample(host), checks, policy, clock, sleep)
+
+    verdict = _reconcile(host, last_phase, data, remote, journal, gate)
     if return_hook is None or not data.get("drained_on") or verdict.startswith(("ROLLBACK FAILED", "restored, but")):
         return verdict
     done = remote.hook(return_hook)
@@ -60,23 +64,9 @@ def reconcile_host(
     return f"{verdict}; RETURN FAILED, OUT OF ROTATION: {done.detail}"
 
 
-def _reconcile(
-    host: Host,
-    last_phase: Phase,
-    data: dict[str, Any],
-    *,
-    remote: Remote,
-    journal: Journal,
-    sample: Callable[[Host], GateSample],
-    policy: GatePolicy,
-    producer_relays: Sequence[str] | None,
-    clock: Callable[[], float],
-    sleep: Callable[[float], None],
-) -> str:
-
-    def gate(version: str, p2p: bool) -> Any:
-        checks = standard_checks(version, policy, p2p, producer_relays if p2p else None)
-        return run_gate(lambda: sample(host), checks, policy, clock, sleep)
+def _reconcile(host: Host, last_phase: Phase, data: dict[str, Any], remote: Remote, journal: Journal,
+               gate: Callable[[str, bool], Any]) -> str:  # fmt: skip
+    """reconcile_host's verdict before any return hook."""
 
     if last_phase in AFTER_RESTART:
         target = data.get("target_version") or data.get("old_version") or ""

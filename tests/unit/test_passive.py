@@ -7,7 +7,6 @@ real inventory file; the node's own parsing rules (cardano/node_rules.py) judge 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from orchestrator.load.playbook import load_playbook
 from orchestrator.load.runspec import compile_run
 from orchestrator.model import Role
 from orchestrator.plan import Plan, make_plan
+from tests.unit.test_engine import Facts
 
 ROOT = Path(__file__).resolve().parents[2]
 REF = ROOT / "tests" / "fixtures" / "cardano-reference" / "book-play-environments"
@@ -30,16 +30,6 @@ ADDR = {"relay1": "203.0.113.11", "relay2": "203.0.113.12", "bp1": "203.0.113.21
         "wallet2": "203.0.113.32"}  # fmt: skip
 TOPOLOGY = "/opt/cardano/config/topology.json"
 CONFIG = "/opt/cardano/config/config.json"
-
-
-@dataclass(frozen=True)
-class Facts:
-    config_text: str
-    topology_text: str
-    node_version: str = "8.7.3"
-    releases: tuple[str, ...] = ("8.7.3",)
-    reachable: bool = True
-    error: str | None = None
 
 
 def book_legacy_topology() -> dict[str, Any]:
