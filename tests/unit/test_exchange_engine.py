@@ -272,3 +272,13 @@ def test_resume_does_not_return_a_host_whose_rollback_failed(tmp_path: Path) -> 
                          return_hook=op.hook(host, e.inventory))  # type: ignore[attr-defined]  # fmt: skip
     assert got.startswith("restored, but not back in sync")
     assert not any(op.startswith("return") for op, _h in e.remote.log)
+
+
+def test_the_inventory_command_lists_helpers_apart_from_nodes(capsys: Any) -> None:
+    from orchestrator.cli import main
+
+    assert main(["inventory", "-i", str(ROOT / "inventory" / "examples" / "exchange-estate"), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [h["name"] for h in doc["helpers"]] == ["lb-eu.exchange.example", "lb-us.exchange.example"]
+    assert not {"lb-eu.exchange.example", "lb-us.exchange.example"} & {h["name"] for h in doc["hosts"]}
+    assert {h["role"] for h in doc["hosts"]} == {"relay", "passive"}
