@@ -246,8 +246,8 @@ INVALID: list[tuple[str, dict[str, str], str, int, int, str]] = [
         "roles/bad/steps.yml",
         2,
         3,
-        "unknown action 'shell'; actions are convert_topology, install_release, migrate_config, restart_node, "
-        "stage_release, sync_gate",
+        "unknown action 'shell'; actions are convert_topology, drain_node, install_release, migrate_config, "
+        "restart_node, return_node, stage_release, sync_gate",
     ),
     (
         "unknown-argument-typo",
