@@ -302,8 +302,8 @@ INVALID: list[tuple[str, dict[str, str], str, int, int, str]] = [
         "roles/bad/steps.yml",
         1,
         3,
-        "a step needs an action, one of convert_topology, install_release, migrate_config, restart_node, "
-        "stage_release, sync_gate",
+        "a step needs an action, one of convert_topology, drain_node, install_release, migrate_config, "
+        "restart_node, return_node, stage_release, sync_gate",
     ),
     (
         "steps-not-a-list",
@@ -490,6 +490,8 @@ def test_custom_action_registry() -> None:
         "convert_topology",
         "restart_node",
         "sync_gate",
+        "drain_node",
+        "return_node",
     }
 
 
