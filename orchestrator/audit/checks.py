@@ -434,7 +434,8 @@ def _check_passive_bp(c: Context) -> Result:
     producers = {peer_key(h.peer_address, 0)[0]: h.name for h in c.inventory.block_producers}
     points = [p.peer for p in topo.producers] + [p for g in (*topo.local_roots, *topo.public_roots)
                                                  for p in g.access_points]  # fmt: skip
-    wired = sorted({f"{p.address} ({producers[peer_key(p.address, 0)[0]]})" for p in points if peer_key(p.address, 0)[0] in producers})
+    names = {p.address: producers.get(peer_key(p.address, 0)[0]) for p in points}
+    wired = sorted(f"{address} ({name})" for address, name in names.items() if name is not None)
     if wired:
         return False, "block producer among a passive node's peers: " + ", ".join(wired), ""
     return True, "no block producer among its peers", ""
