@@ -44,6 +44,7 @@ from orchestrator.cardano.topology import (
     bp_ledger_peers,
     bp_public_roots,
     parse_topology,
+    passive_form_problems,
     peer_key,
 )
 from orchestrator.facts.probe import HostFacts
@@ -403,25 +404,11 @@ def _check_passive_form(c: Context) -> Result:
     if topo is None:
         return bad or _no_topology(c)
     mode = _passive_mode(c)
-    slot = topo.use_ledger_after_slot
+    problems = passive_form_problems(topo, mode, network_named(c.host.network))
+    if problems:
+        return False, f"{mode.value} passive node: " + "; ".join(problems), ""
     if mode is PassiveTopology.PRIVATE:
-        problems = []
-        if slot is not None and slot >= 0:
-            problems.append(f"useLedgerAfterSlot is {slot} (private: -1)")
-        if topo.bootstrap_peers:
-            problems.append("bootstrapPeers " + _fmt(peer_key(p.address, p.port) for p in topo.bootstrap_peers))
-        if any(g.access_points for g in topo.public_roots):
-            problems.append("public roots with access points")
-        if problems:
-            return False, "private passive node uses peers beyond its local roots: " + "; ".join(problems), ""
         return True, "private: local roots only", ""
-    net = network_named(c.host.network)
-    want = sorted(peer_key(p.address, p.port) for p in net.bootstrap_peers)
-    have = sorted(peer_key(p.address, p.port) for p in topo.bootstrap_peers or ())
-    if have != want or slot != net.use_ledger_after_slot:
-        return False, (f"ledger passive node: bootstrapPeers {_fmt(have) or 'absent'}, useLedgerAfterSlot "
-                       f"{'absent' if slot is None else slot}; the {c.host.network} defaults are {_fmt(want)} and "
-                       f"{net.use_ledger_after_slot}"), ""  # fmt: skip
     return True, f"ledger: the {c.host.network} bootstrap peers and ledger peers", ""
 
 

@@ -662,6 +662,30 @@ def bp_advertised_local_roots(topology: Topology) -> str | None:
 BLOCK_PRODUCER_RULES = (bp_bootstrap_peers, bp_ledger_peers, bp_advertised_local_roots, bp_public_roots)
 
 
+def passive_form_problems(topology: Topology, form: PassiveTopology, network: Network) -> list[str]:
+    """How a passive node's topology departs from its form (docs/hooks.md): private = local roots only
+    (useLedgerAfterSlot < 0 or absent means never ledger peers; bootstrapPeers absent/null = off:
+    TopologyP2P.hs at 8.9.0); ledger = the network's bootstrap peers and useLedgerAfterSlot."""
+    slot = topology.use_ledger_after_slot
+    shown = ", ".join(str(p) for p in topology.bootstrap_peers or ())
+    if form is PassiveTopology.PRIVATE:
+        problems = []
+        if slot is not None and slot >= 0:
+            problems.append(f"useLedgerAfterSlot is {slot} (private: -1)")
+        if topology.bootstrap_peers:
+            problems.append(f"bootstrapPeers {shown}")
+        if any(g.access_points for g in topology.public_roots):
+            problems.append("public roots with access points")
+        return problems
+    want = sorted(peer_key(p.address, p.port) for p in network.bootstrap_peers)
+    have = sorted(p.key for p in topology.bootstrap_peers or ())
+    if have == want and slot == network.use_ledger_after_slot:
+        return []
+    boot = ", ".join(f"{a}:{port}" for a, port in want)
+    return [f"bootstrapPeers {shown or 'absent'}, useLedgerAfterSlot {'absent' if slot is None else slot}; the "
+            f"{network.name} defaults are {boot} and {network.use_ledger_after_slot}"]  # fmt: skip
+
+
 def role_problems(topology: dict[str, Any], role: Role) -> list[str]:
     """What the node accepts but a pool operator must not run (docs §1 Roles)."""
     parsed = parse_topology(topology)
