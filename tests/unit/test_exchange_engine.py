@@ -15,7 +15,8 @@ import pytest
 from orchestrator.load.playbook import PlaybookError, load_playbook
 from orchestrator.load.runspec import compile_run
 from orchestrator.model import HostStatus, Phase
-from orchestrator.plan import make_plan, plan_as_json
+from orchestrator.plan import make_plan
+from orchestrator.report.plan_json import plan_as_json
 from orchestrator.roll.engine import Rollout, RolloutResult, RolloutSettings
 from orchestrator.roll.journal import FINAL, Journal
 from tests.unit.fake_fleet import FakeClock, FakeNode, FakeRemote, fleet
