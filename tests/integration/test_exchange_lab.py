@@ -21,12 +21,15 @@ ROOT = Path(__file__).resolve().parents[2]
 EXCHANGE = str(ROOT / "playbooks" / "upgrade-exchange.yml")
 IOG_FILES, IOG_BIN, UNIT = "/opt/cardano/config", "/opt/cardano/bin", "cardano-node.service"
 MAIN_PID = f"systemctl show -p MainPID --value {UNIT}"
-# The node's start, in seconds since the epoch, from its process (boot time + start ticks).
-STARTED = (f"pid=$({MAIN_PID}); t=$(cut -d' ' -f22 /proc/$pid/stat); b=$(awk '/^btime/{{print $2}}' /proc/stat); "
-           "awk -v p=$pid -v b=$b -v t=$t -v h=$(getconf CLK_TCK) 'BEGIN {printf \"%s %.2f\\n\", p, b + t / h}'")  # fmt: skip
+# One clock for every host and the node's process: seconds since the kernel booted (/proc/uptime, and a
+# process's start in clock ticks since boot, /proc/PID/stat field 22), both to 10 ms. (Wall-clock time
+# would need /proc/stat's btime, which is whole seconds: too coarse for drain → restart.)
+UPTIME = "$(cut -d' ' -f1 /proc/uptime)"
+STARTED = (f"pid=$({MAIN_PID}); t=$(cut -d' ' -f22 /proc/$pid/stat); "
+           "awk -v p=$pid -v t=$t -v h=$(getconf CLK_TCK) 'BEGIN {printf \"%s %.2f\\n\", p, t / h}'")  # fmt: skip
 HOOKS = f"""\
-drain_command: printf 'drain %s %s\\n' "$(date +%s.%N)" "$({MAIN_PID})" >> /var/tmp/traffic.log
-return_command: printf 'return {{{{ inventory_hostname }}}} %s\\n' "$(date +%s.%N)" >> /var/tmp/balancer.log
+drain_command: printf 'drain %s %s\\n' "{UPTIME}" "$({MAIN_PID})" >> /var/tmp/traffic.log
+return_command: printf 'return {{{{ inventory_hostname }}}} %s\\n' "{UPTIME}" >> /var/tmp/balancer.log
 return_delegate_to: relay1
 drain_timeout_seconds: 20
 return_timeout_seconds: 20
@@ -65,7 +68,8 @@ def test_an_exchange_estate_is_upgraded_with_drain_before_and_return_after_each_
             assert all(not g["accessPoints"] for g in topo["publicRoots"])
         config = json.loads(lab.exec(name, f"cat {IOG_FILES}/config.json").stdout)
         assert config["EnableP2P"] is True and config["PeerSharing"] is False
-        # the order, from the hosts: drained (old node running) < new node started < returned on relay1
+        # the order, from the hosts (seconds since boot): drained (old node running) < new node started
+        # < returned on relay1
         drain = lab.exec(name, "cat /var/tmp/traffic.log").stdout.split()
         assert drain[0] == "drain" and len(drain) == 3, drain
         pid, started = lab.exec(name, STARTED).stdout.split()
