@@ -18,8 +18,33 @@ from orchestrator.cardano.releases import ReleasePin as ReleasePin  # re-exporte
 
 
 class Role(StrEnum):
+    """A host's place in the estate. A passive node (an exchange's, a wallet provider's, an explorer's)
+    neither produces blocks nor relays for a pool: it feeds wallets, db-sync or submit-api."""
+
     RELAY = "relay"
     BLOCK_PRODUCER = "block_producer"
+    PASSIVE = "passive"
+    HELPER = "helper"  # not a node: a host hooks run on (delegate_to), e.g. a load balancer
+
+
+# The inventory groups that give a host its role (or `cardano_role` on the host).
+ROLE_GROUPS: Mapping[str, Role] = MappingProxyType(
+    {"relays": Role.RELAY, "block_producers": Role.BLOCK_PRODUCER, "passive_nodes": Role.PASSIVE}
+)
+
+
+class PassiveTopology(StrEnum):
+    """How a passive node finds peers (the two forms of the node's P2P topology a non-pool node uses).
+
+    LEDGER: the network's bootstrap peers and ledger peers, like a relay, but nothing advertised.
+    PRIVATE: only the local roots the operator lists, useLedgerAfterSlot -1 (never ledger peers),
+    no bootstrap peers (absent: Genesis Lite off). Source: cardano-node 8.9.0
+    src/Cardano/Node/Configuration/TopologyP2P.hs (useLedgerAfterSlot < 0 = never; bootstrapPeers
+    absent/null = off); docs/cardano-8.9.0-p2p.md §1.
+    """
+
+    LEDGER = "ledger"
+    PRIVATE = "private"
 
 
 class PlanAction(StrEnum):
@@ -65,6 +90,10 @@ class Phase(StrEnum):
     RUN_STARTED = "run_started"
     PAUSED = "paused"
     RUN_ENDED = "run_ended"
+    DRAINED = "drained"  # the drain hook ran: the node is out of rotation
+    DRAIN_FAILED = "drain_failed"  # the drain hook failed: nothing else was done on the host
+    RETURNED = "returned"  # the return hook ran: the node is back in rotation
+    RETURN_FAILED = "return_failed"  # the return hook failed: the node may be out of rotation
     GATE_SAMPLE = "gate_sample"  # live view only, never journaled
     NODE_PHASE = "node_phase"  # an observation (the node's start-up phase changed), not a rollout step
     LEADER_WAIT = "leader_wait"  # a block producer waits for a leader slot to pass before its restart
@@ -116,9 +145,11 @@ class Inventory:
     hosts: tuple[Host, ...]
     groups: Mapping[str, tuple[str, ...]] = field(default_factory=_frozen)  # group → host names
     warnings: tuple[str, ...] = ()  # "path:line:col: message" for things accepted but ignored
+    helpers: tuple[Host, ...] = ()  # cardano_role: helper — no node; only drain/return hooks run there
 
     def host(self, name: str) -> Host:
-        for h in self.hosts:
+        """A node host or a helper (a delegate_to target) by name; KeyError when neither."""
+        for h in (*self.hosts, *self.helpers):
             if h.name == name:
                 return h
         raise KeyError(name)
@@ -130,6 +161,10 @@ class Inventory:
     @property
     def block_producers(self) -> tuple[Host, ...]:
         return tuple(h for h in self.hosts if h.role is Role.BLOCK_PRODUCER)
+
+    @property
+    def passive_nodes(self) -> tuple[Host, ...]:
+        return tuple(h for h in self.hosts if h.role is Role.PASSIVE)
 
     def select(self, pattern: str | None) -> tuple[Host, ...]:
         """Ansible-style `--limit`: comma/colon-separated host or group names or globs; `!x` excludes."""
@@ -158,6 +193,10 @@ class Inventory:
     def _match(self, term: str) -> list[str]:
         if term in ("all", "*"):
             return [h.name for h in self.hosts]
+        if term in ROLE_GROUPS:
+            # a role's group also holds the hosts that took the role from `cardano_role`
+            listed = list(self.groups.get(term, ()))
+            return listed + [h.name for h in self.hosts if h.role is ROLE_GROUPS[term] and h.name not in listed]
         if term in self.groups:
             return list(self.groups[term])
         names = [h.name for h in self.hosts if fnmatch.fnmatchcase(h.name, term)]
@@ -165,6 +204,24 @@ class Inventory:
             if fnmatch.fnmatchcase(group, term):
                 names.extend(m for m in members if m not in names)
         return names
+
+
+@dataclass(frozen=True)
+class Hook:
+    """An operator's command run for one host around its change: `drain` before anything is touched
+    (take it out of a load balancer, stop db-sync), `return` after its gate passed or after its
+    rollback (put it back, restart what follows the node). It runs with `sh -c` on `on`: the node's
+    own host or another inventory host (delegate_to, e.g. the balancer), killed after `timeout`
+    seconds. A non-zero exit or the timeout is a failure."""
+
+    kind: str  # "drain" or "return"
+    command: str
+    on: Host
+    timeout: float  # seconds
+    source: str = ""  # the step's file:line:col
+
+    def __str__(self) -> str:
+        return f"{self.kind} on {self.on.name}"
 
 
 # --- playbooks: what to do, in which order, to which hosts (see orchestrator/playbook.py) -------------
@@ -212,6 +269,17 @@ class RoleRef:
 
 
 @dataclass(frozen=True)
+class HealthFloor:
+    """`min_healthy: {GROUP: COUNT}`: never fewer than COUNT members of GROUP (in the whole inventory,
+    --limit or not) healthy outside the next batch, from fresh samples; otherwise the rollout pauses.
+    Kubernetes' maxUnavailable in spirit; min_healthy_relays is the same rule for the relays."""
+
+    group: str
+    count: int
+    loc: tuple[str, int, int] = ("", 0, 0)  # where the playbook says it, for errors
+
+
+@dataclass(frozen=True)
 class Stage:
     """One play: a host pattern, how to batch it, and the roles to apply to each host in order."""
 
@@ -223,6 +291,7 @@ class Stage:
     max_fail_percentage: float = 0.0
     min_healthy_relays: int = 0
     vars: Mapping[str, Any] = field(default_factory=_frozen)
+    min_healthy: tuple[HealthFloor, ...] = ()
 
     @property
     def steps(self) -> tuple[Step, ...]:

@@ -27,7 +27,7 @@ from orchestrator.actions.stage_release import StageRelease
 from orchestrator.actions.sync_gate import SyncGate
 from orchestrator.cardano.diffs import FileDiff
 from orchestrator.cardano.errors import FileFormatError
-from orchestrator.model import Host, Inventory, PlanAction, ReleasePin
+from orchestrator.model import Hook, Host, Inventory, PassiveTopology, PlanAction, ReleasePin
 from orchestrator.roll.gates import GatePolicy
 from orchestrator.roll.window import LeaderGuard
 
@@ -60,6 +60,8 @@ class HostPlan:
     gate: GatePolicy | None = None  # how the host is judged after its change (sync_gate)
     last_start_seconds: float | None = None  # its newest complete start (own log); None: unknown
     leader: LeaderGuard | None = None  # a block producer's restart guard: leader schedule, KES
+    drain: Hook | None = None  # run before anything on the host is touched
+    return_hook: Hook | None = None  # run after its gate passed, or after its rollback is back in sync
 
     @property
     def expected_downtime(self) -> float | None:
@@ -106,13 +108,18 @@ class Plan:
         return total
 
 
-def default_program(release: ReleasePin | None) -> tuple[PlannedStep, ...]:
+_FORMS = tuple(m.value for m in PassiveTopology)
+
+
+def default_program(release: ReleasePin | None, host: Host | None = None) -> tuple[PlannedStep, ...]:
     """The upgrade's program with every setting at its default (enable-p2p's without a release):
-    what `audit` compares a host against."""
+    what `audit` compares a host against. A passive node's form is the inventory's `passive_topology`."""
     steps: list[PlannedStep] = []
     if release is not None:
         steps += [PlannedStep(Slot.RELEASE, StageRelease(release)), PlannedStep(Slot.BINARY, InstallRelease(release.version))]
-    steps += [PlannedStep(Slot.FILES, MigrateConfig()), PlannedStep(Slot.FILES, ConvertTopology()),
+    form = host.vars.get("passive_topology") if host is not None else None
+    topology = ConvertTopology(passive_topology=PassiveTopology(form)) if form in _FORMS else ConvertTopology()
+    steps += [PlannedStep(Slot.FILES, MigrateConfig()), PlannedStep(Slot.FILES, topology),
               PlannedStep(Slot.APPLY, RestartNode()), PlannedStep(Slot.GATE, SyncGate(GatePolicy()))]  # fmt: skip
     return tuple(steps)
 
@@ -135,7 +142,7 @@ def plan_host(
     A host that cannot be planned gets a HostPlan with `error` (never an exception): one bad host
     must not stop the plan of the others.
     """
-    steps = sorted(program if program is not None else default_program(release), key=lambda p: p.slot)
+    steps = sorted(program if program is not None else default_program(release, host), key=lambda p: p.slot)
     target = release.version if release is not None and any(p.slot is Slot.BINARY for p in steps) else None
     if not facts.reachable:
         return _refused(host, facts, target, f"unreachable: {facts.error}")
@@ -170,7 +177,7 @@ def plan_host(
         reasons.append(f"nothing to do: node is {facts.node_version}, " + "; ".join(d.reason for d in draft.unchanged))
     return HostPlan(host, facts.node_version, draft.target_version, draft.stage_release, draft.switch_binary,
                     tuple(draft.files), tuple(draft.unchanged), action, tuple(reasons), gate=draft.gate,
-                    leader=draft.leader)  # fmt: skip
+                    leader=draft.leader, drain=draft.drain, return_hook=draft.return_hook)  # fmt: skip
 
 
 def make_plan(

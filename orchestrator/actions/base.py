@@ -15,7 +15,7 @@ from enum import IntEnum
 from typing import Any, Protocol
 
 from orchestrator.cardano.diffs import FileDiff
-from orchestrator.model import Host, Inventory, PlanAction, ReleasePin
+from orchestrator.model import Hook, Host, Inventory, PlanAction, ReleasePin
 from orchestrator.roll.gates import GatePolicy
 from orchestrator.roll.window import LeaderGuard
 
@@ -26,7 +26,8 @@ class Slot(IntEnum):
     Each slot may read what the earlier ones decided: which binary runs afterwards decides which
     config rules apply; which files change decides how the node is told. The executor's own order is
     fixed: stage (every host, before the first batch) → backup → writes → binary switch →
-    restart/reload → gate → rollback on failure.
+    restart/reload → gate → rollback on failure; a drain hook before the backup, a return hook after
+    the gate (or after a rollback back in sync).
     """
 
     RELEASE = 1  # a release directory to stage beside the running one
@@ -34,6 +35,7 @@ class Slot(IntEnum):
     FILES = 3  # file writes (each action owns its files)
     APPLY = 4  # restart, reload or nothing
     GATE = 5  # how the host is judged before the rollout moves on
+    HOOKS = 6  # the operator's drain (before backup) and return (after the gate or rollback) commands
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,8 @@ class HostDraft:
     action: PlanAction | None = None  # None: no APPLY operation decided (the planner applies "auto")
     gate: GatePolicy | None = None
     leader: LeaderGuard | None = None  # a block producer's restart guard (restart_node)
+    drain: Hook | None = None  # drain_node
+    return_hook: Hook | None = None  # return_node
 
     @property
     def version_after(self) -> str | None:

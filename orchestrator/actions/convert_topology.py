@@ -4,7 +4,10 @@ The operator's own hosts become one trustable local-roots group (a block produce
 relay: its block producers and sibling relays); peers the operator added by hand are kept as their
 own group unless `keep_manual_peers: false`; `extra_local_roots` adds groups; bootstrap peers and
 useLedgerAfterSlot come from the host's network unless given (relays only: a block producer has
-neither). Rules: docs/cardano-8.9.0-p2p.md §1, in cardano/topology.py.
+neither). A passive node has no own group: it keeps the peers its operator listed (any inventory
+host but a block producer: a block producer talks only to its relays) and takes the form
+`passive_topology` names — ledger (bootstrap + ledger peers) or private (local roots only,
+useLedgerAfterSlot -1); it advertises nothing. Rules: docs/cardano-8.9.0-p2p.md §1, in cardano/topology.py.
 """
 
 from __future__ import annotations
@@ -19,8 +22,10 @@ from orchestrator.actions.base import (
     ArgError,
     FileChange,
     HostDraft,
+    HostPlanError,
     PlanContext,
     Slot,
+    choice,
     flag,
     spec,
     whole,
@@ -31,12 +36,15 @@ from orchestrator.cardano.diffs import unified_diff
 from orchestrator.cardano.errors import FileFormatError
 from orchestrator.cardano.networks import AccessPoint, Network, network
 from orchestrator.cardano.topology import RootGroup, desired_topology, parse_local_roots, parse_topology
-from orchestrator.model import Host, Inventory, Role
+from orchestrator.model import Host, Inventory, PassiveTopology, Role
 
 
 def own_peers(host: Host, inventory: Inventory) -> list[AccessPoint]:
-    """Who a host's local roots should list: a BP its relays; a relay its BPs and sibling relays."""
+    """Who a host's local roots should list: a BP its relays; a relay its BPs and sibling relays;
+    a passive node nobody (its peers are the operator's choice). Passive nodes are in nobody's list."""
     same_net = [h for h in inventory.hosts if h.network == host.network and h.name != host.name]
+    if host.role is Role.PASSIVE:
+        return []
     if host.role is Role.BLOCK_PRODUCER:
         chosen = [h for h in same_net if h.role is Role.RELAY]
     else:
@@ -50,6 +58,7 @@ class ConvertTopology:
     extra_local_roots: tuple[RootGroup, ...] = ()
     bootstrap_peers: tuple[AccessPoint, ...] | None = None  # None: the network's
     use_ledger_after_slot: int | None = None  # None: the network's
+    passive_topology: PassiveTopology = PassiveTopology.LEDGER  # read for passive nodes only
 
     def network_for(self, host: Host) -> Network:
         net = network(host.network)
@@ -69,16 +78,30 @@ class ConvertTopology:
         except ValueError as e:
             raise FileFormatError(path, f"not JSON: {e}") from None
         notes: list[str] = []
+        known = {h.peer_address for h in inventory.hosts}
+        if host.role is Role.PASSIVE:
+            # The operator's own relays (or other passive nodes) are hand-picked peers of a passive
+            # node; its block producers are not (they talk only to their relays) and are dropped.
+            known = {h.peer_address for h in inventory.hosts if h.role is Role.BLOCK_PRODUCER or h is host}
         desired = desired_topology(
-            current, host.role, own_peers(host, inventory), self.network_for(host),
-            {h.peer_address for h in inventory.hosts},
+            current, host.role, own_peers(host, inventory), self.network_for(host), known,
             keep_handpicked=self.keep_manual_peers, extra_local_roots=self.extra_local_roots,
-            path=path, notes=notes,
+            path=path, notes=notes, passive=self.passive_topology,
         )  # fmt: skip
+        private = host.role is Role.PASSIVE and self.passive_topology is PassiveTopology.PRIVATE
+        if private and not any(g["accessPoints"] for g in desired["localRoots"]):
+            raise HostPlanError(
+                f"{path}: passive_topology private leaves no peer at all (no hand-picked peer to keep, no "
+                "extra_local_roots): the node could never sync; list its peers in extra_local_roots or use "
+                "passive_topology: ledger"
+            )
         new_text = render_like(desired, facts.topology_text)
         if json.loads(new_text) == current and new_text != facts.topology_text:
             new_text = facts.topology_text  # same data, different spacing: not worth a write
         reason = "P2P topology for the host's role and peers"
+        if host.role is Role.PASSIVE:
+            reason = f"P2P topology for a passive node ({self.passive_topology.value}: " + (
+                "local roots only, no ledger or bootstrap peers)" if private else "bootstrap and ledger peers)")
         if not self.keep_manual_peers:
             reason += " (keep_manual_peers: false drops hand-picked peers)"
         reason = "; ".join([reason, *notes])
@@ -112,14 +135,16 @@ def parse(args: Mapping[str, Any]) -> ConvertTopology:
         extra_local_roots=groups,
         bootstrap_peers=None if bootstrap in (None, "") else _access_points(bootstrap, "bootstrap_peers"),
         use_ledger_after_slot=None if slot in (None, "") else whole(args, "use_ledger_after_slot", 0, minimum=-1),
+        passive_topology=PassiveTopology(choice(args, "passive_topology", [m.value for m in PassiveTopology], "ledger")),
     )
 
 
 ACTION = Action(
-    spec("convert_topology", [], ["keep_manual_peers", "extra_local_roots", "bootstrap_peers", "use_ledger_after_slot"],
+    spec("convert_topology", [], ["keep_manual_peers", "extra_local_roots", "bootstrap_peers", "use_ledger_after_slot",
+                                  "passive_topology"],
          doc="legacy → P2P topology for the host's role: own BP/relays as trustable localRoots; hand-picked peers "
              "kept (keep_manual_peers), extra_local_roots added; bootstrapPeers/useLedgerAfterSlot from the network "
-             "unless given"),
+             "unless given; passive_topology ledger|private: a passive node's form"),
     Slot.FILES,
     parse,
 )  # fmt: skip

@@ -44,14 +44,15 @@ from orchestrator.cardano.topology import (
     bp_ledger_peers,
     bp_public_roots,
     parse_topology,
+    passive_form_problems,
     peer_key,
 )
 from orchestrator.facts.probe import HostFacts
-from orchestrator.model import Host, Inventory
+from orchestrator.model import Host, Inventory, PassiveTopology
 from orchestrator.plan import own_peers, plan_host
 
 E, W = Severity.ERROR, Severity.WARNING
-RELAY, BP = Applies.RELAY, Applies.BLOCK_PRODUCER
+RELAY, BP, PASSIVE = Applies.RELAY, Applies.BLOCK_PRODUCER, Applies.PASSIVE
 
 # decided in audit_host, before any check runs
 register(Rule(REACHABLE, "the host answers SSH and the facts probe runs", E, category="reachability"))
@@ -375,6 +376,56 @@ def _check_relay_ledger(c: Context) -> Result:
         shown = "absent" if have is None else str(have)
         return False, f"useLedgerAfterSlot is {shown}, the {c.host.network} default is {want}", ""
     return True, f"useLedgerAfterSlot is the {c.host.network} default ({want})", ""
+
+
+def _passive_mode(c: Context) -> PassiveTopology:
+    """The form the inventory asks of this passive node (passive_topology; the role's default: ledger)."""
+    value = c.host.vars.get("passive_topology", PassiveTopology.LEDGER.value)
+    return PassiveTopology(value) if value in [m.value for m in PassiveTopology] else PassiveTopology.LEDGER
+
+
+@rule("passive-not-advertised", "passive node: no local or public root is advertised", E, PASSIVE, "role")
+def _check_passive_advertise(c: Context) -> Result:
+    if c.facts.topology is None:
+        return _no_topology(c)
+    try:
+        shown = sorted(advertised_addresses(c.facts.topology))
+    except FileFormatError as e:
+        return False, f"topology.json cannot be read: {e.message}", str(e)
+    if shown:
+        return False, "advertised on a passive node: " + ", ".join(shown), ""
+    return True, "nothing advertised", ""
+
+
+@rule("passive-topology-form", "passive node: private = no ledger and no bootstrap peers; ledger = the network's",
+      E, PASSIVE, "role")  # fmt: skip
+def _check_passive_form(c: Context) -> Result:
+    topo, bad = _parsed_topology(c)
+    if topo is None:
+        return bad or _no_topology(c)
+    mode = _passive_mode(c)
+    problems = passive_form_problems(topo, mode, network_named(c.host.network))
+    if problems:
+        return False, f"{mode.value} passive node: " + "; ".join(problems), ""
+    if mode is PassiveTopology.PRIVATE:
+        return True, "private: local roots only", ""
+    return True, f"ledger: the {c.host.network} bootstrap peers and ledger peers", ""
+
+
+@rule("passive-not-wired-to-bp", "passive node: no block producer among its peers, and none lists it",
+      E, PASSIVE, "role")  # fmt: skip
+def _check_passive_bp(c: Context) -> Result:
+    topo, bad = _parsed_topology(c)
+    if topo is None:
+        return bad or _no_topology(c)
+    producers = {peer_key(h.peer_address, 0)[0]: h.name for h in c.inventory.block_producers}
+    points = [p.peer for p in topo.producers] + [p for g in (*topo.local_roots, *topo.public_roots)
+                                                 for p in g.access_points]  # fmt: skip
+    names = {p.address: producers.get(peer_key(p.address, 0)[0]) for p in points}
+    wired = sorted(f"{address} ({name})" for address, name in names.items() if name is not None)
+    if wired:
+        return False, "block producer among a passive node's peers: " + ", ".join(wired), ""
+    return True, "no block producer among its peers", ""
 
 
 def reference_time(facts: HostFacts, now: float, max_skew: float) -> tuple[float, str]:

@@ -23,6 +23,7 @@ class Applies(StrEnum):
     ALL = "all"
     RELAY = "relay"
     BLOCK_PRODUCER = "block_producer"
+    PASSIVE = "passive"
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class Rule:
     def applies(self, host: Host) -> bool:
         if self.applies_to is Applies.ALL:
             return True
-        return (self.applies_to is Applies.BLOCK_PRODUCER) == host.is_producer
+        return self.applies_to.value == host.role.value  # a relay's rules never judge a passive node
 
 
 E, W = Severity.ERROR, Severity.WARNING

@@ -11,7 +11,8 @@ replaced together (docs §2: a mismatch stops the node).
 PeerSharing rule: block producers always `false` (a BP must not gossip its relays' or its own
 address). Relays: the 8.7.3 string maps to the boolean of the same meaning; a relay that never set
 it keeps it unset (8.7.3 and 8.9.0 both default to disabled, and the 8.9.0 book config leaves it
-out), unless the caller asks for a value explicitly with `peer_sharing`.
+out), unless the caller asks for a value explicitly with `peer_sharing`. Passive nodes: `false` unless
+the caller asks (an exchange's node serves its own wallets, not the network's peer gossip).
 """
 
 from __future__ import annotations
@@ -414,6 +415,8 @@ def _migrate_peer_sharing(
         why = "a block producer must not share peers"
     elif wanted is not None:
         target, why = wanted, "as requested"
+    elif role is Role.PASSIVE:
+        target, why = False, "a passive node shares no peers unless peer_sharing is set"
     elif isinstance(current, str):
         target, why = _PEER_SHARING_MAP[current], "8.9.0 reads a boolean"
     else:

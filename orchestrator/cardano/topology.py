@@ -32,7 +32,7 @@ from typing import Any, Literal
 from orchestrator.cardano import node_rules
 from orchestrator.cardano.errors import FileFormatError
 from orchestrator.cardano.networks import AccessPoint, Network, is_public_relay
-from orchestrator.model import Role
+from orchestrator.model import PassiveTopology, Role
 
 Extra = tuple[tuple[str, Any], ...]
 TopologyFormat = Literal["legacy", "p2p", "legacy-p2p"]
@@ -386,6 +386,7 @@ def desired_topology(
     keep_handpicked: bool = True,
     extra_local_roots: Sequence[RootGroup] = (),
     notes: list[str] | None = None,
+    passive: PassiveTopology = PassiveTopology.LEDGER,
 ) -> dict[str, Any]:
     """The 8.9.0 P2P topology this host should have; idempotent; raises FileFormatError on junk.
 
@@ -397,12 +398,20 @@ def desired_topology(
     an access point already listed is not listed twice; a block producer's never advertise.
     notes: when given, receives one line per thing the operator should know: addresses normalised,
     generated peers not carried over (and what replaces them), fetch-envelope keys dropped.
+    passive: for a passive node (role PASSIVE) only: LEDGER keeps the network's bootstrap peers and
+    ledger peers; PRIVATE has only local roots (public roots kept become local-root groups),
+    useLedgerAfterSlot -1 and no bootstrapPeers. A passive node advertises nothing, whatever the
+    file said (docs/cardano-8.9.0-p2p.md §1: advertise default false; an exchange's nodes are not
+    offered to the network).
     """
     parsed = parse_topology(current, path) if current is not None else Topology("p2p")
     if notes is not None:
         notes.extend(parsed.notes)
-        notes.extend(_provenance_notes(parsed, role, network, path))
+        notes.extend(_provenance_notes(parsed, role, network, path,
+                                       role is Role.PASSIVE and passive is PassiveTopology.PRIVATE))
     producer = role is Role.BLOCK_PRODUCER
+    quiet = producer or role is Role.PASSIVE  # never advertises a local root
+    private = producer or (role is Role.PASSIVE and passive is PassiveTopology.PRIVATE)  # no public roots
     sorter = _Sorter(
         frozenset(_norm(p.address) for p in own_peers),
         frozenset(_norm(a) for a in known_hosts_addresses),
@@ -460,7 +469,7 @@ def desired_topology(
         if not group.access_points and own_peers:
             continue  # the book's empty placeholder group, now that there is a real one
         if not group.access_points and group.trustable is None:
-            group = _trim(group, [], producer)
+            group = _trim(group, [], quiet)
             group = RootGroup(
                 (),
                 group.advertise,
@@ -471,7 +480,7 @@ def desired_topology(
                 group.extra,
                 group.key_order,
             )  # as the 8.9.0 book writes it
-        groups.append(_group_to_dict(_trim(group, kept, producer), public=False))
+        groups.append(_group_to_dict(_trim(group, kept, quiet), public=False))
 
     for legacy in parsed.producers:
         peer = legacy.peer
@@ -489,17 +498,17 @@ def desired_topology(
         kept = _dedup((p for p in group.access_points if sorter.is_handpicked(p)), seen)
         if group.access_points and not kept:
             continue
-        if producer and kept:
-            # A block producer has no public roots; a peer its operator chose is kept, visibly, as
-            # its own local-roots group (the audit's bp-local-roots rule then asks about it).
+        if private and kept:
+            # A block producer (or a private passive node) has no public roots; a peer its operator
+            # chose is kept, visibly, as its own local-roots group (the audit's rules then ask about it).
             as_local = RootGroup(tuple(kept), False, len(kept), trustable=False)
             groups.append(_group_to_dict(as_local, public=False))
             continue
-        publics.append(_group_to_dict(_trim(group, kept, producer), public=True))
+        publics.append(_group_to_dict(_trim(group, kept, quiet), public=True))
     for group in extra_local_roots:
         kept = _dedup(group.access_points, seen)
         if kept:
-            groups.append(_group_to_dict(_trim(group, kept, producer), public=False))
+            groups.append(_group_to_dict(_trim(group, kept, quiet), public=False))
     if not publics:
         publics.append({"accessPoints": [], "advertise": False})
     if not groups:
@@ -507,7 +516,7 @@ def desired_topology(
         groups.append({"accessPoints": [], "advertise": False, "trustable": False, "valency": 1})
 
     values: dict[str, Any] = {"localRoots": groups, "publicRoots": publics}
-    if producer:
+    if private:
         values["useLedgerAfterSlot"] = -1
     else:
         values["bootstrapPeers"] = [{"address": p.address, "port": p.port} for p in network.bootstrap_peers]
@@ -533,7 +542,8 @@ def _all_points(parsed: Topology) -> list[Peer]:
     return points
 
 
-def _provenance_notes(parsed: Topology, role: Role, network: Network, path: str) -> list[str]:
+def _provenance_notes(parsed: Topology, role: Role, network: Network, path: str,
+                      private_mode: bool = False) -> list[str]:
     """What a conversion leaves out because a machine, not the operator, put it there."""
     out = []
     generated = _dedup((p for p in _all_points(parsed) if p.generated), set())
@@ -542,6 +552,8 @@ def _provenance_notes(parsed: Topology, role: Role, network: Network, path: str)
         markers = sorted({k for p in generated for k, _ in p.extra if k in GENERATED_PEER_MARKERS})
         if role is Role.BLOCK_PRODUCER:
             instead = "a block producer talks only to its own relays"
+        elif role is Role.PASSIVE and private_mode:
+            instead = "a private passive node talks only to the local roots its operator lists"
         else:
             boot = ", ".join(f"{p.address}:{p.port}" for p in network.bootstrap_peers)
             instead = (f"replaced by {network.name}'s bootstrap peers ({boot}) and ledger peers "
@@ -648,6 +660,30 @@ def bp_advertised_local_roots(topology: Topology) -> str | None:
 
 
 BLOCK_PRODUCER_RULES = (bp_bootstrap_peers, bp_ledger_peers, bp_advertised_local_roots, bp_public_roots)
+
+
+def passive_form_problems(topology: Topology, form: PassiveTopology, network: Network) -> list[str]:
+    """How a passive node's topology departs from its form (docs/hooks.md): private = local roots only
+    (useLedgerAfterSlot < 0 or absent means never ledger peers; bootstrapPeers absent/null = off:
+    TopologyP2P.hs at 8.9.0); ledger = the network's bootstrap peers and useLedgerAfterSlot."""
+    slot = topology.use_ledger_after_slot
+    shown = ", ".join(str(p) for p in topology.bootstrap_peers or ())
+    if form is PassiveTopology.PRIVATE:
+        problems = []
+        if slot is not None and slot >= 0:
+            problems.append(f"useLedgerAfterSlot is {slot} (private: -1)")
+        if topology.bootstrap_peers:
+            problems.append(f"bootstrapPeers {shown}")
+        if any(g.access_points for g in topology.public_roots):
+            problems.append("public roots with access points")
+        return problems
+    want = sorted(peer_key(p.address, p.port) for p in network.bootstrap_peers)
+    have = sorted(p.key for p in topology.bootstrap_peers or ())
+    if have == want and slot == network.use_ledger_after_slot:
+        return []
+    boot = ", ".join(f"{a}:{port}" for a, port in want)
+    return [f"bootstrapPeers {shown or 'absent'}, useLedgerAfterSlot {'absent' if slot is None else slot}; the "
+            f"{network.name} defaults are {boot} and {network.use_ledger_after_slot}"]  # fmt: skip
 
 
 def role_problems(topology: dict[str, Any], role: Role) -> list[str]:

@@ -31,6 +31,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     up.add_argument("--relays", type=int, default=3, help="number of relays (default 3)")
     up.add_argument("--producers", type=int, default=1, help="number of block producers (default 1)")
+    up.add_argument("--passive", type=int, default=0,
+                    help="number of passive nodes (an exchange's; group passive_nodes): odd ones follow ledger "
+                         "peers, even ones are private (default 0)")  # fmt: skip
     up.add_argument("--node-version", default=FROM_VERSION, choices=VERSIONS, help="version to boot on")
     up.add_argument("--subnet", type=int, default=0, help="third octet of 198.18.N.0/24 (default 0)")
     up.add_argument(
@@ -100,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
 
             startup = DEFAULT_STARTUP_SECONDS if args.startup_seconds is None else args.startup_seconds
             state = lab_up(
-                args.dir, relays=args.relays, producers=args.producers, subnet=args.subnet,
+                args.dir, relays=args.relays, producers=args.producers, passive=args.passive, subnet=args.subnet,
                 node_version=args.node_version, progress=lambda m: print(f"lab: {m}", file=sys.stderr),
                 rtt_ms=args.rtt_ms,
                 yaml_configs=args.yaml_config,

@@ -108,7 +108,7 @@ def _execute(console: Console, loaded: Loaded, fleet: Fleet, journal: Journal, p
     with LiveRollout(console, plan) as view:
         rollout = Rollout(plan, remote, journal, RolloutSettings(gate=loaded.spec.gate),
                           sample=lambda h: sample_host(fleet, h), emit=view.on_event,
-                          relays=loaded.inventory.relays)  # fmt: skip
+                          relays=loaded.inventory.relays, hosts=loaded.inventory.hosts)  # fmt: skip
         result = rollout.execute(loaded.spec.stages)
     text = render_run_report(result)
     path = journal.dir / "report.json"
@@ -131,6 +131,7 @@ def _write_private(path: Path, text: str) -> None:
 
 def _resume(console: Console, loaded: Loaded, fleet: Fleet, journal: Journal) -> None:
     """Each host the killed run left between 'backed_up' and a final phase: finish it or roll it back."""
+    from orchestrator.actions.drain_node import HookStep
     from orchestrator.model import Role
     from orchestrator.roll.journal import Journal as J
     from orchestrator.roll.journal import host_data
@@ -146,9 +147,12 @@ def _resume(console: Console, loaded: Loaded, fleet: Fleet, journal: Journal) ->
             console.print(f"[red]resume: {name} is in the journal but not in the inventory; left as it is[/]")
             continue
         relays = [h.peer_address for h in loaded.inventory.relays] if host.role is Role.BLOCK_PRODUCER else None
+        back = next((p.operation for p in loaded.spec.programs.get(name, ())
+                     if isinstance(p.operation, HookStep) and p.operation.kind == "return"), None)  # fmt: skip
         verdict = reconcile_host(host, last.phase, host_data(events, name), remote=remote, journal=journal,
                                  sample=lambda h: sample_host(fleet, h), policy=loaded.spec.gate,
-                                 producer_relays=relays)  # fmt: skip
+                                 producer_relays=relays,
+                                 return_hook=back.hook(host, loaded.inventory) if back else None)  # fmt: skip
         console.print(f"resume: {name} (was '{last.phase}'): {verdict}")
     # The killed run still holds its remote locks, also on hosts this resume leaves out (--limit):
     # release them (unlock removes only a lock with this run id); the run that follows takes what it needs.

@@ -9,8 +9,8 @@ import sys
 from orchestrator.cardano.errors import FileFormatError, read_json_file
 from orchestrator.cardano.networks import NETWORKS, AccessPoint
 
-HELP = "convert a topology.json to the 8.9.0 P2P format for a relay or a block producer (offline)"
-ROLES = {"relay": "relay", "producer": "block_producer", "block_producer": "block_producer"}
+HELP = "convert a topology.json to the 8.9.0 P2P format for a relay, a block producer or a passive node (offline)"
+ROLES = {"relay": "relay", "producer": "block_producer", "block_producer": "block_producer", "passive": "passive"}
 
 
 def host_port(value: str) -> AccessPoint:
@@ -50,25 +50,44 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         type=host_port,
         metavar="HOST:PORT",
-        help="a relay's own block producer (never advertised)",
+        help="a relay's own block producer (never advertised); for a passive node: a block producer to drop",
     )
+    convert.add_argument(
+        "--passive-topology", choices=("ledger", "private"), default="ledger",
+        help="a passive node's form: ledger (bootstrap + ledger peers) or private (its local roots only, "
+             "useLedgerAfterSlot -1, no bootstrapPeers); --local-root adds to its local roots (default ledger)",
+    )  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:
     from orchestrator.cardano.config import detect_indent, render_json
-    from orchestrator.cardano.topology import desired_topology, handpicked_peers
-    from orchestrator.model import Role
+    from orchestrator.cardano.topology import Peer, RootGroup, desired_topology, handpicked_peers
+    from orchestrator.model import PassiveTopology, Role
 
     role = Role(ROLES[args.role])
+    form = PassiveTopology(args.passive_topology)
     try:
         text, data = read_json_file(args.file)
         own: list[AccessPoint] = [*args.producer, *args.local_root]
-        if role is Role.BLOCK_PRODUCER and not own:
-            # Without flags, a producer's non-public peers are taken to be its own relays.
-            own = [AccessPoint(p.address, p.port) for p in handpicked_peers(data, set(), path=args.file)]
-        known = {p.address for p in own}
+        extra: tuple[RootGroup, ...] = ()
+        if role is Role.PASSIVE:
+            # No own group: its peers are the operator's; block producers named are dropped.
+            known = {p.address for p in args.producer}
+            points = tuple(Peer(p.address, p.port) for p in args.local_root)
+            extra = (RootGroup(points, False, len(points), trustable=False),) if points else ()
+            own = []
+        else:
+            if role is Role.BLOCK_PRODUCER and not own:
+                # Without flags, a producer's non-public peers are taken to be its own relays.
+                own = [AccessPoint(p.address, p.port) for p in handpicked_peers(data, set(), path=args.file)]
+            known = {p.address for p in own}
         notes: list[str] = []
-        desired = desired_topology(data, role, own, NETWORKS[args.network], known, path=args.file, notes=notes)
+        desired = desired_topology(data, role, own, NETWORKS[args.network], known, path=args.file, notes=notes,
+                                   extra_local_roots=extra, passive=form)  # fmt: skip
+        if role is Role.PASSIVE and form is PassiveTopology.PRIVATE and not any(
+            g["accessPoints"] for g in desired["localRoots"]
+        ):
+            raise FileFormatError(args.file, "--passive-topology private leaves no peer at all; give --local-root")
     except FileFormatError as exc:
         print(f"cardano-fleet topology convert: {exc}", file=sys.stderr)
         return 1

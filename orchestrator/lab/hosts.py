@@ -29,6 +29,8 @@ OVERLAID = ("etc", "opt", "usr_local", "root", "var", "home")
 SSH_PORT = 22
 RELEASE_PORT = 8080
 MAX_HOSTS = 188  # relays .11–.99 and .151–.249, producers .101–.150
+PASSIVE_TOP = 250  # passive nodes from .250 down (fewer relays fit beside them)
+MAX_PASSIVE = 40
 
 
 def relay_octet(i: int) -> int:
@@ -36,13 +38,17 @@ def relay_octet(i: int) -> int:
     return 10 + i if i <= 89 else 61 + i
 
 
-def plan_hosts(relays: int, producers: int, subnet: int, yaml_configs: Collection[str] = ()) -> list[LabHost]:
+def plan_hosts(relays: int, producers: int, subnet: int, yaml_configs: Collection[str] = (),
+               passive: int = 0) -> list[LabHost]:  # fmt: skip
     """Names and addresses: .1 the bridge, .2 the chain source, relays from .11 (then .151),
-    producers from .101; the hosts named in yaml_configs keep a YAML node config."""
+    producers from .101, passive nodes from .250 down; the hosts named in yaml_configs keep a YAML
+    node config."""
     if not 0 <= subnet <= 255:
         raise LabError("--subnet must be 0..255 (the lab uses 198.18.SUBNET.0/24)")
     if relays < 1 or producers < 0 or producers > 50 or relays + producers > MAX_HOSTS:
         raise LabError(f"a lab needs 1..{MAX_HOSTS} hosts (at most 50 producers) and at least one relay")
+    if passive < 0 or passive > MAX_PASSIVE or relay_octet(relays) >= PASSIVE_TOP - passive + 1:
+        raise LabError(f"--passive must be 0..{MAX_PASSIVE}, and relays and passive nodes must fit in .11–.{PASSIVE_TOP}")
     hosts = [LabHost("chainsrc", "chain_source", f"198.18.{subnet}.2", "iog", f"cf{subnet}-chainsrc", f"cf{subnet}h0")]
     for i in range(1, relays + 1):
         layout = "guild" if i % 2 == 1 else "iog"
@@ -54,6 +60,10 @@ def plan_hosts(relays: int, producers: int, subnet: int, yaml_configs: Collectio
         hosts.append(
             LabHost(f"bp{i}", "block_producer", f"198.18.{subnet}.{100 + i}", layout, f"cf{subnet}-bp{i}", f"cf{subnet}p{i}")
         )
+    for i in range(1, passive + 1):
+        # passive1 follows ledger peers, passive2 keeps to its local roots, alternating (lab inventory)
+        hosts.append(LabHost(f"passive{i}", "passive", f"198.18.{subnet}.{PASSIVE_TOP + 1 - i}", "iog",
+                             f"cf{subnet}-passive{i}", f"cf{subnet}q{i}"))  # fmt: skip
     names = {h.name for h in hosts if h.role != "chain_source"}
     unknown = sorted(set(yaml_configs) - names)
     if unknown:
@@ -254,6 +264,7 @@ def lab_up(
     rtt_ms: float = 0.0,
     yaml_configs: Collection[str] = (),
     startup_seconds: float = provision.DEFAULT_STARTUP_SECONDS,
+    passive: int = 0,
 ) -> LabState:
     """Boot a lab and return its state; on any failure everything started so far is torn down.
 
@@ -261,6 +272,8 @@ def lab_up(
     host's sshd and writes inventory.yml through it; inventory-direct.yml is the same fleet direct.
     yaml_configs: hosts that keep their node config as YAML (the node repository's
     mainnet-config.yaml), to exercise the node's YAML reading end to end.
+    `passive`: passive nodes (an exchange's), passive1, passive2, …: odd ones in the ledger form, even
+    ones private (the inventory's passive_topology), each wired by hand to relay1 in its legacy file.
     `startup_seconds`: how long each node's start (ChainDB opening to socket) takes. Returns once
     sshd answers; the nodes may still be starting (orchestrator.lab.readiness waits for sync).
     Raises LabError.
@@ -274,7 +287,7 @@ def lab_up(
         raise LabError(f"a lab is already running in {lab_path}; `cardano-fleet lab down --dir {lab_dir}` first")
     if existing is not None:
         lab_down(lab_path)
-    hosts = plan_hosts(relays, producers, subnet, yaml_configs)
+    hosts = plan_hosts(relays, producers, subnet, yaml_configs, passive)
     if lab_path.exists():
         shutil.rmtree(lab_path)
     lab_path.mkdir(parents=True)

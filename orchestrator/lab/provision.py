@@ -198,6 +198,10 @@ def legacy_topology(host: LabHost, all_hosts: list[LabHost]) -> dict[str, Any]:
     producers = [h for h in all_hosts if h.role == "block_producer"]
     if host.role == "block_producer":
         entries = [{"addr": r.address, "port": node_port(r), "valency": 1} for r in relays]
+    elif host.role == "passive":
+        # An exchange's node: its own relay1 chosen by hand, and the public relays.
+        entries = [{"addr": relays[0].address, "port": node_port(relays[0]), "valency": 1},
+                   {"addr": "relays-new.cardano-mainnet.iohk.io", "port": 3001, "valency": 2}]  # fmt: skip
     else:
         entries = [{"addr": p.address, "port": node_port(p), "valency": 1} for p in producers]
         # Siblings: the next two relays in a ring, not a full mesh. Big estates do not full-mesh their
@@ -417,7 +421,7 @@ def _inventory(state: LabState, keys: Keys, *, relayed: bool) -> str:
         "      source: download",
         "  children:",
     ]
-    for group, role in (("relays", "relay"), ("block_producers", "block_producer")):
+    for group, role in (("relays", "relay"), ("block_producers", "block_producer"), ("passive_nodes", "passive")):
         members = [h for h in state.hosts if h.role == role]
         if not members:
             continue
@@ -433,6 +437,9 @@ def _inventory(state: LabState, keys: Keys, *, relayed: bool) -> str:
             else:
                 lines += [f"          ansible_host: {h.address}"]
             lines += [f"          layout: {h.layout}"]
+            if role == "passive":
+                form = "private" if int(h.name.removeprefix("passive")) % 2 == 0 else "ledger"
+                lines.append(f"          passive_topology: {form}")
             if h.config_format == "yaml":
                 lines.append(f"          config_path: {layout_of(h).config_path}")
     return "\n".join(lines) + "\n"

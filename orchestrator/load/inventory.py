@@ -44,7 +44,7 @@ from orchestrator.load.ini import IniError, looks_like_ini, parse_ini, split_hos
 from orchestrator.load.templating import Renderer, TemplateRefused, Unsafe, has_template
 from orchestrator.load.toml_inventory import parse_toml
 from orchestrator.load.vault import VaultError, VaultSecrets, VaultText, is_encrypted
-from orchestrator.model import Host, Inventory, Role
+from orchestrator.model import ROLE_GROUPS, Host, Inventory, Role
 
 __all__ = [
     "KNOWN_VARIABLES",
@@ -124,7 +124,7 @@ KNOWN_VARIABLES: frozenset[str] = frozenset(TOOL_VARIABLES + ANSIBLE_VARIABLES)
 _PASSWORD_VARIABLES = ("ansible_become_password", "ansible_become_pass", "ansible_sudo_pass")
 _LOGIN_PASSWORD_VARIABLES = ("ansible_password", "ansible_ssh_pass")
 _GROUP_KEYS = ("hosts", "vars", "children")
-_ROLE_GROUPS = {"relays": Role.RELAY, "block_producers": Role.BLOCK_PRODUCER}
+_ROLE_GROUPS = ROLE_GROUPS
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _ENV_LOOKUP = re.compile(r"""\{\{\s*lookup\(\s*['"]env['"]\s*,\s*['"]([A-Za-z_][A-Za-z0-9_]*)['"]\s*\)\s*\}\}\Z""")
 _RANGE = re.compile(r"\[([0-9a-zA-Z]+):([0-9a-zA-Z]+)(?::([0-9]+))?\]")
@@ -743,7 +743,8 @@ class _Loader:
         self.check_fleet(hosts)
         return Inventory(
             source=self.where,
-            hosts=tuple(hosts),
+            hosts=tuple(h for h in hosts if h.role is not Role.HELPER),
+            helpers=tuple(h for h in hosts if h.role is Role.HELPER),
             groups={g: tuple(members) for g, members in sorted(membership.items())},
             warnings=tuple(self.warnings),
         )
@@ -805,6 +806,10 @@ class _Loader:
                 raise self.fail(v[secret].loc, f"'{secret}': password logins are not supported; use an SSH key")
         role = self.host_role(hdef, groups, get("cardano_role"))
         layout_var = get("layout")
+        if role is Role.HELPER and layout_var is None:  # no node there: paths are never used
+            layout_var = _Var("iog", hdef.loc)
+        if role is Role.HELPER and get("cardano_network") is None:
+            v = {**v, "cardano_network": _Var("mainnet", hdef.loc)}
         if layout_var is None:
             raise self.fail(hdef.loc, f"host '{name}' has no 'layout' (guild or iog); set it in group_vars/all.yml")
         network_var = get("cardano_network")
@@ -849,11 +854,11 @@ class _Loader:
         )
 
     def host_role(self, hdef: _HostDef, groups: tuple[str, ...], role_var: _Var | None) -> Role:
-        by_group = [g for g in groups if g in _ROLE_GROUPS]
+        by_group = [g for g in _ROLE_GROUPS if g in groups]
         if len(by_group) > 1:
             raise self.fail(
                 hdef.loc,
-                f"host '{hdef.name}' is in both 'relays' and 'block_producers'; a host has exactly one role",
+                f"host '{hdef.name}' is in both '{by_group[0]}' and '{by_group[1]}'; a host has exactly one role",
             )
         group_role = _ROLE_GROUPS[by_group[0]] if by_group else None
         var_role = Role(role_var.value) if role_var else None
@@ -867,7 +872,8 @@ class _Loader:
         if role is None:
             raise self.fail(
                 hdef.loc,
-                f"host '{hdef.name}' has no role: put it in group 'relays' or 'block_producers', or set cardano_role",
+                f"host '{hdef.name}' has no role: put it in group 'relays', 'block_producers' or 'passive_nodes', "
+                "or set cardano_role",
             )
         return role
 

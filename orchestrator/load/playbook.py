@@ -11,6 +11,7 @@ Playbook file:
     vars: {...}                       # playbook vars
     max_fail_percentage: 0            # defaults for every stage (0..100)
     min_healthy_relays: 1
+    min_healthy: {passive_nodes: 2}   # per group: members healthy outside every batch
     stages:                           # run in order; a failed stage stops the playbook
       - name: stage
         hosts: all                    # an Inventory.select() pattern
@@ -62,7 +63,7 @@ from orchestrator.load.inventory import (
     type_name,
     value_loc,
 )
-from orchestrator.model import Host, Playbook, RoleRef, Serial, Stage, Step
+from orchestrator.model import HealthFloor, Host, Playbook, RoleRef, Serial, Stage, Step
 
 __all__ = [
     "DEFAULT_ACTIONS",
@@ -101,6 +102,7 @@ _PLAYBOOK_KEYS = (
     "roles",
     "max_fail_percentage",
     "min_healthy_relays",
+    "min_healthy",
 )
 _STAGE_KEYS = (
     "name",
@@ -111,6 +113,7 @@ _STAGE_KEYS = (
     "vars",
     "max_fail_percentage",
     "min_healthy_relays",
+    "min_healthy",
 )
 _ROLE_ENTRY_KEYS = ("role", "steps_from", "vars")
 _STEP_META_KEYS = ("name",)
@@ -360,6 +363,7 @@ class _Loader:
         defaults = {
             "max_fail_percentage": self.max_fail(data, top, 0.0),
             "min_healthy_relays": self.min_healthy(data, top, 0),
+            "min_healthy": self.min_healthy_groups(data, top, ()),
         }
         stages: list[Stage] = []
         if "stages" in data:
@@ -410,6 +414,24 @@ class _Loader:
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise self.fail(vloc, f"min_healthy_relays must be an integer ≥ 0, not {plain(value)!r}")
         return int(value)
+
+    def min_healthy_groups(self, node: CommentedMap, loc: Loc, default: Any) -> tuple[HealthFloor, ...]:
+        """`min_healthy: {group: N, ...}`: N members of each group healthy outside every batch."""
+        if "min_healthy" not in node:
+            return tuple(default)
+        value = node["min_healthy"]
+        vloc = value_loc(node, "min_healthy", loc)
+        if not isinstance(value, CommentedMap) or not value:
+            raise self.fail(vloc, f"min_healthy must be a mapping of group names to counts, not {plain(value)!r}")
+        floors = []
+        for group, count in value.items():
+            gloc = value_loc(value, group, vloc)
+            if not isinstance(group, str) or not group.strip():
+                raise self.fail(key_loc(value, group, vloc), f"min_healthy: a group name, not {plain(group)!r}")
+            if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+                raise self.fail(gloc, f"min_healthy.{group} must be an integer ≥ 0, not {plain(count)!r}")
+            floors.append(HealthFloor(group, int(count), key_loc(value, group, vloc)))
+        return tuple(floors)
 
     def stage(
         self,
@@ -463,6 +485,7 @@ class _Loader:
             parallel=parallel,
             max_fail_percentage=self.max_fail(node, loc, float(defaults["max_fail_percentage"])),
             min_healthy_relays=self.min_healthy(node, loc, int(defaults["min_healthy_relays"])),
+            min_healthy=self.min_healthy_groups(node, loc, defaults["min_healthy"]),
             vars=MappingProxyType(self.mapping(node, "vars", loc, label) if own_vars else {}),
         )
 

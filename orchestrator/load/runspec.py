@@ -15,11 +15,13 @@ from types import MappingProxyType
 from typing import Any
 
 from orchestrator.actions.base import Action, ArgError
+from orchestrator.actions.drain_node import HookStep
 from orchestrator.actions.registry import ACTIONS
 from orchestrator.actions.stage_release import StageRelease
 from orchestrator.actions.sync_gate import SyncGate
+from orchestrator.load.inventory import did_you_mean
 from orchestrator.load.playbook import PlaybookError, render_step, serial_batches, step_vars
-from orchestrator.model import Host, Inventory, Playbook, ReleasePin, Role, Stage, Step
+from orchestrator.model import ROLE_GROUPS, Host, Inventory, Playbook, ReleasePin, Role, Stage, Step
 from orchestrator.plan import PlannedStep
 from orchestrator.roll.gates import GatePolicy
 
@@ -31,6 +33,7 @@ class RolloutStage:
     max_fail_percentage: float
     min_healthy_relays: int
     has_producers: bool
+    min_healthy: tuple[tuple[str, int, tuple[str, ...]], ...] = ()  # (group, count, every member of the inventory)
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,7 @@ def compile_run(
     gate: GatePolicy | None = None
     stages: list[RolloutStage] = []
     warnings: list[str] = []
+    names = {h.name for h in (*inventory.hosts, *inventory.helpers)}
     for stage in playbook.stages:
         hosts = _stage_hosts(stage, inventory, limit)
         for role in stage.roles:
@@ -91,6 +95,12 @@ def compile_run(
                     planned = _bind(step, step_vars(playbook, stage, role, host, extra_vars), actions)
                     programs.setdefault(host.name, []).append(planned)
                     op = planned.operation
+                    if isinstance(op, HookStep) and op.delegate_to and op.delegate_to not in names:
+                        hint = did_you_mean(op.delegate_to, sorted(names))
+                        tail = f" — did you mean '{hint}'?" if hint else ""
+                        raise PlaybookError(step.path, step.line, step.column,
+                                            f"{step.action}: delegate_to '{op.delegate_to}' (for {host.name}) is not "
+                                            f"a host of the inventory{tail}")  # fmt: skip
                     if isinstance(op, StageRelease):
                         if release is not None and op.pin != release:
                             raise PlaybookError(step.path, step.line, step.column,
@@ -103,8 +113,16 @@ def compile_run(
         if stage.parallel:
             continue  # staging only: it runs on every host at once before the first batch
         batches = tuple(tuple(h.name for h in b) for b in serial_batches(hosts, stage.serial))
+        floors = []
+        for floor in stage.min_healthy:
+            members = tuple(h.name for h in inventory.select(floor.group))
+            if floor.group not in inventory.groups and floor.group not in ROLE_GROUPS:
+                hint = did_you_mean(floor.group, sorted(inventory.groups))
+                raise PlaybookError(*floor.loc, f"min_healthy: no group '{floor.group}' in the inventory"
+                                    + (f" — did you mean '{hint}'?" if hint else ""))  # fmt: skip
+            floors.append((floor.group, floor.count, members))
         stages.append(RolloutStage(stage.name, batches, stage.max_fail_percentage, stage.min_healthy_relays,
-                                   any(h.role is Role.BLOCK_PRODUCER for h in hosts)))  # fmt: skip
+                                   any(h.role is Role.BLOCK_PRODUCER for h in hosts), tuple(floors)))  # fmt: skip
     if release is not None and release.sha256 is None:
         if not allow_unpinned:
             assert release_step is not None

@@ -89,7 +89,7 @@ AUDIT_JSON_SCHEMA: dict[str, Any] = {
                     "description": {"type": "string"},
                     "severity": _SEVERITY,
                     "default_severity": _SEVERITY,
-                    "applies_to": {"type": "string", "enum": ["all", "relay", "block_producer"]},
+                    "applies_to": {"type": "string", "enum": ["all", "relay", "block_producer", "passive"]},
                     "category": {"type": "string"},
                     "enabled": {"type": "boolean"},
                 },
@@ -103,7 +103,7 @@ AUDIT_JSON_SCHEMA: dict[str, Any] = {
                 "additionalProperties": False,
                 "properties": {
                     "host": {"type": "string"},
-                    "role": {"type": "string", "enum": ["relay", "block_producer"]},
+                    "role": {"type": "string", "enum": ["relay", "block_producer", "passive"]},
                     "reachable": {"type": "boolean"},
                     "slot_lag": _INT_OR_NULL,
                     "findings": {"type": "array", "items": FINDING_SCHEMA},

@@ -40,6 +40,9 @@ def plan_table(plan: Plan) -> Table:
         if hp.switch_binary:
             version = f"{version} → {hp.target_version}"
         files = ", ".join(c.path.rsplit("/", 1)[-1] for c in hp.files) or "-"
+        hooks = [f"{k.kind} on {k.on.name}" for k in (hp.drain, hp.return_hook) if k is not None and hp.changed]
+        if hooks:
+            files += f" ({'; '.join(hooks)})"
         style = {PlanAction.RESTART: "yellow", PlanAction.RELOAD: "green"}.get(hp.action, "dim")
         action = Text(hp.action, style)
         table.add_row(str(hp.batch or "-"), hp.host.name, hp.host.role.value, version, files, action,
@@ -154,7 +157,7 @@ class LiveRollout:
                 row["phase"] = event.phase
                 row["since"] = row["since"] or time.monotonic()
                 if event.phase in (Phase.FAILED, Phase.ROLLING_BACK, Phase.ROLLBACK_FAILED, Phase.STAGE_FAILED,
-                                   Phase.LEADER_WAIT, Phase.DEFERRED):
+                                   Phase.LEADER_WAIT, Phase.DEFERRED, Phase.DRAIN_FAILED, Phase.RETURN_FAILED):
                     self.lines.append(f"{event.host}: {event.phase}: {event.data.get('reason') or event.data.get('detail')}")
                     self._log(self.lines[-1])
                 else:

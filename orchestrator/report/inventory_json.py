@@ -46,6 +46,8 @@ def inventory_document(inventory: Inventory, hosts: Sequence[Host]) -> dict[str,
             if any(name in selected for name in members)
         },
         "warnings": list(inventory.warnings),
+        # hosts with no node (cardano_role: helper): only drain/return hooks run there
+        "helpers": [{"name": h.name, "ssh": f"{h.user}@{h.address}:{h.port}"} for h in inventory.helpers],
     }
 
 

@@ -12,7 +12,8 @@ from orchestrator.model import Host
 from orchestrator.report.terminal import keep_headers
 
 
-def print_inventory(console: Console, source: str, hosts: Sequence[Host], warnings: Sequence[str]) -> None:
+def print_inventory(console: Console, source: str, hosts: Sequence[Host], warnings: Sequence[str],
+                    helpers: Sequence[Host] = ()) -> None:  # fmt: skip
     """Hosts first; then paths once per distinct layout, so 500 identical relays stay readable."""
     table = Table(title=f"{source}: {len(hosts)} host{'s' if len(hosts) != 1 else ''}")
     for column in ("host", "role", "ssh", "node", "layout", "network", "groups"):
@@ -52,6 +53,9 @@ def print_inventory(console: Console, source: str, hosts: Sequence[Host], warnin
         )
         paths.add_row("\n".join(names), "\n".join(f"{label}: {value}" for label, value in rows))
     console.print(keep_headers(paths), crop=False)
+    for h in helpers:
+        console.print(f"helper (no node; drain/return hooks only): {h.name} {h.user}@{_hostport(h.address, h.port)}",
+                      highlight=False)  # fmt: skip
     for warning in warnings:
         console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
 

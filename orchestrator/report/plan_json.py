@@ -33,6 +33,8 @@ def plan_as_json(plan: Plan, now: float | None = None) -> dict[str, Any]:
                     "poll_seconds": hp.gate.interval},
                 "last_start_seconds": hp.last_start_seconds, "expected_downtime_seconds": hp.expected_downtime,
                 "leader": None if hp.leader is None else hp.leader.as_json(at),
+                "hooks": [{"kind": k.kind, "on": k.on.name, "command": k.command, "timeout_seconds": k.timeout}
+                          for k in (hp.drain, hp.return_hook) if k is not None and hp.changed],
             }
             for hp in plan.hosts
         ],

@@ -3,9 +3,11 @@
 The order is fixed here and nowhere else; actions (orchestrator/actions/) only decide, per host,
 what goes into each part of it: lock every changing host → stage the release on every host at once
 → per batch (block producers only after the relays, each batch only with min_healthy_relays
-healthy relays outside it): backup → file writes → binary switch → restart or reload → gate →
+healthy relays outside it): drain hook → backup → file writes → binary switch → restart or reload → gate →
 on failure, rollback byte for byte, restart and re-gate → stop when failures exceed
-max_fail_percentage. Every transition is journaled before the next step starts, so a killed run
+max_fail_percentage; after the gate (or a rollback back in sync) the return hook. A failing drain
+leaves the host untouched; a failing return stops the rollout whatever max_fail_percentage says,
+since the host then runs but gets no work. Every transition is journaled before the next step starts, so a killed run
 can be resumed. The core never prints: it emits Events to a callback (the console renders them).
 It reaches hosts only through a roll.remote.Remote, and time only through `clock` and `sleep`.
 """
@@ -98,6 +100,7 @@ class Rollout:
         sleep: Callable[[float], None] = time.sleep,
         relays: Sequence[Host] | None = None,
         wall: Callable[[], float] = time.time,
+        hosts: Sequence[Host] | None = None,
     ) -> None:
         """`clock`/`sleep`: monotonic seconds for gates; `wall`: unix seconds, for leader slot times."""
         self.plan = plan
@@ -105,6 +108,8 @@ class Rollout:
         self.relays = list(relays) if relays is not None else [
             hp.host for hp in plan.hosts if hp.host.role is Role.RELAY and hp.error is None
         ]
+        # Every host of the inventory, for min_healthy's groups (also those outside --limit).
+        self.all_hosts = {h.name: h for h in (hosts if hosts is not None else [hp.host for hp in plan.hosts])}
         self.remote = remote
         self.journal = journal
         self.settings = settings
@@ -113,6 +118,7 @@ class Rollout:
         self.clock = clock
         self.sleep = sleep
         self.wall = wall
+        self.return_failed: list[str] = []  # hosts whose return hook failed: the rollout stops
         self.outcomes: dict[str, HostOutcome] = {
             hp.host.name: HostOutcome(hp.host.name, hp.host.role.value, batch=hp.batch) for hp in plan.hosts
         }
@@ -188,11 +194,23 @@ class Rollout:
 
     def _healthy_relays_outside(self, batch: Sequence[str]) -> list[str]:
         """Fresh samples of every relay not in the batch: up, and within the gate's slot lag."""
-        relays = [h for h in self.relays if h.name not in batch]
-        samples = self.remote.map(relays, self.sample)
+        return self._healthy([h for h in self.relays if h.name not in batch])
+
+    def _healthy(self, hosts: Sequence[Host]) -> list[str]:
+        samples = self.remote.map(hosts, self.sample)
         limit = self.settings.gate.max_slot_lag
         return [n for n, s in samples.items() if s.reachable and s.active and s.slot_lag is not None
                 and s.slot_lag <= limit]  # fmt: skip
+
+    def _below_floor(self, stage: RolloutStage, batch: Sequence[str]) -> str | None:
+        """min_healthy: each group's members outside the batch, sampled now; why it pauses, or None."""
+        for group, need, members in stage.min_healthy:
+            outside = [self.all_hosts[n] for n in members if n not in batch and n in self.all_hosts]
+            healthy = self._healthy(outside)
+            if len(healthy) < need:
+                return (f"paused before {', '.join(batch)}: {len(healthy)} healthy host(s) of group {group} outside "
+                        f"the batch ({', '.join(healthy) or 'none'}), min_healthy for {group} is {need}")  # fmt: skip
+        return None
 
     def _roll(self, stages: Sequence[RolloutStage]) -> str | None:
         failures_so_far = 0
@@ -213,11 +231,19 @@ class Rollout:
                            f"({', '.join(healthy) or 'none'}), min_healthy_relays is {need}")  # fmt: skip
                     self._record("*", Phase.PAUSED, reason=why)
                     return why
+                floor = self._below_floor(stage, todo)
+                if floor is not None:
+                    self._record("*", Phase.PAUSED, reason=floor)
+                    return floor
                 results = self.remote.map([self.plan.host(n).host for n in todo], self._upgrade_host)
                 # a producer left untouched (deferred, refused) did not fail an upgrade
                 failed_now = sum(1 for n, ok in results.items() if not ok and self.outcomes[n].status not in _LEFT_ALONE)
                 failures += failed_now
                 failures_so_far += failed_now
+                if self.return_failed:
+                    names = ", ".join(self.return_failed)
+                    return (f"stopped in stage {stage.name}: the return hook failed on {names}; "
+                            "out of rotation until the operator puts it back")  # fmt: skip
                 if failures and failures * 100.0 / len(in_scope) > stage.max_fail_percentage:
                     return (f"stopped in stage {stage.name}: {failures} of {len(in_scope)} host(s) failed "
                             f"(max_fail_percentage {stage.max_fail_percentage:g})")  # fmt: skip
@@ -233,11 +259,20 @@ class Rollout:
                 out.status, out.detail = held
                 self._record(host.name, Phase.DEFERRED, status=str(out.status), reason=out.detail)
                 return False
+        if hp.drain is not None:
+            drained = self.remote.hook(hp.drain)
+            if not drained.ok:
+                out.status = HostStatus.FAILED
+                out.detail = f"drain failed, host untouched: {drained.detail}"
+                self._record(host.name, Phase.DRAIN_FAILED, reason=drained.detail, on=hp.drain.on.name)
+                return False
+            self._record(host.name, Phase.DRAINED, drained_on=hp.drain.on.name)
         paths = [c.path for c in hp.files]
         backed = self.remote.backup(host, paths)
         if isinstance(backed, str):
             out.status, out.detail = HostStatus.FAILED, f"backup failed: {backed}"
             self._record(host.name, Phase.FAILED, reason=out.detail)
+            self._return(host)  # nothing was changed: it may serve again
             return False
         existed, old_link = backed
         self._record(host.name, Phase.BACKED_UP, existed=existed, old_link=old_link, old_version=hp.current_version,
@@ -275,11 +310,14 @@ class Rollout:
             out.status = HostStatus.UPGRADED
             out.detail = f"{what}, {len(hp.files)} file(s), {verb}; in sync after {gate.duration:.0f}s"
             self._record(host.name, Phase.GATE_PASSED, seconds=round(gate.duration, 2))
+            if not self._return(host):
+                return False
             self._record(host.name, Phase.DONE)
             return True
         except _Failed as failure:
             self._record(host.name, Phase.FAILED, reason=str(failure))
-            self._rollback(host, existed, old_link, hp.current_version, str(failure))
+            if self._rollback(host, existed, old_link, hp.current_version, str(failure)):
+                self._return(host)
             return False
 
     def _await_window(self, host: Host, guard: LeaderGuard) -> tuple[HostStatus, str] | None:
@@ -305,6 +343,25 @@ class Rollout:
                 self.emit(Event(time.time(), host.name, Phase.WINDOW_COUNTDOWN,
                                 {"seconds_left": round(left, 1), "until": utc_text(w.start)}))  # fmt: skip
                 self.sleep(min(left, COUNTDOWN_TICK))
+
+    def _return(self, host: Host) -> bool:
+        """The host's return hook, if any; a failure is loud (status, detail, journal) and stops the run."""
+        hook = self.plan.host(host.name).return_hook
+        if hook is None:
+            return True
+        done = self.remote.hook(hook)
+        if done.ok:
+            self._record(host.name, Phase.RETURNED, on=hook.on.name)
+            return True
+        out = self.outcomes[host.name]
+        state = {HostStatus.UPGRADED: "upgraded and in sync", HostStatus.ROLLED_BACK: "rolled back and in sync"}
+        was = state.get(out.status, "not changed")
+        out.status = HostStatus.FAILED
+        out.detail = f"RETURN FAILED ({was}, but OUT OF ROTATION): {done.detail}" + (
+            f"; before: {out.detail}" if out.detail else "")
+        self._record(host.name, Phase.RETURN_FAILED, reason=done.detail, on=hook.on.name)
+        self.return_failed.append(host.name)
+        return False
 
     def _gate(self, host: Host, version: str, p2p: bool) -> GateResult:
         relays = None
@@ -332,7 +389,8 @@ class Rollout:
         return run_gate(lambda: self.sample(host), checks, policy, self.clock, self.sleep, on_sample, cap)
 
     def _rollback(self, host: Host, existed: dict[str, bool], old_link: str | None, old_version: str | None,
-                  why: str) -> None:  # fmt: skip
+                  why: str) -> bool:  # fmt: skip
+        """Restore byte for byte, restart, re-gate; True when the host is back in sync."""
         out = self.outcomes[host.name]
         self._record(host.name, Phase.ROLLING_BACK, reason=why)
         res = self.remote.restore(host, existed, old_link)
@@ -342,10 +400,11 @@ class Rollout:
         if gate is not None and gate.ok:
             out.status, out.detail = HostStatus.ROLLED_BACK, f"{why}; restored byte-for-byte and back in sync"
             self._record(host.name, Phase.ROLLED_BACK)
-        else:
-            detail = gate.reason if gate is not None else res.detail
-            out.status, out.detail = HostStatus.FAILED, f"{why}; ROLLBACK INCOMPLETE: {detail}"
-            self._record(host.name, Phase.ROLLBACK_FAILED, reason=detail)
+            return True
+        detail = gate.reason if gate is not None else res.detail
+        out.status, out.detail = HostStatus.FAILED, f"{why}; ROLLBACK INCOMPLETE: {detail}"
+        self._record(host.name, Phase.ROLLBACK_FAILED, reason=detail)
+        return False
 
 
 class _Failed(Exception):

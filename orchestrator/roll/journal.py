@@ -20,9 +20,12 @@ from orchestrator.load.secrets import redact
 from orchestrator.model import Phase
 
 # A host's phases are model.Phase. These end a host:
-FINAL = frozenset({Phase.DONE, Phase.ROLLED_BACK})
+# (the return hook runs after done's gate or after rolled_back, so returned and return_failed end a host
+# whole: upgraded or rolled back, in sync; return_failed leaves the balancer to the operator, loudly)
+FINAL = frozenset({Phase.DONE, Phase.ROLLED_BACK, Phase.RETURNED, Phase.RETURN_FAILED})
 # A host whose last phase is one of these has had nothing changed yet (resume leaves it to the next run):
-NOTHING_CHANGED = frozenset({Phase.PLANNED, Phase.STAGED, Phase.STAGE_FAILED, Phase.LEADER_WAIT, Phase.DEFERRED})
+NOTHING_CHANGED = frozenset({Phase.PLANNED, Phase.STAGED, Phase.STAGE_FAILED, Phase.LEADER_WAIT, Phase.DEFERRED,
+                             Phase.DRAIN_FAILED})
 
 
 def new_run_id(now: float | None = None) -> str:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 from orchestrator.cardano.releases import BINARY_SUBDIRS
-from orchestrator.model import Host, ReleasePin
+from orchestrator.model import Hook, Host, ReleasePin
 from orchestrator.ssh.transport import CommandResult, Fleet
 
 T = TypeVar("T")
@@ -77,6 +77,10 @@ class Remote(Protocol):
 
     def service(self, host: Host, verb: str) -> Done:
         """systemctl VERB the node's unit (restart, reload, stop, start)."""
+        ...
+
+    def hook(self, hook: Hook) -> Done:
+        """Run an operator's drain or return command on hook.on, killed after hook.timeout seconds."""
         ...
 
 
@@ -222,3 +226,16 @@ class SshRemote:
 
     def service(self, host: Host, verb: str) -> Done:
         return _done(self.sh(host, f"systemctl {verb} {shlex.quote(host.layout.service_name)}", timeout=300))
+
+    def hook(self, hook: Hook) -> Done:
+        """`sh -c COMMAND` under coreutils' `timeout` on the host, so that a hung command is killed there
+        (TERM, then KILL 5 s later), not only abandoned by this side; exit 124 is the timeout."""
+        q = shlex.quote
+        script = f"timeout -k 5 {hook.timeout:g} sh -c {q(hook.command)}"
+        res = self.sh(hook.on, script, timeout=hook.timeout + 15)
+        if res.exit_code in (124, 137):
+            return Done(False, f"{hook} timed out after {hook.timeout:g}s")
+        done = _done(res)
+        if done.ok:
+            return done
+        return Done(False, f"{hook} failed (exit {res.exit_code}): {done.detail.splitlines()[-1] if done.detail else ''}")

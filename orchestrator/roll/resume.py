@@ -3,7 +3,8 @@
 The journal says how far a host got. Before its restart, the node may still run the old binary
 while the link and files are new, so the only safe end is a byte-for-byte rollback (the run that
 follows upgrades it again, properly). After its restart, the gate decides: in sync on the target
-version → done; otherwise → rolled back.
+version → done; otherwise → rolled back. A host the killed run had drained gets its return hook
+once it is whole and in sync again (not after a rollback that failed).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from orchestrator.model import Host, Phase
+from orchestrator.model import Hook, Host, Phase
 from orchestrator.roll.gates import GatePolicy, GateSample, run_gate, standard_checks
 from orchestrator.roll.journal import FINAL, NOTHING_CHANGED, Event, Journal, last_phases
 from orchestrator.roll.remote import Remote
@@ -38,16 +39,34 @@ def reconcile_host(
     producer_relays: Sequence[str] | None = None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
+    return_hook: Hook | None = None,
 ) -> str:
     """Finish or roll back one host from its last journaled phase; returns the verdict for the operator.
 
     data: everything the journal recorded about the host (existed, old_link, old_version, target_version).
     producer_relays: for a block producer, its relays' addresses (its hot peers must be among them).
+    return_hook: the host's return hook (the playbook's), run when the journal says it was drained and
+    the host ends whole and in sync.
     """
 
     def gate(version: str, p2p: bool) -> Any:
         checks = standard_checks(version, policy, p2p, producer_relays if p2p else None)
         return run_gate(lambda: sample(host), checks, policy, clock, sleep)
+
+    verdict = _reconcile(host, last_phase, data, remote, journal, gate)
+    if return_hook is None or not data.get("drained_on") or verdict.startswith(("ROLLBACK FAILED", "restored, but")):
+        return verdict
+    done = remote.hook(return_hook)
+    if done.ok:
+        journal.record(host.name, Phase.RETURNED, on=return_hook.on.name, resumed=True)
+        return f"{verdict}; returned to rotation ({return_hook.on.name})"
+    journal.record(host.name, Phase.RETURN_FAILED, reason=done.detail, on=return_hook.on.name, resumed=True)
+    return f"{verdict}; RETURN FAILED, OUT OF ROTATION: {done.detail}"
+
+
+def _reconcile(host: Host, last_phase: Phase, data: dict[str, Any], remote: Remote, journal: Journal,
+               gate: Callable[[str, bool], Any]) -> str:  # fmt: skip
+    """reconcile_host's verdict before any return hook."""
 
     if last_phase in AFTER_RESTART:
         target = data.get("target_version") or data.get("old_version") or ""

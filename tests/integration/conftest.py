@@ -81,6 +81,7 @@ class LabPool:
         rtt_ms: float = 0.0,
         yaml_configs: tuple[str, ...] = (),
         startup_seconds: float = FAST_STARTUP_SECONDS,
+        passive: int = 0,
     ) -> Lab:
         _require_root()
         for _attempt in range(20):
@@ -92,7 +93,7 @@ class LabPool:
             try:
                 state = lab_up(
                     lab_dir, relays=relays, producers=producers, subnet=subnet, node_version=node_version,
-                    rtt_ms=rtt_ms, yaml_configs=yaml_configs, startup_seconds=startup_seconds,
+                    rtt_ms=rtt_ms, yaml_configs=yaml_configs, startup_seconds=startup_seconds, passive=passive,
                 )  # fmt: skip
             except LabError as e:
                 if "already exists" in str(e):

@@ -12,7 +12,7 @@ from types import MappingProxyType
 from typing import Any, TypeVar
 
 from orchestrator.cardano.layouts import GUILD, IOG
-from orchestrator.model import Host, Inventory, ReleasePin, Role
+from orchestrator.model import Hook, Host, Inventory, ReleasePin, Role
 from orchestrator.roll.gates import GateSample
 from orchestrator.roll.remote import Done, Remote
 
@@ -66,6 +66,7 @@ class FakeRemote:
         self.log: list[tuple[str, str]] = []
         self.times: list[tuple[str, str, float]] = []  # (operation, host, fake clock) for timing assertions
         self.batches: list[list[str]] = []  # the hosts of each parallel upgrade call, in order
+        self.failing_commands: set[str] = set()  # hook commands that exit non-zero
 
     def _op(self, name: str, host: Host) -> FakeNode:
         self.log.append((name, host.name))
@@ -138,6 +139,14 @@ class FakeRemote:
             node.active = False
         return Done(True)
 
+    def hook(self, hook: Hook) -> Done:
+        """Logged as (kind, the host it ran on) and as (kind + ':' + command, node) for order checks."""
+        self.log.append((hook.kind, hook.on.name))
+        self.log.append((f"{hook.kind}:{hook.command}", hook.on.name))
+        if hook.command in self.failing_commands:
+            return Done(False, f"{hook} failed (exit 1): no such server")
+        return Done(True)
+
     def sample(self, host: Host) -> GateSample:
         """What a health probe of the host shows now."""
         node = self.nodes[host.name]
@@ -157,8 +166,9 @@ def _typed(remote: FakeRemote) -> Remote:
     return remote  # mypy: FakeRemote is a Remote
 
 
-def fleet(relays: int, producers: int, **vars_: Any) -> Inventory:
-    """relay1..N (guild and iog layouts alternating) and bp1..M, with the release pinned."""
+def fleet(relays: int, producers: int, passive: int = 0, helpers: Sequence[str] = (), **vars_: Any) -> Inventory:
+    """relay1..N (guild and iog layouts alternating), bp1..M and wallet1..P (passive), with the release
+    pinned; `helpers` names hosts without a node (a load balancer) that hooks may be delegated to."""
     hosts = []
     for i in range(1, relays + 1):
         hosts.append(Host(f"relay{i}", Role.RELAY, f"203.0.113.{10 + i}", GUILD if i % 2 else IOG,
@@ -166,6 +176,12 @@ def fleet(relays: int, producers: int, **vars_: Any) -> Inventory:
     for i in range(1, producers + 1):
         hosts.append(Host(f"bp{i}", Role.BLOCK_PRODUCER, f"203.0.113.{100 + i}", IOG,
                           vars=MappingProxyType({"node_release": PIN, **vars_})))  # fmt: skip
+    for i in range(1, passive + 1):
+        hosts.append(Host(f"wallet{i}", Role.PASSIVE, f"203.0.113.{50 + i}", IOG,
+                          vars=MappingProxyType({"node_release": PIN, **vars_})))  # fmt: skip
     groups = {"relays": tuple(h.name for h in hosts if h.role is Role.RELAY),
               "block_producers": tuple(h.name for h in hosts if h.role is Role.BLOCK_PRODUCER)}  # fmt: skip
-    return Inventory("memory", tuple(hosts), MappingProxyType(groups))
+    if passive:
+        groups["passive_nodes"] = tuple(h.name for h in hosts if h.role is Role.PASSIVE)
+    extra = tuple(Host(name, Role.HELPER, f"203.0.113.{200 + i}", IOG) for i, name in enumerate(helpers))
+    return Inventory("memory", tuple(hosts), MappingProxyType(groups), helpers=extra)

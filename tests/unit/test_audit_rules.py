@@ -31,8 +31,12 @@ PIN = {"version": "8.9.0", "url": "https://example.invalid/cardano-node-8.9.0-li
 R1 = Host("relay1", Role.RELAY, "198.18.0.11", GUILD, vars=MappingProxyType({"node_release": PIN}))
 R2 = Host("relay2", Role.RELAY, "198.18.0.12", IOG, vars=MappingProxyType({"node_release": PIN}))
 BP = Host("bp1", Role.BLOCK_PRODUCER, "198.18.0.101", IOG, vars=MappingProxyType({"node_release": PIN}))
-GROUPS = MappingProxyType({"relays": ("relay1", "relay2"), "block_producers": ("bp1",)})
-INV = Inventory("inv.yml", (R1, R2, BP), GROUPS)
+P1 = Host("wallet1", Role.PASSIVE, "198.18.0.51", IOG, vars=MappingProxyType({"node_release": PIN}))
+P2 = Host("wallet2", Role.PASSIVE, "198.18.0.52", IOG,
+          vars=MappingProxyType({"node_release": PIN, "passive_topology": "private"}))
+GROUPS = MappingProxyType({"relays": ("relay1", "relay2"), "block_producers": ("bp1",),
+                           "passive_nodes": ("wallet1", "wallet2")})  # fmt: skip
+INV = Inventory("inv.yml", (R1, R2, BP, P1, P2), GROUPS)
 CONWAY_890 = hashlib.blake2b(shipped_file("8.9.0", "mainnet", "conway-genesis.json"), digest_size=32).hexdigest()
 POLICY = Policy()
 _MAINNET = json.loads(shipped_file("8.9.0", "mainnet", "config.json"))
@@ -202,6 +206,13 @@ CASES: list[tuple[str, Host, Callable[[HostFacts], HostFacts], set[str]]] = [
     ("relay-own-bootstrap", R1, topo(_set("bootstrapPeers", [{"address": "boot.example", "port": 3001}])),
      {"relay-bootstrap-peers", "drift"}),
     ("relay-ledger-slot", R1, topo(_set("useLedgerAfterSlot", 1)), {"relay-ledger-peers", "drift"}),
+    ("passive-advertises", P1, topo(_advertise_all), {"passive-not-advertised", "drift"}),
+    ("passive-private-uses-ledger", P2, topo(_set("useLedgerAfterSlot", 5)), {"passive-topology-form", "drift"}),
+    ("passive-private-bootstrap", P2, topo(_set("bootstrapPeers", [{"address": "backbone.cardano.iog.io", "port": 3001}])),
+     {"passive-topology-form", "drift"}),
+    ("passive-ledger-no-bootstrap", P1, topo(_set("bootstrapPeers", None)), {"passive-topology-form", "drift"}),
+    ("passive-wired-to-bp", P1, topo(_add_local(BP.address, 3001)), {"passive-not-wired-to-bp", "drift"}),
+    ("bp-lists-a-passive-node", BP, topo(_add_local(P1.address, 3001)), {"bp-local-roots", "drift"}),
     ("behind", R1, lambda f: at_slot(f, EXPECTED_SLOT - 100), {"node-in-sync"}),
     ("stalled", R1, lambda f: at_slot(f, EXPECTED_SLOT - 5000), {"node-in-sync", "node-advancing"}),
     ("no-hot-peers", R1,

@@ -59,5 +59,5 @@ def test_playbooks_command_lists_names_stages_and_roles() -> None:
     with contextlib.redirect_stdout(out):
         assert main(["playbooks", "--json"]) == 0
     rows = {r["name"]: r for r in json.loads(out.getvalue())}
-    assert rows["upgrade-8.9.0"]["stages"] == ["stage", "relays", "block_producers"]
+    assert rows["upgrade-8.9.0"]["stages"] == ["stage", "relays", "passive_nodes", "block_producers"]
     assert "p2p_topology" in rows["enable-p2p"]["roles"]

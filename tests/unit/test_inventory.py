@@ -227,7 +227,8 @@ INVALID = [
         "all:\n  vars:\n    layout: iog\n    cardano_network: mainnet\n  hosts:\n    lonely:\n",
         6,
         5,
-        "host 'lonely' has no role: put it in group 'relays' or 'block_producers', or set cardano_role",
+        "host 'lonely' has no role: put it in group 'relays', 'block_producers' or 'passive_nodes', "
+        "or set cardano_role",
     ),
     (
         "producer-without-relay",

@@ -142,7 +142,7 @@ def test_compiled_upgrade_playbook_batches_relays_then_producers():
     inv = inventory()
     pinned = Inventory(inv.source, tuple(_with_release(h) for h in inv.hosts), inv.groups)
     spec = compile_run(load_playbook(ROOT / "playbooks" / "upgrade-8.9.0.yml"), pinned)
-    assert [s.name for s in spec.stages] == ["relays", "block_producers"]
+    assert [s.name for s in spec.stages] == ["relays", "passive_nodes", "block_producers"]
     assert spec.batches == (("relay1",), ("relay2",), ("bp1",))
     assert spec.release is not None and spec.release.sha256 == "cd" * 32
     programs = {name: [type(p.operation).__name__ for p in program] for name, program in spec.programs.items()}

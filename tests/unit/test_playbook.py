@@ -246,8 +246,8 @@ INVALID: list[tuple[str, dict[str, str], str, int, int, str]] = [
         "roles/bad/steps.yml",
         2,
         3,
-        "unknown action 'shell'; actions are convert_topology, install_release, migrate_config, restart_node, "
-        "stage_release, sync_gate",
+        "unknown action 'shell'; actions are convert_topology, drain_node, install_release, migrate_config, "
+        "restart_node, return_node, stage_release, sync_gate",
     ),
     (
         "unknown-argument-typo",
@@ -302,8 +302,8 @@ INVALID: list[tuple[str, dict[str, str], str, int, int, str]] = [
         "roles/bad/steps.yml",
         1,
         3,
-        "a step needs an action, one of convert_topology, install_release, migrate_config, restart_node, "
-        "stage_release, sync_gate",
+        "a step needs an action, one of convert_topology, drain_node, install_release, migrate_config, "
+        "restart_node, return_node, stage_release, sync_gate",
     ),
     (
         "steps-not-a-list",
@@ -372,8 +372,9 @@ def test_invalid_playbooks_name_file_line_column(
 
 def test_shipped_upgrade_playbook() -> None:
     book = load_playbook(ROOT / "playbooks" / "upgrade-8.9.0.yml")
-    assert [s.name for s in book.stages] == ["stage", "relays", "block_producers"]
-    stage, relays, producers = book.stages
+    assert [s.name for s in book.stages] == ["stage", "relays", "passive_nodes", "block_producers"]
+    stage, relays, passive, producers = book.stages
+    assert (passive.hosts, [s.action for s in passive.steps]) == ("passive_nodes", [s.action for s in relays.steps])
     assert (stage.hosts, stage.parallel, [s.action for s in stage.steps]) == ("all", True, ["stage_release"])
     assert (relays.hosts, relays.serial, relays.max_fail_percentage, relays.min_healthy_relays) == (
         "relays",
@@ -391,7 +392,7 @@ def test_shipped_upgrade_playbook() -> None:
 
 def test_shipped_enable_p2p_playbook() -> None:
     book = load_playbook(ROOT / "playbooks" / "enable-p2p.yml", roles_dir=ROOT / "roles")
-    assert [s.name for s in book.stages] == ["relays", "block_producers"]
+    assert [s.name for s in book.stages] == ["relays", "passive_nodes", "block_producers"]
     for stage in book.stages:
         actions = [s.action for s in stage.steps]
         assert "install_release" not in actions and "stage_release" not in actions
@@ -489,6 +490,8 @@ def test_custom_action_registry() -> None:
         "convert_topology",
         "restart_node",
         "sync_gate",
+        "drain_node",
+        "return_node",
     }
 
 

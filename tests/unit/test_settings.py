@@ -26,6 +26,7 @@ from orchestrator.report.plan_json import plan_as_json
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "orchestrator" / "cardano" / "data"
 UPGRADE = ROOT / "playbooks" / "upgrade-8.9.0.yml"
+EXCHANGE = ROOT / "playbooks" / "upgrade-exchange.yml"
 ENABLE_P2P = ROOT / "playbooks" / "enable-p2p.yml"
 PIN = {"version": "8.9.0", "url": "http://198.18.0.1:8080/cardano-node-8.9.0-linux.tar.gz", "sha256": "ab" * 32}
 FRIEND = "relay.friendpool.example"
@@ -48,7 +49,7 @@ def legacy_facts(host: str) -> Facts:
     cfg = json.loads((DATA / "8.7.3" / "mainnet" / "config.json").read_text())
     cfg["EnableP2P"] = False
     own = {"relay1": ["203.0.113.12", "203.0.113.21"], "relay2": ["203.0.113.11", "203.0.113.21"],
-           "bp1": ["203.0.113.11", "203.0.113.12"]}[host]  # fmt: skip
+           "bp1": ["203.0.113.11", "203.0.113.12"], "wallet1": ["203.0.113.11"]}[host]  # fmt: skip
     producers = [{"addr": a, "port": 3001, "valency": 1} for a in own]
     if host != "bp1":
         producers += [{"addr": "backbone.cardano.iog.io", "port": 3001, "valency": 2},
@@ -67,6 +68,8 @@ def write_inventory(tmp: Path, relays_vars: dict[str, Any] | None = None,
                     "relay1": {"ansible_host": "203.0.113.11", **(relay1_vars or {})},
                     "relay2": {"ansible_host": "203.0.113.12"}}},
                 "block_producers": {"hosts": {"bp1": {"ansible_host": "203.0.113.21", **(bp1_vars or {})}}},
+                "passive_nodes": {"hosts": {"wallet1": {"ansible_host": "203.0.113.31"}}},
+                "balancers": {"vars": {"cardano_role": "helper"}, "hosts": {"lb1": {"ansible_host": "203.0.113.41"}}},
             },
         }
     }  # fmt: skip
@@ -148,6 +151,9 @@ SETTINGS = [
     ("use_ledger_after_slot", {"use_ledger_after_slot": 123},
      lambda p: written(p, "relay1", TOPOLOGY)["useLedgerAfterSlot"] == 123
      and written(p, "bp1", TOPOLOGY)["useLedgerAfterSlot"] == -1),
+    ("passive_topology", {"passive_topology": "private"},
+     lambda p: written(p, "wallet1", TOPOLOGY)["useLedgerAfterSlot"] == -1
+     and "bootstrapPeers" not in written(p, "wallet1", TOPOLOGY) and "bootstrapPeers" in written(p, "relay1", TOPOLOGY)),
     ("peer_sharing", {"peer_sharing": True},
      lambda p: written(p, "relay1", CONFIG).get("PeerSharing") is True and written(p, "bp1", CONFIG)["PeerSharing"] is False),
     ("sync_min_hot_peers", {"sync_min_hot_peers": 3},
@@ -179,6 +185,28 @@ def leader(plan: Plan) -> dict[str, Any]:
 def test_each_setting_changes_the_plan(tmp_path: Path, setting: str, extra: dict[str, Any], differs: Any) -> None:
     assert not differs(plan_of(tmp_path)), f"{setting}: the default plan already shows the difference"
     assert differs(plan_of(tmp_path, extra)), f"{setting}: -e {extra} changed nothing"
+
+
+def hooks(plan: Plan, host: str) -> list[dict[str, Any]]:
+    return next(h["hooks"] for h in plan_as_json(plan)["hosts"] if h["host"] == host)  # type: ignore[no-any-return]
+
+
+# The traffic role's settings, through the exchange playbook: each one changes the hooks of the plan.
+HOOK_BASE = {"drain_command": "disable {{ inventory_hostname }}", "return_command": "enable {{ inventory_hostname }}"}
+HOOK_SETTINGS = [
+    ("drain_command", {}, lambda p: [h["kind"] for h in hooks(p, "wallet1")] == ["drain", "return"]),
+    ("drain_delegate_to", {"drain_delegate_to": "lb1"}, lambda p: hooks(p, "wallet1")[0]["on"] == "lb1"),
+    ("drain_timeout_seconds", {"drain_timeout_seconds": 30}, lambda p: hooks(p, "wallet1")[0]["timeout_seconds"] == 30),
+    ("return_delegate_to", {"return_delegate_to": "lb1"}, lambda p: hooks(p, "wallet1")[1]["on"] == "lb1"),
+    ("return_timeout_seconds", {"return_timeout_seconds": 9}, lambda p: hooks(p, "wallet1")[1]["timeout_seconds"] == 9),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("setting", "extra", "differs"), HOOK_SETTINGS, ids=[s[0] for s in HOOK_SETTINGS])
+def test_each_hook_setting_changes_the_plan(tmp_path: Path, setting: str, extra: dict[str, Any], differs: Any) -> None:
+    base = {} if setting == "drain_command" else HOOK_BASE
+    assert not differs(plan_of(tmp_path, base, playbook=EXCHANGE)), f"{setting}: the default plan already shows it"
+    assert differs(plan_of(tmp_path, {**HOOK_BASE, **extra}, playbook=EXCHANGE)), f"{setting}: -e {extra} changed nothing"
 
 
 def test_the_issue_example_changes_the_relay_topologies(tmp_path: Path) -> None:
