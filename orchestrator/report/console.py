@@ -151,13 +151,25 @@ class LiveRollout:
             row = self.rows.get(event.host)
             if row is not None:
                 self.console.print(f"{event.host}: {event.data.get('detail')}", highlight=False)
+        elif event.phase in (Phase.CONNECTION_LOST, Phase.RECONNECTED):
+            detail = event.data.get("detail")
+            what = "connection lost" if event.phase == Phase.CONNECTION_LOST else "reconnected"
+            self.lines.append(f"{event.host}: {what} during the {event.data.get('during')}" + (f": {detail}" if detail else ""))
+            self._log(self.lines[-1])
+        elif event.phase == Phase.REPLANNED:
+            # the operator approved another diff: show the one that will be written instead
+            self.lines.append(f"{event.host}: {event.data.get('reason')}")
+            self.console.print(f"{event.host}: {event.data.get('reason')}; the new diff:", highlight=False)
+            for diff in (event.data.get("diffs") or {}).values():
+                self.console.print(Text(diff), highlight=False)
         else:
             row = self.rows.get(event.host)
             if row is not None:
                 row["phase"] = event.phase
                 row["since"] = row["since"] or time.monotonic()
                 if event.phase in (Phase.FAILED, Phase.ROLLING_BACK, Phase.ROLLBACK_FAILED, Phase.STAGE_FAILED,
-                                   Phase.LEADER_WAIT, Phase.DEFERRED, Phase.DRAIN_FAILED, Phase.RETURN_FAILED):
+                                   Phase.LEADER_WAIT, Phase.DEFERRED, Phase.DRAIN_FAILED, Phase.RETURN_FAILED,
+                                   Phase.LEFT_UNTOUCHED):
                     self.lines.append(f"{event.host}: {event.phase}: {event.data.get('reason') or event.data.get('detail')}")
                     self._log(self.lines[-1])
                 else:

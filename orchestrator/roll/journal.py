@@ -25,7 +25,8 @@ from orchestrator.model import Phase
 FINAL = frozenset({Phase.DONE, Phase.ROLLED_BACK, Phase.RETURNED, Phase.RETURN_FAILED})
 # A host whose last phase is one of these has had nothing changed yet (resume leaves it to the next run):
 NOTHING_CHANGED = frozenset({Phase.PLANNED, Phase.STAGED, Phase.STAGE_FAILED, Phase.LEADER_WAIT, Phase.DEFERRED,
-                             Phase.DRAIN_FAILED})
+                             Phase.DRAIN_FAILED,
+                             Phase.REPLANNED, Phase.LEFT_UNTOUCHED})
 
 
 def new_run_id(now: float | None = None) -> str:
@@ -79,7 +80,7 @@ class Journal:
 
 # What the gate saw the node do (its startup phases): journaled for the operator, but not a step of
 # the rollout, so a resume never takes one for how far a host got.
-OBSERVATIONS = frozenset({Phase.NODE_PHASE})
+OBSERVATIONS = frozenset({Phase.NODE_PHASE, Phase.CONNECTION_LOST, Phase.RECONNECTED})
 
 
 def last_phases(events: list[Event]) -> dict[str, Event]:

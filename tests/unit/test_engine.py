@@ -138,7 +138,7 @@ def test_each_host_goes_through_the_fixed_order(tmp_path: Path) -> None:
     ops = [op for op, host in w.remote.log if host == "relay1"]
     assert ops == ["lock", "stage", "backup", "write", "switch", "restart", "unlock"]
     assert w.phases("relay1") == [Phase.STAGED, Phase.BACKED_UP, Phase.FILES_WRITTEN, Phase.BINARY_SWITCHED,
-                                  Phase.RESTARTED, Phase.GATE_PASSED, Phase.DONE]  # fmt: skip
+                                  Phase.RESTARTED, Phase.GATE_PASSED, Phase.SOAK_PASSED, Phase.DONE]  # fmt: skip
     # every host staged before any host is touched
     first_backup = w.remote.log.index(("backup", "relay1"))
     assert {h for op, h in w.remote.log[:first_backup] if op == "stage"} == {"relay1", "relay2", "bp1"}
