@@ -366,6 +366,7 @@ class Rollout:
         self._record(host.name, Phase.BACKED_UP, existed=existed, old_link=old_link, old_version=hp.current_version,
                      target_version=hp.target_version)  # all resume needs, in the run's own events
         stop_at = self.clock()
+        touched_node = False
         try:
             written = self._write(host, hp)
             if written.conflict:
@@ -386,6 +387,7 @@ class Rollout:
             verb = "reload" if hp.action is PlanAction.RELOAD else "restart"
             stop_at = self.clock()
             restarted_wall = time.time()
+            touched_node = True  # from here on the node may have been told, even if the command fails
             applied = self.remote.service(host, verb)
             if not applied.ok:
                 raise _Failed(f"systemctl {verb}: {applied.detail}")
@@ -414,7 +416,7 @@ class Rollout:
             return True
         except _Failed as failure:
             self._record(host.name, Phase.FAILED, reason=str(failure))
-            if self._rollback(host, existed, old_link, hp.current_version, str(failure)):
+            if self._rollback(host, existed, old_link, hp.current_version, str(failure), restart=touched_node):
                 self._return(host)
             return False
 
@@ -542,16 +544,19 @@ class Rollout:
         return run_gate(lambda: self.sample(host), checks, policy, self.clock, self.sleep, on_sample, cap)
 
     def _rollback(self, host: Host, existed: dict[str, bool], old_link: str | None, old_version: str | None,
-                  why: str) -> bool:  # fmt: skip
-        """Restore byte for byte, restart, re-gate; True when the host is back in sync."""
+                  why: str, restart: bool = True) -> bool:  # fmt: skip
+        """Files and link back byte for byte; the node restarted on them only when it had been told of
+        the new ones (`restart`): a failure before the restart leaves the running node alone (it read
+        its files at its start), then the gate confirms it is in sync. True when back in sync."""
         out = self.outcomes[host.name]
-        self._record(host.name, Phase.ROLLING_BACK, reason=why)
+        self._record(host.name, Phase.ROLLING_BACK, reason=why, restart=restart)
         res = self.remote.restore(host, existed, old_link)
-        if res.ok:
+        if res.ok and restart:
             res = self.remote.service(host, "restart")
         gate = self._gate(host, old_version or "", p2p=False) if res.ok else None
         if gate is not None and gate.ok:
-            out.status, out.detail = HostStatus.ROLLED_BACK, f"{why}; restored byte-for-byte and back in sync"
+            how = "back in sync" if restart else "the node, never restarted, still in sync"
+            out.status, out.detail = HostStatus.ROLLED_BACK, f"{why}; restored byte-for-byte and {how}"
             self._record(host.name, Phase.ROLLED_BACK)
             return True
         detail = gate.reason if gate is not None else res.detail

@@ -242,8 +242,9 @@ class SshRemote:
         lines = ["set -eu"]
         for p, was in existed.items():
             b = f"{p}.bak-{self.run_id}"
-            if was:
-                lines.append(f"cp -p {q(b)} {q(p)}.rb-{self.run_id} && mv -f {q(p)}.rb-{self.run_id} {q(p)}")
+            if was:  # a file still byte-identical needs no copy (and a full disk would refuse one)
+                lines.append(f"cmp -s {q(b)} {q(p)} || {{ cp -p {q(b)} {q(p)}.rb-{self.run_id} && "
+                             f"mv -f {q(p)}.rb-{self.run_id} {q(p)}; }}")  # fmt: skip
             else:
                 lines.append(f"rm -f {q(p)}")
         if link:

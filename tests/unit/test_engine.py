@@ -276,6 +276,7 @@ def test_a_failed_backup_or_write_changes_nothing_that_stays(tmp_path: Path, op:
     assert result.outcomes["relay1"].status in (HostStatus.FAILED, HostStatus.ROLLED_BACK)
     assert w.whole("relay1") == "rolled back"
     assert result.outcomes["relay2"].status is HostStatus.UNTOUCHED
+    assert "restart" not in [o for o, h in w.remote.log if h == "relay1"]  # the running node was never touched
 
 
 def test_a_staging_failure_stops_before_any_host_is_changed(tmp_path: Path) -> None:
