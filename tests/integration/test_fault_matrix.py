@@ -463,7 +463,7 @@ def test_disk_full_in_the_config_directory_during_the_writes_leaves_the_node_as_
         mkdir -p /run/cf-files && cp -a {files}/. /run/cf-files/
         mount -t tmpfs -o size=64m tmpfs {files} && cp -a /run/cf-files/. {files}/
         for f in config.json topology.json conway-genesis.json; do [ ! -e {files}/$f ] || cp -p {files}/$f {files}/$f.fill; done
-        used=$(df -k --output=used {files} | tail -1)
+        used=$(df -k --output=used {files} | tail -1 | tr -d " ")
         rm -f {files}/*.fill
         mount -o remount,size=${{used}}k {files}""")  # fmt: skip
     assert setup.returncode == 0, setup.stderr
