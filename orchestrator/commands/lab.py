@@ -65,7 +65,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
              "read when the request comes (past the unit's TimeoutStopSec it is killed, and its next start "
              "validates every chunk); dies_after: the node crashes N s after its socket is up (exit 1, so "
              "Restart=on-failure starts it again); drop_ssh: every SSH connection is cut now and new ones "
-             "are refused for N s; clock_skew: the host's clock runs N s ahead (negative: behind) (default 30)",
+             "are refused for N s; reboot: the host is down N s, then boots with its files and enabled units; "
+             "clock_skew: the host's clock runs N s ahead (negative: behind) (default 30)",
     )  # fmt: skip
     fault.add_argument("--percent", type=float, default=37.0,
                        help="replay_stalls: the ledger replay stops at this percentage (default 37)")  # fmt: skip

@@ -6,6 +6,9 @@ the fault would on a real machine:
 - `drop_ssh --seconds N`: every SSH connection to the host is cut (its sshd sessions killed, as a
   network blip or a stateful firewall's reset does) and new ones are refused for N seconds; the
   node keeps running.
+- `reboot --seconds N`: the host goes down as a machine does (every process stopped: units get
+  SIGTERM, then SIGKILL), stays down N seconds, and boots from the same disks, starting its
+  enabled units; returns once sshd answers again.
 - `clock_skew --seconds N`: the host's clock, as `date` shows it (what the probe reads), runs N
   seconds ahead (negative: behind). The node's tip is unaffected, as a real node's is: its chain
   comes from its peers. `clear` puts the clock back.
@@ -25,7 +28,7 @@ FAULTS_FILE = "/etc/cardano-lab/faults.json"
 CLOCK_OFFSET_FILE = "/etc/cardano-lab/clock_offset"
 DATE_WRAPPER = "/usr/local/bin/date"  # first in root's PATH on a lab host (before /usr/bin)
 NODE_FAULTS = ("crash_at_start", "never_sync", "slow_start", "ignore_stop", "replay_stalls", "kes_low", "dies_after")
-HOST_FAULTS = ("drop_ssh", "clock_skew")
+HOST_FAULTS = ("drop_ssh", "clock_skew", "reboot")
 FAULTS = NODE_FAULTS + HOST_FAULTS
 
 _DATE = f"""#!/bin/sh
@@ -53,6 +56,11 @@ def set_fault(state: LabState, host: str, fault: str, version: str | None = None
         return drop_ssh(state, host, seconds)
     if fault == "clock_skew":
         return skew_clock(state, host, int(seconds))
+    if fault == "reboot":
+        from orchestrator.lab.hosts import reboot_host
+
+        took = reboot_host(state, host, seconds)
+        return f"{host}: rebooted (down {seconds:g} s; unreachable {took:.1f} s in all)"
     read = _run(state, host, f"cat {FAULTS_FILE} 2>/dev/null || echo '{{}}'")
     faults = json.loads(read.stdout or "{}")
     if fault == "clear":

@@ -479,3 +479,41 @@ def test_disk_full_in_the_config_directory_during_the_writes_leaves_the_node_as_
     assert "No space left on device" in detail and "never restarted" in detail
     assert not lab.exec("relay1", f"ls -A {files} | grep cardano-fleet.tmp; true").stdout  # no temp file left
     assert node_version(lab, "relay1") == "8.7.3"
+
+
+def test_a_host_that_reboots_during_its_gate_comes_back_upgraded(fresh_lab, tmp_path):
+    """F17: relay1 reboots right after its restart (down 3 s): it boots with the new files, link and unit
+    enabled, and the gate follows it through the reconnect."""
+    from orchestrator.lab.hosts import reboot_host
+
+    lab = _two_relays(fresh_lab)
+    before = fingerprint(lab, "relay1")
+    state = tmp_path / "state"
+    rc, seen = run_acting_at(lab.inventory_path, UPGRADE, state, phase_seen("relay1", "restarted"),
+                             lambda: reboot_host(lab.state, "relay1", 3.0),
+                             "-e", "sync_timeout_seconds=45")  # a reboot and a start fit; 15 s does not  # fmt: skip
+    assert rc == 0, seen
+    assert statuses(report_of(state)) == {"relay1": "upgraded", "relay2": "upgraded"}
+    after = fingerprint(lab, "relay1")
+    assert after["link"].endswith("/8.9.0/bin") and after["pid"] not in ("0", before["pid"])
+    assert after["config.json"] != before["config.json"]  # the new file survived the reboot
+    assert node_version(lab, "relay1") == "8.9.0"
+    phases = [e.phase for e in _events_of(state, "relay1")]
+    assert phases.index("connection_lost") < phases.index("reconnected") < phases.index("gate_passed")
+    assert not {"failed", "rolling_back"} & set(phases)
+
+
+def test_a_node_restarted_by_someone_else_during_the_gate_is_followed(fresh_lab, tmp_path):
+    """F18: another operator runs `systemctl restart` on relay1 while its gate runs."""
+    lab = _two_relays(fresh_lab)
+    unit = PATHS[lab.host("relay1").layout][3]
+    state = tmp_path / "state"
+    rc, seen = run_acting_at(lab.inventory_path, UPGRADE, state, phase_seen("relay1", "restarted"),
+                             lambda: lab.exec("relay1", f"systemctl restart {unit}"), *SHORT_GATE)  # fmt: skip
+    assert rc == 0, seen
+    assert statuses(report_of(state)) == {"relay1": "upgraded", "relay2": "upgraded"}
+    assert node_version(lab, "relay1") == "8.9.0"
+    starts = [e for e in _events_of(state, "relay1", "node_phase") if e.data.get("now") == "opening"]
+    phases = [e.phase for e in _events_of(state, "relay1")]
+    assert not {"failed", "rolling_back"} & set(phases)
+    assert starts  # the gate saw the node start (its log), and judged the node that runs at the end
