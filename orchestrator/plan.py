@@ -63,6 +63,7 @@ class HostPlan:
     leader: LeaderGuard | None = None  # a block producer's restart guard: leader schedule, KES
     drain: Hook | None = None  # run before anything on the host is touched
     return_hook: Hook | None = None  # run after its gate passed, or after its rollback is back in sync
+    clock_skew: float | None = None  # seconds its clock is ahead of the control machine's (facts/clock.py)
 
     @property
     def expected_downtime(self) -> float | None:
@@ -203,5 +204,6 @@ def make_plan(
         hp = plan_host(host, inventory, facts[host.name], release, program)
         # getattr: fakes of FactsLike in tests may not know it; HostFacts always does
         last = getattr(facts[host.name], "last_start_seconds", None)
-        plans.append(replace(hp, batch=batch_of.get(host.name, 0), last_start_seconds=last))
+        skew = getattr(facts[host.name], "clock_skew", None)
+        plans.append(replace(hp, batch=batch_of.get(host.name, 0), last_start_seconds=last, clock_skew=skew))
     return Plan(tuple(plans), release, tuple(tuple(b) for b in batches))

@@ -58,6 +58,10 @@ def _downtime_text(expected: float | None, last_start: float | None) -> str:
     return f"~{fmt_duration(expected)} (its last start)" if last_start is not None else f"~{fmt_duration(expected)}"
 
 
+# A skew below this is the probe's own noise (`date +%s` is whole seconds): not worth a line.
+CLOCK_NOTE_SECONDS = 2.0
+
+
 def print_plan(console: Console, plan: Plan, diff: bool = False) -> None:
     console.print(plan_table(plan), crop=False)
     if plan.pending:
@@ -79,6 +83,9 @@ def print_plan(console: Console, plan: Plan, diff: bool = False) -> None:
             console.print(f"  - {reason}", highlight=False, soft_wrap=True)
         if leader is not None:
             console.print(f"  - restart window: {leader}", highlight=False, soft_wrap=True)
+        if hp.clock_skew is not None and abs(hp.clock_skew) >= CLOCK_NOTE_SECONDS:
+            console.print(f"  - its clock is {hp.clock_skew:+.0f} s off the control machine's (slot lags are measured "
+                          "against its own clock)", highlight=False, soft_wrap=True)  # fmt: skip
     if diff:
         for hp in plan.hosts:
             for change in hp.files:

@@ -36,6 +36,7 @@ def plan_as_json(plan: Plan, now: float | None = None) -> dict[str, Any]:
                 "leader": None if hp.leader is None else hp.leader.as_json(at),
                 "hooks": [{"kind": k.kind, "on": k.on.name, "command": k.command, "timeout_seconds": k.timeout}
                           for k in (hp.drain, hp.return_hook) if k is not None and hp.changed],
+                "clock_skew_seconds": None if hp.clock_skew is None else round(hp.clock_skew, 1),
             }
             for hp in plan.hosts
         ],

@@ -1,7 +1,9 @@
 """The run journal (append-only, flushed per event, so a killed run can be resumed) and locks.
 
 Layout: STATE_DIR/runs/<run-id>/journal.jsonl (0600, in a 0700 dir) and STATE_DIR/lock.
-The journal never holds file contents or secrets: phases, paths, checksums and reasons only.
+The journal never holds secrets: phases, paths, checksums and reasons; file contents only as the diff
+of a host re-planned just before its turn (`replanned`: the config/topology diff `plan --diff` shows
+for it, never a pool key), so that what was written instead of the approved plan is on record.
 """
 
 from __future__ import annotations

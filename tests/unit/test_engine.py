@@ -15,12 +15,14 @@ from types import MappingProxyType
 from typing import Any
 
 import pytest
+from rich.console import Console
 
 from orchestrator.cardano.leader_schedule import LeaderSlot
 from orchestrator.load.playbook import load_playbook, parse_serial
 from orchestrator.load.runspec import RunSpec, compile_run
 from orchestrator.model import HostStatus, Inventory, Phase, PlanAction
 from orchestrator.plan import HostPlan, Plan, make_plan, plan_host
+from orchestrator.report.console import print_plan
 from orchestrator.report.plan_json import plan_as_json
 from orchestrator.roll.engine import Recheck, Rollout, RolloutResult, RolloutSettings
 from orchestrator.roll.journal import OBSERVATIONS, Event, Journal, host_data, last_phases
@@ -637,6 +639,17 @@ def test_a_host_whose_clock_is_off_is_refused_with_the_skew(tmp_path: Path, skew
         assert "max_clock_skew_seconds 30" in hp.error
     else:
         assert hp.error is None and hp.changed
+
+
+def test_the_skew_is_a_fact_of_the_plan(tmp_path: Path) -> None:
+    w = world(tmp_path, relays=1, producers=0, min_healthy=0)
+    facts = {"relay1": Facts(legacy_config(), json.dumps({"Producers": []}) + "\n", clock_skew=12.34)}
+    plan = make_plan(w.inventory, w.spec.hosts, facts, w.spec.release, w.spec.batches, w.spec.programs)
+    assert plan.host("relay1").error is None
+    assert plan_as_json(plan)["hosts"][0]["clock_skew_seconds"] == 12.3
+    console = Console(record=True, width=200)
+    print_plan(console, plan)
+    assert "its clock is +12 s off the control machine's" in console.export_text()
 
 
 def test_max_clock_skew_seconds_reaches_the_plan(tmp_path: Path) -> None:
