@@ -329,10 +329,14 @@ class Rollout:
         def attempt() -> Written:
             written = self.remote.write_files(host, files)
             if written.unreachable:
+                self._lost.add(host.name)
                 self._record(host.name, Phase.CONNECTION_LOST, during="write", detail=written.detail)
             return written
 
         result: Written = self.settings.reconnect.retrying(self.sleep)(attempt)
+        if not result.unreachable and host.name in self._lost:
+            self._lost.discard(host.name)
+            self._record(host.name, Phase.RECONNECTED, during="write")
         return result
 
     def _upgrade_host(self, host: Host) -> bool:

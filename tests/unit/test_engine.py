@@ -575,6 +575,8 @@ def test_a_dropped_connection_during_the_write_is_waited_for_and_the_write_resum
     assert w.whole("relay1") == "upgraded"
     lost = [e for e in Journal.read(w.journal.path) if e.host == "relay1" and e.phase is Phase.CONNECTION_LOST]
     assert [e.data["during"] for e in lost] == ["write", "write"]
+    back = [e for e in Journal.read(w.journal.path) if e.host == "relay1" and e.phase is Phase.RECONNECTED]
+    assert [e.data["during"] for e in back] == ["write"]
     assert [op for op, h in w.remote.log if h == "relay1"].count("write") == 3
 
 
