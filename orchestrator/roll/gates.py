@@ -139,7 +139,7 @@ class GatePolicy:
     stall_timeout: float = STALL_SECONDS
     overall_timeout: float | None = None
     min_hot_peers: int = MIN_HOT_PEERS  # sync_gate's min_hot_peers (P2P only: a non-P2P node reports none)
-    soak_seconds: float = 0.0  # after the gate passes, in sync must hold this long (a crash loop shows)
+    soak_seconds: float = SOAK_SECONDS  # after the gate passes, in sync must hold this long (a crash loop shows)
     max_clock_skew: float = MAX_CLOCK_SKEW_SECONDS  # a host clock further off is refused at plan time
 
 
