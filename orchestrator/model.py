@@ -99,6 +99,11 @@ class Phase(StrEnum):
     LEADER_WAIT = "leader_wait"  # a block producer waits for a leader slot to pass before its restart
     DEFERRED = "deferred"  # a block producer left untouched (no window, or KES): nothing changed
     WINDOW_COUNTDOWN = "window_countdown"  # live view only, never journaled
+    REPLANNED = "replanned"  # a file changed on the host since the plan: planned again from its new bytes
+    LEFT_UNTOUCHED = "left_untouched"  # changed since the plan and not re-plannable (or a write conflict)
+    SOAK_PASSED = "soak_passed"  # in sync held for the soak after the gate
+    CONNECTION_LOST = "connection_lost"  # an observation: SSH to the host dropped (it is tried again)
+    RECONNECTED = "reconnected"  # an observation: the host answers again
 
 
 def _frozen(mapping: Mapping[str, Any] | None = None) -> Mapping[str, Any]:

@@ -27,6 +27,7 @@ from orchestrator.actions.stage_release import StageRelease
 from orchestrator.actions.sync_gate import SyncGate
 from orchestrator.cardano.diffs import FileDiff
 from orchestrator.cardano.errors import FileFormatError
+from orchestrator.facts.clock import skew_refusal
 from orchestrator.model import Hook, Host, Inventory, PassiveTopology, PlanAction, ReleasePin
 from orchestrator.roll.gates import GatePolicy
 from orchestrator.roll.window import LeaderGuard
@@ -62,6 +63,7 @@ class HostPlan:
     leader: LeaderGuard | None = None  # a block producer's restart guard: leader schedule, KES
     drain: Hook | None = None  # run before anything on the host is touched
     return_hook: Hook | None = None  # run after its gate passed, or after its rollback is back in sync
+    clock_skew: float | None = None  # seconds its clock is ahead of the control machine's (facts/clock.py)
 
     @property
     def expected_downtime(self) -> float | None:
@@ -172,6 +174,11 @@ def plan_host(
         return _refused(host, facts, draft.target_version,
                         f"{reading}: cannot be used as it is ({type(e).__name__}: {e})")  # fmt: skip
     action = draft.action or PlanAction.NONE
+    skew = getattr(facts, "clock_skew", None)  # HostFacts always has it; a FactsLike fake may not
+    if isinstance(skew, int | float) and (draft.changes_files_or_binary or draft.stage_release):
+        why = skew_refusal(skew, (draft.gate or GatePolicy()).max_clock_skew)
+        if why is not None:  # its gate would measure every lag against the wrong slot
+            return _refused(host, facts, draft.target_version, why)
     reasons = list(draft.reasons)
     if action is PlanAction.NONE and not draft.changes_files_or_binary:
         reasons.append(f"nothing to do: node is {facts.node_version}, " + "; ".join(d.reason for d in draft.unchanged))
@@ -197,5 +204,6 @@ def make_plan(
         hp = plan_host(host, inventory, facts[host.name], release, program)
         # getattr: fakes of FactsLike in tests may not know it; HostFacts always does
         last = getattr(facts[host.name], "last_start_seconds", None)
-        plans.append(replace(hp, batch=batch_of.get(host.name, 0), last_start_seconds=last))
+        skew = getattr(facts[host.name], "clock_skew", None)
+        plans.append(replace(hp, batch=batch_of.get(host.name, 0), last_start_seconds=last, clock_skew=skew))
     return Plan(tuple(plans), release, tuple(tuple(b) for b in batches))

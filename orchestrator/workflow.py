@@ -13,6 +13,7 @@ from typing import Any
 
 from orchestrator.actions.restart_node import RestartNode
 from orchestrator.cardano.networks import network
+from orchestrator.facts.clock import MAX_CLOCK_SKEW_SECONDS, reference_time
 from orchestrator.facts.probe import HEALTH_SECTIONS, HostFacts, gather_facts
 from orchestrator.load.bundled import resolve_playbook, roles_dirs
 from orchestrator.load.inventory import load_inventory
@@ -20,7 +21,8 @@ from orchestrator.load.playbook import load_playbook
 from orchestrator.load.runspec import RunSpec, compile_run
 from orchestrator.load.vault import VaultSecrets
 from orchestrator.model import Host, Inventory, Playbook
-from orchestrator.plan import FactsLike, Plan, make_plan
+from orchestrator.plan import FactsLike, HostPlan, Plan, make_plan, plan_host
+from orchestrator.roll.engine import Recheck
 from orchestrator.roll.gates import GateSample
 from orchestrator.ssh.transport import Fleet
 
@@ -79,10 +81,26 @@ def gather_and_plan(loaded: Loaded, fleet: Fleet) -> tuple[dict[str, HostFacts],
     return facts, plan_from_facts(loaded, facts)
 
 
-def sample_host(fleet: Fleet, host: Host, clock: Any = time.time) -> GateSample:
-    """One gate sample = one facts round trip; the expected slot comes from the control machine's clock."""
+def recheck_host(loaded: Loaded, fleet: Fleet, hp: HostPlan) -> Recheck:
+    """Just before a host's turn: probe it again (one round trip) and plan it from what it holds now,
+    with its own program, so the rollout writes nothing computed from bytes that are no longer there."""
+    host = hp.host
+    facts = gather_facts(fleet, [host])[host.name]
+    spec = loaded.spec
+    fresh = replace(plan_host(host, loaded.inventory, facts, spec.release, spec.programs.get(host.name, ())),
+                    last_start_seconds=facts.last_start_seconds)  # fmt: skip
+    digests: dict[str, str | None] = {}
+    if facts.reachable and facts.error is None:  # otherwise nothing is known about the files now
+        digests = {host.layout.config_path: facts.config_sha256, host.layout.topology_path: facts.topology_sha256}
+    return Recheck(fresh, digests)
+
+
+def sample_host(fleet: Fleet, host: Host, clock: Any = time.time, max_skew: float = MAX_CLOCK_SKEW_SECONDS) -> GateSample:
+    """One gate sample = one facts round trip. The expected slot comes from the host's own clock, read
+    in the same probe as the tip (facts/clock.py), unless it is more than `max_skew` seconds off the
+    control machine's (`clock`); then from the control machine's."""
     facts = gather_facts(fleet, [host], sections=HEALTH_SECTIONS)[host.name]
-    now = clock()
+    now, _which = reference_time(facts.host_time, clock(), max_skew)
     if not facts.reachable:
         return GateSample(at=time.monotonic(), reachable=False, error=facts.error)
     return GateSample(

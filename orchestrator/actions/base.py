@@ -83,6 +83,9 @@ class FileChange:
     path: str
     content: bytes
     diff: FileDiff
+    # sha256 of the bytes the change was computed from (the write is conditional on them: compare-and-swap);
+    # None: no condition (a genesis file written whole, whatever was there)
+    base_sha256: str | None = None
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from orchestrator.actions.base import (
     spec,
     whole,
 )
-from orchestrator.actions.files import refuse_undecodable
+from orchestrator.actions.files import base_sha256, refuse_undecodable
 from orchestrator.cardano.config import render_like
 from orchestrator.cardano.diffs import unified_diff
 from orchestrator.cardano.errors import FileFormatError
@@ -108,7 +108,7 @@ class ConvertTopology:
         diff = unified_diff(path, facts.topology_text, new_text, change_reason=reason,
                             unchanged_reason="already P2P with the desired local roots")  # fmt: skip
         if diff.changed:
-            draft.files.append(FileChange(path, new_text.encode(), diff))
+            draft.files.append(FileChange(path, new_text.encode(), diff, base_sha256(facts, "topology", facts.topology_text)))
             draft.reasons.append(diff.reason)
         else:
             draft.unchanged.append(diff)

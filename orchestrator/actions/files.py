@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from orchestrator.actions.base import HostPlanError
+import hashlib
+
+from orchestrator.actions.base import FactsLike, HostPlanError
 
 
 def refuse_undecodable(text: str, path: str) -> None:
@@ -12,3 +14,10 @@ def refuse_undecodable(text: str, path: str) -> None:
         line = text.count("\n", 0, text.index("\ufffd")) + 1
         raise HostPlanError(f"{path}:{line}: not UTF-8 text (cardano-node reads its files as UTF-8); "
                             "fix the file by hand, it is not rewritten")  # fmt: skip
+
+
+def base_sha256(facts: FactsLike, which: str, text: str) -> str:
+    """The sha256 of the bytes a change to config.json (`which` "config") or topology.json ("topology")
+    was computed from: the probe's own digest of the file (HostFacts.<which>_sha256), else the text's."""
+    digest = getattr(facts, f"{which}_sha256", None)  # a FactsLike fake in tests may not carry it
+    return digest if isinstance(digest, str) else hashlib.sha256(text.encode()).hexdigest()

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from orchestrator.actions.base import Action, FileChange, HostDraft, HostPlanError, PlanContext, Slot, flag, spec
-from orchestrator.actions.files import refuse_undecodable
+from orchestrator.actions.files import base_sha256, refuse_undecodable
 from orchestrator.cardano.config import GenesisLookup, migrate_config
 from orchestrator.cardano.diffs import FileDiff, unified_diff
 from orchestrator.cardano.node_rules import GenesisEra
@@ -58,7 +58,8 @@ class MigrateConfig:
                                     change_reason=write.reason)  # fmt: skip
             else:  # a genesis file: the facts carry its hash, not its bytes
                 diff = FileDiff(write.path, f"# {write.path}: replaced whole by {write.reason}\n", write.reason)
-            draft.files.append(FileChange(write.path, write.content, diff))
+            base = base_sha256(facts, "config", facts.config_text) if write.path == path else None
+            draft.files.append(FileChange(write.path, write.content, diff, base))
             draft.reasons.append(diff.reason)
         if not migration.changed:
             draft.unchanged.append(FileDiff(path, "", "config.json already set for 8.9.0 P2P"))

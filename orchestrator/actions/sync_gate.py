@@ -13,7 +13,8 @@ from typing import Any
 
 from orchestrator.actions.base import Action, HostDraft, PlanContext, Slot, number, spec, whole
 from orchestrator.cardano.health import IN_SYNC_SLOTS, MIN_HOT_PEERS
-from orchestrator.roll.gates import STALL_SECONDS, TIMEOUT_FLOOR_SECONDS, GatePolicy
+from orchestrator.facts.clock import MAX_CLOCK_SKEW_SECONDS
+from orchestrator.roll.gates import SOAK_SECONDS, STALL_SECONDS, TIMEOUT_FLOOR_SECONDS, GatePolicy
 
 
 @dataclass(frozen=True)
@@ -35,14 +36,19 @@ def parse(args: Mapping[str, Any]) -> SyncGate:
         overall_timeout=timeout,
         stall_timeout=stall if timeout is None else min(timeout, stall),
         min_hot_peers=whole(args, "min_hot_peers", MIN_HOT_PEERS),
+        soak_seconds=number(args, "soak_seconds", SOAK_SECONDS),
+        max_clock_skew=number(args, "max_clock_skew_seconds", MAX_CLOCK_SKEW_SECONDS),
     ))  # fmt: skip
 
 
 ACTION = Action(
-    spec("sync_gate", ["max_slot_lag", "timeout_seconds"], ["min_hot_peers", "poll_seconds", "stall_seconds"],
+    spec("sync_gate", ["max_slot_lag", "timeout_seconds"],
+         ["min_hot_peers", "poll_seconds", "stall_seconds", "soak_seconds", "max_clock_skew_seconds"],
          doc="wait until the tip is within max_slot_lag of the wall-clock slot with min_hot_peers hot peers; "
              "replay progress in the node's log counts as progress; fail after stall_seconds without any "
-             "progress, or after timeout_seconds (auto: 3 x the host's last start, at least 3600 s)"),
+             "progress, or after timeout_seconds (auto: 3 x the host's last start, at least 3600 s); then "
+             "in sync must hold for soak_seconds (a node that dies meanwhile fails and is rolled back); "
+             "a host whose clock is more than max_clock_skew_seconds off the control machine's is refused"),
     Slot.GATE,
     parse,
 )  # fmt: skip

@@ -47,6 +47,7 @@ from orchestrator.cardano.topology import (
     passive_form_problems,
     peer_key,
 )
+from orchestrator.facts import clock
 from orchestrator.facts.probe import HostFacts
 from orchestrator.model import Host, Inventory, PassiveTopology
 from orchestrator.plan import own_peers, plan_host
@@ -429,13 +430,8 @@ def _check_passive_bp(c: Context) -> Result:
 
 
 def reference_time(facts: HostFacts, now: float, max_skew: float) -> tuple[float, str]:
-    """The clock the slot lag is measured against (see the module docstring) and a note about it."""
-    if facts.host_time is None:
-        return now, "control machine's clock"
-    skew = facts.host_time - now
-    if abs(skew) > max_skew:
-        return now, f"control machine's clock (host clock off by {skew:+.0f} s)"
-    return float(facts.host_time), "host's clock"
+    """The clock the slot lag is measured against (see the module docstring and facts/clock.py)."""
+    return clock.reference_time(facts.host_time, now, max_skew)
 
 
 def host_slot_lag(facts: HostFacts, now: float, policy: Policy) -> int | None:

@@ -17,6 +17,7 @@ from orchestrator.audit.registry import Rule
 from orchestrator.cardano.health import IN_SYNC_SLOTS, MIN_HOT_PEERS
 from orchestrator.cardano.networks import NETWORKS
 from orchestrator.cardano.releases import CLI_VERSIONS, TARGET_VERSION
+from orchestrator.facts.clock import MAX_CLOCK_SKEW_SECONDS
 from orchestrator.load.inventory import SourceError, did_you_mean, key_loc, load_yaml, node_loc, value_loc
 
 # cardano-cli as shipped with each node release; a policy can pin `pinned_cli_version` explicitly.
@@ -31,7 +32,7 @@ class Policy:
     pinned_cli_version: str | None = None  # None: CLI_VERSION_FOR_NODE[pinned_version]
     max_slot_lag: int = IN_SYNC_SLOTS
     max_stall_slots: int = 600
-    max_clock_skew_seconds: int = 30
+    max_clock_skew_seconds: int = MAX_CLOCK_SKEW_SECONDS  # shared with run's refusal (facts/clock.py)
     min_hot_peers: int = MIN_HOT_PEERS
     min_free_disk_bytes: int = 20 * 1024**3
     # kes-expiry: a producer with this many KES periods (36 h each) or fewer left is flagged; three

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
-import shlex
 import sys
 from typing import TYPE_CHECKING
 
@@ -13,8 +11,7 @@ from orchestrator.cardano.releases import FROM_VERSION, VERSIONS
 if TYPE_CHECKING:
     from orchestrator.lab.state import LabState
 
-FAULTS = ("crash_at_start", "never_sync", "slow_start", "ignore_stop", "replay_stalls", "kes_low")
-FAULTS_FILE = "/etc/cardano-lab/faults.json"
+from orchestrator.lab.faults import FAULTS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -66,7 +63,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--seconds", type=float, default=30.0,
         help="slow_start: the ledger replay lasts N s; ignore_stop: the node exits N s after a stop request, "
              "read when the request comes (past the unit's TimeoutStopSec it is killed, and its next start "
-             "validates every chunk) (default 30)",
+             "validates every chunk); dies_after: the node crashes N s after its socket is up (exit 1, so "
+             "Restart=on-failure starts it again); drop_ssh: every SSH connection is cut now and new ones "
+             "are refused for N s; reboot: the host is down N s, then boots with its files and enabled units; "
+             "clock_skew: the host's clock runs N s ahead (negative: behind) (default 30)",
     )  # fmt: skip
     fault.add_argument("--percent", type=float, default=37.0,
                        help="replay_stalls: the ledger replay stops at this percentage (default 37)")  # fmt: skip
@@ -85,7 +85,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 _OTHER = (
     ("down", "stop every host and remove every namespace, link and process of the lab"),
     ("status", "list hosts, addresses and whether each answers SSH"),
-    ("fault", "switch a node fault on for one host (optionally only for one node version), or clear"),
+    ("fault", "switch a node or host fault on for one host (a node fault optionally only for one node version), "
+              "or clear"),
     ("leader-slots", "give a block producer a leader schedule (blocklog.db and the cli's JSON) with slots "
                      "at chosen offsets from now"),
     ("exec", "run a command inside a lab host out of band (nsenter), for debugging"),
@@ -172,24 +173,7 @@ def _leader_slots(state: LabState, host: str, offsets: list[float]) -> int:
 
 def _set_fault(state: LabState, host: str, fault: str, version: str | None, seconds: float, percent: float,
                periods: int = 1) -> int:  # fmt: skip
-    """Faults live in a file the simulated node reads at start (ignore_stop: when a stop request comes)."""
-    from orchestrator.lab.hosts import host_exec as run_in_host
+    from orchestrator.lab.faults import set_fault
 
-    read = run_in_host(state, host, f"cat {FAULTS_FILE} 2>/dev/null || echo '{{}}'")
-    faults = json.loads(read.stdout or "{}")
-    if fault == "clear":
-        faults = {}
-    else:
-        faults[fault] = {"version": version, "seconds": seconds}
-        if fault == "replay_stalls":
-            faults[fault] = {"version": version, "percent": percent}
-        if fault == "kes_low":
-            faults[fault] = {"version": version, "periods": periods}
-    text = json.dumps(faults, indent=2)
-    tmp = f"{FAULTS_FILE}.tmp"
-    write = run_in_host(state, host, f"printf %s {shlex.quote(text)} > {tmp} && mv {tmp} {FAULTS_FILE}")
-    if write.returncode != 0:
-        print(f"cardano-fleet lab: could not write faults on {host}: {write.stderr.strip()}", file=sys.stderr)
-        return 1
-    print(f"{host}: faults = {json.dumps(faults)}")
+    print(set_fault(state, host, fault, version, seconds, percent, periods))
     return 0

@@ -94,21 +94,24 @@ def _confirm(console: Console, pending: int) -> bool:
 
 
 def _execute(console: Console, loaded: Loaded, fleet: Fleet, journal: Journal, plan: Any, report: str | None) -> int:
+    from orchestrator.facts.clock import MAX_CLOCK_SKEW_SECONDS
     from orchestrator.report.console import LiveRollout, print_summary
     from orchestrator.report.run_json import render_run_report
     from orchestrator.roll.engine import Rollout, RolloutSettings
     from orchestrator.roll.remote import SshRemote
-    from orchestrator.workflow import sample_host
+    from orchestrator.workflow import recheck_host, sample_host
 
     remote = SshRemote(fleet, journal.run_id)
+    skew = {hp.host.name: (hp.gate or loaded.spec.gate).max_clock_skew for hp in plan.hosts}
     for hp in plan.hosts:
         if hp.changed:
             journal.record(hp.host.name, Phase.PLANNED, target_version=hp.target_version, action=hp.action,
                            files=[c.path for c in hp.files], batch=hp.batch)  # fmt: skip
     with LiveRollout(console, plan) as view:
         rollout = Rollout(plan, remote, journal, RolloutSettings(gate=loaded.spec.gate),
-                          sample=lambda h: sample_host(fleet, h), emit=view.on_event,
-                          relays=loaded.inventory.relays, hosts=loaded.inventory.hosts)  # fmt: skip
+                          sample=lambda h: sample_host(fleet, h, max_skew=skew.get(h.name, MAX_CLOCK_SKEW_SECONDS)),
+                          emit=view.on_event, relays=loaded.inventory.relays, hosts=loaded.inventory.hosts,
+                          replan=lambda hp: recheck_host(loaded, fleet, hp))  # fmt: skip
         result = rollout.execute(loaded.spec.stages)
     text = render_run_report(result)
     path = journal.dir / "report.json"

@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 from orchestrator.cardano import health, node_yaml, startup
 from orchestrator.cardano.health import DiskUsage, TcpConnection, Tip
 from orchestrator.cardano.leader_schedule import REMAINING_KES_METRIC, LeaderSlot
+from orchestrator.facts.clock import ClockReading
 
 
 class FileStat(NamedTuple):
@@ -70,6 +71,7 @@ class HostFacts:
     os_id: str | None = None
     os_version: str | None = None
     host_time: int | None = None  # the host's clock (unix seconds) when probed
+    control_time: float | None = None  # the control machine's clock at the probe's midpoint (unix seconds)
     node_version: str | None = None
     node_rev: str | None = None
     cli_version: str | None = None
@@ -99,6 +101,13 @@ class HostFacts:
     leader_schedule: tuple[LeaderSlot, ...] | None = field(default=None, repr=False)
     leader_schedule_error: str | None = None  # configured, but unreadable: why
     probe_errors: Mapping[str, str] = field(default_factory=_empty)
+
+    @property
+    def clock_skew(self) -> float | None:
+        """Seconds the host's clock is ahead of the control machine's (facts/clock.py); None: unknown."""
+        if self.host_time is None or self.control_time is None:
+            return None
+        return ClockReading(self.host_time, self.control_time).skew
 
     @cached_property
     def config(self) -> Any:

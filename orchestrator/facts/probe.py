@@ -10,6 +10,7 @@ not an exception.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Collection, Iterable
 from dataclasses import replace
 from types import MappingProxyType
@@ -102,8 +103,12 @@ def _output(host: Host, record: FactSection, sec: Section | None) -> Output | st
     return Output(host, sec.body, sec.rc)
 
 
-def facts_from_result(host: Host, result: CommandResult, sections: Collection[str] | None = None) -> HostFacts:
-    """A probe's CommandResult → HostFacts: unreachable, failed to run, or parsed."""
+def facts_from_result(
+    host: Host, result: CommandResult, sections: Collection[str] | None = None, control_time: float | None = None
+) -> HostFacts:
+    """A probe's CommandResult → HostFacts: unreachable, failed to run, or parsed.
+
+    control_time: the control machine's clock (unix seconds) at the probe's midpoint, for the skew."""
     if not result.connected:
         return HostFacts(host=host.name, reachable=False, error=result.error or "unreachable", network=host.network)
     if result.error is not None and "@@cf-begin" not in result.stdout:
@@ -111,7 +116,7 @@ def facts_from_result(host: Host, result: CommandResult, sections: Collection[st
     if result.exit_code not in (0, None) and "@@cf-begin" not in result.stdout:
         why = last_line(result.stderr, f"exit {result.exit_code}")
         return HostFacts(host=host.name, reachable=True, error=f"probe failed: {why}", network=host.network)
-    facts = parse_probe(host, result.stdout, sections)
+    facts = replace(parse_probe(host, result.stdout, sections), control_time=control_time)
     if result.error is not None:  # e.g. a timeout with partial output
         return replace(facts, error=f"probe failed: {result.error}")
     return facts
@@ -125,7 +130,11 @@ def gather_facts(
     sections: Collection[str] | None = None,
 ) -> dict[str, HostFacts]:
     """Probe every host in parallel over its single connection: one command per host."""
-    chosen = list(hosts)
-    by_name = {h.name: h for h in chosen}
-    results = transport.run_all(chosen, lambda h: build_probe(h, sections), sudo=True, timeout=timeout)
-    return {name: facts_from_result(by_name[name], res, sections) for name, res in results.items()}
+
+    def one(h: Host) -> HostFacts:
+        res = transport.run(h, build_probe(h, sections), sudo=True, timeout=timeout)
+        # the host read its clock somewhere in the round trip: its midpoint is the fairest guess
+        control = time.time() - res.duration / 2
+        return facts_from_result(h, res, sections, control_time=control)
+
+    return transport.map(list(hosts), one)

@@ -49,9 +49,16 @@ def _setup_mounts(spec: dict[str, Any]) -> None:
     _mount("-o", "remount,bind,ro", "/")
 
 
+WANTS = "/etc/systemd/system/multi-user.target.wants"
+
+
 def _start_units(spec: dict[str, Any]) -> None:
+    """As systemd at boot: every unit enabled (linked in multi-user.target.wants) is started, so a
+    host that reboots comes back running what `systemctl enable` left enabled; the spec's list
+    only when the host has no such directory."""
     env = dict(os.environ, PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
-    for unit in spec.get("autostart", []):
+    units = sorted(os.listdir(WANTS)) if os.path.isdir(WANTS) else spec.get("autostart", [])
+    for unit in units:
         subprocess.run(["/usr/local/sbin/systemctl", "start", unit], env=env, check=False)
 
 

@@ -334,6 +334,33 @@ def lab_up(
     return state
 
 
+def reboot_host(state: LabState, name: str, down_seconds: float = 0.0, timeout: float = 60) -> float:
+    """Reboot one host as a machine reboots: its PID 1 stops every process (units get SIGTERM, then
+    SIGKILL after 3 s), the host stays down `down_seconds`, then boots from the same disks (its
+    overlays: files, links, enabled units and host keys kept; /run and /tmp fresh) and starts its
+    enabled units. Updates `state` (and its file) in place; returns the seconds it was unreachable.
+    Raises LabError."""
+    host = next((h for h in state.hosts if h.name == name), None)
+    if host is None:
+        raise LabError(f"no host {name} in this lab")
+    started = time.monotonic()
+    init = state.init_pids.get(name) or _init_pid(state.pids[name])
+    if init and _alive(init):
+        os.kill(init, signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _alive(state.pids[name]):
+        time.sleep(0.05)
+    if _alive(state.pids[name]):
+        os.killpg(state.pids[name], signal.SIGKILL)
+    time.sleep(down_seconds)
+    state.pids[name] = _launch(state, host, Path(state.dir) / "hosts" / name)
+    state.init_pids.pop(name, None)
+    _wait_ssh(state, timeout=timeout)
+    state.init_pids[name] = _init_pid(state.pids[name])
+    state.save()
+    return time.monotonic() - started
+
+
 def lab_down(lab_dir: str | Path) -> list[str]:
     """Stop every host and remove every namespace, link and process of the lab; say what was done."""
     lab_path = Path(lab_dir).resolve()

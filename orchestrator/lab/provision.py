@@ -414,6 +414,7 @@ def _inventory(state: LabState, keys: Keys, *, relayed: bool) -> str:
         f"    known_hosts_file: {lab / 'known_hosts'}",
         "    cardano_network: mainnet",
         "    sync_poll_seconds: 1  # the lab node syncs in seconds; real fleets keep the role default",
+        "    sync_soak_seconds: 2  # likewise: the role's 60 s soak is for a real node's first minute",
         "    node_release:",
         f'      version: "{TARGET_VERSION}"',
         f"      url: {state.release_urls[TARGET_VERSION]['url']}",

@@ -44,7 +44,7 @@ SYNC_TOLERANCE_SECONDS = 600  # the CLI's syncProgress tolerance
 DEFAULT_FAULTS_PATH = "/etc/cardano-lab/faults.json"
 TIP_FILE = "lab-tip.json"
 SEED_FILE = "lab-seed.json"
-FAULT_NAMES = ("crash_at_start", "never_sync", "slow_start", "ignore_stop", "replay_stalls", "kes_low")
+FAULT_NAMES = ("crash_at_start", "never_sync", "slow_start", "ignore_stop", "replay_stalls", "kes_low", "dies_after")
 # A block producer's KES, as cardano-node 8.9.0 exports it once it forges (the forge-state metrics:
 # remaining = max 0 (expiry - current)): 36-h periods (slotsPerKESPeriod 129600 x 1 s slots) and a
 # certificate valid for maxKESEvolutions 62 of them (the public networks' Shelley genesis).
@@ -205,6 +205,7 @@ class Faults:
     ignore_stop_seconds: float | None = None
     replay_stalls_percent: float | None = None  # the ledger replay stops here; the socket never opens
     kes_periods_left: int | None = None  # kes_low: the operational certificate expires this soon
+    dies_after_seconds: float | None = None  # the node crashes this long after its socket came up
 
 
 def load_faults(version: str, path: str | None = None) -> Faults:
@@ -238,6 +239,7 @@ def load_faults(version: str, path: str | None = None) -> Faults:
         ignore_stop_seconds=seconds(applies("ignore_stop"), 20.0),
         replay_stalls_percent=_percent(applies("replay_stalls")),
         kes_periods_left=_periods(applies("kes_low")),
+        dies_after_seconds=seconds(applies("dies_after"), 30.0),
     )
 
 
@@ -1063,10 +1065,17 @@ def _run(version: str, opts: RunOptions, check: node_rules.StartupCheck, faults:
     last = time.monotonic()
     last_persist = last
     persisted = node.tip_slot()
+    dies_at = None if faults.dies_after_seconds is None or not node.ready else last + faults.dies_after_seconds
     while True:
         node.stop_requested.wait(0.1)
         if node.stop_requested.is_set():
             break
+        if dies_at is not None and time.monotonic() >= dies_at:
+            # As an out-of-memory kill or an assertion in a mini-protocol would: no clean-shutdown
+            # marker, exit status 1, so systemd's Restart=on-failure starts it again (a crash loop).
+            _err("cardano-node", f"lab fault dies_after: crashed {faults.dies_after_seconds:g} s after its socket came up")
+            node.shutdown()
+            return 1
         if node.hup_requested.is_set():
             node.hup_requested.clear()
             node.reload_topology()

@@ -58,6 +58,10 @@ def _downtime_text(expected: float | None, last_start: float | None) -> str:
     return f"~{fmt_duration(expected)} (its last start)" if last_start is not None else f"~{fmt_duration(expected)}"
 
 
+# A skew below this is the probe's own noise (`date +%s` is whole seconds): not worth a line.
+CLOCK_NOTE_SECONDS = 2.0
+
+
 def print_plan(console: Console, plan: Plan, diff: bool = False) -> None:
     console.print(plan_table(plan), crop=False)
     if plan.pending:
@@ -79,6 +83,9 @@ def print_plan(console: Console, plan: Plan, diff: bool = False) -> None:
             console.print(f"  - {reason}", highlight=False, soft_wrap=True)
         if leader is not None:
             console.print(f"  - restart window: {leader}", highlight=False, soft_wrap=True)
+        if hp.clock_skew is not None and abs(hp.clock_skew) >= CLOCK_NOTE_SECONDS:
+            console.print(f"  - its clock is {hp.clock_skew:+.0f} s off the control machine's (slot lags are measured "
+                          "against its own clock)", highlight=False, soft_wrap=True)  # fmt: skip
     if diff:
         for hp in plan.hosts:
             for change in hp.files:
@@ -151,13 +158,25 @@ class LiveRollout:
             row = self.rows.get(event.host)
             if row is not None:
                 self.console.print(f"{event.host}: {event.data.get('detail')}", highlight=False)
+        elif event.phase in (Phase.CONNECTION_LOST, Phase.RECONNECTED):
+            detail = event.data.get("detail")
+            what = "connection lost" if event.phase == Phase.CONNECTION_LOST else "reconnected"
+            self.lines.append(f"{event.host}: {what} during the {event.data.get('during')}" + (f": {detail}" if detail else ""))
+            self._log(self.lines[-1])
+        elif event.phase == Phase.REPLANNED:
+            # the operator approved another diff: show the one that will be written instead
+            self.lines.append(f"{event.host}: {event.data.get('reason')}")
+            self.console.print(f"{event.host}: {event.data.get('reason')}; the new diff:", highlight=False)
+            for diff in (event.data.get("diffs") or {}).values():
+                self.console.print(Text(diff), highlight=False)
         else:
             row = self.rows.get(event.host)
             if row is not None:
                 row["phase"] = event.phase
                 row["since"] = row["since"] or time.monotonic()
                 if event.phase in (Phase.FAILED, Phase.ROLLING_BACK, Phase.ROLLBACK_FAILED, Phase.STAGE_FAILED,
-                                   Phase.LEADER_WAIT, Phase.DEFERRED, Phase.DRAIN_FAILED, Phase.RETURN_FAILED):
+                                   Phase.LEADER_WAIT, Phase.DEFERRED, Phase.DRAIN_FAILED, Phase.RETURN_FAILED,
+                                   Phase.LEFT_UNTOUCHED):
                     self.lines.append(f"{event.host}: {event.phase}: {event.data.get('reason') or event.data.get('detail')}")
                     self._log(self.lines[-1])
                 else:

@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.table import Table
 
 from orchestrator.cardano.health import sync_state
+from orchestrator.facts.clock import MAX_CLOCK_SKEW_SECONDS
 from orchestrator.facts.model import HostFacts
 from orchestrator.model import Host
 from orchestrator.report.terminal import keep_headers
@@ -49,6 +50,10 @@ def print_facts(
             lag_text,
             peers,
         )
+        skew = f.clock_skew
+        if skew is not None and abs(skew) > MAX_CLOCK_SKEW_SECONDS:
+            problems.append(f"{h.name}: clock {skew:+.0f} s off the control machine's (run refuses it above "
+                            f"max_clock_skew_seconds, default {MAX_CLOCK_SKEW_SECONDS})")  # fmt: skip
         if f.error:
             problems.append(f"{h.name}: {f.error}")
         for section, why in sorted(f.probe_errors.items()):

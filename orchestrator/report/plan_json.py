@@ -30,11 +30,13 @@ def plan_as_json(plan: Plan, now: float | None = None) -> dict[str, Any]:
                 "gate": None if hp.gate is None or not hp.changed else {
                     "max_slot_lag": hp.gate.max_slot_lag, "min_hot_peers": hp.gate.min_hot_peers,
                     "timeout_seconds": hp.gate.overall_timeout, "stall_seconds": hp.gate.stall_timeout,
-                    "poll_seconds": hp.gate.interval},
+                    "poll_seconds": hp.gate.interval, "soak_seconds": hp.gate.soak_seconds,
+                    "max_clock_skew_seconds": hp.gate.max_clock_skew},
                 "last_start_seconds": hp.last_start_seconds, "expected_downtime_seconds": hp.expected_downtime,
                 "leader": None if hp.leader is None else hp.leader.as_json(at),
                 "hooks": [{"kind": k.kind, "on": k.on.name, "command": k.command, "timeout_seconds": k.timeout}
                           for k in (hp.drain, hp.return_hook) if k is not None and hp.changed],
+                "clock_skew_seconds": None if hp.clock_skew is None else round(hp.clock_skew, 1),
             }
             for hp in plan.hosts
         ],

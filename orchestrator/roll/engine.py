@@ -17,9 +17,11 @@ from __future__ import annotations
 import hashlib
 import time
 import urllib.request
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
+
+import tenacity
 
 from orchestrator.cardano.leader_schedule import KesVerdict, WindowVerdict
 from orchestrator.load.runspec import RolloutStage
@@ -32,10 +34,11 @@ from orchestrator.roll.gates import (
     describe,
     overall_timeout_for,
     run_gate,
+    soak_checks,
     standard_checks,
 )
 from orchestrator.roll.journal import Event, Journal
-from orchestrator.roll.remote import Remote
+from orchestrator.roll.remote import Remote, Written
 from orchestrator.roll.window import LeaderGuard, utc_text
 
 # Seconds between countdown updates while a block producer waits for its restart window.
@@ -45,8 +48,42 @@ Emit = Callable[[Event], None]
 
 
 @dataclass(frozen=True)
+class ReconnectPolicy:
+    """How long a write waits for a host whose connection dropped (each attempt also reconnects, with
+    the transport's own bounded retries and the same strict host-key check). Seconds; the waits
+    double from `initial_wait` up to `max_wait`. The default rides out a blip of ~30 s."""
+
+    attempts: int = 5
+    initial_wait: float = 2.0
+    max_wait: float = 10.0
+
+    def retrying(self, sleep: Callable[[float], None]) -> tenacity.Retrying:
+        return tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(max(1, self.attempts)),
+            wait=tenacity.wait_exponential(multiplier=self.initial_wait, max=self.max_wait),
+            retry=tenacity.retry_if_result(lambda w: isinstance(w, Written) and w.unreachable),
+            sleep=sleep,
+            retry_error_callback=lambda state: state.outcome.result() if state.outcome else None,
+        )
+
+
+@dataclass(frozen=True)
 class RolloutSettings:
     gate: GatePolicy = field(default_factory=GatePolicy)
+    reconnect: ReconnectPolicy = field(default_factory=ReconnectPolicy)
+
+
+@dataclass(frozen=True)
+class Recheck:
+    """A host probed again just before its turn: its plan from the fresh facts, and the sha256 its
+    files have now (path → digest; None: the file does not exist)."""
+
+    plan: HostPlan
+    digests: Mapping[str, str | None]
+
+
+# Probe one host again and plan it from what it holds now (one round trip).
+Replan = Callable[[HostPlan], Recheck]
 
 
 @dataclass
@@ -101,9 +138,11 @@ class Rollout:
         relays: Sequence[Host] | None = None,
         wall: Callable[[], float] = time.time,
         hosts: Sequence[Host] | None = None,
+        replan: Replan | None = None,
     ) -> None:
         """`clock`/`sleep`: monotonic seconds for gates; `wall`: unix seconds, for leader slot times."""
         self.plan = plan
+        self.replan = replan  # None: hosts are written as planned, no re-check before their turn
         # Every relay of the inventory counts for min_healthy_relays, also those outside --limit.
         self.relays = list(relays) if relays is not None else [
             hp.host for hp in plan.hosts if hp.host.role is Role.RELAY and hp.error is None
@@ -119,6 +158,7 @@ class Rollout:
         self.sleep = sleep
         self.wall = wall
         self.return_failed: list[str] = []  # hosts whose return hook failed: the rollout stops
+        self._lost: set[str] = set()  # hosts whose last sample found them unreachable
         self.outcomes: dict[str, HostOutcome] = {
             hp.host.name: HostOutcome(hp.host.name, hp.host.role.value, batch=hp.batch) for hp in plan.hosts
         }
@@ -250,8 +290,60 @@ class Rollout:
         return None
 
     # ------------------------------------------------------------------ one host
+    def _recheck(self, hp: HostPlan) -> HostPlan | None:
+        """The plan to apply now: the same, or a new one when a file changed on the host since the plan
+        (journaled with the new diff). None: the host is left as it is (outcome set, reason journaled)."""
+        if self.replan is None:
+            return hp
+        host, out = hp.host, self.outcomes[hp.host.name]
+        fresh = self.replan(hp)
+        moved = {c.path: (c.base_sha256, fresh.digests.get(c.path)) for c in hp.files
+                 if c.base_sha256 is not None and c.path in fresh.digests
+                 and fresh.digests[c.path] != c.base_sha256}  # fmt: skip
+        if not moved:
+            return hp  # as planned (a host unreachable now fails at its backup, as before)
+        what = ", ".join(f"{p} (sha256 {old[:12]}… → {(new or 'deleted')[:12]}…)" for p, (old, new) in moved.items())
+        new_plan = replace(fresh.plan, batch=hp.batch)
+        if new_plan.error is not None:
+            out.status = HostStatus.SKIPPED
+            out.detail = f"left untouched: {what} changed since the plan, and cannot be planned now: {new_plan.error}"
+            self._record(host.name, Phase.LEFT_UNTOUCHED, reason=out.detail, files=list(moved))
+            return None
+        self._record(host.name, Phase.REPLANNED, reason=f"{what} changed since the plan: planned again from the "
+                     "new bytes", files=[c.path for c in new_plan.files], action=new_plan.action,
+                     diffs={c.path: c.diff.diff for c in new_plan.files})  # fmt: skip
+        if not new_plan.changed:
+            out.status = HostStatus.UNCHANGED
+            out.detail = f"{what} changed since the plan; now nothing to do: " + "; ".join(new_plan.reasons)
+            self._record(host.name, Phase.LEFT_UNTOUCHED, reason=out.detail, files=list(moved))
+            return None
+        return new_plan
+
+    def _write(self, host: Host, hp: HostPlan) -> Written:
+        """The plan's files, conditional on their planned-from bytes; a dropped connection is waited
+        for (settings.reconnect) and the write resumed: it is idempotent, new bytes count as done."""
+        # Genesis before config (its hash must match when the node reads the config), one round trip.
+        ordered = sorted(hp.files, key=lambda c: c.path == host.layout.config_path)
+        files = [(c.path, c.content, c.base_sha256) for c in ordered]
+
+        def attempt() -> Written:
+            written = self.remote.write_files(host, files)
+            if written.unreachable:
+                self._lost.add(host.name)
+                self._record(host.name, Phase.CONNECTION_LOST, during="write", detail=written.detail)
+            return written
+
+        result: Written = self.settings.reconnect.retrying(self.sleep)(attempt)
+        if not result.unreachable and host.name in self._lost:
+            self._lost.discard(host.name)
+            self._record(host.name, Phase.RECONNECTED, during="write")
+        return result
+
     def _upgrade_host(self, host: Host) -> bool:
-        hp = self.plan.host(host.name)
+        checked = self._recheck(self.plan.host(host.name))
+        if checked is None:
+            return True  # nothing was changed on it, and nothing went down: not a failed upgrade
+        hp = checked
         out = self.outcomes[host.name]
         if hp.leader is not None and hp.action is PlanAction.RESTART:
             held = self._await_window(host, hp.leader)
@@ -278,12 +370,18 @@ class Rollout:
         self._record(host.name, Phase.BACKED_UP, existed=existed, old_link=old_link, old_version=hp.current_version,
                      target_version=hp.target_version)  # all resume needs, in the run's own events
         stop_at = self.clock()
+        touched_node = False
         try:
-            # Genesis before config (its hash must match when the node reads the config), one round trip.
-            ordered = sorted(hp.files, key=lambda c: c.path == host.layout.config_path)
-            write_error = self.remote.write_files(host, [(c.path, c.content) for c in ordered])
-            if write_error is not None:
-                raise _Failed(write_error)
+            written = self._write(host, hp)
+            if written.conflict:
+                # Nothing was written: the host is as the operator (or their config management) left it.
+                self.remote.drop_backups(host, paths)
+                out.status = HostStatus.SKIPPED
+                out.detail = f"left untouched: {written.detail}; nothing was written"
+                self._record(host.name, Phase.LEFT_UNTOUCHED, reason=out.detail, files=paths)
+                return True
+            if not written.ok:
+                raise _Failed(written.detail)
             self._record(host.name, Phase.FILES_WRITTEN, files=paths)
             if hp.switch_binary and hp.target_version:
                 switched = self.remote.switch_link(host, hp.target_version)
@@ -293,14 +391,21 @@ class Rollout:
             verb = "reload" if hp.action is PlanAction.RELOAD else "restart"
             stop_at = self.clock()
             restarted_wall = time.time()
+            touched_node = True  # from here on the node may have been told, even if the command fails
             applied = self.remote.service(host, verb)
             if not applied.ok:
                 raise _Failed(f"systemctl {verb}: {applied.detail}")
             self._record(host.name, Phase.RESTARTED if verb == "restart" else Phase.RELOADED)
-            gate = self._gate(host, hp.target_version or hp.current_version or "", p2p=True)
+            version = hp.target_version or hp.current_version or ""
+            gate = self._gate(host, version, p2p=True)
             if not gate.ok:
                 raise _Failed(f"gate: {gate.reason}")
-            out.downtime = self.clock() - stop_at if verb == "restart" else 0.0
+            in_sync_at = self.clock()
+            self._record(host.name, Phase.GATE_PASSED, seconds=round(gate.duration, 2))
+            soaked = self._soak(host, version, gate)
+            if soaked is not None:
+                raise _Failed(f"soak: {soaked}")
+            out.downtime = in_sync_at - stop_at if verb == "restart" else 0.0
             out.gate_seconds = gate.duration
             start = gate.startup
             if verb == "restart" and start is not None and start.done and start.started_at >= restarted_wall - 5:
@@ -309,14 +414,13 @@ class Rollout:
             what = f"{hp.current_version} → {hp.target_version}" if hp.switch_binary else "files rewritten"
             out.status = HostStatus.UPGRADED
             out.detail = f"{what}, {len(hp.files)} file(s), {verb}; in sync after {gate.duration:.0f}s"
-            self._record(host.name, Phase.GATE_PASSED, seconds=round(gate.duration, 2))
             if not self._return(host):
                 return False
             self._record(host.name, Phase.DONE)
             return True
         except _Failed as failure:
             self._record(host.name, Phase.FAILED, reason=str(failure))
-            if self._rollback(host, existed, old_link, hp.current_version, str(failure)):
+            if self._rollback(host, existed, old_link, hp.current_version, str(failure), restart=touched_node):
                 self._return(host)
             return False
 
@@ -363,11 +467,65 @@ class Rollout:
         self.return_failed.append(host.name)
         return False
 
-    def _gate(self, host: Host, version: str, p2p: bool) -> GateResult:
-        relays = None
+    def _policy(self, host: Host) -> GatePolicy:
+        return self.plan.host(host.name).gate or self.settings.gate  # the host's sync_gate, else the run's
+
+    def _relays_of(self, host: Host, p2p: bool) -> list[str] | None:
         if host.role is Role.BLOCK_PRODUCER and p2p:
-            relays = [h.peer_address for h in self.relays]  # the inventory's, also those --limit leaves out
-        policy = self.plan.host(host.name).gate or self.settings.gate  # the host's sync_gate, else the run's
+            return [h.peer_address for h in self.relays]  # the inventory's, also those --limit leaves out
+        return None
+
+    def _observe_connection(self, host: Host, s: GateSample, during: str) -> None:
+        """Journal a dropped connection once, and its return: the gate goes on sampling meanwhile (the
+        transport reconnects on the next sample) and its stall rules, not the drop, judge the host."""
+        if not s.reachable and host.name not in self._lost:
+            self._lost.add(host.name)
+            self._record(host.name, Phase.CONNECTION_LOST, during=during, detail=s.error)
+        elif s.reachable and host.name in self._lost:
+            self._lost.discard(host.name)
+            self._record(host.name, Phase.RECONNECTED, during=during)
+
+    def _soak(self, host: Host, version: str, gate: GateResult) -> str | None:
+        """After the gate: in sync must hold for the policy's soak_seconds, sampled every interval —
+        active, on `version`, within max_slot_lag (and, for a producer, hot peers among its relays),
+        with no new start in the node's log. None when it held; else why not. A host unreachable for
+        less than stall_seconds is waited for (the soak ends only on a good sample)."""
+        policy = self._policy(host)
+        if policy.soak_seconds <= 0:
+            return None
+        checks = soak_checks(version, policy, producer_relays=self._relays_of(host, True))
+        started_at = gate.startup.started_at if gate.startup is not None else None
+        begin = self.clock()
+        unreachable_since: float | None = None
+        while True:
+            s = self.sample(host)
+            now = self.clock()
+            elapsed = now - begin
+            self._observe_connection(host, s, "soak")
+            self.emit(Event(time.time(), host.name, Phase.GATE_SAMPLE,
+                            {"lag": s.slot_lag, "waiting_for": None, "progress_step": None,
+                             "state": f"soak {elapsed:.0f}/{policy.soak_seconds:g}s: "
+                                      + describe(s, policy.max_slot_lag, time.time())}))  # fmt: skip
+            if not s.reachable:
+                unreachable_since = now if unreachable_since is None else unreachable_since
+                if now - unreachable_since >= policy.stall_timeout:
+                    return f"unreachable for {now - unreachable_since:.0f} s during the soak: {s.error}"
+            else:
+                unreachable_since = None
+                if started_at is not None and s.startup is not None and s.startup.started_at > started_at + 1:
+                    return (f"the node started again {elapsed:.0f} s into the {policy.soak_seconds:g} s soak "
+                            "(a new start in its log): it died after passing the gate")  # fmt: skip
+                reason = next((r for c in checks if (r := c(s, None)) is not None), None)
+                if reason is not None:
+                    return f"{reason}, {elapsed:.0f} s into the {policy.soak_seconds:g} s soak"
+                if elapsed >= policy.soak_seconds:
+                    self._record(host.name, Phase.SOAK_PASSED, seconds=round(elapsed, 2))
+                    return None
+            self.sleep(policy.interval)
+
+    def _gate(self, host: Host, version: str, p2p: bool) -> GateResult:
+        relays = self._relays_of(host, p2p)
+        policy = self._policy(host)
         checks = standard_checks(version, policy, p2p=p2p, producer_relays=relays)
         cap = policy.overall_timeout
         if cap is None:  # auto: from this host's last measured start
@@ -375,6 +533,7 @@ class Rollout:
         seen: dict[str, Any] = {"phase": None}
 
         def on_sample(s: GateSample, reason: str | None) -> None:
+            self._observe_connection(host, s, "gate")
             state = describe(s, policy.max_slot_lag, time.time())
             start = s.starting
             phase = str(start.phase) if start is not None else state.split(" (")[0]
@@ -389,16 +548,19 @@ class Rollout:
         return run_gate(lambda: self.sample(host), checks, policy, self.clock, self.sleep, on_sample, cap)
 
     def _rollback(self, host: Host, existed: dict[str, bool], old_link: str | None, old_version: str | None,
-                  why: str) -> bool:  # fmt: skip
-        """Restore byte for byte, restart, re-gate; True when the host is back in sync."""
+                  why: str, restart: bool = True) -> bool:  # fmt: skip
+        """Files and link back byte for byte; the node restarted on them only when it had been told of
+        the new ones (`restart`): a failure before the restart leaves the running node alone (it read
+        its files at its start), then the gate confirms it is in sync. True when back in sync."""
         out = self.outcomes[host.name]
-        self._record(host.name, Phase.ROLLING_BACK, reason=why)
+        self._record(host.name, Phase.ROLLING_BACK, reason=why, restart=restart)
         res = self.remote.restore(host, existed, old_link)
-        if res.ok:
+        if res.ok and restart:
             res = self.remote.service(host, "restart")
         gate = self._gate(host, old_version or "", p2p=False) if res.ok else None
         if gate is not None and gate.ok:
-            out.status, out.detail = HostStatus.ROLLED_BACK, f"{why}; restored byte-for-byte and back in sync"
+            how = "back in sync" if restart else "the node, never restarted, still in sync"
+            out.status, out.detail = HostStatus.ROLLED_BACK, f"{why}; restored byte-for-byte and {how}"
             self._record(host.name, Phase.ROLLED_BACK)
             return True
         detail = gate.reason if gate is not None else res.detail

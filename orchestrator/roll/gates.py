@@ -19,6 +19,7 @@ from tenacity import RetryCallState, Retrying, retry_if_result
 
 from orchestrator.cardano.health import IN_SYNC_SLOTS, MIN_HOT_PEERS
 from orchestrator.cardano.startup import Phase, StartupProgress
+from orchestrator.facts.clock import MAX_CLOCK_SKEW_SECONDS
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,7 @@ def hot_peers_within(allowed: Sequence[str], what: str = "its relays") -> Check:
 
 
 # Fallbacks when the role gives none (roles/sync_gate/defaults.yml documents the chosen values).
+SOAK_SECONDS = 60.0
 STALL_SECONDS = 300.0
 TIMEOUT_FLOOR_SECONDS = 3600.0
 TIMEOUT_START_MULTIPLE = 3.0
@@ -137,6 +139,8 @@ class GatePolicy:
     stall_timeout: float = STALL_SECONDS
     overall_timeout: float | None = None
     min_hot_peers: int = MIN_HOT_PEERS  # sync_gate's min_hot_peers (P2P only: a non-P2P node reports none)
+    soak_seconds: float = SOAK_SECONDS  # after the gate passes, in sync must hold this long (a crash loop shows)
+    max_clock_skew: float = MAX_CLOCK_SKEW_SECONDS  # a host clock further off is refused at plan time
 
 
 @dataclass(frozen=True)
@@ -284,6 +288,16 @@ def standard_checks(
     checks = [service_active(), version_is(target_version), within_slot_lag(policy.max_slot_lag), advancing()]
     if p2p:
         checks.append(has_hot_peer(policy.min_hot_peers))
+    if producer_relays is not None:
+        checks.append(hot_peers_within(producer_relays))
+    return checks
+
+
+def soak_checks(target_version: str, policy: GatePolicy, producer_relays: Sequence[str] | None = None) -> list[Check]:
+    """What must hold on every sample of the soak after the gate: the gate's checks (P2P), without
+    `advancing` (one sample at a time; a stopped tip falls behind and fails max_slot_lag soon enough)."""
+    checks = [service_active(), version_is(target_version), within_slot_lag(policy.max_slot_lag),
+              has_hot_peer(policy.min_hot_peers)]  # fmt: skip
     if producer_relays is not None:
         checks.append(hot_peers_within(producer_relays))
     return checks

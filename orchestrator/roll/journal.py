@@ -1,7 +1,9 @@
 """The run journal (append-only, flushed per event, so a killed run can be resumed) and locks.
 
 Layout: STATE_DIR/runs/<run-id>/journal.jsonl (0600, in a 0700 dir) and STATE_DIR/lock.
-The journal never holds file contents or secrets: phases, paths, checksums and reasons only.
+The journal never holds secrets: phases, paths, checksums and reasons; file contents only as the diff
+of a host re-planned just before its turn (`replanned`: the config/topology diff `plan --diff` shows
+for it, never a pool key), so that what was written instead of the approved plan is on record.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from orchestrator.model import Phase
 FINAL = frozenset({Phase.DONE, Phase.ROLLED_BACK, Phase.RETURNED, Phase.RETURN_FAILED})
 # A host whose last phase is one of these has had nothing changed yet (resume leaves it to the next run):
 NOTHING_CHANGED = frozenset({Phase.PLANNED, Phase.STAGED, Phase.STAGE_FAILED, Phase.LEADER_WAIT, Phase.DEFERRED,
-                             Phase.DRAIN_FAILED})
+                             Phase.DRAIN_FAILED,
+                             Phase.REPLANNED, Phase.LEFT_UNTOUCHED})
 
 
 def new_run_id(now: float | None = None) -> str:
@@ -79,7 +82,7 @@ class Journal:
 
 # What the gate saw the node do (its startup phases): journaled for the operator, but not a step of
 # the rollout, so a resume never takes one for how far a host got.
-OBSERVATIONS = frozenset({Phase.NODE_PHASE})
+OBSERVATIONS = frozenset({Phase.NODE_PHASE, Phase.CONNECTION_LOST, Phase.RECONNECTED})
 
 
 def last_phases(events: list[Event]) -> dict[str, Event]:

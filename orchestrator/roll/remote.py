@@ -31,6 +31,17 @@ def _under(directory: str, sub: str) -> str:
     return f"{directory}/{sub}" if sub else directory
 
 
+@dataclass(frozen=True)
+class Written:
+    """What a conditional write did: `conflict` (a file changed since the plan: nothing written) and
+    `unreachable` (the connection was lost: the write may be retried) say why it did not."""
+
+    ok: bool
+    detail: str = ""
+    conflict: bool = False
+    unreachable: bool = False
+
+
 def _done(res: CommandResult) -> Done:
     if res.ok:
         return Done(True, res.stdout.strip())
@@ -63,8 +74,14 @@ class Remote(Protocol):
         """Copy each file to <file>.bak-<run id>: (which existed, the bin link) or the error."""
         ...
 
-    def write_files(self, host: Host, files: Sequence[tuple[str, bytes]]) -> str | None:
-        """Atomic writes in the order given (owner, group, mode kept): None or the error."""
+    def write_files(self, host: Host, files: Sequence[tuple[str, bytes, str | None]]) -> Written:
+        """Atomic writes in the order given (owner, group, mode kept), each (path, new bytes, the sha256
+        the file must still have: compare-and-swap, checked on the host with the rename; None: none).
+        A conflict writes nothing; a retry after a lost connection is safe (new bytes count as done)."""
+        ...
+
+    def drop_backups(self, host: Host, paths: Sequence[str]) -> None:
+        """Remove this run's backups of `paths` (a host left untouched: a later backup must be fresh)."""
         ...
 
     def switch_link(self, host: Host, version: str) -> Done:
@@ -97,10 +114,20 @@ class SshRemote:
     def map(self, hosts: Sequence[Host], fn: Callable[[Host], T]) -> dict[str, T]:
         return self.fleet.map(hosts, fn)
 
-    def write_files(self, host: Host, files: Sequence[tuple[str, bytes]]) -> str | None:
-        puts = self.fleet.put_atomic_many(host, [(path, content, None) for path, content in files])
+    def write_files(self, host: Host, files: Sequence[tuple[str, bytes, str | None]]) -> Written:
+        puts = self.fleet.put_atomic_many(host, [(path, content, None) for path, content, _ in files],
+                                          expect=[base for _p, _c, base in files])  # fmt: skip
+        conflicts = [p for p in puts if p.conflict]
+        if conflicts:
+            return Written(False, "; ".join(p.error or p.path for p in conflicts), conflict=True)
         failed = next((p for p in puts if not p.ok), None)
-        return None if failed is None else f"write {failed.path}: {failed.error}"
+        if failed is None:
+            return Written(True)
+        return Written(False, f"write {failed.path}: {failed.error}", unreachable=not failed.connected)
+
+    def drop_backups(self, host: Host, paths: Sequence[str]) -> None:
+        q = shlex.quote
+        self.sh(host, "rm -f -- " + " ".join(q(f"{p}.bak-{self.run_id}") for p in paths), timeout=30)
 
     # ---- locks
     def lock(self, host: Host) -> str | None:
@@ -215,8 +242,9 @@ class SshRemote:
         lines = ["set -eu"]
         for p, was in existed.items():
             b = f"{p}.bak-{self.run_id}"
-            if was:
-                lines.append(f"cp -p {q(b)} {q(p)}.rb-{self.run_id} && mv -f {q(p)}.rb-{self.run_id} {q(p)}")
+            if was:  # a file still byte-identical needs no copy (and a full disk would refuse one)
+                lines.append(f"cmp -s {q(b)} {q(p)} || {{ cp -p {q(b)} {q(p)}.rb-{self.run_id} && "
+                             f"mv -f {q(p)}.rb-{self.run_id} {q(p)}; }}")  # fmt: skip
             else:
                 lines.append(f"rm -f {q(p)}")
         if link:

@@ -18,7 +18,7 @@ from orchestrator.roll.gates import GatePolicy, GateSample, run_gate, standard_c
 from orchestrator.roll.journal import FINAL, NOTHING_CHANGED, Event, Journal, last_phases
 from orchestrator.roll.remote import Remote
 
-AFTER_RESTART = frozenset({Phase.RESTARTED, Phase.RELOADED, Phase.GATE_PASSED})
+AFTER_RESTART = frozenset({Phase.RESTARTED, Phase.RELOADED, Phase.GATE_PASSED, Phase.SOAK_PASSED})
 
 
 def unfinished_hosts(events: Sequence[Event]) -> dict[str, Event]:

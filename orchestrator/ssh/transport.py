@@ -96,6 +96,12 @@ class PutResult:
     changed: bool
     duration: float
     error: str | None = None
+    conflict: bool = False  # compare-and-swap: the file was no longer the expected bytes; nothing written
+    connected: bool = True  # False: the connection was lost (or never made): the write may be retried
+
+
+# put_atomic_many's `expect` for a file that must not exist yet.
+ABSENT = "absent"
 
 
 @dataclass(frozen=True)
@@ -267,6 +273,7 @@ class _Conn:
     connections_opened: int = 0
     commands_run: int = 0
     connect_attempts: int = 0
+    reconnect: bool = False  # the last failure was a drop of a host that had answered: try again
 
 
 @dataclass(frozen=True)
@@ -426,16 +433,31 @@ class Fleet:
         return self.put_atomic_many(host, [(path, data, mode)], sudo=sudo)[0]
 
     def put_atomic_many(
-        self, host: Host | str, files: Sequence[tuple[str, bytes, int | None]], *, sudo: bool = True
+        self,
+        host: Host | str,
+        files: Sequence[tuple[str, bytes, int | None]],
+        *,
+        sudo: bool = True,
+        expect: Sequence[str | None] | None = None,
     ) -> list[PutResult]:
-        """Several atomic writes (each as `put_atomic`) in one round trip, in order; stops at the first failure."""
+        """Several atomic writes (each as `put_atomic`) in one round trip, in order; stops at the first failure.
+
+        `expect` (compare-and-swap), one entry per file: the sha256 the file must still have (or ABSENT:
+        it must not exist; None: no condition). The host checks every file before it renames any, in
+        the same program that renames: a file that changed since is reported as a conflict and nothing
+        at all is written. A file that already holds the new bytes passes (a retried write).
+        """
         h = self.host(host)
+        conditions = list(expect) if expect is not None else [None] * len(files)
+        if len(conditions) != len(files):
+            raise ValueError("put_atomic_many: one expect entry per file")
         args: list[str] = []
         digests: list[str] = []
-        for path, data, mode in files:
+        for (path, data, mode), cond in zip(files, conditions, strict=True):
             digest = hashlib.sha256(data).hexdigest()
             digests.append(digest)
-            args += [shlex.quote(path), "-" if mode is None else format(mode, "o"), digest, str(len(data))]
+            args += [shlex.quote(path), "-" if mode is None else format(mode, "o"), digest, str(len(data)),
+                     shlex.quote(cond or "-")]  # fmt: skip
         cmd = f"python3 -c {shlex.quote(_PUT_SCRIPT)} {' '.join(args)}"
         res = self._run(h, cmd, sudo=sudo, timeout=None, stdin=b"".join(data for _p, data, _m in files))
         replies: dict[str, dict[str, Any]] = {}
@@ -450,9 +472,15 @@ class Fleet:
         results = []
         for (path, _data, _mode), digest in zip(files, digests, strict=True):
             reply = replies.get(path)
-            if reply is None:
+            if reply is not None and reply.get("conflict"):
+                now = reply.get("previous") or "no file"
+                err = f"{path} changed since the plan (sha256 now {now}, planned from {reply.get('expected')})"
+                results.append(PutResult(h.name, path, False, reply.get("previous"), digest, False, res.duration, err,
+                                         conflict=True))  # fmt: skip
+            elif reply is None:
                 err = f"cannot write {path}: {why if not res.ok else f'unexpected reply {res.stdout[-200:]!r}'}"
-                results.append(PutResult(h.name, path, False, None, digest, False, res.duration, err))
+                results.append(PutResult(h.name, path, False, None, digest, False, res.duration, err,
+                                         connected=res.connected))  # fmt: skip
             else:
                 results.append(PutResult(h.name, path, True, reply.get("previous"), digest,
                                          bool(reply.get("changed")), res.duration))  # fmt: skip
@@ -554,13 +582,19 @@ class Fleet:
         with slot.lock:
             if slot.conn is not None and slot.conn.is_connected:
                 return slot.conn
-            if slot.error is not None:
+            if slot.error is not None and not slot.reconnect:
                 return None
             try:
                 slot.conn = self._open(slot, target, depth)
+                slot.error = None
                 return slot.conn
             except Exception as exc:  # every failure becomes the host's reason
                 slot.error = _describe_connect_error(exc, f"{target.user}@{target.address}:{target.port}")
+                # A host that answered once in this run and then dropped (a network blip, a reboot) is
+                # tried again on its next command, each time with the bounded retry policy and the same
+                # strict host-key check. One that never answered, or refused our key or its host key,
+                # stays failed: retrying it on every command would only multiply the timeouts.
+                slot.reconnect = slot.connections_opened > 0 and _is_retryable(exc)
                 return None
 
     def _open(self, slot: _Conn, target: _Target, depth: int) -> fabric.Connection:
@@ -689,6 +723,7 @@ class Fleet:
             slot.commands_run += 1
         limit = timeout if timeout is not None else self.timeouts.command
         deadline = None if limit is None else started + limit
+        transport: paramiko.Transport | None = None
         try:
             transport = conn.client.get_transport()
             if transport is None or not transport.is_active():
@@ -696,7 +731,11 @@ class Fleet:
             chan = transport.open_session(timeout=self.timeouts.connect)
         except (OSError, paramiko.SSHException) as exc:
             err = f"cannot open a session on {h.name}: {exc}"
-            return CommandResult(h.name, False, None, "", "", time.monotonic() - started, err)
+            transport_alive = transport is not None and transport.is_active()
+            if not transport_alive:
+                self._dropped(slot, err)
+            return CommandResult(h.name, False, None, "", "", time.monotonic() - started, err,
+                                 connected=transport_alive)
         try:
             chan.settimeout(limit)  # bounds blocking sends too, not only the wait for output
             out, err_bytes, code, error = _exchange(chan, wire, stdin, password, markers, deadline, limit)
@@ -711,7 +750,18 @@ class Fleet:
         stdout = _scrub(out.decode("utf-8", "replace"), password)
         stderr = _scrub(err_bytes.decode("utf-8", "replace"), password)
         ok = error is None and code == 0
-        return CommandResult(h.name, ok, code, stdout, stderr, time.monotonic() - started, error)
+        # The connection died under the command (not a timeout, not the command's own failure): the
+        # caller sees the host as unreachable for now, and the next command reconnects.
+        lost = error is not None and not (transport is not None and transport.is_active())
+        if lost:
+            self._dropped(slot, error)
+        return CommandResult(h.name, ok, code, stdout, stderr, time.monotonic() - started, error, connected=not lost)
+
+    @staticmethod
+    def _dropped(slot: _Conn, why: str | None) -> None:
+        with slot.lock:
+            slot.reconnect = True
+            slot.error = why
 
 
 def _slow_idle_checks(conn: fabric.Connection) -> None:
@@ -799,11 +849,30 @@ def _exchange(
             return bytes(out), bytes(err), code, None
 
 
-# Runs on the host as `python3 -c SCRIPT PATH MODE|- SHA256`, the new bytes on stdin.
+# Runs on the host as `python3 -c SCRIPT (PATH MODE|- SHA256 SIZE EXPECT|-)...`, the new bytes on stdin.
+# Every file's condition (EXPECT: its sha256 now, or "absent") is checked before any file is renamed.
 _PUT_SCRIPT = r"""
 import hashlib, json, os, sys, tempfile
 args, data, offset = sys.argv[1:], sys.stdin.buffer.read(), 0
-for i in range(0, len(args), 4):
+def digest_of(path):
+    try:
+        with open(os.path.realpath(path), "rb") as f:
+            return hashlib.sha256(f.read()).hexdigest()
+    except FileNotFoundError:
+        return None
+conflicts = []
+for i in range(0, len(args), 5):
+    path, want, expect = args[i], args[i + 2], args[i + 4]
+    if expect == "-":
+        continue
+    now = digest_of(path)
+    if now != want and now != (None if expect == "absent" else expect):
+        conflicts.append({"path": path, "conflict": True, "previous": now, "expected": expect})
+if conflicts:
+    for c in conflicts:
+        print(json.dumps(c), flush=True)
+    sys.exit("changed since the plan: " + ", ".join(c["path"] for c in conflicts))
+for i in range(0, len(args), 5):
     path, mode_arg, want, size = args[i], args[i + 1], args[i + 2], int(args[i + 3])
     chunk, offset = data[offset:offset + size], offset + size
     if hashlib.sha256(chunk).hexdigest() != want:

@@ -7,6 +7,7 @@ that every new module imports them from one place.
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import signal
 import subprocess
@@ -163,3 +164,37 @@ def phase_seen(host: str, phase: str) -> Callable[[list[Any]], bool]:
 
 def quote(value: str) -> str:
     return shlex.quote(value)
+
+
+def run_acting_at(
+    inventory: Path, playbook: str, state: Path, when: Callable[[list[Any]], bool], act: Callable[[], None],
+    *extra: str, timeout: float = 120,
+) -> tuple[int, str]:  # fmt: skip
+    """Start `run` as a process; call `act()` once, as soon as `when(journal events)` holds; let the run
+    finish. Returns its exit status and what the operator saw (stdout and stderr, 300 columns)."""
+    out_path = state.parent / f"{state.name}-console.txt"
+    with open(out_path, "w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "orchestrator", "run", "-i", str(inventory), playbook, "--yes",
+             "--state-dir", str(state), *extra],
+            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT,
+            env={**os.environ, "COLUMNS": "300"},
+        )  # fmt: skip
+        deadline = time.monotonic() + timeout
+        acted = False
+        try:
+            while proc.poll() is None and time.monotonic() < deadline:
+                if not acted:
+                    journals = sorted((state / "runs").glob("*/journal.jsonl")) if (state / "runs").exists() else []
+                    if journals and when(Journal.read(journals[-1])):
+                        act()
+                        acted = True
+                time.sleep(0.05)
+            if proc.poll() is None:
+                pytest.fail(f"the run did not end within {timeout:g} s")
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=10)
+    assert acted, "the run ended before the point where the fault was to happen"
+    return proc.returncode, out_path.read_text()

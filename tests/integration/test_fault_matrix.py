@@ -13,6 +13,8 @@ upload drives transport.put_atomic directly.
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 import threading
 import time
 
@@ -34,6 +36,7 @@ from tests.integration.helpers import (
     node_version,
     phase_seen,
     report_of,
+    run_acting_at,
     run_and_kill_at,
     run_cli,
     set_fault,
@@ -319,3 +322,204 @@ class TestKilledOrchestrator:
         for f in state.glob("runs/*/*"):
             text = f.read_text()
             assert "skey" not in text and "op.cert" not in text and "vrf" not in text
+
+
+# ---- issue 17: each test below boots its own small fleet (2 relays) and runs alone ----------------------
+
+EDIT = "relay.newfriend.example"
+
+
+def _two_relays(fresh_lab):
+    lab = fresh_lab(relays=2, producers=0)
+    lab.wait_in_sync()
+    return lab
+
+
+def _topology_path(lab, host: str) -> str:
+    return f"{PATHS[lab.host(host).layout][0]}/topology.json"
+
+
+def _events_of(state, host: str, *phases: str) -> list:
+    return [e for e in journal_events(state) if e.host == host and (not phases or e.phase in phases)]
+
+
+def test_topology_edited_on_relay2_during_relay1s_gate_is_replanned_and_the_edit_runs(fresh_lab, tmp_path):
+    """F11: the operator adds a peer to relay2's (legacy) topology while relay1's gate runs."""
+    lab = _two_relays(fresh_lab)
+    path = _topology_path(lab, "relay2")
+    before = fingerprint(lab, "relay2")
+
+    def edit() -> None:
+        done = lab.exec("relay2", f"python3 -c 'import json,sys; p=sys.argv[1]; t=json.load(open(p)); "
+                                  f"t[\"Producers\"].append({{\"addr\": \"{EDIT}\", \"port\": 3001, \"valency\": 1}}); "
+                                  f"open(p, \"w\").write(json.dumps(t, indent=2))' {path}")  # fmt: skip
+        assert done.returncode == 0, done.stderr
+
+    state = tmp_path / "state"
+    rc, seen = run_acting_at(lab.inventory_path, UPGRADE, state, phase_seen("relay1", "restarted"), edit, *SHORT_GATE)
+    assert rc == 0, seen
+    running = json.loads(lab.exec("relay2", f"cat {path}").stdout)
+    assert any(ap["address"] == EDIT for g in running["localRoots"] for ap in g["accessPoints"])
+    assert node_version(lab, "relay2") == "8.9.0"
+    after = fingerprint(lab, "relay2")
+    assert after["topology.json"].split()[1] == before["topology.json"].split()[1]  # owner:group:mode kept
+    assert after["pid"] != before["pid"]  # restarted after the write: the running node has the edit
+    replanned = _events_of(state, "relay2", "replanned")
+    assert len(replanned) == 1 and "changed since the plan" in replanned[0].data["reason"]
+    assert EDIT in replanned[0].data["diffs"][path]  # the new diff, journaled
+    assert "changed since the plan: planned again from the new bytes" in seen and EDIT in seen  # and shown
+    assert statuses(report_of(state)) == {"relay1": "upgraded", "relay2": "upgraded"}
+
+
+def test_topology_broken_on_relay2_during_relay1s_gate_leaves_relay2_untouched_with_the_reason(fresh_lab, tmp_path):
+    """F12: the edit cannot be planned (not JSON any more): relay2 is left exactly as the operator left it."""
+    lab = _two_relays(fresh_lab)
+    path = _topology_path(lab, "relay2")
+    before = fingerprint(lab, "relay2")
+
+    def break_it() -> None:
+        assert lab.exec("relay2", f"printf '%s' '{{\"Producers\": [' > {path}").returncode == 0
+
+    state = tmp_path / "state"
+    rc, seen = run_acting_at(lab.inventory_path, UPGRADE, state, phase_seen("relay1", "restarted"), break_it,
+                             *SHORT_GATE)  # fmt: skip
+    assert rc == 1
+    after = fingerprint(lab, "relay2")
+    assert lab.exec("relay2", f"cat {path}").stdout == '{"Producers": ['
+    assert {k: v for k, v in after.items() if k != "topology.json"} == {
+        k: v for k, v in before.items() if k != "topology.json"}  # same config, link, MainPID  # fmt: skip
+    assert node_version(lab, "relay2") == "8.7.3"
+    report = report_of(state)
+    assert statuses(report) == {"relay1": "upgraded", "relay2": "skipped"}
+    detail = next(h["detail"] for h in report["hosts"] if h["host"] == "relay2")
+    assert detail.startswith(f"left untouched: {path} (sha256 ") and "changed since the plan" in detail
+    assert [e.phase for e in _events_of(state, "relay2")][-1] == "left_untouched"
+    assert "left untouched" in seen
+    assert not lab.exec("relay2", f"ls {path}.bak-* 2>/dev/null").stdout  # nothing of this run stays beside it
+
+
+def test_ssh_dropped_for_seconds_during_a_gate_ends_upgraded_not_rolled_back(fresh_lab, tmp_path):
+    """F13: every SSH connection to relay1 cut 0 s into its gate, new ones refused for 4 s."""
+    lab = _two_relays(fresh_lab)
+    state = tmp_path / "state"
+    rc, seen = run_acting_at(lab.inventory_path, UPGRADE, state, phase_seen("relay1", "restarted"),
+                             lambda: set_fault(lab, "relay1", "drop_ssh", "--seconds", "4"), *SHORT_GATE)  # fmt: skip
+    assert rc == 0, seen
+    assert statuses(report_of(state)) == {"relay1": "upgraded", "relay2": "upgraded"}
+    assert node_version(lab, "relay1") == "8.9.0"
+    phases = [e.phase for e in _events_of(state, "relay1")]
+    assert "connection_lost" in phases and "reconnected" in phases
+    assert phases.index("connection_lost") < phases.index("reconnected") < phases.index("gate_passed")
+    assert not {"failed", "rolling_back"} & set(phases)
+    assert "relay1: connection lost during the gate" in seen and "relay1: reconnected during the gate" in seen
+
+
+def test_a_host_whose_clock_is_five_minutes_off_is_refused_with_the_skew(fresh_lab, tmp_path, capsys):
+    """F14: relay1's clock runs 300 s ahead: refused at plan time, relay2 upgraded."""
+    lab = _two_relays(fresh_lab)
+    set_fault(lab, "relay1", "clock_skew", "--seconds", "300")
+    capsys.readouterr()
+    assert run_cli("facts", "-i", str(lab.inventory_path), "--json") in (0, 1)
+    facts = json.loads(capsys.readouterr().out)
+    skews = {h["host"]: h["clock_skew_seconds"] for h in (facts["hosts"] if isinstance(facts, dict) else facts)}
+    assert 299 <= skews["relay1"] <= 301 and abs(skews["relay2"]) <= 1
+    before = fingerprint(lab, "relay1")
+    rc = run_cli("run", "-i", str(lab.inventory_path), UPGRADE, "--yes", "--state-dir", str(tmp_path), *SHORT_GATE)
+    out = capsys.readouterr().out
+    assert rc == 1
+    report = report_of(tmp_path)
+    assert statuses(report) == {"relay1": "skipped", "relay2": "upgraded"}
+    detail = next(h["detail"] for h in report["hosts"] if h["host"] == "relay1")
+    assert re.match(r"host clock is (299|300|301) s ahead of the control machine's \(max_clock_skew_seconds 30\)",
+                    detail), detail  # fmt: skip
+    assert "s ahead of the control machine's" in out
+    assert fingerprint(lab, "relay1") == before
+
+
+def test_a_node_that_dies_after_its_gate_fails_the_soak_and_is_rolled_back(fresh_lab, tmp_path):
+    """F15: the 8.9.0 node crashes 5 s after its socket is up (systemd restarts it: a crash loop)."""
+    lab = _two_relays(fresh_lab)
+    set_fault(lab, "relay1", "dies_after", "--seconds", "5", "--version", "8.9.0")
+    before = fleet_fingerprints(lab)
+    rc = run_cli("run", "-i", str(lab.inventory_path), UPGRADE, "--yes", "--state-dir", str(tmp_path), *SHORT_GATE,
+                 "-e", "sync_soak_seconds=12")  # fmt: skip
+    assert rc == 1
+    after = fleet_fingerprints(lab)
+    assert files_only(after["relay1"]) == files_only(before["relay1"])  # byte-for-byte, link included
+    assert after["relay2"] == before["relay2"]  # the next batch never started
+    assert node_version(lab, "relay1") == "8.7.3"
+    assert statuses(report_of(tmp_path)) == {"relay1": "rolled_back", "relay2": "untouched"}
+    phases = [e.phase for e in _events_of(tmp_path, "relay1")]
+    assert phases.index("gate_passed") < phases.index("failed")  # it passed the gate first
+    failed = next(e for e in _events_of(tmp_path, "relay1", "failed"))
+    assert failed.data["reason"].startswith("soak: ") and "12 s soak" in failed.data["reason"]
+
+
+def test_disk_full_in_the_config_directory_during_the_writes_leaves_the_node_as_it_was(fresh_lab, tmp_path):
+    """F16: room for this run's backups and not a byte more: the atomic writes fail with ENOSPC."""
+    lab = _two_relays(fresh_lab)
+    files = PATHS[lab.host("relay1").layout][0]
+    setup = lab.exec("relay1", f"""set -e
+        mkdir -p /run/cf-files && cp -a {files}/. /run/cf-files/
+        mount -t tmpfs -o size=64m tmpfs {files} && cp -a /run/cf-files/. {files}/
+        for f in config.json topology.json conway-genesis.json; do [ ! -e {files}/$f ] || cp -p {files}/$f {files}/$f.fill; done
+        used=$(df -k --output=used {files} | tail -1 | tr -d " ")
+        rm -f {files}/*.fill
+        mount -o remount,size=${{used}}k {files}""")  # fmt: skip
+    assert setup.returncode == 0, setup.stderr
+    before = fleet_fingerprints(lab)
+    rc = run_cli("run", "-i", str(lab.inventory_path), UPGRADE, "--yes", "--state-dir", str(tmp_path), *SHORT_GATE)
+    assert rc == 1
+    after = fleet_fingerprints(lab)
+    assert after["relay1"] == before["relay1"]  # same bytes, owner, mode, link — and MainPID: never restarted
+    assert after["relay2"] == before["relay2"]
+    report = report_of(tmp_path)
+    assert statuses(report) == {"relay1": "rolled_back", "relay2": "untouched"}
+    detail = next(h["detail"] for h in report["hosts"] if h["host"] == "relay1")
+    assert "No space left on device" in detail and "never restarted" in detail
+    assert not lab.exec("relay1", f"ls -A {files} | grep cardano-fleet.tmp; true").stdout  # no temp file left
+    assert node_version(lab, "relay1") == "8.7.3"
+
+
+def test_a_host_that_reboots_during_its_gate_comes_back_upgraded(fresh_lab, tmp_path):
+    """F17: relay1 reboots right after its restart (down 3 s): it boots with the new files, link and unit
+    enabled, and the gate follows it through the reconnect."""
+    from orchestrator.lab.hosts import reboot_host
+
+    lab = _two_relays(fresh_lab)
+    before = fingerprint(lab, "relay1")
+    state = tmp_path / "state"
+    rc, seen = run_acting_at(lab.inventory_path, UPGRADE, state, phase_seen("relay1", "restarted"),
+                             lambda: reboot_host(lab.state, "relay1", 3.0),
+                             "-e", "sync_timeout_seconds=45")  # a reboot and a start fit; 15 s does not  # fmt: skip
+    assert rc == 0, seen
+    assert statuses(report_of(state)) == {"relay1": "upgraded", "relay2": "upgraded"}
+    after = fingerprint(lab, "relay1")
+    assert after["link"].endswith("/8.9.0/bin") and after["pid"] not in ("0", before["pid"])
+    assert after["config.json"] != before["config.json"]  # the new file survived the reboot
+    assert node_version(lab, "relay1") == "8.9.0"
+    phases = [e.phase for e in _events_of(state, "relay1")]
+    assert phases.index("connection_lost") < phases.index("reconnected") < phases.index("gate_passed")
+    assert not {"failed", "rolling_back"} & set(phases)
+
+
+def test_a_node_restarted_by_someone_else_during_the_gate_is_followed(fresh_lab, tmp_path):
+    """F18: another operator runs `systemctl restart` on relay1 while its gate runs."""
+    lab = _two_relays(fresh_lab)
+    unit = PATHS[lab.host("relay1").layout][3]
+    state = tmp_path / "state"
+    theirs: list[str] = []
+
+    def restart_by_hand() -> None:
+        done = lab.exec("relay1", f"systemctl restart {unit} && systemctl show -p MainPID --value {unit}")
+        assert done.returncode == 0, done.stderr
+        theirs.append(done.stdout.strip())
+
+    rc, seen = run_acting_at(lab.inventory_path, UPGRADE, state, phase_seen("relay1", "restarted"), restart_by_hand,
+                             *SHORT_GATE)  # fmt: skip
+    assert rc == 0, seen
+    assert statuses(report_of(state)) == {"relay1": "upgraded", "relay2": "upgraded"}
+    assert node_version(lab, "relay1") == "8.9.0"
+    assert fingerprint(lab, "relay1")["pid"] == theirs[0]  # the node judged is the one they started; not ours again
+    phases = [e.phase for e in _events_of(state, "relay1")]
+    assert not {"failed", "rolling_back"} & set(phases)

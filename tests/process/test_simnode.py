@@ -414,3 +414,16 @@ def test_never_sync_slow_start_and_ignore_stop_faults(lab: Lab) -> None:
     assert node.proc.poll() is None  # still hanging on the stop request
     assert node.proc.wait(10) == 0
     assert time.monotonic() - stop_sent >= 0.9
+
+
+def test_dies_after_fault_crashes_the_node_after_its_socket_without_a_clean_marker(lab: Lab) -> None:
+    """Issue 17's `dies_after`: up, in sync for a moment, then exit 1 (as an OOM kill or a crash would),
+    so that systemd's Restart=on-failure starts it again and its next start is a dirty one."""
+    lab.faults.write_text(json.dumps({"dies_after": {"seconds": 1.0, "version": "8.9.0"}}))
+    node = lab.start(lab.node("dying", []))
+    up = time.monotonic()
+    assert node.proc is not None and node.proc.wait(10) == 1
+    assert time.monotonic() - up >= 0.5
+    assert "lab fault dies_after: crashed 1 s after its socket came up" in node.log.read_text()
+    assert not (node.db / simnode.CLEAN_MARKER).exists()
+    assert simnode.load_faults("8.7.3", str(lab.faults)).dies_after_seconds is None  # only the version named

@@ -6,6 +6,7 @@ Nothing here sleeps or opens a socket: a gate that waits 120 s of stall runs in 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -14,7 +15,8 @@ from typing import Any, TypeVar
 from orchestrator.cardano.layouts import GUILD, IOG
 from orchestrator.model import Hook, Host, Inventory, ReleasePin, Role
 from orchestrator.roll.gates import GateSample
-from orchestrator.roll.remote import Done, Remote
+from orchestrator.roll.remote import Done, Remote, Written
+from orchestrator.ssh.transport import ABSENT
 
 T = TypeVar("T")
 PIN = {"version": "8.9.0", "url": "http://198.18.0.1:8080/cardano-node-8.9.0-linux.tar.gz", "sha256": "ab" * 32}
@@ -50,6 +52,11 @@ class FakeNode:
     crashes: set[str] = field(default_factory=set)  # versions whose node exits at start
     fail: set[str] = field(default_factory=set)  # remote operations that fail on this host
     backups: dict[str, bytes] = field(default_factory=dict)
+    drop_writes: int = 0  # the next N writes lose their connection before anything is written
+    unreachable_until: float | None = None  # samples find the host unreachable until the clock reads this
+    dies_after: dict[str, float] = field(default_factory=dict)  # version → seconds after its start it exits
+    started_at: float = 0.0
+    before_write: Callable[[FakeNode], None] | None = None  # e.g. an operator's edit racing the write
 
     @property
     def linked_version(self) -> str:
@@ -105,12 +112,29 @@ class FakeRemote:
         node.backups = {p: node.files[p] for p in paths if p in node.files}
         return existed, node.link
 
-    def write_files(self, host: Host, files: Sequence[tuple[str, bytes]]) -> str | None:
+    def write_files(self, host: Host, files: Sequence[tuple[str, bytes, str | None]]) -> Written:
         node = self._op("write", host)
+        if node.drop_writes:
+            node.drop_writes -= 1
+            return Written(False, f"cannot write {files[0][0]}: connection to {host.name} lost", unreachable=True)
         if "write" in node.fail:
-            return f"write {files[0][0]}: connection lost"
-        node.files.update(dict(files))
-        return None
+            return Written(False, f"write {files[0][0]}: No space left on device")
+        if node.before_write is not None:
+            node.before_write(node)
+        conflicts = []
+        for path, content, base in files:
+            now = _sha(node.files.get(path))
+            if base is not None and now not in ((None if base == ABSENT else base), _sha(content)):
+                conflicts.append(f"{path} changed since the plan (sha256 now {now}, planned from {base})")
+        if conflicts:
+            return Written(False, "; ".join(conflicts), conflict=True)
+        node.files.update({path: content for path, content, _ in files})
+        return Written(True)
+
+    def drop_backups(self, host: Host, paths: Sequence[str]) -> None:
+        node = self._op("drop_backups", host)
+        for p in paths:
+            node.backups.pop(p, None)
 
     def switch_link(self, host: Host, version: str) -> Done:
         node = self._op("switch", host)
@@ -135,6 +159,7 @@ class FakeRemote:
         if verb in ("restart", "start"):
             node.running = node.linked_version
             node.active = node.running not in node.crashes
+            node.started_at = self.clock()
         elif verb == "stop":
             node.active = False
         return Done(True)
@@ -151,6 +176,11 @@ class FakeRemote:
         """What a health probe of the host shows now."""
         node = self.nodes[host.name]
         expected = EXPECTED_AT_ZERO + int(self.clock())
+        if node.unreachable_until is not None and self.clock() < node.unreachable_until:
+            return GateSample(at=self.clock(), reachable=False, error=f"connection refused by root@{host.address}:22")
+        died = node.dies_after.get(node.running)
+        if died is not None and self.clock() - node.started_at >= died:
+            node.active = False
         if not node.active:
             return GateSample(at=self.clock(), active=False, expected_slot=expected)
         tip = expected - 5 if node.running not in node.never_syncs else EXPECTED_AT_ZERO - 40_000
@@ -160,6 +190,10 @@ class FakeRemote:
     def upgraded(self, name: str) -> bool:
         node = self.nodes[name]
         return node.running == "8.9.0" and node.link == "releases/8.9.0/bin" and node.active
+
+
+def _sha(data: bytes | None) -> str | None:
+    return None if data is None else hashlib.sha256(data).hexdigest()
 
 
 def _typed(remote: FakeRemote) -> Remote:

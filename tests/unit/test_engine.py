@@ -7,6 +7,7 @@ real sshd hosts; these prove every branch of it without waiting for a node.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -14,14 +15,16 @@ from types import MappingProxyType
 from typing import Any
 
 import pytest
+from rich.console import Console
 
 from orchestrator.cardano.leader_schedule import LeaderSlot
 from orchestrator.load.playbook import load_playbook, parse_serial
 from orchestrator.load.runspec import RunSpec, compile_run
 from orchestrator.model import HostStatus, Inventory, Phase, PlanAction
-from orchestrator.plan import Plan, make_plan
+from orchestrator.plan import HostPlan, Plan, make_plan, plan_host
+from orchestrator.report.console import print_plan
 from orchestrator.report.plan_json import plan_as_json
-from orchestrator.roll.engine import Rollout, RolloutResult, RolloutSettings
+from orchestrator.roll.engine import Recheck, Rollout, RolloutResult, RolloutSettings
 from orchestrator.roll.journal import OBSERVATIONS, Event, Journal, host_data, last_phases
 from orchestrator.roll.resume import reconcile_host, unfinished_hosts
 from tests.unit.fake_fleet import FakeClock, FakeNode, FakeRemote, fleet
@@ -43,6 +46,7 @@ class Facts:
     leader_schedule_error: str | None = None
     remaining_kes_periods: int | None = None
     last_start_seconds: float | None = None
+    clock_skew: float | None = None
 
 
 def legacy_config() -> str:
@@ -62,11 +66,22 @@ class World:
     original: dict[str, dict[str, bytes]]
     events: list[Event]
 
-    def run(self) -> RolloutResult:
+    def run(self, recheck: bool = True) -> RolloutResult:
         rollout = Rollout(self.plan, self.remote, self.journal, RolloutSettings(gate=self.spec.gate),
                           sample=self.remote.sample, emit=self.events.append, clock=self.clock, sleep=self.clock.sleep,
-                          relays=self.inventory.relays, wall=lambda: WALL0 + self.clock())  # fmt: skip
+                          relays=self.inventory.relays, wall=lambda: WALL0 + self.clock(),
+                          replan=self.recheck if recheck else None)  # fmt: skip
         return rollout.execute(self.spec.stages)
+
+    def recheck(self, hp: HostPlan) -> Recheck:
+        """What run's recheck_host does, over the fake node: its files now, planned again."""
+        node = self.remote.nodes[hp.host.name]
+        layout = hp.host.layout
+        facts = Facts(node.files[layout.config_path].decode(), node.files[layout.topology_path].decode(),
+                      node_version=node.running, releases=tuple(sorted(node.releases)))  # fmt: skip
+        fresh = plan_host(hp.host, self.inventory, facts, self.spec.release, self.spec.programs[hp.host.name])
+        digests = {p: hashlib.sha256(node.files[p]).hexdigest() for p in (layout.config_path, layout.topology_path)}
+        return Recheck(fresh, digests)
 
     def statuses(self, result: RolloutResult) -> dict[str, HostStatus]:
         return {name: o.status for name, o in result.outcomes.items()}
@@ -138,7 +153,7 @@ def test_each_host_goes_through_the_fixed_order(tmp_path: Path) -> None:
     ops = [op for op, host in w.remote.log if host == "relay1"]
     assert ops == ["lock", "stage", "backup", "write", "switch", "restart", "unlock"]
     assert w.phases("relay1") == [Phase.STAGED, Phase.BACKED_UP, Phase.FILES_WRITTEN, Phase.BINARY_SWITCHED,
-                                  Phase.RESTARTED, Phase.GATE_PASSED, Phase.DONE]  # fmt: skip
+                                  Phase.RESTARTED, Phase.GATE_PASSED, Phase.SOAK_PASSED, Phase.DONE]  # fmt: skip
     # every host staged before any host is touched
     first_backup = w.remote.log.index(("backup", "relay1"))
     assert {h for op, h in w.remote.log[:first_backup] if op == "stage"} == {"relay1", "relay2", "bp1"}
@@ -263,6 +278,7 @@ def test_a_failed_backup_or_write_changes_nothing_that_stays(tmp_path: Path, op:
     assert result.outcomes["relay1"].status in (HostStatus.FAILED, HostStatus.ROLLED_BACK)
     assert w.whole("relay1") == "rolled back"
     assert result.outcomes["relay2"].status is HostStatus.UNTOUCHED
+    assert "restart" not in [o for o, h in w.remote.log if h == "relay1"]  # the running node was never touched
 
 
 def test_a_staging_failure_stops_before_any_host_is_changed(tmp_path: Path) -> None:
@@ -485,3 +501,161 @@ def test_leader_schedule_changes_the_plan(tmp_path: Path) -> None:
     assert with_it["schedule"] == "file /var/lib/pool/schedule.json" and with_it["window"] == "wait"
     relay = next(h for h in plan_as_json(world(tmp_path / "c").plan)["hosts"] if h["host"] == "relay1")
     assert relay["leader"] is None
+# ---- issue 17: stale plans, dropped connections, clock skew, a node that dies after its gate -----------
+
+EDITED = json.dumps({"Producers": [{"addr": "198.51.100.99", "port": 3001, "valency": 1}]}) + "\n"
+
+
+def topology(w: World, name: str) -> bytes:
+    return w.remote.nodes[name].files[w.remote.nodes[name].host.layout.topology_path]
+
+
+def test_a_topology_edited_after_the_plan_is_replanned_from_the_new_bytes_and_the_edit_kept(tmp_path: Path) -> None:
+    w = world(tmp_path, relays=2, producers=0, min_healthy=0)
+    node = w.remote.nodes["relay2"]
+    node.files[node.host.layout.topology_path] = EDITED.encode()  # edited after the plan, before relay2's turn
+    result = w.run()
+    assert w.statuses(result) == {"relay1": HostStatus.UPGRADED, "relay2": HostStatus.UPGRADED}
+    written = json.loads(topology(w, "relay2"))
+    assert "198.51.100.99" in json.dumps(written)  # the edit is in what relay2 runs with
+    assert written != json.loads(w.plan.host("relay2").files[1].content)  # not the stale plan's bytes
+    replanned = [e for e in Journal.read(w.journal.path) if e.host == "relay2" and e.phase is Phase.REPLANNED]
+    assert len(replanned) == 1 and "changed since the plan" in replanned[0].data["reason"]
+    assert "198.51.100.99" in replanned[0].data["diffs"][node.host.layout.topology_path]  # the new diff
+    assert any(e.phase is Phase.REPLANNED and e.host == "relay2" for e in w.events)  # shown live
+    assert [e.phase for e in Journal.read(w.journal.path) if e.host == "relay1" and e.phase is Phase.REPLANNED] == []
+
+
+def test_an_edit_that_cannot_be_planned_leaves_the_host_untouched_with_the_reason(tmp_path: Path) -> None:
+    w = world(tmp_path, relays=2, producers=0, min_healthy=0)
+    node = w.remote.nodes["relay2"]
+    node.files[node.host.layout.topology_path] = b'{"Producers": [ oops'
+    result = w.run()
+    assert w.statuses(result) == {"relay1": HostStatus.UPGRADED, "relay2": HostStatus.SKIPPED}
+    assert not result.ok and result.stopped_reason is None  # nothing went down: the others go on
+    detail = result.outcomes["relay2"].detail
+    assert detail.startswith("left untouched: ") and "topology.json (sha256" in detail
+    assert "changed since the plan" in detail
+    assert topology(w, "relay2") == b'{"Producers": [ oops'  # the operator's bytes, as they left them
+    assert [op for op, h in w.remote.log if h == "relay2"] == ["lock", "stage", "unlock"]  # no backup, no write
+    assert w.phases("relay2")[-1] is Phase.LEFT_UNTOUCHED
+
+
+def test_an_edit_racing_the_write_is_never_overwritten(tmp_path: Path) -> None:
+    """Between the re-check and the rename: the compare-and-swap refuses, nothing is written or restarted."""
+    w = world(tmp_path, relays=2, producers=0, min_healthy=0)
+    node = w.remote.nodes["relay2"]
+    node.before_write = lambda n: n.files.__setitem__(n.host.layout.topology_path, EDITED.encode())
+    result = w.run()
+    assert result.outcomes["relay2"].status is HostStatus.SKIPPED
+    assert "changed since the plan" in result.outcomes["relay2"].detail
+    assert "nothing was written" in result.outcomes["relay2"].detail
+    assert topology(w, "relay2") == EDITED.encode()
+    assert node.files[node.host.layout.config_path] == w.original["relay2"][node.host.layout.config_path]
+    assert node.backups == {}  # this run's backups are gone: a later backup is taken fresh
+    ops = [op for op, h in w.remote.log if h == "relay2"]
+    assert "restart" not in ops and "switch" not in ops and "drop_backups" in ops
+    assert (node.link, node.running) == ("releases/8.7.3/bin", "8.7.3")
+
+
+def test_without_a_recheck_a_stale_plan_still_never_overwrites_an_edit(tmp_path: Path) -> None:
+    w = world(tmp_path, relays=1, producers=0, min_healthy=0)
+    node = w.remote.nodes["relay1"]
+    node.files[node.host.layout.topology_path] = EDITED.encode()
+    result = w.run(recheck=False)
+    assert result.outcomes["relay1"].status is HostStatus.SKIPPED
+    assert topology(w, "relay1") == EDITED.encode()
+
+
+def test_a_dropped_connection_during_the_write_is_waited_for_and_the_write_resumed(tmp_path: Path) -> None:
+    w = world(tmp_path, relays=2, producers=0, min_healthy=0)
+    w.remote.nodes["relay1"].drop_writes = 2
+    result = w.run()
+    assert w.statuses(result) == {"relay1": HostStatus.UPGRADED, "relay2": HostStatus.UPGRADED}
+    assert w.whole("relay1") == "upgraded"
+    lost = [e for e in Journal.read(w.journal.path) if e.host == "relay1" and e.phase is Phase.CONNECTION_LOST]
+    assert [e.data["during"] for e in lost] == ["write", "write"]
+    back = [e for e in Journal.read(w.journal.path) if e.host == "relay1" and e.phase is Phase.RECONNECTED]
+    assert [e.data["during"] for e in back] == ["write"]
+    assert [op for op, h in w.remote.log if h == "relay1"].count("write") == 3
+
+
+def test_a_write_whose_host_stays_unreachable_is_bounded_then_rolled_back(tmp_path: Path) -> None:
+    w = world(tmp_path, relays=2, producers=0, min_healthy=0)
+    w.remote.nodes["relay1"].drop_writes = 99
+    result = w.run()
+    assert [op for op, h in w.remote.log if h == "relay1"].count("write") == 5  # ReconnectPolicy.attempts
+    assert result.outcomes["relay1"].status is HostStatus.ROLLED_BACK
+    assert w.whole("relay1") == "rolled back"
+
+
+def test_a_host_unreachable_for_seconds_during_its_gate_is_upgraded_not_rolled_back(tmp_path: Path) -> None:
+    w = world(tmp_path, relays=2, producers=0, min_healthy=0, extra={"sync_stall_seconds": "20"})
+    w.remote.nodes["relay1"].unreachable_until = 8.0  # the gate starts at 0 on the fake clock
+    result = w.run()
+    assert w.statuses(result) == {"relay1": HostStatus.UPGRADED, "relay2": HostStatus.UPGRADED}
+    seen = [(e.phase, e.data.get("during")) for e in Journal.read(w.journal.path) if e.host == "relay1"
+            and e.phase in (Phase.CONNECTION_LOST, Phase.RECONNECTED)]  # fmt: skip
+    assert seen == [(Phase.CONNECTION_LOST, "gate"), (Phase.RECONNECTED, "gate")]
+
+
+def test_a_host_unreachable_past_the_stall_rule_is_judged_by_it_not_at_once(tmp_path: Path) -> None:
+    w = world(tmp_path, relays=2, producers=0, min_healthy=0, extra={"sync_stall_seconds": "20"})
+    w.remote.nodes["relay1"].unreachable_until = 1e9
+    result = w.run()
+    out = result.outcomes["relay1"]
+    assert out.status is HostStatus.FAILED  # its rollback could not be verified either: it is unreachable
+    assert "gate: tip stalled after 20s: host unreachable" in out.detail and "ROLLBACK INCOMPLETE" in out.detail
+    assert result.outcomes["relay2"].status is HostStatus.UNTOUCHED
+
+
+def test_a_node_that_dies_during_the_soak_is_a_gate_failure_and_rolled_back(tmp_path: Path) -> None:
+    w = world(tmp_path, relays=2, producers=0, min_healthy=0, extra={"sync_soak_seconds": "60"})
+    w.remote.nodes["relay1"].dies_after["8.9.0"] = 30.0  # passes its gate (a few s), dies 30 s after its start
+    result = w.run()
+    assert w.statuses(result) == {"relay1": HostStatus.ROLLED_BACK, "relay2": HostStatus.UNTOUCHED}
+    assert w.whole("relay1") == "rolled back"
+    failed = [e for e in Journal.read(w.journal.path) if e.host == "relay1" and e.phase is Phase.FAILED]
+    # the gate passed 10 s after the start (one poll interval), the node died at 30 s: 20 s into the soak
+    assert failed[0].data["reason"] == "soak: service is not active, 20 s into the 60 s soak"
+    assert Phase.GATE_PASSED in w.phases("relay1")  # it did pass the gate first
+
+
+def test_a_node_that_holds_through_the_soak_counts_as_done_only_after_it(tmp_path: Path) -> None:
+    w = world(tmp_path, relays=1, producers=0, min_healthy=0, extra={"sync_soak_seconds": "45"})
+    w.remote.nodes["relay1"].dies_after["8.9.0"] = 500.0
+    result = w.run()
+    assert result.outcomes["relay1"].status is HostStatus.UPGRADED
+    soak = [e for e in Journal.read(w.journal.path) if e.host == "relay1" and e.phase is Phase.SOAK_PASSED]
+    assert soak and soak[0].data["seconds"] >= 45
+
+
+@pytest.mark.parametrize(("skew", "refused"), [(300.0, True), (-300.0, True), (29.0, False)])
+def test_a_host_whose_clock_is_off_is_refused_with_the_skew(tmp_path: Path, skew: float, refused: bool) -> None:
+    w = world(tmp_path, relays=1, producers=0, min_healthy=0)
+    facts = Facts(legacy_config(), json.dumps({"Producers": []}) + "\n", clock_skew=skew)
+    hp = plan_host(w.inventory.hosts[0], w.inventory, facts, w.spec.release, w.spec.programs["relay1"])
+    if refused:
+        way = "ahead of" if skew > 0 else "behind"
+        assert hp.error is not None and hp.error.startswith(f"host clock is 300 s {way} the control machine's")
+        assert "max_clock_skew_seconds 30" in hp.error
+    else:
+        assert hp.error is None and hp.changed
+
+
+def test_the_skew_is_a_fact_of_the_plan(tmp_path: Path) -> None:
+    w = world(tmp_path, relays=1, producers=0, min_healthy=0)
+    facts = {"relay1": Facts(legacy_config(), json.dumps({"Producers": []}) + "\n", clock_skew=12.34)}
+    plan = make_plan(w.inventory, w.spec.hosts, facts, w.spec.release, w.spec.batches, w.spec.programs)
+    assert plan.host("relay1").error is None
+    assert plan_as_json(plan)["hosts"][0]["clock_skew_seconds"] == 12.3
+    console = Console(record=True, width=200)
+    print_plan(console, plan)
+    assert "its clock is +12 s off the control machine's" in console.export_text()
+
+
+def test_max_clock_skew_seconds_reaches_the_plan(tmp_path: Path) -> None:
+    w = world(tmp_path, relays=1, producers=0, min_healthy=0, extra={"sync_max_clock_skew_seconds": "600"})
+    facts = Facts(legacy_config(), json.dumps({"Producers": []}) + "\n", clock_skew=300.0)
+    hp = plan_host(w.inventory.hosts[0], w.inventory, facts, w.spec.release, w.spec.programs["relay1"])
+    assert hp.error is None
