@@ -16,7 +16,7 @@ from orchestrator import __version__
 
 # (sub-command, module under orchestrator.commands, one-line help)
 COMMANDS: tuple[tuple[str, str, str], ...] = (
-    ("lab", "lab", "a local replica fleet of real sshd hosts: up, down, status, fault, exec"),
+    ("lab", "lab", "a local replica fleet of real sshd hosts: up, down, status, fault, leader-slots, exec"),
     ("inventory", "inventory", "validate an inventory; list hosts, roles, groups and resolved variables"),
     ("topology", "topology", "convert a topology.json to 8.9.0 P2P for a relay or block producer (offline)"),
     ("config", "config", "migrate a config.json to cardano-node 8.9.0 with P2P (offline)"),

@@ -60,7 +60,9 @@ def add_playbook_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--allow-unpinned-release", action="store_true",
                         help="accept a release without a pinned sha256 (NOT recommended: the download is unverified)")
     parser.add_argument("--diff", action="store_true", help="show a unified diff of every file that would change")
-    parser.add_argument("--state-dir", default=".cardano-fleet", help="journals, backups index, reports, lock")
+    parser.add_argument("--state-dir", default=".cardano-fleet",
+                        help="journals, backups index, reports, lock (default: .cardano-fleet in the current directory; "
+                             "give an absolute path from cron, and the same one to --resume)")
 
 
 def load_or_explain(args: argparse.Namespace, command: str) -> Loaded | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 
 from rich.console import Console
 from rich.table import Table
@@ -24,7 +25,7 @@ def print_facts(
     problems: list[str] = []
     for h in hosts:
         f = facts[h.name]
-        role = "producer" if h.is_producer else "relay"
+        role = h.role.value
         if not f.reachable:
             table.add_row(h.name, role, "[red]no[/red]", "", "", "", "", "", "", "")
             problems.append(f"{h.name}: {f.error}")
@@ -54,6 +55,8 @@ def print_facts(
         if skew is not None and abs(skew) > MAX_CLOCK_SKEW_SECONDS:
             problems.append(f"{h.name}: clock {skew:+.0f} s off the control machine's (run refuses it above "
                             f"max_clock_skew_seconds, default {MAX_CLOCK_SKEW_SECONDS})")  # fmt: skip
+        if h.is_producer:
+            problems.append(producer_line(h.name, f, now))
         if f.error:
             problems.append(f"{h.name}: {f.error}")
         for section, why in sorted(f.probe_errors.items()):
@@ -61,3 +64,20 @@ def print_facts(
     console.print(keep_headers(table), crop=False)
     for line in problems:
         console.print(f"  {line}", markup=False, highlight=False)
+
+
+def producer_line(name: str, facts: HostFacts, now: float) -> str:
+    """A block producer's KES periods left and its leader schedule's next slot time (never the
+    schedule itself): what `run` checks before it touches the producer (roll/window.py)."""
+    kes = facts.remaining_kes_periods
+    kes_text = "KES periods left unknown (no remainingKESPeriods metric)" if kes is None else f"KES periods left {kes}"
+    if facts.leader_schedule_error is not None:
+        schedule = f"leader schedule unreadable: {facts.leader_schedule_error}"
+    elif facts.leader_schedule is None:
+        schedule = "no leader schedule configured"
+    else:
+        upcoming = next((s for s in facts.leader_schedule if s.at >= now), None)
+        schedule = ("leader schedule read, no leader slot ahead" if upcoming is None else
+                    "leader schedule read, next leader slot at "
+                    + datetime.fromtimestamp(upcoming.at, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC"))  # fmt: skip
+    return f"{name}: {kes_text}; {schedule}"

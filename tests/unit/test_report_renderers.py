@@ -7,17 +7,19 @@ A change to a document's shape is a change of these files too: keys are only eve
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from orchestrator.cardano.leader_schedule import REMAINING_KES_METRIC, LeaderSlot
 from orchestrator.cli import main
 from orchestrator.facts.model import HostFacts
 from orchestrator.facts.probe import facts_from_result
 from orchestrator.model import HostStatus
 from orchestrator.plan import make_plan
 from orchestrator.report.facts_json import render_facts_json
-from orchestrator.report.facts_table import print_facts
+from orchestrator.report.facts_table import print_facts, producer_line
 from orchestrator.report.plan_json import render_plan_json
 from orchestrator.report.run_json import render_run_report
 from orchestrator.report.terminal import make_console
@@ -100,3 +102,24 @@ def test_facts_table(monkeypatch: pytest.MonkeyPatch) -> None:
     out = io.StringIO()
     print_facts(make_console(out), "inventory.yml", (tf.RELAY, tf.BP), two_hosts_facts(), NOW)
     assert out.getvalue() == golden("facts.txt")
+
+
+@pytest.mark.parametrize(
+    "kes, schedule, error, expected",
+    [
+        (None, None, None, "bp1: KES periods left unknown (no remainingKESPeriods metric); no leader schedule configured"),
+        (52, (), None, "bp1: KES periods left 52; leader schedule read, no leader slot ahead"),
+        (7, (LeaderSlot(NOW - 60, 1), LeaderSlot(NOW + 90, 2)), None,
+         "bp1: KES periods left 7; leader schedule read, next leader slot at 2023-11-14 22:14:50 UTC"),
+        (3, None, "blocklog.db: no such file", "bp1: KES periods left 3; leader schedule unreadable: blocklog.db: no such file"),
+    ],
+)  # fmt: skip
+def test_the_facts_table_tells_a_producers_kes_and_next_leader_slot_not_the_schedule(
+    kes: int | None, schedule: tuple[LeaderSlot, ...] | None, error: str | None, expected: str
+) -> None:
+    metrics = {} if kes is None else {REMAINING_KES_METRIC: float(kes)}
+    facts = replace(two_hosts_facts()["relay1"], host="bp1", metrics=metrics, leader_schedule=schedule,
+                    leader_schedule_error=error)  # fmt: skip
+    line = producer_line("bp1", facts, NOW)
+    assert line == expected
+    assert "slot 1" not in line and "slot 2" not in line  # slot numbers stay private
