@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from orchestrator.cardano.leader_schedule import next_leader_slot
 from orchestrator.facts.model import FileStat, HostFacts
 from orchestrator.load.secrets import redact
 from orchestrator.model import Host
@@ -78,7 +79,7 @@ def _schedule_json(facts: HostFacts, unix_now: float | None) -> dict[str, Any] |
         return None
     upcoming = None
     if facts.leader_schedule is not None and unix_now is not None:
-        upcoming = next((s for s in facts.leader_schedule if s.at >= unix_now), None)
+        upcoming = next_leader_slot(facts.leader_schedule, unix_now)
     return {
         "read": facts.leader_schedule is not None,
         "error": facts.leader_schedule_error,

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from orchestrator.cardano.health import sync_state
+from orchestrator.cardano.leader_schedule import next_leader_slot
 from orchestrator.facts.clock import MAX_CLOCK_SKEW_SECONDS
 from orchestrator.facts.model import HostFacts
 from orchestrator.model import Host
@@ -76,7 +77,7 @@ def producer_line(name: str, facts: HostFacts, now: float) -> str:
     elif facts.leader_schedule is None:
         schedule = "no leader schedule configured"
     else:
-        upcoming = next((s for s in facts.leader_schedule if s.at >= now), None)
+        upcoming = next_leader_slot(facts.leader_schedule, now)
         schedule = ("leader schedule read, no leader slot ahead" if upcoming is None else
                     "leader schedule read, next leader slot at "
                     + datetime.fromtimestamp(upcoming.at, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC"))  # fmt: skip
