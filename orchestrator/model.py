@@ -6,7 +6,6 @@ value is private to them; the ones shared by several modules live here.
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -14,6 +13,8 @@ from types import MappingProxyType
 from typing import Any
 
 from orchestrator.cardano.layouts import Layout
+from orchestrator.load.host_patterns import HostUniverse, limit_selection, universe_from
+from orchestrator.load.host_patterns import select as select_hosts
 from orchestrator.cardano.releases import ReleasePin as ReleasePin  # re-exported: hosts, plans and runs name it
 
 
@@ -151,6 +152,9 @@ class Inventory:
     groups: Mapping[str, tuple[str, ...]] = field(default_factory=_frozen)  # group → host names
     warnings: tuple[str, ...] = ()  # "path:line:col: message" for things accepted but ignored
     helpers: tuple[Host, ...] = ()  # cardano_role: helper — no node; only drain/return hooks run there
+    # group → hosts in Ansible's order (`all`, `ungrouped` first), helpers included, for host patterns;
+    # empty: derived from `groups` (orchestrator.load.host_patterns.universe_from)
+    pattern_groups: Mapping[str, tuple[str, ...]] = field(default_factory=_frozen)
 
     def host(self, name: str) -> Host:
         """A node host or a helper (a delegate_to target) by name; KeyError when neither."""
@@ -171,44 +175,32 @@ class Inventory:
     def passive_nodes(self) -> tuple[Host, ...]:
         return tuple(h for h in self.hosts if h.role is Role.PASSIVE)
 
-    def select(self, pattern: str | None) -> tuple[Host, ...]:
-        """Ansible-style `--limit`: comma/colon-separated host or group names or globs; `!x` excludes."""
+    def universe(self) -> HostUniverse:
+        """What host patterns match against: Ansible's groups, role groups widened by `cardano_role`."""
+        names = tuple(h.name for h in (*self.hosts, *self.helpers))
+        groups = dict(self.pattern_groups) if self.pattern_groups else dict(universe_from(names, self.groups).groups)
+        for group, role in ROLE_GROUPS.items():
+            listed = list(groups.get(group, ()))
+            extra = [h.name for h in self.hosts if h.role is role and h.name not in listed]
+            if extra or group in groups:
+                groups[group] = (*listed, *extra)
+        return HostUniverse(names, groups)
+
+    def select(self, pattern: str | None, *, is_limit: bool = False) -> tuple[Host, ...]:
+        """The node hosts an Ansible host pattern selects (orchestrator.load.host_patterns), in inventory
+        order; `is_limit`: a `--limit` (its `@FILE` terms read). Helpers are never selected."""
         if not pattern:
             return self.hosts
-        included: list[str] = []
-        excluded: set[str] = set()
-        for raw in pattern.replace(":", ",").split(","):
-            term = raw.strip()
-            if not term:
-                continue
-            target = excluded if term.startswith("!") else None
-            term = term.lstrip("!")
-            names = self._match(term)
-            if target is not None:
-                target.update(names)
-            else:
-                included.extend(n for n in names if n not in included)
-        terms = [t.strip() for t in pattern.replace(":", ",").split(",") if t.strip()]
-        if not included and any(not t.startswith("!") for t in terms):
-            return ()
-        base = included or [h.name for h in self.hosts]
-        chosen = set(base) - excluded
+        chosen = set(select_hosts(pattern, self.universe(), is_limit=is_limit))
         return tuple(h for h in self.hosts if h.name in chosen)
 
-    def _match(self, term: str) -> list[str]:
-        if term in ("all", "*"):
-            return [h.name for h in self.hosts]
-        if term in ROLE_GROUPS:
-            # a role's group also holds the hosts that took the role from `cardano_role`
-            listed = list(self.groups.get(term, ()))
-            return listed + [h.name for h in self.hosts if h.role is ROLE_GROUPS[term] and h.name not in listed]
-        if term in self.groups:
-            return list(self.groups[term])
-        names = [h.name for h in self.hosts if fnmatch.fnmatchcase(h.name, term)]
-        for group, members in self.groups.items():
-            if fnmatch.fnmatchcase(group, term):
-                names.extend(m for m in members if m not in names)
-        return names
+    def limit(self, pattern: str | None) -> tuple[Host, ...]:
+        """The node hosts a `--limit` keeps; HostPatternError (naming the terms that matched nothing,
+        with a close name) when it keeps none."""
+        if not pattern:
+            return self.hosts
+        kept = set(limit_selection(pattern, self.universe(), [h.name for h in self.hosts]))
+        return tuple(h for h in self.hosts if h.name in kept)
 
 
 @dataclass(frozen=True)

@@ -747,7 +747,34 @@ class _Loader:
             helpers=tuple(h for h in hosts if h.role is Role.HELPER),
             groups={g: tuple(members) for g, members in sorted(membership.items())},
             warnings=tuple(self.warnings),
+            pattern_groups=self.pattern_groups(membership),
         )
+
+    def pattern_groups(self, membership: Mapping[str, list[str]]) -> dict[str, tuple[str, ...]]:
+        """Every group's hosts in Ansible's order, for host patterns (orchestrator.load.host_patterns):
+        `all`, `ungrouped`, then the groups as first seen; a group's own hosts, then its descendants'
+        breadth first (ansible-core 2.19 lib/ansible/inventory/group.py Group._get_hosts)."""
+        ungrouped = [h for h in self.hosts if membership.get("ungrouped") and h in membership["ungrouped"]]
+        top = [g for g in self.groups if g != "all" and ("all" in self.groups[g].parents or not self.groups[g].parents)]
+
+        def walk(name: str) -> tuple[str, ...]:
+            hosts: list[str] = list(ungrouped) if name == "all" else list(self.groups[name].hosts)
+            level = top if name == "all" else list(self.groups[name].children)
+            seen = {name}
+            while level:
+                nxt: list[str] = []
+                for child in level:
+                    if child in seen:
+                        continue
+                    seen.add(child)
+                    hosts.extend(self.groups[child].hosts)
+                    nxt.extend(self.groups[child].children)
+                level = nxt
+            return tuple(dict.fromkeys(hosts))
+
+        out = {"all": walk("all"), "ungrouped": tuple(ungrouped)}
+        out.update({g: walk(g) for g in self.groups if g not in ("all", "ungrouped")})
+        return out
 
     def render(
         self, resolved: Mapping[str, tuple[tuple[str, ...], dict[str, _Var]]], membership: Mapping[str, list[str]]
@@ -1292,7 +1319,15 @@ def load_selection(
 ) -> tuple[Inventory, tuple[Host, ...]]:
     """The inventory and the hosts `--limit` picks, as every command takes them; none picked is an error."""
     inventory = load_inventory(path, parse_extra_vars(extra_vars), vault=vault)
-    hosts = inventory.select(limit)
-    if not hosts:
-        raise InventoryError(str(path), 0, 0, f"no hosts match --limit {limit!r}")
-    return inventory, hosts
+    return inventory, limited(inventory, limit)
+
+
+def limited(inventory: Inventory, limit: str | None) -> tuple[Host, ...]:
+    """The hosts `--limit` keeps (Ansible's host patterns); InventoryError when it keeps none or is
+    malformed — the same message (and each command's documented bad-input exit code) everywhere."""
+    from orchestrator.load.host_patterns import HostPatternError
+
+    try:
+        return inventory.limit(limit)
+    except HostPatternError as exc:
+        raise InventoryError(inventory.source, 0, 0, str(exc)) from None

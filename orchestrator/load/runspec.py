@@ -19,7 +19,8 @@ from orchestrator.actions.drain_node import HookStep
 from orchestrator.actions.registry import ACTIONS
 from orchestrator.actions.stage_release import StageRelease
 from orchestrator.actions.sync_gate import SyncGate
-from orchestrator.load.inventory import did_you_mean
+from orchestrator.load.host_patterns import HostPatternError
+from orchestrator.load.inventory import did_you_mean, limited
 from orchestrator.load.playbook import PlaybookError, render_step, serial_batches, step_vars
 from orchestrator.model import ROLE_GROUPS, Host, Inventory, Playbook, ReleasePin, Role, Stage, Step
 from orchestrator.plan import PlannedStep
@@ -50,10 +51,12 @@ class RunSpec:
         return tuple(b for s in self.stages for b in s.batches)
 
 
-def _stage_hosts(stage: Stage, inventory: Inventory, limit: str | None) -> list[Host]:
-    chosen = {h.name for h in inventory.select(stage.hosts)}
-    if limit:
-        chosen &= {h.name for h in inventory.select(limit)}
+def _stage_hosts(stage: Stage, inventory: Inventory, limited: tuple[Host, ...], playbook: Playbook) -> list[Host]:
+    try:
+        chosen = {h.name for h in inventory.select(stage.hosts)}
+    except HostPatternError as exc:
+        raise PlaybookError(playbook.source, 0, 0, f"stage {stage.name!r}: hosts: {exc}") from None
+    chosen &= {h.name for h in limited}
     return [h for h in inventory.hosts if h.name in chosen]
 
 
@@ -87,8 +90,9 @@ def compile_run(
     stages: list[RolloutStage] = []
     warnings: list[str] = []
     names = {h.name for h in (*inventory.hosts, *inventory.helpers)}
+    in_limit = limited(inventory, limit)  # a --limit that keeps no host is an error, as in every command
     for stage in playbook.stages:
-        hosts = _stage_hosts(stage, inventory, limit)
+        hosts = _stage_hosts(stage, inventory, in_limit, playbook)
         for role in stage.roles:
             for step in role.steps:
                 for host in hosts:

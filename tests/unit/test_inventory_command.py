@@ -102,7 +102,7 @@ def test_bad_extra_var_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_limit_matching_nothing_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["-i", str(SMALL_POOL), "--limit", "nosuchhost"]) == 1
-    assert "no hosts match --limit 'nosuchhost'" in capsys.readouterr().err
+    assert "--limit 'nosuchhost' selects no host: 'nosuchhost' matches no group or host" in capsys.readouterr().err
 
 
 def test_registered_in_the_cli(capsys: pytest.CaptureFixture[str]) -> None:
