@@ -33,7 +33,7 @@ from orchestrator.roll.gates import GatePolicy
 from orchestrator.roll.window import LeaderGuard
 
 __all__ = ["FactsLike", "FileChange", "HostPlan", "Plan", "PlannedStep", "ReleasePin", "default_program", "make_plan",
-           "own_peers", "plan_host"]  # fmt: skip
+           "live_state", "own_peers", "plan_host"]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,7 @@ class HostPlan:
     drain: Hook | None = None  # run before anything on the host is touched
     return_hook: Hook | None = None  # run after its gate passed, or after its rollback is back in sync
     clock_skew: float | None = None  # seconds its clock is ahead of the control machine's (facts/clock.py)
+    live_state: str | None = None  # why it is not steady ("stopped", "failed", "starting", "locked by RUN"); see live_state()
 
     @property
     def expected_downtime(self) -> float | None:
@@ -92,6 +93,11 @@ class Plan:
     @property
     def errors(self) -> tuple[HostPlan, ...]:
         return tuple(h for h in self.hosts if h.error)
+
+    @property
+    def unsteady(self) -> tuple[HostPlan, ...]:
+        """Hosts whose node is stopped, failed, starting, … or locked by another run: a run refuses."""
+        return tuple(h for h in self.hosts if h.live_state is not None)
 
     def host(self, name: str) -> HostPlan:
         return next(h for h in self.hosts if h.host.name == name)
@@ -126,9 +132,36 @@ def default_program(release: ReleasePin | None, host: Host | None = None) -> tup
     return tuple(steps)
 
 
-def _refused(host: Host, facts: FactsLike, target: str | None, error: str) -> HostPlan:
+def _refused(host: Host, facts: FactsLike, target: str | None, error: str, live: str | None = None) -> HostPlan:
     return HostPlan(host, facts.node_version if facts.reachable else None, target, False, False, (), (),
-                    PlanAction.NONE, (), error=error)  # fmt: skip
+                    PlanAction.NONE, (), error=error, live_state=live)  # fmt: skip
+
+
+# systemd's ActiveState words (systemctl(1), org.freedesktop.systemd1(5)) for a node that is not
+# steadily running, as the plan names them. "unknown" (no unit, no systemd) is not judged.
+_NOT_STEADY = {"inactive": "stopped", "failed": "failed", "activating": "starting",
+               "deactivating": "stopping", "reloading": "reloading"}  # fmt: skip
+
+
+def live_state(host: Host, facts: FactsLike) -> tuple[str, str] | None:
+    """(state, why) when the host is not steady enough to plan: its node stopped, failed, starting,
+    stopping or reloading (the facts' `systemctl show` ActiveState), or its run lock held by another run.
+    A plan never calls such a host "nothing to do", and a run refuses to start while one is in scope: a
+    rolling upgrade assumes every node it does not touch is serving, and restarting a node someone
+    stopped on purpose (or one another run is changing) would be a surprise. None: steady."""
+    holder = getattr(facts, "run_lock", None)  # HostFacts always has it; a FactsLike fake may not
+    if isinstance(holder, str) and holder:
+        return (f"locked by {holder}", f"locked by run {holder}: another run is changing this host (or was killed "
+                f"while it did); let it finish, or resume it (run --resume {holder})")  # fmt: skip
+    active = getattr(facts, "service_active", None)
+    state = _NOT_STEADY.get(active) if isinstance(active, str) else None
+    if state is None:
+        return None
+    unit = host.layout.service_name
+    hint = {"stopped": f"start it (systemctl start {unit}) if it should run, or leave it out (--limit '!{host.name}')",
+            "failed": f"see why (journalctl -u {unit}), fix and start it, or leave it out (--limit '!{host.name}')",
+            }.get(state, "wait until it is active, then plan again")  # fmt: skip
+    return state, f"node is {state} (systemd {unit}: {active}): not planned; {hint}"
 
 
 def plan_host(
@@ -137,12 +170,14 @@ def plan_host(
     facts: FactsLike,
     release: ReleasePin | None,
     program: Sequence[PlannedStep] | None = None,
+    *,
+    judge_live: bool = True,
 ) -> HostPlan:
     """Ask each action of the host's program, in slot order, what it needs from these facts.
 
     program: the host's actions from the playbook (load/runspec.py); None: default_program(release).
     A host that cannot be planned gets a HostPlan with `error` (never an exception): one bad host
-    must not stop the plan of the others.
+    must not stop the plan of the others. judge_live: refuse a host that is not steady (live_state).
     """
     steps = sorted(program if program is not None else default_program(release, host), key=lambda p: p.slot)
     target = release.version if release is not None and any(p.slot is Slot.BINARY for p in steps) else None
@@ -155,6 +190,9 @@ def plan_host(
         missing = "config.json" if facts.config_text is None else "topology.json"
         path = host.layout.config_path if facts.config_text is None else host.layout.topology_path
         return _refused(host, facts, target, f"{path}: {missing} missing or unreadable on the host")
+    unsteady = live_state(host, facts) if judge_live else None  # audit's drift rule judges files only
+    if unsteady is not None:
+        return _refused(host, facts, target, unsteady[1], live=unsteady[0])
     ctx = PlanContext(host, inventory, facts, release)
     draft = HostDraft(facts.node_version, target)
     reading = host.layout.config_path

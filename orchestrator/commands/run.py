@@ -68,6 +68,12 @@ def run(args: argparse.Namespace) -> int:
                 console.print("--check: nothing was changed on any host.")
                 return 1 if plan.errors else 2 if plan.pending else 0
             assert journal is not None
+            if plan.unsteady:  # a stopped/failed/starting node or another run's host: never rolled around
+                names = ", ".join(f"{hp.host.name} ({hp.live_state})" for hp in plan.unsteady)
+                print(f"cardano-fleet run: refused: not every host in scope is steady: {names}; "
+                      "nothing was changed (reasons above)", file=sys.stderr)  # fmt: skip
+                journal.record("*", Phase.RUN_ENDED, reason=f"refused: not steady: {names}")
+                return 1
             if not plan.pending:
                 if plan.errors:  # not "every host is as wanted": some could not even be planned
                     console.print(f"Nothing to do on the hosts that could be planned; {len(plan.errors)} host(s) "

@@ -136,6 +136,24 @@ class ServiceSection(FactSection):
         )
 
 
+@register
+class RunLockSection(FactSection):
+    """Which run, if any, holds the host's run lock: a plan must say "locked by RUN" rather than plan
+    a host another run is changing. The lock is the directory roll/remote.py takes (mkdir)."""
+
+    name = "run_lock"
+    check_exit = False
+
+    def command(self, host: Host) -> str:
+        from orchestrator.roll.remote import LOCK_DIR
+
+        return f"if [ -d {q(LOCK_DIR)} ]; then printf 'holder=%s\\n' \"$(cat {q(LOCK_DIR + '/run_id')} 2>/dev/null || echo unknown)\"; fi"
+
+    def parse(self, out: Output) -> Parsed:
+        holder = kv(out.body).get("holder")
+        return Parsed.of(run_lock=(holder.strip() or "unknown") if holder is not None else None)
+
+
 class _FileSection(FactSection):
     """A whole small file: owner/group/mode/size, sha256 and contents (base64, so any bytes survive)."""
 

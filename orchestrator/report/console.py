@@ -34,7 +34,8 @@ def plan_table(plan: Plan) -> Table:
         table.add_column(col, overflow="fold")
     for hp in sorted(plan.hosts, key=lambda h: (h.batch or 999, h.host.name)):
         if hp.error:
-            table.add_row(str(hp.batch or "-"), hp.host.name, hp.host.role.value, "?", "", Text("error", "bold red"), "")
+            table.add_row(str(hp.batch or "-"), hp.host.name, hp.host.role.value, hp.current_version or "?", "",
+                          Text(hp.live_state or "error", "bold red"), "")  # fmt: skip
             continue
         version = hp.current_version or "?"
         if hp.switch_binary:

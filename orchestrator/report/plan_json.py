@@ -26,7 +26,7 @@ def plan_as_json(plan: Plan, now: float | None = None) -> dict[str, Any]:
                 "switch_binary": hp.switch_binary, "stage_release": hp.stage_release, "action": hp.action,
                 "files": [{"path": c.path, "reason": c.diff.reason, "diff": c.diff.diff} for c in hp.files],
                 "unchanged": [{"path": d.path, "reason": d.reason} for d in hp.unchanged],
-                "reasons": list(hp.reasons), "error": hp.error,
+                "reasons": list(hp.reasons), "error": hp.error, "live_state": hp.live_state,
                 "gate": None if hp.gate is None or not hp.changed else {
                     "max_slot_lag": hp.gate.max_slot_lag, "min_hot_peers": hp.gate.min_hot_peers,
                     "timeout_seconds": hp.gate.overall_timeout, "stall_seconds": hp.gate.stall_timeout,

@@ -68,6 +68,7 @@ HEALTHY: dict[str, tuple[str, int | None]] = {
         0,
     ),
     "service": ("ActiveState=active\nUnitFileState=enabled", 0),
+    "run_lock": ("", 0),
     "config": (file_body(CONFIG), 0),
     "topology": (file_body(TOPOLOGY, "cardano:cardano 640 77"), 0),
     "genesis": (f"conway\t/opt/cardano/cnode/files/conway-genesis.json\t{SHA_A}\t{SHA_B}", 0),
@@ -404,3 +405,9 @@ def test_probe_quotes_hostile_paths(tmp_path: Path) -> None:
     f = parse_probe(host, proc.stdout)
     assert f.hostname  # the os section ran
     assert "config" in f.probe_errors and "keys" in f.probe_errors
+
+
+def test_a_held_run_lock_is_read() -> None:
+    held = parse_probe(RELAY, probe(HEALTHY, run_lock=("holder=20261205T101500Z-ab12", 0)))
+    assert held.run_lock == "20261205T101500Z-ab12"
+    assert parse_probe(RELAY, probe(HEALTHY)).run_lock is None
