@@ -20,6 +20,7 @@ from orchestrator.actions.base import (
     Slot,
 )
 from orchestrator.actions.convert_topology import ConvertTopology, own_peers
+from orchestrator.actions.drain_node import HookStep
 from orchestrator.actions.install_release import InstallRelease
 from orchestrator.actions.migrate_config import MigrateConfig
 from orchestrator.actions.restart_node import RestartNode
@@ -164,6 +165,22 @@ def live_state(host: Host, facts: FactsLike) -> tuple[str, str] | None:
     return state, f"node is {state} (systemd {unit}: {active}): not planned; {hint}"
 
 
+# The traffic role's settings (orchestrator/bundled/roles/traffic): an inventory that sets them expects
+# its hosts drained and returned around every restart.
+_HOOK_SETTINGS = (("drain", "drain_command"), ("return", "return_command"))
+
+
+def _hooks_not_run(host: Host, steps: Sequence[PlannedStep]) -> list[str]:
+    """A line when the inventory defines a drain/return hook for the host and its program (the
+    playbook) runs none: the node would restart in rotation, which must not happen without a word."""
+    ran = {p.operation.kind for p in steps if isinstance(p.operation, HookStep)}
+    missing = [setting for kind, setting in _HOOK_SETTINGS if kind not in ran and host.vars.get(setting)]
+    if not missing:
+        return []
+    return [f"inventory defines {' and '.join(missing)} for this host; this playbook does not run them "
+            "(no role traffic): the node restarts without being drained or returned"]  # fmt: skip
+
+
 def plan_host(
     host: Host,
     inventory: Inventory,
@@ -218,6 +235,8 @@ def plan_host(
         if why is not None:  # its gate would measure every lag against the wrong slot
             return _refused(host, facts, draft.target_version, why)
     reasons = list(draft.reasons)
+    if program is not None and action is not PlanAction.NONE:
+        reasons.extend(_hooks_not_run(host, steps))
     if action is PlanAction.NONE and not draft.changes_files_or_binary:
         reasons.append(f"nothing to do: node is {facts.node_version}, " + "; ".join(d.reason for d in draft.unchanged))
     return HostPlan(host, facts.node_version, draft.target_version, draft.stage_release, draft.switch_binary,

@@ -78,14 +78,57 @@ def probe_hosts(spec: RunSpec) -> list[Host]:
 
 def gather_and_plan(loaded: Loaded, fleet: Fleet) -> tuple[dict[str, HostFacts], Plan]:
     facts = gather_facts(fleet, probe_hosts(loaded.spec))
-    return facts, plan_from_facts(loaded, facts)
+    plan = plan_from_facts(loaded, facts)
+    return facts, check_hook_hosts(plan, fleet, facts)
 
 
-def recheck_host(loaded: Loaded, fleet: Fleet, hp: HostPlan) -> Recheck:
+# A hook runs under coreutils' `timeout` on its host (roll/remote.py): the probe checks it is there.
+HOOK_HOST_PROBE = "command -v timeout >/dev/null || { echo 'coreutils timeout is missing' >&2; exit 1; }"
+
+
+def check_hook_hosts(plan: Plan, fleet: Fleet, facts: Mapping[str, HostFacts], timeout: float = 60.0) -> Plan:
+    """Probe, with the fleet and before anything changes, every host a pending host's drain or return
+    hook runs on that the facts did not already reach (a load balancer with `cardano_role: helper`,
+    a host --limit leaves out). A host whose hook host does not answer is not steady
+    (`live_state` "hook host NAME unreachable"): the plan says so and a run refuses before any change,
+    rather than restart nodes and fail at the first drain."""
+    targets: dict[str, Host] = {}
+    for hp in plan.pending:
+        for hook in (hp.drain, hp.return_hook):
+            if hook is None:
+                continue
+            seen = facts.get(hook.on.name)
+            if seen is None or not seen.reachable:
+                targets.setdefault(hook.on.name, hook.on)
+    if not targets:
+        return plan
+    answers = fleet.run_all(list(targets.values()), lambda _h: HOOK_HOST_PROBE, timeout=timeout)
+    down = {name: (res.error or res.stderr.strip() or f"exit {res.exit_code}")
+            for name, res in answers.items() if not res.ok}  # fmt: skip
+    if not down:
+        return plan
+    hosts = []
+    for hp in plan.hosts:
+        bad = next((h.on.name for h in (hp.drain, hp.return_hook) if hp.changed and h is not None and h.on.name in down),
+                   None)  # fmt: skip
+        if bad is None:
+            hosts.append(hp)
+            continue
+        hook = next(h for h in (hp.drain, hp.return_hook) if h is not None and h.on.name == bad)
+        hosts.append(replace(hp, live_state=f"hook host {bad} unreachable",
+                             error=f"its {hook.kind} hook runs on {bad}, which does not answer ({down[bad]}): "
+                                   "nothing is changed anywhere until it does"))  # fmt: skip
+    return replace(plan, hosts=tuple(hosts))
+
+
+def recheck_host(loaded: Loaded, fleet: Fleet, hp: HostPlan, run_id: str | None = None) -> Recheck:
     """Just before a host's turn: probe it again (one round trip) and plan it from what it holds now,
-    with its own program, so the rollout writes nothing computed from bytes that are no longer there."""
+    with its own program, so the rollout writes nothing computed from bytes that are no longer there.
+    `run_id`: the run asking, whose own lock on the host is no reason to refuse it."""
     host = hp.host
     facts = gather_facts(fleet, [host])[host.name]
+    if run_id is not None and facts.run_lock == run_id:
+        facts = replace(facts, run_lock=None)
     spec = loaded.spec
     fresh = replace(plan_host(host, loaded.inventory, facts, spec.release, spec.programs.get(host.name, ())),
                     last_start_seconds=facts.last_start_seconds)  # fmt: skip

@@ -117,7 +117,7 @@ def _execute(console: Console, loaded: Loaded, fleet: Fleet, journal: Journal, p
         rollout = Rollout(plan, remote, journal, RolloutSettings(gate=loaded.spec.gate),
                           sample=lambda h: sample_host(fleet, h, max_skew=skew.get(h.name, MAX_CLOCK_SKEW_SECONDS)),
                           emit=view.on_event, relays=loaded.inventory.relays, hosts=loaded.inventory.hosts,
-                          replan=lambda hp: recheck_host(loaded, fleet, hp))  # fmt: skip
+                          replan=lambda hp: recheck_host(loaded, fleet, hp, journal.run_id))  # fmt: skip
         result = rollout.execute(loaded.spec.stages)
     text = render_run_report(result)
     path = journal.dir / "report.json"

@@ -384,7 +384,8 @@ def test_shipped_upgrade_playbook() -> None:
     )
     assert (producers.hosts, producers.serial) == ("block_producers", Serial((1,)))
     expected = ["stage_release", "install_release", "migrate_config", "convert_topology", "restart_node", "sync_gate"]
-    assert [s.action for s in relays.steps] == expected
+    # relays and passive nodes run the inventory's drain/return hooks (issue 28); producers have none
+    assert [s.action for s in relays.steps] == ["drain_node", "return_node", *expected]
     assert [s.action for s in producers.steps] == expected
     assert [r.name for r in producers.roles] == ["node_release", "p2p_config", "p2p_topology", "sync_gate"]
     assert all(s.line > 0 and s.path.endswith("steps.yml") for s in relays.steps)
@@ -396,7 +397,8 @@ def test_shipped_enable_p2p_playbook() -> None:
     for stage in book.stages:
         actions = [s.action for s in stage.steps]
         assert "install_release" not in actions and "stage_release" not in actions
-        assert actions == ["migrate_config", "convert_topology", "restart_node", "sync_gate"]
+        hooks = ["drain_node", "return_node"] if stage.name != "block_producers" else []
+        assert actions == [*hooks, "migrate_config", "convert_topology", "restart_node", "sync_gate"]
     assert dict(book.vars) == {}  # nothing to set: the roles' defaults are what enable-p2p means
 
 

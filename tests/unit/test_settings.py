@@ -297,7 +297,7 @@ def test_a_playbook_variable_nothing_reads_is_refused_at_its_line(tmp_path: Path
                                                        "min_healthy_relays: 1\nvars:\n  config_version: running\n", 1))
     with pytest.raises(PlaybookError) as caught:
         load_playbook(playbook, roles_dir=ROOT / "roles")
-    assert (caught.value.path, caught.value.line, caught.value.column) == (str(playbook), 9, 3)
+    assert (caught.value.path, caught.value.line, caught.value.column) == (str(playbook), 11, 3)
     assert caught.value.message == "variable 'config_version' is set but nothing in this playbook or its roles reads it"
 
 
