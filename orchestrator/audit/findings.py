@@ -47,6 +47,8 @@ class HostAudit:
     reachable: bool
     slot_lag: int | None
     findings: tuple[Finding, ...]
+    node_version: str | None = None  # what `cardano-node --version` said (None: unknown)
+    kes_periods_left: int | None = None  # a producer's remainingKESPeriods metric (None: not exported)
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,9 @@ class AuditReport:
     policy: Policy
     timestamp: float
     hosts: tuple[HostAudit, ...]
+    error: str | None = None  # the audit did not run: why (inventory, vault password, policy, arguments)
+    duration: float | None = None  # seconds the audit took (load, probe, checks)
+    fleet: str = ""  # the label that tells two audited inventories apart (--fleet, default the -i path)
 
     @property
     def findings(self) -> tuple[Finding, ...]:
@@ -76,11 +81,23 @@ class AuditReport:
 
     @property
     def exit_code(self) -> int:
-        """2: a host could not be audited (unreachable/probe failed); 1: failing findings; 0: compliant."""
-        if self.unreachable:
+        """2: the audit did not run, or a host could not be audited (unreachable/probe failed); 1: failing
+        findings; 0: compliant."""
+        if self.error is not None or self.unreachable:
             return 2
         return 1 if self.failing else 0
 
     @property
     def compliant(self) -> bool:
         return self.exit_code == 0
+
+    @property
+    def reason(self) -> str:
+        """One line: why the exit code is what it is (for machine outputs and alerts)."""
+        if self.error is not None:
+            return f"not run: {self.error}"
+        if self.unreachable:
+            return "incomplete: unreachable or not probed: " + ", ".join(self.unreachable)
+        if self.failing:
+            return f"{len(self.failing)} failing finding(s) on " + ", ".join(sorted({f.host for f in self.failing}))
+        return "compliant"

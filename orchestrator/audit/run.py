@@ -53,5 +53,7 @@ def audit(
         f = facts.get(host.name) or HostFacts(host.name, reachable=False, error="not probed", network=host.network)
         findings = audit_host(host, f, inventory, policy, now)
         lag = host_slot_lag(f, now, policy) if f.reachable else None
-        audits.append(HostAudit(host.name, host.role.value, f.reachable and f.error is None, lag, tuple(findings)))
+        audits.append(HostAudit(host.name, host.role.value, f.reachable and f.error is None, lag, tuple(findings),
+                                node_version=f.node_version if f.reachable else None,
+                                kes_periods_left=f.remaining_kes_periods if f.reachable and host.is_producer else None))
     return AuditReport(inventory.source, policy, now, tuple(audits))

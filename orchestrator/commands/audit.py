@@ -3,15 +3,21 @@
 Read-only: one facts probe per host, then the pure checks of orchestrator.audit.checks. Exit codes:
 0 compliant; 1 findings at or above the policy's `fail_on` severity (default error); 2 a host was
 unreachable or could not be probed, or the inventory/policy/arguments are unusable (the audit is
-incomplete or did not run). 2 wins over 1. See docs/audit.md.
+incomplete or did not run). 2 wins over 1. Machine outputs are written on every exit, with the exit
+code and its reason. See docs/audit.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from orchestrator.commands._fleet_args import add_extra_vars_argument, vault_secrets
+
+if TYPE_CHECKING:
+    from orchestrator.audit.findings import AuditReport
 
 HELP = (
     "compliance audit: pinned version, P2P, role wiring, sync, drift, hygiene; "
@@ -28,6 +34,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", metavar="FILE",
                         help="write the report to FILE atomically (temp file + fsync + rename) instead of stdout")
     parser.add_argument("-l", "--limit", metavar="PATTERN", help="only these hosts/groups (Ansible --limit syntax)")
+    parser.add_argument("--fleet", metavar="NAME",
+                        help="the `fleet` label of every metric and report (default: the -i path as given), "
+                             "to tell two audited inventories apart")
     parser.add_argument("-f", "--forks", type=int, default=20, metavar="N", help="hosts probed at once (default 20)")
     parser.add_argument("--accept-new-host-keys", action="store_true",
                         help="trust and record host keys not yet in known_hosts (a changed key is still refused)")
@@ -38,15 +47,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--list-rules", action="store_true", help="list the rules (id, severity, description) and exit")
 
 
-def _fail(message: str) -> int:
-    print(f"cardano-fleet audit: {message}", file=sys.stderr)
-    return 2
-
-
 def run(args: argparse.Namespace) -> int:
+    """The audit; its machine outputs (-o FILE, or stdout for json/junit/prometheus/markdown) are written
+    on every exit, 2 included, with the exit code and its reason in them (docs/audit.md)."""
     import time
 
     from orchestrator.audit.checks import RULES
+    from orchestrator.audit.findings import AuditReport
     from orchestrator.audit.policy import Policy, PolicyError, load_policy
     from orchestrator.audit.run import audit
     from orchestrator.load.inventory import SourceError, load_selection
@@ -55,18 +62,29 @@ def run(args: argparse.Namespace) -> int:
         for rule in RULES:
             print(f"{rule.id:26} {rule.severity.value:8} {rule.applies_to.value:15} {rule.description}")
         return 0
+    started = time.monotonic()
+    fleet_label = args.fleet or args.inventory or ""
+    policy = Policy()
+
+    def not_run(message: str) -> int:
+        print(f"cardano-fleet audit: {message}", file=sys.stderr)
+        report = AuditReport(args.inventory or "", policy, time.time(), (), error=message,
+                             duration=time.monotonic() - started, fleet=fleet_label)  # fmt: skip
+        _emit(args, report, table=False)
+        return report.exit_code
+
     if not args.inventory:
-        return _fail("-i/--inventory is required")
+        return not_run("-i/--inventory is required")
     if args.forks < 1:
-        return _fail("--forks must be at least 1")
+        return not_run("--forks must be at least 1")
     try:
         policy = load_policy(args.policy) if args.policy else Policy()
     except PolicyError as e:
-        return _fail(f"policy: {e}")
+        return not_run(f"policy: {e}")
     try:
         inventory, hosts = load_selection(args.inventory, args.extra_vars, args.limit, vault_secrets(args))
     except SourceError as e:
-        return _fail(str(e))
+        return not_run(str(e))
 
     from orchestrator.facts.probe import gather_facts
     from orchestrator.ssh.transport import Fleet
@@ -74,7 +92,13 @@ def run(args: argparse.Namespace) -> int:
     with Fleet(inventory.hosts, forks=args.forks, accept_new_host_keys=args.accept_new_host_keys) as fleet:
         facts = gather_facts(fleet, hosts, timeout=args.timeout)
     report = audit(inventory, facts, policy, time.time(), hosts)
+    report = replace(report, duration=time.monotonic() - started, fleet=fleet_label)
+    return _emit(args, report, table=True)
 
+
+def _emit(args: argparse.Namespace, report: AuditReport, *, table: bool) -> int:
+    """Render the report in --format and write it (-o FILE atomically, else stdout); the exit code.
+    `table`: print the table when it is the format (an audit that did not run has said why on stderr)."""
     text: str | None = None
     if args.format == "json":
         from orchestrator.report import audit_json
@@ -103,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
             console = Console(record=True, width=140, file=io.StringIO())
             print_audit(console, report, verbose=args.verbose)
             text = console.export_text()
-        else:
+        elif table:
             from orchestrator.report.terminal import make_console
 
             print_audit(make_console(), report, verbose=args.verbose)
@@ -118,7 +142,8 @@ def run(args: argparse.Namespace) -> int:
             try:
                 write_atomic(args.output, text)
             except OSError as e:
-                return _fail(f"cannot write {args.output}: {e.strerror or e}")
+                print(f"cardano-fleet audit: cannot write {args.output}: {e.strerror or e}", file=sys.stderr)
+                return 2
         else:
             sys.stdout.write(text)
     return report.exit_code

@@ -177,7 +177,10 @@ def _password_from_file(path: str, vault_id: str) -> bytes:
 
 def _prompt(vault_id: str) -> bytes:
     label = "Vault password" if vault_id == DEFAULT_ID else f"Vault password ({vault_id})"
-    password = getpass.getpass(f"{label}: ").encode("utf-8")
+    try:
+        password = getpass.getpass(f"{label}: ").encode("utf-8")
+    except EOFError:  # stdin closed mid-prompt: one line, never a traceback
+        raise VaultError(f"no vault password for '{vault_id}': the prompt got end of input") from None
     if not password:
         raise VaultError("an empty vault password was entered")
     return password
@@ -199,6 +202,11 @@ class VaultSecrets:
         if not self._asked:
             self._asked = True
             for vault_id in self.prompt_ids:
+                if not self.isatty():  # cron, a systemd timer, CI: nobody can answer
+                    raise VaultError(
+                        f"--vault-id {vault_id}@prompt needs a terminal to ask the vault password, and stdin is not "
+                        f"one: give --vault-password-file FILE or --vault-id {vault_id}@FILE in scheduled runs"
+                    )
                 self.given.append(VaultSecret(vault_id, self.ask(vault_id), "prompt"))
             if not self.given and self.prompt_if_tty and self.isatty():
                 self.given.append(VaultSecret(DEFAULT_ID, self.ask(DEFAULT_ID), "prompt"))

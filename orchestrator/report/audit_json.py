@@ -48,6 +48,10 @@ AUDIT_JSON_SCHEMA: dict[str, Any] = {
         "inventory": {"type": "string"},
         "exit_code": {"type": "integer", "enum": [0, 1, 2]},
         "compliant": {"type": "boolean"},
+        "reason": {"type": "string", "description": "one line: why the exit code is what it is"},
+        "error": {**_STR_OR_NULL, "description": "the audit did not run: why (then `hosts` is empty)"},
+        "fleet": {"type": "string", "description": "--fleet, default the inventory path as given"},
+        "duration_seconds": {"type": ["number", "null"]},
         "policy": {
             "type": "object",
             "required": ["source", "pinned_version", "pinned_cli_version", "max_slot_lag", "max_stall_slots",
@@ -106,6 +110,8 @@ AUDIT_JSON_SCHEMA: dict[str, Any] = {
                     "role": {"type": "string", "enum": ["relay", "block_producer", "passive"]},
                     "reachable": {"type": "boolean"},
                     "slot_lag": _INT_OR_NULL,
+                    "node_version": _STR_OR_NULL,
+                    "kes_periods_left": _INT_OR_NULL,
                     "findings": {"type": "array", "items": FINDING_SCHEMA},
                 },
             },
@@ -128,6 +134,10 @@ def audit_document(report: AuditReport) -> dict[str, Any]:
         "inventory": report.source,
         "exit_code": report.exit_code,
         "compliant": report.compliant,
+        "reason": report.reason,
+        "error": report.error,
+        "fleet": report.fleet or report.source,
+        "duration_seconds": None if report.duration is None else round(report.duration, 3),
         "policy": {
             "source": policy.source,
             "pinned_version": policy.pinned_version,
@@ -170,6 +180,8 @@ def audit_document(report: AuditReport) -> dict[str, Any]:
                 "role": h.role,
                 "reachable": h.reachable,
                 "slot_lag": h.slot_lag,
+                "node_version": h.node_version,
+                "kes_periods_left": h.kes_periods_left,
                 "findings": [
                     {"rule": f.rule, "severity": f.severity.value, "status": _status(f), "passed": f.passed,
                      "message": f.message, "detail": f.detail}

@@ -31,6 +31,14 @@ def render(report: AuditReport) -> str:
         "skipped": str(sum(1 for f in findings if f.skipped)),
         "timestamp": stamp,
     })  # fmt: skip
+    if report.error is not None:  # the audit did not run: one erroring case says why (CI fails visibly)
+        root.set("tests", "1")
+        root.set("errors", "1")
+        suite = ET.SubElement(root, "testsuite", {"name": "cardano-fleet audit", "tests": "1", "failures": "0",
+                                                  "errors": "1", "skipped": "0", "timestamp": stamp})  # fmt: skip
+        case = ET.SubElement(suite, "testcase", {"classname": "cardano-fleet.audit", "name": "audit-run", "time": "0"})
+        element = ET.SubElement(case, "error", {"message": _clean(report.reason), "type": "exit-2"})
+        element.text = _clean(report.error)
     for h in report.hosts:
         suite = ET.SubElement(root, "testsuite", {
             "name": h.host,

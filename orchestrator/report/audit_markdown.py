@@ -18,6 +18,9 @@ def _status(f: Finding) -> str:
 def render(report: AuditReport, verbose: bool = False) -> str:
     when = datetime.fromtimestamp(report.timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     verdict = {0: "compliant", 1: "NOT compliant", 2: "INCOMPLETE (hosts unreachable)"}[report.exit_code]
+    if report.error is not None:
+        return "\n".join([f"# cardano-fleet audit: NOT RUN (exit {report.exit_code})", "",
+                          f"- inventory: `{report.source}`", f"- when: {when}", f"- why: {_cell(report.error)}", ""])
     out = [
         f"# cardano-fleet audit: {verdict}",
         "",

@@ -46,6 +46,9 @@ def print_audit(console: Console, report: AuditReport, verbose: bool = False) ->
                     console.print(Syntax(f.detail, "diff", theme="ansi_dark", background_color="default"))
                 else:
                     console.print(Text(f.detail))
+    if report.error is not None:
+        console.print(Text.assemble("Audit: ", ("NOT RUN", "bold red"), f" — {report.error}; exit {report.exit_code}"))
+        return
     verdict = {0: Text("COMPLIANT", "bold green"), 1: Text("NOT COMPLIANT", "bold red"),
                2: Text("INCOMPLETE: hosts unreachable", "bold red")}[report.exit_code]  # fmt: skip
     summary = Text("Audit: ")

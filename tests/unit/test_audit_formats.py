@@ -79,7 +79,9 @@ def test_prometheus_text_parses_with_help_and_type() -> None:
     text = audit_prometheus.render(_report())
     fam = _families(text)
     assert set(fam) == {"cardano_fleet_check", "cardano_fleet_host_reachable", "cardano_fleet_slot_lag",
-                        "cardano_fleet_audit_timestamp_seconds", "cardano_fleet_audit_exit_code"}  # fmt: skip
+                        "cardano_fleet_audit_timestamp_seconds", "cardano_fleet_audit_exit_code",
+                        "cardano_fleet_kes_periods_left", "cardano_fleet_node_version_info",
+                        "cardano_fleet_audit_result_info"}  # fmt: skip
     for name, family in fam.items():
         assert family.type == "gauge" and family.documentation, name
         assert f"# HELP {name} " in text and f"# TYPE {name} gauge" in text
