@@ -13,9 +13,9 @@ from types import MappingProxyType
 from typing import Any
 
 from orchestrator.cardano.layouts import Layout
+from orchestrator.cardano.releases import ReleasePin as ReleasePin  # re-exported: hosts, plans and runs name it
 from orchestrator.load.host_patterns import HostUniverse, limit_selection, universe_from
 from orchestrator.load.host_patterns import select as select_hosts
-from orchestrator.cardano.releases import ReleasePin as ReleasePin  # re-exported: hosts, plans and runs name it
 
 
 class Role(StrEnum):

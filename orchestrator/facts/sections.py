@@ -147,7 +147,8 @@ class RunLockSection(FactSection):
     def command(self, host: Host) -> str:
         from orchestrator.roll.remote import LOCK_DIR
 
-        return f"if [ -d {q(LOCK_DIR)} ]; then printf 'holder=%s\\n' \"$(cat {q(LOCK_DIR + '/run_id')} 2>/dev/null || echo unknown)\"; fi"
+        holder = f"$(cat {q(LOCK_DIR + '/run_id')} 2>/dev/null || echo unknown)"
+        return f"if [ -d {q(LOCK_DIR)} ]; then printf 'holder=%s\\n' \"{holder}\"; fi"
 
     def parse(self, out: Output) -> Parsed:
         holder = kv(out.body).get("holder")

@@ -114,7 +114,8 @@ def _compile(term: str) -> re.Pattern[str]:
     try:
         return re.compile(term[1:]) if term.startswith("~") else re.compile(fnmatch.translate(term))
     except re.error as exc:
-        raise HostPatternError(f"host pattern {term!r} is not a valid {'regex' if term[0] == '~' else 'glob'}: {exc}")
+        kind = "regex" if term[0] == "~" else "glob"
+        raise HostPatternError(f"host pattern {term!r} is not a valid {kind}: {exc}") from None
 
 
 def _split_subscript(term: str) -> tuple[str, tuple[int, int | None] | None]:
@@ -164,10 +165,7 @@ def evaluate(terms: Sequence[str], universe: HostUniverse) -> list[str]:
     """The host names the terms select, each once, in Ansible's order of evaluation."""
     chosen: list[str] = []
     for term in _ordered([t for t in terms if t]):
-        if term in universe.hosts:
-            matched = [term]
-        else:
-            matched = _one_term(term, universe)
+        matched = [term] if term in universe.hosts else _one_term(term, universe)
         if term[0] == "!":
             drop = set(matched)
             chosen = [h for h in chosen if h not in drop]

@@ -71,3 +71,39 @@ def test_a_stopped_node_is_planned_as_stopped_and_the_run_refuses(
         assert fleet_fingerprints(lab) == before
     finally:
         lab.exec("passive1", "systemctl start cardano-node.service")
+
+
+def test_audit_without_the_vault_password_rewrites_the_prom_file_with_exit_code_2(
+    estate, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from orchestrator.load.vault import VaultSecret, encrypt
+
+    lab = estate
+    password = tmp_path / "vault-pass"
+    password.write_text("lab-vault-password\n")
+    envelope = encrypt("ops@exchange.example", VaultSecret("default", b"lab-vault-password"))
+    vaulted = "\n".join("      " + line for line in envelope.splitlines())
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text(Path(lab.inventory_path).read_text().replace(
+        "all:\n  vars:\n", f"all:\n  vars:\n    audit_contact: !vault |\n{vaulted}\n", 1))  # fmt: skip
+    prom = tmp_path / "cardano_fleet_audit.prom"
+
+    def metrics() -> dict[str, list[tuple[dict[str, str], float]]]:
+        return {f.name: [(s.labels, s.value) for s in f.samples]
+                for f in text_string_to_metric_families(prom.read_text())}  # fmt: skip
+
+    good = main(["audit", "-i", str(inventory), "--vault-password-file", str(password), "--format", "prometheus",
+                 "-o", str(prom)])  # fmt: skip
+    first = metrics()
+    assert sorted(lab_["host"] for lab_, _ in first["cardano_fleet_host_reachable"]) == ["passive1", "relay1", "relay2"]
+    assert first["cardano_fleet_audit_exit_code"][0][1] == good != 2
+    assert {lab_["version"] for lab_, _ in first["cardano_fleet_node_version_info"]} == {"8.7.3"}
+
+    assert main(["audit", "-i", str(inventory), "--format", "prometheus", "-o", str(prom)]) == 2
+    assert "vault-encrypted and cannot be decrypted" in capsys.readouterr().err
+    second = metrics()
+    assert second["cardano_fleet_audit_exit_code"] == [({"fleet": str(inventory)}, 2.0)]
+    assert second["cardano_fleet_audit_result_info"][0][0]["reason"].startswith("not run: ")
+    assert not second["cardano_fleet_host_reachable"]  # the last good state is gone, not left in place
