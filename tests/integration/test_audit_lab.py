@@ -110,5 +110,7 @@ def test_upgraded_fleet_passes_then_broken_hosts_yield_exactly_their_findings(
                  "-o", str(prom)])  # fmt: skip
     assert code == 2
     text = prom.read_text()
-    assert 'cardano_fleet_host_reachable{host="relay3"} 0' in text
-    assert 'cardano_fleet_check{host="bp1",rule="key-permissions",severity="error"} 0' in text
+    fleet = f'fleet="{inventory}"'  # every sample names the inventory audited (default: the -i path)
+    assert f'cardano_fleet_host_reachable{{{fleet},host="relay3"}} 0' in text
+    assert f'cardano_fleet_check{{{fleet},host="bp1",rule="key-permissions",severity="error"}} 0' in text
+    assert 'reason="incomplete: unreachable or not probed: relay3"' in text

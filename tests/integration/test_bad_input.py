@@ -121,7 +121,7 @@ CASES = [
         _edit(PLAYBOOK, '    serial: [1, "50%"]', "    seral: 1"),
         (),
         "unknown key 'seral' in a stage — did you mean 'serial'?",
-        "play.yml:17:5",
+        "play.yml:19:5",
     ),
     (
         "wrong type: port",
@@ -157,7 +157,7 @@ CASES = [
         _edit(PLAYBOOK, "max_fail_percentage: 0 ", "max_fail_percentage: lots "),
         (),
         "max_fail_percentage must be a number 0..100, not 'lots'",
-        "play.yml:5:",
+        "play.yml:7:",
     ),
     (
         "wrong type: a gate setting given with -e",
@@ -206,7 +206,7 @@ CASES = [
         _edit(PLAYBOOK, '    serial: [1, "50%"]', '    serial: "150%"'),
         (),
         "serial percentage must be 1%..100%, not '150%'",
-        "play.yml:17:13",
+        "play.yml:19:13",
     ),
     (
         "a release URL without sha256",
