@@ -68,3 +68,12 @@ def test_cardano_and_passive_nodes_is_the_passive_nodes(capsys: pytest.CaptureFi
     assert main(["inventory", "-i", str(EXCHANGE), "--json", "--limit", "all:&passive_nodes:!dbsync_feeders"]) == 0
     names = [h["name"] for h in json.loads(capsys.readouterr().out)["hosts"]]
     assert names == [f"{r}-node0{i}.exchange.example" for r in ("eu", "us") for i in (1, 2, 3, 4)]
+
+
+def test_the_documented_exit_codes_are_the_tested_ones() -> None:
+    """docs/host-patterns.md states the codes COMMANDS above checks; a change to either must change both."""
+    docs = (ROOT / "docs" / "host-patterns.md").read_text()
+    ones = sorted(a[0] for a, code in COMMANDS if code == 1)
+    assert ones == ["facts", "inventory", "plan", "run", "run"]
+    assert "**1** for `inventory`, `facts`, `plan` and `run`; **2** for `audit`" in docs.replace("\n  ", " ")
+    assert [a[0] for a, code in COMMANDS if code == 2] == ["audit"]
