@@ -89,7 +89,8 @@ def _confirm(console: Console, pending: int) -> bool:
         print("cardano-fleet run: refusing to change hosts without confirmation: stdin is not a terminal "
               "(pass --yes in scripts)", file=sys.stderr)  # fmt: skip
         return False
-    answer = console.input(f"Apply these changes to {pending} host(s)? [y/N] ")
+    # markup=False: rich would read "[y/N]" as a style tag and print nothing of it
+    answer = console.input(f"Apply these changes to {pending} host(s)? [y/N] ", markup=False)
     return answer.strip().lower() in ("y", "yes")
 
 

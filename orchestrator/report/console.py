@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from rich.console import Console, Group
@@ -19,7 +20,7 @@ from orchestrator.roll.engine import RolloutResult
 from orchestrator.roll.gates import fmt_duration
 from orchestrator.roll.journal import Event
 
-__all__ = ["make_console", "print_plan", "print_summary", "LiveRollout", "plan_table", "summary_table"]
+__all__ = ["make_console", "print_plan", "print_summary", "LiveRollout", "plan_table", "summary_table", "utc_stamp"]
 
 STATUS_STYLE = {
     HostStatus.UPGRADED: "green", HostStatus.UNCHANGED: "dim", HostStatus.ROLLED_BACK: "yellow",
@@ -96,8 +97,9 @@ def print_plan(console: Console, plan: Plan, diff: bool = False) -> None:
 class LiveRollout:
     """A live per-host view: phase, batch and gate progress (slot lag shrinking)."""
 
-    def __init__(self, console: Console, plan: Plan) -> None:
+    def __init__(self, console: Console, plan: Plan, clock: Callable[[], float] = time.time) -> None:
         self.console = console
+        self.clock = clock  # wall clock, seconds since the epoch: the timestamps of the log lines
         self.rows: dict[str, dict[str, Any]] = {
             hp.host.name: {"batch": hp.batch, "role": hp.host.role.value, "phase": "waiting" if hp.changed else "-",
                            "gate": "", "since": None}
@@ -124,9 +126,15 @@ class LiveRollout:
         else:
             self.console.print(self._render(), crop=False)
 
-    def _log(self, text: str) -> None:
+    def _log(self, text: str, always: bool = False) -> None:
+        """A progress line. Off a terminal (CI log, cron mail, `| cat`) it starts with a UTC ISO-8601
+        timestamp: a run that waits for a leader window can cross midnight, and the log's reader may be
+        in another time zone. On a terminal the live table shows progress; `always` lines still print.
+        """
         if self.live is None:
-            self.console.print(f"{time.strftime('%H:%M:%S')} {text}", highlight=False, soft_wrap=True)
+            self.console.print(f"{utc_stamp(self.clock())} {text}", highlight=False, soft_wrap=True)
+        elif always:
+            self.console.print(text, highlight=False, soft_wrap=True)
 
     def on_event(self, event: Event) -> None:
         if event.host == "*":
@@ -143,7 +151,7 @@ class LiveRollout:
                 row["step"] = step
                 # a line per 10% within a startup phase (phase changes print their own, below)
                 if step is not None and prev is not None and step != prev and step.split(":")[0] == prev.split(":")[0]:
-                    self.console.print(f"{event.host}: {state}", highlight=False)
+                    self._log(f"{event.host}: {state}", always=True)
         elif event.phase == Phase.WINDOW_COUNTDOWN:
             row = self.rows.get(event.host)
             if row is not None:
@@ -157,7 +165,7 @@ class LiveRollout:
         elif event.phase == Phase.NODE_PHASE:
             row = self.rows.get(event.host)
             if row is not None:
-                self.console.print(f"{event.host}: {event.data.get('detail')}", highlight=False)
+                self._log(f"{event.host}: {event.data.get('detail')}", always=True)
         elif event.phase in (Phase.CONNECTION_LOST, Phase.RECONNECTED):
             detail = event.data.get("detail")
             what = "connection lost" if event.phase == Phase.CONNECTION_LOST else "reconnected"
@@ -166,7 +174,7 @@ class LiveRollout:
         elif event.phase == Phase.REPLANNED:
             # the operator approved another diff: show the one that will be written instead
             self.lines.append(f"{event.host}: {event.data.get('reason')}")
-            self.console.print(f"{event.host}: {event.data.get('reason')}; the new diff:", highlight=False)
+            self._log(f"{event.host}: {event.data.get('reason')}; the new diff:", always=True)
             for diff in (event.data.get("diffs") or {}).values():
                 self.console.print(Text(diff), highlight=False)
         else:
@@ -193,6 +201,11 @@ class LiveRollout:
             style = "green" if row["phase"] == Phase.DONE else "red" if "fail" in row["phase"] else ""
             table.add_row(str(row["batch"] or "-"), name, row["role"], Text(row["phase"], style), row["gate"])
         return Group(keep_headers(table), *(Text(line, "yellow") for line in self.lines[-6:]))
+
+
+def utc_stamp(seconds: float) -> str:
+    """`2026-12-05T23:59:58Z`: ISO 8601, UTC, whole seconds (the width of every progress line's prefix)."""
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def summary_table(result: RolloutResult) -> Table:

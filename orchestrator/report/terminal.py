@@ -6,6 +6,7 @@ Kept apart from console.py (which renders plans and rollouts) so that offline co
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Mapping
 from typing import IO, cast
@@ -20,16 +21,28 @@ WORD_LIMIT = 24  # columns: longer words (paths, hashes) may fold rather than wi
 PIPE_WIDTH = 160  # columns for a pipe, CI log or cron mail without COLUMNS: wide enough that no header wraps
 
 
+_TRAILING = re.compile(r"[ \t]+(?=\n)")
+
+
 class _Redacting:
-    """stdout with every vault-decrypted value masked (orchestrator.load.secrets): a secret is never printed."""
+    """stdout with every vault-decrypted value masked (orchestrator.load.secrets): a secret is never printed.
+
+    Off a terminal, lines also lose their trailing blanks (rich pads titles and last cells to the
+    width): a CI log or cron mail gets no invisible trailing spaces to diff against.
+    """
 
     def __init__(self, stream: IO[str]) -> None:
         self._stream = stream
+        self._strip = not stream.isatty()
 
     def write(self, text: str) -> int:
         from orchestrator.load.secrets import redact
 
-        return self._stream.write(redact(text))
+        text = redact(text)
+        if self._strip:
+            text = _TRAILING.sub("", text)
+        self._stream.write(text)
+        return len(text)
 
     def flush(self) -> None:
         self._stream.flush()
