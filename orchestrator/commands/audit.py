@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from orchestrator.commands._exit import error
 from orchestrator.commands._fleet_args import add_extra_vars_argument, vault_secrets
 
 HELP = (
@@ -39,7 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _fail(message: str) -> int:
-    print(f"cardano-fleet audit: {message}", file=sys.stderr)
+    error(f"audit: {message}")
     return 2
 
 

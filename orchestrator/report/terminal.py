@@ -69,13 +69,25 @@ def console_width(environ: Mapping[str, str] | None = None, isatty: bool | None 
     return PIPE_WIDTH
 
 
+class _Console(Console):
+    """rich's Console, but a closed pipe (`| head`) exits as every command documents it (141), not 1."""
+
+    def on_broken_pipe(self) -> None:
+        from orchestrator.commands._exit import BROKEN_PIPE
+
+        try:
+            super().on_broken_pipe()  # points stdout at /dev/null, then exits 1
+        except SystemExit:
+            raise SystemExit(BROKEN_PIPE) from None
+
+
 def make_console(file: IO[str] | None = None) -> Console:
     """The console every command prints with: terminal width on a terminal, COLUMNS if set, else PIPE_WIDTH.
 
     Colour follows Rich's rules (NO_COLOR disables it; a pipe gets none); secrets are masked.
     """
     stream = file if file is not None else sys.stdout
-    return Console(file=cast(IO[str], _Redacting(stream)), width=console_width(isatty=stream.isatty()))
+    return _Console(file=cast(IO[str], _Redacting(stream)), width=console_width(isatty=stream.isatty()))
 
 
 def keep_headers(table: Table) -> Table:
