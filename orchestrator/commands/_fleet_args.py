@@ -75,5 +75,5 @@ def load_or_explain(args: argparse.Namespace, command: str) -> Loaded | None:
         return load(args.inventory, args.playbook, limit=args.limit, extra_vars=parse_extra_vars(args.extra_vars),
                     allow_unpinned=args.allow_unpinned_release, vault=vault_secrets(args))  # fmt: skip
     except SourceError as e:
-        error(f"{command}: {e}")
+        error(str(e))
         return None

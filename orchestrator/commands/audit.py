@@ -40,7 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _fail(message: str) -> int:
-    error(f"audit: {message}")
+    error(str(message))
     return 2
 
 

@@ -53,12 +53,12 @@ def run(args: argparse.Namespace) -> int:
             genesis_lookup=local_genesis_lookup,
         )  # fmt: skip
     except FileFormatError as exc:
-        error(f"config migrate: {exc}")
+        error(str(exc))
         return 1
     check = validate_config(result.text, args.to)
     if not check.ok:
         for problem in check.errors:
-            error(f"config migrate: {args.file}: {problem}")
+            error(f"{args.file}: {problem}")
         return 1
     for note in result.notes:
         print(f"# checked: {note}", file=sys.stderr)

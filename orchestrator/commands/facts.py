@@ -39,12 +39,12 @@ def run(args: argparse.Namespace) -> int:
     from orchestrator.ssh.transport import Fleet
 
     if args.forks < 1:
-        error("facts: --forks must be at least 1")
+        error("--forks must be at least 1")
         return 1
     try:
         inventory, hosts = load_selection(args.inventory, args.extra_vars, args.limit, vault_secrets(args))
     except InventoryError as exc:
-        error(f"facts: {exc}")
+        error(str(exc))
         return 1
 
     with Fleet(inventory.hosts, forks=args.forks, accept_new_host_keys=args.accept_new_host_keys) as fleet:

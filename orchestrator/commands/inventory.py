@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         inventory, hosts = load_selection(args.inventory, args.extra_vars, args.limit, vault_secrets(args))
     except InventoryError as exc:
-        error(f"inventory: {exc}")
+        error(str(exc))
         return 1
     if args.json:
         print(render_inventory_json(inventory, hosts))  # vault-decrypted values stay secret

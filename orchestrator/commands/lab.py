@@ -135,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
             return 0 if all(a for _, _, a in rows) else 1
         loaded = LabState.load(args.dir)
         if loaded is None:
-            error(f"lab: no lab in {args.dir}")
+            error(f"no lab in {args.dir}")
             return 1
         if args.lab_command == "fault":
             return _set_fault(loaded, args.host, args.fault, args.fault_version, args.seconds, args.percent,
@@ -149,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.buffer.write(proc.stderr)
         return proc.returncode
     except (LabError, TimeoutError) as e:
-        error(f"lab: {e}")
+        error(str(e))
         return 1
 
 
@@ -160,12 +160,12 @@ def _leader_slots(state: LabState, host: str, offsets: list[float]) -> int:
     from orchestrator.lab.leader_slots import BLOCKLOG_PATH, SCHEDULE_PATH, schedule_rows, write_command
 
     if state.host(host).role != "block_producer":
-        error(f"lab: {host} is not a block producer")
+        error(f"{host} is not a block producer")
         return 1
     rows = schedule_rows("mainnet", offsets, time.time())  # the lab runs mainnet's slot clock
     done = run_in_host(state, host, write_command(rows))
     if done.returncode != 0:
-        error(f"lab: could not write the schedule on {host}: {done.stderr.strip()}")
+        error(f"could not write the schedule on {host}: {done.stderr.strip()}")
         return 1
     for slot, at, *_ in rows:
         print(f"{host}: leader slot {slot} at {at}")

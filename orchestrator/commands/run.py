@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     if args.resume:
         found = unfinished_run(state_dir) if args.resume == "latest" else args.resume
         if not found or not (state_dir / "runs" / found / "journal.jsonl").exists():
-            error(f"run: no unfinished run to resume in {state_dir}")
+            error(f"no unfinished run to resume in {state_dir}")
             return 1
         run_id = found
     lock = LocalLock(state_dir, run_id)
@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             lock.acquire()
         except LockHeld as e:
-            error(f"run: refused: {e}")
+            error(f"refused: {e}")
             return 1
     try:
         with open_fleet(loaded.spec.hosts, args.forks, args.accept_new_host_keys) as fleet:
@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _confirm(console: Console, pending: int) -> bool:
     if not sys.stdin.isatty():
-        error("run: refusing to change hosts without confirmation: stdin is not a terminal "
+        error("refusing to change hosts without confirmation: stdin is not a terminal "
               "(pass --yes in scripts)")  # fmt: skip
         return False
     # markup=False: rich would read "[y/N]" as a style tag and print nothing of it
