@@ -45,7 +45,7 @@ def plan_table(plan: Plan) -> Table:
         if hooks:
             files += f" ({'; '.join(hooks)})"
         style = {PlanAction.RESTART: "yellow", PlanAction.RELOAD: "green"}.get(hp.action, "dim")
-        action = Text(hp.action, style)
+        action = Text("refused (KES)", "bold yellow") if hp.refusal else Text(hp.action, style)
         table.add_row(str(hp.batch or "-"), hp.host.name, hp.host.role.value, version, files, action,
                       _downtime_text(hp.expected_downtime, hp.last_start_seconds))  # fmt: skip
     return keep_headers(table)
@@ -77,9 +77,11 @@ def print_plan(console: Console, plan: Plan, diff: bool = False) -> None:
             console.print(Text.assemble((f"{hp.host.name}: ", "bold"), (hp.error, "red")))
             continue
         leader = hp.leader.summary(now) if hp.leader is not None and hp.changed else None
-        if not hp.reasons and leader is None:  # no empty "relay1:" heading
+        if not hp.reasons and leader is None and not hp.refusal:  # no empty "relay1:" heading
             continue
         console.print(Text(f"{hp.host.name}:", "bold"))
+        if hp.refusal:  # first: the run will not apply what the reasons below describe
+            console.print(Text(f"  - {hp.refusal}", "bold yellow"), highlight=False, soft_wrap=True)
         for reason in hp.reasons:  # prose: a log viewer or terminal wraps it, never a hard break mid-sentence
             console.print(f"  - {reason}", highlight=False, soft_wrap=True)
         if leader is not None:

@@ -141,3 +141,40 @@ def test_pipes_get_no_trailing_blanks_but_a_terminal_keeps_its_prompt_space() ->
     console = make_console(out)
     console.print("title   \nrow  ")
     assert out.getvalue() == "title\nrow\n"
+
+
+# (remaining KES periods, threshold) -> refused in the plan? (leader_schedule.kes_check: at or below)
+KES_ROWS = [(None, 3, False), (100, 3, False), (4, 3, False), (3, 3, True), (0, 3, True), (10, 14, True)]
+
+
+@pytest.mark.parametrize(("remaining", "threshold", "refused"), KES_ROWS)
+def test_a_producer_the_run_would_refuse_for_kes_plans_as_refused(
+    remaining: int | None, threshold: int, refused: bool
+) -> None:
+    from dataclasses import replace
+
+    from orchestrator.plan import Plan
+    from orchestrator.report.console import plan_table, print_plan
+    from orchestrator.report.plan_json import plan_as_json
+    from orchestrator.roll.window import WindowSettings, build_guard
+    from tests.unit.test_output import _plan
+
+    base = _plan()
+    relay2 = base.hosts[0]
+    guard = build_guard(WindowSettings(kes_min_periods=threshold), source=None, slots=(),
+                        remaining_kes_periods=remaining, downtime_seconds=30.0)
+    plan = Plan((replace(relay2, leader=guard),), base.release)
+    hp = plan.hosts[0]
+    assert hp.changed and hp.action == "restart"
+    assert (hp.refusal is not None) is refused
+    out = _Pipe()
+    console = make_console(out)
+    console.print(plan_table(plan), crop=False)
+    print_plan(make_console(out), plan)
+    text = out.getvalue()
+    assert ("refused (KES)" in text) is refused
+    if refused:
+        assert f"  - refused: KES expires in {remaining} period(s)" in text
+        assert plan_as_json(plan, 0.0)["hosts"][0]["refused"].startswith("refused: KES expires")
+    else:
+        assert plan_as_json(plan, 0.0)["hosts"][0]["refused"] is None
