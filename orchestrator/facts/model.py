@@ -79,6 +79,7 @@ class HostFacts:
     binary_target: str | None = None  # readlink -f of bin_dir (the current release dir)
     service_active: str | None = None  # systemctl is-active: active, inactive, failed, ...
     service_enabled: str | None = None
+    service_user: str | None = None  # the unit's User= ("root" when unset); None: unknown
     config_text: str | None = None
     config_sha256: str | None = None
     config_stat: FileStat | None = None
