@@ -492,11 +492,11 @@ def _check_hot_peers(c: Context) -> Result:
 
 
 @rule(
-    "kes-expiry", "a block producer's operational certificate has more than min_kes_periods KES periods left "
+    "kes-expiry", "a block producer's operational certificate has more than kes_expiry_alert_periods KES periods left "
     "(remainingKESPeriods metric)", E, BP, category="keys",
 )
 def _check_kes(c: Context) -> Result:
-    check = kes_check(c.facts.remaining_kes_periods, c.policy.min_kes_periods)
+    check = kes_check(c.facts.remaining_kes_periods, c.policy.kes_expiry_alert_periods)
     if check.verdict is KesVerdict.UNKNOWN:
         return False, (f"{check.reason}: the node exports no {REMAINING_KES_METRIC} "
                        f"({_probe_why(c.facts, 'metrics')})"), ""  # fmt: skip

@@ -13,6 +13,7 @@ import sys
 from typing import Final
 
 PREFIX: Final = "cardano-fleet: error: "
+WARNING: Final = "cardano-fleet: warning: "
 INTERRUPTED: Final = 130  # 128 + SIGINT, as a shell reports a Ctrl-C'd process
 BROKEN_PIPE: Final = 141  # 128 + SIGPIPE, as a shell reports `yes | head`'s `yes`
 
@@ -58,3 +59,8 @@ def epilog(command: str | None) -> str:
 def error(message: str) -> None:
     """Print one error line (or block) with the prefix every command uses, on stderr."""
     print(PREFIX + message, file=sys.stderr)
+
+
+def warning(message: str) -> None:
+    """A warning line on stderr (a deprecated name read, say): the run goes on."""
+    print(WARNING + message, file=sys.stderr)

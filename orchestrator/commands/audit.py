@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from orchestrator.commands._exit import error
+from orchestrator.commands._exit import error, warning
 from orchestrator.commands._fleet_args import add_extra_vars_argument, vault_secrets
 
 HELP = (
@@ -64,6 +64,8 @@ def run(args: argparse.Namespace) -> int:
         policy = load_policy(args.policy) if args.policy else Policy()
     except PolicyError as e:
         return _fail(f"policy: {e}")
+    for note in policy.warnings:
+        warning(note)
     try:
         inventory, hosts = load_selection(args.inventory, args.extra_vars, args.limit, vault_secrets(args))
     except SourceError as e:

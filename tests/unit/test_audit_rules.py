@@ -386,3 +386,26 @@ def test_node_user_reads_the_units_user(run_as: str, unit_user: str | None, owne
     host = replace(R1, layout=replace(GUILD, run_as=run_as))
     facts = replace(compliant(R1), service_user=unit_user, config_stat=FileStat(owner, owner, 0o640, 100))
     assert ("node-user" in failed(host, facts)) is fails
+
+
+# (policy text, kes_expiry_alert_periods read, a deprecation warning?, an error?)
+KES_NAME_ROWS = [
+    ("kes_expiry_alert_periods: 20\n", 20, False, False),
+    ("min_kes_periods: 20\n", 20, True, False),  # the old name: read, never silently
+    ("min_kes_periods: 20\nkes_expiry_alert_periods: 21\n", None, True, True),
+    ("{}\n", 14, False, False),
+]
+
+
+@pytest.mark.parametrize(("text", "value", "warned", "error"), KES_NAME_ROWS)
+def test_audit_kes_threshold_is_named_for_what_it_does(text: str, value: int | None, warned: bool, error: bool) -> None:
+    data = parse_yaml(text, "policy.yml", PolicyError)
+    if error:
+        with pytest.raises(PolicyError, match="given twice"):
+            parse_policy(data, "policy.yml")
+        return
+    policy = parse_policy(data, "policy.yml")
+    assert policy.kes_expiry_alert_periods == value
+    assert bool(policy.warnings) is warned
+    if warned:
+        assert policy.warnings[0].startswith("policy.yml:1:1: 'min_kes_periods' is deprecated")
