@@ -41,7 +41,7 @@ EXIT_CODES: Final[dict[str, tuple[tuple[int, str], ...]]] = {
 }
 USAGE_ERROR: Final[dict[str, int]] = {name: 2 if name == "audit" else 1 for name in EXIT_CODES}
 COMMON: Final = ((INTERRUPTED, "interrupted (Ctrl-C)"),
-                 (BROKEN_PIPE, "the reader of the output went away (e.g. `| head`); nothing more is printed"))
+                 (BROKEN_PIPE, "the reader of the output went away (piped to head, say); nothing more is printed"))
 
 
 def epilog(command: str | None) -> str:
