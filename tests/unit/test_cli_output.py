@@ -178,3 +178,17 @@ def test_a_producer_the_run_would_refuse_for_kes_plans_as_refused(
         assert plan_as_json(plan, 0.0)["hosts"][0]["refused"].startswith("refused: KES expires")
     else:
         assert plan_as_json(plan, 0.0)["hosts"][0]["refused"] is None
+
+
+def test_the_demo_shows_each_command_on_one_line_even_in_a_narrow_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rich.console import Console
+
+    from orchestrator.lab import demo
+
+    monkeypatch.setattr(demo, "cli", lambda argv: 2)
+    out = io.StringIO()
+    argv = ["plan", "-i", "/very/long/path/to/the/lab/inventory.yml", "/opt/x/[bold]playbooks/upgrade-8.9.0.yml"]
+    assert demo.step(Console(file=out, width=40), "4. The plan", argv) == 2
+    lines = out.getvalue().splitlines()
+    assert f"$ cardano-fleet plan -i {argv[2]} '{argv[3]}'" in lines  # whole, and markup-free
+    assert "(exit 2)" in lines
