@@ -222,9 +222,29 @@ def summary_table(result: RolloutResult) -> Table:
     return keep_headers(table)
 
 
+def summary_records(result: RolloutResult) -> list[str]:
+    """The summary as one record (line) per host: for a pipe, CI log or cron mail, where a table's
+    free-text cells (start phases, detail) would wrap inside their borders; grep finds a host's line."""
+    lines = [f"Run {result.run_id}: {'OK' if result.ok else 'NOT OK'}"]
+    for o in result.outcomes.values():
+        parts = [f"{o.host}: {o.status} ({o.role}, batch {o.batch or '-'})"]
+        if o.downtime is not None:
+            parts.append(f"downtime {o.downtime:.1f}s")
+        if o.phases:
+            parts.append("start phases " + ", ".join(f"{p} {s:.1f}s" for p, s in o.phases.items()))
+        if o.detail:
+            parts.append(o.detail)
+        lines.append("; ".join(parts))
+    return lines
+
+
 def print_summary(console: Console, result: RolloutResult, report_path: str | None) -> None:
     console.line()
-    console.print(summary_table(result), crop=False)
+    if console.is_terminal:
+        console.print(summary_table(result), crop=False)
+    else:  # one record per host: tables fit 160 columns by design only where their cells are short
+        for line in summary_records(result):
+            console.print(line, highlight=False, soft_wrap=True)
     if result.stopped_reason:
         console.print(Text(f"Stopped: {result.stopped_reason}", "bold red"), soft_wrap=True)
     counts: Mapping[str, int] = {s: sum(1 for o in result.outcomes.values() if o.status == s) for s in STATUS_STYLE}

@@ -192,3 +192,31 @@ def test_the_demo_shows_each_command_on_one_line_even_in_a_narrow_terminal(monke
     lines = out.getvalue().splitlines()
     assert f"$ cardano-fleet plan -i {argv[2]} '{argv[3]}'" in lines  # whole, and markup-free
     assert "(exit 2)" in lines
+
+
+def test_run_summary_in_a_pipe_is_one_record_per_host_and_a_terminal_keeps_the_table() -> None:
+    from orchestrator.report.console import print_summary
+    from orchestrator.roll.engine import HostOutcome, RolloutResult
+
+    long_detail = "8.7.3 → 8.9.0, 3 file(s), restart; in sync after 14s; " + "x" * 120
+    phases = {"opening chain db": 0.0, "validating chunks": 1.2, "replaying ledger": 8.4, "initial chain selection": 2.4}
+    outcomes = {n: HostOutcome(n, "relay", "upgraded", batch=i + 1, downtime=14.8, phases=phases, detail=long_detail)
+                for i, n in enumerate(("relay1", "relay2"))}
+    result = RolloutResult("run-9", outcomes, None)
+    out = _Pipe()
+    print_summary(make_console(out), result, None)
+    lines = [line for line in out.getvalue().splitlines() if line]
+    assert lines[0] == "Run run-9: OK"
+    assert [line.split(":")[0] for line in lines[1:3]] == ["relay1", "relay2"] and lines[3] == "2 upgraded"
+    assert lines[1].startswith("relay1: upgraded (relay, batch 1); downtime 14.8s; start phases opening chain db 0.0s")
+    assert not any(ch in out.getvalue() for ch in "┏│└")
+
+    class _Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    tty = _Tty()
+    from rich.console import Console
+
+    print_summary(Console(file=tty, width=160, force_terminal=True, color_system=None), result, None)
+    assert "┏" in tty.getvalue() and all(len(line) <= 160 for line in tty.getvalue().splitlines())
