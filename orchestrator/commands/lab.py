@@ -106,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
             startup = DEFAULT_STARTUP_SECONDS if args.startup_seconds is None else args.startup_seconds
             state = lab_up(
                 args.dir, relays=args.relays, producers=args.producers, passive=args.passive, subnet=args.subnet,
-                node_version=args.node_version, progress=lambda m: print(f"lab: {m}", file=sys.stderr),
+                node_version=args.node_version, progress=lambda m: _progress(f"lab: {m}"),
                 rtt_ms=args.rtt_ms,
                 yaml_configs=args.yaml_config,
                 startup_seconds=startup,
@@ -114,10 +114,10 @@ def run(args: argparse.Namespace) -> int:
             for h in state.hosts:
                 print(f"{h.name:10} {h.role:15} {h.address:15} {h.layout}")
             if not args.no_wait:
-                print(f"lab: waiting until every node is in sync (each start takes ~{startup:g}s)", file=sys.stderr)
-                wait_in_sync(state.inventory_path, timeout=60 + 2 * startup, on_lags=lambda lags: print(
-                    "lab: slot lag " + ", ".join(f"{n} {'starting' if lag is None else lag}" for n, lag in lags.items()),
-                    file=sys.stderr))  # fmt: skip
+                _progress(f"lab: waiting until every node is in sync (each start takes ~{startup:g}s)")
+                wait_in_sync(state.inventory_path, timeout=60 + 2 * startup, on_lags=lambda lags: _progress(
+                    "lab: slot lag "
+                    + ", ".join(f"{n} {'starting' if lag is None else lag}" for n, lag in lags.items())))  # fmt: skip
             print(state.inventory_path)
             return 0
         if args.lab_command == "down":
@@ -180,3 +180,9 @@ def _set_fault(state: LabState, host: str, fault: str, version: str | None, seco
 
     print(set_fault(state, host, fault, version, seconds, percent, periods))
     return 0
+
+
+def _progress(text: str) -> None:
+    from orchestrator.report.terminal import progress_line
+
+    print(progress_line(text), file=sys.stderr)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from rich.console import Console, Group
@@ -15,7 +14,7 @@ from rich.text import Text
 
 from orchestrator.model import HostStatus, Phase, PlanAction
 from orchestrator.plan import Plan
-from orchestrator.report.terminal import keep_headers, make_console
+from orchestrator.report.terminal import keep_headers, make_console, utc_stamp
 from orchestrator.roll.engine import RolloutResult
 from orchestrator.roll.gates import fmt_duration
 from orchestrator.roll.journal import Event
@@ -203,11 +202,6 @@ class LiveRollout:
             style = "green" if row["phase"] == Phase.DONE else "red" if "fail" in row["phase"] else ""
             table.add_row(str(row["batch"] or "-"), name, row["role"], Text(row["phase"], style), row["gate"])
         return Group(keep_headers(table), *(Text(line, "yellow") for line in self.lines[-6:]))
-
-
-def utc_stamp(seconds: float) -> str:
-    """`2026-12-05T23:59:58Z`: ISO 8601, UTC, whole seconds (the width of every progress line's prefix)."""
-    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def summary_table(result: RolloutResult) -> Table:

@@ -8,14 +8,16 @@ from __future__ import annotations
 import os
 import re
 import sys
+import time
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import IO, cast
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-__all__ = ["PIPE_WIDTH", "console_width", "keep_headers", "make_console"]
+__all__ = ["PIPE_WIDTH", "console_width", "keep_headers", "make_console", "progress_line", "utc_stamp"]
 
 WORD_LIMIT = 24  # columns: longer words (paths, hashes) may fold rather than widen a table without end
 PIPE_WIDTH = 160  # columns for a pipe, CI log or cron mail without COLUMNS: wide enough that no header wraps
@@ -102,3 +104,17 @@ def keep_headers(table: Table) -> Table:
         longest = max((len(word) for text in texts for word in text.split()), default=0)
         column.min_width = max(column.min_width or 0, min(longest, WORD_LIMIT))
     return table
+
+
+def utc_stamp(seconds: float) -> str:
+    """`2026-12-05T23:59:58Z`: ISO 8601, UTC, whole seconds (the width of every progress line's prefix)."""
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def progress_line(text: str, stream: IO[str] | None = None, now: float | None = None) -> str:
+    """A progress line as printed to `stream` (stderr): a UTC timestamp first off a terminal (a CI log,
+    cron mail or `| cat` may be read in another time zone, or after midnight), as is on a terminal."""
+    out = stream if stream is not None else sys.stderr
+    if out.isatty():
+        return text
+    return f"{utc_stamp(time.time() if now is None else now)} {text}"

@@ -220,3 +220,14 @@ def test_run_summary_in_a_pipe_is_one_record_per_host_and_a_terminal_keeps_the_t
 
     print_summary(Console(file=tty, width=160, force_terminal=True, color_system=None), result, None)
     assert "┏" in tty.getvalue() and all(len(line) <= 160 for line in tty.getvalue().splitlines())
+
+
+@pytest.mark.parametrize(("tty", "expected"), [(False, "2026-12-31T23:59:59Z lab: booting hosts"), (True, "lab: booting hosts")])
+def test_stderr_progress_lines_are_stamped_off_a_terminal(tty: bool, expected: str) -> None:
+    from orchestrator.report.terminal import progress_line
+
+    class _Err(io.StringIO):
+        def isatty(self) -> bool:
+            return tty
+
+    assert progress_line("lab: booting hosts", _Err(), now=1798761599.0) == expected
