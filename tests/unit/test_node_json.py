@@ -145,3 +145,25 @@ def test_real_reference_topologies_decode_like_python(name: str) -> None:
         decoded = node_json.decode(text)
         assert decoded.duplicates == ()
         assert decoded.value == json.loads(text)
+
+
+def test_a_run_refuses_a_hosts_topology_with_a_repeated_key_instead_of_dropping_its_producer() -> None:
+    """The run's path: plan_host → convert_topology reads the host's topology.json as aeson would."""
+    from dataclasses import replace
+
+    from orchestrator.plan import plan_host
+    from tests.unit.test_plan import RELEASE, inventory, legacy_facts
+
+    inv = inventory()
+    relay = inv.host("relay1")
+    producer = '{"accessPoints": [{"address": "203.0.113.21", "port": 3001}], "advertise": false, "valency": 1}'
+    text = ('{"localRoots": [' + producer + '], "publicRoots": [], "useLedgerAfterSlot": 0,\n'
+            ' "localRoots": []}\n')
+    planned = plan_host(relay, inv, replace(legacy_facts("relay1"), topology_text=text), RELEASE)
+    assert planned.error is not None and not planned.changed
+    assert planned.error.startswith(relay.layout.topology_path)
+    assert 'key "localRoots" appears more than once in $' in planned.error
+    # the same topology without the repeat plans normally
+    clean = text.replace(',\n "localRoots": []', "")
+    ok = plan_host(relay, inv, replace(legacy_facts("relay1"), topology_text=clean), RELEASE)
+    assert ok.error is None
