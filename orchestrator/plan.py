@@ -68,6 +68,16 @@ class HostPlan:
     live_state: str | None = None  # why it is not steady ("stopped", "failed", "starting", "locked by RUN"); see live_state()
 
     @property
+    def refusal(self) -> str | None:
+        """Why the run will refuse this host's restart though files change (a producer whose KES is at or
+        below `kes_min_periods`: a restart does not renew it); None when the run would go ahead. The
+        plan shows such a host as refused with this reason, never as a plain `restart`."""
+        if not self.changed or self.action != PlanAction.RESTART or self.leader is None:
+            return None
+        kes = self.leader.kes
+        return f"refused: {kes.reason}" if kes.verdict == "expiring" else None
+
+    @property
     def expected_downtime(self) -> float | None:
         """Seconds the node will not serve: a restart costs what its last start took (None when
         unknown); a reload (SIGHUP) or no action costs nothing."""

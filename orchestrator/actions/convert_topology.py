@@ -33,7 +33,7 @@ from orchestrator.actions.base import (
 from orchestrator.actions.files import base_sha256, refuse_undecodable
 from orchestrator.cardano.config import render_like
 from orchestrator.cardano.diffs import unified_diff
-from orchestrator.cardano.errors import FileFormatError
+from orchestrator.cardano.errors import FileFormatError, parse_json_text
 from orchestrator.cardano.networks import AccessPoint, Network, network
 from orchestrator.cardano.topology import RootGroup, desired_topology, parse_local_roots, parse_topology
 from orchestrator.model import Host, Inventory, PassiveTopology, Role
@@ -73,10 +73,7 @@ class ConvertTopology:
         path = host.layout.topology_path
         assert facts.topology_text is not None  # the planner refuses a host without its files first
         refuse_undecodable(facts.topology_text, path)
-        try:
-            current = json.loads(facts.topology_text)
-        except ValueError as e:
-            raise FileFormatError(path, f"not JSON: {e}") from None
+        current = parse_json_text(facts.topology_text, path)  # as the node reads it; duplicates refused
         notes: list[str] = []
         known = {h.peer_address for h in inventory.hosts}
         if host.role is Role.PASSIVE:

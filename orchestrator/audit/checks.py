@@ -11,10 +11,10 @@ Choices, documented in docs/audit.md:
 - The reference clock for the slot lag is the host's own clock (read in the same probe as the
   tip, so the probe's duration does not count as lag) unless it differs from the control
   machine's by more than `max_clock_skew_seconds`; then the control machine's clock is used.
-- `node-user`: facts hold no process owner (one probe, no `ps`), so the rule uses what they do
-  hold: when the layout's `run_as` is root it passes (the lab layouts, and both built-in layouts,
-  say root); otherwise config.json and pool key files owned by root are a sign the node runs as
-  root (or cannot read them), and fail.
+- `node-user`: the unit's own `User=` (the `service` fact: `systemctl show -p User`; unset is
+  root): a node run as root fails, whatever the layout assumes (guild and IOG deployments run it as
+  a non-root user). Where the unit's user is unknown (no such property), config.json and pool key
+  files owned by root are the sign the node runs as root (or cannot read them), and fail.
 """
 
 from __future__ import annotations
@@ -492,11 +492,11 @@ def _check_hot_peers(c: Context) -> Result:
 
 
 @rule(
-    "kes-expiry", "a block producer's operational certificate has more than min_kes_periods KES periods left "
+    "kes-expiry", "a block producer's operational certificate has more than kes_expiry_alert_periods KES periods left "
     "(remainingKESPeriods metric)", E, BP, category="keys",
 )
 def _check_kes(c: Context) -> Result:
-    check = kes_check(c.facts.remaining_kes_periods, c.policy.min_kes_periods)
+    check = kes_check(c.facts.remaining_kes_periods, c.policy.kes_expiry_alert_periods)
     if check.verdict is KesVerdict.UNKNOWN:
         return False, (f"{check.reason}: the node exports no {REMAINING_KES_METRIC} "
                        f"({_probe_why(c.facts, 'metrics')})"), ""  # fmt: skip
@@ -539,11 +539,18 @@ def _check_keys(c: Context) -> Result:
     return True, f"{len(files)} key file(s), none readable by group/other", ""
 
 
-@rule("node-user", "the node does not run as root where the layout's run_as says otherwise", W, category="hygiene")
+@rule("node-user", "the node's unit does not run it as root (its User=)", W, category="hygiene")
 def _check_user(c: Context) -> Result:
+    unit = c.host.layout.service_name
+    user = getattr(c.facts, "service_user", None)
+    if user is not None:
+        if user in ("root", "0"):
+            return False, f"{unit} runs cardano-node as root (its User= is {user} or unset): run it as a " \
+                          "dedicated user", ""  # fmt: skip
+        return True, f"{unit} runs cardano-node as {user} (the unit's User=)", ""
     run_as = c.host.layout.run_as
     if run_as == "root":
-        return True, "the layout runs the node as root (run_as: root)", ""
+        return True, "the unit's User= is unknown; the layout runs the node as root (run_as: root)", ""
     owned = []
     if c.facts.config_stat is not None and c.facts.config_stat.owner == "root":
         owned.append(c.host.layout.config_path)

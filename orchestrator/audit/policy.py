@@ -36,13 +36,15 @@ class Policy:
     min_hot_peers: int = MIN_HOT_PEERS
     min_free_disk_bytes: int = 20 * 1024**3
     # kes-expiry: a producer with this many KES periods (36 h each) or fewer left is flagged; three
-    # weeks, so that a weekly compliance run warns twice before `run` refuses to restart it.
-    min_kes_periods: int = 14
+    # weeks, so that a weekly compliance run warns twice before `run` refuses to restart it (at its own
+    # sync_gate setting kes_refuse_restart_periods). Formerly `min_kes_periods` (still read, with a warning).
+    kes_expiry_alert_periods: int = 14
     network: str | None = None  # every host must be on this network (None: the inventory's own)
     fail_on: Severity = Severity.ERROR
     disabled: frozenset[str] = frozenset()
     severities: Mapping[str, Severity] = field(default_factory=lambda: MappingProxyType({}))
     source: str = "(defaults)"
+    warnings: tuple[str, ...] = ()  # deprecated names read from the file: `file:line:col: ...`
 
     def severity(self, rule: Rule) -> Severity:
         return self.severities.get(rule.id, rule.severity)
@@ -61,8 +63,10 @@ class PolicyError(SourceError):
 
 _INT_KEYS: Mapping[str, int] = MappingProxyType({
     "max_slot_lag": 0, "max_stall_slots": 0, "max_clock_skew_seconds": 0, "min_hot_peers": 0,
-    "min_free_disk_bytes": 0, "min_kes_periods": 0,
+    "min_free_disk_bytes": 0, "kes_expiry_alert_periods": 0,
 })  # fmt: skip  (name → minimum)
+# old name → new name: still read, each with a warning naming the file and line, never silently
+DEPRECATED_KEYS: Mapping[str, str] = MappingProxyType({"min_kes_periods": "kes_expiry_alert_periods"})
 _STR_KEYS = ("pinned_version", "pinned_cli_version", "network")
 _POLICY_KEYS = (*_INT_KEYS, *_STR_KEYS, "fail_on", "rules")
 
@@ -82,9 +86,18 @@ def parse_policy(data: Any, where: str) -> Policy:
     if not isinstance(data, Mapping):
         raise PolicyError(*node_loc(data, top), "a policy is a mapping of settings (see docs/audit.md)")
     values: dict[str, Any] = {"source": where}
+    warnings: list[str] = []
+    seen: dict[str, str] = {}
     for key, value in data.items():
         kloc, vloc = key_loc(data, key, top), value_loc(data, key, top)
         name = str(key)
+        if name in DEPRECATED_KEYS:
+            new = DEPRECATED_KEYS[name]
+            warnings.append(f"{kloc[0]}:{kloc[1]}:{kloc[2]}: '{name}' is deprecated: it is now '{new}' (read as it)")
+            name = new
+        if name in seen:
+            raise PolicyError(*kloc, f"'{name}' is given twice (as '{seen[name]}' and '{key}')")
+        seen[name] = str(key)
         if name not in _POLICY_KEYS:
             hint = did_you_mean(name, _POLICY_KEYS)
             tail = f" — did you mean '{hint}'?" if hint else f"; expected one of {', '.join(_POLICY_KEYS)}"
@@ -108,7 +121,7 @@ def parse_policy(data: Any, where: str) -> Policy:
             values[name] = Severity(value)
         elif name == "rules":
             values["disabled"], values["severities"] = _parse_rules(value, vloc, where)
-    return Policy(**values)
+    return Policy(**values, warnings=tuple(warnings))
 
 
 def _parse_rules(value: Any, loc: tuple[str, int, int], where: str) -> tuple[frozenset[str], Mapping[str, Severity]]:

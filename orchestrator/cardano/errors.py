@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
+
+from orchestrator.cardano.node_json import AesonDecodeError, decode
 
 
 class FileFormatError(ValueError):
@@ -25,18 +26,23 @@ class FileFormatError(ValueError):
         return f"{where}: {self.message}"
 
 
-def _no_constants(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
 def parse_json_text(text: str, path: str) -> Any:
-    """Strict JSON (no NaN/Infinity, no comments) with the position of the first error."""
+    """A JSON file the tool will rewrite, decoded as cardano-node's aeson decodes it (node_json).
+
+    Strict JSON (no NaN/Infinity, no byte-order mark) with the position of the first error. A key
+    repeated within one object is refused: the node keeps the *first* occurrence and Python the last,
+    so rewriting such a file could silently drop what the node uses today (a relay's producer in a
+    second `localRoots`, say); the operator removes the duplicate and nothing is guessed.
+    """
     try:
-        return json.loads(text, parse_constant=_no_constants)
-    except json.JSONDecodeError as exc:
-        raise FileFormatError(path, f"not valid JSON: {exc.msg}", exc.lineno, exc.colno) from None
-    except ValueError as exc:
-        raise FileFormatError(path, f"not valid JSON: {exc}") from None
+        decoded = decode(text)
+    except AesonDecodeError as exc:
+        raise FileFormatError(path, f"not valid JSON: {exc.message.removeprefix('Failed reading: ')}",
+                              exc.line, exc.column) from None
+    if decoded.duplicates:
+        raise FileFormatError(path, "; ".join(map(str, decoded.duplicates)) + ": remove the duplicates "
+                              "first (the tool will not guess which one you meant)")
+    return decoded.value
 
 
 def decode_text(data: bytes, path: str) -> str:

@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from orchestrator.cardano import node_yaml
+from orchestrator.cardano import node_json, node_yaml
 from orchestrator.cardano.releases import VERSIONS as VERSIONS  # the versions whose rules are here
 
 NON_P2P_PREFIX = (
@@ -89,14 +89,15 @@ def _reject_constant(name: str) -> Any:
 
 
 def parse_json_text(text: str) -> Any:
-    """Strict JSON as aeson reads it; raises _ParseError with an aeson-like message."""
+    """JSON as aeson's `eitherDecode` reads it (node_json: first duplicate key wins, no BOM, exact
+    numbers); raises _ParseError with an aeson-like message."""
     try:
-        return json.loads(text, parse_constant=_reject_constant)
-    except json.JSONDecodeError as exc:
+        return node_json.loads(text)
+    except node_json.AesonDecodeError as exc:
         # UNCONFIRMED: aeson says "Failed reading: ..."; we add line/column for the operator.
-        raise _ParseError("$", f"Failed reading: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
-    except ValueError as exc:
-        raise _ParseError("$", f"Failed reading: {exc}") from None
+        where = "" if exc.line is None else f" at line {exc.line} column {exc.column}"
+        message = exc.message if exc.message.startswith("Failed reading") else f"Failed reading: {exc.message}"
+        raise _ParseError("$", f"{message}{where}") from None
 
 
 def value_kind(value: Any) -> str:
@@ -478,6 +479,12 @@ def check_topology(version: str, p2p: bool, topology_text: str) -> tuple[tuple[s
         data = parse_json_text(topology_text)
     except _ParseError as exc:
         return ((P2P_PREFIX if p2p else NON_P2P_PREFIX) + str(exc),), ()
+    errors, warnings = _check_topology_value(version, p2p, data)
+    # aeson keeps the first of a repeated key without a word; the operator should hear of it.
+    return errors, warnings + tuple(f"topology: {d}" for d in node_json.decode(topology_text).duplicates)
+
+
+def _check_topology_value(version: str, p2p: bool, data: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
     if not p2p:
         try:
             _parse_non_p2p(data)
@@ -526,7 +533,7 @@ def check_node_files(version: str, config_path: str, topology_path: str) -> Star
     errors, warnings = check_topology(version, checked.p2p, topology_text)
     topology: dict[str, Any] | None = None
     if not errors:
-        loaded = json.loads(topology_text)
+        loaded = node_json.loads(topology_text)
         topology = loaded if isinstance(loaded, dict) else None
     all_errors = checked.errors + errors
     return StartupCheck(not all_errors, all_errors, warnings, checked.p2p, checked.config, topology)

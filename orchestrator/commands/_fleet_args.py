@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import TYPE_CHECKING
+
+from orchestrator.commands._exit import error
 
 if TYPE_CHECKING:
     from orchestrator.load.vault import VaultSecrets
@@ -74,5 +75,5 @@ def load_or_explain(args: argparse.Namespace, command: str) -> Loaded | None:
         return load(args.inventory, args.playbook, limit=args.limit, extra_vars=parse_extra_vars(args.extra_vars),
                     allow_unpinned=args.allow_unpinned_release, vault=vault_secrets(args))  # fmt: skip
     except SourceError as e:
-        print(f"cardano-fleet {command}: {e}", file=sys.stderr)
+        error(str(e))
         return None

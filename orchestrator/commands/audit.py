@@ -14,6 +14,7 @@ import sys
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from orchestrator.commands._exit import error, warning
 from orchestrator.commands._fleet_args import add_extra_vars_argument, vault_secrets
 
 if TYPE_CHECKING:
@@ -67,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     policy = Policy()
 
     def not_run(message: str) -> int:
-        print(f"cardano-fleet audit: {message}", file=sys.stderr)
+        error(message)
         report = AuditReport(args.inventory or "", policy, time.time(), (), error=message,
                              duration=time.monotonic() - started, fleet=fleet_label)  # fmt: skip
         _emit(args, report, table=False)
@@ -81,6 +82,8 @@ def run(args: argparse.Namespace) -> int:
         policy = load_policy(args.policy) if args.policy else Policy()
     except PolicyError as e:
         return not_run(f"policy: {e}")
+    for note in policy.warnings:
+        warning(note)
     try:
         inventory, hosts = load_selection(args.inventory, args.extra_vars, args.limit, vault_secrets(args))
     except SourceError as e:
@@ -142,7 +145,7 @@ def _emit(args: argparse.Namespace, report: AuditReport, *, table: bool) -> int:
             try:
                 write_atomic(args.output, text)
             except OSError as e:
-                print(f"cardano-fleet audit: cannot write {args.output}: {e.strerror or e}", file=sys.stderr)
+                error(f"cannot write {args.output}: {e.strerror or e}")
                 return 2
         else:
             sys.stdout.write(text)

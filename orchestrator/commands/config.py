@@ -11,6 +11,7 @@ import sys
 
 from orchestrator.cardano.networks import NETWORKS
 from orchestrator.cardano.releases import TARGET_VERSION
+from orchestrator.commands._exit import error
 
 HELP = "migrate a config.json to cardano-node 8.9.0 with P2P (offline; prints the new file)"
 ROLES = {"relay": "relay", "producer": "block_producer", "block_producer": "block_producer"}
@@ -52,12 +53,12 @@ def run(args: argparse.Namespace) -> int:
             genesis_lookup=local_genesis_lookup,
         )  # fmt: skip
     except FileFormatError as exc:
-        print(f"cardano-fleet config migrate: {exc}", file=sys.stderr)
+        error(str(exc))
         return 1
     check = validate_config(result.text, args.to)
     if not check.ok:
-        for error in check.errors:
-            print(f"cardano-fleet config migrate: {args.file}: {error}", file=sys.stderr)
+        for problem in check.errors:
+            error(f"{args.file}: {problem}")
         return 1
     for note in result.notes:
         print(f"# checked: {note}", file=sys.stderr)

@@ -7,9 +7,9 @@ answered, 2 when any host was unreachable or could not be probed, 1 on bad input
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 
+from orchestrator.commands._exit import error
 from orchestrator.commands._fleet_args import INVENTORY_HELP, add_extra_vars_argument, vault_secrets
 
 HELP = "node version, service state, config/topology format, P2P flags, tip, peers — per host (read-only)"
@@ -39,12 +39,12 @@ def run(args: argparse.Namespace) -> int:
     from orchestrator.ssh.transport import Fleet
 
     if args.forks < 1:
-        print("error: --forks must be at least 1", file=sys.stderr)
+        error("--forks must be at least 1")
         return 1
     try:
         inventory, hosts = load_selection(args.inventory, args.extra_vars, args.limit, vault_secrets(args))
     except InventoryError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        error(str(exc))
         return 1
 
     with Fleet(inventory.hosts, forks=args.forks, accept_new_host_keys=args.accept_new_host_keys) as fleet:

@@ -7,8 +7,8 @@ The first thing to run on a new or edited inventory: it needs no network, and it
 from __future__ import annotations
 
 import argparse
-import sys
 
+from orchestrator.commands._exit import error
 from orchestrator.commands._fleet_args import INVENTORY_HELP, add_extra_vars_argument, vault_secrets
 
 HELP = "validate an inventory; list hosts, roles, groups and resolved variables"
@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         inventory, hosts = load_selection(args.inventory, args.extra_vars, args.limit, vault_secrets(args))
     except InventoryError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        error(str(exc))
         return 1
     if args.json:
         print(render_inventory_json(inventory, hosts))  # vault-decrypted values stay secret

@@ -7,6 +7,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from orchestrator.cardano.releases import FROM_VERSION, VERSIONS
+from orchestrator.commands._exit import error
 
 if TYPE_CHECKING:
     from orchestrator.lab.state import LabState
@@ -94,7 +95,7 @@ _OTHER = (
 
 
 def run(args: argparse.Namespace) -> int:
-    from orchestrator.lab.hosts import host_exec, lab_down, lab_status, lab_up
+    from orchestrator.lab.hosts import host_exec_bytes, lab_down, lab_status, lab_up
     from orchestrator.lab.state import LabError, LabState
 
     try:
@@ -105,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
             startup = DEFAULT_STARTUP_SECONDS if args.startup_seconds is None else args.startup_seconds
             state = lab_up(
                 args.dir, relays=args.relays, producers=args.producers, passive=args.passive, subnet=args.subnet,
-                node_version=args.node_version, progress=lambda m: print(f"lab: {m}", file=sys.stderr),
+                node_version=args.node_version, progress=lambda m: _progress(f"lab: {m}"),
                 rtt_ms=args.rtt_ms,
                 yaml_configs=args.yaml_config,
                 startup_seconds=startup,
@@ -113,10 +114,10 @@ def run(args: argparse.Namespace) -> int:
             for h in state.hosts:
                 print(f"{h.name:10} {h.role:15} {h.address:15} {h.layout}")
             if not args.no_wait:
-                print(f"lab: waiting until every node is in sync (each start takes ~{startup:g}s)", file=sys.stderr)
-                wait_in_sync(state.inventory_path, timeout=60 + 2 * startup, on_lags=lambda lags: print(
-                    "lab: slot lag " + ", ".join(f"{n} {'starting' if lag is None else lag}" for n, lag in lags.items()),
-                    file=sys.stderr))  # fmt: skip
+                _progress(f"lab: waiting until every node is in sync (each start takes ~{startup:g}s)")
+                wait_in_sync(state.inventory_path, timeout=60 + 2 * startup, on_lags=lambda lags: _progress(
+                    "lab: slot lag "
+                    + ", ".join(f"{n} {'starting' if lag is None else lag}" for n, lag in lags.items())))  # fmt: skip
             print(state.inventory_path)
             return 0
         if args.lab_command == "down":
@@ -134,19 +135,21 @@ def run(args: argparse.Namespace) -> int:
             return 0 if all(a for _, _, a in rows) else 1
         loaded = LabState.load(args.dir)
         if loaded is None:
-            print(f"cardano-fleet lab: no lab in {args.dir}", file=sys.stderr)
+            error(f"no lab in {args.dir}")
             return 1
         if args.lab_command == "fault":
             return _set_fault(loaded, args.host, args.fault, args.fault_version, args.seconds, args.percent,
                               args.periods)  # fmt: skip
         if args.lab_command == "leader-slots":
             return _leader_slots(loaded, args.host, args.offsets)
-        proc = host_exec(loaded, args.host, " ".join(args.cmd))
-        sys.stdout.write(proc.stdout)
-        sys.stderr.write(proc.stderr)
+        proc = host_exec_bytes(loaded, args.host, " ".join(args.cmd))
+        sys.stdout.flush()
+        sys.stdout.buffer.write(proc.stdout)  # bytes as the host wrote them: binary output is no error
+        sys.stdout.buffer.flush()
+        sys.stderr.buffer.write(proc.stderr)
         return proc.returncode
     except (LabError, TimeoutError) as e:
-        print(f"cardano-fleet lab: {e}", file=sys.stderr)
+        error(str(e))
         return 1
 
 
@@ -157,12 +160,12 @@ def _leader_slots(state: LabState, host: str, offsets: list[float]) -> int:
     from orchestrator.lab.leader_slots import BLOCKLOG_PATH, SCHEDULE_PATH, schedule_rows, write_command
 
     if state.host(host).role != "block_producer":
-        print(f"cardano-fleet lab: {host} is not a block producer", file=sys.stderr)
+        error(f"{host} is not a block producer")
         return 1
     rows = schedule_rows("mainnet", offsets, time.time())  # the lab runs mainnet's slot clock
     done = run_in_host(state, host, write_command(rows))
     if done.returncode != 0:
-        print(f"cardano-fleet lab: could not write the schedule on {host}: {done.stderr.strip()}", file=sys.stderr)
+        error(f"could not write the schedule on {host}: {done.stderr.strip()}")
         return 1
     for slot, at, *_ in rows:
         print(f"{host}: leader slot {slot} at {at}")
@@ -177,3 +180,9 @@ def _set_fault(state: LabState, host: str, fault: str, version: str | None, seco
 
     print(set_fault(state, host, fault, version, seconds, percent, periods))
     return 0
+
+
+def _progress(text: str) -> None:
+    from orchestrator.report.terminal import progress_line
+
+    print(progress_line(text), file=sys.stderr)

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from orchestrator.commands._exit import error
 from orchestrator.commands._fleet_args import add_playbook_arguments, load_or_explain
 from orchestrator.model import Phase
 
@@ -47,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     if args.resume:
         found = unfinished_run(state_dir) if args.resume == "latest" else args.resume
         if not found or not (state_dir / "runs" / found / "journal.jsonl").exists():
-            print(f"cardano-fleet run: no unfinished run to resume in {state_dir}", file=sys.stderr)
+            error(f"no unfinished run to resume in {state_dir}")
             return 1
         run_id = found
     lock = LocalLock(state_dir, run_id)
@@ -55,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             lock.acquire()
         except LockHeld as e:
-            print(f"cardano-fleet run: refused: {e}", file=sys.stderr)
+            error(f"refused: {e}")
             return 1
     try:
         with open_fleet(loaded.spec.hosts, args.forks, args.accept_new_host_keys) as fleet:
@@ -92,10 +93,11 @@ def run(args: argparse.Namespace) -> int:
 
 def _confirm(console: Console, pending: int) -> bool:
     if not sys.stdin.isatty():
-        print("cardano-fleet run: refusing to change hosts without confirmation: stdin is not a terminal "
-              "(pass --yes in scripts)", file=sys.stderr)  # fmt: skip
+        error("refusing to change hosts without confirmation: stdin is not a terminal "
+              "(pass --yes in scripts)")  # fmt: skip
         return False
-    answer = console.input(f"Apply these changes to {pending} host(s)? [y/N] ")
+    # markup=False: rich would read "[y/N]" as a style tag and print nothing of it
+    answer = console.input(f"Apply these changes to {pending} host(s)? [y/N] ", markup=False)
     return answer.strip().lower() in ("y", "yes")
 
 

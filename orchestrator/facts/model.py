@@ -80,6 +80,7 @@ class HostFacts:
     service_active: str | None = None  # systemctl is-active: active, inactive, failed, ...
     service_enabled: str | None = None
     run_lock: str | None = None  # the run id holding the host's run lock (roll/remote.py LOCK_DIR), if any
+    service_user: str | None = None  # the unit's User= ("root" when unset); None: unknown
     config_text: str | None = None
     config_sha256: str | None = None
     config_stat: FileStat | None = None

@@ -119,20 +119,24 @@ class CliVersionSection(FactSection):
 
 @register
 class ServiceSection(FactSection):
-    """The unit's state and whether it starts at boot: one `systemctl show` (one process, where
-    `is-active` + `is-enabled` cost two). ActiveState and UnitFileState use the same words as
-    is-active and is-enabled (systemctl(1)); a missing unit shows an empty UnitFileState."""
+    """The unit's state, whether it starts at boot and the user it runs the node as: one `systemctl
+    show` (one process, where `is-active` + `is-enabled` cost two). ActiveState and UnitFileState use
+    the same words as is-active and is-enabled (systemctl(1)); a missing unit shows an empty
+    UnitFileState. `User=` is the unit's own setting (systemd.exec(5)): empty means systemd's default,
+    root; absent from the output (an old systemctl, no unit) leaves `service_user` unknown (None)."""
 
     name = "service"
     health = True
 
     def command(self, host: Host) -> str:
-        return f"systemctl show -p ActiveState -p UnitFileState {q(host.layout.service_name)} 2>/dev/null"
+        return f"systemctl show -p ActiveState -p UnitFileState -p User {q(host.layout.service_name)} 2>/dev/null"
 
     def parse(self, out: Output) -> Parsed:
         v = kv(out.body)
+        user = v.get("User")
         return Parsed.of(
-            service_active=v.get("ActiveState") or "unknown", service_enabled=v.get("UnitFileState") or "unknown"
+            service_active=v.get("ActiveState") or "unknown", service_enabled=v.get("UnitFileState") or "unknown",
+            service_user=None if user is None else (user or "root"),
         )
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.rule import Rule
+from rich.text import Text
 
 from orchestrator.cli import main as cli
 from orchestrator.lab.hosts import host_exec, lab_down
@@ -28,7 +29,9 @@ PLAYBOOK = str(Path(__file__).resolve().parents[2] / "playbooks" / "upgrade-8.9.
 
 def step(console: Console, title: str, argv: list[str]) -> int:
     console.print(Rule(title))
-    console.print(f"[bold cyan]$ cardano-fleet {' '.join(shlex.quote(a) for a in argv)}[/]")
+    # one line, never broken mid-path (a terminal wraps it), and no markup read from a path
+    command = Text(f"$ cardano-fleet {' '.join(shlex.quote(a) for a in argv)}", style="bold cyan")
+    console.print(command, soft_wrap=True)
     rc = cli(argv)
     console.print(f"[dim](exit {rc})[/]")
     return rc
@@ -71,7 +74,9 @@ def main() -> int:
         peers = host_exec(state, "bp1", "ss -Htn state established '( sport = :3001 or dport = :3001 or dport = :6000 )'")
         relays = {h.address for h in state.hosts if h.role == "relay"}
         remote = {line.split()[-1].rsplit(":", 1)[0] for line in peers.stdout.splitlines() if line.strip()}
-        console.print(f"bp1's established peers: {', '.join(sorted(remote))} — all relays: {remote <= relays}")
+        strangers = sorted(remote - relays)
+        verdict = "all of them its own relays" if not strangers else f"NOT its relays: {', '.join(strangers)}"
+        console.print(f"bp1's established peers: {', '.join(sorted(remote))} — {verdict}", soft_wrap=True)
         rc = step(console, "8. A second run changes nothing and restarts nothing",
                   ["run", "-i", inventory, PLAYBOOK, "--yes", "--state-dir", state_dir])  # fmt: skip
         console.print(Rule(f"Demo finished in {time.monotonic() - started:.0f}s"))

@@ -435,11 +435,20 @@ def lab_status(lab_dir: str | Path) -> Iterator[tuple[LabHost, bool, bool]]:
         yield host, alive, answers
 
 
+_EXEC_ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root"}
+
+
+def _nsenter(state: LabState, name: str, command: str) -> list[str]:
+    pid = state.init_pids.get(name) or _init_pid(state.pids[name])
+    return ["nsenter", "-t", str(pid), "-m", "-u", "-p", "-n", "--", "/bin/sh", "-c", command]
+
+
 def host_exec(state: LabState, name: str, command: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
     """Run a shell command inside a host, out of band (nsenter into its namespaces), as root."""
-    pid = state.init_pids.get(name) or _init_pid(state.pids[name])
-    return subprocess.run(
-        ["nsenter", "-t", str(pid), "-m", "-u", "-p", "-n", "--", "/bin/sh", "-c", command],
-        capture_output=True, text=True, timeout=timeout,
-        env={"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root"},
-    )  # fmt: skip
+    return subprocess.run(_nsenter(state, name, command), capture_output=True, text=True, timeout=timeout,
+                          env=_EXEC_ENV)
+
+
+def host_exec_bytes(state: LabState, name: str, command: str, timeout: float = 30) -> subprocess.CompletedProcess[bytes]:
+    """host_exec, output as bytes: `lab exec` passes a binary file (a db chunk, a gzip) through unchanged."""
+    return subprocess.run(_nsenter(state, name, command), capture_output=True, timeout=timeout, env=_EXEC_ENV)

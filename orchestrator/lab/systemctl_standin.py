@@ -656,6 +656,7 @@ def properties(unit: str) -> dict[str, str]:
         "FragmentPath": unit_path(unit) if spec else "",
         "KillSignal": str(spec.kill_signal if spec else int(signal.SIGTERM)),
         "TimeoutStopUSec": stop_usec,
+        "User": (spec.user or "") if spec else "",
     }
 
 

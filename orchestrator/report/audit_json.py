@@ -55,7 +55,7 @@ AUDIT_JSON_SCHEMA: dict[str, Any] = {
         "policy": {
             "type": "object",
             "required": ["source", "pinned_version", "pinned_cli_version", "max_slot_lag", "max_stall_slots",
-                         "max_clock_skew_seconds", "min_hot_peers", "min_free_disk_bytes", "min_kes_periods",
+                         "max_clock_skew_seconds", "min_hot_peers", "min_free_disk_bytes", "kes_expiry_alert_periods",
                          "network", "fail_on", "disabled", "severities"],
             "additionalProperties": False,
             "properties": {
@@ -67,7 +67,7 @@ AUDIT_JSON_SCHEMA: dict[str, Any] = {
                 "max_clock_skew_seconds": {"type": "integer"},
                 "min_hot_peers": {"type": "integer"},
                 "min_free_disk_bytes": {"type": "integer"},
-                "min_kes_periods": {"type": "integer"},
+                "kes_expiry_alert_periods": {"type": "integer"},
                 "network": _STR_OR_NULL,
                 "fail_on": {"type": "string", "enum": ["warning", "error"]},
                 "disabled": {"type": "array", "items": {"type": "string"}},
@@ -147,7 +147,7 @@ def audit_document(report: AuditReport) -> dict[str, Any]:
             "max_clock_skew_seconds": policy.max_clock_skew_seconds,
             "min_hot_peers": policy.min_hot_peers,
             "min_free_disk_bytes": policy.min_free_disk_bytes,
-            "min_kes_periods": policy.min_kes_periods,
+            "kes_expiry_alert_periods": policy.kes_expiry_alert_periods,
             "network": policy.network,
             "fail_on": policy.fail_on.value,
             "disabled": sorted(policy.disabled),

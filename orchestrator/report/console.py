@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from rich.console import Console, Group
@@ -14,12 +14,12 @@ from rich.text import Text
 
 from orchestrator.model import HostStatus, Phase, PlanAction
 from orchestrator.plan import Plan
-from orchestrator.report.terminal import keep_headers, make_console
+from orchestrator.report.terminal import keep_headers, make_console, utc_stamp
 from orchestrator.roll.engine import RolloutResult
 from orchestrator.roll.gates import fmt_duration
 from orchestrator.roll.journal import Event
 
-__all__ = ["make_console", "print_plan", "print_summary", "LiveRollout", "plan_table", "summary_table"]
+__all__ = ["make_console", "print_plan", "print_summary", "LiveRollout", "plan_table", "summary_table", "utc_stamp"]
 
 STATUS_STYLE = {
     HostStatus.UPGRADED: "green", HostStatus.UNCHANGED: "dim", HostStatus.ROLLED_BACK: "yellow",
@@ -45,7 +45,7 @@ def plan_table(plan: Plan) -> Table:
         if hooks:
             files += f" ({'; '.join(hooks)})"
         style = {PlanAction.RESTART: "yellow", PlanAction.RELOAD: "green"}.get(hp.action, "dim")
-        action = Text(hp.action, style)
+        action = Text("refused (KES)", "bold yellow") if hp.refusal else Text(hp.action, style)
         table.add_row(str(hp.batch or "-"), hp.host.name, hp.host.role.value, version, files, action,
                       _downtime_text(hp.expected_downtime, hp.last_start_seconds))  # fmt: skip
     return keep_headers(table)
@@ -77,9 +77,11 @@ def print_plan(console: Console, plan: Plan, diff: bool = False) -> None:
             console.print(Text.assemble((f"{hp.host.name}: ", "bold"), (hp.error, "red")))
             continue
         leader = hp.leader.summary(now) if hp.leader is not None and hp.changed else None
-        if not hp.reasons and leader is None:  # no empty "relay1:" heading
+        if not hp.reasons and leader is None and not hp.refusal:  # no empty "relay1:" heading
             continue
         console.print(Text(f"{hp.host.name}:", "bold"))
+        if hp.refusal:  # first: the run will not apply what the reasons below describe
+            console.print(Text(f"  - {hp.refusal}", "bold yellow"), highlight=False, soft_wrap=True)
         for reason in hp.reasons:  # prose: a log viewer or terminal wraps it, never a hard break mid-sentence
             console.print(f"  - {reason}", highlight=False, soft_wrap=True)
         if leader is not None:
@@ -97,8 +99,9 @@ def print_plan(console: Console, plan: Plan, diff: bool = False) -> None:
 class LiveRollout:
     """A live per-host view: phase, batch and gate progress (slot lag shrinking)."""
 
-    def __init__(self, console: Console, plan: Plan) -> None:
+    def __init__(self, console: Console, plan: Plan, clock: Callable[[], float] = time.time) -> None:
         self.console = console
+        self.clock = clock  # wall clock, seconds since the epoch: the timestamps of the log lines
         self.rows: dict[str, dict[str, Any]] = {
             hp.host.name: {"batch": hp.batch, "role": hp.host.role.value, "phase": "waiting" if hp.changed else "-",
                            "gate": "", "since": None}
@@ -125,9 +128,15 @@ class LiveRollout:
         else:
             self.console.print(self._render(), crop=False)
 
-    def _log(self, text: str) -> None:
+    def _log(self, text: str, always: bool = False) -> None:
+        """A progress line. Off a terminal (CI log, cron mail, `| cat`) it starts with a UTC ISO-8601
+        timestamp: a run that waits for a leader window can cross midnight, and the log's reader may be
+        in another time zone. On a terminal the live table shows progress; `always` lines still print.
+        """
         if self.live is None:
-            self.console.print(f"{time.strftime('%H:%M:%S')} {text}", highlight=False, soft_wrap=True)
+            self.console.print(f"{utc_stamp(self.clock())} {text}", highlight=False, soft_wrap=True)
+        elif always:
+            self.console.print(text, highlight=False, soft_wrap=True)
 
     def on_event(self, event: Event) -> None:
         if event.host == "*":
@@ -144,7 +153,7 @@ class LiveRollout:
                 row["step"] = step
                 # a line per 10% within a startup phase (phase changes print their own, below)
                 if step is not None and prev is not None and step != prev and step.split(":")[0] == prev.split(":")[0]:
-                    self.console.print(f"{event.host}: {state}", highlight=False)
+                    self._log(f"{event.host}: {state}", always=True)
         elif event.phase == Phase.WINDOW_COUNTDOWN:
             row = self.rows.get(event.host)
             if row is not None:
@@ -158,7 +167,7 @@ class LiveRollout:
         elif event.phase == Phase.NODE_PHASE:
             row = self.rows.get(event.host)
             if row is not None:
-                self.console.print(f"{event.host}: {event.data.get('detail')}", highlight=False)
+                self._log(f"{event.host}: {event.data.get('detail')}", always=True)
         elif event.phase in (Phase.CONNECTION_LOST, Phase.RECONNECTED):
             detail = event.data.get("detail")
             what = "connection lost" if event.phase == Phase.CONNECTION_LOST else "reconnected"
@@ -167,7 +176,7 @@ class LiveRollout:
         elif event.phase == Phase.REPLANNED:
             # the operator approved another diff: show the one that will be written instead
             self.lines.append(f"{event.host}: {event.data.get('reason')}")
-            self.console.print(f"{event.host}: {event.data.get('reason')}; the new diff:", highlight=False)
+            self._log(f"{event.host}: {event.data.get('reason')}; the new diff:", always=True)
             for diff in (event.data.get("diffs") or {}).values():
                 self.console.print(Text(diff), highlight=False)
         else:
@@ -208,9 +217,29 @@ def summary_table(result: RolloutResult) -> Table:
     return keep_headers(table)
 
 
+def summary_records(result: RolloutResult) -> list[str]:
+    """The summary as one record (line) per host: for a pipe, CI log or cron mail, where a table's
+    free-text cells (start phases, detail) would wrap inside their borders; grep finds a host's line."""
+    lines = [f"Run {result.run_id}: {'OK' if result.ok else 'NOT OK'}"]
+    for o in result.outcomes.values():
+        parts = [f"{o.host}: {o.status} ({o.role}, batch {o.batch or '-'})"]
+        if o.downtime is not None:
+            parts.append(f"downtime {o.downtime:.1f}s")
+        if o.phases:
+            parts.append("start phases " + ", ".join(f"{p} {s:.1f}s" for p, s in o.phases.items()))
+        if o.detail:
+            parts.append(o.detail)
+        lines.append("; ".join(parts))
+    return lines
+
+
 def print_summary(console: Console, result: RolloutResult, report_path: str | None) -> None:
     console.line()
-    console.print(summary_table(result), crop=False)
+    if console.is_terminal:
+        console.print(summary_table(result), crop=False)
+    else:  # one record per host: tables fit 160 columns by design only where their cells are short
+        for line in summary_records(result):
+            console.print(line, highlight=False, soft_wrap=True)
     if result.stopped_reason:
         console.print(Text(f"Stopped: {result.stopped_reason}", "bold red"), soft_wrap=True)
     counts: Mapping[str, int] = {s: sum(1 for o in result.outcomes.values() if o.status == s) for s in STATUS_STYLE}

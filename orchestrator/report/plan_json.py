@@ -24,6 +24,7 @@ def plan_as_json(plan: Plan, now: float | None = None) -> dict[str, Any]:
                 "host": hp.host.name, "role": hp.host.role.value, "batch": hp.batch,
                 "current_version": hp.current_version, "target_version": hp.target_version,
                 "switch_binary": hp.switch_binary, "stage_release": hp.stage_release, "action": hp.action,
+                "refused": hp.refusal,
                 "files": [{"path": c.path, "reason": c.diff.reason, "diff": c.diff.diff} for c in hp.files],
                 "unchanged": [{"path": d.path, "reason": d.reason} for d in hp.unchanged],
                 "reasons": list(hp.reasons), "error": hp.error, "live_state": hp.live_state,

@@ -6,30 +6,45 @@ Kept apart from console.py (which renders plans and rollouts) so that offline co
 from __future__ import annotations
 
 import os
+import re
 import sys
+import time
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import IO, cast
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-__all__ = ["PIPE_WIDTH", "console_width", "keep_headers", "make_console"]
+__all__ = ["PIPE_WIDTH", "console_width", "keep_headers", "make_console", "progress_line", "utc_stamp"]
 
 WORD_LIMIT = 24  # columns: longer words (paths, hashes) may fold rather than widen a table without end
 PIPE_WIDTH = 160  # columns for a pipe, CI log or cron mail without COLUMNS: wide enough that no header wraps
 
 
+_TRAILING = re.compile(r"[ \t]+(?=\n)")
+
+
 class _Redacting:
-    """stdout with every vault-decrypted value masked (orchestrator.load.secrets): a secret is never printed."""
+    """stdout with every vault-decrypted value masked (orchestrator.load.secrets): a secret is never printed.
+
+    Off a terminal, lines also lose their trailing blanks (rich pads titles and last cells to the
+    width): a CI log or cron mail gets no invisible trailing spaces to diff against.
+    """
 
     def __init__(self, stream: IO[str]) -> None:
         self._stream = stream
+        self._strip = not stream.isatty()
 
     def write(self, text: str) -> int:
         from orchestrator.load.secrets import redact
 
-        return self._stream.write(redact(text))
+        text = redact(text)
+        if self._strip:
+            text = _TRAILING.sub("", text)
+        self._stream.write(text)
+        return len(text)
 
     def flush(self) -> None:
         self._stream.flush()
@@ -56,13 +71,25 @@ def console_width(environ: Mapping[str, str] | None = None, isatty: bool | None 
     return PIPE_WIDTH
 
 
+class _Console(Console):
+    """rich's Console, but a closed pipe (`| head`) exits as every command documents it (141), not 1."""
+
+    def on_broken_pipe(self) -> None:
+        from orchestrator.commands._exit import BROKEN_PIPE
+
+        try:
+            super().on_broken_pipe()  # points stdout at /dev/null, then exits 1
+        except SystemExit:
+            raise SystemExit(BROKEN_PIPE) from None
+
+
 def make_console(file: IO[str] | None = None) -> Console:
     """The console every command prints with: terminal width on a terminal, COLUMNS if set, else PIPE_WIDTH.
 
     Colour follows Rich's rules (NO_COLOR disables it; a pipe gets none); secrets are masked.
     """
     stream = file if file is not None else sys.stdout
-    return Console(file=cast(IO[str], _Redacting(stream)), width=console_width(isatty=stream.isatty()))
+    return _Console(file=cast(IO[str], _Redacting(stream)), width=console_width(isatty=stream.isatty()))
 
 
 def keep_headers(table: Table) -> Table:
@@ -77,3 +104,17 @@ def keep_headers(table: Table) -> Table:
         longest = max((len(word) for text in texts for word in text.split()), default=0)
         column.min_width = max(column.min_width or 0, min(longest, WORD_LIMIT))
     return table
+
+
+def utc_stamp(seconds: float) -> str:
+    """`2026-12-05T23:59:58Z`: ISO 8601, UTC, whole seconds (the width of every progress line's prefix)."""
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def progress_line(text: str, stream: IO[str] | None = None, now: float | None = None) -> str:
+    """A progress line as printed to `stream` (stderr): a UTC timestamp first off a terminal (a CI log,
+    cron mail or `| cat` may be read in another time zone, or after midnight), as is on a terminal."""
+    out = stream if stream is not None else sys.stderr
+    if out.isatty():
+        return text
+    return f"{utc_stamp(time.time() if now is None else now)} {text}"

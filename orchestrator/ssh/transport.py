@@ -323,10 +323,24 @@ class _KnownHosts:
             cached = self._cache.get(path)
             if cached is None or cached[0] != stamp:
                 keys = paramiko.HostKeys()
-                keys.load(str(path))
+                try:
+                    keys.load(str(path))
+                except UnicodeDecodeError as exc:  # a corrupted (binary) line: the host's reason, no traceback
+                    raise paramiko.SSHException(_not_text(path, exc)) from None
                 cached = self._cache[path] = (stamp, keys)
         found = cached[1].lookup(name)
         return dict(found.items()) if found is not None else {}
+
+
+def _not_text(path: Path, exc: UnicodeDecodeError) -> str:
+    """`FILE:LINE: ...` for a known_hosts file paramiko cannot read as text."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        data = b""
+    line = data.count(b"\n", 0, exc.start) + 1 if data else "?"
+    return (f"{path}:{line}: not text (byte 0x{exc.object[exc.start]:02x}): a corrupted known_hosts line; "
+            "fix or remove it (no host key is trusted from a file that cannot be read)")
 
 
 def _host_key_name(address: str, port: int) -> str:

@@ -49,11 +49,14 @@ def test_legacy_fleet_fails_the_expected_rules(lab: Any, tmp_path: Path) -> None
     relay_defaults = {"relay-bootstrap-peers", "relay-ledger-peers"}
     not_p2p = {"p2p-enabled", "topology-p2p-format"}
     # relay1, relay2: non-P2P with a legacy topology; relay3: P2P already, with 8.7.3-era peers
-    assert failed["relay1"] == versions | relay_defaults | not_p2p
-    assert failed["relay2"] == versions | relay_defaults | not_p2p
-    assert failed["relay3"] == versions | relay_defaults
+    root = {"node-user"}  # the lab's units run the node as root (no User= other than root): read from the unit
+    assert failed["relay1"] == versions | relay_defaults | not_p2p | root
+    assert failed["relay2"] == versions | relay_defaults | not_p2p | root
+    assert failed["relay3"] == versions | relay_defaults | root
     # bp1: legacy but wired right (its Producers are its relays, PeerSharingDisabled, keys 0600)
-    assert failed["bp1"] == versions | not_p2p
+    assert failed["bp1"] == versions | not_p2p | root
+    user = next(f for h in doc["hosts"] if h["host"] == "relay1" for f in h["findings"] if f["rule"] == "node-user")
+    assert "runs cardano-node as root" in user["message"]
     drift = next(f for h in doc["hosts"] if h["host"] == "relay1" for f in h["findings"] if f["rule"] == "drift")
     assert '+  "EnableP2P": true' in drift["detail"]
     assert all(h["reachable"] for h in doc["hosts"])
@@ -70,7 +73,7 @@ def test_upgraded_fleet_passes_then_broken_hosts_yield_exactly_their_findings(
     assert run_code == 0, "the upgrade run failed; the audit part of this test needs an upgraded fleet"
 
     code, doc = _audit_when_synced(inventory, tmp_path, "upgraded")
-    assert _failed(doc) == {"relay1": set(), "relay2": set(), "relay3": set(), "bp1": set()}
+    assert _failed(doc) == {"relay1": {"node-user"}, "relay2": {"node-user"}, "relay3": {"node-user"}, "bp1": {"node-user"}}
     assert code == 0 and doc["compliant"] is True
 
     edit = (
@@ -92,10 +95,10 @@ def test_upgraded_fleet_passes_then_broken_hosts_yield_exactly_their_findings(
 
     code, doc = _audit(inventory, tmp_path, "broken")
     assert _failed(doc) == {
-        "relay1": {"relay-bp-not-advertised", "drift"},
-        "relay2": {"service-active", "node-in-sync", "node-advancing", "hot-peers"},
+        "relay1": {"relay-bp-not-advertised", "drift", "node-user"},
+        "relay2": {"service-active", "node-in-sync", "node-advancing", "hot-peers", "node-user"},
         "relay3": {"host-reachable"},
-        "bp1": {"conway-genesis-hash", "drift", "key-permissions"},
+        "bp1": {"conway-genesis-hash", "drift", "key-permissions", "node-user"},
     }
     assert code == 2  # an unreachable host makes the audit incomplete, which wins over findings
     relay3 = next(h for h in doc["hosts"] if h["host"] == "relay3")

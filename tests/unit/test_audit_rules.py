@@ -349,3 +349,63 @@ def test_exit_codes() -> None:
     missing = {k: v for k, v in good.items() if k != "bp1"}
     report = _report(missing)
     assert report.exit_code == 2 and report.unreachable == ("bp1",)
+
+
+# (systemctl show output, service_user fact): User= empty is systemd's default, root
+SERVICE_ROWS = [
+    ("ActiveState=active\nUnitFileState=enabled\nUser=cardano\n", "cardano"),
+    ("ActiveState=active\nUnitFileState=enabled\nUser=\n", "root"),
+    ("ActiveState=active\nUnitFileState=enabled\nUser=root\n", "root"),
+    ("ActiveState=active\nUnitFileState=enabled\n", None),  # no such property: unknown
+]
+
+
+@pytest.mark.parametrize(("body", "user"), SERVICE_ROWS)
+def test_service_fact_reads_the_units_user(body: str, user: str | None) -> None:
+    from orchestrator.facts.record import Output
+    from orchestrator.facts.sections import ServiceSection
+
+    section = ServiceSection()
+    assert "-p User" in section.command(R1)
+    assert section.parse(Output(R1, body, 0)).fields["service_user"] == user
+
+
+# (layout run_as, the unit's User=, config owner, node-user fails?)
+NODE_USER_ROWS = [
+    ("root", "root", "root", True),  # both built-in layouts assume root: the unit decides, and root fails
+    ("root", "cnode", "cnode", False),  # guild deployments: a dedicated user
+    ("cardano", "cardano", "root", False),  # the unit says who runs it; file owners are not the test then
+    ("cardano", "root", "cardano", True),
+    ("cardano", None, "root", True),  # unit user unknown: files owned by root are the sign
+    ("cardano", None, "cardano", False),
+]
+
+
+@pytest.mark.parametrize(("run_as", "unit_user", "owner", "fails"), NODE_USER_ROWS)
+def test_node_user_reads_the_units_user(run_as: str, unit_user: str | None, owner: str, fails: bool) -> None:
+    host = replace(R1, layout=replace(GUILD, run_as=run_as))
+    facts = replace(compliant(R1), service_user=unit_user, config_stat=FileStat(owner, owner, 0o640, 100))
+    assert ("node-user" in failed(host, facts)) is fails
+
+
+# (policy text, kes_expiry_alert_periods read, a deprecation warning?, an error?)
+KES_NAME_ROWS = [
+    ("kes_expiry_alert_periods: 20\n", 20, False, False),
+    ("min_kes_periods: 20\n", 20, True, False),  # the old name: read, never silently
+    ("min_kes_periods: 20\nkes_expiry_alert_periods: 21\n", None, True, True),
+    ("{}\n", 14, False, False),
+]
+
+
+@pytest.mark.parametrize(("text", "value", "warned", "error"), KES_NAME_ROWS)
+def test_audit_kes_threshold_is_named_for_what_it_does(text: str, value: int | None, warned: bool, error: bool) -> None:
+    data = parse_yaml(text, "policy.yml", PolicyError)
+    if error:
+        with pytest.raises(PolicyError, match="given twice"):
+            parse_policy(data, "policy.yml")
+        return
+    policy = parse_policy(data, "policy.yml")
+    assert policy.kes_expiry_alert_periods == value
+    assert bool(policy.warnings) is warned
+    if warned:
+        assert policy.warnings[0].startswith("policy.yml:1:1: 'min_kes_periods' is deprecated")

@@ -92,7 +92,8 @@ def test_invalid_inventory_exits_1_with_the_position(tmp_path: Path, capsys: pyt
     assert run(["-i", str(bad)]) == 1
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert captured.err == (f"error: {bad}:4:5: unknown variable 'cardano_netwrk' — did you mean 'cardano_network'?\n")
+    assert captured.err == (f"cardano-fleet: error: {bad}:4:5: unknown variable 'cardano_netwrk' — "
+                            "did you mean 'cardano_network'?\n")
 
 
 def test_bad_extra_var_exits_1(capsys: pytest.CaptureFixture[str]) -> None:

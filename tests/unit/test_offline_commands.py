@@ -124,7 +124,7 @@ def test_topology_convert_missing_file(tmp_path: Path, capsys: pytest.CaptureFix
 def test_topology_convert_bad_host_port(tmp_path: Path) -> None:
     with pytest.raises(SystemExit) as info:
         main(["topology", "convert", "x.json", "--role", "relay", "--network", "mainnet", "--producer", "nohost"])
-    assert info.value.code == 2
+    assert info.value.code == 1  # a usage error: the command's error code (commands/_exit.py)
 
 
 def test_config_migrate(capsys: pytest.CaptureFixture[str]) -> None:

@@ -90,7 +90,7 @@ def test_rollout_log_in_a_pipe_is_one_line_per_event_and_ends_each_line() -> Non
     result = RolloutResult("run-1", {"relay2": HostOutcome("relay2", "relay", "upgraded")}, "min_healthy_relays")
     print_summary(console, result, None)
     lines = out.getvalue().splitlines()
-    assert any(re.fullmatch(r"\d\d:\d\d:\d\d relay2: restarted", line) for line in lines)
+    assert any(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ relay2: restarted", line) for line in lines)
     assert any(line.endswith("relay2: gate_passed (in sync)") for line in lines)
     assert any(line.endswith("min_healthy_relays is 1") for line in lines), "the pause line runs into the next"
     run_line = next(i for i, line in enumerate(lines) if line.startswith("Run run-1"))

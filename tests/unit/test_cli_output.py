@@ -1,0 +1,233 @@
+"""Output rules of every command (issue 29 item 6): one error prefix, documented exit codes that
+`--help` lists, usage errors that never look like "changes pending", no traceback on a closed pipe or
+binary data, UTC ISO-8601 timestamps on progress lines in a pipe, no trailing blanks."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import paramiko
+import pytest
+
+from orchestrator import cli
+from orchestrator.commands import _exit
+from orchestrator.report.console import LiveRollout, utc_stamp
+from orchestrator.report.terminal import make_console
+from orchestrator.roll.journal import Event
+from orchestrator.ssh.transport import _KnownHosts
+
+ROOT = Path(__file__).resolve().parents[2]
+COMMANDS = [name for name, _, _ in cli.COMMANDS]
+
+
+def test_every_command_has_its_exit_codes() -> None:
+    assert sorted(_exit.EXIT_CODES) == sorted(COMMANDS)
+    for codes in _exit.EXIT_CODES.values():
+        assert len({c for c, _ in codes}) == len(codes), "each code listed once"
+        assert (0, "done") in codes or codes[0][0] == 0
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_lists_the_exit_codes(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        cli.main([command, "--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    block = out[out.index("exit codes:"):]
+    for code, meaning in (*_exit.EXIT_CODES[command], *_exit.COMMON):
+        shown = "*" if code < 0 else str(code)
+        assert re.search(rf"^\s+{re.escape(shown)}\s+{re.escape(meaning[:30])}", block, re.M), (command, code)
+
+
+# (argv, the exit code of the usage error): never argparse's 2 after plan/run (2 = changes pending)
+USAGE_ROWS = [
+    (["plan"], 1),
+    (["plan", "-i", "x", "pb", "--no-such-flag"], 1),
+    (["run", "--no-such-flag"], 1),
+    (["facts", "--bogus"], 1),
+    (["inventory"], 1),
+    (["audit", "--bogus"], 2),  # audit's contract: 2 = not run (docs/audit.md)
+    (["lab", "frobnicate"], 1),
+    (["no-such-command"], 1),
+]
+
+
+@pytest.mark.parametrize(("argv", "code"), USAGE_ROWS)
+def test_usage_errors_have_the_prefix_and_the_commands_code(
+    argv: list[str], code: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as info:
+        cli.main(argv)
+    assert info.value.code == code
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1].startswith(_exit.PREFIX)
+    assert "Traceback" not in err
+
+
+BINARY_ROWS = [
+    ["inventory", "-i", "{bad}"],
+    ["plan", "-i", "{bad}", "upgrade-8.9.0"],
+    ["facts", "-i", "{bad}"],
+    ["audit", "-i", "{bad}"],
+    ["config", "migrate", "{bad}", "--to", "8.9.0", "--role", "relay"],
+]
+
+
+@pytest.mark.parametrize("argv", BINARY_ROWS, ids=lambda a: a[0])
+def test_binary_input_is_an_error_line_not_a_traceback(
+    argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "hosts.yml"
+    bad.write_bytes(b"\xff\xfe[all]\n\x00\x93binary\n")
+    code = cli.main([a.replace("{bad}", str(bad)) for a in argv])
+    err = capsys.readouterr().err
+    assert code == _exit.USAGE_ERROR[argv[0]]
+    assert err.startswith(_exit.PREFIX) and f"{bad}:1:1: not UTF-8" in err and "Traceback" not in err
+
+
+def test_a_corrupted_known_hosts_line_is_the_hosts_reason_with_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "known_hosts"
+    path.write_bytes(b"198.18.4.11 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5\n\xff\xfe\x00 garbage\n")
+    with pytest.raises(paramiko.SSHException, match=rf"^{re.escape(str(path))}:2: not text \(byte 0xff\)"):
+        _KnownHosts().keys_for(path, "198.18.4.11")
+
+
+@pytest.mark.parametrize("argv", [["audit", "--list-rules"], ["playbooks"], ["--help"], ["plan", "--help"]])
+def test_a_closed_pipe_ends_quietly(argv: list[str]) -> None:
+    """`cardano-fleet audit --list-rules | head`: the reader is gone before we write."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        proc = subprocess.run([sys.executable, "-m", "orchestrator", *argv], stdout=write_end,
+                              stderr=subprocess.PIPE, cwd=ROOT, timeout=60)
+    finally:
+        os.close(write_end)
+    assert b"Traceback" not in proc.stderr and b"BrokenPipe" not in proc.stderr, proc.stderr.decode()
+    # argparse's --help swallows the write error itself and exits 0; everything else documents 141
+    assert proc.returncode == (0 if "--help" in argv else _exit.BROKEN_PIPE)
+
+
+class _Pipe(io.StringIO):
+    def isatty(self) -> bool:
+        return False
+
+
+def test_progress_lines_in_a_pipe_carry_a_utc_iso_timestamp_across_midnight() -> None:
+    from tests.unit.test_output import _plan
+
+    ticks = iter([1798761598.0, 1798761599.0, 1798761600.0, 1798761601.0, 1798761602.0])  # 2026-12-31T23:59:58Z …
+    out = _Pipe()
+    with LiveRollout(make_console(out), _plan(), clock=lambda: next(ticks)) as view:
+        view.on_event(Event(0.0, "relay2", "restarted"))
+        view.on_event(Event(0.0, "relay2", "node_phase", {"detail": "replaying the ledger"}))
+        view.on_event(Event(0.0, "relay2", "gate_passed"))
+    lines = [line for line in out.getvalue().splitlines() if "relay2: " in line and "│" not in line]
+    assert [line[:21] for line in lines] == ["2026-12-31T23:59:58Z ", "2026-12-31T23:59:59Z ", "2027-01-01T00:00:00Z "]
+    assert all(not line.endswith((" ", "\t")) for line in out.getvalue().splitlines())
+
+
+@pytest.mark.parametrize(("seconds", "text"), [(0.0, "1970-01-01T00:00:00Z"), (1798761599.9, "2026-12-31T23:59:59Z")])
+def test_utc_stamp(seconds: float, text: str) -> None:
+    assert utc_stamp(seconds) == text
+
+
+def test_pipes_get_no_trailing_blanks_but_a_terminal_keeps_its_prompt_space() -> None:
+    out = _Pipe()
+    console = make_console(out)
+    console.print("title   \nrow  ")
+    assert out.getvalue() == "title\nrow\n"
+
+
+# (remaining KES periods, threshold) -> refused in the plan? (leader_schedule.kes_check: at or below)
+KES_ROWS = [(None, 3, False), (100, 3, False), (4, 3, False), (3, 3, True), (0, 3, True), (10, 14, True)]
+
+
+@pytest.mark.parametrize(("remaining", "threshold", "refused"), KES_ROWS)
+def test_a_producer_the_run_would_refuse_for_kes_plans_as_refused(
+    remaining: int | None, threshold: int, refused: bool
+) -> None:
+    from dataclasses import replace
+
+    from orchestrator.plan import Plan
+    from orchestrator.report.console import plan_table, print_plan
+    from orchestrator.report.plan_json import plan_as_json
+    from orchestrator.roll.window import WindowSettings, build_guard
+    from tests.unit.test_output import _plan
+
+    base = _plan()
+    relay2 = base.hosts[0]
+    guard = build_guard(WindowSettings(kes_min_periods=threshold), source=None, slots=(),
+                        remaining_kes_periods=remaining, downtime_seconds=30.0)
+    plan = Plan((replace(relay2, leader=guard),), base.release)
+    hp = plan.hosts[0]
+    assert hp.changed and hp.action == "restart"
+    assert (hp.refusal is not None) is refused
+    out = _Pipe()
+    console = make_console(out)
+    console.print(plan_table(plan), crop=False)
+    print_plan(make_console(out), plan)
+    text = out.getvalue()
+    assert ("refused (KES)" in text) is refused
+    if refused:
+        assert f"  - refused: KES expires in {remaining} period(s)" in text
+        assert plan_as_json(plan, 0.0)["hosts"][0]["refused"].startswith("refused: KES expires")
+    else:
+        assert plan_as_json(plan, 0.0)["hosts"][0]["refused"] is None
+
+
+def test_the_demo_shows_each_command_on_one_line_even_in_a_narrow_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rich.console import Console
+
+    from orchestrator.lab import demo
+
+    monkeypatch.setattr(demo, "cli", lambda argv: 2)
+    out = io.StringIO()
+    argv = ["plan", "-i", "/very/long/path/to/the/lab/inventory.yml", "/opt/x/[bold]playbooks/upgrade-8.9.0.yml"]
+    assert demo.step(Console(file=out, width=40), "4. The plan", argv) == 2
+    lines = out.getvalue().splitlines()
+    assert f"$ cardano-fleet plan -i {argv[2]} '{argv[3]}'" in lines  # whole, and markup-free
+    assert "(exit 2)" in lines
+
+
+def test_run_summary_in_a_pipe_is_one_record_per_host_and_a_terminal_keeps_the_table() -> None:
+    from orchestrator.report.console import print_summary
+    from orchestrator.roll.engine import HostOutcome, RolloutResult
+
+    long_detail = "8.7.3 → 8.9.0, 3 file(s), restart; in sync after 14s; " + "x" * 120
+    phases = {"opening chain db": 0.0, "validating chunks": 1.2, "replaying ledger": 8.4, "initial chain selection": 2.4}
+    outcomes = {n: HostOutcome(n, "relay", "upgraded", batch=i + 1, downtime=14.8, phases=phases, detail=long_detail)
+                for i, n in enumerate(("relay1", "relay2"))}
+    result = RolloutResult("run-9", outcomes, None)
+    out = _Pipe()
+    print_summary(make_console(out), result, None)
+    lines = [line for line in out.getvalue().splitlines() if line]
+    assert lines[0] == "Run run-9: OK"
+    assert [line.split(":")[0] for line in lines[1:3]] == ["relay1", "relay2"] and lines[3] == "2 upgraded"
+    assert lines[1].startswith("relay1: upgraded (relay, batch 1); downtime 14.8s; start phases opening chain db 0.0s")
+    assert not any(ch in out.getvalue() for ch in "┏│└")
+
+    class _Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    tty = _Tty()
+    from rich.console import Console
+
+    print_summary(Console(file=tty, width=160, force_terminal=True, color_system=None), result, None)
+    assert "┏" in tty.getvalue() and all(len(line) <= 160 for line in tty.getvalue().splitlines())
+
+
+@pytest.mark.parametrize(("tty", "expected"), [(False, "2026-12-31T23:59:59Z lab: booting hosts"), (True, "lab: booting hosts")])
+def test_stderr_progress_lines_are_stamped_off_a_terminal(tty: bool, expected: str) -> None:
+    from orchestrator.report.terminal import progress_line
+
+    class _Err(io.StringIO):
+        def isatty(self) -> bool:
+            return tty
+
+    assert progress_line("lab: booting hosts", _Err(), now=1798761599.0) == expected
