@@ -27,6 +27,7 @@ from orchestrator.actions.stage_release import StageRelease
 from orchestrator.actions.sync_gate import SyncGate
 from orchestrator.cardano.diffs import FileDiff
 from orchestrator.cardano.errors import FileFormatError
+from orchestrator.cardano.targets import Standing, standing
 from orchestrator.facts.clock import skew_refusal
 from orchestrator.model import Hook, Host, Inventory, PassiveTopology, PlanAction, ReleasePin
 from orchestrator.roll.gates import GatePolicy
@@ -155,6 +156,14 @@ def plan_host(
         missing = "config.json" if facts.config_text is None else "topology.json"
         path = host.layout.config_path if facts.config_text is None else host.layout.topology_path
         return _refused(host, facts, target, f"{path}: {missing} missing or unreadable on the host")
+    binary = next((p.operation for p in steps if isinstance(p.operation, InstallRelease)), None)
+    if binary is not None:  # never a silent downgrade, never a guess at a release nobody catalogued
+        verdict = standing(facts.node_version, binary.version)
+        if verdict.standing is Standing.UNKNOWN:
+            return _refused(host, facts, binary.version, verdict.reason)
+        if verdict.standing is Standing.NEWER:
+            return HostPlan(host, facts.node_version, binary.version, False, False, (), (), PlanAction.NONE,
+                            (verdict.reason,))  # fmt: skip
     ctx = PlanContext(host, inventory, facts, release)
     draft = HostDraft(facts.node_version, target)
     reading = host.layout.config_path

@@ -35,6 +35,7 @@ from orchestrator.cardano.errors import FileFormatError
 from orchestrator.cardano.leader_schedule import REMAINING_KES_METRIC, KesVerdict, kes_check
 from orchestrator.cardano.networks import network as network_named
 from orchestrator.cardano.releases import VERSIONS, ReleasePin, ReleasePinError
+from orchestrator.cardano.targets import is_newer
 from orchestrator.cardano.topology import (
     Topology,
     address_notes,
@@ -86,6 +87,8 @@ def _check_version(c: Context) -> Result:
     want, got = c.policy.pinned_version, c.facts.node_version
     if got is None:
         return False, f"cardano-node version unknown ({_probe_why(c.facts, 'binary', 'node_version')})", ""
+    if is_newer(got, want):  # the fix is a newer pin, never a downgrade
+        return False, f"cardano-node is {got}, newer than the pinned {want}: raise the pin (never downgraded)", ""
     if got != want:
         return False, f"cardano-node is {got}, pinned {want}", ""
     return True, f"cardano-node {got}", ""
@@ -517,8 +520,10 @@ def _check_drift(c: Context) -> Result:
     hp = plan_host(c.host, c.inventory, c.facts, release_for(c.host, c.policy))
     if hp.error:
         return False, f"cannot plan: {hp.error}", ""
-    if not hp.changed:
-        return True, "the upgrade playbook would change nothing", ""
+    if not hp.changed:  # a host newer than the pin is never sent back: the reason says so
+        newer = [r for r in hp.reasons if r.startswith("newer than the target")]
+        return True, f"the upgrade playbook would change nothing ({newer[0]})" if newer else \
+            "the upgrade playbook would change nothing", ""  # fmt: skip
     what = [f"binary {hp.current_version} → {hp.target_version}"] if hp.switch_binary else []
     what += [ch.path for ch in hp.files]
     diff = "\n".join(ch.diff.diff.rstrip("\n") for ch in hp.files if ch.diff.diff)

@@ -1,0 +1,87 @@
+"""Never a silent downgrade, never a guess: the planner and the audit judge a host's release by the
+catalogue's order (cardano/targets.py). Real shipped files; no SSH."""
+
+from __future__ import annotations
+
+import pytest
+
+from orchestrator.cardano import releases
+from orchestrator.cardano.targets import Standing, UnknownRelease, is_newer, require_known, standing
+from orchestrator.plan import ReleasePin, plan_host
+from tests.unit.test_plan import FakeFacts, inventory, legacy_config, legacy_topology_for
+
+OLDEST, NEWEST = releases.VERSIONS[0], releases.VERSIONS[-1]
+
+
+def pin(version: str) -> ReleasePin:
+    return ReleasePin(version, f"http://198.18.0.1:8080/{releases.release_filename(version)}", "ab" * 32)
+
+
+def test_the_catalogue_order_decides_newer_older_and_same() -> None:
+    assert standing(NEWEST, OLDEST).standing is Standing.NEWER
+    assert standing(OLDEST, NEWEST).standing is Standing.OLDER
+    assert standing(NEWEST, NEWEST).standing is Standing.SAME
+    assert standing(NEWEST, OLDEST).reason == f"newer than the target ({NEWEST} > {OLDEST}): left alone"
+    assert is_newer(NEWEST, OLDEST) and not is_newer(OLDEST, NEWEST) and not is_newer("99.0.0", OLDEST)
+
+
+@pytest.mark.parametrize("version", ["9.9.9", "8.9", "8.9.0-pre", "10.1.4 ", ""])
+def test_a_release_the_catalogue_does_not_know_is_refused_with_the_known_ones(version: str) -> None:
+    verdict = standing(version, NEWEST)
+    assert verdict.standing is Standing.UNKNOWN
+    assert f"runs cardano-node {version}," in verdict.reason and ", ".join(releases.VERSIONS) in verdict.reason
+    with pytest.raises(UnknownRelease, match="known: " + ", ".join(releases.VERSIONS)):
+        require_known(version)
+    assert standing(NEWEST, version).standing is Standing.UNKNOWN  # nor an unknown target
+
+
+def test_a_host_newer_than_the_target_is_left_alone_with_the_reason() -> None:
+    inv = inventory()
+    facts = FakeFacts(node_version=NEWEST, config_text=legacy_config(), topology_text=legacy_topology_for("relay1"),
+                      releases=(NEWEST,))  # fmt: skip
+    hp = plan_host(inv.host("relay1"), inv, facts, pin(OLDEST))
+    assert hp.error is None and not hp.changed
+    assert (hp.switch_binary, hp.stage_release, hp.files, hp.action) == (False, False, (), "none")
+    assert hp.reasons == (f"newer than the target ({NEWEST} > {OLDEST}): left alone",)
+
+
+def test_a_host_on_an_unknown_release_is_refused_not_planned() -> None:
+    inv = inventory()
+    facts = FakeFacts(node_version="9.9.9", config_text=legacy_config(), topology_text=legacy_topology_for("relay1"))
+    hp = plan_host(inv.host("relay1"), inv, facts, pin(NEWEST))
+    assert hp.error is not None and "9.9.9" in hp.error and ", ".join(releases.VERSIONS) in hp.error
+    assert not hp.changed
+
+
+def test_an_unknown_target_is_refused_on_every_host() -> None:
+    inv = inventory()
+    facts = FakeFacts(config_text=legacy_config(), topology_text=legacy_topology_for("relay1"))
+    hp = plan_host(inv.host("relay1"), inv, facts, pin("9.9.9"))
+    assert hp.error is not None and "target cardano-node 9.9.9" in hp.error
+
+
+def test_an_older_host_is_still_upgraded() -> None:
+    inv = inventory()
+    facts = FakeFacts(node_version=OLDEST, config_text=legacy_config(), topology_text=legacy_topology_for("relay1"))
+    hp = plan_host(inv.host("relay1"), inv, facts, pin(releases.TARGET_VERSION))
+    assert hp.error is None and hp.switch_binary and hp.changed
+
+
+def test_the_audit_never_recommends_a_downgrade() -> None:
+    """A compliant 8.9.0 relay audited against an older pin: node-version says raise the pin, and
+    drift does not ask for the older binary (the planner leaves a newer host alone)."""
+    from dataclasses import replace as _replace
+    from types import MappingProxyType
+
+    from orchestrator.audit.policy import Policy
+    from orchestrator.audit.run import audit_host
+    from tests.unit.test_audit_rules import INV, NOW, R1, compliant
+
+    running = releases.TARGET_VERSION
+    older = releases.VERSIONS[releases.VERSIONS.index(running) - 1]
+    host = _replace(R1, vars=MappingProxyType({"node_release": {"version": older, "url": "", "sha256": "a" * 64}}))
+    findings = {f.rule: f for f in audit_host(host, compliant(R1), INV, Policy(pinned_version=older), NOW)}
+    assert not findings["drift"].failed
+    assert f"newer than the target ({running} > {older}): left alone" in findings["drift"].message
+    assert findings["node-version"].failed
+    assert "raise the pin (never downgraded)" in findings["node-version"].message
