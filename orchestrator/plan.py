@@ -22,7 +22,7 @@ from orchestrator.actions.base import (
 from orchestrator.actions.convert_topology import ConvertTopology, own_peers
 from orchestrator.actions.install_release import InstallRelease
 from orchestrator.actions.migrate_config import MigrateConfig
-from orchestrator.actions.restart_node import RestartNode
+from orchestrator.actions.restart_node import RestartNode, p2p_enabled
 from orchestrator.actions.stage_release import StageRelease
 from orchestrator.actions.sync_gate import SyncGate
 from orchestrator.cardano.diffs import FileDiff
@@ -65,6 +65,10 @@ class HostPlan:
     drain: Hook | None = None  # run before anything on the host is touched
     return_hook: Hook | None = None  # run after its gate passed, or after its rollback is back in sync
     clock_skew: float | None = None  # seconds its clock is ahead of the control machine's (facts/clock.py)
+    # The node's P2P mode as its config says under the release it runs before and after the change
+    # (the gate's peer checks and a rollback's gate read these, not a constant).
+    p2p_before: bool = False
+    p2p_after: bool = True
 
     @property
     def expected_downtime(self) -> float | None:
@@ -191,9 +195,13 @@ def plan_host(
     reasons = list(draft.reasons)
     if action is PlanAction.NONE and not draft.changes_files_or_binary:
         reasons.append(f"nothing to do: node is {facts.node_version}, " + "; ".join(d.reason for d in draft.unchanged))
+    new_config = next((c.content for c in draft.files if c.path == host.layout.config_path), None)
+    after_text = facts.config_text if new_config is None else new_config.decode("utf-8", "replace")
     return HostPlan(host, facts.node_version, draft.target_version, draft.stage_release, draft.switch_binary,
                     tuple(draft.files), tuple(draft.unchanged), action, tuple(reasons), gate=draft.gate,
-                    leader=draft.leader, drain=draft.drain, return_hook=draft.return_hook)  # fmt: skip
+                    leader=draft.leader, drain=draft.drain, return_hook=draft.return_hook,
+                    p2p_before=p2p_enabled(facts.config_text, facts.node_version),
+                    p2p_after=p2p_enabled(after_text, draft.version_after))  # fmt: skip
 
 
 def make_plan(

@@ -40,7 +40,10 @@ from orchestrator.roll.window import WindowSettings
 MODES = ("auto", "restart", "reload")
 
 
-def p2p_enabled(config_text: str | None) -> bool:
+def p2p_enabled(config_text: str | None, version: str | None = None) -> bool:
+    """Whether the node runs P2P with this config.json under `version` (None: the running one is not
+    known; the config's own flag decides). The meaning of an absent EnableP2P is the release's."""
+    del version  # TODO(23): the catalogue's default of an absent EnableP2P for this release
     try:
         data = node_yaml.loads(config_text or "")  # the node reads config.json as YAML
     except ValueError:

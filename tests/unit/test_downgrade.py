@@ -85,3 +85,18 @@ def test_the_audit_never_recommends_a_downgrade() -> None:
     assert f"newer than the target ({running} > {older}): left alone" in findings["drift"].message
     assert findings["node-version"].failed
     assert "raise the pin (never downgraded)" in findings["node-version"].message
+
+
+def test_the_p2p_mode_before_and_after_comes_from_the_host_config() -> None:
+    """The engine's gate and its rollback gate read these (roll/engine.py), not constants."""
+    import json
+
+    inv = inventory()
+    legacy = FakeFacts(config_text=legacy_config(), topology_text=legacy_topology_for("relay1"))
+    hp = plan_host(inv.host("relay1"), inv, legacy, pin(releases.TARGET_VERSION))
+    assert (hp.p2p_before, hp.p2p_after) == (False, True)
+    on = json.loads(legacy_config())
+    on["EnableP2P"] = True
+    p2p = FakeFacts(config_text=json.dumps(on), topology_text=legacy_topology_for("relay1"))
+    hp = plan_host(inv.host("relay1"), inv, p2p, pin(releases.TARGET_VERSION))
+    assert (hp.p2p_before, hp.p2p_after) == (True, True)
