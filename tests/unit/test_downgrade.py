@@ -3,6 +3,8 @@ catalogue's order (cardano/targets.py). Real shipped files; no SSH."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from orchestrator.cardano import releases
@@ -100,3 +102,54 @@ def test_the_p2p_mode_before_and_after_comes_from_the_host_config() -> None:
     p2p = FakeFacts(config_text=json.dumps(on), topology_text=legacy_topology_for("relay1"))
     hp = plan_host(inv.host("relay1"), inv, p2p, pin(releases.TARGET_VERSION))
     assert (hp.p2p_before, hp.p2p_after) == (True, True)
+
+
+def _pinned_inventory(version: str):  # type: ignore[no-untyped-def]
+    from dataclasses import replace as _replace
+    from types import MappingProxyType
+
+    from orchestrator.model import Inventory
+
+    inv = inventory()
+    release = {"version": version, "url": f"http://198.18.0.1:8080/{releases.release_filename(version)}",
+               "sha256": "cd" * 32, "source": "download"}  # fmt: skip
+    hosts = tuple(_replace(h, vars=MappingProxyType({"node_release": release})) for h in inv.hosts)
+    return Inventory(inv.source, hosts, inv.groups)
+
+
+UPGRADE_NODE = Path(__file__).resolve().parents[2] / "playbooks" / "upgrade-node.yml"
+
+
+def test_upgrade_node_targets_the_inventorys_pin_and_leaves_newer_hosts_alone() -> None:
+    from orchestrator.load.playbook import load_playbook
+    from orchestrator.load.runspec import compile_run
+    from orchestrator.plan import make_plan
+
+    inv = _pinned_inventory(releases.TARGET_VERSION)
+    spec = compile_run(load_playbook(UPGRADE_NODE), inv)
+    assert spec.release is not None and spec.release.version == releases.TARGET_VERSION
+    facts = {
+        "relay1": FakeFacts(config_text=legacy_config(), topology_text=legacy_topology_for("relay1")),
+        "relay2": FakeFacts(node_version=releases.TARGET_VERSION, config_text=legacy_config(),
+                            topology_text=legacy_topology_for("relay2"), releases=(releases.TARGET_VERSION,)),
+        "bp1": FakeFacts(config_text=legacy_config(), topology_text=legacy_topology_for("bp1")),
+    }
+    older = releases.VERSIONS[0]
+    plan = make_plan(inv, inv.hosts, facts, spec.release, spec.batches, spec.programs)
+    assert plan.host("relay1").switch_binary and plan.host("relay1").target_version == releases.TARGET_VERSION
+    assert not plan.host("relay2").switch_binary  # already on the pin
+    # the same fleet pinned to an older release: nobody is sent back
+    inv_old = _pinned_inventory(older)
+    spec_old = compile_run(load_playbook(UPGRADE_NODE), inv_old)
+    plan_old = make_plan(inv_old, inv_old.hosts, facts, spec_old.release, spec_old.batches, spec_old.programs)
+    assert plan_old.host("relay2").reasons == (f"newer than the target ({releases.TARGET_VERSION} > {older}): left alone",)
+    assert not plan_old.host("relay2").changed and plan_old.host("relay2").error is None
+
+
+def test_a_pin_the_catalogue_does_not_know_stops_the_run_before_any_host() -> None:
+    from orchestrator.load.playbook import PlaybookError, load_playbook
+    from orchestrator.load.runspec import compile_run
+
+    with pytest.raises(PlaybookError, match=r"node_release.version 9\.9\.9 is not a release this tool knows \(known: ") as err:
+        compile_run(load_playbook(UPGRADE_NODE), _pinned_inventory("9.9.9"))
+    assert "stage.yml" in str(err.value)  # the step's file and line
