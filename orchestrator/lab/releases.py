@@ -196,13 +196,32 @@ def _8_9_0_files() -> dict[str, bytes]:
     return files
 
 
+# The catalogued releases the lab can boot: its simulated node follows the 8.x startup rules and the
+# lab ships these releases' files from the package data. Booting 10.x/11.x is a later issue; a
+# catalogued release outside this list is refused by name (lab_version), never booted wrongly.
+LAB_VERSIONS: tuple[str, ...] = tuple(v for v in VERSIONS if v in (FROM_VERSION, TARGET_VERSION))
+
+
+def lab_version(version: str) -> str:
+    """`version` when the lab can boot it; ValueError saying what it can boot (and whether the tool
+    knows the release at all) otherwise."""
+    if version in LAB_VERSIONS:
+        return version
+    booted = ", ".join(LAB_VERSIONS)
+    if version in VERSIONS:
+        raise ValueError(f"the lab cannot boot cardano-node {version} yet (it is catalogued; the lab boots {booted})")
+    raise ValueError(f"cardano-node {version} is not a release this tool knows (known: {', '.join(VERSIONS)}); "
+                     f"the lab boots {booted}")  # fmt: skip
+
+
 def release_members(version: str) -> tuple[dict[str, bytes], dict[str, bytes]]:
-    """(executables, data files) of the release, by path inside the tarball (without "./")."""
-    if version not in VERSIONS:
-        raise ValueError(f"no lab release for cardano-node {version}; supported: {', '.join(VERSIONS)}")
+    """(executables, data files) of the release, by path inside the tarball (without "./"), in the
+    catalogue's layout for it: binaries at the top level with `configuration/cardano/` (no binary
+    subdirectory, as 8.7.3) or under `bin/` with `share/<network>/`."""
+    lab_version(version)
     subdir = f"{BINARY_SUBDIR[version]}/".lstrip("/")
     binaries = {f"{subdir}{program}": build_zipapp(version, program) for program in ("cardano-node", "cardano-cli")}
-    data = _8_7_3_files() if version == FROM_VERSION else _8_9_0_files()
+    data = _8_9_0_files() if subdir else _8_7_3_files()
     return binaries, data
 
 
