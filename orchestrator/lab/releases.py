@@ -60,13 +60,16 @@ class Release:
 
 
 def _module_path(module: str) -> Path:
-    return PACKAGE_ROOT.parent.joinpath(*module.split(".")).with_suffix(".py")
+    """The source of `module`: `a/b.py`, or `a/b/__init__.py` for a package (cardano/releases/)."""
+    base = PACKAGE_ROOT.parent.joinpath(*module.split("."))
+    package = base / "__init__.py"
+    return package if package.exists() else base.with_suffix(".py")
 
 
 def _imports(module: str) -> tuple[set[str], set[str]]:
     """(orchestrator modules, other top-level modules) that `module` imports."""
     tree = ast.parse(_module_path(module).read_text(encoding="utf-8"))
-    package = module.rsplit(".", 1)[0]
+    package = module if _module_path(module).name == "__init__.py" else module.rsplit(".", 1)[0]
     ours: set[str] = set()
     others: set[str] = set()
     for node in ast.walk(tree):
@@ -148,7 +151,7 @@ def build_zipapp(version: str, program: str) -> bytes:
     packages = sorted({".".join(m.split(".")[:i]) for m in modules for i in range(1, m.count(".") + 1)})
     files: dict[str, bytes] = {f"{p.replace('.', '/')}/__init__.py": b"" for p in packages}
     for module in modules:
-        name = module.replace(".", "/") + ".py"
+        name = _module_path(module).relative_to(PACKAGE_ROOT.parent).as_posix()
         files[name] = _module_path(module).read_bytes()
         files[name + "c"] = compiled(files[name], name)
     files.update(vendored_files())
