@@ -13,6 +13,7 @@ from typing import Any
 
 from orchestrator.actions.base import Action, FileChange, HostDraft, HostPlanError, PlanContext, Slot, flag, spec
 from orchestrator.actions.files import base_sha256, refuse_undecodable
+from orchestrator.cardano import releases
 from orchestrator.cardano.config import GenesisLookup, migrate_config
 from orchestrator.cardano.diffs import FileDiff, unified_diff
 from orchestrator.cardano.node_rules import GenesisEra
@@ -42,8 +43,14 @@ class MigrateConfig:
         host, facts = ctx.host, ctx.facts
         path = host.layout.config_path
         if draft.version_after != TARGET_VERSION:
+            after = draft.version_after
+            if after is not None and draft.target_version == after and releases.is_catalogued(after):
+                raise HostPlanError(  # the target is the operator's pin: say what is missing, not "another playbook"
+                    f"target {after}: writing config.json for {after} is not supported yet (this tool's config "
+                    f"migration writes {TARGET_VERSION}'s); the host is left untouched"
+                )  # fmt: skip
             raise HostPlanError(
-                f"runs {draft.version_after or 'an unknown version'}: the P2P config this playbook writes is for "
+                f"runs {after or 'an unknown version'}: the P2P config this playbook writes is for "
                 f"{TARGET_VERSION} (PeerSharing changed type); use the upgrade playbook"
             )
         assert facts.config_text is not None  # the planner refuses a host without its files first

@@ -12,7 +12,8 @@ from orchestrator.cardano.targets import Standing, UnknownRelease, is_newer, req
 from orchestrator.plan import ReleasePin, plan_host
 from tests.unit.test_plan import FakeFacts, inventory, legacy_config, legacy_topology_for
 
-OLDEST, NEWEST = releases.VERSIONS[0], releases.VERSIONS[-1]
+KNOWN = releases.known_versions()  # the whole catalogue, oldest first
+OLDEST, NEWEST = KNOWN[0], KNOWN[-1]
 
 
 def pin(version: str) -> ReleasePin:
@@ -31,8 +32,8 @@ def test_the_catalogue_order_decides_newer_older_and_same() -> None:
 def test_a_release_the_catalogue_does_not_know_is_refused_with_the_known_ones(version: str) -> None:
     verdict = standing(version, NEWEST)
     assert verdict.standing is Standing.UNKNOWN
-    assert f"runs cardano-node {version}," in verdict.reason and ", ".join(releases.VERSIONS) in verdict.reason
-    with pytest.raises(UnknownRelease, match="known: " + ", ".join(releases.VERSIONS)):
+    assert f"runs cardano-node {version}," in verdict.reason and f"(known: {', '.join(KNOWN)})" in verdict.reason
+    with pytest.raises(UnknownRelease, match="known releases: " + ", ".join(KNOWN)):
         require_known(version)
     assert standing(NEWEST, version).standing is Standing.UNKNOWN  # nor an unknown target
 
@@ -51,7 +52,7 @@ def test_a_host_on_an_unknown_release_is_refused_not_planned() -> None:
     inv = inventory()
     facts = FakeFacts(node_version="9.9.9", config_text=legacy_config(), topology_text=legacy_topology_for("relay1"))
     hp = plan_host(inv.host("relay1"), inv, facts, pin(NEWEST))
-    assert hp.error is not None and "9.9.9" in hp.error and ", ".join(releases.VERSIONS) in hp.error
+    assert hp.error is not None and "9.9.9" in hp.error and ", ".join(KNOWN) in hp.error
     assert not hp.changed
 
 
@@ -153,3 +154,37 @@ def test_a_pin_the_catalogue_does_not_know_stops_the_run_before_any_host() -> No
     with pytest.raises(PlaybookError, match=r"node_release.version 9\.9\.9 is not a release this tool knows \(known: ") as err:
         compile_run(load_playbook(UPGRADE_NODE), _pinned_inventory("9.9.9"))
     assert "stage.yml" in str(err.value)  # the step's file and line
+
+
+def test_the_issues_example_a_10_6_4_host_under_the_8_9_0_playbook_is_left_alone() -> None:
+    inv = inventory()
+    facts = FakeFacts(node_version="10.6.4", config_text=legacy_config(), topology_text=legacy_topology_for("relay1"),
+                      releases=("10.6.4",))  # fmt: skip
+    hp = plan_host(inv.host("relay1"), inv, facts, pin("8.9.0"))
+    assert hp.reasons == ("newer than the target (10.6.4 > 8.9.0): left alone",) and not hp.changed
+
+
+def test_the_p2p_mode_of_an_absent_enable_p2p_is_the_releases() -> None:
+    """Up to 10.5 an absent EnableP2P is non-P2P; from 10.6 the node runs P2P whatever it says."""
+    import json
+
+    from orchestrator.actions.restart_node import p2p_enabled
+
+    cfg = json.loads(legacy_config())
+    cfg.pop("EnableP2P")
+    text = json.dumps(cfg)
+    assert p2p_enabled(text, "8.9.0") is False and p2p_enabled(text, "10.5.3") is False
+    assert p2p_enabled(text, "10.6.4") is True and p2p_enabled(text, "11.0.1") is True
+    assert p2p_enabled(text, None) is False  # not read: the file's own flag decides
+
+
+def test_a_provisional_target_is_said_in_the_plan() -> None:
+    from orchestrator.load.playbook import load_playbook
+    from orchestrator.load.runspec import compile_run
+
+    provisional = [r.version for r in releases.CATALOGUE if r.provisional]
+    assert provisional, "the catalogue holds 11.1 as provisional"
+    spec = compile_run(load_playbook(UPGRADE_NODE), _pinned_inventory(provisional[0]))
+    assert any(f"cardano-node {provisional[0]} is PROVISIONAL" in w for w in spec.warnings)
+    spec = compile_run(load_playbook(UPGRADE_NODE), _pinned_inventory("11.0.1"))
+    assert not any("PROVISIONAL" in w for w in spec.warnings)
