@@ -34,7 +34,7 @@ from orchestrator.cardano.config import infer_network
 from orchestrator.cardano.errors import FileFormatError
 from orchestrator.cardano.leader_schedule import REMAINING_KES_METRIC, KesVerdict, kes_check
 from orchestrator.cardano.networks import network as network_named
-from orchestrator.cardano.releases import VERSIONS, ReleasePin, ReleasePinError
+from orchestrator.cardano.releases import VERSIONS, ReleasePin, ReleasePinError, at_least
 from orchestrator.cardano.targets import is_newer
 from orchestrator.cardano.topology import (
     Topology,
@@ -92,6 +92,26 @@ def _check_version(c: Context) -> Result:
     if got != want:
         return False, f"cardano-node is {got}, pinned {want}", ""
     return True, f"cardano-node {got}", ""
+
+
+@rule(
+    "min-version", "cardano-node is at least min_version (default: the release catalogue's hard-fork floor for the "
+    "host's network)", E, category="version",
+)
+def _check_min_version(c: Context) -> Result:
+    got, floor = c.facts.node_version, c.policy.floor(c.host.network)
+    if floor is None:
+        return True, f"no hard-fork floor known for {c.host.network} (set min_version in the policy)", ""
+    why = "min_version" if c.policy.min_version is not None else f"the hard-fork floor for {c.host.network}"
+    if got is None:
+        return False, f"cardano-node version unknown ({_probe_why(c.facts, 'binary', 'node_version')})", ""
+    try:
+        ok = at_least(got, floor)
+    except ValueError:
+        return False, f"cardano-node reports {got!r}, not a version x.y.z to compare with {floor}", ""
+    if not ok:
+        return False, f"cardano-node {got} is below {floor} ({why}): upgrade it", ""
+    return True, f"cardano-node {got} ≥ {floor} ({why})", ""
 
 
 @rule(

@@ -188,3 +188,35 @@ def test_a_provisional_target_is_said_in_the_plan() -> None:
     assert any(f"cardano-node {provisional[0]} is PROVISIONAL" in w for w in spec.warnings)
     spec = compile_run(load_playbook(UPGRADE_NODE), _pinned_inventory("11.0.1"))
     assert not any("PROVISIONAL" in w for w in spec.warnings)
+
+
+@pytest.mark.parametrize(
+    ("running", "min_version", "fails", "says"),
+    [
+        ("8.9.0", None, True, f"cardano-node 8.9.0 is below {releases.hard_fork_floor('mainnet')} "
+                              "(the hard-fork floor for mainnet): upgrade it"),
+        (releases.hard_fork_floor("mainnet"), None, False, "(the hard-fork floor for mainnet)"),
+        ("10.1.4", "10.1.4", False, "cardano-node 10.1.4 ≥ 10.1.4 (min_version)"),
+        ("8.9.0", "10.1.4", True, "below 10.1.4 (min_version)"),
+    ],
+)
+def test_min_version_defaults_to_the_hard_fork_floor(running: str, min_version: str | None, fails: bool,
+                                                     says: str) -> None:  # fmt: skip
+    from dataclasses import replace as _replace
+
+    from orchestrator.audit.policy import Policy
+    from orchestrator.audit.run import audit_host
+    from tests.unit.test_audit_rules import INV, NOW, R1, compliant
+
+    facts = _replace(compliant(R1), node_version=running)
+    finding = next(f for f in audit_host(R1, facts, INV, Policy(min_version=min_version), NOW) if f.rule == "min-version")
+    assert finding.failed is fails and says in finding.message
+
+
+def test_a_policy_min_version_must_be_a_version() -> None:
+    from orchestrator.audit.policy import PolicyError, parse_policy
+    from orchestrator.load.inventory import parse_yaml
+
+    assert parse_policy(parse_yaml("min_version: '10.1.4'\n", "p.yml", PolicyError), "p.yml").min_version == "10.1.4"
+    with pytest.raises(PolicyError, match=r"p.yml:1:\d+: 'min_version' must be a cardano-node version x.y.z"):
+        parse_policy(parse_yaml("min_version: 'latest'\n", "p.yml", PolicyError), "p.yml")
