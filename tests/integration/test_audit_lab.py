@@ -48,7 +48,7 @@ def test_legacy_fleet_fails_the_expected_rules(lab: Any, tmp_path: Path) -> None
     code, doc = _audit_when_synced(lab.inventory_path, tmp_path, "legacy")
     assert code == 1
     failed = _failed(doc)
-    versions = {"node-version", "cli-version", "drift"}
+    versions = {"node-version", "cli-version", "min-version", "drift"}
     relay_defaults = {"relay-bootstrap-peers", "relay-ledger-peers"}
     not_p2p = {"p2p-enabled", "topology-p2p-format"}
     # relay1, relay2: non-P2P with a legacy topology; relay3: P2P already, with 8.7.3-era peers
