@@ -29,7 +29,7 @@ from orchestrator.audit import registry
 from orchestrator.audit.findings import REACHABLE, Severity
 from orchestrator.audit.policy import Policy
 from orchestrator.audit.registry import Applies, Result, Rule, register, rule
-from orchestrator.cardano import node_rules
+from orchestrator.cardano import node_rules, releases
 from orchestrator.cardano.config import infer_network
 from orchestrator.cardano.errors import FileFormatError
 from orchestrator.cardano.leader_schedule import REMAINING_KES_METRIC, KesVerdict, kes_check
@@ -161,7 +161,13 @@ def _check_p2p(c: Context) -> Result:
     p2p = c.facts.enable_p2p
     if p2p is None:
         return False, "config.json is not a JSON object", ""
-    return (True, "EnableP2P is true", "") if p2p else (False, "EnableP2P is false or absent", "")
+    if p2p:
+        return True, "EnableP2P is true", ""
+    running = c.facts.node_version
+    if running is not None and releases.is_catalogued(running) and isinstance(c.facts.config, dict) \
+            and releases.p2p_mode(running, c.facts.config):  # fmt: skip
+        return True, f"cardano-node {running} runs P2P whatever EnableP2P says (the release catalogue)", ""
+    return False, "EnableP2P is false or absent", ""
 
 
 @rule("topology-p2p-format", "topology.json is in the 8.9.0 P2P format (localRoots/publicRoots)", E, category="p2p")

@@ -220,3 +220,26 @@ def test_a_policy_min_version_must_be_a_version() -> None:
     assert parse_policy(parse_yaml("min_version: '10.1.4'\n", "p.yml", PolicyError), "p.yml").min_version == "10.1.4"
     with pytest.raises(PolicyError, match=r"p.yml:1:\d+: 'min_version' must be a cardano-node version x.y.z"):
         parse_policy(parse_yaml("min_version: 'latest'\n", "p.yml", PolicyError), "p.yml")
+
+
+def test_the_audit_p2p_rule_reads_the_releases_p2p_mode() -> None:
+    """A 10.6+ node runs P2P without EnableP2P (the catalogue): p2p-enabled does not flag it;
+    an 8.9.0 node without it is non-P2P and is flagged."""
+    import json
+    from dataclasses import replace as _replace
+
+    from orchestrator.audit.run import audit_host
+    from tests.unit.test_audit_rules import INV, NOW, POLICY, R1, compliant
+
+    base = compliant(R1)
+    cfg = json.loads(base.config_text or "")
+    cfg.pop("EnableP2P")
+    without = _replace(base, config_text=json.dumps(cfg, indent=2))
+    assert without.enable_p2p is False
+
+    def p2p_finding(version: str):  # type: ignore[no-untyped-def]
+        facts = _replace(without, node_version=version)
+        return next(f for f in audit_host(R1, facts, INV, POLICY, NOW) if f.rule == "p2p-enabled")
+
+    assert p2p_finding("8.9.0").failed
+    assert not p2p_finding("10.6.4").failed and "10.6.4 runs P2P" in p2p_finding("10.6.4").message
