@@ -153,16 +153,11 @@ def version_knowledge(source: str, filename: str) -> list[str]:
     return found
 
 
-# Modules whose version branches the catalogue work (issue 23, helper 23a) is moving into the
-# catalogue; each entry goes as soon as that lands. Everything else must already be clean.
-PENDING_CATALOGUE: frozenset[str] = frozenset({"orchestrator/cardano/node_rules.py"})
-
-
 def test_no_version_comparison_or_literal_outside_the_catalogue() -> None:
     found: list[str] = []
     for path in sorted(PACKAGE.rglob("*.py")):
         rel = path.relative_to(PACKAGE.parent)
-        if _is_catalogue(rel) or str(rel) in PENDING_CATALOGUE:
+        if _is_catalogue(rel):
             continue
         found += version_knowledge(path.read_text(encoding="utf-8"), str(rel))
     assert not found, "Release knowledge outside the catalogue:\n" + "\n".join(found)
@@ -186,10 +181,3 @@ def test_the_version_scan_finds_comparisons_and_literals(source: str, expected: 
     assert len(found) == len(expected), found
     for line, prefix in zip(found, expected, strict=True):
         assert line.startswith(prefix)
-
-
-def test_the_version_scan_names_a_real_module_left_pending() -> None:
-    """The pending list is not a blanket pass: each entry still holds what the scan finds (else the
-    entry must go), so the test fails the day it becomes stale."""
-    for rel in PENDING_CATALOGUE:
-        assert version_knowledge((PACKAGE.parent / rel).read_text(encoding="utf-8"), rel), f"{rel}: clean now; drop it"
