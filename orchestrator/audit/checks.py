@@ -34,7 +34,7 @@ from orchestrator.cardano.config import infer_network
 from orchestrator.cardano.errors import FileFormatError
 from orchestrator.cardano.leader_schedule import REMAINING_KES_METRIC, KesVerdict, kes_check
 from orchestrator.cardano.networks import network as network_named
-from orchestrator.cardano.releases import VERSIONS, ReleasePin, ReleasePinError, at_least
+from orchestrator.cardano.releases import ReleasePin, ReleasePinError, at_least
 from orchestrator.cardano.targets import is_newer
 from orchestrator.cardano.topology import (
     Topology,
@@ -72,9 +72,9 @@ class Context:
     def rules_version(self) -> str:
         """Which node's rules to read the files by: the running version, else the pinned one."""
         for v in (self.facts.node_version, self.policy.pinned_version):
-            if v in VERSIONS:
+            if v is not None and releases.is_catalogued(v):  # node_rules judges every catalogued release
                 return v
-        return VERSIONS[-1]
+        return releases.TARGET_VERSION
 
 
 def _probe_why(facts: HostFacts, *sections: str) -> str:
