@@ -23,11 +23,12 @@ from orchestrator.actions.convert_topology import ConvertTopology, own_peers
 from orchestrator.actions.drain_node import HookStep
 from orchestrator.actions.install_release import InstallRelease
 from orchestrator.actions.migrate_config import MigrateConfig
-from orchestrator.actions.restart_node import RestartNode
+from orchestrator.actions.restart_node import RestartNode, p2p_enabled
 from orchestrator.actions.stage_release import StageRelease
 from orchestrator.actions.sync_gate import SyncGate
 from orchestrator.cardano.diffs import FileDiff
 from orchestrator.cardano.errors import FileFormatError
+from orchestrator.cardano.targets import Standing, standing
 from orchestrator.facts.clock import skew_refusal
 from orchestrator.model import Hook, Host, Inventory, PassiveTopology, PlanAction, ReleasePin
 from orchestrator.roll.gates import GatePolicy
@@ -76,6 +77,10 @@ class HostPlan:
             return None
         kes = self.leader.kes
         return f"refused: {kes.reason}" if kes.verdict == "expiring" else None
+    # The node's P2P mode as its config says under the release it runs before and after the change
+    # (the gate's peer checks and a rollback's gate read these, not a constant).
+    p2p_before: bool = False
+    p2p_after: bool = True
 
     @property
     def expected_downtime(self) -> float | None:
@@ -220,6 +225,14 @@ def plan_host(
     unsteady = live_state(host, facts) if judge_live else None  # audit's drift rule judges files only
     if unsteady is not None:
         return _refused(host, facts, target, unsteady[1], live=unsteady[0])
+    binary = next((p.operation for p in steps if isinstance(p.operation, InstallRelease)), None)
+    if binary is not None:  # never a silent downgrade, never a guess at a release nobody catalogued
+        verdict = standing(facts.node_version, binary.version)
+        if verdict.standing is Standing.UNKNOWN:
+            return _refused(host, facts, binary.version, verdict.reason)
+        if verdict.standing is Standing.NEWER:
+            return HostPlan(host, facts.node_version, binary.version, False, False, (), (), PlanAction.NONE,
+                            (verdict.reason,))  # fmt: skip
     ctx = PlanContext(host, inventory, facts, release)
     draft = HostDraft(facts.node_version, target)
     reading = host.layout.config_path
@@ -249,9 +262,13 @@ def plan_host(
         reasons.extend(_hooks_not_run(host, steps))
     if action is PlanAction.NONE and not draft.changes_files_or_binary:
         reasons.append(f"nothing to do: node is {facts.node_version}, " + "; ".join(d.reason for d in draft.unchanged))
+    new_config = next((c.content for c in draft.files if c.path == host.layout.config_path), None)
+    after_text = facts.config_text if new_config is None else new_config.decode("utf-8", "replace")
     return HostPlan(host, facts.node_version, draft.target_version, draft.stage_release, draft.switch_binary,
                     tuple(draft.files), tuple(draft.unchanged), action, tuple(reasons), gate=draft.gate,
-                    leader=draft.leader, drain=draft.drain, return_hook=draft.return_hook)  # fmt: skip
+                    leader=draft.leader, drain=draft.drain, return_hook=draft.return_hook,
+                    p2p_before=p2p_enabled(facts.config_text, facts.node_version),
+                    p2p_after=p2p_enabled(after_text, draft.version_after))  # fmt: skip
 
 
 def make_plan(

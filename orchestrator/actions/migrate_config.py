@@ -13,7 +13,8 @@ from typing import Any
 
 from orchestrator.actions.base import Action, FileChange, HostDraft, HostPlanError, PlanContext, Slot, flag, spec
 from orchestrator.actions.files import base_sha256, refuse_undecodable
-from orchestrator.cardano.config import GenesisLookup, migrate_config
+from orchestrator.cardano import releases
+from orchestrator.cardano.config import GenesisLookup, migrate_config, validate_config
 from orchestrator.cardano.diffs import FileDiff, unified_diff
 from orchestrator.cardano.node_rules import GenesisEra
 from orchestrator.cardano.releases import TARGET_VERSION
@@ -42,8 +43,12 @@ class MigrateConfig:
         host, facts = ctx.host, ctx.facts
         path = host.layout.config_path
         if draft.version_after != TARGET_VERSION:
+            after = draft.version_after
+            if after is not None and draft.target_version == after and releases.is_catalogued(after):
+                self._keep_if_accepted(ctx, draft, after)  # the operator's pin: judged by its own rules
+                return
             raise HostPlanError(
-                f"runs {draft.version_after or 'an unknown version'}: the P2P config this playbook writes is for "
+                f"runs {after or 'an unknown version'}: the P2P config this playbook writes is for "
                 f"{TARGET_VERSION} (PeerSharing changed type); use the upgrade playbook"
             )
         assert facts.config_text is not None  # the planner refuses a host without its files first
@@ -63,6 +68,25 @@ class MigrateConfig:
             draft.reasons.append(diff.reason)
         if not migration.changed:
             draft.unchanged.append(FileDiff(path, "", "config.json already set for 8.9.0 P2P"))
+
+
+    def _keep_if_accepted(self, ctx: PlanContext, draft: HostDraft, target: str) -> None:
+        """A target whose config.json this tool cannot write yet (it writes 8.9.0's): the host's own
+        file is kept when `target`'s rules accept it and run P2P with it (cardano/node_rules.py from
+        the release catalogue); otherwise the host is refused with the node's reason, never half-done."""
+        path = ctx.host.layout.config_path
+        assert ctx.facts.config_text is not None  # the planner refuses a host without its files first
+        refuse_undecodable(ctx.facts.config_text, path)
+        unsupported = f"writing config.json for {target} is not supported yet (this tool writes {TARGET_VERSION}'s)"
+        if self.peer_sharing is not None:
+            raise HostPlanError(f"target {target}: peer_sharing cannot be applied: {unsupported}")
+        check = validate_config(ctx.facts.config_text, target)
+        if not check.ok:
+            raise HostPlanError(f"target {target}: cardano-node {target} would refuse {path} "
+                                f"({check.errors[0].splitlines()[0]}) and {unsupported}")  # fmt: skip
+        if not check.p2p:
+            raise HostPlanError(f"target {target}: {path} does not run P2P under {target} and {unsupported}")
+        draft.unchanged.append(FileDiff(path, "", f"config.json accepted as it is by cardano-node {target} (P2P)"))
 
 
 def parse(args: Mapping[str, Any]) -> MigrateConfig:

@@ -31,7 +31,7 @@ from orchestrator.actions.base import (
     spec,
     whole,
 )
-from orchestrator.cardano import health, node_yaml
+from orchestrator.cardano import health, node_yaml, releases
 from orchestrator.cardano.leader_schedule import check_schedule_setting
 from orchestrator.model import PlanAction
 from orchestrator.roll import window as leader_window
@@ -40,11 +40,16 @@ from orchestrator.roll.window import WindowSettings
 MODES = ("auto", "restart", "reload")
 
 
-def p2p_enabled(config_text: str | None) -> bool:
+def p2p_enabled(config_text: str | None, version: str | None = None) -> bool:
+    """Whether the node runs P2P with this config.json under `version`: the release catalogue says
+    what an absent or false EnableP2P means for it (false up to 10.5, ignored from 10.6). A version
+    the catalogue does not know (or None: not read) leaves the config's own flag to decide."""
     try:
         data = node_yaml.loads(config_text or "")  # the node reads config.json as YAML
     except ValueError:
         return False
+    if version is not None and releases.is_catalogued(version) and isinstance(data, dict):
+        return releases.p2p_mode(version, data)
     return health.enable_p2p(data) is True
 
 
@@ -70,7 +75,7 @@ class RestartNode:
             return
         topology = ctx.host.layout.topology_path
         needs_restart = draft.switch_binary or any(c.path != topology for c in draft.files)
-        sighup_reads_it = p2p_enabled(ctx.facts.config_text)
+        sighup_reads_it = p2p_enabled(ctx.facts.config_text, ctx.facts.node_version)
         if self.mode == "reload":
             if needs_restart:
                 what = "a binary switch" if draft.switch_binary else "a config.json change"

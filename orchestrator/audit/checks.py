@@ -29,12 +29,13 @@ from orchestrator.audit import registry
 from orchestrator.audit.findings import REACHABLE, Severity
 from orchestrator.audit.policy import Policy
 from orchestrator.audit.registry import Applies, Result, Rule, register, rule
-from orchestrator.cardano import node_rules
+from orchestrator.cardano import node_rules, releases
 from orchestrator.cardano.config import infer_network
 from orchestrator.cardano.errors import FileFormatError
 from orchestrator.cardano.leader_schedule import REMAINING_KES_METRIC, KesVerdict, kes_check
 from orchestrator.cardano.networks import network as network_named
-from orchestrator.cardano.releases import VERSIONS, ReleasePin, ReleasePinError
+from orchestrator.cardano.releases import ReleasePin, ReleasePinError, at_least
+from orchestrator.cardano.targets import is_newer
 from orchestrator.cardano.topology import (
     Topology,
     address_notes,
@@ -71,9 +72,9 @@ class Context:
     def rules_version(self) -> str:
         """Which node's rules to read the files by: the running version, else the pinned one."""
         for v in (self.facts.node_version, self.policy.pinned_version):
-            if v in VERSIONS:
+            if v is not None and releases.is_catalogued(v):  # node_rules judges every catalogued release
                 return v
-        return VERSIONS[-1]
+        return releases.TARGET_VERSION
 
 
 def _probe_why(facts: HostFacts, *sections: str) -> str:
@@ -86,9 +87,31 @@ def _check_version(c: Context) -> Result:
     want, got = c.policy.pinned_version, c.facts.node_version
     if got is None:
         return False, f"cardano-node version unknown ({_probe_why(c.facts, 'binary', 'node_version')})", ""
+    if is_newer(got, want):  # the fix is a newer pin, never a downgrade
+        return False, f"cardano-node is {got}, newer than the pinned {want}: raise the pin (never downgraded)", ""
     if got != want:
         return False, f"cardano-node is {got}, pinned {want}", ""
     return True, f"cardano-node {got}", ""
+
+
+@rule(
+    "min-version", "cardano-node is at least min_version (default: the release catalogue's hard-fork floor for the "
+    "host's network)", E, category="version",
+)
+def _check_min_version(c: Context) -> Result:
+    got, floor = c.facts.node_version, c.policy.floor(c.host.network)
+    if floor is None:
+        return True, f"no hard-fork floor known for {c.host.network} (set min_version in the policy)", ""
+    why = "min_version" if c.policy.min_version is not None else f"the hard-fork floor for {c.host.network}"
+    if got is None:
+        return False, f"cardano-node version unknown ({_probe_why(c.facts, 'binary', 'node_version')})", ""
+    try:
+        ok = at_least(got, floor)
+    except ValueError:
+        return False, f"cardano-node reports {got!r}, not a version x.y.z to compare with {floor}", ""
+    if not ok:
+        return False, f"cardano-node {got} is below {floor} ({why}): upgrade it", ""
+    return True, f"cardano-node {got} ≥ {floor} ({why})", ""
 
 
 @rule(
@@ -138,7 +161,13 @@ def _check_p2p(c: Context) -> Result:
     p2p = c.facts.enable_p2p
     if p2p is None:
         return False, "config.json is not a JSON object", ""
-    return (True, "EnableP2P is true", "") if p2p else (False, "EnableP2P is false or absent", "")
+    if p2p:
+        return True, "EnableP2P is true", ""
+    running = c.facts.node_version
+    if running is not None and releases.is_catalogued(running) and isinstance(c.facts.config, dict) \
+            and releases.p2p_mode(running, c.facts.config):  # fmt: skip
+        return True, f"cardano-node {running} runs P2P whatever EnableP2P says (the release catalogue)", ""
+    return False, "EnableP2P is false or absent", ""
 
 
 @rule("topology-p2p-format", "topology.json is in the 8.9.0 P2P format (localRoots/publicRoots)", E, category="p2p")
@@ -517,8 +546,10 @@ def _check_drift(c: Context) -> Result:
     hp = plan_host(c.host, c.inventory, c.facts, release_for(c.host, c.policy), judge_live=False)  # service-active judges that
     if hp.error:
         return False, f"cannot plan: {hp.error}", ""
-    if not hp.changed:
-        return True, "the upgrade playbook would change nothing", ""
+    if not hp.changed:  # a host newer than the pin is never sent back: the reason says so
+        newer = [r for r in hp.reasons if r.startswith("newer than the target")]
+        return True, f"the upgrade playbook would change nothing ({newer[0]})" if newer else \
+            "the upgrade playbook would change nothing", ""  # fmt: skip
     what = [f"binary {hp.current_version} → {hp.target_version}"] if hp.switch_binary else []
     what += [ch.path for ch in hp.files]
     diff = "\n".join(ch.diff.diff.rstrip("\n") for ch in hp.files if ch.diff.diff)

@@ -16,7 +16,7 @@ from orchestrator.audit.findings import REACHABLE, Severity
 from orchestrator.audit.registry import Rule
 from orchestrator.cardano.health import IN_SYNC_SLOTS, MIN_HOT_PEERS
 from orchestrator.cardano.networks import NETWORKS
-from orchestrator.cardano.releases import CLI_VERSIONS, TARGET_VERSION
+from orchestrator.cardano.releases import CLI_VERSIONS, TARGET_VERSION, at_least, hard_fork_floor
 from orchestrator.facts.clock import MAX_CLOCK_SKEW_SECONDS
 from orchestrator.load.inventory import SourceError, did_you_mean, key_loc, load_yaml, node_loc, value_loc
 
@@ -30,6 +30,10 @@ class Policy:
 
     pinned_version: str = TARGET_VERSION
     pinned_cli_version: str | None = None  # None: CLI_VERSION_FOR_NODE[pinned_version]
+    # min-version: the oldest cardano-node a host may run; None: the release catalogue's hard-fork
+    # floor for the host's network (the release a node needs to follow the chain past every
+    # catalogued hard fork: cardano/releases/forks.py).
+    min_version: str | None = None
     max_slot_lag: int = IN_SYNC_SLOTS
     max_stall_slots: int = 600
     max_clock_skew_seconds: int = MAX_CLOCK_SKEW_SECONDS  # shared with run's refusal (facts/clock.py)
@@ -52,6 +56,15 @@ class Policy:
     def enabled(self, rule: Rule) -> bool:
         return rule.id not in self.disabled
 
+    def floor(self, network: str) -> str | None:
+        """The min-version floor for a host on `network` (None: none known for that network)."""
+        if self.min_version is not None:
+            return self.min_version
+        try:
+            return hard_fork_floor(network)
+        except ValueError:
+            return None
+
     @property
     def cli_version(self) -> str | None:
         return self.pinned_cli_version or CLI_VERSION_FOR_NODE.get(self.pinned_version)
@@ -67,7 +80,7 @@ _INT_KEYS: Mapping[str, int] = MappingProxyType({
 })  # fmt: skip  (name → minimum)
 # old name → new name: still read, each with a warning naming the file and line, never silently
 DEPRECATED_KEYS: Mapping[str, str] = MappingProxyType({"min_kes_periods": "kes_expiry_alert_periods"})
-_STR_KEYS = ("pinned_version", "pinned_cli_version", "network")
+_STR_KEYS = ("pinned_version", "pinned_cli_version", "min_version", "network")
 _POLICY_KEYS = (*_INT_KEYS, *_STR_KEYS, "fail_on", "rules")
 
 
@@ -112,6 +125,8 @@ def parse_policy(data: Any, where: str) -> Policy:
                 continue
             if not isinstance(value, str) or not value.strip():
                 raise PolicyError(*vloc, f"'{name}' must be a string (quote versions: \"8.9.0\"), not {value!r}")
+            if name == "min_version" and not _is_version(value):
+                raise PolicyError(*vloc, f"'min_version' must be a cardano-node version x.y.z, not {value!r}")
             if name == "network" and value not in NETWORKS:
                 raise PolicyError(*vloc, f"unknown network {value!r}; expected one of {', '.join(NETWORKS)}")
             values[name] = str(value).strip()
@@ -122,6 +137,14 @@ def parse_policy(data: Any, where: str) -> Policy:
         elif name == "rules":
             values["disabled"], values["severities"] = _parse_rules(value, vloc, where)
     return Policy(**values, warnings=tuple(warnings))
+
+
+def _is_version(value: str) -> bool:
+    try:
+        at_least(value, value)  # the catalogue's reading of x.y.z
+    except ValueError:
+        return False
+    return True
 
 
 def _parse_rules(value: Any, loc: tuple[str, int, int], where: str) -> tuple[frozenset[str], Mapping[str, Severity]]:

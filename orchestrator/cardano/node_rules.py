@@ -1,4 +1,6 @@
-"""What cardano-node 8.7.3 / 8.9.0 checks in config.json and topology.json before it runs.
+"""What each catalogued cardano-node release checks in config.json, topology.json and (from 10.5)
+the peer snapshot before it runs. Which rule applies to which release is read from the release's
+record in cardano/releases/ (never from a version string here).
 
 Stdlib only: the lab's simulated node runs this file under a bare /usr/bin/python3.
 
@@ -11,6 +13,10 @@ related: " / "Alonzo related: " / "Conway related : " prefixes), Protocol/Byron.
 Protocol/Shelley.hs (`readGenesisAny`: hash of the file's bytes checked before decoding; the
 "Wrong genesis file" and "There was an error reading/parsing the genesis file" messages),
 Tracing/Tracers/Startup.hs (legacy warning).
+From 10.1.4 on (boundaries doc §a/§b): legacy-P2P topologies fatal from 10.0 (TOP @10.1.4 L216-239),
+non-P2P gone from 10.6 (a Producers topology fails the P2P parse), TraceOptions required whenever
+new tracing runs (TD @10.2.1 L43), LedgerDB backends (POM @10.4.1 L459-496, @10.7.1 L536-547),
+diffusionMode (ON 1.1.0.0 L123), the peer snapshot (RUN @11.0.1 L813-848).
 The node's own text is reproduced for the messages that it builds itself. Messages produced by
 aeson ("Error in $.x: ...") are modelled on aeson 2.x wording: UNCONFIRMED character for character.
 """
@@ -24,8 +30,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from orchestrator.cardano import node_json, node_yaml
-from orchestrator.cardano.releases import VERSIONS as VERSIONS  # the versions whose rules are here
+from orchestrator.cardano import node_json, node_yaml, releases
+from orchestrator.cardano.releases import NodeRelease, PeerSnapshotFormat, TopologyShape
 
 NON_P2P_PREFIX = (
     "Is your topology file formatted correctly? "
@@ -55,6 +61,11 @@ LEGACY_P2P_WARNING = (
     "Note that the legacy p2p format will be removed in `1.37` release."
 )
 PEER_SHARING_STRINGS = ("PeerSharingDisabled", "PeerSharingEnabled")
+# TD @10.2.1 L43 `obj .: "TraceOptions"`: aeson's missing-key text (outer yaml rendering UNCONFIRMED).
+NO_TRACE_OPTIONS = 'Error in $: key "TraceOptions" not found'
+DIFFUSION_MODES = ("InitiatorOnly", "InitiatorAndResponder")
+DIFFUSION_MODE_ERROR = "Parsing NodeDiffusionMode failed: can be either 'InitiatorOnly' or 'InitiatorAndResponder'"
+LEGACY_PEER_SNAPSHOT = "Unsupported legacy peer snapshot version."
 
 
 @dataclass(frozen=True)
@@ -78,9 +89,9 @@ def blake2b_256_hex(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=32).hexdigest()
 
 
-def _require_version(version: str) -> None:
-    if version not in VERSIONS:
-        raise ValueError(f"unsupported node version {version!r}; expected one of {', '.join(VERSIONS)}")
+def _require_version(version: str) -> NodeRelease:
+    """The release's record; releases.UnknownRelease (a ValueError listing the known ones) otherwise."""
+    return releases.lookup(version)
 
 
 def _reject_constant(name: str) -> Any:
@@ -193,11 +204,14 @@ def _parse_config(version: str, cfg_any: Any) -> tuple[dict[str, Any], bool]:
     ):
         if _opt(cfg, key) is not None:
             _int(f"$.{key}", cfg[key])
-    p2p_value = _opt(cfg, "EnableP2P")
-    p2p = False if p2p_value is None else _bool("$.EnableP2P", p2p_value)
+    release = releases.lookup(version)
+    p2p = True
+    if release.enable_p2p_read:  # from 10.6 the key is not read at all (POM @10.6.0)
+        p2p_value = _opt(cfg, "EnableP2P")
+        p2p = False if p2p_value is None else _bool("$.EnableP2P", p2p_value)
     sharing = _opt(cfg, "PeerSharing")
     if sharing is not None:
-        if version == "8.7.3":
+        if release.peer_sharing_json == "text":
             # Tracing/OrphanInstances/Network.hs at 8.7.3: withText + readMaybe.
             if not isinstance(sharing, str):
                 raise _mismatch("$.PeerSharing", "PeerSharing", "String", sharing)
@@ -226,7 +240,23 @@ def _parse_config(version: str, cfg_any: Any) -> tuple[dict[str, Any], bool]:
     for key in ("ByronGenesisHash", "ShelleyGenesisHash", "AlonzoGenesisHash", "ConwayGenesisHash"):
         if _opt(cfg, key) is not None:
             _text(f"$.{key}", cfg[key])
+    _parse_ledger_db(release, cfg)
+    if release.runs_new_tracing(cfg) and _opt(cfg, "TraceOptions") is None:
+        raise _ConfigDecodeError(NO_TRACE_OPTIONS)
     return cfg, p2p
+
+
+def _parse_ledger_db(release: NodeRelease, cfg: dict[str, Any]) -> None:
+    """LedgerDB.Backend (POM @10.4.1 L459-496; V1InMemory gone @10.7.1 L536-547, V1LMDB gone in 11.1).
+    Before 10.4 the section is an unknown key, ignored."""
+    if not release.ledgerdb_backends or _opt(cfg, "LedgerDB") is None:
+        return
+    ledger = _object("$.LedgerDB", "LedgerDbConfiguration", cfg["LedgerDB"])
+    backend = _opt(ledger, "Backend")
+    if backend is not None:
+        _text("$.LedgerDB.Backend", backend)
+        if backend not in release.ledgerdb_backends:
+            raise _ParseError("$.LedgerDB.Backend", f"Malformed LedgerDB Backend: {backend}")
 
 
 @dataclass(frozen=True)
@@ -416,6 +446,7 @@ def _use_ledger(top: dict[str, Any]) -> None:
 
 def _parse_p2p(version: str, top_any: Any) -> bool:
     """The current format; returns whether the trustable-peers rule holds."""
+    release = releases.lookup(version)
     top = _object("$", "NetworkTopology", top_any)
     groups = _list("$.localRoots", "[LocalRootPeersGroup]", _key(top, "$", "localRoots"))
     trustable_with_peers = False
@@ -432,7 +463,7 @@ def _parse_p2p(version: str, top_any: Any) -> bool:
         if _opt(group, "warmValency") is not None:
             _int(f"{path}.warmValency", group["warmValency"])
         trustable = False
-        if version != "8.7.3" and _opt(group, "trustable") is not None:
+        if release.bootstrap_peers and _opt(group, "trustable") is not None:
             trustable = _bool(f"{path}.trustable", group["trustable"])
         if trustable and root["accessPoints"]:
             trustable_with_peers = True
@@ -440,7 +471,11 @@ def _parse_p2p(version: str, top_any: Any) -> bool:
     for i, public in enumerate(publics):
         _parse_root_config(f"$.publicRoots[{i}]", public)
     _use_ledger(top)
-    if version == "8.7.3":
+    if release.diffusion_mode and _opt(top, "diffusionMode") is not None and top["diffusionMode"] not in DIFFUSION_MODES:
+        raise _ParseError("$.diffusionMode", DIFFUSION_MODE_ERROR)
+    if release.peer_snapshot_file and _opt(top, "peerSnapshotFile") is not None:
+        _text("$.peerSnapshotFile", top["peerSnapshotFile"])
+    if not release.bootstrap_peers:
         return True  # no bootstrapPeers, no trustable rule before 8.9.0 (the key is ignored)
     bootstrap = _opt(top, "bootstrapPeers")
     if bootstrap is None:
@@ -452,6 +487,7 @@ def _parse_p2p(version: str, top_any: Any) -> bool:
 
 
 def _parse_legacy_p2p(version: str, top_any: Any) -> None:
+    trustable = releases.lookup(version).bootstrap_peers  # trustable arrived with bootstrapPeers (8.9.0)
     top = _object("$", "NetworkTopology", top_any)
     local = _object("$.LocalRoots", "LocalRootPeersGroups", _key(top, "$", "LocalRoots"))
     groups = _list("$.LocalRoots.groups", "[LocalRootPeersGroup]", _key(local, "$.LocalRoots", "groups"))
@@ -459,10 +495,10 @@ def _parse_legacy_p2p(version: str, top_any: Any) -> None:
         path = f"$.LocalRoots.groups[{i}]"
         group = _object(path, "LocalRootPeersGroup", group_any)
         _int(f"{path}.hotValency", _key(group, path, "hotValency"))
-        if version != "8.7.3" and _opt(group, "warmValency") is not None:
+        if trustable and _opt(group, "warmValency") is not None:
             _int(f"{path}.warmValency", group["warmValency"])
         _parse_root_config(f"{path}.localRoots", _key(group, path, "localRoots"))
-        if version != "8.7.3":
+        if trustable:
             _bool(f"{path}.trustable", _key(group, path, "trustable"))  # required in the legacy shape
     publics = _list("$.PublicRoots", "[PublicRootPeers]", _key(top, "$", "PublicRoots"))
     for i, public_any in enumerate(publics):
@@ -485,6 +521,7 @@ def check_topology(version: str, p2p: bool, topology_text: str) -> tuple[tuple[s
 
 
 def _check_topology_value(version: str, p2p: bool, data: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    release = _require_version(version)
     if not p2p:
         try:
             _parse_non_p2p(data)
@@ -499,11 +536,72 @@ def _check_topology_value(version: str, p2p: bool, data: Any) -> tuple[tuple[str
         main_error = P2P_PREFIX + str(exc)
     if main_error is None:
         return (), ()
+    if TopologyShape.LEGACY_P2P not in release.topology_shapes:  # fatal since 10.0 (TOP @10.1.4 L216-239)
+        return (main_error,), ()
     try:
         _parse_legacy_p2p(version, data)
     except _ParseError:
         return (main_error,), ()
     return (), (LEGACY_P2P_WARNING,)
+
+
+def peer_snapshot_format(data: Any) -> tuple[PeerSnapshotFormat | None, int | None, int | None]:
+    """(format, slot, NetworkMagic) of a decoded peer-snapshot.json; format None: not one we know."""
+    if not isinstance(data, dict):
+        return None, None, None
+    if "NodeToClientVersion" in data:
+        point = data.get("Point")
+        slot = point.get("blockPointSlot") if isinstance(point, dict) else None
+        magic = data.get("NetworkMagic")
+        return PeerSnapshotFormat.V23, slot if isinstance(slot, int) else None, magic if isinstance(magic, int) else None
+    by_version = {1: PeerSnapshotFormat.V1, 2: PeerSnapshotFormat.V2}
+    slot = data.get("slotNo")
+    return by_version.get(data.get("version")), slot if isinstance(slot, int) else None, None  # type: ignore[arg-type]
+
+
+def check_peer_snapshot(
+    version: str, topology: dict[str, Any], topology_dir: str, network_magic: int | None = None
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(errors, warnings) about the peer snapshot a topology names, as `version` reads it at startup.
+
+    RUN @11.0.1 L813-848 (10.7+): an older format, a NetworkMagic mismatch or a snapshot slot older
+    than useLedgerAfterSlot is fatal when ledger peers are on; RUN @10.6.4 L761-808: 10.6 traces an
+    unreadable file and continues, and ignores an old slot in Praos mode. A relative path is read
+    from the topology file's directory (TOP @10.5.3 L234). An absent useLedgerAfterSlot is taken as
+    ledger peers off (UNCONFIRMED).
+    """
+    release = _require_version(version)
+    name = topology.get("peerSnapshotFile")
+    if not release.peer_snapshot_file or not isinstance(name, str):
+        return (), ()
+    use = topology.get("useLedgerAfterSlot")
+    ledger_on = isinstance(use, int) and not isinstance(use, bool) and use >= 0
+    fatal = release.snapshot_older_than_use_ledger_fatal and ledger_on
+    path = name if os.path.isabs(name) else os.path.join(topology_dir, name)
+    text, error = _read_text(path, "peerSnapshotFile")
+    if text is None:
+        return ((error or path,), ()) if ledger_on else ((), (error or path,))
+    try:
+        fmt, slot, magic = peer_snapshot_format(json.loads(text))
+    except ValueError as exc:
+        return ((f"{path}: {exc}",), ()) if ledger_on else ((), (f"{path}: {exc}",))
+    if fmt not in release.peer_snapshot_formats:
+        shown = fmt.value if fmt else "an unknown format"
+        wanted = " or ".join(f.value for f in release.peer_snapshot_formats)
+        if fatal:
+            return (f"{LEGACY_PEER_SNAPSHOT} ({path} is {shown}; {version} reads {wanted})",), ()
+        return (), (f"{path} is {shown}; {version} reads {wanted}: the node traces the error and runs without it",)
+    errors: list[str] = []
+    warnings: list[str] = []
+    if network_magic is not None and magic is not None and magic != network_magic:
+        errors.append(f"NetworkMagic {network_magic} doesn't match peer snapshot NetworkMagic {magic}")
+    if ledger_on and slot is not None and isinstance(use, int) and slot < use:
+        message = (
+            f"The ledger peer snapshot slot {slot} is older than the 'useLedgerAfterSlot' entry in the topology file: "
+            f"{use}.\nPossible fix: update the ledger peer snapshot file: {path}"
+        )
+        (errors if fatal else warnings).append(message)
+    return tuple(errors), tuple(warnings)
 
 
 def _read_text(path: str, what: str) -> tuple[str | None, str | None]:
@@ -535,5 +633,8 @@ def check_node_files(version: str, config_path: str, topology_path: str) -> Star
     if not errors:
         loaded = node_json.loads(topology_text)
         topology = loaded if isinstance(loaded, dict) else None
+    if topology is not None:
+        snap_errors, snap_warnings = check_peer_snapshot(version, topology, os.path.dirname(os.path.abspath(topology_path)))
+        errors, warnings = errors + snap_errors, warnings + snap_warnings
     all_errors = checked.errors + errors
     return StartupCheck(not all_errors, all_errors, warnings, checked.p2p, checked.config, topology)

@@ -29,7 +29,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from orchestrator.cardano import node_rules
+from orchestrator.cardano import node_rules, releases
 from orchestrator.cardano.errors import FileFormatError
 from orchestrator.cardano.networks import AccessPoint, Network, is_public_relay
 from orchestrator.model import PassiveTopology, Role
@@ -621,7 +621,7 @@ class TopologyCheck:
 
 
 def validate_topology(
-    text: str, p2p: bool = True, versions: Sequence[str] = node_rules.VERSIONS
+    text: str, p2p: bool = True, versions: Sequence[str] = releases.VERSIONS
 ) -> list[TopologyCheck]:
     """The node's own verdict for each version (8.7.3 and 8.9.0 by default)."""
     checks = []

@@ -6,13 +6,21 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from orchestrator.cardano.releases import FROM_VERSION, VERSIONS
+from orchestrator.cardano.releases import FROM_VERSION
 from orchestrator.commands._exit import error
+from orchestrator.lab.releases import LAB_VERSIONS, lab_version
 
 if TYPE_CHECKING:
     from orchestrator.lab.state import LabState
 
 from orchestrator.lab.faults import FAULTS
+
+
+def _lab_version(value: str) -> str:
+    try:
+        return lab_version(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,7 +40,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     up.add_argument("--passive", type=int, default=0,
                     help="number of passive nodes (an exchange's; group passive_nodes): odd ones follow ledger "
                          "peers, even ones are private (default 0)")  # fmt: skip
-    up.add_argument("--node-version", default=FROM_VERSION, choices=VERSIONS, help="version to boot on")
+    up.add_argument("--node-version", default=FROM_VERSION, type=_lab_version, metavar="VERSION",
+                    help=f"the release every host boots on: one the lab can boot ({', '.join(LAB_VERSIONS)}; "
+                         f"default {FROM_VERSION})")  # fmt: skip
     up.add_argument("--subnet", type=int, default=0, help="third octet of 198.18.N.0/24 (default 0)")
     up.add_argument(
         "--rtt-ms", type=float, default=0.0, metavar="MS",

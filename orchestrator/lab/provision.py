@@ -17,7 +17,7 @@ from typing import Any
 
 from orchestrator.cardano.layouts import LAYOUTS, Layout
 from orchestrator.cardano.networks import PUBLIC_RELAY_NAMES
-from orchestrator.cardano.releases import FROM_VERSION, TARGET_VERSION, VERSIONS
+from orchestrator.cardano.releases import FROM_VERSION, TARGET_VERSION
 from orchestrator.lab.state import LabHost, LabState, relay_port
 
 DATA = Path(__file__).resolve().parent.parent / "cardano" / "data"
@@ -85,12 +85,12 @@ def make_keys(lab_path: Path, hosts: list[LabHost]) -> Keys:
 
 
 def build_releases(lab_path: Path, gateway: str, port: int) -> dict[str, LabRelease]:
-    from orchestrator.lab.releases import build_release
+    from orchestrator.lab.releases import LAB_VERSIONS, build_release
 
     out = lab_path / "releases"
     out.mkdir()
     result = {}
-    for version in VERSIONS:
+    for version in LAB_VERSIONS:  # the catalogued releases the lab can boot, not the whole catalogue
         r = build_release(version, out)
         result[version] = LabRelease(
             version, r.path, r.sha256, f"http://{gateway}:{port}/{r.path.name}", r.binary_subdir

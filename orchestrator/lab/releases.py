@@ -60,13 +60,16 @@ class Release:
 
 
 def _module_path(module: str) -> Path:
-    return PACKAGE_ROOT.parent.joinpath(*module.split(".")).with_suffix(".py")
+    """The source of `module`: `a/b.py`, or `a/b/__init__.py` for a package (cardano/releases/)."""
+    base = PACKAGE_ROOT.parent.joinpath(*module.split("."))
+    package = base / "__init__.py"
+    return package if package.exists() else base.with_suffix(".py")
 
 
 def _imports(module: str) -> tuple[set[str], set[str]]:
     """(orchestrator modules, other top-level modules) that `module` imports."""
     tree = ast.parse(_module_path(module).read_text(encoding="utf-8"))
-    package = module.rsplit(".", 1)[0]
+    package = module if _module_path(module).name == "__init__.py" else module.rsplit(".", 1)[0]
     ours: set[str] = set()
     others: set[str] = set()
     for node in ast.walk(tree):
@@ -148,7 +151,7 @@ def build_zipapp(version: str, program: str) -> bytes:
     packages = sorted({".".join(m.split(".")[:i]) for m in modules for i in range(1, m.count(".") + 1)})
     files: dict[str, bytes] = {f"{p.replace('.', '/')}/__init__.py": b"" for p in packages}
     for module in modules:
-        name = module.replace(".", "/") + ".py"
+        name = _module_path(module).relative_to(PACKAGE_ROOT.parent).as_posix()
         files[name] = _module_path(module).read_bytes()
         files[name + "c"] = compiled(files[name], name)
     files.update(vendored_files())
@@ -196,13 +199,32 @@ def _8_9_0_files() -> dict[str, bytes]:
     return files
 
 
+# The catalogued releases the lab can boot: its simulated node follows the 8.x startup rules and the
+# lab ships these releases' files from the package data. Booting 10.x/11.x is a later issue; a
+# catalogued release outside this list is refused by name (lab_version), never booted wrongly.
+LAB_VERSIONS: tuple[str, ...] = tuple(v for v in VERSIONS if v in (FROM_VERSION, TARGET_VERSION))
+
+
+def lab_version(version: str) -> str:
+    """`version` when the lab can boot it; ValueError saying what it can boot (and whether the tool
+    knows the release at all) otherwise."""
+    if version in LAB_VERSIONS:
+        return version
+    booted = ", ".join(LAB_VERSIONS)
+    if version in VERSIONS:
+        raise ValueError(f"the lab cannot boot cardano-node {version} yet (it is catalogued; the lab boots {booted})")
+    raise ValueError(f"cardano-node {version} is not a release this tool knows (known: {', '.join(VERSIONS)}); "
+                     f"the lab boots {booted}")  # fmt: skip
+
+
 def release_members(version: str) -> tuple[dict[str, bytes], dict[str, bytes]]:
-    """(executables, data files) of the release, by path inside the tarball (without "./")."""
-    if version not in VERSIONS:
-        raise ValueError(f"no lab release for cardano-node {version}; supported: {', '.join(VERSIONS)}")
+    """(executables, data files) of the release, by path inside the tarball (without "./"), in the
+    catalogue's layout for it: binaries at the top level with `configuration/cardano/` (no binary
+    subdirectory, as 8.7.3) or under `bin/` with `share/<network>/`."""
+    lab_version(version)
     subdir = f"{BINARY_SUBDIR[version]}/".lstrip("/")
     binaries = {f"{subdir}{program}": build_zipapp(version, program) for program in ("cardano-node", "cardano-cli")}
-    data = _8_7_3_files() if version == FROM_VERSION else _8_9_0_files()
+    data = _8_9_0_files() if subdir else _8_7_3_files()
     return binaries, data
 
 

@@ -19,6 +19,7 @@ from orchestrator.actions.drain_node import HookStep
 from orchestrator.actions.registry import ACTIONS
 from orchestrator.actions.stage_release import StageRelease
 from orchestrator.actions.sync_gate import SyncGate
+from orchestrator.cardano.targets import UnknownRelease, known_versions, provisional_note, require_known
 from orchestrator.load.host_patterns import HostPatternError
 from orchestrator.load.inventory import did_you_mean, limited
 from orchestrator.load.playbook import PlaybookError, render_step, serial_batches, step_vars
@@ -127,6 +128,17 @@ def compile_run(
             floors.append((floor.group, floor.count, members))
         stages.append(RolloutStage(stage.name, batches, stage.max_fail_percentage, stage.min_healthy_relays,
                                    any(h.role is Role.BLOCK_PRODUCER for h in hosts), tuple(floors)))  # fmt: skip
+    if release is not None:
+        assert release_step is not None
+        try:  # a release the catalogue does not know is never guessed at
+            require_known(release.version)
+        except UnknownRelease:
+            raise PlaybookError(release_step.path, release_step.line, release_step.column,
+                                f"node_release.version {release.version} is not a release this tool knows "
+                                f"(known: {', '.join(known_versions())})") from None  # fmt: skip
+        note = provisional_note(release.version)
+        if note is not None:
+            warnings.append(note)
     if release is not None and release.sha256 is None:
         if not allow_unpinned:
             assert release_step is not None

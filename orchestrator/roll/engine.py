@@ -397,7 +397,7 @@ class Rollout:
                 raise _Failed(f"systemctl {verb}: {applied.detail}")
             self._record(host.name, Phase.RESTARTED if verb == "restart" else Phase.RELOADED)
             version = hp.target_version or hp.current_version or ""
-            gate = self._gate(host, version, p2p=True)
+            gate = self._gate(host, version, p2p=hp.p2p_after)  # the mode its new config selects
             if not gate.ok:
                 raise _Failed(f"gate: {gate.reason}")
             in_sync_at = self.clock()
@@ -557,7 +557,8 @@ class Rollout:
         res = self.remote.restore(host, existed, old_link)
         if res.ok and restart:
             res = self.remote.service(host, "restart")
-        gate = self._gate(host, old_version or "", p2p=False) if res.ok else None
+        p2p = self.plan.host(host.name).p2p_before  # the mode its restored config selects
+        gate = self._gate(host, old_version or "", p2p=p2p) if res.ok else None
         if gate is not None and gate.ok:
             how = "back in sync" if restart else "the node, never restarted, still in sync"
             out.status, out.detail = HostStatus.ROLLED_BACK, f"{why}; restored byte-for-byte and {how}"

@@ -38,7 +38,9 @@ GROUPS = MappingProxyType({"relays": ("relay1", "relay2"), "block_producers": ("
                            "passive_nodes": ("wallet1", "wallet2")})  # fmt: skip
 INV = Inventory("inv.yml", (R1, R2, BP, P1, P2), GROUPS)
 CONWAY_890 = hashlib.blake2b(shipped_file("8.9.0", "mainnet", "conway-genesis.json"), digest_size=32).hexdigest()
-POLICY = Policy()
+# The unit fleet is the seed's 8.9.0 one, so its floor is pinned to it; the default floor (the
+# catalogue's hard-fork floor) has its own tests in test_downgrade.py.
+POLICY = Policy(min_version="8.9.0")
 _MAINNET = json.loads(shipped_file("8.9.0", "mainnet", "config.json"))
 KEPT_HASHES = {era: _MAINNET[f"{era}GenesisHash"] for era in ("Byron", "Shelley", "Alonzo")}
 
@@ -159,9 +161,9 @@ LEGACY_CFG = shipped_file("8.7.3", "mainnet", "config.json").decode()
 
 # (case id, host, mutation, rules that must fail — exactly)
 CASES: list[tuple[str, Host, Callable[[HostFacts], HostFacts], set[str]]] = [
-    ("old-node", R1, lambda f: replace(f, node_version="8.7.3"), {"node-version", "drift"}),
+    ("old-node", R1, lambda f: replace(f, node_version="8.7.3"), {"node-version", "min-version", "drift"}),
     ("unknown-node", R1, lambda f: replace(f, node_version=None, probe_errors=MappingProxyType(
-        {"node_version": "exit 127: not found"})), {"node-version", "drift"}),  # fmt: skip
+        {"node_version": "exit 127: not found"})), {"node-version", "min-version", "drift"}),  # fmt: skip
     ("old-cli", R1, lambda f: replace(f, cli_version="8.17.0.0"), {"cli-version"}),
     ("disabled-unit", R2, lambda f: replace(f, service_enabled="disabled"), {"service-enabled"}),
     ("stopped", R2, lambda f: replace(f, service_active="inactive", tip=None, tip_error="socket missing",
@@ -293,7 +295,8 @@ def test_policy_pins_values_disables_and_changes_severity() -> None:
     facts = compliant(R1)
     rules = {f.rule for f in audit_host(R1, facts, INV, policy, NOW)}
     assert "drift" not in rules and "cli-version" not in rules
-    assert failed(R1, facts, policy) == {"node-version"}
+    # no min_version in this policy: the default floor is the catalogue's hard-fork floor, above 8.9.0
+    assert failed(R1, facts, policy) == {"node-version", "min-version"}
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ not a copy of a fact) and names the file and line of each literal that should be
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -99,3 +100,84 @@ def test_the_roles_defaults_say_what_cardano_says() -> None:
     assert gate["sync_min_hot_peers"] == health.MIN_HOT_PEERS
     assert release["version"] == releases.TARGET_VERSION
     assert release["url"].endswith("/" + releases.release_filename(releases.TARGET_VERSION))
+
+
+# A release version as a literal: "8.9.0", "10.1.4", a cli's "8.20.3.0" (a whole string, not prose).
+_VERSION = re.compile(r"\d+\.\d+\.\d+(\.\d+)?\Z")
+# Literals of that shape that are not releases: the bind-all address.
+_NOT_A_RELEASE = frozenset({"0.0.0.0"})
+
+
+def _is_catalogue(rel: Path) -> bool:
+    """The release catalogue: cardano/releases.py or the package cardano/releases/ (issue 23)."""
+    return rel.parts[1:3] == ("cardano", "releases") or rel.parts[1:] == ("cardano", "releases.py")
+
+
+def _docstrings(tree: ast.AST) -> set[int]:
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                found.add(id(first.value))
+    return found
+
+
+def _version_literal(node: ast.AST) -> bool:
+    return (isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value not in _NOT_A_RELEASE
+            and bool(_VERSION.match(node.value)))  # fmt: skip
+
+
+def version_knowledge(source: str, filename: str) -> list[str]:
+    """`file:line: ...` for each comparison with a version string and each version literal: what a
+    release is and how releases order is the catalogue's alone (cardano/targets.py asks it)."""
+    tree = ast.parse(source, filename)
+    docs = _docstrings(tree)
+    found, compared = [], set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Compare):
+            for operand in (node.left, *node.comparators):
+                if _version_literal(operand):
+                    assert isinstance(operand, ast.Constant)
+                    compared.add(id(operand))
+                    found.append(f"{filename}:{node.lineno}: compares with the version {operand.value!r} "
+                                 "(ask the catalogue: cardano/targets.py)")  # fmt: skip
+    for node in ast.walk(tree):
+        if _version_literal(node) and id(node) not in docs and id(node) not in compared:
+            assert isinstance(node, ast.Constant)
+            if filename.endswith("orchestrator/__init__.py") and node.value.count(".") == 2:
+                targets = [t for t in ast.walk(tree) if isinstance(t, ast.Name) and t.id == "__version__"]
+                if targets:  # the tool's own version, not a cardano release
+                    continue
+            found.append(f"{filename}:{node.lineno}: version literal {node.value!r} outside the release catalogue")
+    return found
+
+
+def test_no_version_comparison_or_literal_outside_the_catalogue() -> None:
+    found: list[str] = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        rel = path.relative_to(PACKAGE.parent)
+        if _is_catalogue(rel):
+            continue
+        found += version_knowledge(path.read_text(encoding="utf-8"), str(rel))
+    assert not found, "Release knowledge outside the catalogue:\n" + "\n".join(found)
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ('if version == "8.7.3":\n    pass\n', ["m.py:1: compares with the version '8.7.3'"]),
+        ('ok = "10.6.4" <= running\n', ["m.py:1: compares with the version '10.6.4'"]),
+        ('x = 1\nif v in ("8.7.3",):\n    pass\n', ["m.py:2: version literal '8.7.3'"]),
+        ('FLOOR = "10.1.4"\n', ["m.py:1: version literal '10.1.4' outside the release catalogue"]),
+        ('CLI = {"x": "8.20.3.0"}\n', ["m.py:1: version literal '8.20.3.0'"]),
+        ('"""Upgrades to 10.1.4 (prose)."""\nmsg = "runs 8.9.0 now"\n', []),
+        ('host = "0.0.0.0"\n', []),
+        ('if a == b:\n    pass\n', []),
+    ],
+)
+def test_the_version_scan_finds_comparisons_and_literals(source: str, expected: list[str]) -> None:
+    found = version_knowledge(source, "m.py")
+    assert len(found) == len(expected), found
+    for line, prefix in zip(found, expected, strict=True):
+        assert line.startswith(prefix)

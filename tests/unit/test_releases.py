@@ -95,5 +95,18 @@ def test_zipapp_contents() -> None:
 
 
 def test_unknown_version_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="no lab release"):
+    with pytest.raises(ValueError, match="8.9.1 is not a release this tool knows"):
         releases.build_release("8.9.1", tmp_path)
+
+
+def test_the_lab_boots_what_it_can_and_names_the_rest(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A catalogued release the lab cannot impersonate yet is refused by name, not booted on the
+    8.x files; an unknown one is refused with the catalogue's list."""
+    assert releases.LAB_VERSIONS and set(releases.LAB_VERSIONS) <= set(releases.VERSIONS)
+    for version in releases.LAB_VERSIONS:
+        assert releases.lab_version(version) == version
+    monkeypatch.setattr(releases, "VERSIONS", (*releases.VERSIONS, "10.1.4"))
+    with pytest.raises(ValueError, match=r"cannot boot cardano-node 10\.1\.4 yet \(it is catalogued"):
+        releases.lab_version("10.1.4")
+    with pytest.raises(ValueError, match=r"9\.9\.9 is not a release this tool knows \(known: .*10\.1\.4\)"):
+        releases.lab_version("9.9.9")

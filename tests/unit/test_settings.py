@@ -166,8 +166,8 @@ SETTINGS = [
      lambda p: {h["gate"]["max_clock_skew_seconds"] for h in plan_as_json(p)["hosts"]} == {120}),
     ("restart_mode", {"restart_mode": "reload"},
      lambda p: all("restart_mode reload cannot apply a binary switch" in (h.error or "") for h in p.hosts)),
-    ("node_release", {"node_release": {**PIN, "version": "8.9.1"}},
-     lambda p: {h.target_version for h in p.hosts} == {"8.9.1"}),
+    ("node_release", {"node_release": {**PIN, "version": "10.1.4"}},
+     lambda p: {h.target_version for h in p.hosts} == {"10.1.4"}),
     ("leader_schedule", {"leader_schedule": SCHEDULE},  # the fake facts hold no schedule: the plan says so
      lambda p: "leader schedule (file /var/lib/pool/schedule.json) could not be read" in (p.host("bp1").error or "")),
     ("leader_margin_seconds", {"leader_margin_seconds": 300}, lambda p: leader(p)["margin_seconds"] == 300),

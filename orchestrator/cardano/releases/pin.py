@@ -1,6 +1,5 @@
-"""What each cardano-node release is: its version list, `--version` output (docs §3), tarball layout,
-and the pin an operator writes for one (`node_release`). Stdlib only: the lab's simulated node and
-release server bundle this module (lab/releases.py walks the node's imports).
+"""The pin an operator writes for one cardano-node release (`node_release`). Stdlib only: the lab's
+simulated node and release server bundle the releases package (lab/releases.py walks its imports).
 """
 
 from __future__ import annotations
@@ -10,30 +9,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-# The release fleets run before the upgrade (the lab boots on it) and the one this tool upgrades to.
-FROM_VERSION = "8.7.3"
-TARGET_VERSION = "8.9.0"
-# Every release whose startup rules, shipped files and tarball layout this tool knows, oldest first.
-VERSIONS: tuple[str, ...] = (FROM_VERSION, TARGET_VERSION)
-
-NODE_GIT_REVS: dict[str, str] = {
-    "8.7.3": "a4a8119b59b1fbb9a69c79e1e6900e91292161e7",
-    "8.9.0": "0d98405a60d57e1c8e13406d51cce0e34356bd64",
-}
-# cardano-cli shipped in each release tarball (8.20.3.0 for 8.9.0 is UNCONFIRMED from a real binary).
-CLI_VERSIONS: dict[str, str] = {"8.7.3": "8.17.0.0", "8.9.0": "8.20.3.0"}
-
-# Where the binaries sit in a release tarball (IntersectMBO/cardano-node GitHub releases): 8.9.0
-# moved them under `bin/` (configs under `share/<network>/`); 8.7.3 has them at the top level.
-BINARY_SUBDIR: dict[str, str] = {"8.7.3": "", "8.9.0": "bin"}
-# The order a host looks for them in an unpacked release of a version it cannot name (newest first).
-BINARY_SUBDIRS: tuple[str, ...] = ("bin", "")
-
-
-def release_filename(version: str) -> str:
-    """The asset name of a release tarball on the node's GitHub releases page."""
-    return f"cardano-node-{version}-linux.tar.gz"
-
+from orchestrator.cardano.releases.catalogue import TARGET_VERSION, release_filename
 
 RELEASE_KEYS: tuple[str, ...] = ("version", "url", "sha256", "source")
 RELEASE_SOURCES: tuple[str, ...] = ("download", "push")  # download: each host fetches; push: we upload
