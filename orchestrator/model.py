@@ -105,6 +105,9 @@ class Phase(StrEnum):
     SOAK_PASSED = "soak_passed"  # in sync held for the soak after the gate
     CONNECTION_LOST = "connection_lost"  # an observation: SSH to the host dropped (it is tried again)
     RECONNECTED = "reconnected"  # an observation: the host answers again
+    RUN_RESUMED = "run_resumed"  # `run --resume` took the run up again (and says how its last attempt ended)
+    APPROVED = "approved"  # the operator approved the rest of the rollout after the canary batch (--step)
+    BACKUPS_PRUNED = "backups_pruned"  # a successful run removed backups beyond the retention (not a step)
 
 
 def _frozen(mapping: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
@@ -306,3 +309,4 @@ class Playbook:
     source: str  # the file it was read from, for messages
     stages: tuple[Stage, ...]
     vars: Mapping[str, Any] = field(default_factory=_frozen)
+    pause_after: str | None = None  # "canary": the run asks for approval after the first batch (run --step)

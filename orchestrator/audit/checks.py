@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from types import MappingProxyType
 
@@ -67,6 +67,8 @@ class Context:
     inventory: Inventory
     policy: Policy
     now: float
+    # host → why a run's journal (STATE_DIR) says it is out of rotation (roll/journal.out_of_rotation_in)
+    out_of_rotation: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def rules_version(self) -> str:
@@ -601,6 +603,15 @@ def _check_disk(c: Context) -> Result:
     if free < c.policy.min_free_disk_bytes:
         return False, f"{text}; at least {c.policy.min_free_disk_bytes / 1024**3:.1f} GiB wanted", ""
     return True, text, ""
+
+
+@rule("in-rotation", "no run of this control machine left the host drained (out of rotation) without a return",
+      E, category="rotation")  # fmt: skip
+def _check_rotation(c: Context) -> Result:
+    why = c.out_of_rotation.get(c.host.name)
+    if why is not None:
+        return False, f"OUT OF ROTATION: {why}; put it back with `cardano-fleet return` or `run --resume`", ""
+    return True, "no run journal in the state dir leaves it drained", ""
 
 
 # Every check above is registered by now: the complete rule set, in report order.

@@ -7,6 +7,7 @@ is never silently left out. Pure: facts in, an AuditReport out.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 
 from orchestrator.audit.checks import RULES, RULES_BY_ID, Context, host_slot_lag
 from orchestrator.audit.findings import REACHABLE, AuditReport, Finding, HostAudit
@@ -15,8 +16,10 @@ from orchestrator.facts.probe import HostFacts
 from orchestrator.model import Host, Inventory
 
 
-def audit_host(host: Host, facts: HostFacts, inventory: Inventory, policy: Policy, now: float) -> list[Finding]:
-    """One finding per enabled rule that applies to the host, in RULES order."""
+def audit_host(host: Host, facts: HostFacts, inventory: Inventory, policy: Policy, now: float,
+               out_of_rotation: Mapping[str, str] | None = None) -> list[Finding]:  # fmt: skip
+    """One finding per enabled rule that applies to the host, in RULES order. out_of_rotation: host →
+    why a run's journal says it is drained (roll/journal.out_of_rotation_in)."""
     rules = [r for r in RULES if r.applies(host) and policy.enabled(r)]
     reach = RULES_BY_ID[REACHABLE]
     findings: list[Finding] = []
@@ -29,7 +32,7 @@ def audit_host(host: Host, facts: HostFacts, inventory: Inventory, policy: Polic
                 findings.append(Finding(host.name, rule.id, policy.severity(rule), False,
                                         "not checked: the host could not be probed", skipped=True))  # fmt: skip
         return findings
-    ctx = Context(host, facts, inventory, policy, now)
+    ctx = Context(host, facts, inventory, policy, now, MappingProxyType(dict(out_of_rotation or {})))
     for rule in rules:
         if rule.id == REACHABLE:
             passed, message, detail = True, f"probed ({facts.hostname or host.address})", ""
@@ -45,13 +48,14 @@ def audit(
     policy: Policy,
     now: float,
     hosts: Sequence[Host] | None = None,
+    out_of_rotation: Mapping[str, str] | None = None,
 ) -> AuditReport:
     """Audit the given hosts (default: every inventory host); a host without facts is unreachable."""
     chosen = inventory.hosts if hosts is None else tuple(hosts)
     audits = []
     for host in chosen:
         f = facts.get(host.name) or HostFacts(host.name, reachable=False, error="not probed", network=host.network)
-        findings = audit_host(host, f, inventory, policy, now)
+        findings = audit_host(host, f, inventory, policy, now, out_of_rotation)
         lag = host_slot_lag(f, now, policy) if f.reachable else None
         audits.append(HostAudit(host.name, host.role.value, f.reachable and f.error is None, lag, tuple(findings),
                                 node_version=f.node_version if f.reachable else None,

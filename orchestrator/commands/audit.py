@@ -45,6 +45,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
                         help="per-host probe timeout (default 60)")
     parser.add_argument("-v", "--verbose", action="store_true", help="also passing checks, and drift diffs")
+    parser.add_argument("--state-dir", default=".cardano-fleet",
+                        help="run journals (as run's --state-dir): a host a run left drained fails in-rotation")  # fmt: skip
     parser.add_argument("--list-rules", action="store_true", help="list the rules (id, severity, description) and exit")
 
 
@@ -94,7 +96,11 @@ def run(args: argparse.Namespace) -> int:
 
     with Fleet(inventory.hosts, forks=args.forks, accept_new_host_keys=args.accept_new_host_keys) as fleet:
         facts = gather_facts(fleet, hosts, timeout=args.timeout)
-    report = audit(inventory, facts, policy, time.time(), hosts)
+    from pathlib import Path
+
+    from orchestrator.roll.journal import out_of_rotation_in
+
+    report = audit(inventory, facts, policy, time.time(), hosts, out_of_rotation_in(Path(args.state_dir)))
     report = replace(report, duration=time.monotonic() - started, fleet=fleet_label)
     return _emit(args, report, table=True)
 

@@ -31,6 +31,13 @@ def run(args: argparse.Namespace) -> int:
         for w in loaded.spec.warnings:
             console.print(f"[bold red]{w}[/]")
         print_plan(console, plan, diff=args.diff)
+        if plan.pending:
+            from orchestrator.commands.run import retention_text
+            from orchestrator.roll.engine import DEFAULT_KEEP_BACKUPS
+
+            console.print(retention_text(DEFAULT_KEEP_BACKUPS))
+            if loaded.playbook.pause_after == "canary":
+                console.print("Pause: `run` asks for approval after the first (canary) batch (pause_after: canary).")
     if plan.errors:
         return 1
     return 2 if plan.pending else 0

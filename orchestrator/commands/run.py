@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
+import shlex
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,6 +17,7 @@ from orchestrator.model import Phase
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from orchestrator.roll.interrupt import StopFlag
     from orchestrator.roll.journal import Journal
     from orchestrator.ssh.transport import Fleet
     from orchestrator.workflow import Loaded
@@ -27,14 +30,135 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--check", action="store_true", help="stop after the plan: change nothing on any host")
     parser.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     parser.add_argument("--resume", nargs="?", const="latest", metavar="RUN_ID",
-                        help="finish or roll back each host a killed run left unfinished, then go on")  # fmt: skip
+                        help="finish or roll back each host an interrupted or killed run left unfinished (and "
+                             "return the hosts it drained), then go on; without RUN_ID: the newest unfinished run")  # fmt: skip
     parser.add_argument("--report", metavar="FILE", help="also write the JSON report here")
+    parser.add_argument("--step", action="store_true",
+                        help="ask for approval after the first (canary) batch before the rest; needs a terminal "
+                             "(with --yes and no terminal: no pause)")  # fmt: skip
+    parser.add_argument("--keep-backups", type=int, default=None, metavar="N",
+                        help="after a successful run, keep each changed file's N newest <file>.bak-<run id> "
+                             "backups on its host and remove older ones (default 3; 0 keeps every backup)")  # fmt: skip
+
+
+def retention_text(keep: int, run_id: str = "<run id>") -> str:
+    """The backups rule, as `plan` and `run` state it before anything changes."""
+    kept = "every backup" if keep == 0 else f"its {keep} newest backup(s)"
+    return (f"Backups: each changed file is copied to <file>.bak-{run_id} on its host; after a successful run "
+            f"each file keeps {kept} (run --keep-backups N).")
+
+
+def resume_command(args: argparse.Namespace, run_id: str) -> str:
+    """The exact command that takes run `run_id` up again: this run's inventory, playbook, --limit,
+    -e and vault flags (paths, never a password) and state dir (absolute), plus --resume RUN_ID."""
+    q = shlex.quote
+    parts = ["cardano-fleet", "run", "-i", q(args.inventory), q(args.playbook)]
+    if args.limit:
+        parts += ["--limit", q(args.limit)]
+    for e in args.extra_vars:
+        parts += ["-e", q(e)]
+    for f in getattr(args, "vault_password_file", []):
+        parts += ["--vault-password-file", q(f)]
+    for v in getattr(args, "vault_id", []):
+        parts += ["--vault-id", q(v)]
+    parts += ["--state-dir", q(str(Path(args.state_dir).resolve())), "--resume", run_id]
+    return " ".join(parts)
 
 
 def run(args: argparse.Namespace) -> int:
+    from orchestrator.roll.interrupt import StopFlag, exit_status, signal_name_of, stop_on_signals
+    from orchestrator.roll.journal import LocalLock, LockHeld, new_run_id, unfinished_run
 
+    if args.step and not args.yes and not sys.stdin.isatty():  # (a playbook's pause_after: checked once loaded)
+        print("cardano-fleet: error: refused: --step asks for approval after the canary batch, and stdin is not a "
+              "terminal (run it from a terminal, or pass --yes to run unattended without the pause)",
+              file=sys.stderr)  # fmt: skip
+        return 1
+    if args.keep_backups is not None and args.keep_backups < 0:
+        print("cardano-fleet: error: --keep-backups must be 0 (keep every backup) or more", file=sys.stderr)
+        return 1
+
+    state_dir = Path(args.state_dir)
+    run_id = new_run_id()
+    if args.resume:
+        if args.resume != "latest" and not re.fullmatch(r"[0-9A-Za-z][0-9A-Za-z_-]*", args.resume):
+            print(f"cardano-fleet: error: --resume {args.resume!r} is not a run id (as `ls {state_dir}/runs` lists "
+                  "them)", file=sys.stderr)  # fmt: skip
+            return 1
+        found = unfinished_run(state_dir) if args.resume == "latest" else args.resume
+        if not found or not (state_dir / "runs" / found / "journal.jsonl").exists():
+            print(f"cardano-fleet: error: no unfinished run to resume in {state_dir.resolve()}"
+                  + ("" if args.resume == "latest" else f" (no journal for run {args.resume})"),
+                  file=sys.stderr)  # fmt: skip
+            return 1
+        run_id = found
+    lock = LocalLock(state_dir, run_id)
+    last_owner, _alive = lock.owner()  # read before acquire writes ours: a killed run's pid, host, time
+    if not args.check:
+        try:
+            lock.acquire()
+        except LockHeld as e:
+            print(f"cardano-fleet: error: refused: {e}", file=sys.stderr)
+            return 1
+    try:
+        if not args.check and not args.resume:
+            pending = unfinished_run(state_dir)
+            if pending is not None:
+                print(_unfinished_refusal(args, state_dir, pending, last_owner), file=sys.stderr)
+                return 1
+        flag = StopFlag()
+        try:
+            with stop_on_signals(flag):
+                return _run(args, state_dir, run_id, flag)
+        except KeyboardInterrupt as exc:
+            signal_name = flag.signal_name or signal_name_of(exc)
+            print(_interrupted_message(args, state_dir, run_id, signal_name), file=sys.stderr)
+            return exit_status(signal_name)
+    finally:
+        lock.release()
+
+
+def _unfinished_refusal(args: argparse.Namespace, state_dir: Path, run_id: str, owner: Any) -> str:
+    """A plain run over an unfinished one: name it, how it ended, who ran it, and the command to resume."""
+    from orchestrator.roll.journal import Journal, how_it_ended, out_of_rotation
+    from orchestrator.roll.resume import unfinished_hosts
+
+    events = Journal.read(state_dir / "runs" / run_id / "journal.jsonl")
+    who = ""
+    if owner is not None and owner.run_id == run_id:
+        who = f"; it ran as {owner.describe(alive=False).removeprefix(f'run {run_id} ')}"
+    mid = sorted(unfinished_hosts(events))
+    drained = out_of_rotation(events)
+    hosts = (f"; hosts mid-way: {', '.join(mid)}" if mid else "") + (
+        f"; OUT OF ROTATION (drained, not returned): {', '.join(drained)}" if drained else "")
+    return (f"cardano-fleet: error: refused: run {run_id} is unfinished ({how_it_ended(events)}{who}){hosts}. "
+            f"Finish it first (each host ends upgraded or rolled back, drained hosts are returned): "
+            f"{resume_command(args, run_id)}")  # fmt: skip
+
+
+def _interrupted_message(args: argparse.Namespace, state_dir: Path, run_id: str, signal_name: str) -> str:
+    from orchestrator.roll.journal import Journal, is_unfinished, out_of_rotation
+    from orchestrator.roll.resume import unfinished_hosts
+
+    path = state_dir / "runs" / run_id / "journal.jsonl"
+    events = Journal.read(path) if path.exists() else []
+    if not is_unfinished(events):
+        return f"cardano-fleet: error: interrupted by {signal_name} (run {run_id}) before any host was changed"
+    mid = sorted(unfinished_hosts(events))
+    drained = out_of_rotation(events)
+    lines = [f"cardano-fleet: error: interrupted by {signal_name}: run {run_id} is unfinished "
+             f"(journal: {path})"]  # fmt: skip
+    if mid:
+        lines.append(f"  hosts mid-way (resume finishes or rolls back each): {', '.join(mid)}")
+    if drained:
+        lines.append(f"  OUT OF ROTATION (drained, not returned; resume returns them): {', '.join(drained)}")
+    lines.append(f"  resume with: {resume_command(args, run_id)}")
+    return "\n".join(lines)
+
+
+def _run(args: argparse.Namespace, state_dir: Path, run_id: str, flag: StopFlag) -> int:
     from orchestrator.report.console import make_console, print_plan
-    from orchestrator.roll.journal import Journal, LocalLock, LockHeld, new_run_id, unfinished_run
+    from orchestrator.roll.journal import Journal, how_it_ended, run_end
     from orchestrator.workflow import gather_and_plan, open_fleet
 
     console = make_console()
@@ -43,26 +167,23 @@ def run(args: argparse.Namespace) -> int:
         return 1
     for w in loaded.spec.warnings:
         console.print(f"[bold red]{w}[/]")
-    state_dir = Path(args.state_dir)
-    run_id = new_run_id()
-    if args.resume:
-        found = unfinished_run(state_dir) if args.resume == "latest" else args.resume
-        if not found or not (state_dir / "runs" / found / "journal.jsonl").exists():
-            error(f"no unfinished run to resume in {state_dir}")
+    if loaded.playbook.pause_after == "canary" and not args.check:
+        if not args.yes and not sys.stdin.isatty():
+            print(f"cardano-fleet: error: refused: {args.playbook} says pause_after: canary (approval after the first "
+                  "batch), and stdin is not a terminal (run it from a terminal, or pass --yes to run unattended "
+                  "without the pause)", file=sys.stderr)  # fmt: skip
             return 1
-        run_id = found
-    lock = LocalLock(state_dir, run_id)
-    if not args.check:
+        args.step = True
+    trail = _trail(args)
+    with open_fleet(loaded.spec.hosts, args.forks, args.accept_new_host_keys) as fleet:
+        journal = None if args.check else Journal(state_dir, run_id)
+        if args.resume and journal is not None:
+            before = Journal.read(journal.path)
+            was = how_it_ended(before)
+            journal.record("*", Phase.RUN_RESUMED, previous_end=was if run_end(before) else "killed (no end journaled)")
+            console.print(f"Resuming run {run_id} ({was}).")
+            _resume(console, loaded, fleet, journal)
         try:
-            lock.acquire()
-        except LockHeld as e:
-            error(f"refused: {e}")
-            return 1
-    try:
-        with open_fleet(loaded.spec.hosts, args.forks, args.accept_new_host_keys) as fleet:
-            journal = None if args.check else Journal(state_dir, run_id)
-            if args.resume and journal is not None:
-                _resume(console, loaded, fleet, journal)
             _facts, plan = gather_and_plan(loaded, fleet)
             print_plan(console, plan, diff=args.diff)
             if args.check:
@@ -71,24 +192,44 @@ def run(args: argparse.Namespace) -> int:
             assert journal is not None
             if plan.unsteady:  # a stopped/failed/starting node or another run's host: never rolled around
                 names = ", ".join(f"{hp.host.name} ({hp.live_state})" for hp in plan.unsteady)
-                print(f"cardano-fleet run: refused: not every host in scope is steady: {names}; "
-                      "nothing was changed (reasons above)", file=sys.stderr)  # fmt: skip
-                journal.record("*", Phase.RUN_ENDED, reason=f"refused: not steady: {names}")
+                error(f"refused: not every host in scope is steady: {names}; nothing was changed (reasons above)")
+                journal.record("*", Phase.RUN_ENDED, outcome="failed", reason=f"refused: not steady: {names}")
                 return 1
-            if not plan.pending:
+            if not plan.pending and not args.resume:  # (a resume goes on: its report tells the whole run)
                 if plan.errors:  # not "every host is as wanted": some could not even be planned
                     console.print(f"Nothing to do on the hosts that could be planned; {len(plan.errors)} host(s) "
                                   "could not be planned (reasons above). Nothing was changed.")  # fmt: skip
                 else:
                     console.print("Nothing to do: every host is already as the playbook wants it.")
-                journal.record("*", Phase.RUN_ENDED, reason="nothing to do")
+                journal.record("*", Phase.RUN_ENDED, outcome="nothing to do", reason="nothing to do")
                 return 1 if plan.errors else 0
-            if not args.yes and not _confirm(console, len(plan.pending)):
-                journal.record("*", Phase.RUN_ENDED, reason="not confirmed")
+            from orchestrator.roll.engine import DEFAULT_KEEP_BACKUPS
+
+            keep_backups = DEFAULT_KEEP_BACKUPS if args.keep_backups is None else args.keep_backups
+            console.print(retention_text(keep_backups, run_id))
+            if args.step:
+                console.print("Pause: the run asks for approval after the first (canary) batch "
+                              "(--step, pause_after: canary).")  # fmt: skip
+            if plan.pending and not args.yes and not _confirm(console, len(plan.pending)):
+                journal.record("*", Phase.RUN_ENDED, outcome="not confirmed", reason="not confirmed")
                 return 1
-            return _execute(console, loaded, fleet, journal, plan, args.report)
-    finally:
-        lock.release()
+            return _execute(console, loaded, fleet, journal, plan, args, trail, flag)
+        except KeyboardInterrupt as exc:
+            if journal is not None and run_end(Journal.read(journal.path)) is None:
+                from orchestrator.roll.interrupt import signal_name_of
+
+                journal.record("*", Phase.RUN_ENDED, outcome="interrupted", signal=flag.signal_name or
+                               signal_name_of(exc), reason="interrupted before the rollout began")  # fmt: skip
+            raise
+
+
+def _trail(args: argparse.Namespace) -> Any:
+    from orchestrator.load.bundled import resolve_playbook
+    from orchestrator.load.inventory import parse_extra_vars
+    from orchestrator.roll.trail import RunTrail
+
+    return RunTrail.now(Path(args.inventory), resolve_playbook(args.playbook), parse_extra_vars(args.extra_vars),
+                        args.limit)  # fmt: skip
 
 
 def _confirm(console: Console, pending: int) -> bool:
@@ -101,14 +242,36 @@ def _confirm(console: Console, pending: int) -> bool:
     return answer.strip().lower() in ("y", "yes")
 
 
-def _execute(console: Console, loaded: Loaded, fleet: Fleet, journal: Journal, plan: Any, report: str | None) -> int:
+def _approve_on_terminal(console: Console, view: Any) -> Any:
+    def approve(question: str) -> bool:
+        if not sys.stdin.isatty():
+            return True  # --step with --yes and no terminal: the operator chose to run unattended
+        live = getattr(view, "live", None)
+        if live is not None:
+            live.stop()  # the live table would redraw over the question
+        try:
+            answer = console.input(f"{question} [y/N] ")
+        finally:
+            if live is not None:
+                live.start()
+        return answer.strip().lower() in ("y", "yes")
+
+    return approve
+
+
+def _execute(console: Console, loaded: Loaded, fleet: Fleet, journal: Journal, plan: Any, args: argparse.Namespace,
+             trail: Any, flag: StopFlag) -> int:  # fmt: skip
     from orchestrator.facts.clock import MAX_CLOCK_SKEW_SECONDS
     from orchestrator.report.console import LiveRollout, print_summary
     from orchestrator.report.run_json import render_run_report
-    from orchestrator.roll.engine import Rollout, RolloutSettings
+    from orchestrator.roll.engine import DEFAULT_KEEP_BACKUPS, Rollout, RolloutResult, RolloutSettings
+    from orchestrator.roll.interrupt import signal_name_of
+    from orchestrator.roll.journal import Journal as J
     from orchestrator.roll.remote import SshRemote
+    from orchestrator.roll.trail import as_one_history
     from orchestrator.workflow import recheck_host, sample_host
 
+    keep = DEFAULT_KEEP_BACKUPS if args.keep_backups is None else args.keep_backups
     remote = SshRemote(fleet, journal.run_id)
     skew = {hp.host.name: (hp.gate or loaded.spec.gate).max_clock_skew for hp in plan.hosts}
     for hp in plan.hosts:
@@ -116,18 +279,37 @@ def _execute(console: Console, loaded: Loaded, fleet: Fleet, journal: Journal, p
             journal.record(hp.host.name, Phase.PLANNED, target_version=hp.target_version, action=hp.action,
                            files=[c.path for c in hp.files], batch=hp.batch)  # fmt: skip
     with LiveRollout(console, plan) as view:
-        rollout = Rollout(plan, remote, journal, RolloutSettings(gate=loaded.spec.gate),
+        approve = _approve_on_terminal(console, view) if args.step else None
+        rollout = Rollout(plan, remote, journal, RolloutSettings(gate=loaded.spec.gate, keep_backups=keep),
                           sample=lambda h: sample_host(fleet, h, max_skew=skew.get(h.name, MAX_CLOCK_SKEW_SECONDS)),
                           emit=view.on_event, relays=loaded.inventory.relays, hosts=loaded.inventory.hosts,
-                          replan=lambda hp: recheck_host(loaded, fleet, hp, journal.run_id))  # fmt: skip
-        result = rollout.execute(loaded.spec.stages)
-    text = render_run_report(result)
-    path = journal.dir / "report.json"
-    _write_private(path, text)
-    if report:
-        _write_private(Path(report), text)
+                          replan=lambda hp: recheck_host(loaded, fleet, hp, journal.run_id),
+                          stop=flag, approve=approve)  # fmt: skip
+        try:
+            result = rollout.execute(loaded.spec.stages)
+        except KeyboardInterrupt as exc:
+            # the engine journaled the end; the report says how far the run got, then the caller says how to resume
+            sig = flag.signal_name or signal_name_of(exc)
+            partial = RolloutResult(journal.run_id, rollout.outcomes, f"interrupted by {sig}", sig)
+            events = J.read(journal.path)
+            ended = next((e for e in reversed(events) if e.host == "*" and e.phase is Phase.RUN_ENDED), None)
+            if ended is not None:
+                partial.mid_way, partial.drained = ended.data.get("mid_way", []), ended.data.get("drained", [])
+            _write_report(journal, args.report, render_run_report(partial, trail, events, keep_backups=keep))
+            raise
+    events = J.read(journal.path)
+    as_one_history(result.outcomes, events)
+    path = _write_report(journal, args.report, render_run_report(result, trail, events, keep_backups=keep))
     print_summary(console, result, str(path))
     return 0 if result.ok else 1
+
+
+def _write_report(journal: Journal, extra: str | None, text: str) -> Path:
+    path = journal.dir / "report.json"
+    _write_private(path, text)
+    if extra:
+        _write_private(Path(extra), text)
+    return path
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -142,12 +324,11 @@ def _write_private(path: Path, text: str) -> None:
 
 def _resume(console: Console, loaded: Loaded, fleet: Fleet, journal: Journal) -> None:
     """Each host the killed run left between 'backed_up' and a final phase: finish it or roll it back."""
-    from orchestrator.actions.drain_node import HookStep
     from orchestrator.model import Role
     from orchestrator.roll.journal import Journal as J
     from orchestrator.roll.journal import host_data
     from orchestrator.roll.remote import SshRemote
-    from orchestrator.roll.resume import reconcile_host, unfinished_hosts
+    from orchestrator.roll.resume import reconcile_host, return_hook_for, unfinished_hosts
     from orchestrator.workflow import sample_host
 
     remote = SshRemote(fleet, journal.run_id)
@@ -158,12 +339,10 @@ def _resume(console: Console, loaded: Loaded, fleet: Fleet, journal: Journal) ->
             console.print(f"[red]resume: {name} is in the journal but not in the inventory; left as it is[/]")
             continue
         relays = [h.peer_address for h in loaded.inventory.relays] if host.role is Role.BLOCK_PRODUCER else None
-        back = next((p.operation for p in loaded.spec.programs.get(name, ())
-                     if isinstance(p.operation, HookStep) and p.operation.kind == "return"), None)  # fmt: skip
         verdict = reconcile_host(host, last.phase, host_data(events, name), remote=remote, journal=journal,
                                  sample=lambda h: sample_host(fleet, h), policy=loaded.spec.gate,
                                  producer_relays=relays,
-                                 return_hook=back.hook(host, loaded.inventory) if back else None)  # fmt: skip
+                                 return_hook=return_hook_for(loaded.spec.programs, host, loaded.inventory))  # fmt: skip
         console.print(f"resume: {name} (was '{last.phase}'): {verdict}")
     # The killed run still holds its remote locks, also on hosts this resume leaves out (--limit):
     # release them (unlock removes only a lock with this run id); the run that follows takes what it needs.

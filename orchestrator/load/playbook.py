@@ -12,6 +12,7 @@ Playbook file:
     max_fail_percentage: 0            # defaults for every stage (0..100)
     min_healthy_relays: 1
     min_healthy: {passive_nodes: 2}   # per group: members healthy outside every batch
+    pause_after: canary               # ask for approval after the first batch (as `run --step`)
     stages:                           # run in order; a failed stage stops the playbook
       - name: stage
         hosts: all                    # an Inventory.select() pattern
@@ -103,7 +104,10 @@ _PLAYBOOK_KEYS = (
     "max_fail_percentage",
     "min_healthy_relays",
     "min_healthy",
+    "pause_after",
 )
+# pause_after's values: where a run stops for the operator's approval (`canary`: after the first batch).
+PAUSE_POINTS = ("canary",)
 _STAGE_KEYS = (
     "name",
     "hosts",
@@ -395,7 +399,14 @@ class _Loader:
                 raise self.fail(top, "a playbook needs 'stages' (or 'hosts' and 'roles' for a single stage)")
             stages.append(self.stage(data, top, defaults, require_name=False, own_vars=False))
         self.refuse_unread_vars(stages, play_vars)
-        return Playbook(name=name.strip(), source=self.where, stages=tuple(stages), vars=MappingProxyType(play_vars))
+        pause_after = None
+        if "pause_after" in data:
+            pause_after = plain(data["pause_after"])
+            if pause_after not in PAUSE_POINTS:
+                raise self.fail(value_loc(data, "pause_after", top),
+                                f"pause_after must be one of {', '.join(PAUSE_POINTS)}, not {pause_after!r}")  # fmt: skip
+        return Playbook(name=name.strip(), source=self.where, stages=tuple(stages), vars=MappingProxyType(play_vars),
+                        pause_after=pause_after)  # fmt: skip
 
     def max_fail(self, node: CommentedMap, loc: Loc, default: float) -> float:
         if "max_fail_percentage" not in node:

@@ -15,6 +15,7 @@ It reaches hosts only through a roll.remote.Remote, and time only through `clock
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
@@ -37,7 +38,8 @@ from orchestrator.roll.gates import (
     soak_checks,
     standard_checks,
 )
-from orchestrator.roll.journal import Event, Journal
+from orchestrator.roll.interrupt import RunEnd, StopFlag, signal_name_of
+from orchestrator.roll.journal import FINAL, NOTHING_CHANGED, OBSERVATIONS, Event, Journal
 from orchestrator.roll.remote import Remote, Written
 from orchestrator.roll.window import LeaderGuard, utc_text
 
@@ -67,10 +69,20 @@ class ReconnectPolicy:
         )
 
 
+# Each file's newest backups (`<file>.bak-<run id>`) kept after a successful run (`run --keep-backups`).
+DEFAULT_KEEP_BACKUPS = 3
+# Seconds an interrupted run waits for the steps already on the wire to finish before it journals its end.
+INTERRUPT_GRACE_SECONDS = 120.0
+
+# Asked between the canary batch and the rest (`run --step`): the text of the question; True goes on.
+Approve = Callable[[str], bool]
+
+
 @dataclass(frozen=True)
 class RolloutSettings:
     gate: GatePolicy = field(default_factory=GatePolicy)
     reconnect: ReconnectPolicy = field(default_factory=ReconnectPolicy)
+    keep_backups: int = DEFAULT_KEEP_BACKUPS  # 0: keep every backup
 
 
 @dataclass(frozen=True)
@@ -104,6 +116,10 @@ class RolloutResult:
     run_id: str
     outcomes: dict[str, HostOutcome]
     stopped_reason: str | None = None
+    interrupted: str | None = None  # the signal that stopped the run (SIGINT, SIGTERM, SIGHUP)
+    mid_way: list[str] = field(default_factory=list)  # hosts an interrupt left between two ends
+    drained: list[str] = field(default_factory=list)  # hosts an interrupt left out of rotation
+    pruned: dict[str, list[str]] = field(default_factory=dict)  # host → old backups removed
 
     @property
     def ok(self) -> bool:
@@ -139,9 +155,19 @@ class Rollout:
         wall: Callable[[], float] = time.time,
         hosts: Sequence[Host] | None = None,
         replan: Replan | None = None,
+        stop: StopFlag | None = None,
+        approve: Approve | None = None,
     ) -> None:
-        """`clock`/`sleep`: monotonic seconds for gates; `wall`: unix seconds, for leader slot times."""
+        """`clock`/`sleep`: monotonic seconds for gates; `wall`: unix seconds, for leader slot times.
+        `stop`: set by a stop signal (roll/interrupt.py); no step starts after it. `approve`: asked after
+        the first batch that changed hosts (`run --step`); None: no pause."""
         self.plan = plan
+        self.stop = stop if stop is not None else StopFlag()
+        self.approve = approve
+        self._steps: dict[str, Phase] = {}  # each host's last rollout step in this run
+        self._drained: set[str] = set()  # hosts drained and not returned yet
+        self._active = 0  # workers inside a host's steps
+        self._idle = threading.Condition()
         self.replan = replan  # None: hosts are written as planned, no re-check before their turn
         # Every relay of the inventory counts for min_healthy_relays, also those outside --limit.
         self.relays = list(relays) if relays is not None else [
@@ -155,7 +181,7 @@ class Rollout:
         self.sample = sample
         self.emit = emit
         self.clock = clock
-        self.sleep = sleep
+        self._sleep = sleep
         self.wall = wall
         self.return_failed: list[str] = []  # hosts whose return hook failed: the rollout stops
         self._lost: set[str] = set()  # hosts whose last sample found them unreachable
@@ -163,8 +189,52 @@ class Rollout:
             hp.host.name: HostOutcome(hp.host.name, hp.host.role.value, batch=hp.batch) for hp in plan.hosts
         }
 
+    def sleep(self, seconds: float) -> None:
+        """Every wait of the rollout (gate, soak, window): a stop signal ends it at once."""
+        self.stop.check()
+        self._sleep(seconds)
+        self.stop.check()
+
     def _record(self, host: str, phase: Phase, **data: Any) -> None:
+        """Journal a step; after a stop signal a worker goes no further than the step it just finished."""
         self.emit(self.journal.record(host, phase, **data))
+        if host != "*" and phase not in OBSERVATIONS:
+            self._steps[host] = phase
+            if phase is Phase.DRAINED:
+                self._drained.add(host)
+            elif phase in (Phase.RETURNED, Phase.RETURN_FAILED):
+                self._drained.discard(host)
+        if threading.current_thread() is not threading.main_thread():
+            self.stop.check()
+
+    def _tracked(self, fn: Callable[[Host], Any]) -> Callable[[Host], Any]:
+        """fn counted as a worker, so an interrupted run waits for the steps on the wire to end."""
+
+        def run(host: Host) -> Any:
+            with self._idle:
+                self._active += 1
+            try:
+                self.stop.check()
+                return fn(host)
+            finally:
+                with self._idle:
+                    self._active -= 1
+                    self._idle.notify_all()
+
+        run.__name__ = getattr(fn, "__name__", "run")
+        return run
+
+    def _wait_for_workers(self) -> None:
+        deadline = time.monotonic() + INTERRUPT_GRACE_SECONDS
+        with self._idle:
+            while self._active > 0 and (left := deadline - time.monotonic()) > 0:
+                try:
+                    self._idle.wait(min(left, 0.5))
+                except KeyboardInterrupt:
+                    continue  # a second Ctrl-C: the end must still be journaled (SIGKILL ends it)
+
+    def _mid_way(self) -> list[str]:
+        return sorted(h for h, p in self._steps.items() if p not in FINAL | NOTHING_CHANGED)
 
     # ------------------------------------------------------------------ top level
     def execute(self, stages: Sequence[RolloutStage]) -> RolloutResult:
@@ -177,25 +247,60 @@ class Rollout:
             elif not hp.changed:
                 self.outcomes[hp.host.name].status = HostStatus.UNCHANGED
                 self.outcomes[hp.host.name].detail = "; ".join(hp.reasons)
-        self._record("*", Phase.RUN_STARTED, hosts=[hp.host.name for hp in pending])
         result = RolloutResult(run_id, self.outcomes)
-        if not pending:
-            self._record("*", Phase.RUN_ENDED, reason="nothing to do")
-            return result
-        held = self._lock_all([hp.host for hp in pending])
-        if held:
-            result.stopped_reason = held
-            self._record("*", Phase.RUN_ENDED, reason=held)
-            return result
-        try:
+        try:  # from the first record on: a signal at any point is journaled as an interrupt
+            self._record("*", Phase.RUN_STARTED, hosts=[hp.host.name for hp in pending])
+            if not pending:
+                self._record("*", Phase.RUN_ENDED, outcome=RunEnd.NOTHING_TO_DO.value, reason="nothing to do")
+                return result
+            held = self._lock_all([hp.host for hp in pending])
+            if held:
+                result.stopped_reason = held
+                self._record("*", Phase.RUN_ENDED, outcome=RunEnd.FAILED.value, reason=held)
+                return result
             result.stopped_reason = self._stage_all(pending)
             if result.stopped_reason is None:
                 result.stopped_reason = self._roll(stages)
-        finally:
-            for hp in pending:
-                self.remote.unlock(hp.host)
-            self._record("*", Phase.RUN_ENDED, reason=result.stopped_reason or "completed")
+        except BaseException as exc:  # a stop signal, or an error of the tool itself: hosts may be mid-way
+            self._end_abruptly(result, exc)
+            raise
+        if result.ok:
+            self._prune_backups(pending, result)  # still under the hosts' locks
+        for hp in pending:
+            self.remote.unlock(hp.host)
+        end = RunEnd.COMPLETED if result.ok else RunEnd.FAILED
+        self._record("*", Phase.RUN_ENDED, outcome=end.value, reason=result.stopped_reason or end.value)
         return result
+
+    def _end_abruptly(self, result: RolloutResult, exc: BaseException) -> None:
+        """Journal an interrupt (or the tool's own error) as what it was, once every worker stopped.
+        The hosts' locks stay held by this run id: `run --resume` takes them over, another run refuses."""
+        interrupted = isinstance(exc, KeyboardInterrupt)
+        self.stop.set(signal_name_of(exc) if interrupted else "error")
+        self._wait_for_workers()
+        result.mid_way, result.drained = self._mid_way(), sorted(self._drained)
+        if interrupted:
+            result.interrupted = self.stop.signal_name or signal_name_of(exc)
+            result.stopped_reason = f"interrupted by {result.interrupted}"
+            self._record("*", Phase.RUN_ENDED, outcome=RunEnd.INTERRUPTED.value, signal=result.interrupted,
+                         reason=result.stopped_reason, mid_way=result.mid_way, drained=result.drained)  # fmt: skip
+        else:
+            result.stopped_reason = f"error: {type(exc).__name__}: {exc}"
+            self._record("*", Phase.RUN_ENDED, outcome=RunEnd.ABORTED.value, reason=result.stopped_reason,
+                         mid_way=result.mid_way, drained=result.drained)  # fmt: skip
+
+    def _prune_backups(self, pending: Sequence[HostPlan], result: RolloutResult) -> None:
+        """After a successful run only: each changed file keeps its `keep_backups` newest backups."""
+        keep = self.settings.keep_backups
+        if keep <= 0:
+            return
+        changed = [hp for hp in pending if hp.files and self.outcomes[hp.host.name].status is HostStatus.UPGRADED]
+        pruned = self.remote.map([hp.host for hp in changed],
+                                 lambda h: self.remote.prune_backups(h, [c.path for c in self.plan.host(h.name).files],
+                                                                     keep))  # fmt: skip
+        result.pruned = {name: gone for name, gone in pruned.items() if gone}
+        for name, gone in result.pruned.items():
+            self._record(name, Phase.BACKUPS_PRUNED, removed=gone, kept=keep)
 
     def _lock_all(self, hosts: Sequence[Host]) -> str | None:
         holders = self.remote.map(hosts, self.remote.lock)
@@ -221,7 +326,7 @@ class Rollout:
                 self._record("*", Phase.STAGE_FAILED, detail=str(e))
                 return f"release not pushed: {e}; nothing was changed on any host"
         results = self.remote.map([hp.host for hp in to_stage],
-                                        lambda h: self.remote.stage(h, release, tarball))  # fmt: skip
+                                  self._tracked(lambda h: self.remote.stage(h, release, tarball)))  # fmt: skip
         failed = {name: why for name, (ok, why) in results.items() if not ok}
         for name, (ok, why) in results.items():
             self._record(name, Phase.STAGED if ok else Phase.STAGE_FAILED, detail=why)
@@ -252,8 +357,22 @@ class Rollout:
                         f"the batch ({', '.join(healthy) or 'none'}), min_healthy for {group} is {need}")  # fmt: skip
         return None
 
+    def _canary_approved(self, done: Sequence[str], rest: int) -> str | None:
+        """`run --step`: after the first batch that changed hosts, ask before the rest; why not, or None."""
+        if self.approve is None or rest == 0:
+            return None
+        question = f"Canary batch done ({', '.join(done)}); go on with the remaining {rest} host(s)?"
+        self._record("*", Phase.PAUSED, reason=f"waiting for approval after the canary batch ({', '.join(done)})")
+        if self.approve(question):
+            self._record("*", Phase.APPROVED, after=list(done))
+            return None
+        why = f"not approved after the canary batch ({', '.join(done)}): the remaining {rest} host(s) left untouched"
+        self._record("*", Phase.PAUSED, reason=why)
+        return why
+
     def _roll(self, stages: Sequence[RolloutStage]) -> str | None:
         failures_so_far = 0
+        canary_done = False
         for stage in stages:
             in_scope = [n for b in stage.batches for n in b if self.plan.host(n).changed]
             failures = 0
@@ -275,7 +394,7 @@ class Rollout:
                 if floor is not None:
                     self._record("*", Phase.PAUSED, reason=floor)
                     return floor
-                results = self.remote.map([self.plan.host(n).host for n in todo], self._upgrade_host)
+                results = self.remote.map([self.plan.host(n).host for n in todo], self._tracked(self._upgrade_host))
                 # a producer left untouched (deferred, refused) did not fail an upgrade
                 failed_now = sum(1 for n, ok in results.items() if not ok and self.outcomes[n].status not in _LEFT_ALONE)
                 failures += failed_now
@@ -287,6 +406,13 @@ class Rollout:
                 if failures and failures * 100.0 / len(in_scope) > stage.max_fail_percentage:
                     return (f"stopped in stage {stage.name}: {failures} of {len(in_scope)} host(s) failed "
                             f"(max_fail_percentage {stage.max_fail_percentage:g})")  # fmt: skip
+                if not canary_done:
+                    canary_done = True
+                    rest = sum(1 for hp in self.plan.hosts if hp.changed and self.outcomes[hp.host.name].status
+                               is HostStatus.UNTOUCHED and hp.host.name not in todo)  # fmt: skip
+                    refused = self._canary_approved(todo, rest)
+                    if refused is not None:
+                        return refused
         return None
 
     # ------------------------------------------------------------------ one host

@@ -12,6 +12,7 @@ import fcntl
 import json
 import os
 import secrets
+import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -82,7 +83,7 @@ class Journal:
 
 # What the gate saw the node do (its startup phases): journaled for the operator, but not a step of
 # the rollout, so a resume never takes one for how far a host got.
-OBSERVATIONS = frozenset({Phase.NODE_PHASE, Phase.CONNECTION_LOST, Phase.RECONNECTED})
+OBSERVATIONS = frozenset({Phase.NODE_PHASE, Phase.CONNECTION_LOST, Phase.RECONNECTED, Phase.BACKUPS_PRUNED})
 
 
 def last_phases(events: list[Event]) -> dict[str, Event]:
@@ -109,14 +110,82 @@ def runs(state_dir: Path) -> Iterator[Path]:
         yield from sorted((p for p in base.iterdir() if (p / "journal.jsonl").exists()), key=lambda p: p.name)
 
 
+def run_end(events: list[Event]) -> Event | None:
+    """The run's last `run_ended` after its last `run_started` (a resume starts again): None when the
+    last attempt has no end — it was killed (SIGKILL, power loss), or is still running."""
+    end: Event | None = None
+    for e in events:
+        if e.host == "*" and e.phase is Phase.RUN_STARTED:
+            end = None
+        elif e.host == "*" and e.phase is Phase.RUN_ENDED:
+            end = e
+    return end
+
+
+def how_it_ended(events: list[Event]) -> str:
+    """In words, for the operator: 'interrupted by SIGINT at …', 'killed (no end in its journal)', …"""
+    end = run_end(events)
+    if end is None:
+        return "killed or still running (its journal has no end)"
+    outcome = end.data.get("outcome") or end.data.get("reason", "ended")
+    how = f"{outcome} by {end.data['signal']}" if end.data.get("signal") else str(outcome)
+    return f"{how} at {utc_iso(end.at)}"
+
+
+def is_unfinished(events: list[Event]) -> bool:
+    """Hosts may be mid-way: the run started changing hosts (run_started) and its last attempt has no
+    end, or ended interrupted or aborted (roll/interrupt.py). A run that ended by its own rules is done."""
+    from orchestrator.roll.interrupt import RESUMABLE
+
+    if not any(e.host == "*" and e.phase is Phase.RUN_STARTED for e in events):
+        return False  # stopped before any host was locked or touched
+    end = run_end(events)
+    return end is None or end.data.get("outcome") in {r.value for r in RESUMABLE}
+
+
 def unfinished_run(state_dir: Path) -> str | None:
-    """The newest run whose journal has a host not in a final phase, or no run end."""
+    """The newest unfinished run (is_unfinished) in STATE_DIR, or None."""
     for run_dir in reversed(list(runs(state_dir))):
-        events = Journal.read(run_dir / "journal.jsonl")
-        ended = any(e.host == "*" and e.phase is Phase.RUN_ENDED for e in events)
-        if not ended:
+        if is_unfinished(Journal.read(run_dir / "journal.jsonl")):
             return run_dir.name
     return None
+
+
+def out_of_rotation(events: list[Event]) -> list[str]:
+    """Hosts the run drained and has not returned (or whose return failed): out of the balancer's rotation."""
+    drained: dict[str, bool] = {}
+    for e in events:
+        if e.host == "*":
+            continue
+        if e.phase is Phase.DRAINED:
+            drained[e.host] = True
+        elif e.phase is Phase.RETURNED:
+            drained[e.host] = False
+        elif e.phase is Phase.RETURN_FAILED:
+            drained[e.host] = True
+    return sorted(h for h, out in drained.items() if out)
+
+
+def out_of_rotation_in(state_dir: Path) -> dict[str, str]:
+    """Every host the runs in STATE_DIR, read oldest first, leave drained: host → why (which run, when).
+    A later run that returns the host (or `cardano-fleet return`) puts it back."""
+    out: dict[str, str] = {}
+    for run_dir in runs(state_dir):
+        for e in Journal.read(run_dir / "journal.jsonl"):
+            if e.host == "*":
+                continue
+            if e.phase is Phase.DRAINED:
+                out[e.host] = f"drained by run {run_dir.name} at {utc_iso(e.at)}, not returned"
+            elif e.phase is Phase.RETURN_FAILED:
+                out[e.host] = f"its return hook failed in run {run_dir.name} at {utc_iso(e.at)}"
+            elif e.phase is Phase.RETURNED:
+                out.pop(e.host, None)
+    return out
+
+
+def utc_iso(at: float) -> str:
+    """Unix seconds as UTC ISO 8601 to the second (`2026-12-05T12:09:49Z`): what reports and messages show."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at))
 
 
 class LockHeld(RuntimeError):
@@ -125,8 +194,23 @@ class LockHeld(RuntimeError):
         self.holder = holder
 
 
+@dataclass(frozen=True)
+class LockOwner:
+    """Who took STATE_DIR/lock last: written when taken, left behind by a run that was killed."""
+
+    run_id: str
+    pid: int | None = None
+    host: str = ""
+    at: float | None = None
+
+    def describe(self, alive: bool) -> str:
+        who = f"pid {self.pid} on {self.host or '?'}" + (f" since {utc_iso(self.at)}" if self.at else "")
+        return f"run {self.run_id} ({who}, {'still running' if alive else 'no longer running'})"
+
+
 class LocalLock:
-    """flock on STATE_DIR/lock; the holder's run id is in the file so a refusal can name it."""
+    """flock on STATE_DIR/lock; the holder's run id, pid, host and start time are in the file so that a
+    refusal can name it, alive (flock held) or dead (a killed run's file, flock free)."""
 
     def __init__(self, state_dir: Path, run_id: str) -> None:
         state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -134,22 +218,52 @@ class LocalLock:
         self.run_id = run_id
         self._fd = -1
 
+    @staticmethod
+    def _parse(text: str) -> LockOwner | None:
+        text = text.strip()
+        if not text:
+            return None
+        try:
+            raw = json.loads(text)
+        except json.JSONDecodeError:
+            return LockOwner(text)  # a lock written by an older version: the run id alone
+        if not isinstance(raw, dict):
+            return LockOwner(text)
+        return LockOwner(str(raw.get("run_id", "unknown")), raw.get("pid"), str(raw.get("host", "")), raw.get("at"))
+
+    def owner(self) -> tuple[LockOwner | None, bool]:
+        """The last holder written in the file, and whether its process still holds the lock."""
+        if not self.path.exists():
+            return None, False
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                alive = False
+                fcntl.flock(fd, fcntl.LOCK_UN)
+            except BlockingIOError:
+                alive = True
+            return self._parse(os.read(fd, 1000).decode(errors="replace")), alive
+        finally:
+            os.close(fd)
+
     def acquire(self) -> None:
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = os.read(fd, 200).decode(errors="replace").strip() or "unknown"
+            found = self._parse(os.read(fd, 1000).decode(errors="replace"))
             os.close(fd)
-            raise LockHeld(holder, f"this control machine ({self.path})") from None
+            holder = found.describe(alive=True) if found else "unknown"
+            raise LockHeld(holder.removeprefix("run "), f"this control machine ({self.path})") from None
         os.ftruncate(fd, 0)
-        os.write(fd, self.run_id.encode())
+        owner = {"run_id": self.run_id, "pid": os.getpid(), "host": socket.gethostname(), "at": time.time()}
+        os.write(fd, json.dumps(owner).encode())
         os.fsync(fd)
         self._fd = fd
 
     def release(self) -> None:
-        if self._fd >= 0:
-            os.ftruncate(self._fd, 0)
+        if self._fd >= 0:  # the record stays: who ran last (a refusal over an unfinished run names it)
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = -1

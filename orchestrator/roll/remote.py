@@ -84,6 +84,10 @@ class Remote(Protocol):
         """Remove this run's backups of `paths` (a host left untouched: a later backup must be fresh)."""
         ...
 
+    def prune_backups(self, host: Host, paths: Sequence[str], keep: int) -> list[str]:
+        """Keep each file's `keep` newest `<file>.bak-<run id>` (run ids sort by time); the removed ones."""
+        ...
+
     def switch_link(self, host: Host, version: str) -> Done:
         """Point bin_dir at the release; detail is the new link target."""
         ...
@@ -128,6 +132,19 @@ class SshRemote:
     def drop_backups(self, host: Host, paths: Sequence[str]) -> None:
         q = shlex.quote
         self.sh(host, "rm -f -- " + " ".join(q(f"{p}.bak-{self.run_id}") for p in paths), timeout=30)
+
+    def prune_backups(self, host: Host, paths: Sequence[str], keep: int) -> list[str]:
+        """Only names shaped like this tool's run ids (`<file>.bak-YYYYMMDDTHHMMSSZ-<hex>`) are candidates;
+        a name that does not sort as a time (an operator's own `.bak-old`) is never removed."""
+        q = shlex.quote
+        lines = []
+        for p in paths:
+            mine = q(f"{p}.bak-{self.run_id}")  # this run's own backup is always kept (and counts)
+            lines.append(f"for f in $({{ [ -e {mine} ] && echo {mine}; ls -1d -- {q(p)}.bak-[0-9]*T[0-9]*Z-* 2>/dev/null "
+                         f"| grep -vxF {mine} | sort -r; }} | tail -n +{int(keep) + 1}); "
+                         f"do rm -f -- \"$f\" && printf '%s\\n' \"$f\"; done")  # fmt: skip
+        res = self.sh(host, "\n".join(lines) or "true", timeout=60)
+        return [line for line in res.stdout.splitlines() if line.strip()] if res.ok else []
 
     # ---- locks
     def lock(self, host: Host) -> str | None:

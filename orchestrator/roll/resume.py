@@ -10,13 +10,24 @@ once it is whole and in sync again (not after a rollback that failed).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from orchestrator.model import Hook, Host, Phase
+from orchestrator.model import Hook, Host, Inventory, Phase
 from orchestrator.roll.gates import GatePolicy, GateSample, run_gate, standard_checks
 from orchestrator.roll.journal import FINAL, NOTHING_CHANGED, Event, Journal, last_phases
 from orchestrator.roll.remote import Remote
+
+
+def return_hook_for(programs: Mapping[str, Sequence[Any]], host: Host, inventory: Inventory) -> Hook | None:
+    """The host's return hook as its playbook program runs it (return_node step + inventory's
+    return_command / return_delegate_to), or None: what `--resume` and `cardano-fleet return` run."""
+    from orchestrator.actions.drain_node import HookStep
+
+    step = next((p.operation for p in programs.get(host.name, ())
+                 if isinstance(p.operation, HookStep) and p.operation.kind == "return"), None)  # fmt: skip
+    return step.hook(host, inventory) if step is not None else None
+
 
 AFTER_RESTART = frozenset({Phase.RESTARTED, Phase.RELOADED, Phase.GATE_PASSED, Phase.SOAK_PASSED})
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import subprocess
+import sys
 import threading
 import time
 
@@ -27,6 +29,7 @@ from orchestrator.ssh.transport import Fleet
 from tests.integration.helpers import (
     PATHS,
     RELEASES,
+    ROOT,
     SERVICES,
     UPGRADE,
     files_only,
@@ -534,3 +537,126 @@ def test_a_node_restarted_by_someone_else_during_the_gate_is_followed(fresh_lab,
     assert fingerprint(lab, "relay1")["pid"] == theirs[0]  # the node judged is the one they started; not ours again
     phases = [e.phase for e in _events_of(state, "relay1")]
     assert not {"failed", "rolling_back"} & set(phases)
+
+
+# ---- issue 28: SIGINT, SIGTERM and SIGHUP at three phases, on one fleet (F19-F21) ---------------------------
+
+EXCHANGE = str(ROOT / "playbooks" / "upgrade-exchange.yml")
+PASSIVE_HOOKS = """\
+drain_command: printf 'drain %s\\n' "{{ inventory_hostname }}" >> /var/tmp/traffic.log
+return_command: printf 'return {{ inventory_hostname }}\\n' >> /var/tmp/balancer.log
+return_delegate_to: relay1
+"""
+
+
+def _run_and_signal_at(inventory, playbook: str, state, when, sig: int, *extra: str, timeout: float = 150):
+    """Start `run` as a process; send it `sig` as soon as `when(journal events)` holds; let it end by
+    itself. Returns (exit status, what the operator saw)."""
+    import os
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "orchestrator", "run", "-i", str(inventory), playbook, "--yes",
+         "--state-dir", str(state), *extra],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT, text=True,
+        env={**os.environ, "COLUMNS": "300"},
+    )  # fmt: skip
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            journals = sorted((state / "runs").glob("*/journal.jsonl")) if (state / "runs").exists() else []
+            if journals and when(Journal.read(journals[-1])):
+                proc.send_signal(sig)
+                break
+            time.sleep(0.03)
+        else:
+            pytest.fail(f"the run ended (rc {proc.returncode}) before the signal point")
+        out, _ = proc.communicate(timeout=180)
+        return proc.returncode, out
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+def _ends(state, run_id: str) -> list[dict]:
+    events = Journal.read(state / "runs" / run_id / "journal.jsonl")
+    return [e.data for e in events if e.host == "*" and e.phase == "run_ended"]
+
+
+def test_signals_at_three_phases_are_journaled_interrupted_and_resume_ends_each_host(fresh_lab, tmp_path):
+    """F19 SIGINT during a drained passive node's gate; F20 SIGTERM as the run starts; F21 SIGHUP once the
+    binary switch is journaled (the restart may already be on the wire). Each: the journal says
+    interrupted (and by what), the output names
+    the run and the exact resume command, a plain re-run refuses and names the run, and `run --resume`
+    without an id ends every host whole (and returns the drained one to rotation)."""
+    import signal as sig
+
+    lab = fresh_lab(relays=2, producers=0, passive=2)  # relay2 keeps min_healthy_relays while relay1 goes
+    group_vars = lab.inventory_path.parent / "group_vars"
+    group_vars.mkdir(exist_ok=True)
+    (group_vars / "passive_nodes.yml").write_text(PASSIVE_HOOKS)
+    lab.wait_in_sync()
+    inv = str(lab.inventory_path)
+
+    # F19: SIGINT while passive1 (drained) is in its gate
+    state = tmp_path / "f19"
+    rc, out = _run_and_signal_at(lab.inventory_path, EXCHANGE, state, phase_seen("passive1", "restarted"),
+                                 sig.SIGINT, "--limit", "passive1")  # fmt: skip
+    (run_id,) = [p.name for p in (state / "runs").iterdir()]
+    assert rc == 130, out
+    assert f"interrupted by SIGINT: run {run_id} is unfinished" in out
+    assert "OUT OF ROTATION (drained, not returned; resume returns them): passive1" in out
+    assert re.search(rf"resume with: cardano-fleet run -i \S+ \S+upgrade-exchange.yml --limit passive1 "
+                     rf"--state-dir \S+ --resume {run_id}", out), out  # fmt: skip
+    (end,) = _ends(state, run_id)
+    assert (end["outcome"], end["signal"], end["drained"]) == ("interrupted", "SIGINT", ["passive1"]), end
+    assert "passive1" not in lab.exec("relay1", "cat /var/tmp/balancer.log 2>/dev/null").stdout
+    # a plain re-run refuses, names the run and how to resume it
+    refused = subprocess.run([sys.executable, "-m", "orchestrator", "run", "-i", inv, EXCHANGE, "--yes",
+                              "--state-dir", str(state), "--limit", "passive1"],
+                             capture_output=True, text=True, cwd=ROOT, timeout=120)  # fmt: skip
+    assert refused.returncode == 1 and f"refused: run {run_id} is unfinished (interrupted by SIGINT" in refused.stderr
+    assert "no longer running" in refused.stderr and f"--resume {run_id}" in refused.stderr
+    # --resume without an id: finished and back in rotation
+    assert run_cli("run", "-i", inv, EXCHANGE, "--yes", "--state-dir", str(state), "--resume",
+                   "--limit", "passive1") == 0  # fmt: skip
+    assert "return passive1" in lab.exec("relay1", "cat /var/tmp/balancer.log").stdout
+    _assert_whole(lab, "passive1", upgraded=True)
+    ends = _ends(state, run_id)
+    # one history: the resume finished passive1, the re-plan found nothing left; the report says upgraded
+    assert [e["outcome"] for e in ends] == ["interrupted", "nothing to do"], ends
+    report = json.loads((state / "runs" / run_id / "report.json").read_text())
+    assert report["trail"]["attempts"] == 2 and report["outcome"] == "completed", report
+    (p1,) = [h for h in report["hosts"] if h["host"] == "passive1"]
+    assert p1["status"] == "upgraded" and [s["phase"] for s in p1["steps"]][-1] == "returned", p1
+
+    # F20: SIGTERM while staging: nothing running changed; resume goes on and upgrades passive2
+    state = tmp_path / "f20"
+    before = fingerprint(lab, "passive2")
+    rc, out = _run_and_signal_at(lab.inventory_path, EXCHANGE, state, phase_seen("*", "run_started"), sig.SIGTERM,
+                                 "--limit", "passive2")  # fmt: skip
+    (run_id,) = [p.name for p in (state / "runs").iterdir()]
+    assert rc == 143 and f"interrupted by SIGTERM: run {run_id} is unfinished" in out, out
+    (end,) = _ends(state, run_id)
+    assert (end["outcome"], end["signal"], end["mid_way"]) == ("interrupted", "SIGTERM", []), end
+    assert files_only(fingerprint(lab, "passive2")) == files_only(before)
+    assert run_cli("run", "-i", inv, EXCHANGE, "--yes", "--state-dir", str(state), "--resume",
+                   "--limit", "passive2") == 0  # fmt: skip
+    _assert_whole(lab, "passive2", upgraded=True)
+
+    # F21: SIGHUP after relay1's binary switch, before its restart: resume rolls it back, then upgrades it
+    state = tmp_path / "f21"
+    rc, out = _run_and_signal_at(lab.inventory_path, UPGRADE, state, phase_seen("relay1", "binary_switched"),
+                                 sig.SIGHUP, "--limit", "relay1")  # fmt: skip
+    (run_id,) = [p.name for p in (state / "runs").iterdir()]
+    assert rc == 129 and f"interrupted by SIGHUP: run {run_id} is unfinished" in out, out
+    (end,) = _ends(state, run_id)
+    assert end["outcome"] == "interrupted" and end["signal"] == "SIGHUP" and end["mid_way"] == ["relay1"], end
+    assert run_cli("run", "-i", inv, UPGRADE, "--yes", "--state-dir", str(state), "--resume", "--limit", "relay1") == 0
+    events = journal_events(state)
+    relay1 = [e.phase for e in events if e.host == "relay1"]
+    # the restart already on the wire when the signal came finishes and is journaled: then the resume's gate
+    # on 8.9.0 decides (done); if the signal came first, the resume rolls relay1 back and upgrades it again
+    assert relay1[-1] == "done", relay1
+    assert ("restarted" in relay1[:relay1.index("rolling_back")] if "rolling_back" in relay1 else "restarted" in relay1)
+    _assert_whole(lab, "relay1", upgraded=True)

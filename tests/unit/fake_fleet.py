@@ -52,6 +52,7 @@ class FakeNode:
     crashes: set[str] = field(default_factory=set)  # versions whose node exits at start
     fail: set[str] = field(default_factory=set)  # remote operations that fail on this host
     backups: dict[str, bytes] = field(default_factory=dict)
+    old_backups: dict[str, list[str]] = field(default_factory=dict)  # path → run ids of earlier runs' backups
     drop_writes: int = 0  # the next N writes lose their connection before anything is written
     unreachable_until: float | None = None  # samples find the host unreachable until the clock reads this
     dies_after: dict[str, float] = field(default_factory=dict)  # version → seconds after its start it exits
@@ -135,6 +136,16 @@ class FakeRemote:
         node = self._op("drop_backups", host)
         for p in paths:
             node.backups.pop(p, None)
+
+    def prune_backups(self, host: Host, paths: Sequence[str], keep: int) -> list[str]:
+        """Old backups are `node.old_backups`: {path: [run ids]}; keeps the `keep` newest of each."""
+        node = self._op("prune_backups", host)
+        gone = []
+        for p in paths:
+            ids = ([self.run_id] if p in node.backups else []) + sorted(node.old_backups.get(p, []), reverse=True)
+            node.old_backups[p] = [i for i in ids[:keep] if i != self.run_id]
+            gone += [f"{p}.bak-{i}" for i in ids[keep:]]
+        return gone
 
     def switch_link(self, host: Host, version: str) -> Done:
         node = self._op("switch", host)

@@ -151,7 +151,7 @@ def test_each_host_goes_through_the_fixed_order(tmp_path: Path) -> None:
     result = w.run()
     assert result.ok and w.statuses(result) == dict.fromkeys(("relay1", "relay2", "bp1"), HostStatus.UPGRADED)
     ops = [op for op, host in w.remote.log if host == "relay1"]
-    assert ops == ["lock", "stage", "backup", "write", "switch", "restart", "unlock"]
+    assert ops == ["lock", "stage", "backup", "write", "switch", "restart", "prune_backups", "unlock"]
     assert w.phases("relay1") == [Phase.STAGED, Phase.BACKED_UP, Phase.FILES_WRITTEN, Phase.BINARY_SWITCHED,
                                   Phase.RESTARTED, Phase.GATE_PASSED, Phase.SOAK_PASSED, Phase.DONE]  # fmt: skip
     # every host staged before any host is touched

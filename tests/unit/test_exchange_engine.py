@@ -73,7 +73,8 @@ def test_drain_before_anything_and_return_after_the_gate_on_the_balancer(tmp_pat
     assert result.ok, result.stopped_reason
     for name in ("wallet1", "wallet2", "relay1"):
         ops = e.ops(name)
-        assert ops == ["lock", "stage", "drain", "backup", "write", "switch", "restart", "return", "unlock"], (name, ops)
+        assert ops == ["lock", "stage", "drain", "backup", "write", "switch", "restart", "return", "prune_backups",
+                       "unlock"], (name, ops)  # fmt: skip
     assert ("drain:disable wallet1", "lb1") in e.remote.log and ("return:enable wallet1", "lb1") in e.remote.log
     assert "drain" not in e.ops("bp1")  # the playbook gives block producers no traffic role
     phases = [ev.phase for ev in Journal.read(e.journal.path) if ev.host == "wallet1"]

@@ -33,7 +33,7 @@ def test_a_typo_in_the_limit_is_the_same_error_everywhere(
     assert "--limit 'pasive_nodes' selects no host: 'pasive_nodes' matches no group or host" in err
     assert "did you mean 'passive_nodes'?" in err
     assert "Nothing to do" not in err
-    assert not (tmp_path / ".cardano-fleet").exists()
+    assert not (tmp_path / ".cardano-fleet" / "runs").exists()  # no run began (the lock file may record the try)
 
 
 @pytest.mark.parametrize(("argv", "code"), COMMANDS[:3] + COMMANDS[5:], ids=["inventory", "facts", "plan", "audit"])
