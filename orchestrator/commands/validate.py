@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from orchestrator.cardano.releases import VERSIONS
+from orchestrator.cardano.releases import known_versions
 
 HELP = "check config.json (and topology.json) by the startup rules of a cardano-node version (offline)"
 
@@ -18,14 +18,25 @@ HELP = "check config.json (and topology.json) by the startup rules of a cardano-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", required=True, metavar="C", help="the node's config.json (JSON or YAML)")
     parser.add_argument("--topology", metavar="T", help="the node's topology.json")
-    parser.add_argument("--node-version", required=True, choices=VERSIONS, help="the node version")
+    parser.add_argument(
+        "--node-version", required=True, metavar="VERSION",
+        help=f"the release whose rules judge the files: {', '.join(known_versions())}",
+    )  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:
     import os
 
-    from orchestrator.cardano import node_rules
+    from orchestrator.cardano import node_rules, releases
     from orchestrator.cardano.config import config_format
+
+    try:
+        release = releases.lookup(args.node_version)
+    except releases.UnknownRelease as exc:
+        print(f"cardano-fleet validate: {exc}", file=sys.stderr)
+        return 2
+    if release.provisional:
+        print(f"warning: {release.version} is provisional: its rules come from {release.source_ref}, not a tag", file=sys.stderr)
 
     if args.topology:
         check = node_rules.check_node_files(args.node_version, args.config, args.topology)
