@@ -209,3 +209,28 @@ def test_cli_migrates_hop_by_hop_with_a_note_per_hop(tmp_path: Path, capsys: pyt
     for hop in ("10.1.4 -> 10.5.3:", "10.5.3 -> 10.6.4:", "10.6.4 -> 10.7.1:"):
         assert f"# {hop}" in err
     assert "removed: EnableP2P" in err and "budget a full chain replay" in err and "peer-snapshot.json" in err
+
+
+def test_topology_convert_reports_what_it_did_not_carry_over(capsys: pytest.CaptureFixture[str]) -> None:
+    src = REPO / "10.7.1" / "mainnet-topology.json"
+    argv = ["topology", "convert", str(src), "--role", "producer", "--network", "mainnet", "--local-root", "10.0.0.1:3001"]
+    assert main([*argv, "--to", "11.0.1"]) == 0
+    captured = capsys.readouterr()
+    assert "bootstrapPeers backbone.cardano.iog.io:3001" in captured.err and "not carried over: now absent" in captured.err
+    assert "useLedgerAfterSlot 182044807 -> -1" in captured.err
+    assert "peer-snapshot.json" in captured.err
+    errors, _ = node_rules.check_topology("11.0.1", True, captured.out)
+    assert errors == ()
+
+
+def test_topology_convert_of_producers_for_10_6_and_refusals(capsys: pytest.CaptureFixture[str]) -> None:
+    src = REPO / "8.7.3" / "mainnet-topology.json"
+    base = ["topology", "convert", str(src), "--role", "relay", "--network", "mainnet"]
+    assert main([*base, "--to", "10.6.4"]) == 0
+    captured = capsys.readouterr()
+    assert "Producers converted" in captured.err
+    assert node_rules.check_topology("10.6.4", True, captured.out) == ((), ())
+    assert main([*base, "--to", "8.9.0", "--from", "10.6.4"]) == 1
+    assert "from 10.6.4 to 8.9.0 refused" in capsys.readouterr().err
+    assert main([*base, "--to", "10.3.0"]) == 2
+    assert "known releases" in capsys.readouterr().err
