@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from orchestrator.cardano.networks import NETWORKS
 from orchestrator.cardano.releases import TARGET_VERSION, known_versions
+
+if TYPE_CHECKING:
+    from orchestrator.cardano.config import FileWrite
 
 HELP = "migrate a config.json to a newer cardano-node release, hop by hop (offline; prints the new file)"
 ROLES = {"relay": "relay", "producer": "block_producer", "block_producer": "block_producer"}
@@ -42,7 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from orchestrator.cardano import releases
-    from orchestrator.cardano.config import local_genesis_lookup, validate_config
+    from orchestrator.cardano.config import local_genesis_lookup
     from orchestrator.cardano.errors import FileFormatError, read_text_file
     from orchestrator.cardano.migrations import migrate_config_to
     from orchestrator.model import Role
@@ -69,32 +73,39 @@ def run(args: argparse.Namespace) -> int:
     except FileFormatError as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return 1
-    check = validate_config(result.text, args.to)
+    lines = [f"source release {result.source}: {result.source_inferred}"] if result.source_inferred else []
+    if not result.hops:
+        lines.append(f"nothing to change: already a {result.target} config")
+    lines += [line for report in result.hops for line in report.lines()]
+    return _report(args, prog, result.text, result.notes, lines, result.changed, result.format, result.writes)
+
+
+def _report(args: argparse.Namespace, prog: str, text: str, notes: tuple[str, ...], lines: list[str],
+            changed: bool, fmt: str, writes: tuple[FileWrite, ...]) -> int:  # fmt: skip
+    """Check the result by the target's rules, then the notes on stderr and the file on stdout."""
+    from orchestrator.cardano.config import validate_config
+
+    check = validate_config(text, args.to)
     if not check.ok:
         for error in check.errors:
             print(f"{prog}: {args.file}: {error}", file=sys.stderr)
         return 1
-    for note in result.notes:
+    for note in notes:
         print(f"# checked: {note}", file=sys.stderr)
-    if result.source_inferred:
-        print(f"# source release {result.source}: {result.source_inferred}", file=sys.stderr)
-    if not result.hops:
-        print(f"# nothing to change: already a {result.target} config", file=sys.stderr)
-    for report in result.hops:
-        for line in report.lines():
-            print(f"# {line}", file=sys.stderr)
-    if result.changed:
-        print(f"# format kept: {result.format.upper()}", file=sys.stderr)
-    for write in result.writes:
+    for line in lines:
+        print(f"# {line}", file=sys.stderr)
+    if changed:
+        print(f"# format kept: {fmt.upper()}", file=sys.stderr)
+    for write in writes:
         if write.path != args.file:
             print(f"# also write {write.path} ({write.reason})", file=sys.stderr)
-    sys.stdout.write(result.text)
+    sys.stdout.write(text)
     return 0
 
 
 def _run_seed_migration(args: argparse.Namespace, text: str, prog: str) -> int:
     """--conway-genesis: the seed's one-hop 8.9.0 migration with the operator's genesis file."""
-    from orchestrator.cardano.config import local_genesis_lookup, migrate_config, validate_config
+    from orchestrator.cardano.config import local_genesis_lookup, migrate_config
     from orchestrator.cardano.errors import FileFormatError
     from orchestrator.model import Role
 
@@ -115,19 +126,5 @@ def _run_seed_migration(args: argparse.Namespace, text: str, prog: str) -> int:
     except FileFormatError as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return 1
-    check = validate_config(result.text, args.to)
-    if not check.ok:
-        for error in check.errors:
-            print(f"{prog}: {args.file}: {error}", file=sys.stderr)
-        return 1
-    for note in result.notes:
-        print(f"# checked: {note}", file=sys.stderr)
-    for change in result.changes or (f"nothing to change: already a {TARGET_VERSION} P2P config",):
-        print(f"# {change}", file=sys.stderr)
-    if result.changed:
-        print(f"# format kept: {result.format.upper()}", file=sys.stderr)
-    for write in result.writes:
-        if write.path != args.file:
-            print(f"# also write {write.path} ({write.reason})", file=sys.stderr)
-    sys.stdout.write(result.text)
-    return 0
+    lines = list(result.changes or (f"nothing to change: already a {TARGET_VERSION} P2P config",))
+    return _report(args, prog, result.text, result.notes, lines, result.changed, result.format, result.writes)
