@@ -234,3 +234,12 @@ def test_topology_convert_of_producers_for_10_6_and_refusals(capsys: pytest.Capt
     assert "from 10.6.4 to 8.9.0 refused" in capsys.readouterr().err
     assert main([*base, "--to", "10.3.0"]) == 2
     assert "known releases" in capsys.readouterr().err
+
+
+def test_a_yaml_config_that_cannot_be_edited_in_place_is_refused_untouched(tmp_path: Path) -> None:
+    src = tmp_path / "config.yaml"
+    shutil.copy(REPO / "10.5.3" / "mainnet-config.yaml", src)
+    before = src.read_bytes()
+    with pytest.raises(migrations.FileFormatError, match="cannot remove EnableP2P"):
+        migrations.migrate_config_to(src.read_text(), "10.6.4", Role.RELAY, path=str(src))
+    assert src.read_bytes() == before
