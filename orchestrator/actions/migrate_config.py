@@ -13,8 +13,11 @@ from typing import Any
 
 from orchestrator.actions.base import Action, FileChange, HostDraft, HostPlanError, PlanContext, Slot, flag, spec
 from orchestrator.actions.files import base_sha256, refuse_undecodable
-from orchestrator.cardano.config import GenesisLookup, migrate_config
+from orchestrator.cardano import releases
+from orchestrator.cardano.config import ConfigMigration, GenesisLookup, migrate_config
 from orchestrator.cardano.diffs import FileDiff, unified_diff
+from orchestrator.cardano.errors import FileFormatError
+from orchestrator.cardano.migrations import ChainMigration, migrate_config_to
 from orchestrator.cardano.node_rules import GenesisEra
 from orchestrator.cardano.releases import TARGET_VERSION
 
@@ -41,17 +44,34 @@ class MigrateConfig:
     def plan(self, ctx: PlanContext, draft: HostDraft) -> None:
         host, facts = ctx.host, ctx.facts
         path = host.layout.config_path
-        if draft.version_after != TARGET_VERSION:
-            raise HostPlanError(
-                f"runs {draft.version_after or 'an unknown version'}: the P2P config this playbook writes is for "
-                f"{TARGET_VERSION} (PeerSharing changed type); use the upgrade playbook"
-            )
+        after, before = draft.version_after, draft.current_version
         assert facts.config_text is not None  # the planner refuses a host without its files first
-        refuse_undecodable(facts.config_text, path)
-        migration = migrate_config(
-            facts.config_text, host.role, host.network, path=path, peer_sharing=self.peer_sharing,
-            genesis_lookup=facts_genesis_lookup(facts),
-        )  # fmt: skip
+        migration: ConfigMigration | ChainMigration
+        if after != TARGET_VERSION:
+            if after is not None and after == before:  # no release change: only 8.9.0's P2P config is written in place
+                raise HostPlanError(
+                    f"runs {after}: the P2P config this playbook writes is for {TARGET_VERSION} (PeerSharing changed "
+                    "type); use the upgrade playbook"
+                )
+            if after is None or before is None or not (releases.is_catalogued(after) and releases.is_catalogued(before)):
+                raise HostPlanError(
+                    f"runs {after or 'an unknown version'}: the config migration needs catalogued releases before and "
+                    f"after ({', '.join(releases.known_versions())})"
+                )
+            refuse_undecodable(facts.config_text, path)
+            try:  # hop by hop from the running release to the one it runs once done (cardano/migrations.py)
+                migration = migrate_config_to(
+                    facts.config_text, after, host.role, host.network, source=before, path=path,
+                    genesis_lookup=facts_genesis_lookup(facts),
+                )  # fmt: skip
+            except (releases.DowngradeRefused, FileFormatError) as exc:
+                raise HostPlanError(str(exc)) from None
+        else:
+            refuse_undecodable(facts.config_text, path)
+            migration = migrate_config(
+                facts.config_text, host.role, host.network, path=path, peer_sharing=self.peer_sharing,
+                genesis_lookup=facts_genesis_lookup(facts),
+            )  # fmt: skip
         for write in migration.writes:
             if write.path == path:
                 diff = unified_diff(write.path, facts.config_text, write.content.decode("utf-8", "replace"),
@@ -62,7 +82,7 @@ class MigrateConfig:
             draft.files.append(FileChange(write.path, write.content, diff, base))
             draft.reasons.append(diff.reason)
         if not migration.changed:
-            draft.unchanged.append(FileDiff(path, "", "config.json already set for 8.9.0 P2P"))
+            draft.unchanged.append(FileDiff(path, "", f"config.json already set for {after}"))
 
 
 def parse(args: Mapping[str, Any]) -> MigrateConfig:

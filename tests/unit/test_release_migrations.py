@@ -243,3 +243,28 @@ def test_a_yaml_config_that_cannot_be_edited_in_place_is_refused_untouched(tmp_p
     with pytest.raises(migrations.FileFormatError, match="cannot remove EnableP2P"):
         migrations.migrate_config_to(src.read_text(), "10.6.4", Role.RELAY, path=str(src))
     assert src.read_bytes() == before
+
+
+def _plan_migrate(current: str, target: str, config_text: str) -> Any:
+    from types import SimpleNamespace
+
+    from orchestrator.actions.base import HostDraft
+    from orchestrator.actions.migrate_config import MigrateConfig
+
+    host = SimpleNamespace(layout=SimpleNamespace(config_path="/opt/cardano/config.json"), role=Role.RELAY, network="mainnet")
+    ctx = SimpleNamespace(host=host, facts=SimpleNamespace(config_text=config_text, genesis={}))
+    draft = HostDraft(current_version=current, target_version=target, switch_binary=True)
+    MigrateConfig().plan(ctx, draft)  # type: ignore[arg-type]
+    return draft
+
+
+def test_the_migrate_config_action_plans_every_hop_to_the_target_and_refuses_a_downgrade() -> None:
+    from orchestrator.actions.base import HostPlanError
+
+    draft = _plan_migrate("10.5.3", "11.0.1", _config("10.5.3"))
+    (change,) = draft.files
+    cfg = json.loads(change.content)
+    assert "EnableP2P" not in cfg and cfg["MinNodeVersion"] == "10.7.0"
+    assert node_rules.check_config("11.0.1", change.content.decode()).ok
+    with pytest.raises(HostPlanError, match=r"from 11\.0\.1 to 10\.5\.3 refused"):
+        _plan_migrate("11.0.1", "10.5.3", _config("11.0.1"))
