@@ -14,8 +14,10 @@ from typing import Any
 from orchestrator.actions.base import Action, FileChange, HostDraft, HostPlanError, PlanContext, Slot, flag, spec
 from orchestrator.actions.files import base_sha256, refuse_undecodable
 from orchestrator.cardano import releases
-from orchestrator.cardano.config import GenesisLookup, migrate_config, validate_config
+from orchestrator.cardano.config import ConfigMigration, GenesisLookup, migrate_config, validate_config
 from orchestrator.cardano.diffs import FileDiff, unified_diff
+from orchestrator.cardano.errors import FileFormatError
+from orchestrator.cardano.migrations import ChainMigration, migrate_config_to
 from orchestrator.cardano.node_rules import GenesisEra
 from orchestrator.cardano.releases import TARGET_VERSION
 
@@ -42,21 +44,40 @@ class MigrateConfig:
     def plan(self, ctx: PlanContext, draft: HostDraft) -> None:
         host, facts = ctx.host, ctx.facts
         path = host.layout.config_path
-        if draft.version_after != TARGET_VERSION:
-            after = draft.version_after
-            if after is not None and draft.target_version == after and releases.is_catalogued(after):
-                self._keep_if_accepted(ctx, draft, after)  # the operator's pin: judged by its own rules
-                return
-            raise HostPlanError(
-                f"runs {after or 'an unknown version'}: the P2P config this playbook writes is for "
-                f"{TARGET_VERSION} (PeerSharing changed type); use the upgrade playbook"
-            )
+        after, before = draft.version_after, draft.current_version
         assert facts.config_text is not None  # the planner refuses a host without its files first
-        refuse_undecodable(facts.config_text, path)
-        migration = migrate_config(
-            facts.config_text, host.role, host.network, path=path, peer_sharing=self.peer_sharing,
-            genesis_lookup=facts_genesis_lookup(facts),
-        )  # fmt: skip
+        migration: ConfigMigration | ChainMigration
+        if after != TARGET_VERSION:
+            if after is not None and after == before == draft.target_version and releases.is_catalogued(after):
+                self._keep_if_accepted(ctx, draft, after)  # no release change: judged by its own release's rules
+                return
+            if self.peer_sharing is not None:  # never a setting accepted and ignored
+                raise HostPlanError(f"peer_sharing cannot be applied on the way to {after}: the hop-by-hop migration "
+                                    f"(cardano/migrations.py) writes each release's own PeerSharing rules")  # fmt: skip
+            if after is not None and after == before:
+                raise HostPlanError(
+                    f"runs {after}: the P2P config this playbook writes is for {TARGET_VERSION} (PeerSharing changed "
+                    "type); use the upgrade playbook"
+                )
+            if after is None or before is None or not (releases.is_catalogued(after) and releases.is_catalogued(before)):
+                raise HostPlanError(
+                    f"runs {after or 'an unknown version'}: the config migration needs catalogued releases before and "
+                    f"after ({', '.join(releases.known_versions())})"
+                )
+            refuse_undecodable(facts.config_text, path)
+            try:  # hop by hop from the running release to the one it runs once done (cardano/migrations.py)
+                migration = migrate_config_to(
+                    facts.config_text, after, host.role, host.network, source=before, path=path,
+                    genesis_lookup=facts_genesis_lookup(facts),
+                )  # fmt: skip
+            except (releases.DowngradeRefused, FileFormatError) as exc:
+                raise HostPlanError(str(exc)) from None
+        else:
+            refuse_undecodable(facts.config_text, path)
+            migration = migrate_config(
+                facts.config_text, host.role, host.network, path=path, peer_sharing=self.peer_sharing,
+                genesis_lookup=facts_genesis_lookup(facts),
+            )  # fmt: skip
         for write in migration.writes:
             if write.path == path:
                 diff = unified_diff(write.path, facts.config_text, write.content.decode("utf-8", "replace"),
@@ -67,8 +88,7 @@ class MigrateConfig:
             draft.files.append(FileChange(write.path, write.content, diff, base))
             draft.reasons.append(diff.reason)
         if not migration.changed:
-            draft.unchanged.append(FileDiff(path, "", "config.json already set for 8.9.0 P2P"))
-
+            draft.unchanged.append(FileDiff(path, "", f"config.json already set for {after}"))
 
     def _keep_if_accepted(self, ctx: PlanContext, draft: HostDraft, target: str) -> None:
         """A target whose config.json this tool cannot write yet (it writes 8.9.0's): the host's own

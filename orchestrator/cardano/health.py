@@ -301,8 +301,14 @@ def hot_peer_count(metrics: Mapping[str, float], established: Sequence[str]) -> 
     return len(established), "established node connections"
 
 
-def enable_p2p(config: Any) -> bool | None:
-    """EnableP2P of a parsed config.json (absent means false, as the node reads it); None: no config."""
+def enable_p2p(config: Any, version: str | None = None) -> bool | None:
+    """Whether the node runs P2P with a parsed config.json; None: no config. With `version`, as that
+    catalogued release reads it (absent EnableP2P = false up to 10.5, key ignored and P2P always from
+    10.6: cardano/releases/); without, as the 8.x releases read it (absent means false)."""
     if not isinstance(config, dict):
         return None
+    if version is not None:
+        from orchestrator.cardano.releases import p2p_mode
+
+        return p2p_mode(version, config)
     return config.get("EnableP2P") is True

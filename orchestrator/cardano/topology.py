@@ -24,6 +24,7 @@ and JSON path (a URL, an embedded port that contradicts `port`, characters no ho
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -705,3 +706,32 @@ def advertised_addresses(topology: dict[str, Any]) -> set[str]:
         if group.advertise:
             out.update(_norm(p.address) for p in group.access_points)
     return out
+
+
+def carry_over_notes(before: dict[str, Any], after: dict[str, Any], target: releases.NodeRelease) -> list[str]:
+    """Everything a conversion did not carry over unchanged from the operator's file, and what the
+    target release still needs beside it (its peer snapshot): never a silently dropped value."""
+    notes: list[str] = []
+    was, now = before.get("bootstrapPeers"), after.get("bootstrapPeers")
+    if was is not None and was != now:
+        points = was if isinstance(was, list) else []
+        shown = ", ".join(f"{p.get('address')}:{p.get('port')}" for p in points if isinstance(p, dict)) or str(was)
+        notes.append(f"bootstrapPeers {shown or '[]'} not carried over: now {json.dumps(now) if now is not None else 'absent'}")
+    if "useLedgerAfterSlot" in before and before.get("useLedgerAfterSlot") != after.get("useLedgerAfterSlot"):
+        notes.append(f"useLedgerAfterSlot {before['useLedgerAfterSlot']} -> {after.get('useLedgerAfterSlot', 'absent')}")
+    for key in before:
+        if key not in after and key not in ("bootstrapPeers", "useLedgerAfterSlot", "Producers", "LocalRoots", "PublicRoots"):
+            notes.append(f"{key} not carried over (was {json.dumps(before[key])[:80]})")
+    if "Producers" in before:
+        notes.append("Producers converted to localRoots/publicRoots (the non-P2P format)")
+    for key, read in (("peerSnapshotFile", target.peer_snapshot_file), ("diffusionMode", target.diffusion_mode)):
+        if key in after and not read:
+            notes.append(f"{key} kept, but {target.version} does not read it")
+    if target.peer_snapshot_formats:
+        wanted = " / ".join(f.value for f in target.peer_snapshot_formats)
+        if "peerSnapshotFile" in after:
+            notes.append(f"copy {target.version}'s peer-snapshot.json ({wanted}) to {after['peerSnapshotFile']} "
+                         "(relative to the topology's directory) with its useLedgerAfterSlot")  # fmt: skip
+        else:
+            notes.append(f"no peerSnapshotFile: {target.version} can read one ({wanted}); none is configured")
+    return notes

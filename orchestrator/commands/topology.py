@@ -1,4 +1,4 @@
-"""`cardano-fleet topology convert`: a host's topology as 8.9.0 P2P, offline, printed to stdout."""
+"""`cardano-fleet topology convert`: a topology as a catalogued release reads it (P2P), offline, to stdout."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import sys
 
 from orchestrator.cardano.errors import FileFormatError, read_json_file
 from orchestrator.cardano.networks import NETWORKS, AccessPoint
+from orchestrator.cardano.releases import TARGET_VERSION, known_versions
+from orchestrator.commands._exit import error
 
 HELP = "convert a topology.json to the 8.9.0 P2P format for a relay, a block producer or a passive node (offline)"
 ROLES = {"relay": "relay", "producer": "block_producer", "block_producer": "block_producer", "passive": "passive"}
@@ -53,6 +55,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="a relay's own block producer (never advertised); for a passive node: a block producer to drop",
     )
     convert.add_argument(
+        "--to", metavar="VERSION", default=TARGET_VERSION,
+        help=f"the release the topology is for (default {TARGET_VERSION}): {', '.join(known_versions())}",
+    )  # fmt: skip
+    convert.add_argument(
+        "--from", dest="source", metavar="VERSION", help="the release the file is for now (newer than --to: refused)"
+    )
+    convert.add_argument(
         "--passive-topology", choices=("ledger", "private"), default="ledger",
         help="a passive node's form: ledger (bootstrap + ledger peers) or private (its local roots only, "
              "useLedgerAfterSlot -1, no bootstrapPeers); --local-root adds to its local roots (default ledger)",
@@ -60,10 +69,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from orchestrator.cardano import node_rules, releases
     from orchestrator.cardano.config import detect_indent, render_json
-    from orchestrator.cardano.topology import Peer, RootGroup, desired_topology, handpicked_peers
+    from orchestrator.cardano.topology import Peer, RootGroup, carry_over_notes, desired_topology, handpicked_peers
     from orchestrator.model import PassiveTopology, Role
 
+    try:
+        target = releases.lookup(args.to)
+        if args.source is not None:
+            releases.path(args.source, target.version)  # DowngradeRefused names both
+    except (releases.UnknownRelease, releases.DowngradeRefused) as exc:
+        error(str(exc))
+        return 1
     role = Role(ROLES[args.role])
     form = PassiveTopology(args.passive_topology)
     try:
@@ -89,9 +106,17 @@ def run(args: argparse.Namespace) -> int:
         ):
             raise FileFormatError(args.file, "--passive-topology private leaves no peer at all; give --local-root")
     except FileFormatError as exc:
-        print(f"cardano-fleet topology convert: {exc}", file=sys.stderr)
+        error(str(exc))
         return 1
+    rendered = render_json(desired, detect_indent(text) or 2)
+    errors, _ = node_rules.check_topology(target.version, True, rendered)
+    if errors:
+        for problem in errors:
+            error(f"{args.file}: {target.version} would refuse the result: {problem}")
+        return 1
+    if isinstance(data, dict):
+        notes += carry_over_notes(data, desired, target)
     for note in notes:
         print(f"# {note}", file=sys.stderr)
-    sys.stdout.write(render_json(desired, detect_indent(text) or 2))
+    sys.stdout.write(rendered)
     return 0

@@ -10,7 +10,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from orchestrator.cardano.releases import VERSIONS
+from orchestrator.cardano.releases import known_versions
+from orchestrator.commands._exit import error, warning
 
 HELP = "check config.json (and topology.json) by the startup rules of a cardano-node version (offline)"
 
@@ -18,14 +19,25 @@ HELP = "check config.json (and topology.json) by the startup rules of a cardano-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", required=True, metavar="C", help="the node's config.json (JSON or YAML)")
     parser.add_argument("--topology", metavar="T", help="the node's topology.json")
-    parser.add_argument("--node-version", required=True, choices=VERSIONS, help="the node version")
+    parser.add_argument(
+        "--node-version", required=True, metavar="VERSION",
+        help=f"the release whose rules judge the files: {', '.join(known_versions())}",
+    )  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:
     import os
 
-    from orchestrator.cardano import node_rules
+    from orchestrator.cardano import node_rules, releases
     from orchestrator.cardano.config import config_format
+
+    try:
+        release = releases.lookup(args.node_version)
+    except releases.UnknownRelease as exc:
+        error(str(exc))
+        return 1
+    if release.provisional:
+        warning(f"{release.version} is provisional: its rules come from {release.source_ref}, not a tag")
 
     if args.topology:
         check = node_rules.check_node_files(args.node_version, args.config, args.topology)
@@ -45,16 +57,16 @@ def run(args: argparse.Namespace) -> int:
         check = node_rules.check_config(args.node_version, text, config_dir)
     if not check.ok and check.config is None:
         _say_where(args.config)
-    for warning in check.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+    for said in check.warnings:
+        warning(said)
     if args.topology and check.topology is not None:
         from orchestrator.cardano.topology import address_notes
 
         for note in address_notes(check.topology, args.topology):
-            print(f"warning: {note}", file=sys.stderr)
+            warning(note)
     if not check.ok:
-        for error in check.errors:
-            print(error, file=sys.stderr)
+        for problem in check.errors:
+            print(problem, file=sys.stderr)  # the node's own words, as it would print them
         return 1
     files = args.config + (f", {args.topology}" if args.topology else "")
     fmt = "YAML" if config_format(_read(args.config)) == "yaml" else "JSON"

@@ -245,24 +245,25 @@ def test_the_audit_p2p_rule_reads_the_releases_p2p_mode() -> None:
     assert not p2p_finding("10.6.4").failed and "10.6.4 runs P2P" in p2p_finding("10.6.4").message
 
 
-def test_pinning_10_1_4_plans_a_p2p_890_fleet_and_refuses_what_it_cannot_write() -> None:
-    """An 8.9.0 P2P host pinned to 10.1.4: the binary switches and its config is kept, because
-    10.1.4's rules (node_rules from the catalogue) accept it. A legacy non-P2P host is refused with
-    the reason (this tool cannot write a 10.1.4 config yet), never the old 'use the upgrade playbook'."""
+def test_pinning_10_1_4_migrates_the_config_hop_by_hop_from_890_and_from_legacy_873() -> None:
+    """An 8.9.0 P2P host and a legacy 8.7.3 host pinned to 10.1.4: the binary switches and config.json
+    is migrated hop by hop (cardano/migrations.py) into a file 10.1.4's rules accept — never the old
+    'use the upgrade playbook', never a config the target would refuse."""
     import json
 
-    from orchestrator.cardano.config import shipped_file
+    from orchestrator.cardano.config import shipped_file, validate_config
 
     inv = inventory()
     p2p_config = shipped_file("8.9.0", "mainnet", "config.json").decode()
     assert json.loads(p2p_config)["EnableP2P"] is True
     on_890 = FakeFacts(node_version="8.9.0", config_text=p2p_config, topology_text=legacy_topology_for("relay1"),
                        releases=("8.9.0",))  # fmt: skip
-    hp = plan_host(inv.host("relay1"), inv, on_890, pin("10.1.4"))
-    assert hp.error is None, hp.error
-    assert hp.switch_binary and hp.target_version == "10.1.4" and "binary 8.9.0 → 10.1.4" in hp.reasons
-    assert not any(c.path.endswith("config.json") for c in hp.files)
-    assert any("accepted as it is by cardano-node 10.1.4" in d.reason for d in hp.unchanged)
     legacy = FakeFacts(config_text=legacy_config(), topology_text=legacy_topology_for("relay1"))
-    hp = plan_host(inv.host("relay1"), inv, legacy, pin("10.1.4"))
-    assert hp.error is not None and "not supported yet" in hp.error and "use the upgrade playbook" not in hp.error
+    for facts, before in ((on_890, "8.9.0"), (legacy, "8.7.3")):
+        hp = plan_host(inv.host("relay1"), inv, facts, pin("10.1.4"))
+        assert hp.error is None, hp.error
+        assert hp.switch_binary and hp.target_version == "10.1.4" and f"binary {before} → 10.1.4" in hp.reasons
+        assert f"migrated {before} -> 10.1.4" in hp.reasons
+        written = next(c for c in hp.files if c.path.endswith("config.json"))
+        check = validate_config(written.content.decode(), "10.1.4")
+        assert check.ok and check.p2p, check.errors

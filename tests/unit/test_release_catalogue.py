@@ -149,3 +149,12 @@ def test_a_fact_without_a_source_is_refused() -> None:
     del sources["asset"]
     with pytest.raises(ValueError, match="no source for asset"):
         releases.NodeRelease(**{**{f: getattr(r, f) for f in r.__dataclass_fields__}, "sources": sources})
+
+
+def test_health_enable_p2p_reads_the_release() -> None:
+    from orchestrator.cardano.health import enable_p2p
+
+    assert enable_p2p({}) is False
+    assert enable_p2p({}, "10.5.3") is False
+    assert enable_p2p({}, "10.6.4") is True
+    assert enable_p2p(None, "10.6.4") is None
