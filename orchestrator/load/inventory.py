@@ -41,6 +41,7 @@ from orchestrator.cardano.releases import ReleasePin, ReleasePinError
 from orchestrator.load import secrets as secret_values
 from orchestrator.load.dynamic import DynamicError, is_list_json, is_script, parse_list_json, run_script
 from orchestrator.load.ini import IniError, looks_like_ini, parse_ini, split_host_port
+from orchestrator.load.settings import check_setting, role_settings
 from orchestrator.load.templating import Renderer, TemplateRefused, Unsafe, has_template
 from orchestrator.load.toml_inventory import parse_toml
 from orchestrator.load.vault import VaultError, VaultSecrets, VaultText, is_encrypted
@@ -1102,6 +1103,11 @@ def check_variable(name: str, value: Any, kloc: Loc, vloc: Loc, known: frozenset
     if has_template(value):
         return  # checked again once rendered in the host's scope
     try:
+        if name not in KNOWN_VARIABLES:
+            why = check_setting(name, value)  # a bundled role's setting: its action's own parser judges it
+            if why is not None:
+                raise fail(why)
+            return
         _check_value(name, value, vloc)
     except InventoryError as exc:  # never echo a vault-encrypted value
         if secret_values.redact(exc.message) != exc.message:
@@ -1229,6 +1235,11 @@ def _locator(data: Any, where: str) -> Any:
     return locate
 
 
+def known_names(extra: Iterable[str] = ()) -> frozenset[str]:
+    """Every name the tool reads: its own and Ansible's variables, the bundled roles' settings, `extra`."""
+    return KNOWN_VARIABLES | frozenset(role_settings()) | frozenset(extra)
+
+
 def load_inventory(
     path: str | Path,
     extra_vars: Mapping[str, Any] | None = None,
@@ -1242,7 +1253,7 @@ def load_inventory(
     Raises InventoryError naming file:line:column.
     """
     source = Path(path)
-    loader = _Loader(source, KNOWN_VARIABLES | frozenset(known_vars), vault)
+    loader = _Loader(source, known_names(known_vars), vault)
     loader.read_source(source)
     loader.read_var_dirs()
     extra: dict[str, _Var] = {}
