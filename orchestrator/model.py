@@ -151,6 +151,8 @@ class Inventory:
     groups: Mapping[str, tuple[str, ...]] = field(default_factory=_frozen)  # group → host names
     warnings: tuple[str, ...] = ()  # "path:line:col: message" for things accepted but ignored
     helpers: tuple[Host, ...] = ()  # cardano_role: helper — no node; only drain/return hooks run there
+    # hosts listed and left alone (a control host, hosts of other services): name → why
+    skipped: Mapping[str, str] = field(default_factory=_frozen)
 
     def host(self, name: str) -> Host:
         """A node host or a helper (a delegate_to target) by name; KeyError when neither."""

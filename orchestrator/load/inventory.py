@@ -28,6 +28,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from ruamel.yaml import YAML
@@ -39,12 +40,13 @@ from orchestrator.cardano.leader_schedule import check_schedule_setting
 from orchestrator.cardano.networks import NETWORKS
 from orchestrator.cardano.releases import ReleasePin, ReleasePinError
 from orchestrator.load import secrets as secret_values
+from orchestrator.load.ansible_cfg import AnsibleConfig, find_config, read_config
 from orchestrator.load.dynamic import DynamicError, is_list_json, is_script, parse_list_json, run_script
 from orchestrator.load.ini import IniError, looks_like_ini, parse_ini, split_host_port
 from orchestrator.load.settings import check_setting, role_settings
 from orchestrator.load.templating import Renderer, TemplateRefused, Unsafe, has_template
 from orchestrator.load.toml_inventory import parse_toml
-from orchestrator.load.vault import VaultError, VaultSecrets, VaultText, is_encrypted
+from orchestrator.load.vault import VaultError, VaultSecrets, VaultText, is_encrypted, secrets_from_options
 from orchestrator.model import ROLE_GROUPS, Host, Inventory, Role
 
 __all__ = [
@@ -124,6 +126,7 @@ ANSIBLE_VARIABLES: tuple[str, ...] = (
 KNOWN_VARIABLES: frozenset[str] = frozenset(TOOL_VARIABLES + ANSIBLE_VARIABLES)
 _PASSWORD_VARIABLES = ("ansible_become_password", "ansible_become_pass", "ansible_sudo_pass")
 _LOGIN_PASSWORD_VARIABLES = ("ansible_password", "ansible_ssh_pass")
+_SSH_CONNECTIONS = ("ssh", "paramiko", "smart")
 _GROUP_KEYS = ("hosts", "vars", "children")
 _ROLE_GROUPS = ROLE_GROUPS
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -312,6 +315,7 @@ def type_name(value: Any) -> str:
 class _Var:
     value: Any
     loc: Loc
+    problem: InventoryError | None = None  # why the value is wrong: raised for a host that uses it
 
 
 @dataclass
@@ -345,6 +349,7 @@ class _Loader:
         self.hosts: dict[str, _HostDef] = {}
         self.warnings: list[str] = []
         self.sources: list[str] = []
+        self.config = AnsibleConfig()
 
     def fail(self, loc: Loc, message: str) -> InventoryError:
         return InventoryError(loc[0], loc[1], loc[2], message)
@@ -632,14 +637,19 @@ class _Loader:
             value = self.reveal(plain(raw), vloc, key)
         except ValueError as exc:
             raise self.fail(kloc, f"'{key}': {exc}") from None
-        check_variable(key, value, kloc, vloc, self.known)
+        problem: InventoryError | None = None
+        if check_name(key, kloc, self.known):
+            try:  # a wrong value matters only to a host that runs a node with it: judged per host
+                check_value(key, value, vloc)
+            except InventoryError as exc:
+                problem = exc
         if key in _INERT_VARIABLES:
             self.warnings.append(f"{kloc[0]}:{kloc[1]}:{kloc[2]}: '{key}' has no effect: {_INERT_VARIABLES[key]}")
         previous = into.get(key)
         if conflict and previous is not None and previous.value != value:
             first = f"{previous.loc[0]}:{previous.loc[1]}"
             raise self.fail(kloc, f"{owner} is defined again with a different value for '{key}' (first at {first})")
-        into[key] = _Var(value, kloc)
+        into[key] = _Var(value, kloc, problem)
 
     def reveal(self, value: Any, loc: Loc, key: str) -> Any:
         """Vault-encrypted values (`!vault`, or `{"__ansible_vault": …}` in JSON) decrypted and made secret."""
@@ -738,8 +748,15 @@ class _Loader:
             for group_name in group_names:
                 membership.setdefault(group_name, []).append(name)
             resolved[name] = (group_names, merged)
-        rendered = self.render(resolved, membership)
+        skipped = {name: why for name, (group_names, merged) in resolved.items()
+                   if (why := self.skip_reason(name, group_names, merged)) is not None}  # fmt: skip
+        rendered = self.render(resolved, membership, skip=frozenset(skipped))
         for name, (group_names, _merged) in resolved.items():
+            if name in skipped:
+                continue
+            for var in rendered[name].values():
+                if var.problem is not None:
+                    raise var.problem
             hosts.append(self.build_host(self.hosts[name], group_names, rendered[name]))
         self.check_fleet(hosts)
         return Inventory(
@@ -748,10 +765,43 @@ class _Loader:
             helpers=tuple(h for h in hosts if h.role is Role.HELPER),
             groups={g: tuple(members) for g, members in sorted(membership.items())},
             warnings=tuple(self.warnings),
+            skipped=MappingProxyType(skipped),
         )
 
+    def skip_reason(self, name: str, groups: tuple[str, ...], merged: Mapping[str, _Var]) -> str | None:
+        """Why a host is listed and left alone (it runs no node the tool could reach), or None.
+
+        Ansible inventories often hold a control host (`localhost ansible_connection=local`) and hosts
+        of other services; they are no reason to refuse the inventory. A host in a role's group, or
+        with `cardano_role`, runs a node: a non-SSH connection there is an error, not a skip. A group
+        named like a role's group (`relay`) is a typo, refused with a suggestion, never a silent skip.
+        """
+        role_var = merged.get("cardano_role")
+        connection = merged.get("ansible_connection")
+        has_role = role_var is not None or any(g in _ROLE_GROUPS for g in groups)
+        if not has_role:
+            for group in groups:
+                hint = did_you_mean(group, _ROLE_GROUPS)
+                if hint:
+                    loc = self.groups[group].loc
+                    raise self.fail(loc, f"host '{name}' is in group '{group}', not a role's group — did you mean "
+                                         f"'{hint}'? (a host in none of {', '.join(_ROLE_GROUPS)} and without "
+                                         "cardano_role runs no node and is skipped)")  # fmt: skip
+        if connection is not None and isinstance(connection.value, str) and not has_template(connection.value) \
+                and connection.value not in _SSH_CONNECTIONS:
+            if has_role:
+                raise self.fail(connection.loc, f"host '{name}' runs a node (its role says so) but has "
+                                                f"ansible_connection: {connection.value}; cardano-fleet only "
+                                                "connects over SSH")  # fmt: skip
+            return f"ansible_connection {connection.value}: not reached over SSH (a control host)"
+        if not has_role:
+            return (f"runs no cardano node: in none of the groups {', '.join(_ROLE_GROUPS)} and no cardano_role "
+                    "(cardano_role: helper for a load balancer that runs drain/return hooks)")
+        return None
+
     def render(
-        self, resolved: Mapping[str, tuple[tuple[str, ...], dict[str, _Var]]], membership: Mapping[str, list[str]]
+        self, resolved: Mapping[str, tuple[tuple[str, ...], dict[str, _Var]]], membership: Mapping[str, list[str]],
+        skip: frozenset[str] = frozenset(),
     ) -> dict[str, dict[str, _Var]]:
         """Every host's variables with `{{ … }}` rendered in the host's scope (see orchestrator.load.templating)."""
         all_groups = {"all": list(self.hosts), **{g: list(m) for g, m in membership.items()}}
@@ -770,6 +820,8 @@ class _Loader:
         renderer = Renderer(raw, magic, literal=frozenset(_PASSWORD_VARIABLES + _LOGIN_PASSWORD_VARIABLES))
         out: dict[str, dict[str, _Var]] = {}
         for name, (_groups, merged) in resolved.items():
+            if name in skip:  # left alone: its templates (often facts only Ansible gathers) are never rendered
+                continue
             host_vars: dict[str, _Var] = {}
             for key, var in merged.items():
                 if not has_template(var.value) or key in renderer.literal:
@@ -820,9 +872,11 @@ class _Loader:
                 f"host '{name}' has no 'cardano_network' ({', '.join(NETWORKS)}); set it in group_vars/all.yml",
             )
         layout = _layout_for(LAYOUTS[layout_var.value], {k: v[k].value for k in PATH_VARIABLES if k in v})
-        address = get("ansible_host", "ansible_ssh_host")
-        port = get("ansible_port", "ansible_ssh_port")
-        user = get("ansible_user", "ansible_ssh_user")
+        # Both spellings set: Ansible's ssh plugin takes the ansible_ssh_* one (its option's last `vars`
+        # entry wins; constants.MAGIC_VARIABLE_MAPPING lists it first) — the oracle test checks it.
+        address = get("ansible_ssh_host", "ansible_host")
+        port = get("ansible_ssh_port", "ansible_port")
+        user = get("ansible_ssh_user", "ansible_user")
         key_file = get("ansible_ssh_private_key_file", "ansible_private_key_file")
         become = get("ansible_become")
         proxy_jump, known_hosts = self.ssh_args(get("ansible_ssh_common_args"), get("ansible_ssh_extra_args"))
@@ -840,9 +894,9 @@ class _Loader:
             role=role,
             address=str(address.value) if address else name,
             layout=layout,
-            port=int(port.value) if port else 22,
-            user=str(user.value) if user else "root",
-            key_file=os.path.expanduser(str(key_file.value)) if key_file else None,
+            port=int(port.value) if port else (self.config.remote_port or 22),
+            user=str(user.value) if user else (self.config.remote_user or "root"),
+            key_file=os.path.expanduser(str(key_file.value)) if key_file else self.config.private_key_file,
             known_hosts_file=os.path.expanduser(str(known_hosts)) if known_hosts else None,
             proxy_jump=str(proxy_jump) if proxy_jump else None,
             become=to_bool(become.value) if become else False,
@@ -1089,15 +1143,27 @@ def _port(value: Any) -> int | None:
 
 def check_variable(name: str, value: Any, kloc: Loc, vloc: Loc, known: frozenset[str] = KNOWN_VARIABLES) -> None:
     """Refuse typos of known names and wrong values of known variables, at the position they are written."""
+    if check_name(name, kloc, known):
+        check_value(name, value, vloc)
+
+
+def check_name(name: str, kloc: Loc, known: frozenset[str]) -> bool:
+    """Whether the tool reads `name`; a name close to one it reads is a typo, refused with a suggestion.
+    Any other name is the operator's own (Ansible inventories carry many the tool never reads)."""
+    if name in known:
+        return True
+    hint = did_you_mean(name, known)
+    if hint:
+        raise InventoryError(kloc[0], kloc[1], kloc[2], f"unknown variable '{name}' — did you mean '{hint}'?")
+    return False
+
+
+def check_value(name: str, value: Any, vloc: Loc) -> None:
+    """A known variable's value, judged for its kind; raises InventoryError at `vloc` (never echoing a secret)."""
 
     def fail(message: str, at: Loc = vloc) -> InventoryError:
         return InventoryError(at[0], at[1], at[2], message)
 
-    if name not in known:
-        hint = did_you_mean(name, known)
-        if hint:
-            raise fail(f"unknown variable '{name}' — did you mean '{hint}'?", kloc)
-        return
     if name in _PASSWORD_VARIABLES or name in _LOGIN_PASSWORD_VARIABLES:
         return  # judged after resolution, where the env-lookup form is recognised; never echo it
     if has_template(value):
@@ -1156,9 +1222,9 @@ def _check_value(name: str, value: Any, vloc: Loc) -> None:
     elif name == "ansible_become_method":
         if value != "sudo":
             raise fail(f"'{name}': only sudo is supported, not {value!r}")
-    elif name == "ansible_connection":
-        if value not in ("ssh", "paramiko", "smart"):
-            raise fail(f"'{name}': cardano-fleet only connects over SSH, not {value!r}")
+    elif name == "ansible_connection":  # another plugin (local, docker, ...) skips the host: Loader.skip_reason
+        if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9_.]+", value):
+            raise fail(f"'{name}' must be a connection plugin's name (ssh), not {value!r}")
     elif name == "ansible_group_priority":
         if isinstance(value, bool) or not isinstance(value, int):
             raise fail(f"'{name}' must be an integer, not {type_name(value)}")
@@ -1246,14 +1312,30 @@ def load_inventory(
     *,
     known_vars: Iterable[str] = (),
     vault: VaultSecrets | None = None,
+    config: AnsibleConfig | None = None,
 ) -> Inventory:
     """Read, validate and resolve an inventory (a file in any format Ansible reads, a script, a directory).
 
-    `known_vars` adds names (role defaults) to typo checks; `vault` holds the vault passwords.
+    `known_vars` adds names (role defaults) to typo checks; `vault` holds the vault passwords; `config` is
+    ansible.cfg's connection defaults (default: the file Ansible would read, see load/ansible_cfg.py).
     Raises InventoryError naming file:line:column.
     """
     source = Path(path)
+    if config is None:
+        try:
+            config = read_config(find_config())
+        except ValueError as exc:
+            raise InventoryError(str(exc).split(": ", 1)[0], 0, 0, str(exc).split(": ", 1)[1]) from None
+    if vault is None:
+        vault = VaultSecrets(prompt_if_tty=False)
+    if not vault.given and config.vault_password_file:
+        try:  # Ansible's order: --vault-* flags, then ANSIBLE_VAULT_PASSWORD_FILE, then ansible.cfg
+            vault.given.extend(secrets_from_options([config.vault_password_file], [], environ={}).given)
+        except VaultError as exc:
+            raise InventoryError(config.path or "ansible.cfg", 0, 0, f"vault_password_file: {exc}") from None
     loader = _Loader(source, known_names(known_vars), vault)
+    loader.config = config
+    loader.warnings.extend(config.warnings)
     loader.read_source(source)
     loader.read_var_dirs()
     extra: dict[str, _Var] = {}
@@ -1305,5 +1387,10 @@ def load_selection(
     inventory = load_inventory(path, parse_extra_vars(extra_vars), vault=vault)
     hosts = inventory.select(limit)
     if not hosts:
-        raise InventoryError(str(path), 0, 0, f"no hosts match --limit {limit!r}")
+        left_alone = "; ".join(f"{name}: {why}" for name, why in inventory.skipped.items()
+                               if not limit or name in limit)  # fmt: skip
+        tail = f" (skipped — {left_alone})" if left_alone else ""
+        if limit:
+            raise InventoryError(str(path), 0, 0, f"no hosts match --limit {limit!r}{tail}")
+        raise InventoryError(str(path), 0, 0, f"no host of the inventory runs a cardano node{tail}")
     return inventory, hosts
