@@ -675,19 +675,21 @@ class _Loader:
             directory = base / kind
             if not directory.is_dir():
                 continue
-            for stem, files in sorted(_var_files(directory, names).items()):
-                target = names.get(stem)
-                if target is None:
-                    hint = did_you_mean(stem, names)
-                    if hint:
-                        first = files[0]
-                        raise InventoryError(
-                            str(first),
-                            0,
-                            0,
-                            f"{kind} for unknown {kind[:-5]} '{stem}' — did you mean '{hint}'?",
-                        )
-                    continue  # Ansible ignores vars of groups/hosts that are not in the inventory
+            files_of, unread = _var_files(directory, names)
+            for file, instead in unread:
+                self.warnings.append(f"{file}: not read, as Ansible does not read it: {instead} is read instead "
+                                     "(Ansible reads the first of NAME/, NAME, NAME.yml, NAME.yaml, NAME.json)")
+            for entry in sorted(directory.iterdir()):
+                stem = entry.name if entry.name in names or entry.suffix not in _VARS_EXTENSIONS else entry.stem
+                if entry.name.startswith(".") or stem in names:
+                    continue
+                hint = did_you_mean(stem, names)
+                if hint:
+                    raise InventoryError(str(entry), 0, 0, f"{kind} for unknown {kind[:-5]} '{stem}' — did you mean "
+                                                           f"'{hint}'?")  # fmt: skip
+                # otherwise Ansible ignores vars of groups/hosts that are not in the inventory
+            for stem, files in sorted(files_of.items()):
+                target = names[stem]
                 for file in files:
                     text, where = self.read_text(file)
                     data = parse_yaml(text, where, InventoryError)
@@ -1050,35 +1052,46 @@ def _jump_from_proxy_command(command: str) -> str | None:
     return f"{target}:{port}" if port else target
 
 
-def _var_files(directory: Path, names: Mapping[str, object]) -> dict[str, list[Path]]:
-    """NAME, NAME.yml, NAME.yaml, NAME.json and NAME/**/* (sorted), as Ansible's host_group_vars reads.
+_VARS_EXTENSIONS = (".yml", ".yaml", ".json")  # ansible.constants.YAML_FILENAME_EXTENSIONS
 
-    Host names often contain dots (DNS names), so a file is matched by its whole name before its stem.
+
+def _var_files(directory: Path, names: Mapping[str, object]) -> tuple[dict[str, list[Path]], list[tuple[Path, Path]]]:
+    """The vars files of each name, as ansible-core 2.19's DataLoader.find_vars_files finds them, and the
+    files Ansible leaves unread beside them ((unread, read instead) pairs).
+
+    Ansible takes the first that exists of NAME (a directory or a file), NAME.yml, NAME.yaml,
+    NAME.json, and only that one: with both `group_vars/all/` and `group_vars/all.yml`, it reads the
+    directory and never the file. A directory is read recursively in sorted order (hidden files,
+    `~` backups and files with other extensions skipped; a subdirectory with a dot in its name is not
+    entered); symlinked directories and files are followed. Host names often contain dots (DNS names),
+    which is why NAME itself is tried first.
     """
     found: dict[str, list[Path]] = {}
-    for entry in sorted(directory.iterdir()):
-        if entry.name.startswith("."):
+    unread: list[tuple[Path, Path]] = []
+    for name in names:
+        candidates = [directory / name, *(directory / f"{name}{ext}" for ext in _VARS_EXTENSIONS)]
+        existing = [c for c in candidates if c.exists() and not c.name.startswith(".")]
+        if not existing:
             continue
-        if entry.is_dir():
-            files = sorted(
-                p
-                for p in entry.rglob("*")
-                if p.is_file()
-                and p.suffix in (".yml", ".yaml", ".json", "")
-                and not any(part.startswith(".") for part in p.relative_to(entry).parts)
-            )
-            found.setdefault(entry.name, []).extend(files)
-        elif entry.is_file():
-            if entry.name in names:
-                key = entry.name
-            elif entry.suffix in (".yml", ".yaml", ".json"):
-                key = entry.stem
-            else:
-                key = entry.name
-            found.setdefault(key, []).append(entry)
-    for files in found.values():  # NAME and NAME.yml before the files of NAME/
-        files.sort(key=lambda p: (p.parent != directory, str(p)))
-    return found
+        first = existing[0]
+        found[name] = _dir_vars_files(first) if first.is_dir() else [first]
+        unread.extend((other, first) for other in existing[1:])
+    return found, unread
+
+
+def _dir_vars_files(directory: Path, _depth: int = 0) -> list[Path]:
+    """DataLoader._get_dir_vars_files: sorted, recursive, symlinks followed (a loop stops at depth 40)."""
+    if _depth > 40:
+        return []
+    out: list[Path] = []
+    for entry in sorted(directory.iterdir(), key=lambda p: p.name):
+        if entry.name.startswith(".") or entry.name.endswith("~"):
+            continue
+        if entry.is_dir() and not entry.suffix:
+            out.extend(_dir_vars_files(entry, _depth + 1))
+        elif entry.is_file() and (not entry.suffix or entry.suffix in _VARS_EXTENSIONS):
+            out.append(entry)
+    return out
 
 
 def expand_host_range(pattern: str, loc: Loc) -> list[str]:
