@@ -831,6 +831,8 @@ class _Loader:
                     continue
                 try:
                     value = renderer.value(name, key)
+                    if isinstance(var.value, str) and "lookup" in var.value:  # read from the environment:
+                        secret_values.register(value)  # secret wherever it goes, like a vault value
                 except TemplateRefused as exc:
                     where = merged[exc.name].loc if exc.host == name and exc.name in merged else var.loc
                     raise self.fail(where, f"host '{name}': {exc.message}") from None
@@ -1257,13 +1259,51 @@ def _check_value(name: str, value: Any, vloc: Loc) -> None:
             raise fail(f"'{name}' must be a non-empty string, not {type_name(value)}")
         if (name.endswith(("_path", "_dir")) or name == "root") and not value.startswith("/"):
             raise fail(f"'{name}' must be an absolute path, not {value!r}")
+        why = _kind_problem(_USER_KIND if name == "run_as" else _UNIT_KIND if name == "service_name" else _PATH_KIND,
+                            value)  # fmt: skip
+        if why:
+            raise fail(f"'{name}' {why}")
     elif name in ("proxy_jump", "known_hosts_file", "node_address"):
         if value is not None and not isinstance(value, str):
             raise fail(f"'{name}' must be a string, not {type_name(value)}")
         if name == "proxy_jump" and isinstance(value, str) and "," in value:
             raise fail("only one ProxyJump hop is supported")
+        why = _kind_problem(_PATH_KIND if name == "known_hosts_file" else _JUMP_KIND if name == "proxy_jump"
+                            else _ADDRESS_KIND, value) if value else None  # fmt: skip
+        if why:
+            raise fail(f"'{name}' {why}")
+    elif name in ("ansible_host", "ansible_ssh_host", "ansible_user", "ansible_ssh_user",
+                  "ansible_ssh_private_key_file", "ansible_private_key_file"):
+        if not isinstance(value, str | int) or isinstance(value, bool) or value == "":
+            raise fail(f"'{name}' must be a non-empty string, not {type_name(value)}")
+        kind = (_ADDRESS_KIND if name.endswith("_host") else _USER_KIND if name.endswith("_user") else _PATH_KIND)
+        why = _kind_problem(kind, str(value))
+        if why:
+            raise fail(f"'{name}' {why}")
     elif not isinstance(value, str) or not value:
         raise fail(f"'{name}' must be a non-empty string, not {type_name(value)}")
+
+
+# Kinds of values that reach a command line or a path (issue 29): (what, allowed characters).
+# Addresses: DNS names, IPv4, IPv6 (with brackets or a %zone). Users: POSIX portable names (useradd's
+# rule, plus a trailing $ for machine accounts). Units: systemd's unit-name characters.
+_ADDRESS_KIND = ("an address (a host name or IP)", re.compile(r"[A-Za-z0-9_.:%\[\]-]+\Z"))
+_JUMP_KIND = ("a ProxyJump hop ([user@]host[:port])", re.compile(r"[A-Za-z0-9_.:%@\[\]-]+\Z"))
+_USER_KIND = ("a user name", re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*\$?\Z"))
+_UNIT_KIND = ("a systemd unit name", re.compile(r"[A-Za-z0-9:_.@\\-]+\Z"))
+_PATH_KIND = ("a path", re.compile(r"[^\x00-\x1f\x7f]+\Z"))
+
+
+def _kind_problem(kind: tuple[str, re.Pattern[str]], value: str) -> str | None:
+    """Why `value` is not of `kind` (refused rather than quoted: it would reach ssh, sh or a path), or None."""
+    what, allowed = kind
+    if value.startswith("-"):
+        return f"must be {what}, not {value!r}: a leading '-' would be read as an option"
+    if not allowed.match(value):
+        return f"must be {what}, not {value!r}: spaces, control or shell characters are refused"
+    if kind is _PATH_KIND and ".." in value.split("/"):
+        return f"must be a path without '..' components, not {value!r} (paths are confined to what they name)"
+    return None
 
 
 def _check_release(value: Any, loc: Loc) -> None:
