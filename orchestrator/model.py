@@ -158,6 +158,8 @@ class Inventory:
     # group → hosts in Ansible's order (`all`, `ungrouped` first), helpers included, for host patterns;
     # empty: derived from `groups` (orchestrator.load.host_patterns.universe_from)
     pattern_groups: Mapping[str, tuple[str, ...]] = field(default_factory=_frozen)
+    # hosts listed and left alone (a control host, hosts of other services): name → why
+    skipped: Mapping[str, str] = field(default_factory=_frozen)
 
     def host(self, name: str) -> Host:
         """A node host or a helper (a delegate_to target) by name; KeyError when neither."""

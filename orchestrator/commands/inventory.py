@@ -38,5 +38,6 @@ def run(args: argparse.Namespace) -> int:
     from orchestrator.report.inventory_table import print_inventory
     from orchestrator.report.terminal import make_console
 
-    print_inventory(make_console(), inventory.source, hosts, inventory.warnings, inventory.helpers)
+    print_inventory(make_console(), inventory.source, hosts, inventory.warnings, inventory.helpers,
+                    inventory.skipped)
     return 0

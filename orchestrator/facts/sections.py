@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import posixpath
 import re
 import shlex
 from collections.abc import Mapping
@@ -485,8 +486,11 @@ SCHEDULE_COMMAND_TIMEOUT = 50
 
 
 def _under(path: str, directory: str) -> bool:
-    d = directory.rstrip("/") + "/"
-    return path == directory.rstrip("/") or path.startswith(d)
+    """`path` names `directory` or something in it, once `.`, `..` and repeated slashes are resolved
+    (symlinks are resolved on the host itself: see LeaderScheduleSection.command)."""
+    d = posixpath.normpath("/" + directory.lstrip("/"))
+    p = posixpath.normpath("/" + path.lstrip("/"))
+    return p == d or p.startswith(d.rstrip("/") + "/")
 
 
 @register
@@ -509,10 +513,14 @@ class LeaderScheduleSection(FactSection):
         if source is leader_schedule.ScheduleSource.COMMAND:
             return f"timeout {SCHEDULE_COMMAND_TIMEOUT} sh -c {q(setting['command'])} 2>/dev/null"
         path = str(setting["path"])
+        refused = q(f"refused: {path} is under the keys dir {host.layout.keys_dir}")
         if _under(path, host.layout.keys_dir):
-            return f"echo {q(f'refused: {path} is under the keys dir {host.layout.keys_dir}')}; exit 3"
+            return f"echo {refused}; exit 3"
         script = _BLOCKLOG_PY if source is leader_schedule.ScheduleSource.BLOCKLOG else _SCHEDULE_FILE_PY
-        return f"python3 -I -S -c {q(script)} {q(path)}"
+        # a symlink into the keys dir is refused too: both paths resolved by the host before anything is opened
+        return (f"k=$(realpath -m -- {q(host.layout.keys_dir)}); p=$(realpath -m -- {q(path)}); "
+                f'case "$p/" in "$k"/*) echo {refused}; exit 3;; esac; '
+                f'python3 -I -S -c {q(script)} "$p"')
 
     def parse(self, out: Output) -> Parsed:
         setting = out.host.vars["leader_schedule"]

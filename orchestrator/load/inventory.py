@@ -28,6 +28,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from ruamel.yaml import YAML
@@ -39,11 +40,13 @@ from orchestrator.cardano.leader_schedule import check_schedule_setting
 from orchestrator.cardano.networks import NETWORKS
 from orchestrator.cardano.releases import ReleasePin, ReleasePinError
 from orchestrator.load import secrets as secret_values
+from orchestrator.load.ansible_cfg import AnsibleConfig, find_config, read_config
 from orchestrator.load.dynamic import DynamicError, is_list_json, is_script, parse_list_json, run_script
 from orchestrator.load.ini import IniError, looks_like_ini, parse_ini, split_host_port
+from orchestrator.load.settings import check_setting, role_settings
 from orchestrator.load.templating import Renderer, TemplateRefused, Unsafe, has_template
 from orchestrator.load.toml_inventory import parse_toml
-from orchestrator.load.vault import VaultError, VaultSecrets, VaultText, is_encrypted
+from orchestrator.load.vault import VaultError, VaultSecrets, VaultText, is_encrypted, secrets_from_options
 from orchestrator.model import ROLE_GROUPS, Host, Inventory, Role
 
 __all__ = [
@@ -123,6 +126,7 @@ ANSIBLE_VARIABLES: tuple[str, ...] = (
 KNOWN_VARIABLES: frozenset[str] = frozenset(TOOL_VARIABLES + ANSIBLE_VARIABLES)
 _PASSWORD_VARIABLES = ("ansible_become_password", "ansible_become_pass", "ansible_sudo_pass")
 _LOGIN_PASSWORD_VARIABLES = ("ansible_password", "ansible_ssh_pass")
+_SSH_CONNECTIONS = ("ssh", "paramiko", "smart")
 _GROUP_KEYS = ("hosts", "vars", "children")
 _ROLE_GROUPS = ROLE_GROUPS
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -311,6 +315,7 @@ def type_name(value: Any) -> str:
 class _Var:
     value: Any
     loc: Loc
+    problem: InventoryError | None = None  # why the value is wrong: raised for a host that uses it
 
 
 @dataclass
@@ -344,6 +349,7 @@ class _Loader:
         self.hosts: dict[str, _HostDef] = {}
         self.warnings: list[str] = []
         self.sources: list[str] = []
+        self.config = AnsibleConfig()
 
     def fail(self, loc: Loc, message: str) -> InventoryError:
         return InventoryError(loc[0], loc[1], loc[2], message)
@@ -631,14 +637,19 @@ class _Loader:
             value = self.reveal(plain(raw), vloc, key)
         except ValueError as exc:
             raise self.fail(kloc, f"'{key}': {exc}") from None
-        check_variable(key, value, kloc, vloc, self.known)
+        problem: InventoryError | None = None
+        if check_name(key, kloc, self.known):
+            try:  # a wrong value matters only to a host that runs a node with it: judged per host
+                check_value(key, value, vloc)
+            except InventoryError as exc:
+                problem = exc
         if key in _INERT_VARIABLES:
             self.warnings.append(f"{kloc[0]}:{kloc[1]}:{kloc[2]}: '{key}' has no effect: {_INERT_VARIABLES[key]}")
         previous = into.get(key)
         if conflict and previous is not None and previous.value != value:
             first = f"{previous.loc[0]}:{previous.loc[1]}"
             raise self.fail(kloc, f"{owner} is defined again with a different value for '{key}' (first at {first})")
-        into[key] = _Var(value, kloc)
+        into[key] = _Var(value, kloc, problem)
 
     def reveal(self, value: Any, loc: Loc, key: str) -> Any:
         """Vault-encrypted values (`!vault`, or `{"__ansible_vault": …}` in JSON) decrypted and made secret."""
@@ -664,19 +675,21 @@ class _Loader:
             directory = base / kind
             if not directory.is_dir():
                 continue
-            for stem, files in sorted(_var_files(directory, names).items()):
-                target = names.get(stem)
-                if target is None:
-                    hint = did_you_mean(stem, names)
-                    if hint:
-                        first = files[0]
-                        raise InventoryError(
-                            str(first),
-                            0,
-                            0,
-                            f"{kind} for unknown {kind[:-5]} '{stem}' — did you mean '{hint}'?",
-                        )
-                    continue  # Ansible ignores vars of groups/hosts that are not in the inventory
+            files_of, unread = _var_files(directory, names)
+            for file, instead in unread:
+                self.warnings.append(f"{file}: not read, as Ansible does not read it: {instead} is read instead "
+                                     "(Ansible reads the first of NAME/, NAME, NAME.yml, NAME.yaml, NAME.json)")
+            for entry in sorted(directory.iterdir()):
+                stem = entry.name if entry.name in names or entry.suffix not in _VARS_EXTENSIONS else entry.stem
+                if entry.name.startswith(".") or stem in names:
+                    continue
+                hint = did_you_mean(stem, names)
+                if hint:
+                    raise InventoryError(str(entry), 0, 0, f"{kind} for unknown {kind[:-5]} '{stem}' — did you mean "
+                                                           f"'{hint}'?")  # fmt: skip
+                # otherwise Ansible ignores vars of groups/hosts that are not in the inventory
+            for stem, files in sorted(files_of.items()):
+                target = names[stem]
                 for file in files:
                     text, where = self.read_text(file)
                     data = parse_yaml(text, where, InventoryError)
@@ -737,8 +750,15 @@ class _Loader:
             for group_name in group_names:
                 membership.setdefault(group_name, []).append(name)
             resolved[name] = (group_names, merged)
-        rendered = self.render(resolved, membership)
+        skipped = {name: why for name, (group_names, merged) in resolved.items()
+                   if (why := self.skip_reason(name, group_names, merged)) is not None}  # fmt: skip
+        rendered = self.render(resolved, membership, skip=frozenset(skipped))
         for name, (group_names, _merged) in resolved.items():
+            if name in skipped:
+                continue
+            for var in rendered[name].values():
+                if var.problem is not None:
+                    raise var.problem
             hosts.append(self.build_host(self.hosts[name], group_names, rendered[name]))
         self.check_fleet(hosts)
         return Inventory(
@@ -748,6 +768,7 @@ class _Loader:
             groups={g: tuple(members) for g, members in sorted(membership.items())},
             warnings=tuple(self.warnings),
             pattern_groups=self.pattern_groups(membership),
+            skipped=MappingProxyType(skipped),
         )
 
     def pattern_groups(self, membership: Mapping[str, list[str]]) -> dict[str, tuple[str, ...]]:
@@ -776,8 +797,40 @@ class _Loader:
         out.update({g: walk(g) for g in self.groups if g not in ("all", "ungrouped")})
         return out
 
+    def skip_reason(self, name: str, groups: tuple[str, ...], merged: Mapping[str, _Var]) -> str | None:
+        """Why a host is listed and left alone (it runs no node the tool could reach), or None.
+
+        Ansible inventories often hold a control host (`localhost ansible_connection=local`) and hosts
+        of other services; they are no reason to refuse the inventory. A host in a role's group, or
+        with `cardano_role`, runs a node: a non-SSH connection there is an error, not a skip. A group
+        named like a role's group (`relay`) is a typo, refused with a suggestion, never a silent skip.
+        """
+        role_var = merged.get("cardano_role")
+        connection = merged.get("ansible_connection")
+        has_role = role_var is not None or any(g in _ROLE_GROUPS for g in groups)
+        if not has_role:
+            for group in groups:
+                hint = did_you_mean(group, _ROLE_GROUPS)
+                if hint:
+                    loc = self.groups[group].loc
+                    raise self.fail(loc, f"host '{name}' is in group '{group}', not a role's group — did you mean "
+                                         f"'{hint}'? (a host in none of {', '.join(_ROLE_GROUPS)} and without "
+                                         "cardano_role runs no node and is skipped)")  # fmt: skip
+        if connection is not None and isinstance(connection.value, str) and not has_template(connection.value) \
+                and connection.value not in _SSH_CONNECTIONS:
+            if has_role:
+                raise self.fail(connection.loc, f"host '{name}' runs a node (its role says so) but has "
+                                                f"ansible_connection: {connection.value}; cardano-fleet only "
+                                                "connects over SSH")  # fmt: skip
+            return f"ansible_connection {connection.value}: not reached over SSH (a control host)"
+        if not has_role:
+            return (f"runs no cardano node: in none of the groups {', '.join(_ROLE_GROUPS)} and no cardano_role "
+                    "(cardano_role: helper for a load balancer that runs drain/return hooks)")
+        return None
+
     def render(
-        self, resolved: Mapping[str, tuple[tuple[str, ...], dict[str, _Var]]], membership: Mapping[str, list[str]]
+        self, resolved: Mapping[str, tuple[tuple[str, ...], dict[str, _Var]]], membership: Mapping[str, list[str]],
+        skip: frozenset[str] = frozenset(),
     ) -> dict[str, dict[str, _Var]]:
         """Every host's variables with `{{ … }}` rendered in the host's scope (see orchestrator.load.templating)."""
         all_groups = {"all": list(self.hosts), **{g: list(m) for g, m in membership.items()}}
@@ -796,6 +849,8 @@ class _Loader:
         renderer = Renderer(raw, magic, literal=frozenset(_PASSWORD_VARIABLES + _LOGIN_PASSWORD_VARIABLES))
         out: dict[str, dict[str, _Var]] = {}
         for name, (_groups, merged) in resolved.items():
+            if name in skip:  # left alone: its templates (often facts only Ansible gathers) are never rendered
+                continue
             host_vars: dict[str, _Var] = {}
             for key, var in merged.items():
                 if not has_template(var.value) or key in renderer.literal:
@@ -803,6 +858,8 @@ class _Loader:
                     continue
                 try:
                     value = renderer.value(name, key)
+                    if isinstance(var.value, str) and "lookup" in var.value:  # read from the environment:
+                        secret_values.register(value)  # secret wherever it goes, like a vault value
                 except TemplateRefused as exc:
                     where = merged[exc.name].loc if exc.host == name and exc.name in merged else var.loc
                     raise self.fail(where, f"host '{name}': {exc.message}") from None
@@ -846,9 +903,11 @@ class _Loader:
                 f"host '{name}' has no 'cardano_network' ({', '.join(NETWORKS)}); set it in group_vars/all.yml",
             )
         layout = _layout_for(LAYOUTS[layout_var.value], {k: v[k].value for k in PATH_VARIABLES if k in v})
-        address = get("ansible_host", "ansible_ssh_host")
-        port = get("ansible_port", "ansible_ssh_port")
-        user = get("ansible_user", "ansible_ssh_user")
+        # Both spellings set: Ansible's ssh plugin takes the ansible_ssh_* one (its option's last `vars`
+        # entry wins; constants.MAGIC_VARIABLE_MAPPING lists it first) — the oracle test checks it.
+        address = get("ansible_ssh_host", "ansible_host")
+        port = get("ansible_ssh_port", "ansible_port")
+        user = get("ansible_ssh_user", "ansible_user")
         key_file = get("ansible_ssh_private_key_file", "ansible_private_key_file")
         become = get("ansible_become")
         proxy_jump, known_hosts = self.ssh_args(get("ansible_ssh_common_args"), get("ansible_ssh_extra_args"))
@@ -866,9 +925,9 @@ class _Loader:
             role=role,
             address=str(address.value) if address else name,
             layout=layout,
-            port=int(port.value) if port else 22,
-            user=str(user.value) if user else "root",
-            key_file=os.path.expanduser(str(key_file.value)) if key_file else None,
+            port=int(port.value) if port else (self.config.remote_port or 22),
+            user=str(user.value) if user else (self.config.remote_user or "root"),
+            key_file=os.path.expanduser(str(key_file.value)) if key_file else self.config.private_key_file,
             known_hosts_file=os.path.expanduser(str(known_hosts)) if known_hosts else None,
             proxy_jump=str(proxy_jump) if proxy_jump else None,
             become=to_bool(become.value) if become else False,
@@ -1022,35 +1081,46 @@ def _jump_from_proxy_command(command: str) -> str | None:
     return f"{target}:{port}" if port else target
 
 
-def _var_files(directory: Path, names: Mapping[str, object]) -> dict[str, list[Path]]:
-    """NAME, NAME.yml, NAME.yaml, NAME.json and NAME/**/* (sorted), as Ansible's host_group_vars reads.
+_VARS_EXTENSIONS = (".yml", ".yaml", ".json")  # ansible.constants.YAML_FILENAME_EXTENSIONS
 
-    Host names often contain dots (DNS names), so a file is matched by its whole name before its stem.
+
+def _var_files(directory: Path, names: Mapping[str, object]) -> tuple[dict[str, list[Path]], list[tuple[Path, Path]]]:
+    """The vars files of each name, as ansible-core 2.19's DataLoader.find_vars_files finds them, and the
+    files Ansible leaves unread beside them ((unread, read instead) pairs).
+
+    Ansible takes the first that exists of NAME (a directory or a file), NAME.yml, NAME.yaml,
+    NAME.json, and only that one: with both `group_vars/all/` and `group_vars/all.yml`, it reads the
+    directory and never the file. A directory is read recursively in sorted order (hidden files,
+    `~` backups and files with other extensions skipped; a subdirectory with a dot in its name is not
+    entered); symlinked directories and files are followed. Host names often contain dots (DNS names),
+    which is why NAME itself is tried first.
     """
     found: dict[str, list[Path]] = {}
-    for entry in sorted(directory.iterdir()):
-        if entry.name.startswith("."):
+    unread: list[tuple[Path, Path]] = []
+    for name in names:
+        candidates = [directory / name, *(directory / f"{name}{ext}" for ext in _VARS_EXTENSIONS)]
+        existing = [c for c in candidates if c.exists() and not c.name.startswith(".")]
+        if not existing:
             continue
-        if entry.is_dir():
-            files = sorted(
-                p
-                for p in entry.rglob("*")
-                if p.is_file()
-                and p.suffix in (".yml", ".yaml", ".json", "")
-                and not any(part.startswith(".") for part in p.relative_to(entry).parts)
-            )
-            found.setdefault(entry.name, []).extend(files)
-        elif entry.is_file():
-            if entry.name in names:
-                key = entry.name
-            elif entry.suffix in (".yml", ".yaml", ".json"):
-                key = entry.stem
-            else:
-                key = entry.name
-            found.setdefault(key, []).append(entry)
-    for files in found.values():  # NAME and NAME.yml before the files of NAME/
-        files.sort(key=lambda p: (p.parent != directory, str(p)))
-    return found
+        first = existing[0]
+        found[name] = _dir_vars_files(first) if first.is_dir() else [first]
+        unread.extend((other, first) for other in existing[1:])
+    return found, unread
+
+
+def _dir_vars_files(directory: Path, _depth: int = 0) -> list[Path]:
+    """DataLoader._get_dir_vars_files: sorted, recursive, symlinks followed (a loop stops at depth 40)."""
+    if _depth > 40:
+        return []
+    out: list[Path] = []
+    for entry in sorted(directory.iterdir(), key=lambda p: p.name):
+        if entry.name.startswith(".") or entry.name.endswith("~"):
+            continue
+        if entry.is_dir() and not entry.suffix:
+            out.extend(_dir_vars_files(entry, _depth + 1))
+        elif entry.is_file() and (not entry.suffix or entry.suffix in _VARS_EXTENSIONS):
+            out.append(entry)
+    return out
 
 
 def expand_host_range(pattern: str, loc: Loc) -> list[str]:
@@ -1115,20 +1185,37 @@ def _port(value: Any) -> int | None:
 
 def check_variable(name: str, value: Any, kloc: Loc, vloc: Loc, known: frozenset[str] = KNOWN_VARIABLES) -> None:
     """Refuse typos of known names and wrong values of known variables, at the position they are written."""
+    if check_name(name, kloc, known):
+        check_value(name, value, vloc)
+
+
+def check_name(name: str, kloc: Loc, known: frozenset[str]) -> bool:
+    """Whether the tool reads `name`; a name close to one it reads is a typo, refused with a suggestion.
+    Any other name is the operator's own (Ansible inventories carry many the tool never reads)."""
+    if name in known:
+        return True
+    hint = did_you_mean(name, known)
+    if hint:
+        raise InventoryError(kloc[0], kloc[1], kloc[2], f"unknown variable '{name}' — did you mean '{hint}'?")
+    return False
+
+
+def check_value(name: str, value: Any, vloc: Loc) -> None:
+    """A known variable's value, judged for its kind; raises InventoryError at `vloc` (never echoing a secret)."""
 
     def fail(message: str, at: Loc = vloc) -> InventoryError:
         return InventoryError(at[0], at[1], at[2], message)
 
-    if name not in known:
-        hint = did_you_mean(name, known)
-        if hint:
-            raise fail(f"unknown variable '{name}' — did you mean '{hint}'?", kloc)
-        return
     if name in _PASSWORD_VARIABLES or name in _LOGIN_PASSWORD_VARIABLES:
         return  # judged after resolution, where the env-lookup form is recognised; never echo it
     if has_template(value):
         return  # checked again once rendered in the host's scope
     try:
+        if name not in KNOWN_VARIABLES:
+            why = check_setting(name, value)  # a bundled role's setting: its action's own parser judges it
+            if why is not None:
+                raise fail(why)
+            return
         _check_value(name, value, vloc)
     except InventoryError as exc:  # never echo a vault-encrypted value
         if secret_values.redact(exc.message) != exc.message:
@@ -1177,9 +1264,9 @@ def _check_value(name: str, value: Any, vloc: Loc) -> None:
     elif name == "ansible_become_method":
         if value != "sudo":
             raise fail(f"'{name}': only sudo is supported, not {value!r}")
-    elif name == "ansible_connection":
-        if value not in ("ssh", "paramiko", "smart"):
-            raise fail(f"'{name}': cardano-fleet only connects over SSH, not {value!r}")
+    elif name == "ansible_connection":  # another plugin (local, docker, ...) skips the host: Loader.skip_reason
+        if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9_.]+", value):
+            raise fail(f"'{name}' must be a connection plugin's name (ssh), not {value!r}")
     elif name == "ansible_group_priority":
         if isinstance(value, bool) or not isinstance(value, int):
             raise fail(f"'{name}' must be an integer, not {type_name(value)}")
@@ -1199,13 +1286,51 @@ def _check_value(name: str, value: Any, vloc: Loc) -> None:
             raise fail(f"'{name}' must be a non-empty string, not {type_name(value)}")
         if (name.endswith(("_path", "_dir")) or name == "root") and not value.startswith("/"):
             raise fail(f"'{name}' must be an absolute path, not {value!r}")
+        why = _kind_problem(_USER_KIND if name == "run_as" else _UNIT_KIND if name == "service_name" else _PATH_KIND,
+                            value)  # fmt: skip
+        if why:
+            raise fail(f"'{name}' {why}")
     elif name in ("proxy_jump", "known_hosts_file", "node_address"):
         if value is not None and not isinstance(value, str):
             raise fail(f"'{name}' must be a string, not {type_name(value)}")
         if name == "proxy_jump" and isinstance(value, str) and "," in value:
             raise fail("only one ProxyJump hop is supported")
+        why = _kind_problem(_PATH_KIND if name == "known_hosts_file" else _JUMP_KIND if name == "proxy_jump"
+                            else _ADDRESS_KIND, value) if value else None  # fmt: skip
+        if why:
+            raise fail(f"'{name}' {why}")
+    elif name in ("ansible_host", "ansible_ssh_host", "ansible_user", "ansible_ssh_user",
+                  "ansible_ssh_private_key_file", "ansible_private_key_file"):
+        if not isinstance(value, str | int) or isinstance(value, bool) or value == "":
+            raise fail(f"'{name}' must be a non-empty string, not {type_name(value)}")
+        kind = (_ADDRESS_KIND if name.endswith("_host") else _USER_KIND if name.endswith("_user") else _PATH_KIND)
+        why = _kind_problem(kind, str(value))
+        if why:
+            raise fail(f"'{name}' {why}")
     elif not isinstance(value, str) or not value:
         raise fail(f"'{name}' must be a non-empty string, not {type_name(value)}")
+
+
+# Kinds of values that reach a command line or a path (issue 29): (what, allowed characters).
+# Addresses: DNS names, IPv4, IPv6 (with brackets or a %zone). Users: POSIX portable names (useradd's
+# rule, plus a trailing $ for machine accounts). Units: systemd's unit-name characters.
+_ADDRESS_KIND = ("an address (a host name or IP)", re.compile(r"[A-Za-z0-9_.:%\[\]-]+\Z"))
+_JUMP_KIND = ("a ProxyJump hop ([user@]host[:port])", re.compile(r"[A-Za-z0-9_.:%@\[\]-]+\Z"))
+_USER_KIND = ("a user name", re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*\$?\Z"))
+_UNIT_KIND = ("a systemd unit name", re.compile(r"[A-Za-z0-9:_.@\\-]+\Z"))
+_PATH_KIND = ("a path", re.compile(r"[^\x00-\x1f\x7f]+\Z"))
+
+
+def _kind_problem(kind: tuple[str, re.Pattern[str]], value: str) -> str | None:
+    """Why `value` is not of `kind` (refused rather than quoted: it would reach ssh, sh or a path), or None."""
+    what, allowed = kind
+    if value.startswith("-"):
+        return f"must be {what}, not {value!r}: a leading '-' would be read as an option"
+    if not allowed.match(value):
+        return f"must be {what}, not {value!r}: spaces, control or shell characters are refused"
+    if kind is _PATH_KIND and ".." in value.split("/"):
+        return f"must be a path without '..' components, not {value!r} (paths are confined to what they name)"
+    return None
 
 
 def _check_release(value: Any, loc: Loc) -> None:
@@ -1256,20 +1381,41 @@ def _locator(data: Any, where: str) -> Any:
     return locate
 
 
+def known_names(extra: Iterable[str] = ()) -> frozenset[str]:
+    """Every name the tool reads: its own and Ansible's variables, the bundled roles' settings, `extra`."""
+    return KNOWN_VARIABLES | frozenset(role_settings()) | frozenset(extra)
+
+
 def load_inventory(
     path: str | Path,
     extra_vars: Mapping[str, Any] | None = None,
     *,
     known_vars: Iterable[str] = (),
     vault: VaultSecrets | None = None,
+    config: AnsibleConfig | None = None,
 ) -> Inventory:
     """Read, validate and resolve an inventory (a file in any format Ansible reads, a script, a directory).
 
-    `known_vars` adds names (role defaults) to typo checks; `vault` holds the vault passwords.
+    `known_vars` adds names (role defaults) to typo checks; `vault` holds the vault passwords; `config` is
+    ansible.cfg's connection defaults (default: the file Ansible would read, see load/ansible_cfg.py).
     Raises InventoryError naming file:line:column.
     """
     source = Path(path)
-    loader = _Loader(source, KNOWN_VARIABLES | frozenset(known_vars), vault)
+    if config is None:
+        try:
+            config = read_config(find_config())
+        except ValueError as exc:
+            raise InventoryError(str(exc).split(": ", 1)[0], 0, 0, str(exc).split(": ", 1)[1]) from None
+    if vault is None:
+        vault = VaultSecrets(prompt_if_tty=False)
+    if not vault.given and config.vault_password_file:
+        try:  # Ansible's order: --vault-* flags, then ANSIBLE_VAULT_PASSWORD_FILE, then ansible.cfg
+            vault.given.extend(secrets_from_options([config.vault_password_file], [], environ={}).given)
+        except VaultError as exc:
+            raise InventoryError(config.path or "ansible.cfg", 0, 0, f"vault_password_file: {exc}") from None
+    loader = _Loader(source, known_names(known_vars), vault)
+    loader.config = config
+    loader.warnings.extend(config.warnings)
     loader.read_source(source)
     loader.read_var_dirs()
     extra: dict[str, _Var] = {}
@@ -1319,15 +1465,23 @@ def load_selection(
 ) -> tuple[Inventory, tuple[Host, ...]]:
     """The inventory and the hosts `--limit` picks, as every command takes them; none picked is an error."""
     inventory = load_inventory(path, parse_extra_vars(extra_vars), vault=vault)
-    return inventory, limited(inventory, limit)
+    hosts = limited(inventory, limit)
+    if not hosts:  # no --limit, and every host of the inventory is listed and left alone
+        left_alone = "; ".join(f"{name}: {why}" for name, why in inventory.skipped.items())
+        tail = f" (skipped — {left_alone})" if left_alone else ""
+        raise InventoryError(str(path), 0, 0, f"no host of the inventory runs a cardano node{tail}")
+    return inventory, hosts
 
 
 def limited(inventory: Inventory, limit: str | None) -> tuple[Host, ...]:
     """The hosts `--limit` keeps (Ansible's host patterns); InventoryError when it keeps none or is
-    malformed — the same message (and each command's documented bad-input exit code) everywhere."""
+    malformed — the same message (and each command's documented bad-input exit code) everywhere. A
+    limit that names a host listed and left alone (a control host) says why it was left alone."""
     from orchestrator.load.host_patterns import HostPatternError
 
     try:
         return inventory.limit(limit)
     except HostPatternError as exc:
-        raise InventoryError(inventory.source, 0, 0, str(exc)) from None
+        named = [f"{name}: {why}" for name, why in inventory.skipped.items() if limit and name in limit]
+        tail = f" (skipped — {'; '.join(named)})" if named else ""
+        raise InventoryError(inventory.source, 0, 0, f"{exc}{tail}") from None

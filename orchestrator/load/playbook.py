@@ -64,6 +64,8 @@ from orchestrator.load.inventory import (
     type_name,
     value_loc,
 )
+from orchestrator.load.settings import check_setting, role_settings
+from orchestrator.load.templating import has_template
 from orchestrator.model import HealthFloor, Host, Playbook, RoleRef, Serial, Stage, Step
 
 __all__ = [
@@ -323,6 +325,10 @@ class _Loader:
             if not isinstance(k, str):
                 raise self.fail(key_loc(value, k, vloc), f"variable name must be a string, not {type_name(plain(k))}")
             self.check_templates(value[k], value_loc(value, k, vloc))
+            if not has_template(plain(value[k])):  # the same schema as the inventory's and -e's
+                why = check_setting(k, plain(value[k]))
+                if why is not None:
+                    raise self.fail(value_loc(value, k, vloc), why)
             self.set_vars.append((k, key_loc(value, k, vloc)))
         return dict(plain(value))
 
@@ -337,7 +343,9 @@ class _Loader:
         read |= referenced_names(dict(play_vars))
         for name, loc in self.set_vars:
             if name not in read:
-                raise self.fail(loc, f"variable '{name}' is set but nothing in this playbook or its roles reads it")
+                hint = did_you_mean(name, read | set(role_settings()))
+                tail = f" — did you mean '{hint}'?" if hint else ""
+                raise self.fail(loc, f"variable '{name}' is set but nothing in this playbook or its roles reads it{tail}")
 
     def check_templates(self, value: Any, loc: Loc) -> None:
         if isinstance(value, Mapping):

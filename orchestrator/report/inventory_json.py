@@ -48,6 +48,8 @@ def inventory_document(inventory: Inventory, hosts: Sequence[Host]) -> dict[str,
         "warnings": list(inventory.warnings),
         # hosts with no node (cardano_role: helper): only drain/return hooks run there
         "helpers": [{"name": h.name, "ssh": f"{h.user}@{h.address}:{h.port}"} for h in inventory.helpers],
+        # hosts listed and left alone: a control host (ansible_connection: local), hosts of other services
+        "skipped": [{"name": name, "reason": why} for name, why in inventory.skipped.items()],
     }
 
 

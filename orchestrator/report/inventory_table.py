@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from rich.console import Console
 from rich.table import Table
@@ -13,7 +13,7 @@ from orchestrator.report.terminal import keep_headers
 
 
 def print_inventory(console: Console, source: str, hosts: Sequence[Host], warnings: Sequence[str],
-                    helpers: Sequence[Host] = ()) -> None:  # fmt: skip
+                    helpers: Sequence[Host] = (), skipped: Mapping[str, str] | None = None) -> None:  # fmt: skip
     """Hosts first; then paths once per distinct layout, so 500 identical relays stay readable."""
     table = Table(title=f"{source}: {len(hosts)} host{'s' if len(hosts) != 1 else ''}")
     for column in ("host", "role", "ssh", "node", "layout", "network", "groups"):
@@ -56,6 +56,8 @@ def print_inventory(console: Console, source: str, hosts: Sequence[Host], warnin
     for h in helpers:
         console.print(f"helper (no node; drain/return hooks only): {h.name} {h.user}@{_hostport(h.address, h.port)}",
                       highlight=False)  # fmt: skip
+    for name, why in (skipped or {}).items():
+        console.print(f"skipped: {name}: {why}", highlight=False, markup=False)
     for warning in warnings:
         console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
 

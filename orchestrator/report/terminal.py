@@ -99,7 +99,11 @@ def keep_headers(table: Table) -> Table:
     Print such a table with `crop=False`: a row wider than the console then runs on (a log viewer or the
     terminal wraps it) instead of being cut off.
     """
+    from orchestrator.load.secrets import redact
+
     for column in table.columns:
+        # secrets masked before the layout, so the mask's width is what the borders are drawn around
+        column._cells = [redact(cell) if isinstance(cell, str) else cell for cell in column._cells]
         texts = [str(column.header), *(str(cell) for cell in column.cells if isinstance(cell, str | Text))]
         longest = max((len(word) for text in texts for word in text.split()), default=0)
         column.min_width = max(column.min_width or 0, min(longest, WORD_LIMIT))

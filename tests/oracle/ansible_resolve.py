@@ -45,7 +45,31 @@ def main() -> None:
         templar = Templar(loader=loader, variables=scope)
         names = listed["_meta"]["hostvars"].get(host.name, {})
         rendered[host.name] = {name: _plain(templar.template(scope[name])) for name in names}
-    print(json.dumps({"list": listed, "rendered": rendered}, sort_keys=True))
+    print(json.dumps({"list": listed, "rendered": rendered, "connection": _connection(inventory, variables)},
+                     sort_keys=True))
+
+
+def _connection(inventory: object, variables: object) -> dict[str, dict[str, object]]:
+    """Address, port, user and key as Ansible's own ssh connection plugin resolves them for each host
+    (inventory variables, both spellings, and ansible.cfg's defaults)."""
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.playbook.play_context import PlayContext
+    from ansible.plugins.loader import connection_loader, init_plugin_loader
+    from ansible.template import Templar
+
+    init_plugin_loader()
+    out: dict[str, dict[str, object]] = {}
+    for host in inventory.get_hosts():  # type: ignore[attr-defined]
+        scope = variables.get_vars(host=host)  # type: ignore[attr-defined]
+        connection = connection_loader.get("ssh", PlayContext(), None)
+        connection.set_options(var_options=scope)
+        templar = Templar(loader=DataLoader(), variables=scope)  # a play templates the options it is given
+        out[host.name] = {
+            "connection": _plain(templar.template(scope.get("ansible_connection", "ssh"))),
+            **{k: _plain(templar.template(connection.get_option(k)))
+               for k in ("host", "port", "remote_user", "private_key_file")},
+        }
+    return out
 
 
 def _plain(value: object) -> object:

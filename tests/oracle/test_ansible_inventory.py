@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from orchestrator.load import secrets
+from orchestrator.load.ansible_cfg import read_config
 from orchestrator.load.inventory import load_inventory
 from orchestrator.load.vault import VaultSecret, VaultSecrets
 
@@ -42,6 +43,9 @@ CASES: list[tuple[str, Path, Path | None, dict[str, str]]] = [
     ("dynamic-static-json", CORPUS / "dynamic-static" / "fleet.json", None, {}),
     ("vault", CORPUS / "vault" / "hosts.yml", CORPUS / "vault" / "vault-pass.txt", {}),
     ("templates", CORPUS / "templates" / "hosts.yml", None, {}),
+    ("ssh-spellings-and-ansible-cfg", CORPUS / "ssh-spellings" / "hosts.ini", None, {}),
+    ("control-host-and-other-services", CORPUS / "control-host" / "hosts.ini", None, {}),
+    ("group-vars-file-and-dir-and-symlink", CORPUS / "var-dirs" / "hosts.yml", None, {}),
     ("group-priority", CORPUS / "group-priority" / "hosts.yml", None, {
         "ansible_group_priority": "Ansible consumes it as the group's priority and drops it from the "
                                   "variables; cardano-fleet keeps it visible in `inventory --json`",
@@ -49,9 +53,16 @@ CASES: list[tuple[str, Path, Path | None, dict[str, str]]] = [
 ]  # fmt: skip
 
 
-def _ansible(source: Path, password_file: Path | None, tmp_path: Path) -> dict[str, Any]:
+def _config(source: Path) -> Path | None:
+    """A case's ansible.cfg, beside its inventory: given to both tools (ANSIBLE_CONFIG for Ansible)."""
+    found = source.parent / "ansible.cfg"
+    return found if found.is_file() else None
+
+
+def _ansible(source: Path, password_file: Path | None, tmp_path: Path, config: Path | None = None) -> dict[str, Any]:
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")},
+        **({"ANSIBLE_CONFIG": str(config)} if config else {"ANSIBLE_CONFIG": str(tmp_path / "none.cfg")}),
         "ANSIBLE_HOME": str(tmp_path / "ansible-home"),
         "ANSIBLE_LOCAL_TEMP": str(tmp_path / "ansible-tmp"),
         "ANSIBLE_INVENTORY_UNPARSED_FAILED": "1",
@@ -93,21 +104,31 @@ def _transitive_groups(listed: dict[str, Any]) -> dict[str, set[str]]:
 def test_resolved_variables_equal_ansibles(
     case: str, source: Path, password_file: Path | None, differs: dict[str, str], tmp_path: Path
 ) -> None:
-    oracle = _ansible(_ansible_source(source, tmp_path), password_file, tmp_path)
+    config = _config(source)
+    oracle = _ansible(_ansible_source(source, tmp_path), password_file, tmp_path, config)
     vault = VaultSecrets(prompt_if_tty=False)
     if password_file is not None:
         vault.given.append(VaultSecret("default", password_file.read_bytes().strip()))
     try:
-        inventory = load_inventory(source, vault=vault)
+        inventory = load_inventory(source, vault=vault, config=read_config(config))
         ours = {h.name: {k: v for k, v in h.vars.items() if k not in differs} for h in inventory.hosts}
         groups = {g: set(m) for g, m in inventory.groups.items() if g != "ungrouped"}
     finally:
         secrets.clear()
-    theirs = {h: {k: v for k, v in vs.items() if k not in differs} for h, vs in oracle["rendered"].items()}
+    # hosts that run no node (a control host, other services) are listed and skipped, never refused
+    theirs = {h: {k: v for k, v in vs.items() if k not in differs} for h, vs in oracle["rendered"].items()
+              if h not in inventory.skipped}  # fmt: skip
+    assert set(inventory.skipped) <= set(oracle["rendered"]), "skipped a host Ansible does not have"
     assert set(ours) == set(theirs), "hosts differ"
+    for host in inventory.hosts:  # who, where and with which key: as Ansible's own ssh plugin resolves it
+        seen = oracle["connection"][host.name]
+        assert (host.address, host.port, host.user) == (seen["host"], seen["port"] or 22, seen["remote_user"] or "root")
+        assert host.key_file == (os.path.expanduser(seen["private_key_file"]) if seen["private_key_file"] else None)
+    for name in inventory.skipped:
+        assert oracle["connection"][name]["connection"] != "ssh" or name not in groups.get("relays", set())
     for host in theirs:
         assert ours[host] == theirs[host], f"{case}: variables of {host} differ from Ansible's"
-    assert groups == _transitive_groups(oracle["list"]), "group membership differs"
+    assert groups == {g: m for g, m in _transitive_groups(oracle["list"]).items()}, "group membership differs"
     for variable in differs:  # a difference on purpose must still be a real one
         assert any(variable in h.vars for h in inventory.hosts), f"{variable}: no longer differs; drop the note"
         assert not any(variable in vs for vs in oracle["rendered"].values()), f"{variable}: Ansible has it now"

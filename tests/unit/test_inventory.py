@@ -222,13 +222,14 @@ INVALID = [
         11,
         "host 'r1' is in group 'relays' but has cardano_role: block_producer",
     ),
-    (
-        "no-role",
-        "all:\n  vars:\n    layout: iog\n    cardano_network: mainnet\n  hosts:\n    lonely:\n",
+    (  # issue 29: a host in no role's group is listed and skipped, unless its group is a role group's typo
+        "role-group-typo",
+        "all:\n  vars:\n    layout: iog\n    cardano_network: mainnet\n  children:\n    relay:\n      hosts:\n"
+        "        lonely:\n",
         6,
         5,
-        "host 'lonely' has no role: put it in group 'relays', 'block_producers' or 'passive_nodes', "
-        "or set cardano_role",
+        "host 'lonely' is in group 'relay', not a role's group — did you mean 'relays'? (a host in none of "
+        "relays, block_producers, passive_nodes and without cardano_role runs no node and is skipped)",
     ),
     (
         "producer-without-relay",
@@ -274,11 +275,12 @@ INVALID = [
         "host 'r1' must map to its variables (or nothing), not a string",
     ),
     (
-        "connection-local",
+        "connection-local",  # a relay runs a node: a control connection is an error there, not a skip
         BASE + "          ansible_connection: local\n",
         9,
-        31,
-        "'ansible_connection': cardano-fleet only connects over SSH, not 'local'",
+        11,
+        "host 'r1' runs a node (its role says so) but has ansible_connection: local; cardano-fleet only "
+        "connects over SSH",
     ),
 ]
 

@@ -25,7 +25,7 @@ def test_json_output_is_stable_and_complete(capsys: pytest.CaptureFixture[str]) 
     assert run(["-i", str(SMALL_POOL), "--json"]) == 0
     out = capsys.readouterr().out
     doc = json.loads(out)
-    assert list(doc) == ["groups", "helpers", "hosts", "source", "warnings"]  # sorted keys
+    assert list(doc) == ["groups", "helpers", "hosts", "skipped", "source", "warnings"]  # sorted keys
     assert doc["source"] == str(SMALL_POOL)
     assert [h["name"] for h in doc["hosts"]] == ["relay1", "relay2", "bp1"]
     bp1 = doc["hosts"][2]

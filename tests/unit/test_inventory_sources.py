@@ -97,7 +97,7 @@ def test_ini_ranges_children_ports_and_typed_values() -> None:
     relay4 = inventory.host("relay04.eu.pool.example.com")
     assert (relay4.port, relay4.peer_port, relay4.user) == (2222, 3001, "deploy")
     us = inventory.host("relay-us-a")
-    assert (us.user, us.peer_port) == ("ops team", 6000)  # quoted value; group_vars of the INI group
+    assert (us.user, us.vars["owner"], us.peer_port) == ("ops", "ops team", 6000)  # quoted value; group_vars
     assert us.vars["flags"] == ["a", "b"] and us.vars["enabled"] is True and us.vars["sync_max_slot_lag"] == 120
     assert us.vars["note"] == "a value with spaces"
     assert set(inventory.groups["pool"]) == set(names)

@@ -184,12 +184,13 @@ def test_private_form_takes_extra_local_roots(tmp_path: Path) -> None:
 
 
 def test_passive_topology_is_refused_when_misspelt(tmp_path: Path) -> None:
-    from orchestrator.load.playbook import PlaybookError
+    """Refused where the operator wrote it (here `-e`), before the role's step is rendered (issue 29)."""
+    from orchestrator.load.inventory import InventoryError
 
-    with pytest.raises(PlaybookError) as caught:
+    with pytest.raises(InventoryError) as caught:
         plan_of(tmp_path, {"passive_topology": "hidden"})
-    assert caught.value.message.startswith("convert_topology: passive_topology must be one of ledger, private")
-    assert caught.value.line > 0
+    assert caught.value.path == "-e"
+    assert "passive_topology must be one of ledger, private, not 'hidden'" in caught.value.message
 
 
 def test_nobody_is_wired_to_a_passive_node(tmp_path: Path) -> None:

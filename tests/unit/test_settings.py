@@ -283,11 +283,18 @@ def test_precedence_of_every_layer(tmp_path: Path, layer: str, setup: dict[str, 
     ({"leader_margin_seconds": "two minutes"}, "restart_node: leader_margin_seconds must be a number ≥ 0"),
     ({"kes_min_periods": -1}, "restart_node: kes_min_periods must be a whole number ≥ 0, not -1"),
 ])  # fmt: skip
-def test_a_bad_value_is_refused_at_the_step(tmp_path: Path, extra: dict[str, Any], message: str) -> None:
-    with pytest.raises(PlaybookError) as caught:
+def test_a_bad_value_is_refused_where_the_operator_wrote_it(tmp_path: Path, extra: dict[str, Any],
+                                                            message: str) -> None:
+    """Issue 29: the action's own verdict, but at the operator's source (`-e` here), never the role's file."""
+    from orchestrator.load.inventory import InventoryError
+
+    with pytest.raises(InventoryError) as caught:
         plan_of(tmp_path, extra)
-    assert caught.value.message.startswith(message), caught.value.message
-    assert caught.value.path.startswith(str(ROOT / "roles")) and caught.value.line > 0
+    action, why = message.split(": ", 1)
+    name = next(iter(extra))
+    assert caught.value.path == "-e"
+    assert caught.value.message.startswith(f"'{name}' (read as {action}."), caught.value.message
+    assert why in caught.value.message
 
 
 def test_a_playbook_variable_nothing_reads_is_refused_at_its_line(tmp_path: Path) -> None:
@@ -336,8 +343,10 @@ def test_leader_schedule_from_any_layer_reaches_the_probe(tmp_path: Path, layer:
     assert "/var/lib/pool/schedule.json" in build_probe(bp1)
 
 
-def test_a_bad_leader_schedule_in_a_playbook_is_refused_at_the_step(tmp_path: Path) -> None:
+def test_a_bad_leader_schedule_in_a_playbook_is_refused_at_its_line(tmp_path: Path) -> None:
+    """Issue 29: at the playbook's own line (its vars), not at the role's step."""
     playbook = write_playbook(tmp_path, play_vars={"leader_schedule": {"source": "sqlite", "path": "/b.db"}})
     with pytest.raises(PlaybookError) as caught:
         compile_run(load_playbook(playbook, roles_dir=ROOT / "roles"), load_inventory(write_inventory(tmp_path)))
-    assert caught.value.message.startswith("restart_node: leader_schedule: unknown source 'sqlite'")
+    assert caught.value.path == str(playbook)
+    assert "leader_schedule: unknown source 'sqlite'" in caught.value.message
