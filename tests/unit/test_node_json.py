@@ -103,7 +103,7 @@ def _p2p(local: str) -> str:
 
 
 def test_validate_warns_of_duplicates_and_judges_the_first() -> None:
-    producer = '[{"accessPoints": [{"address": "10.0.0.1", "port": 3001}], "advertise": false, "valency": 1}]'
+    producer = '[{"accessPoints": [{"address": "203.0.113.1", "port": 3001}], "advertise": false, "valency": 1}]'
     broken = '[{"accessPoints": [], "valency": "x"}]'
     text = _p2p(producer)[:-1] + ', "localRoots": ' + broken + "}"
     errors, warnings = node_rules.check_topology("8.9.0", True, text)
@@ -116,7 +116,7 @@ def test_validate_warns_of_duplicates_and_judges_the_first() -> None:
 
 @pytest.mark.parametrize(("valency", "ok"), [("2", True), ("2.0", True), ("2.5", False)])
 def test_validate_valency_numbers(valency: str, ok: bool) -> None:
-    text = _p2p('[{"accessPoints": [{"address": "10.0.0.1", "port": 3001.0}], "advertise": false, '
+    text = _p2p('[{"accessPoints": [{"address": "203.0.113.1", "port": 3001.0}], "advertise": false, '
                 f'"valency": {valency}}}]')
     errors, _ = node_rules.check_topology("8.9.0", True, text)
     assert (errors == ()) is ok
@@ -128,7 +128,7 @@ def test_validate_refuses_bom_topology() -> None:
 
 
 def test_rewrite_refuses_duplicates_so_no_producer_is_dropped() -> None:
-    text = _p2p('[{"accessPoints": [{"address": "10.0.0.1", "port": 3001}], "valency": 1}]')[:-1] + ', "localRoots": []}'
+    text = _p2p('[{"accessPoints": [{"address": "203.0.113.1", "port": 3001}], "valency": 1}]')[:-1] + ', "localRoots": []}'
     with pytest.raises(FileFormatError) as err:
         parse_json_text(text, "/opt/cardano/cnode/files/topology.json")
     assert "localRoots" in str(err.value) and str(err.value).startswith("/opt/cardano/cnode/files/topology.json")
