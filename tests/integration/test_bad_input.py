@@ -1,7 +1,7 @@
 """Issue 8: bad input. Each case: a clear error naming file, line and field, exit code 1, no host touched.
 
 Offline cases prove "no host touched" the strongest way: any attempt to open an SSH connection is
-recorded (Fleet._open and paramiko's connect are wrapped) and must not happen. The cases that
+recorded (ConnectionPool._open and paramiko's connect are wrapped) and must not happen. The cases that
 need hosts (a sha256 that does not match the download; unusable files on a host; hostile values)
 run against one small lab fleet and compare every host's files, binary link and MainPID.
 """
@@ -18,6 +18,7 @@ from orchestrator.cli import main
 from orchestrator.load.inventory import load_inventory
 from orchestrator.model import Host, ReleasePin
 from orchestrator.roll.remote import SshRemote
+from orchestrator.ssh.pool import ConnectionPool
 from orchestrator.ssh.transport import Fleet
 from orchestrator.workflow import load
 from tests.integration.helpers import (
@@ -60,15 +61,15 @@ def no_ssh(monkeypatch):
     """Records every attempt to connect anywhere; the test asserts there was none."""
     attempts: list[str] = []
 
-    def refuse_open(self, slot, target, depth):  # noqa: ANN001 - Fleet._open's signature
-        attempts.append(f"Fleet._open {target.address}")
+    def refuse_open(self, slot, target, depth):  # noqa: ANN001 - ConnectionPool._open's signature
+        attempts.append(f"ConnectionPool._open {target.address}")
         raise AssertionError("no connection may be opened for bad input")
 
     def refuse_connect(self, hostname, *a, **k):  # noqa: ANN001
         attempts.append(f"paramiko connect {hostname}")
         raise AssertionError("no connection may be opened for bad input")
 
-    monkeypatch.setattr(Fleet, "_open", refuse_open)
+    monkeypatch.setattr(ConnectionPool, "_open", refuse_open)
     monkeypatch.setattr(paramiko.SSHClient, "connect", refuse_connect)
     return attempts
 

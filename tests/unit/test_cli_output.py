@@ -19,7 +19,7 @@ from orchestrator.commands import _exit
 from orchestrator.report.console import LiveRollout, utc_stamp
 from orchestrator.report.terminal import make_console
 from orchestrator.roll.journal import Event
-from orchestrator.ssh.transport import _KnownHosts
+from orchestrator.ssh.host_keys import KnownHosts
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMANDS = [name for name, _, _ in cli.COMMANDS]
@@ -94,7 +94,7 @@ def test_a_corrupted_known_hosts_line_is_the_hosts_reason_with_file_and_line(tmp
     path = tmp_path / "known_hosts"
     path.write_bytes(b"198.18.4.11 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5\n\xff\xfe\x00 garbage\n")
     with pytest.raises(paramiko.SSHException, match=rf"^{re.escape(str(path))}:2: not text \(byte 0xff\)"):
-        _KnownHosts().keys_for(path, "198.18.4.11")
+        KnownHosts().keys_for(path, "198.18.4.11")
 
 
 @pytest.mark.parametrize("argv", [["audit", "--list-rules"], ["playbooks"], ["--help"], ["plan", "--help"]])
