@@ -33,6 +33,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from orchestrator.load.suggest import did_you_mean
+
 
 class HostPatternError(ValueError):
     """A pattern Ansible would refuse too (a bad regex, a subscript out of range, a missing @file),
@@ -202,8 +204,6 @@ def unmatched_terms(pattern: str, universe: HostUniverse, *, limit_base: Path | 
 def no_match_message(pattern: str, universe: HostUniverse, *, limit_base: Path | None = None) -> str:
     """Why `pattern` selects nothing: the terms that match nothing (with a close name when there is one),
     or that its terms' combination leaves no host."""
-    from orchestrator.load.inventory import did_you_mean
-
     names = [*(g for g in universe.groups if g not in ("all", "ungrouped")), *universe.hosts]
     parts: list[str] = []
     for term in unmatched_terms(pattern, universe, limit_base=limit_base):

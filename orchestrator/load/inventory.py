@@ -26,14 +26,11 @@ import re
 import shlex
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError
 
 from orchestrator.cardano.layouts import LAYOUTS, PATH_VARIABLES, Layout
 from orchestrator.cardano.leader_schedule import check_schedule_setting
@@ -44,38 +41,50 @@ from orchestrator.load.ansible_cfg import AnsibleConfig, find_config, read_confi
 from orchestrator.load.dynamic import DynamicError, is_list_json, is_script, parse_list_json, run_script
 from orchestrator.load.ini import IniError, looks_like_ini, parse_ini, split_host_port
 from orchestrator.load.settings import check_setting, role_settings
-from orchestrator.load.templating import Renderer, TemplateRefused, Unsafe, has_template
+from orchestrator.load.source import (
+    Loc,
+    SourceError,
+    item_loc,
+    key_loc,
+    load_yaml,
+    locator,
+    node_loc,
+    parse_yaml,
+    plain,
+    read_source_text,
+    type_name,
+    value_loc,
+)
+from orchestrator.load.suggest import did_you_mean, edit_distance
+from orchestrator.load.templating import Renderer, TemplateRefused, has_template
 from orchestrator.load.toml_inventory import parse_toml
+from orchestrator.load.vars_files import VARS_EXTENSIONS, inventory_dir_entries, var_files
 from orchestrator.load.vault import VaultError, VaultSecrets, VaultText, is_encrypted, secrets_from_options
 from orchestrator.model import ROLE_GROUPS, Host, Inventory, Role
 
+# SourceError, the position helpers and did_you_mean/edit_distance live in load/source.py and
+# load/suggest.py; they stay importable from here for the modules that import them from here.
 __all__ = [
     "KNOWN_VARIABLES",
     "InventoryError",
+    "Loc",
     "SourceError",
     "did_you_mean",
     "edit_distance",
+    "key_loc",
+    "item_loc",
+    "limited",
     "load_inventory",
+    "load_selection",
+    "load_yaml",
+    "node_loc",
     "parse_extra_vars",
+    "parse_yaml",
+    "plain",
+    "read_source_text",
+    "type_name",
+    "value_loc",
 ]
-
-
-class SourceError(Exception):
-    """An error in a file the operator wrote, located so that an editor can jump to it."""
-
-    def __init__(self, path: str, line: int, column: int, message: str) -> None:
-        super().__init__(path, line, column, message)
-        self.path = str(path)
-        self.line = line
-        self.column = column
-        self.message = message
-
-    def __str__(self) -> str:
-        from orchestrator.load.secrets import redact  # a message never shows a vault-encrypted value
-
-        if self.line <= 0:
-            return redact(f"{self.path}: {self.message}")
-        return redact(f"{self.path}:{self.line}:{self.column}: {self.message}")
 
 
 class InventoryError(SourceError):
@@ -133,12 +142,6 @@ _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _ENV_LOOKUP = re.compile(r"""\{\{\s*lookup\(\s*['"]env['"]\s*,\s*['"]([A-Za-z_][A-Za-z0-9_]*)['"]\s*\)\s*\}\}\Z""")
 _RANGE = re.compile(r"\[([0-9a-zA-Z]+):([0-9a-zA-Z]+)(?::([0-9]+))?\]")
 _MAX_RANGE = 10_000
-# Ansible's inventory directory rules: hidden files, group_vars/host_vars, and INVENTORY_IGNORE_EXTS.
-_IGNORED = re.compile(
-    r"^\.|^host_vars$|^group_vars$|^vars_plugins$|"
-    + "|".join(re.escape(ext) + "$" for ext in (".pyc", ".pyo", ".swp", ".bak", "~", ".rpm", ".md", ".txt", ".rst",
-                                                 ".orig", ".cfg", ".retry"))
-)
 _INI_SECTION = re.compile(r"^\[[^:\]\s]+(?::\w+)?\]\s*(?:#.*)?$")
 # Accepted because real inventories carry them, but nothing here could honour them: a warning says so.
 _INERT_VARIABLES = {
@@ -149,163 +152,6 @@ _NO_TEMPLATE_LEFT = (
     "ansible_host", "ansible_ssh_host", "ansible_user", "ansible_ssh_user", "ansible_ssh_private_key_file",
     "ansible_private_key_file", "known_hosts_file", "proxy_jump", "node_address", *PATH_VARIABLES,
 )
-
-
-# --- small shared helpers (playbook.py uses them too) ---------------------------------------------
-
-
-def edit_distance(a: str, b: str) -> int:
-    """Optimal-string-alignment distance: a transposed pair of letters counts as one typo."""
-    prev2: list[int] = []
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i] + [0] * len(b)
-        for j, cb in enumerate(b, 1):
-            cost = 0 if ca == cb else 1
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
-            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
-                cur[j] = min(cur[j], prev2[j - 2] + 1)
-        prev2, prev = prev, cur
-    return prev[len(b)]
-
-
-def did_you_mean(name: str, known: Iterable[str]) -> str | None:
-    """The known name `name` is most likely a typo of: distance ≤ 2 (≤ 1 for names of ≤ 4 letters)."""
-    best: tuple[int, str] | None = None
-    lowered = name.lower()
-    for candidate in sorted(known):
-        if candidate == name:
-            return None
-        limit = 1 if len(candidate) <= 4 else 2
-        d = edit_distance(lowered, candidate.lower())
-        if d <= limit and (best is None or d < best[0]):
-            best = (d, candidate)
-    return best[1] if best else None
-
-
-Loc = tuple[str, int, int]  # path, 1-based line, 1-based column
-
-
-def key_loc(node: Any, key: Any, fallback: Loc) -> Loc:
-    """Where `key` is written in a round-trip mapping (falls back for keys pulled in by `<<:` merges)."""
-    try:
-        line, col = node.lc.key(key)
-        return (fallback[0], int(line) + 1, int(col) + 1)
-    except (AttributeError, KeyError, TypeError):
-        return fallback
-
-
-def value_loc(node: Any, key: Any, fallback: Loc) -> Loc:
-    """Where the value of `key` is written."""
-    try:
-        line, col = node.lc.value(key)
-        return (fallback[0], int(line) + 1, int(col) + 1)
-    except (AttributeError, KeyError, TypeError):
-        return fallback
-
-
-def item_loc(node: Any, index: int, fallback: Loc) -> Loc:
-    """Where item `index` of a round-trip sequence is written."""
-    try:
-        line, col = node.lc.item(index)
-        return (fallback[0], int(line) + 1, int(col) + 1)
-    except (AttributeError, KeyError, TypeError, IndexError):
-        return fallback
-
-
-def node_loc(node: Any, fallback: Loc) -> Loc:
-    """Where a mapping or sequence starts."""
-    try:
-        return (fallback[0], int(node.lc.line) + 1, int(node.lc.col) + 1)
-    except (AttributeError, TypeError):
-        return fallback
-
-
-def read_source_text(path: Path, error: type[SourceError]) -> str:
-    """A file the operator wrote, as UTF-8 text; unreadable or not UTF-8 becomes `error` with a position."""
-    where = str(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise error(where, 0, 0, f"cannot read: {exc.strerror or exc}") from None
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise error(where, line, 1, "not UTF-8 text") from None
-
-
-def load_yaml(path: Path, error: type[SourceError]) -> Any:
-    """Round-trip parse (keeps positions); any failure becomes `error` with the best position we have."""
-    return parse_yaml(read_source_text(path, error), str(path), error)
-
-
-def parse_yaml(text: str, where: str, error: type[SourceError]) -> Any:
-    """Parse YAML text; never lets a parser exception other than `error` escape."""
-    yaml = YAML(typ="rt")
-    try:
-        return yaml.load(text)
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
-        problem = exc.problem or exc.context or "invalid YAML"
-        if "duplicate key" in problem:
-            problem = problem.split(" with value", 1)[0]
-        raise error(where, line, col, f"YAML syntax error: {problem}") from None
-    except RecursionError:
-        raise error(where, 1, 1, "YAML nested too deeply") from None
-    except Exception as exc:  # the parser raises many types (ReaderError, ValueError for bad dates, ...)
-        position = getattr(exc, "position", None)
-        line = text.count("\n", 0, position) + 1 if isinstance(position, int) else 1
-        raise error(where, line, 1, f"YAML error: {exc}") from None
-
-
-def plain(value: Any, _depth: int = 0) -> Any:
-    """Round-trip YAML values → plain Python (dict, list, str, int, float, bool, None) for the model."""
-    if _depth > 200:
-        raise ValueError("value nested too deeply")
-    if isinstance(value, VaultText | Unsafe):
-        return value
-    tag = str(getattr(getattr(value, "tag", None), "value", "") or "")
-    if tag == "!vault":  # decrypted (or refused) by the inventory loader, which knows the position
-        return VaultText(str(getattr(value, "value", "")))
-    if tag == "!unsafe":
-        return Unsafe(str(getattr(value, "value", "")))
-    if isinstance(value, Mapping):
-        return {str(plain(k, _depth + 1)): plain(v, _depth + 1) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [plain(v, _depth + 1) for v in value]
-    if isinstance(value, bool) or value is None:
-        return value if value is None else bool(value)
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, float):
-        return float(value)
-    if isinstance(value, str):
-        return str(value)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    inner = getattr(value, "value", None)  # TaggedScalar
-    return str(inner if inner is not None else value)
-
-
-def type_name(value: Any) -> str:
-    """How YAML calls a value's type, for messages."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, Mapping):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    return type(value).__name__
 
 
 # --- the loader -----------------------------------------------------------------------------------
@@ -359,7 +205,7 @@ class _Loader:
     def read_source(self, path: Path, top: bool = True) -> None:
         where = str(path)
         if path.is_dir():
-            entries = [e for e in sorted(path.iterdir()) if not _IGNORED.search(e.name)]
+            entries = inventory_dir_entries(path)
             for entry in entries:
                 self.read_source(entry, top=False)
             if top and not self.sources:
@@ -392,7 +238,7 @@ class _Loader:
             raise InventoryError(where, 1, 1, shape)
         if is_list_json(data):
             try:
-                parse_list_json(data, where, self, _locator(data, where))
+                parse_list_json(data, where, self, locator(data, where))
             except DynamicError as exc:
                 raise self.fail(exc.loc, f"{exc.message} (read as --list JSON)") from None
             return
@@ -451,7 +297,7 @@ class _Loader:
                 out = run_script(path, "--host", name)
                 return plain(self.parse_yaml_text(out, f"{path} --host {name}")) if out.strip() else {}
 
-            parse_list_json(data, where, self, _locator(data, where), host_vars)
+            parse_list_json(data, where, self, locator(data, where), host_vars)
         except DynamicError as exc:
             raise self.fail(exc.loc, exc.message) from None
 
@@ -675,12 +521,12 @@ class _Loader:
             directory = base / kind
             if not directory.is_dir():
                 continue
-            files_of, unread = _var_files(directory, names)
+            files_of, unread = var_files(directory, names)
             for file, instead in unread:
                 self.warnings.append(f"{file}: not read, as Ansible does not read it: {instead} is read instead "
                                      "(Ansible reads the first of NAME/, NAME, NAME.yml, NAME.yaml, NAME.json)")
             for entry in sorted(directory.iterdir()):
-                stem = entry.name if entry.name in names or entry.suffix not in _VARS_EXTENSIONS else entry.stem
+                stem = entry.name if entry.name in names or entry.suffix not in VARS_EXTENSIONS else entry.stem
                 if entry.name.startswith(".") or stem in names:
                     continue
                 hint = did_you_mean(stem, names)
@@ -1081,48 +927,6 @@ def _jump_from_proxy_command(command: str) -> str | None:
     return f"{target}:{port}" if port else target
 
 
-_VARS_EXTENSIONS = (".yml", ".yaml", ".json")  # ansible.constants.YAML_FILENAME_EXTENSIONS
-
-
-def _var_files(directory: Path, names: Mapping[str, object]) -> tuple[dict[str, list[Path]], list[tuple[Path, Path]]]:
-    """The vars files of each name, as ansible-core 2.19's DataLoader.find_vars_files finds them, and the
-    files Ansible leaves unread beside them ((unread, read instead) pairs).
-
-    Ansible takes the first that exists of NAME (a directory or a file), NAME.yml, NAME.yaml,
-    NAME.json, and only that one: with both `group_vars/all/` and `group_vars/all.yml`, it reads the
-    directory and never the file. A directory is read recursively in sorted order (hidden files,
-    `~` backups and files with other extensions skipped; a subdirectory with a dot in its name is not
-    entered); symlinked directories and files are followed. Host names often contain dots (DNS names),
-    which is why NAME itself is tried first.
-    """
-    found: dict[str, list[Path]] = {}
-    unread: list[tuple[Path, Path]] = []
-    for name in names:
-        candidates = [directory / name, *(directory / f"{name}{ext}" for ext in _VARS_EXTENSIONS)]
-        existing = [c for c in candidates if c.exists() and not c.name.startswith(".")]
-        if not existing:
-            continue
-        first = existing[0]
-        found[name] = _dir_vars_files(first) if first.is_dir() else [first]
-        unread.extend((other, first) for other in existing[1:])
-    return found, unread
-
-
-def _dir_vars_files(directory: Path, _depth: int = 0) -> list[Path]:
-    """DataLoader._get_dir_vars_files: sorted, recursive, symlinks followed (a loop stops at depth 40)."""
-    if _depth > 40:
-        return []
-    out: list[Path] = []
-    for entry in sorted(directory.iterdir(), key=lambda p: p.name):
-        if entry.name.startswith(".") or entry.name.endswith("~"):
-            continue
-        if entry.is_dir() and not entry.suffix:
-            out.extend(_dir_vars_files(entry, _depth + 1))
-        elif entry.is_file() and (not entry.suffix or entry.suffix in _VARS_EXTENSIONS):
-            out.append(entry)
-    return out
-
-
 def expand_host_range(pattern: str, loc: Loc) -> list[str]:
     """Ansible host ranges: `relay[01:12]`, `r[a:f]`, `r[0:10:2]` (inclusive; zero padding kept)."""
     match = _RANGE.search(pattern)
@@ -1359,26 +1163,6 @@ def _other_document(data: Mapping[str, Any]) -> str | None:
     if "stages" in keys or ("roles" in keys and "hosts" in keys):
         return "this looks like a playbook, not an inventory"
     return None
-
-
-def _locator(data: Any, where: str) -> Any:
-    """path of keys → (where, line, column) in round-trip parsed JSON/YAML (for --list JSON messages)."""
-
-    def locate(path: tuple[Any, ...]) -> Loc:
-        loc: Loc = (where, 1, 1)
-        node = data
-        for key in path:
-            if isinstance(node, CommentedMap) and key in node:
-                loc = key_loc(node, key, loc)
-                node = node[key]
-            elif isinstance(node, CommentedSeq) and isinstance(key, int) and key < len(node):
-                loc = item_loc(node, key, loc)
-                node = node[key]
-            else:
-                break
-        return loc
-
-    return locate
 
 
 def known_names(extra: Iterable[str] = ()) -> frozenset[str]:

@@ -52,10 +52,10 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from orchestrator.actions.base import ActionSpec
 from orchestrator.actions.registry import SPECS
-from orchestrator.load.inventory import (
+from orchestrator.load.settings import check_setting, role_settings
+from orchestrator.load.source import (
     Loc,
     SourceError,
-    did_you_mean,
     item_loc,
     key_loc,
     load_yaml,
@@ -64,7 +64,7 @@ from orchestrator.load.inventory import (
     type_name,
     value_loc,
 )
-from orchestrator.load.settings import check_setting, role_settings
+from orchestrator.load.suggest import did_you_mean
 from orchestrator.load.templating import has_template
 from orchestrator.model import HealthFloor, Host, Playbook, RoleRef, Serial, Stage, Step
 
