@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from orchestrator.commands._exit import error, warning
 from orchestrator.commands._fleet_args import add_extra_vars_argument, vault_secrets
+from orchestrator.report.audit_formats import AUDIT_FORMATS, DEFAULT_FORMAT, format_help
 
 if TYPE_CHECKING:
     from orchestrator.audit.findings import AuditReport
@@ -24,14 +25,14 @@ HELP = (
     "compliance audit: pinned version, P2P, role wiring, sync, drift, hygiene; "
     "exit 0 compliant, 1 findings, 2 unreachable or errors"
 )
-FORMATS = ("table", "json", "junit", "prometheus", "markdown")
+FORMATS = tuple(AUDIT_FORMATS)  # report/audit_formats.py: one renderer module per format
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-i", "--inventory", metavar="INV",
                         help="inventory file or directory (required unless --list-rules)")
     parser.add_argument("--policy", metavar="FILE", help="policy YAML: pinned values, disabled rules, severities")
-    parser.add_argument("--format", choices=FORMATS, default="table", help="output format (default table)")
+    parser.add_argument("--format", choices=FORMATS, default=DEFAULT_FORMAT, help=format_help())
     parser.add_argument("-o", "--output", metavar="FILE",
                         help="write the report to FILE atomically (temp file + fsync + rename) instead of stdout")
     parser.add_argument("-l", "--limit", metavar="PATTERN", help="only these hosts/groups (Ansible --limit syntax)")
@@ -108,38 +109,14 @@ def run(args: argparse.Namespace) -> int:
 def _emit(args: argparse.Namespace, report: AuditReport, *, table: bool) -> int:
     """Render the report in --format and write it (-o FILE atomically, else stdout); the exit code.
     `table`: print the table when it is the format (an audit that did not run has said why on stderr)."""
+    fmt = AUDIT_FORMATS[args.format]
     text: str | None = None
-    if args.format == "json":
-        from orchestrator.report import audit_json
+    if args.output or fmt.terminal is None:
+        text = fmt.render(report, verbose=args.verbose)
+    elif table:
+        from orchestrator.report.terminal import make_console
 
-        text = audit_json.render(report)
-    elif args.format == "junit":
-        from orchestrator.report import audit_junit
-
-        text = audit_junit.render(report)
-    elif args.format == "prometheus":
-        from orchestrator.report import audit_prometheus
-
-        text = audit_prometheus.render(report)
-    elif args.format == "markdown":
-        from orchestrator.report import audit_markdown
-
-        text = audit_markdown.render(report, verbose=args.verbose)
-    else:
-        from rich.console import Console
-
-        from orchestrator.report.audit_table import print_audit
-
-        if args.output:
-            import io
-
-            console = Console(record=True, width=140, file=io.StringIO())
-            print_audit(console, report, verbose=args.verbose)
-            text = console.export_text()
-        elif table:
-            from orchestrator.report.terminal import make_console
-
-            print_audit(make_console(), report, verbose=args.verbose)
+        fmt.print_terminal(make_console(), report, verbose=args.verbose)
 
     if text is not None:
         from orchestrator.load.secrets import redact

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 from rich.console import Console
 from rich.syntax import Syntax
 from rich.table import Table
@@ -58,3 +60,10 @@ def print_audit(console: Console, report: AuditReport, verbose: bool = False) ->
         f"check(s), {len(report.failing)} at or above {report.policy.fail_on.value}; exit {report.exit_code}"
     )
     console.print(summary)
+
+
+def render(report: AuditReport, verbose: bool = False) -> str:
+    """The tables as plain text, 140 columns wide (what `-o FILE` holds for --format table)."""
+    console = Console(record=True, width=140, file=io.StringIO())
+    print_audit(console, report, verbose=verbose)
+    return console.export_text()
