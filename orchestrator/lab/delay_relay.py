@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import json
 import os
 import resource
@@ -28,7 +27,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-LAB_NETWORK = ipaddress.ip_network("198.18.0.0/15")
+from orchestrator.ssh.guard import LAB_NETWORK, AddressKind, lab_address
+
 READ_CHUNK = 65536
 LISTEN_BACKLOG = 1024  # a fleet-wide run opens every host's connection at once (128+ in the benchmark)
 # The relay stands in for the network, which does not queue for the control machine's CPU. In the
@@ -63,11 +63,10 @@ class RelaySpec:
 
 def check_listen_address(address: str) -> None:
     """Accept only loopback and the lab range: test equipment must never listen on a real network."""
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        raise RelayError(f"listen address {address!r} is not an IP address") from None
-    if not (ip.is_loopback or ip in LAB_NETWORK):
+    kind = lab_address(address)  # the lab's one network guard (orchestrator/ssh/guard.py)
+    if kind is AddressKind.NAME:
+        raise RelayError(f"listen address {address!r} is not an IP address")
+    if kind is AddressKind.OUTSIDE:
         raise RelayError(f"refusing to listen on {address}: only loopback and {LAB_NETWORK} (the lab bridge)")
 
 

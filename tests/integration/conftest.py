@@ -18,6 +18,7 @@ import pytest
 from orchestrator.lab.hosts import host_exec, lab_down, lab_up
 from orchestrator.lab.readiness import wait_in_sync
 from orchestrator.lab.state import LabError, LabState
+from orchestrator.ssh.guard import LAB_ONLY_ENV
 
 # Tests that are not about startup timing get a short start (a mainnet-like one is 12 s by default):
 # every lab boot, restart and rollback here pays it, and the suite must stay under 20 minutes.
@@ -56,6 +57,13 @@ class Lab:
 
     def wait_in_sync(self, timeout: float = 60, max_lag: int = 20) -> dict[str, int | None]:
         return wait_in_sync(self.inventory_path, timeout=timeout, max_lag=max_lag)
+
+
+@pytest.fixture
+def lab_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The lab's network guard on (orchestrator/ssh/guard.py): the transport dials nothing but loopback
+    and the lab range. Tests that open connections themselves use it (`pytest.mark.usefixtures`)."""
+    monkeypatch.setenv(LAB_ONLY_ENV, "1")
 
 
 def _require_root() -> None:

@@ -17,14 +17,9 @@ from orchestrator.lab.state import relay_port
 from orchestrator.load.inventory import load_inventory
 from orchestrator.ssh.transport import Fleet
 
-pytestmark = pytest.mark.lab
+pytestmark = [pytest.mark.lab, pytest.mark.usefixtures("lab_only")]
 
 RTT_MS = 150.0
-
-
-@pytest.fixture(autouse=True)
-def _lab_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CARDANO_FLEET_LAB_ONLY", "1")
 
 
 @pytest.fixture(scope="module")

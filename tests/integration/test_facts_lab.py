@@ -4,7 +4,6 @@ with what is on the hosts, unreachable and broken hosts reported as facts, and t
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -18,17 +17,13 @@ from orchestrator.cardano.health import sync_state
 from orchestrator.facts.probe import build_probe, gather_facts
 from orchestrator.load.inventory import load_inventory
 from orchestrator.model import Inventory
+from orchestrator.ssh.guard import lab_only_env
 from orchestrator.ssh.transport import Fleet
 
-pytestmark = pytest.mark.lab
+pytestmark = [pytest.mark.lab, pytest.mark.usefixtures("lab_only")]
 
 REPO = Path(__file__).resolve().parents[2]
 REV_873 = "a4a8119b59b1fbb9a69c79e1e6900e91292161e7"
-
-
-@pytest.fixture(autouse=True)
-def _lab_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CARDANO_FLEET_LAB_ONLY", "1")
 
 
 @pytest.fixture(scope="module")
@@ -159,7 +154,7 @@ def test_stopped_node_is_reported_not_raised(lab_factory: Any) -> None:
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, CARDANO_FLEET_LAB_ONLY="1")
+    env = lab_only_env()
     return subprocess.run(
         [sys.executable, "-m", "orchestrator", *args],
         capture_output=True,

@@ -20,12 +20,7 @@ from orchestrator.load.inventory import load_inventory
 from orchestrator.model import Host, Inventory
 from orchestrator.ssh.transport import Fleet, RetryPolicy, Timeouts
 
-pytestmark = pytest.mark.lab
-
-
-@pytest.fixture(autouse=True)
-def _lab_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CARDANO_FLEET_LAB_ONLY", "1")
+pytestmark = [pytest.mark.lab, pytest.mark.usefixtures("lab_only")]
 
 
 @pytest.fixture(scope="module")
