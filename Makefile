@@ -36,7 +36,7 @@ test-process: install
 	$(BIN)/python -m pytest -q tests/process
 
 lint: install
-	$(BIN)/ruff check orchestrator tests
+	$(BIN)/ruff check orchestrator tests bench
 	$(BIN)/mypy
 
 demo: install

@@ -1,28 +1,13 @@
-"""The benchmark's pure helpers: statistics, formatting, targets (no lab, no SSH)."""
+"""The benchmark's pure helpers (bench/stats.py, bench/report.py, bench/lab.py's subnet lease): statistics,
+formatting, targets (no lab, no SSH)."""
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import sys
-from pathlib import Path
-from types import ModuleType
 
 import pytest
 
-RUN_PY = Path(__file__).resolve().parents[2] / "bench" / "run.py"
-
-
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_run", RUN_PY)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_run"] = module  # dataclasses look the module up by name
-    spec.loader.exec_module(module)
-    return module
-
-
-bench = _load()
+from bench import lab, report, stats
 
 
 @pytest.mark.parametrize(
@@ -35,14 +20,14 @@ bench = _load()
     ],
 )
 def test_summarize(samples, median, low, high):
-    s = bench.summarize(samples)
+    s = stats.summarize(samples)
     assert (s.median, s.low, s.high, s.runs) == (median, low, high, len(samples))
     assert s.as_json() == {"median": median, "min": low, "max": high, "runs": len(samples)}
 
 
 def test_summarize_refuses_no_samples():
     with pytest.raises(ValueError):
-        bench.summarize([])
+        stats.summarize([])
 
 
 @pytest.mark.parametrize(
@@ -50,14 +35,14 @@ def test_summarize_refuses_no_samples():
     [(None, "-"), (0.0123, "12 ms"), (0.45, "0.45 s"), (3.14159, "3.14 s"), (12.34, "12.3 s")],
 )
 def test_fmt_seconds(value, text):
-    assert bench.fmt_seconds(value) == text
+    assert stats.fmt_seconds(value) == text
 
 
 def test_fmt_summary():
-    assert bench.fmt_summary(None) == "-"
-    assert bench.fmt_summary(bench.Summary(0.45, 0.45, 0.45, 3)) == "0.45 s"
-    assert bench.fmt_summary(bench.Summary(0.45, 0.41, 0.52, 5)) == "0.45 s (0.41–0.52 s)"
-    assert bench.fmt_summary(bench.Summary(2.0, 2.0, 2.5, 1)) == "2.00 s"
+    assert stats.fmt_summary(None) == "-"
+    assert stats.fmt_summary(stats.Summary(0.45, 0.45, 0.45, 3)) == "0.45 s"
+    assert stats.fmt_summary(stats.Summary(0.45, 0.41, 0.52, 5)) == "0.45 s (0.41–0.52 s)"
+    assert stats.fmt_summary(stats.Summary(2.0, 2.0, 2.5, 1)) == "2.00 s"
 
 
 @pytest.mark.parametrize(
@@ -65,23 +50,23 @@ def test_fmt_summary():
     [(10.0, 2.0, 5.0), (None, 2.0, None), (1.0, None, None), (1.0, 0.0, None)],
 )
 def test_ratio(num, den, expected):
-    assert bench.ratio(num, den) == expected
+    assert stats.ratio(num, den) == expected
 
 
 def test_fmt_ratio():
-    assert bench.fmt_ratio(None) == "-"
-    assert bench.fmt_ratio(12.345) == "12.3x"
+    assert stats.fmt_ratio(None) == "-"
+    assert stats.fmt_ratio(12.345) == "12.3x"
 
 
 def test_overhead_per_host_subtracts_node_time_and_skips_missing():
-    assert bench.overhead_per_host(40.0, [8.0, 8.0, None, 10.0], 4) == pytest.approx(3.5)
-    assert bench.overhead_per_host(4.0, [], 4) == 1.0
+    assert stats.overhead_per_host(40.0, [8.0, 8.0, None, 10.0], 4) == pytest.approx(3.5)
+    assert stats.overhead_per_host(4.0, [], 4) == 1.0
     with pytest.raises(ValueError):
-        bench.overhead_per_host(1.0, [], 0)
+        stats.overhead_per_host(1.0, [], 0)
 
 
 def test_format_table_aligns_columns():
-    text = bench.format_table(["hosts", "wall"], [["4", "0.45 s"], ["32", "12.3 s"]])
+    text = stats.format_table(["hosts", "wall"], [["4", "0.45 s"], ["32", "12.3 s"]])
     lines = text.splitlines()
     assert lines[0] == "hosts    wall"
     assert lines[1] == "-----  ------"
@@ -90,15 +75,15 @@ def test_format_table_aligns_columns():
 
 
 def test_per_host_and_marginal_cost():
-    assert bench.per_host(3.2, 16) == pytest.approx(0.2)
-    assert bench.per_host(None, 16) is None
+    assert stats.per_host(3.2, 16) == pytest.approx(0.2)
+    assert stats.per_host(None, 16) is None
     with pytest.raises(ValueError):
-        bench.per_host(1.0, 0)
+        stats.per_host(1.0, 0)
     # 0.5 s of start-up + 10 ms per host: the slope is the per-host cost, start-up excluded.
     points = [(n, 0.5 + 0.010 * n) for n in (16, 32, 64, 128)]
-    assert bench.marginal_per_host(points) == pytest.approx(0.010)
-    assert bench.marginal_per_host([(16, 1.0)]) is None
-    assert bench.marginal_per_host([(16, 1.0), (16, 2.0)]) is None
+    assert stats.marginal_per_host(points) == pytest.approx(0.010)
+    assert stats.marginal_per_host([(16, 1.0)]) is None
+    assert stats.marginal_per_host([(16, 1.0), (16, 2.0)]) is None
 
 
 @pytest.mark.parametrize(
@@ -112,11 +97,11 @@ def test_per_host_and_marginal_cost():
     ],
 )
 def test_flat_or_falling(by_size, expected):
-    assert bench.flat_or_falling(by_size) is expected
+    assert stats.flat_or_falling(by_size) is expected
 
 
 def test_check_targets():
-    met = bench.check_targets(
+    met = stats.check_targets(
         {(16, 0.0): 12.0, (32, 0.0): 11.0, (16, 80.0): 25.0, (32, 80.0): 30.0},
         {16: 0.012, 128: 0.009},
         {128: 120.0},
@@ -127,39 +112,39 @@ def test_check_targets():
     assert met[0].measured == "16: 12.0x, 32: 11.0x"
     assert met[2].measured == "12.0 ms (worst size)"
     assert met[5].measured == "0.70 s/host (worst)"
-    missed = bench.check_targets(
+    missed = stats.check_targets(
         {(16, 0.0): 9.0, (32, 0.0): 11.0, (16, 80.0): 25.0}, {16: 0.020}, {128: 151.0}, {0.0: {16: 0.1, 128: 0.2}}, [1.2]
     )
     assert [v.ok for v in missed] == [False, False, False, False, False, False]  # 80 ms at 32 hosts not measured
-    unknown = bench.check_targets({}, {}, {}, {}, [])
+    unknown = stats.check_targets({}, {}, {}, {}, [])
     assert [v.ok for v in unknown] == [None] * 6
     assert unknown[2].measured == "-" and unknown[3].measured == "-"
 
 
 def test_parse_sizes():
-    assert bench.parse_sizes("32,16,128,16") == [16, 32, 128]
+    assert stats.parse_sizes("32,16,128,16") == [16, 32, 128]
     for bad in ("", "1", "4,189", "x"):
         with pytest.raises((argparse.ArgumentTypeError, ValueError)):
-            bench.parse_sizes(bad)
+            stats.parse_sizes(bad)
 
 
 def test_parse_subnets_lists_and_ranges():
-    assert bench.parse_subnets("4,5") == (4, 5)
-    assert bench.parse_subnets("241-243,5,242") == (241, 242, 243, 5)
+    assert stats.parse_subnets("4,5") == (4, 5)
+    assert stats.parse_subnets("241-243,5,242") == (241, 242, 243, 5)
     for bad in ("", "x", "5-4", "255", "-1"):
         with pytest.raises(argparse.ArgumentTypeError):
-            bench.parse_subnets(bad)
+            stats.parse_subnets(bad)
 
 
 def test_a_subnet_lease_is_returned_so_two_subnets_serve_every_size(monkeypatch):
-    monkeypatch.setattr(bench.Path, "exists", lambda self: False)  # no lab bridge up
+    monkeypatch.setattr(lab.Path, "exists", lambda self: False)  # no lab bridge up
     used: set[int] = set()
-    with bench.subnet_lease((4, 5), used) as first, bench.subnet_lease((4, 5), used) as second:
+    with lab.subnet_lease((4, 5), used) as first, lab.subnet_lease((4, 5), used) as second:
         assert (first, second) == (4, 5)
-        with pytest.raises(RuntimeError, match="no free lab subnet in 4,5"), bench.subnet_lease((4, 5), used):
+        with pytest.raises(RuntimeError, match="no free lab subnet in 4,5"), lab.subnet_lease((4, 5), used):
             pass
     assert used == set()
-    with bench.subnet_lease((4, 5), used) as again:
+    with lab.subnet_lease((4, 5), used) as again:
         assert again == 4
 
 
@@ -191,7 +176,7 @@ def test_render_with_missing_measurements():
         ],  # fmt: skip
         "rollouts": [],
     }
-    text = bench.render(results)
+    text = report.render(results)
     assert "12.0x" in text and "26.7x" in text and "2.5x" in text  # ansible/audit, audit/floor
     assert "failed" in text and "boom" in text
     assert "10.0 ms per extra host" in text
@@ -210,8 +195,8 @@ def test_node_critical_path_takes_the_slowest_host_of_each_batch():
         {"host": "relay3", "batch": 2, "downtime": 7.0, "gate_seconds": 5.0},
         {"host": "bp1", "batch": 3, "downtime": None, "gate_seconds": None},  # unchanged host
     ]
-    assert bench.node_critical_path(rows) == 16.5
-    assert bench.node_critical_path(rows, "gate_seconds") == 12.0
-    assert bench.node_critical_path([]) == 0.0
+    assert stats.node_critical_path(rows) == 16.5
+    assert stats.node_critical_path(rows, "gate_seconds") == 12.0
+    assert stats.node_critical_path([]) == 0.0
     # A rollout of 40 s over 4 hosts, of which 16.5 s was waiting for nodes: 5.875 s/host of overhead.
-    assert bench.overhead_per_host(40.0, [bench.node_critical_path(rows)], 4) == pytest.approx(5.875)
+    assert stats.overhead_per_host(40.0, [stats.node_critical_path(rows)], 4) == pytest.approx(5.875)
