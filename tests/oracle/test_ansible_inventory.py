@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +89,16 @@ def _ansible_source(source: Path, tmp_path: Path) -> Path:
     return script
 
 
+def ansible_asker(case: str) -> Callable[[Path], dict[str, Any]]:
+    """What asks Ansible about `case` in a work directory of its own (tests/oracle/conftest.py runs it)."""
+    _id, source, password_file, _differs = next(c for c in CASES if c[0] == case)
+
+    def ask(work: Path) -> dict[str, Any]:
+        return _ansible(_ansible_source(source, work), password_file, work, _config(source))
+
+    return ask
+
+
 def _transitive_groups(listed: dict[str, Any]) -> dict[str, set[str]]:
     def members(group: str, seen: frozenset[str] = frozenset()) -> set[str]:
         data = listed.get(group, {})
@@ -102,10 +113,10 @@ def _transitive_groups(listed: dict[str, Any]) -> dict[str, set[str]]:
 
 @pytest.mark.parametrize(("case", "source", "password_file", "differs"), CASES, ids=[c[0] for c in CASES])
 def test_resolved_variables_equal_ansibles(
-    case: str, source: Path, password_file: Path | None, differs: dict[str, str], tmp_path: Path
+    case: str, source: Path, password_file: Path | None, differs: dict[str, str], ansible_oracle: Any
 ) -> None:
     config = _config(source)
-    oracle = _ansible(_ansible_source(source, tmp_path), password_file, tmp_path, config)
+    oracle = ansible_oracle.answer(case, ansible_asker(case))
     vault = VaultSecrets(prompt_if_tty=False)
     if password_file is not None:
         vault.given.append(VaultSecret("default", password_file.read_bytes().strip()))

@@ -12,6 +12,7 @@ from orchestrator.cardano.config import render_json
 from orchestrator.cardano.networks import NETWORKS, AccessPoint
 from orchestrator.cardano.topology import advertised_addresses, desired_topology
 from orchestrator.model import Role
+from tests.fuzz_budget import examples
 
 PUBLIC = ["relays-new.cardano-mainnet.iohk.io", "backbone.cardano.iog.io", "preprod-node.play.dev.cardano.org"]
 BPS = [f"203.0.113.{i}" for i in range(1, 3)]
@@ -89,7 +90,7 @@ def points_of(top: dict[str, Any]) -> set[tuple[str, int]]:
     return out
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(topology(), host(), st.sampled_from(sorted(NETWORKS)))
 def test_conversion_properties(current: dict[str, Any], h: tuple[Role, list[AccessPoint], set[str]], net: str) -> None:
     role, own, known = h

@@ -7,6 +7,7 @@ not a copy of a fact) and names the file and line of each literal that should be
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from pathlib import Path
 
@@ -40,10 +41,16 @@ def _reads_enable_p2p(node: ast.AST) -> bool:
     return isinstance(key, ast.Constant) and key.value == "EnableP2P"
 
 
+@functools.lru_cache(maxsize=512)
+def _tree(source: str, filename: str) -> ast.Module:
+    """One parse of each module for both scans below (they only read the tree)."""
+    return ast.parse(source, filename)
+
+
 def literal_copies(source: str, filename: str) -> list[str]:
     """`file:line: literal (use NAME)` for each constant of FACTS in `source`."""
     found = []
-    for node in ast.walk(ast.parse(source, filename)):
+    for node in ast.walk(_tree(source, filename)):
         if isinstance(node, ast.Constant) and not isinstance(node.value, bool):
             value = node.value
             if isinstance(value, str | int) and value in FACTS:
@@ -131,7 +138,7 @@ def _version_literal(node: ast.AST) -> bool:
 def version_knowledge(source: str, filename: str) -> list[str]:
     """`file:line: ...` for each comparison with a version string and each version literal: what a
     release is and how releases order is the catalogue's alone (cardano/targets.py asks it)."""
-    tree = ast.parse(source, filename)
+    tree = _tree(source, filename)
     docs = _docstrings(tree)
     found, compared = [], set()
     for node in ast.walk(tree):

@@ -10,6 +10,7 @@ import pytest
 from orchestrator.cardano import releases
 from orchestrator.cardano.targets import Standing, UnknownRelease, is_newer, require_known, standing
 from orchestrator.plan import ReleasePin, plan_host
+from tests.unit.playbooks import read_playbook
 from tests.unit.test_plan import FakeFacts, inventory, legacy_config, legacy_topology_for
 
 KNOWN = releases.known_versions()  # the whole catalogue, oldest first
@@ -122,12 +123,11 @@ UPGRADE_NODE = Path(__file__).resolve().parents[2] / "playbooks" / "upgrade-node
 
 
 def test_upgrade_node_targets_the_inventorys_pin_and_leaves_newer_hosts_alone() -> None:
-    from orchestrator.load.playbook import load_playbook
     from orchestrator.load.runspec import compile_run
     from orchestrator.plan import make_plan
 
     inv = _pinned_inventory(releases.TARGET_VERSION)
-    spec = compile_run(load_playbook(UPGRADE_NODE), inv)
+    spec = compile_run(read_playbook(UPGRADE_NODE), inv)
     assert spec.release is not None and spec.release.version == releases.TARGET_VERSION
     facts = {
         "relay1": FakeFacts(config_text=legacy_config(), topology_text=legacy_topology_for("relay1")),
@@ -141,18 +141,18 @@ def test_upgrade_node_targets_the_inventorys_pin_and_leaves_newer_hosts_alone() 
     assert not plan.host("relay2").switch_binary  # already on the pin
     # the same fleet pinned to an older release: nobody is sent back
     inv_old = _pinned_inventory(older)
-    spec_old = compile_run(load_playbook(UPGRADE_NODE), inv_old)
+    spec_old = compile_run(read_playbook(UPGRADE_NODE), inv_old)
     plan_old = make_plan(inv_old, inv_old.hosts, facts, spec_old.release, spec_old.batches, spec_old.programs)
     assert plan_old.host("relay2").reasons == (f"newer than the target ({releases.TARGET_VERSION} > {older}): left alone",)
     assert not plan_old.host("relay2").changed and plan_old.host("relay2").error is None
 
 
 def test_a_pin_the_catalogue_does_not_know_stops_the_run_before_any_host() -> None:
-    from orchestrator.load.playbook import PlaybookError, load_playbook
+    from orchestrator.load.playbook import PlaybookError
     from orchestrator.load.runspec import compile_run
 
     with pytest.raises(PlaybookError, match=r"node_release.version 9\.9\.9 is not a release this tool knows \(known: ") as err:
-        compile_run(load_playbook(UPGRADE_NODE), _pinned_inventory("9.9.9"))
+        compile_run(read_playbook(UPGRADE_NODE), _pinned_inventory("9.9.9"))
     assert "stage.yml" in str(err.value)  # the step's file and line
 
 
@@ -179,14 +179,13 @@ def test_the_p2p_mode_of_an_absent_enable_p2p_is_the_releases() -> None:
 
 
 def test_a_provisional_target_is_said_in_the_plan() -> None:
-    from orchestrator.load.playbook import load_playbook
     from orchestrator.load.runspec import compile_run
 
     provisional = [r.version for r in releases.CATALOGUE if r.provisional]
     assert provisional, "the catalogue holds 11.1 as provisional"
-    spec = compile_run(load_playbook(UPGRADE_NODE), _pinned_inventory(provisional[0]))
+    spec = compile_run(read_playbook(UPGRADE_NODE), _pinned_inventory(provisional[0]))
     assert any(f"cardano-node {provisional[0]} is PROVISIONAL" in w for w in spec.warnings)
-    spec = compile_run(load_playbook(UPGRADE_NODE), _pinned_inventory("11.0.1"))
+    spec = compile_run(read_playbook(UPGRADE_NODE), _pinned_inventory("11.0.1"))
     assert not any("PROVISIONAL" in w for w in spec.warnings)
 
 

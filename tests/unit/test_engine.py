@@ -18,7 +18,7 @@ import pytest
 from rich.console import Console
 
 from orchestrator.cardano.leader_schedule import LeaderSlot
-from orchestrator.load.playbook import load_playbook, parse_serial
+from orchestrator.load.playbook import parse_serial
 from orchestrator.load.runspec import RunSpec, compile_run
 from orchestrator.model import HostStatus, Inventory, Phase, PlanAction
 from orchestrator.plan import HostPlan, Plan, make_plan, plan_host
@@ -28,6 +28,7 @@ from orchestrator.roll.engine import Recheck, Rollout, RolloutResult, RolloutSet
 from orchestrator.roll.journal import OBSERVATIONS, Event, Journal, host_data, last_phases
 from orchestrator.roll.resume import reconcile_host, unfinished_hosts
 from tests.unit.fake_fleet import FakeClock, FakeNode, FakeRemote, fleet
+from tests.unit.playbooks import read_playbook
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "orchestrator" / "cardano" / "data"
@@ -115,7 +116,7 @@ def world(tmp_path: Path, relays: int = 3, producers: int = 1, *, serial: Any = 
         hosts = tuple(replace(h, vars=MappingProxyType({**h.vars, "leader_schedule": setting})) if h.is_producer else h
                       for h in inventory.hosts)  # fmt: skip
         inventory = replace(inventory, hosts=hosts)
-    book = load_playbook(UPGRADE)
+    book = read_playbook(UPGRADE)
     stages = []
     for stage in book.stages:
         if stage.name == "relays" and serial is not None:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from orchestrator.load.playbook import PlaybookError, load_playbook
+from orchestrator.load.playbook import PlaybookError
 from orchestrator.load.runspec import compile_run
 from orchestrator.model import HostStatus, Phase
 from orchestrator.plan import make_plan
@@ -20,6 +20,7 @@ from orchestrator.report.plan_json import plan_as_json
 from orchestrator.roll.engine import Rollout, RolloutResult, RolloutSettings
 from orchestrator.roll.journal import FINAL, Journal
 from tests.unit.fake_fleet import FakeClock, FakeNode, FakeRemote, fleet
+from tests.unit.playbooks import read_playbook
 from tests.unit.test_engine import Facts, legacy_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,7 +35,7 @@ class Estate:
     def __init__(self, tmp: Path, passive: int = 2, extra: dict[str, Any] | None = None, limit: str | None = None,
                  book: Any = None) -> None:  # fmt: skip
         self.inventory = fleet(2, 1, passive=passive, helpers=("lb1",))
-        self.spec = compile_run(book or load_playbook(EXCHANGE), self.inventory, extra_vars={**HOOKS, **(extra or {})},
+        self.spec = compile_run(book or read_playbook(EXCHANGE), self.inventory, extra_vars={**HOOKS, **(extra or {})},
                                 limit=limit)  # fmt: skip
         config = legacy_config()
         topology = json.dumps({"Producers": [{"addr": "203.0.113.11", "port": 3001, "valency": 1}]}) + "\n"
@@ -145,7 +146,7 @@ def test_no_return_after_a_rollback_that_did_not_come_back(tmp_path: Path) -> No
 
 
 def test_min_healthy_on_the_passive_group_pauses_the_rollout(tmp_path: Path) -> None:
-    book = load_playbook(EXCHANGE)
+    book = read_playbook(EXCHANGE)
     floors = tuple(f.__class__(f.group, 2, f.loc) for f in book.stages[0].min_healthy)
     stages = tuple(s.__class__(**{**s.__dict__, "min_healthy": floors}) for s in book.stages)
     e = Estate(tmp_path, passive=3, book=book.__class__(**{**book.__dict__, "stages": stages}))
@@ -174,7 +175,7 @@ def test_min_healthy_naming_no_group_is_refused_at_its_line(tmp_path: Path) -> N
     book = tmp_path / "book.yml"
     book.write_text(EXCHANGE.read_text().replace("  passive_nodes: 1\n", "  pasive_nodes: 1\n", 1))
     with pytest.raises(PlaybookError) as caught:
-        compile_run(load_playbook(book, roles_dir=ROOT / "roles"), fleet(2, 1, passive=1, helpers=("lb1",)),
+        compile_run(read_playbook(book, roles_dir=ROOT / "roles"), fleet(2, 1, passive=1, helpers=("lb1",)),
                     extra_vars=HOOKS)  # fmt: skip
     assert caught.value.message == "min_healthy: no group 'pasive_nodes' in the inventory — did you mean 'passive_nodes'?"
     assert (caught.value.path, caught.value.line) == (str(book), 10)
@@ -188,7 +189,7 @@ def test_a_bad_min_healthy_is_refused(tmp_path: Path, text: str, message: str) -
     book = tmp_path / "book.yml"
     book.write_text(EXCHANGE.read_text().replace("min_healthy:\n  passive_nodes: 1\n", text, 1))
     with pytest.raises(PlaybookError) as caught:
-        load_playbook(book, roles_dir=ROOT / "roles")
+        read_playbook(book, roles_dir=ROOT / "roles")
     assert caught.value.message == message and caught.value.line == 9
 
 
@@ -214,7 +215,7 @@ def test_the_example_estate_drains_each_region_on_its_balancer_and_dbsync_hosts_
 
     inventory = load_inventory(ROOT / "inventory" / "examples" / "exchange-estate")
     assert {h.name for h in inventory.helpers} == {"lb-eu.exchange.example", "lb-us.exchange.example"}
-    spec = compile_run(load_playbook(EXCHANGE), inventory)
+    spec = compile_run(read_playbook(EXCHANGE), inventory)
     assert [s.name for s in spec.stages if s.batches] == ["relays", "passive_nodes"]
     facts = {h.name: Facts(legacy_config(), json.dumps({"Producers": [
         {"addr": "eu-relay01.exchange.example", "port": 3001, "valency": 1}]}) + "\n") for h in inventory.hosts}

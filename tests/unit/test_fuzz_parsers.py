@@ -4,7 +4,8 @@ The contract under test: no input makes a parser raise anything but its document
 type (InventoryError / PlaybookError with a file:line position, FileFormatError naming the file);
 node_rules never raises at all (it reports the node's own error messages as data). Inputs are
 built from structured JSON/YAML-ish values (to reach deep code) and from raw text and bytes (to
-reach the tokenizers). Each test keeps to ~200 examples, so the file runs in seconds.
+reach the tokenizers). Each test keeps to ~50 examples (tests/fuzz_budget.py: CARDANO_FLEET_FUZZ_SCALE
+runs more), so the file runs in seconds.
 """
 
 from __future__ import annotations
@@ -26,10 +27,11 @@ from orchestrator.cardano.topology import desired_topology, parse_topology
 from orchestrator.load.inventory import InventoryError, SourceError, load_inventory, parse_extra_vars
 from orchestrator.load.playbook import PlaybookError, load_playbook, parse_serial
 from orchestrator.model import Role
+from tests.fuzz_budget import examples
 
 ROOT = Path(__file__).resolve().parents[2]
 FUZZ = settings(
-    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+    max_examples=examples(50), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
 )
 
 # ---------------------------------------------------------------------------------------- values
@@ -403,7 +405,7 @@ def test_config_real_file_with_fuzzed_values(data):
     _config_checks(json.dumps(cfg))
 
 
-@settings(FUZZ, max_examples=100)
+@settings(FUZZ, max_examples=examples(30))
 @given(data=st.data())
 def test_planner_never_crashes_on_what_a_host_holds(data):
     """plan_host reads config.json and topology.json from hosts: anything there is an error for that host only."""
@@ -501,7 +503,7 @@ def _yaml_migration_keeps_values(text: str) -> None:
 
 
 # A YAML decode of the real file costs ~20 ms (pure-Python parser), so these run fewer examples.
-YAML_FUZZ = settings(FUZZ, max_examples=20)
+YAML_FUZZ = settings(FUZZ, max_examples=examples(8))
 
 
 @YAML_FUZZ
@@ -531,7 +533,7 @@ def test_node_yaml_raises_only_its_decode_error(text):
         assert str(exc)
 
 
-@settings(FUZZ, max_examples=60)
+@settings(FUZZ, max_examples=examples(20))
 @given(doc=documents(CONFIG_WORDS))
 def test_config_structured_documents_as_block_yaml(doc):
     """The structured documents again, written as block YAML by a YAML 1.2 writer."""

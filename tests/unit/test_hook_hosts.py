@@ -8,12 +8,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from orchestrator.load.playbook import load_playbook
 from orchestrator.load.runspec import compile_run
 from orchestrator.plan import Plan, make_plan
 from orchestrator.ssh.transport import CommandResult
 from orchestrator.workflow import check_hook_hosts
 from tests.unit.fake_fleet import fleet
+from tests.unit.playbooks import read_playbook
 from tests.unit.test_engine import Facts, legacy_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,7 +23,7 @@ HOOKS = {"drain_command": "disable {{ inventory_hostname }}", "drain_delegate_to
 
 def plan_with(playbook: Path) -> Plan:
     inventory = fleet(1, 1, passive=1, helpers=("lb1",), **HOOKS)
-    spec = compile_run(load_playbook(playbook, roles_dir=ROOT / "roles"), inventory)
+    spec = compile_run(read_playbook(playbook, roles_dir=ROOT / "roles"), inventory)
     topology = json.dumps({"Producers": [{"addr": "203.0.113.11", "port": 3001, "valency": 1}]}) + "\n"
     facts = {h.name: Facts(legacy_config(), topology) for h in inventory.hosts}
     return make_plan(inventory, spec.hosts, facts, spec.release, spec.batches, spec.programs)

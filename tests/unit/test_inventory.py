@@ -23,6 +23,7 @@ from orchestrator.load.inventory import (
     parse_extra_vars,
 )
 from orchestrator.model import Role
+from tests.fuzz_budget import examples
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "inventories"
 EXAMPLES = Path(__file__).resolve().parents[2] / "inventory" / "examples"
@@ -621,13 +622,13 @@ def _load_text(text: str) -> None:
             load_inventory(path)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(100), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.text())
 def test_fuzz_arbitrary_text_only_raises_inventory_error(text: str) -> None:
     _load_text(text.encode("utf-8", "replace").decode("utf-8"))
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(75), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_TREES)
 def test_fuzz_inventory_shaped_yaml_only_raises_inventory_error(tree: object) -> None:
     document = tree if isinstance(tree, dict) else {"all": tree}
@@ -637,7 +638,7 @@ def test_fuzz_inventory_shaped_yaml_only_raises_inventory_error(tree: object) ->
     _load_text(block.getvalue())
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(100), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=200))
 def test_fuzz_arbitrary_bytes_only_raise_inventory_error(data: bytes) -> None:
     with tempfile.TemporaryDirectory() as directory:

@@ -18,6 +18,7 @@ from orchestrator.load.inventory import InventoryError, SourceError, load_invent
 from orchestrator.report.inventory_json import render_inventory_json
 from orchestrator.report.inventory_table import print_inventory
 from orchestrator.report.terminal import make_console
+from tests.fuzz_budget import examples
 
 BASE = "[all:vars]\nlayout=iog\ncardano_network=mainnet\n\n[relays]\nr1 ansible_host=203.0.113.1 {extra}\n"
 
@@ -155,7 +156,7 @@ _NAMES = st.sampled_from(["ansible_host", "ansible_user", "ansible_port", "confi
                           "ansible_connection", "sync_soak_seconds", "node_address", "whatever"])  # fmt: skip
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(30), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(variables=st.dictionaries(_NAMES, _VALUE, max_size=4), secret=st.text(
     st.characters(min_codepoint=48, max_codepoint=122), min_size=6, max_size=20))
 def test_fuzz_no_traceback_and_no_secret(tmp_path: Path, variables: dict[str, object], secret: str) -> None:

@@ -15,10 +15,10 @@ from ruamel.yaml import YAML
 
 from orchestrator.cardano import node_rules
 from orchestrator.load.inventory import InventoryError, load_inventory
-from orchestrator.load.playbook import load_playbook
 from orchestrator.load.runspec import compile_run
 from orchestrator.model import Role
 from orchestrator.plan import Plan, make_plan
+from tests.unit.playbooks import read_playbook
 from tests.unit.test_engine import Facts
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -85,7 +85,7 @@ def facts_for(host: str, config: str | None = None) -> Facts:
 def plan_of(tmp: Path, extra: dict[str, Any] | None = None, facts: dict[str, Facts] | None = None,
             **inv: Any) -> Plan:  # fmt: skip
     inventory = load_inventory(inventory_file(tmp, **inv), extra_vars=extra)
-    spec = compile_run(load_playbook(UPGRADE, roles_dir=ROOT / "roles"), inventory, extra_vars=extra)
+    spec = compile_run(read_playbook(UPGRADE, roles_dir=ROOT / "roles"), inventory, extra_vars=extra)
     all_facts = {h.name: facts_for(h.name) for h in inventory.hosts} | (facts or {})
     return make_plan(inventory, spec.hosts, all_facts, spec.release, spec.batches, spec.programs)
 

@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 
 from orchestrator.cardano.layouts import GUILD, IOG
-from orchestrator.load.playbook import PlaybookError, load_playbook
+from orchestrator.load.playbook import PlaybookError
 from orchestrator.load.runspec import compile_run
 from orchestrator.model import Host, Inventory, Role
 from orchestrator.plan import ReleasePin, make_plan, plan_host
 from orchestrator.report.plan_json import plan_as_json
+from tests.unit.playbooks import read_playbook
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "orchestrator" / "cardano" / "data"
@@ -141,7 +142,7 @@ def test_plan_json_has_a_stable_shape():
 def test_compiled_upgrade_playbook_batches_relays_then_producers():
     inv = inventory()
     pinned = Inventory(inv.source, tuple(_with_release(h) for h in inv.hosts), inv.groups)
-    spec = compile_run(load_playbook(ROOT / "playbooks" / "upgrade-8.9.0.yml"), pinned)
+    spec = compile_run(read_playbook(ROOT / "playbooks" / "upgrade-8.9.0.yml"), pinned)
     assert [s.name for s in spec.stages] == ["relays", "passive_nodes", "block_producers"]
     assert spec.batches == (("relay1",), ("relay2",), ("bp1",))
     assert spec.release is not None and spec.release.sha256 == "cd" * 32
@@ -156,7 +157,7 @@ def test_compiled_upgrade_playbook_batches_relays_then_producers():
 def test_a_release_without_sha256_is_refused_unless_explicitly_allowed():
     inv = inventory()
     unpinned = Inventory(inv.source, tuple(_with_release(h, sha=None) for h in inv.hosts), inv.groups)
-    playbook = load_playbook(ROOT / "playbooks" / "upgrade-8.9.0.yml")
+    playbook = read_playbook(ROOT / "playbooks" / "upgrade-8.9.0.yml")
     with pytest.raises(PlaybookError, match="no pinned sha256") as err:
         compile_run(playbook, unpinned)
     assert "stage.yml" in str(err.value)  # names the step's file and line
@@ -217,5 +218,5 @@ def test_a_batch_waits_for_its_slowest_host():
 def test_sync_gate_role_settings_reach_the_gate_policy(extra, stall, interval, timeout):
     inv = inventory()
     pinned = Inventory(inv.source, tuple(_with_release(h) for h in inv.hosts), inv.groups)
-    spec = compile_run(load_playbook(ROOT / "playbooks" / "upgrade-8.9.0.yml"), pinned, extra_vars=extra)
+    spec = compile_run(read_playbook(ROOT / "playbooks" / "upgrade-8.9.0.yml"), pinned, extra_vars=extra)
     assert (spec.gate.stall_timeout, spec.gate.interval, spec.gate.overall_timeout) == (stall, interval, timeout)

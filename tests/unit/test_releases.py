@@ -23,9 +23,17 @@ def members(path: Path) -> dict[str, tarfile.TarInfo]:
         return {info.name: info for info in tar.getmembers()}
 
 
-def test_8_9_0_layout_and_stable_sha(tmp_path: Path) -> None:
-    first = releases.build_release("8.9.0", tmp_path / "a")
-    second = releases.build_release("8.9.0", tmp_path / "b")
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, releases.Release]:
+    """Each release tarball built once for this module (a build takes most of a second); tests that
+    extract one do it into their own directory."""
+    out = tmp_path_factory.mktemp("releases")
+    return {version: releases.build_release(version, out / version) for version in ("8.7.3", "8.9.0")}
+
+
+def test_8_9_0_layout_and_stable_sha(tmp_path: Path, built: dict[str, releases.Release]) -> None:
+    first = built["8.9.0"]
+    second = releases.build_release("8.9.0", tmp_path / "b")  # a second build: byte for byte the same
     assert first.sha256 == second.sha256 == hashlib.sha256(first.path.read_bytes()).hexdigest()
     assert first.path.read_bytes() == second.path.read_bytes()
     assert (first.filename, first.binary_subdir) == ("cardano-node-8.9.0-linux.tar.gz", "bin")
@@ -49,8 +57,8 @@ def test_8_9_0_layout_and_stable_sha(tmp_path: Path) -> None:
         assert extracted.read() == (DATA / "8.9.0" / "preprod" / "conway-genesis.json").read_bytes()
 
 
-def test_8_7_3_layout_is_self_consistent(tmp_path: Path) -> None:
-    release = releases.build_release("8.7.3", tmp_path)
+def test_8_7_3_layout_is_self_consistent(tmp_path: Path, built: dict[str, releases.Release]) -> None:
+    release = built["8.7.3"]
     assert release.binary_subdir == ""
     entries = members(release.path)
     assert entries["./cardano-node"].mode == 0o755 and entries["./cardano-cli"].mode == 0o755
@@ -65,9 +73,9 @@ def test_8_7_3_layout_is_self_consistent(tmp_path: Path) -> None:
     assert check.ok, check.errors
 
 
-def test_zipapps_run_under_bare_python(tmp_path: Path) -> None:
+def test_zipapps_run_under_bare_python(tmp_path: Path, built: dict[str, releases.Release]) -> None:
     for version, subdir in (("8.7.3", ""), ("8.9.0", "bin")):
-        release = releases.build_release(version, tmp_path / version)
+        release = built[version]
         with tarfile.open(release.path) as tar:
             tar.extractall(tmp_path / version / "x", filter="tar")
         binary = tmp_path / version / "x" / subdir / "cardano-node"

@@ -229,13 +229,14 @@ def test_an_interrupted_run_prints_its_run_id_and_the_resume_command(tmp_path: P
     _interrupted_journal(state, "20990101T000000Z-int000")
     code = ("import sys, time\n"
             "from orchestrator.commands import run as r\n"
-            "r.load_or_explain = lambda *a: time.sleep(30)\n"
+            "r.load_or_explain = lambda *a: (print('loading', flush=True), time.sleep(30))\n"
             "from orchestrator.cli import main\n"
             f"sys.exit(main(['run', '-i', 'hosts.yml', 'upgrade-8.9.0', '--yes', '--state-dir', {str(state)!r}, "
             "'--resume']))\n")  # fmt: skip
     proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)  # fmt: skip
-    time.sleep(3)
+    assert proc.stdout is not None
+    assert proc.stdout.readline() == "loading\n"  # the run is under way (its signal handlers are in place)
     proc.send_signal(signal.SIGINT)
     _out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err

@@ -22,6 +22,7 @@ from orchestrator.load.runspec import compile_run
 from orchestrator.model import PlanAction
 from orchestrator.plan import Plan, make_plan
 from orchestrator.report.plan_json import plan_as_json
+from tests.unit.playbooks import read_playbook
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "orchestrator" / "cardano" / "data"
@@ -100,7 +101,7 @@ def write_playbook(tmp: Path, source: Path = UPGRADE, play_vars: dict[str, Any] 
 def plan_of(tmp: Path, extra: dict[str, Any] | None = None, *, playbook: Path = UPGRADE,
             facts: dict[str, Facts] | None = None, **inventory_vars: Any) -> Plan:  # fmt: skip
     inventory = load_inventory(write_inventory(tmp, **inventory_vars), extra_vars=extra)
-    book = load_playbook(playbook, roles_dir=ROOT / "roles")
+    book = read_playbook(playbook, roles_dir=ROOT / "roles")
     spec = compile_run(book, inventory, extra_vars=extra)
     facts = facts or {h.name: legacy_facts(h.name) for h in inventory.hosts}
     return make_plan(inventory, spec.hosts, facts, spec.release, spec.batches, spec.programs)
@@ -185,9 +186,20 @@ def leader(plan: Plan) -> dict[str, Any]:
     return found
 
 
+@pytest.fixture(scope="module")
+def default_plans(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Plan]:
+    """The plans without any setting, made once for the tests that compare a setting's plan with them."""
+    return {
+        "upgrade": plan_of(tmp_path_factory.mktemp("default-upgrade")),
+        "exchange": plan_of(tmp_path_factory.mktemp("default-exchange"), HOOK_BASE, playbook=EXCHANGE),
+    }
+
+
 @pytest.mark.parametrize(("setting", "extra", "differs"), SETTINGS, ids=[s[0] for s in SETTINGS])
-def test_each_setting_changes_the_plan(tmp_path: Path, setting: str, extra: dict[str, Any], differs: Any) -> None:
-    assert not differs(plan_of(tmp_path)), f"{setting}: the default plan already shows the difference"
+def test_each_setting_changes_the_plan(
+    tmp_path: Path, setting: str, extra: dict[str, Any], differs: Any, default_plans: dict[str, Plan]
+) -> None:
+    assert not differs(default_plans["upgrade"]), f"{setting}: the default plan already shows the difference"
     assert differs(plan_of(tmp_path, extra)), f"{setting}: -e {extra} changed nothing"
 
 
@@ -207,9 +219,11 @@ HOOK_SETTINGS = [
 
 
 @pytest.mark.parametrize(("setting", "extra", "differs"), HOOK_SETTINGS, ids=[s[0] for s in HOOK_SETTINGS])
-def test_each_hook_setting_changes_the_plan(tmp_path: Path, setting: str, extra: dict[str, Any], differs: Any) -> None:
-    base = {} if setting == "drain_command" else HOOK_BASE
-    assert not differs(plan_of(tmp_path, base, playbook=EXCHANGE)), f"{setting}: the default plan already shows it"
+def test_each_hook_setting_changes_the_plan(
+    tmp_path: Path, setting: str, extra: dict[str, Any], differs: Any, default_plans: dict[str, Plan]
+) -> None:
+    base = plan_of(tmp_path, playbook=EXCHANGE) if setting == "drain_command" else default_plans["exchange"]
+    assert not differs(base), f"{setting}: the default plan already shows it"
     assert differs(plan_of(tmp_path, {**HOOK_BASE, **extra}, playbook=EXCHANGE)), f"{setting}: -e {extra} changed nothing"
 
 
@@ -335,7 +349,7 @@ def test_leader_schedule_from_any_layer_reaches_the_probe(tmp_path: Path, layer:
     inventory = load_inventory(write_inventory(tmp_path, **({"bp1_vars": {"leader_schedule": SCHEDULE}}
                                                             if layer == "inventory" else {})), extra_vars=extra)  # fmt: skip
     playbook = write_playbook(tmp_path, play_vars={"leader_schedule": SCHEDULE}) if layer == "playbook" else UPGRADE
-    spec = compile_run(load_playbook(playbook, roles_dir=ROOT / "roles"), inventory, extra_vars=extra)
+    spec = compile_run(read_playbook(playbook, roles_dir=ROOT / "roles"), inventory, extra_vars=extra)
     bp1 = next(h for h in probe_hosts(spec) if h.name == "bp1")
     assert bp1.vars["leader_schedule"] == SCHEDULE
     from orchestrator.facts.probe import build_probe
@@ -347,6 +361,6 @@ def test_a_bad_leader_schedule_in_a_playbook_is_refused_at_its_line(tmp_path: Pa
     """Issue 29: at the playbook's own line (its vars), not at the role's step."""
     playbook = write_playbook(tmp_path, play_vars={"leader_schedule": {"source": "sqlite", "path": "/b.db"}})
     with pytest.raises(PlaybookError) as caught:
-        compile_run(load_playbook(playbook, roles_dir=ROOT / "roles"), load_inventory(write_inventory(tmp_path)))
+        compile_run(read_playbook(playbook, roles_dir=ROOT / "roles"), load_inventory(write_inventory(tmp_path)))
     assert caught.value.path == str(playbook)
     assert "leader_schedule: unknown source 'sqlite'" in caught.value.message
