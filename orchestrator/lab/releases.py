@@ -22,6 +22,7 @@ without a timestamp), so the same sources give the same sha256: the operator pin
 from __future__ import annotations
 
 import ast
+import functools
 import gzip
 import hashlib
 import importlib.util
@@ -95,6 +96,14 @@ def _imports(module: str) -> tuple[set[str], set[str]]:
 
 def bundled_modules(entry: str = ENTRY_MODULE) -> list[str]:
     """The orchestrator modules the simulated node needs; refuses any non-stdlib import."""
+    return list(_bundled_modules(entry))
+
+
+# Every zipapp (two per release) needs the same module walk and the same vendored files: worked out
+# once per process (a walk parses ~20 modules; the vendored files are read and compiled), so a
+# build costs its own files only. The files a zipapp carries are read at each build.
+@functools.cache
+def _bundled_modules(entry: str) -> tuple[str, ...]:
     seen: set[str] = set()
     todo = [entry]
     while todo:
@@ -107,11 +116,16 @@ def bundled_modules(entry: str = ENTRY_MODULE) -> list[str]:
         if foreign:
             raise ValueError(f"{module} imports non-stdlib modules {foreign}: hosts have a bare python3")
         todo += sorted(ours - seen)
-    return sorted(seen)
+    return tuple(sorted(seen))
 
 
 def vendored_files() -> dict[str, bytes]:
     """The bundled third-party packages' .py files (and their bytecode), by path in the zipapp."""
+    return dict(_vendored_files())
+
+
+@functools.cache
+def _vendored_files() -> tuple[tuple[str, bytes], ...]:
     files: dict[str, bytes] = {}
     for dotted in sorted(VENDORED.values()):
         spec = importlib.util.find_spec(dotted)
@@ -125,7 +139,7 @@ def vendored_files() -> dict[str, bytes]:
             name = "/".join(parts) + "/" + source.relative_to(root).as_posix()
             files[name] = source.read_bytes()
             files[name + "c"] = compiled(files[name], name)
-    return files
+    return tuple(files.items())
 
 
 def _zip_entry(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
