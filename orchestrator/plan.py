@@ -71,7 +71,7 @@ class HostPlan:
     @property
     def refusal(self) -> str | None:
         """Why the run will refuse this host's restart though files change (a producer whose KES is at or
-        below `kes_min_periods`: a restart does not renew it); None when the run would go ahead. The
+        below `kes_refuse_restart_periods`: a restart does not renew it); None when the run would go ahead. The
         plan shows such a host as refused with this reason, never as a plain `restart`."""
         if not self.changed or self.action != PlanAction.RESTART or self.leader is None:
             return None

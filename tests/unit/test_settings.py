@@ -173,7 +173,8 @@ SETTINGS = [
     ("leader_margin_seconds", {"leader_margin_seconds": 300}, lambda p: leader(p)["margin_seconds"] == 300),
     ("leader_settle_seconds", {"leader_settle_seconds": 5}, lambda p: leader(p)["settle_seconds"] == 5),
     ("leader_max_wait_seconds", {"leader_max_wait_seconds": 60}, lambda p: leader(p)["max_wait_seconds"] == 60),
-    ("kes_min_periods", {"kes_min_periods": 10}, lambda p: leader(p)["kes"]["min_periods"] == 10),
+    ("kes_refuse_restart_periods", {"kes_refuse_restart_periods": 10},
+     lambda p: leader(p)["kes"]["refuse_restart_periods"] == 10),
 ]  # fmt: skip
 
 
@@ -281,7 +282,7 @@ def test_precedence_of_every_layer(tmp_path: Path, layer: str, setup: dict[str, 
     ({"sync_min_hot_peers": -1}, "sync_gate: min_hot_peers must be a whole number ≥ 0, not -1"),
     ({"peer_sharing": "sometimes"}, "migrate_config: peer_sharing must be true or false, not 'sometimes'"),
     ({"leader_margin_seconds": "two minutes"}, "restart_node: leader_margin_seconds must be a number ≥ 0"),
-    ({"kes_min_periods": -1}, "restart_node: kes_min_periods must be a whole number ≥ 0, not -1"),
+    ({"kes_refuse_restart_periods": -1}, "restart_node: kes_refuse_restart_periods must be a whole number ≥ 0, not -1"),
 ])  # fmt: skip
 def test_a_bad_value_is_refused_where_the_operator_wrote_it(tmp_path: Path, extra: dict[str, Any],
                                                             message: str) -> None:
@@ -350,3 +351,38 @@ def test_a_bad_leader_schedule_in_a_playbook_is_refused_at_its_line(tmp_path: Pa
         compile_run(load_playbook(playbook, roles_dir=ROOT / "roles"), load_inventory(write_inventory(tmp_path)))
     assert caught.value.path == str(playbook)
     assert "leader_schedule: unknown source 'sqlite'" in caught.value.message
+
+
+# ---- a deprecated setting name (issue 29): read as its new name from every source, with a warning at
+#      the operator's file:line:col; both names together are refused as given twice ---------------------
+
+OLD_KES, NEW_KES = "kes_min_periods", "kes_refuse_restart_periods"
+
+
+@pytest.mark.parametrize("layer", ["inventory host vars", "playbook vars", "-e"])
+def test_the_old_kes_name_is_read_as_the_new_one_with_a_warning(tmp_path: Path, layer: str) -> None:
+    inventory_vars: dict[str, Any] = {"bp1_vars": {OLD_KES: 10}} if layer == "inventory host vars" else {}
+    extra = {OLD_KES: 10} if layer == "-e" else None
+    playbook = write_playbook(tmp_path, play_vars={OLD_KES: 10}) if layer == "playbook vars" else UPGRADE
+    inventory = load_inventory(write_inventory(tmp_path, **inventory_vars), extra_vars=extra)
+    book = load_playbook(playbook, roles_dir=ROOT / "roles")
+    spec = compile_run(book, inventory, extra_vars=extra)
+    said = [w for w in spec.warnings if f"'{OLD_KES}' is deprecated: it is now '{NEW_KES}'" in w]
+    assert len(said) == 1, spec.warnings
+    where = {"inventory host vars": str(tmp_path / "hosts.yml"), "playbook vars": str(playbook), "-e": "-e"}[layer]
+    assert said[0].startswith(f"{where}:"), said
+    facts = {h.name: legacy_facts(h.name) for h in inventory.hosts}
+    plan = make_plan(inventory, spec.hosts, facts, spec.release, spec.batches, spec.programs)
+    assert leader(plan)["kes"]["refuse_restart_periods"] == 10
+
+
+def test_both_kes_names_in_one_place_are_refused_as_given_twice(tmp_path: Path) -> None:
+    from orchestrator.load.inventory import InventoryError
+
+    with pytest.raises(InventoryError, match=f"'{NEW_KES}' is given twice"):
+        load_inventory(write_inventory(tmp_path, bp1_vars={NEW_KES: 4, OLD_KES: 5}))
+    with pytest.raises(InventoryError, match=f"'{NEW_KES}' is given twice"):
+        load_inventory(write_inventory(tmp_path), extra_vars={NEW_KES: 4, OLD_KES: 5})
+    with pytest.raises(PlaybookError, match=f"'{NEW_KES}' is given twice") as caught:
+        load_playbook(write_playbook(tmp_path, role_vars={NEW_KES: 4, OLD_KES: 5}), roles_dir=ROOT / "roles")
+    assert caught.value.line > 1
