@@ -96,21 +96,21 @@ class RestartNode:
 
 
     def guard(self, ctx: PlanContext) -> leader_window.LeaderGuard:
-        """The producer's restart guard from its facts (getattr: fakes of FactsLike may lack them)."""
+        """The producer's restart guard from its facts."""
         facts = ctx.facts
         setting = self.schedule_setting
         source = None
-        slots = getattr(facts, "leader_schedule", None)
+        slots = facts.leader_schedule
         if setting is not None:
             source = f"{setting['source']} {setting.get('path') or ''}".strip()
-            error = getattr(facts, "leader_schedule_error", None)
+            error = facts.leader_schedule_error
             if error is not None or slots is None:
                 raise HostPlanError(f"leader schedule ({source}) could not be read: {error or 'not probed'}; "
                                     "a block producer is not restarted blind when its schedule is configured")  # fmt: skip
         return leader_window.build_guard(
             self.window, source=source, slots=tuple(slots or ()),
-            remaining_kes_periods=getattr(facts, "remaining_kes_periods", None),
-            downtime_seconds=getattr(facts, "last_start_seconds", None),
+            remaining_kes_periods=facts.remaining_kes_periods,
+            downtime_seconds=facts.last_start_seconds,
         )  # fmt: skip
 
 

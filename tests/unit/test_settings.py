@@ -9,19 +9,21 @@ plain data.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from ruamel.yaml import YAML
 
+from orchestrator.facts.model import HostFacts
 from orchestrator.load.inventory import load_inventory, parse_extra_vars
 from orchestrator.load.playbook import PlaybookError, load_playbook
 from orchestrator.load.runspec import compile_run
 from orchestrator.model import PlanAction
 from orchestrator.plan import Plan, make_plan
 from orchestrator.report.plan_json import plan_as_json
+from tests.unit.facts_builder import host_facts
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "orchestrator" / "cardano" / "data"
@@ -35,17 +37,7 @@ CONFIG = "/opt/cardano/config/config.json"
 RELAY9 = {"accessPoints": [{"address": "relay9.example.com", "port": 3001}], "valency": 1}
 
 
-@dataclass(frozen=True)
-class Facts:
-    node_version: str | None = "8.7.3"
-    config_text: str | None = None
-    topology_text: str | None = None
-    releases: tuple[str, ...] = ("8.7.3",)
-    reachable: bool = True
-    error: str | None = None
-
-
-def legacy_facts(host: str) -> Facts:
+def legacy_facts(host: str) -> HostFacts:
     cfg = json.loads((DATA / "8.7.3" / "mainnet" / "config.json").read_text())
     cfg["EnableP2P"] = False
     own = {"relay1": ["203.0.113.12", "203.0.113.21"], "relay2": ["203.0.113.11", "203.0.113.21"],
@@ -54,7 +46,7 @@ def legacy_facts(host: str) -> Facts:
     if host != "bp1":
         producers += [{"addr": "backbone.cardano.iog.io", "port": 3001, "valency": 2},
                       {"addr": FRIEND, "port": 3001, "valency": 1}]  # fmt: skip
-    return Facts(config_text=json.dumps(cfg, indent=2) + "\n",
+    return host_facts(host, config_text=json.dumps(cfg, indent=2) + "\n",
                  topology_text=json.dumps({"Producers": producers}, indent=2) + "\n")  # fmt: skip
 
 
@@ -98,7 +90,7 @@ def write_playbook(tmp: Path, source: Path = UPGRADE, play_vars: dict[str, Any] 
 
 
 def plan_of(tmp: Path, extra: dict[str, Any] | None = None, *, playbook: Path = UPGRADE,
-            facts: dict[str, Facts] | None = None, **inventory_vars: Any) -> Plan:  # fmt: skip
+            facts: dict[str, HostFacts] | None = None, **inventory_vars: Any) -> Plan:  # fmt: skip
     inventory = load_inventory(write_inventory(tmp, **inventory_vars), extra_vars=extra)
     book = load_playbook(playbook, roles_dir=ROOT / "roles")
     spec = compile_run(book, inventory, extra_vars=extra)
@@ -119,17 +111,18 @@ def addresses(topology: dict[str, Any]) -> set[str]:
     return {p["address"] for g in topology["localRoots"] for p in g["accessPoints"]}
 
 
-def after_upgrade(tmp: Path) -> dict[str, Facts]:
+def after_upgrade(tmp: Path) -> dict[str, HostFacts]:
     """Each host as the default upgrade leaves it: 8.9.0, P2P config and topology written."""
     plan = plan_of(tmp)
     out = {}
     for hp in plan.hosts:
         files = {c.path: c.content.decode() for c in hp.files}
-        out[hp.host.name] = Facts("8.9.0", files[CONFIG], files[TOPOLOGY], ("8.7.3", "8.9.0"))
+        out[hp.host.name] = host_facts(hp.host.name, node_version="8.9.0", config_text=files[CONFIG],
+                                       topology_text=files[TOPOLOGY], releases=("8.7.3", "8.9.0"))
     return out
 
 
-def drifted(facts: dict[str, Facts], host: str) -> dict[str, Facts]:
+def drifted(facts: dict[str, HostFacts], host: str) -> dict[str, HostFacts]:
     """One host's topology lost an access point of its own group (a topology-only change on a P2P node)."""
     topo = json.loads(facts[host].topology_text or "")
     topo["localRoots"][0]["accessPoints"] = topo["localRoots"][0]["accessPoints"][:1]
