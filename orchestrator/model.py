@@ -312,3 +312,4 @@ class Playbook:
     stages: tuple[Stage, ...]
     vars: Mapping[str, Any] = field(default_factory=_frozen)
     pause_after: str | None = None  # "canary": the run asks for approval after the first batch (run --step)
+    warnings: tuple[str, ...] = ()  # "path:line:col: message": deprecated names read as their new ones

@@ -11,7 +11,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from orchestrator.actions.base import (
-    FactsLike,
     FileChange,
     HostDraft,
     HostPlanError,
@@ -30,11 +29,12 @@ from orchestrator.cardano.diffs import FileDiff
 from orchestrator.cardano.errors import FileFormatError
 from orchestrator.cardano.targets import Standing, standing
 from orchestrator.facts.clock import skew_refusal
+from orchestrator.facts.model import HostFacts
 from orchestrator.model import Hook, Host, Inventory, PassiveTopology, PlanAction, ReleasePin
 from orchestrator.roll.gates import GatePolicy
 from orchestrator.roll.window import LeaderGuard
 
-__all__ = ["FactsLike", "FileChange", "HostPlan", "Plan", "PlannedStep", "ReleasePin", "default_program", "make_plan",
+__all__ = ["FileChange", "HostPlan", "Plan", "PlannedStep", "ReleasePin", "default_program", "make_plan",
            "live_state", "own_peers", "plan_host"]  # fmt: skip
 
 
@@ -71,7 +71,7 @@ class HostPlan:
     @property
     def refusal(self) -> str | None:
         """Why the run will refuse this host's restart though files change (a producer whose KES is at or
-        below `kes_min_periods`: a restart does not renew it); None when the run would go ahead. The
+        below `kes_refuse_restart_periods`: a restart does not renew it); None when the run would go ahead. The
         plan shows such a host as refused with this reason, never as a plain `restart`."""
         if not self.changed or self.action != PlanAction.RESTART or self.leader is None:
             return None
@@ -148,7 +148,7 @@ def default_program(release: ReleasePin | None, host: Host | None = None) -> tup
     return tuple(steps)
 
 
-def _refused(host: Host, facts: FactsLike, target: str | None, error: str, live: str | None = None) -> HostPlan:
+def _refused(host: Host, facts: HostFacts, target: str | None, error: str, live: str | None = None) -> HostPlan:
     return HostPlan(host, facts.node_version if facts.reachable else None, target, False, False, (), (),
                     PlanAction.NONE, (), error=error, live_state=live)  # fmt: skip
 
@@ -159,18 +159,18 @@ _NOT_STEADY = {"inactive": "stopped", "failed": "failed", "activating": "startin
                "deactivating": "stopping", "reloading": "reloading"}  # fmt: skip
 
 
-def live_state(host: Host, facts: FactsLike) -> tuple[str, str] | None:
+def live_state(host: Host, facts: HostFacts) -> tuple[str, str] | None:
     """(state, why) when the host is not steady enough to plan: its node stopped, failed, starting,
     stopping or reloading (the facts' `systemctl show` ActiveState), or its run lock held by another run.
     A plan never calls such a host "nothing to do", and a run refuses to start while one is in scope: a
     rolling upgrade assumes every node it does not touch is serving, and restarting a node someone
     stopped on purpose (or one another run is changing) would be a surprise. None: steady."""
-    holder = getattr(facts, "run_lock", None)  # HostFacts always has it; a FactsLike fake may not
-    if isinstance(holder, str) and holder:
+    holder = facts.run_lock
+    if holder:
         return (f"locked by {holder}", f"locked by run {holder}: another run is changing this host (or was killed "
                 f"while it did); let it finish, or resume it (run --resume {holder})")  # fmt: skip
-    active = getattr(facts, "service_active", None)
-    state = _NOT_STEADY.get(active) if isinstance(active, str) else None
+    active = facts.service_active
+    state = _NOT_STEADY.get(active) if active is not None else None
     if state is None:
         return None
     unit = host.layout.service_name
@@ -199,7 +199,7 @@ def _hooks_not_run(host: Host, steps: Sequence[PlannedStep]) -> list[str]:
 def plan_host(
     host: Host,
     inventory: Inventory,
-    facts: FactsLike,
+    facts: HostFacts,
     release: ReleasePin | None,
     program: Sequence[PlannedStep] | None = None,
     *,
@@ -252,8 +252,8 @@ def plan_host(
         return _refused(host, facts, draft.target_version,
                         f"{reading}: cannot be used as it is ({type(e).__name__}: {e})")  # fmt: skip
     action = draft.action or PlanAction.NONE
-    skew = getattr(facts, "clock_skew", None)  # HostFacts always has it; a FactsLike fake may not
-    if isinstance(skew, int | float) and (draft.changes_files_or_binary or draft.stage_release):
+    skew = facts.clock_skew
+    if skew is not None and (draft.changes_files_or_binary or draft.stage_release):
         why = skew_refusal(skew, (draft.gate or GatePolicy()).max_clock_skew)
         if why is not None:  # its gate would measure every lag against the wrong slot
             return _refused(host, facts, draft.target_version, why)
@@ -274,7 +274,7 @@ def plan_host(
 def make_plan(
     inventory: Inventory,
     hosts: Sequence[Host],
-    facts: Mapping[str, FactsLike],
+    facts: Mapping[str, HostFacts],
     release: ReleasePin | None,
     batches: Sequence[Sequence[str]],
     programs: Mapping[str, Sequence[PlannedStep]] | None = None,
@@ -286,8 +286,6 @@ def make_plan(
     for host in hosts:
         program = programs.get(host.name, ()) if programs is not None else None
         hp = plan_host(host, inventory, facts[host.name], release, program)
-        # getattr: fakes of FactsLike in tests may not know it; HostFacts always does
-        last = getattr(facts[host.name], "last_start_seconds", None)
-        skew = getattr(facts[host.name], "clock_skew", None)
+        last, skew = facts[host.name].last_start_seconds, facts[host.name].clock_skew
         plans.append(replace(hp, batch=batch_of.get(host.name, 0), last_start_seconds=last, clock_skew=skew))
     return Plan(tuple(plans), release, tuple(tuple(b) for b in batches))

@@ -21,7 +21,7 @@ from orchestrator.load.playbook import load_playbook
 from orchestrator.load.runspec import RunSpec, compile_run
 from orchestrator.load.vault import VaultSecrets
 from orchestrator.model import Host, Inventory, Playbook
-from orchestrator.plan import FactsLike, HostPlan, Plan, make_plan, plan_host
+from orchestrator.plan import HostPlan, Plan, make_plan, plan_host
 from orchestrator.roll.engine import Recheck
 from orchestrator.roll.gates import GateSample
 from orchestrator.ssh.transport import Fleet
@@ -57,8 +57,7 @@ def open_fleet(hosts: tuple[Host, ...], forks: int = 20, accept_new_host_keys: b
 
 def plan_from_facts(loaded: Loaded, facts: Mapping[str, HostFacts]) -> Plan:
     spec = loaded.spec
-    as_planned: Mapping[str, FactsLike] = facts
-    return make_plan(loaded.inventory, spec.hosts, as_planned, spec.release, spec.batches, spec.programs)
+    return make_plan(loaded.inventory, spec.hosts, facts, spec.release, spec.batches, spec.programs)
 
 
 def probe_hosts(spec: RunSpec) -> list[Host]:

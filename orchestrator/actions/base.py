@@ -15,6 +15,7 @@ from enum import IntEnum
 from typing import Any, Protocol
 
 from orchestrator.cardano.diffs import FileDiff
+from orchestrator.facts.model import HostFacts
 from orchestrator.model import Hook, Host, Inventory, PlanAction, ReleasePin
 from orchestrator.roll.gates import GatePolicy
 from orchestrator.roll.window import LeaderGuard
@@ -61,23 +62,6 @@ class HostPlanError(Exception):
     """This host cannot be planned as the playbook asks; the message is the reason shown for it."""
 
 
-class FactsLike(Protocol):
-    """The facts the actions read (orchestrator.facts.probe.HostFacts provides them)."""
-
-    @property
-    def reachable(self) -> bool: ...
-    @property
-    def error(self) -> str | None: ...
-    @property
-    def node_version(self) -> str | None: ...
-    @property
-    def config_text(self) -> str | None: ...
-    @property
-    def topology_text(self) -> str | None: ...
-    @property
-    def releases(self) -> tuple[str, ...]: ...
-
-
 @dataclass(frozen=True)
 class FileChange:
     path: str
@@ -94,7 +78,7 @@ class PlanContext:
 
     host: Host
     inventory: Inventory
-    facts: FactsLike
+    facts: HostFacts
     release: ReleasePin | None  # what stage_release pins for this run (None: no release staged)
 
 

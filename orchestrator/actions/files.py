@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 
-from orchestrator.actions.base import FactsLike, HostPlanError
+from orchestrator.actions.base import HostPlanError
+from orchestrator.facts.model import HostFacts
 
 
 def refuse_undecodable(text: str, path: str) -> None:
@@ -16,8 +17,8 @@ def refuse_undecodable(text: str, path: str) -> None:
                             "fix the file by hand, it is not rewritten")  # fmt: skip
 
 
-def base_sha256(facts: FactsLike, which: str, text: str) -> str:
+def base_sha256(facts: HostFacts, which: str, text: str) -> str:
     """The sha256 of the bytes a change to config.json (`which` "config") or topology.json ("topology")
     was computed from: the probe's own digest of the file (HostFacts.<which>_sha256), else the text's."""
-    digest = getattr(facts, f"{which}_sha256", None)  # a FactsLike fake in tests may not carry it
+    digest = facts.config_sha256 if which == "config" else facts.topology_sha256
     return digest if isinstance(digest, str) else hashlib.sha256(text.encode()).hexdigest()

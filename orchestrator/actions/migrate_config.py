@@ -20,11 +20,12 @@ from orchestrator.cardano.errors import FileFormatError
 from orchestrator.cardano.migrations import ChainMigration, migrate_config_to
 from orchestrator.cardano.node_rules import GenesisEra
 from orchestrator.cardano.releases import TARGET_VERSION
+from orchestrator.facts.model import HostFacts
 
 
-def facts_genesis_lookup(facts: object) -> GenesisLookup:
+def facts_genesis_lookup(facts: HostFacts) -> GenesisLookup:
     """A GenesisLookup over the genesis hashes the facts probe took on the host."""
-    probed: Mapping[str, Any] = getattr(facts, "genesis", None) or {}
+    probed: Mapping[str, Any] = facts.genesis
 
     def lookup(era: GenesisEra, path: str) -> tuple[str | None, str | None]:
         got = probed.get(era.era.lower())

@@ -8,7 +8,7 @@ SIGHUP only — a host whose change needs a restart is refused with the reason, 
 On a block producer it also builds the restart guard (orchestrator/roll/window.py): the leader
 schedule the probe read (the `leader_schedule` variable), the host's last measured start, the
 remaining KES periods, and this step's window settings (leader_margin_seconds,
-leader_settle_seconds, leader_max_wait_seconds, kes_min_periods). A schedule that is configured
+leader_settle_seconds, leader_max_wait_seconds, kes_refuse_restart_periods). A schedule that is configured
 but could not be read stops the producer's plan: restarting blind is what the setting exists to
 prevent.
 """
@@ -96,21 +96,21 @@ class RestartNode:
 
 
     def guard(self, ctx: PlanContext) -> leader_window.LeaderGuard:
-        """The producer's restart guard from its facts (getattr: fakes of FactsLike may lack them)."""
+        """The producer's restart guard from its facts."""
         facts = ctx.facts
         setting = self.schedule_setting
         source = None
-        slots = getattr(facts, "leader_schedule", None)
+        slots = facts.leader_schedule
         if setting is not None:
             source = f"{setting['source']} {setting.get('path') or ''}".strip()
-            error = getattr(facts, "leader_schedule_error", None)
+            error = facts.leader_schedule_error
             if error is not None or slots is None:
                 raise HostPlanError(f"leader schedule ({source}) could not be read: {error or 'not probed'}; "
                                     "a block producer is not restarted blind when its schedule is configured")  # fmt: skip
         return leader_window.build_guard(
             self.window, source=source, slots=tuple(slots or ()),
-            remaining_kes_periods=getattr(facts, "remaining_kes_periods", None),
-            downtime_seconds=getattr(facts, "last_start_seconds", None),
+            remaining_kes_periods=facts.remaining_kes_periods,
+            downtime_seconds=facts.last_start_seconds,
         )  # fmt: skip
 
 
@@ -119,7 +119,7 @@ def parse(args: Mapping[str, Any]) -> RestartNode:
         margin_seconds=number(args, "leader_margin_seconds", leader_window.MARGIN_SECONDS),
         settle_seconds=number(args, "leader_settle_seconds", leader_window.SETTLE_SECONDS),
         max_wait_seconds=number(args, "leader_max_wait_seconds", leader_window.MAX_WAIT_SECONDS),
-        kes_min_periods=whole(args, "kes_min_periods", leader_window.KES_MIN_PERIODS),
+        kes_refuse_restart_periods=whole(args, "kes_refuse_restart_periods", leader_window.KES_REFUSE_RESTART_PERIODS),
     )
     schedule = args.get("leader_schedule")
     if schedule is not None:
@@ -132,10 +132,10 @@ def parse(args: Mapping[str, Any]) -> RestartNode:
 
 ACTION = Action(
     spec("restart_node", [], ["mode", "leader_schedule", "leader_margin_seconds", "leader_settle_seconds",
-                              "leader_max_wait_seconds", "kes_min_periods"], disruptive=True,
+                              "leader_max_wait_seconds", "kes_refuse_restart_periods"], disruptive=True,
          doc="mode auto|restart|reload: auto sends SIGHUP when only the topology changed on a P2P node; on a "
              "block producer a restart waits for a window between leader slots (leader_margin_seconds, "
-             "leader_settle_seconds, leader_max_wait_seconds) and is refused at or below kes_min_periods "
+             "leader_settle_seconds, leader_max_wait_seconds) and is refused at or below kes_refuse_restart_periods "
              "KES periods left"),
     Slot.APPLY,
     parse,

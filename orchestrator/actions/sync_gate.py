@@ -14,7 +14,7 @@ from typing import Any
 from orchestrator.actions.base import Action, HostDraft, PlanContext, Slot, number, spec, whole
 from orchestrator.cardano.health import IN_SYNC_SLOTS, MIN_HOT_PEERS
 from orchestrator.facts.clock import MAX_CLOCK_SKEW_SECONDS
-from orchestrator.roll.gates import SOAK_SECONDS, STALL_SECONDS, TIMEOUT_FLOOR_SECONDS, GatePolicy
+from orchestrator.roll.gates import POLL_SECONDS, SOAK_SECONDS, STALL_SECONDS, TIMEOUT_FLOOR_SECONDS, GatePolicy
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ def parse(args: Mapping[str, Any]) -> SyncGate:
     stall = number(args, "stall_seconds", STALL_SECONDS)
     return SyncGate(GatePolicy(
         max_slot_lag=whole(args, "max_slot_lag", IN_SYNC_SLOTS),
-        interval=number(args, "poll_seconds", 1.0),
+        interval=number(args, "poll_seconds", POLL_SECONDS),
         overall_timeout=timeout,
         stall_timeout=stall if timeout is None else min(timeout, stall),
         min_hot_peers=whole(args, "min_hot_peers", MIN_HOT_PEERS),

@@ -544,7 +544,6 @@ def release_for(host: Host, policy: Policy) -> ReleasePin:
 
 @rule("drift", "the upgrade playbook would change nothing on the host (plan is empty)", E, category="drift")
 def _check_drift(c: Context) -> Result:
-    # HostFacts is frozen: its read-only fields satisfy what plan_host reads (FactsLike is a Protocol).
     hp = plan_host(c.host, c.inventory, c.facts, release_for(c.host, c.policy), judge_live=False)  # service-active judges that
     if hp.error:
         return False, f"cannot plan: {hp.error}", ""

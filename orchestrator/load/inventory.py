@@ -40,7 +40,7 @@ from orchestrator.load import secrets as secret_values
 from orchestrator.load.ansible_cfg import AnsibleConfig, find_config, read_config
 from orchestrator.load.dynamic import DynamicError, is_list_json, is_script, parse_list_json, run_script
 from orchestrator.load.ini import IniError, looks_like_ini, parse_ini, split_host_port
-from orchestrator.load.settings import check_setting, role_settings
+from orchestrator.load.settings import DEPRECATED_SETTINGS, check_setting, deprecated_setting, given_twice, role_settings
 from orchestrator.load.source import (
     Loc,
     SourceError,
@@ -194,6 +194,7 @@ class _Loader:
         self.groups: dict[str, _Group] = {"all": _Group("all", (str(path), 1, 1))}
         self.hosts: dict[str, _HostDef] = {}
         self.warnings: list[str] = []
+        self.spellings: dict[tuple[int, str], str] = {}  # (variables' home, setting) → the name it was given as
         self.sources: list[str] = []
         self.config = AnsibleConfig()
 
@@ -479,6 +480,7 @@ class _Loader:
         """One variable: decrypt vault values, check name and type, then add (a conflicting redefinition fails)."""
         if not isinstance(key, str) or not key:
             raise self.fail(kloc, f"variable name must be a string, not {type_name(plain(key))}")
+        key = self.read_as(into, key, kloc)
         try:
             value = self.reveal(plain(raw), vloc, key)
         except ValueError as exc:
@@ -496,6 +498,18 @@ class _Loader:
             first = f"{previous.loc[0]}:{previous.loc[1]}"
             raise self.fail(kloc, f"{owner} is defined again with a different value for '{key}' (first at {first})")
         into[key] = _Var(value, kloc, problem)
+
+    def read_as(self, into: dict[str, _Var], key: str, kloc: Loc) -> str:
+        """A deprecated setting's name → its new name, with a warning; the old and the new name in the same
+        place (one host, one group, one vars file tree) are refused as given twice."""
+        new, warning = deprecated_setting(key, kloc)
+        if warning is not None:
+            self.warnings.append(warning)
+        if new in DEPRECATED_SETTINGS.values():
+            spelled = self.spellings.setdefault((id(into), new), key)
+            if spelled != key:
+                raise self.fail(kloc, f"'{new}' is given twice (as '{spelled}' and '{key}')")
+        return new
 
     def reveal(self, value: Any, loc: Loc, key: str) -> Any:
         """Vault-encrypted values (`!vault`, or `{"__ansible_vault": …}` in JSON) decrypted and made secret."""
@@ -1203,14 +1217,20 @@ def load_inventory(
     loader.read_source(source)
     loader.read_var_dirs()
     extra: dict[str, _Var] = {}
+    twice = given_twice(extra_vars or {})
+    if twice is not None:
+        raise InventoryError(EXTRA_VARS_SOURCE, 0, 0, twice)
     for key, value in (extra_vars or {}).items():
         loc: Loc = (EXTRA_VARS_SOURCE, 0, 0)
         try:
             value = plain(value)
         except ValueError as exc:
             raise InventoryError(*loc, f"'{key}': {exc}") from None
-        check_variable(str(key), value, loc, loc, loader.known)
-        extra[str(key)] = _Var(value, loc)
+        name, warning = deprecated_setting(str(key), loc)
+        if warning is not None:
+            loader.warnings.append(warning)
+        check_variable(name, value, loc, loc, loader.known)
+        extra[name] = _Var(value, loc)
     inventory = loader.resolve(extra)
     return inventory
 

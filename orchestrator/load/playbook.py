@@ -52,7 +52,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from orchestrator.actions.base import ActionSpec
 from orchestrator.actions.registry import SPECS
-from orchestrator.load.settings import check_setting, role_settings
+from orchestrator.load.settings import DEPRECATED_SETTINGS, check_setting, deprecated_setting, given_twice, role_settings
 from orchestrator.load.source import (
     Loc,
     SourceError,
@@ -301,6 +301,7 @@ class _Loader:
         self.actions = actions
         self.role_cache: dict[tuple[str, str], tuple[Mapping[str, Any], tuple[Step, ...], str]] = {}
         self.set_vars: list[tuple[str, Loc]] = []  # variables the playbook sets, with where
+        self.warnings: list[str] = []  # deprecated names read, with where
 
     @staticmethod
     def fail(loc: Loc, message: str) -> PlaybookError:
@@ -321,16 +322,25 @@ class _Loader:
             return {}
         if not isinstance(value, CommentedMap):
             raise self.fail(vloc, f"'{key}' of {what} must be a mapping, not {type_name(plain(value))}")
+        twice = given_twice(value)
+        if twice is not None:
+            old = next(k for k in value if k in DEPRECATED_SETTINGS)
+            raise self.fail(key_loc(value, old, vloc), twice)
+        out: dict[str, Any] = {}
         for k in value:
             if not isinstance(k, str):
                 raise self.fail(key_loc(value, k, vloc), f"variable name must be a string, not {type_name(plain(k))}")
+            name, warning = deprecated_setting(k, key_loc(value, k, vloc))
+            if warning is not None:
+                self.warnings.append(warning)
             self.check_templates(value[k], value_loc(value, k, vloc))
             if not has_template(plain(value[k])):  # the same schema as the inventory's and -e's
-                why = check_setting(k, plain(value[k]))
+                why = check_setting(name, plain(value[k]))
                 if why is not None:
                     raise self.fail(value_loc(value, k, vloc), why)
-            self.set_vars.append((k, key_loc(value, k, vloc)))
-        return dict(plain(value))
+            self.set_vars.append((name, key_loc(value, k, vloc)))
+            out[name] = plain(value[k])
+        return out
 
     def refuse_unread_vars(self, stages: Sequence[Stage], play_vars: Mapping[str, Any]) -> None:
         """A variable the playbook sets that no step, role default or other variable refers to would
@@ -414,7 +424,7 @@ class _Loader:
                 raise self.fail(value_loc(data, "pause_after", top),
                                 f"pause_after must be one of {', '.join(PAUSE_POINTS)}, not {pause_after!r}")  # fmt: skip
         return Playbook(name=name.strip(), source=self.where, stages=tuple(stages), vars=MappingProxyType(play_vars),
-                        pause_after=pause_after)  # fmt: skip
+                        pause_after=pause_after, warnings=tuple(self.warnings))  # fmt: skip
 
     def max_fail(self, node: CommentedMap, loc: Loc, default: float) -> float:
         if "max_fail_percentage" not in node:

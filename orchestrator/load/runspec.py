@@ -89,7 +89,8 @@ def compile_run(
     programs: dict[str, list[PlannedStep]] = {}
     gate: GatePolicy | None = None
     stages: list[RolloutStage] = []
-    warnings: list[str] = []
+    # a deprecated setting's name is read as its new one, and said at every run and plan
+    warnings: list[str] = [*(w for w in inventory.warnings if " is deprecated: it is now " in w), *playbook.warnings]
     names = {h.name for h in (*inventory.hosts, *inventory.helpers)}
     in_limit = limited(inventory, limit)  # a --limit that keeps no host is an error, as in every command
     for stage in playbook.stages:

@@ -21,7 +21,12 @@ from typing import Any
 
 from orchestrator.model import Step
 
-__all__ = ["RoleSetting", "check_setting", "role_settings"]
+__all__ = ["DEPRECATED_SETTINGS", "RoleSetting", "check_setting", "deprecated_setting", "given_twice", "role_settings"]
+
+# old name → new name: still read, as the new name, each time with a warning naming the file, line and
+# column, never silently (the same rule as audit/policy.py DEPRECATED_KEYS). Both names in one mapping
+# is refused as given twice.
+DEPRECATED_SETTINGS: Mapping[str, str] = MappingProxyType({"kes_min_periods": "kes_refuse_restart_periods"})
 
 _WHOLE_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}\Z")
 
@@ -88,4 +93,21 @@ def check_setting(name: str, value: Any) -> str | None:
         return f"'{name}' (read as {setting.reads_as}): {exc}"
     except Exception as exc:  # a PlaybookError from render_step: the value itself is what is wrong
         return f"'{name}' (read as {setting.reads_as}): {getattr(exc, 'message', exc)}"
+    return None
+
+
+def deprecated_setting(name: str, where: tuple[str, int, int]) -> tuple[str, str | None]:
+    """The name `name` is read as, and the warning to print when it is a deprecated one (else None)."""
+    new = DEPRECATED_SETTINGS.get(name)
+    if new is None:
+        return name, None
+    return new, f"{where[0]}:{where[1]}:{where[2]}: '{name}' is deprecated: it is now '{new}'"
+
+
+def given_twice(names: Any) -> str | None:
+    """Why one mapping's keys `names` name a setting twice (old and new name together), or None."""
+    keys = {str(k) for k in names}
+    for old, new in DEPRECATED_SETTINGS.items():
+        if old in keys and new in keys:
+            return f"'{new}' is given twice (as '{new}' and '{old}')"
     return None

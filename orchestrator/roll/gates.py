@@ -130,12 +130,15 @@ def overall_timeout_for(last_start_seconds: float | None, floor: float = TIMEOUT
     return max(floor, TIMEOUT_START_MULTIPLE * last_start_seconds)
 
 
+POLL_SECONDS = 10.0  # the gate samples a host this often (role sync_gate sync_poll_seconds; docs/playbooks.md)
+
+
 @dataclass(frozen=True)
 class GatePolicy:
     """Seconds throughout. `overall_timeout` None: derived per host (overall_timeout_for)."""
 
     max_slot_lag: int = IN_SYNC_SLOTS
-    interval: float = 1.0
+    interval: float = POLL_SECONDS
     stall_timeout: float = STALL_SECONDS
     overall_timeout: float | None = None
     min_hot_peers: int = MIN_HOT_PEERS  # sync_gate's min_hot_peers (P2P only: a non-P2P node reports none)

@@ -33,7 +33,7 @@ from orchestrator.cardano.leader_schedule import (
 MARGIN_SECONDS = 120.0  # the node must be back this long before its next leader slot
 SETTLE_SECONDS = 30.0  # after a leader slot, time for its block to be forged and sent
 MAX_WAIT_SECONDS = 3600.0  # longest wait for a window before the producer is deferred
-KES_MIN_PERIODS = 3  # refuse a restart at or below this many KES periods left (3 x 36 h)
+KES_REFUSE_RESTART_PERIODS = 3  # refuse a restart at or below this many KES periods left (3 x 36 h)
 # A producer whose log shows no complete start: a mainnet restart takes 2.5-5 min (sync_gate's
 # defaults), so assume the long end rather than a figure that would open windows too small.
 UNKNOWN_DOWNTIME_SECONDS = 600.0
@@ -46,7 +46,7 @@ class WindowSettings:
     margin_seconds: float = MARGIN_SECONDS
     settle_seconds: float = SETTLE_SECONDS
     max_wait_seconds: float = MAX_WAIT_SECONDS
-    kes_min_periods: int = KES_MIN_PERIODS
+    kes_refuse_restart_periods: int = KES_REFUSE_RESTART_PERIODS
 
 
 def utc_text(ts: float) -> str:
@@ -118,7 +118,7 @@ class LeaderGuard:
             "settle_seconds": self.settings.settle_seconds,
             "max_wait_seconds": self.settings.max_wait_seconds,
             "kes": {"verdict": str(self.kes.verdict), "remaining_periods": self.kes.remaining_periods,
-                    "min_periods": self.settings.kes_min_periods, "reason": self.kes.reason},
+                    "refuse_restart_periods": self.settings.kes_refuse_restart_periods, "reason": self.kes.reason},
         }  # fmt: skip
 
 
@@ -139,9 +139,9 @@ def build_guard(
     remaining_kes_periods: int | None,
     downtime_seconds: float | None,
 ) -> LeaderGuard:
-    return LeaderGuard(settings, source, kes_check(remaining_kes_periods, settings.kes_min_periods), downtime_seconds,
+    return LeaderGuard(settings, source, kes_check(remaining_kes_periods, settings.kes_refuse_restart_periods), downtime_seconds,
                        slots)  # fmt: skip
 
 
-__all__ = ["KES_MIN_PERIODS", "MARGIN_SECONDS", "MAX_WAIT_SECONDS", "SETTLE_SECONDS", "UNKNOWN_DOWNTIME_SECONDS",
+__all__ = ["KES_REFUSE_RESTART_PERIODS", "MARGIN_SECONDS", "MAX_WAIT_SECONDS", "SETTLE_SECONDS", "UNKNOWN_DOWNTIME_SECONDS",
            "KesVerdict", "LeaderGuard", "WindowSettings", "build_guard", "utc_text"]  # fmt: skip

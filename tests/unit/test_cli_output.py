@@ -144,7 +144,7 @@ def test_a_producer_the_run_would_refuse_for_kes_plans_as_refused(
 
     base = _plan()
     relay2 = base.hosts[0]
-    guard = build_guard(WindowSettings(kes_min_periods=threshold), source=None, slots=(),
+    guard = build_guard(WindowSettings(kes_refuse_restart_periods=threshold), source=None, slots=(),
                         remaining_kes_periods=remaining, downtime_seconds=30.0)
     plan = Plan((replace(relay2, leader=guard),), base.release)
     hp = plan.hosts[0]

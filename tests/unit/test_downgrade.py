@@ -10,8 +10,9 @@ import pytest
 from orchestrator.cardano import releases
 from orchestrator.cardano.targets import Standing, UnknownRelease, is_newer, require_known, standing
 from orchestrator.plan import ReleasePin, plan_host
+from tests.unit.facts_builder import host_facts
 from tests.unit.playbooks import read_playbook
-from tests.unit.test_plan import FakeFacts, inventory, legacy_config, legacy_topology_for
+from tests.unit.test_plan import inventory, legacy_config, legacy_topology_for
 
 KNOWN = releases.known_versions()  # the whole catalogue, oldest first
 OLDEST, NEWEST = KNOWN[0], KNOWN[-1]
@@ -41,7 +42,7 @@ def test_a_release_the_catalogue_does_not_know_is_refused_with_the_known_ones(ve
 
 def test_a_host_newer_than_the_target_is_left_alone_with_the_reason() -> None:
     inv = inventory()
-    facts = FakeFacts(node_version=NEWEST, config_text=legacy_config(), topology_text=legacy_topology_for("relay1"),
+    facts = host_facts(node_version=NEWEST, config_text=legacy_config(), topology_text=legacy_topology_for("relay1"),
                       releases=(NEWEST,))  # fmt: skip
     hp = plan_host(inv.host("relay1"), inv, facts, pin(OLDEST))
     assert hp.error is None and not hp.changed
@@ -51,7 +52,7 @@ def test_a_host_newer_than_the_target_is_left_alone_with_the_reason() -> None:
 
 def test_a_host_on_an_unknown_release_is_refused_not_planned() -> None:
     inv = inventory()
-    facts = FakeFacts(node_version="9.9.9", config_text=legacy_config(), topology_text=legacy_topology_for("relay1"))
+    facts = host_facts(node_version="9.9.9", config_text=legacy_config(), topology_text=legacy_topology_for("relay1"))
     hp = plan_host(inv.host("relay1"), inv, facts, pin(NEWEST))
     assert hp.error is not None and "9.9.9" in hp.error and ", ".join(KNOWN) in hp.error
     assert not hp.changed
@@ -59,14 +60,14 @@ def test_a_host_on_an_unknown_release_is_refused_not_planned() -> None:
 
 def test_an_unknown_target_is_refused_on_every_host() -> None:
     inv = inventory()
-    facts = FakeFacts(config_text=legacy_config(), topology_text=legacy_topology_for("relay1"))
+    facts = host_facts(config_text=legacy_config(), topology_text=legacy_topology_for("relay1"))
     hp = plan_host(inv.host("relay1"), inv, facts, pin("9.9.9"))
     assert hp.error is not None and "target cardano-node 9.9.9" in hp.error
 
 
 def test_an_older_host_is_still_upgraded() -> None:
     inv = inventory()
-    facts = FakeFacts(node_version=OLDEST, config_text=legacy_config(), topology_text=legacy_topology_for("relay1"))
+    facts = host_facts(node_version=OLDEST, config_text=legacy_config(), topology_text=legacy_topology_for("relay1"))
     hp = plan_host(inv.host("relay1"), inv, facts, pin(releases.TARGET_VERSION))
     assert hp.error is None and hp.switch_binary and hp.changed
 
@@ -96,12 +97,12 @@ def test_the_p2p_mode_before_and_after_comes_from_the_host_config() -> None:
     import json
 
     inv = inventory()
-    legacy = FakeFacts(config_text=legacy_config(), topology_text=legacy_topology_for("relay1"))
+    legacy = host_facts(config_text=legacy_config(), topology_text=legacy_topology_for("relay1"))
     hp = plan_host(inv.host("relay1"), inv, legacy, pin(releases.TARGET_VERSION))
     assert (hp.p2p_before, hp.p2p_after) == (False, True)
     on = json.loads(legacy_config())
     on["EnableP2P"] = True
-    p2p = FakeFacts(config_text=json.dumps(on), topology_text=legacy_topology_for("relay1"))
+    p2p = host_facts(config_text=json.dumps(on), topology_text=legacy_topology_for("relay1"))
     hp = plan_host(inv.host("relay1"), inv, p2p, pin(releases.TARGET_VERSION))
     assert (hp.p2p_before, hp.p2p_after) == (True, True)
 
@@ -130,10 +131,10 @@ def test_upgrade_node_targets_the_inventorys_pin_and_leaves_newer_hosts_alone() 
     spec = compile_run(read_playbook(UPGRADE_NODE), inv)
     assert spec.release is not None and spec.release.version == releases.TARGET_VERSION
     facts = {
-        "relay1": FakeFacts(config_text=legacy_config(), topology_text=legacy_topology_for("relay1")),
-        "relay2": FakeFacts(node_version=releases.TARGET_VERSION, config_text=legacy_config(),
+        "relay1": host_facts(config_text=legacy_config(), topology_text=legacy_topology_for("relay1")),
+        "relay2": host_facts(node_version=releases.TARGET_VERSION, config_text=legacy_config(),
                             topology_text=legacy_topology_for("relay2"), releases=(releases.TARGET_VERSION,)),
-        "bp1": FakeFacts(config_text=legacy_config(), topology_text=legacy_topology_for("bp1")),
+        "bp1": host_facts(config_text=legacy_config(), topology_text=legacy_topology_for("bp1")),
     }
     older = releases.VERSIONS[0]
     plan = make_plan(inv, inv.hosts, facts, spec.release, spec.batches, spec.programs)
@@ -158,7 +159,7 @@ def test_a_pin_the_catalogue_does_not_know_stops_the_run_before_any_host() -> No
 
 def test_the_issues_example_a_10_6_4_host_under_the_8_9_0_playbook_is_left_alone() -> None:
     inv = inventory()
-    facts = FakeFacts(node_version="10.6.4", config_text=legacy_config(), topology_text=legacy_topology_for("relay1"),
+    facts = host_facts(node_version="10.6.4", config_text=legacy_config(), topology_text=legacy_topology_for("relay1"),
                       releases=("10.6.4",))  # fmt: skip
     hp = plan_host(inv.host("relay1"), inv, facts, pin("8.9.0"))
     assert hp.reasons == ("newer than the target (10.6.4 > 8.9.0): left alone",) and not hp.changed
@@ -255,9 +256,9 @@ def test_pinning_10_1_4_migrates_the_config_hop_by_hop_from_890_and_from_legacy_
     inv = inventory()
     p2p_config = shipped_file("8.9.0", "mainnet", "config.json").decode()
     assert json.loads(p2p_config)["EnableP2P"] is True
-    on_890 = FakeFacts(node_version="8.9.0", config_text=p2p_config, topology_text=legacy_topology_for("relay1"),
+    on_890 = host_facts(node_version="8.9.0", config_text=p2p_config, topology_text=legacy_topology_for("relay1"),
                        releases=("8.9.0",))  # fmt: skip
-    legacy = FakeFacts(config_text=legacy_config(), topology_text=legacy_topology_for("relay1"))
+    legacy = host_facts(config_text=legacy_config(), topology_text=legacy_topology_for("relay1"))
     for facts, before in ((on_890, "8.9.0"), (legacy, "8.7.3")):
         hp = plan_host(inv.host("relay1"), inv, facts, pin("10.1.4"))
         assert hp.error is None, hp.error

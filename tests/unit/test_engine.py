@@ -18,6 +18,7 @@ import pytest
 from rich.console import Console
 
 from orchestrator.cardano.leader_schedule import LeaderSlot
+from orchestrator.facts.model import HostFacts
 from orchestrator.load.playbook import parse_serial
 from orchestrator.load.runspec import RunSpec, compile_run
 from orchestrator.model import HostStatus, Inventory, Phase, PlanAction
@@ -27,6 +28,7 @@ from orchestrator.report.plan_json import plan_as_json
 from orchestrator.roll.engine import Recheck, Rollout, RolloutResult, RolloutSettings
 from orchestrator.roll.journal import OBSERVATIONS, Event, Journal, host_data, last_phases
 from orchestrator.roll.resume import reconcile_host, unfinished_hosts
+from tests.unit.facts_builder import host_facts
 from tests.unit.fake_fleet import FakeClock, FakeNode, FakeRemote, fleet
 from tests.unit.playbooks import read_playbook
 
@@ -35,19 +37,8 @@ DATA = ROOT / "orchestrator" / "cardano" / "data"
 UPGRADE = ROOT / "playbooks" / "upgrade-8.9.0.yml"
 
 
-@dataclass(frozen=True)
-class Facts:
-    config_text: str
-    topology_text: str
-    node_version: str = "8.7.3"
-    releases: tuple[str, ...] = ("8.7.3",)
-    reachable: bool = True
-    error: str | None = None
-    leader_schedule: tuple[LeaderSlot, ...] | None = None
-    leader_schedule_error: str | None = None
-    remaining_kes_periods: int | None = None
-    last_start_seconds: float | None = None
-    clock_skew: float | None = None
+def Facts(config_text: str, topology_text: str, **fields: Any) -> HostFacts:  # noqa: N802 (read as the record)
+    return host_facts(config_text=config_text, topology_text=topology_text, **fields)
 
 
 def legacy_config() -> str:

@@ -24,10 +24,12 @@ from orchestrator.cardano.config import SHIPPED_TARGETS, migrate_config
 from orchestrator.cardano.errors import FileFormatError
 from orchestrator.cardano.networks import AccessPoint, network
 from orchestrator.cardano.topology import desired_topology, parse_topology
+from orchestrator.facts.model import HostFacts
 from orchestrator.load.inventory import InventoryError, SourceError, load_inventory, parse_extra_vars
 from orchestrator.load.playbook import PlaybookError, load_playbook, parse_serial
 from orchestrator.model import Role
 from tests.fuzz_budget import examples
+from tests.unit.facts_builder import host_facts
 
 ROOT = Path(__file__).resolve().parents[2]
 FUZZ = settings(
@@ -441,14 +443,8 @@ def mutate_plain(text: str, data: st.DataObject) -> str:
     return mutate(text, data)
 
 
-class _Facts:
-    def __init__(self, config: str, topology: str) -> None:
-        self.reachable = True
-        self.error = None
-        self.node_version = "8.7.3"
-        self.config_text = config
-        self.topology_text = topology
-        self.releases = ("8.7.3",)
+def _Facts(config: str, topology: str) -> HostFacts:  # noqa: N802 (read as the record)
+    return host_facts(config_text=config, topology_text=topology)
 
 
 # ---------------------------------------------------------------------------------- YAML configs

@@ -15,7 +15,8 @@ from orchestrator.report.console import LiveRollout, print_plan, print_summary
 from orchestrator.report.terminal import PIPE_WIDTH, console_width, keep_headers, make_console
 from orchestrator.roll.engine import HostOutcome, RolloutResult
 from orchestrator.roll.journal import Event
-from tests.unit.test_plan import RELEASE, FakeFacts, inventory, legacy_facts
+from tests.unit.facts_builder import host_facts
+from tests.unit.test_plan import RELEASE, inventory, legacy_facts
 
 
 class Pipe(io.StringIO):
@@ -62,7 +63,7 @@ def test_headers_and_short_cells_keep_whole_words(monkeypatch: pytest.MonkeyPatc
 def _plan() -> Plan:
     inv = inventory()
     changed = plan_host(inv.host("relay2"), inv, legacy_facts("relay2"), RELEASE)
-    unreachable = plan_host(inv.host("bp1"), inv, FakeFacts(reachable=False, error="connection refused"), RELEASE)
+    unreachable = plan_host(inv.host("bp1"), inv, host_facts(reachable=False, error="connection refused"), RELEASE)
     quiet = HostPlan(inv.host("relay1"), "8.9.0", "8.9.0", False, False, (), (), "none", ())
     return Plan((changed, unreachable, quiet), RELEASE)
 

@@ -3,32 +3,24 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from orchestrator.cardano.layouts import GUILD, IOG
+from orchestrator.facts.model import HostFacts
 from orchestrator.load.playbook import PlaybookError
 from orchestrator.load.runspec import compile_run
 from orchestrator.model import Host, Inventory, Role
 from orchestrator.plan import ReleasePin, make_plan, plan_host
 from orchestrator.report.plan_json import plan_as_json
+from tests.unit.facts_builder import host_facts
 from tests.unit.playbooks import read_playbook
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "orchestrator" / "cardano" / "data"
 RELEASE = ReleasePin("8.9.0", "http://198.18.0.1:8080/cardano-node-8.9.0-linux.tar.gz", "ab" * 32)
-
-
-@dataclass(frozen=True)
-class FakeFacts:
-    reachable: bool = True
-    error: str | None = None
-    node_version: str | None = "8.7.3"
-    config_text: str | None = None
-    topology_text: str | None = None
-    releases: tuple[str, ...] = ("8.7.3",)
 
 
 def legacy_config() -> str:
@@ -58,17 +50,22 @@ def legacy_topology_for(name: str) -> str:
     return json.dumps({"Producers": producers}, indent=2) + "\n"
 
 
-def legacy_facts(name: str) -> FakeFacts:
-    return FakeFacts(config_text=legacy_config(), topology_text=legacy_topology_for(name))
+def timed(name: str, last_start_seconds: float | None) -> HostFacts:
+    """`legacy_facts` whose node's newest complete start took `last_start_seconds`."""
+    return replace(legacy_facts(name), startups=host_facts(last_start_seconds=last_start_seconds).startups)
+
+
+def legacy_facts(name: str) -> HostFacts:
+    return host_facts(config_text=legacy_config(), topology_text=legacy_topology_for(name))
 
 
 @pytest.mark.parametrize(
     ("facts", "action", "switch", "stage", "error_part"),
     [
-        (FakeFacts(reachable=False, error="connection refused"), "none", False, False, "unreachable: connection refused"),
-        (FakeFacts(config_text=None, topology_text="{}"), "none", False, False, "config.json missing"),
-        (FakeFacts(config_text="{not json", topology_text="{}"), "none", False, False, "config.json"),
-        (FakeFacts(config_text=legacy_config(), topology_text="[1, 2]"), "none", False, False, "topology"),
+        (host_facts(reachable=False, error="connection refused"), "none", False, False, "unreachable: connection refused"),
+        (host_facts(config_text=None, topology_text="{}"), "none", False, False, "config.json missing"),
+        (host_facts(config_text="{not json", topology_text="{}"), "none", False, False, "config.json"),
+        (host_facts(config_text=legacy_config(), topology_text="[1, 2]"), "none", False, False, "topology"),
     ],
 )
 def test_hosts_that_cannot_be_planned_carry_the_reason(facts, action, switch, stage, error_part):
@@ -106,7 +103,7 @@ def test_applied_plan_is_idempotent_and_says_why_nothing_changes():
     inv = inventory()
     first = plan_host(inv.host("relay1"), inv, legacy_facts("relay1"), RELEASE)
     written = {c.path: c.content.decode() for c in first.files}
-    after = FakeFacts(node_version="8.9.0", releases=("8.7.3", "8.9.0"),
+    after = host_facts(node_version="8.9.0", releases=("8.7.3", "8.9.0"),
                       config_text=written["/opt/cardano/cnode/files/config.json"],
                       topology_text=written["/opt/cardano/cnode/files/topology.json"])
     second = plan_host(inv.host("relay1"), inv, after, RELEASE)
@@ -120,7 +117,7 @@ def test_topology_only_change_on_a_p2p_node_is_a_reload():
     written = {c.path: c.content.decode() for c in first.files}
     drifted = json.loads(written["/opt/cardano/cnode/files/topology.json"])
     drifted["localRoots"][0]["accessPoints"].pop()
-    facts = FakeFacts(node_version="8.9.0", releases=("8.9.0",), config_text=written["/opt/cardano/cnode/files/config.json"],
+    facts = host_facts(node_version="8.9.0", releases=("8.9.0",), config_text=written["/opt/cardano/cnode/files/config.json"],
                       topology_text=json.dumps(drifted, indent=2) + "\n")
     hp = plan_host(inv.host("relay1"), inv, facts, RELEASE)
     assert hp.action == "reload" and not hp.switch_binary
@@ -176,11 +173,6 @@ def _with_release(host: Host, sha: str | None = "cd" * 32) -> Host:
     return replace(host, vars=MappingProxyType({"node_release": release}))
 
 
-@dataclass(frozen=True)
-class TimedFacts(FakeFacts):
-    last_start_seconds: float | None = None
-
-
 @pytest.mark.parametrize(
     ("starts", "per_host", "total"),
     [
@@ -192,7 +184,7 @@ def test_expected_downtime_per_host_and_for_the_rollout(starts, per_host, total)
     """Each host's expected downtime is its last measured start; the rollout's is the sum over its
     batches of the slowest host (one host per batch here; producers last); unknown stays unknown."""
     inv = inventory()
-    facts = {h.name: TimedFacts(**vars(legacy_facts(h.name)), last_start_seconds=starts[h.name]) for h in inv.hosts}
+    facts = {h.name: timed(h.name, starts[h.name]) for h in inv.hosts}
     plan = make_plan(inv, inv.hosts, facts, RELEASE, [["relay1"], ["relay2"], ["bp1"]])
     assert {hp.host.name: hp.expected_downtime for hp in plan.hosts} == per_host
     assert plan.expected_duration == total
@@ -202,7 +194,7 @@ def test_expected_downtime_per_host_and_for_the_rollout(starts, per_host, total)
 def test_a_batch_waits_for_its_slowest_host():
     inv = inventory()
     starts = {"relay1": 150.0, "relay2": 40.0, "bp1": 60.0}
-    facts = {h.name: TimedFacts(**vars(legacy_facts(h.name)), last_start_seconds=starts[h.name]) for h in inv.hosts}
+    facts = {h.name: timed(h.name, starts[h.name]) for h in inv.hosts}
     plan = make_plan(inv, inv.hosts, facts, RELEASE, [["relay1", "relay2"], ["bp1"]])
     assert plan.expected_duration == 210.0
 

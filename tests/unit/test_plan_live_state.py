@@ -3,26 +3,20 @@ reloading, or a host another run holds the lock of, is never "nothing to do" nor
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import pytest
 from rich.console import Console
 
+from orchestrator.facts.model import HostFacts
 from orchestrator.plan import make_plan, plan_host
 from orchestrator.report.console import print_plan
 from orchestrator.report.plan_json import plan_as_json
 from tests.unit import test_plan as tp
 
 
-@dataclass(frozen=True)
-class LiveFacts(tp.FakeFacts):
-    service_active: str | None = "active"
-    run_lock: str | None = None
-
-
-def facts(name: str, **live: str | None) -> LiveFacts:
-    base = tp.legacy_facts(name)
-    return LiveFacts(config_text=base.config_text, topology_text=base.topology_text, **live)  # type: ignore[arg-type]
+def facts(name: str, **live: str | None) -> HostFacts:
+    return replace(tp.legacy_facts(name), **{"service_active": "active", **live})
 
 
 @pytest.mark.parametrize(("active", "state"), [("inactive", "stopped"), ("failed", "failed"),

@@ -266,7 +266,7 @@ INVALID: list[tuple[str, dict[str, str], str, int, int, str]] = [
         "roles/bad/steps.yml",
         1,
         18,
-        "unknown argument 'force' for 'restart_node'; it takes kes_min_periods, leader_margin_seconds, "
+        "unknown argument 'force' for 'restart_node'; it takes kes_refuse_restart_periods, leader_margin_seconds, "
         "leader_max_wait_seconds, leader_schedule, leader_settle_seconds, mode",
     ),
     (
@@ -419,7 +419,7 @@ def test_shipped_playbooks_render_for_the_example_pool(name: str) -> None:
     variables = step_vars(book, relays, gate, inventory.host("relay1"))
     args = [dict(render_step(s, variables).args) for s in gate.steps]
     assert args[0] == {"mode": "auto", "leader_schedule": None, "leader_margin_seconds": 120, "leader_settle_seconds": 30,
-                       "leader_max_wait_seconds": 3600, "kes_min_periods": 3}
+                       "leader_max_wait_seconds": 3600, "kes_refuse_restart_periods": 3}
     assert args[1]["max_slot_lag"] == 20 and args[1]["stall_seconds"] == 300  # types kept
     assert args[1]["timeout_seconds"] == "auto"  # from the last measured start, per host
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -23,9 +23,11 @@ from orchestrator.cardano.layouts import IOG
 from orchestrator.cardano.networks import NETWORKS, AccessPoint
 from orchestrator.cardano.topology import desired_topology, normalise_address, parse_topology
 from orchestrator.cli import main
+from orchestrator.facts.model import HostFacts
 from orchestrator.facts.probe import GenesisFile
 from orchestrator.model import Host, Inventory, Role
 from orchestrator.plan import ReleasePin, plan_host
+from tests.unit.facts_builder import host_facts
 
 CASES = Path(__file__).resolve().parents[1] / "fixtures" / "realworld-cases"
 YAML_CASE = CASES / "yaml-node-config"
@@ -250,15 +252,8 @@ def test_migrate_notes_genesis_files_it_could_not_see(tmp_path: Path) -> None:
     assert all("not checked (no such file here)" in note for note in result.notes) and len(result.notes) == 3
 
 
-@dataclass(frozen=True)
-class HostFactsLike:
-    config_text: str
-    topology_text: str
-    genesis: Any = field(default_factory=dict)
-    reachable: bool = True
-    error: str | None = None
-    node_version: str | None = "8.7.3"
-    releases: tuple[str, ...] = ("8.7.3",)
+def HostFactsLike(config_text: str, topology_text: str, genesis: Any) -> HostFacts:  # noqa: N802 (read as the record)
+    return host_facts(config_text=config_text, topology_text=topology_text, genesis=genesis)
 
 
 def _probed(tmp: Path, directory: str, *, stale: str | None = None) -> Any:

@@ -250,9 +250,10 @@ def _plan_migrate(current: str, target: str, config_text: str) -> Any:
 
     from orchestrator.actions.base import HostDraft
     from orchestrator.actions.migrate_config import MigrateConfig
+    from tests.unit.facts_builder import host_facts
 
     host = SimpleNamespace(layout=SimpleNamespace(config_path="/opt/cardano/config.json"), role=Role.RELAY, network="mainnet")
-    ctx = SimpleNamespace(host=host, facts=SimpleNamespace(config_text=config_text, genesis={}))
+    ctx = SimpleNamespace(host=host, facts=host_facts(config_text=config_text))  # real HostFacts
     draft = HostDraft(current_version=current, target_version=target, switch_binary=True)
     MigrateConfig().plan(ctx, draft)  # type: ignore[arg-type]
     return draft

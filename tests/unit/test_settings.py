@@ -9,19 +9,21 @@ plain data.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from ruamel.yaml import YAML
 
+from orchestrator.facts.model import HostFacts
 from orchestrator.load.inventory import load_inventory, parse_extra_vars
 from orchestrator.load.playbook import PlaybookError, load_playbook
 from orchestrator.load.runspec import compile_run
 from orchestrator.model import PlanAction
 from orchestrator.plan import Plan, make_plan
 from orchestrator.report.plan_json import plan_as_json
+from tests.unit.facts_builder import host_facts
 from tests.unit.playbooks import read_playbook
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,17 +38,7 @@ CONFIG = "/opt/cardano/config/config.json"
 RELAY9 = {"accessPoints": [{"address": "relay9.example.com", "port": 3001}], "valency": 1}
 
 
-@dataclass(frozen=True)
-class Facts:
-    node_version: str | None = "8.7.3"
-    config_text: str | None = None
-    topology_text: str | None = None
-    releases: tuple[str, ...] = ("8.7.3",)
-    reachable: bool = True
-    error: str | None = None
-
-
-def legacy_facts(host: str) -> Facts:
+def legacy_facts(host: str) -> HostFacts:
     cfg = json.loads((DATA / "8.7.3" / "mainnet" / "config.json").read_text())
     cfg["EnableP2P"] = False
     own = {"relay1": ["203.0.113.12", "203.0.113.21"], "relay2": ["203.0.113.11", "203.0.113.21"],
@@ -55,7 +47,7 @@ def legacy_facts(host: str) -> Facts:
     if host != "bp1":
         producers += [{"addr": "backbone.cardano.iog.io", "port": 3001, "valency": 2},
                       {"addr": FRIEND, "port": 3001, "valency": 1}]  # fmt: skip
-    return Facts(config_text=json.dumps(cfg, indent=2) + "\n",
+    return host_facts(host, config_text=json.dumps(cfg, indent=2) + "\n",
                  topology_text=json.dumps({"Producers": producers}, indent=2) + "\n")  # fmt: skip
 
 
@@ -99,7 +91,7 @@ def write_playbook(tmp: Path, source: Path = UPGRADE, play_vars: dict[str, Any] 
 
 
 def plan_of(tmp: Path, extra: dict[str, Any] | None = None, *, playbook: Path = UPGRADE,
-            facts: dict[str, Facts] | None = None, **inventory_vars: Any) -> Plan:  # fmt: skip
+            facts: dict[str, HostFacts] | None = None, **inventory_vars: Any) -> Plan:  # fmt: skip
     inventory = load_inventory(write_inventory(tmp, **inventory_vars), extra_vars=extra)
     book = read_playbook(playbook, roles_dir=ROOT / "roles")
     spec = compile_run(book, inventory, extra_vars=extra)
@@ -120,17 +112,18 @@ def addresses(topology: dict[str, Any]) -> set[str]:
     return {p["address"] for g in topology["localRoots"] for p in g["accessPoints"]}
 
 
-def after_upgrade(tmp: Path) -> dict[str, Facts]:
+def after_upgrade(tmp: Path) -> dict[str, HostFacts]:
     """Each host as the default upgrade leaves it: 8.9.0, P2P config and topology written."""
     plan = plan_of(tmp)
     out = {}
     for hp in plan.hosts:
         files = {c.path: c.content.decode() for c in hp.files}
-        out[hp.host.name] = Facts("8.9.0", files[CONFIG], files[TOPOLOGY], ("8.7.3", "8.9.0"))
+        out[hp.host.name] = host_facts(hp.host.name, node_version="8.9.0", config_text=files[CONFIG],
+                                       topology_text=files[TOPOLOGY], releases=("8.7.3", "8.9.0"))
     return out
 
 
-def drifted(facts: dict[str, Facts], host: str) -> dict[str, Facts]:
+def drifted(facts: dict[str, HostFacts], host: str) -> dict[str, HostFacts]:
     """One host's topology lost an access point of its own group (a topology-only change on a P2P node)."""
     topo = json.loads(facts[host].topology_text or "")
     topo["localRoots"][0]["accessPoints"] = topo["localRoots"][0]["accessPoints"][:1]
@@ -174,7 +167,8 @@ SETTINGS = [
     ("leader_margin_seconds", {"leader_margin_seconds": 300}, lambda p: leader(p)["margin_seconds"] == 300),
     ("leader_settle_seconds", {"leader_settle_seconds": 5}, lambda p: leader(p)["settle_seconds"] == 5),
     ("leader_max_wait_seconds", {"leader_max_wait_seconds": 60}, lambda p: leader(p)["max_wait_seconds"] == 60),
-    ("kes_min_periods", {"kes_min_periods": 10}, lambda p: leader(p)["kes"]["min_periods"] == 10),
+    ("kes_refuse_restart_periods", {"kes_refuse_restart_periods": 10},
+     lambda p: leader(p)["kes"]["refuse_restart_periods"] == 10),
 ]  # fmt: skip
 
 
@@ -295,7 +289,7 @@ def test_precedence_of_every_layer(tmp_path: Path, layer: str, setup: dict[str, 
     ({"sync_min_hot_peers": -1}, "sync_gate: min_hot_peers must be a whole number ≥ 0, not -1"),
     ({"peer_sharing": "sometimes"}, "migrate_config: peer_sharing must be true or false, not 'sometimes'"),
     ({"leader_margin_seconds": "two minutes"}, "restart_node: leader_margin_seconds must be a number ≥ 0"),
-    ({"kes_min_periods": -1}, "restart_node: kes_min_periods must be a whole number ≥ 0, not -1"),
+    ({"kes_refuse_restart_periods": -1}, "restart_node: kes_refuse_restart_periods must be a whole number ≥ 0, not -1"),
 ])  # fmt: skip
 def test_a_bad_value_is_refused_where_the_operator_wrote_it(tmp_path: Path, extra: dict[str, Any],
                                                             message: str) -> None:
@@ -364,3 +358,38 @@ def test_a_bad_leader_schedule_in_a_playbook_is_refused_at_its_line(tmp_path: Pa
         compile_run(read_playbook(playbook, roles_dir=ROOT / "roles"), load_inventory(write_inventory(tmp_path)))
     assert caught.value.path == str(playbook)
     assert "leader_schedule: unknown source 'sqlite'" in caught.value.message
+
+
+# ---- a deprecated setting name (issue 29): read as its new name from every source, with a warning at
+#      the operator's file:line:col; both names together are refused as given twice ---------------------
+
+OLD_KES, NEW_KES = "kes_min_periods", "kes_refuse_restart_periods"
+
+
+@pytest.mark.parametrize("layer", ["inventory host vars", "playbook vars", "-e"])
+def test_the_old_kes_name_is_read_as_the_new_one_with_a_warning(tmp_path: Path, layer: str) -> None:
+    inventory_vars: dict[str, Any] = {"bp1_vars": {OLD_KES: 10}} if layer == "inventory host vars" else {}
+    extra = {OLD_KES: 10} if layer == "-e" else None
+    playbook = write_playbook(tmp_path, play_vars={OLD_KES: 10}) if layer == "playbook vars" else UPGRADE
+    inventory = load_inventory(write_inventory(tmp_path, **inventory_vars), extra_vars=extra)
+    book = load_playbook(playbook, roles_dir=ROOT / "roles")
+    spec = compile_run(book, inventory, extra_vars=extra)
+    said = [w for w in spec.warnings if f"'{OLD_KES}' is deprecated: it is now '{NEW_KES}'" in w]
+    assert len(said) == 1, spec.warnings
+    where = {"inventory host vars": str(tmp_path / "hosts.yml"), "playbook vars": str(playbook), "-e": "-e"}[layer]
+    assert said[0].startswith(f"{where}:"), said
+    facts = {h.name: legacy_facts(h.name) for h in inventory.hosts}
+    plan = make_plan(inventory, spec.hosts, facts, spec.release, spec.batches, spec.programs)
+    assert leader(plan)["kes"]["refuse_restart_periods"] == 10
+
+
+def test_both_kes_names_in_one_place_are_refused_as_given_twice(tmp_path: Path) -> None:
+    from orchestrator.load.inventory import InventoryError
+
+    with pytest.raises(InventoryError, match=f"'{NEW_KES}' is given twice"):
+        load_inventory(write_inventory(tmp_path, bp1_vars={NEW_KES: 4, OLD_KES: 5}))
+    with pytest.raises(InventoryError, match=f"'{NEW_KES}' is given twice"):
+        load_inventory(write_inventory(tmp_path), extra_vars={NEW_KES: 4, OLD_KES: 5})
+    with pytest.raises(PlaybookError, match=f"'{NEW_KES}' is given twice") as caught:
+        load_playbook(write_playbook(tmp_path, role_vars={NEW_KES: 4, OLD_KES: 5}), roles_dir=ROOT / "roles")
+    assert caught.value.line > 1
