@@ -19,6 +19,7 @@ MASK = "<vault-encrypted>"
 _lock = threading.Lock()
 _values: set[str] = set()
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
+_RICH_DROPS = re.compile("[\x07\x08\x0b\x0c\x0d]")  # rich.control.strip_control_codes
 _MIN_LINE = 8  # a line of a multi-line secret, masked on its own when it is at least this long
 _MIN_LENGTH = 3  # shorter values ("1", "no") would mask unrelated text; they are still never echoed by us
 
@@ -39,9 +40,10 @@ def register(value: Any) -> None:
     if len(text) < _MIN_LENGTH:
         return
     forms = {text, json.dumps(text)[1:-1]}  # as written, and as JSON writes it (a newline becomes \\n)
-    printed = _CONTROL.sub("", text)  # as a console prints it: rich drops control characters (\r, \x1b, ...)
-    if len(printed.strip()) >= _MIN_LENGTH:
-        forms.add(printed)
+    for pattern in (_CONTROL, _RICH_DROPS):  # as a console prints it: rich drops \a \b \v \f \r
+        printed = pattern.sub("", text)
+        if len(printed.strip()) >= _MIN_LENGTH:
+            forms.add(printed)
     if "\n" in text.strip():  # a multi-line secret (a PEM key, a certificate) may be printed line by line
         forms |= {line.strip() for line in text.splitlines() if len(line.strip()) >= _MIN_LINE}
     with _lock:
