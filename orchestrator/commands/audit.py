@@ -28,30 +28,22 @@ FORMATS = ("table", "json", "junit", "prometheus", "markdown")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-i", "--inventory", metavar="INV", help="inventory file or directory (required unless --list-rules)")
+    parser.add_argument("-i", "--inventory", metavar="INV",
+                        help="inventory file or directory (required unless --list-rules)")
     parser.add_argument("--policy", metavar="FILE", help="policy YAML: pinned values, disabled rules, severities")
     parser.add_argument("--format", choices=FORMATS, default="table", help="output format (default table)")
-    parser.add_argument(
-        "-o",
-        "--output",
-        metavar="FILE",
-        help="write the report to FILE atomically (temp file + fsync + rename) instead of stdout",
-    )
+    parser.add_argument("-o", "--output", metavar="FILE",
+                        help="write the report to FILE atomically (temp file + fsync + rename) instead of stdout")
     parser.add_argument("-l", "--limit", metavar="PATTERN", help="only these hosts/groups (Ansible --limit syntax)")
-    parser.add_argument(
-        "--fleet",
-        metavar="NAME",
-        help="the `fleet` label of every metric and report (default: the -i path as given), "
-        "to tell two audited inventories apart",
-    )
+    parser.add_argument("--fleet", metavar="NAME",
+                        help="the `fleet` label of every metric and report (default: the -i path as given), "
+                             "to tell two audited inventories apart")
     parser.add_argument("-f", "--forks", type=int, default=20, metavar="N", help="hosts probed at once (default 20)")
-    parser.add_argument(
-        "--accept-new-host-keys",
-        action="store_true",
-        help="trust and record host keys not yet in known_hosts (a changed key is still refused)",
-    )
+    parser.add_argument("--accept-new-host-keys", action="store_true",
+                        help="trust and record host keys not yet in known_hosts (a changed key is still refused)")
     add_extra_vars_argument(parser)
-    parser.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS", help="per-host probe timeout (default 60)")
+    parser.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
+                        help="per-host probe timeout (default 60)")
     parser.add_argument("-v", "--verbose", action="store_true", help="also passing checks, and drift diffs")
     parser.add_argument("--state-dir", default=".cardano-fleet",
                         help="run journals (as run's --state-dir): a host a run left drained fails in-rotation")  # fmt: skip
