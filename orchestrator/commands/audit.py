@@ -106,11 +106,28 @@ def run(args: argparse.Namespace) -> int:
     return _emit(args, report, table=True)
 
 
+def _redacted(report: AuditReport) -> AuditReport:
+    """The report with every vault-decrypted value masked in its strings, before any format escapes them:
+    masking the rendered text instead misses a secret written as `&lt;`, `\\"` or `\\u00e9`, and puts
+    the mask's `<` unescaped into JUnit XML."""
+    from orchestrator.load.secrets import redact
+
+    hosts = tuple(
+        replace(h, host=redact(h.host), findings=tuple(
+            replace(f, host=redact(f.host), message=redact(f.message), detail=redact(f.detail))
+            for f in h.findings))
+        for h in report.hosts
+    )  # fmt: skip
+    error = None if report.error is None else redact(report.error)
+    return replace(report, hosts=hosts, error=error, source=redact(report.source), fleet=redact(report.fleet))
+
+
 def _emit(args: argparse.Namespace, report: AuditReport, *, table: bool) -> int:
     """Render the report in --format and write it (-o FILE atomically, else stdout); the exit code.
     `table`: print the table when it is the format (an audit that did not run has said why on stderr)."""
     fmt = AUDIT_FORMATS[args.format]
     text: str | None = None
+    report = _redacted(report)
     if args.output or fmt.terminal is None:
         text = fmt.render(report, verbose=args.verbose)
     elif table:

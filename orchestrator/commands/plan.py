@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
             from orchestrator.commands.run import retention_text
             from orchestrator.roll.engine import DEFAULT_KEEP_BACKUPS
 
-            console.print(retention_text(DEFAULT_KEEP_BACKUPS))
+            console.print(retention_text(DEFAULT_KEEP_BACKUPS), highlight=False, soft_wrap=True)
             if loaded.playbook.pause_after == "canary":
                 console.print("Pause: `run` asks for approval after the first (canary) batch (pause_after: canary).")
     if plan.errors:

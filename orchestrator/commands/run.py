@@ -206,7 +206,7 @@ def _run(args: argparse.Namespace, state_dir: Path, run_id: str, flag: StopFlag)
             from orchestrator.roll.engine import DEFAULT_KEEP_BACKUPS
 
             keep_backups = DEFAULT_KEEP_BACKUPS if args.keep_backups is None else args.keep_backups
-            console.print(retention_text(keep_backups, run_id))
+            console.print(retention_text(keep_backups, run_id), highlight=False, soft_wrap=True)
             if args.step:
                 console.print("Pause: the run asks for approval after the first (canary) batch "
                               "(--step, pause_after: canary).")  # fmt: skip

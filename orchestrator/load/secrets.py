@@ -9,6 +9,7 @@ address in a relay's topology) still never appears in what the tool prints or wr
 from __future__ import annotations
 
 import json
+import re
 import threading
 from typing import Any
 
@@ -17,6 +18,8 @@ __all__ = ["MASK", "clear", "is_secret", "redact", "redact_data", "register", "r
 MASK = "<vault-encrypted>"
 _lock = threading.Lock()
 _values: set[str] = set()
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
+_RICH_DROPS = re.compile("[\x07\x08\x0b\x0c\x0d]")  # rich.control.strip_control_codes
 _MIN_LINE = 8  # a line of a multi-line secret, masked on its own when it is at least this long
 _MIN_LENGTH = 3  # shorter values ("1", "no") would mask unrelated text; they are still never echoed by us
 
@@ -37,6 +40,10 @@ def register(value: Any) -> None:
     if len(text) < _MIN_LENGTH:
         return
     forms = {text, json.dumps(text)[1:-1]}  # as written, and as JSON writes it (a newline becomes \\n)
+    for pattern in (_CONTROL, _RICH_DROPS):  # as a console prints it: rich drops \a \b \v \f \r
+        printed = pattern.sub("", text)
+        if len(printed.strip()) >= _MIN_LENGTH:
+            forms.add(printed)
     if "\n" in text.strip():  # a multi-line secret (a PEM key, a certificate) may be printed line by line
         forms |= {line.strip() for line in text.splitlines() if len(line.strip()) >= _MIN_LINE}
     with _lock:

@@ -41,20 +41,20 @@ def render(report: AuditReport) -> str:
         element.text = _clean(report.error)
     for h in report.hosts:
         suite = ET.SubElement(root, "testsuite", {
-            "name": h.host,
+            "name": _clean(h.host),
             "tests": str(len(h.findings)),
             "failures": str(sum(1 for f in h.findings if f.failed and f.rule != REACHABLE)),
             "errors": str(sum(1 for f in h.findings if f.failed and f.rule == REACHABLE)),
             "skipped": str(sum(1 for f in h.findings if f.skipped)),
             "timestamp": stamp,
-            "hostname": h.host,
+            "hostname": _clean(h.host),
         })  # fmt: skip
         props = ET.SubElement(suite, "properties")
         ET.SubElement(props, "property", {"name": "role", "value": h.role})
         ET.SubElement(props, "property", {"name": "inventory", "value": _clean(report.source)})
         for f in h.findings:
             case = ET.SubElement(suite, "testcase", {
-                "classname": f"cardano-fleet.audit.{h.host}", "name": f.rule, "time": "0",
+                "classname": _clean(f"cardano-fleet.audit.{h.host}"), "name": f.rule, "time": "0",
             })  # fmt: skip
             if f.skipped:
                 ET.SubElement(case, "skipped", {"message": _clean(f.message)})

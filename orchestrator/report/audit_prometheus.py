@@ -24,7 +24,14 @@ from orchestrator.audit.findings import AuditReport
 
 
 def escape_label(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    """A label value as the exposition format writes it: backslash, double quote and line feed escaped.
+
+    The format has no escape for the other control characters, and line-based readers split at a
+    carriage return (prometheus_client's own parser does), so each becomes U+FFFD: the sample stays
+    one line and the scrape stays valid. The inventory refuses such host names; this guards the
+    values that reach a report from elsewhere (a probe's answer, a path)."""
+    value = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return "".join("\ufffd" if ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 else c for c in value)
 
 
 def _labels(**labels: str) -> str:

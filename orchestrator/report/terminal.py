@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import IO, cast
 
 from rich.console import Console
+from rich.errors import MarkupError
 from rich.table import Table
 from rich.text import Text
 
@@ -104,10 +105,21 @@ def keep_headers(table: Table) -> Table:
     for column in table.columns:
         # secrets masked before the layout, so the mask's width is what the borders are drawn around
         column._cells = [redact(cell) if isinstance(cell, str) else cell for cell in column._cells]
-        texts = [str(column.header), *(str(cell) for cell in column.cells if isinstance(cell, str | Text))]
+        # a str cell is rich markup: measure what prints ("partly"), not "[yellow]partly[/yellow]"
+        texts = [_plain(column.header), *(_plain(cell) for cell in column.cells if isinstance(cell, str | Text))]
         longest = max((len(word) for text in texts for word in text.split()), default=0)
         column.min_width = max(column.min_width or 0, min(longest, WORD_LIMIT))
     return table
+
+
+def _plain(cell: object) -> str:
+    """The text a cell prints: rich renders a str cell as markup; a Text or unparsable markup as is."""
+    if isinstance(cell, str):
+        try:
+            return Text.from_markup(cell).plain
+        except MarkupError:
+            return cell
+    return str(cell)
 
 
 def utc_stamp(seconds: float) -> str:

@@ -205,3 +205,18 @@ def test_write_atomic_leaves_old_file_on_failure(tmp_path: Path, monkeypatch: py
         write_atomic(target, "new\n")
     assert target.read_text() == "old\n"
     assert [p.name for p in tmp_path.iterdir()] == ["audit.prom"]
+
+
+def test_a_prometheus_label_value_stays_one_line_whatever_it_holds() -> None:
+    """Backslash, quote and line feed are the format's escapes; a carriage return or another control
+    character has none, and prometheus_client's parser splits at \\r: each becomes U+FFFD."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from orchestrator.report.audit_prometheus import escape_label
+
+    assert escape_label('a"b\\c\nd') == 'a\\"b\\\\c\\nd'
+    assert escape_label("x\ry\x07z\x85") == "x\ufffdy\ufffdz\ufffd"
+    host = escape_label("re\rlay\n1")
+    text = "# TYPE t gauge\n" + 't{host="' + host + '"} 1\n'
+    (family,) = text_string_to_metric_families(text)
+    assert [s.labels["host"] for s in family.samples] == ["re\ufffdlay\n1"]

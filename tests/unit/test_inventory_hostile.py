@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -118,12 +119,20 @@ def test_ansible_cfg_defaults_and_what_it_does_not_honour(tmp_path: Path) -> Non
 PEM = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\n-----END OPENSSH PRIVATE KEY-----"
 
 
-def _outputs(inventory_path: Path) -> tuple[str, str]:
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def _outputs(inventory_path: Path) -> tuple[str, str, str]:
+    """The inventory as JSON, as the tables a terminal gets, and as the records a pipe gets."""
     inventory, hosts = load_selection(inventory_path, [], None)
-    out = io.StringIO()
-    print_inventory(make_console(out), inventory.source, hosts, inventory.warnings, inventory.helpers,
-                    inventory.skipped)  # fmt: skip
-    return render_inventory_json(inventory, hosts), out.getvalue()
+    rendered = []
+    for out in (_Terminal(), io.StringIO()):
+        print_inventory(make_console(out), inventory.source, hosts, inventory.warnings, inventory.helpers,
+                        inventory.skipped)  # fmt: skip
+        rendered.append(out.getvalue())
+    return render_inventory_json(inventory, hosts), rendered[0], rendered[1]
 
 
 def test_env_lookups_and_multiline_secrets_never_print_and_tables_stay_aligned(
@@ -138,14 +147,19 @@ def test_env_lookups_and_multiline_secrets_never_print_and_tables_stay_aligned(
             "        r1:\n          ansible_host: \"{{ lookup('env', 'FLEET_SECRET_HOST') }}\"\n"
             f"          deploy_key: {json.dumps(PEM)}\n"
         )
-        as_json, table = _outputs(tmp_path / "hosts.yml")
+        as_json, table, records = _outputs(tmp_path / "hosts.yml")
     finally:
         secrets.clear()
-    for text in (as_json, table):
+    for text in (as_json, table, records):
         assert "198.51.100.77" not in text and "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ" not in text
         assert "BEGIN OPENSSH" not in text
-    assert secrets.MASK in as_json and secrets.MASK in table
-    widths = {len(line) for line in table.splitlines() if line.startswith(("┏", "┃", "┡", "│", "└"))}
+        assert secrets.MASK in text
+    assert "┃" in table and "┃" not in records  # a terminal gets the table, a pipe one record per host
+    assert [line for line in records.splitlines() if line.startswith("r1: relay; ssh ")] == [
+        f"r1: relay; ssh root@{secrets.MASK}:22; node {secrets.MASK}:3001; layout iog; network mainnet; groups relays"]
+    assert not [line for line in records.splitlines() if line != line.rstrip()]  # no trailing blanks
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", table)  # a terminal gets bold headers
+    widths = {len(line) for line in plain.splitlines() if line.startswith(("┏", "┃", "┡", "│", "└"))}
     assert len(widths) <= 2, table  # the hosts table and the paths table: each keeps its borders
 
 
@@ -168,10 +182,10 @@ def test_fuzz_no_traceback_and_no_secret(tmp_path: Path, variables: dict[str, ob
                                    "children": {"relays": {"hosts": {"r1": variables}}}}})  # fmt: skip
         (tmp_path / "fuzz.yml").write_text(body)
         try:
-            as_json, table = _outputs(tmp_path / "fuzz.yml")
+            as_json, table, records = _outputs(tmp_path / "fuzz.yml")
         except SourceError as exc:
             assert secret not in str(exc)
             return
-        assert secret not in as_json and secret not in table
+        assert secret not in as_json and secret not in table and secret not in records
     finally:
         secrets.clear()
