@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import IO, cast
 
-from rich.console import Console
+from rich.console import Console, ConsoleRenderable, RenderableType, RenderHook
 from rich.errors import MarkupError
 from rich.table import Table
 from rich.text import Text
@@ -84,13 +84,62 @@ class _Console(Console):
             raise SystemExit(BROKEN_PIPE) from None
 
 
+class _MaskSecrets(RenderHook):
+    """Secrets masked in what is about to be rendered, before rich lays it out.
+
+    The stream's mask (`_Redacting`) sees only what rich printed, and rich changes text as it prints:
+    it expands tabs to the next tab stop, drops control characters, wraps long cells across lines. A
+    secret so changed would pass the stream unmasked; here it is still as the operator wrote it.
+    """
+
+    def process_renderables(self, renderables: list[ConsoleRenderable]) -> list[ConsoleRenderable]:
+        return [_masked(r) for r in renderables]
+
+
+def _masked(renderable: ConsoleRenderable) -> ConsoleRenderable:
+    from orchestrator.load.secrets import redact
+
+    if isinstance(renderable, Text):
+        return _masked_text(renderable)
+    if isinstance(renderable, Table):
+        for column in renderable.columns:
+            column._cells = [_masked_cell(cell) for cell in column._cells]
+            column.header = _masked_cell(column.header)
+        if isinstance(renderable.title, str):
+            renderable.title = redact(renderable.title)
+        elif isinstance(renderable.title, Text):
+            renderable.title = _masked_text(renderable.title)
+    return renderable
+
+
+def _masked_cell(cell: RenderableType) -> RenderableType:  # a table cell or header: markup, a Text, or else
+    from orchestrator.load.secrets import redact
+
+    if isinstance(cell, str):
+        return redact(cell)
+    if isinstance(cell, Text):
+        return _masked_text(cell)
+    return cell
+
+
+def _masked_text(text: Text) -> Text:
+    """A Text with a secret in it, masked; its inner styles are given up only then (the mask moves them)."""
+    from orchestrator.load.secrets import redact
+
+    plain = redact(text.plain)
+    return text if plain == text.plain else Text(plain, style=text.style, end=text.end)
+
+
 def make_console(file: IO[str] | None = None) -> Console:
     """The console every command prints with: terminal width on a terminal, COLUMNS if set, else PIPE_WIDTH.
 
-    Colour follows Rich's rules (NO_COLOR disables it; a pipe gets none); secrets are masked.
+    Colour follows Rich's rules (NO_COLOR disables it; a pipe gets none); secrets are masked twice: in
+    what is rendered, before rich changes it (`_MaskSecrets`), and in what reaches the stream.
     """
     stream = file if file is not None else sys.stdout
-    return _Console(file=cast(IO[str], _Redacting(stream)), width=console_width(isatty=stream.isatty()))
+    console = _Console(file=cast(IO[str], _Redacting(stream)), width=console_width(isatty=stream.isatty()))
+    console.push_render_hook(_MaskSecrets())
+    return console
 
 
 def keep_headers(table: Table) -> Table:
