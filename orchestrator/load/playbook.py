@@ -640,7 +640,19 @@ class _Loader:
             args_node = CommentedMap()
         if not isinstance(args_node, CommentedMap):
             raise self.fail(argsloc, f"arguments of '{action}' must be a mapping, not {type_name(plain(args_node))}")
+        twice = given_twice(args_node)
+        if twice is not None:
+            old = next(k for k in args_node if k in DEPRECATED_SETTINGS)
+            raise self.fail(key_loc(args_node, old, argsloc), twice)
+        args: dict[str, Any] = {}
         for arg in args_node:
+            if isinstance(arg, str) and DEPRECATED_SETTINGS.get(arg) in spec.allowed_args:
+                renamed, warning = deprecated_setting(arg, key_loc(args_node, arg, argsloc))
+                if warning is not None:
+                    self.warnings.append(warning)
+                args[renamed] = plain(args_node[arg])
+                self.check_templates(args_node[arg], value_loc(args_node, arg, argsloc))
+                continue
             if arg not in spec.allowed_args:
                 hint = did_you_mean(str(arg), spec.allowed_args)
                 allowed = ", ".join(sorted(spec.allowed_args)) or "none"
@@ -649,12 +661,13 @@ class _Loader:
                     key_loc(args_node, arg, argsloc), f"unknown argument {plain(arg)!r} for '{action}'{tail}"
                 )
             self.check_templates(args_node[arg], value_loc(args_node, arg, argsloc))
-        missing = sorted(spec.required_args - set(args_node))
+            args[arg] = plain(args_node[arg])
+        missing = sorted(spec.required_args - set(args))
         if missing:
             raise self.fail(aloc, f"'{action}' needs argument{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
         return Step(
             action=action,
-            args=MappingProxyType(plain(args_node)),
+            args=MappingProxyType(args),
             name=name or action,
             role=role,
             path=aloc[0],

@@ -575,3 +575,23 @@ def test_render_errors(value: str, message: str) -> None:
     with pytest.raises(TemplateError) as caught:
         render(value, {"n": 5, "rel": {"version": "8.9.0"}, "loop": "{{ loop }}"})
     assert str(caught.value) == message
+
+
+def test_a_deprecated_argument_of_a_step_is_read_as_its_new_name_with_a_warning(tmp_path: Path) -> None:
+    """`restart_node: {kes_min_periods: N}` in an operator's own role still works (issue 29's rename),
+    warned at its line; with the new name beside it, it is refused as given twice."""
+    play = make(tmp_path, {
+        "roles/old/steps.yml": "- restart_node:\n    mode: restart\n    kes_min_periods: 7\n",
+        "play.yml": ONE_STAGE.format(role="old"),
+    })  # fmt: skip
+    book = load_playbook(play)
+    (step,) = book.stages[0].roles[0].steps
+    assert dict(step.args) == {"mode": "restart", "kes_refuse_restart_periods": 7}
+    where = tmp_path / "roles" / "old" / "steps.yml"
+    assert book.warnings == (f"{where}:3:5: 'kes_min_periods' is deprecated: it is now 'kes_refuse_restart_periods'",)
+    (tmp_path / "roles/old/steps.yml").write_text(
+        "- restart_node:\n    kes_refuse_restart_periods: 7\n    kes_min_periods: 7\n"
+    )
+    with pytest.raises(PlaybookError, match="'kes_refuse_restart_periods' is given twice") as caught:
+        load_playbook(play)
+    assert caught.value.line == 3
