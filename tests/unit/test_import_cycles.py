@@ -24,7 +24,6 @@ ROOT = Path(__file__).resolve().parents[2] / "orchestrator"
 # cycle is broken; never add one.
 KNOWN_CYCLES: frozenset[frozenset[str]] = frozenset({
     frozenset({"actions", "cardano", "facts", "load", "model", "plan", "roll", "ssh"}),
-    frozenset({"cli", "commands", "lab"}),
 })  # fmt: skip
 
 
