@@ -14,7 +14,7 @@ from typing import Any
 from orchestrator.actions.base import Action, HostDraft, PlanContext, Slot, number, spec, whole
 from orchestrator.cardano.health import IN_SYNC_SLOTS, MIN_HOT_PEERS
 from orchestrator.facts.clock import MAX_CLOCK_SKEW_SECONDS
-from orchestrator.roll.gates import POLL_SECONDS, SOAK_SECONDS, STALL_SECONDS, TIMEOUT_FLOOR_SECONDS, GatePolicy
+from orchestrator.spec.gate import POLL_SECONDS, SOAK_SECONDS, STALL_SECONDS, TIMEOUT_FLOOR_SECONDS, GatePolicy
 
 
 @dataclass(frozen=True)

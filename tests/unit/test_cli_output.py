@@ -139,7 +139,7 @@ def test_a_producer_the_run_would_refuse_for_kes_plans_as_refused(
     from orchestrator.plan import Plan
     from orchestrator.report.console import plan_table, print_plan
     from orchestrator.report.plan_json import plan_as_json
-    from orchestrator.roll.window import WindowSettings, build_guard
+    from orchestrator.spec.window import WindowSettings, build_guard
     from tests.unit.test_output import _plan
 
     base = _plan()

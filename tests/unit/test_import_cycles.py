@@ -22,9 +22,7 @@ ROOT = Path(__file__).resolve().parents[2] / "orchestrator"
 
 # Strongly connected groups of stage packages at e2db601 (sorted names). Remove an entry when its
 # cycle is broken; never add one.
-KNOWN_CYCLES: frozenset[frozenset[str]] = frozenset({
-    frozenset({"actions", "cardano", "facts", "load", "model", "plan", "roll", "ssh"}),
-})  # fmt: skip
+KNOWN_CYCLES: frozenset[frozenset[str]] = frozenset()
 
 
 def _is_type_checking(node: ast.If) -> bool:
