@@ -60,6 +60,7 @@ from orchestrator.load.toml_inventory import parse_toml
 from orchestrator.load.vars_files import VARS_EXTENSIONS, inventory_dir_entries, var_files
 from orchestrator.load.vault import VaultError, VaultSecrets, VaultText, is_encrypted, secrets_from_options
 from orchestrator.model import ROLE_GROUPS, Host, Inventory, Role
+from orchestrator.patterns.host_patterns import HostPatternError
 from orchestrator.patterns.suggest import did_you_mean, edit_distance
 
 # SourceError, the position helpers and did_you_mean/edit_distance live in load/source.py and
@@ -1281,8 +1282,6 @@ def limited(inventory: Inventory, limit: str | None) -> tuple[Host, ...]:
     """The hosts `--limit` keeps (Ansible's host patterns); InventoryError when it keeps none or is
     malformed — the same message (and each command's documented bad-input exit code) everywhere. A
     limit that names a host listed and left alone (a control host) says why it was left alone."""
-    from orchestrator.patterns.host_patterns import HostPatternError
-
     try:
         return inventory.limit(limit)
     except HostPatternError as exc:
