@@ -2,7 +2,7 @@
 
 Service active, the expected version, tip within `max_slot_lag` slots of the wall-clock slot and
 advancing, at least `min_hot_peers` hot peers (a block producer: only its own relays). The gate's
-sampling and time limits are GatePolicy's (roll/gates.py).
+sampling and time limits are GatePolicy's (spec/gate.py; the gate itself is roll/gates.py).
 """
 
 from __future__ import annotations
