@@ -40,8 +40,8 @@ lint: install
 	$(BIN)/mypy
 
 demo: install
-	@if [ "$$(id -u)" = 0 ]; then $(BIN)/python -m orchestrator.lab.demo; \
-	else sudo -E $(BIN)/python -m orchestrator.lab.demo; fi
+	@if [ "$$(id -u)" = 0 ]; then $(BIN)/python -m orchestrator.demo; \
+	else sudo -E $(BIN)/python -m orchestrator.demo; fi
 
 lab-up: install
 	$(BIN)/cardano-fleet lab up --dir .lab

@@ -14,38 +14,15 @@ from typing import Any
 
 from orchestrator.cardano.layouts import Layout
 from orchestrator.cardano.releases import ReleasePin as ReleasePin  # re-exported: hosts, plans and runs name it
-from orchestrator.load.host_patterns import HostUniverse, limit_selection, universe_from
-from orchestrator.load.host_patterns import select as select_hosts
-
-
-class Role(StrEnum):
-    """A host's place in the estate. A passive node (an exchange's, a wallet provider's, an explorer's)
-    neither produces blocks nor relays for a pool: it feeds wallets, db-sync or submit-api."""
-
-    RELAY = "relay"
-    BLOCK_PRODUCER = "block_producer"
-    PASSIVE = "passive"
-    HELPER = "helper"  # not a node: a host hooks run on (delegate_to), e.g. a load balancer
-
+from orchestrator.cardano.roles import PassiveTopology as PassiveTopology  # re-exported: inventories name it
+from orchestrator.cardano.roles import Role as Role  # re-exported: every stage names a host's role
+from orchestrator.patterns.host_patterns import HostUniverse, limit_selection, universe_from
+from orchestrator.patterns.host_patterns import select as select_hosts
 
 # The inventory groups that give a host its role (or `cardano_role` on the host).
 ROLE_GROUPS: Mapping[str, Role] = MappingProxyType(
     {"relays": Role.RELAY, "block_producers": Role.BLOCK_PRODUCER, "passive_nodes": Role.PASSIVE}
 )
-
-
-class PassiveTopology(StrEnum):
-    """How a passive node finds peers (the two forms of the node's P2P topology a non-pool node uses).
-
-    LEDGER: the network's bootstrap peers and ledger peers, like a relay, but nothing advertised.
-    PRIVATE: only the local roots the operator lists, useLedgerAfterSlot -1 (never ledger peers),
-    no bootstrap peers (absent: Genesis Lite off). Source: cardano-node 8.9.0
-    src/Cardano/Node/Configuration/TopologyP2P.hs (useLedgerAfterSlot < 0 = never; bootstrapPeers
-    absent/null = off); docs/cardano-8.9.0-p2p.md §1.
-    """
-
-    LEDGER = "ledger"
-    PRIVATE = "private"
 
 
 class PlanAction(StrEnum):
@@ -156,7 +133,7 @@ class Inventory:
     warnings: tuple[str, ...] = ()  # "path:line:col: message" for things accepted but ignored
     helpers: tuple[Host, ...] = ()  # cardano_role: helper — no node; only drain/return hooks run there
     # group → hosts in Ansible's order (`all`, `ungrouped` first), helpers included, for host patterns;
-    # empty: derived from `groups` (orchestrator.load.host_patterns.universe_from)
+    # empty: derived from `groups` (orchestrator.patterns.host_patterns.universe_from)
     pattern_groups: Mapping[str, tuple[str, ...]] = field(default_factory=_frozen)
     # hosts listed and left alone (a control host, hosts of other services): name → why
     skipped: Mapping[str, str] = field(default_factory=_frozen)
@@ -192,7 +169,7 @@ class Inventory:
         return HostUniverse(names, groups)
 
     def select(self, pattern: str | None, *, is_limit: bool = False) -> tuple[Host, ...]:
-        """The node hosts an Ansible host pattern selects (orchestrator.load.host_patterns), in inventory
+        """The node hosts an Ansible host pattern selects (orchestrator.patterns.host_patterns), in inventory
         order; `is_limit`: a `--limit` (its `@FILE` terms read). Helpers are never selected."""
         if not pattern:
             return self.hosts

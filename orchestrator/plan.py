@@ -31,8 +31,8 @@ from orchestrator.cardano.targets import Standing, standing
 from orchestrator.facts.clock import skew_refusal
 from orchestrator.facts.model import HostFacts
 from orchestrator.model import Hook, Host, Inventory, PassiveTopology, PlanAction, ReleasePin
-from orchestrator.roll.gates import GatePolicy
-from orchestrator.roll.window import LeaderGuard
+from orchestrator.spec.gate import GatePolicy
+from orchestrator.spec.window import LeaderGuard
 
 __all__ = ["FileChange", "HostPlan", "Plan", "PlannedStep", "ReleasePin", "default_program", "make_plan",
            "live_state", "own_peers", "plan_host"]  # fmt: skip

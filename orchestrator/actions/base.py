@@ -17,8 +17,8 @@ from typing import Any, Protocol
 from orchestrator.cardano.diffs import FileDiff
 from orchestrator.facts.model import HostFacts
 from orchestrator.model import Hook, Host, Inventory, PlanAction, ReleasePin
-from orchestrator.roll.gates import GatePolicy
-from orchestrator.roll.window import LeaderGuard
+from orchestrator.spec.gate import GatePolicy
+from orchestrator.spec.window import LeaderGuard
 
 
 class Slot(IntEnum):

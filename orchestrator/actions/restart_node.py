@@ -5,7 +5,7 @@ on a node already running P2P (8.9.0 re-reads its topology on SIGHUP; a non-P2P 
 nothing when nothing changed. mode restart: always a restart when something changed. mode reload:
 SIGHUP only — a host whose change needs a restart is refused with the reason, never half-applied.
 
-On a block producer it also builds the restart guard (orchestrator/roll/window.py): the leader
+On a block producer it also builds the restart guard (orchestrator/spec/window.py): the leader
 schedule the probe read (the `leader_schedule` variable), the host's last measured start, the
 remaining KES periods, and this step's window settings (leader_margin_seconds,
 leader_settle_seconds, leader_max_wait_seconds, kes_refuse_restart_periods). A schedule that is configured
@@ -34,8 +34,8 @@ from orchestrator.actions.base import (
 from orchestrator.cardano import health, node_yaml, releases
 from orchestrator.cardano.leader_schedule import check_schedule_setting
 from orchestrator.model import PlanAction
-from orchestrator.roll import window as leader_window
-from orchestrator.roll.window import WindowSettings
+from orchestrator.spec import window as leader_window
+from orchestrator.spec.window import WindowSettings
 
 MODES = ("auto", "restart", "reload")
 
@@ -56,7 +56,7 @@ def p2p_enabled(config_text: str | None, version: str | None = None) -> bool:
 @dataclass(frozen=True)
 class RestartNode:
     mode: str = "auto"
-    window: WindowSettings = WindowSettings()  # a producer's restart window (roll/window.py)
+    window: WindowSettings = WindowSettings()  # a producer's restart window (spec/window.py)
     schedule: tuple[tuple[str, str], ...] | None = None  # leader_schedule, as rendered for this host
 
     @property

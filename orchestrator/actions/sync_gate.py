@@ -2,7 +2,7 @@
 
 Service active, the expected version, tip within `max_slot_lag` slots of the wall-clock slot and
 advancing, at least `min_hot_peers` hot peers (a block producer: only its own relays). The gate's
-sampling and time limits are GatePolicy's (roll/gates.py).
+sampling and time limits are GatePolicy's (spec/gate.py; the gate itself is roll/gates.py).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 from orchestrator.actions.base import Action, HostDraft, PlanContext, Slot, number, spec, whole
 from orchestrator.cardano.health import IN_SYNC_SLOTS, MIN_HOT_PEERS
 from orchestrator.facts.clock import MAX_CLOCK_SKEW_SECONDS
-from orchestrator.roll.gates import POLL_SECONDS, SOAK_SECONDS, STALL_SECONDS, TIMEOUT_FLOOR_SECONDS, GatePolicy
+from orchestrator.spec.gate import POLL_SECONDS, SOAK_SECONDS, STALL_SECONDS, TIMEOUT_FLOOR_SECONDS, GatePolicy
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""The audit's checks, each registered with its rule (id, description, roles, severity, category).
+"""The audit's checks, each made a rule by `@rule` (id, description, roles, severity, category) and
+listed in RULES, the one table of rules.
 
 Pure: a check reads a `Context` (facts already gathered, the inventory, the policy, a clock reading)
 and returns (passed, message, detail); nothing here prints or connects.
@@ -23,12 +24,10 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from types import MappingProxyType
+from typing import TYPE_CHECKING
 
-from orchestrator.audit import registry
 from orchestrator.audit.findings import REACHABLE, Severity
-from orchestrator.audit.policy import Policy
-from orchestrator.audit.registry import Applies, Result, Rule, register, rule
+from orchestrator.audit.registry import Applies, Result, Rule, index, rule
 from orchestrator.cardano import node_rules, releases
 from orchestrator.cardano.config import infer_network
 from orchestrator.cardano.errors import FileFormatError
@@ -53,11 +52,14 @@ from orchestrator.facts.probe import HostFacts
 from orchestrator.model import Host, Inventory, PassiveTopology
 from orchestrator.plan import own_peers, plan_host
 
+if TYPE_CHECKING:  # annotations only: policy reads this module's RULES to check a policy file's rule ids
+    from orchestrator.audit.policy import Policy
+
 E, W = Severity.ERROR, Severity.WARNING
 RELAY, BP, PASSIVE = Applies.RELAY, Applies.BLOCK_PRODUCER, Applies.PASSIVE
 
 # decided in audit_host, before any check runs
-register(Rule(REACHABLE, "the host answers SSH and the facts probe runs", E, category="reachability"))
+REACHABLE_RULE = Rule(REACHABLE, "the host answers SSH and the facts probe runs", E, category="reachability")
 
 
 @dataclass(frozen=True)
@@ -613,7 +615,41 @@ def _check_rotation(c: Context) -> Result:
     return True, "no run journal in the state dir leaves it drained", ""
 
 
-# Every check above is registered by now: the complete rule set, in report order.
-RULES: tuple[Rule, ...] = tuple(registry.RULES)
-RULES_BY_ID: Mapping[str, Rule] = MappingProxyType(dict(registry.RULES_BY_ID))
+# Every rule, in report order: the one table (tests/unit/test_audit_rules.py fails on a rule left out).
+RULES: tuple[Rule, ...] = (
+    REACHABLE_RULE,
+    _check_version,
+    _check_min_version,
+    _check_cli,
+    _check_enabled,
+    _check_active,
+    _check_p2p,
+    _check_topology_format,
+    _check_topology_valid,
+    _check_config_valid,
+    _check_genesis,
+    _check_genesis_kept,
+    _check_network,
+    _check_bp_ledger,
+    _check_bp_bootstrap,
+    _check_bp_public,
+    _check_bp_sharing,
+    _check_bp_local_roots,
+    _check_relay_advertise,
+    _check_relay_bootstrap,
+    _check_relay_ledger,
+    _check_passive_advertise,
+    _check_passive_form,
+    _check_passive_bp,
+    _check_in_sync,
+    _check_advancing,
+    _check_hot_peers,
+    _check_kes,
+    _check_drift,
+    _check_keys,
+    _check_user,
+    _check_disk,
+    _check_rotation,
+)
+RULES_BY_ID: Mapping[str, Rule] = index(RULES)
 assert all(r.check is not None for r in RULES if r.id != REACHABLE), "every rule but host-reachable has a check"

@@ -12,6 +12,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from orchestrator.audit.checks import RULES_BY_ID
 from orchestrator.audit.findings import REACHABLE, Severity
 from orchestrator.audit.registry import Rule
 from orchestrator.cardano.health import IN_SYNC_SLOTS, MIN_HOT_PEERS
@@ -148,9 +149,6 @@ def _is_version(value: str) -> bool:
 
 
 def _parse_rules(value: Any, loc: tuple[str, int, int], where: str) -> tuple[frozenset[str], Mapping[str, Severity]]:
-    # The rule ids are known once every check has registered; checks imports this module for Policy.
-    from orchestrator.audit.checks import RULES_BY_ID
-
     if not isinstance(value, Mapping):
         raise PolicyError(*loc, "'rules' must be a mapping of rule id → {enabled: bool, severity: ...}")
     disabled: set[str] = set()

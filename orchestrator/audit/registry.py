@@ -1,15 +1,18 @@
-"""The audit's rules: each one registered together with its check by the `rule` decorator.
+"""The audit's rules: what a rule is, the `rule` decorator that makes a check function into one, and
+`index`, which builds the table by id.
 
 A rule is an id, a description, the roles it applies to, a default severity and a category; its
-check is the function the decorator wraps. Adding a rule is one decorated function in `checks`
-(and a line in docs/audit.md); the registry keeps definition order, which is report order.
+check is the function the decorator wraps. Nothing is registered as a side effect of importing a
+module (issue 24): `checks.RULES` lists every rule explicitly, in report order. Adding a rule is one
+decorated function in `checks`, its name in that list, and a line in docs/audit.md.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Any
 
 from orchestrator.audit.findings import Severity
@@ -40,31 +43,34 @@ class Rule:
             return True
         return self.applies_to.value == host.role.value  # a relay's rules never judge a passive node
 
+    def __call__(self, ctx: Any) -> Result:
+        """Run the check (a decorated check function is still called as one)."""
+        if self.check is None:
+            raise TypeError(f"audit rule {self.id!r} has no check: it is decided before any check runs")
+        return self.check(ctx)
+
 
 E, W = Severity.ERROR, Severity.WARNING
 RELAY, BP = Applies.RELAY, Applies.BLOCK_PRODUCER
 
 
-RULES: list[Rule] = []
-RULES_BY_ID: dict[str, Rule] = {}
-
-
-def register(new: Rule) -> Rule:
-    """Add a rule; raises ValueError on a duplicate id (two checks must never share one)."""
-    if new.id in RULES_BY_ID:
-        raise ValueError(f"audit rule {new.id!r} registered twice")
-    RULES.append(new)
-    RULES_BY_ID[new.id] = new
-    return new
+def index(rules: Iterable[Rule]) -> Mapping[str, Rule]:
+    """The rules by id, in the given order; raises ValueError on a duplicate id (two checks must never
+    share one)."""
+    by_id: dict[str, Rule] = {}
+    for r in rules:
+        if r.id in by_id:
+            raise ValueError(f"audit rule {r.id!r} listed twice")
+        by_id[r.id] = r
+    return MappingProxyType(by_id)
 
 
 def rule(
     rule_id: str, description: str, severity: Severity, applies_to: Applies = Applies.ALL, category: str = "node"
-) -> Callable[[Check], Check]:
-    """Register the decorated function as the check of a new rule."""
+) -> Callable[[Check], Rule]:
+    """Make the decorated check function the check of a new rule (listed in checks.RULES)."""
 
-    def wrap(check: Check) -> Check:
-        register(Rule(rule_id, description, severity, applies_to, category, check))
-        return check
+    def wrap(check: Check) -> Rule:
+        return Rule(rule_id, description, severity, applies_to, category, check)
 
     return wrap

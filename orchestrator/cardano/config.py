@@ -31,7 +31,7 @@ from orchestrator.cardano.errors import FileFormatError, decode_text
 from orchestrator.cardano.health import enable_p2p
 from orchestrator.cardano.networks import NETWORKS
 from orchestrator.cardano.releases import TARGET_VERSION
-from orchestrator.model import Role
+from orchestrator.cardano.roles import Role
 
 # The values the 8.9.0 book and repository configs ship (the code defaults are 85/85/40/15).
 SHIPPED_TARGETS: tuple[tuple[str, int], ...] = (

@@ -30,7 +30,7 @@ from orchestrator.cardano.config import (
 from orchestrator.cardano.errors import FileFormatError
 from orchestrator.cardano.networks import NETWORKS
 from orchestrator.cardano.releases import CATALOGUE, Hop, LedgerCrossing, NodeRelease, TopologyShape
-from orchestrator.model import Role
+from orchestrator.cardano.roles import Role
 
 # The root TraceOptions a legacy config gets when the target runs new tracing only (11.1): the
 # backends the shipped configs carry since 10.6 (boundaries doc §a, "Shipped root since 10.6").

@@ -33,7 +33,7 @@ from typing import Any, Literal
 from orchestrator.cardano import node_rules, releases
 from orchestrator.cardano.errors import FileFormatError
 from orchestrator.cardano.networks import AccessPoint, Network, is_public_relay
-from orchestrator.model import PassiveTopology, Role
+from orchestrator.cardano.roles import PassiveTopology, Role
 
 Extra = tuple[tuple[str, Any], ...]
 TopologyFormat = Literal["legacy", "p2p", "legacy-p2p"]

@@ -498,7 +498,7 @@ class LeaderScheduleSection(FactSection):
     """A block producer's leader schedule where the `leader_schedule` variable says it is kept
     (orchestrator.cardano.leader_schedule): guild's blocklog.db read-only, the cli's JSON file, or
     the operator's command. Never the VRF key, never anything under the keys dir. The slots stay in
-    memory: plans and journals keep only the decision (orchestrator.roll.window)."""
+    memory: plans and journals keep only the decision (orchestrator.spec.window)."""
 
     name = "leader_schedule"
     check_exit = False

@@ -55,15 +55,16 @@ from orchestrator.load.source import (
     type_name,
     value_loc,
 )
-from orchestrator.load.suggest import did_you_mean, edit_distance
 from orchestrator.load.templating import Renderer, TemplateRefused, has_template
 from orchestrator.load.toml_inventory import parse_toml
 from orchestrator.load.vars_files import VARS_EXTENSIONS, inventory_dir_entries, var_files
 from orchestrator.load.vault import VaultError, VaultSecrets, VaultText, is_encrypted, secrets_from_options
 from orchestrator.model import ROLE_GROUPS, Host, Inventory, Role
+from orchestrator.patterns.host_patterns import HostPatternError
+from orchestrator.patterns.suggest import did_you_mean, edit_distance
 
 # SourceError, the position helpers and did_you_mean/edit_distance live in load/source.py and
-# load/suggest.py; they stay importable from here for the modules that import them from here.
+# patterns/suggest.py; they stay importable from here for the modules that import them from here.
 __all__ = [
     "KNOWN_VARIABLES",
     "InventoryError",
@@ -632,7 +633,7 @@ class _Loader:
         )
 
     def pattern_groups(self, membership: Mapping[str, list[str]]) -> dict[str, tuple[str, ...]]:
-        """Every group's hosts in Ansible's order, for host patterns (orchestrator.load.host_patterns):
+        """Every group's hosts in Ansible's order, for host patterns (orchestrator.patterns.host_patterns):
         `all`, `ungrouped`, then the groups as first seen; a group's own hosts, then its descendants'
         breadth first (ansible-core 2.19 lib/ansible/inventory/group.py Group._get_hosts)."""
         ungrouped = [h for h in self.hosts if membership.get("ungrouped") and h in membership["ungrouped"]]
@@ -1281,8 +1282,6 @@ def limited(inventory: Inventory, limit: str | None) -> tuple[Host, ...]:
     """The hosts `--limit` keeps (Ansible's host patterns); InventoryError when it keeps none or is
     malformed — the same message (and each command's documented bad-input exit code) everywhere. A
     limit that names a host listed and left alone (a control host) says why it was left alone."""
-    from orchestrator.load.host_patterns import HostPatternError
-
     try:
         return inventory.limit(limit)
     except HostPatternError as exc:

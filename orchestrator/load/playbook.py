@@ -64,9 +64,9 @@ from orchestrator.load.source import (
     type_name,
     value_loc,
 )
-from orchestrator.load.suggest import did_you_mean
 from orchestrator.load.templating import has_template
 from orchestrator.model import HealthFloor, Host, Playbook, RoleRef, Serial, Stage, Step
+from orchestrator.patterns.suggest import did_you_mean
 
 __all__ = [
     "DEFAULT_ACTIONS",

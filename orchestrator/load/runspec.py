@@ -20,12 +20,12 @@ from orchestrator.actions.registry import ACTIONS
 from orchestrator.actions.stage_release import StageRelease
 from orchestrator.actions.sync_gate import SyncGate
 from orchestrator.cardano.targets import UnknownRelease, known_versions, provisional_note, require_known
-from orchestrator.load.host_patterns import HostPatternError
 from orchestrator.load.inventory import did_you_mean, limited
 from orchestrator.load.playbook import PlaybookError, render_step, serial_batches, step_vars
 from orchestrator.model import ROLE_GROUPS, Host, Inventory, Playbook, ReleasePin, Role, Stage, Step
+from orchestrator.patterns.host_patterns import HostPatternError
 from orchestrator.plan import PlannedStep
-from orchestrator.roll.gates import GatePolicy
+from orchestrator.spec.gate import GatePolicy
 
 
 @dataclass(frozen=True)

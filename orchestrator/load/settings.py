@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+from orchestrator.actions.base import ArgError
+from orchestrator.actions.registry import ACTIONS
 from orchestrator.model import Step
 
 __all__ = ["DEPRECATED_SETTINGS", "RoleSetting", "check_setting", "deprecated_setting", "given_twice", "role_settings"]
@@ -73,8 +75,6 @@ def role_settings() -> Mapping[str, RoleSetting]:
 
 def check_setting(name: str, value: Any) -> str | None:
     """Why `value` is not a valid `name` (as its action parses it), or None (also for other names)."""
-    from orchestrator.actions.base import ArgError
-    from orchestrator.actions.registry import ACTIONS
     from orchestrator.load.playbook import TemplateError, render_step
 
     setting = role_settings().get(name)

@@ -69,7 +69,7 @@ def print_facts(
 
 def producer_line(name: str, facts: HostFacts, now: float) -> str:
     """A block producer's KES periods left and its leader schedule's next slot time (never the
-    schedule itself): what `run` checks before it touches the producer (roll/window.py)."""
+    schedule itself): what `run` checks before it touches the producer (spec/window.py)."""
     kes = facts.remaining_kes_periods
     kes_text = "KES periods left unknown (no remainingKESPeriods metric)" if kes is None else f"KES periods left {kes}"
     if facts.leader_schedule_error is not None:

@@ -29,7 +29,6 @@ from orchestrator.load.runspec import RolloutStage
 from orchestrator.model import Host, HostStatus, Phase, PlanAction, ReleasePin, Role
 from orchestrator.plan import HostPlan, Plan
 from orchestrator.roll.gates import (
-    GatePolicy,
     GateResult,
     GateSample,
     describe,
@@ -41,7 +40,8 @@ from orchestrator.roll.gates import (
 from orchestrator.roll.interrupt import RunEnd, StopFlag, signal_name_of
 from orchestrator.roll.journal import FINAL, NOTHING_CHANGED, OBSERVATIONS, Event, Journal
 from orchestrator.roll.remote import Remote, Written
-from orchestrator.roll.window import LeaderGuard, utc_text
+from orchestrator.spec.gate import GatePolicy
+from orchestrator.spec.window import LeaderGuard, utc_text
 
 # Seconds between countdown updates while a block producer waits for its restart window.
 COUNTDOWN_TICK = 1.0

@@ -17,9 +17,12 @@ from dataclasses import dataclass, field
 
 from tenacity import RetryCallState, Retrying, retry_if_result
 
-from orchestrator.cardano.health import IN_SYNC_SLOTS, MIN_HOT_PEERS
 from orchestrator.cardano.startup import Phase, StartupProgress
-from orchestrator.facts.clock import MAX_CLOCK_SKEW_SECONDS
+from orchestrator.spec.gate import (
+    TIMEOUT_FLOOR_SECONDS,
+    TIMEOUT_START_MULTIPLE,
+    GatePolicy,
+)
 
 
 @dataclass(frozen=True)
@@ -114,13 +117,6 @@ def hot_peers_within(allowed: Sequence[str], what: str = "its relays") -> Check:
     return check
 
 
-# Fallbacks when the role gives none (roles/sync_gate/defaults.yml documents the chosen values).
-SOAK_SECONDS = 60.0
-STALL_SECONDS = 300.0
-TIMEOUT_FLOOR_SECONDS = 3600.0
-TIMEOUT_START_MULTIPLE = 3.0
-
-
 def overall_timeout_for(last_start_seconds: float | None, floor: float = TIMEOUT_FLOOR_SECONDS) -> float:
     """The gate's cap when the operator set none: TIMEOUT_START_MULTIPLE × the host's last measured
     start (its log: ChainDB opening to socket), never below `floor` (seconds); the floor alone when
@@ -128,22 +124,6 @@ def overall_timeout_for(last_start_seconds: float | None, floor: float = TIMEOUT
     if last_start_seconds is None:
         return floor
     return max(floor, TIMEOUT_START_MULTIPLE * last_start_seconds)
-
-
-POLL_SECONDS = 10.0  # the gate samples a host this often (role sync_gate sync_poll_seconds; docs/playbooks.md)
-
-
-@dataclass(frozen=True)
-class GatePolicy:
-    """Seconds throughout. `overall_timeout` None: derived per host (overall_timeout_for)."""
-
-    max_slot_lag: int = IN_SYNC_SLOTS
-    interval: float = POLL_SECONDS
-    stall_timeout: float = STALL_SECONDS
-    overall_timeout: float | None = None
-    min_hot_peers: int = MIN_HOT_PEERS  # sync_gate's min_hot_peers (P2P only: a non-P2P node reports none)
-    soak_seconds: float = SOAK_SECONDS  # after the gate passes, in sync must hold this long (a crash loop shows)
-    max_clock_skew: float = MAX_CLOCK_SKEW_SECONDS  # a host clock further off is refused at plan time
 
 
 @dataclass(frozen=True)

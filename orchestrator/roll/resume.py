@@ -14,9 +14,10 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from orchestrator.model import Hook, Host, Inventory, Phase
-from orchestrator.roll.gates import GatePolicy, GateSample, run_gate, standard_checks
+from orchestrator.roll.gates import GateSample, run_gate, standard_checks
 from orchestrator.roll.journal import FINAL, NOTHING_CHANGED, Event, Journal, last_phases
 from orchestrator.roll.remote import Remote
+from orchestrator.spec.gate import GatePolicy
 
 
 def return_hook_for(programs: Mapping[str, Sequence[Any]], host: Host, inventory: Inventory) -> Hook | None:

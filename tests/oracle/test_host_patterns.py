@@ -4,7 +4,7 @@ Ansible's answer comes from ansible-core itself (a test extra; tests/oracle/ansi
 `InventoryManager.subset(PATTERN)` then `get_hosts("all")`, as `ansible all --list-hosts --limit
 PATTERN` does. The inventory nests role groups under regions and under `cardano`, puts hosts in
 several groups and holds helpers (balancers) and an ungrouped host, so every rule of
-orchestrator/load/host_patterns.py is exercised. Subscripts are used only on groups whose host order
+orchestrator/patterns/host_patterns.py is exercised. Subscripts are used only on groups whose host order
 Ansible fixes (its walk of deeper descendants goes through a set, so e.g. `cardano[0]` differs between
 Ansible processes).
 """
@@ -20,8 +20,8 @@ from typing import Any
 
 import pytest
 
-from orchestrator.load.host_patterns import HostPatternError, limit_selection, select
 from orchestrator.load.inventory import load_inventory
+from orchestrator.patterns.host_patterns import HostPatternError, limit_selection, select
 
 pytest.importorskip("ansible", reason="ansible-core (a test extra: pip install -e '.[test]') is not installed")
 

@@ -413,3 +413,22 @@ def test_audit_kes_threshold_is_named_for_what_it_does(text: str, value: int | N
     assert bool(policy.warnings) is warned
     if warned:
         assert policy.warnings[0].startswith("policy.yml:1:1: 'min_kes_periods' is deprecated")
+
+
+def test_every_rule_defined_in_checks_is_in_the_one_table_once() -> None:
+    from orchestrator.audit import checks
+    from orchestrator.audit.registry import Rule, index
+
+    defined = {name for name, value in vars(checks).items() if isinstance(value, Rule)}
+    listed = {name for name, value in vars(checks).items() if isinstance(value, Rule) and value in RULES}
+    assert defined == listed, f"rules defined in audit/checks.py but missing from RULES: {sorted(defined - listed)}"
+    assert len(RULES) == len(RULES_BY_ID) == len(defined)
+    with pytest.raises(ValueError, match="listed twice"):
+        index([RULES[1], RULES[1]])
+
+
+def test_a_rule_is_still_called_as_its_check_and_the_reachability_rule_has_none() -> None:
+    from orchestrator.audit.findings import REACHABLE
+
+    with pytest.raises(TypeError, match="no check"):
+        RULES_BY_ID[REACHABLE](object())

@@ -139,7 +139,7 @@ def test_a_producer_the_run_would_refuse_for_kes_plans_as_refused(
     from orchestrator.plan import Plan
     from orchestrator.report.console import plan_table, print_plan
     from orchestrator.report.plan_json import plan_as_json
-    from orchestrator.roll.window import WindowSettings, build_guard
+    from orchestrator.spec.window import WindowSettings, build_guard
     from tests.unit.test_output import _plan
 
     base = _plan()
@@ -166,7 +166,7 @@ def test_a_producer_the_run_would_refuse_for_kes_plans_as_refused(
 def test_the_demo_shows_each_command_on_one_line_even_in_a_narrow_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     from rich.console import Console
 
-    from orchestrator.lab import demo
+    from orchestrator import demo
 
     monkeypatch.setattr(demo, "cli", lambda argv: 2)
     out = io.StringIO()

@@ -9,13 +9,13 @@ import pytest
 
 from orchestrator.cardano.startup import Phase, StartupProgress
 from orchestrator.roll.gates import (
-    GatePolicy,
     GateSample,
     describe,
     overall_timeout_for,
     run_gate,
     standard_checks,
 )
+from orchestrator.spec.gate import GatePolicy
 from tests.unit.fake_fleet import FakeClock
 
 EXPECTED0 = 5_000_000

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator.roll.gates import GatePolicy, GateSample, hot_peers_within, run_gate, standard_checks
+from orchestrator.roll.gates import GateSample, hot_peers_within, run_gate, standard_checks
+from orchestrator.spec.gate import GatePolicy
 from tests.unit.fake_fleet import FakeClock
 
 

@@ -6,11 +6,11 @@ in A naming orchestrator.B. Not counted, and why:
 - imports under `if TYPE_CHECKING:` — never executed, they exist for the type checker only;
 - function-local imports — they run when the function is called, after every module has finished
   loading, so they cannot make an import fail half-way; they are the tool's explicit way to defer a
-  dependency (e.g. load/settings.py asks the action registry inside `check_setting`). They are still a
+  dependency (e.g. facts/sections.py reads roll/remote.py's LOCK_DIR inside a function). They are still a
   dependency, so each one is a candidate to remove, not a licence.
 
-The cycles that exist today are listed in KNOWN_CYCLES (the rest of issue 24 removes them). The test
-fails on any other cycle, and also when a listed one is gone, so the list can only shrink.
+KNOWN_CYCLES lists the cycles tolerated; issue 24 emptied it. The test fails on any other cycle, and
+also when a listed one is gone, so the list can only shrink.
 """
 
 from __future__ import annotations
@@ -20,12 +20,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2] / "orchestrator"
 
-# Strongly connected groups of stage packages at e2db601 (sorted names). Remove an entry when its
-# cycle is broken; never add one.
-KNOWN_CYCLES: frozenset[frozenset[str]] = frozenset({
-    frozenset({"actions", "cardano", "facts", "load", "model", "plan", "roll", "ssh"}),
-    frozenset({"cli", "commands", "lab"}),
-})  # fmt: skip
+# Strongly connected groups of stage packages tolerated (none since issue 24). Never add one.
+KNOWN_CYCLES: frozenset[frozenset[str]] = frozenset()
 
 
 def _is_type_checking(node: ast.If) -> bool:

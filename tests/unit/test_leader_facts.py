@@ -27,7 +27,7 @@ from orchestrator.lab.leader_slots import BLOCKLOG_SCHEMA, cli_json, schedule_ro
 from orchestrator.load.inventory import InventoryError, load_inventory
 from orchestrator.model import Host, Role
 from orchestrator.report.facts_json import facts_to_json
-from orchestrator.roll.window import LeaderGuard, WindowSettings, build_guard
+from orchestrator.spec.window import LeaderGuard, WindowSettings, build_guard
 
 RECORD = REGISTRY["leader_schedule"]
 MAINNET = network("mainnet")

@@ -33,7 +33,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from orchestrator.load.suggest import did_you_mean
+from orchestrator.patterns.suggest import did_you_mean
 
 
 class HostPatternError(ValueError):
