@@ -508,7 +508,7 @@ class Rollout:
                 self._record(host.name, Phase.BINARY_SWITCHED, target=switched.detail)
             verb = "reload" if hp.action is PlanAction.RELOAD else "restart"
             stop_at = self.clock()
-            restarted_wall = time.time()
+            restarted_wall = self.wall()
             touched_node = True  # from here on the node may have been told, even if the command fails
             applied = self.remote.service(host, verb)
             if not applied.ok:
@@ -562,7 +562,7 @@ class Rollout:
             self._record(host.name, Phase.LEADER_WAIT, until=utc_text(w.start), seconds=round(w.start - now, 1),
                          reason=w.reason)  # fmt: skip
             while (left := w.start - self.wall()) > 0:
-                self.emit(Event(time.time(), host.name, Phase.WINDOW_COUNTDOWN,
+                self.emit(Event(self.wall(), host.name, Phase.WINDOW_COUNTDOWN,
                                 {"seconds_left": round(left, 1), "until": utc_text(w.start)}))  # fmt: skip
                 self.sleep(min(left, COUNTDOWN_TICK))
 
@@ -611,11 +611,11 @@ class Rollout:
 
         def on_sample(s: GateSample, reason: str | None) -> None:
             self._observe_connection(host, s, "gate")
-            state = describe(s, policy.max_slot_lag, time.time())
+            state = describe(s, policy.max_slot_lag, self.wall())
             start = s.starting
             phase = str(start.phase) if start is not None else state.split(" (")[0]
             step = None if start is None or start.percent is None else f"{start.phase}:{int(start.percent // 10)}"
-            self.emit(Event(time.time(), host.name, Phase.GATE_SAMPLE,
+            self.emit(Event(self.wall(), host.name, Phase.GATE_SAMPLE,
                             {"lag": s.slot_lag, "waiting_for": reason, "state": state, "progress_step": step}))  # fmt: skip
             if phase != seen["phase"]:
                 seen["phase"] = phase
@@ -624,10 +624,10 @@ class Rollout:
 
         def on_soak_sample(s: GateSample, elapsed: float) -> None:
             self._observe_connection(host, s, "soak")
-            self.emit(Event(time.time(), host.name, Phase.GATE_SAMPLE,
+            self.emit(Event(self.wall(), host.name, Phase.GATE_SAMPLE,
                             {"lag": s.slot_lag, "waiting_for": None, "progress_step": None,
                              "state": f"soak {elapsed:.0f}/{policy.soak_seconds:g}s: "
-                                      + describe(s, policy.max_slot_lag, time.time())}))  # fmt: skip
+                                      + describe(s, policy.max_slot_lag, self.wall())}))  # fmt: skip
 
         return HostGate(policy, self.plan.host(host.name).last_start_seconds, lambda: self.sample(host), self.clock,
                         self.sleep, on_sample, on_soak_sample)  # fmt: skip
