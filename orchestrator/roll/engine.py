@@ -32,6 +32,7 @@ from orchestrator.roll.gates import GatePolicy, GateResult, GateSample, describe
 from orchestrator.roll.host_gate import HostGate
 from orchestrator.roll.interrupt import RunEnd, StopFlag, signal_name_of
 from orchestrator.roll.journal import FINAL, NOTHING_CHANGED, OBSERVATIONS, Event, Journal
+from orchestrator.roll.poll import poll
 from orchestrator.roll.remote import Remote, Written
 from orchestrator.roll.window import LeaderGuard, utc_text
 
@@ -561,10 +562,23 @@ class Rollout:
                 return HostStatus.DEFERRED, f"{w.reason}: left untouched (leader_max_wait_seconds)"
             self._record(host.name, Phase.LEADER_WAIT, until=utc_text(w.start), seconds=round(w.start - now, 1),
                          reason=w.reason)  # fmt: skip
-            while (left := w.start - self.wall()) > 0:
-                self.emit(Event(self.wall(), host.name, Phase.WINDOW_COUNTDOWN,
-                                {"seconds_left": round(left, 1), "until": utc_text(w.start)}))  # fmt: skip
-                self.sleep(min(left, COUNTDOWN_TICK))
+            self._count_down(host, w.start)
+
+    def _count_down(self, host: Host, until: float) -> None:
+        """Sleep until the wall clock reads `until` (unix seconds), with a countdown on the live view
+        every COUNTDOWN_TICK seconds (roll/poll.py; a stop signal ends the wait at once)."""
+        left = until - self.wall()
+
+        def tick() -> bool | None:
+            nonlocal left
+            left = until - self.wall()
+            if left <= 0:
+                return True
+            self.emit(Event(self.wall(), host.name, Phase.WINDOW_COUNTDOWN,
+                            {"seconds_left": round(left, 1), "until": utc_text(until)}))  # fmt: skip
+            return None
+
+        poll(tick, lambda: min(left, COUNTDOWN_TICK), self.wall, self.sleep)
 
     def _return(self, host: Host) -> bool:
         """The host's return hook, if any; a failure is loud (status, detail, journal) and stops the run."""

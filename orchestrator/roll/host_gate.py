@@ -22,6 +22,7 @@ from orchestrator.roll.gates import (
     soak_checks,
     standard_checks,
 )
+from orchestrator.roll.poll import poll, stop_stalled
 
 # One health probe of a host whose clock is trusted within `max_skew` seconds of the control machine's.
 Probe = Callable[[Host, float], GateSample]
@@ -52,6 +53,14 @@ class Soak:
     @property
     def ok(self) -> bool:
         return self.reason is None
+
+
+@dataclass
+class _Unreachable:
+    """Since when (clock seconds) the soak's samples find the host unreachable, and why; None: reachable."""
+
+    since: float | None = None
+    error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -92,25 +101,30 @@ class HostGate:
         checks = soak_checks(version, policy, producer_relays=producer_relays)
         started_at = gate.startup.started_at if gate.startup is not None else None
         begin = self.clock()
-        unreachable_since: float | None = None
-        while True:
+        lost = _Unreachable()
+
+        def attempt() -> Soak | None:
             s = self.sample()
             now = self.clock()
             elapsed = now - begin
             self.on_soak_sample(s, elapsed)
             if not s.reachable:
-                unreachable_since = now if unreachable_since is None else unreachable_since
-                if now - unreachable_since >= policy.stall_timeout:
-                    return Soak(True, f"unreachable for {now - unreachable_since:.0f} s during the soak: {s.error}",
-                                elapsed)  # fmt: skip
-            else:
-                unreachable_since = None
-                if started_at is not None and s.startup is not None and s.startup.started_at > started_at + 1:
-                    return Soak(True, f"the node started again {elapsed:.0f} s into the {policy.soak_seconds:g} s "
-                                      "soak (a new start in its log): it died after passing the gate", elapsed)  # fmt: skip
-                reason = next((r for c in checks if (r := c(s, None)) is not None), None)
-                if reason is not None:
-                    return Soak(True, f"{reason}, {elapsed:.0f} s into the {policy.soak_seconds:g} s soak", elapsed)
-                if elapsed >= policy.soak_seconds:
-                    return Soak(True, None, elapsed)
-            self.sleep(policy.interval)
+                lost.since = now if lost.since is None else lost.since
+                lost.error = s.error
+                return None
+            lost.since = None
+            if started_at is not None and s.startup is not None and s.startup.started_at > started_at + 1:
+                return Soak(True, f"the node started again {elapsed:.0f} s into the {policy.soak_seconds:g} s "
+                                  "soak (a new start in its log): it died after passing the gate", elapsed)  # fmt: skip
+            reason = next((r for c in checks if (r := c(s, None)) is not None), None)
+            if reason is not None:
+                return Soak(True, f"{reason}, {elapsed:.0f} s into the {policy.soak_seconds:g} s soak", elapsed)
+            return Soak(True, None, elapsed) if elapsed >= policy.soak_seconds else None
+
+        # an unreachable host is waited for up to stall_timeout; the soak ends only on a good sample
+        ended = poll(attempt, lambda: policy.interval, self.clock, self.sleep,
+                     stop=stop_stalled(lambda: lost.since, policy.stall_timeout))  # fmt: skip
+        if ended is not None:
+            return ended
+        now, since = self.clock(), lost.since if lost.since is not None else begin
+        return Soak(True, f"unreachable for {now - since:.0f} s during the soak: {lost.error}", now - begin)
