@@ -261,10 +261,10 @@ def _approve_on_terminal(console: Console, view: Any) -> Any:
 
 def _execute(console: Console, loaded: Loaded, fleet: Fleet, journal: Journal, plan: Any, args: argparse.Namespace,
              trail: Any, flag: StopFlag) -> int:  # fmt: skip
-    from orchestrator.facts.clock import MAX_CLOCK_SKEW_SECONDS
     from orchestrator.report.console import LiveRollout, print_summary
     from orchestrator.report.run_json import render_run_report
     from orchestrator.roll.engine import DEFAULT_KEEP_BACKUPS, Rollout, RolloutResult, RolloutSettings
+    from orchestrator.roll.host_gate import skew_limited
     from orchestrator.roll.interrupt import signal_name_of
     from orchestrator.roll.journal import Journal as J
     from orchestrator.roll.remote import SshRemote
@@ -273,7 +273,7 @@ def _execute(console: Console, loaded: Loaded, fleet: Fleet, journal: Journal, p
 
     keep = DEFAULT_KEEP_BACKUPS if args.keep_backups is None else args.keep_backups
     remote = SshRemote(fleet, journal.run_id)
-    skew = {hp.host.name: (hp.gate or loaded.spec.gate).max_clock_skew for hp in plan.hosts}
+    gates = {hp.host.name: hp.gate or loaded.spec.gate for hp in plan.hosts}  # each host's own gate
     for hp in plan.hosts:
         if hp.changed:
             journal.record(hp.host.name, Phase.PLANNED, target_version=hp.target_version, action=hp.action,
@@ -281,7 +281,8 @@ def _execute(console: Console, loaded: Loaded, fleet: Fleet, journal: Journal, p
     with LiveRollout(console, plan) as view:
         approve = _approve_on_terminal(console, view) if args.step else None
         rollout = Rollout(plan, remote, journal, RolloutSettings(gate=loaded.spec.gate, keep_backups=keep),
-                          sample=lambda h: sample_host(fleet, h, max_skew=skew.get(h.name, MAX_CLOCK_SKEW_SECONDS)),
+                          sample=skew_limited(lambda h, skew: sample_host(fleet, h, max_skew=skew),
+                                              lambda h: gates.get(h.name, loaded.spec.gate)),
                           emit=view.on_event, relays=loaded.inventory.relays, hosts=loaded.inventory.hosts,
                           replan=lambda hp: recheck_host(loaded, fleet, hp, journal.run_id),
                           stop=flag, approve=approve)  # fmt: skip
@@ -324,26 +325,27 @@ def _write_private(path: Path, text: str) -> None:
 
 def _resume(console: Console, loaded: Loaded, fleet: Fleet, journal: Journal) -> None:
     """Each host the killed run left between 'backed_up' and a final phase: finish it or roll it back."""
-    from orchestrator.model import Role
+    from orchestrator.facts.probe import HEALTH_SECTIONS, gather_facts
     from orchestrator.roll.journal import Journal as J
-    from orchestrator.roll.journal import host_data
     from orchestrator.roll.remote import SshRemote
-    from orchestrator.roll.resume import reconcile_host, return_hook_for, unfinished_hosts
+    from orchestrator.roll.resume import resume_hosts
     from orchestrator.workflow import sample_host
 
     remote = SshRemote(fleet, journal.run_id)
     events = J.read(journal.path)
-    for name, last in unfinished_hosts(events).items():
-        host = next((h for h in loaded.inventory.hosts if h.name == name), None)
-        if host is None:
+    spec = loaded.spec
+
+    def report(name: str, phase: Phase, verdict: str | None) -> None:
+        if verdict is None:
             console.print(f"[red]resume: {name} is in the journal but not in the inventory; left as it is[/]")
-            continue
-        relays = [h.peer_address for h in loaded.inventory.relays] if host.role is Role.BLOCK_PRODUCER else None
-        verdict = reconcile_host(host, last.phase, host_data(events, name), remote=remote, journal=journal,
-                                 sample=lambda h: sample_host(fleet, h), policy=loaded.spec.gate,
-                                 producer_relays=relays,
-                                 return_hook=return_hook_for(loaded.spec.programs, host, loaded.inventory))  # fmt: skip
-        console.print(f"resume: {name} (was '{last.phase}'): {verdict}")
+        else:
+            console.print(f"resume: {name} (was '{phase}'): {verdict}")
+
+    # each host with its own gate, its gate's skew limit, and the cap from its last start (one health probe)
+    resume_hosts(events, loaded.inventory, spec.programs, spec.gate, remote=remote, journal=journal,
+                 probe=lambda h, skew: sample_host(fleet, h, max_skew=skew),
+                 last_start_of=lambda h: gather_facts(fleet, [h], sections=HEALTH_SECTIONS)[h.name].last_start_seconds,
+                 report=report)  # fmt: skip
     # The killed run still holds its remote locks, also on hosts this resume leaves out (--limit):
     # release them (unlock removes only a lock with this run id); the run that follows takes what it needs.
     named = {e.host for e in events if e.host != "*"}

@@ -28,17 +28,11 @@ from orchestrator.cardano.leader_schedule import KesVerdict, WindowVerdict
 from orchestrator.load.runspec import RolloutStage
 from orchestrator.model import Host, HostStatus, Phase, PlanAction, ReleasePin, Role
 from orchestrator.plan import HostPlan, Plan
-from orchestrator.roll.gates import (
-    GateResult,
-    GateSample,
-    describe,
-    overall_timeout_for,
-    run_gate,
-    soak_checks,
-    standard_checks,
-)
+from orchestrator.roll.gates import GateResult, GateSample, describe
+from orchestrator.roll.host_gate import HostGate
 from orchestrator.roll.interrupt import RunEnd, StopFlag, signal_name_of
 from orchestrator.roll.journal import FINAL, NOTHING_CHANGED, OBSERVATIONS, Event, Journal
+from orchestrator.roll.poll import poll
 from orchestrator.roll.remote import Remote, Written
 from orchestrator.spec.gate import GatePolicy
 from orchestrator.spec.window import LeaderGuard, utc_text
@@ -516,7 +510,7 @@ class Rollout:
                 self._record(host.name, Phase.BINARY_SWITCHED, target=switched.detail)
             verb = "reload" if hp.action is PlanAction.RELOAD else "restart"
             stop_at = self.clock()
-            restarted_wall = time.time()
+            restarted_wall = self.wall()
             touched_node = True  # from here on the node may have been told, even if the command fails
             applied = self.remote.service(host, verb)
             if not applied.ok:
@@ -569,10 +563,23 @@ class Rollout:
                 return HostStatus.DEFERRED, f"{w.reason}: left untouched (leader_max_wait_seconds)"
             self._record(host.name, Phase.LEADER_WAIT, until=utc_text(w.start), seconds=round(w.start - now, 1),
                          reason=w.reason)  # fmt: skip
-            while (left := w.start - self.wall()) > 0:
-                self.emit(Event(time.time(), host.name, Phase.WINDOW_COUNTDOWN,
-                                {"seconds_left": round(left, 1), "until": utc_text(w.start)}))  # fmt: skip
-                self.sleep(min(left, COUNTDOWN_TICK))
+            self._count_down(host, w.start)
+
+    def _count_down(self, host: Host, until: float) -> None:
+        """Sleep until the wall clock reads `until` (unix seconds), with a countdown on the live view
+        every COUNTDOWN_TICK seconds (roll/poll.py; a stop signal ends the wait at once)."""
+        left = until - self.wall()
+
+        def tick() -> bool | None:
+            nonlocal left
+            left = until - self.wall()
+            if left <= 0:
+                return True
+            self.emit(Event(self.wall(), host.name, Phase.WINDOW_COUNTDOWN,
+                            {"seconds_left": round(left, 1), "until": utc_text(until)}))  # fmt: skip
+            return None
+
+        poll(tick, lambda: min(left, COUNTDOWN_TICK), self.wall, self.sleep)
 
     def _return(self, host: Host) -> bool:
         """The host's return hook, if any; a failure is loud (status, detail, journal) and stops the run."""
@@ -611,67 +618,44 @@ class Rollout:
             self._lost.discard(host.name)
             self._record(host.name, Phase.RECONNECTED, during=during)
 
-    def _soak(self, host: Host, version: str, gate: GateResult) -> str | None:
-        """After the gate: in sync must hold for the policy's soak_seconds, sampled every interval —
-        active, on `version`, within max_slot_lag (and, for a producer, hot peers among its relays),
-        with no new start in the node's log. None when it held; else why not. A host unreachable for
-        less than stall_seconds is waited for (the soak ends only on a good sample)."""
+    def _host_gate(self, host: Host) -> HostGate:
+        """The host's gate and soak (roll/host_gate.py, shared with --resume), with its samples journaled
+        (connection drops, node phases) and shown on the live view."""
         policy = self._policy(host)
-        if policy.soak_seconds <= 0:
-            return None
-        checks = soak_checks(version, policy, producer_relays=self._relays_of(host, True))
-        started_at = gate.startup.started_at if gate.startup is not None else None
-        begin = self.clock()
-        unreachable_since: float | None = None
-        while True:
-            s = self.sample(host)
-            now = self.clock()
-            elapsed = now - begin
-            self._observe_connection(host, s, "soak")
-            self.emit(Event(time.time(), host.name, Phase.GATE_SAMPLE,
-                            {"lag": s.slot_lag, "waiting_for": None, "progress_step": None,
-                             "state": f"soak {elapsed:.0f}/{policy.soak_seconds:g}s: "
-                                      + describe(s, policy.max_slot_lag, time.time())}))  # fmt: skip
-            if not s.reachable:
-                unreachable_since = now if unreachable_since is None else unreachable_since
-                if now - unreachable_since >= policy.stall_timeout:
-                    return f"unreachable for {now - unreachable_since:.0f} s during the soak: {s.error}"
-            else:
-                unreachable_since = None
-                if started_at is not None and s.startup is not None and s.startup.started_at > started_at + 1:
-                    return (f"the node started again {elapsed:.0f} s into the {policy.soak_seconds:g} s soak "
-                            "(a new start in its log): it died after passing the gate")  # fmt: skip
-                reason = next((r for c in checks if (r := c(s, None)) is not None), None)
-                if reason is not None:
-                    return f"{reason}, {elapsed:.0f} s into the {policy.soak_seconds:g} s soak"
-                if elapsed >= policy.soak_seconds:
-                    self._record(host.name, Phase.SOAK_PASSED, seconds=round(elapsed, 2))
-                    return None
-            self.sleep(policy.interval)
-
-    def _gate(self, host: Host, version: str, p2p: bool) -> GateResult:
-        relays = self._relays_of(host, p2p)
-        policy = self._policy(host)
-        checks = standard_checks(version, policy, p2p=p2p, producer_relays=relays)
-        cap = policy.overall_timeout
-        if cap is None:  # auto: from this host's last measured start
-            cap = overall_timeout_for(self.plan.host(host.name).last_start_seconds)
         seen: dict[str, Any] = {"phase": None}
 
         def on_sample(s: GateSample, reason: str | None) -> None:
             self._observe_connection(host, s, "gate")
-            state = describe(s, policy.max_slot_lag, time.time())
+            state = describe(s, policy.max_slot_lag, self.wall())
             start = s.starting
             phase = str(start.phase) if start is not None else state.split(" (")[0]
             step = None if start is None or start.percent is None else f"{start.phase}:{int(start.percent // 10)}"
-            self.emit(Event(time.time(), host.name, Phase.GATE_SAMPLE,
+            self.emit(Event(self.wall(), host.name, Phase.GATE_SAMPLE,
                             {"lag": s.slot_lag, "waiting_for": reason, "state": state, "progress_step": step}))  # fmt: skip
             if phase != seen["phase"]:
                 seen["phase"] = phase
                 percent = None if start is None else start.percent
                 self._record(host.name, Phase.NODE_PHASE, now=phase, percent=percent, detail=state)
 
-        return run_gate(lambda: self.sample(host), checks, policy, self.clock, self.sleep, on_sample, cap)
+        def on_soak_sample(s: GateSample, elapsed: float) -> None:
+            self._observe_connection(host, s, "soak")
+            self.emit(Event(self.wall(), host.name, Phase.GATE_SAMPLE,
+                            {"lag": s.slot_lag, "waiting_for": None, "progress_step": None,
+                             "state": f"soak {elapsed:.0f}/{policy.soak_seconds:g}s: "
+                                      + describe(s, policy.max_slot_lag, self.wall())}))  # fmt: skip
+
+        return HostGate(policy, self.plan.host(host.name).last_start_seconds, lambda: self.sample(host), self.clock,
+                        self.sleep, on_sample, on_soak_sample)  # fmt: skip
+
+    def _soak(self, host: Host, version: str, gate: GateResult) -> str | None:
+        """After the gate, the host's soak (HostGate.soak); None when it held (journaled), else why not."""
+        soaked = self._host_gate(host).soak(version, gate, producer_relays=self._relays_of(host, True))
+        if soaked.ran and soaked.ok:
+            self._record(host.name, Phase.SOAK_PASSED, seconds=round(soaked.seconds, 2))
+        return soaked.reason
+
+    def _gate(self, host: Host, version: str, p2p: bool) -> GateResult:
+        return self._host_gate(host).gate(version, p2p, producer_relays=self._relays_of(host, p2p))
 
     def _rollback(self, host: Host, existed: dict[str, bool], old_link: str | None, old_version: str | None,
                   why: str, restart: bool = True) -> bool:  # fmt: skip

@@ -2,8 +2,9 @@
 
 The journal says how far a host got. Before its restart, the node may still run the old binary
 while the link and files are new, so the only safe end is a byte-for-byte rollback (the run that
-follows upgrades it again, properly). After its restart, the gate decides: in sync on the target
-version → done; otherwise → rolled back. A host the killed run had drained gets its return hook
+follows upgrades it again, properly). After its restart, the host's own gate and then its soak decide
+(roll/host_gate.py, the fresh run's code): in sync on the target version and still in sync after the
+soak → done; otherwise → rolled back. A host the killed run had drained gets its return hook
 once it is whole and in sync again (not after a rollback that failed).
 """
 
@@ -11,11 +12,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
+from enum import Enum
 from typing import Any
 
-from orchestrator.model import Hook, Host, Inventory, Phase
-from orchestrator.roll.gates import GateSample, run_gate, standard_checks
-from orchestrator.roll.journal import FINAL, NOTHING_CHANGED, Event, Journal, last_phases
+from orchestrator.model import Hook, Host, Inventory, Phase, Role
+from orchestrator.roll.gates import GateSample
+from orchestrator.roll.host_gate import HostGate, Probe, skew_limited
+from orchestrator.roll.journal import FINAL, NOTHING_CHANGED, Event, Journal, host_data, last_phases
 from orchestrator.roll.remote import Remote
 from orchestrator.spec.gate import GatePolicy
 
@@ -39,6 +42,30 @@ def unfinished_hosts(events: Sequence[Event]) -> dict[str, Event]:
     return {name: e for name, e in last_phases(list(events)).items() if e.phase not in FINAL | NOTHING_CHANGED}
 
 
+def gate_for(programs: Mapping[str, Sequence[Any]], host: Host, default: GatePolicy) -> GatePolicy:
+    """The host's own gate as a fresh run plans it (its program's sync_gate step, the last one
+    winning as in plan.py), else the run's `default`."""
+    from orchestrator.actions.sync_gate import SyncGate
+
+    steps = [p.operation for p in programs.get(host.name, ()) if isinstance(p.operation, SyncGate)]
+    return steps[-1].policy if steps else default
+
+
+class Resumed(Enum):
+    """How `--resume` left a host: its two ends, and the two ways it can fail to reach one."""
+
+    COMPLETED = "completed: in sync on the target version"
+    NOTHING_CHANGED = "nothing had been changed"
+    ROLLED_BACK = "rolled back byte-for-byte and back in sync"
+    ROLLBACK_FAILED = "ROLLBACK FAILED"
+    NOT_BACK_IN_SYNC = "restored, but not back in sync"
+
+    @property
+    def may_serve(self) -> bool:
+        """Whole and in sync: a host the killed run drained may return to rotation."""
+        return self not in (Resumed.ROLLBACK_FAILED, Resumed.NOT_BACK_IN_SYNC)
+
+
 def reconcile_host(
     host: Host,
     last_phase: Phase,
@@ -52,21 +79,21 @@ def reconcile_host(
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
     return_hook: Hook | None = None,
+    last_start_seconds: float | None = None,
 ) -> str:
     """Finish or roll back one host from its last journaled phase; returns the verdict for the operator.
 
     data: everything the journal recorded about the host (existed, old_link, old_version, target_version).
+    policy: the host's own gate (`gate_for`); with `last_start_seconds` (its last measured start) it
+    gives the same cap, and the same soak after the gate, as a fresh run (roll/host_gate.py).
+    sample: the host's sampler, with its gate's clock-skew limit (host_gate.skew_limited).
     producer_relays: for a block producer, its relays' addresses (its hot peers must be among them).
     return_hook: the host's return hook (the playbook's), run when the journal says it was drained and
     the host ends whole and in sync.
     """
-
-    def gate(version: str, p2p: bool) -> Any:
-        checks = standard_checks(version, policy, p2p, producer_relays if p2p else None)
-        return run_gate(lambda: sample(host), checks, policy, clock, sleep)
-
-    verdict = _reconcile(host, last_phase, data, remote, journal, gate)
-    if return_hook is None or not data.get("drained_on") or verdict.startswith(("ROLLBACK FAILED", "restored, but")):
+    judge = HostGate(policy, last_start_seconds, lambda: sample(host), clock, sleep)
+    outcome, verdict = _reconcile(host, last_phase, data, remote, journal, judge, producer_relays)
+    if return_hook is None or not data.get("drained_on") or not outcome.may_serve:
         return verdict
     done = remote.hook(return_hook)
     if done.ok:
@@ -77,31 +104,74 @@ def reconcile_host(
 
 
 def _reconcile(host: Host, last_phase: Phase, data: dict[str, Any], remote: Remote, journal: Journal,
-               gate: Callable[[str, bool], Any]) -> str:  # fmt: skip
-    """reconcile_host's verdict before any return hook."""
+               judge: HostGate, producer_relays: Sequence[str] | None) -> tuple[Resumed, str]:  # fmt: skip
+    """reconcile_host's outcome and verdict before any return hook."""
 
     if last_phase in AFTER_RESTART:
         target = data.get("target_version") or data.get("old_version") or ""
-        result = gate(target, True)
+        result = judge.gate(target, True, producer_relays)
         if result.ok:
             journal.record(host.name, Phase.GATE_PASSED, seconds=round(result.duration, 2), resumed=True)
-            journal.record(host.name, Phase.DONE, resumed=True)
-            return "completed: in sync on the target version"
-        journal.record(host.name, Phase.FAILED, reason=f"gate on resume: {result.reason}")
+            soaked = judge.soak(target, result, producer_relays)
+            if soaked.ok:
+                if soaked.ran:
+                    journal.record(host.name, Phase.SOAK_PASSED, seconds=round(soaked.seconds, 2), resumed=True)
+                journal.record(host.name, Phase.DONE, resumed=True)
+                return Resumed.COMPLETED, Resumed.COMPLETED.value
+            journal.record(host.name, Phase.FAILED, reason=f"soak on resume: {soaked.reason}")
+        else:
+            journal.record(host.name, Phase.FAILED, reason=f"gate on resume: {result.reason}")
     existed = data.get("existed")
     if not isinstance(existed, dict):
         journal.record(host.name, Phase.ROLLED_BACK, resumed=True, note="nothing had been changed yet")
-        return "nothing had been changed"
+        return Resumed.NOTHING_CHANGED, Resumed.NOTHING_CHANGED.value
     journal.record(host.name, Phase.ROLLING_BACK, reason=f"resume from phase {last_phase}")
     done = remote.restore(host, existed, data.get("old_link"))
     if done.ok:
         done = remote.service(host, "restart")
     if not done.ok:
         journal.record(host.name, Phase.ROLLBACK_FAILED, reason=done.detail)
-        return f"ROLLBACK FAILED: {done.detail}"
-    result = gate(data.get("old_version") or "", False)
+        return Resumed.ROLLBACK_FAILED, f"{Resumed.ROLLBACK_FAILED.value}: {done.detail}"
+    result = judge.gate(data.get("old_version") or "", False)
     if not result.ok:
         journal.record(host.name, Phase.ROLLBACK_FAILED, reason=result.reason)
-        return f"restored, but not back in sync: {result.reason}"
+        return Resumed.NOT_BACK_IN_SYNC, f"{Resumed.NOT_BACK_IN_SYNC.value}: {result.reason}"
     journal.record(host.name, Phase.ROLLED_BACK, resumed=True)
-    return "rolled back byte-for-byte and back in sync"
+    return Resumed.ROLLED_BACK, Resumed.ROLLED_BACK.value
+
+
+def resume_hosts(
+    events: Sequence[Event],
+    inventory: Inventory,
+    programs: Mapping[str, Sequence[Any]],
+    run_gate_policy: GatePolicy,
+    *,
+    remote: Remote,
+    journal: Journal,
+    probe: Probe,
+    last_start_of: Callable[[Host], float | None] = lambda _h: None,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+    report: Callable[[str, Phase, str | None], None] = lambda _n, _p, _v: None,
+) -> dict[str, tuple[Phase, str | None]]:
+    """`run --resume` over every host the killed run left mid-way: each with its own gate
+    (`gate_for`), its sampler's skew limit from that gate, the cap from its last measured start
+    (`last_start_of`, e.g. one facts probe) and its return hook. Host name → (its last journaled
+    phase, the verdict); verdict None: the journal names it but the inventory does not (left as it is).
+    `report` is told each host's result as soon as it has one (the console prints it)."""
+    verdicts: dict[str, tuple[Phase, str | None]] = {}
+    for name, last in unfinished_hosts(events).items():
+        host = next((h for h in inventory.hosts if h.name == name), None)
+        if host is None:
+            verdicts[name] = (last.phase, None)
+            report(name, last.phase, None)
+            continue
+        policy = gate_for(programs, host, run_gate_policy)
+        relays = [h.peer_address for h in inventory.relays] if host.role is Role.BLOCK_PRODUCER else None
+        verdicts[name] = last.phase, reconcile_host(
+            host, last.phase, host_data(list(events), name), remote=remote, journal=journal,
+            sample=skew_limited(probe, lambda h: gate_for(programs, h, run_gate_policy)), policy=policy, producer_relays=relays,
+            clock=clock, sleep=sleep, return_hook=return_hook_for(programs, host, inventory),
+            last_start_seconds=last_start_of(host))  # fmt: skip
+        report(name, *verdicts[name])
+    return verdicts
