@@ -83,9 +83,9 @@ def print_plan(console: Console, plan: Plan, diff: bool = False) -> None:
         if hp.refusal:  # first: the run will not apply what the reasons below describe
             console.print(Text(f"  - {hp.refusal}", "bold yellow"), highlight=False, soft_wrap=True)
         for reason in hp.reasons:  # prose: a log viewer or terminal wraps it, never a hard break mid-sentence
-            console.print(f"  - {reason}", highlight=False, soft_wrap=True)
+            console.print(f"  - {reason}", markup=False, highlight=False, soft_wrap=True)
         if leader is not None:
-            console.print(f"  - restart window: {leader}", highlight=False, soft_wrap=True)
+            console.print(f"  - restart window: {leader}", markup=False, highlight=False, soft_wrap=True)
         if hp.clock_skew is not None and abs(hp.clock_skew) >= CLOCK_NOTE_SECONDS:
             console.print(f"  - its clock is {hp.clock_skew:+.0f} s off the control machine's (slot lags are measured "
                           "against its own clock)", highlight=False, soft_wrap=True)  # fmt: skip
@@ -134,9 +134,9 @@ class LiveRollout:
         in another time zone. On a terminal the live table shows progress; `always` lines still print.
         """
         if self.live is None:
-            self.console.print(f"{utc_stamp(self.clock())} {text}", highlight=False, soft_wrap=True)
+            self.console.print(f"{utc_stamp(self.clock())} {text}", markup=False, highlight=False, soft_wrap=True)
         elif always:
-            self.console.print(text, highlight=False, soft_wrap=True)
+            self.console.print(text, markup=False, highlight=False, soft_wrap=True)
 
     def on_event(self, event: Event) -> None:
         if event.host == "*":
@@ -239,10 +239,10 @@ def print_summary(console: Console, result: RolloutResult, report_path: str | No
         console.print(summary_table(result), crop=False)
     else:  # one record per host: tables fit 160 columns by design only where their cells are short
         for line in summary_records(result):
-            console.print(line, highlight=False, soft_wrap=True)
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
     if result.stopped_reason:
         console.print(Text(f"Stopped: {result.stopped_reason}", "bold red"), soft_wrap=True)
     counts: Mapping[str, int] = {s: sum(1 for o in result.outcomes.values() if o.status == s) for s in STATUS_STYLE}
     console.print(", ".join(f"{n} {s}" for s, n in counts.items() if n))
     if report_path:
-        console.print(f"JSON report: {report_path}")
+        console.print(f"JSON report: {report_path}", markup=False, highlight=False)
