@@ -216,7 +216,8 @@ def arg(default: Any, doc: str, *, required: bool = False, minimum: int = 0, par
         **meta: Any) -> Any:  # fmt: skip
     """One argument of an action's argument dataclass (a `dataclasses.field`). `required`: the loader
     refuses a step without it (the default still serves plans built in code); `minimum`: a whole
-    number's lower bound; `parse`: for a type the generic parsers do not cover; `meta`: the action's own."""
+    number's lower bound; `parse`: for a type the generic parsers do not cover; `meta`: the action's own
+    (`choices=(...)`: a string's vocabulary)."""
     return field(default=default, metadata={"doc": doc, "required": required, "minimum": minimum, "parse": parse, **meta})
 
 
@@ -251,6 +252,8 @@ def parse_args(cls: type[Args], args: Mapping[str, Any]) -> Args:
             values[f.name] = whole(args, f.name, default, f.metadata.get("minimum", 0))
         elif kind is float:
             values[f.name] = number(args, f.name, default)
+        elif kind is str and "choices" in f.metadata:
+            values[f.name] = choice(args, f.name, f.metadata["choices"], default)
         elif kind is str:
             values[f.name] = text(args, f.name, default)
         else:

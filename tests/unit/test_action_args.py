@@ -1,6 +1,7 @@
 """An action declares its arguments once (issue 24 item 2): sync_gate's `SyncGateArgs` is its spec,
 its parser, its defaults (GatePolicy's), the plan JSON's gate keys, and what its role passes — so a new
-argument written in one place only fails here."""
+argument written in one place only fails here. restart_node's `RestartNodeArgs` likewise (its window's
+defaults are WindowSettings')."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from ruamel.yaml import YAML
 
 from orchestrator.actions.base import ArgError, arg, arg_docs, args_spec, parse_args
 from orchestrator.actions.registry import SPECS
+from orchestrator.actions.restart_node import RestartNode, RestartNodeArgs
+from orchestrator.actions.restart_node import parse as parse_restart
 from orchestrator.actions.sync_gate import ACTION, SyncGateArgs, parse
 from orchestrator.spec.gate import GatePolicy
 
@@ -22,23 +25,27 @@ ROLE = ROOT / "roles" / "sync_gate"
 NAMES = [f.name for f in fields(SyncGateArgs)]
 
 
-def _role() -> tuple[dict[str, Any], dict[str, Any]]:
-    """(the sync_gate step's arguments in the role, the role's defaults)."""
+def _role(action: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(the action's step arguments in roles/sync_gate, the role's defaults)."""
     yaml = YAML(typ="safe", pure=True)
     steps = yaml.load((ROLE / "steps.yml").read_text())
-    step = next(s for s in steps if "sync_gate" in s)
-    return dict(step["sync_gate"]), dict(yaml.load((ROLE / "defaults.yml").read_text()))
+    step = next(s for s in steps if action in s)
+    return dict(step[action]), dict(yaml.load((ROLE / "defaults.yml").read_text()))
 
 
 def test_the_spec_is_the_dataclass() -> None:
     assert ACTION.spec.allowed_args == set(NAMES) and SPECS["sync_gate"] == ACTION.spec
     assert ACTION.spec.required_args == {"max_slot_lag", "timeout_seconds"}
     assert all(doc and "\n" not in doc for doc in arg_docs(SyncGateArgs).values())
+    assert SPECS["restart_node"].allowed_args == {f.name for f in fields(RestartNodeArgs)}
+    assert SPECS["restart_node"].required_args == set() and SPECS["restart_node"].disruptive
 
 
-def test_the_role_passes_every_argument_from_a_role_default_equal_to_the_dataclass_default() -> None:
-    step, defaults = _role()
-    assert sorted(step) == sorted(NAMES), "the role's sync_gate step and SyncGateArgs name different arguments"
+@pytest.mark.parametrize(("action", "cls"), [("sync_gate", SyncGateArgs), ("restart_node", RestartNodeArgs)])
+def test_the_role_passes_every_argument_from_a_role_default_equal_to_the_dataclass_default(
+        action: str, cls: type[Any]) -> None:  # fmt: skip
+    step, defaults = _role(action)
+    assert sorted(step) == sorted(f.name for f in fields(cls)), f"the role's {action} step and {cls.__name__} differ"
     rendered = {}
     for name, value in step.items():
         var = re.fullmatch(r"\{\{\s*([a-z_0-9]+)\s*\}\}", str(value))
@@ -46,9 +53,15 @@ def test_the_role_passes_every_argument_from_a_role_default_equal_to_the_datacla
         assert var.group(1) in defaults, f"{name}: {var.group(1)} is not in roles/sync_gate/defaults.yml"
         rendered[name] = defaults[var.group(1)]
     # parsed as a step's values are, the role's defaults are the dataclass's defaults: no setting has two
-    # (the role's `sync_timeout_seconds: auto` is the dataclass's None)
-    assert parse_args(SyncGateArgs, rendered) == SyncGateArgs()
-    assert parse(rendered).policy == GatePolicy()
+    # (the role's `sync_timeout_seconds: auto` is SyncGateArgs' None, `leader_schedule: null` RestartNodeArgs')
+    assert parse_args(cls, rendered) == cls()
+
+
+def test_the_parsed_role_defaults_are_the_plan_time_defaults() -> None:
+    step, defaults = _role("sync_gate")
+    assert parse({k: defaults[v.strip("{} ")] for k, v in step.items()}).policy == GatePolicy()
+    step, defaults = _role("restart_node")
+    assert parse_restart({k: defaults[v.strip("{} ")] for k, v in step.items()}) == RestartNode()
 
 
 def test_each_default_is_gate_policys() -> None:
@@ -108,7 +121,20 @@ def test_the_helper_serves_other_actions() -> None:
         parse_args(_Other, {"enabled": "maybe"})
 
 
-def test_the_docs_action_table_lists_the_arguments() -> None:
+@pytest.mark.parametrize(("action", "cls"), [("sync_gate", SyncGateArgs), ("restart_node", RestartNodeArgs)])
+def test_the_docs_action_table_lists_the_arguments(action: str, cls: type[Any]) -> None:
     text = (ROOT / "docs" / "playbooks.md").read_text()
-    row = next(line for line in text.splitlines() if line.startswith("| `sync_gate` | gate |"))
-    assert [a.strip() for a in row.split("|")[3].split(",")] == NAMES
+    row = next(line for line in text.splitlines() if line.startswith(f"| `{action}` |"))
+    assert [a.strip() for a in row.split("|")[3].split(",")] == [f.name for f in fields(cls)]
+
+
+def test_restart_node_arguments_reach_its_operation() -> None:
+    op = parse_restart({"mode": " reload ", "leader_margin_seconds": "5", "leader_settle_seconds": 6,
+                        "leader_max_wait_seconds": 7, "kes_refuse_restart_periods": "8",
+                        "leader_schedule": {"source": "file", "path": "/var/lib/pool/schedule.json"}})  # fmt: skip
+    assert op.mode == "reload"
+    assert (op.window.margin_seconds, op.window.settle_seconds, op.window.max_wait_seconds,
+            op.window.kes_refuse_restart_periods) == (5.0, 6.0, 7.0, 8)  # fmt: skip
+    assert op.schedule_setting == {"source": "file", "path": "/var/lib/pool/schedule.json"}
+    with pytest.raises(ArgError, match="mode must be one of auto, restart, reload, not 'sometimes'"):
+        parse_restart({"mode": "sometimes"})
