@@ -10,9 +10,9 @@ executor (roll/engine.py) has one fixed, safe order per host, and each slot belo
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from enum import IntEnum
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar, get_type_hints
 
 from orchestrator.cardano.diffs import FileDiff
 from orchestrator.facts.model import HostFacts
@@ -193,3 +193,69 @@ def text(args: Mapping[str, Any], key: str, default: str = "") -> str:
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise ArgError(f"{key} must be a string, not {value!r}")
     return str(value).strip()
+
+
+def seconds_or_auto(args: Mapping[str, Any], key: str, default: float | None) -> float | None:
+    """A number of seconds, or None for "auto" (also "" and "none": the host's own value decides)."""
+    value = args.get(key, "auto" if default is None else default)
+    if value is None or str(value).strip().lower() in ("auto", "", "none"):
+        return None
+    return number({key: value}, key, 0.0)
+
+
+# ---- arguments declared once: a frozen dataclass whose fields are the action's spec (pyinfra's shape,
+# where an operation's signature is its spec). Each field: its name is the argument, its type picks the
+# parser, its default is the default, its metadata (from `arg`) says its one-line doc, whether the
+# loader requires it, and its lower bound or its own parser.
+
+Args = TypeVar("Args")
+Parser = Callable[[Mapping[str, Any], str, Any], Any]  # (args, key, default) -> value; raises ArgError
+
+
+def arg(default: Any, doc: str, *, required: bool = False, minimum: int = 0, parse: Parser | None = None,
+        **meta: Any) -> Any:  # fmt: skip
+    """One argument of an action's argument dataclass (a `dataclasses.field`). `required`: the loader
+    refuses a step without it (the default still serves plans built in code); `minimum`: a whole
+    number's lower bound; `parse`: for a type the generic parsers do not cover; `meta`: the action's own
+    (`choices=(...)`: a string's vocabulary)."""
+    return field(default=default, metadata={"doc": doc, "required": required, "minimum": minimum, "parse": parse, **meta})
+
+
+def args_spec(cls: type[Any], name: str, *, disruptive: bool = False, doc: str = "") -> ActionSpec:
+    """The loader's spec from an argument dataclass: every field an argument, required or optional."""
+    required = [f.name for f in fields(cls) if f.metadata.get("required")]
+    optional = [f.name for f in fields(cls) if not f.metadata.get("required")]
+    return spec(name, required, optional, disruptive=disruptive, doc=doc)
+
+
+def arg_docs(cls: type[Any]) -> dict[str, str]:
+    """Each argument's one-line doc, in declaration order."""
+    return {f.name: str(f.metadata.get("doc", "")) for f in fields(cls)}
+
+
+def parse_args(cls: type[Args], args: Mapping[str, Any]) -> Args:
+    """The argument dataclass from a step's rendered arguments (the loader has already refused unknown
+    and missing ones); an absent argument takes its field's default; ArgError names a bad one."""
+    hints = get_type_hints(cls)
+    values: dict[str, Any] = {}
+    for f in fields(cls):  # type: ignore[arg-type]
+        default = f.default
+        if default is MISSING:
+            raise TypeError(f"{cls.__name__}.{f.name} needs a default (arg(...))")
+        parser: Parser | None = f.metadata.get("parse")
+        kind = hints[f.name]
+        if parser is not None:
+            values[f.name] = parser(args, f.name, default)
+        elif kind is bool:
+            values[f.name] = flag(args, f.name, default)
+        elif kind is int:
+            values[f.name] = whole(args, f.name, default, f.metadata.get("minimum", 0))
+        elif kind is float:
+            values[f.name] = number(args, f.name, default)
+        elif kind is str and "choices" in f.metadata:
+            values[f.name] = choice(args, f.name, f.metadata["choices"], default)
+        elif kind is str:
+            values[f.name] = text(args, f.name, default)
+        else:
+            raise TypeError(f"{cls.__name__}.{f.name}: no parser for {kind!r}; give arg(parse=...)")
+    return cls(**values)

@@ -16,7 +16,7 @@ prevent.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from orchestrator.actions.base import (
@@ -26,10 +26,9 @@ from orchestrator.actions.base import (
     HostPlanError,
     PlanContext,
     Slot,
-    choice,
-    number,
-    spec,
-    whole,
+    arg,
+    args_spec,
+    parse_args,
 )
 from orchestrator.cardano import health, node_yaml, releases
 from orchestrator.cardano.leader_schedule import check_schedule_setting
@@ -53,11 +52,53 @@ def p2p_enabled(config_text: str | None, version: str | None = None) -> bool:
     return health.enable_p2p(data) is True
 
 
+Schedule = tuple[tuple[str, str], ...]  # a leader_schedule mapping, sorted, hashable
+
+
+def _schedule(args: Mapping[str, Any], key: str, default: Schedule | None) -> Schedule | None:
+    schedule = args.get(key, default)
+    if schedule is None:
+        return None
+    why = check_schedule_setting(schedule)
+    if why is not None:
+        raise ArgError(why)
+    return tuple(sorted((str(k), str(v)) for k, v in schedule.items()))
+
+
+_WINDOW = WindowSettings()
+
+
+@dataclass(frozen=True)
+class RestartNodeArgs:
+    """restart_node's arguments, declared once (actions/base.py `arg`); the window's defaults are
+    WindowSettings' (spec/window.py); `window` names the WindowSettings field each one sets."""
+
+    mode: str = arg("auto", "auto: SIGHUP when only the topology changed on a P2P node; restart; reload",
+                    choices=MODES)
+    leader_schedule: Schedule | None = arg(None, "where a producer's leader schedule is kept (None: not "
+                                           "configured)", parse=_schedule)
+    leader_margin_seconds: float = arg(_WINDOW.margin_seconds, "the node must be back this long before its "
+                                       "next leader slot", window="margin_seconds")
+    leader_settle_seconds: float = arg(_WINDOW.settle_seconds, "after a leader slot, wait this long",
+                                       window="settle_seconds")
+    leader_max_wait_seconds: float = arg(_WINDOW.max_wait_seconds, "no window within this long: the producer "
+                                         "is deferred", window="max_wait_seconds")
+    kes_refuse_restart_periods: int = arg(_WINDOW.kes_refuse_restart_periods, "refuse a restart at or below "
+                                          "this many KES periods left", window="kes_refuse_restart_periods")  # fmt: skip
+
+    def window(self) -> WindowSettings:
+        return WindowSettings(**{f.metadata["window"]: getattr(self, f.name) for f in fields(self)
+                                 if "window" in f.metadata})  # fmt: skip
+
+
+_ARGS = RestartNodeArgs()
+
+
 @dataclass(frozen=True)
 class RestartNode:
-    mode: str = "auto"
+    mode: str = _ARGS.mode
     window: WindowSettings = WindowSettings()  # a producer's restart window (spec/window.py)
-    schedule: tuple[tuple[str, str], ...] | None = None  # leader_schedule, as rendered for this host
+    schedule: Schedule | None = None  # leader_schedule, as rendered for this host
 
     @property
     def schedule_setting(self) -> dict[str, str] | None:
@@ -115,28 +156,16 @@ class RestartNode:
 
 
 def parse(args: Mapping[str, Any]) -> RestartNode:
-    settings = WindowSettings(
-        margin_seconds=number(args, "leader_margin_seconds", leader_window.MARGIN_SECONDS),
-        settle_seconds=number(args, "leader_settle_seconds", leader_window.SETTLE_SECONDS),
-        max_wait_seconds=number(args, "leader_max_wait_seconds", leader_window.MAX_WAIT_SECONDS),
-        kes_refuse_restart_periods=whole(args, "kes_refuse_restart_periods", leader_window.KES_REFUSE_RESTART_PERIODS),
-    )
-    schedule = args.get("leader_schedule")
-    if schedule is not None:
-        why = check_schedule_setting(schedule)
-        if why is not None:
-            raise ArgError(why)
-        schedule = tuple(sorted((str(k), str(v)) for k, v in schedule.items()))
-    return RestartNode(choice(args, "mode", MODES, "auto"), settings, schedule)
+    a = parse_args(RestartNodeArgs, args)
+    return RestartNode(a.mode, a.window(), a.leader_schedule)
 
 
 ACTION = Action(
-    spec("restart_node", [], ["mode", "leader_schedule", "leader_margin_seconds", "leader_settle_seconds",
-                              "leader_max_wait_seconds", "kes_refuse_restart_periods"], disruptive=True,
-         doc="mode auto|restart|reload: auto sends SIGHUP when only the topology changed on a P2P node; on a "
-             "block producer a restart waits for a window between leader slots (leader_margin_seconds, "
-             "leader_settle_seconds, leader_max_wait_seconds) and is refused at or below kes_refuse_restart_periods "
-             "KES periods left"),
+    args_spec(RestartNodeArgs, "restart_node", disruptive=True,
+              doc="mode auto|restart|reload: auto sends SIGHUP when only the topology changed on a P2P node; on a "
+                  "block producer a restart waits for a window between leader slots (leader_margin_seconds, "
+                  "leader_settle_seconds, leader_max_wait_seconds) and is refused at or below "
+                  "kes_refuse_restart_periods KES periods left"),
     Slot.APPLY,
     parse,
 )  # fmt: skip

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import asdict
 from typing import Any
 
+from orchestrator.actions.sync_gate import SyncGateArgs
 from orchestrator.load.secrets import redact
 from orchestrator.plan import Plan
 
@@ -28,11 +30,8 @@ def plan_as_json(plan: Plan, now: float | None = None) -> dict[str, Any]:
                 "files": [{"path": c.path, "reason": c.diff.reason, "diff": c.diff.diff} for c in hp.files],
                 "unchanged": [{"path": d.path, "reason": d.reason} for d in hp.unchanged],
                 "reasons": list(hp.reasons), "error": hp.error, "live_state": hp.live_state,
-                "gate": None if hp.gate is None or not hp.changed else {
-                    "max_slot_lag": hp.gate.max_slot_lag, "min_hot_peers": hp.gate.min_hot_peers,
-                    "timeout_seconds": hp.gate.overall_timeout, "stall_seconds": hp.gate.stall_timeout,
-                    "poll_seconds": hp.gate.interval, "soak_seconds": hp.gate.soak_seconds,
-                    "max_clock_skew_seconds": hp.gate.max_clock_skew},
+                # under sync_gate's argument names, in their declared order
+                "gate": None if hp.gate is None or not hp.changed else asdict(SyncGateArgs.of(hp.gate)),
                 "last_start_seconds": hp.last_start_seconds, "expected_downtime_seconds": hp.expected_downtime,
                 "leader": None if hp.leader is None else hp.leader.as_json(at),
                 "hooks": [{"kind": k.kind, "on": k.on.name, "command": k.command, "timeout_seconds": k.timeout}

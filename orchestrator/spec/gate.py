@@ -1,7 +1,9 @@
 """The gate's policy: how a host is judged back in sync after its change, decided at plan time.
 
-The sync_gate step's arguments become a `GatePolicy` (actions/sync_gate.py); the planner, the run spec
-and the engine read it. The gate that applies it lives in roll/gates.py.
+The sync_gate step's arguments (`SyncGateArgs`, actions/sync_gate.py) become a `GatePolicy`; the
+planner, the run spec and the engine read it. The gate that applies it lives in roll/gates.py.
+GatePolicy's defaults are the only ones: SyncGateArgs takes each of its defaults from here, and a unit
+test keeps roles/sync_gate/defaults.yml equal to them.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from dataclasses import dataclass
 from orchestrator.cardano.health import IN_SYNC_SLOTS, MIN_HOT_PEERS
 from orchestrator.facts.clock import MAX_CLOCK_SKEW_SECONDS
 
-# Fallbacks when the role gives none (roles/sync_gate/defaults.yml documents the chosen values).
+# The defaults (roles/sync_gate/defaults.yml documents why each value was chosen).
 SOAK_SECONDS = 60.0
 STALL_SECONDS = 300.0
 TIMEOUT_FLOOR_SECONDS = 3600.0

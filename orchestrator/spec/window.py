@@ -29,7 +29,8 @@ from orchestrator.cardano.leader_schedule import (
     restart_window,
 )
 
-# Defaults of the restart_node step (roles/sync_gate/defaults.yml documents each one).
+# Defaults of the restart_node step, the only ones (RestartNodeArgs takes them from WindowSettings;
+# roles/sync_gate/defaults.yml documents each one, and a unit test keeps it equal to them).
 MARGIN_SECONDS = 120.0  # the node must be back this long before its next leader slot
 SETTLE_SECONDS = 30.0  # after a leader slot, time for its block to be forged and sent
 MAX_WAIT_SECONDS = 3600.0  # longest wait for a window before the producer is deferred

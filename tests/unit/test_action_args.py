@@ -1,0 +1,140 @@
+"""An action declares its arguments once (issue 24 item 2): sync_gate's `SyncGateArgs` is its spec,
+its parser, its defaults (GatePolicy's), the plan JSON's gate keys, and what its role passes — so a new
+argument written in one place only fails here. restart_node's `RestartNodeArgs` likewise (its window's
+defaults are WindowSettings')."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ruamel.yaml import YAML
+
+from orchestrator.actions.base import ArgError, arg, arg_docs, args_spec, parse_args
+from orchestrator.actions.registry import SPECS
+from orchestrator.actions.restart_node import RestartNode, RestartNodeArgs
+from orchestrator.actions.restart_node import parse as parse_restart
+from orchestrator.actions.sync_gate import ACTION, SyncGateArgs, parse
+from orchestrator.spec.gate import GatePolicy
+
+ROOT = Path(__file__).resolve().parents[2]
+ROLE = ROOT / "roles" / "sync_gate"
+NAMES = [f.name for f in fields(SyncGateArgs)]
+
+
+def _role(action: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(the action's step arguments in roles/sync_gate, the role's defaults)."""
+    yaml = YAML(typ="safe", pure=True)
+    steps = yaml.load((ROLE / "steps.yml").read_text())
+    step = next(s for s in steps if action in s)
+    return dict(step[action]), dict(yaml.load((ROLE / "defaults.yml").read_text()))
+
+
+def test_the_spec_is_the_dataclass() -> None:
+    assert ACTION.spec.allowed_args == set(NAMES) and SPECS["sync_gate"] == ACTION.spec
+    assert ACTION.spec.required_args == {"max_slot_lag", "timeout_seconds"}
+    assert all(doc and "\n" not in doc for doc in arg_docs(SyncGateArgs).values())
+    assert SPECS["restart_node"].allowed_args == {f.name for f in fields(RestartNodeArgs)}
+    assert SPECS["restart_node"].required_args == set() and SPECS["restart_node"].disruptive
+
+
+@pytest.mark.parametrize(("action", "cls"), [("sync_gate", SyncGateArgs), ("restart_node", RestartNodeArgs)])
+def test_the_role_passes_every_argument_from_a_role_default_equal_to_the_dataclass_default(
+        action: str, cls: type[Any]) -> None:  # fmt: skip
+    step, defaults = _role(action)
+    assert sorted(step) == sorted(f.name for f in fields(cls)), f"the role's {action} step and {cls.__name__} differ"
+    rendered = {}
+    for name, value in step.items():
+        var = re.fullmatch(r"\{\{\s*([a-z_0-9]+)\s*\}\}", str(value))
+        assert var, f"{name}: the role passes {value!r}, not one of its defaults"
+        assert var.group(1) in defaults, f"{name}: {var.group(1)} is not in roles/sync_gate/defaults.yml"
+        rendered[name] = defaults[var.group(1)]
+    # parsed as a step's values are, the role's defaults are the dataclass's defaults: no setting has two
+    # (the role's `sync_timeout_seconds: auto` is SyncGateArgs' None, `leader_schedule: null` RestartNodeArgs')
+    assert parse_args(cls, rendered) == cls()
+
+
+def test_the_parsed_role_defaults_are_the_plan_time_defaults() -> None:
+    step, defaults = _role("sync_gate")
+    assert parse({k: defaults[v.strip("{} ")] for k, v in step.items()}).policy == GatePolicy()
+    step, defaults = _role("restart_node")
+    assert parse_restart({k: defaults[v.strip("{} ")] for k, v in step.items()}) == RestartNode()
+
+
+def test_each_default_is_gate_policys() -> None:
+    assert SyncGateArgs().policy() == GatePolicy()
+    assert SyncGateArgs.of(GatePolicy()) == SyncGateArgs()
+
+
+def test_the_policy_keeps_every_argument() -> None:
+    args = SyncGateArgs(max_slot_lag=7, min_hot_peers=3, timeout_seconds=900.0, stall_seconds=120.0,
+                        poll_seconds=4.0, soak_seconds=11.0, max_clock_skew_seconds=2.5)
+    assert SyncGateArgs.of(args.policy()) == args
+    assert len({getattr(args, n) for n in NAMES}) == len(NAMES)  # distinct values: no two swapped unnoticed
+    # a fixed cap bounds the stall limit, as before
+    assert SyncGateArgs(timeout_seconds=60.0).policy().stall_timeout == 60.0
+
+
+def test_plan_json_names_the_gate_settings_as_the_arguments() -> None:
+    assert list(asdict(SyncGateArgs.of(GatePolicy())).keys()) == NAMES
+    golden = (ROOT / "tests" / "fixtures" / "report" / "plan.json").read_text()
+    assert all(f'"{name}"' in golden for name in NAMES)
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    ({"max_slot_lag": -1}, "max_slot_lag must be a whole number ≥ 0, not -1"),
+    ({"max_slot_lag": 2.5}, "max_slot_lag must be a whole number ≥ 0, not 2.5"),
+    ({"poll_seconds": "often"}, "poll_seconds must be a number ≥ 0, not 'often'"),
+    ({"timeout_seconds": "soon"}, "timeout_seconds must be a number ≥ 0, not 'soon'"),
+    ({"min_hot_peers": True}, "min_hot_peers must be a whole number ≥ 0, not True"),
+])  # fmt: skip
+def test_a_bad_argument_is_named(args: dict[str, Any], message: str) -> None:
+    with pytest.raises(ArgError, match=re.escape(message)):
+        parse(args)
+
+
+def test_strings_from_the_command_line_parse_and_auto_means_per_host() -> None:
+    got = parse_args(SyncGateArgs, {"max_slot_lag": "5", "timeout_seconds": "AUTO", "soak_seconds": "0"})
+    assert (got.max_slot_lag, got.timeout_seconds, got.soak_seconds) == (5, None, 0.0)
+    assert parse_args(SyncGateArgs, {"timeout_seconds": 90}).timeout_seconds == 90.0
+
+
+@dataclass(frozen=True)
+class _Other:
+    """The helper is not sync_gate's: booleans, strings and a lower bound, for the actions that follow."""
+
+    enabled: bool = arg(False, "on or off", required=True)
+    label: str = arg("x", "a name")
+    count: int = arg(1, "at least one", minimum=1)
+
+
+def test_the_helper_serves_other_actions() -> None:
+    spec = args_spec(_Other, "other", disruptive=True, doc="d")
+    assert (spec.required_args, spec.optional_args, spec.disruptive) == ({"enabled"}, {"label", "count"}, True)
+    assert parse_args(_Other, {"enabled": "yes", "label": " y "}) == _Other(True, "y", 1)
+    with pytest.raises(ArgError, match="count must be a whole number ≥ 1, not 0"):
+        parse_args(_Other, {"count": 0})
+    with pytest.raises(ArgError, match="enabled must be true or false"):
+        parse_args(_Other, {"enabled": "maybe"})
+
+
+@pytest.mark.parametrize(("action", "cls"), [("sync_gate", SyncGateArgs), ("restart_node", RestartNodeArgs)])
+def test_the_docs_action_table_lists_the_arguments(action: str, cls: type[Any]) -> None:
+    text = (ROOT / "docs" / "playbooks.md").read_text()
+    row = next(line for line in text.splitlines() if line.startswith(f"| `{action}` |"))
+    assert [a.strip() for a in row.split("|")[3].split(",")] == [f.name for f in fields(cls)]
+
+
+def test_restart_node_arguments_reach_its_operation() -> None:
+    op = parse_restart({"mode": " reload ", "leader_margin_seconds": "5", "leader_settle_seconds": 6,
+                        "leader_max_wait_seconds": 7, "kes_refuse_restart_periods": "8",
+                        "leader_schedule": {"source": "file", "path": "/var/lib/pool/schedule.json"}})  # fmt: skip
+    assert op.mode == "reload"
+    assert (op.window.margin_seconds, op.window.settle_seconds, op.window.max_wait_seconds,
+            op.window.kes_refuse_restart_periods) == (5.0, 6.0, 7.0, 8)  # fmt: skip
+    assert op.schedule_setting == {"source": "file", "path": "/var/lib/pool/schedule.json"}
+    with pytest.raises(ArgError, match="mode must be one of auto, restart, reload, not 'sometimes'"):
+        parse_restart({"mode": "sometimes"})
