@@ -15,6 +15,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from rich.text import Text
+
     from orchestrator.report.console import make_console, print_plan
     from orchestrator.report.plan_json import render_plan_json
     from orchestrator.workflow import gather_and_plan, open_fleet
@@ -29,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         console = make_console()
         for w in loaded.spec.warnings:
-            console.print(f"[bold red]{w}[/]")
+            console.print(Text(w, "bold red"), soft_wrap=True)
         print_plan(console, plan, diff=args.diff)
         if plan.pending:
             from orchestrator.commands.run import retention_text

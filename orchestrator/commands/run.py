@@ -157,6 +157,8 @@ def _interrupted_message(args: argparse.Namespace, state_dir: Path, run_id: str,
 
 
 def _run(args: argparse.Namespace, state_dir: Path, run_id: str, flag: StopFlag) -> int:
+    from rich.text import Text
+
     from orchestrator.report.console import make_console, print_plan
     from orchestrator.roll.journal import Journal, how_it_ended, run_end
     from orchestrator.workflow import gather_and_plan, open_fleet
@@ -166,7 +168,7 @@ def _run(args: argparse.Namespace, state_dir: Path, run_id: str, flag: StopFlag)
     if loaded is None:
         return 1
     for w in loaded.spec.warnings:
-        console.print(f"[bold red]{w}[/]")
+        console.print(Text(w, "bold red"), soft_wrap=True)
     if loaded.playbook.pause_after == "canary" and not args.check:
         if not args.yes and not sys.stdin.isatty():
             print(f"cardano-fleet: error: refused: {args.playbook} says pause_after: canary (approval after the first "
@@ -181,7 +183,7 @@ def _run(args: argparse.Namespace, state_dir: Path, run_id: str, flag: StopFlag)
             before = Journal.read(journal.path)
             was = how_it_ended(before)
             journal.record("*", Phase.RUN_RESUMED, previous_end=was if run_end(before) else "killed (no end journaled)")
-            console.print(f"Resuming run {run_id} ({was}).")
+            console.print(f"Resuming run {run_id} ({was}).", markup=False, highlight=False)
             _resume(console, loaded, fleet, journal)
         try:
             _facts, plan = gather_and_plan(loaded, fleet)
@@ -325,6 +327,8 @@ def _write_private(path: Path, text: str) -> None:
 
 def _resume(console: Console, loaded: Loaded, fleet: Fleet, journal: Journal) -> None:
     """Each host the killed run left between 'backed_up' and a final phase: finish it or roll it back."""
+    from rich.text import Text
+
     from orchestrator.facts.probe import HEALTH_SECTIONS, gather_facts
     from orchestrator.roll.journal import Journal as J
     from orchestrator.roll.remote import SshRemote
@@ -337,9 +341,9 @@ def _resume(console: Console, loaded: Loaded, fleet: Fleet, journal: Journal) ->
 
     def report(name: str, phase: Phase, verdict: str | None) -> None:
         if verdict is None:
-            console.print(f"[red]resume: {name} is in the journal but not in the inventory; left as it is[/]")
+            console.print(Text(f"resume: {name} is in the journal but not in the inventory; left as it is", "red"))
         else:
-            console.print(f"resume: {name} (was '{phase}'): {verdict}")
+            console.print(f"resume: {name} (was '{phase}'): {verdict}", markup=False, highlight=False, soft_wrap=True)
 
     # each host with its own gate, its gate's skew limit, and the cap from its last start (one health probe)
     resume_hosts(events, loaded.inventory, spec.programs, spec.gate, remote=remote, journal=journal,

@@ -214,3 +214,23 @@ def test_stderr_progress_lines_are_stamped_off_a_terminal(tty: bool, expected: s
             return tty
 
     assert progress_line("lab: booting hosts", _Err(), now=1798761599.0) == expected
+
+
+@pytest.mark.parametrize("command", ["plan", "run"])
+def test_a_warning_names_the_operators_file_as_written_even_with_brackets_in_it(
+    command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A deprecation warning names the file it is in; printed as rich markup, "x[ok]/hosts.yml" came out
+    as "x/hosts.yml" (the "[ok]" taken for a style): the operator would look in the wrong file. The one
+    host is on loopback port 9, which refuses: nothing is reached, and the warning comes before."""
+    monkeypatch.chdir(tmp_path)
+    inventory = tmp_path / "x[ok]" / "hosts.yml"
+    inventory.parent.mkdir()
+    inventory.write_text(
+        "all:\n  children:\n    relays:\n      hosts:\n        relay1: {ansible_host: 127.0.0.1, ansible_port: 9,"
+        " layout: iog, cardano_network: mainnet, kes_min_periods: 5}\n"
+    )
+    args = [command, "-i", "x[ok]/hosts.yml", "upgrade-8.9.0", "--allow-unpinned-release"]
+    cli.main(args + (["--check"] if command == "run" else []))
+    out = capsys.readouterr().out
+    assert "x[ok]/hosts.yml:5:" in out and "'kes_min_periods' is deprecated" in out, out
