@@ -24,7 +24,7 @@ from orchestrator.lab.state import LabError, LabState
 
 LAB_DIR = os.environ.get("DEMO_LAB_DIR", ".lab-demo")
 SUBNET = os.environ.get("DEMO_SUBNET", "0")
-PLAYBOOK = str(Path(__file__).resolve().parents[2] / "playbooks" / "upgrade-8.9.0.yml")
+PLAYBOOK = str(Path(__file__).resolve().parents[1] / "playbooks" / "upgrade-8.9.0.yml")
 
 
 def step(console: Console, title: str, argv: list[str]) -> int:

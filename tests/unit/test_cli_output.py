@@ -234,3 +234,12 @@ def test_a_warning_names_the_operators_file_as_written_even_with_brackets_in_it(
     cli.main(args + (["--check"] if command == "run" else []))
     out = capsys.readouterr().out
     assert "x[ok]/hosts.yml:5:" in out and "'kes_min_periods' is deprecated" in out, out
+
+
+def test_the_demo_runs_the_repositorys_own_playbook() -> None:
+    """`make demo` types `plan`/`run` with this path: it must be the repository's playbook (the demo
+    module moved from lab/ to the package root once, and its path then pointed outside the checkout)."""
+    from orchestrator import demo
+
+    assert Path(demo.PLAYBOOK) == ROOT / "playbooks" / "upgrade-8.9.0.yml"
+    assert Path(demo.PLAYBOOK).is_file()
