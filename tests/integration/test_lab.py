@@ -86,10 +86,13 @@ def test_lab_status_lists_every_host(lab, capsys):
     assert out.count("ssh=yes") == len(lab.hosts) + 1  # + the chain source
 
 
-def test_up_refuses_a_running_lab_and_down_leaves_nothing(tmp_path):
-    state = lab_up(tmp_path / "lab", relays=1, producers=0, subnet=200)
+def test_up_refuses_a_running_lab_and_down_leaves_nothing(tmp_path, fresh_lab):
+    # A subnet from the fixtures' own pool: a fixed one (it was 200) collides with a lab another
+    # fixture of this module holds — CI failed so at stop 31 ("bridge cfleet200 already exists").
+    subnet = fresh_lab.free_subnet(tmp_path / "lab")
+    state = lab_up(tmp_path / "lab", relays=1, producers=0, subnet=subnet)
     with pytest.raises(LabError, match="already running"):
-        lab_up(tmp_path / "lab", relays=1, producers=0, subnet=200)
+        lab_up(tmp_path / "lab", relays=1, producers=0, subnet=subnet)
     said = lab_down(tmp_path / "lab")
     assert any("stopped 2 hosts" in line for line in said)
     assert leftover_resources(state) == []
