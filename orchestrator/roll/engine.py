@@ -1,15 +1,16 @@
 """Execute a plan: stage everywhere in parallel, then roll batches, gate each host, roll back failures.
 
-The order is fixed here and nowhere else; actions (orchestrator/actions/) only decide, per host,
-what goes into each part of it: lock every changing host → stage the release on every host at once
-→ per batch (block producers only after the relays, each batch only with min_healthy_relays
-healthy relays outside it): drain hook → backup → file writes → binary switch → restart or reload → gate →
-on failure, rollback byte for byte, restart and re-gate → stop when failures exceed
-max_fail_percentage; after the gate (or a rollback back in sync) the return hook. A failing drain
-leaves the host untouched; a failing return stops the rollout whatever max_fail_percentage says,
-since the host then runs but gets no work. Every transition is journaled before the next step starts, so a killed run
-can be resumed. The core never prints: it emits Events to a callback (the console renders them).
-It reaches hosts only through a roll.remote.Remote, and time only through `clock` and `sleep`.
+The run's order is fixed here and each host's in roll/host_run.py (the one state machine a fresh run
+and `--resume` share); actions (orchestrator/actions/) only decide, per host, what goes into each
+part of it: lock every changing host → stage the release on every host at once → per batch (block
+producers only after the relays, each batch only with min_healthy_relays healthy relays outside it):
+the host's procedure (leader wait → drain hook → backup → file writes → binary switch → restart or
+reload → gate → soak → return hook; on failure, rollback byte for byte, restart and re-gate) → stop
+when failures exceed max_fail_percentage. A failing return stops the rollout whatever
+max_fail_percentage says, since the host then runs but gets no work. Every transition is journaled
+before the next step starts, so a killed run can be resumed. The core never prints: it emits Events
+to a callback (the console renders them). It reaches hosts only through a roll.remote.Remote, and
+time only through `clock`, `sleep` and `wall`.
 """
 
 from __future__ import annotations
@@ -22,45 +23,26 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import tenacity
-
-from orchestrator.cardano.leader_schedule import KesVerdict, WindowVerdict
 from orchestrator.load.runspec import RolloutStage
-from orchestrator.model import Host, HostStatus, Phase, PlanAction, ReleasePin, Role
+from orchestrator.model import Host, HostStatus, Phase, ReleasePin, Role
 from orchestrator.plan import HostPlan, Plan
-from orchestrator.roll.gates import GateResult, GateSample, describe
-from orchestrator.roll.host_gate import HostGate
+from orchestrator.roll.gates import GateSample
+from orchestrator.roll.host_run import (
+    Emit,
+    HostOutcome,
+    HostProgram,
+    HostRun,
+    HostState,
+    Means,
+    ReconnectPolicy,
+    Step,
+)
 from orchestrator.roll.interrupt import RunEnd, StopFlag, signal_name_of
-from orchestrator.roll.journal import FINAL, NOTHING_CHANGED, OBSERVATIONS, Event, Journal
-from orchestrator.roll.poll import poll
-from orchestrator.roll.remote import Remote, Written
+from orchestrator.roll.journal import FINAL, NOTHING_CHANGED, OBSERVATIONS, Journal
+from orchestrator.roll.remote import Remote
 from orchestrator.spec.gate import GatePolicy
-from orchestrator.spec.window import LeaderGuard, utc_text
 
-# Seconds between countdown updates while a block producer waits for its restart window.
-COUNTDOWN_TICK = 1.0
-
-Emit = Callable[[Event], None]
-
-
-@dataclass(frozen=True)
-class ReconnectPolicy:
-    """How long a write waits for a host whose connection dropped (each attempt also reconnects, with
-    the transport's own bounded retries and the same strict host-key check). Seconds; the waits
-    double from `initial_wait` up to `max_wait`. The default rides out a blip of ~30 s."""
-
-    attempts: int = 5
-    initial_wait: float = 2.0
-    max_wait: float = 10.0
-
-    def retrying(self, sleep: Callable[[float], None]) -> tenacity.Retrying:
-        return tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(max(1, self.attempts)),
-            wait=tenacity.wait_exponential(multiplier=self.initial_wait, max=self.max_wait),
-            retry=tenacity.retry_if_result(lambda w: isinstance(w, Written) and w.unreachable),
-            sleep=sleep,
-            retry_error_callback=lambda state: state.outcome.result() if state.outcome else None,
-        )
+__all__ = ["HostOutcome", "ReconnectPolicy", "Recheck", "Rollout", "RolloutResult", "RolloutSettings"]
 
 
 # Each file's newest backups (`<file>.bak-<run id>`) kept after a successful run (`run --keep-backups`).
@@ -93,19 +75,6 @@ Replan = Callable[[HostPlan], Recheck]
 
 
 @dataclass
-class HostOutcome:
-    host: str
-    role: str
-    status: HostStatus = HostStatus.UNTOUCHED
-    detail: str = ""
-    batch: int = 0
-    downtime: float | None = None  # service stop → gate passed
-    gate_seconds: float | None = None
-    startup_seconds: float | None = None  # the node's own log: ChainDB opening → socket
-    phases: dict[str, float] = field(default_factory=dict)  # seconds per startup phase (its log)
-
-
-@dataclass
 class RolloutResult:
     run_id: str
     outcomes: dict[str, HostOutcome]
@@ -126,9 +95,7 @@ def fetch_release(release: ReleasePin, opener: Callable[[str], Any] = urllib.req
     with opener(release.url) as response:
         data: bytes = response.read()
     if release.sha256 and hashlib.sha256(data).hexdigest() != release.sha256:
-        raise ValueError(
-            f"sha256 mismatch for {release.url}: got {hashlib.sha256(data).hexdigest()}, pinned {release.sha256}"
-        )
+        raise ValueError(f"sha256 mismatch for {release.url}: got {hashlib.sha256(data).hexdigest()}, pinned {release.sha256}")
     return data
 
 
@@ -164,9 +131,11 @@ class Rollout:
         self._idle = threading.Condition()
         self.replan = replan  # None: hosts are written as planned, no re-check before their turn
         # Every relay of the inventory counts for min_healthy_relays, also those outside --limit.
-        self.relays = list(relays) if relays is not None else [
-            hp.host for hp in plan.hosts if hp.host.role is Role.RELAY and hp.error is None
-        ]
+        self.relays = (
+            list(relays)
+            if relays is not None
+            else [hp.host for hp in plan.hosts if hp.host.role is Role.RELAY and hp.error is None]
+        )
         # Every host of the inventory, for min_healthy's groups (also those outside --limit).
         self.all_hosts = {h.name: h for h in (hosts if hosts is not None else [hp.host for hp in plan.hosts])}
         self.remote = remote
@@ -178,7 +147,6 @@ class Rollout:
         self._sleep = sleep
         self.wall = wall
         self.return_failed: list[str] = []  # hosts whose return hook failed: the rollout stops
-        self._lost: set[str] = set()  # hosts whose last sample found them unreachable
         self.outcomes: dict[str, HostOutcome] = {
             hp.host.name: HostOutcome(hp.host.name, hp.host.role.value, batch=hp.batch) for hp in plan.hosts
         }
@@ -219,6 +187,8 @@ class Rollout:
         return run
 
     def _wait_for_workers(self) -> None:
+        """Real time, not the injected clock, by necessity: the workers are real threads and
+        Condition.wait blocks on the real clock (a fake clock would never reach the deadline)."""
         deadline = time.monotonic() + INTERRUPT_GRACE_SECONDS
         with self._idle:
             while self._active > 0 and (left := deadline - time.monotonic()) > 0:
@@ -439,249 +409,26 @@ class Rollout:
             return None
         return new_plan
 
-    def _write(self, host: Host, hp: HostPlan) -> Written:
-        """The plan's files, conditional on their planned-from bytes; a dropped connection is waited
-        for (settings.reconnect) and the write resumed: it is idempotent, new bytes count as done."""
-        # Genesis before config (its hash must match when the node reads the config), one round trip.
-        ordered = sorted(hp.files, key=lambda c: c.path == host.layout.config_path)
-        files = [(c.path, c.content, c.base_sha256) for c in ordered]
-
-        def attempt() -> Written:
-            written = self.remote.write_files(host, files)
-            if written.unreachable:
-                self._lost.add(host.name)
-                self._record(host.name, Phase.CONNECTION_LOST, during="write", detail=written.detail)
-            return written
-
-        result: Written = self.settings.reconnect.retrying(self.sleep)(attempt)
-        if not result.unreachable and host.name in self._lost:
-            self._lost.discard(host.name)
-            self._record(host.name, Phase.RECONNECTED, during="write")
-        return result
-
     def _upgrade_host(self, host: Host) -> bool:
-        checked = self._recheck(self.plan.host(host.name))
-        if checked is None:
+        """One host's procedure (roll/host_run.py) on the plan as re-checked just before its turn."""
+        hp = self._recheck(self.plan.host(host.name))
+        if hp is None:
             return True  # nothing was changed on it, and nothing went down: not a failed upgrade
-        hp = checked
-        out = self.outcomes[host.name]
-        if hp.leader is not None and hp.action is PlanAction.RESTART:
-            held = self._await_window(host, hp.leader)
-            if held is not None:
-                out.status, out.detail = held
-                self._record(host.name, Phase.DEFERRED, status=str(out.status), reason=out.detail)
-                return False
-        if hp.drain is not None:
-            drained = self.remote.hook(hp.drain)
-            if not drained.ok:
-                out.status = HostStatus.FAILED
-                out.detail = f"drain failed, host untouched: {drained.detail}"
-                self._record(host.name, Phase.DRAIN_FAILED, reason=drained.detail, on=hp.drain.on.name)
-                return False
-            self._record(host.name, Phase.DRAINED, drained_on=hp.drain.on.name)
-        paths = [c.path for c in hp.files]
-        backed = self.remote.backup(host, paths)
-        if isinstance(backed, str):
-            out.status, out.detail = HostStatus.FAILED, f"backup failed: {backed}"
-            self._record(host.name, Phase.FAILED, reason=out.detail)
-            self._return(host)  # nothing was changed: it may serve again
-            return False
-        existed, old_link = backed
-        self._record(host.name, Phase.BACKED_UP, existed=existed, old_link=old_link, old_version=hp.current_version,
-                     target_version=hp.target_version)  # all resume needs, in the run's own events
-        stop_at = self.clock()
-        touched_node = False
-        try:
-            written = self._write(host, hp)
-            if written.conflict:
-                # Nothing was written: the host is as the operator (or their config management) left it.
-                self.remote.drop_backups(host, paths)
-                out.status = HostStatus.SKIPPED
-                out.detail = f"left untouched: {written.detail}; nothing was written"
-                self._record(host.name, Phase.LEFT_UNTOUCHED, reason=out.detail, files=paths)
-                return True
-            if not written.ok:
-                raise _Failed(written.detail)
-            self._record(host.name, Phase.FILES_WRITTEN, files=paths)
-            if hp.switch_binary and hp.target_version:
-                switched = self.remote.switch_link(host, hp.target_version)
-                if not switched.ok:
-                    raise _Failed(f"switch binary: {switched.detail}")
-                self._record(host.name, Phase.BINARY_SWITCHED, target=switched.detail)
-            verb = "reload" if hp.action is PlanAction.RELOAD else "restart"
-            stop_at = self.clock()
-            restarted_wall = self.wall()
-            touched_node = True  # from here on the node may have been told, even if the command fails
-            applied = self.remote.service(host, verb)
-            if not applied.ok:
-                raise _Failed(f"systemctl {verb}: {applied.detail}")
-            self._record(host.name, Phase.RESTARTED if verb == "restart" else Phase.RELOADED)
-            version = hp.target_version or hp.current_version or ""
-            gate = self._gate(host, version, p2p=hp.p2p_after)  # the mode its new config selects
-            if not gate.ok:
-                raise _Failed(f"gate: {gate.reason}")
-            in_sync_at = self.clock()
-            self._record(host.name, Phase.GATE_PASSED, seconds=round(gate.duration, 2))
-            soaked = self._soak(host, version, gate)
-            if soaked is not None:
-                raise _Failed(f"soak: {soaked}")
-            out.downtime = in_sync_at - stop_at if verb == "restart" else 0.0
-            out.gate_seconds = gate.duration
-            start = gate.startup
-            if verb == "restart" and start is not None and start.done and start.started_at >= restarted_wall - 5:
-                out.startup_seconds = start.duration
-                out.phases = start.phase_durations()
-            what = f"{hp.current_version} → {hp.target_version}" if hp.switch_binary else "files rewritten"
-            out.status = HostStatus.UPGRADED
-            out.detail = f"{what}, {len(hp.files)} file(s), {verb}; in sync after {gate.duration:.0f}s"
-            if not self._return(host):
-                return False
-            self._record(host.name, Phase.DONE)
-            return True
-        except _Failed as failure:
-            self._record(host.name, Phase.FAILED, reason=str(failure))
-            if self._rollback(host, existed, old_link, hp.current_version, str(failure), restart=touched_node):
-                self._return(host)
-            return False
+        run = HostRun(host, self._program(hp), self._means(), HostState.from_plan(hp), self.outcomes[host.name], hp)
+        ok = run.run(Step.LEADER_WAIT)
+        if run.return_error is not None:
+            self.return_failed.append(host.name)
+        return ok
 
-    def _await_window(self, host: Host, guard: LeaderGuard) -> tuple[HostStatus, str] | None:
-        """Before a block producer is touched: refuse it when its KES is about to expire; else wait
-        (sleeping, with a countdown on the live view) until a restart fits between its leader
-        slots, re-checking after each wait; defer it when no window opens within the limit.
-        None: go ahead now. Journals the decision only (when, and why), never the schedule."""
-        if guard.kes.verdict is KesVerdict.EXPIRING:
-            return HostStatus.REFUSED, f"refused: {guard.kes.reason}"
-        if not guard.configured:
-            return None
-        deadline = self.wall() + guard.settings.max_wait_seconds
-        while True:
-            now = self.wall()
-            w = guard.window(now, deadline - now)
-            if w.verdict is WindowVerdict.OPEN:
-                return None
-            if w.verdict is WindowVerdict.DEFERRED or w.start is None:
-                return HostStatus.DEFERRED, f"{w.reason}: left untouched (leader_max_wait_seconds)"
-            self._record(host.name, Phase.LEADER_WAIT, until=utc_text(w.start), seconds=round(w.start - now, 1),
-                         reason=w.reason)  # fmt: skip
-            self._count_down(host, w.start)
+    def _program(self, hp: HostPlan) -> HostProgram:
+        """The host's gate (its sync_gate, else the run's), last start, return hook and, for a producer,
+        every relay of the inventory (also those --limit leaves out)."""
+        relays = tuple(h.peer_address for h in self.relays) if hp.host.role is Role.BLOCK_PRODUCER else ()
+        return HostProgram(hp.gate or self.settings.gate, hp.last_start_seconds, hp.return_hook, relays)
 
-    def _count_down(self, host: Host, until: float) -> None:
-        """Sleep until the wall clock reads `until` (unix seconds), with a countdown on the live view
-        every COUNTDOWN_TICK seconds (roll/poll.py; a stop signal ends the wait at once)."""
-        left = until - self.wall()
-
-        def tick() -> bool | None:
-            nonlocal left
-            left = until - self.wall()
-            if left <= 0:
-                return True
-            self.emit(Event(self.wall(), host.name, Phase.WINDOW_COUNTDOWN,
-                            {"seconds_left": round(left, 1), "until": utc_text(until)}))  # fmt: skip
-            return None
-
-        poll(tick, lambda: min(left, COUNTDOWN_TICK), self.wall, self.sleep)
-
-    def _return(self, host: Host) -> bool:
-        """The host's return hook, if any; a failure is loud (status, detail, journal) and stops the run."""
-        hook = self.plan.host(host.name).return_hook
-        if hook is None:
-            return True
-        done = self.remote.hook(hook)
-        if done.ok:
-            self._record(host.name, Phase.RETURNED, on=hook.on.name)
-            return True
-        out = self.outcomes[host.name]
-        state = {HostStatus.UPGRADED: "upgraded and in sync", HostStatus.ROLLED_BACK: "rolled back and in sync"}
-        was = state.get(out.status, "not changed")
-        out.status = HostStatus.FAILED
-        out.detail = f"RETURN FAILED ({was}, but OUT OF ROTATION): {done.detail}" + (
-            f"; before: {out.detail}" if out.detail else "")
-        self._record(host.name, Phase.RETURN_FAILED, reason=done.detail, on=hook.on.name)
-        self.return_failed.append(host.name)
-        return False
-
-    def _policy(self, host: Host) -> GatePolicy:
-        return self.plan.host(host.name).gate or self.settings.gate  # the host's sync_gate, else the run's
-
-    def _relays_of(self, host: Host, p2p: bool) -> list[str] | None:
-        if host.role is Role.BLOCK_PRODUCER and p2p:
-            return [h.peer_address for h in self.relays]  # the inventory's, also those --limit leaves out
-        return None
-
-    def _observe_connection(self, host: Host, s: GateSample, during: str) -> None:
-        """Journal a dropped connection once, and its return: the gate goes on sampling meanwhile (the
-        transport reconnects on the next sample) and its stall rules, not the drop, judge the host."""
-        if not s.reachable and host.name not in self._lost:
-            self._lost.add(host.name)
-            self._record(host.name, Phase.CONNECTION_LOST, during=during, detail=s.error)
-        elif s.reachable and host.name in self._lost:
-            self._lost.discard(host.name)
-            self._record(host.name, Phase.RECONNECTED, during=during)
-
-    def _host_gate(self, host: Host) -> HostGate:
-        """The host's gate and soak (roll/host_gate.py, shared with --resume), with its samples journaled
-        (connection drops, node phases) and shown on the live view."""
-        policy = self._policy(host)
-        seen: dict[str, Any] = {"phase": None}
-
-        def on_sample(s: GateSample, reason: str | None) -> None:
-            self._observe_connection(host, s, "gate")
-            state = describe(s, policy.max_slot_lag, self.wall())
-            start = s.starting
-            phase = str(start.phase) if start is not None else state.split(" (")[0]
-            step = None if start is None or start.percent is None else f"{start.phase}:{int(start.percent // 10)}"
-            self.emit(Event(self.wall(), host.name, Phase.GATE_SAMPLE,
-                            {"lag": s.slot_lag, "waiting_for": reason, "state": state, "progress_step": step}))  # fmt: skip
-            if phase != seen["phase"]:
-                seen["phase"] = phase
-                percent = None if start is None else start.percent
-                self._record(host.name, Phase.NODE_PHASE, now=phase, percent=percent, detail=state)
-
-        def on_soak_sample(s: GateSample, elapsed: float) -> None:
-            self._observe_connection(host, s, "soak")
-            self.emit(Event(self.wall(), host.name, Phase.GATE_SAMPLE,
-                            {"lag": s.slot_lag, "waiting_for": None, "progress_step": None,
-                             "state": f"soak {elapsed:.0f}/{policy.soak_seconds:g}s: "
-                                      + describe(s, policy.max_slot_lag, self.wall())}))  # fmt: skip
-
-        return HostGate(policy, self.plan.host(host.name).last_start_seconds, lambda: self.sample(host), self.clock,
-                        self.sleep, on_sample, on_soak_sample)  # fmt: skip
-
-    def _soak(self, host: Host, version: str, gate: GateResult) -> str | None:
-        """After the gate, the host's soak (HostGate.soak); None when it held (journaled), else why not."""
-        soaked = self._host_gate(host).soak(version, gate, producer_relays=self._relays_of(host, True))
-        if soaked.ran and soaked.ok:
-            self._record(host.name, Phase.SOAK_PASSED, seconds=round(soaked.seconds, 2))
-        return soaked.reason
-
-    def _gate(self, host: Host, version: str, p2p: bool) -> GateResult:
-        return self._host_gate(host).gate(version, p2p, producer_relays=self._relays_of(host, p2p))
-
-    def _rollback(self, host: Host, existed: dict[str, bool], old_link: str | None, old_version: str | None,
-                  why: str, restart: bool = True) -> bool:  # fmt: skip
-        """Files and link back byte for byte; the node restarted on them only when it had been told of
-        the new ones (`restart`): a failure before the restart leaves the running node alone (it read
-        its files at its start), then the gate confirms it is in sync. True when back in sync."""
-        out = self.outcomes[host.name]
-        self._record(host.name, Phase.ROLLING_BACK, reason=why, restart=restart)
-        res = self.remote.restore(host, existed, old_link)
-        if res.ok and restart:
-            res = self.remote.service(host, "restart")
-        p2p = self.plan.host(host.name).p2p_before  # the mode its restored config selects
-        gate = self._gate(host, old_version or "", p2p=p2p) if res.ok else None
-        if gate is not None and gate.ok:
-            how = "back in sync" if restart else "the node, never restarted, still in sync"
-            out.status, out.detail = HostStatus.ROLLED_BACK, f"{why}; restored byte-for-byte and {how}"
-            self._record(host.name, Phase.ROLLED_BACK)
-            return True
-        detail = gate.reason if gate is not None else res.detail
-        out.status, out.detail = HostStatus.FAILED, f"{why}; ROLLBACK INCOMPLETE: {detail}"
-        self._record(host.name, Phase.ROLLBACK_FAILED, reason=detail)
-        return False
-
-
-class _Failed(Exception):
-    pass
+    def _means(self) -> Means:
+        return Means(self.remote, self._record, self.sample, self.clock, self.sleep, self.wall, self.emit,
+                     self.settings.reconnect)  # fmt: skip
 
 
 _LEFT_ALONE = (HostStatus.DEFERRED, HostStatus.REFUSED)

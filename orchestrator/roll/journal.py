@@ -14,7 +14,7 @@ import os
 import secrets
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -48,8 +48,10 @@ class Event:
 class Journal:
     """Append-only JSON lines; each event is flushed and fsynced before the step it records goes on."""
 
-    def __init__(self, state_dir: Path, run_id: str) -> None:
+    def __init__(self, state_dir: Path, run_id: str, wall: Callable[[], float] = time.time) -> None:
+        """`wall`: unix seconds, the stamp of each event (injected, as every clock of the rollout)."""
         self.run_id = run_id
+        self.wall = wall
         self.dir = state_dir / "runs" / run_id
         self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         os.chmod(self.dir, 0o700)
@@ -59,7 +61,7 @@ class Journal:
         self._file: TextIO = os.fdopen(fd, "a", encoding="utf-8")
 
     def record(self, host: str, phase: Phase, **data: Any) -> Event:
-        event = Event(time.time(), host, phase, data)
+        event = Event(self.wall(), host, phase, data)
         line = json.dumps({"at": event.at, "host": host, "phase": phase.value, "data": data})
         self._file.write(redact(line) + "\n")  # a vault-decrypted value is never journaled
         self._file.flush()
@@ -93,15 +95,6 @@ def last_phases(events: list[Event]) -> dict[str, Event]:
         if e.host != "*" and e.phase not in OBSERVATIONS:
             latest[e.host] = e
     return latest
-
-
-def host_data(events: list[Event], host: str) -> dict[str, Any]:
-    """Everything recorded about one host's steps, later events overriding earlier keys."""
-    merged: dict[str, Any] = {}
-    for e in events:
-        if e.host == host and e.phase not in OBSERVATIONS:
-            merged.update(e.data)
-    return merged
 
 
 def runs(state_dir: Path) -> Iterator[Path]:

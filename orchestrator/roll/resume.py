@@ -1,11 +1,12 @@
 """`run --resume`: bring each host a killed run left mid-way to one of its two ends.
 
-The journal says how far a host got. Before its restart, the node may still run the old binary
-while the link and files are new, so the only safe end is a byte-for-byte rollback (the run that
-follows upgrades it again, properly). After its restart, the host's own gate and then its soak decide
-(roll/host_gate.py, the fresh run's code): in sync on the target version and still in sync after the
-soak → done; otherwise → rolled back. A host the killed run had drained gets its return hook
-once it is whole and in sync again (not after a rollback that failed).
+The journal says how far a host got, and the fresh run's state machine (roll/host_run.py) takes it
+up from there, rebuilt from the run's own events (HostState.from_journal). Before its restart, the
+node may still run the old binary while the link and files are new, so the only safe end is a
+byte-for-byte rollback (the run that follows upgrades it again, properly). After its restart, the
+host's own gate and then its soak decide, with the same cap and skew limit as a fresh run: in sync on
+the target version and still in sync after the soak → done; otherwise → rolled back. The host's
+return hook runs once it ends whole and in sync (not after a rollback that failed), as in a fresh run.
 """
 
 from __future__ import annotations
@@ -17,8 +18,18 @@ from typing import Any
 
 from orchestrator.model import Hook, Host, Inventory, Phase, Role
 from orchestrator.roll.gates import GateSample
-from orchestrator.roll.host_gate import HostGate, Probe, skew_limited
-from orchestrator.roll.journal import FINAL, NOTHING_CHANGED, Event, Journal, host_data, last_phases
+from orchestrator.roll.host_gate import Probe, skew_limited
+from orchestrator.roll.host_run import (
+    Ending,
+    HostOutcome,
+    HostProgram,
+    HostRun,
+    HostState,
+    Means,
+    Step,
+    resume_entry,
+)
+from orchestrator.roll.journal import FINAL, NOTHING_CHANGED, Event, Journal, last_phases
 from orchestrator.roll.remote import Remote
 from orchestrator.spec.gate import GatePolicy
 
@@ -31,9 +42,6 @@ def return_hook_for(programs: Mapping[str, Sequence[Any]], host: Host, inventory
     step = next((p.operation for p in programs.get(host.name, ())
                  if isinstance(p.operation, HookStep) and p.operation.kind == "return"), None)  # fmt: skip
     return step.hook(host, inventory) if step is not None else None
-
-
-AFTER_RESTART = frozenset({Phase.RESTARTED, Phase.RELOADED, Phase.GATE_PASSED, Phase.SOAK_PASSED})
 
 
 def unfinished_hosts(events: Sequence[Event]) -> dict[str, Event]:
@@ -60,16 +68,16 @@ class Resumed(Enum):
     ROLLBACK_FAILED = "ROLLBACK FAILED"
     NOT_BACK_IN_SYNC = "restored, but not back in sync"
 
-    @property
-    def may_serve(self) -> bool:
-        """Whole and in sync: a host the killed run drained may return to rotation."""
-        return self not in (Resumed.ROLLBACK_FAILED, Resumed.NOT_BACK_IN_SYNC)
+
+_RESUMED = {Ending.UPGRADED: Resumed.COMPLETED, Ending.NOTHING_CHANGED: Resumed.NOTHING_CHANGED,
+            Ending.ROLLED_BACK: Resumed.ROLLED_BACK, Ending.ROLLBACK_FAILED: Resumed.ROLLBACK_FAILED,
+            Ending.NOT_BACK_IN_SYNC: Resumed.NOT_BACK_IN_SYNC}  # fmt: skip
 
 
 def reconcile_host(
     host: Host,
     last_phase: Phase,
-    data: dict[str, Any],
+    state: HostState,
     *,
     remote: Remote,
     journal: Journal,
@@ -81,63 +89,31 @@ def reconcile_host(
     return_hook: Hook | None = None,
     last_start_seconds: float | None = None,
 ) -> str:
-    """Finish or roll back one host from its last journaled phase; returns the verdict for the operator.
+    """Finish or roll back one host from its last journaled phase, through the fresh run's state
+    machine (roll/host_run.py) entered where `resume_entry` says; returns the verdict for the operator.
 
-    data: everything the journal recorded about the host (existed, old_link, old_version, target_version).
+    state: what the killed run journaled about the host (HostState.from_journal).
     policy: the host's own gate (`gate_for`); with `last_start_seconds` (its last measured start) it
-    gives the same cap, and the same soak after the gate, as a fresh run (roll/host_gate.py).
+    gives the same cap, and the same soak after the gate, as a fresh run.
     sample: the host's sampler, with its gate's clock-skew limit (host_gate.skew_limited).
     producer_relays: for a block producer, its relays' addresses (its hot peers must be among them).
-    return_hook: the host's return hook (the playbook's), run when the journal says it was drained and
-    the host ends whole and in sync.
+    return_hook: the host's return hook (the playbook's), run once the host ends whole and in sync.
     """
-    judge = HostGate(policy, last_start_seconds, lambda: sample(host), clock, sleep)
-    outcome, verdict = _reconcile(host, last_phase, data, remote, journal, judge, producer_relays)
-    if return_hook is None or not data.get("drained_on") or not outcome.may_serve:
-        return verdict
-    done = remote.hook(return_hook)
-    if done.ok:
-        journal.record(host.name, Phase.RETURNED, on=return_hook.on.name, resumed=True)
-        return f"{verdict}; returned to rotation ({return_hook.on.name})"
-    journal.record(host.name, Phase.RETURN_FAILED, reason=done.detail, on=return_hook.on.name, resumed=True)
-    return f"{verdict}; RETURN FAILED, OUT OF ROTATION: {done.detail}"
-
-
-def _reconcile(host: Host, last_phase: Phase, data: dict[str, Any], remote: Remote, journal: Journal,
-               judge: HostGate, producer_relays: Sequence[str] | None) -> tuple[Resumed, str]:  # fmt: skip
-    """reconcile_host's outcome and verdict before any return hook."""
-
-    if last_phase in AFTER_RESTART:
-        target = data.get("target_version") or data.get("old_version") or ""
-        result = judge.gate(target, True, producer_relays)
-        if result.ok:
-            journal.record(host.name, Phase.GATE_PASSED, seconds=round(result.duration, 2), resumed=True)
-            soaked = judge.soak(target, result, producer_relays)
-            if soaked.ok:
-                if soaked.ran:
-                    journal.record(host.name, Phase.SOAK_PASSED, seconds=round(soaked.seconds, 2), resumed=True)
-                journal.record(host.name, Phase.DONE, resumed=True)
-                return Resumed.COMPLETED, Resumed.COMPLETED.value
-            journal.record(host.name, Phase.FAILED, reason=f"soak on resume: {soaked.reason}")
-        else:
-            journal.record(host.name, Phase.FAILED, reason=f"gate on resume: {result.reason}")
-    existed = data.get("existed")
-    if not isinstance(existed, dict):
-        journal.record(host.name, Phase.ROLLED_BACK, resumed=True, note="nothing had been changed yet")
-        return Resumed.NOTHING_CHANGED, Resumed.NOTHING_CHANGED.value
-    journal.record(host.name, Phase.ROLLING_BACK, reason=f"resume from phase {last_phase}")
-    done = remote.restore(host, existed, data.get("old_link"))
-    if done.ok:
-        done = remote.service(host, "restart")
-    if not done.ok:
-        journal.record(host.name, Phase.ROLLBACK_FAILED, reason=done.detail)
-        return Resumed.ROLLBACK_FAILED, f"{Resumed.ROLLBACK_FAILED.value}: {done.detail}"
-    result = judge.gate(data.get("old_version") or "", False)
-    if not result.ok:
-        journal.record(host.name, Phase.ROLLBACK_FAILED, reason=result.reason)
-        return Resumed.NOT_BACK_IN_SYNC, f"{Resumed.NOT_BACK_IN_SYNC.value}: {result.reason}"
-    journal.record(host.name, Phase.ROLLED_BACK, resumed=True)
-    return Resumed.ROLLED_BACK, Resumed.ROLLED_BACK.value
+    means = Means(remote, journal.record, sample, clock, sleep)
+    program = HostProgram(policy, last_start_seconds, return_hook, tuple(producer_relays or ()))
+    run = HostRun(host, program, means, state, HostOutcome(host.name, host.role.value), resumed=True)
+    entry = resume_entry(last_phase)
+    if entry is Step.ROLLBACK:
+        run.failure = f"resume from phase {last_phase}"
+    run.run(entry)
+    ending = run.ending or Ending.NOTHING_CHANGED
+    resumed = _RESUMED.get(ending, Resumed.NOTHING_CHANGED)
+    verdict = resumed.value if run.rollback_error is None else f"{resumed.value}: {run.rollback_error}"
+    if run.return_error is not None:
+        return f"{verdict}; RETURN FAILED, OUT OF ROTATION: {run.return_error}"
+    if run.returned_on is not None:
+        return f"{verdict}; returned to rotation ({run.returned_on})"
+    return verdict
 
 
 def resume_hosts(
@@ -169,7 +145,7 @@ def resume_hosts(
         policy = gate_for(programs, host, run_gate_policy)
         relays = [h.peer_address for h in inventory.relays] if host.role is Role.BLOCK_PRODUCER else None
         verdicts[name] = last.phase, reconcile_host(
-            host, last.phase, host_data(list(events), name), remote=remote, journal=journal,
+            host, last.phase, HostState.from_journal(events, name), remote=remote, journal=journal,
             sample=skew_limited(probe, lambda h: gate_for(programs, h, run_gate_policy)), policy=policy, producer_relays=relays,
             clock=clock, sleep=sleep, return_hook=return_hook_for(programs, host, inventory),
             last_start_seconds=last_start_of(host))  # fmt: skip

@@ -15,7 +15,7 @@ import hashlib
 import re
 import socket
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,12 +62,13 @@ class RunTrail:
     limit: str | None = None
 
     @classmethod
-    def now(cls, inventory: Path, playbook: Path, extra_vars: Mapping[str, Any], limit: str | None) -> RunTrail:
+    def now(cls, inventory: Path, playbook: Path, extra_vars: Mapping[str, Any], limit: str | None,
+            wall: Callable[[], float] = time.time) -> RunTrail:  # fmt: skip
         try:
             user = getpass.getuser()
         except (KeyError, OSError):  # no passwd entry for the uid (a container)
             user = "unknown"
-        return cls(time.time(), user, socket.gethostname(), __version__, inventory, playbook,
+        return cls(wall(), user, socket.gethostname(), __version__, inventory, playbook,
                    redacted_extra_vars(extra_vars), limit)  # fmt: skip
 
     def as_json(self, events: list[Event], ended_at: float) -> dict[str, Any]:

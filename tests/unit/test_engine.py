@@ -26,7 +26,8 @@ from orchestrator.plan import HostPlan, Plan, make_plan, plan_host
 from orchestrator.report.console import print_plan
 from orchestrator.report.plan_json import plan_as_json
 from orchestrator.roll.engine import Recheck, Rollout, RolloutResult, RolloutSettings
-from orchestrator.roll.journal import OBSERVATIONS, Event, Journal, host_data, last_phases
+from orchestrator.roll.host_run import HostState
+from orchestrator.roll.journal import OBSERVATIONS, Event, Journal, last_phases
 from orchestrator.roll.resume import reconcile_host, unfinished_hosts
 from tests.unit.facts_builder import host_facts
 from tests.unit.fake_fleet import FakeClock, FakeNode, FakeRemote, fleet
@@ -360,7 +361,7 @@ def test_resume_from_every_phase_ends_each_host_whole(tmp_path: Path, phase: Pha
     events = Journal.read(w.journal.path)
     unfinished = unfinished_hosts(events)
     assert list(unfinished) == ["relay1"] and unfinished["relay1"].phase is phase
-    verdict = reconcile_host(w.inventory.host("relay1"), phase, host_data(events, "relay1"), remote=w.remote,
+    verdict = reconcile_host(w.inventory.host("relay1"), phase, HostState.from_journal(events, "relay1"), remote=w.remote,
                              journal=w.journal, sample=w.remote.sample, policy=w.spec.gate, clock=w.clock,
                              sleep=w.clock.sleep)  # fmt: skip
     assert w.whole("relay1") == end, verdict

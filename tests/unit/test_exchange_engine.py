@@ -18,7 +18,8 @@ from orchestrator.model import HostStatus, Phase
 from orchestrator.plan import make_plan
 from orchestrator.report.plan_json import plan_as_json
 from orchestrator.roll.engine import Rollout, RolloutResult, RolloutSettings
-from orchestrator.roll.journal import FINAL, Journal
+from orchestrator.roll.host_run import HostState
+from orchestrator.roll.journal import FINAL, Event, Journal
 from tests.unit.fake_fleet import FakeClock, FakeNode, FakeRemote, fleet
 from tests.unit.playbooks import read_playbook
 from tests.unit.test_engine import Facts, legacy_config
@@ -237,6 +238,11 @@ def test_the_example_estate_drains_each_region_on_its_balancer_and_dbsync_hosts_
     assert spec.stages[1].min_healthy[0][:2] == ("passive_nodes", 1)
 
 
+def journaled(host: str, data: dict[str, Any]) -> HostState:
+    """The state a killed run's journal holds for `host` when its events recorded `data`."""
+    return HostState.from_journal([Event(0.0, host, Phase.BACKED_UP, data)], host)
+
+
 @pytest.mark.parametrize(("last", "upgraded_first", "verdict"), [
     (Phase.DRAINED, False, "nothing had been changed; returned to rotation (lb1)"),
     (Phase.RESTARTED, True, "completed: in sync on the target version; returned to rotation (lb1)"),
@@ -253,11 +259,13 @@ def test_resume_returns_a_host_the_killed_run_left_drained(tmp_path: Path, last:
     hook = op.hook(host, e.inventory)  # type: ignore[attr-defined]
     data = {"drained_on": "lb1", "target_version": "8.9.0", "old_version": "8.7.3"}
     before = len(e.remote.log)
-    got = reconcile_host(host, last, data, remote=e.remote, journal=e.journal, sample=e.remote.sample,
+    got = reconcile_host(host, last, journaled(host.name, data), remote=e.remote, journal=e.journal, sample=e.remote.sample,
                          policy=e.spec.gate, clock=e.clock, sleep=e.clock.sleep, return_hook=hook)  # fmt: skip
     assert got == verdict
     assert ("return:enable wallet1", "lb1") in e.remote.log[before:]
-    assert [ev.phase for ev in Journal.read(e.journal.path) if ev.host == "wallet1"][-1] is Phase.RETURNED
+    tail = [ev.phase for ev in Journal.read(e.journal.path) if ev.host == "wallet1"][-2:]
+    # returned before done, as in a fresh run (roll/host_run.py: done means back in rotation too)
+    assert tail == ([Phase.RETURNED, Phase.DONE] if upgraded_first else [Phase.ROLLED_BACK, Phase.RETURNED])
 
 
 def test_resume_does_not_return_a_host_whose_rollback_failed(tmp_path: Path) -> None:
@@ -270,8 +278,8 @@ def test_resume_does_not_return_a_host_whose_rollback_failed(tmp_path: Path) -> 
     data = {"drained_on": "lb1", "existed": {host.layout.config_path: True}, "old_link": "releases/8.7.3/bin",
             "old_version": "8.7.3"}  # fmt: skip
     e.remote.nodes["wallet1"].backups = dict(e.remote.nodes["wallet1"].files)
-    got = reconcile_host(host, Phase.FILES_WRITTEN, data, remote=e.remote, journal=e.journal, sample=e.remote.sample,
-                         policy=e.spec.gate, clock=e.clock, sleep=e.clock.sleep,
+    got = reconcile_host(host, Phase.FILES_WRITTEN, journaled(host.name, data), remote=e.remote, journal=e.journal,
+                         sample=e.remote.sample, policy=e.spec.gate, clock=e.clock, sleep=e.clock.sleep,
                          return_hook=op.hook(host, e.inventory))  # type: ignore[attr-defined]  # fmt: skip
     assert got.startswith("restored, but not back in sync")
     assert not any(op.startswith("return") for op, _h in e.remote.log)

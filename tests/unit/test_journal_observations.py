@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from orchestrator.roll.journal import Event, host_data, last_phases
+from orchestrator.roll.host_run import HostState
+from orchestrator.roll.journal import Event, last_phases
 
 
 def test_node_phase_events_are_not_rollout_steps() -> None:
@@ -13,4 +14,5 @@ def test_node_phase_events_are_not_rollout_steps() -> None:
         Event(4.0, "*", "paused", {"reason": "x"}),
     ]
     assert last_phases(events)["relay2"].phase == "restarted"
-    assert host_data(events, "relay2") == {"existed": {"/c": True}, "old_version": "8.7.3"}
+    state = HostState.from_journal(events, "relay2")  # the node phase's keys (now, percent, detail) are not state
+    assert (state.existed, state.old_version, state.target_version) == ({"/c": True}, "8.7.3", None)

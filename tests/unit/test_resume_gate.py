@@ -15,7 +15,8 @@ from orchestrator.facts.clock import reference_time
 from orchestrator.model import Host, Phase
 from orchestrator.roll.engine import Rollout, RolloutSettings
 from orchestrator.roll.gates import GateSample
-from orchestrator.roll.journal import Event, Journal, host_data
+from orchestrator.roll.host_run import HostState
+from orchestrator.roll.journal import OBSERVATIONS, Event, Journal
 from orchestrator.roll.resume import reconcile_host, resume_hosts
 from orchestrator.spec.gate import GatePolicy
 from tests.unit.facts_builder import host_facts
@@ -69,13 +70,16 @@ def failed_reason(w: World) -> str:
 def test_resume_after_a_restart_runs_the_soak(tmp_path: Path) -> None:
     w = killed_after_restart(tmp_path)
     events = Journal.read(w.journal.path)
-    verdict = reconcile_host(w.inventory.host("relay1"), Phase.RESTARTED, host_data(events, "relay1"),
+    verdict = reconcile_host(w.inventory.host("relay1"), Phase.RESTARTED, HostState.from_journal(events, "relay1"),
                              remote=w.remote, journal=w.journal, sample=w.remote.sample, policy=w.spec.gate,
                              clock=w.clock, sleep=w.clock.sleep)  # fmt: skip
     assert verdict.startswith("completed") and w.whole("relay1") == "upgraded"
     tail = [e for e in Journal.read(w.journal.path)[len(events):] if e.host == "relay1"]
-    assert [e.phase for e in tail] == [Phase.GATE_PASSED, Phase.SOAK_PASSED, Phase.DONE]
-    assert tail[1].data["seconds"] >= w.spec.gate.soak_seconds == 60 and tail[1].data["resumed"] is True
+    steps = [e for e in tail if e.phase not in OBSERVATIONS]
+    assert [e.phase for e in steps] == [Phase.GATE_PASSED, Phase.SOAK_PASSED, Phase.DONE]
+    # what the gate saw the node do is journaled on resume as in a fresh run (the same state machine)
+    assert tail[0].phase is Phase.NODE_PHASE and all(e.data["resumed"] is True for e in tail)
+    assert steps[1].data["seconds"] >= w.spec.gate.soak_seconds == 60 and steps[1].data["resumed"] is True
 
 
 def test_resume_rolls_back_a_node_that_dies_during_the_soak(tmp_path: Path) -> None:
@@ -83,7 +87,7 @@ def test_resume_rolls_back_a_node_that_dies_during_the_soak(tmp_path: Path) -> N
     relay1 = w.remote.nodes["relay1"]
     relay1.dies_after["8.9.0"] = w.clock() - relay1.started_at + 30  # passes the gate, exits 30 s later
     events = Journal.read(w.journal.path)
-    verdict = reconcile_host(w.inventory.host("relay1"), Phase.RESTARTED, host_data(events, "relay1"),
+    verdict = reconcile_host(w.inventory.host("relay1"), Phase.RESTARTED, HostState.from_journal(events, "relay1"),
                              remote=w.remote, journal=w.journal, sample=w.remote.sample, policy=w.spec.gate,
                              clock=w.clock, sleep=w.clock.sleep)  # fmt: skip
     assert verdict == "rolled back byte-for-byte and back in sync"

@@ -24,6 +24,7 @@ from orchestrator.load import secrets
 from orchestrator.model import HostStatus, Phase
 from orchestrator.report.run_json import outcomes_as_json
 from orchestrator.roll.engine import Rollout, RolloutResult, RolloutSettings
+from orchestrator.roll.host_run import HostState
 from orchestrator.roll.interrupt import RunInterrupted, StopFlag, exit_status, stop_on_signals
 from orchestrator.roll.journal import (
     Journal,
@@ -84,10 +85,8 @@ def test_sigint_during_a_drained_hosts_gate_is_journaled_interrupted_and_resume_
     host = e.inventory.host("wallet1")
     (name, last), = unfinished_hosts(events).items()
     op = next(p.operation for p in e.spec.programs["wallet1"] if getattr(p.operation, "kind", "") == "return")
-    from orchestrator.roll.journal import host_data
-
-    verdict = reconcile_host(host, last.phase, host_data(events, name), remote=e.remote, journal=e.journal,
-                             sample=e.remote.sample, policy=e.spec.gate, clock=e.clock, sleep=e.clock.sleep,
+    verdict = reconcile_host(host, last.phase, HostState.from_journal(events, name), remote=e.remote,
+                             journal=e.journal, sample=e.remote.sample, policy=e.spec.gate, clock=e.clock, sleep=e.clock.sleep,
                              return_hook=op.hook(host, e.inventory))  # type: ignore[attr-defined]  # fmt: skip
     assert verdict.endswith("returned to rotation (lb1)")
     assert out_of_rotation(Journal.read(e.journal.path)) == []
@@ -461,7 +460,6 @@ class _Threaded:
 ])  # fmt: skip
 def test_a_stop_at_any_phase_is_journaled_and_resume_ends_every_host_whole(tmp_path: Path, at: str, fault: Any,
                                                                            name: str) -> None:  # fmt: skip
-    from orchestrator.roll.journal import host_data
     from tests.unit.test_engine import world
 
     w = world(tmp_path, relays=2, producers=1)
@@ -481,8 +479,8 @@ def test_a_stop_at_any_phase_is_journaled_and_resume_ends_every_host_whole(tmp_p
     assert is_unfinished(events)
     w.remote.nodes["relay1"].never_syncs.clear()  # the operator fixed it before resuming
     for host_name, last in unfinished_hosts(events).items():
-        reconcile_host(w.inventory.host(host_name), last.phase, host_data(events, host_name), remote=w.remote,
-                       journal=w.journal, sample=w.remote.sample, policy=w.spec.gate, clock=w.clock,
+        reconcile_host(w.inventory.host(host_name), last.phase, HostState.from_journal(events, host_name),
+                       remote=w.remote, journal=w.journal, sample=w.remote.sample, policy=w.spec.gate, clock=w.clock,
                        sleep=w.clock.sleep)  # fmt: skip
     assert {n: w.whole(n) for n in ("relay1", "relay2", "bp1")}["relay2"] == "rolled back"  # never touched
     assert w.whole("relay1") in ("upgraded", "rolled back") and w.whole("bp1") == "rolled back"
