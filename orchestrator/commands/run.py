@@ -160,6 +160,8 @@ def _run(args: argparse.Namespace, state_dir: Path, run_id: str, flag: StopFlag)
     from rich.text import Text
 
     from orchestrator.report.console import make_console, print_plan
+    from orchestrator.roll.events import RunEnded
+    from orchestrator.roll.interrupt import RunEnd
     from orchestrator.roll.journal import Journal, how_it_ended, run_end
     from orchestrator.workflow import gather_and_plan, open_fleet
 
@@ -195,7 +197,7 @@ def _run(args: argparse.Namespace, state_dir: Path, run_id: str, flag: StopFlag)
             if plan.unsteady:  # a stopped/failed/starting node or another run's host: never rolled around
                 names = ", ".join(f"{hp.host.name} ({hp.live_state})" for hp in plan.unsteady)
                 error(f"refused: not every host in scope is steady: {names}; nothing was changed (reasons above)")
-                journal.record("*", Phase.RUN_ENDED, outcome="failed", reason=f"refused: not steady: {names}")
+                journal.note("*", RunEnded(RunEnd.FAILED, f"refused: not steady: {names}"))
                 return 1
             if not plan.pending and not args.resume:  # (a resume goes on: its report tells the whole run)
                 if plan.errors:  # not "every host is as wanted": some could not even be planned
@@ -203,7 +205,7 @@ def _run(args: argparse.Namespace, state_dir: Path, run_id: str, flag: StopFlag)
                                   "could not be planned (reasons above). Nothing was changed.")  # fmt: skip
                 else:
                     console.print("Nothing to do: every host is already as the playbook wants it.")
-                journal.record("*", Phase.RUN_ENDED, outcome="nothing to do", reason="nothing to do")
+                journal.note("*", RunEnded(RunEnd.NOTHING_TO_DO, "nothing to do"))
                 return 1 if plan.errors else 0
             from orchestrator.roll.engine import DEFAULT_KEEP_BACKUPS
 
@@ -213,15 +215,15 @@ def _run(args: argparse.Namespace, state_dir: Path, run_id: str, flag: StopFlag)
                 console.print("Pause: the run asks for approval after the first (canary) batch "
                               "(--step, pause_after: canary).")  # fmt: skip
             if plan.pending and not args.yes and not _confirm(console, len(plan.pending)):
-                journal.record("*", Phase.RUN_ENDED, outcome="not confirmed", reason="not confirmed")
+                journal.note("*", RunEnded(RunEnd.NOT_CONFIRMED, "not confirmed"))
                 return 1
             return _execute(console, loaded, fleet, journal, plan, args, trail, flag)
         except KeyboardInterrupt as exc:
             if journal is not None and run_end(Journal.read(journal.path)) is None:
                 from orchestrator.roll.interrupt import signal_name_of
 
-                journal.record("*", Phase.RUN_ENDED, outcome="interrupted", signal=flag.signal_name or
-                               signal_name_of(exc), reason="interrupted before the rollout began")  # fmt: skip
+                journal.note("*", RunEnded(RunEnd.INTERRUPTED, "interrupted before the rollout began",
+                                           flag.signal_name or signal_name_of(exc)))  # fmt: skip
             raise
 
 
@@ -266,6 +268,7 @@ def _execute(console: Console, loaded: Loaded, fleet: Fleet, journal: Journal, p
     from orchestrator.report.console import LiveRollout, print_summary
     from orchestrator.report.run_json import render_run_report
     from orchestrator.roll.engine import DEFAULT_KEEP_BACKUPS, Rollout, RolloutResult, RolloutSettings
+    from orchestrator.roll.events import RunEnded
     from orchestrator.roll.host_gate import skew_limited
     from orchestrator.roll.interrupt import signal_name_of
     from orchestrator.roll.journal import Journal as J
@@ -297,7 +300,8 @@ def _execute(console: Console, loaded: Loaded, fleet: Fleet, journal: Journal, p
             events = J.read(journal.path)
             ended = next((e for e in reversed(events) if e.host == "*" and e.phase is Phase.RUN_ENDED), None)
             if ended is not None:
-                partial.mid_way, partial.drained = ended.data.get("mid_way", []), ended.data.get("drained", [])
+                end = RunEnded.of(ended)
+                partial.mid_way, partial.drained = list(end.mid_way or ()), list(end.drained or ())
             _write_report(journal, args.report, render_run_report(partial, trail, events, keep_backups=keep))
             raise
     events = J.read(journal.path)

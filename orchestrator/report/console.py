@@ -16,8 +16,18 @@ from orchestrator.model import HostStatus, Phase, PlanAction
 from orchestrator.plan import Plan
 from orchestrator.report.terminal import keep_headers, make_console, utc_stamp
 from orchestrator.roll.engine import RolloutResult
+from orchestrator.roll.events import (
+    WHY_PHASES,
+    ConnectionChanged,
+    Countdown,
+    Event,
+    GateSeen,
+    NodePhaseSeen,
+    Paused,
+    Replanned,
+    why,
+)
 from orchestrator.roll.gates import fmt_duration
-from orchestrator.roll.journal import Event
 
 __all__ = ["make_console", "print_plan", "print_summary", "LiveRollout", "plan_table", "summary_table", "utc_stamp"]
 
@@ -139,26 +149,28 @@ class LiveRollout:
             self.console.print(text, markup=False, highlight=False, soft_wrap=True)
 
     def on_event(self, event: Event) -> None:
+        """Each event by its typed payload (roll/events.py): a row of the live table, a progress line."""
         if event.host == "*":
             if event.phase == Phase.PAUSED:
-                self.lines.append(f"{event.phase}: {event.data.get('reason')}")
+                self.lines.append(f"{event.phase}: {Paused.of(event).reason}")
                 self._log(self.lines[-1])
         elif event.phase == Phase.GATE_SAMPLE:
             row = self.rows.get(event.host)
             if row is not None:
-                state = event.data.get("state") or ""
-                waiting = event.data.get("waiting_for")
-                row["gate"] = state + (f" — {waiting}" if waiting and waiting not in state else "")
-                step, prev = event.data.get("progress_step"), row.get("step")
+                seen = GateSeen.of(event)
+                waiting = seen.waiting_for
+                row["gate"] = seen.state + (f" — {waiting}" if waiting and waiting not in seen.state else "")
+                step, prev = seen.progress_step, row.get("step")
                 row["step"] = step
                 # a line per 10% within a startup phase (phase changes print their own, below)
                 if step is not None and prev is not None and step != prev and step.split(":")[0] == prev.split(":")[0]:
-                    self._log(f"{event.host}: {state}", always=True)
+                    self._log(f"{event.host}: {seen.state}", always=True)
         elif event.phase == Phase.WINDOW_COUNTDOWN:
             row = self.rows.get(event.host)
             if row is not None:
-                left = float(event.data.get("seconds_left") or 0)
-                row["gate"] = f"leader slot: restart in {fmt_duration(left)} (at {event.data.get('until')})"
+                countdown = Countdown.of(event)
+                left = countdown.seconds_left
+                row["gate"] = f"leader slot: restart in {fmt_duration(left)} (at {countdown.until})"
                 # a CI log gets a line every 10 s of the wait, a terminal the live row
                 last = row.get("countdown_logged")
                 if last is None or last - left >= 10:
@@ -167,27 +179,27 @@ class LiveRollout:
         elif event.phase == Phase.NODE_PHASE:
             row = self.rows.get(event.host)
             if row is not None:
-                self._log(f"{event.host}: {event.data.get('detail')}", always=True)
+                self._log(f"{event.host}: {NodePhaseSeen.of(event).detail}", always=True)
         elif event.phase in (Phase.CONNECTION_LOST, Phase.RECONNECTED):
-            detail = event.data.get("detail")
-            what = "connection lost" if event.phase == Phase.CONNECTION_LOST else "reconnected"
-            self.lines.append(f"{event.host}: {what} during the {event.data.get('during')}" + (f": {detail}" if detail else ""))
+            change = ConnectionChanged.of(event)
+            what = "connection lost" if change.lost else "reconnected"
+            self.lines.append(f"{event.host}: {what} during the {change.during}"
+                              + (f": {change.detail}" if change.detail else ""))  # fmt: skip
             self._log(self.lines[-1])
         elif event.phase == Phase.REPLANNED:
             # the operator approved another diff: show the one that will be written instead
-            self.lines.append(f"{event.host}: {event.data.get('reason')}")
-            self._log(f"{event.host}: {event.data.get('reason')}; the new diff:", always=True)
-            for diff in (event.data.get("diffs") or {}).values():
+            replanned = Replanned.of(event)
+            self.lines.append(f"{event.host}: {replanned.reason}")
+            self._log(f"{event.host}: {replanned.reason}; the new diff:", always=True)
+            for diff in replanned.diffs.values():
                 self.console.print(Text(diff), highlight=False)
         else:
             row = self.rows.get(event.host)
             if row is not None:
                 row["phase"] = event.phase
                 row["since"] = row["since"] or time.monotonic()
-                if event.phase in (Phase.FAILED, Phase.ROLLING_BACK, Phase.ROLLBACK_FAILED, Phase.STAGE_FAILED,
-                                   Phase.LEADER_WAIT, Phase.DEFERRED, Phase.DRAIN_FAILED, Phase.RETURN_FAILED,
-                                   Phase.LEFT_UNTOUCHED):
-                    self.lines.append(f"{event.host}: {event.phase}: {event.data.get('reason') or event.data.get('detail')}")
+                if event.phase in WHY_PHASES:
+                    self.lines.append(f"{event.host}: {event.phase}: {why(event)}")
                     self._log(self.lines[-1])
                 else:
                     gate = f" ({row['gate']})" if event.phase == Phase.GATE_PASSED and row["gate"] else ""

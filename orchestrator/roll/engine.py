@@ -26,6 +26,7 @@ from typing import Any
 from orchestrator.load.runspec import RolloutStage
 from orchestrator.model import Host, HostStatus, Phase, ReleasePin, Role
 from orchestrator.plan import HostPlan, Plan
+from orchestrator.roll.events import Paused, Payload, Replanned, RunEnded
 from orchestrator.roll.gates import GateSample
 from orchestrator.roll.host_run import (
     Emit,
@@ -169,6 +170,10 @@ class Rollout:
         if threading.current_thread() is not threading.main_thread():
             self.stop.check()
 
+    def _note(self, payload: Payload, host: str = "*") -> None:
+        """Journal a typed payload (roll/events.py): the run's own (host "*") unless a host is named."""
+        self._record(host, payload.phase, **payload.data())
+
     def _tracked(self, fn: Callable[[Host], Any]) -> Callable[[Host], Any]:
         """fn counted as a worker, so an interrupted run waits for the steps on the wire to end."""
 
@@ -215,12 +220,12 @@ class Rollout:
         try:  # from the first record on: a signal at any point is journaled as an interrupt
             self._record("*", Phase.RUN_STARTED, hosts=[hp.host.name for hp in pending])
             if not pending:
-                self._record("*", Phase.RUN_ENDED, outcome=RunEnd.NOTHING_TO_DO.value, reason="nothing to do")
+                self._note(RunEnded(RunEnd.NOTHING_TO_DO, "nothing to do"))
                 return result
             held = self._lock_all([hp.host for hp in pending])
             if held:
                 result.stopped_reason = held
-                self._record("*", Phase.RUN_ENDED, outcome=RunEnd.FAILED.value, reason=held)
+                self._note(RunEnded(RunEnd.FAILED, held))
                 return result
             result.stopped_reason = self._stage_all(pending)
             if result.stopped_reason is None:
@@ -233,7 +238,7 @@ class Rollout:
         for hp in pending:
             self.remote.unlock(hp.host)
         end = RunEnd.COMPLETED if result.ok else RunEnd.FAILED
-        self._record("*", Phase.RUN_ENDED, outcome=end.value, reason=result.stopped_reason or end.value)
+        self._note(RunEnded(end, result.stopped_reason or end.value))
         return result
 
     def _end_abruptly(self, result: RolloutResult, exc: BaseException) -> None:
@@ -246,12 +251,12 @@ class Rollout:
         if interrupted:
             result.interrupted = self.stop.signal_name or signal_name_of(exc)
             result.stopped_reason = f"interrupted by {result.interrupted}"
-            self._record("*", Phase.RUN_ENDED, outcome=RunEnd.INTERRUPTED.value, signal=result.interrupted,
-                         reason=result.stopped_reason, mid_way=result.mid_way, drained=result.drained)  # fmt: skip
+            self._note(RunEnded(RunEnd.INTERRUPTED, result.stopped_reason, result.interrupted, tuple(result.mid_way),
+                                tuple(result.drained)))  # fmt: skip
         else:
             result.stopped_reason = f"error: {type(exc).__name__}: {exc}"
-            self._record("*", Phase.RUN_ENDED, outcome=RunEnd.ABORTED.value, reason=result.stopped_reason,
-                         mid_way=result.mid_way, drained=result.drained)  # fmt: skip
+            self._note(RunEnded(RunEnd.ABORTED, result.stopped_reason, None, tuple(result.mid_way),
+                                tuple(result.drained)))  # fmt: skip
 
     def _prune_backups(self, pending: Sequence[HostPlan], result: RolloutResult) -> None:
         """After a successful run only: each changed file keeps its `keep_backups` newest backups."""
@@ -326,12 +331,12 @@ class Rollout:
         if self.approve is None or rest == 0:
             return None
         question = f"Canary batch done ({', '.join(done)}); go on with the remaining {rest} host(s)?"
-        self._record("*", Phase.PAUSED, reason=f"waiting for approval after the canary batch ({', '.join(done)})")
+        self._note(Paused(f"waiting for approval after the canary batch ({', '.join(done)})"))
         if self.approve(question):
             self._record("*", Phase.APPROVED, after=list(done))
             return None
         why = f"not approved after the canary batch ({', '.join(done)}): the remaining {rest} host(s) left untouched"
-        self._record("*", Phase.PAUSED, reason=why)
+        self._note(Paused(why))
         return why
 
     def _roll(self, stages: Sequence[RolloutStage]) -> str | None:
@@ -352,11 +357,11 @@ class Rollout:
                 if len(healthy) < need:
                     why = (f"paused before {', '.join(todo)}: {len(healthy)} healthy relay(s) outside the batch "
                            f"({', '.join(healthy) or 'none'}), min_healthy_relays is {need}")  # fmt: skip
-                    self._record("*", Phase.PAUSED, reason=why)
+                    self._note(Paused(why))
                     return why
                 floor = self._below_floor(stage, todo)
                 if floor is not None:
-                    self._record("*", Phase.PAUSED, reason=floor)
+                    self._note(Paused(floor))
                     return floor
                 results = self.remote.map([self.plan.host(n).host for n in todo], self._tracked(self._upgrade_host))
                 # a producer left untouched (deferred, refused) did not fail an upgrade
@@ -399,9 +404,9 @@ class Rollout:
             out.detail = f"left untouched: {what} changed since the plan, and cannot be planned now: {new_plan.error}"
             self._record(host.name, Phase.LEFT_UNTOUCHED, reason=out.detail, files=list(moved))
             return None
-        self._record(host.name, Phase.REPLANNED, reason=f"{what} changed since the plan: planned again from the "
-                     "new bytes", files=[c.path for c in new_plan.files], action=new_plan.action,
-                     diffs={c.path: c.diff.diff for c in new_plan.files})  # fmt: skip
+        self._note(Replanned(f"{what} changed since the plan: planned again from the new bytes",
+                             tuple(c.path for c in new_plan.files), str(new_plan.action),
+                             {c.path: c.diff.diff for c in new_plan.files}), host.name)  # fmt: skip
         if not new_plan.changed:
             out.status = HostStatus.UNCHANGED
             out.detail = f"{what} changed since the plan; now nothing to do: " + "; ".join(new_plan.reasons)

@@ -29,9 +29,18 @@ import tenacity
 from orchestrator.cardano.leader_schedule import KesVerdict, WindowVerdict
 from orchestrator.model import Hook, Host, HostStatus, Phase, PlanAction, Role
 from orchestrator.plan import HostPlan
+from orchestrator.roll.events import (
+    ConnectionChanged,
+    Countdown,
+    Event,
+    GateSeen,
+    NodePhaseSeen,
+    Payload,
+    Reconnected,
+)
 from orchestrator.roll.gates import GateResult, GateSample, describe
 from orchestrator.roll.host_gate import HostGate
-from orchestrator.roll.journal import OBSERVATIONS, Event
+from orchestrator.roll.journal import OBSERVATIONS
 from orchestrator.roll.poll import poll
 from orchestrator.roll.remote import Remote, Written
 from orchestrator.spec.gate import GatePolicy
@@ -249,6 +258,10 @@ class HostRun:
             data["resumed"] = True
         self.means.record(self.host.name, phase, **data)
 
+    def _note(self, payload: Payload) -> None:
+        """Journal a typed payload (roll/events.py)."""
+        self._record(payload.phase, **payload.data())
+
     def _fail(self, why: str) -> Step:
         self._record(Phase.FAILED, reason=why)
         self.failure = why
@@ -312,8 +325,7 @@ class HostRun:
             left = until - wall()
             if left <= 0:
                 return True
-            self.means.emit(Event(wall(), self.host.name, Phase.WINDOW_COUNTDOWN,
-                                  {"seconds_left": round(left, 1), "until": utc_text(until)}))  # fmt: skip
+            self.means.emit(Countdown(round(left, 1), utc_text(until)).event(wall(), self.host.name))
             return None
 
         poll(tick, lambda: min(left, COUNTDOWN_TICK), wall, self.means.sleep)
@@ -361,13 +373,13 @@ class HostRun:
             written = self.means.remote.write_files(host, files)
             if written.unreachable:
                 self._lost = True
-                self._record(Phase.CONNECTION_LOST, during="write", detail=written.detail)
+                self._note(ConnectionChanged("write", written.detail))
             return written
 
         written: Written = self.means.reconnect.retrying(self.means.sleep)(attempt)
         if not written.unreachable and self._lost:
             self._lost = False
-            self._record(Phase.RECONNECTED, during="write")
+            self._note(Reconnected("write"))
         if written.conflict:
             # Nothing was written: the host is as the operator (or their config management) left it.
             self.means.remote.drop_backups(host, paths)
@@ -508,10 +520,10 @@ class HostRun:
         transport reconnects on the next sample) and its stall rules, not the drop, judge the host."""
         if not s.reachable and not self._lost:
             self._lost = True
-            self._record(Phase.CONNECTION_LOST, during=during, detail=s.error)
+            self._note(ConnectionChanged(during, s.error))
         elif s.reachable and self._lost:
             self._lost = False
-            self._record(Phase.RECONNECTED, during=during)
+            self._note(Reconnected(during))
 
     def host_gate(self) -> HostGate:
         """The host's gate and soak (roll/host_gate.py), with its samples journaled (connection drops,
@@ -525,19 +537,16 @@ class HostRun:
             start = s.starting
             phase = str(start.phase) if start is not None else state.split(" (")[0]
             step = None if start is None or start.percent is None else f"{start.phase}:{int(start.percent // 10)}"
-            emit(Event(wall(), name, Phase.GATE_SAMPLE,
-                       {"lag": s.slot_lag, "waiting_for": reason, "state": state, "progress_step": step}))  # fmt: skip
+            emit(GateSeen(state, s.slot_lag, reason, step).event(wall(), name))
             if phase != seen["phase"]:
                 seen["phase"] = phase
                 percent = None if start is None else start.percent
-                self._record(Phase.NODE_PHASE, now=phase, percent=percent, detail=state)
+                self._note(NodePhaseSeen(phase, percent, state))
 
         def on_soak_sample(s: GateSample, elapsed: float) -> None:
             self._observe_connection(s, "soak")
-            emit(Event(wall(), name, Phase.GATE_SAMPLE,
-                       {"lag": s.slot_lag, "waiting_for": None, "progress_step": None,
-                        "state": f"soak {elapsed:.0f}/{policy.soak_seconds:g}s: "
-                                 + describe(s, policy.max_slot_lag, wall())}))  # fmt: skip
+            state = f"soak {elapsed:.0f}/{policy.soak_seconds:g}s: " + describe(s, policy.max_slot_lag, wall())
+            emit(GateSeen(state, s.slot_lag).event(wall(), name))
 
         return HostGate(policy, self.program.last_start_seconds, lambda: self.means.sample(self.host),
                         self.means.clock, self.means.sleep, on_sample, on_soak_sample)  # fmt: skip

@@ -15,12 +15,14 @@ import secrets
 import socket
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
 from orchestrator.load.secrets import redact
 from orchestrator.model import Phase
+from orchestrator.roll.events import Event as Event  # re-exported: the journal's line type
+from orchestrator.roll.events import Payload, RunEnded
 
 # A host's phases are model.Phase. These end a host:
 # (the return hook runs after done's gate or after rolled_back, so returned and return_failed end a host
@@ -35,14 +37,6 @@ NOTHING_CHANGED = frozenset({Phase.PLANNED, Phase.STAGED, Phase.STAGE_FAILED, Ph
 def new_run_id(now: float | None = None) -> str:
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now if now is not None else time.time()))
     return f"{stamp}-{secrets.token_hex(3)}"
-
-
-@dataclass(frozen=True)
-class Event:
-    at: float
-    host: str
-    phase: Phase
-    data: dict[str, Any] = field(default_factory=dict)
 
 
 class Journal:
@@ -67,6 +61,10 @@ class Journal:
         self._file.flush()
         os.fsync(self._file.fileno())
         return event
+
+    def note(self, host: str, payload: Payload) -> Event:
+        """Journal a typed payload (roll/events.py) under its phase."""
+        return self.record(host, payload.phase, **payload.data())
 
     def close(self) -> None:
         self._file.close()
@@ -120,8 +118,9 @@ def how_it_ended(events: list[Event]) -> str:
     end = run_end(events)
     if end is None:
         return "killed or still running (its journal has no end)"
-    outcome = end.data.get("outcome") or end.data.get("reason", "ended")
-    how = f"{outcome} by {end.data['signal']}" if end.data.get("signal") else str(outcome)
+    ended = RunEnded.of(end)
+    outcome = ended.outcome.value if ended.outcome is not None else ended.reason
+    how = f"{outcome} by {ended.signal}" if ended.signal else outcome
     return f"{how} at {utc_iso(end.at)}"
 
 
@@ -133,7 +132,7 @@ def is_unfinished(events: list[Event]) -> bool:
     if not any(e.host == "*" and e.phase is Phase.RUN_STARTED for e in events):
         return False  # stopped before any host was locked or touched
     end = run_end(events)
-    return end is None or end.data.get("outcome") in {r.value for r in RESUMABLE}
+    return end is None or RunEnded.of(end).outcome in RESUMABLE
 
 
 def unfinished_run(state_dir: Path) -> str | None:

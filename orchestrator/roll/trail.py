@@ -23,7 +23,8 @@ from typing import Any
 from orchestrator import __version__
 from orchestrator.load.secrets import MASK, redact_data
 from orchestrator.model import HostStatus, Phase
-from orchestrator.roll.journal import OBSERVATIONS, Event, utc_iso
+from orchestrator.roll.events import Event, was_resumed
+from orchestrator.roll.journal import OBSERVATIONS, utc_iso
 
 # A `-e` key whose value is masked in the report whatever it holds (the journal never has -e values).
 SECRET_KEY = re.compile(r"pass(word|phrase)?|secret|token|api_?key|private|credential", re.IGNORECASE)
@@ -96,7 +97,7 @@ def host_steps(events: list[Event]) -> dict[str, list[dict[str, Any]]]:
         if e.host == "*" or e.phase in OBSERVATIONS - {Phase.BACKUPS_PRUNED}:
             continue
         step: dict[str, Any] = {"phase": e.phase.value, "at": utc_iso(e.at)}
-        if e.data.get("resumed"):
+        if was_resumed(e):
             step["resumed"] = True
         steps.setdefault(e.host, []).append(step)
     return steps
