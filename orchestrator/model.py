@@ -19,6 +19,11 @@ from orchestrator.cardano.roles import Role as Role  # re-exported: every stage 
 from orchestrator.patterns.host_patterns import HostUniverse, limit_selection, universe_from
 from orchestrator.patterns.host_patterns import select as select_hosts
 
+# The run lock on each host (a directory: mkdir is atomic; its run_id file names the holder): taken by
+# roll/remote.py, read by the facts probe (facts/sections.py). Not under /run/lock: that does not
+# survive a reboot, and a reboot mid-run must still be resumable.
+LOCK_DIR = "/var/lib/cardano-fleet/run.lock"
+
 # The inventory groups that give a host its role (or `cardano_role` on the host).
 ROLE_GROUPS: Mapping[str, Role] = MappingProxyType(
     {"relays": Role.RELAY, "block_producers": Role.BLOCK_PRODUCER, "passive_nodes": Role.PASSIVE}

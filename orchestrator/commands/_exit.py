@@ -12,10 +12,12 @@ from __future__ import annotations
 import sys
 from typing import Final
 
+from orchestrator.roll.interrupt import exit_status
+
 PREFIX: Final = "cardano-fleet: error: "
 WARNING: Final = "cardano-fleet: warning: "
 INTERRUPTED: Final = 130  # 128 + SIGINT, as a shell reports a Ctrl-C'd process
-BROKEN_PIPE: Final = 141  # 128 + SIGPIPE, as a shell reports `yes | head`'s `yes`
+BROKEN_PIPE: Final = exit_status("SIGPIPE")  # 141, as a shell reports `yes | head`'s `yes` (report/terminal.py)
 
 _OK_ERROR = ((0, "done"), (1, "error: bad input, arguments or file (the message names it)"))
 

@@ -20,7 +20,7 @@ from orchestrator.cardano.health import ParseError
 from orchestrator.cardano.networks import network as network_named
 from orchestrator.facts.model import FileStat, GenesisFile, KeyFileStat
 from orchestrator.facts.record import FactSection, Output, Parsed, kv, last_line, register
-from orchestrator.model import Host
+from orchestrator.model import LOCK_DIR, Host
 
 # (config key, era) for every genesis file the node reads, in its order (cardano/node_rules.py).
 GENESIS_KEYS: tuple[tuple[str, str], ...] = tuple((e.file_key, e.era.lower()) for e in node_rules.GENESIS_ERAS)
@@ -150,8 +150,6 @@ class RunLockSection(FactSection):
     check_exit = False
 
     def command(self, host: Host) -> str:
-        from orchestrator.roll.remote import LOCK_DIR
-
         holder = f"$(cat {q(LOCK_DIR + '/run_id')} 2>/dev/null || echo unknown)"
         return f"if [ -d {q(LOCK_DIR)} ]; then printf 'holder=%s\\n' \"{holder}\"; fi"
 

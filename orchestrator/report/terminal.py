@@ -18,6 +18,8 @@ from rich.errors import MarkupError
 from rich.table import Table
 from rich.text import Text
 
+from orchestrator.roll.interrupt import exit_status
+
 __all__ = ["PIPE_WIDTH", "console_width", "keep_headers", "make_console", "progress_line", "utc_stamp"]
 
 WORD_LIMIT = 24  # columns: longer words (paths, hashes) may fold rather than widen a table without end
@@ -76,12 +78,10 @@ class _Console(Console):
     """rich's Console, but a closed pipe (`| head`) exits as every command documents it (141), not 1."""
 
     def on_broken_pipe(self) -> None:
-        from orchestrator.commands._exit import BROKEN_PIPE
-
         try:
             super().on_broken_pipe()  # points stdout at /dev/null, then exits 1
         except SystemExit:
-            raise SystemExit(BROKEN_PIPE) from None
+            raise SystemExit(exit_status("SIGPIPE")) from None  # 141: commands/_exit.py BROKEN_PIPE
 
 
 class _MaskSecrets(RenderHook):

@@ -10,13 +10,11 @@ from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 from orchestrator.cardano.releases import BINARY_SUBDIRS
-from orchestrator.model import Hook, Host, ReleasePin
+from orchestrator.model import LOCK_DIR, Hook, Host, ReleasePin
 from orchestrator.ssh.transport import CommandResult, Fleet
 
 T = TypeVar("T")
 
-# Not under /run/lock: that does not survive a reboot, and a reboot mid-run must still be resumable.
-LOCK_DIR = "/var/lib/cardano-fleet/run.lock"
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ in A naming orchestrator.B. Not counted, and why:
 - imports under `if TYPE_CHECKING:` — never executed, they exist for the type checker only;
 - function-local imports — they run when the function is called, after every module has finished
   loading, so they cannot make an import fail half-way; they are the tool's explicit way to defer a
-  dependency (e.g. facts/sections.py reads roll/remote.py's LOCK_DIR inside a function). They are still a
+  dependency (the CLI defers its commands' imports so that `--help` stays fast). They are still a
   dependency, so each one is a candidate to remove, not a licence.
 
 KNOWN_CYCLES lists the cycles tolerated; issue 24 emptied it. The test fails on any other cycle, and
