@@ -54,6 +54,7 @@ Two differences matter:
 from __future__ import annotations
 
 import json
+import math
 import re
 from calendar import timegm
 from collections.abc import Iterable, Sequence
@@ -134,7 +135,7 @@ _NEW_SELECT = (
     r"|ChainDB\.ImmDbEvent\.ChunkValidation\.StartedValidatingChunk"
     r"|ChainDB\.LedgerEvent\.Replay\.ReplayStart\.ReplayFrom(?:Snapshot|Genesis)"
     r"|ChainDB\.ReplayBlock\.LedgerReplay|ChainDB\.LedgerEvent\.Replay\.ReplayProgress\.ReplayedBlock"
-    r"|ChainDB\.OpenEvent\.OpenedLgrDB|ChainDB\.InitChainSelEvent\.(?:StartedInitChainSelection|InitialChainSelected)"
+    r"|ChainDB\.OpenEvent\.OpenedLgrDB|ChainDB\.InitChainSelEvent\.(?:StartedInitChainSelection|Initi?alChainSelected)"
     r"|ChainDB\.OpenEvent\.OpenedDB\b|Startup\.DiffusionInit\.LocalSocketUp"
 )
 SELECT_PATTERN = (
@@ -218,6 +219,9 @@ NS_REPLAYED_BLOCK = "ChainDB.LedgerEvent.Replay.ReplayProgress.ReplayedBlock"
 NS_LGR_OPENED = "ChainDB.OpenEvent.OpenedLgrDB"  # row 11
 NS_CHAIN_SEL = "ChainDB.InitChainSelEvent.StartedInitChainSelection"  # row 12, ChainDB.hs L1187-1212
 NS_CHAIN_SELECTED = "ChainDB.InitChainSelEvent.InitialChainSelected"  # row 13
+# The same message as some earlier cardano-node trees spell it (Tracers/ChainDB.hs: namesForInitChainSel
+# "InitalChainSelected", kind "Follower.InitalChainSelected"); which releases: UNCONFIRMED.
+NS_CHAIN_SELECTED_OLD = "ChainDB.InitChainSelEvent.InitalChainSelected"
 NS_DB_OPENED = "ChainDB.OpenEvent.OpenedDB"  # row 14
 NS_SOCKET = "Startup.DiffusionInit.LocalSocketUp"  # row 16, Tracers/Diffusion.hs L668-672, L746
 # What the shipped config's severities hide (Debug under ChainDB's Info): said, never guessed.
@@ -281,7 +285,7 @@ def _parse_new(t: trace_forms.TraceLine) -> LogEvent | None:
         return LogEvent(at, Kind.LGR_OPENED, tracing=new)
     if ns == NS_CHAIN_SEL:
         return LogEvent(at, Kind.CHAIN_SEL, None, tracing=new)
-    if ns == NS_CHAIN_SELECTED:
+    if ns in (NS_CHAIN_SELECTED, NS_CHAIN_SELECTED_OLD):
         return LogEvent(at, Kind.CHAIN_SELECTED, tracing=new)
     if ns == NS_DB_OPENED:
         return LogEvent(at, Kind.DB_OPENED, tracing=new)
@@ -400,16 +404,18 @@ class StartupProgress:
 
     def describe(self) -> str:
         """ "replaying ledger 42%", "validating chunks 3% (all chunks: unclean shutdown)", "socket up",
-        "replaying ledger 99.97% (slot over target; from a snapshot at 99.95%)"."""
+        "replaying ledger 99.97% (slot over target; from a snapshot, first read at 99.95%)"."""
         text = str(self.phase)
         if self.percent is not None and self.phase is not Phase.SOCKET_UP:
             near_end = self.tracing is Tracing.NEW and 99.0 <= self.percent < 100.0
-            text += f" {self.percent:.2f}%" if near_end else f" {self.percent:.0f}%"
+            # cut, not rounded: 99.998 % of the target slots is not "100.00%" while the replay goes on
+            text += f" {math.floor(self.percent * 100) / 100:.2f}%" if near_end else f" {self.percent:.0f}%"
         if self.full_validation and self.phase is Phase.VALIDATING:
             text += " (all chunks: the last shutdown was not clean)"
         if self.phase is Phase.REPLAYING and self.tracing is Tracing.NEW and self.percent is not None:
             start = self.percent_start
-            since = f"; from a snapshot at {start:.2f}%" if start is not None and self.replay_from_slot != 0 else ""
+            cut = math.floor(start * 100) / 100 if start is not None else None
+            since = f"; from a snapshot, first read at {cut:.2f}%" if cut is not None and self.replay_from_slot != 0 else ""
             text += f" (slot over target{since})"
         if self.phase is Phase.CHAIN_SELECTION and self.unobserved:
             text += " (progress not logged at the shipped severities)"
