@@ -28,8 +28,10 @@ MIN_HOT_PEERS = 1
 # to 10.5 (legacy tracing), `"PrometheusSimple suffix 127.0.0.1 12798"` in TraceOptions from 10.6
 # (configuration/cardano/mainnet-config.json @10.6.0 L35-43, @11.0.1 L34-42; it answers GET /metrics
 # only: trace-dispatcher Prometheus/TCPServer.hs @10.6.2 L126-140).
+METRICS_HOST = "127.0.0.1"
 METRICS_PORT = 12798
-METRICS_URL = f"http://127.0.0.1:{METRICS_PORT}/metrics"
+METRICS_URL = f"http://{METRICS_HOST}:{METRICS_PORT}/metrics"
+PROMETHEUS_SIMPLE = "PrometheusSimple"  # the backend's name in TraceOptions (trace-dispatcher Types.hs L405-423)
 HOT_PEERS_METRIC = "cardano_node_metrics_peerSelection_hot"  # legacy spelling (see Metric.HOT_PEERS)
 SLOT_METRIC = "cardano_node_metrics_slotNum_int"
 

@@ -315,16 +315,29 @@ _METRICS_PY = (
 
 @register
 class MetricsSection(FactSection):
-    """The node's Prometheus endpoint (curl, or python3 where curl is missing)."""
+    """The node's Prometheus endpoint (curl, or python3 where curl is missing).
+
+    Where: the config's `PrometheusSimple [suffix|nosuffix] [host] port` backend when it has one (the
+    new tracing system; guild-operators' env L1145-1160 reads host and port from the same entry),
+    else 127.0.0.1:12798 — the shipped port of both systems (legacy `hasPrometheus` is not read:
+    UNCONFIRMED that operators move it). One `sed` reads the first line naming the backend; only
+    letters, digits, dots, colons and spaces are taken from it, so nothing else reaches the shell. A
+    wildcard bind (0.0.0.0, ::) is asked on loopback."""
 
     name = "metrics"
     health = True
 
     def command(self, host: Host) -> str:
+        cfg = q(host.layout.config_path)
         return (
+            f"u=$(sed -n '/{health.PROMETHEUS_SIMPLE}/{{s/.*{health.PROMETHEUS_SIMPLE}\\([ A-Za-z0-9.:]*\\).*/\\1/p;q;}}' "
+            f"{cfg} 2>/dev/null); h={health.METRICS_HOST} p={health.METRICS_PORT}\n"
+            'set -f; for w in $u; do case $w in suffix|nosuffix) ;; *[!0-9]*) h=$w;; *) p=$w;; esac; done; set +f\n'
+            'case $h in 0.0.0.0) h=127.0.0.1;; ::) h=::1;; esac; case $h in *:*) h="[$h]";; esac\n'
+            'url="http://$h:$p/metrics"\n'
             "if command -v curl >/dev/null 2>&1; then "
-            f"curl -fsS --max-time 5 {q(health.METRICS_URL)}; "
-            f"else timeout 10 python3 -I -S -c {q(_METRICS_PY)} {q(health.METRICS_URL)} 2>&1 | tail -n 200; fi"
+            'curl -fsS --max-time 5 "$url"; '
+            f'else timeout 10 python3 -I -S -c {q(_METRICS_PY)} "$url" 2>&1 | tail -n 200; fi'
         )
 
     def parse(self, out: Output) -> Parsed:

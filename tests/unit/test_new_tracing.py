@@ -29,7 +29,7 @@ from orchestrator.cardano.startup import (
     summarise,
 )
 from orchestrator.facts.record import Output
-from orchestrator.facts.sections import StartupSection
+from orchestrator.facts.sections import MetricsSection, StartupSection
 from orchestrator.model import Host, Role
 from tests.unit.facts_builder import host_facts
 
@@ -362,3 +362,36 @@ def test_tracing_from_the_release_default_when_the_key_is_absent() -> None:
     assert host_facts(node_version="9.9.9", config_text=json.dumps(config)).tracing is None  # not catalogued
     assert host_facts(node_version="9.9.9", config_text='{"UseTraceDispatcher": true}').tracing is Tracing.NEW
     assert host_facts(node_version="10.6.4", config_text=None).tracing is None
+
+
+# ------------------------------------------------------------------ where the metrics are asked
+
+
+@pytest.mark.parametrize(
+    ("config", "url"),
+    [
+        ((REFERENCE / "10.6.4" / "mainnet-config.json").read_text(), "http://127.0.0.1:12798/metrics"),
+        ((REFERENCE / "8.9.0" / "mainnet-config.json").read_text(), "http://127.0.0.1:12798/metrics"),  # legacy
+        ('{"TraceOptions": {"": {"backends": ["PrometheusSimple suffix 127.0.0.1 12799"]}}}',
+         "http://127.0.0.1:12799/metrics"),
+        ('{"TraceOptions": {"": {"backends": ["PrometheusSimple 12801"]}}}', "http://127.0.0.1:12801/metrics"),
+        ("TraceOptions:\n  '':\n    backends:\n      - PrometheusSimple nosuffix 0.0.0.0 12802\n",
+         "http://127.0.0.1:12802/metrics"),  # YAML, wildcard bind asked on loopback
+        ('{"b": ["PrometheusSimple suffix ::1 12803"]}', "http://[::1]:12803/metrics"),
+        ('{"b": ["PrometheusSimple suffix $(touch PWNED) 9"]}', "http://127.0.0.1:12798/metrics"),
+    ],
+)
+def test_metrics_are_asked_where_the_config_exports_them(tmp_path: Path, config: str, url: str) -> None:
+    cfg = tmp_path / "config.json"
+    cfg.write_text(config)
+    stubs = tmp_path / "stubs"
+    stubs.mkdir()
+    (stubs / "curl").write_text('#!/bin/sh\nfor a; do last=$a; done\necho "asked{url=\\"$last\\"} 1"\n')
+    (stubs / "curl").chmod(0o755)
+    host = Host("relay1", Role.RELAY, "127.0.0.1", GUILD.with_overrides({"config_path": str(cfg)}))
+    env = {"PATH": f"{stubs}:{os.environ.get('PATH', '/usr/bin:/bin')}", "HOME": str(tmp_path)}
+    proc = subprocess.run(["sh", "-c", MetricsSection().command(host)], capture_output=True, text=True, timeout=30,
+                          env=env, cwd=tmp_path)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == f'asked{{url="{url}"}} 1'
+    assert not (tmp_path / "PWNED").exists()
