@@ -470,8 +470,10 @@ def _summarise(events: Sequence[LogEvent], unclean: bool = False) -> StartupProg
         elif new_phase is phase and ev.kind is Kind.CHAIN_SELECTED:
             progress_at = ev.at  # the phase moved, though it has no figure
     unobserved = (CHAIN_SELECTION_UNOBSERVED,) if new else ()
-    # A figure the phase started from counts only where the node does not count from 0 at the phase's
-    # start (legacy figures do: their rate is measured from the phase's start, as before).
+    # The phase's first figure is the base of its rate where the figure is absolute: every new-tracing
+    # figure, and chunk validation in both systems (chunk N of M: a clean start begins at the last
+    # chunk, ~99.99 %). Legacy replay and chain-selection figures count from 0 at the phase's start,
+    # so their rate is measured from there, as before.
     relative_legacy = not new and phase is not Phase.VALIDATING
     return StartupProgress(
         started_at=first.at,
