@@ -15,6 +15,8 @@ from pathlib import Path
 from types import MappingProxyType
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from orchestrator.cardano import health, trace_forms
 from orchestrator.cardano.layouts import GUILD
@@ -31,6 +33,7 @@ from orchestrator.cardano.startup import (
 from orchestrator.facts.record import Output
 from orchestrator.facts.sections import MetricsSection, StartupSection
 from orchestrator.model import Host, Role
+from tests.fuzz_budget import examples
 from tests.unit.facts_builder import host_facts
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "new-tracing"
@@ -395,3 +398,33 @@ def test_metrics_are_asked_where_the_config_exports_them(tmp_path: Path, config:
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == f'asked{{url="{url}"}} 1'
     assert not (tmp_path / "PWNED").exists()
+
+
+# ------------------------------------------------------------------ hostile host text never raises
+
+_REAL_LINES = [ln for name in ("10.6.4-relay-restart-snapshot.json.log", "10.6.4-relay-restart-snapshot.human.log",
+                               "10.6.4-unclean-genesis-replay.json.log", "11.0.1-bp-restart-chain-selection.human.log")
+               for ln in lines(name) if not ln.startswith("#")]  # fmt: skip
+
+
+@settings(max_examples=examples(60), deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(_REAL_LINES), st.integers(0, 400), st.text(max_size=6)), max_size=12))
+def test_mutated_real_lines_never_raise(edits: list[tuple[str, int, str]]) -> None:
+    mutated = [ln[:cut] + noise + ln[cut + len(noise):] for ln, cut, noise in edits]
+    for ln in mutated:
+        parse_line(ln)  # None or an event, never an exception
+    s = summarise(mutated)
+    if s.current is not None:
+        s.current.describe()
+        s.current.eta_seconds(s.current.last_event_at + 1)
+
+
+@settings(max_examples=examples(60), deadline=None)
+@given(st.dictionaries(st.sampled_from([n for m in health.Metric for n in m.names] + ["cardano_build_info{version=\"1\"}"]),
+                       st.floats(allow_nan=True, allow_infinity=True), max_size=8))
+def test_metric_readers_never_raise(page: dict[str, float]) -> None:
+    for which in health.Metric:
+        value = health.metric(page, which)
+        assert value is None or (value == value and abs(value) != float("inf"))
+    health.running_version(page)
+    health.hot_peer_count(page, ())
