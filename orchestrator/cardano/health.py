@@ -12,6 +12,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any, Literal
 
 from orchestrator.cardano.networks import network as network_named
@@ -23,10 +24,15 @@ BEHIND_SLOTS = 600  # gLiveView: "behind" up to 600 slots, then out of sync
 # its own relays, roll/gates.py). The default of sync_gate's and the audit's min_hot_peers.
 MIN_HOT_PEERS = 1
 
-# The node's Prometheus endpoint: hasPrometheus ["127.0.0.1", 12798] in the shipped mainnet configs.
+# The node's Prometheus endpoint: hasPrometheus ["127.0.0.1", 12798] in the shipped mainnet configs up
+# to 10.5 (legacy tracing), `"PrometheusSimple suffix 127.0.0.1 12798"` in TraceOptions from 10.6
+# (configuration/cardano/mainnet-config.json @10.6.0 L35-43, @11.0.1 L34-42; it answers GET /metrics
+# only: trace-dispatcher Prometheus/TCPServer.hs @10.6.2 L126-140).
+METRICS_HOST = "127.0.0.1"
 METRICS_PORT = 12798
-METRICS_URL = f"http://127.0.0.1:{METRICS_PORT}/metrics"
-HOT_PEERS_METRIC = "cardano_node_metrics_peerSelection_hot"
+METRICS_URL = f"http://{METRICS_HOST}:{METRICS_PORT}/metrics"
+PROMETHEUS_SIMPLE = "PrometheusSimple"  # the backend's name in TraceOptions (trace-dispatcher Types.hs L405-423)
+HOT_PEERS_METRIC = "cardano_node_metrics_peerSelection_hot"  # legacy spelling (see Metric.HOT_PEERS)
 SLOT_METRIC = "cardano_node_metrics_slotNum_int"
 
 
@@ -150,11 +156,96 @@ def parse_prometheus(text: str) -> dict[str, float]:
     return samples
 
 
-def metric_int(metrics: dict[str, float], name: str) -> int | None:
+def metric_int(metrics: Mapping[str, float], name: str) -> int | None:
     value = metrics.get(name)
     if value is None or math.isnan(value) or math.isinf(value):
         return None
     return int(value)
+
+
+# --------------------------------------------------------------------------------------------
+# One signal, two namings. Source: /work/shared/docs/cardano-runtime-signals-10x.md §2. The new
+# tracing system (PrometheusSimple, trace-dispatcher Tracer/EKG.hs @10.6.2 L60-78, Prometheus/
+# Exposition.hs L48-53) names a metric `cardano.node.metrics.` + name + a type suffix (`_int`,
+# `_real`, `_counter`), `.`/`-`/space → `_`; `PrometheusSimple nosuffix` drops the suffix. The legacy
+# backend (iohk-monitoring EKG → Prometheus) wrote some names without a suffix (cardano-node @10.6.2
+# `cardano-node/src/Cardano/Tracing/Tracers.hs`: peerSelection L1626-1628, forging_enabled L374).
+# A metric the node has not set yet is absent from the page — slotNum & co. are set on the first
+# block after a restart (ChainDB.hs L704-739) — and reads as None: not known yet, never an error.
+
+_P = "cardano_node_metrics_"
+
+
+class Metric(Enum):
+    """A node signal and its names, preferred first: new tracing with suffix, without, legacy."""
+
+    SLOT = (_P + "slotNum_int", _P + "slotNum")  # same name in legacy (guild env L600-604)
+    BLOCK = (_P + "blockNum_int", _P + "blockNum")
+    EPOCH = (_P + "epoch_int", _P + "epoch")
+    # Hot = active peers (ouroboros-network 1.1.0.0 PeerSelectionCounters.hs L66-125): ActivePeers is
+    # the current name, Hot_int deprecated in code; legacy wrote `peerSelection_hot`, no suffix.
+    HOT_PEERS = (
+        _P + "peerSelection_ActivePeers_int", _P + "peerSelection_ActivePeers",
+        _P + "peerSelection_Hot_int", _P + "peerSelection_Hot", _P + "peerSelection_hot",
+    )  # fmt: skip
+    # Producers only, with credentials loaded (Tracers/KESInfo.hs L110-120); same names in legacy.
+    REMAINING_KES_PERIODS = (_P + "remainingKESPeriods_int", _P + "remainingKESPeriods")
+    CURRENT_KES_PERIOD = (_P + "currentKESPeriod_int", _P + "currentKESPeriod")
+    OPCERT_START_KES_PERIOD = (_P + "operationalCertificateStartKESPeriod_int",
+                               _P + "operationalCertificateStartKESPeriod")  # fmt: skip
+    OPCERT_EXPIRY_KES_PERIOD = (_P + "operationalCertificateExpiryKESPeriod_int",
+                                _P + "operationalCertificateExpiryKESPeriod")  # fmt: skip
+    # 0/1 on every node, set before the replay (Tracers/Startup.hs L300-306; Run.hs L277-282);
+    # `forging_enabled` is both the legacy name and the new one without suffix.
+    FORGING_ENABLED = (_P + "forging_enabled_int", _P + "forging_enabled")
+    # 0-100, replayed slot over the target slot (absolute): a replay from a snapshot starts near 99.9
+    # (Tracers/BlockReplayProgress.hs L38-40, L71-72). New tracing only; no legacy name was found.
+    BLOCK_REPLAY_PROGRESS = (_P + "blockReplayProgress_real", _P + "blockReplayProgress")
+    # 0 PreSyncing, 1 Syncing, 2 CaughtUp (Tracers/Consensus.hs L1964-1975). New tracing only.
+    GSM_STATE = (_P + "GSM_state_int", _P + "GSM_state")
+    NODE_START_TIME = (_P + "node_start_time_int", _P + "node_start_time")  # POSIX seconds (Startup.hs L307-310)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(self.value)
+
+
+def metric(metrics: Mapping[str, float], which: Metric) -> float | None:
+    """The first of `which`'s names the page has (NaN/±Inf read as absent); None: not exported (yet)."""
+    for name in which.names:
+        value = metrics.get(name)
+        if value is not None and not math.isnan(value) and not math.isinf(value):
+            return value
+    return None
+
+
+def metric_value_int(metrics: Mapping[str, float], which: Metric) -> int | None:
+    value = metric(metrics, which)
+    return None if value is None else int(value)
+
+
+def metric_source(metrics: Mapping[str, float], which: Metric) -> str | None:
+    """The name `which` was read under (its `cardano_node_metrics_` prefix cut), for messages."""
+    for name in which.names:
+        value = metrics.get(name)
+        if value is not None and not math.isnan(value) and not math.isinf(value):
+            return name.removeprefix(_P)
+    return None
+
+
+_BUILD_INFO = re.compile(r'^(?:cardano_node_metrics_)?cardano_build_info\{(?:.*,)?\s*version="([^"]+)"')
+
+
+def running_version(metrics: Mapping[str, float]) -> str | None:
+    """The version the *running* node reports: `cardano_build_info{…,version="X.Y.Z",…} 1`
+    (Tracers/NodeVersion.hs L110-138; guild env L635 reads the running version the same way; the
+    legacy system has `cardano_build_info` too, Tracers.hs L389). None when not exported — the
+    binary on disk (`cardano-node --version`) may differ from the process until a restart."""
+    for key in metrics:
+        m = _BUILD_INFO.match(key)
+        if m:
+            return m.group(1)
+    return None
 
 
 @dataclass(frozen=True)
@@ -293,11 +384,13 @@ def topology_format(topology: Any) -> TopologyFormat:
 
 
 def hot_peer_count(metrics: Mapping[str, float], established: Sequence[str]) -> tuple[int, str]:
-    """(hot peers, where the count comes from): the node's own peerSelection_hot metric (P2P mode),
-    else its established node-to-node connections (a non-P2P node, or metrics off)."""
-    hot = metric_int(dict(metrics), HOT_PEERS_METRIC)
-    if hot is not None:
-        return hot, "peerSelection_hot"
+    """(hot peers, where the count comes from): the node's own hot-peer metric, either naming
+    (Metric.HOT_PEERS; P2P mode), else its established node-to-node connections (a non-P2P node,
+    metrics off, or a node that has not set the metric yet)."""
+    hot = metric_value_int(metrics, Metric.HOT_PEERS)
+    source = metric_source(metrics, Metric.HOT_PEERS)
+    if hot is not None and source is not None:
+        return hot, source
     return len(established), "established node connections"
 
 

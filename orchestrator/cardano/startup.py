@@ -29,17 +29,41 @@ cardano-foundation/cardano-graphql#894 ("Replayed block" every 2-3 s during a 10
 A dirty shutdown (no `clean` marker in the database: ouroboros-consensus-diffusion's
 Ouroboros.Consensus.Node, `hasCleanShutdownMarker`) makes the next start validate *all* ImmutableDB
 chunks instead of the most recent one; the log shows it as validation starting at chunk 0.
+
+The new tracing system (trace-dispatcher: run by default from 10.5, shipped on from 10.6, the only
+one from 11.1; cardano/releases/) logs the same start under dotted namespaces; its line envelope is
+cut by orchestrator/cardano/trace_forms.py and read here into the same LogEvent. Namespaces, texts
+and `data`, from /work/shared/docs/cardano-runtime-signals-10x.md §1.3 (ouroboros-consensus
+release-ouroboros-consensus-3.0.1.0 `Storage/ChainDB/Impl.hs` L157-216, L328; `Consensus/Node.hs`
+L518-646; texts and `data` from cardano-node 11.0.1 `cardano-node/src/Cardano/Node/Tracing/Tracers/
+ChainDB.hs`, `BlockReplayProgress.hs`, `Diffusion.hs` — the tables below name them one by one).
+Two differences matter:
+- The replay's progress (`ChainDB.ReplayBlock.LedgerReplay`, BlockReplayProgress.hs L38-40, L55-90)
+  is the replayed slot over the target slot, *absolute* — a replay from a recent snapshot starts
+  near 99.9 %, one from genesis near 0 %. Its JSON form carries only that figure (`progress`, Haskell
+  `show` of a Double before 10.7.1: `5.0e-2` happens). StartupProgress keeps the node's figure and
+  the figure the phase started at (`percent_start`), so that a rate and a time left are measured on
+  what this replay did, never on a 0 it did not start from.
+- Initial chain selection's progress ("Pushing ledger state …",
+  `ChainDB.InitChainSelEvent.Validation.UpdateLedgerDb`) is Debug, below the shipped config's Info
+  for ChainDB (ChainDB.hs L1284-1315; the shipped mainnet-config.json at 10.6.0/11.0.1): the phase's
+  start and end are logged, its progress is not. The summary says so (`unobserved`) and never
+  invents a percentage for it.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 from calendar import timegm
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+
+from orchestrator.cardano import trace_forms
+from orchestrator.cardano.releases.record import Tracing
 
 
 class Phase(StrEnum):
@@ -65,6 +89,8 @@ class Kind(StrEnum):
     PUSHING = "pushing"
     DB_OPENED = "db_opened"
     SOCKET = "socket"
+    CHAIN_SELECTED = "chain_selected"  # new tracing: InitialChainSelected
+    UNCLEAN = "unclean"  # new tracing: ChainDB.LastShutdownUnclean, logged *before* the start it belongs to
 
 
 PHASE_OF: dict[Kind, Phase] = {
@@ -77,6 +103,8 @@ PHASE_OF: dict[Kind, Phase] = {
     Kind.PUSHING: Phase.CHAIN_SELECTION,
     Kind.DB_OPENED: Phase.CHAIN_SELECTION,
     Kind.SOCKET: Phase.SOCKET_UP,
+    Kind.CHAIN_SELECTED: Phase.CHAIN_SELECTION,
+    Kind.UNCLEAN: Phase.OPENING,
 }
 
 
@@ -91,19 +119,33 @@ class LogEvent:
     goal: int | None = None  # the slot a replay or push goes to
     chunk: int | None = None
     chunks: int | None = None
+    # The line's tracing system. For the new one a replay's `percent` is slot over target (absolute).
+    tracing: Tracing = Tracing.LEGACY
 
 
 # --------------------------------------------------------------------------------------------
 # What the probe selects on the host: a line is kept when one of these matches (text or JSON)
 
+# New tracing: the namespaces come first on a line (both forms), so a line is selected by its
+# namespace before any legacy text it contains; the dotted names are matched whole. ValidatedChunk
+# is left out: it alternates with StartedValidatingChunk, which would defeat the probe's keeping
+# only the first and last line of a run (a full validation is thousands of chunks).
+_NEW_SELECT = (
+    r"ChainDB\.LastShutdownUnclean|ChainDB\.OpenEvent\.StartedOpeningDB\b"
+    r"|ChainDB\.ImmDbEvent\.ChunkValidation\.StartedValidatingChunk"
+    r"|ChainDB\.LedgerEvent\.Replay\.ReplayStart\.ReplayFrom(?:Snapshot|Genesis)"
+    r"|ChainDB\.ReplayBlock\.LedgerReplay|ChainDB\.LedgerEvent\.Replay\.ReplayProgress\.ReplayedBlock"
+    r"|ChainDB\.OpenEvent\.OpenedLgrDB|ChainDB\.InitChainSelEvent\.(?:StartedInitChainSelection|Initi?alChainSelected)"
+    r"|ChainDB\.OpenEvent\.OpenedDB\b|Startup\.DiffusionInit\.LocalSocketUp"
+)
 SELECT_PATTERN = (
-    r"Started opening Chain DB|StartedOpeningDB|Validating chunk no\.|StartedValidatingChunk"
+    _NEW_SELECT + r"|Started opening Chain DB|StartedOpeningDB|Validating chunk no\.|StartedValidatingChunk"
     r"|Replaying ledger from|ReplayFromSnapshot|ReplayFromGenesis|Replayed block: |ReplayedBlock"
     r"|Opened lgr db|OpenedLgrDB|Started initial chain selection|StartedInitChainSelection"
     r"|Pushing ledger state for block|StartedPushingBlockToTheLedgerDb|Opened db with immutable tip"
     r"|OpenedDB\"|LocalSocketUp"
 )
-START_PATTERN = r"Started opening Chain DB|StartedOpeningDB"
+START_PATTERN = r"Started opening Chain DB|StartedOpeningDB"  # the new namespace ends in StartedOpeningDB too
 
 _TEXT_STAMP = re.compile(r"\[(\d{4}-\d\d-\d\d) (\d\d):(\d\d):(\d\d(?:\.\d+)?) UTC\]")
 _ISO_STAMP = re.compile(r"^(\d{4}-\d\d-\d\d)T(\d\d):(\d\d):(\d\d(?:\.\d+)?)Z?$")
@@ -125,7 +167,10 @@ def _pct(done: float, total: float) -> float:
 
 
 def parse_line(line: str) -> LogEvent | None:
-    """A text or JSON log line → LogEvent, or None for any other line (never raises)."""
+    """A log line of either tracing system (text/human or JSON) → LogEvent, or None (never raises)."""
+    traced = trace_forms.parse(line)
+    if traced is not None:
+        return _parse_new(traced)
     line = line.strip()
     if line.startswith("{"):
         return _parse_json(line)
@@ -154,6 +199,98 @@ def parse_line(line: str) -> LogEvent | None:
         return LogEvent(at, Kind.DB_OPENED)
     if msg.startswith("LocalSocketUp"):
         return LogEvent(at, Kind.SOCKET)
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# The new tracing system: namespace → event (signals doc §1.3, rows 0-16)
+
+NS_UNCLEAN = "ChainDB.LastShutdownUnclean"  # row 0, OC Node/Recovery.hs L110
+NS_START = "ChainDB.OpenEvent.StartedOpeningDB"  # row 1, ChainDB.hs L1354-1383
+NS_CHUNK = "ChainDB.ImmDbEvent.ChunkValidation.StartedValidatingChunk"  # row 3, ChainDB.hs L2518, L2699-2703
+NS_CHUNK_DONE = "ChainDB.ImmDbEvent.ChunkValidation.ValidatedChunk"  # row 4 (JSON: chunkNo only)
+NS_REPLAY_SNAPSHOT = "ChainDB.LedgerEvent.Replay.ReplayStart.ReplayFromSnapshot"  # row 9, ChainDB.hs L1812-1823
+NS_REPLAY_GENESIS = "ChainDB.LedgerEvent.Replay.ReplayStart.ReplayFromGenesis"
+NS_LEDGER_REPLAY = "ChainDB.ReplayBlock.LedgerReplay"  # row 10, BlockReplayProgress.hs L55-90
+# The per-block message worded like row 10 but relative to the replay's start; Info, yet filtered by
+# the shipped config (ChainDB.hs L1827-1844, Tracers.hs L125-131). Read if an operator enables it:
+# its slots are what counts here, never its percentage.
+NS_REPLAYED_BLOCK = "ChainDB.LedgerEvent.Replay.ReplayProgress.ReplayedBlock"
+NS_LGR_OPENED = "ChainDB.OpenEvent.OpenedLgrDB"  # row 11
+NS_CHAIN_SEL = "ChainDB.InitChainSelEvent.StartedInitChainSelection"  # row 12, ChainDB.hs L1187-1212
+NS_CHAIN_SELECTED = "ChainDB.InitChainSelEvent.InitialChainSelected"  # row 13
+# The same message as some earlier cardano-node trees spell it (Tracers/ChainDB.hs: namesForInitChainSel
+# "InitalChainSelected", kind "Follower.InitalChainSelected"); which releases: UNCONFIRMED.
+NS_CHAIN_SELECTED_OLD = "ChainDB.InitChainSelEvent.InitalChainSelected"
+NS_DB_OPENED = "ChainDB.OpenEvent.OpenedDB"  # row 14
+NS_SOCKET = "Startup.DiffusionInit.LocalSocketUp"  # row 16, Tracers/Diffusion.hs L668-672, L746
+# What the shipped config's severities hide (Debug under ChainDB's Info): said, never guessed.
+CHAIN_SELECTION_UNOBSERVED = (
+    "initial chain selection's progress is not logged (ChainDB.InitChainSelEvent.Validation.UpdateLedgerDb "
+    "is Debug, below the shipped config's Info)"
+)
+
+_NEW_CHUNK_TEXT = re.compile(r"Validat(?:ing|ed) chunk no\. (\d+) out of (\d+)\. Progress: ([\d.]+)%")
+_NEW_REPLAYED_TEXT = re.compile(r"Replayed block: slot (\d+) out of (\d+)\.")
+_AT_SLOT = re.compile(r"at slot (\d+)\s*$")
+
+
+def _int_of(value: Any) -> int | None:
+    """An integer the node wrote as a number or a string of digits (renderChunkNo writes strings)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
+def _float_of(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if 0.0 <= number <= 100.0 else None
+
+
+def _parse_new(t: trace_forms.TraceLine) -> LogEvent | None:
+    at, ns, data, text, new = t.at, t.ns, t.data, t.text, Tracing.NEW
+    if ns == NS_START:
+        return LogEvent(at, Kind.START, tracing=new)
+    if ns == NS_UNCLEAN:
+        return LogEvent(at, Kind.UNCLEAN, tracing=new)
+    if ns in (NS_CHUNK, NS_CHUNK_DONE):
+        if m := _NEW_CHUNK_TEXT.search(text):
+            return LogEvent(at, Kind.CHUNK, float(m.group(3)), chunk=int(m.group(1)), chunks=int(m.group(2)),
+                            tracing=new)  # fmt: skip
+        if ns == NS_CHUNK:  # P = 100·N/(M+1), ChainDB.hs L2898-2903
+            n, last = _int_of(data.get("initialChunk")), _int_of(data.get("finalChunk"))
+            if n is None or last is None:
+                return None
+            return LogEvent(at, Kind.CHUNK, round(_pct(n, last + 1), 2), chunk=n, chunks=last, tracing=new)
+        done = _int_of(data.get("chunkNo"))  # 100·(N+1)/(M+1): M from the StartedValidatingChunk before (summarise)
+        return None if done is None else LogEvent(at, Kind.CHUNK, None, chunk=done, tracing=new)
+    if ns == NS_REPLAY_GENESIS:
+        return LogEvent(at, Kind.REPLAY_FROM, 0.0, slot=0, tracing=new)  # slot 0 of the target: 0 %, truly
+    if ns == NS_REPLAY_SNAPSHOT:
+        m = _AT_SLOT.search(text)
+        slot = int(m.group(1)) if m else _slot_of(data.get("tip"))
+        return LogEvent(at, Kind.REPLAY_FROM, None, slot=slot, tracing=new)  # its percent: the first replay line
+    if ns in (NS_LEDGER_REPLAY, NS_REPLAYED_BLOCK):
+        if m := _NEW_REPLAYED_TEXT.search(text):
+            slot, goal = int(m.group(1)), int(m.group(2))
+            return LogEvent(at, Kind.REPLAYED, _pct(slot, goal), slot=slot, goal=goal, tracing=new)
+        progress = _float_of(data.get("progress")) if ns == NS_LEDGER_REPLAY else None
+        return None if progress is None else LogEvent(at, Kind.REPLAYED, progress, tracing=new)
+    if ns == NS_LGR_OPENED:
+        return LogEvent(at, Kind.LGR_OPENED, tracing=new)
+    if ns == NS_CHAIN_SEL:
+        return LogEvent(at, Kind.CHAIN_SEL, None, tracing=new)
+    if ns in (NS_CHAIN_SELECTED, NS_CHAIN_SELECTED_OLD):
+        return LogEvent(at, Kind.CHAIN_SELECTED, tracing=new)
+    if ns == NS_DB_OPENED:
+        return LogEvent(at, Kind.DB_OPENED, tracing=new)
+    if ns == NS_SOCKET:
+        return LogEvent(at, Kind.SOCKET, tracing=new)
     return None
 
 
@@ -219,12 +356,19 @@ class StartupProgress:
 
     started_at: float
     phase: Phase
-    percent: float | None  # within the phase; None where the phase has no progress figure
+    percent: float | None  # within the phase, as the node counts it; None where the phase has no figure
     last_event_at: float  # the newest line of this start
     progress_at: float  # when the phase or its percent last moved
     phase_started: tuple[tuple[Phase, float], ...] = field(default=())
     socket_up_at: float | None = None
     full_validation: bool = False  # all chunks validated: the last shutdown was not clean
+    tracing: Tracing = Tracing.LEGACY  # the tracing system whose lines told this start
+    # The phase's first percentage and when it was read: the new tracing counts a replay in slots over
+    # the target, so a replay from a snapshot starts near 99.9 % — rates are measured from here.
+    percent_start: float | None = None
+    percent_start_at: float | None = None
+    replay_from_slot: int | None = None  # the snapshot's slot (0: from genesis); None: not logged
+    unobserved: tuple[str, ...] = ()  # what the node's log does not show at its severities, in words
 
     @property
     def done(self) -> bool:
@@ -247,22 +391,34 @@ class StartupProgress:
         return out
 
     def eta_seconds(self, now: float) -> float | None:
-        """Rough time left in the current phase at its average rate so far; None when unknown."""
-        if self.percent is None or self.percent <= 0 or self.percent >= 100:
+        """Rough time left in the current phase at its average rate since the phase's first figure
+        (0 % at the phase's start where the node counts from there); None when unknown."""
+        if self.percent is None or self.percent >= 100:
             return None
-        began = dict(self.phase_started).get(self.phase)
-        if began is None or self.progress_at <= began:
+        base = 0.0 if self.percent_start is None else self.percent_start
+        began = self.percent_start_at if self.percent_start is not None else dict(self.phase_started).get(self.phase)
+        if began is None or self.progress_at <= began or self.percent <= base:
             return None
-        rate = self.percent / (self.progress_at - began)
+        rate = (self.percent - base) / (self.progress_at - began)
         return max(0.0, (100.0 - self.percent) / rate - (now - self.progress_at))
 
     def describe(self) -> str:
-        """ "replaying ledger 42%", "validating chunks 3% (all chunks: unclean shutdown)", "socket up"."""
+        """ "replaying ledger 42%", "validating chunks 3% (all chunks: unclean shutdown)", "socket up",
+        "replaying ledger 99.97% (slot over target; from a snapshot, first read at 99.95%)"."""
         text = str(self.phase)
         if self.percent is not None and self.phase is not Phase.SOCKET_UP:
-            text += f" {self.percent:.0f}%"
+            near_end = self.tracing is Tracing.NEW and 99.0 <= self.percent < 100.0
+            # cut, not rounded: 99.998 % of the target slots is not "100.00%" while the replay goes on
+            text += f" {math.floor(self.percent * 100) / 100:.2f}%" if near_end else f" {self.percent:.0f}%"
         if self.full_validation and self.phase is Phase.VALIDATING:
             text += " (all chunks: the last shutdown was not clean)"
+        if self.phase is Phase.REPLAYING and self.tracing is Tracing.NEW and self.percent is not None:
+            start = self.percent_start
+            cut = math.floor(start * 100) / 100 if start is not None else None
+            since = f"; from a snapshot, first read at {cut:.2f}%" if cut is not None and self.replay_from_slot != 0 else ""
+            text += f" (slot over target{since})"
+        if self.phase is Phase.CHAIN_SELECTION and self.unobserved:
+            text += " (progress not logged at the shipped severities)"
         return text
 
 
@@ -274,32 +430,51 @@ class Startups:
     last_completed: StartupProgress | None = None
 
 
-def _summarise(events: Sequence[LogEvent]) -> StartupProgress:
+def _summarise(events: Sequence[LogEvent], unclean: bool = False) -> StartupProgress:
     first = events[0]
     phase = Phase.OPENING
     percent: float | None = None
+    base: tuple[float, float] | None = None  # the phase's first (percent, at)
     progress_at = first.at
     marks: list[tuple[Phase, float]] = [(Phase.OPENING, first.at)]
     socket_at: float | None = None
-    full = False
+    full = unclean
     replay_from: int | None = None
+    chunks: int | None = None
+    new = any(ev.tracing is Tracing.NEW for ev in events)
     for ev in events[1:]:
         new_phase = PHASE_OF[ev.kind]
         pct = ev.percent
-        if ev.kind is Kind.CHUNK and ev.chunk == 0 and (ev.chunks or 0) > 0:
-            full = True
+        if ev.kind is Kind.CHUNK:
+            chunks = ev.chunks if ev.chunks is not None else chunks
+            if ev.chunk == 0 and (ev.chunks or 0) > 0:
+                full = True
+            if pct is None and ev.chunk is not None and chunks is not None:  # a JSON ValidatedChunk
+                pct = round(_pct(ev.chunk + 1, chunks + 1), 2)
         if ev.kind is Kind.REPLAY_FROM:
             replay_from = ev.slot
-        if ev.kind is Kind.REPLAYED and pct is None and ev.slot is not None and ev.goal is not None:
-            base = replay_from or 0
-            pct = _pct(ev.slot - base, ev.goal - base)
+        replayed = ev.kind is Kind.REPLAYED and pct is None
+        if replayed and ev.slot is not None and ev.goal is not None and replay_from is not None:
+            # legacy JSON: the replay's own progress, from its snapshot (unknown without it)
+            pct = _pct(ev.slot - replay_from, ev.goal - replay_from)
         if ev.kind is Kind.SOCKET and socket_at is None:
             socket_at = ev.at
         if PHASE_ORDER.index(new_phase) > PHASE_ORDER.index(phase):
             phase, percent, progress_at = new_phase, pct, ev.at
+            base = None if pct is None else (pct, ev.at)
             marks.append((new_phase, ev.at))
         elif new_phase is phase and pct is not None and (percent is None or pct > percent):
             percent, progress_at = pct, ev.at
+            if base is None:
+                base = (pct, ev.at)
+        elif new_phase is phase and ev.kind is Kind.CHAIN_SELECTED:
+            progress_at = ev.at  # the phase moved, though it has no figure
+    unobserved = (CHAIN_SELECTION_UNOBSERVED,) if new else ()
+    # The phase's first figure is the base of its rate where the figure is absolute: every new-tracing
+    # figure, and chunk validation in both systems (chunk N of M: a clean start begins at the last
+    # chunk, ~99.99 %). Legacy replay and chain-selection figures count from 0 at the phase's start,
+    # so their rate is measured from there, as before.
+    relative_legacy = not new and phase is not Phase.VALIDATING
     return StartupProgress(
         started_at=first.at,
         phase=phase,
@@ -309,22 +484,31 @@ def _summarise(events: Sequence[LogEvent]) -> StartupProgress:
         phase_started=tuple(marks),
         socket_up_at=socket_at,
         full_validation=full,
+        tracing=Tracing.NEW if new else Tracing.LEGACY,
+        percent_start=None if base is None or relative_legacy else base[0],
+        percent_start_at=None if base is None or relative_legacy else base[1],
+        replay_from_slot=replay_from,
+        unobserved=unobserved,
     )
 
 
 def summarise(lines: Iterable[str]) -> Startups:
     """Lines of a node's log (any order of starts, noise tolerated) → its newest starts."""
-    starts: list[list[LogEvent]] = []
+    starts: list[tuple[list[LogEvent], bool]] = []
+    unclean = False  # the new tracing logs LastShutdownUnclean just before the start it belongs to
     for line in lines:
         ev = parse_line(line)
         if ev is None:
             continue
-        if ev.kind is Kind.START:
-            starts.append([ev])
+        if ev.kind is Kind.UNCLEAN:
+            unclean = True
+        elif ev.kind is Kind.START:
+            starts.append(([ev], unclean))
+            unclean = False
         elif starts:
-            starts[-1].append(ev)
+            starts[-1][0].append(ev)
     if not starts:
         return Startups()
-    summaries = [_summarise(s) for s in starts]
+    summaries = [_summarise(events, flag) for events, flag in starts]
     completed = next((s for s in reversed(summaries) if s.done), None)
     return Startups(current=summaries[-1], last_completed=completed)

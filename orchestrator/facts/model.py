@@ -13,9 +13,10 @@ from functools import cached_property
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from orchestrator.cardano import health, node_yaml, startup
+from orchestrator.cardano import health, node_yaml, releases, startup
 from orchestrator.cardano.health import DiskUsage, TcpConnection, Tip
-from orchestrator.cardano.leader_schedule import REMAINING_KES_METRIC, LeaderSlot
+from orchestrator.cardano.leader_schedule import LeaderSlot
+from orchestrator.cardano.releases import Tracing
 from orchestrator.facts.clock import ClockReading
 
 
@@ -137,9 +138,42 @@ class HostFacts:
         return health.topology_format(self.topology) if self.topology_text is not None else None
 
     @property
+    def tracing(self) -> Tracing | None:
+        """The tracing system the node runs: its config's `UseTraceDispatcher`, else its release's
+        default, as the catalogued release reads it (cardano/releases/; 11.1 reads no key). None:
+        the config is unreadable, or the release is not catalogued and the config does not say."""
+        config = self.config
+        if not isinstance(config, dict):
+            return None
+        try:
+            record = releases.lookup(self.node_version) if self.node_version else None
+        except releases.UnknownRelease:
+            record = None
+        if record is not None:
+            return Tracing.NEW if record.runs_new_tracing(config) else Tracing.LEGACY
+        value = config.get("UseTraceDispatcher")
+        return (Tracing.NEW if value else Tracing.LEGACY) if isinstance(value, bool) else None
+
+    @property
+    def running_version(self) -> str | None:
+        """The version the running process reports (`cardano_build_info`), where it exports it."""
+        return health.running_version(self.metrics)
+
+    @property
     def hot_peers(self) -> int | None:
-        """The node's own count of hot peers (Prometheus), when it reports one."""
-        return health.metric_int(dict(self.metrics), health.HOT_PEERS_METRIC)
+        """The node's own count of hot peers (Prometheus, either naming), when it reports one."""
+        return health.metric_value_int(self.metrics, health.Metric.HOT_PEERS)
+
+    @property
+    def replay_progress(self) -> float | None:
+        """`blockReplayProgress` (0-100, slot over target; new tracing only); None: not exported."""
+        return health.metric(self.metrics, health.Metric.BLOCK_REPLAY_PROGRESS)
+
+    @property
+    def forging_enabled(self) -> bool | None:
+        """The node's `forging_enabled` metric (either naming); None: not exported."""
+        value = health.metric(self.metrics, health.Metric.FORGING_ENABLED)
+        return None if value is None else value != 0
 
     @property
     def hot_peer_count(self) -> tuple[int, str]:
@@ -149,7 +183,7 @@ class HostFacts:
     @property
     def remaining_kes_periods(self) -> int | None:
         """KES periods left on the operational certificate (the node's metric; producers only)."""
-        return health.metric_int(dict(self.metrics), REMAINING_KES_METRIC)
+        return health.metric_value_int(self.metrics, health.Metric.REMAINING_KES_PERIODS)
 
     @property
     def service_running(self) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import posixpath
 import re
 import shlex
@@ -15,7 +16,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
-from orchestrator.cardano import health, leader_schedule, node_rules, startup
+from orchestrator.cardano import health, leader_schedule, node_rules, releases, startup
 from orchestrator.cardano.health import ParseError
 from orchestrator.cardano.networks import network as network_named
 from orchestrator.facts.model import FileStat, GenesisFile, KeyFileStat
@@ -312,16 +313,29 @@ _METRICS_PY = (
 
 @register
 class MetricsSection(FactSection):
-    """The node's Prometheus endpoint (curl, or python3 where curl is missing)."""
+    """The node's Prometheus endpoint (curl, or python3 where curl is missing).
+
+    Where: the config's `PrometheusSimple [suffix|nosuffix] [host] port` backend when it has one (the
+    new tracing system; guild-operators' env L1145-1160 reads host and port from the same entry),
+    else 127.0.0.1:12798 — the shipped port of both systems (legacy `hasPrometheus` is not read:
+    UNCONFIRMED that operators move it). One `sed` reads the first line naming the backend; only
+    letters, digits, dots, colons and spaces are taken from it, so nothing else reaches the shell. A
+    wildcard bind (0.0.0.0, ::) is asked on loopback."""
 
     name = "metrics"
     health = True
 
     def command(self, host: Host) -> str:
+        cfg = q(host.layout.config_path)
         return (
+            f"u=$(sed -n '/{health.PROMETHEUS_SIMPLE}/{{s/.*{health.PROMETHEUS_SIMPLE}\\([ A-Za-z0-9.:]*\\).*/\\1/p;q;}}' "
+            f"{cfg} 2>/dev/null); h={health.METRICS_HOST} p={health.METRICS_PORT}\n"
+            'set -f; for w in $u; do case $w in suffix|nosuffix) ;; *[!0-9]*) h=$w;; *) p=$w;; esac; done; set +f\n'
+            'case $h in 0.0.0.0) h=127.0.0.1;; ::) h=::1;; esac; case $h in *:*) h="[$h]";; esac\n'
+            'url="http://$h:$p/metrics"\n'
             "if command -v curl >/dev/null 2>&1; then "
-            f"curl -fsS --max-time 5 {q(health.METRICS_URL)}; "
-            f"else timeout 10 python3 -I -S -c {q(_METRICS_PY)} {q(health.METRICS_URL)} 2>&1 | tail -n 200; fi"
+            'curl -fsS --max-time 5 "$url"; '
+            f'else timeout 10 python3 -I -S -c {q(_METRICS_PY)} "$url" 2>&1 | tail -n 200; fi'
         )
 
     def parse(self, out: Output) -> Parsed:
@@ -396,27 +410,51 @@ class KeysSection(FactSection):
         return Parsed.of(key_files_stat=tuple(keys))
 
 
-# The node's start from its own log: the config's scribes say where (a FileSK file, relative paths
-# from the layout's root; else stdout, i.e. the unit's journal). Only startup lines are kept, of the
-# newest two starts, and of each run of one kind its first and last (a replay logs thousands).
+# The node's start from its own log. Where it is depends on the tracing system the node runs
+# (cardano/releases/: `UseTraceDispatcher`, else the release's default; 11.1 reads no key): the legacy
+# system writes where the config's scribes say (a FileSK file, relative paths from the layout's root;
+# else stdout, the unit's journal); the new one writes to stdout (its `Stdout …` backend), so to the
+# journal, read with --all: the shipped config's coloured human form holds ANSI escapes, and journalctl
+# shows a message with unprintable characters as "[N blob data]" without it (journalctl(1), -a).
+# The release is the name of the directory bin_dir resolves to (layouts.py: releases_dir/<version>
+# [/bin]); where it is not a catalogued one and the key is absent, both places are read and the one
+# whose newest start is newer wins. Only startup lines are kept, of the newest two starts, and of
+# each run of one kind its first and last (a replay logs thousands).
 _STARTUP_PY = (
     "import json,os,re,subprocess,sys\n"
-    "cfg,unit,root,sel,start=sys.argv[1:6]\n"
+    "cfg,unit,root,sel,start,bindir,modes=sys.argv[1:8]\n"
     "try:\n c=json.load(open(cfg))\nexcept Exception:\n c={}\n"
-    "d=c.get('defaultScribes') if isinstance(c,dict) else None\n"
+    "c=c if isinstance(c,dict) else {}\n"
+    "b=os.path.realpath(bindir)\n"
+    "v=os.path.basename(os.path.dirname(b) if os.path.basename(b)=='bin' else b)\n"
+    "m=json.loads(modes).get(v)\n"
+    "u=c.get('UseTraceDispatcher')\n"
+    "new=True if m=='always' else u if isinstance(u,bool) else None if m is None else m=='new'\n"
+    "d=c.get('defaultScribes')\n"
     "f=[e[1] for e in (d or []) if isinstance(e,list) and len(e)==2 and e[0]=='FileSK' and isinstance(e[1],str)]\n"
-    "t=''\n"
-    "if f:\n"
-    " p=f[0] if os.path.isabs(f[0]) else os.path.join(root,f[0])\n"
-    " print('source=file:'+p)\n"
+    "def J(a):\n"
+    " x=['journalctl','-u',unit,'-o','cat','--no-pager','-n','50000']\n"
+    " r=subprocess.run(x+(['--all'] if a else []),stdout=subprocess.PIPE,stderr=subprocess.DEVNULL)\n"
+    " if a and r.returncode:\n  r=subprocess.run(x,stdout=subprocess.PIPE,stderr=subprocess.DEVNULL)\n"
+    " return r.stdout.decode('utf-8','replace')\n"
+    "def F(n):\n"
+    " p=n if os.path.isabs(n) else os.path.join(root,n)\n"
     " try:\n"
-    "  h=open(p,'rb');h.seek(0,2);n=h.tell();h.seek(max(0,n-4000000));t=h.read().decode('utf-8','replace')\n"
-    " except OSError:\n  pass\n"
+    "  h=open(p,'rb');h.seek(0,2);k=h.tell();h.seek(max(0,k-4000000));return p,h.read().decode('utf-8','replace')\n"
+    " except OSError:\n  return p,''\n"
+    "S=re.compile(sel);B=re.compile(start);T=re.compile(r'(\\d{4}-\\d\\d-\\d\\d)[ T](\\d\\d:\\d\\d:\\d\\d)')\n"
+    "def last(t):\n"
+    " s=[l for l in t.splitlines() if B.search(l)]\n"
+    " w=T.search(s[-1]) if s else None\n"
+    " return w.group(1)+' '+w.group(2) if w else ''\n"
+    "if f and new is not True:\n"
+    " p,t=F(f[0]);src='file:'+p\n"
+    " if new is None:\n"
+    "  j=J(1)\n"
+    "  if last(j)>last(t):t,src=j,'journal:'+unit\n"
     "else:\n"
-    " print('source=journal:'+unit)\n"
-    " t=subprocess.run(['journalctl','-u',unit,'-o','cat','--no-pager','-n','50000'],"
-    "stdout=subprocess.PIPE,stderr=subprocess.DEVNULL).stdout.decode('utf-8','replace')\n"
-    "S=re.compile(sel);B=re.compile(start)\n"
+    " t=J(new is not False);src='journal:'+unit\n"
+    "print('source='+src)\n"
     "L=[l for l in t.splitlines() if S.search(l)]\n"
     "i=[k for k,l in enumerate(L) if B.search(l)]\n"
     "L=L[i[-2]:] if len(i)>1 else L\n"
@@ -431,12 +469,21 @@ _STARTUP_PY = (
 )
 
 
+def _tracing_modes() -> str:
+    """{version: "legacy" | "new" | "always"} for the probe: what each catalogued release runs when
+    config.json has no `UseTraceDispatcher` ("always": the release reads no such key, 11.1)."""
+    modes = {
+        r.version: "always" if not r.use_trace_dispatcher_read else r.default_tracing.value for r in releases.CATALOGUE
+    }
+    return json.dumps(modes, separators=(",", ":"), sort_keys=True)
+
+
 @register
 class StartupSection(FactSection):
     """The node's newest starts from its own log (orchestrator.cardano.startup): phase, progress,
-    and how long the last complete one took. Part of the gate's light probe: until the socket is
-    up, the log is the only sign that a restarted node is working. config.json is read on the host
-    for its scribes only, never shipped."""
+    and how long the last complete one took, in either tracing system. Part of the gate's light
+    probe: until the socket is up, the log is the only sign that a restarted node is working.
+    config.json is read on the host for its tracing key and scribes only, never shipped."""
 
     name = "startup"
     health = True
@@ -445,7 +492,7 @@ class StartupSection(FactSection):
         lay = host.layout
         return (
             f"python3 -I -S -c {q(_STARTUP_PY)} {q(lay.config_path)} {q(lay.service_name)} {q(lay.root)} "
-            f"{q(startup.SELECT_PATTERN)} {q(startup.START_PATTERN)}"
+            f"{q(startup.SELECT_PATTERN)} {q(startup.START_PATTERN)} {q(lay.bin_dir)} {q(_tracing_modes())}"
         )
 
     def parse(self, out: Output) -> Parsed:

@@ -33,6 +33,8 @@ def facts_to_json(facts: HostFacts, unix_now: float | None = None) -> dict[str, 
         "os": {"id": facts.os_id, "version": facts.os_version, "kernel": facts.kernel},
         "node_version": facts.node_version,
         "node_rev": facts.node_rev,
+        "running_version": facts.running_version,  # the process's cardano_build_info; None: not exported
+        "tracing": None if facts.tracing is None else facts.tracing.value,  # "legacy" | "new"
         "cli_version": facts.cli_version,
         "binary_path": facts.binary_path,
         "binary_target": facts.binary_target,
@@ -67,6 +69,8 @@ def facts_to_json(facts: HostFacts, unix_now: float | None = None) -> dict[str, 
         ],
         "startup": _startup_json(facts),
         "remaining_kes_periods": facts.remaining_kes_periods,
+        "forging_enabled": facts.forging_enabled,
+        "replay_progress": facts.replay_progress,
         "leader_schedule": _schedule_json(facts, unix_now),
         "probe_errors": dict(sorted(facts.probe_errors.items())),
     }
@@ -97,6 +101,7 @@ def _startup_json(facts: HostFacts) -> dict[str, Any] | None:
         "phase": None if cur is None else str(cur.phase),
         "percent": None if cur is None else cur.percent,
         "full_validation": None if cur is None else cur.full_validation,
+        "unobserved": [] if cur is None else list(cur.unobserved),
         "last_start_seconds": facts.last_start_seconds,
         "last_start_phases": None if done is None else done.phase_durations(),
     }

@@ -112,7 +112,7 @@ def test_the_roles_defaults_say_what_cardano_says() -> None:
 # A release version as a literal: "8.9.0", "10.1.4", a cli's "8.20.3.0" (a whole string, not prose).
 _VERSION = re.compile(r"\d+\.\d+\.\d+(\.\d+)?\Z")
 # Literals of that shape that are not releases: the bind-all address.
-_NOT_A_RELEASE = frozenset({"0.0.0.0"})
+_NOT_A_RELEASE = frozenset({"0.0.0.0", "127.0.0.1"})  # addresses, not releases
 
 
 def _is_catalogue(rel: Path) -> bool:
