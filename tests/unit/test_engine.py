@@ -326,6 +326,19 @@ class Killed(BaseException):
     """SIGKILL of the orchestrator, right after the event was journaled."""
 
 
+def run_killed_at(w: World, host: str, phase: Phase) -> None:
+    """Run the world's plan and kill the orchestrator right after `host`'s first `phase` is journaled."""
+
+    def kill_at(event: Event) -> None:
+        if event.host == host and event.phase is phase:
+            raise Killed
+
+    rollout = Rollout(w.plan, w.remote, w.journal, RolloutSettings(gate=w.spec.gate), sample=w.remote.sample,
+                      emit=kill_at, clock=w.clock, sleep=w.clock.sleep, relays=w.inventory.relays)  # fmt: skip
+    with pytest.raises(Killed):
+        rollout.execute(w.spec.stages)
+
+
 KILL_POINTS = [
     (Phase.BACKED_UP, (), "rolled back"),
     (Phase.FILES_WRITTEN, (), "rolled back"),
@@ -348,15 +361,7 @@ def test_resume_from_every_phase_ends_each_host_whole(tmp_path: Path, phase: Pha
         relay1.never_syncs.add("8.9.0")
     if "crashes_once" in faults:
         relay1.crashes.update({"8.9.0", "8.7.3"})
-
-    def kill_at(event: Event) -> None:
-        if event.host == "relay1" and event.phase is phase:
-            raise Killed
-
-    rollout = Rollout(w.plan, w.remote, w.journal, RolloutSettings(gate=w.spec.gate), sample=w.remote.sample,
-                      emit=kill_at, clock=w.clock, sleep=w.clock.sleep, relays=w.inventory.relays)  # fmt: skip
-    with pytest.raises(Killed):
-        rollout.execute(w.spec.stages)
+    run_killed_at(w, "relay1", phase)
     relay1.crashes.clear()  # whatever made the old node fail is gone by the time the operator resumes
     events = Journal.read(w.journal.path)
     unfinished = unfinished_hosts(events)

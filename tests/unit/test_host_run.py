@@ -9,12 +9,11 @@ from pathlib import Path
 import pytest
 
 from orchestrator.model import HostStatus, Phase
-from orchestrator.roll.engine import Rollout, RolloutSettings
 from orchestrator.roll.host_run import AFTER_RESTART, HostState, Step, resume_entry
 from orchestrator.roll.journal import FINAL, OBSERVATIONS, Event, Journal, last_phases
 from orchestrator.roll.resume import resume_hosts
 from tests.unit.fake_fleet import FakeNode
-from tests.unit.test_engine import Killed, World, world
+from tests.unit.test_engine import World, run_killed_at, world
 from tests.unit.test_exchange_engine import Estate
 
 
@@ -59,14 +58,7 @@ def test_a_kill_after_any_step_is_taken_up_by_the_same_machine_and_ends_whole(tm
         if fault:
             w.remote.nodes["relay1"].never_syncs.add("8.9.0")
 
-        def kill_at(event: Event, phase: Phase = phase) -> None:
-            if event.host == "relay1" and event.phase is phase:
-                raise Killed
-
-        rollout = Rollout(w.plan, w.remote, w.journal, RolloutSettings(gate=w.spec.gate), sample=w.remote.sample,
-                          emit=kill_at, clock=w.clock, sleep=w.clock.sleep, relays=w.inventory.relays)  # fmt: skip
-        with pytest.raises(Killed):
-            rollout.execute(w.spec.stages)
+        run_killed_at(w, "relay1", phase)
         before = Journal.read(w.journal.path)
         verdicts = resume_hosts(before, w.inventory, w.spec.programs, w.spec.gate, remote=w.remote, journal=w.journal,
                                 probe=lambda h, _skew, w=w: w.remote.sample(h), clock=w.clock, sleep=w.clock.sleep)  # fmt: skip

@@ -9,32 +9,22 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-import pytest
-
 from orchestrator.facts.clock import reference_time
 from orchestrator.model import Host, Phase
-from orchestrator.roll.engine import Rollout, RolloutSettings
 from orchestrator.roll.gates import GateSample
 from orchestrator.roll.host_run import HostState
-from orchestrator.roll.journal import OBSERVATIONS, Event, Journal
+from orchestrator.roll.journal import OBSERVATIONS, Journal
 from orchestrator.roll.resume import reconcile_host, resume_hosts
 from orchestrator.spec.gate import GatePolicy
 from tests.unit.facts_builder import host_facts
-from tests.unit.test_engine import Killed, World, world
+from tests.unit.test_engine import World, run_killed_at, world
 
 
 def killed_after_restart(tmp_path: Path, **extra: object) -> World:
     """relay1 restarted on 8.9.0, then the orchestrator was killed (SIGKILL: no end journaled)."""
     w = world(tmp_path, relays=2, producers=1, extra=dict(extra) or None)
 
-    def kill_at(event: Event) -> None:
-        if event.host == "relay1" and event.phase is Phase.RESTARTED:
-            raise Killed
-
-    rollout = Rollout(w.plan, w.remote, w.journal, RolloutSettings(gate=w.spec.gate), sample=w.remote.sample,
-                      emit=kill_at, clock=w.clock, sleep=w.clock.sleep, relays=w.inventory.relays)  # fmt: skip
-    with pytest.raises(Killed):
-        rollout.execute(w.spec.stages)
+    run_killed_at(w, "relay1", Phase.RESTARTED)
     return w
 
 
