@@ -23,6 +23,7 @@ from orchestrator.actions.base import (
     FileChange,
     HostDraft,
     HostPlanError,
+    Operation,
     PlanContext,
     Slot,
     choice,
@@ -53,7 +54,7 @@ def own_peers(host: Host, inventory: Inventory) -> list[AccessPoint]:
 
 
 @dataclass(frozen=True)
-class ConvertTopology:
+class ConvertTopology(Operation):
     keep_manual_peers: bool = True
     extra_local_roots: tuple[RootGroup, ...] = ()
     bootstrap_peers: tuple[AccessPoint, ...] | None = None  # None: the network's

@@ -19,6 +19,7 @@ from orchestrator.actions.base import (
     ArgError,
     HostDraft,
     HostPlanError,
+    Operation,
     PlanContext,
     Slot,
     number,
@@ -31,7 +32,7 @@ DEFAULT_TIMEOUT_SECONDS = 120.0
 
 
 @dataclass(frozen=True)
-class HookStep:
+class HookStep(Operation):
     """drain_node's and return_node's typed arguments."""
 
     kind: str  # "drain" or "return"

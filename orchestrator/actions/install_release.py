@@ -9,11 +9,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from orchestrator.actions.base import Action, ArgError, HostDraft, HostPlanError, PlanContext, Slot, spec, text
+from orchestrator.actions.base import Action, ArgError, HostDraft, HostPlanError, Operation, PlanContext, Slot, spec, text
 
 
 @dataclass(frozen=True)
-class InstallRelease:
+class InstallRelease(Operation):
     version: str
 
     def plan(self, ctx: PlanContext, draft: HostDraft) -> None:

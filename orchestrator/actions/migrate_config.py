@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from orchestrator.actions.base import Action, FileChange, HostDraft, HostPlanError, PlanContext, Slot, flag, spec
+from orchestrator.actions.base import Action, FileChange, HostDraft, HostPlanError, Operation, PlanContext, Slot, flag, spec
 from orchestrator.actions.files import base_sha256, refuse_undecodable
 from orchestrator.cardano import releases
 from orchestrator.cardano.config import ConfigMigration, GenesisLookup, migrate_config, validate_config
@@ -39,7 +39,7 @@ def facts_genesis_lookup(facts: HostFacts) -> GenesisLookup:
 
 
 @dataclass(frozen=True)
-class MigrateConfig:
+class MigrateConfig(Operation):
     peer_sharing: bool | None = None  # None: keep the relay's own choice (block producers: always false)
 
     def plan(self, ctx: PlanContext, draft: HostDraft) -> None:

@@ -10,12 +10,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from orchestrator.actions.base import Action, ArgError, HostDraft, PlanContext, Slot, spec, text
+from orchestrator.actions.base import Action, ArgError, HostDraft, Operation, PlanContext, Slot, spec, text
 from orchestrator.cardano.releases import RELEASE_KEYS, ReleasePin, ReleasePinError
 
 
 @dataclass(frozen=True)
-class StageRelease:
+class StageRelease(Operation):
     pin: ReleasePin
 
     def plan(self, ctx: PlanContext, draft: HostDraft) -> None:

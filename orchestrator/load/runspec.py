@@ -18,7 +18,6 @@ from orchestrator.actions.base import Action, ArgError
 from orchestrator.actions.drain_node import HookStep
 from orchestrator.actions.registry import ACTIONS
 from orchestrator.actions.stage_release import StageRelease
-from orchestrator.actions.sync_gate import SyncGate
 from orchestrator.cardano.targets import UnknownRelease, known_versions, provisional_note, require_known
 from orchestrator.load.inventory import did_you_mean, limited
 from orchestrator.load.playbook import PlaybookError, render_step, serial_batches, step_vars
@@ -114,8 +113,7 @@ def compile_run(
                                                 "one run installs one release")  # fmt: skip
                         if release is None:
                             release, release_step = op.pin, step
-                    elif isinstance(op, SyncGate) and gate is None:
-                        gate = op.policy
+                    gate = gate or op.gate_policy()  # the run's gate: its first sync_gate step's
         if stage.parallel:
             continue  # staging only: it runs on every host at once before the first batch
         batches = tuple(tuple(h.name for h in b) for b in serial_batches(hosts, stage.serial))

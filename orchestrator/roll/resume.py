@@ -45,10 +45,8 @@ def unfinished_hosts(events: Sequence[Event]) -> dict[str, Event]:
 def gate_for(programs: Mapping[str, Sequence[Any]], host: Host, default: GatePolicy) -> GatePolicy:
     """The host's own gate as a fresh run plans it (its program's sync_gate step, the last one
     winning as in plan.py), else the run's `default`."""
-    from orchestrator.actions.sync_gate import SyncGate
-
-    steps = [p.operation for p in programs.get(host.name, ()) if isinstance(p.operation, SyncGate)]
-    return steps[-1].policy if steps else default
+    policies = [p.operation.gate_policy() for p in programs.get(host.name, ())]
+    return next((policy for policy in reversed(policies) if policy is not None), default)
 
 
 class Resumed(Enum):
