@@ -238,8 +238,7 @@ def plan_host(
     reading = host.layout.config_path
     try:
         for step in steps:
-            if step.slot is Slot.FILES and isinstance(step.operation, ConvertTopology):
-                reading = host.layout.topology_path
+            reading = step.operation.reads(host) or reading
             step.operation.plan(ctx, draft)
         if draft.action is None:
             RestartNode().plan(ctx, draft)  # a change is always applied; without restart_node, as "auto" would

@@ -1,7 +1,7 @@
 """An action declares its arguments once (issue 24 item 2): sync_gate's `SyncGateArgs` is its spec,
 its parser, its defaults (GatePolicy's), the plan JSON's gate keys, and what its role passes — so a new
 argument written in one place only fails here. restart_node's `RestartNodeArgs` likewise (its window's
-defaults are WindowSettings')."""
+defaults are WindowSettings'), and every other action's argument dataclass (`DECLARED`)."""
 
 from __future__ import annotations
 
@@ -14,23 +14,35 @@ import pytest
 from ruamel.yaml import YAML
 
 from orchestrator.actions.base import ArgError, arg, arg_docs, args_spec, parse_args
+from orchestrator.actions.convert_topology import ConvertTopology
+from orchestrator.actions.convert_topology import parse as parse_topology
 from orchestrator.actions.registry import SPECS
 from orchestrator.actions.restart_node import RestartNode, RestartNodeArgs
 from orchestrator.actions.restart_node import parse as parse_restart
 from orchestrator.actions.sync_gate import ACTION, SyncGateArgs, parse
+from orchestrator.model import PassiveTopology
 from orchestrator.spec.gate import GatePolicy
 
 ROOT = Path(__file__).resolve().parents[2]
-ROLE = ROOT / "roles" / "sync_gate"
 NAMES = [f.name for f in fields(SyncGateArgs)]
+# Each action with arguments → its argument dataclass (the one place they are declared).
+DECLARED: dict[str, type[Any]] = {
+    "sync_gate": SyncGateArgs,
+    "restart_node": RestartNodeArgs,
+    "convert_topology": ConvertTopology,
+}
+# The actions whose bundled role passes each argument from a role default of its own.
+FROM_ROLE_DEFAULTS = ["sync_gate", "restart_node", "convert_topology"]
 
 
 def _role(action: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(the action's step arguments in roles/sync_gate, the role's defaults)."""
+    """(the action's step arguments in the bundled role that runs it, the role's defaults)."""
     yaml = YAML(typ="safe", pure=True)
-    steps = yaml.load((ROLE / "steps.yml").read_text())
-    step = next(s for s in steps if action in s)
-    return dict(step[action]), dict(yaml.load((ROLE / "defaults.yml").read_text()))
+    for role in sorted((ROOT / "roles").iterdir()):
+        step = next((s for s in yaml.load((role / "steps.yml").read_text()) if action in s), None)
+        if step is not None:
+            return dict(step[action]), dict(yaml.load((role / "defaults.yml").read_text()))
+    raise AssertionError(f"no bundled role runs {action}")
 
 
 def test_the_spec_is_the_dataclass() -> None:
@@ -41,16 +53,31 @@ def test_the_spec_is_the_dataclass() -> None:
     assert SPECS["restart_node"].required_args == set() and SPECS["restart_node"].disruptive
 
 
-@pytest.mark.parametrize(("action", "cls"), [("sync_gate", SyncGateArgs), ("restart_node", RestartNodeArgs)])
-def test_the_role_passes_every_argument_from_a_role_default_equal_to_the_dataclass_default(
-        action: str, cls: type[Any]) -> None:  # fmt: skip
+@pytest.mark.parametrize("action", sorted(DECLARED))
+def test_the_registry_spec_is_the_dataclass(action: str) -> None:
+    spec = SPECS[action]
+    assert spec == args_spec(DECLARED[action], action, disruptive=spec.disruptive, doc=spec.doc)
+    assert all(doc and "\n" not in doc for doc in arg_docs(DECLARED[action]).values())
+
+
+@pytest.mark.parametrize("action", sorted(DECLARED))
+def test_the_parsed_empty_step_is_the_dataclass_default(action: str) -> None:
+    """An argument the step leaves out takes the dataclass's default, whatever the action builds from it."""
+    required = SPECS[action].required_args
+    assert not required or action == "sync_gate"  # sync_gate's required ones have defaults of their own
+    assert parse_args(DECLARED[action], {}) == DECLARED[action]()
+
+
+@pytest.mark.parametrize("action", FROM_ROLE_DEFAULTS)
+def test_the_role_passes_every_argument_from_a_role_default_equal_to_the_dataclass_default(action: str) -> None:
+    cls = DECLARED[action]
     step, defaults = _role(action)
     assert sorted(step) == sorted(f.name for f in fields(cls)), f"the role's {action} step and {cls.__name__} differ"
     rendered = {}
     for name, value in step.items():
         var = re.fullmatch(r"\{\{\s*([a-z_0-9]+)\s*\}\}", str(value))
         assert var, f"{name}: the role passes {value!r}, not one of its defaults"
-        assert var.group(1) in defaults, f"{name}: {var.group(1)} is not in roles/sync_gate/defaults.yml"
+        assert var.group(1) in defaults, f"{name}: {var.group(1)} is not in the role's defaults.yml"
         rendered[name] = defaults[var.group(1)]
     # parsed as a step's values are, the role's defaults are the dataclass's defaults: no setting has two
     # (the role's `sync_timeout_seconds: auto` is SyncGateArgs' None, `leader_schedule: null` RestartNodeArgs')
@@ -121,11 +148,11 @@ def test_the_helper_serves_other_actions() -> None:
         parse_args(_Other, {"enabled": "maybe"})
 
 
-@pytest.mark.parametrize(("action", "cls"), [("sync_gate", SyncGateArgs), ("restart_node", RestartNodeArgs)])
-def test_the_docs_action_table_lists_the_arguments(action: str, cls: type[Any]) -> None:
+@pytest.mark.parametrize("action", sorted(DECLARED))
+def test_the_docs_action_table_lists_the_arguments(action: str) -> None:
     text = (ROOT / "docs" / "playbooks.md").read_text()
     row = next(line for line in text.splitlines() if line.startswith(f"| `{action}` |"))
-    assert [a.strip() for a in row.split("|")[3].split(",")] == [f.name for f in fields(cls)]
+    assert [a.strip() for a in row.split("|")[3].split(",")] == [f.name for f in fields(DECLARED[action])]
 
 
 def test_restart_node_arguments_reach_its_operation() -> None:
@@ -138,3 +165,28 @@ def test_restart_node_arguments_reach_its_operation() -> None:
     assert op.schedule_setting == {"source": "file", "path": "/var/lib/pool/schedule.json"}
     with pytest.raises(ArgError, match="mode must be one of auto, restart, reload, not 'sometimes'"):
         parse_restart({"mode": "sometimes"})
+
+
+def test_convert_topology_arguments_reach_its_operation() -> None:
+    op = parse_topology({"keep_manual_peers": "no", "use_ledger_after_slot": "-1", "passive_topology": " private ",
+                         "bootstrap_peers": [{"address": "b.example.com", "port": 3001}],
+                         "extra_local_roots": [{"accessPoints": [{"address": "r9.example.com", "port": 3001}],
+                                                "valency": 1}]})  # fmt: skip
+    assert (op.keep_manual_peers, op.use_ledger_after_slot, op.passive_topology) == (False, -1, PassiveTopology.PRIVATE)
+    assert [(p.address, p.port) for p in op.bootstrap_peers or ()] == [("b.example.com", 3001)]
+    assert [p.address for g in op.extra_local_roots for p in g.access_points] == ["r9.example.com"]
+    # a role's unset variable (null, or "" from -e) is the network's value, not an error
+    assert parse_topology({"bootstrap_peers": "", "use_ledger_after_slot": None}) == ConvertTopology()
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    ({"passive_topology": "hidden"}, "passive_topology must be one of ledger, private, not 'hidden'"),
+    ({"use_ledger_after_slot": -2}, "use_ledger_after_slot must be a whole number ≥ -1, not -2"),
+    ({"keep_manual_peers": "sometimes"}, "keep_manual_peers must be true or false, not 'sometimes'"),
+    ({"bootstrap_peers": [{"address": "b.example.com"}]}, 'bootstrap_peers: $.bootstrapPeers[0]: missing key "port"'),
+    ({"extra_local_roots": [{"accessPoints": [{"address": "r9"}], "valency": 1}]},
+     'extra_local_roots[0].accessPoints[0]: missing key "port"'),
+])  # fmt: skip
+def test_a_bad_convert_topology_argument_is_named(args: dict[str, Any], message: str) -> None:
+    with pytest.raises(ArgError, match=re.escape(message)):
+        parse_topology(args)
