@@ -19,7 +19,6 @@ from orchestrator.actions.base import (
     Slot,
 )
 from orchestrator.actions.convert_topology import ConvertTopology, own_peers
-from orchestrator.actions.drain_node import HookStep
 from orchestrator.actions.install_release import InstallRelease
 from orchestrator.actions.migrate_config import MigrateConfig
 from orchestrator.actions.restart_node import RestartNode, p2p_enabled
@@ -188,7 +187,7 @@ _HOOK_SETTINGS = (("drain", "drain_command"), ("return", "return_command"))
 def _hooks_not_run(host: Host, steps: Sequence[PlannedStep]) -> list[str]:
     """A line when the inventory defines a drain/return hook for the host and its program (the
     playbook) runs none: the node would restart in rotation, which must not happen without a word."""
-    ran = {p.operation.kind for p in steps if isinstance(p.operation, HookStep)}
+    ran = {p.operation.hook_kind for p in steps}
     missing = [setting for kind, setting in _HOOK_SETTINGS if kind not in ran and host.vars.get(setting)]
     if not missing:
         return []

@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from orchestrator.actions.base import Action, ArgError
-from orchestrator.actions.drain_node import HookStep
+from orchestrator.actions.base import Action, ArgError, RunDraft, RunRuleError
 from orchestrator.actions.registry import ACTIONS
 from orchestrator.actions.stage_release import StageRelease
 from orchestrator.cardano.targets import UnknownRelease, known_versions, provisional_note, require_known
@@ -90,7 +89,7 @@ def compile_run(
     stages: list[RolloutStage] = []
     # a deprecated setting's name is read as its new one, and said at every run and plan
     warnings: list[str] = [*(w for w in inventory.warnings if " is deprecated: it is now " in w), *playbook.warnings]
-    names = {h.name for h in (*inventory.hosts, *inventory.helpers)}
+    run = RunDraft(frozenset(h.name for h in (*inventory.hosts, *inventory.helpers)))
     in_limit = limited(inventory, limit)  # a --limit that keeps no host is an error, as in every command
     for stage in playbook.stages:
         hosts = _stage_hosts(stage, inventory, in_limit, playbook)
@@ -100,12 +99,10 @@ def compile_run(
                     planned = _bind(step, step_vars(playbook, stage, role, host, extra_vars), actions)
                     programs.setdefault(host.name, []).append(planned)
                     op = planned.operation
-                    if isinstance(op, HookStep) and op.delegate_to and op.delegate_to not in names:
-                        hint = did_you_mean(op.delegate_to, sorted(names))
-                        tail = f" — did you mean '{hint}'?" if hint else ""
-                        raise PlaybookError(step.path, step.line, step.column,
-                                            f"{step.action}: delegate_to '{op.delegate_to}' (for {host.name}) is not "
-                                            f"a host of the inventory{tail}")  # fmt: skip
+                    try:  # run-wide rules are the action's own (Operation.check_run)
+                        op.check_run(run, host)
+                    except RunRuleError as exc:
+                        raise PlaybookError(step.path, step.line, step.column, str(exc)) from None
                     if isinstance(op, StageRelease):
                         if release is not None and op.pin != release:
                             raise PlaybookError(step.path, step.line, step.column,

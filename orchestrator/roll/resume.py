@@ -26,10 +26,7 @@ from orchestrator.spec.gate import GatePolicy
 def return_hook_for(programs: Mapping[str, Sequence[Any]], host: Host, inventory: Inventory) -> Hook | None:
     """The host's return hook as its playbook program runs it (return_node step + inventory's
     return_command / return_delegate_to), or None: what `--resume` and `cardano-fleet return` run."""
-    from orchestrator.actions.drain_node import HookStep
-
-    step = next((p.operation for p in programs.get(host.name, ())
-                 if isinstance(p.operation, HookStep) and p.operation.kind == "return"), None)  # fmt: skip
+    step = next((p.operation for p in programs.get(host.name, ()) if p.operation.hook_kind == "return"), None)
     return step.hook(host, inventory) if step is not None else None
 
 

@@ -13,26 +13,31 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from orchestrator.actions.base import ArgError, arg, arg_docs, args_spec, parse_args
+from orchestrator.actions.base import ArgError, RunDraft, RunRuleError, arg, arg_docs, args_spec, parse_args
 from orchestrator.actions.convert_topology import ConvertTopology
 from orchestrator.actions.convert_topology import parse as parse_topology
-from orchestrator.actions.registry import SPECS
+from orchestrator.actions.drain_node import HookArgs, HookStep
+from orchestrator.actions.registry import ACTIONS, SPECS
 from orchestrator.actions.restart_node import RestartNode, RestartNodeArgs
 from orchestrator.actions.restart_node import parse as parse_restart
 from orchestrator.actions.sync_gate import ACTION, SyncGateArgs, parse
-from orchestrator.model import PassiveTopology
+from orchestrator.cardano.layouts import IOG
+from orchestrator.model import Host, PassiveTopology, Role
 from orchestrator.spec.gate import GatePolicy
 
 ROOT = Path(__file__).resolve().parents[2]
 NAMES = [f.name for f in fields(SyncGateArgs)]
+relay = Host("relay1", Role.RELAY, "198.18.0.11", IOG)
 # Each action with arguments → its argument dataclass (the one place they are declared).
 DECLARED: dict[str, type[Any]] = {
     "sync_gate": SyncGateArgs,
     "restart_node": RestartNodeArgs,
     "convert_topology": ConvertTopology,
+    "drain_node": HookArgs,
+    "return_node": HookArgs,
 }
 # The actions whose bundled role passes each argument from a role default of its own.
-FROM_ROLE_DEFAULTS = ["sync_gate", "restart_node", "convert_topology"]
+FROM_ROLE_DEFAULTS = ["sync_gate", "restart_node", "convert_topology", "drain_node", "return_node"]
 
 
 def _role(action: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -63,8 +68,6 @@ def test_the_registry_spec_is_the_dataclass(action: str) -> None:
 @pytest.mark.parametrize("action", sorted(DECLARED))
 def test_the_parsed_empty_step_is_the_dataclass_default(action: str) -> None:
     """An argument the step leaves out takes the dataclass's default, whatever the action builds from it."""
-    required = SPECS[action].required_args
-    assert not required or action == "sync_gate"  # sync_gate's required ones have defaults of their own
     assert parse_args(DECLARED[action], {}) == DECLARED[action]()
 
 
@@ -190,3 +193,28 @@ def test_convert_topology_arguments_reach_its_operation() -> None:
 def test_a_bad_convert_topology_argument_is_named(args: dict[str, Any], message: str) -> None:
     with pytest.raises(ArgError, match=re.escape(message)):
         parse_topology(args)
+
+
+def _hook_op(action: str, args: dict[str, Any]) -> HookStep:
+    op = ACTIONS[action].parse(args)
+    assert isinstance(op, HookStep)
+    return op
+
+
+@pytest.mark.parametrize(("action", "kind"), [("drain_node", "drain"), ("return_node", "return")])
+def test_hook_arguments_reach_its_operation(action: str, kind: str) -> None:
+    op = _hook_op(action, {"command": " echo drain ", "delegate_to": " lb1 ", "timeout_seconds": "30"})
+    assert (op.hook_kind, op.args) == (kind, HookArgs("echo drain", "lb1", 30.0))
+    assert _hook_op(action, {"command": None, "delegate_to": None}).args == HookArgs()  # the role's nulls
+    with pytest.raises(ArgError, match=re.escape("timeout_seconds must be more than 0, not 0")):
+        ACTIONS[action].parse({"command": "x", "timeout_seconds": 0})
+    with pytest.raises(ArgError, match=re.escape("timeout_seconds must be a number ≥ 0, not 'soon'")):
+        ACTIONS[action].parse({"command": "x", "timeout_seconds": "soon"})
+
+
+def test_a_hook_delegated_to_no_inventory_host_breaks_a_run_wide_rule() -> None:
+    op = _hook_op("return_node", {"command": "x", "delegate_to": "lb2"})
+    op.check_run(RunDraft(frozenset({"relay1", "lb2"})), relay)  # any inventory host or helper is fine
+    with pytest.raises(RunRuleError, match=re.escape("return_node: delegate_to 'lb2' (for relay1) is not a host "
+                                                     "of the inventory — did you mean 'lb1'?")):  # fmt: skip
+        op.check_run(RunDraft(frozenset({"relay1", "lb1"})), relay)
