@@ -224,13 +224,13 @@ def plan_host(
     unsteady = live_state(host, facts) if judge_live else None  # audit's drift rule judges files only
     if unsteady is not None:
         return _refused(host, facts, target, unsteady[1], live=unsteady[0])
-    binary = next((p.operation for p in steps if isinstance(p.operation, InstallRelease)), None)
-    if binary is not None:  # never a silent downgrade, never a guess at a release nobody catalogued
-        verdict = standing(facts.node_version, binary.version)
+    installs = next((v for p in steps if (v := p.operation.installs()) is not None), None)
+    if installs is not None:  # never a silent downgrade, never a guess at a release nobody catalogued
+        verdict = standing(facts.node_version, installs)
         if verdict.standing is Standing.UNKNOWN:
-            return _refused(host, facts, binary.version, verdict.reason)
+            return _refused(host, facts, installs, verdict.reason)
         if verdict.standing is Standing.NEWER:
-            return HostPlan(host, facts.node_version, binary.version, False, False, (), (), PlanAction.NONE,
+            return HostPlan(host, facts.node_version, installs, False, False, (), (), PlanAction.NONE,
                             (verdict.reason,))  # fmt: skip
     ctx = PlanContext(host, inventory, facts, release)
     draft = HostDraft(facts.node_version, target)

@@ -17,6 +17,7 @@ from orchestrator.actions.base import ArgError, RunDraft, RunRuleError, arg, arg
 from orchestrator.actions.convert_topology import ConvertTopology
 from orchestrator.actions.convert_topology import parse as parse_topology
 from orchestrator.actions.drain_node import HookArgs, HookStep
+from orchestrator.actions.install_release import InstallRelease
 from orchestrator.actions.registry import ACTIONS, SPECS
 from orchestrator.actions.restart_node import RestartNode, RestartNodeArgs
 from orchestrator.actions.restart_node import parse as parse_restart
@@ -35,6 +36,7 @@ DECLARED: dict[str, type[Any]] = {
     "convert_topology": ConvertTopology,
     "drain_node": HookArgs,
     "return_node": HookArgs,
+    "install_release": InstallRelease,
 }
 # The actions whose bundled role passes each argument from a role default of its own.
 FROM_ROLE_DEFAULTS = ["sync_gate", "restart_node", "convert_topology", "drain_node", "return_node"]
@@ -67,8 +69,14 @@ def test_the_registry_spec_is_the_dataclass(action: str) -> None:
 
 @pytest.mark.parametrize("action", sorted(DECLARED))
 def test_the_parsed_empty_step_is_the_dataclass_default(action: str) -> None:
-    """An argument the step leaves out takes the dataclass's default, whatever the action builds from it."""
-    assert parse_args(DECLARED[action], {}) == DECLARED[action]()
+    """An argument the step leaves out takes the dataclass's default, whatever the action builds from it
+    (or, when a required argument's default is no value, it is named: the loader refuses its absence first)."""
+    try:
+        got = parse_args(DECLARED[action], {})
+    except ArgError as e:
+        assert str(e).split()[0] in SPECS[action].required_args
+    else:
+        assert got == DECLARED[action]()
 
 
 @pytest.mark.parametrize("action", FROM_ROLE_DEFAULTS)
@@ -218,3 +226,12 @@ def test_a_hook_delegated_to_no_inventory_host_breaks_a_run_wide_rule() -> None:
     with pytest.raises(RunRuleError, match=re.escape("return_node: delegate_to 'lb2' (for relay1) is not a host "
                                                      "of the inventory — did you mean 'lb1'?")):  # fmt: skip
         op.check_run(RunDraft(frozenset({"relay1", "lb1"})), relay)
+
+
+def test_install_release_names_the_release_it_installs() -> None:
+    op = ACTIONS["install_release"].parse({"version": " 10.6.4 "})
+    assert op == InstallRelease("10.6.4") and op.installs() == "10.6.4"
+    for empty in ("", None, "  "):
+        with pytest.raises(ArgError, match="version must be a release version such as 8.9.0"):
+            ACTIONS["install_release"].parse({"version": empty})
+    assert all(ACTIONS[a].parse({}).installs() is None for a in ("convert_topology", "migrate_config", "restart_node"))
