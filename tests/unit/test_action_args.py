@@ -18,6 +18,7 @@ from orchestrator.actions.convert_topology import ConvertTopology
 from orchestrator.actions.convert_topology import parse as parse_topology
 from orchestrator.actions.drain_node import HookArgs, HookStep
 from orchestrator.actions.install_release import InstallRelease
+from orchestrator.actions.migrate_config import MigrateConfig
 from orchestrator.actions.registry import ACTIONS, SPECS
 from orchestrator.actions.restart_node import RestartNode, RestartNodeArgs
 from orchestrator.actions.restart_node import parse as parse_restart
@@ -37,9 +38,10 @@ DECLARED: dict[str, type[Any]] = {
     "drain_node": HookArgs,
     "return_node": HookArgs,
     "install_release": InstallRelease,
+    "migrate_config": MigrateConfig,
 }
 # The actions whose bundled role passes each argument from a role default of its own.
-FROM_ROLE_DEFAULTS = ["sync_gate", "restart_node", "convert_topology", "drain_node", "return_node"]
+FROM_ROLE_DEFAULTS = ["sync_gate", "restart_node", "convert_topology", "drain_node", "return_node", "migrate_config"]
 
 
 def _role(action: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -235,3 +237,19 @@ def test_install_release_names_the_release_it_installs() -> None:
         with pytest.raises(ArgError, match="version must be a release version such as 8.9.0"):
             ACTIONS["install_release"].parse({"version": empty})
     assert all(ACTIONS[a].parse({}).installs() is None for a in ("convert_topology", "migrate_config", "restart_node"))
+
+
+@pytest.mark.parametrize(("value", "expected"), [(None, None), ("", None), ("no", False), (True, True), ("on", True)])
+def test_migrate_config_peer_sharing_unset_keeps_the_relays_choice(value: Any, expected: bool | None) -> None:
+    assert ACTIONS["migrate_config"].parse({"peer_sharing": value}) == MigrateConfig(expected)
+
+
+def test_migrate_config_names_a_bad_peer_sharing() -> None:
+    with pytest.raises(ArgError, match=re.escape("peer_sharing must be true or false, not 'maybe'")):
+        ACTIONS["migrate_config"].parse({"peer_sharing": "maybe"})
+
+
+def test_each_file_action_names_the_file_it_reads() -> None:
+    assert ACTIONS["migrate_config"].parse({}).reads(relay) == relay.layout.config_path
+    assert ACTIONS["convert_topology"].parse({}).reads(relay) == relay.layout.topology_path
+    assert ACTIONS["restart_node"].parse({}).reads(relay) is None
