@@ -3,8 +3,10 @@
 The playbook says *which* built-in actions run, on which hosts, in which batches; this module
 renders each step's arguments per host (with the documented variable precedence) and lets the
 step's action (orchestrator/actions/) parse them into a typed operation: each host gets its
-program. Run-wide rules live here: one release per run, pinned by sha256 unless allowed, and the
-batches of each stage. Anything wrong is a PlaybookError naming the step's file and line.
+program. Run-wide rules live here (the release pinned by sha256 unless allowed, and catalogued; the
+batches of each stage) or, where they are a step's own, in its action (Operation.check_run: one
+release per run, a hook's delegate_to an inventory host). Anything wrong is a PlaybookError naming
+the step's file and line.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ from typing import Any
 
 from orchestrator.actions.base import Action, ArgError, RunDraft, RunRuleError
 from orchestrator.actions.registry import ACTIONS
-from orchestrator.actions.stage_release import StageRelease
 from orchestrator.cardano.targets import UnknownRelease, known_versions, provisional_note, require_known
 from orchestrator.load.inventory import did_you_mean, limited
 from orchestrator.load.playbook import PlaybookError, render_step, serial_batches, step_vars
@@ -82,7 +83,6 @@ def compile_run(
     actions: Mapping[str, Action] = ACTIONS,
 ) -> RunSpec:
     """Render every step for every host it applies to, as each host's program of typed operations."""
-    release: ReleasePin | None = None
     release_step: Step | None = None
     programs: dict[str, list[PlannedStep]] = {}
     gate: GatePolicy | None = None
@@ -103,13 +103,8 @@ def compile_run(
                         op.check_run(run, host)
                     except RunRuleError as exc:
                         raise PlaybookError(step.path, step.line, step.column, str(exc)) from None
-                    if isinstance(op, StageRelease):
-                        if release is not None and op.pin != release:
-                            raise PlaybookError(step.path, step.line, step.column,
-                                                f"{host.name} pins release {op.pin} but others pin {release}; "
-                                                "one run installs one release")  # fmt: skip
-                        if release is None:
-                            release, release_step = op.pin, step
+                    if run.release is not None and release_step is None:
+                        release_step = step  # the step that pinned it: the release's errors point at it
                     gate = gate or op.gate_policy()  # the run's gate: its first sync_gate step's
         if stage.parallel:
             continue  # staging only: it runs on every host at once before the first batch
@@ -124,6 +119,7 @@ def compile_run(
             floors.append((floor.group, floor.count, members))
         stages.append(RolloutStage(stage.name, batches, stage.max_fail_percentage, stage.min_healthy_relays,
                                    any(h.role is Role.BLOCK_PRODUCER for h in hosts), tuple(floors)))  # fmt: skip
+    release = run.release
     if release is not None:
         assert release_step is not None
         try:  # a release the catalogue does not know is never guessed at

@@ -22,6 +22,7 @@ from orchestrator.actions.migrate_config import MigrateConfig
 from orchestrator.actions.registry import ACTIONS, SPECS
 from orchestrator.actions.restart_node import RestartNode, RestartNodeArgs
 from orchestrator.actions.restart_node import parse as parse_restart
+from orchestrator.actions.stage_release import OMITTED, StageRelease, StageReleaseArgs, prepare_vars
 from orchestrator.actions.sync_gate import ACTION, SyncGateArgs, parse
 from orchestrator.cardano.layouts import IOG
 from orchestrator.model import Host, PassiveTopology, Role
@@ -39,6 +40,7 @@ DECLARED: dict[str, type[Any]] = {
     "return_node": HookArgs,
     "install_release": InstallRelease,
     "migrate_config": MigrateConfig,
+    "stage_release": StageReleaseArgs,
 }
 # The actions whose bundled role passes each argument from a role default of its own.
 FROM_ROLE_DEFAULTS = ["sync_gate", "restart_node", "convert_topology", "drain_node", "return_node", "migrate_config"]
@@ -253,3 +255,74 @@ def test_each_file_action_names_the_file_it_reads() -> None:
     assert ACTIONS["migrate_config"].parse({}).reads(relay) == relay.layout.config_path
     assert ACTIONS["convert_topology"].parse({}).reads(relay) == relay.layout.topology_path
     assert ACTIONS["restart_node"].parse({}).reads(relay) is None
+
+
+def _node_release_role() -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """(every step of roles/node_release, its stage file's too; the role's node_release default)."""
+    yaml = YAML(typ="safe", pure=True)
+    role = ROOT / "roles" / "node_release"
+    steps = [*yaml.load((role / "steps.yml").read_text()), *yaml.load((role / "stage.yml").read_text())]
+    return steps, dict(yaml.load((role / "defaults.yml").read_text())["node_release"])
+
+
+def test_the_release_role_passes_each_pin_key_under_its_own_name() -> None:
+    steps, pinned = _node_release_role()
+    names = [f.name for f in fields(StageReleaseArgs)]
+    staged = [s["stage_release"] for s in steps if "stage_release" in s]
+    assert len(staged) == 2 and all(list(a) == names for a in staged)
+    assert all(a[n] == f"{{{{ node_release.{n} }}}}" for a in staged for n in names)
+    installed = [s["install_release"] for s in steps if "install_release" in s]
+    assert installed == [{"version": "{{ node_release.version }}"}]
+    # the role's default pin leaves out only keys whose absence has a documented meaning, and gives
+    # any of those it sets the dataclass's default (no setting with two defaults)
+    assert set(pinned) | set(OMITTED) == set(names)
+    assert all(pinned.get(k, v) == v for k, v in OMITTED.items())
+    variables: dict[str, Any] = {"node_release": pinned}
+    prepare_vars(variables)
+    pin = ACTIONS["stage_release"].parse(variables["node_release"])
+    assert isinstance(pin, StageRelease)
+    assert (pin.pin.version, pin.pin.sha256, pin.pin.source) == ("8.9.0", None, "download")
+
+
+def test_a_pin_that_leaves_keys_out_gets_their_defaults_not_undefined() -> None:
+    variables: dict[str, Any] = {"node_release": {"version": "8.9.0", "url": "file:///r.tgz", "source": "push"}}
+    prepare_vars(variables)
+    assert variables["node_release"] == {"version": "8.9.0", "url": "file:///r.tgz", "sha256": "", "source": "push"}
+    assert OMITTED == {"sha256": "", "source": "download"}
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    ({"url": "x"}, "node_release needs 'version' as a string"),
+    ({"version": "8.9.0", "sha256": "abc"}, "node_release 'sha256' must be 64 hexadecimal digits"),
+    ({"version": "8.9.0", "source": "carrier pigeon"}, "node_release 'source' must be one of download, push"),
+    ({"version": ["8.9.0"]}, "version must be a string, not ['8.9.0']"),
+])  # fmt: skip
+def test_a_bad_stage_release_argument_is_named_as_the_inventory_pin_would_be(args: dict[str, Any], message: str) -> None:
+    with pytest.raises(ArgError, match=re.escape(message)):
+        ACTIONS["stage_release"].parse(args)
+
+
+def test_one_run_installs_one_release() -> None:
+    first = ACTIONS["stage_release"].parse({"version": "8.9.0", "url": "file:///a.tgz"})
+    other = ACTIONS["stage_release"].parse({"version": "10.6.4", "url": "file:///b.tgz"})
+    run = RunDraft(frozenset({"relay1"}))
+    first.check_run(run, relay)
+    first.check_run(run, relay)  # the same pin again: fine
+    assert isinstance(first, StageRelease) and run.release == first.pin
+    with pytest.raises(RunRuleError, match=r"^relay1 pins release .*10\.6\.4.* but others pin .*8\.9\.0.*; one run "
+                                           "installs one release$"):  # fmt: skip
+        other.check_run(run, relay)
+
+
+def test_two_pins_in_one_run_are_refused_at_the_step_before_any_ssh(tmp_path: Path) -> None:
+    from orchestrator.load.inventory import load_inventory
+    from orchestrator.load.playbook import PlaybookError
+    from orchestrator.load.runspec import compile_run
+    from tests.unit.playbooks import read_playbook
+    from tests.unit.test_settings import PIN, UPGRADE, write_inventory
+
+    inventory = load_inventory(write_inventory(tmp_path, bp1_vars={"node_release": {**PIN, "sha256": "cd" * 32}}))
+    with pytest.raises(PlaybookError) as caught:
+        compile_run(read_playbook(UPGRADE, roles_dir=ROOT / "roles"), inventory)
+    assert caught.value.message.endswith("one run installs one release")
+    assert caught.value.path.endswith("stage.yml") and caught.value.line > 0
