@@ -151,7 +151,7 @@ class Operation(ABC):
 
     @property
     def hook_kind(self) -> str | None:
-        """"drain" or "return" for an operator's hook step (drain_node, return_node)."""
+        """The kind of an operator's hook step, "drain" or "return" (drain_node, return_node)."""
         return None
 
     def hook(self, host: Host, inventory: Inventory) -> Hook | None:
