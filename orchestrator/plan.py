@@ -19,7 +19,6 @@ from orchestrator.actions.base import (
     Slot,
 )
 from orchestrator.actions.convert_topology import ConvertTopology, own_peers
-from orchestrator.actions.drain_node import HookStep
 from orchestrator.actions.install_release import InstallRelease
 from orchestrator.actions.migrate_config import MigrateConfig
 from orchestrator.actions.restart_node import RestartNode, p2p_enabled
@@ -188,7 +187,7 @@ _HOOK_SETTINGS = (("drain", "drain_command"), ("return", "return_command"))
 def _hooks_not_run(host: Host, steps: Sequence[PlannedStep]) -> list[str]:
     """A line when the inventory defines a drain/return hook for the host and its program (the
     playbook) runs none: the node would restart in rotation, which must not happen without a word."""
-    ran = {p.operation.kind for p in steps if isinstance(p.operation, HookStep)}
+    ran = {p.operation.hook_kind for p in steps}
     missing = [setting for kind, setting in _HOOK_SETTINGS if kind not in ran and host.vars.get(setting)]
     if not missing:
         return []
@@ -225,21 +224,20 @@ def plan_host(
     unsteady = live_state(host, facts) if judge_live else None  # audit's drift rule judges files only
     if unsteady is not None:
         return _refused(host, facts, target, unsteady[1], live=unsteady[0])
-    binary = next((p.operation for p in steps if isinstance(p.operation, InstallRelease)), None)
-    if binary is not None:  # never a silent downgrade, never a guess at a release nobody catalogued
-        verdict = standing(facts.node_version, binary.version)
+    installs = next((v for p in steps if (v := p.operation.installs()) is not None), None)
+    if installs is not None:  # never a silent downgrade, never a guess at a release nobody catalogued
+        verdict = standing(facts.node_version, installs)
         if verdict.standing is Standing.UNKNOWN:
-            return _refused(host, facts, binary.version, verdict.reason)
+            return _refused(host, facts, installs, verdict.reason)
         if verdict.standing is Standing.NEWER:
-            return HostPlan(host, facts.node_version, binary.version, False, False, (), (), PlanAction.NONE,
+            return HostPlan(host, facts.node_version, installs, False, False, (), (), PlanAction.NONE,
                             (verdict.reason,))  # fmt: skip
     ctx = PlanContext(host, inventory, facts, release)
     draft = HostDraft(facts.node_version, target)
     reading = host.layout.config_path
     try:
         for step in steps:
-            if step.slot is Slot.FILES and isinstance(step.operation, ConvertTopology):
-                reading = host.layout.topology_path
+            reading = step.operation.reads(host) or reading
             step.operation.plan(ctx, draft)
         if draft.action is None:
             RestartNode().plan(ctx, draft)  # a change is always applied; without restart_node, as "auto" would

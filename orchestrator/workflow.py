@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any
 
-from orchestrator.actions.restart_node import RestartNode
+from orchestrator.actions.registry import ACTIONS
 from orchestrator.cardano.networks import network
 from orchestrator.facts.clock import MAX_CLOCK_SKEW_SECONDS, reference_time
 from orchestrator.facts.probe import HEALTH_SECTIONS, HostFacts, gather_facts
@@ -61,16 +61,17 @@ def plan_from_facts(loaded: Loaded, facts: Mapping[str, HostFacts]) -> Plan:
 
 
 def probe_hosts(spec: RunSpec) -> list[Host]:
-    """The run's hosts as the probe sees them: `leader_schedule` as the host's restart_node step
-    renders it (inventory, playbook or -e, by the documented precedence), so the facts record reads
-    the schedule the plan will use."""
+    """The run's hosts as the probe sees them: a variable the probe reads that a step owns
+    (`leader_schedule`, restart_node's) as the host's step renders it (inventory, playbook or -e, by the
+    documented precedence), so the facts record reads the schedule the plan will use."""
+    owned = {name for action in ACTIONS.values() for name in action.probe_vars}
     hosts = []
     for host in spec.hosts:
-        setting = next((p.operation.schedule_setting for p in spec.programs.get(host.name, ())
-                        if isinstance(p.operation, RestartNode)), None)  # fmt: skip
-        variables = {k: v for k, v in host.vars.items() if k != "leader_schedule"}
-        if setting is not None:
-            variables["leader_schedule"] = setting
+        rendered: dict[str, Any] = {}  # the first step that owns a variable decides it
+        for p in spec.programs.get(host.name, ()):
+            rendered.update({k: v for k, v in p.operation.probe_vars().items() if k not in rendered})
+        variables = {k: v for k, v in host.vars.items() if k not in owned}
+        variables.update({k: v for k, v in rendered.items() if v is not None})
         hosts.append(replace(host, vars=MappingProxyType(variables)))
     return hosts
 

@@ -9,10 +9,12 @@ executor (roll/engine.py) has one fixed, safe order per host, and each slot belo
 
 from __future__ import annotations
 
+import types
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import MISSING, dataclass, field, fields
-from enum import IntEnum
-from typing import Any, Protocol, TypeVar, get_type_hints
+from dataclasses import MISSING, Field, dataclass, field, fields
+from enum import Enum, IntEnum
+from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
 
 from orchestrator.cardano.diffs import FileDiff
 from orchestrator.facts.model import HostFacts
@@ -109,12 +111,62 @@ class HostDraft:
         return self.switch_binary or bool(self.files)
 
 
-class Operation(Protocol):
-    """One action with its typed arguments, as rendered for one host."""
+@dataclass
+class RunDraft:
+    """What the run compiler (load/runspec.py) gathers while it binds each step for each host; an
+    operation's `check_run` checks its step against it and records its share."""
 
+    host_names: frozenset[str]  # every inventory host and helper (a hook's delegate_to must be one)
+    release: ReleasePin | None = None  # the release the run's first stage_release step pins
+
+
+class RunRuleError(Exception):
+    """A step breaks a run-wide rule; the message is whole (the loader adds the step's file:line)."""
+
+
+class Operation(ABC):
+    """One action with its typed arguments, as rendered for one host.
+
+    `plan` is each action's own. The other methods are what the rest of the tool may ask of any
+    operation (the compiler, the planner, the probe, `--resume`); each default means "not this
+    action's concern", so nothing outside actions/ needs to know which action an operation is.
+    """
+
+    @abstractmethod
     def plan(self, ctx: PlanContext, draft: HostDraft) -> None:
         """Contribute to `draft` from `ctx.facts`; HostPlanError when the host cannot be planned."""
-        ...
+
+    def check_run(self, run: RunDraft, host: Host) -> None:
+        """Run-wide rules for this step as rendered for `host`, checked before any SSH; RunRuleError."""
+        return None  # most steps answer for their own host only
+
+    def gate_policy(self) -> GatePolicy | None:
+        """How a host is judged after its change, when this operation decides it (sync_gate)."""
+        return None
+
+    def installs(self) -> str | None:
+        """The release this operation switches the node's binary to (install_release): the planner
+        refuses a downgrade or an uncatalogued release before asking any operation."""
+        return None
+
+    @property
+    def hook_kind(self) -> str | None:
+        """The kind of an operator's hook step, "drain" or "return" (drain_node, return_node)."""
+        return None
+
+    def hook(self, host: Host, inventory: Inventory) -> Hook | None:
+        """The hook command for `host` and where it runs; None: no hook (or not a hook step)."""
+        return None
+
+    def reads(self, host: Host) -> str | None:
+        """The host's file this operation reads, named when it fails in a way the file logic did not
+        foresee; None: not a file's reader."""
+        return None
+
+    def probe_vars(self) -> Mapping[str, Any]:
+        """Host variables the facts probe reads (Action.probe_vars), as this step rendered them; a
+        value None: the step sets none, so the probe reads none."""
+        return {}
 
 
 @dataclass(frozen=True)
@@ -126,6 +178,9 @@ class Action:
     parse: Callable[[Mapping[str, Any]], Operation]  # raises ArgError
     # Fill in variables before the step is rendered (e.g. keys a pinned mapping may leave out).
     prepare_vars: Callable[[dict[str, Any]], None] | None = None
+    # Host variables the facts probe reads that this action's step owns: the probe reads them as the
+    # step renders them (Operation.probe_vars), never the inventory's raw value (workflow.probe_hosts).
+    probe_vars: frozenset[str] = frozenset()
 
     @property
     def name(self) -> str:
@@ -239,23 +294,44 @@ def parse_args(cls: type[Args], args: Mapping[str, Any]) -> Args:
     hints = get_type_hints(cls)
     values: dict[str, Any] = {}
     for f in fields(cls):  # type: ignore[arg-type]
-        default = f.default
-        if default is MISSING:
+        if f.default is MISSING:
             raise TypeError(f"{cls.__name__}.{f.name} needs a default (arg(...))")
         parser: Parser | None = f.metadata.get("parse")
-        kind = hints[f.name]
         if parser is not None:
-            values[f.name] = parser(args, f.name, default)
-        elif kind is bool:
-            values[f.name] = flag(args, f.name, default)
-        elif kind is int:
-            values[f.name] = whole(args, f.name, default, f.metadata.get("minimum", 0))
-        elif kind is float:
-            values[f.name] = number(args, f.name, default)
-        elif kind is str and "choices" in f.metadata:
-            values[f.name] = choice(args, f.name, f.metadata["choices"], default)
-        elif kind is str:
-            values[f.name] = text(args, f.name, default)
+            values[f.name] = parser(args, f.name, f.default)
         else:
-            raise TypeError(f"{cls.__name__}.{f.name}: no parser for {kind!r}; give arg(parse=...)")
+            values[f.name] = _parse_typed(cls, f, hints[f.name], args, f.default)
     return cls(**values)
+
+
+def _optional(kind: Any) -> Any:
+    """X for `X | None`, else None."""
+    if get_origin(kind) in (Union, types.UnionType):
+        rest = [k for k in get_args(kind) if k is not type(None)]
+        if len(rest) == 1 and len(get_args(kind)) == 2:
+            return rest[0]
+    return None
+
+
+def _parse_typed(cls: type[Any], f: Field[Any], kind: Any, args: Mapping[str, Any], default: Any) -> Any:
+    """One field by its type: bool, int (metadata `minimum`), float, str (metadata `choices`: a
+    vocabulary), an Enum (its values), or `X | None` (null or "" — a role's unset variable — is None)."""
+    inner = _optional(kind)
+    if inner is not None:
+        value = args.get(f.name, default)
+        if value is None or (isinstance(value, str) and value == ""):
+            return None
+        return _parse_typed(cls, f, inner, {f.name: value}, value)
+    if isinstance(kind, type) and issubclass(kind, Enum):
+        return kind(choice(args, f.name, [m.value for m in kind], kind(default).value))
+    if kind is bool:
+        return flag(args, f.name, default)
+    if kind is int:
+        return whole(args, f.name, default, f.metadata.get("minimum", 0))
+    if kind is float:
+        return number(args, f.name, default)
+    if kind is str and "choices" in f.metadata:
+        return choice(args, f.name, f.metadata["choices"], default)
+    if kind is str:
+        return text(args, f.name, default)
+    raise TypeError(f"{cls.__name__}.{f.name}: no parser for {kind!r}; give arg(parse=...)")

@@ -23,12 +23,12 @@ from orchestrator.actions.base import (
     FileChange,
     HostDraft,
     HostPlanError,
+    Operation,
     PlanContext,
     Slot,
-    choice,
-    flag,
-    spec,
-    whole,
+    arg,
+    args_spec,
+    parse_args,
 )
 from orchestrator.actions.files import base_sha256, refuse_undecodable
 from orchestrator.cardano.config import render_like
@@ -52,13 +52,42 @@ def own_peers(host: Host, inventory: Inventory) -> list[AccessPoint]:
     return [AccessPoint(h.peer_address, h.peer_port) for h in chosen]
 
 
+def _local_roots(args: Mapping[str, Any], key: str, default: tuple[RootGroup, ...]) -> tuple[RootGroup, ...]:
+    """extra_local_roots: groups in the P2P topology's own localRoots format (cardano/topology.py)."""
+    extra = args.get(key) or []
+    try:
+        return parse_local_roots(list(extra) if isinstance(extra, tuple) else extra)
+    except FileFormatError as e:
+        raise ArgError(e.message) from None
+
+
+def _access_points(args: Mapping[str, Any], key: str, default: tuple[AccessPoint, ...] | None,
+                   ) -> tuple[AccessPoint, ...] | None:  # fmt: skip
+    """bootstrap_peers as topology.json's bootstrapPeers reads them; null or "": the network's."""
+    value = args.get(key, default)
+    if value in (None, ""):
+        return None
+    try:
+        parsed = parse_topology({"bootstrapPeers": value, "localRoots": [], "publicRoots": []}, key)
+    except FileFormatError as e:
+        raise ArgError(f"{key}: {e.message}") from None
+    return tuple(AccessPoint(p.address, p.port) for p in parsed.bootstrap_peers or ())
+
+
 @dataclass(frozen=True)
-class ConvertTopology:
-    keep_manual_peers: bool = True
-    extra_local_roots: tuple[RootGroup, ...] = ()
-    bootstrap_peers: tuple[AccessPoint, ...] | None = None  # None: the network's
-    use_ledger_after_slot: int | None = None  # None: the network's
-    passive_topology: PassiveTopology = PassiveTopology.LEDGER  # read for passive nodes only
+class ConvertTopology(Operation):
+    """convert_topology's arguments, declared once (actions/base.py `arg`): the loader's spec, the
+    parser and the role's defaults (tests/unit/test_action_args.py) follow from these fields."""
+
+    keep_manual_peers: bool = arg(True, "keep peers the operator added by hand as their own localRoots group")
+    extra_local_roots: tuple[RootGroup, ...] = arg((), "more localRoots groups, in the P2P topology format",
+                                                   parse=_local_roots)
+    bootstrap_peers: tuple[AccessPoint, ...] | None = arg(None, "a relay's bootstrapPeers (None: the network's)",
+                                                          parse=_access_points)
+    use_ledger_after_slot: int | None = arg(None, "a relay's useLedgerAfterSlot, -1: never (None: the network's)",
+                                            minimum=-1)
+    passive_topology: PassiveTopology = arg(PassiveTopology.LEDGER, "a passive node's form: ledger (bootstrap and "
+                                            "ledger peers) or private (local roots only)")  # fmt: skip
 
     def network_for(self, host: Host) -> Network:
         net = network(host.network)
@@ -67,6 +96,9 @@ class ConvertTopology:
         if self.use_ledger_after_slot is not None:
             net = replace(net, use_ledger_after_slot=self.use_ledger_after_slot)
         return net
+
+    def reads(self, host: Host) -> str:
+        return host.layout.topology_path
 
     def plan(self, ctx: PlanContext, draft: HostDraft) -> None:
         host, facts, inventory = ctx.host, ctx.facts, ctx.inventory
@@ -111,37 +143,15 @@ class ConvertTopology:
             draft.unchanged.append(diff)
 
 
-def _access_points(value: Any, key: str) -> tuple[AccessPoint, ...]:
-    try:
-        parsed = parse_topology({"bootstrapPeers": value, "localRoots": [], "publicRoots": []}, key)
-    except FileFormatError as e:
-        raise ArgError(f"{key}: {e.message}") from None
-    return tuple(AccessPoint(p.address, p.port) for p in parsed.bootstrap_peers or ())
-
-
 def parse(args: Mapping[str, Any]) -> ConvertTopology:
-    extra = args.get("extra_local_roots") or []
-    try:
-        groups = parse_local_roots(list(extra) if isinstance(extra, tuple) else extra)
-    except FileFormatError as e:
-        raise ArgError(e.message) from None
-    bootstrap = args.get("bootstrap_peers")
-    slot = args.get("use_ledger_after_slot")
-    return ConvertTopology(
-        keep_manual_peers=flag(args, "keep_manual_peers", True),
-        extra_local_roots=groups,
-        bootstrap_peers=None if bootstrap in (None, "") else _access_points(bootstrap, "bootstrap_peers"),
-        use_ledger_after_slot=None if slot in (None, "") else whole(args, "use_ledger_after_slot", 0, minimum=-1),
-        passive_topology=PassiveTopology(choice(args, "passive_topology", [m.value for m in PassiveTopology], "ledger")),
-    )
+    return parse_args(ConvertTopology, args)
 
 
 ACTION = Action(
-    spec("convert_topology", [], ["keep_manual_peers", "extra_local_roots", "bootstrap_peers", "use_ledger_after_slot",
-                                  "passive_topology"],
-         doc="legacy → P2P topology for the host's role: own BP/relays as trustable localRoots; hand-picked peers "
-             "kept (keep_manual_peers), extra_local_roots added; bootstrapPeers/useLedgerAfterSlot from the network "
-             "unless given; passive_topology ledger|private: a passive node's form"),
+    args_spec(ConvertTopology, "convert_topology",
+              doc="legacy → P2P topology for the host's role: own BP/relays as trustable localRoots; hand-picked "
+                  "peers kept (keep_manual_peers), extra_local_roots added; bootstrapPeers/useLedgerAfterSlot from "
+                  "the network unless given; passive_topology ledger|private: a passive node's form"),
     Slot.FILES,
     parse,
 )  # fmt: skip

@@ -6,6 +6,8 @@ BACKEND/SERVER state drain`), and after its gate passes it should get work again
 The command runs on the host itself or, with `delegate_to`, on another inventory host (the
 balancer), with `timeout_seconds`. A failing drain leaves the host untouched and counts as a failed
 host. An empty command (the role's default) adds nothing.
+
+The arguments (drain_node's and return_node's alike) are declared once, in `HookArgs`.
 """
 
 from __future__ import annotations
@@ -19,37 +21,68 @@ from orchestrator.actions.base import (
     ArgError,
     HostDraft,
     HostPlanError,
+    Operation,
     PlanContext,
+    RunDraft,
+    RunRuleError,
     Slot,
+    arg,
+    args_spec,
     number,
-    spec,
-    text,
+    parse_args,
 )
 from orchestrator.model import Hook, Host, Inventory
+from orchestrator.patterns.suggest import did_you_mean
 
-DEFAULT_TIMEOUT_SECONDS = 120.0
+
+def _positive_seconds(args: Mapping[str, Any], key: str, default: float) -> float:
+    seconds = number(args, key, default)
+    if seconds <= 0:
+        raise ArgError(f"{key} must be more than 0, not {args.get(key)!r}")
+    return seconds
 
 
 @dataclass(frozen=True)
-class HookStep:
-    """drain_node's and return_node's typed arguments."""
+class HookArgs:
+    """drain_node's and return_node's arguments, declared once (actions/base.py `arg`)."""
+
+    command: str = arg("", "run with sh -c; empty (the role's default): no hook", required=True)
+    delegate_to: str = arg("", "the inventory host it runs on, e.g. the load balancer (empty: the host itself)")
+    timeout_seconds: float = arg(120.0, "killed after this many seconds (more than 0)", parse=_positive_seconds)
+
+
+@dataclass(frozen=True)
+class HookStep(Operation):
+    """A drain_node or return_node step as rendered for one host."""
 
     kind: str  # "drain" or "return"
-    command: str
-    delegate_to: str  # "": the host itself
-    timeout: float
+    args: HookArgs = HookArgs()
+
+    @property
+    def hook_kind(self) -> str:
+        return self.kind
 
     def hook(self, host: Host, inventory: Inventory) -> Hook | None:
         """The command for `host` and where it runs; None without a command."""
-        if not self.command:
+        if not self.args.command:
             return None
         on = host
-        if self.delegate_to:
+        if self.args.delegate_to:
             try:
-                on = inventory.host(self.delegate_to)
-            except KeyError:  # compile_run refuses this at the step's line first
-                raise HostPlanError(f"{self.kind} hook: delegate_to '{self.delegate_to}' is not an inventory host") from None
-        return Hook(self.kind, self.command, on, self.timeout)
+                on = inventory.host(self.args.delegate_to)
+            except KeyError:  # check_run refuses this at the step's line first
+                raise HostPlanError(f"{self.kind} hook: delegate_to '{self.args.delegate_to}' is not an inventory "
+                                    "host") from None  # fmt: skip
+        return Hook(self.kind, self.args.command, on, self.args.timeout_seconds)
+
+    def check_run(self, run: RunDraft, host: Host) -> None:
+        """A delegate_to that names no inventory host is refused before any SSH, with the closest name."""
+        delegate = self.args.delegate_to
+        if delegate and delegate not in run.host_names:
+            hint = did_you_mean(delegate, sorted(run.host_names))
+            tail = f" — did you mean '{hint}'?" if hint else ""
+            raise RunRuleError(f"{self.kind}_node: delegate_to '{delegate}' (for {host.name}) is not a host of the "
+                               f"inventory{tail}")  # fmt: skip
 
     def plan(self, ctx: PlanContext, draft: HostDraft) -> None:
         hook = self.hook(ctx.host, ctx.inventory)
@@ -59,17 +92,10 @@ class HookStep:
             draft.return_hook = hook
 
 
-def parse_hook(kind: str, args: Mapping[str, Any]) -> HookStep:
-    timeout = number(args, "timeout_seconds", DEFAULT_TIMEOUT_SECONDS)
-    if timeout <= 0:
-        raise ArgError(f"timeout_seconds must be more than 0, not {args.get('timeout_seconds')!r}")
-    return HookStep(kind, text(args, "command"), text(args, "delegate_to"), timeout)
-
-
 def hook_action(kind: str, doc: str) -> Action:
     """drain_node's or return_node's Action: same arguments, same slot, its own kind."""
-    return Action(spec(f"{kind}_node", ["command"], ["delegate_to", "timeout_seconds"], doc=doc), Slot.HOOKS,
-                  lambda args: parse_hook(kind, args))  # fmt: skip
+    return Action(args_spec(HookArgs, f"{kind}_node", doc=doc), Slot.HOOKS,
+                  lambda args: HookStep(kind, parse_args(HookArgs, args)))  # fmt: skip
 
 
 ACTION = hook_action("drain", "before the host is touched, run command (sh -c) on it or on delegate_to (an inventory "

@@ -1,4 +1,6 @@
-"""Helpers for the actions that rewrite a host's files."""
+"""Helpers for the actions that rewrite a host's files (migrate_config, convert_topology).
+
+Not an action: no `ACTION`, no arguments (the registry skips it)."""
 
 from __future__ import annotations
 

@@ -9,12 +9,37 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from orchestrator.actions.base import Action, ArgError, HostDraft, HostPlanError, PlanContext, Slot, spec, text
+from orchestrator.actions.base import (
+    Action,
+    ArgError,
+    HostDraft,
+    HostPlanError,
+    Operation,
+    PlanContext,
+    Slot,
+    arg,
+    args_spec,
+    parse_args,
+    text,
+)
+
+
+def _version(args: Mapping[str, Any], key: str, default: str) -> str:
+    version = text(args, key, default)
+    if not version:
+        raise ArgError(f"{key} must be a release version such as 8.9.0")
+    return version
 
 
 @dataclass(frozen=True)
-class InstallRelease:
-    version: str
+class InstallRelease(Operation):
+    """install_release's argument, declared once (actions/base.py `arg`)."""
+
+    version: str = arg("", "the release bin_dir points at afterwards (the role's node_release.version)",
+                       required=True, parse=_version)
+
+    def installs(self) -> str:
+        return self.version
 
     def plan(self, ctx: PlanContext, draft: HostDraft) -> None:
         draft.target_version = self.version
@@ -30,15 +55,12 @@ class InstallRelease:
 
 
 def parse(args: Mapping[str, Any]) -> InstallRelease:
-    version = text(args, "version")
-    if not version:
-        raise ArgError("version must be a release version such as 8.9.0")
-    return InstallRelease(version)
+    return parse_args(InstallRelease, args)
 
 
 ACTION = Action(
-    spec("install_release", ["version"], disruptive=True,
-         doc="switch bin_dir to a release on the host or staged by this run (takes effect at the restart)"),
+    args_spec(InstallRelease, "install_release", disruptive=True,
+              doc="switch bin_dir to a release on the host or staged by this run (takes effect at the restart)"),
     Slot.BINARY,
     parse,
 )  # fmt: skip

@@ -11,7 +11,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from orchestrator.actions.base import Action, FileChange, HostDraft, HostPlanError, PlanContext, Slot, flag, spec
+from orchestrator.actions.base import (
+    Action,
+    FileChange,
+    HostDraft,
+    HostPlanError,
+    Operation,
+    PlanContext,
+    Slot,
+    arg,
+    args_spec,
+    parse_args,
+)
 from orchestrator.actions.files import base_sha256, refuse_undecodable
 from orchestrator.cardano import releases
 from orchestrator.cardano.config import ConfigMigration, GenesisLookup, migrate_config, validate_config
@@ -21,6 +32,7 @@ from orchestrator.cardano.migrations import ChainMigration, migrate_config_to
 from orchestrator.cardano.node_rules import GenesisEra
 from orchestrator.cardano.releases import TARGET_VERSION
 from orchestrator.facts.model import HostFacts
+from orchestrator.model import Host
 
 
 def facts_genesis_lookup(facts: HostFacts) -> GenesisLookup:
@@ -39,8 +51,14 @@ def facts_genesis_lookup(facts: HostFacts) -> GenesisLookup:
 
 
 @dataclass(frozen=True)
-class MigrateConfig:
-    peer_sharing: bool | None = None  # None: keep the relay's own choice (block producers: always false)
+class MigrateConfig(Operation):
+    """migrate_config's argument, declared once (actions/base.py `arg`); null or "" is None."""
+
+    peer_sharing: bool | None = arg(None, "a relay's PeerSharing (None: keep its own choice; a block producer's "
+                                    "is always false)")  # fmt: skip
+
+    def reads(self, host: Host) -> str:
+        return host.layout.config_path
 
     def plan(self, ctx: PlanContext, draft: HostDraft) -> None:
         host, facts = ctx.host, ctx.facts
@@ -111,15 +129,13 @@ class MigrateConfig:
 
 
 def parse(args: Mapping[str, Any]) -> MigrateConfig:
-    if args.get("peer_sharing") in (None, ""):
-        return MigrateConfig()
-    return MigrateConfig(peer_sharing=flag(args, "peer_sharing", False))
+    return parse_args(MigrateConfig, args)
 
 
 ACTION = Action(
-    spec("migrate_config", [], ["peer_sharing"],
-         doc="rewrite config.json for 8.9.0 P2P (PeerSharing type, P2P flags, conway genesis + hash); "
-             "peer_sharing: true|false sets a relay's PeerSharing (a block producer's is always false)"),
+    args_spec(MigrateConfig, "migrate_config",
+              doc="rewrite config.json for 8.9.0 P2P (PeerSharing type, P2P flags, conway genesis + hash); "
+                  "peer_sharing: true|false sets a relay's PeerSharing (a block producer's is always false)"),
     Slot.FILES,
     parse,
 )  # fmt: skip

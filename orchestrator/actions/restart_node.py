@@ -24,6 +24,7 @@ from orchestrator.actions.base import (
     ArgError,
     HostDraft,
     HostPlanError,
+    Operation,
     PlanContext,
     Slot,
     arg,
@@ -95,7 +96,7 @@ _ARGS = RestartNodeArgs()
 
 
 @dataclass(frozen=True)
-class RestartNode:
+class RestartNode(Operation):
     mode: str = _ARGS.mode
     window: WindowSettings = WindowSettings()  # a producer's restart window (spec/window.py)
     schedule: Schedule | None = None  # leader_schedule, as rendered for this host
@@ -104,6 +105,10 @@ class RestartNode:
     def schedule_setting(self) -> dict[str, str] | None:
         """The `leader_schedule` mapping the facts record reads (None: not configured)."""
         return None if self.schedule is None else dict(self.schedule)
+
+    def probe_vars(self) -> Mapping[str, Any]:
+        """The probe reads the producer's schedule where this step says it is kept (None: nowhere)."""
+        return {"leader_schedule": self.schedule_setting}
 
     def plan(self, ctx: PlanContext, draft: HostDraft) -> None:
         self.decide(ctx, draft)
@@ -168,4 +173,5 @@ ACTION = Action(
                   "kes_refuse_restart_periods KES periods left"),
     Slot.APPLY,
     parse,
+    probe_vars=frozenset({"leader_schedule"}),
 )  # fmt: skip

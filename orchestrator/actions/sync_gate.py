@@ -18,6 +18,7 @@ from typing import Any
 from orchestrator.actions.base import (
     Action,
     HostDraft,
+    Operation,
     PlanContext,
     Slot,
     arg,
@@ -62,11 +63,14 @@ class SyncGateArgs:
 
 
 @dataclass(frozen=True)
-class SyncGate:
+class SyncGate(Operation):
     policy: GatePolicy
 
     def plan(self, ctx: PlanContext, draft: HostDraft) -> None:
         draft.gate = self.policy
+
+    def gate_policy(self) -> GatePolicy:
+        return self.policy
 
 
 def parse(args: Mapping[str, Any]) -> SyncGate:

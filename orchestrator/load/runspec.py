@@ -3,8 +3,10 @@
 The playbook says *which* built-in actions run, on which hosts, in which batches; this module
 renders each step's arguments per host (with the documented variable precedence) and lets the
 step's action (orchestrator/actions/) parse them into a typed operation: each host gets its
-program. Run-wide rules live here: one release per run, pinned by sha256 unless allowed, and the
-batches of each stage. Anything wrong is a PlaybookError naming the step's file and line.
+program. Run-wide rules live here (the release pinned by sha256 unless allowed, and catalogued; the
+batches of each stage) or, where they are a step's own, in its action (Operation.check_run: one
+release per run, a hook's delegate_to an inventory host). Anything wrong is a PlaybookError naming
+the step's file and line.
 """
 
 from __future__ import annotations
@@ -14,11 +16,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from orchestrator.actions.base import Action, ArgError
-from orchestrator.actions.drain_node import HookStep
+from orchestrator.actions.base import Action, ArgError, RunDraft, RunRuleError
 from orchestrator.actions.registry import ACTIONS
-from orchestrator.actions.stage_release import StageRelease
-from orchestrator.actions.sync_gate import SyncGate
 from orchestrator.cardano.targets import UnknownRelease, known_versions, provisional_note, require_known
 from orchestrator.load.inventory import did_you_mean, limited
 from orchestrator.load.playbook import PlaybookError, render_step, serial_batches, step_vars
@@ -84,14 +83,13 @@ def compile_run(
     actions: Mapping[str, Action] = ACTIONS,
 ) -> RunSpec:
     """Render every step for every host it applies to, as each host's program of typed operations."""
-    release: ReleasePin | None = None
     release_step: Step | None = None
     programs: dict[str, list[PlannedStep]] = {}
     gate: GatePolicy | None = None
     stages: list[RolloutStage] = []
     # a deprecated setting's name is read as its new one, and said at every run and plan
     warnings: list[str] = [*(w for w in inventory.warnings if " is deprecated: it is now " in w), *playbook.warnings]
-    names = {h.name for h in (*inventory.hosts, *inventory.helpers)}
+    run = RunDraft(frozenset(h.name for h in (*inventory.hosts, *inventory.helpers)))
     in_limit = limited(inventory, limit)  # a --limit that keeps no host is an error, as in every command
     for stage in playbook.stages:
         hosts = _stage_hosts(stage, inventory, in_limit, playbook)
@@ -101,21 +99,13 @@ def compile_run(
                     planned = _bind(step, step_vars(playbook, stage, role, host, extra_vars), actions)
                     programs.setdefault(host.name, []).append(planned)
                     op = planned.operation
-                    if isinstance(op, HookStep) and op.delegate_to and op.delegate_to not in names:
-                        hint = did_you_mean(op.delegate_to, sorted(names))
-                        tail = f" — did you mean '{hint}'?" if hint else ""
-                        raise PlaybookError(step.path, step.line, step.column,
-                                            f"{step.action}: delegate_to '{op.delegate_to}' (for {host.name}) is not "
-                                            f"a host of the inventory{tail}")  # fmt: skip
-                    if isinstance(op, StageRelease):
-                        if release is not None and op.pin != release:
-                            raise PlaybookError(step.path, step.line, step.column,
-                                                f"{host.name} pins release {op.pin} but others pin {release}; "
-                                                "one run installs one release")  # fmt: skip
-                        if release is None:
-                            release, release_step = op.pin, step
-                    elif isinstance(op, SyncGate) and gate is None:
-                        gate = op.policy
+                    try:  # run-wide rules are the action's own (Operation.check_run)
+                        op.check_run(run, host)
+                    except RunRuleError as exc:
+                        raise PlaybookError(step.path, step.line, step.column, str(exc)) from None
+                    if run.release is not None and release_step is None:
+                        release_step = step  # the step that pinned it: the release's errors point at it
+                    gate = gate or op.gate_policy()  # the run's gate: its first sync_gate step's
         if stage.parallel:
             continue  # staging only: it runs on every host at once before the first batch
         batches = tuple(tuple(h.name for h in b) for b in serial_batches(hosts, stage.serial))
@@ -129,6 +119,7 @@ def compile_run(
             floors.append((floor.group, floor.count, members))
         stages.append(RolloutStage(stage.name, batches, stage.max_fail_percentage, stage.min_healthy_relays,
                                    any(h.role is Role.BLOCK_PRODUCER for h in hosts), tuple(floors)))  # fmt: skip
+    release = run.release
     if release is not None:
         assert release_step is not None
         try:  # a release the catalogue does not know is never guessed at

@@ -37,10 +37,7 @@ from orchestrator.spec.gate import GatePolicy
 def return_hook_for(programs: Mapping[str, Sequence[Any]], host: Host, inventory: Inventory) -> Hook | None:
     """The host's return hook as its playbook program runs it (return_node step + inventory's
     return_command / return_delegate_to), or None: what `--resume` and `cardano-fleet return` run."""
-    from orchestrator.actions.drain_node import HookStep
-
-    step = next((p.operation for p in programs.get(host.name, ())
-                 if isinstance(p.operation, HookStep) and p.operation.kind == "return"), None)  # fmt: skip
+    step = next((p.operation for p in programs.get(host.name, ()) if p.operation.hook_kind == "return"), None)
     return step.hook(host, inventory) if step is not None else None
 
 
@@ -53,10 +50,8 @@ def unfinished_hosts(events: Sequence[Event]) -> dict[str, Event]:
 def gate_for(programs: Mapping[str, Sequence[Any]], host: Host, default: GatePolicy) -> GatePolicy:
     """The host's own gate as a fresh run plans it (its program's sync_gate step, the last one
     winning as in plan.py), else the run's `default`."""
-    from orchestrator.actions.sync_gate import SyncGate
-
-    steps = [p.operation for p in programs.get(host.name, ()) if isinstance(p.operation, SyncGate)]
-    return steps[-1].policy if steps else default
+    policies = [p.operation.gate_policy() for p in programs.get(host.name, ())]
+    return next((policy for policy in reversed(policies) if policy is not None), default)
 
 
 class Resumed(Enum):
