@@ -36,8 +36,10 @@ from orchestrator.spec.gate import GatePolicy
 
 def return_hook_for(programs: Mapping[str, Sequence[Any]], host: Host, inventory: Inventory) -> Hook | None:
     """The host's return hook as its playbook program runs it (return_node step + inventory's
-    return_command / return_delegate_to), or None: what `--resume` and `cardano-fleet return` run."""
-    step = next((p.operation for p in programs.get(host.name, ()) if p.operation.hook_kind == "return"), None)
+    return_command / return_delegate_to), or None: what `--resume` and `cardano-fleet return` run.
+    The last return step wins, as in the planner (each step sets the host's hook in turn)."""
+    steps = [p.operation for p in programs.get(host.name, ()) if p.operation.hook_kind == "return"]
+    step = steps[-1] if steps else None
     return step.hook(host, inventory) if step is not None else None
 
 

@@ -164,3 +164,15 @@ def test_the_check_finds_a_special_case(tmp_path: Path) -> None:
     (tmp_path / "actions" / "x.py").write_text("isinstance(op, SyncGate)\n")  # inside actions/: its own business
     (tmp_path / "plan.py").write_text("if isinstance(op, (base.HookStep, int)):\n    pass\n")
     assert special_cases(tmp_path, {"SyncGate", "HookStep"}) == ["plan.py:1"]
+
+
+def test_resume_runs_the_same_return_hook_as_the_planner_the_last_step_winning(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from orchestrator.actions.drain_node import HookArgs, HookStep
+
+    inventory = load_inventory(write_inventory(tmp_path))
+    relay1 = inventory.host("relay1")
+    steps = [SimpleNamespace(operation=HookStep("return", HookArgs(command=c, delegate_to="lb1"))) for c in ("a", "b")]
+    hook = return_hook_for({"relay1": steps}, relay1, inventory)
+    assert hook is not None and hook.command == "b"  # the planner: each step sets the host's hook in turn
