@@ -96,6 +96,7 @@ class HostFacts:
     hot_peer_addresses: tuple[str, ...] = ()
     disk: DiskUsage | None = None
     disk_free_bytes: int | None = None
+    ledger_bytes: int | None = None  # size of db/ledger/ (du -sk); 0: no such directory; None: not read
     releases: tuple[str, ...] = ()
     key_files_stat: tuple[KeyFileStat, ...] = ()
     startup_source: str | None = None  # "journal:<unit>" or "file:<path>": where the node's log was read

@@ -379,6 +379,37 @@ class DiskSection(FactSection):
 
 
 @register
+class LedgerSection(FactSection):
+    """The size of the node's `db/ledger/` (its ledger snapshots), with `du -sk`: what a backup of
+    it before a crossing of a snapshot boundary costs (cardano/crossing.py; boundaries doc §f "Back
+    up … db/ledger/ (check disk first)"). du stats the files, never opens them. A db path under the
+    keys dir (a layout mistake) is refused unread on a block producer, on the host too once both are
+    resolved; a relay holds no pool keys (its probe never names the keys dir)."""
+
+    name = "ledger"
+
+    def command(self, host: Host) -> str:
+        ledger = posixpath.join(host.layout.db_path, "ledger")
+        refused = q(f"refused: {ledger} is under the keys dir {host.layout.keys_dir}")
+        if _under(ledger, host.layout.keys_dir):
+            return f"echo {refused}; exit 3"
+        measure = 'if [ -d "$d" ]; then du -sk -- "$d"; else echo absent; fi'
+        if not host.is_producer:  # no pool keys on it: a relay's probe never names the keys dir
+            return f"d={q(ledger)}; {measure}"
+        return (f"k=$(realpath -m -- {q(host.layout.keys_dir)}); d=$(realpath -m -- {q(ledger)}); "
+                f'case "$d/" in "$k"/*) echo {refused}; exit 3;; esac; {measure}')  # fmt: skip
+
+    def parse(self, out: Output) -> Parsed:
+        body = out.body.strip()
+        if body == "absent":  # no snapshot yet (a fresh node): nothing to back up
+            return Parsed.of(ledger_bytes=0)
+        m = re.match(r"(\d+)\s", body + "\n")
+        if m is None:
+            return Parsed.error(self.name, f"du printed no size: {last_line(body, 'no output')}")
+        return Parsed.of(ledger_bytes=int(m.group(1)) * 1024)
+
+
+@register
 class ReleasesSection(FactSection):
     name = "releases"
 

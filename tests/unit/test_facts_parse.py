@@ -24,6 +24,7 @@ from orchestrator.facts.probe import (
     parse_probe,
     split_sections,
 )
+from orchestrator.facts.record import REGISTRY, Output
 from orchestrator.facts.script import script_sections
 from orchestrator.model import Host, Role
 from orchestrator.report.facts_json import facts_to_json
@@ -86,6 +87,7 @@ HEALTHY: dict[str, tuple[str, int | None]] = {
         "Filesystem     1024-blocks     Used Available Capacity Mounted on\n/dev/vda 1000 400 600 40% /",
         0,
     ),
+    "ledger": ("5242880\t/opt/cardano/cnode/db/ledger", 0),
     "releases": ("8.9.0\n8.7.3", 0),
     # what the probe ships from the node's journal: real lines (a 2022 testnet node's start)
     "startup": (
@@ -152,6 +154,7 @@ def test_healthy_relay() -> None:
     assert f.hot_peers == 3
     assert f.hot_peer_addresses == ("198.18.0.101",)
     assert f.disk_free_bytes == 600 * 1024
+    assert f.ledger_bytes == 5 * 1024**3  # du -sk: KiB
     assert f.releases == ("8.7.3", "8.9.0")
     assert f.key_files_stat == ()  # a relay has no keys section
     # mainnet expected slot at 1700000000 = 4492800 + 103940909 = 108433709
@@ -231,6 +234,7 @@ def test_garbled_section_bodies() -> None:
         topology=("stat=what\nsha256=" + "c" * 64 + "\nb64=" + b64("{not json"), 0),
         tip=("{truncated", 0),
         disk=("df: /opt/cardano/cnode/db: Permission denied", 0),
+        ledger=("du: cannot read directory '/opt/cardano/cnode/db/ledger': Permission denied", 0),
         genesis=("conway\t/x/conway.json\t-\t-\nnonsense line\nalien\t/a\t" + SHA_A + "\t" + SHA_B, 0),
         metrics=("<html>not metrics</html>", 0),
     )
@@ -241,6 +245,7 @@ def test_garbled_section_bodies() -> None:
     assert f.topology is None and "incomplete" in f.probe_errors["topology"]
     assert f.tip is None and f.tip_error is not None and "JSON" in f.tip_error
     assert "disk" in f.probe_errors and f.disk_free_bytes is None
+    assert "du printed no size" in f.probe_errors["ledger"] and f.ledger_bytes is None
     assert f.genesis == {"conway": GenesisFile("/x/conway.json", None, None)}
     assert "genesis.conway" in f.probe_errors
     assert "no samples" in f.probe_errors["metrics"]
@@ -412,3 +417,33 @@ def test_a_held_run_lock_is_read() -> None:
     held = parse_probe(RELAY, probe(HEALTHY, run_lock=("holder=20261205T101500Z-ab12", 0)))
     assert held.run_lock == "20261205T101500Z-ab12"
     assert parse_probe(RELAY, probe(HEALTHY)).run_lock is None
+
+
+def test_ledger_size_absent_is_nothing_to_back_up_and_the_keys_dir_is_never_touched() -> None:
+    assert parse_probe(RELAY, probe(HEALTHY, ledger=("absent", 0))).ledger_bytes == 0
+    record = REGISTRY["ledger"]
+    command = record.command(BP)
+    assert "du -sk" in command and "/opt/cardano/db/ledger" in command and "realpath" in command
+    inside = replace(BP, layout=replace(BP.layout, db_path=BP.layout.keys_dir + "/db"))
+    refused = record.command(inside)
+    assert "du" not in refused and "refused" in refused and refused.endswith("exit 3")
+
+
+def test_the_ledger_section_measures_a_real_directory_with_du(tmp_path: Path) -> None:
+    """The command itself, run by sh on a real tree: du's KiB become bytes; keys stay untouched."""
+    ledger = tmp_path / "db" / "ledger" / "183000000"
+    ledger.mkdir(parents=True)
+    (ledger / "state").write_bytes(os.urandom(256 * 1024))
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    host = replace(BP, layout=replace(BP.layout, db_path=str(tmp_path / "db"), keys_dir=str(keys)))
+    record = REGISTRY["ledger"]
+    proc = subprocess.run(["sh", "-c", record.command(host)], capture_output=True, text=True, timeout=30)
+    size = record.parse(Output(host, proc.stdout, proc.returncode)).fields["ledger_bytes"]
+    assert 256 * 1024 <= size < 1024 * 1024
+    link = tmp_path / "db2"  # a db path that resolves into the keys dir is refused on the host
+    link.symlink_to(keys)
+    (keys / "ledger").mkdir()
+    sneaky = replace(host, layout=replace(host.layout, db_path=str(link)))
+    proc = subprocess.run(["sh", "-c", record.command(sneaky)], capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 3 and "refused" in proc.stdout
