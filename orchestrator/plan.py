@@ -24,6 +24,7 @@ from orchestrator.actions.migrate_config import MigrateConfig
 from orchestrator.actions.restart_node import RestartNode, p2p_enabled
 from orchestrator.actions.stage_release import StageRelease
 from orchestrator.actions.sync_gate import SyncGate
+from orchestrator.cardano.crossing import Crossing, Replay, cross
 from orchestrator.cardano.diffs import FileDiff
 from orchestrator.cardano.errors import FileFormatError
 from orchestrator.cardano.targets import Standing, standing
@@ -34,7 +35,7 @@ from orchestrator.spec.gate import GatePolicy
 from orchestrator.spec.window import LeaderGuard
 
 __all__ = ["FileChange", "HostPlan", "Plan", "PlannedStep", "ReleasePin", "default_program", "make_plan",
-           "live_state", "own_peers", "plan_host"]  # fmt: skip
+           "host_crossing", "live_state", "own_peers", "plan_host"]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,8 @@ class HostPlan:
     return_hook: Hook | None = None  # run after its gate passed, or after its rollback is back in sync
     clock_skew: float | None = None  # seconds its clock is ahead of the control machine's (facts/clock.py)
     live_state: str | None = None  # why it is not steady ("stopped", "failed", "starting", "locked by RUN"); see live_state()
+    # What the binary switch costs (cardano/crossing.py): hops, replay, downtime, disk; None: no switch
+    crossing: Crossing | None = None
 
     @property
     def refusal(self) -> str | None:
@@ -84,10 +87,20 @@ class HostPlan:
     @property
     def expected_downtime(self) -> float | None:
         """Seconds the node will not serve: a restart costs what its last start took (None when
-        unknown); a reload (SIGHUP) or no action costs nothing."""
+        unknown), one that replays its ledger what the crossing estimates (cardano/crossing.py: the
+        upper end of the reported range; None when no source reports one); a reload (SIGHUP) or no
+        action costs nothing."""
         if not self.changed or self.action != PlanAction.RESTART:
             return 0.0
+        if self.replays:
+            assert self.crossing is not None
+            return self.crossing.downtime.seconds
         return self.last_start_seconds
+
+    @property
+    def replays(self) -> bool:
+        """The restart replays the ledger (from genesis, or from a converted snapshot)."""
+        return self.crossing is not None and self.crossing.replay not in (None, Replay.NONE)
 
     @property
     def changed(self) -> bool:
@@ -116,6 +129,11 @@ class Plan:
 
     def host(self, name: str) -> HostPlan:
         return next(h for h in self.hosts if h.host.name == name)
+
+    @property
+    def estimated(self) -> bool:
+        """Some pending host's downtime is a replay estimate, not its own measured start."""
+        return any(h.replays for h in self.pending)
 
     @property
     def expected_duration(self) -> float | None:
@@ -147,9 +165,16 @@ def default_program(release: ReleasePin | None, host: Host | None = None) -> tup
     return tuple(steps)
 
 
-def _refused(host: Host, facts: HostFacts, target: str | None, error: str, live: str | None = None) -> HostPlan:
+def _refused(host: Host, facts: HostFacts, target: str | None, error: str, live: str | None = None,
+             crossing: Crossing | None = None) -> HostPlan:  # fmt: skip
     return HostPlan(host, facts.node_version if facts.reachable else None, target, False, False, (), (),
-                    PlanAction.NONE, (), error=error, live_state=live)  # fmt: skip
+                    PlanAction.NONE, (), error=error, live_state=live, crossing=crossing)  # fmt: skip
+
+
+def host_crossing(host: Host, facts: HostFacts, target: str) -> Crossing:
+    """What switching this host's binary to `target` costs, from its facts (cardano/crossing.py)."""
+    return cross(facts.node_version, target, network=host.network, last_start_seconds=facts.last_start_seconds,
+                 free_bytes=facts.disk_free_bytes, ledger_bytes=facts.ledger_bytes)  # fmt: skip
 
 
 # systemd's ActiveState words (systemctl(1), org.freedesktop.systemd1(5)) for a node that is not
@@ -255,6 +280,11 @@ def plan_host(
         why = skew_refusal(skew, (draft.gate or GatePolicy()).max_clock_skew)
         if why is not None:  # its gate would measure every lag against the wrong slot
             return _refused(host, facts, draft.target_version, why)
+    crossing = host_crossing(host, facts, draft.target_version) if draft.switch_binary and draft.target_version else None
+    if crossing is not None:  # a crossing it cannot make, or has no room for, keeps the host unchanged
+        why = crossing.refusal or crossing.disk.shortfall
+        if why is not None:
+            return _refused(host, facts, draft.target_version, why, crossing=crossing)
     reasons = list(draft.reasons)
     if program is not None and action is not PlanAction.NONE:
         reasons.extend(_hooks_not_run(host, steps))
@@ -264,7 +294,7 @@ def plan_host(
     after_text = facts.config_text if new_config is None else new_config.decode("utf-8", "replace")
     return HostPlan(host, facts.node_version, draft.target_version, draft.stage_release, draft.switch_binary,
                     tuple(draft.files), tuple(draft.unchanged), action, tuple(reasons), gate=draft.gate,
-                    leader=draft.leader, drain=draft.drain, return_hook=draft.return_hook,
+                    leader=draft.leader, drain=draft.drain, return_hook=draft.return_hook, crossing=crossing,
                     p2p_before=p2p_enabled(facts.config_text, facts.node_version),
                     p2p_after=p2p_enabled(after_text, draft.version_after))  # fmt: skip
 

@@ -91,6 +91,8 @@ class DiskHeadroom:
     @property
     def enough(self) -> bool | None:
         """Whether the free space covers the need; None when either is unknown."""
+        if self.needed_bytes == 0:
+            return True
         if self.needed_bytes is None or self.free_bytes is None:
             return None
         return self.free_bytes >= self.needed_bytes
@@ -190,7 +192,7 @@ def _own_start(last_start_seconds: float | None) -> Downtime:
 def _disk(ledger: LedgerCrossing, free_bytes: int | None, ledger_bytes: int | None) -> DiskHeadroom:
     if ledger is LedgerCrossing.NONE:
         return DiskHeadroom(0, free_bytes, ledger_bytes, "the snapshot format does not change: no ledger backup")
-    basis = "a copy of db/ledger kept for a rollback that must not replay from genesis"
+    basis = "room for a copy of db/ledger, the backup a rollback needs not to replay from genesis"
     if ledger_bytes is None:
         return DiskHeadroom(None, free_bytes, None, f"{basis}; its size was not read")
     return DiskHeadroom(ledger_bytes, free_bytes, ledger_bytes, basis)
@@ -247,7 +249,8 @@ def cross(
     if ledger is LedgerCrossing.NONE:
         why = (f"{target} reads {source}'s ledger snapshots (same format, {record.ledger_snapshot_format.name})"
                if hops else "same release")
-        return Crossing(source, target, hops, ledger, Replay.NONE, why, rollback="a rollback keeps the snapshots too",
+        return Crossing(source, target, hops, ledger, Replay.NONE, why,
+                        rollback=f"a rollback to {source} reads the same snapshots",
                         downtime=_own_start(last_start_seconds), disk=disk)  # fmt: skip
     worst = next(h for h in hops if h.ledger is ledger)
     rollback = (f"a rollback to {source} replays from genesis as well ({source} cannot read {target}'s snapshots) "

@@ -12,8 +12,9 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
+from orchestrator.cardano.crossing import Crossing, Replay, downtime_text, gib
 from orchestrator.model import HostStatus, Phase, PlanAction
-from orchestrator.plan import Plan
+from orchestrator.plan import HostPlan, Plan
 from orchestrator.report.terminal import keep_headers, make_console, utc_stamp
 from orchestrator.roll.engine import RolloutResult
 from orchestrator.roll.events import (
@@ -57,8 +58,37 @@ def plan_table(plan: Plan) -> Table:
         style = {PlanAction.RESTART: "yellow", PlanAction.RELOAD: "green"}.get(hp.action, "dim")
         action = Text("refused (KES)", "bold yellow") if hp.refusal else Text(hp.action, style)
         table.add_row(str(hp.batch or "-"), hp.host.name, hp.host.role.value, version, files, action,
-                      _downtime_text(hp.expected_downtime, hp.last_start_seconds))  # fmt: skip
+                      _host_downtime(hp))  # fmt: skip
     return keep_headers(table)
+
+
+def _host_downtime(hp: HostPlan) -> str:
+    """The downtime cell: a replay's estimate with its kind ("est. 8-10 h, replay from genesis"),
+    else the host's own last start."""
+    if hp.replays and hp.changed and hp.action == PlanAction.RESTART:
+        assert hp.crossing is not None and hp.crossing.replay is not None
+        return f"{downtime_text(hp.crossing.downtime)}, {hp.crossing.replay.value}"
+    return _downtime_text(hp.expected_downtime, hp.last_start_seconds)
+
+
+def crossing_lines(c: Crossing) -> list[str]:
+    """What the plan says under a host about its crossing: the ledger, the rollback, the estimate's
+    basis and the disk. One line when nothing replays."""
+    if c.refusal is not None:
+        return []  # the host's error line says it
+    if c.replay is None:
+        return [f"ledger: {c.why}"]
+    if c.replay is Replay.NONE:
+        return [f"ledger: no replay ({c.why})"]
+    lines = [f"ledger: {c.replay.value} — {c.why}", c.rollback,
+             f"expected downtime {downtime_text(c.downtime)}: {c.downtime.basis}"]  # fmt: skip
+    disk = c.disk
+    if disk.needed_bytes is None or disk.free_bytes is None:
+        free = "unknown" if disk.free_bytes is None else gib(disk.free_bytes)
+        lines.append(f"disk: headroom unknown ({disk.basis}; free {free})")
+    else:
+        lines.append(f"disk: {gib(disk.needed_bytes)} needed ({disk.basis}), {gib(disk.free_bytes)} free")
+    return lines
 
 
 def _downtime_text(expected: float | None, last_start: float | None) -> str:
@@ -77,9 +107,11 @@ def print_plan(console: Console, plan: Plan, diff: bool = False) -> None:
     console.print(plan_table(plan), crop=False)
     if plan.pending:
         total = plan.expected_duration
+        basis = "host's last start" + (", or its ledger replay's estimate" if plan.estimated else "")
+        figure = "unknown" if total is None else ("est. " if plan.estimated else "~") + fmt_duration(total)
         console.print(
             "Expected restart time of the rollout (batches one after another, each as long as its slowest "
-            f"host's last start): {'unknown' if total is None else '~' + fmt_duration(total)}", highlight=False,
+            f"{basis}): {figure}", highlight=False,
         )  # fmt: skip
     now = time.time()
     for hp in plan.hosts:
@@ -87,12 +119,13 @@ def print_plan(console: Console, plan: Plan, diff: bool = False) -> None:
             console.print(Text.assemble((f"{hp.host.name}: ", "bold"), (hp.error, "red")))
             continue
         leader = hp.leader.summary(now) if hp.leader is not None and hp.changed else None
-        if not hp.reasons and leader is None and not hp.refusal:  # no empty "relay1:" heading
+        crossing = crossing_lines(hp.crossing) if hp.crossing is not None and hp.changed else []
+        if not hp.reasons and leader is None and not hp.refusal and not crossing:  # no empty "relay1:" heading
             continue
         console.print(Text(f"{hp.host.name}:", "bold"))
         if hp.refusal:  # first: the run will not apply what the reasons below describe
             console.print(Text(f"  - {hp.refusal}", "bold yellow"), highlight=False, soft_wrap=True)
-        for reason in hp.reasons:  # prose: a log viewer or terminal wraps it, never a hard break mid-sentence
+        for reason in [*hp.reasons, *crossing]:  # prose: a log viewer or terminal wraps it, never a hard break mid-sentence
             console.print(f"  - {reason}", markup=False, highlight=False, soft_wrap=True)
         if leader is not None:
             console.print(f"  - restart window: {leader}", markup=False, highlight=False, soft_wrap=True)

@@ -8,6 +8,7 @@ from dataclasses import asdict
 from typing import Any
 
 from orchestrator.actions.sync_gate import SyncGateArgs
+from orchestrator.cardano.crossing import Crossing
 from orchestrator.load.secrets import redact
 from orchestrator.plan import Plan
 
@@ -37,9 +38,29 @@ def plan_as_json(plan: Plan, now: float | None = None) -> dict[str, Any]:
                 "hooks": [{"kind": k.kind, "on": k.on.name, "command": k.command, "timeout_seconds": k.timeout}
                           for k in (hp.drain, hp.return_hook) if k is not None and hp.changed],
                 "clock_skew_seconds": None if hp.clock_skew is None else round(hp.clock_skew, 1),
+                "crossing": None if hp.crossing is None else crossing_as_json(hp.crossing),
             }
             for hp in plan.hosts
         ],
+    }  # fmt: skip
+
+
+def crossing_as_json(c: Crossing) -> dict[str, Any]:
+    """A host's crossing (cardano/crossing.py): the catalogue's hops, what the node does with its
+    ledger (`ledger`: none|convert|replay per the catalogue; `replay`: none|from_snapshot|from_genesis
+    for this run), the downtime with its basis (`estimate`: not this host's own measurement), and
+    the disk the rollback's ledger backup needs against the free space (bytes; null: unknown)."""
+    d, disk = c.downtime, c.disk
+    return {
+        "source": c.source, "target": c.target, "hops": [str(h) for h in c.hops], "refused": c.refusal,
+        "ledger": None if c.ledger is None else c.ledger.name.lower(),
+        "replay": None if c.replay is None else c.replay.name.lower(), "why": c.why,
+        "converter": None if c.converter is None else {"release": c.converter.version, "syntax": c.converter.converter},
+        "rollback": c.rollback or None,
+        "expected_downtime_seconds": d.seconds, "expected_downtime_low_seconds": d.low_seconds,
+        "expected_downtime_basis": d.basis, "estimate": d.estimate,
+        "disk": {"needed_bytes": disk.needed_bytes, "free_bytes": disk.free_bytes, "ledger_bytes": disk.ledger_bytes,
+                 "enough": disk.enough, "basis": disk.basis},
     }  # fmt: skip
 
 
