@@ -79,6 +79,7 @@ def test_facts_of_every_host_in_one_round_trip(lab: Any, inventory: Inventory) -
         lag = f.slot_lag(now)
         assert lag is not None and sync_state(lag) in ("in-sync", "behind", "out-of-sync")
         assert f.disk_free_bytes is not None and f.disk_free_bytes > 0
+        assert f.ledger_bytes is not None and f.ledger_bytes >= 0  # du -sk of db/ledger (0: none yet)
         assert f.hot_peer_addresses, "a running lab node has peers"
         if h.is_producer:
             # a BP talks to its own relays only
@@ -86,6 +87,22 @@ def test_facts_of_every_host_in_one_round_trip(lab: Any, inventory: Inventory) -
             assert f.key_files_stat and all(k.mode & 0o077 == 0 for k in f.key_files_stat if k.kind == "f")
         else:
             assert f.key_files_stat == ()
+
+
+def test_the_ledger_size_is_du_of_db_ledger_on_the_host(lab: Any, inventory: Inventory) -> None:
+    """The `ledger` section over real SSH and sudo: a 2 MiB snapshot file appears in ledger_bytes."""
+    relay = inventory.relays[0]
+    ledger = f"{relay.layout.db_path}/ledger"
+    with Fleet([relay]) as fleet:
+        before = gather_facts(fleet, [relay])[relay.name].ledger_bytes
+        created = lab.exec(relay.name, f"test -e {ledger} || echo new; mkdir -p {ledger}/9999 && "
+                                       f"head -c 2097152 /dev/urandom > {ledger}/9999/state").stdout  # fmt: skip
+        try:
+            after = gather_facts(fleet, [relay])[relay.name].ledger_bytes
+        finally:
+            lab.exec(relay.name, f"rm -r {ledger}" if "new" in created else f"rm -r {ledger}/9999")
+    assert before is not None and after is not None
+    assert after - before >= 2 * 1024 * 1024
 
 
 def test_probe_never_reads_pool_keys(lab: Any, inventory: Inventory) -> None:

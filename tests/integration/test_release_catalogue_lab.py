@@ -60,3 +60,8 @@ def test_upgrade_node_plans_the_inventorys_pinned_release(lab: Any, capsys: Any)
         assert host["error"] is None, host
         assert (host["current_version"], host["target_version"]) == (releases.FROM_VERSION, target)
         assert f"binary {releases.FROM_VERSION} → {target}" in host["reasons"]
+        # the crossing from the host's own facts: a binary swap in one snapshot format, no backup needed
+        crossing = host["crossing"]
+        assert crossing["hops"] == [f"{releases.FROM_VERSION} -> {target}"] and crossing["replay"] == "none"
+        assert crossing["disk"]["needed_bytes"] == 0 and crossing["disk"]["free_bytes"] > 0
+        assert crossing["disk"]["ledger_bytes"] is not None and crossing["disk"]["enough"] is True
