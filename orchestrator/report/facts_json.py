@@ -62,6 +62,7 @@ def facts_to_json(facts: HostFacts, unix_now: float | None = None) -> dict[str, 
         "hot_peers": facts.hot_peers,
         "hot_peer_addresses": list(facts.hot_peer_addresses),
         "disk_free_bytes": facts.disk_free_bytes,
+        "ledger_bytes": facts.ledger_bytes,  # du -sk of db/ledger: what a ledger backup costs (plan's crossing)
         "releases": list(facts.releases),
         "key_files": [
             {"path": k.path, "mode": f"{k.mode:04o}", "owner": k.owner, "group": k.group, "kind": k.kind}
