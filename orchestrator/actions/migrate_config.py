@@ -108,6 +108,12 @@ class MigrateConfig(Operation):
             draft.reasons.append(diff.reason)
         if not migration.changed:
             draft.unchanged.append(FileDiff(path, "", f"config.json already set for {after}"))
+        if isinstance(migration, ChainMigration):  # what each boundary changed: the diff is the sum of these
+            for report in migration.hops:
+                done = [f"{label} {item}" for label, items in (("added", report.added), ("removed", report.removed),
+                        ("converted", report.converted)) for item in items]  # fmt: skip
+                if done:
+                    draft.reasons.append(f"config.json at {report.hop}: " + "; ".join(done))
 
     def _keep_if_accepted(self, ctx: PlanContext, draft: HostDraft, target: str) -> None:
         """A target whose config.json this tool cannot write yet (it writes 8.9.0's): the host's own

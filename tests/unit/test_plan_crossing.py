@@ -120,3 +120,12 @@ def test_a_testnet_replay_has_no_figure_rather_than_a_made_up_one() -> None:
     assert hp.changed and hp.crossing is not None and hp.crossing.replay is Replay.FROM_GENESIS
     assert hp.expected_downtime is None and plan.expected_duration is None  # unknown, never a guess
     assert "no replay time is reported for preprod" in hp.crossing.downtime.basis
+
+
+def test_the_plan_names_what_each_boundary_changed_in_config_json() -> None:
+    hp = plan_of("11.0.1", relay1=facts_on("10.5.3")).host("relay1")
+    hops = [r for r in hp.reasons if r.startswith("config.json at ")]
+    assert hops[0].startswith("config.json at 10.5.3 -> 10.6.4: removed EnableP2P")  # 10.6 reads no EnableP2P
+    assert any(r.startswith("config.json at 10.6.4 -> 10.7.1: ") for r in hops)
+    assert not any("10.7.1 -> 11.0.1" in r for r in hops)  # POM byte-identical: nothing to change
+    assert hp.reasons.index("migrated 10.5.3 -> 11.0.1") < hp.reasons.index(hops[0])  # the diff's reason first
