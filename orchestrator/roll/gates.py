@@ -191,7 +191,7 @@ class PhaseBudget:
     source: str
 
     def text(self) -> str:
-        return (f"{self.phase} is not logged at the shipped severities: "
+        return (f"{self.phase}'s progress is not logged at the shipped severities: "
                 f"budgeted {fmt_duration(self.seconds)} by time ({self.source})")  # fmt: skip
 
 
@@ -313,8 +313,9 @@ class _Progress:
         start = last.starting if last is not None else None
         if last is not None and last.tip_slot is None and start is not None:
             if budget is not None:
-                return (f"{start.phase} not done after {fmt_duration(stalled_for)}, its time budget "
-                        f"({budget.text()})")  # fmt: skip
+                return (f"{start.phase} not done after {fmt_duration(stalled_for)}: its progress is not logged at "
+                        f"the shipped severities, and its time budget is {fmt_duration(budget.seconds)} "
+                        f"({budget.source})")  # fmt: skip
             at = f" at {start.percent_text()}" if start.percent is not None else ""
             if start.phase is Phase.REPLAYING and start.replay_slot is not None and start.replay_goal is not None:
                 at += f" (slot {start.replay_slot} of {start.replay_goal})"
