@@ -350,6 +350,14 @@ def _parse_json(line: str) -> LogEvent | None:
 # One start, summarised
 
 
+def percent_text(percent: float, absolute: bool) -> str:
+    """A startup figure as the node counts it, never rounded up to 100 % while the phase goes on: two
+    decimals, cut, for an absolute figure (the new tracing's slot over target: a snapshot replay runs
+    99.96 → 100 %) from 99 %, and for any figure that would round to 100; whole percent otherwise."""
+    near_end = percent < 100.0 and ((absolute and percent >= 99.0) or round(percent) >= 100)
+    return f"{math.floor(percent * 100) / 100:.2f}%" if near_end else f"{percent:.0f}%"
+
+
 @dataclass(frozen=True)
 class StartupProgress:
     """One start of the node, from "Started opening Chain DB" on (times are the log's, unix seconds)."""
@@ -407,15 +415,8 @@ class StartupProgress:
         return max(0.0, (100.0 - self.percent) / rate - (now - self.progress_at))
 
     def percent_text(self) -> str:
-        """The phase's figure as the node counts it, never rounded up to 100 % while the phase goes on:
-        two decimals, cut, for the new tracing's absolute figures from 99 % (a snapshot replay runs
-        99.96 → 100 %) and for any figure that would round to 100; whole percent otherwise. "" when
-        the phase has no figure."""
-        p = self.percent
-        if p is None:
-            return ""
-        near_end = p < 100.0 and ((self.tracing is Tracing.NEW and p >= 99.0) or round(p) >= 100)
-        return f"{math.floor(p * 100) / 100:.2f}%" if near_end else f"{p:.0f}%"
+        """The phase's figure (`percent_text`); "" when the phase has no figure."""
+        return "" if self.percent is None else percent_text(self.percent, self.tracing is Tracing.NEW)
 
     def describe(self) -> str:
         """ "replaying ledger 42%", "validating chunks 3% (all chunks: unclean shutdown)", "socket up",

@@ -3,8 +3,9 @@
 A gate samples a host until every check passes, or until it gives up. A restarted node goes
 through phases: process up but replaying (its log shows chunk validation, ledger replay, initial
 chain selection, each with a percentage), then socket up and syncing (a tip, lagging), then in
-sync. Progress of *either* kind (a phase or percentage that moved in the node's log, or a tip that
-moved) restarts the stall clock; the gate gives up when there has been no progress of any kind
+sync. Progress of *either* kind (a phase or percentage that moved in the node's log — or, where the
+log cannot be read, the new tracing's `blockReplayProgress` metric that rose — or a tip that moved)
+restarts the stall clock; the gate gives up when there has been no progress of any kind
 for `stall_timeout` seconds (a mainnet replay can take hours and must never be cut short while it
 moves) or when the overall timeout runs out.
 
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field
 
 from tenacity import RetryCallState, Retrying, retry_if_result
 
-from orchestrator.cardano.startup import Phase, StartupProgress
+from orchestrator.cardano.startup import Phase, StartupProgress, percent_text
 from orchestrator.facts.model import HostFacts
 from orchestrator.spec.gate import (
     TIMEOUT_FLOOR_SECONDS,
@@ -51,11 +52,25 @@ class GateSample:
     # one): the host's own history, which budgets a phase the node does not log progress for.
     last_completed: StartupProgress | None = None
     running_version: str | None = None  # the running process's (cardano_build_info); None: not exported
+    # blockReplayProgress (0-100, slot over target; new tracing only, BlockReplayProgress.hs L71-72):
+    # the replay's only signal when the node's log cannot be read (e.g. sent to cardano-tracer only).
+    replay_progress: float | None = None
 
     @property
     def starting(self) -> StartupProgress | None:
         """The start in progress (socket not up yet), if the log shows one."""
         return self.startup if self.startup is not None and not self.startup.done else None
+
+    @property
+    def replay_by_metric(self) -> str | None:
+        """The replay as the node's metric tells it, in words, when its socket is down and its log shows
+        no start in progress; None otherwise (the log, when it shows one, says more)."""
+        if self.starting is not None or self.tip_slot is not None or self.replay_progress is None:
+            return None
+        if self.replay_progress >= 100.0:
+            return "ledger replayed (blockReplayProgress metric; no startup lines in its log)"
+        return (f"replaying ledger {percent_text(self.replay_progress, absolute=True)} "
+                "(blockReplayProgress metric, slot over target; no startup lines in its log)")  # fmt: skip
 
     @property
     def slot_lag(self) -> int | None:
@@ -98,6 +113,7 @@ def sample_from_facts(facts: HostFacts, at: float, expected_slot: int | None) ->
         startup=startups.current if startups is not None else None,
         last_completed=startups.last_completed if startups is not None else None,
         running_version=facts.running_version,
+        replay_progress=facts.replay_progress,
     )
 
 
@@ -123,6 +139,8 @@ def within_slot_lag(max_lag: int) -> Check:
         lag = s.slot_lag
         if lag is None and s.starting is not None:
             return f"node starting: {s.starting.describe()} (socket not up yet)"
+        if lag is None and (by_metric := s.replay_by_metric) is not None:
+            return f"node starting: {by_metric} (socket not up yet)"
         if lag is None:
             return "no tip yet (node socket not answering)"
         return None if lag <= max_lag else f"tip is {lag} slots behind the wall clock (max {max_lag})"
@@ -273,7 +291,7 @@ def describe(s: GateSample, max_slot_lag: int, unix_now: float | None = None) ->
     if lag is None:
         start = s.starting
         if start is None:
-            return "starting (socket not up, no startup progress in its log yet)"
+            return s.replay_by_metric or "starting (socket not up, no startup progress in its log yet)"
         text = start.describe()
         eta = start.eta_seconds(unix_now if unix_now is not None else start.last_event_at)
         return text + (f", ~{fmt_duration(eta)} left" if eta is not None else "")
@@ -281,8 +299,9 @@ def describe(s: GateSample, max_slot_lag: int, unix_now: float | None = None) ->
 
 
 class _Progress:
-    """When the node last made progress of any kind: its tip moved, or its startup moved on in
-    its log (a later phase, a higher percentage), so that a stall, not slowness, ends the wait."""
+    """When the node last made progress of any kind: its tip moved, its startup moved on in its log
+    (a later phase, a higher percentage), or its replay metric rose, so that a stall, not slowness,
+    ends the wait."""
 
     def __init__(self, start: float) -> None:
         self.start = start
@@ -290,6 +309,7 @@ class _Progress:
         self.best_slot: int | None = None
         self.startup_mark: tuple[float, float] | None = None  # (started_at, progress_at) of the log
         self.last_startup: StartupProgress | None = None
+        self.best_replay: float | None = None  # the replay metric's highest figure
         self.seen = False
 
     def note(self, sample: GateSample) -> None:
@@ -297,6 +317,11 @@ class _Progress:
             if self.seen:  # a tip that moves, or one that appears (the socket came up)
                 self.last_move = sample.at
             self.best_slot = sample.tip_slot
+        replay = sample.replay_progress
+        if replay is not None and (self.best_replay is None or replay > self.best_replay):
+            if self.seen:  # the metric rose, or appeared (the replay began)
+                self.last_move = sample.at
+            self.best_replay = replay
         self.seen = True
         st = sample.startup
         if st is not None:
@@ -320,6 +345,9 @@ class _Progress:
             if start.phase is Phase.REPLAYING and start.replay_slot is not None and start.replay_goal is not None:
                 at += f" (slot {start.replay_slot} of {start.replay_goal})"
             return f"no {_PHASE_NOUN[start.phase]} progress for {stalled_for:.0f} s{at} ({start.describe()})"
+        if last is not None and last.tip_slot is None and last.replay_progress is not None and last.replay_progress < 100:
+            return (f"no replay progress for {stalled_for:.0f} s at {percent_text(last.replay_progress, absolute=True)} "
+                    "(blockReplayProgress metric; no startup lines in its log)")  # fmt: skip
         return ""
 
 
