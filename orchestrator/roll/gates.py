@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 from tenacity import RetryCallState, Retrying, retry_if_result
 
+from orchestrator.cardano.releases import Tracing
 from orchestrator.cardano.startup import Phase, StartupProgress, percent_text
 from orchestrator.facts.model import HostFacts
 from orchestrator.spec.gate import (
@@ -342,7 +343,9 @@ class _Progress:
                         f"the shipped severities, and its time budget is {fmt_duration(budget.seconds)} "
                         f"({budget.source})")  # fmt: skip
             at = f" at {start.percent_text()}" if start.percent is not None else ""
-            if start.phase is Phase.REPLAYING and start.replay_slot is not None and start.replay_goal is not None:
+            # the new tracing's figure is slot over target (absolute): its slots say what 99.97 % hides
+            absolute = start.tracing is Tracing.NEW and start.phase is Phase.REPLAYING
+            if absolute and start.replay_slot is not None and start.replay_goal is not None:
                 at += f" (slot {start.replay_slot} of {start.replay_goal})"
             return f"no {_PHASE_NOUN[start.phase]} progress for {stalled_for:.0f} s{at} ({start.describe()})"
         if last is not None and last.tip_slot is None and last.replay_progress is not None and last.replay_progress < 100:

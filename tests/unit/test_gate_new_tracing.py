@@ -326,3 +326,25 @@ def test_version_is_prefers_the_running_process_when_it_exports_one() -> None:
     assert check(sample(running, "10.5.3"), None) is None  # the process is what runs
     assert check(sample({}, "10.6.4"), None) is None  # not exported: the binary on disk
     assert check(sample({}, "10.5.3"), None) == "binary reports 10.5.3, want 10.6.4"
+
+
+def test_a_legacy_8_9_0_replay_stall_reads_as_before() -> None:
+    """The legacy text forms (8.x: relative replay figures) keep their words: no slot figures, whole
+    percent, the step from the node's own figure."""
+    clock = FakeClock(100.0)
+
+    def at(sec: int) -> str:
+        return f"[r:cardano.node.ChainDB:Info:5] [2024-06-25 10:{sec // 60:02d}:{sec % 60:02d}.00 UTC] "
+
+    lines = [at(0) + "Started opening Chain DB", at(1) + "Validating chunk no. 5000 out of 5000. Progress: 99.98%",
+             at(10) + "Replaying ledger from snapshot at 34 at slot 100",
+             at(20) + "Replayed block: slot 137 out of 200. Progress: 37.00%"]  # fmt: skip
+    start = startup.summarise(lines)
+
+    def sample() -> GateSample:
+        facts = host_facts(node_version="8.9.0", releases=("8.9.0",), service_active="active", startups=start)
+        return sample_from_facts(facts, clock.now, 5_000_000)
+
+    result = HostGate(GatePolicy(), None, sample, clock, clock.sleep).gate("8.9.0", p2p=True)
+    assert result.reason == "no replay progress for 300 s at 37% (replaying ledger 37%)"
+    assert progress_step(start.current) == "replaying ledger:3"
