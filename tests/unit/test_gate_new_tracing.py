@@ -15,12 +15,17 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 
 from orchestrator.cardano import health, startup, trace_forms
 from orchestrator.cardano.health import Tip
+from orchestrator.cardano.layouts import IOG
 from orchestrator.cardano.startup import Phase
+from orchestrator.model import Host, Role
+from orchestrator.model import Phase as Journaled
+from orchestrator.roll.events import Event, GateSeen, NodePhaseSeen
 from orchestrator.roll.gates import (
     UNOBSERVED_PHASE_SECONDS,
     GateResult,
@@ -32,6 +37,8 @@ from orchestrator.roll.gates import (
     version_is,
 )
 from orchestrator.roll.host_gate import HostGate
+from orchestrator.roll.host_run import HostOutcome, HostProgram, HostRun, HostState, Means
+from orchestrator.roll.remote import Remote
 from orchestrator.spec.gate import STALL_SECONDS, GatePolicy
 from tests.unit.facts_builder import host_facts
 from tests.unit.fake_fleet import FakeClock
@@ -308,6 +315,30 @@ def test_progress_step_counts_the_replays_own_work_and_keeps_legacy_figures() ->
                                      progress_at=1.0)  # fmt: skip
     assert progress_step(legacy) == "replaying ledger:6"
     assert progress_step(replace(legacy, percent=None)) is None
+
+
+def test_the_live_view_steps_through_a_snapshot_replay_and_the_journal_names_each_phase() -> None:
+    """HostRun's own per-sample callback (roll/host_run.py host_gate): the live view's step advances
+    while a 10.6.4 replay runs 99.96 → 100 %, and each phase change is journaled once (node_phase)."""
+    traced = relay_10_6_4()
+    seen: list[GateSeen] = []
+    journal: list[tuple[Journaled, dict[str, Any]]] = []
+
+    def emit(e: Event) -> None:
+        if e.phase == Journaled.GATE_SAMPLE:
+            seen.append(GateSeen.of(e))
+
+    means = Means(remote=cast(Remote, None), record=lambda _h, phase, **data: journal.append((phase, data)),
+                  sample=lambda _h: traced(), clock=traced.clock, sleep=traced.clock.sleep,
+                  wall=lambda: traced.log_now(), emit=emit)  # fmt: skip
+    run = HostRun(Host("relay1", Role.RELAY, "203.0.113.11", IOG), HostProgram(GatePolicy()), means, HostState(),
+                  HostOutcome("relay1", "relay"))  # fmt: skip
+    assert run.host_gate().gate("10.6.4", p2p=True).ok
+    steps = [g.progress_step for g in seen if g.progress_step and g.progress_step.startswith("replaying")]
+    assert steps == sorted(steps) and len(set(steps)) >= 3, steps
+    phases = [NodePhaseSeen.of(Event(0.0, "relay1", p, d)).now for p, d in journal if p == Journaled.NODE_PHASE]
+    assert phases == ["opening chain db", "validating chunks", "replaying ledger", "initial chain selection",
+                      "syncing", "in sync"], phases  # fmt: skip
 
 
 def test_version_is_prefers_the_running_process_when_it_exports_one() -> None:
