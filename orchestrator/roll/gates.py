@@ -193,8 +193,9 @@ def overall_timeout_for(last_start_seconds: float | None, floor: float = TIMEOUT
 
 # An unobserved phase's budget on a host with no measured start, seconds. Source: cardano-node#5884
 # (8.9.3, the release whose initial chain selection grew — its "Pushing ledger state" progress is the
-# very message the new tracing's shipped config hides): restarts went from 8.5 to 36 min on ARM,
-# 2 to 6 min on AMD (/work/shared/docs/cardano-runtime-signals-10x.md §5). An hour covers the worst
+# very message the new tracing's shipped config hides; the AMD log shows it running from
+# 22:28:39 past 22:32:58): restarts went from 8.5 to 36 min on ARM, 2 to 6 min on AMD
+# (/work/shared/docs/cardano-runtime-signals-10x.md §5). An hour covers the worst
 # reported with room, and equals the overall cap's floor, so on such a host the phase is bounded by
 # the cap a start already has, never by the 5-minute stall rule meant for phases that log progress.
 UNOBSERVED_PHASE_SECONDS = 3600.0
