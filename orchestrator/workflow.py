@@ -23,7 +23,7 @@ from orchestrator.load.vault import VaultSecrets
 from orchestrator.model import Host, Inventory, Playbook
 from orchestrator.plan import HostPlan, Plan, make_plan, plan_host
 from orchestrator.roll.engine import Recheck
-from orchestrator.roll.gates import GateSample
+from orchestrator.roll.gates import GateSample, sample_from_facts
 from orchestrator.ssh.transport import Fleet
 
 
@@ -144,17 +144,4 @@ def sample_host(fleet: Fleet, host: Host, clock: Any = time.time, max_skew: floa
     control machine's (`clock`); then from the control machine's."""
     facts = gather_facts(fleet, [host], sections=HEALTH_SECTIONS)[host.name]
     now, _which = reference_time(facts.host_time, clock(), max_skew)
-    if not facts.reachable:
-        return GateSample(at=time.monotonic(), reachable=False, error=facts.error)
-    return GateSample(
-        at=time.monotonic(),
-        reachable=True,
-        active=facts.service_running,
-        version=facts.node_version,
-        tip_slot=facts.tip.slot if facts.tip is not None else None,
-        expected_slot=network(host.network).expected_slot(now),
-        hot_peers=facts.hot_peer_count[0],
-        hot_peer_addresses=facts.hot_peer_addresses,
-        error=facts.tip_error,
-        startup=facts.startups.current if facts.startups is not None else None,
-    )
+    return sample_from_facts(facts, time.monotonic(), network(host.network).expected_slot(now))

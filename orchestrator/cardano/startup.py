@@ -350,6 +350,14 @@ def _parse_json(line: str) -> LogEvent | None:
 # One start, summarised
 
 
+def percent_text(percent: float, absolute: bool) -> str:
+    """A startup figure as the node counts it, never rounded up to 100 % while the phase goes on: two
+    decimals, cut, for an absolute figure (the new tracing's slot over target: a snapshot replay runs
+    99.96 → 100 %) from 99 %, and for any figure that would round to 100; whole percent otherwise."""
+    near_end = percent < 100.0 and ((absolute and percent >= 99.0) or round(percent) >= 100)
+    return f"{math.floor(percent * 100) / 100:.2f}%" if near_end else f"{percent:.0f}%"
+
+
 @dataclass(frozen=True)
 class StartupProgress:
     """One start of the node, from "Started opening Chain DB" on (times are the log's, unix seconds)."""
@@ -369,6 +377,10 @@ class StartupProgress:
     percent_start_at: float | None = None
     replay_from_slot: int | None = None  # the snapshot's slot (0: from genesis); None: not logged
     unobserved: tuple[str, ...] = ()  # what the node's log does not show at its severities, in words
+    # The replay's newest replayed slot and its target, where the line gives them (text forms; the new
+    # tracing's JSON LedgerReplay carries only the percentage): the figures behind a 99.97 %.
+    replay_slot: int | None = None
+    replay_goal: int | None = None
 
     @property
     def done(self) -> bool:
@@ -402,14 +414,17 @@ class StartupProgress:
         rate = (self.percent - base) / (self.progress_at - began)
         return max(0.0, (100.0 - self.percent) / rate - (now - self.progress_at))
 
+    def percent_text(self) -> str:
+        """The phase's figure (`percent_text`); "" when the phase has no figure."""
+        return "" if self.percent is None else percent_text(self.percent, self.tracing is Tracing.NEW)
+
     def describe(self) -> str:
         """ "replaying ledger 42%", "validating chunks 3% (all chunks: unclean shutdown)", "socket up",
         "replaying ledger 99.97% (slot over target; from a snapshot, first read at 99.95%)"."""
         text = str(self.phase)
         if self.percent is not None and self.phase is not Phase.SOCKET_UP:
-            near_end = self.tracing is Tracing.NEW and 99.0 <= self.percent < 100.0
             # cut, not rounded: 99.998 % of the target slots is not "100.00%" while the replay goes on
-            text += f" {math.floor(self.percent * 100) / 100:.2f}%" if near_end else f" {self.percent:.0f}%"
+            text += f" {self.percent_text()}"
         if self.full_validation and self.phase is Phase.VALIDATING:
             text += " (all chunks: the last shutdown was not clean)"
         if self.phase is Phase.REPLAYING and self.tracing is Tracing.NEW and self.percent is not None:
@@ -441,6 +456,7 @@ def _summarise(events: Sequence[LogEvent], unclean: bool = False) -> StartupProg
     full = unclean
     replay_from: int | None = None
     chunks: int | None = None
+    replay_at: tuple[int, int] | None = None  # the newest replayed (slot, target) of the replay phase
     new = any(ev.tracing is Tracing.NEW for ev in events)
     for ev in events[1:]:
         new_phase = PHASE_OF[ev.kind]
@@ -457,6 +473,9 @@ def _summarise(events: Sequence[LogEvent], unclean: bool = False) -> StartupProg
         if replayed and ev.slot is not None and ev.goal is not None and replay_from is not None:
             # legacy JSON: the replay's own progress, from its snapshot (unknown without it)
             pct = _pct(ev.slot - replay_from, ev.goal - replay_from)
+        slots = (ev.slot, ev.goal) if ev.kind is Kind.REPLAYED and ev.slot is not None and ev.goal is not None else None
+        if slots is not None and (replay_at is None or slots[0] > replay_at[0]):
+            replay_at = slots
         if ev.kind is Kind.SOCKET and socket_at is None:
             socket_at = ev.at
         if PHASE_ORDER.index(new_phase) > PHASE_ORDER.index(phase):
@@ -489,6 +508,8 @@ def _summarise(events: Sequence[LogEvent], unclean: bool = False) -> StartupProg
         percent_start_at=None if base is None or relative_legacy else base[1],
         replay_from_slot=replay_from,
         unobserved=unobserved,
+        replay_slot=None if replay_at is None else replay_at[0],
+        replay_goal=None if replay_at is None else replay_at[1],
     )
 
 

@@ -67,8 +67,9 @@ class _Unreachable:
 class HostGate:
     """Judge one host after its change. `policy`: the host's own gate (its sync_gate, else the run's);
     `last_start_seconds`: its last measured start (own log), for the automatic cap when the policy sets
-    none. `clock`/`sleep`: monotonic seconds, injected. The callbacks see each sample (the engine
-    journals connection drops and feeds the live view from them)."""
+    none and for the time budget of a phase the node logs no progress for (gates.phase_budget).
+    `clock`/`sleep`: monotonic seconds, injected. The callbacks see each sample (the engine journals
+    connection drops and feeds the live view from them)."""
 
     policy: GatePolicy
     last_start_seconds: float | None
@@ -88,7 +89,8 @@ class HostGate:
     def gate(self, version: str, p2p: bool, producer_relays: Sequence[str] | None = None) -> GateResult:
         """Sample until in sync on `version` (roll/gates.py run_gate), within the cap."""
         checks = standard_checks(version, self.policy, p2p=p2p, producer_relays=producer_relays)
-        return run_gate(self.sample, checks, self.policy, self.clock, self.sleep, self.on_gate_sample, self.cap)
+        return run_gate(self.sample, checks, self.policy, self.clock, self.sleep, self.on_gate_sample, self.cap,
+                        last_start_seconds=self.last_start_seconds)  # fmt: skip
 
     def soak(self, version: str, gate: GateResult, producer_relays: Sequence[str] | None = None) -> Soak:
         """After the gate: in sync must hold for the policy's soak_seconds, sampled every interval —

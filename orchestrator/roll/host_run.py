@@ -38,7 +38,7 @@ from orchestrator.roll.events import (
     Payload,
     Reconnected,
 )
-from orchestrator.roll.gates import GateResult, GateSample, describe
+from orchestrator.roll.gates import GateResult, GateSample, describe, progress_step
 from orchestrator.roll.host_gate import HostGate
 from orchestrator.roll.journal import OBSERVATIONS
 from orchestrator.roll.poll import poll
@@ -536,7 +536,7 @@ class HostRun:
             state = describe(s, policy.max_slot_lag, wall())
             start = s.starting
             phase = str(start.phase) if start is not None else state.split(" (")[0]
-            step = None if start is None or start.percent is None else f"{start.phase}:{int(start.percent // 10)}"
+            step = progress_step(start)
             emit(GateSeen(state, s.slot_lag, reason, step).event(wall(), name))
             if phase != seen["phase"]:
                 seen["phase"] = phase
