@@ -24,14 +24,14 @@ from orchestrator.actions.migrate_config import MigrateConfig
 from orchestrator.actions.restart_node import RestartNode, p2p_enabled
 from orchestrator.actions.stage_release import StageRelease
 from orchestrator.actions.sync_gate import SyncGate
-from orchestrator.cardano.crossing import Crossing, Replay, cross
+from orchestrator.cardano.crossing import Crossing, cross
 from orchestrator.cardano.diffs import FileDiff
 from orchestrator.cardano.errors import FileFormatError
 from orchestrator.cardano.targets import Standing, standing
 from orchestrator.facts.clock import skew_refusal
 from orchestrator.facts.model import HostFacts
 from orchestrator.model import Hook, Host, Inventory, PassiveTopology, PlanAction, ReleasePin
-from orchestrator.spec.gate import GatePolicy
+from orchestrator.spec.gate import TIMEOUT_FLOOR_SECONDS, GatePolicy
 from orchestrator.spec.window import LeaderGuard
 
 __all__ = ["FileChange", "HostPlan", "Plan", "PlannedStep", "ReleasePin", "default_program", "make_plan",
@@ -100,7 +100,16 @@ class HostPlan:
     @property
     def replays(self) -> bool:
         """The restart replays the ledger (from genesis, or from a converted snapshot)."""
-        return self.crossing is not None and self.crossing.replay not in (None, Replay.NONE)
+        return self.crossing is not None and self.crossing.replays
+
+    @property
+    def start_seconds(self) -> float | None:
+        """What the gate's automatic cap is measured from (gates.overall_timeout_for): the crossing's
+        replay estimate when the restart replays, else the host's last measured start. A replay of
+        hours must not be cut by a cap sized for a start of minutes."""
+        if self.crossing is None:
+            return self.last_start_seconds
+        return self.crossing.start_seconds(self.last_start_seconds)
 
     @property
     def changed(self) -> bool:
@@ -169,6 +178,17 @@ def _refused(host: Host, facts: HostFacts, target: str | None, error: str, live:
              crossing: Crossing | None = None) -> HostPlan:  # fmt: skip
     return HostPlan(host, facts.node_version if facts.reachable else None, target, False, False, (), (),
                     PlanAction.NONE, (), error=error, live_state=live, crossing=crossing)  # fmt: skip
+
+
+def _replay_cap_note(crossing: Crossing | None, gate: GatePolicy) -> str | None:
+    """A line when the restart replays for a time no source reports and the gate's cap is automatic:
+    the cap then falls back to its floor, which a replay may outlast (the gate would roll it back)."""
+    if crossing is None or not crossing.replays or crossing.downtime.seconds is not None:
+        return None
+    if gate.overall_timeout is not None:
+        return None
+    return (f"the gate's automatic cap is its floor ({TIMEOUT_FLOOR_SECONDS / 3600:g} h) and this replay's time "
+            f"is unknown ({crossing.downtime.basis}): set sync_timeout_seconds to the replay you expect")
 
 
 def host_crossing(host: Host, facts: HostFacts, target: str) -> Crossing:
@@ -286,6 +306,9 @@ def plan_host(
         if why is not None:
             return _refused(host, facts, draft.target_version, why, crossing=crossing)
     reasons = list(draft.reasons)
+    cap_note = _replay_cap_note(crossing, draft.gate or GatePolicy())
+    if cap_note is not None and action is PlanAction.RESTART:
+        reasons.append(cap_note)
     if program is not None and action is not PlanAction.NONE:
         reasons.extend(_hooks_not_run(host, steps))
     if action is PlanAction.NONE and not draft.changes_files_or_binary:

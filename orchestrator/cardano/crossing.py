@@ -135,6 +135,18 @@ class Crossing:
         return " -> ".join([self.hops[0].source.version, *(h.target.version for h in self.hops)])
 
     @property
+    def replays(self) -> bool:
+        """The restart replays the ledger (from genesis, or from a converted snapshot)."""
+        return self.replay not in (None, Replay.NONE)
+
+    def start_seconds(self, last_start_seconds: float | None) -> float | None:
+        """Seconds the node's next start is expected to take, for the gate's automatic cap: the
+        replay's estimate when the crossing replays (None when no source reports one), else the
+        host's own last start. A rollback across the same boundary replays too (`rollback`), so the
+        rollback's gate gets the same budget."""
+        return self.downtime.seconds if self.replays else last_start_seconds
+
+    @property
     def summary(self) -> str:
         """The short form for the plan table: "no replay", "replay from genesis, est. 8-10 h", ..."""
         if self.refusal is not None:

@@ -426,10 +426,12 @@ class Rollout:
         return ok
 
     def _program(self, hp: HostPlan) -> HostProgram:
-        """The host's gate (its sync_gate, else the run's), last start, return hook and, for a producer,
+        """The host's gate (its sync_gate, else the run's), last start, the start a replaying crossing
+        is expected to take (plan.HostPlan.start_seconds: the gate's cap), return hook and, for a producer,
         every relay of the inventory (also those --limit leaves out)."""
         relays = tuple(h.peer_address for h in self.relays) if hp.host.role is Role.BLOCK_PRODUCER else ()
-        return HostProgram(hp.gate or self.settings.gate, hp.last_start_seconds, hp.return_hook, relays)
+        return HostProgram(hp.gate or self.settings.gate, hp.last_start_seconds, hp.return_hook, relays,
+                           hp.start_seconds if hp.replays else None)  # fmt: skip
 
     def _means(self) -> Means:
         return Means(self.remote, self._record, self.sample, self.clock, self.sleep, self.wall, self.emit,

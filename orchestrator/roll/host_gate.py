@@ -78,13 +78,18 @@ class HostGate:
     sleep: Callable[[float], None]
     on_gate_sample: Callable[[GateSample, str | None], None] = _no_gate_sample
     on_soak_sample: Callable[[GateSample, float], None] = _no_soak_sample
+    # What this start is expected to take when it is not like the last one: a crossing that replays
+    # the ledger (plan.HostPlan.start_seconds); None: like its last start.
+    expected_start_seconds: float | None = None
 
     @property
     def cap(self) -> float:
-        """The gate's overall timeout, seconds: the policy's, else from the host's last measured start."""
+        """The gate's overall timeout, seconds: the policy's, else from the start expected (a replay's
+        estimate across a snapshot boundary), else from the host's last measured start."""
         if self.policy.overall_timeout is not None:
             return self.policy.overall_timeout
-        return overall_timeout_for(self.last_start_seconds)
+        expected = self.expected_start_seconds
+        return overall_timeout_for(expected if expected is not None else self.last_start_seconds)
 
     def gate(self, version: str, p2p: bool, producer_relays: Sequence[str] | None = None) -> GateResult:
         """Sample until in sync on `version` (roll/gates.py run_gate), within the cap."""

@@ -199,14 +199,17 @@ class Means:
 @dataclass(frozen=True)
 class HostProgram:
     """What the host's program asks of the steps that follow its change, for a fresh run and a
-    resume alike: its gate (its sync_gate, else the run's), its last measured start (the cap), its
-    return hook, and for a block producer the addresses of its relays (its hot peers must be among
-    them in P2P mode; all the inventory's relays, also those --limit leaves out)."""
+    resume alike: its gate (its sync_gate, else the run's), its last measured start (a phase's time
+    budget, and the cap), what this start is expected to take when the crossing replays the ledger
+    (the cap, then: cardano/crossing.py), its return hook, and for a block producer the addresses of
+    its relays (its hot peers must be among them in P2P mode; all the inventory's relays, also those
+    --limit leaves out)."""
 
     gate: GatePolicy
     last_start_seconds: float | None = None
     return_hook: Hook | None = None
     producer_relays: tuple[str, ...] = ()
+    expected_start_seconds: float | None = None
 
 
 class HostRun:
@@ -549,4 +552,5 @@ class HostRun:
             emit(GateSeen(state, s.slot_lag).event(wall(), name))
 
         return HostGate(policy, self.program.last_start_seconds, lambda: self.means.sample(self.host),
-                        self.means.clock, self.means.sleep, on_sample, on_soak_sample)  # fmt: skip
+                        self.means.clock, self.means.sleep, on_sample, on_soak_sample,
+                        self.program.expected_start_seconds)  # fmt: skip

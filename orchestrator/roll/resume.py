@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from enum import Enum
 from typing import Any
 
+from orchestrator.cardano.crossing import cross
 from orchestrator.model import Hook, Host, Inventory, Phase, Role
 from orchestrator.roll.gates import GateSample
 from orchestrator.roll.host_gate import Probe, skew_limited
@@ -85,6 +86,7 @@ def reconcile_host(
     sleep: Callable[[float], None] = time.sleep,
     return_hook: Hook | None = None,
     last_start_seconds: float | None = None,
+    expected_start_seconds: float | None = None,
 ) -> str:
     """Finish or roll back one host from its last journaled phase, through the fresh run's state
     machine (roll/host_run.py) entered where `resume_entry` says; returns the verdict for the operator.
@@ -95,9 +97,10 @@ def reconcile_host(
     sample: the host's sampler, with its gate's clock-skew limit (host_gate.skew_limited).
     producer_relays: for a block producer, its relays' addresses (its hot peers must be among them).
     return_hook: the host's return hook (the playbook's), run once the host ends whole and in sync.
+    expected_start_seconds: what the start takes when the crossing replays the ledger (`replay_estimate`).
     """
     means = Means(remote, journal.record, sample, clock, sleep)
-    program = HostProgram(policy, last_start_seconds, return_hook, tuple(producer_relays or ()))
+    program = HostProgram(policy, last_start_seconds, return_hook, tuple(producer_relays or ()), expected_start_seconds)
     run = HostRun(host, program, means, state, HostOutcome(host.name, host.role.value), resumed=True)
     entry = resume_entry(last_phase)
     if entry is Step.ROLLBACK:
@@ -111,6 +114,16 @@ def reconcile_host(
     if run.returned_on is not None:
         return f"{verdict}; returned to rotation ({run.returned_on})"
     return verdict
+
+
+def replay_estimate(host: Host, state: HostState) -> float | None:
+    """Seconds the host's start takes when the killed run's crossing (its journaled old → target
+    release) replays the ledger, as the fresh run's plan estimated it (cardano/crossing.py); None when
+    it does not replay, or no source reports a figure (the cap then follows its last start)."""
+    if not state.old_version or not state.target_version or state.old_version == state.target_version:
+        return None
+    crossing = cross(state.old_version, state.target_version, network=host.network)
+    return crossing.downtime.seconds if crossing.replays else None
 
 
 def resume_hosts(
@@ -141,10 +154,11 @@ def resume_hosts(
             continue
         policy = gate_for(programs, host, run_gate_policy)
         relays = [h.peer_address for h in inventory.relays] if host.role is Role.BLOCK_PRODUCER else None
+        state = HostState.from_journal(events, name)
         verdicts[name] = last.phase, reconcile_host(
-            host, last.phase, HostState.from_journal(events, name), remote=remote, journal=journal,
+            host, last.phase, state, remote=remote, journal=journal,
             sample=skew_limited(probe, lambda h: gate_for(programs, h, run_gate_policy)), policy=policy, producer_relays=relays,
             clock=clock, sleep=sleep, return_hook=return_hook_for(programs, host, inventory),
-            last_start_seconds=last_start_of(host))  # fmt: skip
+            last_start_seconds=last_start_of(host), expected_start_seconds=replay_estimate(host, state))  # fmt: skip
         report(name, *verdicts[name])
     return verdicts

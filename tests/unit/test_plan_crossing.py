@@ -120,6 +120,18 @@ def test_a_testnet_replay_has_no_figure_rather_than_a_made_up_one() -> None:
     assert hp.changed and hp.crossing is not None and hp.crossing.replay is Replay.FROM_GENESIS
     assert hp.expected_downtime is None and plan.expected_duration is None  # unknown, never a guess
     assert "no replay time is reported for preprod" in hp.crossing.downtime.basis
+    # the gate's automatic cap would fall back to its floor: the plan says so, and what to set
+    (note,) = [r for r in hp.reasons if "automatic cap" in r]
+    assert "its floor (1 h)" in note and "set sync_timeout_seconds" in note
+    assert hp.start_seconds is None  # no figure to size the cap from
+
+
+def test_a_known_replay_estimate_sizes_the_cap_and_needs_no_note() -> None:
+    hp = plan_of("11.0.1", relay1=facts_on("10.5.3")).host("relay1")
+    assert hp.replays and hp.start_seconds == 10 * HOUR and hp.last_start_seconds == 30.0
+    assert not any("automatic cap" in r for r in hp.reasons)
+    same = plan_of("11.0.1", relay1=facts_on("10.7.1")).host("relay1")
+    assert not same.replays and same.start_seconds == 30.0  # no replay: its own last start
 
 
 def test_the_plan_names_what_each_boundary_changed_in_config_json() -> None:

@@ -125,3 +125,30 @@ def test_resume_uses_the_hosts_own_gate_not_the_run_wide_one(tmp_path: Path) -> 
     assert verdict == "rolled back byte-for-byte and back in sync"
     assert "30 slots behind the wall clock (max 20)" in failed_reason(w)
     assert w.whole("relay1") == "rolled back"
+
+
+def test_a_crossing_that_replays_is_capped_from_its_replay_estimate_not_its_last_start(tmp_path: Path) -> None:
+    """8.9.0 → 11.0.1 on mainnet replays from genesis (cardano/crossing.py: est. 8-10 h). The fresh run
+    and the resume cap the gate at 3 × the estimate, not at the floor its minutes-long last start gives
+    (which would roll back every such crossing after an hour)."""
+    from orchestrator.cardano.crossing import cross
+    from orchestrator.roll.engine import Rollout, RolloutSettings
+    from orchestrator.roll.resume import replay_estimate
+
+    crossing = cross("8.9.0", "11.0.1", network="mainnet", last_start_seconds=120.0)
+    assert crossing.replays and crossing.downtime.seconds == 36_000
+    host = world(tmp_path / "hosts", relays=1, producers=0).inventory.host("relay1")
+    assert host.network == "mainnet"
+    assert replay_estimate(host, HostState(old_version="8.9.0", target_version="11.0.1")) == 36_000
+    assert replay_estimate(host, HostState(old_version="8.7.3", target_version="8.9.0")) is None  # no replay
+    # the fresh run: the plan's crossing reaches the host's gate (a node 40 000 slots behind, forever)
+    w: World = world(tmp_path / "fresh", relays=2, producers=1)
+    hp = w.plan.host("relay1")
+    plan = replace(w.plan, hosts=tuple(replace(h, crossing=crossing) if h is hp else h for h in w.plan.hosts))
+    w = replace(w, plan=plan)
+    probe = lagging_new_node(w, 40_000)
+    rollout = Rollout(w.plan, w.remote, w.journal, RolloutSettings(gate=w.spec.gate),
+                      sample=lambda h: probe(h, 30.0), clock=w.clock, sleep=w.clock.sleep,
+                      relays=w.inventory.relays)  # fmt: skip
+    rollout.execute(w.spec.stages)
+    assert failed_reason(w).startswith("gate: overall timeout after 108000s")  # 3 × 10 h, not 3600 s
