@@ -40,7 +40,7 @@ class SyncGateArgs:
     min_hot_peers: int = arg(_DEFAULT.min_hot_peers, "hot peers needed (a block producer: among its own relays)",
                              policy="min_hot_peers")
     timeout_seconds: float | None = arg(_DEFAULT.overall_timeout, "overall cap; auto (None): 3 x the host's last "
-                                        "start, at least 3600 s", required=True, parse=seconds_or_auto,
+                                        "start (a replaying crossing: its replay estimate), at least 3600 s", required=True, parse=seconds_or_auto,
                                         policy="overall_timeout")
     stall_seconds: float = arg(_DEFAULT.stall_timeout, "fail after this long without any progress (never above "
                                "timeout_seconds)", policy="stall_timeout")
@@ -81,7 +81,8 @@ ACTION = Action(
     args_spec(SyncGateArgs, "sync_gate",
               doc="wait until the tip is within max_slot_lag of the wall-clock slot with min_hot_peers hot peers; "
                   "replay progress in the node's log counts as progress; fail after stall_seconds without any "
-                  "progress, or after timeout_seconds (auto: 3 x the host's last start, at least 3600 s); then "
+                  "progress, or after timeout_seconds (auto: 3 x the host's last start, or a replaying crossing's "
+                  "estimate, at least 3600 s); then "
                   "in sync must hold for soak_seconds (a node that dies meanwhile fails and is rolled back); "
                   "a host whose clock is more than max_clock_skew_seconds off the control machine's is refused"),
     Slot.GATE,
