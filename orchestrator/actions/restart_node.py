@@ -32,6 +32,7 @@ from orchestrator.actions.base import (
     parse_args,
 )
 from orchestrator.cardano import health, node_yaml, releases
+from orchestrator.cardano.crossing import cross
 from orchestrator.cardano.leader_schedule import check_schedule_setting
 from orchestrator.model import PlanAction
 from orchestrator.spec import window as leader_window
@@ -113,7 +114,8 @@ class RestartNode(Operation):
     def plan(self, ctx: PlanContext, draft: HostDraft) -> None:
         self.decide(ctx, draft)
         if ctx.host.is_producer and draft.action is PlanAction.RESTART:
-            draft.leader = self.guard(ctx)  # a SIGHUP keeps the node forging: no window needed
+            # a SIGHUP keeps the node forging: no window needed
+            draft.leader = self.guard(ctx, draft.target_version if draft.switch_binary else None)
 
     def decide(self, ctx: PlanContext, draft: HostDraft) -> None:
         if not draft.changes_files_or_binary:
@@ -141,9 +143,18 @@ class RestartNode(Operation):
             draft.reasons.append("topology only, P2P already on: SIGHUP, no restart")
 
 
-    def guard(self, ctx: PlanContext) -> leader_window.LeaderGuard:
-        """The producer's restart guard from its facts."""
+    def guard(self, ctx: PlanContext, target_version: str | None = None) -> leader_window.LeaderGuard:
+        """The producer's restart guard from its facts. The window must hold the whole restart: its
+        last start, or — when the switch to `target_version` replays the ledger (cardano/crossing.py) —
+        the replay's estimate (hours on mainnet: such a producer is deferred with that reason rather
+        than restarted into its leader slots)."""
         facts = ctx.facts
+        downtime = facts.last_start_seconds
+        if target_version is not None:
+            crossing = cross(facts.node_version, target_version, network=ctx.host.network,
+                             last_start_seconds=facts.last_start_seconds)  # fmt: skip
+            if crossing.replays:
+                downtime = crossing.start_seconds(facts.last_start_seconds)
         setting = self.schedule_setting
         source = None
         slots = facts.leader_schedule
@@ -156,7 +167,7 @@ class RestartNode(Operation):
         return leader_window.build_guard(
             self.window, source=source, slots=tuple(slots or ()),
             remaining_kes_periods=facts.remaining_kes_periods,
-            downtime_seconds=facts.last_start_seconds,
+            downtime_seconds=downtime,
         )  # fmt: skip
 
 

@@ -40,8 +40,8 @@ class SyncGateArgs:
     min_hot_peers: int = arg(_DEFAULT.min_hot_peers, "hot peers needed (a block producer: among its own relays)",
                              policy="min_hot_peers")
     timeout_seconds: float | None = arg(_DEFAULT.overall_timeout, "overall cap; auto (None): 3 x the host's last "
-                                        "start (a replaying crossing: its replay estimate), at least 3600 s", required=True, parse=seconds_or_auto,
-                                        policy="overall_timeout")
+                                        "start (a replaying crossing: its replay estimate), at least 3600 s",
+                                        required=True, parse=seconds_or_auto, policy="overall_timeout")
     stall_seconds: float = arg(_DEFAULT.stall_timeout, "fail after this long without any progress (never above "
                                "timeout_seconds)", policy="stall_timeout")
     poll_seconds: float = arg(_DEFAULT.interval, "seconds between samples (one SSH round trip each)",

@@ -134,6 +134,19 @@ def test_a_known_replay_estimate_sizes_the_cap_and_needs_no_note() -> None:
     assert not same.replays and same.start_seconds == 30.0  # no replay: its own last start
 
 
+def test_a_producers_restart_window_must_hold_its_replay_not_just_its_last_start() -> None:
+    """A block producer crossing a replaying boundary is down for the replay: its leader guard is sized
+    for the estimate (est. 10 h on mainnet), so a run defers it rather than restart it into its slots."""
+    hosts = (Host("bp1", Role.BLOCK_PRODUCER, "203.0.113.20", IOG),)
+    inv = Inventory("hosts.yml", hosts, {"block_producers": ("bp1",)})
+    pin = ReleasePin("11.0.1", "http://198.18.0.1:8080/x.tar.gz", "ab" * 32)
+    replaying = make_plan(inv, hosts, {"bp1": facts_on("10.5.3", name="bp1")}, pin, [["bp1"]]).host("bp1")
+    assert replaying.replays and replaying.leader is not None
+    assert replaying.leader.downtime == 10 * HOUR and "expected downtime ~36000 s" in replaying.leader.summary(0.0)
+    same = make_plan(inv, hosts, {"bp1": facts_on("10.7.1", name="bp1")}, pin, [["bp1"]]).host("bp1")
+    assert same.leader is not None and same.leader.downtime == 30.0  # no replay: its own last start
+
+
 def test_the_plan_names_what_each_boundary_changed_in_config_json() -> None:
     hp = plan_of("11.0.1", relay1=facts_on("10.5.3")).host("relay1")
     hops = [r for r in hp.reasons if r.startswith("config.json at ")]
