@@ -5,6 +5,13 @@
 with the config's *GenesisFile entries pointing at those names).
 8.9.0: `./bin/cardano-node`, `./bin/cardano-cli` and `./share/{mainnet,preprod,preview}/` with
 config.json, topology.json and the four genesis files, byte-for-byte from the package data.
+10.6.4, 11.0.1: `./bin/` and `./share/{mainnet,preprod}/` (nix/binary-release.nix; the boundaries doc
+§c): mainnet holds the node repository's `configuration/cardano/mainnet-{config,topology,peer-snapshot}.json`
+at the tag, unchanged and under those names (their config names `mainnet-<era>-genesis.json`: written
+too, byron/shelley/alonzo from 8.9.0 and conway from 10.1.4, hash-equal to what the config pins);
+preprod the book's (10.6.4) or Mithril's (11.0.1) copies of the release's share/preprod/ files
+(tests/fixtures/cardano-reference/SOURCES.txt). The release's `checkpoints.json` is not in the
+reference snapshot and is not shipped (the lab's node does not read it; a real one would).
 
 The binaries are Python zipapps (`#!/usr/bin/python3 -IS`) holding the simulated node and the
 modules it imports (stdlib only, found by walking the imports), with empty `__init__.py` files
@@ -204,6 +211,19 @@ def _8_7_3_files() -> dict[str, bytes]:
     return {f"configuration/cardano/{name}": data for name, data in files.items()}
 
 
+def _current_files(version: str) -> dict[str, bytes]:
+    """share/<network>/ of a 10.6+/11.x release (module docstring), from cardano/data/<version>/."""
+    files: dict[str, bytes] = {}
+    for network, prefix in CURRENT_NETWORKS:
+        source = DATA_DIR / version / network
+        for path in sorted(source.glob("*.json")):
+            files[f"share/{network}/{path.name}"] = path.read_bytes()
+        for era in GENESIS:
+            old = DATA_DIR / ("10.1.4" if era == "conway" else TARGET_VERSION) / network / f"{era}-genesis.json"
+            files[f"share/{network}/{prefix}{era}-genesis.json"] = old.read_bytes()
+    return files
+
+
 def _8_9_0_files() -> dict[str, bytes]:
     files: dict[str, bytes] = {}
     for network in NETWORKS_8_9_0:
@@ -213,10 +233,14 @@ def _8_9_0_files() -> dict[str, bytes]:
     return files
 
 
-# The catalogued releases the lab can boot: its simulated node follows the 8.x startup rules and the
-# lab ships these releases' files from the package data. Booting 10.x/11.x is a later issue; a
-# catalogued release outside this list is refused by name (lab_version), never booted wrongly.
-LAB_VERSIONS: tuple[str, ...] = tuple(v for v in VERSIONS if v in (FROM_VERSION, TARGET_VERSION))
+# The 10.6+/11.x releases whose shipped files are in the package data (cardano/data/<v>/), and the
+# prefix their config gives the genesis files of each network.
+CURRENT_VERSIONS: tuple[str, ...] = ("10.6.4", "11.0.1")
+CURRENT_NETWORKS: tuple[tuple[str, str], ...] = (("mainnet", "mainnet-"), ("preprod", ""))
+# The catalogued releases the lab can boot: the lab ships these releases' files from the package data
+# and its node follows each one's catalogue record (tracing system, metric names, CLI). A catalogued
+# release outside this list is refused by name (lab_version), never booted wrongly.
+LAB_VERSIONS: tuple[str, ...] = (*VERSIONS, *CURRENT_VERSIONS)
 
 
 def lab_version(version: str) -> str:
@@ -238,7 +262,10 @@ def release_members(version: str) -> tuple[dict[str, bytes], dict[str, bytes]]:
     lab_version(version)
     subdir = f"{BINARY_SUBDIR[version]}/".lstrip("/")
     binaries = {f"{subdir}{program}": build_zipapp(version, program) for program in ("cardano-node", "cardano-cli")}
-    data = _8_9_0_files() if subdir else _8_7_3_files()
+    if version in CURRENT_VERSIONS:
+        data = _current_files(version)
+    else:
+        data = _8_9_0_files() if subdir else _8_7_3_files()
     return binaries, data
 
 
@@ -254,7 +281,14 @@ def _tar_info(name: str, size: int, mode: int, kind: bytes) -> tarfile.TarInfo:
 
 
 def build_tarball(version: str) -> bytes:
-    """The release tarball's bytes: sorted "./" entries, directories included, gzip mtime 0."""
+    """The release tarball's bytes: sorted "./" entries, directories included, gzip mtime 0.
+    Built once per process and version (the sources do not change while it runs): every lab boot
+    serves every bootable release."""
+    return _build_tarball(version)
+
+
+@functools.cache
+def _build_tarball(version: str) -> bytes:
     binaries, data = release_members(version)
     files = {**binaries, **data}
     dirs = {"."} | {"./" + "/".join(p.split("/")[:i]) for p in files for i in range(1, p.count("/") + 1)}
