@@ -263,10 +263,8 @@ def release_members(version: str) -> tuple[dict[str, bytes], dict[str, bytes]]:
     subdir = f"{BINARY_SUBDIR[version]}/".lstrip("/")
     binaries = {f"{subdir}{program}": build_zipapp(version, program) for program in ("cardano-node", "cardano-cli")}
     if version in CURRENT_VERSIONS:
-        data = _current_files(version)
-    else:
-        data = _8_9_0_files() if subdir else _8_7_3_files()
-    return binaries, data
+        return binaries, _current_files(version)
+    return binaries, _8_9_0_files() if subdir else _8_7_3_files()
 
 
 def _tar_info(name: str, size: int, mode: int, kind: bytes) -> tarfile.TarInfo:
