@@ -245,9 +245,10 @@ def current_node_files(host: LabHost, all_hosts: list[LabHost], version: str) ->
         raise ValueError(f"{host.name}: the lab gives YAML configs to 8.7.3 hosts only (not {version})")
     shipped = DATA / version / "mainnet"
     files = {layout.config_path: (shipped / "mainnet-config.json").read_bytes()}
-    for era in ("byron", "shelley", "alonzo", "conway"):
-        source = DATA / ("10.1.4" if era == "conway" else TARGET_VERSION) / "mainnet" / f"{era}-genesis.json"
+    for era in ("byron", "shelley", "alonzo"):  # unchanged since 8.9.0 (the config pins the same hashes)
+        source = DATA / TARGET_VERSION / "mainnet" / f"{era}-genesis.json"
         files[f"{layout.genesis_dir}/mainnet-{era}-genesis.json"] = source.read_bytes()
+    files[f"{layout.genesis_dir}/mainnet-conway-genesis.json"] = (shipped / "mainnet-conway-genesis.json").read_bytes()
     topology: dict[str, Any] = json.loads((shipped / "mainnet-topology.json").read_text())
     if host.role == "chain_source":
         topology["localRoots"] = []

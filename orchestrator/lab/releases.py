@@ -7,8 +7,8 @@ with the config's *GenesisFile entries pointing at those names).
 config.json, topology.json and the four genesis files, byte-for-byte from the package data.
 10.6.4, 11.0.1: `./bin/` and `./share/{mainnet,preprod}/` (nix/binary-release.nix; the boundaries doc
 §c): mainnet holds the node repository's `configuration/cardano/mainnet-{config,topology,peer-snapshot}.json`
-at the tag, unchanged and under those names (their config names `mainnet-<era>-genesis.json`: written
-too, byron/shelley/alonzo from 8.9.0 and conway from 10.1.4, hash-equal to what the config pins);
+and mainnet-conway-genesis.json at the tag, unchanged and under those names (byron/shelley/alonzo
+genesis, which the config names too, from 8.9.0: hash-equal to what the config pins);
 preprod the book's (10.6.4) or Mithril's (11.0.1) copies of the release's share/preprod/ files
 (tests/fixtures/cardano-reference/SOURCES.txt). The release's `checkpoints.json` is not in the
 reference snapshot and is not shipped (the lab's node does not read it; a real one would).
@@ -41,7 +41,15 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from orchestrator.cardano.releases import BINARY_SUBDIR, FROM_VERSION, TARGET_VERSION, VERSIONS, release_filename
+from orchestrator.cardano.releases import (
+    BINARY_SUBDIR,
+    FROM_VERSION,
+    TARGET_VERSION,
+    VERSIONS,
+    is_catalogued,
+    known_versions,
+    release_filename,
+)
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]  # .../orchestrator
 DATA_DIR = PACKAGE_ROOT / "cardano" / "data"
@@ -218,8 +226,8 @@ def _current_files(version: str) -> dict[str, bytes]:
         source = DATA_DIR / version / network
         for path in sorted(source.glob("*.json")):
             files[f"share/{network}/{path.name}"] = path.read_bytes()
-        for era in GENESIS:
-            old = DATA_DIR / ("10.1.4" if era == "conway" else TARGET_VERSION) / network / f"{era}-genesis.json"
+        for era in GENESIS[:-1]:  # conway's is the release's own (in its data directory)
+            old = DATA_DIR / TARGET_VERSION / network / f"{era}-genesis.json"
             files[f"share/{network}/{prefix}{era}-genesis.json"] = old.read_bytes()
     return files
 
@@ -233,9 +241,12 @@ def _8_9_0_files() -> dict[str, bytes]:
     return files
 
 
-# The 10.6+/11.x releases whose shipped files are in the package data (cardano/data/<v>/), and the
-# prefix their config gives the genesis files of each network.
-CURRENT_VERSIONS: tuple[str, ...] = ("10.6.4", "11.0.1")
+# The catalogued 10.6+/11.x releases whose shipped files are in the package data (cardano/data/<v>/
+# mainnet/mainnet-config.json, the node repository's name), and the prefix their config gives the
+# genesis files of each network.
+CURRENT_VERSIONS: tuple[str, ...] = tuple(
+    v for v in known_versions(include_provisional=False) if (DATA_DIR / v / "mainnet" / "mainnet-config.json").exists()
+)
 CURRENT_NETWORKS: tuple[tuple[str, str], ...] = (("mainnet", "mainnet-"), ("preprod", ""))
 # The catalogued releases the lab can boot: the lab ships these releases' files from the package data
 # and its node follows each one's catalogue record (tracing system, metric names, CLI). A catalogued
@@ -249,9 +260,9 @@ def lab_version(version: str) -> str:
     if version in LAB_VERSIONS:
         return version
     booted = ", ".join(LAB_VERSIONS)
-    if version in VERSIONS:
+    if is_catalogued(version):
         raise ValueError(f"the lab cannot boot cardano-node {version} yet (it is catalogued; the lab boots {booted})")
-    raise ValueError(f"cardano-node {version} is not a release this tool knows (known: {', '.join(VERSIONS)}); "
+    raise ValueError(f"cardano-node {version} is not a release this tool knows (known: {', '.join(known_versions())}); "
                      f"the lab boots {booted}")  # fmt: skip
 
 

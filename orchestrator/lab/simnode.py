@@ -514,7 +514,7 @@ class SimNode:
         """The new tracing system's metrics, by name as the node registers them (the runtime-signals
         doc §2): slot/block/epoch only once a block was added after the start (CDB L704-739), peers
         and connections once diffusion runs, KES once a producer's forging state is known,
-        `connectedPeers` only before 10.7.0 (commit dfd3e89e3), replay progress once replaying."""
+        `connectedPeers` where the release exports it, replay progress once replaying."""
         int_, real = dispatcher.MetricKind.INT, dispatcher.MetricKind.DOUBLE
         metrics: list[tuple[str, str, float | int]] = [("node_start_time", int_, self.started_at)]
         forging = self.opts.block_producer and not self.opts.non_producing
@@ -538,7 +538,7 @@ class SimNode:
                 ("connectionManager.inboundConns", int_, len(self.inbound)),
                 ("connectionManager.outboundConns", int_, hot), ("connectionManager.duplexConns", int_, 0),
             ]  # fmt: skip
-            if not releases.at_least(self.version, "10.7.0"):
+            if releases.lookup(self.version).connected_peers_metric:
                 metrics.append(("connectedPeers", int_, hot))
             if forging:
                 metrics += [(name.removeprefix("cardano_node_metrics_").removesuffix("_int"), int_, int(value))
@@ -925,23 +925,17 @@ VERSION_ARGV: dict[str, tuple[list[str], ...]] = {
 }
 
 
-# The cardano-cli a lab release answers as where the catalogue has no confirmed one (cli_version None):
-# the CLI the release's cardano-node.cabal builds against (runtime-signals doc §3: 10.13-10.15 for
-# 10.6.x, 11.0 for 11.0.1). A lab value only: no rule of the tool reads it.
-LAB_CLI_VERSIONS: dict[str, str] = {"10.6.4": "10.15.0.0", "11.0.1": "11.0.0.0"}
-# From the 10.x CLI on, `query tip` prints its keys in the record's order (CLI Type/Output.hs L221-231,
-# the same in 10.13.1.0), and `latest`/`conway query tip` are accepted beside the top-level command.
-ERA_CLI_FROM = "10.6.0"
-TIP_KEYS_ORDERED = ("slot", "hash", "block", "era", "epoch", "slotInEpoch", "slotsToEpochEnd", "syncProgress")
-
-
-def cli_version_of(version: str) -> str | None:
-    return CLI_VERSIONS.get(version) or LAB_CLI_VERSIONS.get(version)
+# What the lab's cardano-cli answers to --version for a release whose CLI version the catalogue has
+# not confirmed (cli_version None): it says so instead of inventing one (the facts probe records it
+# as that host's cli_version error).
+UNCATALOGUED_CLI = "cardano-cli: this release's cardano-cli version is not in the catalogue (lab stand-in)"
 
 
 def version_text(program: str, version: str) -> str:
     """What `<program> --version` prints for the release `version` (without the final newline)."""
-    shown = version if program == "cardano-node" else cli_version_of(version)
+    if program == "cardano-cli" and version not in CLI_VERSIONS:
+        return UNCATALOGUED_CLI
+    shown = version if program == "cardano-node" else CLI_VERSIONS[version]
     return f"{program} {shown} - linux-x86_64 - ghc-8.10\ngit rev {NODE_GIT_REVS[version]}"
 
 
@@ -1123,12 +1117,11 @@ def boot(node: SimNode, timing: StartupTiming) -> bool:
 # the lab's 6000 slots (their progress is relative to the replay's start anyway).
 NEW_TRACING_SNAPSHOT_SLOTS = 12 * 4320
 REPLAY_STEP_PP = 0.01  # BRP L117: a LedgerReplay line per 0.01 percentage point of progress
-REPLAY_TWO_DECIMALS_FROM = "10.7.1"  # commit 186123dad: `progress` shown with two decimals; before, `show`
 
 
 def replay_progress_text(version: str, percent: float) -> str:
     """The `progress` field of ChainDB.ReplayBlock.LedgerReplay as `version` writes it."""
-    if releases.at_least(version, REPLAY_TWO_DECIMALS_FROM):
+    if releases.lookup(version).replay_progress_two_decimals:
         return f"{percent:.2f}"
     return dispatcher.haskell_show_double(percent)
 
@@ -1356,15 +1349,14 @@ def _parse_cli_query(argv: list[str]) -> tuple[int | None, str | None, str | Non
 
 def cli_main(version: str, argv: list[str]) -> int:
     """`cardano-cli` of the release `version`: --version, version, query tip."""
-    if cli_version_of(version) is None:
+    if version not in NODE_GIT_REVS:
         _err("cardano-cli", f"lab: unsupported version {version}")
         return 1
     argv = _strip_rts(argv)
     if argv in VERSION_ARGV["cardano-cli"]:
         print(version_text("cardano-cli", version))
         return 0
-    era_cli = releases.at_least(version, ERA_CLI_FROM)
-    if era_cli and argv[:1] in (["latest"], ["conway"]):
+    if argv[:1] in (["latest"], ["conway"]):  # the era-based form (CLI EraBased/Option.hs L52, L60)
         argv = argv[1:]
     if argv[:2] != ["query", "tip"]:
         _err(
@@ -1411,10 +1403,7 @@ def cli_main(version: str, argv: list[str]) -> int:
     if "error" in reply:
         _err("cardano-cli", str(reply["error"]))
         return 1
-    tip = tip_json(str(reply["network"]), int(reply["slot"]), time.time())
-    if era_cli:
-        tip = {key: tip[key] for key in TIP_KEYS_ORDERED} | {"era": "Conway"}
-    text = json.dumps(tip, indent=4)
+    text = json.dumps(tip_json(str(reply["network"]), int(reply["slot"]), time.time()), indent=4)
     if out_file:
         with open(out_file, "w", encoding="utf-8") as handle:
             handle.write(text)
