@@ -217,3 +217,45 @@ def test_journal_shows_coloured_lines_as_blobs_unless_all() -> None:
     plain = "[relay1:cardano.node.ChainDB:Info:5] [2024-09-03 12:11:09.26 UTC] Opened db\twith tab"
     assert shown_message(plain, show_all=False) == plain
     assert format_bytes(2048) == "2.0K"
+
+
+def test_lab_up_checks_versions_and_hosts_before_booting() -> None:
+    from orchestrator.lab.hosts import check_versions
+    from orchestrator.lab.state import LabError
+
+    hosts = plan_hosts(2, 1, 0, yaml_configs=("relay2",))
+    check_versions(hosts, "10.6.4", "11.0.1", {"relay2": "8.7.3", "bp1": "8.9.0"})  # a mixed fleet is fine
+    with pytest.raises(LabError, match=r"--target-version: .*10\.1\.4 yet"):
+        check_versions(hosts, "8.7.3", "10.1.4", {})
+    with pytest.raises(LabError, match="--host-version: no relay, block producer or passive node named relay9"):
+        check_versions(hosts, "8.7.3", "8.9.0", {"relay9": "10.6.4"})
+    with pytest.raises(LabError, match="--yaml-config relay2: .*not 11.0.1"):
+        check_versions(hosts, "8.7.3", "8.9.0", {"relay2": "11.0.1"})
+
+
+def test_lab_up_cli_takes_host_versions_and_a_target(tmp_path: Path) -> None:
+    import argparse
+
+    from orchestrator.commands import lab as lab_command
+
+    parser = argparse.ArgumentParser()
+    lab_command.add_arguments(parser)
+    args = parser.parse_args(["up", "--node-version", "10.6.4", "--host-version", "relay2=8.9.0",
+                              "--target-version", "11.0.1"])  # fmt: skip
+    assert (args.node_version, dict(args.host_version), args.target_version) == ("10.6.4", {"relay2": "8.9.0"}, "11.0.1")
+    with pytest.raises(SystemExit):
+        parser.parse_args(["up", "--host-version", "relay2"])
+    with pytest.raises(SystemExit):
+        parser.parse_args(["up", "--host-version", "relay2=10.1.4"])
+
+
+def test_the_inventory_pins_the_target_from_the_lab_release_server(tmp_path: Path) -> None:
+    from orchestrator.lab.state import LabState
+
+    hosts = plan_hosts(1, 0, 7)
+    urls = {v: {"url": f"http://198.18.7.1:8080/{v}.tar.gz", "sha256": v * 2} for v in lab_releases.LAB_VERSIONS}
+    state = LabState(dir=str(tmp_path), subnet=7, bridge="cfleet7", gateway="198.18.7.1", node_version="10.6.4",
+                     hosts=hosts, release_urls=urls, target_version="11.0.1")  # fmt: skip
+    text = provision._inventory(state, provision.Keys(tmp_path / "k", "pub", {}), relayed=False)
+    assert 'version: "11.0.1"' in text and "url: http://198.18.7.1:8080/11.0.1.tar.gz" in text
+    assert state.version_of("relay1") == "10.6.4" and state.version_of("chainsrc") == releases.TARGET_VERSION
