@@ -71,3 +71,21 @@ def test_a_restarted_10_6_4_relay_is_gated_through_its_phases_with_replay_progre
     print(f"measured phases of relay1's 10.6.4 start: {host['phases']}; the gate showed: {seen}")
     journal = lab.exec("relay1", "journalctl -u cnode -o cat -a -n 60").stdout
     assert "ChainDB.ReplayBlock.LedgerReplay" in journal and "cardano.node.ChainDB" not in journal
+
+
+def test_a_stalled_new_tracing_replay_is_rolled_back_naming_the_phase(fresh_lab: Any, tmp_path: Path) -> None:
+    """A block producer 10.6.4 → 11.0.1 (pinned by `lab up --target-version`; a producer has no peer
+    snapshot to refuse); the 11.0.1 start's replay stops part way and logs nothing more: the gate gives
+    up after sync_stall_seconds, names the phase, and the producer is back on 10.6.4."""
+    lab = fresh_lab(relays=1, producers=1, node_version="10.6.4", target_version="11.0.1", startup_seconds=4.0)
+    lab.wait_in_sync()
+    set_fault(lab, "bp1", "replay_stalls", "--percent", "37", "--version", "11.0.1")
+    rc = run_cli("run", "-i", str(lab.inventory_path), UPGRADE_NODE, "--yes", "--state-dir", str(tmp_path),
+                 "--limit", "bp1", "-e", "sync_stall_seconds=10")  # fmt: skip
+    assert rc == 1
+    assert node_version(lab, "bp1") == "10.6.4"
+    assert report_of(tmp_path)["hosts"][0]["status"] == "rolled_back"
+    failed = [e for e in journal_events(tmp_path) if e.host == "bp1" and e.phase == "failed"]
+    reason = failed[0].data["reason"]
+    assert reason.startswith("gate: no replay progress for 1") and "replaying ledger" in reason, reason
+    print(f"the gate's reason: {reason}")
