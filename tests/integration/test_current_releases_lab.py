@@ -44,6 +44,18 @@ def test_facts_on_a_mixed_fleet_show_each_hosts_version_tracing_tip_and_peers(fr
     plain = lab.exec("relay1", "journalctl -u cnode -o cat -n 3").stdout
     full = lab.exec("relay1", "journalctl -u cnode -o cat -n 3 --all").stdout
     assert "blob data]" in plain and "\x1b[34m[" in full and "Startup.DiffusionInit.LocalSocketUp" in full
+    # The same release with the JSON form selected (`Stdout MachineFormat`): one JSON object a line.
+    config = "/opt/cardano/cnode/files/config.json"
+    switched = lab.exec("relay1", f"sed -i 's/Stdout HumanFormatColoured/Stdout MachineFormat/' {config} && "
+                                  "systemctl restart cnode")  # fmt: skip
+    assert switched.returncode == 0, switched.stderr
+    lab.wait_in_sync()
+    assert run_cli("facts", "-i", str(lab.inventory_path), "--json", "--limit", "relay1") == 0
+    again = json.loads(capsys.readouterr().out)["hosts"][0]
+    assert again["startup"]["phase"] == "socket up" and again["tracing"] == "new", again["startup"]
+    assert set(again["startup"]["last_start_phases"]) >= {"opening chain db", "replaying ledger"}, again["startup"]
+    last = lab.exec("relay1", "journalctl -u cnode -o cat -n 1").stdout.strip()
+    assert list(json.loads(last)) == ["at", "ns", "data", "sev", "thread", "host"], last
 
 
 def test_a_restarted_10_6_4_relay_is_gated_through_its_phases_with_replay_progress(fresh_lab: Any, tmp_path: Path,
