@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from orchestrator.cardano.releases import FROM_VERSION
+from orchestrator.cardano.releases import FROM_VERSION, TARGET_VERSION
 from orchestrator.commands._exit import error
 from orchestrator.lab.releases import LAB_VERSIONS, lab_version
 
@@ -21,6 +21,13 @@ def _lab_version(value: str) -> str:
         return lab_version(value)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _host_version(value: str) -> tuple[str, str]:
+    host, eq, version = value.partition("=")
+    if not eq or not host:
+        raise argparse.ArgumentTypeError(f"expected HOST=VERSION, e.g. relay2=10.6.4 (got {value!r})")
+    return host, _lab_version(version)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -43,6 +50,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     up.add_argument("--node-version", default=FROM_VERSION, type=_lab_version, metavar="VERSION",
                     help=f"the release every host boots on: one the lab can boot ({', '.join(LAB_VERSIONS)}; "
                          f"default {FROM_VERSION})")  # fmt: skip
+    up.add_argument("--target-version", default=TARGET_VERSION, type=_lab_version, metavar="VERSION",
+                    help="the release inventory.yml pins as node_release (url and sha256 from the lab's release "
+                         f"server): one the lab serves ({', '.join(LAB_VERSIONS)}; default {TARGET_VERSION})")  # fmt: skip
+    up.add_argument("--host-version", action="append", default=[], type=_host_version, metavar="HOST=VERSION",
+                    help="HOST boots VERSION instead of --node-version (a mixed fleet), e.g. relay2=10.6.4; "
+                         "repeatable")  # fmt: skip
     up.add_argument("--subnet", type=int, default=0, help="third octet of 198.18.N.0/24 (default 0)")
     up.add_argument(
         "--rtt-ms", type=float, default=0.0, metavar="MS",
@@ -120,6 +133,8 @@ def run(args: argparse.Namespace) -> int:
                 rtt_ms=args.rtt_ms,
                 yaml_configs=args.yaml_config,
                 startup_seconds=startup,
+                target_version=args.target_version,
+                host_versions=dict(args.host_version),
             )  # fmt: skip
             for h in state.hosts:
                 print(f"{h.name:10} {h.role:15} {h.address:15} {h.layout}")

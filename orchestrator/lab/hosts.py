@@ -16,11 +16,11 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
 
-from orchestrator.cardano.releases import FROM_VERSION
+from orchestrator.cardano.releases import FROM_VERSION, TARGET_VERSION
 from orchestrator.lab import provision
 from orchestrator.lab.state import STATE_FILE, LabError, LabHost, LabState, relay_port
 
@@ -69,6 +69,27 @@ def plan_hosts(relays: int, producers: int, subnet: int, yaml_configs: Collectio
     if unknown:
         raise LabError(f"--yaml-config: no relay or block producer named {', '.join(unknown)} in this lab")
     return [replace(h, config_format="yaml") if h.name in yaml_configs else h for h in hosts]
+
+
+def check_versions(hosts: list[LabHost], node_version: str, target_version: str, host_versions: Mapping[str, str]) -> None:
+    """Every release named is one the lab boots, every host named is in the lab, and a YAML-config
+    host boots a release the lab has a YAML config for (8.7.3's); LabError otherwise."""
+    from orchestrator.lab.releases import CURRENT_VERSIONS, lab_version
+
+    names = {h.name: h for h in hosts if h.role != "chain_source"}
+    for what, version in (("--node-version", node_version), ("--target-version", target_version),
+                          *((f"--host-version {n}", v) for n, v in host_versions.items())):  # fmt: skip
+        try:
+            lab_version(version)
+        except ValueError as exc:
+            raise LabError(f"{what}: {exc}") from None
+    unknown = sorted(set(host_versions) - set(names))
+    if unknown:
+        raise LabError(f"--host-version: no relay, block producer or passive node named {', '.join(unknown)} in this lab")
+    for host in names.values():
+        version = host_versions.get(host.name, node_version)
+        if host.config_format == "yaml" and version in CURRENT_VERSIONS:
+            raise LabError(f"--yaml-config {host.name}: the lab has YAML configs for 8.x hosts only, not {version}")
 
 
 def _sh(*cmd: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -265,6 +286,8 @@ def lab_up(
     yaml_configs: Collection[str] = (),
     startup_seconds: float = provision.DEFAULT_STARTUP_SECONDS,
     passive: int = 0,
+    target_version: str = TARGET_VERSION,
+    host_versions: Mapping[str, str] | None = None,
 ) -> LabState:
     """Boot a lab and return its state; on any failure everything started so far is torn down.
 
@@ -274,7 +297,9 @@ def lab_up(
     mainnet-config.yaml), to exercise the node's YAML reading end to end.
     `passive`: passive nodes (an exchange's), passive1, passive2, …: odd ones in the ledger form, even
     ones private (the inventory's passive_topology), each wired by hand to relay1 in its legacy file.
-    `startup_seconds`: how long each node's start (ChainDB opening to socket) takes. Returns once
+    `startup_seconds`: how long each node's start (ChainDB opening to socket) takes.
+    `target_version`: the release inventory.yml pins (from the lab's release server);
+    `host_versions`: hosts that boot another release than `node_version` (a mixed fleet). Returns once
     sshd answers; the nodes may still be starting (orchestrator.lab.readiness waits for sync).
     Raises LabError.
     """
@@ -288,13 +313,16 @@ def lab_up(
     if existing is not None:
         lab_down(lab_path)
     hosts = plan_hosts(relays, producers, subnet, yaml_configs, passive)
+    host_versions = dict(host_versions or {})
+    check_versions(hosts, node_version, target_version, host_versions)
     if lab_path.exists():
         shutil.rmtree(lab_path)
     lab_path.mkdir(parents=True)
     os.chmod(lab_path, 0o700)
     state = LabState(
         dir=str(lab_path), subnet=subnet, bridge=f"cfleet{subnet}", gateway=f"198.18.{subnet}.1",
-        node_version=node_version, hosts=hosts, rtt_ms=float(rtt_ms),
+        node_version=node_version, hosts=hosts, rtt_ms=float(rtt_ms), target_version=target_version,
+        host_versions=host_versions,
     )  # fmt: skip
     started = time.monotonic()
     try:
@@ -307,7 +335,8 @@ def lab_up(
             for d in OVERLAID:
                 (host_dir / "upper" / d).mkdir(parents=True, exist_ok=True)
                 (host_dir / "work" / d).mkdir(parents=True, exist_ok=True)
-            provision.prepare_host(host, hosts, host_dir / "upper", keys, releases, node_version, subnet, startup_seconds)
+            provision.prepare_host(host, hosts, host_dir / "upper", keys, releases, state.version_of(host.name), subnet,
+                                   startup_seconds)  # fmt: skip
         progress("creating the bridge and network namespaces")
         raise_neighbour_limits(len(hosts))
         _make_network(state)

@@ -18,6 +18,7 @@ from typing import Any
 from orchestrator.cardano.layouts import LAYOUTS, Layout
 from orchestrator.cardano.networks import PUBLIC_RELAY_NAMES
 from orchestrator.cardano.releases import FROM_VERSION, TARGET_VERSION
+from orchestrator.lab.releases import CURRENT_VERSIONS
 from orchestrator.lab.state import LabHost, LabState, relay_port
 
 DATA = Path(__file__).resolve().parent.parent / "cardano" / "data"
@@ -32,7 +33,8 @@ SYSTEMCTL_LAUNCHER = (  # installed as systemctl and as journalctl: the name say
 OPERATOR_UID = 2000
 # The public names of the real topology files, and a friend's pool relay that one relay's operator
 # picked by hand (it must survive the upgrade): all lead to the chain source in every host's /etc/hosts.
-PUBLIC_NAMES = (*PUBLIC_RELAY_NAMES, "relay.friendpool.example")
+# backbone.mainnet.cardanofoundation.org: a bootstrap peer of the 10.6+/11.x shipped mainnet topology.
+PUBLIC_NAMES = (*PUBLIC_RELAY_NAMES, "backbone.mainnet.cardanofoundation.org", "relay.friendpool.example")
 FRIEND_PEER = {"addr": "relay.friendpool.example", "port": 3001, "valency": 1}
 CHAIN_PORT = 3001
 # The node repository's own YAML config (cardano-node 8.7.3 configuration/cardano/), for YAML hosts.
@@ -221,8 +223,53 @@ def keeps_book_p2p(host: LabHost, all_hosts: list[LabHost]) -> bool:
     return len(relays) >= 3 and host == relays[-1]
 
 
+def p2p_local_roots(host: LabHost, all_hosts: list[LabHost]) -> list[dict[str, Any]]:
+    """The same peers as legacy_topology's hand-picked ones (the public names left out: the shipped
+    topology's bootstrapPeers stand for them), as one trustable localRoots group."""
+    points = [
+        {"address": e["addr"], "port": e["port"]}
+        for e in legacy_topology(host, all_hosts)["Producers"]
+        if e["addr"] not in PUBLIC_RELAY_NAMES
+    ]
+    return [{"accessPoints": points, "advertise": False, "trustable": True, "valency": max(1, len(points))}]
+
+
+def current_node_files(host: LabHost, all_hosts: list[LabHost], version: str) -> dict[str, bytes]:
+    """A 10.6+/11.x host as that release ships (lab/releases.py CURRENT_VERSIONS): the node
+    repository's mainnet config at the tag, unchanged (new tracing, PrometheusSimple on
+    127.0.0.1:12798, human coloured stdout); its topology with the host's own peers in localRoots
+    (the shipped file has an empty group) and its peer snapshot beside it. A block producer keeps no
+    bootstrap peers, ledger peers or snapshot (useLedgerAfterSlot -1): only its relays."""
+    layout = layout_of(host)
+    if host.config_format == "yaml":
+        raise ValueError(f"{host.name}: the lab gives YAML configs to 8.7.3 hosts only (not {version})")
+    shipped = DATA / version / "mainnet"
+    files = {layout.config_path: (shipped / "mainnet-config.json").read_bytes()}
+    for era in ("byron", "shelley", "alonzo"):  # unchanged since 8.9.0 (the config pins the same hashes)
+        source = DATA / TARGET_VERSION / "mainnet" / f"{era}-genesis.json"
+        files[f"{layout.genesis_dir}/mainnet-{era}-genesis.json"] = source.read_bytes()
+    files[f"{layout.genesis_dir}/mainnet-conway-genesis.json"] = (shipped / "mainnet-conway-genesis.json").read_bytes()
+    topology: dict[str, Any] = json.loads((shipped / "mainnet-topology.json").read_text())
+    if host.role == "chain_source":
+        topology["localRoots"] = []
+        topology.pop("bootstrapPeers", None)
+    else:
+        topology["localRoots"] = p2p_local_roots(host, all_hosts)
+    if host.role in ("block_producer", "chain_source"):
+        topology.pop("bootstrapPeers", None)
+        topology.pop("peerSnapshotFile", None)
+        topology["useLedgerAfterSlot"] = -1
+    else:
+        snapshot = str(topology["peerSnapshotFile"])
+        files[f"{os.path.dirname(layout.topology_path)}/{snapshot}"] = (shipped / "mainnet-peer-snapshot.json").read_bytes()
+    files[layout.topology_path] = (json.dumps(topology, indent=2) + "\n").encode()
+    return files
+
+
 def _node_files(host: LabHost, all_hosts: list[LabHost], node_version: str) -> dict[str, bytes]:
     """config.json, topology.json and genesis files for the pre-upgrade state, by in-host path."""
+    if node_version in CURRENT_VERSIONS:
+        return current_node_files(host, all_hosts, node_version)
     layout = layout_of(host)
     book = DATA / node_version / "mainnet"
     genesis_src = {
@@ -338,6 +385,8 @@ def prepare_host(
     subnet: int,
     startup_seconds: float = DEFAULT_STARTUP_SECONDS,
 ) -> None:
+    """Fill the host's overlay upper directories; `node_version` is the release it boots (the chain
+    source always boots the seed's target)."""
     etc = upper / "etc"
     _write(etc / "hostname", host.name + "\n")
     _write(etc / "hosts", _etc_hosts(all_hosts))
@@ -416,9 +465,9 @@ def _inventory(state: LabState, keys: Keys, *, relayed: bool) -> str:
         "    sync_poll_seconds: 1  # the lab node syncs in seconds; real fleets keep the role default",
         "    sync_soak_seconds: 2  # likewise: the role's 60 s soak is for a real node's first minute",
         "    node_release:",
-        f'      version: "{TARGET_VERSION}"',
-        f"      url: {state.release_urls[TARGET_VERSION]['url']}",
-        f"      sha256: {state.release_urls[TARGET_VERSION]['sha256']}",
+        f'      version: "{state.target_version}"',
+        f"      url: {state.release_urls[state.target_version]['url']}",
+        f"      sha256: {state.release_urls[state.target_version]['sha256']}",
         "      source: download",
         "  children:",
     ]

@@ -5,6 +5,13 @@
 with the config's *GenesisFile entries pointing at those names).
 8.9.0: `./bin/cardano-node`, `./bin/cardano-cli` and `./share/{mainnet,preprod,preview}/` with
 config.json, topology.json and the four genesis files, byte-for-byte from the package data.
+10.6.4, 11.0.1: `./bin/` and `./share/{mainnet,preprod}/` (nix/binary-release.nix; the boundaries doc
+§c): mainnet holds the node repository's `configuration/cardano/mainnet-{config,topology,peer-snapshot}.json`
+and mainnet-conway-genesis.json at the tag, unchanged and under those names (byron/shelley/alonzo
+genesis, which the config names too, from 8.9.0: hash-equal to what the config pins);
+preprod the book's (10.6.4) or Mithril's (11.0.1) copies of the release's share/preprod/ files
+(tests/fixtures/cardano-reference/SOURCES.txt). The release's `checkpoints.json` is not in the
+reference snapshot and is not shipped (the lab's node does not read it; a real one would).
 
 The binaries are Python zipapps (`#!/usr/bin/python3 -IS`) holding the simulated node and the
 modules it imports (stdlib only, found by walking the imports), with empty `__init__.py` files
@@ -34,7 +41,15 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from orchestrator.cardano.releases import BINARY_SUBDIR, FROM_VERSION, TARGET_VERSION, VERSIONS, release_filename
+from orchestrator.cardano.releases import (
+    BINARY_SUBDIR,
+    FROM_VERSION,
+    TARGET_VERSION,
+    VERSIONS,
+    is_catalogued,
+    known_versions,
+    release_filename,
+)
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]  # .../orchestrator
 DATA_DIR = PACKAGE_ROOT / "cardano" / "data"
@@ -204,6 +219,19 @@ def _8_7_3_files() -> dict[str, bytes]:
     return {f"configuration/cardano/{name}": data for name, data in files.items()}
 
 
+def _current_files(version: str) -> dict[str, bytes]:
+    """share/<network>/ of a 10.6+/11.x release (module docstring), from cardano/data/<version>/."""
+    files: dict[str, bytes] = {}
+    for network, prefix in CURRENT_NETWORKS:
+        source = DATA_DIR / version / network
+        for path in sorted(source.glob("*.json")):
+            files[f"share/{network}/{path.name}"] = path.read_bytes()
+        for era in GENESIS[:-1]:  # conway's is the release's own (in its data directory)
+            old = DATA_DIR / TARGET_VERSION / network / f"{era}-genesis.json"
+            files[f"share/{network}/{prefix}{era}-genesis.json"] = old.read_bytes()
+    return files
+
+
 def _8_9_0_files() -> dict[str, bytes]:
     files: dict[str, bytes] = {}
     for network in NETWORKS_8_9_0:
@@ -213,10 +241,17 @@ def _8_9_0_files() -> dict[str, bytes]:
     return files
 
 
-# The catalogued releases the lab can boot: its simulated node follows the 8.x startup rules and the
-# lab ships these releases' files from the package data. Booting 10.x/11.x is a later issue; a
-# catalogued release outside this list is refused by name (lab_version), never booted wrongly.
-LAB_VERSIONS: tuple[str, ...] = tuple(v for v in VERSIONS if v in (FROM_VERSION, TARGET_VERSION))
+# The catalogued 10.6+/11.x releases whose shipped files are in the package data (cardano/data/<v>/
+# mainnet/mainnet-config.json, the node repository's name), and the prefix their config gives the
+# genesis files of each network.
+CURRENT_VERSIONS: tuple[str, ...] = tuple(
+    v for v in known_versions(include_provisional=False) if (DATA_DIR / v / "mainnet" / "mainnet-config.json").exists()
+)
+CURRENT_NETWORKS: tuple[tuple[str, str], ...] = (("mainnet", "mainnet-"), ("preprod", ""))
+# The catalogued releases the lab can boot: the lab ships these releases' files from the package data
+# and its node follows each one's catalogue record (tracing system, metric names, CLI). A catalogued
+# release outside this list is refused by name (lab_version), never booted wrongly.
+LAB_VERSIONS: tuple[str, ...] = (*VERSIONS, *CURRENT_VERSIONS)
 
 
 def lab_version(version: str) -> str:
@@ -225,9 +260,9 @@ def lab_version(version: str) -> str:
     if version in LAB_VERSIONS:
         return version
     booted = ", ".join(LAB_VERSIONS)
-    if version in VERSIONS:
+    if is_catalogued(version):
         raise ValueError(f"the lab cannot boot cardano-node {version} yet (it is catalogued; the lab boots {booted})")
-    raise ValueError(f"cardano-node {version} is not a release this tool knows (known: {', '.join(VERSIONS)}); "
+    raise ValueError(f"cardano-node {version} is not a release this tool knows (known: {', '.join(known_versions())}); "
                      f"the lab boots {booted}")  # fmt: skip
 
 
@@ -238,8 +273,9 @@ def release_members(version: str) -> tuple[dict[str, bytes], dict[str, bytes]]:
     lab_version(version)
     subdir = f"{BINARY_SUBDIR[version]}/".lstrip("/")
     binaries = {f"{subdir}{program}": build_zipapp(version, program) for program in ("cardano-node", "cardano-cli")}
-    data = _8_9_0_files() if subdir else _8_7_3_files()
-    return binaries, data
+    if version in CURRENT_VERSIONS:
+        return binaries, _current_files(version)
+    return binaries, _8_9_0_files() if subdir else _8_7_3_files()
 
 
 def _tar_info(name: str, size: int, mode: int, kind: bytes) -> tarfile.TarInfo:
@@ -254,7 +290,14 @@ def _tar_info(name: str, size: int, mode: int, kind: bytes) -> tarfile.TarInfo:
 
 
 def build_tarball(version: str) -> bytes:
-    """The release tarball's bytes: sorted "./" entries, directories included, gzip mtime 0."""
+    """The release tarball's bytes: sorted "./" entries, directories included, gzip mtime 0.
+    Built once per process and version (the sources do not change while it runs): every lab boot
+    serves every bootable release."""
+    return _build_tarball(version)
+
+
+@functools.cache
+def _build_tarball(version: str) -> bytes:
     binaries, data = release_members(version)
     files = {**binaries, **data}
     dirs = {"."} | {"./" + "/".join(p.split("/")[:i]) for p in files for i in range(1, p.count("/") + 1)}

@@ -33,8 +33,9 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from orchestrator.cardano import networks, node_rules
+from orchestrator.cardano import networks, node_rules, releases
 from orchestrator.cardano.releases import CLI_VERSIONS, NODE_GIT_REVS
+from orchestrator.lab import dispatcher
 
 if TYPE_CHECKING:  # http.server costs ~50 ms to import: only the node imports it, when it serves metrics
     from http.server import ThreadingHTTPServer
@@ -172,6 +173,41 @@ _SCRIBES = Scribes()
 
 def _log(component: str, message: str, severity: str = "Info", data: dict[str, Any] | None = None) -> None:
     _SCRIBES.write(component, severity, message, data)
+
+
+class Dispatch:
+    """The new tracing system's stdout (10.6+/11.x with UseTraceDispatcher, or its default): each
+    message passes the config's severity for its namespace, then is written in the one stdout form
+    the config's root backends select (lab/dispatcher.py). No `Stdout` backend: nothing on stdout
+    (a Forwarder-only config sends its messages to cardano-tracer, which the lab does not run)."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.trace_config = dispatcher.TraceConfig(config)
+        self.form = self.trace_config.stdout_format
+        self.host = dispatcher.short_host(socket.gethostname(), os.environ.get("TRACE_DISPATCHER_LOGGING_HOSTNAME"))
+        self.lock = threading.Lock()
+
+    def write(self, ns: str, severity: str, text: str | None, data: dict[str, Any]) -> None:
+        if self.form is None or not self.trace_config.passes(ns, severity):
+            return
+        now = time.time()
+        thread = str(threading.get_ident() % 1000)
+        if self.form == "MachineFormat":
+            line = dispatcher.machine_line(now, ns, data, severity, thread, self.host)
+        else:
+            coloured = self.form == "HumanFormatColoured"
+            line = dispatcher.human_line(now, ns, data, severity, thread, self.host, text, coloured)
+        with self.lock:
+            print(line, flush=True)
+
+
+_DISPATCH: Dispatch | None = None
+
+
+def _trace(ns: str, text: str | None, data: dict[str, Any], severity: str = "Info") -> None:
+    """A message of the new tracing system (a no-op on a node running legacy tracing)."""
+    if _DISPATCH is not None:
+        _DISPATCH.write(ns, severity, text, data)
 
 
 def _err(program: str, message: str) -> None:
@@ -394,6 +430,7 @@ class RunOptions:
     port: int
     block_producer: bool  # key flags were given; the files are never opened
     chain_source: bool
+    non_producing: bool = False  # --start-as-non-producing-node (or the deprecated --non-producing-node)
 
 
 class SimNode:
@@ -422,6 +459,10 @@ class SimNode:
         self._metrics: ThreadingHTTPServer | None = None
         self._lock_file: Any = None
         self.dirty = False
+        # The tracing system this release runs with this config (its catalogue record).
+        self.new_tracing = releases.lookup(version).runs_new_tracing(check.config)
+        self.replay_progress: float | None = None  # blockReplayProgress (new tracing), absolute slots
+        self.ready_slot: int | None = None  # the tip when the socket came up
 
     # -- database
 
@@ -469,7 +510,48 @@ class SimNode:
 
     # -- metrics
 
+    def new_metrics(self) -> tuple[list[tuple[str, str, float | int]], list[tuple[str, dict[str, str]]]]:
+        """The new tracing system's metrics, by name as the node registers them (the runtime-signals
+        doc §2): slot/block/epoch only once a block was added after the start (CDB L704-739), peers
+        and connections once diffusion runs, KES once a producer's forging state is known,
+        `connectedPeers` where the release exports it, replay progress once replaying."""
+        int_, real = dispatcher.MetricKind.INT, dispatcher.MetricKind.DOUBLE
+        metrics: list[tuple[str, str, float | int]] = [("node_start_time", int_, self.started_at)]
+        forging = self.opts.block_producer and not self.opts.non_producing
+        metrics.append(("forging_enabled", int_, 1 if forging else 0))  # RUN L277-282: set before the replay
+        if self.replay_progress is not None:
+            metrics.append(("blockReplayProgress", real, round(self.replay_progress, 4)))
+        slot = self.tip_slot()
+        if self.ready and self.ready_slot is not None and slot > self.ready_slot:
+            epoch, into, _ = epoch_info(self.network, slot)
+            metrics += [("slotNum", int_, slot), ("blockNum", int_, block_of(slot)), ("epoch", int_, epoch),
+                        ("slotInEpoch", int_, into), ("density", real, 0.05)]  # fmt: skip
+        if self.ready:
+            lag = networks.network(self.network).expected_slot(time.time()) - slot
+            metrics.append(("GSM_state", int_, 2 if lag <= SYNC_TOLERANCE_SECONDS else 1))  # CON L1964-1975
+            links = list(self.links.values())
+            hot = sum(1 for link in links if link.connected)
+            metrics += [
+                ("peerSelection.Hot", int_, hot), ("peerSelection.Warm", int_, 0),
+                ("peerSelection.Cold", int_, len(links) - hot), ("peerSelection.ActivePeers", int_, hot),
+                ("peerSelection.EstablishedPeers", int_, hot),
+                ("connectionManager.inboundConns", int_, len(self.inbound)),
+                ("connectionManager.outboundConns", int_, hot), ("connectionManager.duplexConns", int_, 0),
+            ]  # fmt: skip
+            if releases.lookup(self.version).connected_peers_metric:
+                metrics.append(("connectedPeers", int_, hot))
+            if forging:
+                metrics += [(name.removeprefix("cardano_node_metrics_").removesuffix("_int"), int_, int(value))
+                            for name, value in (line.split() for line in self.kes_metrics())]  # fmt: skip
+        build = {"version": self.version, "revision": NODE_GIT_REVS.get(self.version, "")}
+        return metrics, [("cardano_build_info", build)]
+
     def metrics_text(self) -> str:
+        if self.new_tracing:
+            trace_config = dispatcher.TraceConfig(self.config)
+            spec = trace_config.prometheus
+            metrics, labelled = self.new_metrics()
+            return dispatcher.exposition(trace_config.metrics_prefix, spec is None or spec.suffix, metrics, labelled)
         lines = [f"cardano_node_metrics_nodeStartTime_int {self.started_at}"]
         if self.ready:
             slot = self.tip_slot()
@@ -513,6 +595,12 @@ class SimNode:
 
     def start_metrics(self) -> None:
         spec = _prometheus(self.config)
+        content_type = "text/plain; charset=utf-8"
+        if self.new_tracing:
+            # The PrometheusSimple backend, started before the ChainDB opens (API L85-89).
+            simple = dispatcher.TraceConfig(self.config).prometheus
+            spec = None if simple is None else (simple.host, simple.port)
+            content_type = "text/plain;version=0.0.4"  # TCP L126-140
         if spec is None:
             return
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -526,7 +614,7 @@ class SimNode:
                     return
                 body = node.metrics_text().encode()
                 self.send_response(200)
-                self.send_header("Content-Type", "text/plain; charset=utf-8")
+                self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
@@ -824,6 +912,7 @@ def _parse_run(argv: list[str]) -> RunOptions | str:
         port=port,
         block_producer=any(k in values for k in ("kes", "vrf", "opcert")),
         chain_source=chain_source,
+        non_producing=bool(switches & {"--start-as-non-producing-node", "--non-producing-node"}),
     )
 
 
@@ -836,8 +925,16 @@ VERSION_ARGV: dict[str, tuple[list[str], ...]] = {
 }
 
 
+# What the lab's cardano-cli answers to --version for a release whose CLI version the catalogue has
+# not confirmed (cli_version None): it says so instead of inventing one (the facts probe records it
+# as that host's cli_version error).
+UNCATALOGUED_CLI = "cardano-cli: this release's cardano-cli version is not in the catalogue (lab stand-in)"
+
+
 def version_text(program: str, version: str) -> str:
     """What `<program> --version` prints for the release `version` (without the final newline)."""
+    if program == "cardano-cli" and version not in CLI_VERSIONS:
+        return UNCATALOGUED_CLI
     shown = version if program == "cardano-node" else CLI_VERSIONS[version]
     return f"{program} {shown} - linux-x86_64 - ghc-8.10\ngit rev {NODE_GIT_REVS[version]}"
 
@@ -1014,6 +1111,116 @@ def boot(node: SimNode, timing: StartupTiming) -> bool:
     return True
 
 
+# A new-tracing node's ledger snapshot lies this far behind its immutable tip: 12 SnapshotIntervals
+# (4320 slots, the shipped LedgerDB config), so that a replay from it spans ~0.03 pp of absolute
+# progress, as the runtime-signals doc's mainnet-shaped example (99.968 → 99.998); legacy nodes keep
+# the lab's 6000 slots (their progress is relative to the replay's start anyway).
+NEW_TRACING_SNAPSHOT_SLOTS = 12 * 4320
+REPLAY_STEP_PP = 0.01  # BRP L117: a LedgerReplay line per 0.01 percentage point of progress
+
+
+def replay_progress_text(version: str, percent: float) -> str:
+    """The `progress` field of ChainDB.ReplayBlock.LedgerReplay as `version` writes it."""
+    if releases.lookup(version).replay_progress_two_decimals:
+        return f"{percent:.2f}"
+    return dispatcher.haskell_show_double(percent)
+
+
+def replay_lines(version: str, snapshot: int, target: int, slots: list[int]) -> list[tuple[int, float, str]]:
+    """(slot, percent, data progress) of each LedgerReplay line a replay from `snapshot` to `target`
+    through `slots` emits: percent = 100·slot/target on absolute slots (BRP L38-40), a line each time
+    it has moved 0.01 pp or more since the last one (BRP L117)."""
+    out: list[tuple[int, float, str]] = []
+    last: float | None = None
+    for slot in slots:
+        percent = 100.0 * slot / max(1, target)
+        if last is None or percent - last >= REPLAY_STEP_PP:
+            out.append((slot, percent, replay_progress_text(version, percent)))
+            last = percent
+    return out
+
+
+def boot_new(node: SimNode, timing: StartupTiming) -> bool:
+    """The ChainDB opening as a new-tracing node logs it (runtime-signals doc §1.3, rows 0-14, at the
+    severities the config lets through); `boot`'s contract otherwise. Initial chain selection's
+    progress is Debug (CDB L1284-1315) and its `Pushing ledger state` lines are never written."""
+    stop = node.stop_requested
+    tip = node.tip_slot()
+    net = node.network
+    chunks = max(1, tip // CHUNK_SLOTS)
+    imm_tip = max(0, tip - 1000)
+    snapshot = max(0, imm_tip - NEW_TRACING_SNAPSHOT_SLOTS)
+
+    def wait(seconds: float) -> bool:
+        return not stop.wait(max(0.0, seconds))
+
+    def chain(ns: str, text: str | None, kind: str, **data: Any) -> None:
+        _trace(f"ChainDB.{ns}", text, {"kind": kind, **data})
+
+    def ticks(seconds: float) -> int:
+        return max(1, min(200, int(seconds / 0.5)))
+
+    if node.dirty:  # OCR L110: no <db>/clean marker, logged before the opening it belongs to
+        chain("LastShutdownUnclean", "ChainDB is not clean. Validating all immutable chunks", "LastShutdownUnclean")
+    chain("OpenEvent.StartedOpeningDB", "Started opening Chain DB", "StartedOpeningDB")
+    chain("OpenEvent.StartedOpeningImmutableDB", "Started opening Immutable DB", "StartedOpeningImmutableDB")
+    # A clean start validates the last chunk only (OCV L168-170); an unclean one 0…M (OCN L518-524).
+    first = 0 if timing.full_validation else chunks
+    steps = ticks(timing.validate) if timing.full_validation else 1
+    numbers = sorted({first + (chunks - first) * i // steps for i in range(steps)} | {chunks})
+    for n in numbers:
+        chain("ImmDbEvent.ChunkValidation.StartedValidatingChunk",
+              f"Validating chunk no. {n} out of {chunks}. Progress: {100.0 * n / (chunks + 1):.2f}%",
+              "TraceImmutableDBEvent.StartedValidatingChunk", initialChunk=str(n), finalChunk=str(chunks))  # fmt: skip
+        if not wait(timing.validate / len(numbers)):
+            return False
+        chain("ImmDbEvent.ChunkValidation.ValidatedChunk",
+              f"Validated chunk no. {n} out of {chunks}. Progress: {100.0 * (n + 1) / (chunks + 1):.2f}%",
+              "TraceImmutableDBEvent.ValidatedChunk", chunkNo=str(n))  # fmt: skip
+    imm_hash = hash_of(net, imm_tip)
+    chain("ImmDbEvent.ValidatedLastLocation",
+          f"Found a valid last location at chunk {chunks} with tip {imm_hash}@{imm_tip}.",
+          "TraceImmutableDBEvent.ValidatedLastLocation", chunkNo=str(chunks), immTip=imm_hash,
+          blockNo=str(block_of(imm_tip)))  # fmt: skip
+    chain("OpenEvent.OpenedImmutableDB",
+          f"Opened imm db with immutable tip at {_point(net, imm_tip)} and chunk {chunks}", "OpenedImmutableDB",
+          immtip={"kind": "BlockPoint", "slot": imm_tip, "headerHash": imm_hash}, epoch=str(chunks))  # fmt: skip
+    chain("OpenEvent.StartedOpeningVolatileDB", "Started opening Volatile DB", "StartedOpeningVolatileDB")
+    chain("OpenEvent.OpenedVolatileDB", f"Opened Volatile DB with max slot seen {tip}", "OpenedVolatileDB",
+          maxSlotNo=str(tip))  # fmt: skip
+    chain("OpenEvent.StartedOpeningLgrDB", "Started opening Ledger DB", "StartedOpeningLgrDB")
+    snap_point = f"RealPoint {{realPointSlot = SlotNo {snapshot}, realPointHash = {hash_of(net, snapshot)}}}"
+    chain("LedgerEvent.Replay.ReplayStart.ReplayFromSnapshot",
+          f"Replaying ledger from snapshot DiskSnapshot {{dsNumber = {snapshot}, dsSuffix = Nothing}} at "
+          f"{_point(net, snapshot)}",
+          "ReplayFromSnapshot", snapshot={"kind": "snapshot"}, tip=snap_point)  # fmt: skip
+    steps = ticks(timing.replay)
+    stall_step = None if timing.stall_at is None else max(0, min(steps, int(steps * timing.stall_at / 100.0)))
+    slots = [snapshot + (imm_tip - snapshot) * i // steps for i in range(1, steps + 1)]
+    shown = {slot: (pct, text) for slot, pct, text in replay_lines(node.version, snapshot, imm_tip, slots)}
+    for i, slot in enumerate(slots, start=1):
+        node.replay_progress = 100.0 * slot / max(1, imm_tip)
+        if slot in shown:
+            pct, text = shown[slot]
+            chain("ReplayBlock.LedgerReplay",
+                  f"Replayed block: slot {slot} out of {imm_tip}. Progress: {pct:.2f}%",
+                  "ReplayBlockStats", progress=text)  # fmt: skip
+        if stall_step is not None and i >= stall_step:
+            stop.wait()  # the replay stops here, silent; the socket never opens
+            return False
+        if not wait(timing.replay / steps):
+            return False
+    chain("OpenEvent.OpenedLgrDB", "Opened lgr db", "OpenedLgrDB")
+    chain("InitChainSelEvent.StartedInitChainSelection", "Started initial chain selection",
+          "Follower.StartedInitChainSelection")  # fmt: skip
+    if not wait(timing.select):
+        return False
+    chain("InitChainSelEvent.InitialChainSelected", "Initial chain selected", "Follower.InitialChainSelected")
+    chain("OpenEvent.OpenedDB", f"Opened db with immutable tip at {_point(net, imm_tip)} and tip {_point(net, tip)}",
+          "OpenedDB", immtip=str(imm_tip), tip=str(tip))  # fmt: skip
+    return True
+
+
 def _run(version: str, opts: RunOptions, check: node_rules.StartupCheck, faults: Faults) -> int:
     node = SimNode(version, opts, check, faults)
 
@@ -1027,8 +1234,11 @@ def _run(version: str, opts: RunOptions, check: node_rules.StartupCheck, faults:
     signal.signal(signal.SIGINT, on_stop)
     signal.signal(signal.SIGHUP, on_hup)
 
-    global _SCRIBES
-    _SCRIBES = Scribes(node.config, version)
+    global _SCRIBES, _DISPATCH
+    # One tracing system runs, as the release's record says for this config: the other's settings
+    # (legacy scribes in a new-tracing config, TraceOptions in a legacy one) write nothing.
+    _SCRIBES = Scribes({"TurnOnLogging": False} if node.new_tracing else node.config, version)
+    _DISPATCH = Dispatch(node.config) if node.new_tracing else None
     error = node.open_database()
     if error is not None:
         _err("cardano-node", error)
@@ -1049,13 +1259,16 @@ def _run(version: str, opts: RunOptions, check: node_rules.StartupCheck, faults:
     if opts.chain_source:
         _log("basicInfo", "Lab chain source: always at the wall-clock tip", "Notice")
     node.start_metrics()
-    if boot(node, startup_timing(faults, node.dirty)):
+    if (boot_new if node.new_tracing else boot)(node, startup_timing(faults, node.dirty)):
         error = node.start_listeners()
         if error is not None:
             _err("cardano-node", error)
             node.shutdown()
             return 1
+        node.ready_slot = node.tip_slot()
         node.ready = True
+        local = {"kind": "LocalSocketUp", "path": f'LocalAddress "{opts.socket_path}"', "socket": "FileDescriptor 23"}
+        _trace("Startup.DiffusionInit.LocalSocketUp", None, local)  # no human text (DIF L668-672, L746)
         _log(
             "DiffusionInitializationTracer",
             f'LocalSocketUp (LocalAddress "{opts.socket_path}") (FileDescriptor 23)',
@@ -1092,6 +1305,12 @@ def _run(version: str, opts: RunOptions, check: node_rules.StartupCheck, faults:
         _log("shutdown", f"lab fault ignore_stop: exiting in {ignore:.0f} s", "Warning")
         time.sleep(ignore)
     node.shutdown()
+    if node.ready:  # CDB L2545, L1344: the ChainDB it opened is closed
+        imm_tip, tip = max(0, node.tip_slot() - 1000), node.tip_slot()
+        _trace("ChainDB.ImmDbEvent.DBClosed", "Closed Immutable DB.", {"kind": "DBClosed"})
+        _trace("ChainDB.OpenEvent.ClosedDB",
+               f"Closed db with immutable tip at {_point(node.network, imm_tip)} and tip {_point(node.network, tip)}",
+               {"kind": "ClosedDB", "immtip": str(imm_tip), "tip": str(tip)})  # fmt: skip
     with open(os.path.join(opts.database, CLEAN_MARKER), "w", encoding="utf-8"):
         pass  # the next start validates only the most recent chunk
     _log("shutdown", f"Shut down cleanly at slot {node.tip_slot()}", "Notice")
@@ -1130,13 +1349,15 @@ def _parse_cli_query(argv: list[str]) -> tuple[int | None, str | None, str | Non
 
 def cli_main(version: str, argv: list[str]) -> int:
     """`cardano-cli` of the release `version`: --version, version, query tip."""
-    if version not in CLI_VERSIONS:
+    if version not in NODE_GIT_REVS:
         _err("cardano-cli", f"lab: unsupported version {version}")
         return 1
     argv = _strip_rts(argv)
     if argv in VERSION_ARGV["cardano-cli"]:
         print(version_text("cardano-cli", version))
         return 0
+    if argv[:1] in (["latest"], ["conway"]):  # the era-based form (CLI EraBased/Option.hs L52, L60)
+        argv = argv[1:]
     if argv[:2] != ["query", "tip"]:
         _err(
             "",

@@ -11,6 +11,8 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from orchestrator.cardano.releases import TARGET_VERSION
+
 STATE_FILE = "lab.json"
 RELAY_PORT_BASE = 10000  # the delay relay listens on the bridge at 10000 + the host's last octet
 
@@ -44,6 +46,16 @@ class LabState:
     release_urls: dict[str, dict[str, str]] = field(default_factory=dict)
     rtt_ms: float = 0.0  # added round trip of the SSH path (the delay relay); 0: direct
     relay_pid: int = 0
+    # The release inventory.yml pins as the target (served by the lab's release server), and hosts
+    # booting another release than node_version (a mixed fleet).
+    target_version: str = TARGET_VERSION
+    host_versions: dict[str, str] = field(default_factory=dict)
+
+    def version_of(self, name: str) -> str:
+        """The release host `name` booted (the chain source: the seed's target)."""
+        if self.host(name).role == "chain_source":
+            return TARGET_VERSION
+        return self.host_versions.get(name, self.node_version)
 
     @property
     def inventory_path(self) -> Path:

@@ -842,7 +842,28 @@ def main(argv: list[str]) -> int:
 # ------------------------------------------------------------------ journalctl
 
 
-JOURNAL_USAGE = "usage: journalctl -u UNIT [-o cat] [-n LINES] [--no-pager] [-q]"
+JOURNAL_USAGE = "usage: journalctl -u UNIT [-o cat] [-n LINES] [-a] [--no-pager] [-q]"
+
+
+def format_bytes(size: int) -> str:
+    """systemd's FORMAT_BYTES: `123B`, then one decimal and a binary prefix (`1.2K`, `3.4M`)."""
+    if size < 1024:
+        return f"{size}B"
+    value = float(size)
+    for prefix in "KMGTPE":
+        value /= 1024
+        if value < 1024 or prefix == "E":
+            return f"{value:.1f}{prefix}"
+    return f"{size}B"  # unreachable
+
+
+def shown_message(line: str, show_all: bool) -> str:
+    """What journalctl prints for a message: a message with characters that are not printable (the
+    ESC of a coloured log line) is stored as binary and shown as `[N blob data]` unless `--all`/`-a`
+    (journalctl(1), --all: "Show all fields in full, even if they include unprintable characters")."""
+    if show_all or all(ch == "\t" or ch >= " " and ch != "\x7f" for ch in line):
+        return line
+    return f"[{format_bytes(len(line.encode('utf-8', errors='replace')))} blob data]"
 
 
 def journal_main(argv: list[str]) -> int:
@@ -851,6 +872,7 @@ def journal_main(argv: list[str]) -> int:
     prints what `-o cat` prints (no per-line metadata)."""
     units: list[str] = []
     lines: int | None = None
+    show_all = False
     i = 0
     while i < len(argv):
         arg = argv[i]
@@ -878,7 +900,9 @@ def journal_main(argv: list[str]) -> int:
                 else:
                     _err(f"journalctl: failed to parse lines '{value}'")
                     return EXIT_USAGE
-        elif arg in ("--no-pager", "-q", "--quiet", "--no-hostname", "-a", "--all", "-e", "--pager-end"):
+        elif arg in ("-a", "--all"):
+            show_all = True
+        elif arg in ("--no-pager", "-q", "--quiet", "--no-hostname", "-e", "--pager-end"):
             pass
         else:
             _err(f"journalctl: unsupported option '{arg}' (lab stand-in)\n{JOURNAL_USAGE}")
@@ -896,6 +920,7 @@ def journal_main(argv: list[str]) -> int:
             continue
     if lines is not None:
         out = out[-lines:] if lines else []
+    out = [shown_message(line, show_all) for line in out]
     if out:
         sys.stdout.write("\n".join(out) + "\n")
     else:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from orchestrator.cardano.releases import TARGET_VERSION
 from orchestrator.lab.hosts import host_exec, lab_down, lab_up
 from orchestrator.lab.readiness import wait_in_sync
 from orchestrator.lab.state import LabError, LabState
@@ -90,6 +91,8 @@ class LabPool:
         yaml_configs: tuple[str, ...] = (),
         startup_seconds: float = FAST_STARTUP_SECONDS,
         passive: int = 0,
+        target_version: str = TARGET_VERSION,
+        host_versions: dict[str, str] | None = None,
     ) -> Lab:
         _require_root()
         for _attempt in range(20):
@@ -102,6 +105,7 @@ class LabPool:
                 state = lab_up(
                     lab_dir, relays=relays, producers=producers, subnet=subnet, node_version=node_version,
                     rtt_ms=rtt_ms, yaml_configs=yaml_configs, startup_seconds=startup_seconds, passive=passive,
+                    target_version=target_version, host_versions=host_versions,
                 )  # fmt: skip
             except LabError as e:
                 if "already exists" in str(e):

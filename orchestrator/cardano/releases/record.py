@@ -85,6 +85,9 @@ class NodeRelease:
     min_node_version: str | None  # MinNodeVersion in the shipped mainnet config (never read by the node)
     protocol_version: str | None  # the protocol version it signals by default
     provisional: bool  # facts from a branch, not a tag: never a default target
+    # --- what the new tracing system exports (cardano-runtime-signals-10x.md)
+    replay_progress_two_decimals: bool  # LedgerReplay `progress`: "%.2f" (True) or Haskell `show` (5.0e-2)
+    connected_peers_metric: bool  # `connectedPeers_int` exported (10.6.x; gone in 10.7.0)
     source_ref: str  # the tag (or branch) the facts were read at
     sources: Mapping[str, str]
 

@@ -34,6 +34,8 @@ RELEASE = NodeRelease(
     min_node_version="8.12.0",
     protocol_version="10.2",
     provisional=False,
+    replay_progress_two_decimals=False,
+    connected_peers_metric=True,
     source_ref="tag 10.1.4",
     sources={
         "git_rev": "SOURCES.txt: tag 10.1.4 (1f63dbf2ab39e0b32bf6901dc203866d3e37de08)",
@@ -65,6 +67,8 @@ RELEASE = NodeRelease(
         "min_node_version": "configuration/cardano/mainnet-config.json @10.1.4: MinNodeVersion 8.12.0",
         "protocol_version": "PC @10.1.4 (boundaries doc §e): signals 10.2",
         "provisional": "a tag",
+        "replay_progress_two_decimals": "signals doc §1.3 (BRP L55-90): Haskell `show` before 10.7.1 (186123dad)",
+        "connected_peers_metric": "signals doc §2: in 10.6.x, gone in 10.7.0 (dfd3e89e3); before 10.6 UNCONFIRMED",
         "source_ref": "tag",
     },
 )

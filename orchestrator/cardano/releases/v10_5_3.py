@@ -51,6 +51,8 @@ RELEASE = NodeRelease(
     min_node_version="10.4.0",
     protocol_version="10.6",
     provisional=False,
+    replay_progress_two_decimals=False,
+    connected_peers_metric=True,
     source_ref="tag 10.5.3",
     sources={
         "git_rev": "SOURCES.txt: tag 10.5.3 (6c034ec038d8d276a3595e10e2d38643f09bd1f2)",
@@ -82,6 +84,8 @@ RELEASE = NodeRelease(
         "min_node_version": "configuration/cardano/mainnet-config.json @10.5.3: MinNodeVersion 10.4.0",
         "protocol_version": "PC @10.5.3 (boundaries doc §e): signals 10.6",
         "provisional": "a tag",
+        "replay_progress_two_decimals": "signals doc §1.3 (BRP L55-90): Haskell `show` before 10.7.1 (186123dad)",
+        "connected_peers_metric": "signals doc §2: in 10.6.x, gone in 10.7.0 (dfd3e89e3); before 10.6 UNCONFIRMED",
         "source_ref": "tag",
     },
 )

@@ -47,6 +47,8 @@ RELEASE = NodeRelease(
     min_node_version="10.6.2",
     protocol_version="10.7",
     provisional=False,
+    replay_progress_two_decimals=False,
+    connected_peers_metric=True,
     source_ref="tag 10.6.4",
     sources={
         "git_rev": "SOURCES.txt: tag 10.6.4 (5a4dcd1b410ba78f9faab7acd48f606496909935)",
@@ -78,6 +80,8 @@ RELEASE = NodeRelease(
         "min_node_version": "configuration/cardano/mainnet-config.json @10.6.4: MinNodeVersion 10.6.2",
         "protocol_version": "PC @10.6.4 (boundaries doc §e): 10.6.1-10.6.4 signal 10.7",
         "provisional": "a tag",
+        "replay_progress_two_decimals": "signals doc §1.3 (BRP L55-90): Haskell `show` before 10.7.1 (186123dad)",
+        "connected_peers_metric": "signals doc §2: in 10.6.x, gone in 10.7.0 (dfd3e89e3)",
         "source_ref": "tag",
     },
 )

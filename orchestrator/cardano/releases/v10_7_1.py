@@ -40,6 +40,8 @@ RELEASE = NodeRelease(
     min_node_version="10.7.0",
     protocol_version="10.8",
     provisional=False,
+    replay_progress_two_decimals=True,
+    connected_peers_metric=False,
     source_ref="tag 10.7.1",
     sources={
         "git_rev": "SOURCES.txt: tag 10.7.1 (045bc187a36ef0cbd236db902b85dd8f202fb059)",
@@ -71,6 +73,8 @@ RELEASE = NodeRelease(
         "min_node_version": "configuration/cardano/mainnet-config.json @10.7.1: MinNodeVersion 10.7.0",
         "protocol_version": "PC @10.7.1 (boundaries doc §e): signals 10.8",
         "provisional": "a tag",
+        "replay_progress_two_decimals": "runtime-signals doc §1.3: two decimals from 10.7.1 (commit 186123dad)",
+        "connected_peers_metric": "runtime-signals doc §2: connectedPeers_int removed in 10.7.0 (commit dfd3e89e3)",
         "source_ref": "tag",
     },
 )

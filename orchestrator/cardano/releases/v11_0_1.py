@@ -40,6 +40,8 @@ RELEASE = NodeRelease(
     min_node_version="10.7.0",
     protocol_version="11.0",
     provisional=False,
+    replay_progress_two_decimals=True,
+    connected_peers_metric=False,
     source_ref="tag 11.0.1",
     sources={
         "git_rev": "SOURCES.txt: tag 11.0.1 (97036a66bcf8c89f687ae57a048eecc0389977ef)",
@@ -71,6 +73,8 @@ RELEASE = NodeRelease(
         "min_node_version": "configuration/cardano/mainnet-config.json @11.0.1: MinNodeVersion 10.7.0",
         "protocol_version": "PC @11.0.1 L183: signals 11.0",
         "provisional": "a tag",
+        "replay_progress_two_decimals": "runtime-signals doc §1.3: two decimals from 10.7.1 (commit 186123dad)",
+        "connected_peers_metric": "runtime-signals doc §2: connectedPeers_int removed in 10.7.0 (commit dfd3e89e3)",
         "source_ref": "tag",
     },
 )

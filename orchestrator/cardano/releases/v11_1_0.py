@@ -55,6 +55,8 @@ RELEASE = NodeRelease(
     min_node_version="11.1.0",
     protocol_version="11.0",
     provisional=True,
+    replay_progress_two_decimals=True,
+    connected_peers_metric=False,
     source_ref="branch f-f/prepare-11.1",
     sources={
         "git_rev": "SOURCES.txt: branch f-f/prepare-11.1 (bd10b91156df9c150b8e496f5b3c78e21d4d4b5e), not a release tag",
@@ -86,6 +88,8 @@ RELEASE = NodeRelease(
         "min_node_version": "configuration/cardano/mainnet-config.json (prep): MinNodeVersion 11.1.0",
         "protocol_version": "PC (prep): signals 11.0 (boundaries doc §e)",
         "provisional": "facts from branch f-f/prepare-11.1, not a tag",
+        "replay_progress_two_decimals": "runtime-signals doc §1.3: two decimals from 10.7.1 (commit 186123dad)",
+        "connected_peers_metric": "runtime-signals doc §2: connectedPeers_int removed in 10.7.0 (commit dfd3e89e3)",
         "source_ref": "branch",
     },
 )

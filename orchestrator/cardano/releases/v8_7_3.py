@@ -34,6 +34,8 @@ RELEASE = NodeRelease(
     min_node_version=None,
     protocol_version=None,
     provisional=False,
+    replay_progress_two_decimals=False,
+    connected_peers_metric=True,
     source_ref="tag 8.7.3",
     sources={
         "git_rev": "SOURCES.txt: tag 8.7.3 (a4a8119b59b1fbb9a69c79e1e6900e91292161e7)",
@@ -65,6 +67,8 @@ RELEASE = NodeRelease(
         "min_node_version": "configuration/cardano/mainnet-config.json @8.7.3: no MinNodeVersion",
         "protocol_version": "not recorded",
         "provisional": "a tag",
+        "replay_progress_two_decimals": "signals doc §1.3 (BRP L55-90): Haskell `show` before 10.7.1 (186123dad)",
+        "connected_peers_metric": "signals doc §2: in 10.6.x, gone in 10.7.0 (dfd3e89e3); before 10.6 UNCONFIRMED",
         "source_ref": "tag",
     },
 )

@@ -1,0 +1,103 @@
+"""Issue 25: the lab boots 10.6.4 and 11.0.1 with their shipped configs, and its node logs and exports
+what those releases do (new tracing, PrometheusSimple, new metric names). These scenarios check the
+tool's readers (facts, the gate) against that independent rendering; the rules themselves are
+tested on the real reference files in tests/unit/test_lab_current_releases.py.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.helpers import journal_events, node_version, report_of, run_cli, set_fault
+
+pytestmark = pytest.mark.lab
+
+ROOT = Path(__file__).resolve().parents[2]
+UPGRADE_NODE = str(ROOT / "playbooks" / "upgrade-node.yml")
+
+
+def test_facts_on_a_mixed_fleet_show_each_hosts_version_tracing_tip_and_peers(fresh_lab: Any, capsys: Any) -> None:
+    """8.9.0 (legacy tracing, its book config), 10.6.4 and 11.0.1 (new tracing, shipped configs)."""
+    lab = fresh_lab(relays=2, producers=1, node_version="10.6.4", host_versions={"relay2": "8.9.0", "bp1": "11.0.1"})
+    lab.wait_in_sync()
+    assert run_cli("facts", "-i", str(lab.inventory_path), "--json") == 0
+    facts = {f["host"]: f for f in json.loads(capsys.readouterr().out)["hosts"]}
+    want = {"relay1": ("10.6.4", "new"), "relay2": ("8.9.0", "legacy"), "bp1": ("11.0.1", "new")}
+    assert {h: (f["node_version"], f["tracing"]) for h, f in facts.items()} == want
+    for host, f in facts.items():
+        assert f["tip"] is not None and f["slot_lag"] is not None and f["slot_lag"] <= 20, (host, f["tip"])
+        assert f["startup"]["phase"] == "socket up", (host, f["startup"])
+    for host in ("relay1", "bp1"):  # what only the new system shows: read from its journal and its metrics
+        f = facts[host]
+        assert f["running_version"] == want[host][0]  # cardano_build_info on 127.0.0.1:12798
+        assert f["hot_peers"] is not None and f["hot_peers"] >= 1, f
+        assert f["startup"]["source"].startswith("journal:") and f["startup"]["last_start_seconds"] > 0
+        assert set(f["startup"]["last_start_phases"]) >= {"opening chain db", "replaying ledger"}, f["startup"]
+    assert facts["bp1"]["remaining_kes_periods"] == 52 and facts["bp1"]["forging_enabled"] is True
+    assert facts["relay1"]["forging_enabled"] is False
+    # The shipped config's coloured lines reach the journal; journalctl shows them only with --all.
+    plain = lab.exec("relay1", "journalctl -u cnode -o cat -n 3").stdout
+    full = lab.exec("relay1", "journalctl -u cnode -o cat -n 3 --all").stdout
+    assert "blob data]" in plain and "\x1b[34m[" in full and "Startup.DiffusionInit.LocalSocketUp" in full
+    # The same release with the JSON form selected (`Stdout MachineFormat`): one JSON object a line.
+    config = "/opt/cardano/cnode/files/config.json"
+    switched = lab.exec("relay1", f"sed -i 's/Stdout HumanFormatColoured/Stdout MachineFormat/' {config} && "
+                                  "systemctl restart cnode")  # fmt: skip
+    assert switched.returncode == 0, switched.stderr
+    lab.wait_in_sync()
+    assert run_cli("facts", "-i", str(lab.inventory_path), "--json", "--limit", "relay1") == 0
+    again = json.loads(capsys.readouterr().out)["hosts"][0]
+    assert again["startup"]["phase"] == "socket up" and again["tracing"] == "new", again["startup"]
+    assert set(again["startup"]["last_start_phases"]) >= {"opening chain db", "replaying ledger"}, again["startup"]
+    last = lab.exec("relay1", "journalctl -u cnode -o cat -n 1").stdout.strip()
+    assert list(json.loads(last)) == ["at", "ns", "data", "sev", "thread", "host"], last
+
+
+def test_a_restarted_10_6_4_relay_is_gated_through_its_phases_with_replay_progress(fresh_lab: Any, tmp_path: Path,
+                                                                                  capsys: Any) -> None:  # fmt: skip
+    """A 10.6.4 relay on its shipped config (new tracing only), pinned to its own release (`lab up
+    --target-version`): the run rewrites its topology only, restarts it (restart_mode restart), and its
+    start replays for 20 s; the gate follows it phase by phase."""
+    lab = fresh_lab(relays=2, producers=0, node_version="10.6.4", target_version="10.6.4")
+    lab.wait_in_sync()
+    set_fault(lab, "relay1", "slow_start", "--seconds", "20", "--version", "10.6.4")
+    rc = run_cli("run", "-i", str(lab.inventory_path), UPGRADE_NODE, "--yes", "--state-dir", str(tmp_path),
+                 "--limit", "relay1", "-e", "restart_mode=restart")  # fmt: skip
+    out = capsys.readouterr().out
+    assert rc == 0, out[-3000:]
+    assert node_version(lab, "relay1") == "10.6.4"
+    host = report_of(tmp_path)["hosts"][0]
+    assert host["status"] == "upgraded", host
+    assert list(host["phases"]) == ["opening chain db", "validating chunks", "replaying ledger", "initial chain selection"]
+    assert host["phases"]["replaying ledger"] >= 15, host
+    phases = [e.data["now"] for e in journal_events(tmp_path) if e.host == "relay1" and e.phase == "node_phase"]
+    assert "replaying ledger" in phases and phases.index("replaying ledger") < phases.index("in sync"), phases
+    # Replay progress as the new system states it: absolute (slot over target), so near 100 from a snapshot.
+    seen = re.findall(r"relay1: replaying ledger 99[.\d]*%[^\n]*", out)
+    assert seen, out[-3000:]
+    print(f"measured phases of relay1's 10.6.4 start: {host['phases']}; the gate showed: {seen}")
+    journal = lab.exec("relay1", "journalctl -u cnode -o cat -a -n 60").stdout
+    assert "ChainDB.ReplayBlock.LedgerReplay" in journal and "cardano.node.ChainDB" not in journal
+
+
+def test_a_stalled_new_tracing_replay_is_rolled_back_naming_the_phase(fresh_lab: Any, tmp_path: Path) -> None:
+    """A block producer 10.6.4 → 11.0.1 (pinned by `lab up --target-version`; a producer has no peer
+    snapshot to refuse); the 11.0.1 start's replay stops part way and logs nothing more: the gate gives
+    up after sync_stall_seconds, names the phase, and the producer is back on 10.6.4."""
+    lab = fresh_lab(relays=1, producers=1, node_version="10.6.4", target_version="11.0.1", startup_seconds=4.0)
+    lab.wait_in_sync()
+    set_fault(lab, "bp1", "replay_stalls", "--percent", "37", "--version", "11.0.1")
+    rc = run_cli("run", "-i", str(lab.inventory_path), UPGRADE_NODE, "--yes", "--state-dir", str(tmp_path),
+                 "--limit", "bp1", "-e", "sync_stall_seconds=10")  # fmt: skip
+    assert rc == 1
+    assert node_version(lab, "bp1") == "10.6.4"
+    assert report_of(tmp_path)["hosts"][0]["status"] == "rolled_back"
+    failed = [e for e in journal_events(tmp_path) if e.host == "bp1" and e.phase == "failed"]
+    reason = failed[0].data["reason"]
+    assert reason.startswith("gate: no replay progress for 1") and "replaying ledger" in reason, reason
+    print(f"the gate's reason: {reason}")
