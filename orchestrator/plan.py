@@ -27,6 +27,7 @@ from orchestrator.actions.sync_gate import SyncGate
 from orchestrator.cardano.crossing import Crossing, cross
 from orchestrator.cardano.diffs import FileDiff
 from orchestrator.cardano.errors import FileFormatError
+from orchestrator.cardano.releases import LedgerCrossing
 from orchestrator.cardano.targets import Standing, standing
 from orchestrator.facts.clock import skew_refusal
 from orchestrator.facts.model import HostFacts
@@ -101,6 +102,13 @@ class HostPlan:
     def replays(self) -> bool:
         """The restart replays the ledger (from genesis, or from a converted snapshot)."""
         return self.crossing is not None and self.crossing.replays
+
+    @property
+    def backs_up_ledger(self) -> bool:
+        """The switch crosses a ledger-snapshot boundary (the old release cannot read the new
+        snapshots: cardano/crossing.py), so the run keeps db/ledger as it was before the restart and
+        a rollback puts it back: the old node then starts from its own snapshot, not from genesis."""
+        return self.crossing is not None and self.crossing.ledger not in (None, LedgerCrossing.NONE)
 
     @property
     def start_seconds(self) -> float | None:

@@ -265,8 +265,9 @@ def cross(
                         rollback=f"a rollback to {source} reads the same snapshots",
                         downtime=_own_start(last_start_seconds), disk=disk)  # fmt: skip
     worst = next(h for h in hops if h.ledger is ledger)
-    rollback = (f"a rollback to {source} replays from genesis as well ({source} cannot read {target}'s snapshots) "
-                "unless the pre-upgrade db/ledger is restored")  # fmt: skip
+    rollback = (f"a rollback to {source} would replay from genesis as well ({source} cannot read {target}'s "
+                "snapshots): the run keeps db/ledger before the restart (a copy, with the node stopped) and a "
+                "rollback restores it")  # fmt: skip
     converting = _converting_hop(hops)
     if converting is not None:
         converter = converting.target

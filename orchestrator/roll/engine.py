@@ -267,6 +267,10 @@ class Rollout:
         pruned = self.remote.map([hp.host for hp in changed],
                                  lambda h: self.remote.prune_backups(h, [c.path for c in self.plan.host(h.name).files],
                                                                      keep))  # fmt: skip
+        # a ledger backup (gigabytes) is kept until the next successful run: earlier runs' go now
+        crossed = [hp.host for hp in changed if hp.backs_up_ledger]
+        for name, gone in self.remote.map(crossed, self.remote.prune_ledger_backups).items():
+            pruned[name] = [*pruned.get(name, []), *gone]
         result.pruned = {name: gone for name, gone in pruned.items() if gone}
         for name, gone in result.pruned.items():
             self._record(name, Phase.BACKUPS_PRUNED, removed=gone, kept=keep)

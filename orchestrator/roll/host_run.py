@@ -3,8 +3,9 @@
 both judge it with its own gate, the same automatic cap, the same soak, the same skew-limited
 sampler, and end it the same way.
 
-The steps, in order (`Step`): LEADER_WAIT → DRAIN → BACKUP → WRITE → SWITCH → APPLY (restart or
-reload) → GATE → SOAK → RETURN → END; a failure after the backup goes to ROLLBACK (byte for byte,
+The steps, in order (`Step`): LEADER_WAIT → DRAIN → BACKUP → WRITE → SWITCH → LEDGER_BACKUP (only
+across a ledger-snapshot boundary) → APPLY (restart or reload) → GATE → SOAK → RETURN → END; a
+failure after the backup goes to ROLLBACK (byte for byte, the ledger too where it was kept,
 re-gated), then RETURN when the host is back in sync. Each step journals what it did before the
 next one starts and returns the step that follows.
 
@@ -63,6 +64,7 @@ class Step(Enum):
     BACKUP = "backup"
     WRITE = "write"
     SWITCH = "switch"
+    LEDGER_BACKUP = "ledger_backup"  # only across a ledger-snapshot boundary: stop, copy db/ledger
     APPLY = "apply"
     GATE = "gate"
     SOAK = "soak"
@@ -142,6 +144,7 @@ class HostState:
     p2p_before: bool = False  # the node's P2P mode under its old files (the rollback's gate)
     p2p_after: bool = True  # under its new files (the gate)
     touched_node: bool = False  # the node may have been told of its new files (restart or reload sent)
+    ledger_backup: bool = False  # db/ledger was copied before the restart: a rollback puts it back
 
     def backed_up_data(self) -> dict[str, Any]:
         return {"existed": self.existed, "old_link": self.old_link, "old_version": self.old_version,
@@ -173,6 +176,7 @@ class HostState:
             p2p_before=data.get("p2p_before") is True,
             p2p_after=data.get("p2p_after") is not False,
             touched_node=True,
+            ledger_backup=data.get("ledger_backup") is not None,
         )
 
 
@@ -237,7 +241,8 @@ class HostRun:
         self._restarted_wall = 0.0
         self._steps: Mapping[Step, Callable[[], Step]] = {
             Step.LEADER_WAIT: self._leader_wait, Step.DRAIN: self._drain, Step.BACKUP: self._backup,
-            Step.WRITE: self._write, Step.SWITCH: self._switch, Step.APPLY: self._apply, Step.GATE: self._gate_step,
+            Step.WRITE: self._write, Step.SWITCH: self._switch,
+            Step.LEDGER_BACKUP: self._ledger_backup, Step.APPLY: self._apply, Step.GATE: self._gate_step,
             Step.SOAK: self._soak, Step.RETURN: self._return, Step.ROLLBACK: self._rollback,
         }  # fmt: skip
 
@@ -404,6 +409,28 @@ class HostRun:
         if not switched.ok:
             return self._fail(f"switch binary: {switched.detail}")
         self._record(Phase.BINARY_SWITCHED, target=switched.detail)
+        return Step.LEDGER_BACKUP
+
+    def _ledger_backup(self) -> Step:
+        """Across a ledger-snapshot boundary (HostPlan.backs_up_ledger; the plan checked the room for
+        it): stop the node and copy db/ledger, so that a rollback can give the old release the
+        snapshots it reads — without them it replays from genesis (hours on mainnet). Stopped first:
+        the copy is then of snapshots the node is not writing. The downtime starts here."""
+        hp = self._need_plan()
+        if not hp.backs_up_ledger:
+            return Step.APPLY
+        self._stop_at = self.means.clock()
+        self.state.touched_node = True  # stopped: a rollback must start it again
+        stopped = self.means.remote.service(self.host, "stop")
+        if not stopped.ok:
+            return self._fail(f"systemctl stop (before the ledger backup): {stopped.detail}")
+        kept = self.means.remote.backup_ledger(self.host)
+        if not kept.ok:
+            return self._fail(f"ledger backup: {kept.detail}")
+        self.state.ledger_backup = kept.detail != "absent"
+        where = f"{self.host.layout.db_path.rstrip('/')}/ledger.bak-{self.means.remote.run_id}"
+        self._record(Phase.LEDGER_BACKED_UP,
+                     ledger_backup="absent" if kept.detail == "absent" else f"{where} ({kept.detail} KiB)")  # fmt: skip
         return Step.APPLY
 
     def _verb(self) -> str:
@@ -411,7 +438,8 @@ class HostRun:
 
     def _apply(self) -> Step:
         verb = self._verb()
-        self._stop_at = self.means.clock()
+        if not self.state.ledger_backup:  # else the node stopped for the ledger backup: downtime began there
+            self._stop_at = self.means.clock()
         self._restarted_wall = self.means.wall()
         self.state.touched_node = True  # from here on the node may have been told, even if the command fails
         applied = self.means.remote.service(self.host, verb)
@@ -496,6 +524,15 @@ class HostRun:
             return Step.RETURN
         restart = state.touched_node
         self._record(Phase.ROLLING_BACK, reason=why, restart=restart)
+        ledger_note = ""
+        if state.ledger_backup:  # the old release's snapshots, so it does not replay from genesis
+            stopped = self.means.remote.service(self.host, "stop")
+            ledger = self.means.remote.restore_ledger(self.host) if stopped.ok else stopped
+            if ledger.ok:
+                self._record(Phase.LEDGER_RESTORED)
+            else:  # the files still go back: an old node that replays beats a new one that cannot start
+                ledger_note = f" (db/ledger NOT restored: {ledger.detail}; the old node replays from genesis)"
+                self._record(Phase.LEDGER_NOT_RESTORED, reason=ledger.detail)
         res = self.means.remote.restore(self.host, state.existed, state.old_link)
         if res.ok and restart:
             res = self.means.remote.service(self.host, "restart")
@@ -506,7 +543,7 @@ class HostRun:
         if not gate.ok:
             return self._rollback_failed(Ending.NOT_BACK_IN_SYNC, why, gate.reason)
         how = "back in sync" if restart else "the node, never restarted, still in sync"
-        out.status, out.detail = HostStatus.ROLLED_BACK, f"{why}; restored byte-for-byte and {how}"
+        out.status, out.detail = HostStatus.ROLLED_BACK, f"{why}; restored byte-for-byte and {how}{ledger_note}"
         self.ending = Ending.ROLLED_BACK
         self._record(Phase.ROLLED_BACK)
         return Step.RETURN

@@ -90,6 +90,21 @@ class Remote(Protocol):
         """Point bin_dir at the release; detail is the new link target."""
         ...
 
+    def backup_ledger(self, host: Host) -> Done:
+        """With the node stopped: copy <db>/ledger to <db>/ledger.bak-<run id> (owner and modes kept; a
+        copy already there from this run is kept). detail: its size in KiB, or "absent" (no ledger)."""
+        ...
+
+    def restore_ledger(self, host: Host) -> Done:
+        """With the node stopped: <db>/ledger as this run's backup holds it (the backup is kept: a
+        repeated restore, e.g. on --resume, is the same restore)."""
+        ...
+
+    def prune_ledger_backups(self, host: Host) -> list[str]:
+        """Remove the ledger backups of earlier runs (this run's is kept until the next successful run:
+        a ledger is gigabytes, so one is kept); the removed ones."""
+        ...
+
     def restore(self, host: Host, existed: Mapping[str, bool], link: str | None) -> Done:
         """Put back each backed-up file (remove those that did not exist) and the bin link."""
         ...
@@ -142,6 +157,43 @@ class SshRemote:
                          f"| grep -vxF {mine} | sort -r; }} | tail -n +{int(keep) + 1}); "
                          f"do rm -f -- \"$f\" && printf '%s\\n' \"$f\"; done")  # fmt: skip
         res = self.sh(host, "\n".join(lines) or "true", timeout=60)
+        return [line for line in res.stdout.splitlines() if line.strip()] if res.ok else []
+
+    # ---- the ledger (a crossing of a ledger-snapshot boundary: issue 26)
+    def _ledger(self, host: Host) -> tuple[str, str]:
+        db = host.layout.db_path.rstrip("/")
+        return f"{db}/ledger", f"{db}/ledger.bak-{self.run_id}"
+
+    def backup_ledger(self, host: Host) -> Done:
+        q = shlex.quote
+        ledger, backup = self._ledger(host)
+        tmp = f"{backup}.part"
+        script = "\n".join([
+            "set -eu",
+            f"if [ ! -d {q(ledger)} ]; then echo absent; exit 0; fi",
+            f"if [ ! -d {q(backup)} ]; then rm -rf -- {q(tmp)}; "
+            f"cp -a --reflink=auto -- {q(ledger)} {q(tmp)}; mv -T -- {q(tmp)} {q(backup)}; fi",
+            f"du -sk -- {q(backup)} | cut -f1",
+        ])  # fmt: skip
+        return _done(self.sh(host, script, timeout=3600))
+
+    def restore_ledger(self, host: Host) -> Done:
+        q = shlex.quote
+        ledger, backup = self._ledger(host)
+        script = "\n".join([
+            "set -eu",
+            f"[ -d {q(backup)} ] || {{ echo 'no ledger backup of this run' >&2; exit 1; }}",
+            f"rm -rf -- {q(ledger)}; cp -a --reflink=auto -- {q(backup)} {q(ledger)}; echo restored",
+        ])  # fmt: skip
+        return _done(self.sh(host, script, timeout=3600))
+
+    def prune_ledger_backups(self, host: Host) -> list[str]:
+        q = shlex.quote
+        _ledger, mine = self._ledger(host)
+        db = host.layout.db_path.rstrip("/")
+        res = self.sh(host, f"for f in {q(db)}/ledger.bak-[0-9]*T[0-9]*Z-*; do [ -d \"$f\" ] || continue; "
+                            f"[ \"$f\" = {q(mine)} ] && continue; rm -rf -- \"$f\" && printf '%s\\n' \"$f\"; done",
+                      timeout=600)  # fmt: skip
         return [line for line in res.stdout.splitlines() if line.strip()] if res.ok else []
 
     # ---- locks

@@ -58,10 +58,20 @@ class FakeNode:
     dies_after: dict[str, float] = field(default_factory=dict)  # version → seconds after its start it exits
     started_at: float = 0.0
     before_write: Callable[[FakeNode], None] | None = None  # e.g. an operator's edit racing the write
+    ledger: str = "LEGACY_FILE"  # the snapshot format db/ledger holds (cardano/releases: a release reads its own)
+    genesis_replays: list[str] = field(default_factory=list)  # versions that found no snapshot they read
+    ledger_backups: dict[str, str] = field(default_factory=dict)  # run id → the ledger it kept
 
     @property
     def linked_version(self) -> str:
         return self.link.split("/")[1]
+
+
+def _snapshot_format(version: str) -> str:
+    """The ledger-snapshot format a release reads and writes (the real catalogue's record)."""
+    from orchestrator.cardano import releases
+
+    return releases.lookup(version).ledger_snapshot_format.name if releases.is_catalogued(version) else "LEGACY_FILE"
 
 
 class FakeRemote:
@@ -147,6 +157,30 @@ class FakeRemote:
             gone += [f"{p}.bak-{i}" for i in ids[keep:]]
         return gone
 
+    def backup_ledger(self, host: Host) -> Done:
+        node = self._op("backup_ledger", host)
+        if node.active:
+            return Done(False, "the node is running: its snapshots may be half written")
+        if "backup_ledger" in node.fail:
+            return Done(False, "cp: No space left on device")
+        node.ledger_backups.setdefault(self.run_id, node.ledger)
+        return Done(True, "4096")
+
+    def restore_ledger(self, host: Host) -> Done:
+        node = self._op("restore_ledger", host)
+        if node.active:
+            return Done(False, "the node is running")
+        if self.run_id not in node.ledger_backups:
+            return Done(False, "no ledger backup of this run")
+        node.ledger = node.ledger_backups[self.run_id]
+        return Done(True, "restored")
+
+    def prune_ledger_backups(self, host: Host) -> list[str]:
+        node = self._op("prune_ledger_backups", host)
+        gone = [f"ledger.bak-{i}" for i in node.ledger_backups if i != self.run_id]
+        node.ledger_backups = {i: v for i, v in node.ledger_backups.items() if i == self.run_id}
+        return gone
+
     def switch_link(self, host: Host, version: str) -> Done:
         node = self._op("switch", host)
         if version not in node.releases:
@@ -168,6 +202,10 @@ class FakeRemote:
     def service(self, host: Host, verb: str) -> Done:
         node = self._op(verb, host)
         if verb in ("restart", "start"):
+            readable = _snapshot_format(node.linked_version)
+            if node.ledger != readable:  # no snapshot it reads: it replays from genesis, then writes its own
+                node.genesis_replays.append(node.linked_version)
+                node.ledger = readable
             node.running = node.linked_version
             node.active = node.running not in node.crashes
             node.started_at = self.clock()
