@@ -19,6 +19,7 @@ from orchestrator.actions.base import (
     Slot,
 )
 from orchestrator.actions.convert_topology import ConvertTopology, own_peers
+from orchestrator.actions.install_peer_snapshot import InstallPeerSnapshot
 from orchestrator.actions.install_release import InstallRelease
 from orchestrator.actions.migrate_config import MigrateConfig
 from orchestrator.actions.restart_node import RestartNode, p2p_enabled
@@ -178,6 +179,7 @@ def default_program(release: ReleasePin | None, host: Host | None = None) -> tup
     form = host.vars.get("passive_topology") if host is not None else None
     topology = ConvertTopology(passive_topology=PassiveTopology(form)) if form in _FORMS else ConvertTopology()
     steps += [PlannedStep(Slot.FILES, MigrateConfig()), PlannedStep(Slot.FILES, topology),
+              PlannedStep(Slot.FILES, InstallPeerSnapshot()),
               PlannedStep(Slot.APPLY, RestartNode()), PlannedStep(Slot.GATE, SyncGate(GatePolicy()))]  # fmt: skip
     return tuple(steps)
 
