@@ -101,3 +101,24 @@ def test_a_stalled_new_tracing_replay_is_rolled_back_naming_the_phase(fresh_lab:
     reason = failed[0].data["reason"]
     assert reason.startswith("gate: no replay progress for 1") and "replaying ledger" in reason, reason
     print(f"the gate's reason: {reason}")
+
+
+def test_a_10_6_4_relay_with_the_shipped_topology_reaches_11_0_1_with_its_peer_snapshot(fresh_lab: Any,
+                                                                                        tmp_path: Path) -> None:  # fmt: skip
+    """The shipped 10.6.4 topology names mainnet-peer-snapshot.json, a v2 file 11.0.1 refuses at start
+    (issue-25c saw the run roll back). The plan now writes 11.0.1's shipped snapshot there
+    (install_peer_snapshot), and keeps db/ledger across the 10.7 snapshot boundary: the relay starts."""
+    from orchestrator.cardano.config import shipped_file
+
+    lab = fresh_lab(relays=2, producers=0, node_version="10.6.4", target_version="11.0.1", startup_seconds=4.0)
+    lab.wait_in_sync()  # relay2 stays on 10.6.4: the healthy relay outside the batch
+    rc = run_cli("run", "-i", str(lab.inventory_path), UPGRADE_NODE, "--yes", "--state-dir", str(tmp_path),
+                 "--limit", "relay1", "-e", "sync_soak_seconds=5")  # fmt: skip
+    assert rc == 0, report_of(tmp_path)
+    assert node_version(lab, "relay1") == "11.0.1"
+    written = next(e.data["files"] for e in journal_events(tmp_path) if e.host == "relay1" and e.phase == "files_written")
+    (snapshot,) = [p for p in written if p.endswith("/mainnet-peer-snapshot.json")]
+    on_host = lab.exec("relay1", f"cat {snapshot}").stdout
+    assert json.loads(on_host) == json.loads(shipped_file("11.0.1", "mainnet", "mainnet-peer-snapshot.json"))
+    phases = [e.phase for e in journal_events(tmp_path) if e.host == "relay1"]
+    assert "ledger_backed_up" in phases and phases[-1] == "done", phases
