@@ -62,6 +62,8 @@ def resume_command(args: argparse.Namespace, run_id: str) -> str:
     for v in getattr(args, "vault_id", []):
         parts += ["--vault-id", q(v)]
     parts += ["--state-dir", q(str(Path(args.state_dir).resolve())), "--resume", run_id]
+    if getattr(args, "yes", False):
+        parts.append("--yes")  # as the run was started: unattended (a resume asks otherwise)
     return " ".join(parts)
 
 
@@ -131,9 +133,14 @@ def _unfinished_refusal(args: argparse.Namespace, state_dir: Path, run_id: str, 
     drained = out_of_rotation(events)
     hosts = (f"; hosts mid-way: {', '.join(mid)}" if mid else "") + (
         f"; OUT OF ROTATION (drained, not returned): {', '.join(drained)}" if drained else "")
+    scope = args
+    started = next((e for e in reversed(events) if e.host == "*" and e.phase is Phase.RUN_STARTED), None)
+    if started is not None and not args.limit and isinstance(started.data.get("hosts"), list) and started.data["hosts"]:
+        # the unfinished run's own scope, not this command's: a resume then goes on with only its hosts
+        scope = argparse.Namespace(**{**vars(args), "limit": ",".join(str(h) for h in started.data["hosts"])})
     return (f"cardano-fleet: error: refused: run {run_id} is unfinished ({how_it_ended(events)}{who}){hosts}. "
             f"Finish it first (each host ends upgraded or rolled back, drained hosts are returned): "
-            f"{resume_command(args, run_id)}")  # fmt: skip
+            f"{resume_command(scope, run_id)}")  # fmt: skip
 
 
 def _interrupted_message(args: argparse.Namespace, state_dir: Path, run_id: str, signal_name: str) -> str:
@@ -183,6 +190,8 @@ def _run(args: argparse.Namespace, state_dir: Path, run_id: str, flag: StopFlag)
         journal = None if args.check else Journal(state_dir, run_id)
         if args.resume and journal is not None:
             before = Journal.read(journal.path)
+            if not _resume_confirmed(console, args, before):
+                return 1  # nothing was touched: the run stays unfinished, as it was
             was = how_it_ended(before)
             journal.record("*", Phase.RUN_RESUMED, previous_end=was if run_end(before) else "killed (no end journaled)")
             console.print(f"Resuming run {run_id} ({was}).", markup=False, highlight=False)
@@ -234,6 +243,22 @@ def _trail(args: argparse.Namespace) -> Any:
 
     return RunTrail.now(Path(args.inventory), resolve_playbook(args.playbook), parse_extra_vars(args.extra_vars),
                         args.limit)  # fmt: skip
+
+
+def _resume_confirmed(console: Console, args: argparse.Namespace, events: Any) -> bool:
+    """`--resume` changes hosts before any plan is shown (it finishes or rolls back, and restarts, each host
+    the run left mid-way): it asks first, as a run does, or needs --yes. True: go on."""
+    from orchestrator.roll.resume import unfinished_hosts
+
+    mid = sorted(unfinished_hosts(events))
+    if not mid or args.yes:
+        return True
+    if not sys.stdin.isatty():
+        error(f"refusing to resume without confirmation: it finishes or rolls back (and restarts) {', '.join(mid)} "
+              "before any plan is shown, and stdin is not a terminal (pass --yes); nothing was changed")  # fmt: skip
+        return False
+    answer = console.input(f"Resume: finish or roll back (and restart) {', '.join(mid)}? [y/N] ", markup=False)
+    return answer.strip().lower() in ("y", "yes")
 
 
 def _confirm(console: Console, pending: int) -> bool:

@@ -205,6 +205,39 @@ def test_a_plain_run_over_an_unfinished_one_refuses_and_names_it(tmp_path: Path,
             "--resume 20990101T000000Z-int000") in err  # fmt: skip
 
 
+def test_the_refusal_resumes_the_unfinished_runs_own_hosts_not_this_commands_scope(tmp_path: Path,
+                                                                                     capsys: Any) -> None:  # fmt: skip
+    """Seen by a trial operator: a run over `--limit relays` was killed; a plain run (no --limit) was
+    told to resume without one, and that resume planned the producer too. The command it prints now
+    names the unfinished run's own hosts (its run_started), and keeps --yes only if this run had it."""
+    state = tmp_path / "state"
+    _interrupted_journal(state, "20990101T000000Z-int000")
+    assert main(["run", "-i", "hosts.yml", "upgrade-exchange", "--state-dir", str(state)]) == 1
+    err = capsys.readouterr().err
+    assert (f"cardano-fleet run -i hosts.yml upgrade-exchange --limit wallet1 --state-dir {state.resolve()} "
+            "--resume 20990101T000000Z-int000\n") in err  # fmt: skip
+
+
+def test_resume_asks_before_it_changes_any_host(tmp_path: Path, capsys: Any) -> None:
+    """A resume rolls back or finishes (and restarts) the hosts left mid-way before any plan is shown: it
+    needs --yes or a terminal's answer; without either nothing is touched (a trial operator saw a host
+    rolled back and restarted, then the run refuse for want of a confirmation)."""
+    import argparse
+
+    from orchestrator.commands.run import _resume_confirmed
+    from orchestrator.report.terminal import make_console
+
+    state = tmp_path / "state"
+    _interrupted_journal(state, "20990101T000000Z-int000")
+    events = Journal.read(state / "runs" / "20990101T000000Z-int000" / "journal.jsonl")
+    console = make_console()
+    assert not _resume_confirmed(console, argparse.Namespace(yes=False), events)  # pytest's stdin: no terminal
+    assert "refusing to resume without confirmation: it finishes or rolls back (and restarts) wallet1" in (
+        capsys.readouterr().err)  # fmt: skip
+    assert _resume_confirmed(console, argparse.Namespace(yes=True), events)
+    assert _resume_confirmed(console, argparse.Namespace(yes=False), events[:1])  # nothing mid-way: nothing asked
+
+
 def test_resume_without_an_id_finds_the_interrupted_run(tmp_path: Path, capsys: Any) -> None:
     from orchestrator.commands.run import resume_command
 
