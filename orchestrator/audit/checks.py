@@ -168,8 +168,7 @@ def _check_p2p(c: Context) -> Result:
     if p2p:
         return True, "EnableP2P is true", ""
     running = c.facts.node_version
-    if running is not None and releases.is_catalogued(running) and isinstance(c.facts.config, dict) \
-            and releases.p2p_mode(running, c.facts.config):  # fmt: skip
+    if c.facts.runs_p2p:
         return True, f"cardano-node {running} runs P2P whatever EnableP2P says (the release catalogue)", ""
     return False, "EnableP2P is false or absent", ""
 
@@ -194,6 +193,8 @@ def _check_topology_valid(c: Context) -> Result:
         return False, "cannot tell which format the node expects: config.json unreadable", ""
     version = c.rules_version
     p2p = bool(c.facts.enable_p2p)
+    if releases.is_catalogued(version) and isinstance(c.facts.config, dict):  # 10.6+: P2P whatever EnableP2P says
+        p2p = releases.p2p_mode(version, c.facts.config)
     errors, warnings = node_rules.check_topology(version, p2p, c.facts.topology_text)
     mode = "P2P" if p2p else "non-P2P"
     if errors:

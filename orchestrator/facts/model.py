@@ -135,6 +135,20 @@ class HostFacts:
         return health.enable_p2p(self.config)
 
     @property
+    def runs_p2p(self) -> bool | None:
+        """The network stack the running node uses with this config, as its release reads it: from
+        10.6 P2P whatever EnableP2P says (POM @10.6.x: the key is not read; catalogue
+        `enable_p2p_read`), before that EnableP2P (absent: non-P2P). An uncatalogued or unread
+        release: EnableP2P as written. None: config.json unreadable."""
+        p2p = self.enable_p2p
+        if p2p is None or not isinstance(self.config, dict):
+            return p2p
+        running = self.node_version
+        if running is not None and releases.is_catalogued(running):
+            return releases.p2p_mode(running, self.config)
+        return p2p
+
+    @property
     def topology_format(self) -> health.TopologyFormat | None:
         return health.topology_format(self.topology) if self.topology_text is not None else None
 

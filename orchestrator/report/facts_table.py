@@ -35,7 +35,7 @@ def print_facts(
         lag_text = "" if lag is None else str(lag)
         if lag is not None and sync_state(lag) != "in-sync":
             lag_text = f"[yellow]{lag_text}[/yellow]"
-        p2p = {True: "yes", False: "no", None: "?"}[f.enable_p2p]
+        p2p = {True: "yes", False: "no", None: "?"}[f.runs_p2p]  # as its release reads the config
         peers = str(f.hot_peer_count[0])  # the addresses are in --json
         service = f.service_active or "?"
         if service != "active":

@@ -482,15 +482,6 @@ def test_audit_topology_valid_names_addresses_the_node_would_misread() -> None:
     from orchestrator.audit.checks import _check_topology_valid
 
     @dataclass(frozen=True)
-    class _Facts:
-        topology_text: str
-        enable_p2p: bool = True
-
-        @property
-        def topology(self) -> Any:
-            return json.loads(self.topology_text)
-
-    @dataclass(frozen=True)
     class _Ctx:
         facts: Any
         host: Host
@@ -498,6 +489,9 @@ def test_audit_topology_valid_names_addresses_the_node_would_misread() -> None:
 
     top = {"localRoots": [{"accessPoints": [{"address": "[2001:db8::1]", "port": 3001}], "advertise": False,
                            "trustable": True, "valency": 1}], "publicRoots": []}  # fmt: skip
-    ok, message, detail = _check_topology_valid(_Ctx(_Facts(json.dumps(top)), Host("r", Role.RELAY, "203.0.113.1", IOG)))  # type: ignore[arg-type]
+    from tests.unit.facts_builder import host_facts
+
+    facts = host_facts("r", config_text='{"EnableP2P": true}', topology_text=json.dumps(top))  # real HostFacts
+    ok, message, detail = _check_topology_valid(_Ctx(facts, Host("r", Role.RELAY, "203.0.113.1", IOG)))  # type: ignore[arg-type]
     assert ok and "1 address(es) the node would look up as DNS names" in message
     assert "$.localRoots[0].accessPoints[0].address" in detail
