@@ -91,6 +91,7 @@ class Phase(StrEnum):
     APPROVED = "approved"  # the operator approved the rest of the rollout after the canary batch (--step)
     BACKUPS_PRUNED = "backups_pruned"  # a successful run removed backups beyond the retention (not a step)
     LEDGER_BACKED_UP = "ledger_backed_up"  # across a ledger-snapshot boundary: db/ledger copied, node stopped
+    LEDGER_ABSENT = "ledger_absent"  # no db/ledger at the layout's db_path: nothing kept (a rollback replays)
     LEDGER_RESTORED = "ledger_restored"  # a rollback put db/ledger back as the backup holds it
     LEDGER_NOT_RESTORED = "ledger_not_restored"  # it could not: the old node replays from genesis
 

@@ -207,6 +207,9 @@ def _disk(ledger: LedgerCrossing, free_bytes: int | None, ledger_bytes: int | No
     basis = "room for a copy of db/ledger, the backup a rollback needs not to replay from genesis"
     if ledger_bytes is None:
         return DiskHeadroom(None, free_bytes, None, f"{basis}; its size was not read")
+    if ledger_bytes == 0:  # the probe found no db/ledger (or an empty one) at the layout's db_path
+        return DiskHeadroom(0, free_bytes, 0, "NO db/ledger found at the host's db_path: nothing to keep, so a "
+                                              "rollback would replay from genesis (is db_path right?)")  # fmt: skip
     return DiskHeadroom(ledger_bytes, free_bytes, ledger_bytes, basis)
 
 

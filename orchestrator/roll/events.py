@@ -200,7 +200,7 @@ class Replanned(Payload):
 # The steps that stop or hold a host, whose journal entry says why (`reason`, or `detail` for staging).
 WHY_PHASES = frozenset({Phase.FAILED, Phase.ROLLING_BACK, Phase.ROLLBACK_FAILED, Phase.STAGE_FAILED, Phase.LEADER_WAIT,
                         Phase.DEFERRED, Phase.DRAIN_FAILED, Phase.RETURN_FAILED, Phase.LEFT_UNTOUCHED,
-                        Phase.LEDGER_NOT_RESTORED})  # fmt: skip
+                        Phase.LEDGER_NOT_RESTORED, Phase.LEDGER_ABSENT})  # fmt: skip
 
 
 def why(event: Event) -> str | None:

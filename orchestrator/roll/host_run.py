@@ -427,10 +427,14 @@ class HostRun:
         kept = self.means.remote.backup_ledger(self.host)
         if not kept.ok:
             return self._fail(f"ledger backup: {kept.detail}")
-        self.state.ledger_backup = kept.detail != "absent"
-        where = f"{self.host.layout.db_path.rstrip('/')}/ledger.bak-{self.means.remote.run_id}"
-        self._record(Phase.LEDGER_BACKED_UP,
-                     ledger_backup="absent" if kept.detail == "absent" else f"{where} ({kept.detail} KiB)")  # fmt: skip
+        db = self.host.layout.db_path.rstrip("/")
+        if kept.detail == "absent":  # said, never journaled as a backup: a rollback would replay from genesis
+            self._record(Phase.LEDGER_ABSENT, reason=f"no {db}/ledger on the host: nothing to keep, a rollback "
+                                                     "would replay from genesis (is db_path right?)")  # fmt: skip
+            return Step.APPLY
+        self.state.ledger_backup = True
+        self._record(Phase.LEDGER_BACKED_UP, ledger_backup=f"{db}/ledger.bak-{self.means.remote.run_id}",
+                     kib=int(kept.detail) if kept.detail.isdigit() else None)  # fmt: skip
         return Step.APPLY
 
     def _verb(self) -> str:

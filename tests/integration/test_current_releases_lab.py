@@ -107,7 +107,7 @@ def test_a_10_6_4_relay_with_the_shipped_topology_reaches_11_0_1_with_its_peer_s
                                                                                         tmp_path: Path) -> None:  # fmt: skip
     """The shipped 10.6.4 topology names mainnet-peer-snapshot.json, a v2 file 11.0.1 refuses at start
     (issue-25c saw the run roll back). The plan now writes 11.0.1's shipped snapshot there
-    (install_peer_snapshot), and keeps db/ledger across the 10.7 snapshot boundary: the relay starts."""
+    (install_peer_snapshot), and across the 10.7 snapshot boundary looks for db/ledger to keep: the relay starts."""
     from orchestrator.cardano.config import shipped_file
 
     lab = fresh_lab(relays=2, producers=0, node_version="10.6.4", target_version="11.0.1", startup_seconds=4.0)
@@ -121,4 +121,5 @@ def test_a_10_6_4_relay_with_the_shipped_topology_reaches_11_0_1_with_its_peer_s
     on_host = lab.exec("relay1", f"cat {snapshot}").stdout
     assert json.loads(on_host) == json.loads(shipped_file("11.0.1", "mainnet", "mainnet-peer-snapshot.json"))
     phases = [e.phase for e in journal_events(tmp_path) if e.host == "relay1"]
-    assert "ledger_backed_up" in phases and phases[-1] == "done", phases
+    # the lab node keeps no db/ledger (issue 26 item 6 models one): the run says there is nothing to keep
+    assert "ledger_absent" in phases and "ledger_backed_up" not in phases and phases[-1] == "done", phases

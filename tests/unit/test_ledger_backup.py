@@ -109,3 +109,23 @@ def test_a_successful_run_keeps_its_ledger_backup_and_drops_earlier_ones(crossin
     assert result.ok
     assert list(w.remote.nodes["relay1"].ledger_backups) == [w.remote.run_id]
     assert "ledger.bak-20980101T000000Z-old000" in result.pruned["relay1"]
+
+
+def test_no_ledger_on_the_host_is_said_never_journaled_as_a_backup(crossing_world: World) -> None:
+    """A db_path with no db/ledger (a wrong layout): the run says so, and a rollback does not try a
+    restore it has no copy for (a trial operator read 'ledger_backed_up' where nothing was copied)."""
+    w = crossing_world
+    node = w.remote.nodes["relay1"]
+    node.ledger = ""
+    node.never_syncs.add("8.9.0")
+    result = w.run()
+    events = [e for e in Journal.read(w.journal.path) if e.host == "relay1"]
+    (absent,) = [e for e in events if e.phase is Phase.LEDGER_ABSENT]
+    assert "nothing to keep, a rollback would replay from genesis (is db_path right?)" in absent.data["reason"]
+    assert Phase.LEDGER_BACKED_UP not in [e.phase for e in events] and "restore_ledger" not in _ops(w, "relay1")
+    assert result.outcomes["relay1"].status is HostStatus.ROLLED_BACK
+
+
+def test_the_plan_says_when_it_found_no_ledger_to_keep() -> None:
+    crossing = cross("10.5.3", "11.0.1", network="mainnet", free_bytes=10**12, ledger_bytes=0)
+    assert crossing.disk.basis.startswith("NO db/ledger found at the host's db_path")
