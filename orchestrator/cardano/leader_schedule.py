@@ -179,7 +179,7 @@ def restart_window(
     first = next_leader_slot(ordered, now)
     return RestartWindow(
         WindowVerdict.DEFERRED, None, first,
-        f"deferred: next leader slots from {_utc(first.at) if first else '?'} leave no window of "
+        f"next leader slots from {_utc(first.at) if first else '?'} leave no window of "
         f"{need / 60:.1f} min within {max_wait_seconds / 60:.0f} min",
     )  # fmt: skip
 
