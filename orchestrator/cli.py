@@ -60,7 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="cardano-fleet",
         description=(
-            "Rolling upgrades of cardano-node fleets to 8.9.0 with P2P, gated on sync health, "
+            "Rolling upgrades of cardano-node fleets to any catalogued release (8.9.0 P2P … 11.0.1; "
+            "`cardano-fleet playbooks` lists the playbooks), gated on sync health, "
             "over SSH. Every command documents itself: cardano-fleet COMMAND --help."
         ),
         epilog=_exit.epilog(None), formatter_class=argparse.RawDescriptionHelpFormatter,
