@@ -73,9 +73,21 @@ class Context:
     out_of_rotation: Mapping[str, str] = field(default_factory=dict)
 
     @property
+    def pinned_version(self) -> str:
+        """The version this host must run: the policy's pinned_version when the policy file names one,
+        else the inventory's pin for the host (node_release, what `run` would install), else the
+        policy's default. A fleet pinned to 11.0.1 is not audited against 8.9.0."""
+        if not self.policy.pinned_version_given:
+            pin = self.host.vars.get("node_release")
+            version = pin.get("version") if isinstance(pin, Mapping) else None
+            if isinstance(version, str) and version:
+                return version
+        return self.policy.pinned_version
+
+    @property
     def rules_version(self) -> str:
         """Which node's rules to read the files by: the running version, else the pinned one."""
-        for v in (self.facts.node_version, self.policy.pinned_version):
+        for v in (self.facts.node_version, self.pinned_version):
             if v is not None and releases.is_catalogued(v):  # node_rules judges every catalogued release
                 return v
         return releases.TARGET_VERSION
@@ -88,7 +100,7 @@ def _probe_why(facts: HostFacts, *sections: str) -> str:
 
 @rule("node-version", "cardano-node --version equals the pinned version", E, category="version")
 def _check_version(c: Context) -> Result:
-    want, got = c.policy.pinned_version, c.facts.node_version
+    want, got = c.pinned_version, c.facts.node_version
     if got is None:
         return False, f"cardano-node version unknown ({_probe_why(c.facts, 'binary', 'node_version')})", ""
     if is_newer(got, want):  # the fix is a newer pin, never a downgrade
@@ -122,14 +134,14 @@ def _check_min_version(c: Context) -> Result:
     "cli-version", "cardano-cli --version equals the cli shipped with the pinned node version", E, category="version",
 )
 def _check_cli(c: Context) -> Result:
-    want, got = c.policy.cli_version, c.facts.cli_version
+    want, got = c.policy.cli_version_for(c.pinned_version), c.facts.cli_version
     if got is None:
         return False, f"cardano-cli version unknown ({_probe_why(c.facts, 'cli_version')})", ""
     if want is None:
-        return False, f"cardano-cli is {got}; no known cli version for node {c.policy.pinned_version}: " \
+        return False, f"cardano-cli is {got}; no known cli version for node {c.pinned_version}: " \
                       "set pinned_cli_version in the policy", ""  # fmt: skip
     if got != want:
-        return False, f"cardano-cli is {got}, expected {want} (shipped with node {c.policy.pinned_version})", ""
+        return False, f"cardano-cli is {got}, expected {want} (shipped with node {c.pinned_version})", ""
     return True, f"cardano-cli {got}", ""
 
 

@@ -50,6 +50,8 @@ class Policy:
     severities: Mapping[str, Severity] = field(default_factory=lambda: MappingProxyType({}))
     source: str = "(defaults)"
     warnings: tuple[str, ...] = ()  # deprecated names read from the file: `file:line:col: ...`
+    # the policy file names pinned_version: it wins over each host's inventory pin (node_release)
+    pinned_version_given: bool = False
 
     def severity(self, rule: Rule) -> Severity:
         return self.severities.get(rule.id, rule.severity)
@@ -69,6 +71,10 @@ class Policy:
     @property
     def cli_version(self) -> str | None:
         return self.pinned_cli_version or CLI_VERSION_FOR_NODE.get(self.pinned_version)
+
+    def cli_version_for(self, node_version: str) -> str | None:
+        """The cardano-cli version expected beside `node_version` (pinned_cli_version wins)."""
+        return self.pinned_cli_version or CLI_VERSION_FOR_NODE.get(node_version)
 
 
 class PolicyError(SourceError):
@@ -137,7 +143,7 @@ def parse_policy(data: Any, where: str) -> Policy:
             values[name] = Severity(value)
         elif name == "rules":
             values["disabled"], values["severities"] = _parse_rules(value, vloc, where)
-    return Policy(**values, warnings=tuple(warnings))
+    return Policy(**values, warnings=tuple(warnings), pinned_version_given="pinned_version" in values)
 
 
 def _is_version(value: str) -> bool:
