@@ -29,15 +29,18 @@ without a timestamp), so the same sources give the same sha256: the operator pin
 from __future__ import annotations
 
 import ast
+import base64
 import functools
 import gzip
 import hashlib
 import importlib.util
 import io
-import marshal
+import json
+import subprocess
 import sys
 import tarfile
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -142,6 +145,7 @@ def vendored_files() -> dict[str, bytes]:
 @functools.cache
 def _vendored_files() -> tuple[tuple[str, bytes], ...]:
     files: dict[str, bytes] = {}
+    sources: dict[str, bytes] = {}
     for dotted in sorted(VENDORED.values()):
         spec = importlib.util.find_spec(dotted)
         if spec is None or not spec.submodule_search_locations:
@@ -152,9 +156,9 @@ def _vendored_files() -> tuple[tuple[str, bytes], ...]:
             files.setdefault("/".join(parts[:i]) + "/__init__.py", b"")
         for source in sorted(root.rglob("*.py")):
             name = "/".join(parts) + "/" + source.relative_to(root).as_posix()
-            files[name] = source.read_bytes()
-            files[name + "c"] = compiled(files[name], name)
-    return tuple(files.items())
+            files[name] = sources[name] = source.read_bytes()
+    files.update({name + "c": pyc for name, pyc in compiled_all(sources).items()})
+    return tuple(sorted(files.items()))
 
 
 def _zip_entry(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
@@ -164,11 +168,37 @@ def _zip_entry(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
     archive.writestr(info, data)
 
 
+# Compiles in a fresh interpreter: marshal writes a back-reference for an object only when its
+# reference count is above one (CPython Python/marshal.c w_ref), so the bytes of a code object
+# marshalled in a busy process depend on what else that process holds (measured: a build, then
+# importing the package, then a rebuild gave another sha256). A fresh `python -I -S` starts in the
+# same state every time, so the same sources give the same .pyc bytes and the tarball the same sha.
+_COMPILE_PY = (
+    "import importlib.util,marshal,sys,json,base64\n"
+    "out=[]\n"
+    "for name,src in json.load(sys.stdin):\n"
+    " s=base64.b64decode(src)\n"
+    " c=compile(s,name,'exec',dont_inherit=True)\n"
+    " out.append(base64.b64encode(importlib.util.MAGIC_NUMBER+(1).to_bytes(4,'little')"
+    "+importlib.util.source_hash(s)+marshal.dumps(c)).decode())\n"
+    "json.dump(out,sys.stdout)\n"
+)
+
+
+def compiled_all(sources: Mapping[str, bytes]) -> dict[str, bytes]:
+    """Unchecked hash-based .pyc (PEP 552) of each source (name → bytes): never re-validated against
+    the source, and deterministic — compiled in one fresh interpreter (see _COMPILE_PY)."""
+    if not sources:
+        return {}
+    payload = json.dumps([[name, base64.b64encode(src).decode()] for name, src in sources.items()])
+    done = subprocess.run([sys.executable, "-I", "-S", "-c", _COMPILE_PY], input=payload.encode(),
+                          capture_output=True, check=True, timeout=120)  # fmt: skip
+    return {name: base64.b64decode(pyc) for name, pyc in zip(sources, json.loads(done.stdout), strict=True)}
+
+
 def compiled(source: bytes, filename: str) -> bytes:
-    """Unchecked hash-based .pyc (PEP 552): deterministic, and never re-validated against the source."""
-    code = compile(source, filename, "exec", dont_inherit=True)
-    flags = (0b01).to_bytes(4, "little")  # hash-based, check_source = 0
-    return importlib.util.MAGIC_NUMBER + flags + importlib.util.source_hash(source) + marshal.dumps(code)
+    """One source's .pyc (compiled_all)."""
+    return compiled_all({filename: source})[filename]
 
 
 def build_zipapp(version: str, program: str) -> bytes:
@@ -179,10 +209,11 @@ def build_zipapp(version: str, program: str) -> bytes:
     modules = bundled_modules()
     packages = sorted({".".join(m.split(".")[:i]) for m in modules for i in range(1, m.count(".") + 1)})
     files: dict[str, bytes] = {f"{p.replace('.', '/')}/__init__.py": b"" for p in packages}
+    sources = {}
     for module in modules:
         name = _module_path(module).relative_to(PACKAGE_ROOT.parent).as_posix()
-        files[name] = _module_path(module).read_bytes()
-        files[name + "c"] = compiled(files[name], name)
+        sources[name] = files[name] = _module_path(module).read_bytes()
+    files.update({name + "c": pyc for name, pyc in compiled_all(sources).items()})
     files.update(vendored_files())
     from orchestrator.lab.simnode import VERSION_ARGV, version_text
 
