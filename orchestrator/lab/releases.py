@@ -196,10 +196,6 @@ def compiled_all(sources: Mapping[str, bytes]) -> dict[str, bytes]:
     return {name: base64.b64decode(pyc) for name, pyc in zip(sources, json.loads(done.stdout), strict=True)}
 
 
-def compiled(source: bytes, filename: str) -> bytes:
-    """One source's .pyc (compiled_all)."""
-    return compiled_all({filename: source})[filename]
-
 
 def build_zipapp(version: str, program: str) -> bytes:
     """A `#!/usr/bin/python3 -IS` zipapp running node_main or cli_main with `version` baked in."""
