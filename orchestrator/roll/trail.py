@@ -23,7 +23,7 @@ from typing import Any
 from orchestrator import __version__
 from orchestrator.load.secrets import MASK, redact_data
 from orchestrator.model import HostStatus, Phase
-from orchestrator.roll.events import Event, was_resumed
+from orchestrator.roll.events import Event, RunEnded, was_resumed
 from orchestrator.roll.journal import OBSERVATIONS, utc_iso
 
 # A `-e` key whose value is masked in the report whatever it holds (the journal never has -e values).
@@ -103,22 +103,55 @@ def host_steps(events: list[Event]) -> dict[str, list[dict[str, Any]]]:
     return steps
 
 
-def done_earlier(events: list[Event]) -> dict[str, str]:
-    """Hosts an earlier attempt of this run upgraded (a `done` before the last `run_started`): host → when.
-    A resumed run plans them as needing nothing; the report says what the run did to them instead."""
-    last_start = max((i for i, e in enumerate(events) if e.host == "*" and e.phase is Phase.RUN_STARTED), default=-1)
-    done: dict[str, str] = {}
-    for e in events[: max(last_start, 0)]:
+@dataclass(frozen=True)
+class EarlierUpgrade:
+    """A host an earlier attempt of this run upgraded: when (UTC ISO 8601), which attempt (1-based) and
+    how that attempt ended, in the journal's words (`interrupted`, `aborted`, `failed`, or `unknown` when
+    the journal holds no end for it, e.g. a SIGKILL)."""
+
+    at: str
+    attempt: int
+    attempt_end: str
+
+    def detail(self) -> str:
+        how = {"interrupted": "before it was interrupted", "aborted": "before the tool stopped on an error",
+               "failed": "in an attempt that then stopped on a failure",
+               "unknown": "in an attempt whose end the journal does not record"}  # fmt: skip
+        said = how.get(self.attempt_end, f"in an attempt that ended {self.attempt_end}")
+        return f"upgraded by this run's attempt {self.attempt} at {self.at} ({said}); as wanted on resume"
+
+
+def done_earlier(events: list[Event]) -> dict[str, EarlierUpgrade]:
+    """Hosts an earlier attempt of this run upgraded (a `done` before the last `run_started`). A resumed
+    run plans them as needing nothing; the report says what the run did to them instead — and which
+    attempt did it and how that attempt ended, not an assumed interrupt (the operator-trial finding)."""
+    starts = [i for i, e in enumerate(events) if e.host == "*" and e.phase is Phase.RUN_STARTED]
+    last_start = starts[-1] if starts else -1
+    done: dict[str, EarlierUpgrade] = {}
+    for i, e in enumerate(events[: max(last_start, 0)]):
         if e.host != "*" and e.phase is Phase.DONE:
-            done[e.host] = utc_iso(e.at)
+            attempt = sum(1 for s in starts if s < i) or 1
+            done[e.host] = EarlierUpgrade(utc_iso(e.at), attempt, _attempt_end(events, i, last_start))
     return done
 
 
+def _attempt_end(events: list[Event], index: int, until: int) -> str:
+    """The outcome of the first `run_ended` after `index` and before `until` (the next attempt's start)."""
+    for e in events[index:until]:
+        if e.host == "*" and e.phase is Phase.RUN_STARTED:
+            break
+        if e.host == "*" and e.phase is Phase.RUN_ENDED:
+            outcome = RunEnded.of(e).outcome
+            return outcome.value if outcome is not None else "unknown"
+    return "unknown"
+
+
 def as_one_history(outcomes: Mapping[str, Any], events: list[Event]) -> None:
-    """A host this run upgraded before an interrupt, planned "unchanged" after the resume, is reported
-    upgraded (when, and that the resume found it as wanted) — never as "unchanged" (issue 28)."""
-    for name, when in done_earlier(events).items():
+    """A host this run upgraded in an earlier attempt, planned "unchanged" after the resume, is reported
+    upgraded (when, by which attempt, and that the resume found it as wanted) — never as "unchanged"
+    (issue 28)."""
+    for name, earlier in done_earlier(events).items():
         out = outcomes.get(name)
         if out is not None and out.status is HostStatus.UNCHANGED:
             out.status = HostStatus.UPGRADED
-            out.detail = f"upgraded by this run at {when} (before it was interrupted); as wanted on resume"
+            out.detail = earlier.detail()

@@ -23,9 +23,10 @@ from orchestrator.cli import main
 from orchestrator.load import secrets
 from orchestrator.model import HostStatus, Phase
 from orchestrator.report.run_json import outcomes_as_json
-from orchestrator.roll.engine import Rollout, RolloutResult, RolloutSettings
+from orchestrator.roll.engine import HostOutcome, Rollout, RolloutResult, RolloutSettings
 from orchestrator.roll.host_run import HostState
-from orchestrator.roll.interrupt import RunInterrupted, StopFlag, exit_status, stop_on_signals
+from orchestrator.roll.events import RunEnded
+from orchestrator.roll.interrupt import RunEnd, RunInterrupted, StopFlag, exit_status, stop_on_signals
 from orchestrator.roll.journal import (
     Journal,
     LocalLock,
@@ -332,8 +333,36 @@ def test_after_resume_hosts_the_run_upgraded_before_the_interrupt_are_not_unchan
     events = Journal.read(e.journal.path)
     as_one_history(resumed.outcomes, events)
     assert resumed.outcomes["relay1"].status is HostStatus.UPGRADED
-    assert "upgraded by this run at 20" in resumed.outcomes["relay1"].detail
+    detail = resumed.outcomes["relay1"].detail
+    assert "upgraded by this run's attempt 1 at 20" in detail and "(before it was interrupted)" in detail
     assert [s["phase"] for s in host_steps(events)["relay1"]][-1] == "done"
+
+
+@pytest.mark.parametrize(("outcome", "said"), [
+    (RunEnd.FAILED, "in an attempt that then stopped on a failure"),
+    (RunEnd.ABORTED, "before the tool stopped on an error"),
+    (None, "in an attempt whose end the journal does not record"),
+])  # fmt: skip
+def test_after_resume_the_report_says_how_the_attempt_that_upgraded_a_host_ended(
+    tmp_path: Path, outcome: RunEnd | None, said: str
+) -> None:
+    """Not every earlier attempt was interrupted: the report names the attempt and its real end."""
+    journal = Journal(tmp_path, "run1")
+    journal.record("*", Phase.RUN_STARTED, hosts=["relay1", "relay2"])
+    journal.record("relay1", Phase.DONE)
+    if outcome is not None:
+        journal.note("*", RunEnded(outcome, "relay2 failed its gate"))
+    journal.record("*", Phase.RUN_STARTED, hosts=["relay2"])  # a resume: attempt 2
+    journal.record("relay2", Phase.DONE)
+    journal.record("*", Phase.RUN_STARTED, hosts=[])  # attempt 3
+    events = Journal.read(journal.path)
+    resumed = RolloutResult("run1", {
+        h: HostOutcome(h, "relay", HostStatus.UNCHANGED, "already 8.9.0") for h in ("relay1", "relay2")})  # fmt: skip
+    as_one_history(resumed.outcomes, events)
+    assert resumed.outcomes["relay1"].detail.startswith("upgraded by this run's attempt 1 at ")
+    assert f"({said})" in resumed.outcomes["relay1"].detail
+    assert resumed.outcomes["relay2"].detail.startswith("upgraded by this run's attempt 2 at ")
+    assert "(in an attempt whose end the journal does not record)" in resumed.outcomes["relay2"].detail
 
 
 # ---- backups: retention ---------------------------------------------------------------------------------
