@@ -168,11 +168,23 @@ class SshRemote:
         q = shlex.quote
         ledger, backup = self._ledger(host)
         tmp = f"{backup}.part"
+        # The plan checked the headroom from facts read before the run; the ledger may have grown and
+        # the disk filled since (other hosts' hours, a replay's snapshots), so the copy re-checks it
+        # here: a copy that fills the node's disk would fail the very start it exists to undo. The rule
+        # is the plan's (cardano/crossing.py DiskHeadroom: the ledger's size free, a reflink copy
+        # counted in full).
         script = "\n".join([
             "set -eu",
             f"if [ ! -d {q(ledger)} ]; then echo absent; exit 0; fi",
-            f"if [ ! -d {q(backup)} ]; then rm -rf -- {q(tmp)}; "
-            f"cp -a --reflink=auto -- {q(ledger)} {q(tmp)}; mv -T -- {q(tmp)} {q(backup)}; fi",
+            f"if [ ! -d {q(backup)} ]; then rm -rf -- {q(tmp)}",
+            f"  need=$(du -sk -- {q(ledger)} | cut -f1)",
+            f"  free=$(df -Pk -- {q(ledger)} | awk 'NR==2 {{print $4}}')",
+            '  if [ "$free" -lt "$need" ]; then',
+            f"    echo \"not enough disk for the ledger backup: {ledger} is $need KiB, $free KiB free on its "
+            "filesystem; nothing was copied\" >&2; exit 1",
+            "  fi",
+            f"  cp -a --reflink=auto -- {q(ledger)} {q(tmp)}; mv -T -- {q(tmp)} {q(backup)}",
+            "fi",
             f"du -sk -- {q(backup)} | cut -f1",
         ])  # fmt: skip
         return _done(self.sh(host, script, timeout=3600))

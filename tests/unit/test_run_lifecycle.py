@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +25,8 @@ from orchestrator.load import secrets
 from orchestrator.model import HostStatus, Phase
 from orchestrator.report.run_json import outcomes_as_json
 from orchestrator.roll.engine import HostOutcome, Rollout, RolloutResult, RolloutSettings
-from orchestrator.roll.host_run import HostState
 from orchestrator.roll.events import RunEnded
+from orchestrator.roll.host_run import HostState
 from orchestrator.roll.interrupt import RunEnd, RunInterrupted, StopFlag, exit_status, stop_on_signals
 from orchestrator.roll.journal import (
     Journal,
@@ -614,3 +615,39 @@ def test_the_retention_rule_reads_the_same_in_plan_and_run() -> None:
     assert text == ("Backups: each changed file is copied to <file>.bak-R on its host; after a successful run "
                     "each file keeps its 3 newest backup(s) (run --keep-backups N).")  # fmt: skip
     assert "keeps every backup" in retention_text(0)
+
+
+def test_the_ledger_backup_rechecks_the_disk_before_it_copies(tmp_path: Path) -> None:
+    """SshRemote.backup_ledger's shell program, run by a local sh with a `df` that reports the disk as
+    the copy finds it: too little free space refuses before anything is copied; enough copies."""
+    from orchestrator.roll.remote import SshRemote
+    from orchestrator.ssh.transport import CommandResult
+
+    shim = tmp_path / "bin"
+    shim.mkdir()
+    free = tmp_path / "free_kib"
+    (shim / "df").write_text(f"#!/bin/sh\necho 'Filesystem 1024-blocks Used Available Capacity Mounted on'\n"
+                             f"echo \"/dev/x 100 0 $(cat {free}) 0% /\"\n")  # fmt: skip
+    (shim / "df").chmod(0o755)
+
+    class LocalSh:
+        def run(self, host: Any, script: str, **_kw: Any) -> CommandResult:
+            env = {**os.environ, "PATH": f"{shim}:{os.environ['PATH']}"}
+            done = subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=False, env=env)
+            return CommandResult("local", done.returncode == 0, done.returncode, done.stdout, done.stderr, 0.0)
+
+    estate = Estate(tmp_path / "e")
+    host = estate.inventory.host("relay1")
+    db = tmp_path / "db"
+    (db / "ledger").mkdir(parents=True)
+    (db / "ledger" / "123456").write_bytes(b"x" * 200_000)
+    host = replace(host, layout=replace(host.layout, db_path=str(db)))
+    remote = SshRemote(LocalSh(), "20970101T000000Z-mine00")  # type: ignore[arg-type]
+    free.write_text("10")
+    short = remote.backup_ledger(host)
+    assert not short.ok and "not enough disk for the ledger backup" in short.detail and "10 KiB free" in short.detail
+    assert sorted(p.name for p in db.iterdir()) == ["ledger"]  # nothing copied, no partial copy left
+    free.write_text("999999")
+    done = remote.backup_ledger(host)
+    assert done.ok and int(done.detail) >= 196
+    assert (db / "ledger.bak-20970101T000000Z-mine00" / "123456").read_bytes() == b"x" * 200_000
