@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from orchestrator.cardano import networks, node_rules, releases
 from orchestrator.cardano.releases import CLI_VERSIONS, NODE_GIT_REVS
-from orchestrator.lab import dispatcher
+from orchestrator.lab import dispatcher, ledger_db
 
 if TYPE_CHECKING:  # http.server costs ~50 ms to import: only the node imports it, when it serves metrics
     from http.server import ThreadingHTTPServer
@@ -497,6 +497,16 @@ class SimNode:
             slot = max(0, expected - int(_env_float("CARDANO_LAB_INITIAL_LAG_SLOTS", 2000)))
         self.slot = float(slot)
         return None
+
+    def open_ledger(self, slot: int) -> ledger_db.Opening:
+        """Open <db>/ledger/ as this release does (lab/ledger_db.py): the snapshot it replays from."""
+        return ledger_db.open_ledger(self.opts.database, self.version, slot)
+
+    def take_snapshot(self) -> None:
+        """Write this release's ledger snapshot at the immutable tip's neighbourhood (the lab takes one
+        once the Ledger DB is open; the real node by its disk policy)."""
+        slot = max(0, self.tip_slot() - 1000 - NEW_TRACING_SNAPSHOT_SLOTS)
+        ledger_db.write_snapshot(self.opts.database, self.version, slot)
 
     def persist(self) -> None:
         slot = self.tip_slot()
@@ -979,6 +989,9 @@ CHUNK_SLOTS = networks.BYRON_EPOCH_SLOTS  # one ImmutableDB chunk per Byron-epoc
 DIRTY_FACTOR = 4.0  # a start after a kill validates every chunk: several times an ordinary start
 
 
+GENESIS_FACTOR = 3.0  # a lab replay from genesis against the lab's ordinary start (startup_timing)
+
+
 @dataclass(frozen=True)
 class StartupTiming:
     """Seconds for each phase of a start; the shares follow mainnet restarts, where the ledger
@@ -989,6 +1002,7 @@ class StartupTiming:
     select: float
     full_validation: bool = False
     stall_at: float | None = None  # replay_stalls: the replay stops at this percentage
+    genesis_replay: float = 0.0  # a replay from genesis (no snapshot this release reads: lab/ledger_db.py)
 
     @property
     def total(self) -> float:
@@ -998,14 +1012,24 @@ class StartupTiming:
 def startup_timing(faults: Faults, dirty: bool) -> StartupTiming:
     """CARDANO_LAB_STARTUP_SECONDS (whole start; default 2.0), split 10% chunk validation, 70% ledger
     replay, 20% initial chain selection; slow_start makes the replay itself last its seconds; a dirty
-    database validates every chunk, DIRTY_FACTOR times the ordinary start."""
+    database validates every chunk, DIRTY_FACTOR times the ordinary start. A replay from genesis
+    lasts CARDANO_LAB_GENESIS_REPLAY_SECONDS (default GENESIS_FACTOR times the ordinary start, at
+    least 5 s): time-compressed, as the whole lab is, but noticeably longer than a start — on
+    mainnet it is hours against minutes (cardano/crossing.py GENESIS_REPLAY_REPORTS)."""
     total = max(0.0, _env_float("CARDANO_LAB_STARTUP_SECONDS", 2.0))
     validate, replay, select = 0.1 * total, 0.7 * total, 0.2 * total
     if faults.slow_start_seconds is not None:
         replay = faults.slow_start_seconds
     if dirty:
         validate = DIRTY_FACTOR * max(total, 1.0)
-    return StartupTiming(validate, replay, select, dirty, faults.replay_stalls_percent)
+    genesis = max(0.0, _env_float("CARDANO_LAB_GENESIS_REPLAY_SECONDS", max(5.0, GENESIS_FACTOR * total)))
+    return StartupTiming(validate, replay, select, dirty, faults.replay_stalls_percent, max(genesis, replay))
+
+
+def _disk_snapshot(name: str) -> str:
+    """`show` of a DiskSnapshot named `name` (<slot>[_suffix])."""
+    slot, _, suffix = name.partition("_")
+    return f"DiskSnapshot {{dsNumber = {slot}, dsSuffix = {f'Just {chr(34)}{suffix}{chr(34)}' if suffix else 'Nothing'}}}"
 
 
 def _point(network: str, slot: int) -> str:
@@ -1065,25 +1089,34 @@ def boot(node: SimNode, timing: StartupTiming) -> bool:
     chain("Started opening Volatile DB", "TraceOpenEvent.StartedOpeningVolatileDB")
     chain("Opened vol db", "TraceOpenEvent.OpenedVolatileDB")
     chain("Started opening Ledger DB", "TraceOpenEvent.StartedOpeningLgrDB")
-    chain(
-        f"Replaying ledger from snapshot at {_point(net, snapshot)}",
-        "TraceLedgerReplayEvent.ReplayFromSnapshot",
-        snapshot={"kind": "snapshot", "snapshot": str(snapshot)},
-        tip=f"RealPoint {{realPointSlot = SlotNo {snapshot}, realPointHash = {hash_of(net, snapshot)}}}",
-    )
+    opening = node.open_ledger(snapshot)
+    for name, reason in [*opening.skipped, *opening.deleted]:  # legacy form UNCONFIRMED (the new one: CDB L1731)
+        chain(f"Invalid snapshot {_disk_snapshot(name)} {reason}", "TraceSnapshotEvent.InvalidSnapshot")
+    if opening.snapshot is None:
+        snapshot, seconds = 0, timing.genesis_replay
+        chain("Replaying ledger from genesis", "TraceLedgerReplayEvent.ReplayFromGenesis")
+    else:
+        seconds = timing.replay
+        chain(
+            f"Replaying ledger from snapshot at {_point(net, snapshot)}",
+            "TraceLedgerReplayEvent.ReplayFromSnapshot",
+            snapshot={"kind": "snapshot", "snapshot": str(snapshot)},
+            tip=f"RealPoint {{realPointSlot = SlotNo {snapshot}, realPointHash = {hash_of(net, snapshot)}}}",
+        )
+
     def replayed(slot: int) -> None:
         pct = 100.0 * (slot - snapshot) / max(1, imm_tip - snapshot)
         chain(f"Replayed block: slot {slot} out of {imm_tip}. Progress: {pct:.2f}%",
               "TraceLedgerReplayEvent.ReplayedBlock", slot=slot, tip=imm_tip)  # fmt: skip
 
-    steps = ticks(timing.replay)
+    steps = ticks(seconds)
     for i in range(1, steps + 1):
         if timing.stall_at is not None and 100.0 * i / steps > timing.stall_at:
             replayed(snapshot + round((imm_tip - snapshot) * timing.stall_at / 100.0))
             stop.wait()  # that was the last line; the process lives on, silent, and the socket never opens
             return False
         replayed(snapshot + (imm_tip - snapshot) * i // steps)
-        if not wait(timing.replay / steps):
+        if not wait(seconds / steps):
             return False
     chain("Opened lgr db", "TraceOpenEvent.OpenedLgrDB")
     chain("Started initial chain selection", "TraceFollowerEvent.StartedInitChainSelection")
@@ -1189,12 +1222,21 @@ def boot_new(node: SimNode, timing: StartupTiming) -> bool:
     chain("OpenEvent.OpenedVolatileDB", f"Opened Volatile DB with max slot seen {tip}", "OpenedVolatileDB",
           maxSlotNo=str(tip))  # fmt: skip
     chain("OpenEvent.StartedOpeningLgrDB", "Started opening Ledger DB", "StartedOpeningLgrDB")
-    snap_point = f"RealPoint {{realPointSlot = SlotNo {snapshot}, realPointHash = {hash_of(net, snapshot)}}}"
-    chain("LedgerEvent.Replay.ReplayStart.ReplayFromSnapshot",
-          f"Replaying ledger from snapshot DiskSnapshot {{dsNumber = {snapshot}, dsSuffix = Nothing}} at "
-          f"{_point(net, snapshot)}",
-          "ReplayFromSnapshot", snapshot={"kind": "snapshot"}, tip=snap_point)  # fmt: skip
-    steps = ticks(timing.replay)
+    opening = node.open_ledger(snapshot)
+    for name, reason in [*opening.skipped, *opening.deleted]:  # Error, logged (CDB L1731-1774)
+        chain("LedgerEvent.Snapshot.InvalidSnapshot", f"Invalid snapshot {_disk_snapshot(name)} {reason}",
+              "InvalidSnapshot", snapshot={"kind": "snapshot"})  # fmt: skip
+    if opening.snapshot is None:
+        snapshot, seconds = 0, timing.genesis_replay
+        chain("LedgerEvent.Replay.ReplayStart.ReplayFromGenesis", "Replaying ledger from genesis",
+              "ReplayFromGenesis")  # fmt: skip
+    else:
+        seconds = timing.replay
+        snap_point = f"RealPoint {{realPointSlot = SlotNo {snapshot}, realPointHash = {hash_of(net, snapshot)}}}"
+        chain("LedgerEvent.Replay.ReplayStart.ReplayFromSnapshot",
+              f"Replaying ledger from snapshot {_disk_snapshot(str(snapshot))} at {_point(net, snapshot)}",
+              "ReplayFromSnapshot", snapshot={"kind": "snapshot"}, tip=snap_point)  # fmt: skip
+    steps = ticks(seconds)
     stall_step = None if timing.stall_at is None else max(0, min(steps, int(steps * timing.stall_at / 100.0)))
     slots = [snapshot + (imm_tip - snapshot) * i // steps for i in range(1, steps + 1)]
     shown = {slot: (pct, text) for slot, pct, text in replay_lines(node.version, snapshot, imm_tip, slots)}
@@ -1208,7 +1250,7 @@ def boot_new(node: SimNode, timing: StartupTiming) -> bool:
         if stall_step is not None and i >= stall_step:
             stop.wait()  # the replay stops here, silent; the socket never opens
             return False
-        if not wait(timing.replay / steps):
+        if not wait(seconds / steps):
             return False
     chain("OpenEvent.OpenedLgrDB", "Opened lgr db", "OpenedLgrDB")
     chain("InitChainSelEvent.StartedInitChainSelection", "Started initial chain selection",
@@ -1260,6 +1302,7 @@ def _run(version: str, opts: RunOptions, check: node_rules.StartupCheck, faults:
         _log("basicInfo", "Lab chain source: always at the wall-clock tip", "Notice")
     node.start_metrics()
     if (boot_new if node.new_tracing else boot)(node, startup_timing(faults, node.dirty)):
+        node.take_snapshot()
         error = node.start_listeners()
         if error is not None:
             _err("cardano-node", error)
