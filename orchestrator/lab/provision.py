@@ -235,10 +235,10 @@ def p2p_local_roots(host: LabHost, all_hosts: list[LabHost]) -> list[dict[str, A
 
 
 def current_node_files(host: LabHost, all_hosts: list[LabHost], version: str) -> dict[str, bytes]:
-    """A 10.6+/11.x host as that release ships (lab/releases.py CURRENT_VERSIONS): the node
+    """A 10.5+/11.x host as that release ships (lab/releases.py CURRENT_VERSIONS): the node
     repository's mainnet config at the tag, unchanged (new tracing, PrometheusSimple on
     127.0.0.1:12798, human coloured stdout); its topology with the host's own peers in localRoots
-    (the shipped file has an empty group) and its peer snapshot beside it. A block producer keeps no
+    (the shipped file has an empty group) and its peer snapshot beside it where the topology names one. A block producer keeps no
     bootstrap peers, ledger peers or snapshot (useLedgerAfterSlot -1): only its relays."""
     layout = layout_of(host)
     if host.config_format == "yaml":
@@ -259,7 +259,7 @@ def current_node_files(host: LabHost, all_hosts: list[LabHost], version: str) ->
         topology.pop("bootstrapPeers", None)
         topology.pop("peerSnapshotFile", None)
         topology["useLedgerAfterSlot"] = -1
-    else:
+    elif "peerSnapshotFile" in topology:  # 10.6+ name one; 10.5.3's shipped topology does not
         snapshot = str(topology["peerSnapshotFile"])
         files[f"{os.path.dirname(layout.topology_path)}/{snapshot}"] = (shipped / "mainnet-peer-snapshot.json").read_bytes()
     files[layout.topology_path] = (json.dumps(topology, indent=2) + "\n").encode()

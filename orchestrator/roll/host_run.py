@@ -27,6 +27,7 @@ from typing import Any
 
 import tenacity
 
+from orchestrator.cardano.crossing import Replay
 from orchestrator.cardano.leader_schedule import KesVerdict, WindowVerdict
 from orchestrator.model import Hook, Host, HostStatus, Phase, PlanAction, Role
 from orchestrator.plan import HostPlan
@@ -491,6 +492,8 @@ class HostRun:
             out.phases = start.phase_durations()
         what = f"{hp.current_version} → {hp.target_version}" if hp.switch_binary else "files rewritten"
         out.detail = f"{what}, {len(hp.files)} file(s), {verb}; in sync after {gate.duration:.0f}s"
+        if out.phases and start is not None:
+            out.detail += _replay_against_plan(start.replay_from_slot, hp)
 
     def _return(self) -> Step:
         """The host's return hook, if any, once it may serve; a failure is loud (status, detail,
@@ -595,3 +598,17 @@ class HostRun:
         return HostGate(policy, self.program.last_start_seconds, lambda: self.means.sample(self.host),
                         self.means.clock, self.means.sleep, on_sample, on_soak_sample,
                         self.program.expected_start_seconds)  # fmt: skip
+
+
+def _replay_against_plan(from_slot: int | None, plan: HostPlan) -> str:
+    """What the node's own log says its ledger replay started from, against what the plan said
+    (cardano/crossing.py): a replay from genesis nobody planned is worth an operator's eye (a lost
+    or unreadable snapshot), as is a planned one that did not happen. "" when the log did not say."""
+    if from_slot is None:
+        return ""
+    planned = plan.crossing is not None and plan.crossing.replay is Replay.FROM_GENESIS
+    if from_slot == 0:
+        return ("; the ledger replayed from genesis, as planned" if planned else
+                "; the ledger replayed from genesis, which the plan did not expect (no snapshot it could read)")
+    return "; the ledger replayed from a snapshot, though the plan expected a replay from genesis" if planned else ""
+

@@ -122,3 +122,25 @@ def test_a_write_conflict_after_the_drain_returns_the_host_to_rotation(tmp_path:
     assert phases[-3:] == [Phase.BACKED_UP, Phase.LEFT_UNTOUCHED, Phase.RETURNED]
     assert e.ops("wallet1")[:7] == ["lock", "stage", "drain", "backup", "write", "drop_backups", "return"]
     assert node.files[topology] == b'{"Producers": []}\n'  # the operator's bytes, as they left them
+
+
+@pytest.mark.parametrize(("from_slot", "source", "said"), [
+    (0, "10.6.4", "; the ledger replayed from genesis, as planned"),
+    (0, "11.0.1", "; the ledger replayed from genesis, which the plan did not expect (no snapshot it could read)"),
+    (204000000, "10.6.4", "; the ledger replayed from a snapshot, though the plan expected a replay from genesis"),
+    (204000000, "11.0.1", ""),  # an ordinary start: nothing to say
+    (None, "10.6.4", ""),  # the log did not say
+])  # fmt: skip
+def test_the_report_says_where_the_ledger_replay_started_against_the_plan(from_slot: int | None, source: str,
+                                                                           said: str) -> None:
+    """The node's own log (ReplayFromGenesis / ReplayFromSnapshot) against the plan's crossing, for
+    a host going to 11.0.1: from 10.6.4 the 10.7 boundary forces a replay, from 11.0.1 nothing does."""
+    from types import SimpleNamespace
+    from typing import cast
+
+    from orchestrator.cardano.crossing import cross
+    from orchestrator.plan import HostPlan
+    from orchestrator.roll.host_run import _replay_against_plan
+
+    plan = cast(HostPlan, SimpleNamespace(crossing=cross(source, "11.0.1", network="mainnet")))  # only `crossing` is read
+    assert _replay_against_plan(from_slot, plan) == said
