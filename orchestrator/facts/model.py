@@ -97,6 +97,7 @@ class HostFacts:
     disk: DiskUsage | None = None
     disk_free_bytes: int | None = None
     ledger_bytes: int | None = None  # size of db/ledger/ (du -sk); 0: no such directory; None: not read
+    mem_total_bytes: int | None = None  # /proc/meminfo MemTotal (bytes); None: not read
     releases: tuple[str, ...] = ()
     key_files_stat: tuple[KeyFileStat, ...] = ()
     startup_source: str | None = None  # "journal:<unit>" or "file:<path>": where the node's log was read

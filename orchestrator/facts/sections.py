@@ -410,6 +410,23 @@ class LedgerSection(FactSection):
 
 
 @register
+class MemorySection(FactSection):
+    """The host's RAM (`MemTotal` of /proc/meminfo, proc(5): kB, meaning KiB): what the readiness
+    audit compares with a release's stated memory requirement (cardano/releases/requirements.py)."""
+
+    name = "memory"
+
+    def command(self, host: Host) -> str:
+        return "grep '^MemTotal:' /proc/meminfo"
+
+    def parse(self, out: Output) -> Parsed:
+        m = re.match(r"MemTotal:\s+(\d+)\s*kB", out.body.strip())
+        if m is None:
+            return Parsed.error(self.name, f"no MemTotal: {last_line(out.body, 'no output')}")
+        return Parsed.of(mem_total_bytes=int(m.group(1)) * 1024)
+
+
+@register
 class ReleasesSection(FactSection):
     name = "releases"
 
