@@ -417,13 +417,23 @@ def test_audit_kes_threshold_is_named_for_what_it_does(text: str, value: int | N
 
 
 def test_every_rule_defined_in_checks_is_in_the_one_table_once() -> None:
-    from orchestrator.audit import checks
+    """Every Rule defined anywhere in orchestrator/audit/ (checks.py, or a rule module of its own such
+    as audit/readiness/) is listed in RULES, once."""
+    import importlib
+    import pkgutil
+
+    import orchestrator.audit
     from orchestrator.audit.registry import Rule, index
 
-    defined = {name for name, value in vars(checks).items() if isinstance(value, Rule)}
-    listed = {name for name, value in vars(checks).items() if isinstance(value, Rule) and value in RULES}
-    assert defined == listed, f"rules defined in audit/checks.py but missing from RULES: {sorted(defined - listed)}"
-    assert len(RULES) == len(RULES_BY_ID) == len(defined)
+    defined: dict[str, Rule] = {}
+    for info in pkgutil.walk_packages(orchestrator.audit.__path__, "orchestrator.audit."):
+        module = importlib.import_module(info.name)
+        for name, value in vars(module).items():
+            if isinstance(value, Rule) and getattr(value.check, "__module__", info.name) == info.name:
+                defined[f"{info.name}.{name}"] = value
+    missing = sorted(name for name, r in defined.items() if r not in RULES)
+    assert not missing, f"rules defined in orchestrator/audit/ but missing from RULES: {missing}"
+    assert len(RULES) == len(RULES_BY_ID) == len({r.id for r in defined.values()})
     with pytest.raises(ValueError, match="listed twice"):
         index([RULES[1], RULES[1]])
 
