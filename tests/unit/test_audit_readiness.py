@@ -205,8 +205,9 @@ def test_disk_adds_the_stated_requirement_and_fails_unknowns() -> None:
     assert findings(R1, facts(R1, "11.0.1", disk_free_bytes=301 * GB), "11.1.0")["release-disk"].passed
     unknown = facts(R1, "11.0.1", disk_free_bytes=None)
     assert "free disk unknown" in findings(R1, unknown, "11.0.1")["release-disk"].message
+    # a release the catalogue does not know: its snapshots cannot be judged
     stranger = facts(R1, "9.1.0", config=ref("11.0.1", "mainnet-config.json"),
-                     topology=ref("11.0.1", "mainnet-topology.json"))  # a release the catalogue does not know: its snapshots cannot be judged
+                     topology=ref("11.0.1", "mainnet-topology.json"))
     f = findings(R1, stranger, "11.0.1")["release-disk"]
     assert not f.passed and "the catalogue does not know" in f.message
 
