@@ -1,0 +1,48 @@
+"""`cardano-fleet audit --for-release 11.0.1` on a mixed lab fleet (issue 26 item 5): a host on 8.9.0
+(its book config, legacy tracing), one on 10.6.4 and one on 11.0.1 (their shipped configs). The
+readiness report names the not-ready hosts and why, the 11.0.1 host is ready, and the exit code is 1.
+The rules themselves are tested on the real reference files in tests/unit/test_audit_readiness.py;
+this checks what the probe reads on real hosts (versions, the files, df, du, MemTotal) reaches them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from orchestrator.cli import main
+
+pytestmark = pytest.mark.lab
+
+
+def test_readiness_for_11_0_1_on_a_mixed_fleet(fresh_lab: Any, tmp_path: Path, capsys: Any) -> None:
+    lab = fresh_lab(relays=2, producers=1, node_version="10.6.4", host_versions={"relay2": "8.9.0", "bp1": "11.0.1"})
+    lab.wait_in_sync()
+    out = tmp_path / "ready.json"
+    code = main(["audit", "-i", str(lab.inventory_path), "--for-release", "11.0.1", "--format", "json", "-o", str(out)])
+    doc = json.loads(out.read_text())
+    assert code == 1 == doc["exit_code"], doc["reason"]
+    assert doc["for_release"] == "11.0.1" and doc["reason"].startswith("not ready for 11.0.1: ")
+    hosts = {h["host"]: h for h in doc["hosts"]}
+    assert {h: (x["node_version"], x["ready"]) for h, x in hosts.items()} == {
+        "relay1": ("10.6.4", False), "relay2": ("8.9.0", False), "bp1": ("11.0.1", True)}
+    failed = {h: {f["rule"] for f in x["findings"] if f["status"] == "fail"} for h, x in hosts.items()}
+    # 10.6.4: below van Rossem's floor only; its shipped config (new tracing, no EnableP2P) reads fine in 11.0.1
+    assert failed["relay1"] == {"release-fork-floors"}, hosts["relay1"]["findings"]
+    # 8.9.0: below Plomin's floor too, and its legacy-tracing config has no TraceOptions, which 11.0.1 requires
+    assert failed["relay2"] == {"release-fork-floors", "release-config"}, hosts["relay2"]["findings"]
+    assert failed["bp1"] == set(), hosts["bp1"]["findings"]
+    messages = {(h, f["rule"]): f["message"] for h, x in hosts.items() for f in x["findings"]}
+    assert "Plomin" in messages[("relay2", "release-fork-floors")]
+    assert "TraceOptions" in messages[("relay2", "release-config")]
+    assert "GiB free" in messages[("relay1", "release-disk")]  # the crossing's ledger backup against df
+    assert "RAM" in messages[("bp1", "release-memory")]  # MemTotal was read
+    assert {f["rule"] for f in hosts["bp1"]["findings"]} == {"host-reachable", "release-fork-floors",
+                                                              "release-config", "release-disk", "release-memory"}
+    # The operator's view: the table lists who is ready, with the same exit code.
+    capsys.readouterr()
+    assert main(["audit", "-i", str(lab.inventory_path), "--for-release", "11.0.1"]) == 1
+    table = capsys.readouterr().out
+    assert "Ready for 11.0.1: bp1; not ready: relay1, relay2" in table and "NOT READY for 11.0.1" in table
