@@ -24,6 +24,13 @@ if TYPE_CHECKING:
     from orchestrator.audit.checks import Context
 
 
+def _below(word: str, fork: forks.HardFork) -> str:
+    """"11.0.1, the floor of the next hard fork, van Rossem (PV 11.0, mainnet date not confirmed)"."""
+    when = f"on mainnet {fork.mainnet_date}" if fork.mainnet_date else "mainnet date not confirmed"
+    consequence = ": it cannot follow the chain past it" if word == "current" else ""
+    return f"{fork.floor}, the floor of the {word} hard fork, {fork.name} (PV {fork.protocol_version}, {when}){consequence}"
+
+
 @rule("release-fork-floors", "the running node is at least the floor of the network's current and next hard fork "
       "(release catalogue, with the mainnet date where known)", Severity.ERROR, category=READINESS)  # fmt: skip
 def check(c: Context) -> Result:
@@ -47,7 +54,7 @@ def check(c: Context) -> Result:
                      f"host for {upcoming.name}")  # fmt: skip
     detail = "\n".join(lines)
     if below:
-        what = "; ".join(f"below the {word} hard fork's floor {f.floor} ({forks.describe(f)})" for word, f in below)
-        return False, f"cardano-node {running} is {what}: upgrade it (to {v.version} or newer) before the fork", detail
+        what = "; ".join(_below(word, f) for word, f in below)
+        return False, f"cardano-node {running} is below {what}: upgrade it (to {v.version} or newer)", detail
     names = ", ".join(f"{f.name} {f.floor}" for _, f in judged) or "none catalogued"
     return True, f"cardano-node {running} meets the floors of the current and next hard fork ({names})", detail
