@@ -27,7 +27,7 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
 from orchestrator.audit.findings import REACHABLE, Severity
-from orchestrator.audit.readiness import disk_headroom, fork_floors, memory_headroom, release_config
+from orchestrator.audit.readiness import disk_headroom, fork_floors, memory_headroom, release_config, release_sha256
 from orchestrator.audit.registry import Applies, Result, Rule, index, rule
 from orchestrator.cardano import node_rules, releases
 from orchestrator.cardano.config import infer_network
@@ -671,6 +671,7 @@ RULES: tuple[Rule, ...] = (
     _check_rotation,
     fork_floors.check,
     release_config.check,
+    release_sha256.check,
     disk_headroom.check,
     memory_headroom.check,
 )

@@ -28,19 +28,25 @@ def test_readiness_for_11_0_1_on_a_mixed_fleet(fresh_lab: Any, tmp_path: Path, c
     hosts = {h["host"]: h for h in doc["hosts"]}
     assert {h: (x["node_version"], x["ready"]) for h, x in hosts.items()} == {
         "relay1": ("10.6.4", False), "relay2": ("8.9.0", False), "bp1": ("11.0.1", True)}
-    failed = {h: {f["rule"] for f in x["findings"] if f["status"] == "fail"} for h, x in hosts.items()}
+    failed = {h: {f["rule"] for f in x["findings"] if f["status"] == "fail" and f["severity"] == "error"}
+              for h, x in hosts.items()}  # fmt: skip
     # 10.6.4: below van Rossem's floor only; its shipped config (new tracing, no EnableP2P) reads fine in 11.0.1
     assert failed["relay1"] == {"release-fork-floors"}, hosts["relay1"]["findings"]
     # 8.9.0: below Plomin's floor too, and its legacy-tracing config has no TraceOptions, which 11.0.1 requires
     assert failed["relay2"] == {"release-fork-floors", "release-config"}, hosts["relay2"]["findings"]
     assert failed["bp1"] == set(), hosts["bp1"]["findings"]
     messages = {(h, f["rule"]): f["message"] for h, x in hosts.items() for f in x["findings"]}
+    # The lab provisions its releases itself, not through `run`'s staging: no host has a staging record,
+    # so the tarball cannot be verified — a warning (the default severity), which leaves bp1 ready.
+    sha = {h: next(f for f in x["findings"] if f["rule"] == "release-sha256") for h, x in hosts.items()}
+    assert all(f["status"] == "fail" and f["severity"] == "warning" for f in sha.values()), sha
+    assert "release 11.0.1 has no staging record" in sha["bp1"]["message"], sha
     assert "Plomin" in messages[("relay2", "release-fork-floors")]
     assert "TraceOptions" in messages[("relay2", "release-config")]
     assert "GiB free" in messages[("relay1", "release-disk")]  # the crossing's ledger backup against df
     assert "RAM" in messages[("bp1", "release-memory")]  # MemTotal was read
-    assert {f["rule"] for f in hosts["bp1"]["findings"]} == {"host-reachable", "release-fork-floors",
-                                                              "release-config", "release-disk", "release-memory"}
+    assert {f["rule"] for f in hosts["bp1"]["findings"]} == {"host-reachable", "release-fork-floors", "release-config",
+                                                              "release-sha256", "release-disk", "release-memory"}
     # The operator's view: the table lists who is ready, with the same exit code.
     capsys.readouterr()
     assert main(["audit", "-i", str(lab.inventory_path), "--for-release", "11.0.1"]) == 1

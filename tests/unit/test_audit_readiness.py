@@ -48,7 +48,10 @@ def facts(host: Host, version: str | None, config: str | None = None, topology: 
           **fields: Any) -> HostFacts:  # fmt: skip
     """A probed host running `version` with that release's shipped mainnet files (by default)."""
     directory = {"11.1.0": "branch-f-f-prepare-11.1"}.get(version or "", version or "11.0.1")
-    values: dict[str, Any] = {"disk_free_bytes": 500 * GiB, "ledger_bytes": 5 * GiB, "mem_total_bytes": 32 * GB}
+    values: dict[str, Any] = {"disk_free_bytes": 500 * GiB, "ledger_bytes": 5 * GiB, "mem_total_bytes": 32 * GB,
+                              "installed_release": version,  # staged by cardano-fleet, binaries unchanged
+                              "installed_sums": (("cardano-node.tar.gz", "a" * 64, None), ("bin/cardano-node", "c" * 64,
+                                                                                         "c" * 64))}  # fmt: skip
     values.update(fields)
     return HostFacts(host.name, reachable=True, node_version=version,
                      config_text=config if config is not None else ref(directory, "mainnet-config.json"),
@@ -303,3 +306,75 @@ def test_the_command_refuses_an_unknown_or_provisional_release_with_exit_2(
     doc = json.loads(out.read_text())
     _check_schema(doc, audit_json.AUDIT_JSON_SCHEMA)
     assert doc["exit_code"] == 2 and doc["for_release"] == version and doc["hosts"] == [] and says in doc["error"]
+
+
+# --------------------------------------------------------------- release-sha256: the staging record
+
+
+def _staged(tmp_path: Path, pin_sha: str | None = None) -> tuple[Host, str]:
+    """A release staged as `run` stages it: unpacked under releases/8.9.0, its record written by the
+    stage script's own shell (roll/remote.py), bin_dir a link into it. Returns the host and the tarball's sha256."""
+    import hashlib
+    import os
+    import subprocess
+    from dataclasses import replace
+
+    from orchestrator.roll.remote import _record_sums
+
+    tarball = tmp_path / "stage" / "cardano-node-8.9.0-linux.tar.gz"
+    tarball.parent.mkdir()
+    tarball.write_bytes(os.urandom(4096))
+    release = tmp_path / "releases" / "8.9.0"
+    (release / "bin").mkdir(parents=True)
+    for name in ("cardano-node", "cardano-cli"):
+        (release / "bin" / name).write_bytes(os.urandom(2048))
+    script = _record_sums(str(release), str(tarball), tarball.name)
+    assert subprocess.run(["sh", "-c", script], timeout=30).returncode == 0
+    (tmp_path / "bin").symlink_to(release / "bin")
+    digest = hashlib.sha256(tarball.read_bytes()).hexdigest()
+    pin = {"version": "8.9.0", "url": f"https://example.invalid/{tarball.name}", "sha256": pin_sha or digest}
+    host = replace(R1, layout=replace(R1.layout, releases_dir=str(tmp_path / "releases"), bin_dir=str(tmp_path / "bin")),
+                   vars=MappingProxyType({"node_release": pin}))  # fmt: skip
+    return host, digest
+
+
+def _probe_sums(host: Host) -> HostFacts:
+    import subprocess
+
+    from orchestrator.facts.record import REGISTRY, Output
+
+    record = REGISTRY["release_sums"]
+    proc = subprocess.run(["sh", "-c", record.command(host)], capture_output=True, text=True, timeout=30)
+    parsed = record.parse(Output(host, proc.stdout, proc.returncode))
+    return facts(host, "11.0.1", **parsed.fields, probe_errors=MappingProxyType(dict(parsed.errors)))
+
+
+def test_the_staging_record_is_read_back_and_the_binaries_hashed_again(tmp_path: Path) -> None:
+    host, digest = _staged(tmp_path)
+    f = _probe_sums(host)
+    assert f.installed_release == "8.9.0" and f.installed_sums is not None
+    assert f.installed_sums[0] == ("cardano-node-8.9.0-linux.tar.gz", digest, None)  # the tarball is gone
+    assert [(p, was == now) for p, was, now in f.installed_sums[1:]] == [("bin/cardano-node", True), ("bin/cardano-cli", True)]
+    got = findings(host, f, "11.0.1")["release-sha256"]
+    assert got.passed and "= the inventory's pin" in got.message and "8.9.0 publishes no sha256sums file" in got.message
+    assert got.severity.value == "warning"
+    (tmp_path / "releases" / "8.9.0" / "bin" / "cardano-node").write_bytes(b"replaced")
+    got = findings(host, _probe_sums(host), "11.0.1")["release-sha256"]
+    assert not got.passed and "changed since staging: bin/cardano-node" in got.message
+
+
+def test_the_recorded_tarball_must_be_the_pinned_one(tmp_path: Path) -> None:
+    host, digest = _staged(tmp_path, pin_sha="b" * 64)
+    got = findings(host, _probe_sums(host), "11.0.1")["release-sha256"]
+    assert not got.passed and f"sha256 {digest[:12]}…, the inventory pins bbbbbbbbbbbb…" in got.message
+
+
+def test_no_staging_record_or_a_binary_outside_the_releases_dir_is_not_verified(tmp_path: Path) -> None:
+    host, _ = _staged(tmp_path)
+    (tmp_path / "releases" / "8.9.0" / ".cardano-fleet-sha256").unlink()
+    got = findings(host, _probe_sums(host), "11.0.1")["release-sha256"]
+    assert not got.passed and "no staging record" in got.message
+    (tmp_path / "bin").unlink()
+    (tmp_path / "bin").mkdir()
+    got = findings(host, _probe_sums(host), "11.0.1")["release-sha256"]
+    assert not got.passed and "does not point into" in got.message
