@@ -2,7 +2,8 @@
 (its book config, legacy tracing), one on 10.6.4 and one on 11.0.1 (their shipped configs). The
 readiness report names the not-ready hosts and why, the 11.0.1 host is ready, and the exit code is 1.
 The rules themselves are tested on the real reference files in tests/unit/test_audit_readiness.py;
-this checks what the probe reads on real hosts (versions, the files, df, du, MemTotal) reaches them."""
+this checks what the probe reads on real hosts (versions, the files, df, du, MemTotal, the staging
+record) reaches them, and that a host `run` upgrades becomes ready with its tarball verified."""
 
 from __future__ import annotations
 
@@ -14,11 +15,14 @@ import pytest
 
 from orchestrator.cli import main
 
+UPGRADE_NODE = Path(__file__).resolve().parents[2] / "playbooks" / "upgrade-node.yml"
+
 pytestmark = pytest.mark.lab
 
 
 def test_readiness_for_11_0_1_on_a_mixed_fleet(fresh_lab: Any, tmp_path: Path, capsys: Any) -> None:
-    lab = fresh_lab(relays=2, producers=1, node_version="10.6.4", host_versions={"relay2": "8.9.0", "bp1": "11.0.1"})
+    lab = fresh_lab(relays=2, producers=1, node_version="10.6.4", host_versions={"relay2": "8.9.0", "bp1": "11.0.1"},
+                    target_version="11.0.1", startup_seconds=4.0)
     lab.wait_in_sync()
     out = tmp_path / "ready.json"
     code = main(["audit", "-i", str(lab.inventory_path), "--for-release", "11.0.1", "--format", "json", "-o", str(out)])
@@ -52,3 +56,20 @@ def test_readiness_for_11_0_1_on_a_mixed_fleet(fresh_lab: Any, tmp_path: Path, c
     assert main(["audit", "-i", str(lab.inventory_path), "--for-release", "11.0.1"]) == 1
     table = capsys.readouterr().out
     assert "Ready for 11.0.1: bp1; not ready: relay1, relay2" in table and "NOT READY for 11.0.1" in table
+
+    # relay1 upgraded by `run` (which stages 11.0.1 from the lab's pinned tarball and records its digests):
+    # ready now, and its installed release is verified against the pin.
+    state = tmp_path / "state"
+    assert main(["run", "-i", str(lab.inventory_path), str(UPGRADE_NODE), "--yes", "--state-dir", str(state),
+                 "--limit", "relay1", "-e", "sync_soak_seconds=5"]) == 0  # fmt: skip
+    capsys.readouterr()
+    after = tmp_path / "after.json"
+    code = main(["audit", "-i", str(lab.inventory_path), "--for-release", "11.0.1", "--format", "json", "-o", str(after),
+                 "--limit", "relay1,bp1"])  # fmt: skip
+    doc = json.loads(after.read_text())
+    assert code == 0 == doc["exit_code"] and doc["reason"] == "ready for 11.0.1", doc["reason"]
+    relay1 = next(h for h in doc["hosts"] if h["host"] == "relay1")
+    assert relay1["ready"] is True and relay1["node_version"] == "11.0.1"
+    sha = next(f for f in relay1["findings"] if f["rule"] == "release-sha256")
+    assert sha["status"] == "pass" and "= the inventory's pin" in sha["message"], sha
+    assert "binaries unchanged since staging" in sha["message"], sha
