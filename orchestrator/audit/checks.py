@@ -129,11 +129,10 @@ def _check_min_version(c: Context) -> Result:
     except ValueError:
         return False, f"cardano-node reports {got!r}, not a version x.y.z to compare with {floor}", ""
     fork = forks.fork_with_floor(floor) if c.policy.min_version is None else None
-    if fork is not None:
-        why += f": {forks.describe(fork)}"
+    named = f"; the floor of {forks.describe(fork)}" if fork is not None else ""
     if not ok:
-        return False, f"cardano-node {got} is below {floor} ({why}): upgrade it", ""
-    return True, f"cardano-node {got} ≥ {floor} ({why})", ""
+        return False, f"cardano-node {got} is below {floor} ({why}): upgrade it{named}", ""
+    return True, f"cardano-node {got} ≥ {floor} ({why}){named}", ""
 
 
 @rule(

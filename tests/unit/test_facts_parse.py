@@ -90,6 +90,7 @@ HEALTHY: dict[str, tuple[str, int | None]] = {
     "ledger": ("5242880\t/opt/cardano/cnode/db/ledger", 0),
     "memory": ("MemTotal:       16337212 kB", 0),
     "releases": ("8.9.0\n8.7.3", 0),
+    "release_sums": ("release=8.9.0\nrecord=absent", 0),
     # what the probe ships from the node's journal: real lines (a 2022 testnet node's start)
     "startup": (
         "source=journal:cnode.service\n"
