@@ -52,7 +52,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="run journals (as run's --state-dir): a host a run left drained fails in-rotation")  # fmt: skip
     parser.add_argument("--for-release", metavar="V",
                         help="hard-fork readiness report for catalogued release V instead of the compliance checks: "
-                             "per host, the hard-fork floors, config/topology as V reads them, disk and RAM for V; "
+                             "per host, the hard-fork floors, config/topology as V reads them, the installed tarball "
+                             "against its pin, disk and RAM for V; "
                              "exit 0 every host ready, 1 not ready, 2 as usual (an unknown or provisional V: 2)")
     parser.add_argument("--list-rules", action="store_true", help="list the rules (id, severity, description) and exit")
 

@@ -4,6 +4,8 @@ One module per rule, each a `@rule(..., category=READINESS)` function listed in 
 - `fork_floors`: the running node against the floors of the network's current and next hard fork;
 - `release_config`: config.json and topology.json as release V would read them (what it refuses,
   what it would silently ignore that changes how the node runs);
+- `release_sha256`: the installed release against the tarball digest `run` recorded when it staged it
+  (checked against the inventory's pin then) and its binaries against theirs;
 - `disk_headroom`, `memory_headroom`: room for V (its notes' stated requirements, the ledger backup
   the crossing needs).
 Every domain fact comes from the release catalogue (cardano/releases/: records, forks.py,
