@@ -27,13 +27,14 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
 from orchestrator.audit.findings import REACHABLE, Severity
+from orchestrator.audit.readiness import disk_headroom, fork_floors, memory_headroom, release_config, release_sha256
 from orchestrator.audit.registry import Applies, Result, Rule, index, rule
 from orchestrator.cardano import node_rules, releases
 from orchestrator.cardano.config import infer_network
 from orchestrator.cardano.errors import FileFormatError
 from orchestrator.cardano.leader_schedule import REMAINING_KES_METRIC, KesVerdict, kes_check
 from orchestrator.cardano.networks import network as network_named
-from orchestrator.cardano.releases import ReleasePin, ReleasePinError, at_least
+from orchestrator.cardano.releases import ReleasePin, ReleasePinError, at_least, forks
 from orchestrator.cardano.targets import is_newer
 from orchestrator.cardano.topology import (
     Topology,
@@ -71,6 +72,8 @@ class Context:
     now: float
     # host → why a run's journal (STATE_DIR) says it is out of rotation (roll/journal.out_of_rotation_in)
     out_of_rotation: Mapping[str, str] = field(default_factory=dict)
+    # `audit --for-release V`: the release the readiness rules judge the host against (None: a plain audit)
+    for_release: str | None = None
 
     @property
     def pinned_version(self) -> str:
@@ -125,9 +128,11 @@ def _check_min_version(c: Context) -> Result:
         ok = at_least(got, floor)
     except ValueError:
         return False, f"cardano-node reports {got!r}, not a version x.y.z to compare with {floor}", ""
+    fork = forks.fork_with_floor(floor) if c.policy.min_version is None else None
+    named = f"; the floor of {forks.describe(fork)}" if fork is not None else ""
     if not ok:
-        return False, f"cardano-node {got} is below {floor} ({why}): upgrade it", ""
-    return True, f"cardano-node {got} ≥ {floor} ({why})", ""
+        return False, f"cardano-node {got} is below {floor} ({why}): upgrade it{named}", ""
+    return True, f"cardano-node {got} ≥ {floor} ({why}){named}", ""
 
 
 @rule(
@@ -663,6 +668,11 @@ RULES: tuple[Rule, ...] = (
     _check_user,
     _check_disk,
     _check_rotation,
+    fork_floors.check,
+    release_config.check,
+    release_sha256.check,
+    disk_headroom.check,
+    memory_headroom.check,
 )
 RULES_BY_ID: Mapping[str, Rule] = index(RULES)
 assert all(r.check is not None for r in RULES if r.id != REACHABLE), "every rule but host-reachable has a check"

@@ -60,6 +60,7 @@ class AuditReport:
     error: str | None = None  # the audit did not run: why (inventory, vault password, policy, arguments)
     duration: float | None = None  # seconds the audit took (load, probe, checks)
     fleet: str = ""  # the label that tells two audited inventories apart (--fleet, default the -i path)
+    for_release: str | None = None  # a readiness report for this release (audit --for-release V)
 
     @property
     def findings(self) -> tuple[Finding, ...]:
@@ -99,5 +100,13 @@ class AuditReport:
         if self.unreachable:
             return "incomplete: unreachable or not probed: " + ", ".join(self.unreachable)
         if self.failing:
-            return f"{len(self.failing)} failing finding(s) on " + ", ".join(sorted({f.host for f in self.failing}))
-        return "compliant"
+            hosts = ", ".join(sorted({f.host for f in self.failing}))
+            if self.for_release is not None:
+                return f"not ready for {self.for_release}: {len(self.failing)} failing check(s) on {hosts}"
+            return f"{len(self.failing)} failing finding(s) on {hosts}"
+        return f"ready for {self.for_release}" if self.for_release is not None else "compliant"
+
+    def host_ready(self, host: HostAudit) -> bool:
+        """A host passes the readiness report: reachable, and no failing check at or above fail_on."""
+        bar = self.policy.fail_on.rank
+        return host.reachable and not any(f.failed and f.severity.rank >= bar for f in host.findings)

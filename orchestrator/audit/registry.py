@@ -4,7 +4,8 @@
 A rule is an id, a description, the roles it applies to, a default severity and a category; its
 check is the function the decorator wraps. Nothing is registered as a side effect of importing a
 module (issue 24): `checks.RULES` lists every rule explicitly, in report order. Adding a rule is one
-decorated function in `checks`, its name in that list, and a line in docs/audit.md.
+decorated function in `checks` (or a module of its own, imported there: orchestrator/audit/readiness/),
+its name in that list, and a line in docs/audit.md.
 """
 
 from __future__ import annotations
@@ -38,6 +39,12 @@ class Rule:
     category: str = "node"
     check: Check | None = None  # None only for host-reachable, decided before any check runs
 
+    @property
+    def readiness(self) -> bool:
+        """A readiness rule (category `readiness`): run by `audit --for-release V` only, and then
+        only these (with host-reachable); they judge the host against release V, not its pin."""
+        return self.category == READINESS
+
     def applies(self, host: Host) -> bool:
         if self.applies_to is Applies.ALL:
             return True
@@ -51,6 +58,7 @@ class Rule:
 
 
 E, W = Severity.ERROR, Severity.WARNING
+READINESS = "readiness"  # the category of the rules `audit --for-release V` runs (orchestrator/audit/readiness/)
 RELAY, BP = Applies.RELAY, Applies.BLOCK_PRODUCER
 
 

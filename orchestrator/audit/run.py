@@ -17,10 +17,13 @@ from orchestrator.model import Host, Inventory
 
 
 def audit_host(host: Host, facts: HostFacts, inventory: Inventory, policy: Policy, now: float,
-               out_of_rotation: Mapping[str, str] | None = None) -> list[Finding]:  # fmt: skip
+               out_of_rotation: Mapping[str, str] | None = None, for_release: str | None = None) -> list[Finding]:  # fmt: skip
     """One finding per enabled rule that applies to the host, in RULES order. out_of_rotation: host →
-    why a run's journal says it is drained (roll/journal.out_of_rotation_in)."""
-    rules = [r for r in RULES if r.applies(host) and policy.enabled(r)]
+    why a run's journal says it is drained (roll/journal.out_of_rotation_in). for_release: the
+    readiness report for that release (`audit --for-release`): host-reachable and the readiness
+    rules only; without it, every other rule."""
+    rules = [r for r in RULES if r.applies(host) and policy.enabled(r)
+             and (r.id == REACHABLE or r.readiness == (for_release is not None))]  # fmt: skip
     reach = RULES_BY_ID[REACHABLE]
     findings: list[Finding] = []
     if not facts.reachable or facts.error is not None:
@@ -32,7 +35,7 @@ def audit_host(host: Host, facts: HostFacts, inventory: Inventory, policy: Polic
                 findings.append(Finding(host.name, rule.id, policy.severity(rule), False,
                                         "not checked: the host could not be probed", skipped=True))  # fmt: skip
         return findings
-    ctx = Context(host, facts, inventory, policy, now, MappingProxyType(dict(out_of_rotation or {})))
+    ctx = Context(host, facts, inventory, policy, now, MappingProxyType(dict(out_of_rotation or {})), for_release)
     for rule in rules:
         if rule.id == REACHABLE:
             passed, message, detail = True, f"probed ({facts.hostname or host.address})", ""
@@ -49,15 +52,17 @@ def audit(
     now: float,
     hosts: Sequence[Host] | None = None,
     out_of_rotation: Mapping[str, str] | None = None,
+    for_release: str | None = None,
 ) -> AuditReport:
-    """Audit the given hosts (default: every inventory host); a host without facts is unreachable."""
+    """Audit the given hosts (default: every inventory host); a host without facts is unreachable.
+    for_release: the readiness report for that catalogued release instead (audit --for-release)."""
     chosen = inventory.hosts if hosts is None else tuple(hosts)
     audits = []
     for host in chosen:
         f = facts.get(host.name) or HostFacts(host.name, reachable=False, error="not probed", network=host.network)
-        findings = audit_host(host, f, inventory, policy, now, out_of_rotation)
+        findings = audit_host(host, f, inventory, policy, now, out_of_rotation, for_release)
         lag = host_slot_lag(f, now, policy) if f.reachable else None
         audits.append(HostAudit(host.name, host.role.value, f.reachable and f.error is None, lag, tuple(findings),
                                 node_version=f.node_version if f.reachable else None,
                                 kes_periods_left=f.remaining_kes_periods if f.reachable and host.is_producer else None))
-    return AuditReport(inventory.source, policy, now, tuple(audits))
+    return AuditReport(inventory.source, policy, now, tuple(audits), for_release=for_release)

@@ -4,7 +4,9 @@ Read-only: one facts probe per host, then the pure checks of orchestrator.audit.
 0 compliant; 1 findings at or above the policy's `fail_on` severity (default error); 2 a host was
 unreachable or could not be probed, or the inventory/policy/arguments are unusable (the audit is
 incomplete or did not run). 2 wins over 1. Machine outputs are written on every exit, with the exit
-code and its reason. See docs/audit.md.
+code and its reason. `--for-release V` makes it the hard-fork readiness report for release V (the
+readiness rules of orchestrator/audit/readiness/ only), with the same exit codes: 0 every host
+ready, 1 not ready, 2 incomplete or not run (an unknown or provisional V). See docs/audit.md.
 """
 
 from __future__ import annotations
@@ -48,6 +50,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-v", "--verbose", action="store_true", help="also passing checks, and drift diffs")
     parser.add_argument("--state-dir", default=".cardano-fleet",
                         help="run journals (as run's --state-dir): a host a run left drained fails in-rotation")  # fmt: skip
+    parser.add_argument("--for-release", metavar="V",
+                        help="hard-fork readiness report for catalogued release V instead of the compliance checks: "
+                             "per host, the hard-fork floors, config/topology as V reads them, the installed tarball "
+                             "against its pin, disk and RAM for V; "
+                             "exit 0 every host ready, 1 not ready, 2 as usual (an unknown or provisional V: 2)")
     parser.add_argument("--list-rules", action="store_true", help="list the rules (id, severity, description) and exit")
 
 
@@ -73,7 +80,8 @@ def run(args: argparse.Namespace) -> int:
     def not_run(message: str) -> int:
         error(message)
         report = AuditReport(args.inventory or "", policy, time.time(), (), error=message,
-                             duration=time.monotonic() - started, fleet=fleet_label)  # fmt: skip
+                             duration=time.monotonic() - started, fleet=fleet_label,
+                             for_release=args.for_release)  # fmt: skip
         _emit(args, report, table=False)
         return report.exit_code
 
@@ -81,6 +89,13 @@ def run(args: argparse.Namespace) -> int:
         return not_run("-i/--inventory is required")
     if args.forks < 1:
         return not_run("--forks must be at least 1")
+    if args.for_release is not None:
+        from orchestrator.audit.readiness import ReleaseNotJudged, readiness_release
+
+        try:
+            readiness_release(args.for_release)
+        except ReleaseNotJudged as e:
+            return not_run(str(e))
     try:
         policy = load_policy(args.policy) if args.policy else Policy()
     except PolicyError as e:
@@ -101,7 +116,8 @@ def run(args: argparse.Namespace) -> int:
 
     from orchestrator.roll.journal import out_of_rotation_in
 
-    report = audit(inventory, facts, policy, time.time(), hosts, out_of_rotation_in(Path(args.state_dir)))
+    report = audit(inventory, facts, policy, time.time(), hosts, out_of_rotation_in(Path(args.state_dir)),
+                   for_release=args.for_release)
     report = replace(report, duration=time.monotonic() - started, fleet=fleet_label)
     return _emit(args, report, table=True)
 

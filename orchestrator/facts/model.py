@@ -97,7 +97,13 @@ class HostFacts:
     disk: DiskUsage | None = None
     disk_free_bytes: int | None = None
     ledger_bytes: int | None = None  # size of db/ledger/ (du -sk); 0: no such directory; None: not read
+    mem_total_bytes: int | None = None  # /proc/meminfo MemTotal (bytes); None: not read
     releases: tuple[str, ...] = ()
+    # The running release as staged by cardano-fleet (the `release_sums` fact): the releases_dir entry
+    # bin_dir points into (None: outside it), and its staging record (roll/remote.py SUMS_RECORD) as
+    # (path, sha256 recorded at staging, sha256 now or None when absent: the tarball is) — None: no record.
+    installed_release: str | None = None
+    installed_sums: tuple[tuple[str, str, str | None], ...] | None = None
     key_files_stat: tuple[KeyFileStat, ...] = ()
     startup_source: str | None = None  # "journal:<unit>" or "file:<path>": where the node's log was read
     startups: startup.Startups | None = None  # the node's newest start, and its newest complete one

@@ -410,6 +410,23 @@ class LedgerSection(FactSection):
 
 
 @register
+class MemorySection(FactSection):
+    """The host's RAM (`MemTotal` of /proc/meminfo, proc(5): kB, meaning KiB): what the readiness
+    audit compares with a release's stated memory requirement (cardano/releases/requirements.py)."""
+
+    name = "memory"
+
+    def command(self, host: Host) -> str:
+        return "grep '^MemTotal:' /proc/meminfo"
+
+    def parse(self, out: Output) -> Parsed:
+        m = re.match(r"MemTotal:\s+(\d+)\s*kB", out.body.strip())
+        if m is None:
+            return Parsed.error(self.name, f"no MemTotal: {last_line(out.body, 'no output')}")
+        return Parsed.of(mem_total_bytes=int(m.group(1)) * 1024)
+
+
+@register
 class ReleasesSection(FactSection):
     name = "releases"
 
@@ -418,6 +435,46 @@ class ReleasesSection(FactSection):
 
     def parse(self, out: Output) -> Parsed:
         return Parsed.of(releases=tuple(sorted(ln.strip() for ln in out.body.splitlines() if ln.strip())))
+
+
+@register
+class ReleaseSumsSection(FactSection):
+    """The running release's staging record (`.cardano-fleet-sha256`, written by `run` when it staged
+    the release: the tarball's sha256, checked against the pin then, and its binaries'), with each
+    recorded binary hashed again now: what the readiness audit's `release-sha256` compares. Only the
+    release bin_dir points into is hashed (cardano-node is ~100-200 MB: a fraction of a second)."""
+
+    name = "release_sums"
+
+    def command(self, host: Host) -> str:
+        record = ".cardano-fleet-sha256"  # roll/remote.py SUMS_RECORD
+        return (
+            f"r=$(readlink -f {q(host.layout.releases_dir)}); d=$(readlink -f {q(host.layout.bin_dir)})\n"
+            'case "$d" in "$r"/*) rel=${d#"$r"/}; rel=${rel%%/*};; *) echo outside; exit 0;; esac\n'
+            "printf 'release=%s\\n' \"$rel\"\n"
+            f'f="$r/$rel/{record}"\n'
+            'if [ ! -f "$f" ]; then echo record=absent; exit 0; fi\n'
+            "while IFS= read -r line; do sum=${line%%  *}; path=${line#*  }; "
+            'if [ -f "$r/$rel/$path" ]; then now=$(sha256sum "$r/$rel/$path" | cut -d" " -f1); else now=-; fi; '
+            "printf 'file\\t%s\\t%s\\t%s\\n' \"$path\" \"$sum\" \"$now\"; done < \"$f\""
+        )
+
+    def parse(self, out: Output) -> Parsed:
+        body = out.body.strip()
+        if body == "outside":
+            return Parsed.of(installed_release=None, installed_sums=None)
+        v = kv(body)
+        release = v.get("release") or None
+        if v.get("record") == "absent":
+            return Parsed.of(installed_release=release, installed_sums=None)
+        files = []
+        for line in body.splitlines():
+            parts = line.split("\t")
+            if len(parts) == 4 and parts[0] == "file" and _HEX64.fullmatch(parts[2]):
+                files.append((parts[1], parts[2], parts[3] if _HEX64.fullmatch(parts[3]) else None))
+        if release is None or not files:
+            return Parsed.error(self.name, f"no staging record read: {last_line(body, 'no output')}")
+        return Parsed.of(installed_release=release, installed_sums=tuple(files))
 
 
 @register

@@ -1,6 +1,7 @@
 """`audit --format json`: a stable, documented document (schema below, also in docs/audit.md).
 
-Compatibility: keys are only ever added; a removal or change of meaning bumps `schema_version`.
+Compatibility: keys are only ever added (`for_release` and each host's `ready` came with `audit
+--for-release`); a removal or change of meaning bumps `schema_version`.
 """
 
 from __future__ import annotations
@@ -52,6 +53,8 @@ AUDIT_JSON_SCHEMA: dict[str, Any] = {
         "error": {**_STR_OR_NULL, "description": "the audit did not run: why (then `hosts` is empty)"},
         "fleet": {"type": "string", "description": "--fleet, default the inventory path as given"},
         "duration_seconds": {"type": ["number", "null"]},
+        "for_release": {**_STR_OR_NULL, "description": "audit --for-release V: a readiness report for release V "
+                                                       "(readiness rules only); null: the compliance audit"},
         "policy": {
             "type": "object",
             "required": ["source", "pinned_version", "pinned_cli_version", "max_slot_lag", "max_stall_slots",
@@ -112,6 +115,9 @@ AUDIT_JSON_SCHEMA: dict[str, Any] = {
                     "slot_lag": _INT_OR_NULL,
                     "node_version": _STR_OR_NULL,
                     "kes_periods_left": _INT_OR_NULL,
+                    "ready": {"type": ["boolean", "null"],
+                              "description": "readiness report: reachable and no failing check at or above fail_on; "
+                                             "null: not a readiness report"},
                     "findings": {"type": "array", "items": FINDING_SCHEMA},
                 },
             },
@@ -138,6 +144,7 @@ def audit_document(report: AuditReport) -> dict[str, Any]:
         "error": report.error,
         "fleet": report.fleet or report.source,
         "duration_seconds": None if report.duration is None else round(report.duration, 3),
+        "for_release": report.for_release,
         "policy": {
             "source": policy.source,
             "pinned_version": policy.pinned_version,
@@ -182,6 +189,7 @@ def audit_document(report: AuditReport) -> dict[str, Any]:
                 "slot_lag": h.slot_lag,
                 "node_version": h.node_version,
                 "kes_periods_left": h.kes_periods_left,
+                "ready": report.host_ready(h) if report.for_release is not None else None,
                 "findings": [
                     {"rule": f.rule, "severity": f.severity.value, "status": _status(f), "passed": f.passed,
                      "message": f.message, "detail": f.detail}

@@ -23,8 +23,9 @@ def _clean(text: str) -> str:
 def render(report: AuditReport) -> str:
     stamp = datetime.fromtimestamp(report.timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%S")
     findings = report.findings
+    title = "cardano-fleet audit" if report.for_release is None else f"cardano-fleet readiness for {report.for_release}"
     root = ET.Element("testsuites", {
-        "name": "cardano-fleet audit",
+        "name": title,
         "tests": str(len(findings)),
         "failures": str(sum(1 for f in findings if f.failed and f.rule != REACHABLE)),
         "errors": str(sum(1 for f in findings if f.failed and f.rule == REACHABLE)),
@@ -52,6 +53,9 @@ def render(report: AuditReport) -> str:
         props = ET.SubElement(suite, "properties")
         ET.SubElement(props, "property", {"name": "role", "value": h.role})
         ET.SubElement(props, "property", {"name": "inventory", "value": _clean(report.source)})
+        if report.for_release is not None:
+            ET.SubElement(props, "property", {"name": "for_release", "value": _clean(report.for_release)})
+            ET.SubElement(props, "property", {"name": "ready", "value": str(report.host_ready(h)).lower()})
         for f in h.findings:
             case = ET.SubElement(suite, "testcase", {
                 "classname": _clean(f"cardano-fleet.audit.{h.host}"), "name": f.rule, "time": "0",

@@ -18,11 +18,16 @@ def _status(f: Finding) -> str:
 def render(report: AuditReport, verbose: bool = False) -> str:
     when = datetime.fromtimestamp(report.timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     verdict = {0: "compliant", 1: "NOT compliant", 2: "INCOMPLETE (hosts unreachable)"}[report.exit_code]
+    title = "cardano-fleet audit"
+    if report.for_release is not None:
+        title = f"cardano-fleet readiness for cardano-node {report.for_release}"
+        verdict = {0: "READY", 1: "NOT READY", 2: "INCOMPLETE (hosts unreachable)"}[report.exit_code]
     if report.error is not None:
-        return "\n".join([f"# cardano-fleet audit: NOT RUN (exit {report.exit_code})", "",
+        return "\n".join([f"# {title}: NOT RUN (exit {report.exit_code})", "",
                           f"- inventory: `{report.source}`", f"- when: {when}", f"- why: {_cell(report.error)}", ""])
+    ready_col = report.for_release is not None
     out = [
-        f"# cardano-fleet audit: {verdict}",
+        f"# {title}: {verdict}",
         "",
         f"- inventory: `{report.source}`",
         f"- policy: `{report.policy.source}` (pinned {report.policy.pinned_version}, fail on "
@@ -32,13 +37,15 @@ def render(report: AuditReport, verbose: bool = False) -> str:
         f"failed checks: {len(report.failures)} ({len(report.failing)} at or above {report.policy.fail_on.value}), "
         f"exit code: {report.exit_code}",
         "",
-        "| host | role | reachable | slot lag | failed checks |",
-        "|---|---|---|---|---|",
+        "| host | role | reachable | " + ("node | ready |" if ready_col else "slot lag |") + " failed checks |",
+        "|---|---|---|---|" + ("---|" if ready_col else "") + "---|",
     ]
     for h in report.hosts:
         failed = [f.rule for f in h.findings if f.failed]
+        middle = (f"{h.node_version or '?'} | {'**yes**' if report.host_ready(h) else 'no'}" if ready_col
+                  else f"{'' if h.slot_lag is None else h.slot_lag}")  # fmt: skip
         out.append(f"| {_cell(h.host)} | {h.role} | {'yes' if h.reachable else '**no**'} | "
-                   f"{'' if h.slot_lag is None else h.slot_lag} | {_cell(', '.join(failed)) or '—'} |")  # fmt: skip
+                   f"{middle} | {_cell(', '.join(failed)) or '—'} |")  # fmt: skip
     for h in report.hosts:
         shown = [f for f in h.findings if verbose or not f.passed]
         out += ["", f"## {h.host} ({h.role})", ""]

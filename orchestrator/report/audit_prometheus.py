@@ -8,6 +8,8 @@ audited inventories never overwrite each other's series in one Prometheus.
     cardano_fleet_slot_lag{fleet,host}                   slots behind the wall-clock slot (absent: no tip)
     cardano_fleet_kes_periods_left{fleet,host}           a producer's KES periods left (absent: no metric)
     cardano_fleet_node_version_info{fleet,host,version}  1, for the version the node reports (absent: unknown)
+    cardano_fleet_release_ready{fleet,host,release}      audit --for-release V only: 1 ready for V, 0 not
+                                                         (absent: the host could not be probed)
     cardano_fleet_audit_timestamp_seconds{fleet}         when the audit ran
     cardano_fleet_audit_duration_seconds{fleet}          how long it took
     cardano_fleet_audit_exit_code{fleet}                 the exit code (0 compliant, 1 findings, 2 not run or incomplete)
@@ -67,6 +69,12 @@ def render(report: AuditReport) -> str:
     for h in report.hosts:
         if h.node_version is not None:
             lines.append(f"cardano_fleet_node_version_info{_labels(fleet=fleet, host=h.host, version=h.node_version)} 1")
+    if report.for_release is not None:
+        _head(lines, "cardano_fleet_release_ready", "1 when the host passed every readiness check for the release.")
+        for h in report.hosts:
+            if h.reachable:
+                lines.append(f"cardano_fleet_release_ready{_labels(fleet=fleet, host=h.host, release=report.for_release)} "
+                             f"{1 if report.host_ready(h) else 0}")  # fmt: skip
     _head(lines, "cardano_fleet_audit_timestamp_seconds", "Unix time when the audit ran.")
     lines.append(f"cardano_fleet_audit_timestamp_seconds{_labels(fleet=fleet)} {report.timestamp:.3f}")
     if report.duration is not None:

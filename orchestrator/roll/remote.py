@@ -25,6 +25,20 @@ class Done:
     detail: str = ""
 
 
+SUMS_RECORD = ".cardano-fleet-sha256"  # in each staged release dir: sha256sum lines, read by the `release_sums` fact
+
+
+def _record_sums(release_dir: str, tarball: str, filename: str) -> str:
+    """Shell that records, in the unpacked release, the sha256 of the tarball it came from (checked
+    against the pin just before) and of its cardano-node and cardano-cli, as `sha256sum` lines
+    (`<hex>  <path relative to the release dir>`; the tarball by its bare file name, as the release's
+    sums file names it): the readiness audit's `release-sha256` reads them after the tarball is gone."""
+    q = shlex.quote
+    files = " ".join(q(f"{sub}/{name}" if sub else name) for sub in BINARY_SUBDIRS for name in ("cardano-node", "cardano-cli"))
+    return (f"( cd {q(release_dir)} && printf '%s  %s\\n' \"$(sha256sum {q(tarball)} | cut -d' ' -f1)\" {q(filename)} "
+            f"&& for f in {files}; do if [ -f \"$f\" ]; then sha256sum \"$f\"; fi; done ) > {q(release_dir + '/' + SUMS_RECORD)}")
+
+
 def _under(directory: str, sub: str) -> str:
     return f"{directory}/{sub}" if sub else directory
 
@@ -266,6 +280,7 @@ class SshRemote:
             f"mkdir {q(tmp)}/x",
             f"tar -xzf {q(tarball)} -C {q(tmp)}/x",
             " || ".join(f"test -x {q(_under(f'{tmp}/x', sub))}/cardano-node" for sub in BINARY_SUBDIRS),
+            _record_sums(f"{tmp}/x", tarball, release.filename),
             f"touch {q(tmp)}/x/.complete",
             f"rm -rf {q(rel_dir)}",
             f"mv -T {q(tmp)}/x {q(rel_dir)}",

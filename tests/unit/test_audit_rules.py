@@ -146,7 +146,7 @@ def test_compliant_hosts_pass_every_rule() -> None:
     for host in INV.hosts:
         findings = audit_host(host, compliant(host), INV, POLICY, NOW)
         assert [f for f in findings if not f.passed] == [], host.name
-        expected = {r.id for r in RULES if r.applies(host)}
+        expected = {r.id for r in RULES if r.applies(host) and not r.readiness}  # readiness: --for-release only
         assert {f.rule for f in findings} == expected
 
 
@@ -247,6 +247,7 @@ def test_rule_fails_exactly(host: Host, mutate: Callable[[HostFacts], HostFacts]
 def test_every_rule_is_exercised_failing() -> None:
     # in-rotation is judged from the run journals, not the facts: test_run_lifecycle.py fails it
     covered = set().union(*(c[3] for c in CASES)) | {"host-reachable", "node-user", "in-rotation"}
+    covered |= {r.id for r in RULES if r.readiness}  # --for-release only: test_audit_readiness.py fails each
     assert covered == set(RULES_BY_ID)
 
 
@@ -416,13 +417,23 @@ def test_audit_kes_threshold_is_named_for_what_it_does(text: str, value: int | N
 
 
 def test_every_rule_defined_in_checks_is_in_the_one_table_once() -> None:
-    from orchestrator.audit import checks
+    """Every Rule defined anywhere in orchestrator/audit/ (checks.py, or a rule module of its own such
+    as audit/readiness/) is listed in RULES, once."""
+    import importlib
+    import pkgutil
+
+    import orchestrator.audit
     from orchestrator.audit.registry import Rule, index
 
-    defined = {name for name, value in vars(checks).items() if isinstance(value, Rule)}
-    listed = {name for name, value in vars(checks).items() if isinstance(value, Rule) and value in RULES}
-    assert defined == listed, f"rules defined in audit/checks.py but missing from RULES: {sorted(defined - listed)}"
-    assert len(RULES) == len(RULES_BY_ID) == len(defined)
+    defined: dict[str, Rule] = {}
+    for info in pkgutil.walk_packages(orchestrator.audit.__path__, "orchestrator.audit."):
+        module = importlib.import_module(info.name)
+        for name, value in vars(module).items():
+            if isinstance(value, Rule) and getattr(value.check, "__module__", info.name) == info.name:
+                defined[f"{info.name}.{name}"] = value
+    missing = sorted(name for name, r in defined.items() if r not in RULES)
+    assert not missing, f"rules defined in orchestrator/audit/ but missing from RULES: {missing}"
+    assert len(RULES) == len(RULES_BY_ID) == len({r.id for r in defined.values()})
     with pytest.raises(ValueError, match="listed twice"):
         index([RULES[1], RULES[1]])
 

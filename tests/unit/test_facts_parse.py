@@ -88,7 +88,9 @@ HEALTHY: dict[str, tuple[str, int | None]] = {
         0,
     ),
     "ledger": ("5242880\t/opt/cardano/cnode/db/ledger", 0),
+    "memory": ("MemTotal:       16337212 kB", 0),
     "releases": ("8.9.0\n8.7.3", 0),
+    "release_sums": ("release=8.9.0\nrecord=absent", 0),
     # what the probe ships from the node's journal: real lines (a 2022 testnet node's start)
     "startup": (
         "source=journal:cnode.service\n"
@@ -427,6 +429,13 @@ def test_ledger_size_absent_is_nothing_to_back_up_and_the_keys_dir_is_never_touc
     inside = replace(BP, layout=replace(BP.layout, db_path=BP.layout.keys_dir + "/db"))
     refused = record.command(inside)
     assert "du" not in refused and "refused" in refused and refused.endswith("exit 3")
+
+
+def test_memory_total_from_meminfo() -> None:
+    """MemTotal is in KiB (proc(5) writes "kB"); garbled output is a probe error, not a number."""
+    assert parse_probe(RELAY, probe(HEALTHY)).mem_total_bytes == 16337212 * 1024
+    bad = parse_probe(RELAY, probe(HEALTHY, memory=("grep: /proc/meminfo: No such file", 0)))
+    assert bad.mem_total_bytes is None and "no MemTotal" in bad.probe_errors["memory"]
 
 
 def test_the_ledger_section_measures_a_real_directory_with_du(tmp_path: Path) -> None:

@@ -25,3 +25,24 @@ HARD_FORKS: tuple[HardFork, ...] = (
     HardFork("Plomin", "10.0", "10.1.4", "2025-01-29", "cardanoproject.blog 2025-01-29; 10.1.4 release notes"),
     HardFork("van Rossem", "11.0", "11.0.1", None, "11.0.1 release notes: first release to support the PV11 hard fork"),
 )
+
+
+def current_and_next(today: str) -> tuple[HardFork | None, HardFork | None]:
+    """The newest catalogued fork enacted on mainnet by `today` (ISO date) and the oldest one not
+    yet (a future date, or a date the sources do not confirm: van Rossem's is UNCONFIRMED, so it
+    counts as next until the catalogue records its date). Either may be None."""
+    done = [f for f in HARD_FORKS if f.mainnet_date is not None and f.mainnet_date <= today]
+    pending = [f for f in HARD_FORKS if f.mainnet_date is None or f.mainnet_date > today]
+    return (done[-1] if done else None), (pending[0] if pending else None)
+
+
+def fork_with_floor(floor: str) -> HardFork | None:
+    """The catalogued fork whose floor is `floor` (the newest such), for naming it beside the version."""
+    found = [f for f in HARD_FORKS if f.floor == floor]
+    return found[-1] if found else None
+
+
+def describe(fork: HardFork) -> str:
+    """"van Rossem (PV 11.0, floor 11.0.1, mainnet date not confirmed)"."""
+    when = f"on mainnet {fork.mainnet_date}" if fork.mainnet_date else "mainnet date not confirmed"
+    return f"{fork.name} (PV {fork.protocol_version}, floor {fork.floor}, {when})"
