@@ -114,6 +114,8 @@ class MigrateConfig(Operation):
                         ("converted", report.converted)) for item in items]  # fmt: skip
                 if done:
                     draft.reasons.append(f"config.json at {report.hop}: " + "; ".join(done))
+                if report.operator_todo:  # what no step of the run does: the operator's, said before it runs
+                    draft.reasons.append(f"at {report.hop} you must still: " + "; ".join(report.operator_todo))
 
     def _keep_if_accepted(self, ctx: PlanContext, draft: HostDraft, target: str) -> None:
         """A target whose config.json this tool cannot write yet (it writes 8.9.0's): the host's own

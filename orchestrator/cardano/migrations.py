@@ -46,6 +46,20 @@ class HopReport:
     removed: list[str] = field(default_factory=list)
     converted: list[str] = field(default_factory=list)
     todo: list[str] = field(default_factory=list)
+    # The todo items a rolling upgrade (`upgrade-node`) does itself: the topology conversion, the
+    # target's peer snapshot, the replay's budget and the ledger backup (actions/convert_topology.py,
+    # install_peer_snapshot.py, roll/host_run.py LEDGER_BACKUP). `config migrate` alone leaves them to
+    # the operator; `plan` shows only the others (`operator_todo`).
+    run_does: list[str] = field(default_factory=list)
+
+    @property
+    def operator_todo(self) -> list[str]:
+        """What the operator must still do by hand even when a run does the rest."""
+        return [t for t in self.todo if t not in self.run_does]
+
+    def _run_does(self, item: str) -> None:
+        self.todo.append(item)
+        self.run_does.append(item)
 
     def lines(self) -> list[str]:
         out = [f"{self.hop}:"]
@@ -189,16 +203,16 @@ def _step(cfg: dict[str, Any], hop: Hop, role: Role, network: str, path: str, re
         report.converted.append(f"MinNodeVersion -> {target.min_node_version} (what {target.version} ships)")
     # What is not in config.json.
     if TopologyShape.NON_P2P in source.topology_shapes and TopologyShape.NON_P2P not in target.topology_shapes:
-        report.todo.append(f"convert a Producers topology: `cardano-fleet topology convert FILE --to {target.version}`")
+        report._run_does(f"convert a Producers topology: `cardano-fleet topology convert FILE --to {target.version}`")
     if target.peer_snapshot_formats and target.peer_snapshot_formats != source.peer_snapshot_formats:
         wanted = " / ".join(f.value for f in target.peer_snapshot_formats)
-        report.todo.append(f"copy {target.version}'s peer-snapshot.json ({wanted}) with its topology's useLedgerAfterSlot")
+        report._run_does(f"copy {target.version}'s peer-snapshot.json ({wanted}) with its topology's useLedgerAfterSlot")
     if hop.ledger is LedgerCrossing.CONVERT:
         tool = f"{target.version}'s snapshot-converter ({target.converter})"
-        report.todo.append(f"convert db/ledger with {tool} or budget a replay")
+        report._run_does(f"convert db/ledger with {tool} or budget a replay")
     elif hop.ledger is LedgerCrossing.REPLAY:
-        report.todo.append(f"budget a full chain replay ({target.version} cannot read {source.version}'s ledger snapshots); "
-                           "back up db/ledger for a rollback")  # fmt: skip
+        report._run_does(f"budget a full chain replay ({target.version} cannot read {source.version}'s ledger snapshots); "
+                         "back up db/ledger for a rollback")  # fmt: skip
     return cfg
 
 

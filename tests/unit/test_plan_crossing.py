@@ -154,3 +154,15 @@ def test_the_plan_names_what_each_boundary_changed_in_config_json() -> None:
     assert any(r.startswith("config.json at 10.6.4 -> 10.7.1: ") for r in hops)
     assert not any("10.7.1 -> 11.0.1" in r for r in hops)  # POM byte-identical: nothing to change
     assert hp.reasons.index("migrated 10.5.3 -> 11.0.1") < hp.reasons.index(hops[0])  # the diff's reason first
+
+
+def test_the_plan_says_what_the_operator_must_still_do_and_not_what_the_run_does() -> None:
+    """config migrate's "you must still" items a run does not do itself (a relay that starts sharing
+    peers by default, the tracing switch) are said in the plan, before the run; the ones the run does
+    (the topology, the peer snapshot, the replay's budget and the ledger backup) are not repeated."""
+    hp = plan_of("11.0.1", relay1=facts_on("8.9.0")).host("relay1")
+    (todo,) = [r for r in hp.reasons if "you must still" in r]
+    assert todo.startswith("at 10.1.4 -> 10.5.3 you must still: ")
+    assert "PeerSharing is absent: 10.5.3 shares peers by default on a relay; set it to pin" in todo
+    assert "budget a full chain replay" not in todo and "peer-snapshot.json" not in todo
+    assert not any("you must still" in r for r in plan_of("11.0.1", relay1=facts_on("10.6.4")).host("relay1").reasons)
