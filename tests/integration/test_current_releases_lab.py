@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -123,3 +126,56 @@ def test_a_10_6_4_relay_with_the_shipped_topology_reaches_11_0_1_with_its_peer_s
     phases = [e.phase for e in journal_events(tmp_path) if e.host == "relay1"]
     # the lab node keeps no db/ledger (issue 26 item 6 models one): the run says there is nothing to keep
     assert "ledger_absent" in phases and "ledger_backed_up" not in phases and phases[-1] == "done", phases
+
+
+
+SLOW_START_SECONDS = 150
+
+
+def test_a_150_s_start_on_10_6_4_and_on_11_0_1_is_waited_for_with_default_settings(fresh_lab: Any, tmp_path: Path) -> None:
+    """Issue 25's slow starts: on one lab, relay1 is restarted on 10.6.4 (pinned to its own release,
+    a topology-only run with restart_mode=restart) while relay2 is upgraded 10.6.4 → 11.0.1; each
+    start replays for 150 s with its release's shipped config (new tracing). The default upgrade
+    playbook and no gate setting: the sync_gate role's defaults wait for both. One run installs one
+    release (the tool refuses two pins in a run), so these are two runs at once (relay3 is the healthy
+    relay outside both): the suite waits 150 s, not 300."""
+    lab = fresh_lab(relays=3, producers=0, node_version="10.6.4", target_version="11.0.1", startup_seconds=4.0)
+    lab.wait_in_sync()
+    lab_pin = lab.state.release_urls["11.0.1"]
+    own = lab.state.release_urls["10.6.4"]
+    inventory = lab.inventory_path.read_text()
+    assert lab_pin["url"] in inventory and '"11.0.1"' in inventory
+    pinned_own = tmp_path / "inventory-10.6.4.yml"  # the same fleet pinned to 10.6.4
+    pinned_own.write_text(inventory.replace(lab_pin["url"], own["url"]).replace(lab_pin["sha256"], own["sha256"])
+                          .replace('"11.0.1"', '"10.6.4"'))  # fmt: skip
+    set_fault(lab, "relay1", "slow_start", "--seconds", str(SLOW_START_SECONDS), "--version", "10.6.4")
+    set_fault(lab, "relay2", "slow_start", "--seconds", str(SLOW_START_SECONDS), "--version", "11.0.1")
+    runs = {
+        "relay1": (pinned_own, ["-e", "restart_mode=restart"], "10.6.4"),
+        "relay2": (lab.inventory_path, [], "11.0.1"),
+    }
+    started = time.monotonic()
+    procs = {
+        host: subprocess.Popen(
+            [sys.executable, "-m", "orchestrator", "run", "-i", str(inv), UPGRADE_NODE, "--yes",
+             "--state-dir", str(tmp_path / host), "--limit", host, *extra],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT,
+        )  # fmt: skip
+        for host, (inv, extra, _version) in runs.items()
+    }
+    outputs = {host: proc.communicate(timeout=SLOW_START_SECONDS * 4)[0] for host, proc in procs.items()}
+    took = time.monotonic() - started
+    for host, (_inv, _extra, version) in runs.items():
+        report = report_of(tmp_path / host)
+        assert procs[host].returncode == 0, (host, outputs[host][-3000:])
+        assert node_version(lab, host) == version
+        (entry,) = report["hosts"]
+        assert entry["host"] == host and entry["status"] == "upgraded", entry
+        assert entry["phases"]["replaying ledger"] >= SLOW_START_SECONDS - 10, entry["phases"]
+        events = journal_events(tmp_path / host)
+        seen = [e.data["now"] for e in events if e.host == host and e.phase == "node_phase"]
+        assert "replaying ledger" in seen and seen.index("replaying ledger") < seen.index("in sync"), seen
+        assert not [e for e in events if e.phase == "failed"]
+        print(f"{host} on {version}: phases {entry['phases']}")
+    assert node_version(lab, "relay3") == "10.6.4"
+    print(f"both runs took {took:.0f} s")
