@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from orchestrator.cardano import releases
+from orchestrator.cardano.releases import forks
 from tests.integration.helpers import journal_events, node_version, report_of, run_cli, set_fault
 
 pytestmark = pytest.mark.lab
@@ -34,6 +36,9 @@ def test_facts_on_a_mixed_fleet_show_each_hosts_version_tracing_tip_and_peers(fr
     assert {h: (f["node_version"], f["tracing"]) for h, f in facts.items()} == want
     for host, f in facts.items():
         assert f["tip"] is not None and f["slot_lag"] is not None and f["slot_lag"] <= 20, (host, f["tip"])
+        # the cardano-cli each release ships (catalogue), its query tip read in that CLI's form
+        assert f["cli_version"] == releases.lookup(want[host][0]).cli_version and "cli_version" not in f["probe_errors"], f
+        assert f["tip"]["era"] == forks.chain_era(want[host][0]), f["tip"]
         assert f["startup"]["phase"] == "socket up", (host, f["startup"])
     for host in ("relay1", "bp1"):  # what only the new system shows: read from its journal and its metrics
         f = facts[host]
