@@ -134,3 +134,39 @@ def test_the_10x_version_line_parses() -> None:
     info = health.parse_version(text)
     assert (info.version, info.platform, info.compiler) == ("10.15.0.0", "linux-x86_64", "ghc-9.6")
     assert REGISTRY["cli_version"].parse(Output(RELAY, text, 0)).fields == {"cli_version": "10.15.0.0"}
+
+
+@pytest.mark.parametrize(("node", "final"), [("8.9.0", "}\n"), ("10.6.4", "}"), ("11.0.1", "}")])
+def test_the_lab_cli_end_to_end_against_a_node_socket(node: str, final: str, tmp_path: Path) -> None:
+    """The whole `cardano-cli query tip` path of the lab's CLI (socket, reply, print), with a stand-in
+    for the node's side of the lab's one-line socket protocol."""
+    import contextlib
+    import io
+    import socket
+    import threading
+    import time
+
+    path = str(tmp_path / "node.socket")
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(path)
+    server.listen(1)
+    slot = simnode.networks.network("mainnet").expected_slot(time.time())
+
+    def answer() -> None:
+        conn, _ = server.accept()
+        with conn:
+            assert conn.makefile("r").readline().startswith("tip ")
+            conn.sendall((json.dumps({"network": "mainnet", "slot": slot}) + "\n").encode())
+
+    thread = threading.Thread(target=answer, daemon=True)
+    thread.start()
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        rc = simnode.cli_main(node, ["latest", "query", "tip", "--mainnet", "--socket-path", path])
+    thread.join(5)
+    server.close()
+    assert rc == 0
+    text = out.getvalue()
+    assert text.endswith(final) and not text.endswith(final + "\n")
+    tip = health.parse_tip(text)
+    assert tip.slot == slot and tip.era == forks.chain_era(node) and tip.sync_progress == 100.0
