@@ -184,3 +184,12 @@ def test_a_150_s_start_on_10_6_4_and_on_11_0_1_is_waited_for_with_default_settin
         print(f"{host} on {version}: phases {entry['phases']}")
     assert node_version(lab, "relay3") == "10.6.4"
     print(f"both runs took {took:.0f} s")
+    # The audit judges each host's cardano-cli against the one its pinned release ships (catalogue):
+    # relay2 is on the pin (11.0.1 → 11.0.0.0), relay1 on 10.6.4 has that release's 10.15.0.0.
+    out = tmp_path / "audit.json"
+    run_cli("audit", "-i", str(lab.inventory_path), "--format", "json", "-o", str(out), "--limit", "relay1,relay2")
+    audited = {h["host"]: {f["rule"]: f for f in h["findings"]} for h in json.loads(out.read_text())["hosts"]}
+    assert audited["relay2"]["cli-version"]["passed"], audited["relay2"]["cli-version"]
+    assert audited["relay2"]["cli-version"]["message"] == "cardano-cli 11.0.0.0"
+    relay1 = audited["relay1"]["cli-version"]
+    assert not relay1["passed"] and relay1["message"] == "cardano-cli is 10.15.0.0, expected 11.0.0.0 (shipped with node 11.0.1)"
