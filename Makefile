@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 APT_PACKAGES := openssh-server openssh-sftp-server iproute2 sudo
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install test test-unit test-process lint demo lab-up lab-down bench clean
+.PHONY: install test test-unit test-process lint demo demo-current lab-up lab-down bench clean
 
 install: $(VENV)/.installed
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -42,6 +42,14 @@ lint: install
 demo: install
 	@if [ "$$(id -u)" = 0 ]; then $(BIN)/python -m orchestrator.demo; \
 	else sudo -E $(BIN)/python -m orchestrator.demo; fi
+
+# The same rehearsal on a current release: 10.6.4 (its shipped config, new tracing) → 11.0.1 with the
+# default upgrade playbook. DEMO_FROM/DEMO_TO given on the command line win.
+demo-current: DEMO_FROM ?= 10.6.4
+demo-current: DEMO_TO ?= 11.0.1
+demo-current: install
+	@if [ "$$(id -u)" = 0 ]; then DEMO_FROM=$(DEMO_FROM) DEMO_TO=$(DEMO_TO) $(BIN)/python -m orchestrator.demo; \
+	else sudo -E DEMO_FROM=$(DEMO_FROM) DEMO_TO=$(DEMO_TO) $(BIN)/python -m orchestrator.demo; fi
 
 lab-up: install
 	$(BIN)/cardano-fleet lab up --dir .lab

@@ -101,8 +101,18 @@ def _opt_int(obj: dict[str, Any], key: str) -> int | None:
 
 
 def parse_tip(text: str) -> Tip:
-    """Parse the JSON object `cardano-cli query tip` prints; syncProgress is a string like "100.00"."""
+    """Parse the JSON object `cardano-cli query tip` prints; syncProgress is a string like "100.00".
+
+    Both forms (cardano/releases/cli.py has the sources): up to cardano-cli 8.20.x with a final
+    newline, from 8.21 without; the same sorted keys through 11.0. The CLI's stderr warnings may come
+    before or after the object (the probe reads both streams). When its local state query fails it
+    prints `null` after "Warning: Local state unavailable: …": that warning is the reason given.
+    """
     start, end = text.find("{"), text.rfind("}")
+    if start < 0 and any(line.strip() == "null" for line in text.splitlines()):
+        warnings = [line.strip() for line in text.splitlines() if line.strip().startswith("Warning:")]
+        why = warnings[0].removeprefix("Warning:").strip() if warnings else "no reason printed"
+        raise ParseError(f"query tip: no local state ({why})")
     if start < 0 or end < start:
         reason = text.strip().splitlines()[-1][:200] if text.strip() else "no output"
         raise ParseError(f"query tip printed no JSON: {reason}")

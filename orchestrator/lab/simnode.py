@@ -35,6 +35,8 @@ from typing import TYPE_CHECKING, Any
 
 from orchestrator.cardano import networks, node_rules, releases
 from orchestrator.cardano.releases import CLI_VERSIONS, NODE_GIT_REVS
+from orchestrator.cardano.releases import cli as release_cli
+from orchestrator.cardano.releases import forks as release_forks
 from orchestrator.lab import dispatcher, ledger_db
 
 if TYPE_CHECKING:  # http.server costs ~50 ms to import: only the node imports it, when it serves metrics
@@ -98,13 +100,15 @@ def sync_progress(network: str, slot: int, now: float) -> str:
     return f"{min(tip_s + SYNC_TOLERANCE_SECONDS, now_s) / now_s * 100.0:.2f}"
 
 
-def tip_json(network: str, slot: int, now: float) -> dict[str, Any]:
-    """`cardano-cli query tip` output for a tip at `slot`, keys in the CLI's (sorted) order."""
+def tip_json(network: str, slot: int, now: float, era: str = "Babbage") -> dict[str, Any]:
+    """`cardano-cli query tip` output for a tip at `slot`, keys in the CLI's (sorted) order
+    (cardano/releases/cli.py TIP_KEYS); `era`: the chain's era as the node's release sees it
+    (`releases.forks.chain_era`)."""
     epoch, into, to_end = epoch_info(network, slot)
     return {
         "block": block_of(slot),
         "epoch": epoch,
-        "era": "Babbage",
+        "era": era,
         "hash": hash_of(network, slot),
         "slot": slot,
         "slotInEpoch": into,
@@ -1360,14 +1364,28 @@ def _run(version: str, opts: RunOptions, check: node_rules.StartupCheck, faults:
     return 0
 
 
-def _parse_cli_query(argv: list[str]) -> tuple[int | None, str | None, str | None] | str:
+def tip_text(version: str, network: str, slot: int, now: float) -> tuple[str, str]:
+    """What the cardano-cli of release `version` prints for a tip at `slot`, and the end it writes
+    to stdout after it: the sorted keys in 4-space pretty JSON both ways, the chain's era as that
+    release follows it, a final newline only up to cardano-cli 8.20.x (cardano/releases/cli.py)."""
+    body = json.dumps(tip_json(network, slot, now, era=release_forks.chain_era(version)), indent=4)
+    form = release_cli.tip_form(version)
+    return body, "\n" if form is None or form.final_newline else ""
+
+
+def _parse_cli_query(argv: list[str], version: str = "") -> tuple[int | None, str | None, str | None] | str:
     magic: int | None = None
     socket_path: str | None = None
     out_file: str | None = None
+    form = release_cli.tip_form(version) if version in NODE_GIT_REVS else None
     i = 0
     while i < len(argv):
         arg = argv[i]
-        if arg == "--mainnet":
+        if arg in ("--output-json", "--output-yaml") and form is not None and form.format_flags:
+            if arg == "--output-yaml":  # the CLI's YAML form (Json/Encode.hs encodeYaml) is not simulated
+                return "the lab's cardano-cli prints query tip as JSON only (--output-yaml is not simulated)"
+            i += 1
+        elif arg == "--mainnet":
             magic = networks.MAINNET_MAGIC
             i += 1
         elif arg == "--cardano-mode":
@@ -1409,7 +1427,7 @@ def cli_main(version: str, argv: list[str]) -> int:
             "(the lab's cardano-cli knows only `query tip` and `--version`)",
         )
         return 1
-    parsed = _parse_cli_query(argv[2:])
+    parsed = _parse_cli_query(argv[2:], version)
     if isinstance(parsed, str):
         _err("", parsed)
         return 1
@@ -1446,12 +1464,12 @@ def cli_main(version: str, argv: list[str]) -> int:
     if "error" in reply:
         _err("cardano-cli", str(reply["error"]))
         return 1
-    text = json.dumps(tip_json(str(reply["network"]), int(reply["slot"]), time.time()), indent=4)
+    text, end = tip_text(version, str(reply["network"]), int(reply["slot"]), time.time())
     if out_file:
         with open(out_file, "w", encoding="utf-8") as handle:
             handle.write(text)
     else:
-        print(text)
+        print(text, end=end)
     return 0
 
 

@@ -8,11 +8,16 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from orchestrator.cardano import releases
+from orchestrator.cardano.releases import forks
 from tests.integration.helpers import journal_events, node_version, report_of, run_cli, set_fault
 
 pytestmark = pytest.mark.lab
@@ -31,6 +36,9 @@ def test_facts_on_a_mixed_fleet_show_each_hosts_version_tracing_tip_and_peers(fr
     assert {h: (f["node_version"], f["tracing"]) for h, f in facts.items()} == want
     for host, f in facts.items():
         assert f["tip"] is not None and f["slot_lag"] is not None and f["slot_lag"] <= 20, (host, f["tip"])
+        # the cardano-cli each release ships (catalogue), its query tip read in that CLI's form
+        assert f["cli_version"] == releases.lookup(want[host][0]).cli_version and "cli_version" not in f["probe_errors"], f
+        assert f["tip"]["era"] == forks.chain_era(want[host][0]), f["tip"]
         assert f["startup"]["phase"] == "socket up", (host, f["startup"])
     for host in ("relay1", "bp1"):  # what only the new system shows: read from its journal and its metrics
         f = facts[host]
@@ -124,3 +132,66 @@ def test_a_10_6_4_relay_with_the_shipped_topology_reaches_11_0_1_with_its_peer_s
     # across the 10.7 snapshot boundary the run keeps db/ledger; 11.0.1 cannot read 10.6.4's snapshot
     # and replays from genesis (lab/ledger_db.py), which the gate waits for
     assert "ledger_backed_up" in phases and "ledger_absent" not in phases and phases[-1] == "done", phases
+
+
+
+
+SLOW_START_SECONDS = 150
+
+
+def test_a_150_s_start_on_10_6_4_and_on_11_0_1_is_waited_for_with_default_settings(fresh_lab: Any, tmp_path: Path) -> None:
+    """Issue 25's slow starts: on one lab, relay1 is restarted on 10.6.4 (pinned to its own release,
+    a topology-only run with restart_mode=restart) while relay2 is upgraded 10.6.4 → 11.0.1; each
+    start replays for 150 s with its release's shipped config (new tracing). The default upgrade
+    playbook and no gate setting: the sync_gate role's defaults wait for both. One run installs one
+    release (the tool refuses two pins in a run), so these are two runs at once (relay3 is the healthy
+    relay outside both): the suite waits 150 s, not 300."""
+    lab = fresh_lab(relays=3, producers=0, node_version="10.6.4", target_version="11.0.1", startup_seconds=4.0)
+    lab.wait_in_sync()
+    lab_pin = lab.state.release_urls["11.0.1"]
+    own = lab.state.release_urls["10.6.4"]
+    inventory = lab.inventory_path.read_text()
+    assert lab_pin["url"] in inventory and '"11.0.1"' in inventory
+    pinned_own = tmp_path / "inventory-10.6.4.yml"  # the same fleet pinned to 10.6.4
+    pinned_own.write_text(inventory.replace(lab_pin["url"], own["url"]).replace(lab_pin["sha256"], own["sha256"])
+                          .replace('"11.0.1"', '"10.6.4"'))  # fmt: skip
+    set_fault(lab, "relay1", "slow_start", "--seconds", str(SLOW_START_SECONDS), "--version", "10.6.4")
+    set_fault(lab, "relay2", "slow_start", "--seconds", str(SLOW_START_SECONDS), "--version", "11.0.1")
+    runs = {
+        "relay1": (pinned_own, ["-e", "restart_mode=restart"], "10.6.4"),
+        "relay2": (lab.inventory_path, [], "11.0.1"),
+    }
+    started = time.monotonic()
+    procs = {
+        host: subprocess.Popen(
+            [sys.executable, "-m", "orchestrator", "run", "-i", str(inv), UPGRADE_NODE, "--yes",
+             "--state-dir", str(tmp_path / host), "--limit", host, *extra],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT,
+        )  # fmt: skip
+        for host, (inv, extra, _version) in runs.items()
+    }
+    outputs = {host: proc.communicate(timeout=SLOW_START_SECONDS * 4)[0] for host, proc in procs.items()}
+    took = time.monotonic() - started
+    for host, (_inv, _extra, version) in runs.items():
+        report = report_of(tmp_path / host)
+        assert procs[host].returncode == 0, (host, outputs[host][-3000:])
+        assert node_version(lab, host) == version
+        (entry,) = report["hosts"]
+        assert entry["host"] == host and entry["status"] == "upgraded", entry
+        assert entry["phases"]["replaying ledger"] >= SLOW_START_SECONDS - 10, entry["phases"]
+        events = journal_events(tmp_path / host)
+        seen = [e.data["now"] for e in events if e.host == host and e.phase == "node_phase"]
+        assert "replaying ledger" in seen and seen.index("replaying ledger") < seen.index("in sync"), seen
+        assert not [e for e in events if e.phase == "failed"]
+        print(f"{host} on {version}: phases {entry['phases']}")
+    assert node_version(lab, "relay3") == "10.6.4"
+    print(f"both runs took {took:.0f} s")
+    # The audit judges each host's cardano-cli against the one its pinned release ships (catalogue):
+    # relay2 is on the pin (11.0.1 → 11.0.0.0), relay1 on 10.6.4 has that release's 10.15.0.0.
+    out = tmp_path / "audit.json"
+    run_cli("audit", "-i", str(lab.inventory_path), "--format", "json", "-o", str(out), "--limit", "relay1,relay2")
+    audited = {h["host"]: {f["rule"]: f for f in h["findings"]} for h in json.loads(out.read_text())["hosts"]}
+    assert audited["relay2"]["cli-version"]["passed"], audited["relay2"]["cli-version"]
+    assert audited["relay2"]["cli-version"]["message"] == "cardano-cli 11.0.0.0"
+    relay1 = audited["relay1"]["cli-version"]
+    assert not relay1["passed"] and relay1["message"] == "cardano-cli is 10.15.0.0, expected 11.0.0.0 (shipped with node 11.0.1)"

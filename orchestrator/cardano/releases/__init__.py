@@ -42,7 +42,8 @@ from orchestrator.cardano.releases.record import (
 # is known_versions().
 VERSIONS: tuple[str, ...] = (FROM_VERSION, TARGET_VERSION)
 NODE_GIT_REVS: dict[str, str] = {r.version: r.git_rev for r in CATALOGUE}
-# cardano-cli shipped in each tarball, where confirmed (8.20.3.0 for 8.9.0 is UNCONFIRMED from a binary).
+# cardano-cli shipped in each tarball, where confirmed (each record's sources say how: the node's cabal
+# bounds against CHaP at its index-state, or a golden file at the tag); 10.1.4's is not.
 CLI_VERSIONS: dict[str, str] = {r.version: r.cli_version for r in CATALOGUE if r.cli_version}
 # Where the binaries sit in each release's tarball ("" = top level, 8.7.3).
 BINARY_SUBDIR: dict[str, str] = {r.version: r.binary_subdir for r in CATALOGUE}

@@ -46,3 +46,16 @@ def describe(fork: HardFork) -> str:
     """"van Rossem (PV 11.0, floor 11.0.1, mainnet date not confirmed)"."""
     when = f"on mainnet {fork.mainnet_date}" if fork.mainnet_date else "mainnet date not confirmed"
     return f"{fork.name} (PV {fork.protocol_version}, floor {fork.floor}, {when})"
+
+
+def chain_era(version: str) -> str:
+    """The era `cardano-cli query tip` names on a public network today for a node of `version`:
+    Conway since the Chang hard fork (it started the Conway era, mainnet epoch 507, 2024-09-01;
+    cardanoupgrades.docs.intersectmbo.org chang-upgrade-1-overview) for a node at or above its floor;
+    an older node cannot follow the chain past the fork and stays in Babbage. Plomin (protocol 10.0)
+    stayed in Conway; van Rossem (11.0) is taken to stay in Conway too (UNCONFIRMED: no source in the
+    snapshot names its era; cardano-cli 11.0.0.0's `dijkstra` group has node commands only)."""
+    from orchestrator.cardano.releases.catalogue import at_least
+
+    chang = next(f for f in HARD_FORKS if f.name == "Chang")
+    return "Conway" if at_least(version, chang.floor) else "Babbage"

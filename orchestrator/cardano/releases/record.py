@@ -54,7 +54,7 @@ class NodeRelease:
 
     version: str
     git_rev: str
-    cli_version: str | None  # None: not confirmed from a real binary or release notes
+    cli_version: str | None  # the cardano-cli its tarball ships; None: not confirmed (build plan, golden file or notes)
     asset: str  # the linux x86_64 tarball on the GitHub release page
     binary_subdir: str  # where cardano-node sits in the unpacked tarball ("" = top level)
     share_networks: tuple[str, ...]  # share/<network>/ directories with config, topology, genesis

@@ -39,7 +39,11 @@ RELEASE = NodeRelease(
     source_ref="tag 10.1.4",
     sources={
         "git_rev": "SOURCES.txt: tag 10.1.4 (1f63dbf2ab39e0b32bf6901dc203866d3e37de08)",
-        "cli_version": "UNCONFIRMED: no 10.1.4 binary or release note in the snapshot",
+        "cli_version": (
+            "UNCONFIRMED: cardano-cli ^>= 10.1 (cardano-testnet.cabal @10.1.4 L39) at CHaP index-state "
+            "2025-01-02 admits 10.1.0.0 and 10.1.1.0 (both need cardano-api ^>=10.1, as the node does); no "
+            "release note or golden file in the snapshot names the one built"
+        ),
         "asset": "release-upload.yaml @10.5.3 L96-113 (boundaries doc §c): -linux.tar.gz up to 10.6.1",
         "binary_subdir": "nix/binary-release.nix (boundaries doc §c): ./bin/",
         "share_networks": "boundaries doc §c: 10.1.4 ships share/{mainnet,preprod,preview,sanchonet}",

@@ -12,7 +12,7 @@ from orchestrator.cardano.releases.record import (
 RELEASE = NodeRelease(
     version="10.5.3",
     git_rev="6c034ec038d8d276a3595e10e2d38643f09bd1f2",
-    cli_version=None,
+    cli_version="10.11.0.0",
     asset="cardano-node-10.5.3-linux.tar.gz",
     binary_subdir="bin",
     share_networks=("mainnet", "preprod", "preview"),
@@ -56,7 +56,11 @@ RELEASE = NodeRelease(
     source_ref="tag 10.5.3",
     sources={
         "git_rev": "SOURCES.txt: tag 10.5.3 (6c034ec038d8d276a3595e10e2d38643f09bd1f2)",
-        "cli_version": "UNCONFIRMED: no 10.5.3 binary or release note in the snapshot",
+        "cli_version": (
+            "cardano-cli ^>= 10.11 (cardano-testnet.cabal @10.5.3 L39), cardano-api ^>= 10.16 "
+            "(cardano-node.cabal @10.5.3 L152): of CHaP's 10.11.x, 10.11.1.0 needs cardano-api ^>=10.17.1, "
+            "so only 10.11.0.0 builds (cardano-cli.cabal @cardano-cli-10.11.0.0 L246)"
+        ),
         "asset": "release-upload.yaml @10.5.3 L96-113",
         "binary_subdir": "nix/binary-release.nix: ./bin/ (boundaries doc §c, 10.5 bin/ listing)",
         "share_networks": "boundaries doc §c; reference files mainnet + preprod @10.5.3",

@@ -12,7 +12,7 @@ from orchestrator.cardano.releases.record import (
 RELEASE = NodeRelease(
     version="10.6.4",
     git_rev="5a4dcd1b410ba78f9faab7acd48f606496909935",
-    cli_version=None,
+    cli_version="10.15.0.0",
     asset="cardano-node-10.6.4-linux-amd64.tar.gz",
     binary_subdir="bin",
     share_networks=("mainnet", "preprod", "preview"),
@@ -52,7 +52,12 @@ RELEASE = NodeRelease(
     source_ref="tag 10.6.4",
     sources={
         "git_rev": "SOURCES.txt: tag 10.6.4 (5a4dcd1b410ba78f9faab7acd48f606496909935)",
-        "cli_version": "UNCONFIRMED: no 10.6.4 binary or release note in the snapshot",
+        "cli_version": (
+            "cardano-cli ^>= 10.15 (cardano-testnet.cabal @10.6.4 L45), cardano-api ^>= 10.23 "
+            "(cardano-node.cabal @10.6.4 L141): of CHaP's 10.15.x at index-state 2026-04-09 (cabal.project "
+            "L17), 10.15.0.1 needs cardano-api ^>=10.24 and 10.15.1.0 ^>=10.25, so only 10.15.0.0 builds "
+            "(cardano-cli.cabal @cardano-cli-10.15.0.0 L245)"
+        ),
         "asset": "release-upload.yaml @10.6.2 L51-129 (commit f762c33c4): -linux-amd64.tar.gz",
         "binary_subdir": "nix/binary-release.nix: ./bin/",
         "share_networks": "boundaries doc §c; reference files mainnet + preprod @10.6.4",

@@ -12,7 +12,7 @@ from orchestrator.cardano.releases.record import (
 RELEASE = NodeRelease(
     version="10.7.1",
     git_rev="045bc187a36ef0cbd236db902b85dd8f202fb059",
-    cli_version=None,
+    cli_version="10.16.0.0",
     asset="cardano-node-10.7.1-linux-amd64.tar.gz",
     binary_subdir="bin",
     share_networks=("mainnet", "preprod", "preview"),
@@ -45,7 +45,10 @@ RELEASE = NodeRelease(
     source_ref="tag 10.7.1",
     sources={
         "git_rev": "SOURCES.txt: tag 10.7.1 (045bc187a36ef0cbd236db902b85dd8f202fb059)",
-        "cli_version": "UNCONFIRMED: no 10.7.1 binary or release note in the snapshot",
+        "cli_version": (
+            "cardano-cli ^>= 10.16 (cardano-testnet.cabal @10.7.1 L45): CHaP's only 10.16.x at index-state "
+            "2026-04-14 (cabal.project L17) is 10.16.0.0 (_sources/cardano-cli/10.16.0.0/meta.toml: 2026-04-09)"
+        ),
         "asset": "release-upload.yaml @10.6.2 L51-129: -linux-amd64.tar.gz from 10.6.2",
         "binary_subdir": "nix/binary-release.nix: ./bin/ (10.7 adds dmq-node, kes-agent)",
         "share_networks": "boundaries doc §c; reference files mainnet + preprod @10.7.1",

@@ -12,7 +12,7 @@ from orchestrator.cardano.releases.record import (
 RELEASE = NodeRelease(
     version="11.0.1",
     git_rev="97036a66bcf8c89f687ae57a048eecc0389977ef",
-    cli_version=None,
+    cli_version="11.0.0.0",
     asset="cardano-node-11.0.1-linux-amd64.tar.gz",
     binary_subdir="bin",
     share_networks=("mainnet", "preprod", "preview"),
@@ -45,7 +45,11 @@ RELEASE = NodeRelease(
     source_ref="tag 11.0.1",
     sources={
         "git_rev": "SOURCES.txt: tag 11.0.1 (97036a66bcf8c89f687ae57a048eecc0389977ef)",
-        "cli_version": "UNCONFIRMED: no 11.0.1 binary or release note in the snapshot",
+        "cli_version": (
+            "cardano-testnet golden files/golden/version_cmd.cli @11.0.1: 'built against cardano-cli "
+            "11.0.0.0'; cardano-cli ^>= 11.0 (cardano-testnet.cabal @11.0.1 L45), CHaP's only 11.0.x at "
+            "index-state 2026-05-02"
+        ),
         "asset": "release-upload.yaml @10.6.2 L51-129: -linux-amd64.tar.gz from 10.6.2",
         "binary_subdir": "nix/binary-release.nix: ./bin/ (10.7 adds dmq-node, kes-agent)",
         "share_networks": "boundaries doc §c; reference files mainnet + preprod @11.0.1",

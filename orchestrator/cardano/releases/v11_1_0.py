@@ -13,7 +13,7 @@ from orchestrator.cardano.releases.record import (
 RELEASE = NodeRelease(
     version="11.1.0",
     git_rev="bd10b91156df9c150b8e496f5b3c78e21d4d4b5e",
-    cli_version=None,
+    cli_version="11.1.0.0",
     asset="cardano-node-11.1.0-linux-amd64.tar.gz",
     binary_subdir="bin",
     share_networks=("mainnet", "preprod", "preview"),
@@ -60,7 +60,10 @@ RELEASE = NodeRelease(
     source_ref="branch f-f/prepare-11.1",
     sources={
         "git_rev": "SOURCES.txt: branch f-f/prepare-11.1 (bd10b91156df9c150b8e496f5b3c78e21d4d4b5e), not a release tag",
-        "cli_version": "UNCONFIRMED",
+        "cli_version": (
+            "branch bd10b911 (provisional): cardano-testnet golden files/golden/version_cmd.cli "
+            "'built against cardano-cli 11.1.0.0'"
+        ),
         "asset": "release-upload.yaml @10.6.2 L51-129; 11.1.3 sourceforge listing",
         "binary_subdir": "nix/binary-release.nix (prep adds mithril-signer)",
         "share_networks": "reference files mainnet + preprod on the prep branch",

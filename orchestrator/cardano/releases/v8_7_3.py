@@ -39,7 +39,10 @@ RELEASE = NodeRelease(
     source_ref="tag 8.7.3",
     sources={
         "git_rev": "SOURCES.txt: tag 8.7.3 (a4a8119b59b1fbb9a69c79e1e6900e91292161e7)",
-        "cli_version": "docs/cardano-8.9.0-p2p.md L85 (8.7.3 ships cardano-cli 8.17.0.0)",
+        "cli_version": (
+            "cardano-cli ^>= 8.17.0.0 (cardano-testnet.cabal @8.7.3 L38): CHaP has no other 8.17.x "
+            "(IntersectMBO/cardano-haskell-packages _sources/cardano-cli/); docs/cardano-8.9.0-p2p.md L85 agrees"
+        ),
         "asset": "release-upload.yaml @8.9.0 (boundaries doc §c): -linux.tar.gz up to 10.6.1",
         "binary_subdir": "8.7.3 release tarball: cardano-node and cardano-cli at the top level (lab/releases.py docstring)",
         "share_networks": "8.7.3 tarball ships configuration/cardano/ files, no share/<network>/",

@@ -39,7 +39,10 @@ RELEASE = NodeRelease(
     source_ref="tag 8.9.0",
     sources={
         "git_rev": "SOURCES.txt: tag 8.9.0 (0d98405a60d57e1c8e13406d51cce0e34356bd64)",
-        "cli_version": "docs/cardano-8.9.0-p2p.md L85: 8.20.3.0, UNCONFIRMED from a real binary",
+        "cli_version": (
+            "cardano-cli ^>= 8.20.3.0 (cardano-testnet.cabal @8.9.0 L38): CHaP has no other 8.20.x at or "
+            "above 8.20.3.0 (_sources/cardano-cli/); docs/cardano-8.9.0-p2p.md L85 agrees"
+        ),
         "asset": "release-upload.yaml @8.9.0 (boundaries doc §c)",
         "binary_subdir": "nix/binary-release.nix @8.9.0: ./bin/ and ./share/<env>/",
         "share_networks": "nix/binary-release.nix @8.9.0 (mainnet, preprod, preview)",
