@@ -304,7 +304,7 @@ def test_a_tab_in_a_secret_is_masked_in_every_renderer(monkeypatch: pytest.Monke
     secret = "ab\tcdefgh"
     secrets.register(secret)
     for name, (render, _) in RENDERERS.items():
-        for out in _plain_out(lambda console: render(console, f"x{secret}y")):
+        for out in _plain_out(lambda console, render=render: render(console, f"x{secret}y")):
             assert secrets.MASK in out, name
             assert "cdefgh" not in out, name  # the tail after the expanded tab
 
