@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import paramiko
 import pytest
+from rich.console import Console
 
 from orchestrator import cli
 from orchestrator.commands import _exit
@@ -164,8 +166,6 @@ def test_a_producer_the_run_would_refuse_for_kes_plans_as_refused(
 
 
 def test_the_demo_shows_each_command_on_one_line_even_in_a_narrow_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
-    from rich.console import Console
-
     from orchestrator import demo
 
     monkeypatch.setattr(demo, "cli", lambda argv: 2)
@@ -199,8 +199,6 @@ def test_run_summary_in_a_pipe_is_one_record_per_host_and_a_terminal_keeps_the_t
             return True
 
     tty = _Tty()
-    from rich.console import Console
-
     print_summary(Console(file=tty, width=160, force_terminal=True, color_system=None), result, None)
     assert "┏" in tty.getvalue() and all(len(line) <= 160 for line in tty.getvalue().splitlines())
 
@@ -243,3 +241,44 @@ def test_the_demo_runs_the_repositorys_own_playbook() -> None:
 
     assert Path(demo.PLAYBOOK) == ROOT / "playbooks" / "upgrade-8.9.0.yml"
     assert Path(demo.PLAYBOOK).is_file()
+
+
+def _plan_at_160(console: Console) -> None:
+    from orchestrator.plan import make_plan
+    from orchestrator.report.console import print_plan
+    from tests.unit import test_plan as tp
+
+    inv = tp.inventory()
+    plan = make_plan(inv, inv.hosts, {h.name: tp.legacy_facts(h.name) for h in inv.hosts}, tp.RELEASE,
+                     [["relay1"], ["relay2"], ["bp1"]])  # fmt: skip
+    print_plan(console, plan)
+
+
+def _audit_at_160(console: Console) -> None:
+    from orchestrator.audit.findings import AuditReport, Finding, HostAudit, Severity
+    from orchestrator.audit.policy import Policy
+    from orchestrator.report.audit_table import print_audit
+
+    message = "cardano-node.service runs cardano-node as root (its User= is root or unset): run it as a dedicated user"
+    hosts = tuple(HostAudit(name, "relay", True, 0, (
+        Finding(name, "min-version", Severity.ERROR, False, "cardano-node 8.9.0 is below 11.0.1 (the hard-fork "
+                "floor for mainnet): upgrade it"),
+        Finding(name, "node-user", Severity.WARNING, False, message),
+    )) for name in ("relay1", "relay2", "bp1"))  # fmt: skip
+    print_audit(console, AuditReport(source="inv.yml", policy=Policy(), timestamp=1_780_000_000.0, hosts=hosts))
+
+
+# (what prints a table, its rows): the lab transcript's plan and audit (issue 29: "cells wrap even at 160 columns")
+TABLES_AT_160 = [("plan", _plan_at_160, 3), ("audit", _audit_at_160, 6)]
+
+
+@pytest.mark.parametrize(("case", "render", "rows"), TABLES_AT_160, ids=[t[0] for t in TABLES_AT_160])
+def test_the_plan_and_audit_tables_fit_160_columns_one_line_per_row(
+    monkeypatch: pytest.MonkeyPatch, case: str, render: Callable[[Console], None], rows: int
+) -> None:
+    monkeypatch.setenv("COLUMNS", "160")
+    out = _Pipe()
+    render(make_console(out))
+    table = [line for line in out.getvalue().splitlines() if line.startswith(("│", "┃", "┏", "┡", "└"))]
+    assert table and max(len(line) for line in table) <= 160
+    assert sum(1 for line in table if line.startswith("│")) == rows  # no cell wrapped onto a second line

@@ -309,14 +309,23 @@ def test_a_tab_in_a_secret_is_masked_in_every_renderer(monkeypatch: pytest.Monke
             assert "cdefgh" not in out, name  # the tail after the expanded tab
 
 
-def test_the_step_prompt_keeps_its_y_n_and_the_host_names_as_written(monkeypatch: pytest.MonkeyPatch) -> None:
-    """`run --step` asks between batches; "[y/N]" read as markup printed nothing of it (issue 29)."""
+# (the question, how run asks it, what the operator sees): "[y/N]" read as markup printed nothing of it
+PROMPTS = [
+    ("apply", lambda console: run_command._confirm(console, 3), "Apply these changes to 3 host(s)? [y/N] "),
+    ("--step", lambda console: run_command._approve_on_terminal(console, None)("Continue after batch 1 ([bold]relay1)?"),
+     "Continue after batch 1 ([bold]relay1)? [y/N] "),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("case", "ask", "shown"), PROMPTS, ids=[p[0] for p in PROMPTS])
+def test_run_prompts_keep_their_y_n_and_host_names_as_written(
+    monkeypatch: pytest.MonkeyPatch, case: str, ask: Any, shown: str
+) -> None:
     out = io.StringIO()
     monkeypatch.setattr("sys.stdin", type("Tty", (io.StringIO,), {"isatty": lambda self: True})())
     monkeypatch.setattr("builtins.input", lambda *a: "y")
-    approve = run_command._approve_on_terminal(make_console(out), None)
-    assert approve("Continue after batch 1 ([bold]relay1)?") is True
-    assert out.getvalue() == "Continue after batch 1 ([bold]relay1)? [y/N] "
+    assert ask(make_console(out)) is True
+    assert out.getvalue() == shown
 
 
 def test_an_error_line_masks_a_secret(capsys: pytest.CaptureFixture[str]) -> None:
