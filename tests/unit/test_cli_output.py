@@ -75,6 +75,7 @@ BINARY_ROWS = [
     ["facts", "-i", "{bad}"],
     ["audit", "-i", "{bad}"],
     ["config", "migrate", "{bad}", "--to", "8.9.0", "--role", "relay"],
+    ["validate", "--config", "{bad}", "--node-version", "8.9.0"],  # was "{bad}: not UTF-8 text", no prefix
 ]
 
 
