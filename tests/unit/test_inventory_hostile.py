@@ -150,6 +150,21 @@ def test_ansible_cfg_vault_password_file_is_used_only_without_a_flag(
     assert load_inventory(tmp_path / "hosts.yml", vault=vault, config=read_config(cfg)).host("r1").address == expected
 
 
+def test_a_group_vars_file_beside_its_directory_is_not_read_and_a_warning_says_so() -> None:
+    """group_vars/all.yml beside group_vars/all/: Ansible reads only the directory (the oracle case
+    group-vars-file-and-dir-and-symlink checks the values against ansible-core); the file is never
+    silently ignored: a warning names it. A symlinked group_vars directory is followed."""
+    case = Path(__file__).resolve().parents[1] / "fixtures" / "inventories" / "oracle" / "var-dirs"
+    inventory = load_inventory(case / "hosts.yml")
+    relay = inventory.host("relay1")
+    assert (relay.network, relay.vars.get("from_dir"), relay.vars.get("from_file")) == ("mainnet", "dir", None)
+    assert relay.vars.get("relay_note") == "from a symlinked directory"
+    assert [w for w in inventory.warnings if "not read" in w] == [
+        f"{case / 'group_vars' / 'all.yml'}: not read, as Ansible does not read it: {case / 'group_vars' / 'all'} is "
+        "read instead (Ansible reads the first of NAME/, NAME, NAME.yml, NAME.yaml, NAME.json)"
+    ]
+
+
 PEM = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\n-----END OPENSSH PRIVATE KEY-----"
 
 
