@@ -283,3 +283,21 @@ def test_the_plan_and_audit_tables_fit_160_columns_one_line_per_row(
     table = [line for line in out.getvalue().splitlines() if line.startswith(("│", "┃", "┏", "┡", "└"))]
     assert table and max(len(line) for line in table) <= 160
     assert sum(1 for line in table if line.startswith("│")) == rows  # no cell wrapped onto a second line
+
+
+def test_lab_exec_passes_binary_output_through_byte_for_byte(
+    monkeypatch: pytest.MonkeyPatch, capfdbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    """`lab exec relay1 cat chunk` on a binary file ended in a UnicodeDecodeError (issue 29): the host's
+    bytes, stdout and stderr, reach ours unchanged, and its exit code is the command's."""
+    import subprocess
+
+    from orchestrator.lab import hosts, state
+
+    payload = b"\x1f\x8b\x08\x00\xff\xfe\x00\x93binary\n"
+    monkeypatch.setattr(state.LabState, "load", staticmethod(lambda directory: object()))
+    monkeypatch.setattr(hosts, "host_exec_bytes",
+                        lambda lab, host, command: subprocess.CompletedProcess(command, 3, payload, b"\xff on stderr"))
+    assert cli.main(["lab", "exec", "relay1", "cat", "chunk"]) == 3
+    captured = capfdbinary.readouterr()
+    assert (captured.out, captured.err) == (payload, b"\xff on stderr")
