@@ -179,7 +179,8 @@ def keep_headers(table: Table) -> Table:
     longest word of its header and cells (up to WORD_LIMIT; longer ones, like paths, may still fold).
 
     Print such a table with `crop=False`: a row wider than the console then runs on (a log viewer or the
-    terminal wraps it) instead of being cut off.
+    terminal wraps it) instead of being cut off. Every table goes through here, so here no cell stays markup:
+    a str cell becomes `data(cell)` (the renderers build their data cells with `data` already).
     """
     for column in table.columns:
         # every cell as `data` makes it, before the layout: redacted (so the mask's width is what the borders
@@ -194,7 +195,7 @@ def keep_headers(table: Table) -> Table:
 
 
 def _plain(cell: object) -> str:
-    """The text a cell prints: rich renders a str cell as markup; a Text or unparsable markup as is."""
+    """The text a header or cell prints: a str header is our own markup (measured as it prints); a Text as is."""
     if isinstance(cell, str):
         try:
             return Text.from_markup(cell).plain
