@@ -10,8 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from orchestrator.audit.findings import AuditReport, Finding
-from orchestrator.load.secrets import redact
-from orchestrator.report.terminal import data, keep_headers
+from orchestrator.report.terminal import data, data_str, keep_headers
 
 _SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
@@ -46,7 +45,7 @@ def print_audit(console: Console, report: AuditReport, verbose: bool = False) ->
             if f.detail and verbose:
                 console.print(data(f"--- {h.host}: {f.rule}", "bold"))
                 if f.rule == "drift":
-                    console.print(Syntax(redact(f.detail), "diff", theme="ansi_dark", background_color="default"))
+                    console.print(Syntax(data_str(f.detail), "diff", theme="ansi_dark", background_color="default"))
                 else:
                     console.print(data(f.detail))
     if report.error is not None:

@@ -13,10 +13,9 @@ from rich.table import Table
 from rich.text import Text
 
 from orchestrator.cardano.crossing import Crossing, Replay, downtime_text, gib
-from orchestrator.load.secrets import redact
 from orchestrator.model import HostStatus, Phase, PlanAction
 from orchestrator.plan import HostPlan, Plan
-from orchestrator.report.terminal import data, keep_headers, make_console, utc_stamp
+from orchestrator.report.terminal import data, data_str, keep_headers, make_console, utc_stamp
 from orchestrator.roll.engine import RolloutResult
 from orchestrator.roll.events import (
     WHY_PHASES,
@@ -137,7 +136,7 @@ def print_plan(console: Console, plan: Plan, diff: bool = False) -> None:
         for hp in plan.hosts:
             for change in hp.files:
                 console.print(data(f"--- {hp.host.name}: {change.path} ({change.diff.reason})", "bold"), soft_wrap=True)
-                console.print(Syntax(redact(change.diff.diff), "diff", theme="ansi_dark", background_color="default"))
+                console.print(Syntax(data_str(change.diff.diff), "diff", theme="ansi_dark", background_color="default"))
 
 
 class LiveRollout:

@@ -21,7 +21,7 @@ from rich.text import Text
 
 from orchestrator.roll.interrupt import exit_status
 
-__all__ = ["PIPE_WIDTH", "console_width", "data", "keep_headers", "make_console", "progress_line", "utc_stamp"]
+__all__ = ["PIPE_WIDTH", "console_width", "data", "data_str", "keep_headers", "make_console", "progress_line", "utc_stamp"]
 
 WORD_LIMIT = 24  # columns: longer words (paths, hashes) may fold rather than widen a table without end
 PIPE_WIDTH = 160  # columns for a pipe, CI log or cron mail without COLUMNS: wide enough that no header wraps
@@ -93,11 +93,27 @@ def data(value: object, style: StyleType = "") -> Text:
     drops control characters and wraps a cell across lines as it renders, so a secret masked only later
     (on the stream) could print in a form the mask does not know. And it is a Text, never markup: "[bold]",
     "[/]" or an IPv6 address "[fe80::1]:3001" print as written (as markup they would style what follows,
-    vanish, or raise MarkupError).
+    vanish, or raise MarkupError). Control characters other than tab and newline are shown escaped (`\\x1b`):
+    a host's answer cannot drive the operator's terminal.
     """
+    return Text(data_str(value), style=style)
+
+
+def data_str(value: object) -> str:
+    """`data`'s text, for what takes a str (a diff's Syntax): redacted, control characters escaped."""
     from orchestrator.load.secrets import redact
 
-    return Text(redact(str(value)), style=style)
+    return _CONTROLS.sub(_escaped, redact(str(value)))
+
+
+# Control characters other than tab and newline: in a value from a host or a file, ESC or CSI would drive
+# the operator's terminal (clear it, move the cursor, retitle the window) and hide what the value says
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _escaped(match: re.Match[str]) -> str:
+    """A control character as Python writes it in a string: `\\x1b`, `\\r`, `\\x07` (visible, and greppable)."""
+    return match.group().encode("unicode_escape").decode("ascii")
 
 
 def _redacted_text(text: Text) -> Text:

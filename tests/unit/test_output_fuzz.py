@@ -300,6 +300,22 @@ def test_every_renderer_prints_data_as_written_never_as_markup(
             assert "[fe80::1]:" in out
 
 
+# a value from a host or a file holding control characters -> as it is printed: escaped, never sent raw to
+# the operator's terminal (ESC [2J clears it; \x9b is CSI, ESC [ on 8-bit terminals; BEL rings)
+CONTROLS = [("h\x1b[2Jx", "h\\x1b[2Jx"), ("bell\x07x", "bell\\x07x"), ("cr\rx", "cr\\rx"), ("csi\x9b1mx", "csi\\x9b1mx")]
+
+
+@pytest.mark.parametrize(("value", "shown"), CONTROLS, ids=["esc", "bel", "cr", "csi"])
+@pytest.mark.parametrize("renderer", RENDERERS)
+def test_every_renderer_shows_control_characters_escaped(
+    monkeypatch: pytest.MonkeyPatch, renderer: str, value: str, shown: str
+) -> None:
+    monkeypatch.setenv("COLUMNS", "400")
+    render, places = RENDERERS[renderer]
+    for out, times in zip(_plain_out(lambda console: render(console, value)), places, strict=True):
+        assert out.count(shown) == times and value not in out
+
+
 def test_a_tab_in_a_secret_is_masked_in_every_renderer(monkeypatch: pytest.MonkeyPatch) -> None:
     """rich expands a tab to spaces as it renders: a secret holding one is masked before (report/terminal.py
     `data`), in every renderer, so neither its written nor its printed form appears."""
