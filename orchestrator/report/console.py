@@ -15,7 +15,7 @@ from rich.text import Text
 from orchestrator.cardano.crossing import Crossing, Replay, downtime_text, gib
 from orchestrator.model import HostStatus, Phase, PlanAction
 from orchestrator.plan import HostPlan, Plan
-from orchestrator.report.terminal import data, data_str, keep_headers, make_console, utc_stamp
+from orchestrator.report.terminal import data, data_str, keep_headers, make_console, one_line, utc_stamp
 from orchestrator.roll.engine import RolloutResult
 from orchestrator.roll.events import (
     WHY_PHASES,
@@ -177,7 +177,7 @@ class LiveRollout:
         in another time zone. On a terminal the live table shows progress; `always` lines still print.
         """
         if self.live is None:
-            self.console.print(data(f"{utc_stamp(self.clock())} {text}"), soft_wrap=True)
+            self.console.print(data(one_line(f"{utc_stamp(self.clock())} {text}")), soft_wrap=True)
         elif always:
             self.console.print(data(text), soft_wrap=True)
 
@@ -247,7 +247,7 @@ class LiveRollout:
         for name, row in self.rows.items():
             style = "green" if row["phase"] == Phase.DONE else "red" if "fail" in row["phase"] else ""
             table.add_row(str(row["batch"] or "-"), data(name), row["role"], data(row["phase"], style), data(row["gate"]))
-        return Group(keep_headers(table), *(data(line, "yellow") for line in self.lines[-6:]))
+        return Group(keep_headers(table), *(data(one_line(line), "yellow") for line in self.lines[-6:]))
 
 
 def summary_table(result: RolloutResult) -> Table:
@@ -274,7 +274,7 @@ def summary_records(result: RolloutResult) -> list[str]:
             parts.append("start phases " + ", ".join(f"{p} {s:.1f}s" for p, s in o.phases.items()))
         if o.detail:
             parts.append(o.detail)
-        lines.append("; ".join(parts))
+        lines.append(one_line("; ".join(parts)))
     return lines
 
 

@@ -14,9 +14,8 @@ from rich.table import Table
 from rich.text import Text
 
 from orchestrator.cardano.layouts import Layout
-from orchestrator.load.secrets import redact
 from orchestrator.model import Host
-from orchestrator.report.terminal import data, keep_headers
+from orchestrator.report.terminal import data, keep_headers, one_line
 
 _PATH_LABELS = ("config", "topology", "genesis", "db", "socket", "bin", "releases", "unit", "port")
 
@@ -54,11 +53,6 @@ def _ssh(h: Host) -> str:
 def _paths(layout: Layout) -> tuple[str, ...]:
     return (layout.config_path, layout.topology_path, layout.genesis_dir, layout.db_path, layout.socket_path,
             layout.bin_dir, layout.releases_dir, layout.service_name, str(layout.node_port))  # fmt: skip
-
-
-def one_line(text: str) -> str:
-    """`text` redacted first (a multi-line secret is masked whole), then on one line: a record stays a line."""
-    return redact(text).replace("\r", "\\r").replace("\n", "\\n")
 
 
 def inventory_records(title: str, hosts: Sequence[Host], layouts: Mapping[Layout, list[str]]) -> list[str]:

@@ -21,7 +21,10 @@ from rich.text import Text
 
 from orchestrator.roll.interrupt import exit_status
 
-__all__ = ["PIPE_WIDTH", "console_width", "data", "data_str", "keep_headers", "make_console", "progress_line", "utc_stamp"]
+__all__ = [
+    "PIPE_WIDTH", "console_width", "data", "data_str", "keep_headers", "make_console", "one_line", "progress_line",
+    "utc_stamp",
+]  # fmt: skip
 
 WORD_LIMIT = 24  # columns: longer words (paths, hashes) may fold rather than widen a table without end
 PIPE_WIDTH = 160  # columns for a pipe, CI log or cron mail without COLUMNS: wide enough that no header wraps
@@ -104,6 +107,13 @@ def data_str(value: object) -> str:
     from orchestrator.load.secrets import redact
 
     return _CONTROLS.sub(_escaped, redact(str(value)))
+
+
+def one_line(value: object) -> str:
+    """`data_str`, kept on one line: a line break shows as `\\n` (after the redaction, so a multi-line secret
+    is still masked whole). For a record per host and a progress line in a pipe: each stays one line that
+    grep finds, and every line of a log starts with its timestamp."""
+    return data_str(value).replace("\n", "\\n")
 
 
 # Control characters other than tab and newline: in a value from a host or a file, ESC or CSI would drive

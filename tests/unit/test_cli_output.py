@@ -301,3 +301,39 @@ def test_lab_exec_passes_binary_output_through_byte_for_byte(
     assert cli.main(["lab", "exec", "relay1", "cat", "chunk"]) == 3
     captured = capfdbinary.readouterr()
     assert (captured.out, captured.err) == (payload, b"\xff on stderr")
+
+
+# (what prints in a pipe, the multi-line value in it) -> each of its lines: one record per host, or a progress
+# line that starts with its timestamp; the line break shown as \n (a failed hook's stderr has several lines)
+MULTILINE = "hook failed:\nstderr line 2\r\nline 3"
+
+
+def _summary_in_a_pipe(out: io.StringIO) -> list[str]:
+    from orchestrator.report.console import print_summary
+    from orchestrator.roll.engine import HostOutcome, RolloutResult
+
+    outcomes = {n: HostOutcome(n, "relay", "failed", batch=1, detail=MULTILINE) for n in ("relay1", "relay2")}
+    print_summary(make_console(out), RolloutResult("run-9", outcomes, None), None)
+    return [line for line in out.getvalue().splitlines() if line.startswith("relay")]
+
+
+def _progress_in_a_pipe(out: io.StringIO) -> list[str]:
+    from tests.unit.test_output import _plan
+
+    with LiveRollout(make_console(out), _plan(), clock=lambda: 1798761599.0) as view:
+        view.on_event(Event(0.0, "relay2", "node_phase", {"detail": MULTILINE}))
+        view.on_event(Event(0.0, "relay2", "connection_lost", {"during": "restart", "detail": MULTILINE}))
+    return [line for line in out.getvalue().splitlines() if line and not line.startswith(("│", "┃", "┏", "┡", "└", "Rollout"))]
+
+
+@pytest.mark.parametrize(("render", "lines", "prefixes"), [
+    (_summary_in_a_pipe, 2, ("relay1: failed", "relay2: failed")),
+    # two progress lines, and the rollout's recap line under its table
+    (_progress_in_a_pipe, 3, ("2026-12-31T23:59:59Z relay2: ", "relay2: ")),
+])  # fmt: skip
+def test_a_multi_line_value_stays_on_its_record_or_progress_line_in_a_pipe(
+    render: Callable[[io.StringIO], list[str]], lines: int, prefixes: tuple[str, ...]
+) -> None:
+    printed = render(_Pipe())
+    assert len(printed) == lines
+    assert all(line.startswith(prefixes) and "hook failed:\\nstderr line 2\\r\\nline 3" in line for line in printed)
