@@ -31,6 +31,7 @@ from orchestrator.lab.hosts import host_exec, lab_down
 from orchestrator.lab.readiness import wait_in_sync
 from orchestrator.lab.releases import LAB_VERSIONS
 from orchestrator.lab.state import LabError, LabState
+from orchestrator.report.terminal import data
 
 LAB_DIR = os.environ.get("DEMO_LAB_DIR", ".lab-demo")
 SUBNET = os.environ.get("DEMO_SUBNET", "0")
@@ -121,20 +122,20 @@ def main() -> int:
         remote = {line.split()[-1].rsplit(":", 1)[0] for line in peers.stdout.splitlines() if line.strip()}
         strangers = sorted(remote - relays)
         verdict = "all of them its own relays" if not strangers else f"NOT its relays: {', '.join(strangers)}"
-        console.print(f"bp1's established peers: {', '.join(sorted(remote))} — {verdict}", soft_wrap=True)
+        console.print(data(f"bp1's established peers: {', '.join(sorted(remote))} — {verdict}"), soft_wrap=True)
         rc = step(console, "8. A second run changes nothing and restarts nothing",
                   ["run", "-i", inventory, chosen.playbook, "--yes", "--state-dir", state_dir])  # fmt: skip
         console.print(Rule(f"Demo finished in {time.monotonic() - started:.0f}s"))
         return rc
     except (LabError, TimeoutError) as e:
-        console.print(f"[red]{e}[/]")
+        console.print(data(str(e), "red"), soft_wrap=True)  # the lab's message as written, never markup
         return 1
     finally:
         if keep:
-            console.print(f"KEEP_LAB=1: the lab keeps running; `cardano-fleet lab down --dir {LAB_DIR}` stops it.")
+            console.print(data(f"KEEP_LAB=1: the lab keeps running; `cardano-fleet lab down --dir {LAB_DIR}` stops it."))
         else:
             for line in lab_down(LAB_DIR):
-                console.print(f"lab down: {line}")
+                console.print(data(f"lab down: {line}"), soft_wrap=True)
 
 
 if __name__ == "__main__":

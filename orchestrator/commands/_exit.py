@@ -64,9 +64,17 @@ def epilog(command: str | None) -> str:
 
 def error(message: str) -> None:
     """Print one error line (or block) with the prefix every command uses, on stderr."""
-    print(PREFIX + message, file=sys.stderr)
+    print(_redacted(PREFIX + message), file=sys.stderr)
 
 
 def warning(message: str) -> None:
     """A warning line on stderr (a deprecated name read, say): the run goes on."""
-    print(WARNING + message, file=sys.stderr)
+    print(_redacted(WARNING + message), file=sys.stderr)
+
+
+def _redacted(line: str) -> str:
+    """A message may quote what a host answered or an exception's text, which can hold a vault-decrypted
+    value (an address): it is masked here, as on every console (orchestrator.load.secrets)."""
+    from orchestrator.load.secrets import redact
+
+    return redact(line)

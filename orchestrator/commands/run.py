@@ -279,7 +279,7 @@ def _approve_on_terminal(console: Console, view: Any) -> Any:
         if live is not None:
             live.stop()  # the live table would redraw over the question
         try:
-            answer = console.input(f"{question} [y/N] ")
+            answer = console.input(f"{question} [y/N] ", markup=False)  # "[y/N]" and host names as written
         finally:
             if live is not None:
                 live.start()

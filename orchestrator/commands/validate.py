@@ -42,16 +42,12 @@ def run(args: argparse.Namespace) -> int:
     if args.topology:
         check = node_rules.check_node_files(args.node_version, args.config, args.topology)
     else:
-        try:
-            with open(args.config, "rb") as handle:
-                raw = handle.read()
-        except OSError as exc:
-            print(f"{args.config}: cannot read file: {exc.strerror or exc}", file=sys.stderr)
-            return 1
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            print(f"{args.config}: not UTF-8 text (byte offset {exc.start})", file=sys.stderr)
+        from orchestrator.cardano.errors import FileFormatError, read_text_file
+
+        try:  # the tool's own error (a file it cannot read), with the one prefix; the node's words are below
+            text = read_text_file(args.config)
+        except FileFormatError as exc:
+            error(str(exc))
             return 1
         config_dir = os.path.dirname(os.path.abspath(args.config))
         check = node_rules.check_config(args.node_version, text, config_dir)

@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from orchestrator.audit.findings import AuditReport, Finding
-from orchestrator.report.terminal import keep_headers
+from orchestrator.report.terminal import data, data_str, keep_headers
 
 _SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
@@ -30,26 +30,26 @@ def print_audit(console: Console, report: AuditReport, verbose: bool = False) ->
         title = f"{h.host} ({h.role}{lag})"
         passed = sum(1 for f in h.findings if f.passed)
         if not shown:
-            console.print(Text(f"{title}: all {len(h.findings)} checks passed", "green"))
+            console.print(data(f"{title}: all {len(h.findings)} checks passed", "green"))
             continue
-        table = Table(title=title, title_justify="left", show_lines=False)
+        table = Table(title=data(title, "table.title"), title_justify="left", show_lines=False)
         for col in ("rule", "severity", "status", "message"):
             table.add_column(col, overflow="fold", no_wrap=col == "rule")
         for f in shown:
-            table.add_row(f.rule, Text(f.severity.value, _SEVERITY_STYLE.get(f.severity.value, "")), _status(f),
-                          Text(f.message))  # fmt: skip
+            table.add_row(data(f.rule), Text(f.severity.value, _SEVERITY_STYLE.get(f.severity.value, "")), _status(f),
+                          data(f.message))  # fmt: skip
         console.print(keep_headers(table), crop=False)
         if not verbose and passed:
             console.print(Text(f"  {passed} other check(s) passed (-v shows them)", "dim"))
         for f in shown:
             if f.detail and verbose:
-                console.print(Text(f"--- {h.host}: {f.rule}", "bold"))
+                console.print(data(f"--- {h.host}: {f.rule}", "bold"))
                 if f.rule == "drift":
-                    console.print(Syntax(f.detail, "diff", theme="ansi_dark", background_color="default"))
+                    console.print(Syntax(data_str(f.detail), "diff", theme="ansi_dark", background_color="default"))
                 else:
-                    console.print(Text(f.detail))
+                    console.print(data(f.detail))
     if report.error is not None:
-        console.print(Text.assemble("Audit: ", ("NOT RUN", "bold red"), f" — {report.error}; exit {report.exit_code}"))
+        console.print(Text.assemble("Audit: ", ("NOT RUN", "bold red"), data(f" — {report.error}; exit {report.exit_code}")))
         return
     verdict = {0: Text("COMPLIANT", "bold green"), 1: Text("NOT COMPLIANT", "bold red"),
                2: Text("INCOMPLETE: hosts unreachable", "bold red")}[report.exit_code]  # fmt: skip

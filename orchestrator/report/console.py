@@ -15,7 +15,7 @@ from rich.text import Text
 from orchestrator.cardano.crossing import Crossing, Replay, downtime_text, gib
 from orchestrator.model import HostStatus, Phase, PlanAction
 from orchestrator.plan import HostPlan, Plan
-from orchestrator.report.terminal import keep_headers, make_console, utc_stamp
+from orchestrator.report.terminal import data, data_str, keep_headers, make_console, one_line, utc_stamp
 from orchestrator.roll.engine import RolloutResult
 from orchestrator.roll.events import (
     WHY_PHASES,
@@ -45,8 +45,8 @@ def plan_table(plan: Plan) -> Table:
         table.add_column(col, overflow="fold")
     for hp in sorted(plan.hosts, key=lambda h: (h.batch or 999, h.host.name)):
         if hp.error:
-            table.add_row(str(hp.batch or "-"), hp.host.name, hp.host.role.value, hp.current_version or "?", "",
-                          Text(hp.live_state or "error", "bold red"), "")  # fmt: skip
+            table.add_row(str(hp.batch or "-"), data(hp.host.name), hp.host.role.value, data(hp.current_version or "?"),
+                          "", data(hp.live_state or "error", "bold red"), "")  # fmt: skip
             continue
         version = hp.current_version or "?"
         if hp.switch_binary:
@@ -57,8 +57,8 @@ def plan_table(plan: Plan) -> Table:
             files += f" ({'; '.join(hooks)})"
         style = {PlanAction.RESTART: "yellow", PlanAction.RELOAD: "green"}.get(hp.action, "dim")
         action = Text("refused (KES)", "bold yellow") if hp.refusal else Text(hp.action, style)
-        table.add_row(str(hp.batch or "-"), hp.host.name, hp.host.role.value, version, files, action,
-                      _host_downtime(hp))  # fmt: skip
+        table.add_row(str(hp.batch or "-"), data(hp.host.name), hp.host.role.value, data(version), data(files), action,
+                      data(_host_downtime(hp)))  # fmt: skip
     return keep_headers(table)
 
 
@@ -116,27 +116,27 @@ def print_plan(console: Console, plan: Plan, diff: bool = False) -> None:
     now = time.time()
     for hp in plan.hosts:
         if hp.error:
-            console.print(Text.assemble((f"{hp.host.name}: ", "bold"), (hp.error, "red")))
+            console.print(Text.assemble(data(f"{hp.host.name}: ", "bold"), data(hp.error, "red")))
             continue
         leader = hp.leader.summary(now) if hp.leader is not None and hp.changed else None
         crossing = crossing_lines(hp.crossing) if hp.crossing is not None and hp.changed else []
         if not hp.reasons and leader is None and not hp.refusal and not crossing:  # no empty "relay1:" heading
             continue
-        console.print(Text(f"{hp.host.name}:", "bold"))
+        console.print(data(f"{hp.host.name}:", "bold"))
         if hp.refusal:  # first: the run will not apply what the reasons below describe
-            console.print(Text(f"  - {hp.refusal}", "bold yellow"), highlight=False, soft_wrap=True)
+            console.print(data(f"  - {hp.refusal}", "bold yellow"), soft_wrap=True)
         for reason in [*hp.reasons, *crossing]:  # prose: a log viewer or terminal wraps it, never a hard break mid-sentence
-            console.print(f"  - {reason}", markup=False, highlight=False, soft_wrap=True)
+            console.print(data(f"  - {reason}"), soft_wrap=True)
         if leader is not None:
-            console.print(f"  - restart window: {leader}", markup=False, highlight=False, soft_wrap=True)
+            console.print(data(f"  - restart window: {leader}"), soft_wrap=True)
         if hp.clock_skew is not None and abs(hp.clock_skew) >= CLOCK_NOTE_SECONDS:
             console.print(f"  - its clock is {hp.clock_skew:+.0f} s off the control machine's (slot lags are measured "
                           "against its own clock)", highlight=False, soft_wrap=True)  # fmt: skip
     if diff:
         for hp in plan.hosts:
             for change in hp.files:
-                console.print(Text(f"--- {hp.host.name}: {change.path} ({change.diff.reason})", "bold"), soft_wrap=True)
-                console.print(Syntax(change.diff.diff, "diff", theme="ansi_dark", background_color="default"))
+                console.print(data(f"--- {hp.host.name}: {change.path} ({change.diff.reason})", "bold"), soft_wrap=True)
+                console.print(Syntax(data_str(change.diff.diff), "diff", theme="ansi_dark", background_color="default"))
 
 
 class LiveRollout:
@@ -177,9 +177,9 @@ class LiveRollout:
         in another time zone. On a terminal the live table shows progress; `always` lines still print.
         """
         if self.live is None:
-            self.console.print(f"{utc_stamp(self.clock())} {text}", markup=False, highlight=False, soft_wrap=True)
+            self.console.print(data(one_line(f"{utc_stamp(self.clock())} {text}")), soft_wrap=True)
         elif always:
-            self.console.print(text, markup=False, highlight=False, soft_wrap=True)
+            self.console.print(data(text), soft_wrap=True)
 
     def on_event(self, event: Event) -> None:
         """Each event by its typed payload (roll/events.py): a row of the live table, a progress line."""
@@ -225,7 +225,7 @@ class LiveRollout:
             self.lines.append(f"{event.host}: {replanned.reason}")
             self._log(f"{event.host}: {replanned.reason}; the new diff:", always=True)
             for diff in replanned.diffs.values():
-                self.console.print(Text(diff), highlight=False)
+                self.console.print(data(diff))
         else:
             row = self.rows.get(event.host)
             if row is not None:
@@ -246,8 +246,8 @@ class LiveRollout:
             table.add_column(col)
         for name, row in self.rows.items():
             style = "green" if row["phase"] == Phase.DONE else "red" if "fail" in row["phase"] else ""
-            table.add_row(str(row["batch"] or "-"), name, row["role"], Text(row["phase"], style), row["gate"])
-        return Group(keep_headers(table), *(Text(line, "yellow") for line in self.lines[-6:]))
+            table.add_row(str(row["batch"] or "-"), data(name), row["role"], data(row["phase"], style), data(row["gate"]))
+        return Group(keep_headers(table), *(data(one_line(line), "yellow") for line in self.lines[-6:]))
 
 
 def summary_table(result: RolloutResult) -> Table:
@@ -257,8 +257,8 @@ def summary_table(result: RolloutResult) -> Table:
     for o in result.outcomes.values():
         downtime = f"{o.downtime:.1f}s" if o.downtime is not None else ""
         phases = ", ".join(f"{p} {s:.1f}s" for p, s in o.phases.items())
-        table.add_row(o.host, o.role, str(o.batch or "-"), Text(o.status, STATUS_STYLE.get(o.status, "")), downtime,
-                      phases, o.detail)  # fmt: skip
+        table.add_row(data(o.host), o.role, str(o.batch or "-"), data(o.status, STATUS_STYLE.get(o.status, "")),
+                      downtime, data(phases), data(o.detail))  # fmt: skip
     return keep_headers(table)
 
 
@@ -274,7 +274,7 @@ def summary_records(result: RolloutResult) -> list[str]:
             parts.append("start phases " + ", ".join(f"{p} {s:.1f}s" for p, s in o.phases.items()))
         if o.detail:
             parts.append(o.detail)
-        lines.append("; ".join(parts))
+        lines.append(one_line("; ".join(parts)))
     return lines
 
 
@@ -284,10 +284,10 @@ def print_summary(console: Console, result: RolloutResult, report_path: str | No
         console.print(summary_table(result), crop=False)
     else:  # one record per host: tables fit 160 columns by design only where their cells are short
         for line in summary_records(result):
-            console.print(line, markup=False, highlight=False, soft_wrap=True)
+            console.print(data(line), soft_wrap=True)
     if result.stopped_reason:
-        console.print(Text(f"Stopped: {result.stopped_reason}", "bold red"), soft_wrap=True)
+        console.print(data(f"Stopped: {result.stopped_reason}", "bold red"), soft_wrap=True)
     counts: Mapping[str, int] = {s: sum(1 for o in result.outcomes.values() if o.status == s) for s in STATUS_STYLE}
     console.print(", ".join(f"{n} {s}" for s, n in counts.items() if n))
     if report_path:
-        console.print(f"JSON report: {report_path}", markup=False, highlight=False)
+        console.print(data(f"JSON report: {report_path}"))

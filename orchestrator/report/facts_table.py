@@ -7,20 +7,21 @@ from datetime import UTC, datetime
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from orchestrator.cardano.health import sync_state
 from orchestrator.cardano.leader_schedule import next_leader_slot
 from orchestrator.facts.clock import MAX_CLOCK_SKEW_SECONDS
 from orchestrator.facts.model import HostFacts
 from orchestrator.model import Host
-from orchestrator.report.terminal import keep_headers
+from orchestrator.report.terminal import data, keep_headers
 
 
 def print_facts(
     console: Console, source: str, hosts: Sequence[Host], facts: Mapping[str, HostFacts], now: float
 ) -> None:
     """One row per host; what a probe could not read is listed under the table, host by host."""
-    table = Table(title=f"{source}: facts of {len(hosts)} host{'s' if len(hosts) != 1 else ''}")
+    table = Table(title=data(f"{source}: facts of {len(hosts)} host{'s' if len(hosts) != 1 else ''}", "table.title"))
     for column in ("host", "role", "reachable", "node", "service", "P2P", "topology", "tip slot", "lag", "hot peers"):
         table.add_column(column, overflow="fold", no_wrap=column in ("host", "tip slot"))
     problems: list[str] = []
@@ -28,26 +29,22 @@ def print_facts(
         f = facts[h.name]
         role = h.role.value
         if not f.reachable:
-            table.add_row(h.name, role, "[red]no[/red]", "", "", "", "", "", "", "")
+            table.add_row(data(h.name), role, Text("no", "red"), "", "", "", "", "", "", "")
             problems.append(f"{h.name}: {f.error}")
             continue
         lag = f.slot_lag(now)
-        lag_text = "" if lag is None else str(lag)
-        if lag is not None and sync_state(lag) != "in-sync":
-            lag_text = f"[yellow]{lag_text}[/yellow]"
+        lag_text = Text("" if lag is None else str(lag), "yellow" if lag is not None and sync_state(lag) != "in-sync" else "")
         p2p = {True: "yes", False: "no", None: "?"}[f.runs_p2p]  # as its release reads the config
         peers = str(f.hot_peer_count[0])  # the addresses are in --json
-        service = f.service_active or "?"
-        if service != "active":
-            service = f"[yellow]{service}[/yellow]"
+        service = data(f.service_active or "?", "" if f.service_active == "active" else "yellow")  # the host's word
         table.add_row(
-            h.name,
+            data(h.name),
             role,
-            "yes" if f.error is None else "[yellow]partly[/yellow]",
-            f.node_version or "?",
+            Text("yes") if f.error is None else Text("partly", "yellow"),
+            data(f.node_version or "?"),
             service,
             p2p,
-            f.topology_format or "?",
+            data(f.topology_format or "?"),
             "" if f.tip is None or f.tip.slot is None else str(f.tip.slot),
             lag_text,
             peers,
@@ -64,7 +61,7 @@ def print_facts(
             problems.append(f"{h.name}: {section}: {why}")
     console.print(keep_headers(table), crop=False)
     for line in problems:
-        console.print(f"  {line}", markup=False, highlight=False)
+        console.print(data(f"  {line}"))
 
 
 def producer_line(name: str, facts: HostFacts, now: float) -> str:

@@ -14,9 +14,8 @@ from rich.table import Table
 from rich.text import Text
 
 from orchestrator.cardano.layouts import Layout
-from orchestrator.load.secrets import redact
 from orchestrator.model import Host
-from orchestrator.report.terminal import keep_headers
+from orchestrator.report.terminal import data, keep_headers, one_line
 
 _PATH_LABELS = ("config", "topology", "genesis", "db", "socket", "bin", "releases", "unit", "port")
 
@@ -32,14 +31,14 @@ def print_inventory(console: Console, source: str, hosts: Sequence[Host], warnin
         _print_tables(console, title, hosts, layouts)
     else:
         for line in inventory_records(title, hosts, layouts):
-            console.print(line, highlight=False, markup=False, soft_wrap=True)
+            console.print(data(line), soft_wrap=True)
     for h in helpers:
-        console.print(f"helper (no node; drain/return hooks only): {h.name} {h.user}@{_hostport(h.address, h.port)}",
-                      highlight=False, markup=False, soft_wrap=True)  # fmt: skip
+        console.print(data(f"helper (no node; drain/return hooks only): {h.name} {h.user}@{_hostport(h.address, h.port)}"),
+                      soft_wrap=True)  # fmt: skip
     for name, why in (skipped or {}).items():
-        console.print(f"skipped: {name}: {why}", highlight=False, markup=False, soft_wrap=True)
+        console.print(data(f"skipped: {name}: {why}"), soft_wrap=True)
     for warning in warnings:
-        console.print(Text.assemble(("warning:", "yellow"), f" {warning}"), highlight=False, soft_wrap=True)
+        console.print(Text.assemble(("warning:", "yellow"), data(f" {warning}")), soft_wrap=True)
 
 
 def _ssh(h: Host) -> str:
@@ -54,11 +53,6 @@ def _ssh(h: Host) -> str:
 def _paths(layout: Layout) -> tuple[str, ...]:
     return (layout.config_path, layout.topology_path, layout.genesis_dir, layout.db_path, layout.socket_path,
             layout.bin_dir, layout.releases_dir, layout.service_name, str(layout.node_port))  # fmt: skip
-
-
-def one_line(text: str) -> str:
-    """`text` redacted first (a multi-line secret is masked whole), then on one line: a record stays a line."""
-    return redact(text).replace("\r", "\\r").replace("\n", "\\n")
 
 
 def inventory_records(title: str, hosts: Sequence[Host], layouts: Mapping[Layout, list[str]]) -> list[str]:
@@ -79,19 +73,20 @@ def inventory_records(title: str, hosts: Sequence[Host], layouts: Mapping[Layout
 
 
 def _print_tables(console: Console, title: str, hosts: Sequence[Host], layouts: Mapping[Layout, list[str]]) -> None:
-    table = Table(title=title)
+    table = Table(title=data(title, "table.title"))
     for column in ("host", "role", "ssh", "node", "layout", "network", "groups"):
         table.add_column(column, overflow="fold")
     for h in hosts:
-        table.add_row(h.name, h.role.value, _ssh(h), _hostport(h.peer_address, h.peer_port), h.layout.name, h.network,
-                      ", ".join(h.groups))  # fmt: skip
+        table.add_row(data(h.name), h.role.value, data(_ssh(h)), data(_hostport(h.peer_address, h.peer_port)),
+                      data(h.layout.name), data(h.network), data(", ".join(h.groups)))  # fmt: skip
     console.print(keep_headers(table), crop=False)
     paths = Table(title="resolved paths", show_lines=True)
     paths.add_column("hosts", overflow="fold")
     paths.add_column("paths", overflow="fold")
     for layout, names in layouts.items():
         paths.add_row(
-            "\n".join(names), "\n".join(f"{label}: {value}" for label, value in zip(_PATH_LABELS, _paths(layout), strict=True))
+            data("\n".join(names)),
+            data("\n".join(f"{label}: {value}" for label, value in zip(_PATH_LABELS, _paths(layout), strict=True))),
         )
     console.print(keep_headers(paths), crop=False)
 

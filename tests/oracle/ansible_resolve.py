@@ -32,6 +32,10 @@ def main() -> None:
 
     loader = DataLoader()
     secrets = []
+    if not password_file:  # as ansible-inventory's CLI: ansible.cfg's vault_password_file when no flag names one
+        from ansible import constants
+
+        password_file = constants.DEFAULT_VAULT_PASSWORD_FILE
     if password_file:
         secrets = [("default", VaultSecret(Path(password_file).read_bytes().strip()))]
         loader.set_vault_secrets(secrets)

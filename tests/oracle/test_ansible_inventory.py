@@ -43,6 +43,7 @@ CASES: list[tuple[str, Path, Path | None, dict[str, str]]] = [
     ("dynamic-script", CORPUS / "dynamic-script" / "inventory.py", None, {}),
     ("dynamic-static-json", CORPUS / "dynamic-static" / "fleet.json", None, {}),
     ("vault", CORPUS / "vault" / "hosts.yml", CORPUS / "vault" / "vault-pass.txt", {}),
+    ("vault-password-file-in-ansible-cfg", CORPUS / "vault-cfg" / "hosts.yml", None, {}),
     ("templates", CORPUS / "templates" / "hosts.yml", None, {}),
     ("ssh-spellings-and-ansible-cfg", CORPUS / "ssh-spellings" / "hosts.ini", None, {}),
     ("control-host-and-other-services", CORPUS / "control-host" / "hosts.ini", None, {}),

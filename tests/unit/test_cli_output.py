@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import paramiko
 import pytest
+from rich.console import Console
 
 from orchestrator import cli
 from orchestrator.commands import _exit
@@ -73,6 +75,7 @@ BINARY_ROWS = [
     ["facts", "-i", "{bad}"],
     ["audit", "-i", "{bad}"],
     ["config", "migrate", "{bad}", "--to", "8.9.0", "--role", "relay"],
+    ["validate", "--config", "{bad}", "--node-version", "8.9.0"],  # was "{bad}: not UTF-8 text", no prefix
 ]
 
 
@@ -164,8 +167,6 @@ def test_a_producer_the_run_would_refuse_for_kes_plans_as_refused(
 
 
 def test_the_demo_shows_each_command_on_one_line_even_in_a_narrow_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
-    from rich.console import Console
-
     from orchestrator import demo
 
     monkeypatch.setattr(demo, "cli", lambda argv: 2)
@@ -199,8 +200,6 @@ def test_run_summary_in_a_pipe_is_one_record_per_host_and_a_terminal_keeps_the_t
             return True
 
     tty = _Tty()
-    from rich.console import Console
-
     print_summary(Console(file=tty, width=160, force_terminal=True, color_system=None), result, None)
     assert "┏" in tty.getvalue() and all(len(line) <= 160 for line in tty.getvalue().splitlines())
 
@@ -243,3 +242,98 @@ def test_the_demo_runs_the_repositorys_own_playbook() -> None:
 
     assert Path(demo.PLAYBOOK) == ROOT / "playbooks" / "upgrade-8.9.0.yml"
     assert Path(demo.PLAYBOOK).is_file()
+
+
+def _plan_at_160(console: Console) -> None:
+    from orchestrator.plan import make_plan
+    from orchestrator.report.console import print_plan
+    from tests.unit import test_plan as tp
+
+    inv = tp.inventory()
+    plan = make_plan(inv, inv.hosts, {h.name: tp.legacy_facts(h.name) for h in inv.hosts}, tp.RELEASE,
+                     [["relay1"], ["relay2"], ["bp1"]])  # fmt: skip
+    print_plan(console, plan)
+
+
+def _audit_at_160(console: Console) -> None:
+    from orchestrator.audit.findings import AuditReport, Finding, HostAudit, Severity
+    from orchestrator.audit.policy import Policy
+    from orchestrator.report.audit_table import print_audit
+
+    message = "cardano-node.service runs cardano-node as root (its User= is root or unset): run it as a dedicated user"
+    hosts = tuple(HostAudit(name, "relay", True, 0, (
+        Finding(name, "min-version", Severity.ERROR, False, "cardano-node 8.9.0 is below 11.0.1 (the hard-fork "
+                "floor for mainnet): upgrade it"),
+        Finding(name, "node-user", Severity.WARNING, False, message),
+    )) for name in ("relay1", "relay2", "bp1"))  # fmt: skip
+    print_audit(console, AuditReport(source="inv.yml", policy=Policy(), timestamp=1_780_000_000.0, hosts=hosts))
+
+
+# (what prints a table, its rows): the lab transcript's plan and audit (issue 29: "cells wrap even at 160 columns")
+TABLES_AT_160 = [("plan", _plan_at_160, 3), ("audit", _audit_at_160, 6)]
+
+
+@pytest.mark.parametrize(("case", "render", "rows"), TABLES_AT_160, ids=[t[0] for t in TABLES_AT_160])
+def test_the_plan_and_audit_tables_fit_160_columns_one_line_per_row(
+    monkeypatch: pytest.MonkeyPatch, case: str, render: Callable[[Console], None], rows: int
+) -> None:
+    monkeypatch.setenv("COLUMNS", "160")
+    out = _Pipe()
+    render(make_console(out))
+    table = [line for line in out.getvalue().splitlines() if line.startswith(("│", "┃", "┏", "┡", "└"))]
+    assert table and max(len(line) for line in table) <= 160
+    assert sum(1 for line in table if line.startswith("│")) == rows  # no cell wrapped onto a second line
+
+
+def test_lab_exec_passes_binary_output_through_byte_for_byte(
+    monkeypatch: pytest.MonkeyPatch, capfdbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    """`lab exec relay1 cat chunk` on a binary file ended in a UnicodeDecodeError (issue 29): the host's
+    bytes, stdout and stderr, reach ours unchanged, and its exit code is the command's."""
+    import subprocess
+
+    from orchestrator.lab import hosts, state
+
+    payload = b"\x1f\x8b\x08\x00\xff\xfe\x00\x93binary\n"
+    monkeypatch.setattr(state.LabState, "load", staticmethod(lambda directory: object()))
+    monkeypatch.setattr(hosts, "host_exec_bytes",
+                        lambda lab, host, command: subprocess.CompletedProcess(command, 3, payload, b"\xff on stderr"))
+    assert cli.main(["lab", "exec", "relay1", "cat", "chunk"]) == 3
+    captured = capfdbinary.readouterr()
+    assert (captured.out, captured.err) == (payload, b"\xff on stderr")
+
+
+# (what prints in a pipe, the multi-line value in it) -> each of its lines: one record per host, or a progress
+# line that starts with its timestamp; the line break shown as \n (a failed hook's stderr has several lines)
+MULTILINE = "hook failed:\nstderr line 2\r\nline 3"
+
+
+def _summary_in_a_pipe(out: io.StringIO) -> list[str]:
+    from orchestrator.report.console import print_summary
+    from orchestrator.roll.engine import HostOutcome, RolloutResult
+
+    outcomes = {n: HostOutcome(n, "relay", "failed", batch=1, detail=MULTILINE) for n in ("relay1", "relay2")}
+    print_summary(make_console(out), RolloutResult("run-9", outcomes, None), None)
+    return [line for line in out.getvalue().splitlines() if line.startswith("relay")]
+
+
+def _progress_in_a_pipe(out: io.StringIO) -> list[str]:
+    from tests.unit.test_output import _plan
+
+    with LiveRollout(make_console(out), _plan(), clock=lambda: 1798761599.0) as view:
+        view.on_event(Event(0.0, "relay2", "node_phase", {"detail": MULTILINE}))
+        view.on_event(Event(0.0, "relay2", "connection_lost", {"during": "restart", "detail": MULTILINE}))
+    return [line for line in out.getvalue().splitlines() if line and not line.startswith(("│", "┃", "┏", "┡", "└", "Rollout"))]
+
+
+@pytest.mark.parametrize(("render", "lines", "prefixes"), [
+    (_summary_in_a_pipe, 2, ("relay1: failed", "relay2: failed")),
+    # two progress lines, and the rollout's recap line under its table
+    (_progress_in_a_pipe, 3, ("2026-12-31T23:59:59Z relay2: ", "relay2: ")),
+])  # fmt: skip
+def test_a_multi_line_value_stays_on_its_record_or_progress_line_in_a_pipe(
+    render: Callable[[io.StringIO], list[str]], lines: int, prefixes: tuple[str, ...]
+) -> None:
+    printed = render(_Pipe())
+    assert len(printed) == lines
+    assert all(line.startswith(prefixes) and "hook failed:\\nstderr line 2\\r\\nline 3" in line for line in printed)

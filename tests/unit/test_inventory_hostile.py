@@ -116,6 +116,55 @@ def test_ansible_cfg_defaults_and_what_it_does_not_honour(tmp_path: Path) -> Non
         read_config(cfg)
 
 
+# (what ansible.cfg's vault_password_file names, a --vault-password-file flag given?) -> the address read,
+# or the error. Ansible's order: the flags (and ANSIBLE_VAULT_PASSWORD_FILE) first, ansible.cfg only without them.
+CFG_VAULT = [
+    ("vault-pass.txt", False, "203.0.113.50"),  # relative to ansible.cfg's directory, as Ansible resolves it
+    ("vault-pass.txt", True, "203.0.113.50"),  # the flag's password is the same: it is used, the file is not read
+    ("missing.txt", True, "203.0.113.50"),  # a flag given: ansible.cfg's (missing) file is never opened
+    ("missing.txt", False, "ansible.cfg: vault_password_file: cannot read"),  # refused naming ansible.cfg, not ignored
+]
+
+
+@pytest.mark.parametrize(("cfg_file", "flag", "expected"), CFG_VAULT)
+def test_ansible_cfg_vault_password_file_is_used_only_without_a_flag(
+    tmp_path: Path, cfg_file: str, flag: bool, expected: str
+) -> None:
+    from orchestrator.load.vault import VaultSecret, VaultSecrets, encrypt
+
+    password = b"cfg-vault-pass"
+    (tmp_path / "vault-pass.txt").write_bytes(password + b"\n")
+    cfg = tmp_path / "ansible.cfg"
+    cfg.write_text(f"[defaults]\nvault_password_file = {cfg_file}\n")
+    envelope = encrypt("203.0.113.50", VaultSecret("default", password))
+    (tmp_path / "hosts.yml").write_text(
+        "all:\n  vars:\n    layout: iog\n    cardano_network: mainnet\n  children:\n    relays:\n      hosts:\n"
+        "        r1:\n          ansible_host: !vault |\n" + "".join(f"            {line}\n" for line in envelope.splitlines())
+    )
+    vault = VaultSecrets(given=[VaultSecret("default", password)] if flag else [], prompt_if_tty=False)
+    if expected.startswith("ansible.cfg"):
+        with pytest.raises(InventoryError) as caught:
+            load_inventory(tmp_path / "hosts.yml", vault=vault, config=read_config(cfg))
+        assert str(caught.value).startswith(str(tmp_path / expected))
+        return
+    assert load_inventory(tmp_path / "hosts.yml", vault=vault, config=read_config(cfg)).host("r1").address == expected
+
+
+def test_a_group_vars_file_beside_its_directory_is_not_read_and_a_warning_says_so() -> None:
+    """group_vars/all.yml beside group_vars/all/: Ansible reads only the directory (the oracle case
+    group-vars-file-and-dir-and-symlink checks the values against ansible-core); the file is never
+    silently ignored: a warning names it. A symlinked group_vars directory is followed."""
+    case = Path(__file__).resolve().parents[1] / "fixtures" / "inventories" / "oracle" / "var-dirs"
+    inventory = load_inventory(case / "hosts.yml")
+    relay = inventory.host("relay1")
+    assert (relay.network, relay.vars.get("from_dir"), relay.vars.get("from_file")) == ("mainnet", "dir", None)
+    assert relay.vars.get("relay_note") == "from a symlinked directory"
+    assert [w for w in inventory.warnings if "not read" in w] == [
+        f"{case / 'group_vars' / 'all.yml'}: not read, as Ansible does not read it: {case / 'group_vars' / 'all'} is "
+        "read instead (Ansible reads the first of NAME/, NAME, NAME.yml, NAME.yaml, NAME.json)"
+    ]
+
+
 PEM = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\n-----END OPENSSH PRIVATE KEY-----"
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import replace
 from pathlib import Path
@@ -27,14 +28,20 @@ from orchestrator.audit.findings import AuditReport, Finding, HostAudit, Severit
 from orchestrator.audit.policy import Policy
 from orchestrator.commands import audit as audit_command
 from orchestrator.commands import run as run_command
+from orchestrator.commands._exit import error, warning
+from orchestrator.facts.probe import facts_from_result
 from orchestrator.load import secrets
 from orchestrator.model import HostStatus
 from orchestrator.plan import make_plan
-from orchestrator.report.console import print_plan, print_summary
+from orchestrator.report.audit_table import print_audit
+from orchestrator.report.console import LiveRollout, print_plan, print_summary
+from orchestrator.report.facts_table import print_facts
+from orchestrator.report.inventory_table import print_inventory
 from orchestrator.report.plan_json import render_plan_json
 from orchestrator.report.run_json import render_run_report
 from orchestrator.report.terminal import make_console
 from orchestrator.roll.engine import HostOutcome, RolloutResult
+from tests.unit import test_facts_parse as tf
 from tests.unit import test_plan as tp
 
 SPECIALS = "<>&\"'|\\`*_[]{}#\n\r\t\x1b\x07é€ -"
@@ -43,7 +50,11 @@ SPECIALS = "<>&\"'|\\`*_[]{}#\n\r\t\x1b\x07é€ -"
 _SECRET = st.text(st.sampled_from("abcdefXYZ0123456789" + SPECIALS), min_size=8, max_size=24).filter(
     lambda s: len(s.strip()) >= 8 and s.strip() == s and any(c.isalpha() for c in s)
 )  # a letter: a secret of digits alone would "leak" into a timestamp
-_HOSTILE = st.text(st.one_of(st.sampled_from(SPECIALS), st.characters(blacklist_categories=("Cs",))), max_size=60)
+# markup a renderer could read: tags, a closing tag with nothing to close, an escape, an IPv6 address
+_MARKUP_TOKENS = st.sampled_from(["[bold]", "[/]", "[/bold]", "[red on blue]", "\\[", "[fe80::1]:3001", "[link=x]"])
+_HOSTILE = st.lists(
+    st.one_of(st.sampled_from(SPECIALS), st.characters(blacklist_categories=("Cs",)), _MARKUP_TOKENS), max_size=40
+).map("".join)
 FORMATS = ("json", "junit", "prometheus", "markdown", "table")
 
 
@@ -201,3 +212,160 @@ def test_a_value_in_a_progress_line_or_a_reason_is_printed_as_written_never_as_m
     plan = replace(plan, hosts=(replace(first, reasons=("[red]x[/red] and C:\\[dir]",)), *rest))
     for out in _pipe_and_terminal(lambda console: print_plan(console, plan)):
         assert "[red]x[/red] and C:\\[dir]" in out
+
+
+# --- data is printed as written by every rich renderer, never read as markup -------------------------
+
+# what rich markup would change: a style that eats the tag, a closing tag with nothing to close
+# (MarkupError), an escape that loses its backslash, an IPv6 address in brackets read as a style
+MARKUP = ("[bold]relay9[/bold]", "r[/]1", "[red]", "C:\\[dir]", "[fe80::1]:3001")
+
+
+def _plain_out(render: Any) -> list[str]:
+    """What a pipe and a terminal show (ANSI styles taken out: they never split a Text's characters)."""
+    return [re.sub(r"\x1b\[[0-9;]*m", "", out) for out in _pipe_and_terminal(render)]
+
+
+def _a_plan(value: str) -> Any:
+    inv = tp.inventory()
+    plan = make_plan(inv, inv.hosts, {h.name: tp.legacy_facts(h.name) for h in inv.hosts}, tp.RELEASE,
+                     [["relay1"], ["relay2"], ["bp1"]])  # fmt: skip
+    first, second, third = plan.hosts
+    return replace(plan, hosts=(
+        replace(first, host=replace(first.host, name=value)),
+        replace(second, error=value, live_state=value),
+        replace(third, reasons=(value,)),
+    ))  # fmt: skip
+
+
+def _a_result(value: str) -> RolloutResult:
+    return RolloutResult("20261201T032000Z-abcd", {
+        "relay1": HostOutcome(value, "relay", HostStatus.FAILED, value, 1, 12.5, 3.25, 9.0, {"replaying_ledger": 7.0}),
+    }, stopped_reason=value)  # fmt: skip
+
+
+def _rollout(console: Any, value: str) -> None:
+    """The rollout's table and its last lines: through rich's Live on a terminal (which renders past the
+    console's render hook: only what the renderer built is masked there), printed once in a pipe."""
+    with LiveRollout(console, _a_plan(value)) as view:
+        view.lines.append(value)
+
+
+def _audit(console: Any, value: str) -> None:
+    print_audit(console, _audit_report([value, value, value, value]), verbose=True)
+
+
+def _facts(console: Any, value: str) -> None:
+    relay = replace(tf.RELAY, name=value)
+    facts = facts_from_result(relay, tf._result(host=value, stdout=tf.probe(tf.HEALTHY)))
+    print_facts(console, value, (relay,), {value: replace(facts, service_active=value)}, 1_700_000_000.0)
+
+
+def _inventory(console: Any, value: str) -> None:
+    host = tp.inventory().hosts[0]
+    hosts = (replace(host, name=value, address="fe80::1", groups=(value,)),)
+    print_inventory(console, value, hosts, [value], skipped={value: value})
+
+
+# renderer -> (how it prints a value, how many times the value is printed in a pipe and on a terminal:
+# each place it is put)
+RENDERERS: dict[str, tuple[Any, tuple[int, int]]] = {
+    # host cell, error cell, the error line's host and error, a reason
+    "plan (table, errors, reasons)": (lambda console, value: print_plan(console, _a_plan(value)), (5, 5)),
+    # host, detail, why it stopped, the report's path
+    "run summary (table and records)": (lambda console, value: print_summary(console, _a_result(value), value), (4, 4)),
+    # the host's row, a line under the table; on a terminal Live's first frame (the row) too
+    "live rollout": (_rollout, (2, 3)),
+    # title, two findings' messages, the passed one's, three detail headings' host, the error
+    "audit table": (_audit, (8, 8)),
+    "facts table": (_facts, (3, 3)),  # title (the inventory's name), host, service state
+    # title, the host and its group, the layout's hosts, a skipped host and why, a warning
+    "inventory (table and records)": (_inventory, (7, 7)),
+}
+
+
+@pytest.mark.parametrize("value", MARKUP)
+@pytest.mark.parametrize("renderer", RENDERERS)
+def test_every_renderer_prints_data_as_written_never_as_markup(
+    monkeypatch: pytest.MonkeyPatch, renderer: str, value: str
+) -> None:
+    """A host name, message, reason or value holding markup is printed literally by each renderer, in a
+    pipe and on a terminal (wide enough that no cell wraps). As markup, "[/]" raised MarkupError, "[red]"
+    vanished, and the inventory table showed an IPv6 host's address as ":3001"."""
+    monkeypatch.setenv("COLUMNS", "400")
+    render, places = RENDERERS[renderer]
+    for out, times in zip(_plain_out(lambda console: render(console, value)), places, strict=True):
+        assert out.count(value) == times
+        if renderer.startswith("inventory"):
+            assert "[fe80::1]:" in out
+
+
+# a value from a host or a file holding control characters -> as it is printed: escaped, never sent raw to
+# the operator's terminal (ESC [2J clears it; \x9b is CSI, ESC [ on 8-bit terminals; BEL rings)
+CONTROLS = [("h\x1b[2Jx", "h\\x1b[2Jx"), ("bell\x07x", "bell\\x07x"), ("cr\rx", "cr\\rx"), ("csi\x9b1mx", "csi\\x9b1mx")]
+
+
+@pytest.mark.parametrize(("value", "shown"), CONTROLS, ids=["esc", "bel", "cr", "csi"])
+@pytest.mark.parametrize("renderer", RENDERERS)
+def test_every_renderer_shows_control_characters_escaped(
+    monkeypatch: pytest.MonkeyPatch, renderer: str, value: str, shown: str
+) -> None:
+    monkeypatch.setenv("COLUMNS", "400")
+    render, places = RENDERERS[renderer]
+    for out, times in zip(_plain_out(lambda console: render(console, value)), places, strict=True):
+        assert out.count(shown) == times and value not in out
+
+
+def test_a_tab_in_a_secret_is_masked_in_every_renderer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """rich expands a tab to spaces as it renders: a secret holding one is masked before (report/terminal.py
+    `data`), in every renderer, so neither its written nor its printed form appears."""
+    monkeypatch.setenv("COLUMNS", "400")
+    secret = "ab\tcdefgh"
+    secrets.register(secret)
+    for name, (render, _) in RENDERERS.items():
+        for out in _plain_out(lambda console, render=render: render(console, f"x{secret}y")):
+            assert secrets.MASK in out, name
+            assert "cdefgh" not in out, name  # the tail after the expanded tab
+
+
+# (the question, how run asks it, what the operator sees): "[y/N]" read as markup printed nothing of it
+PROMPTS = [
+    ("apply", lambda console: run_command._confirm(console, 3), "Apply these changes to 3 host(s)? [y/N] "),
+    ("--step", lambda console: run_command._approve_on_terminal(console, None)("Continue after batch 1 ([bold]relay1)?"),
+     "Continue after batch 1 ([bold]relay1)? [y/N] "),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("case", "ask", "shown"), PROMPTS, ids=[p[0] for p in PROMPTS])
+def test_run_prompts_keep_their_y_n_and_host_names_as_written(
+    monkeypatch: pytest.MonkeyPatch, case: str, ask: Any, shown: str
+) -> None:
+    out = io.StringIO()
+    monkeypatch.setattr("sys.stdin", type("Tty", (io.StringIO,), {"isatty": lambda self: True})())
+    monkeypatch.setattr("builtins.input", lambda *a: "y")
+    assert ask(make_console(out)) is True
+    assert out.getvalue() == shown
+
+
+def test_an_error_line_masks_a_secret(capsys: pytest.CaptureFixture[str]) -> None:
+    """An error may quote an exception's text or a host's answer (an address that is vault-encrypted)."""
+    secrets.register("203.0.113.99")
+    error("cannot reach 203.0.113.99: connection refused")
+    warning("203.0.113.99 answered slowly")
+    assert capsys.readouterr().err == (
+        f"cardano-fleet: error: cannot reach {secrets.MASK}: connection refused\n"
+        f"cardano-fleet: warning: {secrets.MASK} answered slowly\n"
+    )
+
+
+@_SETTINGS
+@given(fields=_FIELDS, secret=_SECRET, renderer=st.sampled_from(sorted(RENDERERS)))
+def test_fuzz_every_console_renderer(fields: list[tuple[str, int]], secret: str, renderer: str) -> None:
+    """Each rich renderer, in a pipe and on a terminal: hostile data carrying a secret (tab included) never
+    raises and never shows the secret."""
+    assume(_not_in_the_hostile_text(secret, fields))
+    secrets.register(secret)
+    value = "".join(_carrying(text, secret, where) for text, where in fields)
+    render, _ = RENDERERS[renderer]
+    for out in _pipe_and_terminal(lambda console: render(console, value)):
+        assert not _leaks(secret, out)
