@@ -58,8 +58,8 @@ def print_audit(console: Console, report: AuditReport, verbose: bool = False) ->
                    1: Text(f"NOT READY for {report.for_release}", "bold red"),
                    2: Text("INCOMPLETE: hosts unreachable", "bold red")}[report.exit_code]  # fmt: skip
         ready = [h.host for h in report.hosts if report.host_ready(h)]
-        console.print(Text(f"Ready for {report.for_release}: {', '.join(ready) or 'none'}; not ready: "
-                           f"{', '.join(h.host for h in report.hosts if h.host not in ready) or 'none'}"))
+        console.print(data(f"Ready for {report.for_release}: {', '.join(ready) or 'none'}; not ready: "
+                           f"{', '.join(h.host for h in report.hosts if h.host not in ready) or 'none'}"))  # fmt: skip
     summary = Text("Audit: ")
     summary.append_text(verdict)
     summary.append(
