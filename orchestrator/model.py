@@ -94,6 +94,12 @@ class Phase(StrEnum):
     LEDGER_ABSENT = "ledger_absent"  # no db/ledger at the layout's db_path: nothing kept (a rollback replays)
     LEDGER_RESTORED = "ledger_restored"  # a rollback put db/ledger back as the backup holds it
     LEDGER_NOT_RESTORED = "ledger_not_restored"  # it could not: the old node replays from genesis
+    # The block producer handover (roll/handover.py; payloads in roll/handover_events.py), journaled on
+    # the pool's original producer: a step it entered, what it saw of the two producers' forging (an
+    # observation), and how it ended (which host forges).
+    HANDOVER_STEP = "handover_step"
+    FORGERS_SEEN = "forgers_seen"
+    HANDOVER_ENDED = "handover_ended"
 
 
 def _frozen(mapping: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
