@@ -68,7 +68,7 @@ def inventory_records(title: str, hosts: Sequence[Host], layouts: Mapping[Layout
     for h in hosts:
         lines.append(
             one_line(
-                f"{h.name}: {h.role.value}; ssh {_ssh(h)}; node {_hostport(h.peer_address, h.peer_port)}; "
+                f"{h.name}: {h.role_label}; ssh {_ssh(h)}; node {_hostport(h.peer_address, h.peer_port)}; "
                 f"layout {h.layout.name}; network {h.network}; groups {', '.join(h.groups) or '-'}"
             )
         )
@@ -83,7 +83,7 @@ def _print_tables(console: Console, title: str, hosts: Sequence[Host], layouts: 
     for column in ("host", "role", "ssh", "node", "layout", "network", "groups"):
         table.add_column(column, overflow="fold")
     for h in hosts:
-        table.add_row(h.name, h.role.value, _ssh(h), _hostport(h.peer_address, h.peer_port), h.layout.name, h.network,
+        table.add_row(h.name, h.role_label, _ssh(h), _hostport(h.peer_address, h.peer_port), h.layout.name, h.network,
                       ", ".join(h.groups))  # fmt: skip
     console.print(keep_headers(table), crop=False)
     paths = Table(title="resolved paths", show_lines=True)

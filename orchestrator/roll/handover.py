@@ -43,7 +43,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum, StrEnum
-from typing import Any, Protocol
+from typing import Protocol
 
 from orchestrator.cardano.leader_schedule import KesVerdict, WindowVerdict
 from orchestrator.model import Host, Phase
@@ -753,9 +753,3 @@ class Handover:
 
         return self._poll(attempt, timeout)
 
-
-def describe(result: HandoverResult) -> dict[str, Any]:
-    """The result as the report's record (stable keys)."""
-    return {"original": result.original, "standby": result.standby,
-            "ending": None if result.ending is None else result.ending.value, "forger": result.forger,
-            "detail": result.detail, "gap_seconds": result.gap_seconds, "steps": list(result.steps)}  # fmt: skip
