@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 
@@ -450,3 +451,34 @@ def test_journal_payloads_read_back() -> None:
     assert state.ended and state.step is Step.UPGRADE_OLD_AS_STANDBY and state.preferred == "bp1-standby"
     assert state.active_paths == (f"{KEYS}/kes.skey", f"{KEYS}/vrf.skey", f"{KEYS}/node.cert")
     assert all("skey" not in str(v) or k.endswith("_paths") for e in w.events for k, v in e.data.items())
+
+
+# ---------------------------------------------------------------------------------------------- the SSH side
+def test_the_rename_script_checks_everything_first_and_only_renames(tmp_path: Path) -> None:
+    import os
+    import subprocess
+
+    from orchestrator.roll.handover_remote import rename_script
+
+    paths = [str(tmp_path / n) for n in ("kes.skey", "vrf.skey", "node.cert")]
+    for p in paths:
+        Path(p).write_text("stand-in\n")
+        os.utime(p, (1_000_000, 1_000_000))
+
+    def run(present: bool) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["sh", "-c", rename_script(paths, present)], capture_output=True, text=True, check=False)
+
+    assert run(False).returncode == 0
+    assert all(not Path(p).exists() and Path(p + DISABLED_SUFFIX).exists() for p in paths)
+    assert run(False).returncode == 0  # idempotent
+    assert all(os.stat(p + DISABLED_SUFFIX).st_atime == 1_000_000 for p in paths)  # renamed, never read
+    Path(paths[1]).write_text("a second copy\n")  # both names: refused, nothing renamed
+    both = run(True)
+    assert both.returncode == 2 and "both" in both.stderr
+    assert Path(paths[0] + DISABLED_SUFFIX).exists() and not Path(paths[0]).exists()
+    Path(paths[1]).unlink()
+    Path(paths[2] + DISABLED_SUFFIX).unlink()  # absent under both names: refused, nothing renamed
+    gone = run(True)
+    assert gone.returncode == 2 and "absent under both names" in gone.stderr and not Path(paths[0]).exists()
+    quoted = rename_script(["/k/it's; rm -rf x"], True)
+    assert "'/k/it'\"'\"'s; rm -rf x'" in quoted
