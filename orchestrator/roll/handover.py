@@ -49,10 +49,9 @@ from orchestrator.cardano.leader_schedule import KesVerdict, WindowVerdict
 from orchestrator.model import Host, Phase
 from orchestrator.roll.events import Event, Payload
 from orchestrator.roll.handover_events import ForgersSeen, HandoverEnded, HandoverStepped
+from orchestrator.roll.host_run import Record
 from orchestrator.roll.remote import Done
 from orchestrator.spec.window import LeaderGuard, utc_text
-
-Record = Callable[..., object]  # record(host, phase, **data): roll/journal.py Journal.record
 
 
 class Step(Enum):

@@ -8,22 +8,12 @@ names, steps, credential *paths* (never a file's content: the tool never opens a
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from orchestrator.model import Phase
-from orchestrator.roll.events import Event, Payload
-
-
-def _text(data: Mapping[str, Any], key: str) -> str | None:
-    value = data.get(key)
-    return None if value is None else str(value)
-
-
-def _paths(data: Mapping[str, Any], key: str) -> tuple[str, ...] | None:
-    value = data.get(key)
-    return tuple(str(v) for v in value) if isinstance(value, list) else None
+from orchestrator.roll.events import Event, Payload, _text
+from orchestrator.roll.events import _names as _paths  # a list of strings on disk, read back as a tuple
 
 
 @dataclass(frozen=True)
