@@ -1,6 +1,7 @@
 """The forging handover against a real lab pool (2 relays, bp1 and bp1-standby on 10.6.4): forging
-moves from bp1 to its standby by rename + SIGHUP over SSH, proven from both hosts' samples; the lab's
-per-slot forging records show no slot with two forgers. Then a handover back with the
+moves from bp1 to its standby by rename + SIGHUP over SSH, proven from both hosts' samples, in the
+gap after a leader slot (which bp1 forges); the lab's per-slot forging records show no slot with two
+forgers. Then a handover back with the
 forging_update_error fault on bp1 stops with the standby (that run's original) forging alone. The
 pool keys are never opened (their aged atimes hold).
 
@@ -9,8 +10,12 @@ Not covered here: the upgrades around the handover (the standby's before, the ol
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
+from orchestrator.cardano.leader_schedule import LeaderSlot
+from orchestrator.cardano.networks import network
 from orchestrator.lab import forging
 from orchestrator.lab.faults import set_fault
 from orchestrator.lab.hosts import lab_up
@@ -21,6 +26,7 @@ from orchestrator.roll.events import Event
 from orchestrator.roll.handover import DISABLED_SUFFIX, Ending, Handover, HandoverPolicy, Means
 from orchestrator.roll.handover_remote import SshHandoverRemote
 from orchestrator.roll.remote import Done
+from orchestrator.spec.window import WindowSettings, build_guard
 from orchestrator.ssh.transport import Fleet
 from tests.integration.conftest import FAST_STARTUP_SECONDS, Lab, LabPool
 
@@ -59,14 +65,21 @@ def test_forging_moves_to_the_standby_and_a_sighup_error_ends_on_the_original(fr
     def record(host: str, phase: Phase, **data: object) -> None:
         events.append(Event(0.0, host, phase, dict(data)))
 
+    # A leader slot 15 s ahead: the gap (100 s of proofs and SIGHUPs, 20 s of margin) must wait for it
+    # and its settle time; the next one, 170 s ahead, leaves room after that.
+    now = time.time()
+    leader = [LeaderSlot(at, network("mainnet").expected_slot(at)) for at in (now + 15, now + 170)]
+    guard = build_guard(WindowSettings(margin_seconds=20, settle_seconds=5), source="file (test)", slots=tuple(leader),
+                        remaining_kes_periods=50, downtime_seconds=None)  # fmt: skip
     with Fleet([bp, sb]) as fleet:
         means = Means(SshHandoverRemote(fleet), record, lambda _h: Done(True, "no upgrade in this test"))
-        first = Handover(bp, sb, means, policy=POLICY).run()
+        first = Handover(bp, sb, means, guard, POLICY).run()
         assert first.ending is Ending.HANDED_OVER and first.forger == "bp1-standby", first.detail
         assert first.gap_seconds is not None
         before_bp, before_sb = _record(lab, "bp1"), _record(lab, "bp1-standby")
         assert before_bp and before_sb and not before_bp & before_sb  # never one slot forged by both
         assert max(before_bp) < min(before_sb)  # bp1 stopped before the standby started
+        assert leader[0].slot in before_bp and max(before_bp) >= leader[0].slot + 5  # the leader slot forged, then settled
 
         # Back again, with bp1 answering its SIGHUP with BlockForgingUpdateError: the standby keeps forging.
         set_fault(state, "bp1", forging.FAULT)
