@@ -482,3 +482,28 @@ def test_the_rename_script_checks_everything_first_and_only_renames(tmp_path: Pa
     assert gone.returncode == 2 and "absent under both names" in gone.stderr and not Path(paths[0]).exists()
     quoted = rename_script(["/k/it's; rm -rf x"], True)
     assert "'/k/it'\"'\"'s; rm -rf x'" in quoted
+
+
+def test_the_journal_on_disk_gives_a_resume_its_state(tmp_path: Path) -> None:
+    from orchestrator.roll.journal import Journal
+
+    w = world()
+    w.kill_at, w.kill_after = 5, True  # killed right after the standby's SIGHUP
+    journal = Journal(tmp_path, "run1", wall=w.wall)
+    r = Remote(w)
+    means = Means(r, journal.record, r.upgrade, w.clock, w.sleep, w.wall)
+    with pytest.raises(Killed):
+        Handover(ACTIVE, STANDBY, means, None, HandoverPolicy()).run()
+    journal.close()
+    w.kill_at = None
+    events = Journal.read(journal.path)
+    state = HandoverState.from_journal(events, "bp1")
+    assert state.step is Step.ENABLE_STANDBY and not state.ended and state.preferred == "bp1"
+    assert state.standby_paths == state.active_paths != ()
+    again = Journal(tmp_path, "run1", wall=w.wall)
+    res = Handover(ACTIVE, STANDBY, Means(r, again.record, r.upgrade, w.clock, w.sleep, w.wall), None, HandoverPolicy(),
+                   state, resumed=True).resume()  # fmt: skip
+    again.close()
+    assert res.ending is Ending.HANDED_OVER and res.forger == "bp1-standby", res.detail
+    ends = [e for e in Journal.read(journal.path) if e.phase is Phase.HANDOVER_ENDED]
+    assert len(ends) == 1 and ends[0].data["forger"] == "bp1-standby" and ends[0].data["resumed"] is True
