@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from orchestrator.cardano.layouts import IOG
 from orchestrator.cardano.leader_schedule import LeaderSlot
@@ -32,6 +34,7 @@ from orchestrator.roll.handover import (
 from orchestrator.roll.handover_events import ForgersSeen, HandoverEnded, HandoverStepped
 from orchestrator.roll.remote import Done
 from orchestrator.spec.window import WindowSettings, build_guard
+from tests.fuzz_budget import examples
 
 T0 = 1_800_000_000.0  # wall clock at the start (unix seconds)
 KEYS = "/opt/cardano/keys"
@@ -351,6 +354,35 @@ def test_losing_the_standby_before_its_enable_puts_the_original_back() -> None:
     assert w.active.forging and not w.standby.forging and w.never_two()
 
 
+def test_losing_the_standby_right_after_its_enabling_sighup_never_re_enables_the_original() -> None:
+    w = world()
+    w.standby.unreachable_from = 45.3  # its SIGHUP (sent ~44.7 s, answered ~45.2 s) took effect: it forges, unseen
+    r = machine(w).run()
+    assert r.ending is Ending.UNPROVEN and r.forger is None and "CHECK BOTH" in r.detail, r.detail
+    assert w.never_two() and w.standby.forging and not w.active.forging  # the standby forges alone, unproven
+
+
+def test_a_standby_that_starts_forging_by_itself_is_caught_by_the_invariant() -> None:
+    w = world()
+    r = Remote(w)
+    sample = r.sample
+
+    meddled: list[float] = []
+
+    def sample_and_meddle(host: Host) -> ForgingSample:
+        if w.t > 60 and not meddled:  # someone else enables the standby, once
+            meddled.append(w.t)
+            w.standby.forging = True
+            w.changed()
+        return sample(host)
+
+    r.sample = sample_and_meddle  # type: ignore[method-assign]
+    means = Means(r, w.record_event, r.upgrade, w.clock, w.sleep, w.wall)
+    res = Handover(ACTIVE, STANDBY, means, guard(100, 1000), HandoverPolicy()).run()
+    assert res.ending is Ending.STOPPED and res.forger == "bp1" and "both producers may forge" in res.detail, res.detail
+    assert w.active.forging and not w.standby.forging and not w.standby.present
+
+
 def test_the_old_producers_failed_upgrade_leaves_the_standby_forging() -> None:
     w = world(active={"upgrade_fails": True})
     r = machine(w).run()
@@ -507,3 +539,39 @@ def test_the_journal_on_disk_gives_a_resume_its_state(tmp_path: Path) -> None:
     assert res.ending is Ending.HANDED_OVER and res.forger == "bp1-standby", res.detail
     ends = [e for e in Journal.read(journal.path) if e.phase is Phase.HANDOVER_ENDED]
     assert len(ends) == 1 and ends[0].data["forger"] == "bp1-standby" and ends[0].data["resumed"] is True
+
+
+# ---------------------------------------------------------------------------------------------- property
+FAULTS = [None, ("active", "hup_error"), ("active", "hup_fails"), ("active", "ignores_hup"), ("active", "metric_lies"),
+          ("standby", "hup_error"), ("standby", "hup_fails"), ("standby", "ignores_hup"), ("standby", "logs_checks"),
+          ("standby", "upgrade_fails"), ("active", "upgrade_fails")]  # fmt: skip
+
+
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    offsets=st.lists(st.integers(min_value=5, max_value=3000), max_size=12, unique=True),
+    fault=st.sampled_from(FAULTS),
+    kill=st.one_of(st.none(), st.tuples(st.integers(min_value=0, max_value=9), st.booleans())),
+)
+def test_any_schedule_any_fault_any_kill_never_two_forgers(offsets: list[int], fault: tuple[str, str] | None,
+                                                           kill: tuple[int, bool] | None) -> None:  # fmt: skip
+    """Whatever the leader schedule, the fault and where the control machine dies: never two forgers,
+    the journal's end names the host that forges, and its files alone are present. Without a fault or
+    a kill, no leader slot is left without a forger."""
+    w = world()
+    if fault is not None:
+        setattr(getattr(w, fault[0]), fault[1], fault[1] != "logs_checks")  # logs_checks: the fault is False
+    g = guard(*offsets, max_wait=1800)
+    if kill is not None:
+        w.kill_at, w.kill_after = kill
+    try:
+        r = machine(w, g).run()
+    except Killed:
+        w.kill_at = None
+        r = machine(w, g, HandoverState.from_journal(w.events, "bp1"), resumed=True).resume()
+    assert w.never_two()
+    forging = {"bp1": w.active.forging, "bp1-standby": w.standby.forging}
+    assert r.forger is not None and forging[r.forger] and sum(forging.values()) == 1, (r.ending, r.detail)
+    assert {"bp1": w.active.present, "bp1-standby": w.standby.present} == forging
+    if fault is None and kill is None:
+        assert slot_covered(w, *(o for o in offsets if o <= w.t))
