@@ -70,10 +70,6 @@ class Step(Enum):
     END = "end"
 
 
-# The steps between the active producer's SIGHUP and the proof on the standby: neither may forge.
-GAP_STEPS = frozenset({Step.DISABLE_ACTIVE, Step.PROVE_STOPPED, Step.ENABLE_STANDBY, Step.PROVE_FORGING})
-
-
 class Ending(StrEnum):
     """How a handover ended; `forger` in the result names the host that forges."""
 
@@ -83,10 +79,6 @@ class Ending(StrEnum):
     STOPPED = "stopped"  # a doubt: recovered, the preferred host forges (the original before the handover)
     STOPPED_ON_OTHER = "stopped_on_other"  # recovered, but on the other host: the preferred one could not forge
     UNPROVEN = "unproven"  # exactly one forger could not be proven (`forger`: the one proven, if any): act now
-
-    @property
-    def ok(self) -> bool:
-        return self is Ending.HANDED_OVER
 
 
 class Forging(StrEnum):

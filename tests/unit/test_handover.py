@@ -66,6 +66,9 @@ class Node:
     upgrade_fails: bool = False
     lag: int = 2
     hup_seconds: float = 0.5  # the SIGHUP command's round trip
+    hup_errors_left: int = 0  # its next N SIGHUPs answer with BlockForgingUpdateError (then it behaves)
+    hups_before_failing: int | None = None  # this many SIGHUPs work, then the command fails
+    hups: int = 0
 
     def reachable(self, t: float) -> bool:
         if self.unreachable_from is None or t < self.unreachable_from:
@@ -167,9 +170,14 @@ class Remote:
         w, n = self.w, self.w.node(host)
         after = w.act(f"hup {host.name}")
         w.sleep(n.hup_seconds)
-        if not n.reachable(w.t) or n.hup_fails:
+        n.hups += 1
+        broken = n.hups_before_failing is not None and n.hups > n.hups_before_failing
+        if not n.reachable(w.t) or n.hup_fails or broken:
             return Done(False, "connection lost" if not n.reachable(w.t) else "kill: no such process")
-        if n.hup_error:  # the fault: whatever the files, the node keeps its state and logs the error
+        if n.hup_errors_left > 0:
+            n.hup_errors_left -= 1
+            n.update_errors += 1
+        elif n.hup_error:  # the fault: whatever the files, the node keeps its state and logs the error
             n.update_errors += 1
         elif not n.ignores_hup:
             n.forging = n.present
@@ -381,6 +389,16 @@ def test_a_standby_that_starts_forging_by_itself_is_caught_by_the_invariant() ->
     res = Handover(ACTIVE, STANDBY, means, guard(100, 1000), HandoverPolicy()).run()
     assert res.ending is Ending.STOPPED and res.forger == "bp1" and "both producers may forge" in res.detail, res.detail
     assert w.active.forging and not w.standby.forging and not w.standby.present
+
+
+def test_when_the_original_cannot_forge_again_the_standby_takes_over() -> None:
+    # The standby's enable errors once; the original, disabled, then fails its re-enabling SIGHUP: it is
+    # proven stopped, so the standby (its error gone) is enabled instead.
+    w = world(standby={"hup_errors_left": 1}, active={"hups_before_failing": 1})
+    r = machine(w).run()
+    assert r.ending is Ending.STOPPED_ON_OTHER and r.forger == "bp1-standby", r.detail
+    assert "BlockForgingUpdateError" in r.detail and "SIGHUP failed" in r.detail
+    assert w.standby.forging and not w.active.forging and not w.active.present and w.never_two()
 
 
 def test_the_old_producers_failed_upgrade_leaves_the_standby_forging() -> None:
