@@ -30,6 +30,11 @@ ROLE_GROUPS: Mapping[str, Role] = MappingProxyType(
 )
 
 
+# A standby producer: its group and its `cardano_role` (a block producer that stands by another one).
+STANDBY_GROUP = "standby_producers"
+STANDBY_ROLE = "standby_producer"
+
+
 class PlanAction(StrEnum):
     """How a host's change is applied: a restart, a SIGHUP (topology only, P2P on), or nothing."""
 
@@ -94,6 +99,12 @@ class Phase(StrEnum):
     LEDGER_ABSENT = "ledger_absent"  # no db/ledger at the layout's db_path: nothing kept (a rollback replays)
     LEDGER_RESTORED = "ledger_restored"  # a rollback put db/ledger back as the backup holds it
     LEDGER_NOT_RESTORED = "ledger_not_restored"  # it could not: the old node replays from genesis
+    # The block producer handover (roll/handover.py; payloads in roll/handover_events.py), journaled on
+    # the pool's original producer: a step it entered, what it saw of the two producers' forging (an
+    # observation), and how it ended (which host forges).
+    HANDOVER_STEP = "handover_step"
+    FORGERS_SEEN = "forgers_seen"
+    HANDOVER_ENDED = "handover_ended"
 
 
 def _frozen(mapping: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
@@ -120,10 +131,23 @@ class Host:
     network: str = "mainnet"
     groups: tuple[str, ...] = ()
     vars: Mapping[str, Any] = field(default_factory=_frozen)  # all resolved vars, for templating
+    # A standby block producer (group `standby_producers` or `cardano_role: standby_producer`): the
+    # active producer it stands by, for the forging handover (roll/handover.py). Its role stays
+    # BLOCK_PRODUCER: its files, peers and key safety are a producer's.
+    standby_for: str | None = None
 
     @property
     def is_producer(self) -> bool:
         return self.role is Role.BLOCK_PRODUCER
+
+    @property
+    def is_standby(self) -> bool:
+        return self.standby_for is not None
+
+    @property
+    def role_label(self) -> str:
+        """The role as reports show it: a standby producer says whose."""
+        return f"{self.role.value} (standby for {self.standby_for})" if self.standby_for else self.role.value
 
     @property
     def peer_address(self) -> str:
@@ -175,6 +199,10 @@ class Inventory:
             extra = [h.name for h in self.hosts if h.role is role and h.name not in listed]
             if extra or group in groups:
                 groups[group] = (*listed, *extra)
+        listed = list(groups.get(STANDBY_GROUP, ()))
+        extra = [h.name for h in self.hosts if h.is_standby and h.name not in listed]
+        if extra or STANDBY_GROUP in groups:
+            groups[STANDBY_GROUP] = (*listed, *extra)
         return HostUniverse(names, groups)
 
     def select(self, pattern: str | None, *, is_limit: bool = False) -> tuple[Host, ...]:

@@ -44,6 +44,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     up.add_argument("--relays", type=int, default=3, help="number of relays (default 3)")
     up.add_argument("--producers", type=int, default=1, help="number of block producers (default 1)")
+    up.add_argument("--standby-producers", type=int, default=0, metavar="N",
+                    help="a standby for each of the first N producers (bp1-standby, …): same relays and credentials, "
+                         "started non-producing; group standby_producers (default 0)")  # fmt: skip
     up.add_argument("--passive", type=int, default=0,
                     help="number of passive nodes (an exchange's; group passive_nodes): odd ones follow ledger "
                          "peers, even ones are private (default 0)")  # fmt: skip
@@ -135,6 +138,7 @@ def run(args: argparse.Namespace) -> int:
                 startup_seconds=startup,
                 target_version=args.target_version,
                 host_versions=dict(args.host_version),
+                standby_producers=args.standby_producers,
             )  # fmt: skip
             for h in state.hosts:
                 print(f"{h.name:10} {h.role:15} {h.address:15} {h.layout}")

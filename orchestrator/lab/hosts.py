@@ -39,10 +39,12 @@ def relay_octet(i: int) -> int:
 
 
 def plan_hosts(relays: int, producers: int, subnet: int, yaml_configs: Collection[str] = (),
-               passive: int = 0) -> list[LabHost]:  # fmt: skip
+               passive: int = 0, standbys: int = 0) -> list[LabHost]:  # fmt: skip
     """Names and addresses: .1 the bridge, .2 the chain source, relays from .11 (then .151),
-    producers from .101, passive nodes from .250 down; the hosts named in yaml_configs keep a YAML
-    node config."""
+    producers from .101, their standbys (bp1-standby, … for the first `standbys` producers) from .150
+    down, passive nodes from .250 down; the hosts named in yaml_configs keep a YAML node config."""
+    if standbys < 0 or standbys > producers or producers + standbys > 50:
+        raise LabError("--standby-producers must be 0..--producers, and producers and standbys at most 50 in all")
     if not 0 <= subnet <= 255:
         raise LabError("--subnet must be 0..255 (the lab uses 198.18.SUBNET.0/24)")
     if relays < 1 or producers < 0 or producers > 50 or relays + producers > MAX_HOSTS:
@@ -60,6 +62,10 @@ def plan_hosts(relays: int, producers: int, subnet: int, yaml_configs: Collectio
         hosts.append(
             LabHost(f"bp{i}", "block_producer", f"198.18.{subnet}.{100 + i}", layout, f"cf{subnet}-bp{i}", f"cf{subnet}p{i}")
         )
+    for i in range(1, standbys + 1):
+        bp = next(h for h in hosts if h.name == f"bp{i}")
+        hosts.append(LabHost(f"bp{i}-standby", "block_producer", f"198.18.{subnet}.{151 - i}", bp.layout,
+                             f"cf{subnet}-bp{i}s", f"cf{subnet}s{i}", standby_for=bp.name))  # fmt: skip
     for i in range(1, passive + 1):
         # passive1 follows ledger peers, passive2 keeps to its local roots, alternating (lab inventory)
         hosts.append(LabHost(f"passive{i}", "passive", f"198.18.{subnet}.{PASSIVE_TOP + 1 - i}", "iog",
@@ -90,6 +96,11 @@ def check_versions(hosts: list[LabHost], node_version: str, target_version: str,
         version = host_versions.get(host.name, node_version)
         if host.config_format == "yaml" and version in CURRENT_VERSIONS:
             raise LabError(f"--yaml-config {host.name}: the lab has YAML configs for 8.x hosts only, not {version}")
+        if host.standby_for and version not in CURRENT_VERSIONS:
+            # --start-as-non-producing-node is 10.5.1+ (runtime-signals doc §4, PAR L431-439)
+            raise LabError(f"--standby-producers: {host.name} would boot {version}; a standby starts with "
+                           f"--start-as-non-producing-node, which only 10.5.1+ reads: boot "
+                           f"{' or '.join(sorted(CURRENT_VERSIONS))} (--node-version)")  # fmt: skip
 
 
 def _sh(*cmd: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -288,6 +299,7 @@ def lab_up(
     passive: int = 0,
     target_version: str = TARGET_VERSION,
     host_versions: Mapping[str, str] | None = None,
+    standby_producers: int = 0,
 ) -> LabState:
     """Boot a lab and return its state; on any failure everything started so far is torn down.
 
@@ -299,7 +311,10 @@ def lab_up(
     ones private (the inventory's passive_topology), each wired by hand to relay1 in its legacy file.
     `startup_seconds`: how long each node's start (ChainDB opening to socket) takes.
     `target_version`: the release inventory.yml pins (from the lab's release server);
-    `host_versions`: hosts that boot another release than `node_version` (a mixed fleet). Returns once
+    `host_versions`: hosts that boot another release than `node_version` (a mixed fleet).
+    `standby_producers`: bp1-standby, … beside the first producers: a block producer with the same
+    relays and credentials, started non-producing (`--start-as-non-producing-node`), in the
+    inventory's group standby_producers with `standby_for` (issue 27). Returns once
     sshd answers; the nodes may still be starting (orchestrator.lab.readiness waits for sync).
     Raises LabError.
     """
@@ -312,7 +327,7 @@ def lab_up(
         raise LabError(f"a lab is already running in {lab_path}; `cardano-fleet lab down --dir {lab_dir}` first")
     if existing is not None:
         lab_down(lab_path)
-    hosts = plan_hosts(relays, producers, subnet, yaml_configs, passive)
+    hosts = plan_hosts(relays, producers, subnet, yaml_configs, passive, standby_producers)
     host_versions = dict(host_versions or {})
     check_versions(hosts, node_version, target_version, host_versions)
     if lab_path.exists():

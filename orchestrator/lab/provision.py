@@ -331,6 +331,8 @@ def _unit(host: LabHost, startup_seconds: float) -> str:
             "--shelley-vrf-key", f"{layout.keys_dir}/vrf.skey",
             "--shelley-operational-certificate", f"{layout.keys_dir}/op.cert",
         ]  # fmt: skip
+    if host.standby_for:  # a standby: synced, not forging until a SIGHUP finds its credentials (lab/forging.py)
+        args.append("--start-as-non-producing-node")
     env = [
         f"CARDANO_LAB_SYNC_SLOTS_PER_SEC={SYNC_SLOTS_PER_SEC}",
         f"CARDANO_LAB_STARTUP_SECONDS={startup_seconds:g}",
@@ -471,8 +473,12 @@ def _inventory(state: LabState, keys: Keys, *, relayed: bool) -> str:
         "      source: download",
         "  children:",
     ]
-    for group, role in (("relays", "relay"), ("block_producers", "block_producer"), ("passive_nodes", "passive")):
-        members = [h for h in state.hosts if h.role == role]
+    def group_of(h: LabHost) -> str:
+        return "standby" if h.standby_for else h.role
+
+    for group, role in (("relays", "relay"), ("block_producers", "block_producer"), ("standby_producers", "standby"),
+                        ("passive_nodes", "passive")):  # fmt: skip
+        members = [h for h in state.hosts if group_of(h) == role]
         if not members:
             continue
         lines += [f"    {group}:", "      hosts:"]
@@ -487,6 +493,8 @@ def _inventory(state: LabState, keys: Keys, *, relayed: bool) -> str:
             else:
                 lines += [f"          ansible_host: {h.address}"]
             lines += [f"          layout: {h.layout}"]
+            if h.standby_for:
+                lines.append(f"          standby_for: {h.standby_for}")
             if role == "passive":
                 form = "private" if int(h.name.removeprefix("passive")) % 2 == 0 else "ledger"
                 lines.append(f"          passive_topology: {form}")

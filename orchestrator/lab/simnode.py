@@ -37,7 +37,7 @@ from orchestrator.cardano import networks, node_rules, releases
 from orchestrator.cardano.releases import CLI_VERSIONS, NODE_GIT_REVS
 from orchestrator.cardano.releases import cli as release_cli
 from orchestrator.cardano.releases import forks as release_forks
-from orchestrator.lab import dispatcher, ledger_db
+from orchestrator.lab import dispatcher, forging, ledger_db
 
 if TYPE_CHECKING:  # http.server costs ~50 ms to import: only the node imports it, when it serves metrics
     from http.server import ThreadingHTTPServer
@@ -47,7 +47,8 @@ SYNC_TOLERANCE_SECONDS = 600  # the CLI's syncProgress tolerance
 DEFAULT_FAULTS_PATH = "/etc/cardano-lab/faults.json"
 TIP_FILE = "lab-tip.json"
 SEED_FILE = "lab-seed.json"
-FAULT_NAMES = ("crash_at_start", "never_sync", "slow_start", "ignore_stop", "replay_stalls", "kes_low", "dies_after")
+FAULT_NAMES = ("crash_at_start", "never_sync", "slow_start", "ignore_stop", "replay_stalls", "kes_low", "dies_after",
+               forging.FAULT)
 # A block producer's KES, as cardano-node 8.9.0 exports it once it forges (the forge-state metrics:
 # remaining = max 0 (expiry - current)): 36-h periods (slotsPerKESPeriod 129600 x 1 s slots) and a
 # certificate valid for maxKESEvolutions 62 of them (the public networks' Shelley genesis).
@@ -435,6 +436,7 @@ class RunOptions:
     block_producer: bool  # key flags were given; the files are never opened
     chain_source: bool
     non_producing: bool = False  # --start-as-non-producing-node (or the deprecated --non-producing-node)
+    credentials: tuple[str, ...] = ()  # the key files the command line names (stat-ed on SIGHUP, never opened)
 
 
 class SimNode:
@@ -467,6 +469,9 @@ class SimNode:
         self.new_tracing = releases.lookup(version).runs_new_tracing(check.config)
         self.replay_progress: float | None = None  # blockReplayProgress (new tracing), absolute slots
         self.ready_slot: int | None = None  # the tip when the socket came up
+        # Forging, its SIGHUP reload and its per-slot record (lab/forging.py).
+        self.forging = forging.Forging.at_start(opts.credentials, opts.non_producing,
+                                                os.path.join(opts.database, forging.RECORD_FILE))  # fmt: skip
 
     # -- database
 
@@ -531,8 +536,10 @@ class SimNode:
         `connectedPeers` where the release exports it, replay progress once replaying."""
         int_, real = dispatcher.MetricKind.INT, dispatcher.MetricKind.DOUBLE
         metrics: list[tuple[str, str, float | int]] = [("node_start_time", int_, self.started_at)]
-        forging = self.opts.block_producer and not self.opts.non_producing
-        metrics.append(("forging_enabled", int_, 1 if forging else 0))  # RUN L277-282: set before the replay
+        forging_now = self.forging.enabled
+        metrics.append(("forging_enabled", int_, 1 if forging_now else 0))  # RUN L277-282: set before the replay
+        if self.opts.credentials:  # one per leadership check (CON L1612)
+            metrics.append(("Forge.about_to_lead", dispatcher.MetricKind.COUNTER, self.forging.checks))
         if self.replay_progress is not None:
             metrics.append(("blockReplayProgress", real, round(self.replay_progress, 4)))
         slot = self.tip_slot()
@@ -554,7 +561,7 @@ class SimNode:
             ]  # fmt: skip
             if releases.lookup(self.version).connected_peers_metric:
                 metrics.append(("connectedPeers", int_, hot))
-            if forging:
+            if forging_now:
                 metrics += [(name.removeprefix("cardano_node_metrics_").removesuffix("_int"), int_, int(value))
                             for name, value in (line.split() for line in self.kes_metrics())]  # fmt: skip
         build = {"version": self.version, "revision": NODE_GIT_REVS.get(self.version, "")}
@@ -762,6 +769,26 @@ class SimNode:
 
     # -- signals
 
+    def reload_forging(self) -> None:
+        """SIGHUP's forging part, before the topology (RUN L690-708): lab/forging.py."""
+        path = os.environ.get("CARDANO_LAB_FAULTS", DEFAULT_FAULTS_PATH)
+        update = self.forging.reload(self.ready, forging.update_error_fault(self.version, path))
+        text = forging.update_text(update)
+        if update is forging.Update.ERROR:
+            _trace("Startup.BlockForgingUpdateError", text, {"kind": "BlockForgingUpdateError", "error": text}, "Error")
+            _log("Startup", text, "Error")
+            return
+        _trace("Startup.BlockForgingUpdate", text, {"kind": "BlockForgingUpdate", "enabled": update.value})
+        _log("Startup", text)
+
+    def check_leadership(self) -> None:
+        """One leadership check per wall-clock slot while forging (CON L1444), recorded per slot."""
+        slot = networks.network(self.network).expected_slot(time.time())
+        for checked in self.forging.tick(slot):
+            data = {"kind": "TraceStartLeadershipCheck", "slot": checked}
+            _trace("Forge.Loop.StartLeadershipCheck", f"Checking for leadership in slot {checked}", data)
+            _log("ForgeTracer", f"Checking for leadership in slot {checked}", data=data)
+
     def reload_topology(self) -> None:
         if not self.p2p:
             _log(
@@ -925,6 +952,7 @@ def _parse_run(argv: list[str]) -> RunOptions | str:
         host_addr=values.get("host_addr", "0.0.0.0"),
         port=port,
         block_producer=any(k in values for k in ("kes", "vrf", "opcert")),
+        credentials=tuple(values[k] for k in ("kes", "vrf", "opcert") if k in values),
         chain_source=chain_source,
         non_producing=bool(switches & {"--start-as-non-producing-node", "--non-producing-node"}),
     )
@@ -1338,7 +1366,11 @@ def _run(version: str, opts: RunOptions, check: node_rules.StartupCheck, faults:
             return 1
         if node.hup_requested.is_set():
             node.hup_requested.clear()
+            if node.opts.credentials:
+                node.reload_forging()
             node.reload_topology()
+        if node.ready and node.opts.credentials:
+            node.check_leadership()
         now = time.monotonic()
         node.advance(now - last)
         last = now

@@ -30,6 +30,7 @@ class LabHost:
     netns: str
     veth: str
     config_format: str = "json"  # json | yaml: yaml hosts keep the node repository's mainnet-config.yaml
+    standby_for: str = ""  # a standby producer (role block_producer): the producer it stands by (issue 27)
 
 
 @dataclass

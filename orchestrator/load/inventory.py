@@ -59,7 +59,7 @@ from orchestrator.load.templating import Renderer, TemplateRefused, has_template
 from orchestrator.load.toml_inventory import parse_toml
 from orchestrator.load.vars_files import VARS_EXTENSIONS, inventory_dir_entries, var_files
 from orchestrator.load.vault import VaultError, VaultSecrets, VaultText, is_encrypted, secrets_from_options
-from orchestrator.model import ROLE_GROUPS, Host, Inventory, Role
+from orchestrator.model import ROLE_GROUPS, STANDBY_GROUP, STANDBY_ROLE, Host, Inventory, Role
 from orchestrator.patterns.host_patterns import HostPatternError
 from orchestrator.patterns.suggest import did_you_mean, edit_distance
 
@@ -106,6 +106,7 @@ TOOL_VARIABLES: tuple[str, ...] = (
     "node_release",
     "become_password_env",
     "leader_schedule",
+    "standby_for",
     *PATH_VARIABLES,
 )
 ANSIBLE_VARIABLES: tuple[str, ...] = (
@@ -138,7 +139,11 @@ _PASSWORD_VARIABLES = ("ansible_become_password", "ansible_become_pass", "ansibl
 _LOGIN_PASSWORD_VARIABLES = ("ansible_password", "ansible_ssh_pass")
 _SSH_CONNECTIONS = ("ssh", "paramiko", "smart")
 _GROUP_KEYS = ("hosts", "vars", "children")
-_ROLE_GROUPS = ROLE_GROUPS
+# The groups that make a host a node: the role groups, and the standby producers' (a block producer
+# standing by another one, `standby_for`; roll/handover.py).
+_ROLE_GROUPS: Mapping[str, Role] = {**ROLE_GROUPS, STANDBY_GROUP: Role.BLOCK_PRODUCER}
+# `cardano_role` values: the roles, and a standby producer's.
+_ROLE_NAMES: Mapping[str, Role] = {**{r.value: r for r in Role}, STANDBY_ROLE: Role.BLOCK_PRODUCER}
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _ENV_LOOKUP = re.compile(r"""\{\{\s*lookup\(\s*['"]env['"]\s*,\s*['"]([A-Za-z_][A-Za-z0-9_]*)['"]\s*\)\s*\}\}\Z""")
 _RANGE = re.compile(r"\[([0-9a-zA-Z]+):([0-9a-zA-Z]+)(?::([0-9]+))?\]")
@@ -198,6 +203,7 @@ class _Loader:
         self.spellings: dict[tuple[int, str], str] = {}  # (variables' home, setting) → the name it was given as
         self.sources: list[str] = []
         self.config = AnsibleConfig()
+        self.standby_locs: dict[str, Loc] = {}  # standby producer → where its `standby_for` is written
 
     def fail(self, loc: Loc, message: str) -> InventoryError:
         return InventoryError(loc[0], loc[1], loc[2], message)
@@ -750,6 +756,7 @@ class _Loader:
             if secret in v:
                 raise self.fail(v[secret].loc, f"'{secret}': password logins are not supported; use an SSH key")
         role = self.host_role(hdef, groups, get("cardano_role"))
+        standby_for = self.standby_for(hdef, groups, get("cardano_role"), get("standby_for"))
         layout_var = get("layout")
         if role is Role.HELPER and layout_var is None:  # no node there: paths are never used
             layout_var = _Var("iog", hdef.loc)
@@ -798,6 +805,7 @@ class _Loader:
             network=str(network_var.value),
             groups=groups,
             vars={k: var.value for k, var in sorted(v.items())},
+            standby_for=standby_for,
         )
 
     def host_role(self, hdef: _HostDef, groups: tuple[str, ...], role_var: _Var | None) -> Role:
@@ -808,12 +816,14 @@ class _Loader:
                 f"host '{hdef.name}' is in both '{by_group[0]}' and '{by_group[1]}'; a host has exactly one role",
             )
         group_role = _ROLE_GROUPS[by_group[0]] if by_group else None
-        var_role = Role(role_var.value) if role_var else None
-        if group_role and var_role and group_role is not var_role:
+        var_role = _ROLE_NAMES[role_var.value] if role_var else None
+        standby_group = by_group[0] == STANDBY_GROUP if by_group else None
+        standby_var = role_var.value == STANDBY_ROLE if role_var else None
+        if group_role and var_role and (group_role is not var_role or standby_group is not standby_var):
             assert role_var is not None
             raise self.fail(
                 role_var.loc,
-                f"host '{hdef.name}' is in group '{by_group[0]}' but has cardano_role: {var_role.value}",
+                f"host '{hdef.name}' is in group '{by_group[0]}' but has cardano_role: {role_var.value}",
             )
         role = group_role or var_role
         if role is None:
@@ -823,6 +833,23 @@ class _Loader:
                 "or set cardano_role",
             )
         return role
+
+    def standby_for(self, hdef: _HostDef, groups: tuple[str, ...], role_var: _Var | None,
+                    tie: _Var | None) -> str | None:  # fmt: skip
+        """The producer a standby producer stands by (its `standby_for`), None for any other host. A
+        standby without it, and `standby_for` on a host that is no standby, are refused where written;
+        the producer it names is checked against the whole inventory (check_fleet)."""
+        standby = STANDBY_GROUP in groups or (role_var is not None and role_var.value == STANDBY_ROLE)
+        if not standby:
+            if tie is not None:
+                raise self.fail(tie.loc, f"host '{hdef.name}' has standby_for but is no standby producer: put it in "
+                                         f"group '{STANDBY_GROUP}' or set cardano_role: {STANDBY_ROLE}")  # fmt: skip
+            return None
+        if tie is None:
+            raise self.fail(hdef.loc, f"host '{hdef.name}' is a standby producer but has no 'standby_for': name the "
+                                      "block producer it stands by (standby_for: bp1)")  # fmt: skip
+        self.standby_locs[hdef.name] = tie.loc
+        return str(tie.value)
 
     def password_env(self, get: Any) -> str | None:
         env: _Var | None = get("become_password_env")
@@ -892,12 +919,55 @@ class _Loader:
         return jump, known
 
     def check_fleet(self, hosts: Sequence[Host]) -> None:
+        self.check_standbys(hosts)
         if any(h.role is Role.BLOCK_PRODUCER for h in hosts) and not any(h.role is Role.RELAY for h in hosts):
             bp = next(h for h in hosts if h.role is Role.BLOCK_PRODUCER)
             raise self.fail(
                 self.hosts[bp.name].loc,
                 f"block producer '{bp.name}' has no relay in the inventory; a block producer only talks to its relays",
             )
+
+    def check_standbys(self, hosts: Sequence[Host]) -> None:
+        """Each standby producer against the producer it names, at its `standby_for`'s file:line."""
+        by_name = {h.name: h for h in hosts}
+        taken: dict[str, str] = {}
+        for h in hosts:
+            if h.standby_for is None:
+                continue
+            why = _standby_problem(h, by_name, taken)
+            if why is not None:
+                raise self.fail(self.standby_locs.get(h.name, self.hosts[h.name].loc), why)
+            taken[h.standby_for] = h.name
+
+
+def _standby_problem(standby: Host, hosts: Mapping[str, Host], taken: Mapping[str, str]) -> str | None:
+    """Why `standby`'s `standby_for` cannot stand: the producer must be in the inventory, an active
+    block producer (not a relay, a passive node or another standby) on the same network (the standby
+    then has the same relays: a producer's local roots are its network's relays, and every relay lists
+    both), with no other standby."""
+    target = standby.standby_for
+    assert target is not None
+    producer = hosts.get(target)
+    if target == standby.name:
+        return f"standby producer '{standby.name}' cannot stand by itself"
+    if producer is None:
+        hint = did_you_mean(target, [h for h, x in hosts.items() if x.is_producer and not x.is_standby])
+        tail = f" — did you mean '{hint}'?" if hint else ""
+        return f"standby producer '{standby.name}': standby_for names '{target}', which is not in the inventory{tail}"
+    if not producer.is_producer:
+        return (f"standby producer '{standby.name}': standby_for names '{target}', a {producer.role.value}, not a "
+                "block producer")  # fmt: skip
+    if producer.is_standby:
+        return (f"standby producer '{standby.name}': standby_for names '{target}', itself a standby producer; name "
+                f"the active producer ('{producer.standby_for}'?)")  # fmt: skip
+    if producer.network != standby.network:
+        return (f"standby producer '{standby.name}' is on {standby.network} but its producer '{target}' is on "
+                f"{producer.network}: a standby must be on its producer's network, with the same relays")  # fmt: skip
+    other = taken.get(target)
+    if other is not None:
+        return (f"standby producer '{standby.name}': '{target}' already has the standby '{other}' (one standby per "
+                "producer: the handover moves forging between exactly two hosts)")  # fmt: skip
+    return None
 
 
 def _layout_for(base: Layout, overrides: dict[str, Any]) -> Layout:
@@ -1058,8 +1128,12 @@ def _check_value(name: str, value: Any, vloc: Loc) -> None:
             hint = did_you_mean(str(value), NETWORKS) if isinstance(value, str) else None
             tail = f" — did you mean '{hint}'?" if hint else f"; expected one of {', '.join(NETWORKS)}"
             raise fail(f"unknown network {value!r}{tail}")
+    elif name == "standby_for":
+        if not isinstance(value, str) or not value.strip() or any(c.isspace() for c in value):
+            raise fail(f"'standby_for' must name the block producer this standby stands by (a host name), "
+                       f"not {value!r}")  # fmt: skip
     elif name == "cardano_role":
-        roles = [r.value for r in Role]
+        roles = list(_ROLE_NAMES)
         if not isinstance(value, str) or value not in roles:
             hint = did_you_mean(str(value), roles) if isinstance(value, str) else None
             tail = f" — did you mean '{hint}'?" if hint else f"; expected one of {', '.join(roles)}"

@@ -14,6 +14,8 @@ from orchestrator.model import Host, Inventory
 def host_to_json(host: Host) -> dict[str, Any]:
     """A host as JSON-ready data with stable keys; the inventory command prints this."""
     layout = {k: getattr(host.layout, k) for k in ("name", *PATH_VARIABLES)}
+    # A standby producer also has "standby_for": the block producer it stands by (only on standbys).
+    standby = {"standby_for": host.standby_for} if host.standby_for else {}
     return {
         "name": host.name,
         "role": host.role.value,
@@ -31,6 +33,7 @@ def host_to_json(host: Host) -> dict[str, Any]:
         "layout": layout,
         "groups": list(host.groups),
         "vars": dict(host.vars),
+        **standby,
     }
 
 

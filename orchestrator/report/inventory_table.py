@@ -62,7 +62,7 @@ def inventory_records(title: str, hosts: Sequence[Host], layouts: Mapping[Layout
     for h in hosts:
         lines.append(
             one_line(
-                f"{h.name}: {h.role.value}; ssh {_ssh(h)}; node {_hostport(h.peer_address, h.peer_port)}; "
+                f"{h.name}: {h.role_label}; ssh {_ssh(h)}; node {_hostport(h.peer_address, h.peer_port)}; "
                 f"layout {h.layout.name}; network {h.network}; groups {', '.join(h.groups) or '-'}"
             )
         )
@@ -77,7 +77,7 @@ def _print_tables(console: Console, title: str, hosts: Sequence[Host], layouts: 
     for column in ("host", "role", "ssh", "node", "layout", "network", "groups"):
         table.add_column(column, overflow="fold")
     for h in hosts:
-        table.add_row(data(h.name), h.role.value, data(_ssh(h)), data(_hostport(h.peer_address, h.peer_port)),
+        table.add_row(data(h.name), data(h.role_label), data(_ssh(h)), data(_hostport(h.peer_address, h.peer_port)),
                       data(h.layout.name), data(h.network), data(", ".join(h.groups)))  # fmt: skip
     console.print(keep_headers(table), crop=False)
     paths = Table(title="resolved paths", show_lines=True)

@@ -230,7 +230,7 @@ INVALID = [
         6,
         5,
         "host 'lonely' is in group 'relay', not a role's group — did you mean 'relays'? (a host in none of "
-        "relays, block_producers, passive_nodes and without cardano_role runs no node and is skipped)",
+        "relays, block_producers, passive_nodes, standby_producers and without cardano_role runs no node and is skipped)",
     ),
     (
         "producer-without-relay",

@@ -83,6 +83,7 @@ WARNED: dict[str, tuple[str, str]] = {
 # In a group's vars (where Ansible reads it): tested by test_group_priority_orders_sibling_groups.
 GROUP_ONLY = {"ansible_group_priority"}
 ROLE = {"cardano_role"}  # test_cardano_role_gives_an_ungrouped_host_its_role
+ROLE |= {"standby_for"}  # a standby producer's tie to its producer: tests/unit/test_inventory_standby.py
 
 
 def load(tmp_path: Path, name: str, value: str) -> Inventory:
