@@ -15,11 +15,12 @@ time only through `clock`, `sleep` and `wall`.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -148,15 +149,32 @@ class Rollout:
         self._sleep = sleep
         self.wall = wall
         self.return_failed: list[str] = []  # hosts whose return hook failed: the rollout stops
+        self._shielded: set[int] = set()  # worker threads in a shielded rollback (`shield`)
         self.outcomes: dict[str, HostOutcome] = {
             hp.host.name: HostOutcome(hp.host.name, hp.host.role.value, batch=hp.batch) for hp in plan.hosts
         }
 
     def sleep(self, seconds: float) -> None:
-        """Every wait of the rollout (gate, soak, window): a stop signal ends it at once."""
-        self.stop.check()
+        """Every wait of the rollout (gate, soak, window): a stop signal ends it at once (not within a
+        shielded rollback: `shield`)."""
+        shielded = threading.get_ident() in self._shielded
+        if not shielded:
+            self.stop.check()
         self._sleep(seconds)
-        self.stop.check()
+        if not shielded:
+            self.stop.check()
+
+    @contextlib.contextmanager
+    def shield(self) -> Iterator[None]:
+        """Within it, this worker's records and sleeps ignore a stop signal: the rollback of a host an
+        interrupt caught before its new release started runs to its end (HostRun.run), within the
+        grace the interrupt gives the steps on the wire (INTERRUPT_GRACE_SECONDS)."""
+        me = threading.get_ident()
+        self._shielded.add(me)
+        try:
+            yield
+        finally:
+            self._shielded.discard(me)
 
     def _record(self, host: str, phase: Phase, **data: Any) -> None:
         """Journal a step; after a stop signal a worker goes no further than the step it just finished."""
@@ -167,7 +185,7 @@ class Rollout:
                 self._drained.add(host)
             elif phase in (Phase.RETURNED, Phase.RETURN_FAILED):
                 self._drained.discard(host)
-        if threading.current_thread() is not threading.main_thread():
+        if threading.current_thread() is not threading.main_thread() and threading.get_ident() not in self._shielded:
             self.stop.check()
 
     def _note(self, payload: Payload, host: str = "*") -> None:
@@ -439,7 +457,7 @@ class Rollout:
 
     def _means(self) -> Means:
         return Means(self.remote, self._record, self.sample, self.clock, self.sleep, self.wall, self.emit,
-                     self.settings.reconnect)  # fmt: skip
+                     self.settings.reconnect, self.shield)  # fmt: skip
 
 
 _LEFT_ALONE = (HostStatus.DEFERRED, HostStatus.REFUSED)

@@ -19,6 +19,7 @@ the byte-for-byte rollback; the run that follows upgrades it properly).
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ from orchestrator.roll.events import (
 )
 from orchestrator.roll.gates import GateResult, GateSample, describe, progress_step
 from orchestrator.roll.host_gate import HostGate
+from orchestrator.roll.interrupt import signal_name_of
 from orchestrator.roll.journal import OBSERVATIONS
 from orchestrator.roll.poll import poll
 from orchestrator.roll.remote import Remote, Written
@@ -185,6 +187,11 @@ def _text_or_none(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
+# The steps between a host's first change and the start of its new release: an interrupt there rolls
+# the host back at once (HostRun.run).
+_BEFORE_THE_NEW_RELEASE = frozenset({Step.BACKUP, Step.WRITE, Step.SWITCH, Step.LEDGER_BACKUP})
+
+
 @dataclass(frozen=True)
 class Means:
     """What a HostRun acts through: the hosts (`remote`), the journal (`record`), the live view
@@ -199,6 +206,9 @@ class Means:
     wall: Callable[[], float] = time.time
     emit: Emit = lambda _e: None
     reconnect: ReconnectPolicy = field(default_factory=ReconnectPolicy)
+    # Within it a stop signal does not cut this host's steps short (records and sleeps go on): the
+    # rollback of a host interrupted before its new release started (HostRun.run).
+    shield: Callable[[], contextlib.AbstractContextManager[None]] = contextlib.nullcontext
 
 
 @dataclass(frozen=True)
@@ -235,6 +245,7 @@ class HostRun:
         self.rollback_error: str | None = None  # why the rollback did not end in sync
         self.returned_on: str | None = None
         self.return_error: str | None = None  # the return hook failed: the run must stop
+        self._new_release_ran = False  # the restart/reload onto the new files was sent (_apply)
         self._lost = False  # the last sample or write found the host unreachable
         self._gate: GateResult | None = None
         self._stop_at: float | None = None  # clock at the service command (downtime)
@@ -255,11 +266,34 @@ class HostRun:
             HostStatus.UPGRADED, HostStatus.UNCHANGED, HostStatus.SKIPPED)  # fmt: skip
 
     def run(self, entry: Step) -> bool:
-        """Drive the steps from `entry` to the end; returns `ok`."""
+        """Drive the steps from `entry` to the end; returns `ok`.
+
+        A stop signal (RunInterrupted, roll/interrupt.py) cuts the steps short, leaving the host for
+        `run --resume` — except between its first change and the start of its new release (BACKUP to
+        LEDGER_BACKUP): there the host's node is stopped or holds files it has not read, and nothing
+        has run on the new release, so it is rolled back at once (its ledger untouched, its old
+        release started and gated), shielded from the signal, before the interrupt goes on. An
+        interrupt never leaves a node stopped that a rollback could start in a minute (operator trial:
+        a producer left down until the resume misses its blocks)."""
         step = entry
         while step is not Step.END:
-            step = self._steps[step]()
+            try:
+                step = self._steps[step]()
+            except KeyboardInterrupt as exc:
+                if step not in _BEFORE_THE_NEW_RELEASE or self.state.existed is None or self._new_release_ran:
+                    raise
+                self._roll_back_interrupted(exc)
+                raise
         return self.ok
+
+    def _roll_back_interrupted(self, exc: KeyboardInterrupt) -> None:
+        name = signal_name_of(exc)
+        target = self.state.target_version or "the new files"
+        with self.means.shield():
+            self._fail(f"interrupted by {name} before {target} started: rolled back at once")
+            step = Step.ROLLBACK
+            while step is not Step.END:
+                step = self._steps[step]()
 
     # ------------------------------------------------------------------ helpers
     def _record(self, phase: Phase, **data: Any) -> None:
@@ -447,6 +481,7 @@ class HostRun:
             self._stop_at = self.means.clock()
         self._restarted_wall = self.means.wall()
         self.state.touched_node = True  # from here on the node may have been told, even if the command fails
+        self._new_release_ran = True
         applied = self.means.remote.service(self.host, verb)
         if not applied.ok:
             return self._fail(f"systemctl {verb}: {applied.detail}")
@@ -532,7 +567,9 @@ class HostRun:
         restart = state.touched_node
         self._record(Phase.ROLLING_BACK, reason=why, restart=restart)
         ledger_note = ""
-        if state.ledger_backup:  # the old release's snapshots, so it does not replay from genesis
+        if state.ledger_backup and not self._new_release_ran and self.plan is not None:
+            ledger_note = " (db/ledger untouched: the new release never ran)"  # no copy back: it is as it was
+        elif state.ledger_backup:  # the old release's snapshots, so it does not replay from genesis
             stopped = self.means.remote.service(self.host, "stop")
             ledger = self.means.remote.restore_ledger(self.host) if stopped.ok else stopped
             if ledger.ok:

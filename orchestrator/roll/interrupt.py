@@ -4,7 +4,8 @@ An operator's Ctrl-C, systemd's or cron's SIGTERM and a closed terminal's SIGHUP
 stop; none of them may be journaled as "completed" (issue 28). The first such signal raises
 `RunInterrupted` in the main thread and sets the `StopFlag` the engine's workers check between steps
 and in every sleep, so that no new step starts on any host; each step already on the wire finishes
-and is journaled, then the run is journaled `run_ended` with outcome `interrupted` and the signal. The
+and is journaled, then the run is journaled `run_ended` with outcome `interrupted` and the signal. A
+host caught before its new release started is rolled back at once (roll/host_run.py HostRun.run); the
 hosts it left mid-way are finished or rolled back by `run --resume`. A SIGKILL cannot be caught: its
 journal has no run end, and the resume that follows journals that the run was killed.
 

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from orchestrator.cardano.crossing import cross
 from orchestrator.model import HostStatus, Phase
 from orchestrator.roll.host_run import HostState
-from orchestrator.roll.journal import OBSERVATIONS, Journal
+from orchestrator.roll.journal import OBSERVATIONS, Event, Journal
 from orchestrator.roll.resume import resume_hosts
 from tests.unit import fake_fleet
 from tests.unit.test_engine import World, run_killed_at, world
@@ -129,3 +130,90 @@ def test_no_ledger_on_the_host_is_said_never_journaled_as_a_backup(crossing_worl
 def test_the_plan_says_when_it_found_no_ledger_to_keep() -> None:
     crossing = cross("10.5.3", "11.0.1", network="mainnet", free_bytes=10**12, ledger_bytes=0)
     assert crossing.disk.basis.startswith("NO db/ledger found at the host's db_path")
+
+
+def _interrupted_at(w: World, host: str, phase: Phase) -> None:
+    """Run the world's plan; a SIGINT arrives right after `host`'s first `phase` is journaled (as the
+    signal handler does: the stop flag set, RunInterrupted raised where the main thread is)."""
+    from orchestrator.roll.engine import Rollout, RolloutSettings
+    from orchestrator.roll.interrupt import RunInterrupted, StopFlag
+
+    flag = StopFlag()
+
+    def signal_at(event: Event) -> None:
+        if event.host == host and event.phase is phase and not flag.is_set():
+            flag.set("SIGINT")
+            raise RunInterrupted("SIGINT")
+
+    rollout = Rollout(w.plan, w.remote, w.journal, RolloutSettings(gate=w.spec.gate), sample=w.remote.sample,
+                      emit=signal_at, clock=w.clock, sleep=w.clock.sleep, relays=w.inventory.relays, stop=flag)  # fmt: skip
+    with pytest.raises(RunInterrupted):
+        rollout.execute(w.spec.stages)
+
+
+@pytest.mark.parametrize("phase", [Phase.BACKED_UP, Phase.FILES_WRITTEN, Phase.BINARY_SWITCHED, Phase.LEDGER_BACKED_UP])
+def test_an_interrupt_before_the_new_release_started_rolls_the_host_back_at_once(crossing_world: World,
+                                                                                 phase: Phase) -> None:
+    """Operator trial: a SIGINT right after the ledger backup left the node stopped, with the new
+    binary linked, until a resume (a producer misses its blocks meanwhile). Nothing has run on the new
+    release there: the host is rolled back at once (shielded from the signal), its ledger untouched,
+    and the run ends interrupted with no host mid-way."""
+    w = crossing_world
+    _interrupted_at(w, "relay1", phase)
+    node = w.remote.nodes["relay1"]
+    assert node.active and node.running == "8.7.3" and node.link == "releases/8.7.3/bin"
+    assert node.files == w.original["relay1"]  # byte for byte
+    steps = _steps(w, "relay1")
+    assert steps[-1] is Phase.ROLLED_BACK and Phase.RESTARTED not in steps
+    failed = next(e for e in Journal.read(w.journal.path) if e.host == "relay1" and e.phase is Phase.FAILED)
+    assert failed.data["reason"] == "interrupted by SIGINT before 8.9.0 started: rolled back at once"
+    assert "restore_ledger" not in _ops(w, "relay1")  # nothing ran on the new release: the ledger is as it was
+    assert node.genesis_replays == []
+    (end,) = [e.data for e in Journal.read(w.journal.path) if e.host == "*" and e.phase is Phase.RUN_ENDED]
+    assert end["outcome"] == "interrupted" and end["mid_way"] == [], end
+
+
+def test_an_interrupt_after_the_new_release_started_leaves_the_host_to_the_resume(crossing_world: World) -> None:
+    """Once the restart onto the new release was sent, the interrupt cuts the steps short as before:
+    the host is mid-way and `run --resume` judges it (a rollback then restores the ledger)."""
+    w = crossing_world
+    _interrupted_at(w, "relay1", Phase.RESTARTED)
+    (end,) = [e.data for e in Journal.read(w.journal.path) if e.host == "*" and e.phase is Phase.RUN_ENDED]
+    assert end["outcome"] == "interrupted" and end["mid_way"] == ["relay1"], end
+    assert _steps(w, "relay1")[-1] is Phase.RESTARTED
+
+
+def test_the_interrupt_rollback_runs_on_a_worker_thread_shielded_from_the_signal(crossing_world: World) -> None:
+    """As over SSH (ssh/transport.Fleet.map: a thread per host): the signal sets the stop flag, the
+    worker sees it at its next journaled step and rolls its host back with its records and the gate's
+    sleeps shielded; the main thread waits for it, then journals the interrupt with nobody mid-way."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from orchestrator.roll.engine import Rollout, RolloutSettings
+    from orchestrator.roll.interrupt import RunInterrupted, StopFlag
+
+    w = crossing_world
+    serial_map = w.remote.map
+
+    def threaded_map(hosts: Any, fn: Any) -> Any:
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            futures = {h.name: pool.submit(fn, h) for h in hosts}
+            return {name: f.result() for name, f in futures.items()}
+
+    w.remote.map = threaded_map  # type: ignore[method-assign]
+    flag = StopFlag()
+
+    def signal_at(event: Event) -> None:  # only the flag, as the signal handler sets it for the workers
+        if event.host == "relay1" and event.phase is Phase.LEDGER_BACKED_UP:
+            flag.set("SIGTERM")
+
+    rollout = Rollout(w.plan, w.remote, w.journal, RolloutSettings(gate=w.spec.gate), sample=w.remote.sample,
+                      emit=signal_at, clock=w.clock, sleep=w.clock.sleep, relays=w.inventory.relays, stop=flag)  # fmt: skip
+    with pytest.raises(RunInterrupted):
+        rollout.execute(w.spec.stages)
+    w.remote.map = serial_map  # type: ignore[method-assign]
+    node = w.remote.nodes["relay1"]
+    assert node.active and node.running == "8.7.3" and node.files == w.original["relay1"]
+    assert _steps(w, "relay1")[-1] is Phase.ROLLED_BACK
+    (end,) = [e.data for e in Journal.read(w.journal.path) if e.host == "*" and e.phase is Phase.RUN_ENDED]
+    assert (end["outcome"], end["signal"], end["mid_way"]) == ("interrupted", "SIGTERM", []), end
