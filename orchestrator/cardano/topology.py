@@ -794,9 +794,12 @@ def _changes(before: Any, after: Any, where: str, out: list[str]) -> None:
         for key in [*before, *(k for k in after if k not in before)]:
             _changes(before.get(key, _ABSENT), after.get(key, _ABSENT), f"{where}.{key}" if where else key, out)
         return
-    if (isinstance(before, list) and isinstance(after, list) and len(before) == len(after)
-            and not all(isinstance(p, dict) and "address" in p for p in [*before, *after])):  # fmt: skip
-        for i, (b, a) in enumerate(zip(before, after, strict=True)):
+    if (isinstance(before, list) and isinstance(after, list)
+            and not any(isinstance(p, dict) and "address" in p for p in [*before, *after])):  # fmt: skip
+        # groups by position; a list of peers (accessPoints, bootstrapPeers) is shown whole
+        for i in range(max(len(before), len(after))):
+            b = before[i] if i < len(before) else _ABSENT
+            a = after[i] if i < len(after) else _ABSENT
             _changes(b, a, f"{where}[{i}]", out)
         return
     old = "(absent)" if before is _ABSENT else _shown(before)
