@@ -32,8 +32,10 @@ from orchestrator.cardano import node_rules, releases
 from orchestrator.cardano.config import infer_network
 from orchestrator.cardano.errors import FileFormatError
 from orchestrator.cardano.leader_schedule import REMAINING_KES_METRIC, KesVerdict, kes_check
+from orchestrator.cardano.networks import Network
 from orchestrator.cardano.networks import network as network_named
 from orchestrator.cardano.releases import ReleasePin, ReleasePinError, at_least
+from orchestrator.cardano.shipped_topology import release_network
 from orchestrator.cardano.targets import is_newer
 from orchestrator.cardano.topology import (
     Topology,
@@ -398,7 +400,7 @@ def _check_relay_bootstrap(c: Context) -> Result:
     topo, bad = _parsed_topology(c)
     if topo is None:
         return bad or _no_topology(c)
-    net = network_named(c.host.network)
+    net = _release_network(c)
     want = sorted(peer_key(p.address, p.port) for p in net.bootstrap_peers)
     if topo.bootstrap_peers is None:
         return False, f"no bootstrapPeers ({c.host.network} default: {_fmt(want)})", ""
@@ -406,6 +408,20 @@ def _check_relay_bootstrap(c: Context) -> Result:
     if have != want:
         return False, f"bootstrapPeers {_fmt(have) or '[]'} differ from the {c.host.network} default {_fmt(want)}", ""
     return True, f"bootstrapPeers are the {c.host.network} default", ""
+
+
+def _release_network(c: Context) -> Network:
+    """The network's defaults as the newer of the host's pinned and running release ships them (its
+    topology: 10.x mainnet has three bootstrap peers and a later useLedgerAfterSlot than 8.9.0's
+    table); the 8.9.0 table for a release that reads no bootstrapPeers (8.7.3) or has no file."""
+    known = [v for v in (c.pinned_version, c.facts.node_version) if v is not None and releases.is_catalogued(v)]
+    version = releases.sort_versions(known)[-1] if known else None
+    if version is None or not releases.lookup(version).bootstrap_peers:
+        return network_named(c.host.network)
+    try:
+        return release_network(version, c.host.network)
+    except ValueError:
+        return network_named(c.host.network)
 
 
 def _fmt(points: Iterable[tuple[str, int]]) -> str:
@@ -417,7 +433,7 @@ def _check_relay_ledger(c: Context) -> Result:
     topo, bad = _parsed_topology(c)
     if topo is None:
         return bad or _no_topology(c)
-    want = network_named(c.host.network).use_ledger_after_slot
+    want = _release_network(c).use_ledger_after_slot
     have = topo.use_ledger_after_slot
     if have != want:
         shown = "absent" if have is None else str(have)
@@ -451,7 +467,7 @@ def _check_passive_form(c: Context) -> Result:
     if topo is None:
         return bad or _no_topology(c)
     mode = _passive_mode(c)
-    problems = passive_form_problems(topo, mode, network_named(c.host.network))
+    problems = passive_form_problems(topo, mode, _release_network(c))
     if problems:
         return False, f"{mode.value} passive node: " + "; ".join(problems), ""
     if mode is PassiveTopology.PRIVATE:

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import copy
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from orchestrator.audit.run import audit_host
 from orchestrator.cardano import node_rules
 from orchestrator.cardano.config import render_json
 from orchestrator.cardano.layouts import IOG
@@ -27,6 +29,7 @@ from orchestrator.facts.model import HostFacts
 from orchestrator.model import Host, Inventory, Role
 from orchestrator.plan import Plan, ReleasePin, make_plan
 from tests.unit.facts_builder import host_facts
+from tests.unit.test_audit_rules import INV, NOW, POLICY, R1, compliant
 
 ROOT = Path(__file__).resolve().parents[2]
 REPO = ROOT / "tests" / "fixtures" / "cardano-reference" / "cardano-node-repo"
@@ -271,3 +274,23 @@ def test_the_plan_refuses_a_kept_topology_the_target_would_not_start() -> None:
     hp = plan_of("11.0.1", facts("10.6.4", top)).host("relay1")
     assert hp.error is not None and "11.0.1 would refuse the topology (kept from the file" in hp.error
     assert "trustable" in hp.error
+
+
+# ------------------------------------------------------------------ the audit's defaults
+
+
+@pytest.mark.parametrize("version", ["10.6.4", "11.0.1"])
+def test_the_audit_judges_a_relay_s_defaults_by_its_release_s_shipped_topology(version: str) -> None:
+    pin = {"version": version, "url": "https://example.invalid/x.tar.gz", "sha256": "a" * 64}
+    host = Host(R1.name, R1.role, R1.address, R1.layout, vars={"node_release": pin})
+    top = shipped(version)
+    top["localRoots"] = json.loads(compliant(R1).topology_text or "{}")["localRoots"]
+    f = replace(compliant(R1), node_version=version, topology_text=render_json(top))
+    by_rule = {x.rule: x for x in audit_host(host, f, INV, POLICY, NOW)}
+    # 8.9.0's table would call the shipped third bootstrap peer and the release's slot wrong
+    assert not by_rule["relay-bootstrap-peers"].failed, by_rule["relay-bootstrap-peers"]
+    assert not by_rule["relay-ledger-peers"].failed, by_rule["relay-ledger-peers"]
+    old = replace(f, topology_text=(REPO / "8.9.0" / "mainnet-topology.json").read_text())
+    by_rule = {x.rule: x for x in audit_host(host, old, INV, POLICY, NOW)}
+    assert by_rule["relay-ledger-peers"].failed and str(shipped(version)["useLedgerAfterSlot"]) in by_rule[
+        "relay-ledger-peers"].message
