@@ -45,10 +45,15 @@ from orchestrator.model import Role
 _SHIPPED = {"mainnet": "mainnet-peer-snapshot.json"}
 
 
+def shipped_snapshot_name(network: str) -> str:
+    """The shipped peer snapshot's file name for `network` (what a topology names when it has none)."""
+    return _SHIPPED.get(network, "peer-snapshot.json")
+
+
 def shipped_peer_snapshot(version: str, network: str) -> bytes | None:
     """The release's own peer snapshot for the network (the real public file), or None."""
     try:
-        return shipped_file(version, network, _SHIPPED.get(network, "peer-snapshot.json"))
+        return shipped_file(version, network, shipped_snapshot_name(network))
     except (FileNotFoundError, OSError):
         return None
 
