@@ -115,7 +115,7 @@ class SetConsensusMode(Operation):
         shown = cfg.get(CONFIG_KEY, "absent (PraosMode)")
         reason = f"{CONFIG_KEY}: {shown} -> {self.mode.config_value} (consensus_mode {self.mode.value})"
         _put(draft, path, ctx.facts.config_text if old is None else text, after, reason,
-             base_sha256(ctx.facts, "config", ctx.facts.config_text), old)  # fmt: skip
+             base_sha256(ctx.facts, "config", ctx.facts.config_text or ""), old)  # fmt: skip
 
     def _genesis_topology(self, ctx: PlanContext, draft: HostDraft, version: str) -> None:
         host, facts = ctx.host, ctx.facts
@@ -154,7 +154,7 @@ class SetConsensusMode(Operation):
             changes = "; ".join(topology_changes(topology, wanted))
             _put(draft, path, facts.topology_text if old is None else text, after,
                  f"Genesis mode: no bootstrap peers, ledger peers on, the release's peer snapshot ({changes})",
-                 base_sha256(facts, "topology", facts.topology_text), old)  # fmt: skip
+                 base_sha256(facts, "topology", facts.topology_text or ""), old)  # fmt: skip
         snap_path = name if posixpath.isabs(name) else posixpath.join(posixpath.dirname(path), name)
         if any(c.path == snap_path for c in draft.files):
             return  # install_peer_snapshot already writes the release's file there
