@@ -25,6 +25,7 @@ from typing import Any
 
 from orchestrator.actions.base import (
     Action,
+    ArgError,
     FileChange,
     HostDraft,
     HostPlanError,
@@ -39,18 +40,19 @@ from orchestrator.actions.files import base_sha256
 from orchestrator.actions.install_peer_snapshot import shipped_peer_snapshot, shipped_snapshot_name
 from orchestrator.cardano import releases
 from orchestrator.cardano.config import load_config_text, render_like, render_yaml_like
-from orchestrator.cardano.consensus_mode import CONFIG_KEY, ConsensusMode, accepts_genesis, config_mode
+from orchestrator.cardano.consensus_mode import (
+    CONFIG_KEY,
+    PRODUCER_REFUSAL,
+    ConsensusMode,
+    accepts_genesis,
+    config_mode,
+)
 from orchestrator.cardano.diffs import FileDiff, unified_diff
 from orchestrator.cardano.errors import FileFormatError
 from orchestrator.cardano.shipped_topology import NoShippedTopology, release_network
 from orchestrator.cardano.topology import topology_changes
 from orchestrator.model import PassiveTopology, Role
-
-PRODUCER_REFUSAL = (
-    "consensus_mode genesis on a block producer: block producers stay on Praos with their local roots "
-    "(they have no ledger or bootstrap peers to sync from; TOP @11.0.1 L65-73); set it on the relays' "
-    "and passive nodes' groups only"
-)
+from orchestrator.patterns.suggest import did_you_mean
 
 
 def _current(draft: HostDraft, path: str, fallback: str | None) -> tuple[str | None, FileChange | None]:
@@ -72,12 +74,26 @@ def _put(draft: HostDraft, path: str, before: str | None, after: str, reason: st
         draft.reasons.append(reason)
 
 
+def _mode(args: Mapping[str, Any], key: str, default: ConsensusMode | None) -> ConsensusMode | None:
+    """praos or genesis (case as written: the setting's words); null or "" is unset; a near miss
+    (`genesys`, `Genesis`) is refused with the word meant."""
+    value = args.get(key, default)
+    if value is None or value == "" or isinstance(value, ConsensusMode):
+        return value if value != "" else None
+    words = [m.value for m in ConsensusMode]
+    if isinstance(value, str) and value in words:
+        return ConsensusMode(value)
+    hint = did_you_mean(str(value), words)
+    tail = f" — did you mean '{hint}'?" if hint else ""
+    raise ArgError(f"{key} must be one of {', '.join(words)} (or null: as config.json says), not {value!r}{tail}")
+
+
 @dataclass(frozen=True)
 class SetConsensusMode(Operation):
     """set_consensus_mode's argument, declared once (actions/base.py `arg`); null or "" is None."""
 
     mode: ConsensusMode | None = arg(None, "praos or genesis (None: as the host's config.json says); a block "
-                                     "producer: praos only")  # fmt: skip
+                                     "producer: praos only", parse=_mode)  # fmt: skip
 
     def plan(self, ctx: PlanContext, draft: HostDraft) -> None:
         host = ctx.host

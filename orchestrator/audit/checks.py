@@ -27,6 +27,9 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
 from orchestrator.audit.findings import REACHABLE, Severity
+from orchestrator.audit.peer_snapshot_age import RULE as _peer_snapshot_age
+from orchestrator.audit.peer_snapshot_format import RULE as _peer_snapshot_format
+from orchestrator.audit.peer_snapshot_present import RULE as _peer_snapshot_present
 from orchestrator.audit.registry import Applies, Result, Rule, index, rule
 from orchestrator.cardano import node_rules, releases
 from orchestrator.cardano.config import infer_network
@@ -670,6 +673,9 @@ RULES: tuple[Rule, ...] = (
     _check_passive_advertise,
     _check_passive_form,
     _check_passive_bp,
+    _peer_snapshot_present,
+    _peer_snapshot_format,
+    _peer_snapshot_age,
     _check_in_sync,
     _check_advancing,
     _check_hot_peers,

@@ -30,6 +30,11 @@ from orchestrator.cardano import releases
 from orchestrator.cardano.releases.consensus import GENESIS_MODE_SINCE, GENESIS_SNAPSHOT_AGE_FATAL_SINCE
 
 CONFIG_KEY = "ConsensusMode"
+PRODUCER_REFUSAL = (
+    "consensus_mode genesis on a block producer: block producers stay on Praos with their local roots "
+    "(they have no ledger or bootstrap peers to sync from; TOP @11.0.1 L65-73); set it on the relays' "
+    "and passive nodes' groups only"
+)
 
 
 class ConsensusMode(enum.Enum):
