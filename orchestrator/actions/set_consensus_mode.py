@@ -63,15 +63,15 @@ def _current(draft: HostDraft, path: str, fallback: str | None) -> tuple[str | N
 def _put(draft: HostDraft, path: str, before: str | None, after: str, reason: str, base: str | None,
          old: FileChange | None) -> None:  # fmt: skip
     """Record `after` as the file's new content (replacing an earlier step's change of it)."""
-    if old is not None:
-        draft.files.remove(old)
-        reason = f"{old.diff.reason}; {reason}"
     if after == before and old is None:
         return
-    diff = unified_diff(path, before, after, change_reason=reason)
+    combined = reason
+    if old is not None:
+        draft.files.remove(old)
+        combined = f"{old.diff.reason}; {reason}"  # the earlier step's reason is already in draft.reasons
+    diff = unified_diff(path, before, after, change_reason=combined)
     draft.files.append(FileChange(path, after.encode(), diff, base if old is None else old.base_sha256))
-    if old is None:
-        draft.reasons.append(reason)
+    draft.reasons.append(reason)
 
 
 def _mode(args: Mapping[str, Any], key: str, default: ConsensusMode | None) -> ConsensusMode | None:
