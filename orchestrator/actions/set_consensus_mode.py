@@ -38,7 +38,7 @@ from orchestrator.actions.base import (
 )
 from orchestrator.actions.files import base_sha256
 from orchestrator.actions.install_peer_snapshot import shipped_peer_snapshot, shipped_snapshot_name
-from orchestrator.cardano import releases
+from orchestrator.cardano import node_rules, releases
 from orchestrator.cardano.config import load_config_text, render_like, render_yaml_like
 from orchestrator.cardano.consensus_mode import (
     CONFIG_KEY,
@@ -46,6 +46,7 @@ from orchestrator.cardano.consensus_mode import (
     ConsensusMode,
     accepts_genesis,
     config_mode,
+    snapshot_age_fatal,
 )
 from orchestrator.cardano.diffs import FileDiff, unified_diff
 from orchestrator.cardano.errors import FileFormatError
@@ -165,6 +166,13 @@ class SetConsensusMode(Operation):
         if snapshot is None:
             raise HostPlanError(f"consensus_mode genesis: the catalogue has no {version} peer snapshot for "
                                 f"{host.network}; copy the release's share/{host.network}/peer-snapshot.json")  # fmt: skip
+        _, snap_slot, _ = node_rules.peer_snapshot_format(json.loads(snapshot))
+        use = wanted["useLedgerAfterSlot"]
+        too_old = snap_slot is not None and isinstance(use, int) and snap_slot < use
+        if too_old and snapshot_age_fatal(version, ConsensusMode.GENESIS):
+            raise HostPlanError(f"consensus_mode genesis: {version}'s {host.network} peer snapshot (slot {snap_slot}) "
+                                f"is older than the topology's useLedgerAfterSlot {use}: {version} would stop at "
+                                "start (LedgerPeerSnapshotTooOld); lower use_ledger_after_slot or keep it on Praos")  # fmt: skip
         after = render_like(wanted, text)
         if wanted != topology:
             changes = "; ".join(topology_changes(topology, wanted))

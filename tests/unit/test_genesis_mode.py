@@ -324,3 +324,10 @@ def test_a_genesis_node_without_a_snapshot_fails_presence() -> None:
     cfg["ConsensusMode"] = "PraosMode"
     facts = replace(facts, config_text=render_json(cfg))
     assert not {f.rule: f for f in audit_host(R1, facts, INV, POLICY, NOW)}["peer-snapshot-present"].failed
+
+
+def test_a_topology_slot_newer_than_the_release_s_snapshot_is_refused_in_genesis_mode() -> None:
+    top = relay_topology("11.0.1")
+    top["useLedgerAfterSlot"] = 190_000_000  # past 11.0.1's snapshot (185831188): LedgerPeerSnapshotTooOld
+    with pytest.raises(HostPlanError, match="older than the topology's useLedgerAfterSlot 190000000"):
+        planned(RELAY, facts_on("11.0.1", RELAY, top), "11.0.1", "genesis")
