@@ -28,11 +28,13 @@ from typing import TYPE_CHECKING
 
 from orchestrator.audit.findings import REACHABLE, Severity
 from orchestrator.audit.peer_snapshot_age import RULE as _peer_snapshot_age
+from orchestrator.audit.peer_snapshot_common import pair_of
 from orchestrator.audit.peer_snapshot_format import RULE as _peer_snapshot_format
 from orchestrator.audit.peer_snapshot_present import RULE as _peer_snapshot_present
 from orchestrator.audit.registry import Applies, Result, Rule, index, rule
 from orchestrator.cardano import node_rules, releases
 from orchestrator.cardano.config import infer_network
+from orchestrator.cardano.consensus_mode import ConsensusMode
 from orchestrator.cardano.errors import FileFormatError
 from orchestrator.cardano.leader_schedule import REMAINING_KES_METRIC, KesVerdict, kes_check
 from orchestrator.cardano.networks import Network
@@ -470,7 +472,8 @@ def _check_passive_form(c: Context) -> Result:
     if topo is None:
         return bad or _no_topology(c)
     mode = _passive_mode(c)
-    problems = passive_form_problems(topo, mode, _release_network(c))
+    genesis = pair_of(c).mode is ConsensusMode.GENESIS
+    problems = passive_form_problems(topo, mode, _release_network(c), genesis)
     if problems:
         return False, f"{mode.value} passive node: " + "; ".join(problems), ""
     if mode is PassiveTopology.PRIVATE:

@@ -733,10 +733,13 @@ def bp_advertised_local_roots(topology: Topology) -> str | None:
 BLOCK_PRODUCER_RULES = (bp_bootstrap_peers, bp_ledger_peers, bp_advertised_local_roots, bp_public_roots)
 
 
-def passive_form_problems(topology: Topology, form: PassiveTopology, network: Network) -> list[str]:
+def passive_form_problems(topology: Topology, form: PassiveTopology, network: Network,
+                          genesis: bool = False) -> list[str]:  # fmt: skip
     """How a passive node's topology departs from its form (docs/hooks.md): private = local roots only
     (useLedgerAfterSlot < 0 or absent means never ledger peers; bootstrapPeers absent/null = off:
-    TopologyP2P.hs at 8.9.0); ledger = the network's bootstrap peers and useLedgerAfterSlot."""
+    TopologyP2P.hs at 8.9.0); ledger = the network's bootstrap peers (`network`: as the host's release
+    ships them; none in Genesis mode, which drops them: TOP @11.0.1 L123) and ledger peers on
+    (useLedgerAfterSlot ≥ 0: an earlier slot than the release ships is the operator's, and valid)."""
     slot = topology.use_ledger_after_slot
     shown = ", ".join(str(p) for p in topology.bootstrap_peers or ())
     if form is PassiveTopology.PRIVATE:
@@ -748,13 +751,18 @@ def passive_form_problems(topology: Topology, form: PassiveTopology, network: Ne
         if any(g.access_points for g in topology.public_roots):
             problems.append("public roots with access points")
         return problems
+    problems = []
+    if slot is None or slot < 0:
+        problems.append(f"useLedgerAfterSlot {'absent' if slot is None else slot}: no ledger peers (ledger: "
+                        f"{network.use_ledger_after_slot}, as {network.values_from} has it)")  # fmt: skip
     want = sorted(peer_key(p.address, p.port) for p in network.bootstrap_peers)
     have = sorted(p.key for p in topology.bootstrap_peers or ())
-    if have == want and slot == network.use_ledger_after_slot:
-        return []
     boot = ", ".join(f"{a}:{port}" for a, port in want)
-    return [f"bootstrapPeers {shown or 'absent'}, useLedgerAfterSlot {'absent' if slot is None else slot}; the "
-            f"{network.name} defaults are {boot} and {network.use_ledger_after_slot}"]  # fmt: skip
+    if genesis and have:
+        problems.append(f"bootstrapPeers {shown} in Genesis mode (the node drops them: null)")
+    elif not genesis and have != want:
+        problems.append(f"bootstrapPeers {shown or 'absent'}; the {network.name} defaults are {boot}")
+    return problems
 
 
 def role_problems(topology: dict[str, Any], role: Role) -> list[str]:

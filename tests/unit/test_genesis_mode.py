@@ -32,7 +32,7 @@ from orchestrator.facts.record import Output
 from orchestrator.load.inventory import InventoryError, load_inventory
 from orchestrator.model import Host, Inventory, Role
 from tests.unit.facts_builder import host_facts
-from tests.unit.test_audit_rules import INV, NOW, POLICY, R1, compliant
+from tests.unit.test_audit_rules import INV, NOW, P1, POLICY, R1, compliant
 
 ROOT = Path(__file__).resolve().parents[2]
 REPO = ROOT / "tests" / "fixtures" / "cardano-reference" / "cardano-node-repo"
@@ -331,3 +331,21 @@ def test_a_topology_slot_newer_than_the_release_s_snapshot_is_refused_in_genesis
     top["useLedgerAfterSlot"] = 190_000_000  # past 11.0.1's snapshot (185831188): LedgerPeerSnapshotTooOld
     with pytest.raises(HostPlanError, match="older than the topology's useLedgerAfterSlot 190000000"):
         planned(RELAY, facts_on("11.0.1", RELAY, top), "11.0.1", "genesis")
+
+
+@pytest.mark.parametrize(("mode", "change", "fails"), [
+    ("PraosMode", {}, False),  # 10.6.4's kept values on 11.0.1: the operator's, a valid ledger form
+    ("GenesisMode", {"bootstrapPeers": None}, False),  # Genesis: no bootstrap peers is the form
+    ("PraosMode", {"bootstrapPeers": None}, True),
+    ("GenesisMode", {}, True),  # bootstrap peers a Genesis node drops
+    ("PraosMode", {"useLedgerAfterSlot": -1}, True),  # no ledger peers: not the ledger form
+])  # fmt: skip
+def test_a_passive_ledger_node_s_form_after_an_upgrade_and_in_genesis(mode: str, change: dict[str, Any],
+                                                                      fails: bool) -> None:  # fmt: skip
+    pin = {"version": "11.0.1", "url": "https://example.invalid/x.tar.gz", "sha256": "a" * 64}
+    host = Host(P1.name, P1.role, P1.address, P1.layout, vars={"node_release": pin})
+    top = {**json.loads((REPO / "10.6.4" / "mainnet-topology.json").read_text()), **change}
+    cfg = {**json.loads((REPO / "11.0.1" / "mainnet-config.json").read_text()), "ConsensusMode": mode}
+    facts = replace(compliant(P1), node_version="11.0.1", config_text=render_json(cfg), topology_text=render_json(top))
+    found = {f.rule: f for f in audit_host(host, facts, INV, POLICY, NOW)}["passive-topology-form"]
+    assert found.failed is fails, found.message
