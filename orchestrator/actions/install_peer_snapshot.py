@@ -45,6 +45,11 @@ from orchestrator.model import Role
 _SHIPPED = {"mainnet": "mainnet-peer-snapshot.json"}
 
 
+def snapshot_path(topology_path: str, name: str) -> str:
+    """Where the node reads a peerSnapshotFile: relative names from the topology's directory (TOP @10.5.3 L234)."""
+    return name if posixpath.isabs(name) else posixpath.join(posixpath.dirname(topology_path), name)
+
+
 def shipped_snapshot_name(network: str) -> str:
     """The shipped peer snapshot's file name for `network` (what a topology names when it has none)."""
     return _SHIPPED.get(network, "peer-snapshot.json")
@@ -84,7 +89,7 @@ class InstallPeerSnapshot(Operation):
         name = topology.get("peerSnapshotFile") if isinstance(topology, dict) else None
         if not isinstance(name, str) or not name:
             return
-        path = name if posixpath.isabs(name) else posixpath.join(posixpath.dirname(topology_path), name)
+        path = snapshot_path(topology_path, name)
         content = shipped_peer_snapshot(new.version, host.network)
         wanted = " / ".join(f.value for f in new.peer_snapshot_formats)
         if content is None:

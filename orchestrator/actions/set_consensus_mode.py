@@ -17,8 +17,8 @@ reads their output from the draft and replaces those files' changes, so one file
 
 from __future__ import annotations
 
+import hashlib
 import json
-import posixpath
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -37,7 +37,7 @@ from orchestrator.actions.base import (
     parse_args,
 )
 from orchestrator.actions.files import base_sha256
-from orchestrator.actions.install_peer_snapshot import shipped_peer_snapshot, shipped_snapshot_name
+from orchestrator.actions.install_peer_snapshot import shipped_peer_snapshot, shipped_snapshot_name, snapshot_path
 from orchestrator.cardano import node_rules, releases
 from orchestrator.cardano.config import load_config_text, render_like, render_yaml_like
 from orchestrator.cardano.consensus_mode import (
@@ -179,7 +179,7 @@ class SetConsensusMode(Operation):
             _put(draft, path, facts.topology_text if old is None else text, after,
                  f"Genesis mode: no bootstrap peers, ledger peers on, the release's peer snapshot ({changes})",
                  base_sha256(facts, "topology", facts.topology_text or ""), old)  # fmt: skip
-        snap_path = name if posixpath.isabs(name) else posixpath.join(posixpath.dirname(path), name)
+        snap_path = snapshot_path(path, name)
         if any(c.path == snap_path for c in draft.files):
             return  # install_peer_snapshot already writes the release's file there
         if facts.peer_snapshot is not None and facts.peer_snapshot.path == snap_path and \
@@ -194,8 +194,6 @@ class SetConsensusMode(Operation):
 
 
 def _sha256(data: bytes) -> str:
-    import hashlib
-
     return hashlib.sha256(data).hexdigest()
 
 
