@@ -1,10 +1,13 @@
-"""convert_topology: topology.json in the 8.9.0 P2P format for the host's role and peers.
+"""convert_topology: topology.json in the P2P form of the release the host runs once done, for its role.
 
 The operator's own hosts become one trustable local-roots group (a block producer: its relays; a
 relay: its block producers and sibling relays); peers the operator added by hand are kept as their
-own group unless `keep_manual_peers: false`; `extra_local_roots` adds groups; bootstrap peers and
-useLedgerAfterSlot come from the host's network unless given (relays only: a block producer has
-neither). A passive node has no own group: it keeps the peers its operator listed (any inventory
+own group unless `keep_manual_peers: false`; `extra_local_roots` adds groups. A file already in the
+P2P form 8.9.0+ reads keeps its bootstrapPeers, useLedgerAfterSlot and peerSnapshotFile (the
+operator's); a file in an older shape takes those of the TARGET release's shipped topology for the
+host's network (cardano/shipped_topology.py); explicit `bootstrap_peers` / `use_ledger_after_slot`
+win (relays only: a block producer has neither). Every changed value is listed in the plan
+(`topology: key: old -> new`), and the target's own rules judge the result. A passive node has no own group: it keeps the peers its operator listed (any inventory
 host but a block producer: a block producer talks only to its relays) and takes the form
 `passive_topology` names — ledger (bootstrap + ledger peers) or private (local roots only,
 useLedgerAfterSlot -1); it advertises nothing. Rules: docs/cardano-8.9.0-p2p.md §1, in cardano/topology.py.
@@ -179,8 +182,9 @@ def parse(args: Mapping[str, Any]) -> ConvertTopology:
 ACTION = Action(
     args_spec(ConvertTopology, "convert_topology",
               doc="legacy → P2P topology for the host's role: own BP/relays as trustable localRoots; hand-picked "
-                  "peers kept (keep_manual_peers), extra_local_roots added; bootstrapPeers/useLedgerAfterSlot from "
-                  "the network unless given; passive_topology ledger|private: a passive node's form"),
+                  "peers kept (keep_manual_peers), extra_local_roots added; an already-P2P file keeps its values, an "
+                  "older one takes bootstrapPeers/useLedgerAfterSlot/peerSnapshotFile from the target release's "
+                  "shipped topology unless given; passive_topology ledger|private: a passive node's form"),
     Slot.FILES,
     parse,
 )  # fmt: skip
