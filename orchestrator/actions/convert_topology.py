@@ -9,8 +9,9 @@ host's network (cardano/shipped_topology.py); explicit `bootstrap_peers` / `use_
 win (relays only: a block producer has neither). Every changed value is listed in the plan
 (`topology: key: old -> new`), and the target's own rules judge the result. A passive node has
 no own group: it keeps the peers its operator listed (any inventory host but a block producer: a
-block producer talks only to its relays) and takes the form `passive_topology` names — ledger (bootstrap + ledger peers) or private (local roots only,
-useLedgerAfterSlot -1); it advertises nothing. Rules: docs/cardano-8.9.0-p2p.md §1, in cardano/topology.py.
+block producer talks only to its relays) and takes the form `passive_topology` names — ledger
+(bootstrap + ledger peers) or private (local roots only, useLedgerAfterSlot -1); it advertises
+nothing. Rules: docs/cardano-8.9.0-p2p.md §1, in cardano/topology.py.
 """
 
 from __future__ import annotations
