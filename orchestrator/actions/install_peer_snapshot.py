@@ -35,7 +35,7 @@ from orchestrator.actions.base import (
     args_spec,
     parse_args,
 )
-from orchestrator.cardano import releases
+from orchestrator.cardano import node_rules, releases
 from orchestrator.cardano.config import shipped_file
 from orchestrator.cardano.diffs import FileDiff
 from orchestrator.model import Role
@@ -45,10 +45,20 @@ from orchestrator.model import Role
 _SHIPPED = {"mainnet": "mainnet-peer-snapshot.json"}
 
 
+def snapshot_path(topology_path: str, name: str) -> str:
+    """Where the node reads a peerSnapshotFile: relative names from the topology's directory (TOP @10.5.3 L234)."""
+    return name if posixpath.isabs(name) else posixpath.join(posixpath.dirname(topology_path), name)
+
+
+def shipped_snapshot_name(network: str) -> str:
+    """The shipped peer snapshot's file name for `network` (what a topology names when it has none)."""
+    return _SHIPPED.get(network, "peer-snapshot.json")
+
+
 def shipped_peer_snapshot(version: str, network: str) -> bytes | None:
     """The release's own peer snapshot for the network (the real public file), or None."""
     try:
-        return shipped_file(version, network, _SHIPPED.get(network, "peer-snapshot.json"))
+        return shipped_file(version, network, shipped_snapshot_name(network))
     except (FileNotFoundError, OSError):
         return None
 
@@ -79,7 +89,7 @@ class InstallPeerSnapshot(Operation):
         name = topology.get("peerSnapshotFile") if isinstance(topology, dict) else None
         if not isinstance(name, str) or not name:
             return
-        path = name if posixpath.isabs(name) else posixpath.join(posixpath.dirname(topology_path), name)
+        path = snapshot_path(topology_path, name)
         content = shipped_peer_snapshot(new.version, host.network)
         wanted = " / ".join(f.value for f in new.peer_snapshot_formats)
         if content is None:
@@ -87,6 +97,13 @@ class InstallPeerSnapshot(Operation):
                                 f"names {path}, which {source} shipped; the catalogue has no {new.version} peer "
                                 f"snapshot for {host.network}: copy the release's share/{host.network}/ "
                                 "peer-snapshot.json there first")  # fmt: skip
+        _, slot, _ = node_rules.peer_snapshot_format(json.loads(content))
+        use = topology.get("useLedgerAfterSlot")
+        ledger_on = isinstance(use, int) and not isinstance(use, bool) and use >= 0
+        if new.snapshot_older_than_use_ledger_fatal and ledger_on and slot is not None and slot < use:
+            raise HostPlanError(f"{new.version}'s {host.network} peer snapshot (slot {slot}) is older than the "
+                                f"topology's useLedgerAfterSlot {use}: {new.version} would stop at start "
+                                "(LedgerPeerSnapshotTooOld, RUN @11.0.1 L839-848); lower use_ledger_after_slot")  # fmt: skip
         reason = (f"{path}: {new.version}'s shipped peer snapshot ({wanted}; {source}'s is not read by "
                   f"{new.version}, fatal from 10.7 with ledger peers on)")  # fmt: skip
         shown = f"(the whole file: {new.version}'s {host.network} peer snapshot, {len(content)} bytes)\n"

@@ -27,14 +27,21 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
 from orchestrator.audit.findings import REACHABLE, Severity
+from orchestrator.audit.peer_snapshot_age import RULE as _peer_snapshot_age
+from orchestrator.audit.peer_snapshot_common import pair_of
+from orchestrator.audit.peer_snapshot_format import RULE as _peer_snapshot_format
+from orchestrator.audit.peer_snapshot_present import RULE as _peer_snapshot_present
 from orchestrator.audit.readiness import disk_headroom, fork_floors, memory_headroom, release_config, release_sha256
 from orchestrator.audit.registry import Applies, Result, Rule, index, rule
 from orchestrator.cardano import node_rules, releases
 from orchestrator.cardano.config import infer_network
+from orchestrator.cardano.consensus_mode import ConsensusMode
 from orchestrator.cardano.errors import FileFormatError
 from orchestrator.cardano.leader_schedule import REMAINING_KES_METRIC, KesVerdict, kes_check
+from orchestrator.cardano.networks import Network
 from orchestrator.cardano.networks import network as network_named
 from orchestrator.cardano.releases import ReleasePin, ReleasePinError, at_least, forks
+from orchestrator.cardano.shipped_topology import release_network
 from orchestrator.cardano.targets import is_newer
 from orchestrator.cardano.topology import (
     Topology,
@@ -403,7 +410,7 @@ def _check_relay_bootstrap(c: Context) -> Result:
     topo, bad = _parsed_topology(c)
     if topo is None:
         return bad or _no_topology(c)
-    net = network_named(c.host.network)
+    net = _release_network(c)
     want = sorted(peer_key(p.address, p.port) for p in net.bootstrap_peers)
     if topo.bootstrap_peers is None:
         return False, f"no bootstrapPeers ({c.host.network} default: {_fmt(want)})", ""
@@ -411,6 +418,20 @@ def _check_relay_bootstrap(c: Context) -> Result:
     if have != want:
         return False, f"bootstrapPeers {_fmt(have) or '[]'} differ from the {c.host.network} default {_fmt(want)}", ""
     return True, f"bootstrapPeers are the {c.host.network} default", ""
+
+
+def _release_network(c: Context) -> Network:
+    """The network's defaults as the newer of the host's pinned and running release ships them (its
+    topology: 10.x mainnet has three bootstrap peers and a later useLedgerAfterSlot than 8.9.0's
+    table); the 8.9.0 table for a release that reads no bootstrapPeers (8.7.3) or has no file."""
+    known = [v for v in (c.pinned_version, c.facts.node_version) if v is not None and releases.is_catalogued(v)]
+    version = releases.sort_versions(known)[-1] if known else None
+    if version is None or not releases.lookup(version).bootstrap_peers:
+        return network_named(c.host.network)
+    try:
+        return release_network(version, c.host.network)
+    except ValueError:
+        return network_named(c.host.network)
 
 
 def _fmt(points: Iterable[tuple[str, int]]) -> str:
@@ -422,7 +443,7 @@ def _check_relay_ledger(c: Context) -> Result:
     topo, bad = _parsed_topology(c)
     if topo is None:
         return bad or _no_topology(c)
-    want = network_named(c.host.network).use_ledger_after_slot
+    want = _release_network(c).use_ledger_after_slot
     have = topo.use_ledger_after_slot
     if have != want:
         shown = "absent" if have is None else str(have)
@@ -456,7 +477,8 @@ def _check_passive_form(c: Context) -> Result:
     if topo is None:
         return bad or _no_topology(c)
     mode = _passive_mode(c)
-    problems = passive_form_problems(topo, mode, network_named(c.host.network))
+    genesis = pair_of(c).mode is ConsensusMode.GENESIS
+    problems = passive_form_problems(topo, mode, _release_network(c), genesis)
     if problems:
         return False, f"{mode.value} passive node: " + "; ".join(problems), ""
     if mode is PassiveTopology.PRIVATE:
@@ -659,6 +681,9 @@ RULES: tuple[Rule, ...] = (
     _check_passive_advertise,
     _check_passive_form,
     _check_passive_bp,
+    _peer_snapshot_present,
+    _peer_snapshot_format,
+    _peer_snapshot_age,
     _check_in_sync,
     _check_advancing,
     _check_hot_peers,

@@ -35,6 +35,10 @@ class Network:
     epoch_length: int  # slots per Shelley-era epoch (1 s slots): shelley-genesis.json `epochLength`
     # Well-known public relay names that a legacy topology points at; replaced by bootstrap peers.
     public_relay_suffixes: tuple[str, ...]
+    # Where a release ships one (10.5+), the peer snapshot its topology names (cardano/shipped_topology.py).
+    peer_snapshot_file: str | None = None
+    # Where bootstrap_peers / use_ledger_after_slot come from, as the plan and `topology convert` say it.
+    values_from: str = "the 8.9.0 book environment (cardano/networks.py)"
 
     def expected_slot(self, unix_now: float) -> int:
         """The slot a node in sync would be at, from the wall clock."""

@@ -338,12 +338,13 @@ class _Sorter:
     own: frozenset[str]
     known: frozenset[str]
     keep_handpicked: bool = True  # False: the operator discards hand-picked peers on purpose
+    keep_public: bool = False  # a settled file: a public relay the operator listed is their choice
 
     def is_handpicked(self, peer: Peer) -> bool:
         name = _norm(peer.address)
         return (
             self.keep_handpicked and name not in self.own and name not in self.known
-            and not is_public_relay(name) and not peer.generated
+            and (self.keep_public or not is_public_relay(name)) and not peer.generated
         )  # fmt: skip
 
 
@@ -376,6 +377,15 @@ def _trim(group: RootGroup, kept: list[Peer], force_no_advertise: bool) -> RootG
     )
 
 
+def settled(parsed: Topology, private: bool = False) -> bool:
+    """Already in the P2P form 8.9.0 and every later release read: P2P keys, and bootstrapPeers
+    present (null too: the operator turned them off) — or, for a host with no ledger or bootstrap
+    peers (a block producer, a private passive node), simply P2P. Such a file's values are the
+    operator's and are kept; only a file in an older form (legacy, legacy-P2P, 8.7-era P2P with
+    public relays instead of bootstrap peers) takes the target's network-wide values."""
+    return parsed.format == "p2p" and (private or "bootstrapPeers" in parsed.key_order)
+
+
 def desired_topology(
     current: dict[str, Any] | None,
     role: Role,
@@ -388,10 +398,19 @@ def desired_topology(
     extra_local_roots: Sequence[RootGroup] = (),
     notes: list[str] | None = None,
     passive: PassiveTopology = PassiveTopology.LEDGER,
+    bootstrap_peers: Sequence[AccessPoint] | None = None,
+    use_ledger_after_slot: int | None = None,
+    missing_values: ValueError | None = None,
 ) -> dict[str, Any]:
-    """The 8.9.0 P2P topology this host should have; idempotent; raises FileFormatError on junk.
+    """The P2P topology this host should have; idempotent; raises FileFormatError on junk.
 
     own_peers: for a block producer its relays, for a relay its block producer(s) and sibling relays.
+    network: the TARGET release's network-wide values (cardano/shipped_topology.py release_network):
+    bootstrapPeers, useLedgerAfterSlot and peerSnapshotFile of the topology it ships. They are used
+    only where the file has none of its own (a file not yet `settled`); a settled file keeps its own.
+    bootstrap_peers / use_ledger_after_slot: the operator's explicit values; they win over both.
+    missing_values: why `network`'s values are not known (no shipped topology for this release and
+    network); raised when the conversion needs them, never replaced by a guess.
     known_hosts_addresses: every inventory host's node address, so that an entry pointing at one is
     recognised (and not kept as a hand-picked peer).
     keep_handpicked: False drops every peer the operator added by hand (never silently: the plan's
@@ -399,89 +418,47 @@ def desired_topology(
     an access point already listed is not listed twice; a block producer's never advertise.
     notes: when given, receives one line per thing the operator should know: addresses normalised,
     generated peers not carried over (and what replaces them), fetch-envelope keys dropped.
-    passive: for a passive node (role PASSIVE) only: LEDGER keeps the network's bootstrap peers and
-    ledger peers; PRIVATE has only local roots (public roots kept become local-root groups),
-    useLedgerAfterSlot -1 and no bootstrapPeers. A passive node advertises nothing, whatever the
-    file said (docs/cardano-8.9.0-p2p.md §1: advertise default false; an exchange's nodes are not
-    offered to the network).
+    passive: for a passive node (role PASSIVE) only: LEDGER keeps bootstrap peers and ledger peers;
+    PRIVATE has only local roots (public roots kept become local-root groups), useLedgerAfterSlot -1
+    and no bootstrapPeers. A passive node advertises nothing, whatever the file said
+    (docs/cardano-8.9.0-p2p.md §1: advertise default false; an exchange's nodes are not offered).
+
+    A settled file whose local roots already list every own peer keeps its groups as they are
+    (trustable, valency/hotValency, advertise, order), less only what the role forbids (an inventory
+    host that is not its peer; an advertised group with an own host in it). Otherwise the own hosts
+    are gathered into one group, and hand-picked peers that shared it keep their group's trustable.
     """
     parsed = parse_topology(current, path) if current is not None else Topology("p2p")
-    if notes is not None:
-        notes.extend(parsed.notes)
-        notes.extend(_provenance_notes(parsed, role, network, path,
-                                       role is Role.PASSIVE and passive is PassiveTopology.PRIVATE))
     producer = role is Role.BLOCK_PRODUCER
     quiet = producer or role is Role.PASSIVE  # never advertises a local root
     private = producer or (role is Role.PASSIVE and passive is PassiveTopology.PRIVATE)  # no public roots
+    kept_form = current is not None and settled(parsed, private)
+    if notes is not None:
+        notes.extend(parsed.notes)
+        notes.extend(_provenance_notes(parsed, role, network, path, private and not producer))
     sorter = _Sorter(
         frozenset(_norm(p.address) for p in own_peers),
         frozenset(_norm(a) for a in known_hosts_addresses),
         keep_handpicked,
+        keep_public=kept_form and not private,
     )
     own_keys = {(_norm(p.address), p.port) for p in own_peers}
+    listed = {p.key for g in parsed.local_roots for p in g.access_points}
+    as_is = kept_form and own_keys <= listed
 
-    # Extra keys the operator wrote on entries for their own hosts survive on the own group.
-    own_extra: dict[tuple[str, int], Extra] = {}
-    own_group_source: RootGroup | None = None
-    current_points: list[Peer] = [p.peer for p in parsed.producers]
-    for group in parsed.local_roots:
-        current_points.extend(group.access_points)
-        if (
-            own_group_source is None
-            and group.access_points
-            and any(p.key in own_keys for p in group.access_points)
-        ):
-            own_group_source = group
-    for point in current_points:
-        if point.key in own_keys and point.key not in own_extra:
-            own_extra[point.key] = point.extra
-
-    seen: set[tuple[str, int]] = set(own_keys)
+    seen: set[tuple[str, int]] = set()
     groups: list[dict[str, Any]] = []
-    if own_peers:
-        points = [
-            Peer(p.address, p.port, own_extra.get((_norm(p.address), p.port), ()))
-            for p in _dedup_access_points(own_peers)
-        ]
-        source = own_group_source or RootGroup(())
-        own = RootGroup(
-            tuple(points),
-            advertise=False,
-            valency=len(points),
-            valency_key=source.valency_key,
-            warm_valency=None,
-            trustable=True,
-            extra=source.extra,
-            key_order=source.key_order,
-        )
-        groups.append(_group_to_dict(own, public=False))
-
-    for group in parsed.local_roots:
-        if group is own_group_source:
-            kept = _dedup((p for p in group.access_points if sorter.is_handpicked(p)), seen)
-            if kept:
-                # Hand-picked peers that shared the own hosts' group keep their own group.
-                split = RootGroup(tuple(kept), False, len(kept), trustable=False)
-                groups.append(_group_to_dict(split, public=False))
-            continue
-        kept = _dedup((p for p in group.access_points if sorter.is_handpicked(p)), seen)
-        if group.access_points and not kept:
-            continue  # only own, inventory or public peers: replaced above / by bootstrap peers
-        if not group.access_points and own_peers:
-            continue  # the book's empty placeholder group, now that there is a real one
-        if not group.access_points and group.trustable is None:
-            group = _trim(group, [], quiet)
-            group = RootGroup(
-                (),
-                group.advertise,
-                group.valency,
-                group.valency_key,
-                group.warm_valency,
-                False,
-                group.extra,
-                group.key_order,
-            )  # as the 8.9.0 book writes it
-        groups.append(_group_to_dict(_trim(group, kept, quiet), public=False))
+    if as_is:
+        for group in parsed.local_roots:
+            kept = _dedup((p for p in group.access_points if p.key in own_keys or sorter.is_handpicked(p)), seen)
+            if group.access_points and not kept:
+                continue  # only inventory hosts that are not its peers (the diff shows them go)
+            trimmed = _trim(group, kept, quiet)
+            if trimmed.advertise and any(p.key in own_keys for p in kept):
+                trimmed = replace(trimmed, advertise=False)  # advertising an own host would leak a BP
+            groups.append(_group_to_dict(trimmed, public=False))
+    else:
+        groups = _gathered_local_roots(parsed, own_peers, own_keys, sorter, quiet, seen)
 
     for legacy in parsed.producers:
         peer = legacy.peer
@@ -517,17 +494,110 @@ def desired_topology(
         groups.append({"accessPoints": [], "advertise": False, "trustable": False, "valency": 1})
 
     values: dict[str, Any] = {"localRoots": groups, "publicRoots": publics}
-    if private:
-        values["useLedgerAfterSlot"] = -1
-    else:
-        values["bootstrapPeers"] = [{"address": p.address, "port": p.port} for p in network.bootstrap_peers]
-        values["useLedgerAfterSlot"] = network.use_ledger_after_slot
+    values.update(_network_values(parsed, private, kept_form, network, bootstrap_peers, use_ledger_after_slot,
+                                  missing_values))  # fmt: skip
     # Unknown top-level keys survive; the legacy shapes' keys and a fetch envelope do not.
     for key, value in parsed.extra:
         if key not in _LEGACY_TOP_KEYS and key not in values and key != "bootstrapPeers" and key not in FETCH_ENVELOPE_KEYS:
             values[key] = value
     order = parsed.key_order if parsed.format == "p2p" else ()
     return _ordered(values, order, _TOP_KEYS)
+
+
+def _network_values(
+    parsed: Topology,
+    private: bool,
+    kept_form: bool,
+    network: Network,
+    bootstrap_peers: Sequence[AccessPoint] | None,
+    use_ledger_after_slot: int | None,
+    missing: ValueError | None,
+) -> dict[str, Any]:
+    """bootstrapPeers / useLedgerAfterSlot / peerSnapshotFile: the operator's explicit value, else
+    the settled file's own, else the target release's shipped one (never a guess: `missing`)."""
+    if private:
+        return {"useLedgerAfterSlot": -1}
+    out: dict[str, Any] = {}
+    if bootstrap_peers is not None:
+        out["bootstrapPeers"] = [{"address": p.address, "port": p.port} for p in bootstrap_peers]
+    elif kept_form:
+        out["bootstrapPeers"] = None if parsed.bootstrap_peers is None else [peer_to_dict(p) for p in parsed.bootstrap_peers]
+    if use_ledger_after_slot is not None:
+        out["useLedgerAfterSlot"] = use_ledger_after_slot
+    elif kept_form and parsed.use_ledger_after_slot is not None:
+        out["useLedgerAfterSlot"] = parsed.use_ledger_after_slot
+    if "bootstrapPeers" in out and "useLedgerAfterSlot" in out:
+        return out
+    if missing is not None:
+        raise missing
+    if "bootstrapPeers" not in out and network.bootstrap_peers:
+        out["bootstrapPeers"] = [{"address": p.address, "port": p.port} for p in network.bootstrap_peers]
+    out.setdefault("useLedgerAfterSlot", network.use_ledger_after_slot)
+    if not kept_form and network.peer_snapshot_file and not any(k == "peerSnapshotFile" for k, _ in parsed.extra):
+        out["peerSnapshotFile"] = network.peer_snapshot_file  # the pair: this slot with that release's snapshot
+    return out
+
+
+def _gathered_local_roots(
+    parsed: Topology,
+    own_peers: Sequence[AccessPoint],
+    own_keys: set[tuple[str, int]],
+    sorter: _Sorter,
+    quiet: bool,
+    seen: set[tuple[str, int]],
+) -> list[dict[str, Any]]:
+    """The own hosts as one group (first), then the other groups less own, inventory and (in an
+    unsettled file) public or generated peers."""
+    # Extra keys the operator wrote on entries for their own hosts survive on the own group.
+    own_extra: dict[tuple[str, int], Extra] = {}
+    own_group_source: RootGroup | None = None
+    current_points: list[Peer] = [p.peer for p in parsed.producers]
+    for group in parsed.local_roots:
+        current_points.extend(group.access_points)
+        if own_group_source is None and group.access_points and any(p.key in own_keys for p in group.access_points):
+            own_group_source = group
+    for point in current_points:
+        if point.key in own_keys and point.key not in own_extra:
+            own_extra[point.key] = point.extra
+
+    seen.update(own_keys)
+    groups: list[dict[str, Any]] = []
+    if own_peers:
+        points = [
+            Peer(p.address, p.port, own_extra.get((_norm(p.address), p.port), ()))
+            for p in _dedup_access_points(own_peers)
+        ]
+        source = own_group_source or RootGroup(())
+        own = RootGroup(
+            tuple(points),
+            advertise=False,
+            valency=len(points),
+            valency_key=source.valency_key,
+            warm_valency=None,
+            trustable=True if source.trustable is None else source.trustable,  # the operator's word stands
+            extra=source.extra,
+            key_order=source.key_order,
+        )
+        groups.append(_group_to_dict(own, public=False))
+
+    for group in parsed.local_roots:
+        if group is own_group_source:
+            kept = _dedup((p for p in group.access_points if sorter.is_handpicked(p)), seen)
+            if kept:
+                # Hand-picked peers that shared the own hosts' group keep their own group, and the
+                # trust the operator gave them.
+                split = RootGroup(tuple(kept), False, len(kept), trustable=bool(group.trustable))
+                groups.append(_group_to_dict(split, public=False))
+            continue
+        kept = _dedup((p for p in group.access_points if sorter.is_handpicked(p)), seen)
+        if group.access_points and not kept:
+            continue  # only own, inventory or public peers: replaced above / by bootstrap peers
+        if not group.access_points and own_peers:
+            continue  # the book's empty placeholder group, now that there is a real one
+        if not group.access_points and group.trustable is None:
+            group = replace(_trim(group, [], quiet), trustable=False)  # as the 8.9.0 book writes it
+        groups.append(_group_to_dict(_trim(group, kept, quiet), public=False))
+    return groups
 
 
 def parse_local_roots(value: Any, where: str = "extra_local_roots") -> tuple[RootGroup, ...]:
@@ -663,10 +733,13 @@ def bp_advertised_local_roots(topology: Topology) -> str | None:
 BLOCK_PRODUCER_RULES = (bp_bootstrap_peers, bp_ledger_peers, bp_advertised_local_roots, bp_public_roots)
 
 
-def passive_form_problems(topology: Topology, form: PassiveTopology, network: Network) -> list[str]:
+def passive_form_problems(topology: Topology, form: PassiveTopology, network: Network,
+                          genesis: bool = False) -> list[str]:  # fmt: skip
     """How a passive node's topology departs from its form (docs/hooks.md): private = local roots only
     (useLedgerAfterSlot < 0 or absent means never ledger peers; bootstrapPeers absent/null = off:
-    TopologyP2P.hs at 8.9.0); ledger = the network's bootstrap peers and useLedgerAfterSlot."""
+    TopologyP2P.hs at 8.9.0); ledger = the network's bootstrap peers (`network`: as the host's release
+    ships them; none in Genesis mode, which drops them: TOP @11.0.1 L123) and ledger peers on
+    (useLedgerAfterSlot ≥ 0: an earlier slot than the release ships is the operator's, and valid)."""
     slot = topology.use_ledger_after_slot
     shown = ", ".join(str(p) for p in topology.bootstrap_peers or ())
     if form is PassiveTopology.PRIVATE:
@@ -678,13 +751,18 @@ def passive_form_problems(topology: Topology, form: PassiveTopology, network: Ne
         if any(g.access_points for g in topology.public_roots):
             problems.append("public roots with access points")
         return problems
+    problems = []
+    if slot is None or slot < 0:
+        problems.append(f"useLedgerAfterSlot {'absent' if slot is None else slot}: no ledger peers (ledger: "
+                        f"{network.use_ledger_after_slot}, as {network.values_from} has it)")  # fmt: skip
     want = sorted(peer_key(p.address, p.port) for p in network.bootstrap_peers)
     have = sorted(p.key for p in topology.bootstrap_peers or ())
-    if have == want and slot == network.use_ledger_after_slot:
-        return []
     boot = ", ".join(f"{a}:{port}" for a, port in want)
-    return [f"bootstrapPeers {shown or 'absent'}, useLedgerAfterSlot {'absent' if slot is None else slot}; the "
-            f"{network.name} defaults are {boot} and {network.use_ledger_after_slot}"]  # fmt: skip
+    if genesis and have:
+        problems.append(f"bootstrapPeers {shown} in Genesis mode (the node drops them: null)")
+    elif not genesis and have != want:
+        problems.append(f"bootstrapPeers {shown or 'absent'}; the {network.name} defaults are {boot}")
+    return problems
 
 
 def role_problems(topology: dict[str, Any], role: Role) -> list[str]:
@@ -708,30 +786,99 @@ def advertised_addresses(topology: dict[str, Any]) -> set[str]:
     return out
 
 
+def _shown(value: Any) -> str:
+    """A value as a change line shows it: peers as host:port, long values cut at 240 characters."""
+    if isinstance(value, list) and all(isinstance(p, dict) and "address" in p for p in value) and value:
+        text = "[" + ", ".join(f"{p.get('address')}:{p.get('port')}" for p in value) + "]"
+    else:
+        text = json.dumps(value)
+    return text if len(text) <= 240 else text[:237] + "..."
+
+
+def _changes(before: Any, after: Any, where: str, out: list[str]) -> None:
+    if before == after:
+        return
+    if isinstance(before, dict) and isinstance(after, dict):
+        for key in [*before, *(k for k in after if k not in before)]:
+            _changes(before.get(key, _ABSENT), after.get(key, _ABSENT), f"{where}.{key}" if where else key, out)
+        return
+    if (isinstance(before, list) and isinstance(after, list)
+            and not any(isinstance(p, dict) and "address" in p for p in [*before, *after])):  # fmt: skip
+        # groups by position; a list of peers (accessPoints, bootstrapPeers) is shown whole
+        for i in range(max(len(before), len(after))):
+            b = before[i] if i < len(before) else _ABSENT
+            a = after[i] if i < len(after) else _ABSENT
+            _changes(b, a, f"{where}[{i}]", out)
+        return
+    old = "(absent)" if before is _ABSENT else _shown(before)
+    new = "(absent)" if after is _ABSENT else _shown(after)
+    out.append(f"{where}: {old} -> {new}")
+
+
+class _Absent:
+    def __repr__(self) -> str:
+        return "(absent)"
+
+
+_ABSENT: Any = _Absent()
+
+
+def topology_changes(before: Any, after: dict[str, Any]) -> list[str]:
+    """Every value a conversion changed, one `key: old -> new` line each (JSON paths,
+    `localRoots[0].trustable: true -> false`). A file in an older shape (Producers, LocalRoots) is
+    one line for the shape and one per network-wide value it gains: its peers are in the diff."""
+    if not isinstance(before, dict):
+        return [f"$: {_shown(before)} -> a P2P topology"]
+    legacy = [k for k in _LEGACY_TOP_KEYS if k in before]
+    if legacy:
+        out = [f"{', '.join(legacy)} -> localRoots/publicRoots (the P2P shape; each peer in the diff)"]
+        for key in ("bootstrapPeers", "useLedgerAfterSlot", "peerSnapshotFile"):
+            _changes(before.get(key, _ABSENT), after.get(key, _ABSENT), key, out)
+        for key in before:
+            if key not in after and key not in legacy and key not in ("bootstrapPeers", "useLedgerAfterSlot"):
+                out.append(f"{key}: {_shown(before[key])} -> (absent)")
+        return out
+    out = []
+    _changes(before, after, "", out)
+    return out
+
+
+def kept_values_note(desired: dict[str, Any], network: Network) -> str | None:
+    """Where a kept file's network-wide values differ from the target release's shipped ones: said,
+    so the operator knows the file was kept on purpose, not overlooked."""
+    differ = []
+    slot = desired.get("useLedgerAfterSlot")
+    if isinstance(slot, int) and slot >= 0 and slot != network.use_ledger_after_slot:
+        differ.append(f"useLedgerAfterSlot {slot} (ships {network.use_ledger_after_slot})")
+    boot = desired.get("bootstrapPeers")
+    if "bootstrapPeers" in desired:
+        have = sorted(peer_key(str(p.get("address")), int(p.get("port", 0))) for p in boot or () if isinstance(p, dict))
+        want = sorted(peer_key(p.address, p.port) for p in network.bootstrap_peers)
+        if have != want:
+            shown = ", ".join(f"{p.address}:{p.port}" for p in network.bootstrap_peers) or "none"
+            differ.append(f"bootstrapPeers {_shown(boot)} (ships {shown})")
+    if not differ:
+        return None
+    return f"the operator's values kept where {network.values_from} differs: " + "; ".join(differ)
+
+
 def carry_over_notes(before: dict[str, Any], after: dict[str, Any], target: releases.NodeRelease) -> list[str]:
-    """Everything a conversion did not carry over unchanged from the operator's file, and what the
-    target release still needs beside it (its peer snapshot): never a silently dropped value."""
+    """What the target release still needs beside a converted topology (its peer snapshot), and the
+    keys it would not read: never a silently dropped value (the changes themselves: topology_changes)."""
     notes: list[str] = []
-    was, now = before.get("bootstrapPeers"), after.get("bootstrapPeers")
-    if was is not None and was != now:
-        points = was if isinstance(was, list) else []
-        shown = ", ".join(f"{p.get('address')}:{p.get('port')}" for p in points if isinstance(p, dict)) or str(was)
-        notes.append(f"bootstrapPeers {shown or '[]'} not carried over: now {json.dumps(now) if now is not None else 'absent'}")
-    if "useLedgerAfterSlot" in before and before.get("useLedgerAfterSlot") != after.get("useLedgerAfterSlot"):
-        notes.append(f"useLedgerAfterSlot {before['useLedgerAfterSlot']} -> {after.get('useLedgerAfterSlot', 'absent')}")
-    for key in before:
-        if key not in after and key not in ("bootstrapPeers", "useLedgerAfterSlot", "Producers", "LocalRoots", "PublicRoots"):
-            notes.append(f"{key} not carried over (was {json.dumps(before[key])[:80]})")
-    if "Producers" in before:
-        notes.append("Producers converted to localRoots/publicRoots (the non-P2P format)")
     for key, read in (("peerSnapshotFile", target.peer_snapshot_file), ("diffusionMode", target.diffusion_mode)):
         if key in after and not read:
             notes.append(f"{key} kept, but {target.version} does not read it")
     if target.peer_snapshot_formats:
         wanted = " / ".join(f.value for f in target.peer_snapshot_formats)
-        if "peerSnapshotFile" in after:
+        slot = after.get("useLedgerAfterSlot")
+        if "peerSnapshotFile" in after and isinstance(slot, int) and slot < 0:
+            notes.append(f"peerSnapshotFile {after['peerSnapshotFile']} kept: with useLedgerAfterSlot {slot} "
+                         "(no ledger peers) the node does not use it")  # fmt: skip
+        elif "peerSnapshotFile" in after:
             notes.append(f"copy {target.version}'s peer-snapshot.json ({wanted}) to {after['peerSnapshotFile']} "
-                         "(relative to the topology's directory) with its useLedgerAfterSlot")  # fmt: skip
+                         "(relative to the topology's directory); its slot must not be older than "
+                         f"useLedgerAfterSlot {slot}")  # fmt: skip
         else:
             notes.append(f"no peerSnapshotFile: {target.version} can read one ({wanted}); none is configured")
     return notes

@@ -11,7 +11,8 @@ from orchestrator.cardano.networks import NETWORKS, AccessPoint
 from orchestrator.cardano.releases import TARGET_VERSION, known_versions
 from orchestrator.commands._exit import error
 
-HELP = "convert a topology.json to the 8.9.0 P2P format for a relay, a block producer or a passive node (offline)"
+HELP = ("convert a topology.json to the P2P format of a release (--to) for a relay, a block producer or a passive "
+        "node (offline); a file already in that form is kept; every changed value is listed on stderr")
 ROLES = {"relay": "relay", "producer": "block_producer", "block_producer": "block_producer", "passive": "passive"}
 
 
@@ -71,7 +72,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from orchestrator.cardano import node_rules, releases
     from orchestrator.cardano.config import detect_indent, render_json
-    from orchestrator.cardano.topology import Peer, RootGroup, carry_over_notes, desired_topology, handpicked_peers
+    from orchestrator.cardano.shipped_topology import NoShippedTopology, release_network
+    from orchestrator.cardano.topology import (
+        Peer,
+        RootGroup,
+        carry_over_notes,
+        desired_topology,
+        handpicked_peers,
+        kept_values_note,
+        topology_changes,
+    )
     from orchestrator.model import PassiveTopology, Role
 
     try:
@@ -99,8 +109,16 @@ def run(args: argparse.Namespace) -> int:
                 own = [AccessPoint(p.address, p.port) for p in handpicked_peers(data, set(), path=args.file)]
             known = {p.address for p in own}
         notes: list[str] = []
-        desired = desired_topology(data, role, own, NETWORKS[args.network], known, path=args.file, notes=notes,
-                                   extra_local_roots=extra, passive=form)  # fmt: skip
+        missing: NoShippedTopology | None = None
+        try:
+            net = release_network(target.version, args.network)
+        except NoShippedTopology as exc:
+            net, missing = NETWORKS[args.network], exc
+        try:
+            desired = desired_topology(data, role, own, net, known, path=args.file, notes=notes,
+                                       extra_local_roots=extra, passive=form, missing_values=missing)  # fmt: skip
+        except NoShippedTopology as exc:
+            raise FileFormatError(args.file, f"needs converting and {exc}") from None
         if role is Role.PASSIVE and form is PassiveTopology.PRIVATE and not any(
             g["accessPoints"] for g in desired["localRoots"]
         ):
@@ -114,6 +132,12 @@ def run(args: argparse.Namespace) -> int:
         for problem in errors:
             error(f"{args.file}: {target.version} would refuse the result: {problem}")
         return 1
+    changes = topology_changes(data, desired)
+    if not changes:
+        notes.append(f"already P2P in {target.version}'s form for this role: kept as it is")
+        if (kept := kept_values_note(desired, net)) is not None and missing is None:
+            notes.append(kept)
+    notes += [f"changed: {line}" for line in changes]
     if isinstance(data, dict):
         notes += carry_over_notes(data, desired, target)
     for note in notes:

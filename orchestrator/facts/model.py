@@ -55,6 +55,20 @@ class KeyFileStat(NamedTuple):
     kind: str  # find's %y: f file, d directory, l symlink
 
 
+class PeerSnapshotFact(NamedTuple):
+    """The peer snapshot the topology's peerSnapshotFile names (facts/peer_snapshot.py): its path
+    (relative names resolved from the topology's directory, TOP @10.5.3 L234), sha256 and size, and
+    its top-level keys but the pool list (`header`: the format, slot and NetworkMagic are read from
+    it by cardano/node_rules.py peer_snapshot_format). sha256 None: the file is missing or unreadable
+    (`error` says why)."""
+
+    path: str
+    sha256: str | None
+    size: int | None
+    header: Mapping[str, Any] | None
+    error: str | None = None
+
+
 def _empty() -> Mapping[str, Any]:
     return MappingProxyType({})
 
@@ -110,6 +124,7 @@ class HostFacts:
     # A producer's leader slots (only with `leader_schedule` set): in memory, never printed.
     leader_schedule: tuple[LeaderSlot, ...] | None = field(default=None, repr=False)
     leader_schedule_error: str | None = None  # configured, but unreadable: why
+    peer_snapshot: PeerSnapshotFact | None = None  # None: the topology names none (or was not read)
     probe_errors: Mapping[str, str] = field(default_factory=_empty)
 
     @property

@@ -32,6 +32,7 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
+from orchestrator.cardano.consensus_mode import PRODUCER_REFUSAL, ConsensusMode
 from orchestrator.cardano.layouts import LAYOUTS, PATH_VARIABLES, Layout
 from orchestrator.cardano.leader_schedule import check_schedule_setting
 from orchestrator.cardano.networks import NETWORKS
@@ -757,6 +758,12 @@ class _Loader:
                 raise self.fail(v[secret].loc, f"'{secret}': password logins are not supported; use an SSH key")
         role = self.host_role(hdef, groups, get("cardano_role"))
         standby_for = self.standby_for(hdef, groups, get("cardano_role"), get("standby_for"))
+        mode = get("consensus_mode")
+        # Written for this host or a group it is in: refused at that line. From -e (every host), each
+        # block producer the run reaches is refused by set_consensus_mode instead (--limit relays works).
+        if role is Role.BLOCK_PRODUCER and mode is not None and mode.value == ConsensusMode.GENESIS.value \
+                and mode.loc[0] != "-e":  # fmt: skip
+            raise self.fail(mode.loc, f"host '{name}': {PRODUCER_REFUSAL}")
         layout_var = get("layout")
         if role is Role.HELPER and layout_var is None:  # no node there: paths are never used
             layout_var = _Var("iog", hdef.loc)

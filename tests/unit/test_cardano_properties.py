@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from hypothesis import given, settings
@@ -90,14 +91,26 @@ def points_of(top: dict[str, Any]) -> set[tuple[str, int]]:
     return out
 
 
+def is_settled(current: dict[str, Any], role: Role) -> bool:
+    """A P2P file in the form 8.9.0+ reads (bootstrapPeers present; a block producer: any P2P file):
+    its values are the operator's and are kept (cardano/topology.py `settled`)."""
+    return "localRoots" in current and ("bootstrapPeers" in current or role is Role.BLOCK_PRODUCER)
+
+
 @settings(max_examples=examples(100), deadline=None)
 @given(topology(), host(), st.sampled_from(sorted(NETWORKS)))
 def test_conversion_properties(current: dict[str, Any], h: tuple[Role, list[AccessPoint], set[str]], net: str) -> None:
     role, own, known = h
     desired = desired_topology(current, role, own, NETWORKS[net], known)
-    # always starts on 8.9.0 (and on 8.7.3, for a rollback of the binary with EnableP2P true)
-    assert node_rules.check_topology("8.9.0", True, render_json(desired)) == ((), ())
-    assert node_rules.check_topology("8.7.3", True, render_json(desired))[0] == ()
+    kept = is_settled(current, role)
+    check_890 = node_rules.check_topology("8.9.0", True, render_json(desired))
+    if kept:
+        # kept values the node refuses are refused by the caller with the node's reason, never rewritten
+        assert check_890[0] == () or node_rules.check_topology("8.9.0", True, render_json(current))[0] != ()
+    else:
+        # always starts on 8.9.0 (and on 8.7.3, for a rollback of the binary with EnableP2P true)
+        assert check_890 == ((), ())
+        assert node_rules.check_topology("8.7.3", True, render_json(desired))[0] == ()
     # a block producer is never advertised, and a block producer advertises nothing
     assert not advertised_addresses(desired) & set(BPS)
     if role is Role.BLOCK_PRODUCER:
@@ -105,11 +118,23 @@ def test_conversion_properties(current: dict[str, Any], h: tuple[Role, list[Acce
     # no hand-picked peer is lost
     handpicked = {p for p in points_of(current) if p[0] in HANDPICKED}
     assert handpicked <= points_of(desired)
-    # every own peer is there, in a trustable, unadvertised group
-    own_group = desired["localRoots"][0]
-    assert {(p["address"], p["port"]) for p in own_group["accessPoints"]} == {(p.address, p.port) for p in own}
-    assert own_group["trustable"] is True and own_group["advertise"] is False
-    # public relays are gone, replaced by the bootstrap peers on a relay
-    assert not any(p[0] in PUBLIC for p in points_of(desired))
+    # every own peer is in a local root, in an unadvertised group
+    own_keys = {(p.address, p.port) for p in own}
+    with_own = [g for g in desired["localRoots"] if own_keys & {(p["address"], p["port"]) for p in g["accessPoints"]}]
+    assert own_keys <= {(p["address"], p["port"]) for g in with_own for p in g["accessPoints"]}
+    assert not any(g["advertise"] for g in with_own)
+    if kept and role is not Role.BLOCK_PRODUCER:
+        # the operator's network-wide values stand
+        assert desired.get("bootstrapPeers") == current.get("bootstrapPeers")
+        if "useLedgerAfterSlot" in current:
+            assert desired["useLedgerAfterSlot"] == current["useLedgerAfterSlot"]
+    if not kept:
+        own_group = desired["localRoots"][0]
+        assert {(p["address"], p["port"]) for p in own_group["accessPoints"]} == own_keys
+        assert own_group["advertise"] is False
+        # trustable, unless the operator said otherwise (their word stands)
+        assert own_group["trustable"] is True or '"trustable": false' in json.dumps(current)
+        # public relays are gone, replaced by the bootstrap peers on a relay
+        assert not any(p[0] in PUBLIC for p in points_of(desired))
     # idempotent
     assert desired_topology(desired, role, own, NETWORKS[net], known) == desired

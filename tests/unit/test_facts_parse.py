@@ -73,6 +73,7 @@ HEALTHY: dict[str, tuple[str, int | None]] = {
     "config": (file_body(CONFIG), 0),
     "topology": (file_body(TOPOLOGY, "cardano:cardano 640 77"), 0),
     "genesis": (f"conway\t/opt/cardano/cnode/files/conway-genesis.json\t{SHA_A}\t{SHA_B}", 0),
+    "peer_snapshot": ("none", 0),
     "tip": (
         '{"block": 10, "epoch": 669, "era": "Babbage", "hash": "ab", "slot": 107433709, "syncProgress": "100.00"}',
         0,

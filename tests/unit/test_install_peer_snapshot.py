@@ -52,3 +52,17 @@ def test_nothing_to_write_when_the_formats_agree_or_for_a_producer() -> None:
     assert same.error is None and not any(c.path.endswith("peer-snapshot.json") for c in same.files)
     producer = _plan("10.6.4", "11.0.1", role=Role.BLOCK_PRODUCER)
     assert not any(c.path.endswith("peer-snapshot.json") for c in producer.files)
+
+
+def test_a_topology_slot_newer_than_the_target_s_snapshot_is_refused_not_started_into_a_crash() -> None:
+    """RUN @11.0.1 L839-848: a snapshot older than useLedgerAfterSlot stops the node (ledger peers on)."""
+    host = Host("relay1", Role.RELAY, "203.0.113.10", IOG)
+    inv = Inventory("hosts.yml", (host,), {"relays": ("relay1",)})
+    topology = json.loads((REF / "10.6.4" / "mainnet-topology.json").read_text())
+    topology["useLedgerAfterSlot"] = 190_000_000  # the operator's, past 11.0.1's snapshot slot 185831188
+    facts = host_facts("relay1", node_version="10.6.4", releases=("10.6.4",), last_start_seconds=30.0,
+                       config_text=(REF / "10.6.4" / "mainnet-config.json").read_text(),
+                       topology_text=json.dumps(topology, indent=2) + "\n")  # fmt: skip
+    pin = ReleasePin("11.0.1", "http://198.18.0.1:8080/cardano-node-11.0.1-linux-amd64.tar.gz", "ab" * 32)
+    hp = make_plan(inv, (host,), {"relay1": facts}, pin, [["relay1"]]).host("relay1")
+    assert hp.error is not None and "(slot 185831188) is older than the topology's useLedgerAfterSlot 190000000" in hp.error

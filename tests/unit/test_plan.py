@@ -146,7 +146,8 @@ def test_compiled_upgrade_playbook_batches_relays_then_producers():
     programs = {name: [type(p.operation).__name__ for p in program] for name, program in spec.programs.items()}
     assert set(programs) == {"relay1", "relay2", "bp1"}
     assert programs["relay1"] == ["StageRelease", "HookStep", "HookStep", "StageRelease", "InstallRelease", "MigrateConfig",
-                                  "ConvertTopology", "InstallPeerSnapshot", "RestartNode", "SyncGate"]  # stage, then relays
+                                  "ConvertTopology", "InstallPeerSnapshot", "SetConsensusMode", "RestartNode",
+                                  "SyncGate"]  # stage, then relays
     assert programs["bp1"][1] == "StageRelease"  # a block producer is never drained
     assert spec.stages[0].max_fail_percentage == 0 and spec.stages[0].min_healthy_relays == 1
 

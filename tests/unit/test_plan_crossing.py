@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -115,6 +116,8 @@ def test_a_testnet_replay_has_no_figure_rather_than_a_made_up_one() -> None:
     inv = Inventory("hosts.yml", hosts, {"relays": ("relay1",)})
     pin = ReleasePin("11.0.1", "http://198.18.0.1:8080/x.tar.gz", "ab" * 32)
     facts = facts_on("10.6.4", network="preprod", last_start_seconds=20.0)
+    # preprod's own topology: mainnet's useLedgerAfterSlot is past preprod's snapshot (install_peer_snapshot refuses it)
+    facts = replace(facts, topology_text=(REF / "10.6.4" / "preprod" / "topology.json").read_text())
     plan = make_plan(inv, hosts, {"relay1": facts}, pin, [["relay1"]])
     hp = plan.host("relay1")
     assert hp.changed and hp.crossing is not None and hp.crossing.replay is Replay.FROM_GENESIS

@@ -247,7 +247,7 @@ INVALID: list[tuple[str, dict[str, str], str, int, int, str]] = [
         2,
         3,
         "unknown action 'shell'; actions are convert_topology, drain_node, install_peer_snapshot, install_release, "
-        "migrate_config, restart_node, return_node, stage_release, sync_gate",
+        "migrate_config, restart_node, return_node, set_consensus_mode, stage_release, sync_gate",
     ),
     (
         "unknown-argument-typo",
@@ -303,7 +303,7 @@ INVALID: list[tuple[str, dict[str, str], str, int, int, str]] = [
         1,
         3,
         "a step needs an action, one of convert_topology, drain_node, install_peer_snapshot, install_release, migrate_config, "
-        "restart_node, return_node, stage_release, sync_gate",
+        "restart_node, return_node, set_consensus_mode, stage_release, sync_gate",
     ),
     (
         "steps-not-a-list",
@@ -384,7 +384,7 @@ def test_shipped_upgrade_playbook() -> None:
     )
     assert (producers.hosts, producers.serial) == ("block_producers", Serial((1,)))
     expected = ["stage_release", "install_release", "migrate_config", "convert_topology", "install_peer_snapshot",
-                "restart_node", "sync_gate"]
+                "set_consensus_mode", "restart_node", "sync_gate"]
     # relays and passive nodes run the inventory's drain/return hooks (issue 28); producers have none
     assert [s.action for s in relays.steps] == ["drain_node", "return_node", *expected]
     assert [s.action for s in producers.steps] == expected
@@ -399,8 +399,8 @@ def test_shipped_enable_p2p_playbook() -> None:
         actions = [s.action for s in stage.steps]
         assert "install_release" not in actions and "stage_release" not in actions
         hooks = ["drain_node", "return_node"] if stage.name != "block_producers" else []
-        assert actions == [*hooks, "migrate_config", "convert_topology", "install_peer_snapshot", "restart_node",
-                           "sync_gate"]
+        assert actions == [*hooks, "migrate_config", "convert_topology", "install_peer_snapshot", "set_consensus_mode",
+                           "restart_node", "sync_gate"]
     assert dict(book.vars) == {}  # nothing to set: the roles' defaults are what enable-p2p means
 
 
@@ -493,6 +493,7 @@ def test_custom_action_registry() -> None:
         "migrate_config",
         "convert_topology",
         "install_peer_snapshot",
+        "set_consensus_mode",
         "restart_node",
         "sync_gate",
         "drain_node",

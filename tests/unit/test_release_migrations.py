@@ -216,9 +216,10 @@ def test_topology_convert_reports_what_it_did_not_carry_over(capsys: pytest.Capt
     argv = ["topology", "convert", str(src), "--role", "producer", "--network", "mainnet", "--local-root", "203.0.113.1:3001"]
     assert main([*argv, "--to", "11.0.1"]) == 0
     captured = capsys.readouterr()
-    assert "bootstrapPeers backbone.cardano.iog.io:3001" in captured.err and "not carried over: now absent" in captured.err
-    assert "useLedgerAfterSlot 182044807 -> -1" in captured.err
-    assert "peer-snapshot.json" in captured.err
+    assert ("changed: bootstrapPeers: [backbone.cardano.iog.io:3001, backbone.mainnet.cardanofoundation.org:3001, "
+            "backbone.mainnet.emurgornd.com:3001] -> (absent)") in captured.err
+    assert "changed: useLedgerAfterSlot: 182044807 -> -1" in captured.err
+    assert "peerSnapshotFile mainnet-peer-snapshot.json kept: with useLedgerAfterSlot -1" in captured.err
     errors, _ = node_rules.check_topology("11.0.1", True, captured.out)
     assert errors == ()
 
@@ -228,7 +229,8 @@ def test_topology_convert_of_producers_for_10_6_and_refusals(capsys: pytest.Capt
     base = ["topology", "convert", str(src), "--role", "relay", "--network", "mainnet"]
     assert main([*base, "--to", "10.6.4"]) == 0
     captured = capsys.readouterr()
-    assert "Producers converted" in captured.err
+    assert "changed: Producers -> localRoots/publicRoots" in captured.err
+    assert "changed: useLedgerAfterSlot: (absent) -> 177724800" in captured.err  # 10.6.4's, not 8.9.0's
     assert node_rules.check_topology("10.6.4", True, captured.out) == ((), ())
     assert main([*base, "--to", "8.9.0", "--from", "10.6.4"]) == 1
     assert "from 10.6.4 to 8.9.0 refused" in capsys.readouterr().err

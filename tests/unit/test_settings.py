@@ -148,6 +148,9 @@ SETTINGS = [
     ("passive_topology", {"passive_topology": "private"},
      lambda p: written(p, "wallet1", TOPOLOGY)["useLedgerAfterSlot"] == -1
      and "bootstrapPeers" not in written(p, "wallet1", TOPOLOGY) and "bootstrapPeers" in written(p, "relay1", TOPOLOGY)),
+    ("consensus_mode", {"consensus_mode": "genesis"},  # the upgrade's 8.9.0 reads no ConsensusMode; a BP stays Praos
+     lambda p: "8.9.0 does not read ConsensusMode" in (p.host("relay1").error or "")
+     and "block producers stay on Praos" in (p.host("bp1").error or "")),
     ("peer_sharing", {"peer_sharing": True},
      lambda p: written(p, "relay1", CONFIG).get("PeerSharing") is True and written(p, "bp1", CONFIG)["PeerSharing"] is False),
     ("sync_min_hot_peers", {"sync_min_hot_peers": 3},
