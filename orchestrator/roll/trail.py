@@ -105,15 +105,20 @@ def host_steps(events: list[Event]) -> dict[str, list[dict[str, Any]]]:
 
 @dataclass(frozen=True)
 class EarlierUpgrade:
-    """A host an earlier attempt of this run upgraded: when (UTC ISO 8601), which attempt (1-based) and
-    how that attempt ended, in the journal's words (`interrupted`, `aborted`, `failed`, or `unknown` when
-    the journal holds no end for it, e.g. a SIGKILL)."""
+    """A host upgraded before this attempt's rollout: when (UTC ISO 8601), by which attempt (1-based)
+    and how that attempt ended in the journal's words (`interrupted`, `aborted`, `failed`, or `unknown`
+    when the journal holds no end for it, e.g. a SIGKILL) — or, `by_resume`, finished by the resume
+    that opened this attempt (`attempt_end` then says how the attempt before it ended)."""
 
     at: str
     attempt: int
     attempt_end: str
+    by_resume: bool = False
 
     def detail(self) -> str:
+        if self.by_resume:
+            return (f"upgraded by this run: finished by `run --resume` (attempt {self.attempt}) at {self.at}, "
+                    f"after attempt {self.attempt - 1} ended {self.attempt_end}")  # fmt: skip
         how = {"interrupted": "before it was interrupted", "aborted": "before the tool stopped on an error",
                "failed": "in an attempt that then stopped on a failure",
                "unknown": "in an attempt whose end the journal does not record"}  # fmt: skip
@@ -122,23 +127,32 @@ class EarlierUpgrade:
 
 
 def done_earlier(events: list[Event]) -> dict[str, EarlierUpgrade]:
-    """Hosts an earlier attempt of this run upgraded (a `done` before the last `run_started`). A resumed
-    run plans them as needing nothing; the report says what the run did to them instead — and which
-    attempt did it and how that attempt ended, not an assumed interrupt (the operator-trial finding)."""
+    """Hosts upgraded before this attempt's rollout (a `done` before the last `run_started`): by an
+    earlier attempt, or by the resume that opened this one (a `done` after a `run_resumed`). A resumed
+    run plans them as needing nothing; the report says what the run did to them instead — which
+    attempt and how it ended, not an assumed interrupt (operator trials)."""
     starts = [i for i, e in enumerate(events) if e.host == "*" and e.phase is Phase.RUN_STARTED]
     last_start = starts[-1] if starts else -1
     done: dict[str, EarlierUpgrade] = {}
+    marker: Event | None = None  # the newest run_started / run_resumed seen
     for i, e in enumerate(events[: max(last_start, 0)]):
-        if e.host != "*" and e.phase is Phase.DONE:
+        if e.host == "*" and e.phase in (Phase.RUN_STARTED, Phase.RUN_RESUMED):
+            marker = e
+        elif e.host != "*" and e.phase is Phase.DONE:
             attempt = sum(1 for s in starts if s < i) or 1
-            done[e.host] = EarlierUpgrade(utc_iso(e.at), attempt, _attempt_end(events, i, last_start))
+            if marker is not None and marker.phase is Phase.RUN_RESUMED:
+                previous = str(marker.data.get("previous_end") or "unknown")
+                done[e.host] = EarlierUpgrade(utc_iso(e.at), attempt + 1, previous, by_resume=True)
+            else:
+                done[e.host] = EarlierUpgrade(utc_iso(e.at), attempt, _attempt_end(events, i, last_start))
     return done
 
 
 def _attempt_end(events: list[Event], index: int, until: int) -> str:
-    """The outcome of the first `run_ended` after `index` and before `until` (the next attempt's start)."""
+    """The outcome of the first `run_ended` after `index` and before the next attempt (its resume or
+    its rollout) begins."""
     for e in events[index:until]:
-        if e.host == "*" and e.phase is Phase.RUN_STARTED:
+        if e.host == "*" and e.phase in (Phase.RUN_STARTED, Phase.RUN_RESUMED):
             break
         if e.host == "*" and e.phase is Phase.RUN_ENDED:
             outcome = RunEnded.of(e).outcome

@@ -651,3 +651,21 @@ def test_the_ledger_backup_rechecks_the_disk_before_it_copies(tmp_path: Path) ->
     done = remote.backup_ledger(host)
     assert done.ok and int(done.detail) >= 196
     assert (db / "ledger.bak-20970101T000000Z-mine00" / "123456").read_bytes() == b"x" * 200_000
+
+
+def test_a_host_the_resume_finished_is_reported_as_the_resumes_not_an_earlier_attempts(tmp_path: Path) -> None:
+    """Operator trial: a host `run --resume` finished was reported as "attempt 1 … whose end the
+    journal does not record", though attempt 1's interrupt was journaled and the resume did it."""
+    journal = Journal(tmp_path, "run1")
+    journal.record("*", Phase.RUN_STARTED, hosts=["relay1", "relay2"])
+    journal.record("relay1", Phase.RESTARTED)
+    journal.note("*", RunEnded(RunEnd.INTERRUPTED, "interrupted by SIGINT", "SIGINT", ("relay1",), ()))
+    journal.record("*", Phase.RUN_RESUMED, previous_end="interrupted by SIGINT at 2026-12-05T22:00:00Z")
+    journal.record("relay1", Phase.DONE, resumed=True)
+    journal.record("*", Phase.RUN_STARTED, hosts=["relay2"])
+    events = Journal.read(journal.path)
+    resumed = RolloutResult("run1", {"relay1": HostOutcome("relay1", "relay", HostStatus.UNCHANGED, "already 11.0.1")})
+    as_one_history(resumed.outcomes, events)
+    detail = resumed.outcomes["relay1"].detail
+    assert detail.startswith("upgraded by this run: finished by `run --resume` (attempt 2) at 20"), detail
+    assert detail.endswith("after attempt 1 ended interrupted by SIGINT at 2026-12-05T22:00:00Z"), detail
