@@ -25,6 +25,9 @@ class Severity(StrEnum):
         return {"info": 0, "warning": 1, "error": 2}[self.value]
 
 
+FORK_FLOORS_RULE = "release-fork-floors"  # audit/readiness/fork_floors.py: the running node's floors
+
+
 @dataclass(frozen=True)
 class Finding:
     host: str
@@ -110,3 +113,11 @@ class AuditReport:
         """A host passes the readiness report: reachable, and no failing check at or above fail_on."""
         bar = self.policy.fail_on.rank
         return host.reachable and not any(f.failed and f.severity.rank >= bar for f in host.findings)
+
+    def host_can_take(self, host: HostAudit) -> bool:
+        """A host not ready only because its RUNNING node is below a fork's floor: every other check
+        for V passes, so upgrading it to V is what makes it ready (operator trial: a report that says
+        NOT READY for every host of a fleet that has not upgraded yet must also say which can)."""
+        bar = self.policy.fail_on.rank
+        blocking = [f for f in host.findings if f.failed and f.severity.rank >= bar]
+        return host.reachable and bool(blocking) and all(f.rule == FORK_FLOORS_RULE for f in blocking)

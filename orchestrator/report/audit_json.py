@@ -118,6 +118,10 @@ AUDIT_JSON_SCHEMA: dict[str, Any] = {
                     "ready": {"type": ["boolean", "null"],
                               "description": "readiness report: reachable and no failing check at or above fail_on; "
                                              "null: not a readiness report"},
+                    "can_take": {"type": ["boolean", "null"],
+                                 "description": "readiness report: not ready only because the running node is below "
+                                                "a fork's floor, every other check passing (upgrading it to the "
+                                                "release makes it ready); null: not a readiness report"},
                     "findings": {"type": "array", "items": FINDING_SCHEMA},
                 },
             },
@@ -190,6 +194,7 @@ def audit_document(report: AuditReport) -> dict[str, Any]:
                 "node_version": h.node_version,
                 "kes_periods_left": h.kes_periods_left,
                 "ready": report.host_ready(h) if report.for_release is not None else None,
+                "can_take": report.host_can_take(h) if report.for_release is not None else None,
                 "findings": [
                     {"rule": f.rule, "severity": f.severity.value, "status": _status(f), "passed": f.passed,
                      "message": f.message, "detail": f.detail}

@@ -60,6 +60,10 @@ def print_audit(console: Console, report: AuditReport, verbose: bool = False) ->
         ready = [h.host for h in report.hosts if report.host_ready(h)]
         console.print(data(f"Ready for {report.for_release}: {', '.join(ready) or 'none'}; not ready: "
                            f"{', '.join(h.host for h in report.hosts if h.host not in ready) or 'none'}"))  # fmt: skip
+        can = [h.host for h in report.hosts if report.host_can_take(h)]
+        if can:  # not ready only because they have not been upgraded yet
+            console.print(data(f"Can take {report.for_release} now (every other check passes; upgrading them makes "
+                               f"them ready): {', '.join(can)}"))  # fmt: skip
     summary = Text("Audit: ")
     summary.append_text(verdict)
     summary.append(

@@ -293,6 +293,11 @@ def test_readiness_in_every_format() -> None:
 
     text = audit_table.render(report)
     assert "Ready for 11.0.1: bp1; not ready: relay1, relay2" in text and "NOT READY for 11.0.1" in text
+    # relay2 (10.6.4) fails only its running node's floors: upgrading it is what it needs; relay1 (8.9.0)
+    # also fails release-config (its legacy-tracing config), so it cannot take 11.0.1 as it is
+    assert "Can take 11.0.1 now (every other check passes; upgrading them makes them ready): relay2" in text
+    assert {h["host"]: h["can_take"] for h in doc["hosts"]} == {"relay1": False, "relay2": True, "bp1": False}
+    assert all(h["can_take"] is None for h in plain["hosts"])
 
 
 @pytest.mark.parametrize(("version", "says"), [("11.1.0", "provisional"), ("12.0.0", "not in the release catalogue")])

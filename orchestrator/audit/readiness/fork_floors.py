@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from orchestrator.audit.findings import Severity
+from orchestrator.audit.findings import FORK_FLOORS_RULE, Severity
 from orchestrator.audit.readiness import probe_why, target
 from orchestrator.audit.registry import READINESS, Result, rule
 from orchestrator.cardano.releases import at_least, forks
@@ -31,7 +31,7 @@ def _below(word: str, fork: forks.HardFork) -> str:
     return f"{fork.floor}, the floor of the {word} hard fork, {fork.name} (PV {fork.protocol_version}, {when}){consequence}"
 
 
-@rule("release-fork-floors", "the running node is at least the floor of the network's current and next hard fork "
+@rule(FORK_FLOORS_RULE, "the running node is at least the floor of the network's current and next hard fork "
       "(release catalogue, with the mainnet date where known)", Severity.ERROR, category=READINESS)  # fmt: skip
 def check(c: Context) -> Result:
     v = target(c)
