@@ -28,6 +28,7 @@ from orchestrator.cardano.leader_schedule import (
     next_leader_slot,
     restart_window,
 )
+from orchestrator.cardano.leader_schedule import span_text as _span
 
 # Defaults of the restart_node step, the only ones (RestartNodeArgs takes them from WindowSettings;
 # roles/sync_gate/defaults.yml documents each one, and a unit test keeps it equal to them).
@@ -90,8 +91,8 @@ class LeaderGuard:
 
     def summary(self, now: float) -> str:
         """One line for `plan`: next leader slot, expected downtime, the window now, KES."""
-        down = (f"expected downtime ~{self.downtime:.0f} s" if self.downtime_seconds is not None
-                else f"expected downtime unknown (assuming {self.downtime:.0f} s)")  # fmt: skip
+        down = (f"expected downtime ~{_span(self.downtime)}" if self.downtime_seconds is not None
+                else f"expected downtime unknown (assuming {_span(self.downtime)})")  # fmt: skip
         kes = (f"the run would refuse it: {self.kes.reason}" if self.kes.verdict is KesVerdict.EXPIRING
                else f"KES: {self.kes.reason}")  # fmt: skip
         if not self.configured:
@@ -121,15 +122,6 @@ class LeaderGuard:
             "kes": {"verdict": str(self.kes.verdict), "remaining_periods": self.kes.remaining_periods,
                     "refuse_restart_periods": self.settings.kes_refuse_restart_periods, "reason": self.kes.reason},
         }  # fmt: skip
-
-
-def _span(seconds: float) -> str:
-    seconds = max(0.0, seconds)
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
 
 
 def build_guard(

@@ -192,7 +192,7 @@ def test_plan_summary_per_producer() -> None:
     deferred = guard(tuple(range(60, 8000, 150))).summary(now)
     assert "no window: the run would leave it untouched (next leader slots from" in deferred
     assert "the run would refuse it: KES expires in 2 period(s)" in guard((5000,), kes=2).summary(now)
-    assert "expected downtime unknown (assuming 600 s)" in guard((5000,), downtime=None).summary(now)
+    assert "expected downtime unknown (assuming 10 min)" in guard((5000,), downtime=None).summary(now)
     doc = guard((90, 5000)).as_json(now)
     assert doc["window"] == "wait" and doc["expected_downtime_seconds"] == 60 and doc["kes"]["remaining_periods"] == 40
     assert "5000" not in json.dumps(doc) and "1700005000" not in json.dumps(doc)

@@ -179,3 +179,20 @@ def test_kes_check(remaining: int | None, threshold: int, verdict: KesVerdict) -
     assert check.verdict is verdict
     if verdict is KesVerdict.EXPIRING:
         assert f"{remaining} period(s)" in check.reason and f"threshold of {threshold}" in check.reason
+
+
+def test_a_deferral_for_a_replay_says_no_gap_will_fit_and_what_avoids_it() -> None:
+    """Operator trial: a producer crossing a replaying boundary (est. 10 h on mainnet) was deferred
+    with "no window of 602.0 min within 60 min" and no way forward; the units are now one style."""
+    from orchestrator.cardano.leader_schedule import restart_window, span_text
+
+    slots = [LeaderSlot(1_000.0 + 3_600.0 * i, 0) for i in range(12)]
+    w = restart_window(slots, 0.0, downtime_seconds=36_000.0, margin_seconds=120.0, settle_seconds=60.0,
+                       max_wait_seconds=3_600.0)  # fmt: skip
+    assert w.verdict is WindowVerdict.DEFERRED
+    assert "leave no window of 10 h within 60 min" in w.reason
+    assert "a ledger replay" in w.reason and "standby producer" in w.reason and "docs/handover.md" in w.reason
+    short = restart_window(slots, 0.0, downtime_seconds=3_500.0, margin_seconds=120.0, settle_seconds=60.0,
+                           max_wait_seconds=600.0)  # fmt: skip
+    assert short.verdict is WindowVerdict.DEFERRED and "ledger replay" not in short.reason
+    assert [span_text(s) for s in (45, 270, 3600, 36_000, 36_120)] == ["45 s", "4.5 min", "60 min", "10 h", "10 h"]
