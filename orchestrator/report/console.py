@@ -116,7 +116,7 @@ def print_plan(console: Console, plan: Plan, diff: bool = False) -> None:
     now = time.time()
     for hp in plan.hosts:
         if hp.error:
-            console.print(Text.assemble(data(f"{hp.host.name}: ", "bold"), data(hp.error, "red")))
+            console.print(Text.assemble(data(f"{hp.host.name}: ", "bold"), data(hp.error, "red")), soft_wrap=True)
             continue
         leader = hp.leader.summary(now) if hp.leader is not None and hp.changed else None
         crossing = crossing_lines(hp.crossing) if hp.crossing is not None and hp.changed else []
@@ -192,7 +192,8 @@ class LiveRollout:
             if row is not None:
                 seen = GateSeen.of(event)
                 waiting = seen.waiting_for
-                row["gate"] = seen.state + (f" — {waiting}" if waiting and waiting not in seen.state else "")
+                said = waiting.split(": ", 1)[-1] if waiting else ""  # "node starting: <what the state says>"
+                row["gate"] = seen.state + (f" — {waiting}" if waiting and said not in seen.state else "")
                 step, prev = seen.progress_step, row.get("step")
                 row["step"] = step
                 # a line per 10% within a startup phase (phase changes print their own, below)

@@ -98,3 +98,16 @@ def test_rollout_log_in_a_pipe_is_one_line_per_event_and_ends_each_line() -> Non
     assert lines[run_line - 1] == "", "the rollout view runs into the summary"
     assert lines[run_line - 2] == "paused: 0 healthy relay(s), min_healthy_relays is 1"
     assert any(line.startswith("└") and line.rstrip().endswith("┘") for line in lines[:run_line])
+
+
+def test_the_gate_cell_does_not_repeat_what_its_state_already_says() -> None:
+    """Operator trial: "replaying ledger 31% (slot over target), ~24s left — node starting: replaying
+    ledger 31% (slot over target)". What the gate waits for is added only when it says more."""
+    console = make_console(Pipe())
+    view = LiveRollout(console, _plan())
+    state = "replaying ledger 31% (slot over target), ~24s left"
+    view.on_event(Event(0.0, "relay2", "gate_sample",
+                        {"state": state, "waiting_for": "node starting: replaying ledger 31% (slot over target)"}))
+    assert view.rows["relay2"]["gate"] == state
+    view.on_event(Event(0.0, "relay2", "gate_sample", {"state": "in sync, lag 40", "waiting_for": "soak: 12 s left"}))
+    assert view.rows["relay2"]["gate"] == "in sync, lag 40 — soak: 12 s left"
