@@ -39,7 +39,8 @@ def facts_to_json(facts: HostFacts, unix_now: float | None = None) -> dict[str, 
         "binary_path": facts.binary_path,
         "binary_target": facts.binary_target,
         "service": {"active": facts.service_active, "enabled": facts.service_enabled},
-        "enable_p2p": facts.enable_p2p,
+        "enable_p2p": facts.enable_p2p,  # the config's EnableP2P as written (10.6+ does not read it)
+        "runs_p2p": facts.runs_p2p,  # the stack the node runs with it, as its release reads it
         "topology_format": facts.topology_format,
         "config": _file_json(facts.config_sha256, facts.config_stat),
         "topology": _file_json(facts.topology_sha256, facts.topology_stat),

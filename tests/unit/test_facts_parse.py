@@ -357,13 +357,14 @@ def test_json_has_stable_keys_and_no_file_contents() -> None:
         [
             "host", "reachable", "error", "network", "hostname", "clock_skew_seconds", "os", "node_version", "node_rev",
                 "cli_version",
-            "binary_path", "binary_target", "service", "enable_p2p", "topology_format", "config", "topology",
+            "binary_path", "binary_target", "service", "enable_p2p", "runs_p2p", "topology_format", "config", "topology",
             "genesis", "tip", "tip_error", "slot_lag", "hot_peers", "hot_peer_addresses", "disk_free_bytes", "ledger_bytes",
             "releases", "key_files", "startup", "probe_errors", "remaining_kes_periods", "leader_schedule",
             "running_version", "tracing", "forging_enabled", "replay_progress",
         ]
     )  # fmt: skip
     assert doc["slot_lag"] == 1000000
+    assert doc["runs_p2p"] is f.runs_p2p
     assert doc["startup"]["phase"] == "socket up" and doc["startup"]["last_start_seconds"] == pytest.approx(0.08)
     assert doc["config"]["mode"] == "0644"
     assert doc["genesis"]["conway"]["blake2b_256"] == SHA_B
