@@ -216,6 +216,25 @@ def _step(cfg: dict[str, Any], hop: Hop, role: Role, network: str, path: str, re
     return cfg
 
 
+def _one_peer_snapshot_todo(reports: list[HopReport], final: NodeRelease) -> None:
+    """The node reads one peer snapshot, the final release's: a path through several peer-snapshot
+    formats asks to copy it once, at the last hop that changed the format, naming the release the
+    node will run when its format is that hop's (operator trial: "copy 10.7.1's" for a run to 11.0.1)."""
+    marked = [(r, t) for r in reports for t in r.todo if "peer-snapshot.json" in t and t.startswith("copy ")]
+    for report, item in marked[:-1]:
+        report.todo.remove(item)
+        if item in report.run_does:
+            report.run_does.remove(item)
+    if marked:
+        report, item = marked[-1]
+        hop_target = report.hop.target
+        if hop_target.version != final.version and hop_target.peer_snapshot_formats == final.peer_snapshot_formats:
+            renamed = item.replace(f"copy {hop_target.version}'s", f"copy {final.version}'s", 1)
+            report.todo[report.todo.index(item)] = renamed
+            if item in report.run_does:
+                report.run_does[report.run_does.index(item)] = renamed
+
+
 def migrate_config_to(
     text: str,
     target: str,
@@ -265,6 +284,7 @@ def migrate_config_to(
     cfg: dict[str, Any] = dict(base)
     for hop, report in zip(hops, reports, strict=True):
         cfg = _step(cfg, hop, role, net, path, report, writes)
+    _one_peer_snapshot_todo(reports, target_release)
     new_text = current_text
     if cfg != dict(base):
         new_text = render_like(cfg, current_text) if fmt == "json" else render_yaml_like(dict(base), cfg, current_text, path)

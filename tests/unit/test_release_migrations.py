@@ -271,3 +271,12 @@ def test_the_migrate_config_action_plans_every_hop_to_the_target_and_refuses_a_d
     assert node_rules.check_config("11.0.1", change.content.decode()).ok
     with pytest.raises(HostPlanError, match=r"from 11\.0\.1 to 10\.5\.3 refused"):
         _plan_migrate("11.0.1", "10.5.3", _config("11.0.1"))
+
+
+def test_a_path_through_several_peer_snapshot_formats_asks_for_the_final_releases_snapshot_once() -> None:
+    """Operator trial: `config migrate --to 11.0.1` from 10.5.3 said "copy 10.7.1's peer-snapshot.json";
+    the node will run 11.0.1 and read 11.0.1's (the same format, NodeToClientVersion 23)."""
+    text = (REPO / "10.5.3" / "mainnet-config.json").read_text()
+    m = migrations.migrate_config_to(text, "11.0.1", Role.RELAY, "mainnet", source="10.5.3", path="/x/config.json")
+    asks = [t for r in m.hops for t in r.todo if "peer-snapshot.json" in t]
+    assert asks == ['copy 11.0.1\'s peer-snapshot.json ("NodeToClientVersion": 23) with its topology\'s useLedgerAfterSlot']
