@@ -226,8 +226,8 @@ def test_lab_up_checks_versions_and_hosts_before_booting() -> None:
 
     hosts = plan_hosts(2, 1, 0, yaml_configs=("relay2",))
     check_versions(hosts, "10.6.4", "11.0.1", {"relay2": "8.7.3", "bp1": "8.9.0"})  # a mixed fleet is fine
-    with pytest.raises(LabError, match=r"--target-version: .*10\.1\.4 yet"):
-        check_versions(hosts, "8.7.3", "10.1.4", {})
+    with pytest.raises(LabError, match=r"--target-version: .*11\.1\.0 yet"):  # provisional: not booted
+        check_versions(hosts, "8.7.3", "11.1.0", {})
     with pytest.raises(LabError, match="--host-version: no relay, block producer or passive node named relay9"):
         check_versions(hosts, "8.7.3", "8.9.0", {"relay9": "10.6.4"})
     with pytest.raises(LabError, match="--yaml-config relay2: .*not 11.0.1"):
@@ -247,7 +247,7 @@ def test_lab_up_cli_takes_host_versions_and_a_target(tmp_path: Path) -> None:
     with pytest.raises(SystemExit):
         parser.parse_args(["up", "--host-version", "relay2"])
     with pytest.raises(SystemExit):
-        parser.parse_args(["up", "--host-version", "relay2=10.1.4"])
+        parser.parse_args(["up", "--host-version", "relay2=11.1.0"])
 
 
 def test_the_inventory_pins_the_target_from_the_lab_release_server(tmp_path: Path) -> None:
