@@ -75,12 +75,13 @@ def test_arguments(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_imports_only_built_ins() -> None:
-    """Importing it pulls in nothing beyond what a bare `python3 -I -S` has already loaded (the
-    point of it: every probe runs it)."""
+    """Importing it pulls in os (which any program needs) and nothing else: no re, json, typing,
+    dataclasses, signal or shlex (the point of it: every probe runs it)."""
     code = (
         "import sys\nbefore = set(sys.modules)\nsys.path.insert(0, sys.argv[1])\nimport systemctl_light\n"
         "print(sorted(set(sys.modules) - before - {'systemctl_light'}))\n"
     )
     done = subprocess.run([sys.executable, "-I", "-S", "-c", code, str(Path(light.__file__).parent)],
                           capture_output=True, text=True, check=True)  # fmt: skip
-    assert done.stdout.strip() == "[]"
+    loaded = set(json.loads(done.stdout.replace("'", '"')))
+    assert loaded <= {"__future__", "os", "os.path", "posixpath", "genericpath", "stat", "_stat", "_collections_abc"}
