@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from orchestrator.lab import systemctl_light as light
 
@@ -85,3 +87,39 @@ def test_imports_only_built_ins() -> None:
                           capture_output=True, text=True, check=True)  # fmt: skip
     loaded = set(json.loads(done.stdout.replace("'", '"')))
     assert loaded <= {"__future__", "os", "os.path", "posixpath", "genericpath", "stat", "_stat", "_collections_abc"}
+
+
+VALUES = st.one_of(st.text(), st.integers(), st.booleans(), st.none())
+
+
+@given(st.dictionaries(st.text(), VALUES), st.booleans(), st.sampled_from([None, 1, 2]))
+def test_flat_json_reads_what_json_writes(state: dict[str, object], ascii_only: bool, indent: int | None) -> None:
+    text = json.dumps(state, ensure_ascii=ascii_only, indent=indent)
+    got = light.flat_json(text)
+    # Every str/int/bool/null object is read as json reads it, except strings with characters outside
+    # the BMP written as \\u surrogate pairs, which it leaves to json (None).
+    assert got == state or (got is None and "\\ud" in text.lower())
+
+
+@given(st.text(alphabet='{}[]":,-0123456789.eE ntrufals\\/\n\tabu"x', max_size=40))
+def test_flat_json_never_differs_from_json(text: str) -> None:
+    got = light.flat_json(text)
+    if got is not None:
+        assert got == json.loads(text)
+
+
+@pytest.mark.parametrize("text", ['{"a": 1.5}', '{"a": {}}', '{"a": [1]}', '{"a": 01}', '{"a": 1e3}', '{"a": 1,}',
+                                  '{"a" 1}', '{"a": "\x01"}', '[1]', '{"a": 1} x', '{"a": -}', '{"a": "\\q"}', ""])  # fmt: skip
+def test_flat_json_leaves_the_rest_to_json(text: str) -> None:
+    assert light.flat_json(text) is None
+
+
+def test_state_read_either_way(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LAB_SYSTEMD_ROOT", str(tmp_path))
+    (tmp_path / "run" / "lab-systemd").mkdir(parents=True)
+    path = tmp_path / "run" / "lab-systemd" / "u.service.json"
+    path.write_text('{"ActiveState": "active", "MainPID": 12, "Extra": {"x": 1.5}}')  # not flat: json reads it
+    assert light.read_state("u.service") == {"ActiveState": "active", "MainPID": 12, "Extra": {"x": 1.5}}
+    path.write_text("{broken")
+    assert light.read_state("u.service") == {}
+    assert light.read_state("none.service") == {}
