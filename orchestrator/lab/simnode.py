@@ -959,8 +959,21 @@ def version_text(program: str, version: str) -> str:
     return f"{program} {shown} - linux-x86_64 - ghc-8.10\ngit rev {NODE_GIT_REVS[version]}"
 
 
+def process_name(name: str) -> None:
+    """Name this process `name` as the kernel shows it (comm: `ss -p`, `ps`, `pgrep`), as an exec of a
+    binary of that name would: the release's binary starts the interpreter from a few lines of sh
+    (lab/releases.py), so without this the process is `python3`, and the facts probe, which counts
+    the sockets of the process named cardano-node (cardano/health.py), would see no peers. Linux
+    prctl(PR_SET_NAME) of the calling (main) thread; where it is not available the name stays."""
+    with contextlib.suppress(OSError, AttributeError, ImportError):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(15, name.encode()[:15], 0, 0, 0)  # 15: PR_SET_NAME
+
+
 def node_main(version: str, argv: list[str]) -> int:
     """`cardano-node` of `version`: --version, version, run."""
+    process_name("cardano-node")
     if version not in NODE_GIT_REVS:
         _err("cardano-node", f"lab: unsupported version {version}")
         return 1

@@ -154,3 +154,24 @@ def test_node_hands_over_what_the_light_cli_cannot_relay(still_node: Node) -> No
     reply = raw_reply(still_node.socket_path, ["tip 764824073"])
     assert json.loads(reply) == {"network": "mainnet", "slot": still_node.slot()}
     wait_for("node still up", lambda: still_node.proc is not None and still_node.proc.poll() is None)
+
+
+def test_the_node_binary_runs_as_cardano_node(tmp_path: Path) -> None:
+    """The release binary is sh in front of the archive: the node it starts (the same process, by
+    exec) still names itself cardano-node, as `ss -p` shows it and the facts probe counts its peers."""
+    binary = tmp_path / "bin" / "cardano-node"
+    binary.parent.mkdir()
+    binary.write_bytes(releases.build_zipapp("8.9.0", "cardano-node"))
+    binary.chmod(0o755)
+    lab = Lab(tmp_path)
+    try:
+        node = lab.node("named", [])
+        env = {k: v for k, v in lab.env.items() if k != "PYTHONPATH"}  # everything from the archive
+        node.proc = subprocess.Popen([str(binary), *node.argv()], env=env, cwd=node.root,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        wait_for("the node's socket", node.socket_path.exists)
+        assert Path(f"/proc/{node.proc.pid}/comm").read_text() == "cardano-node\n"
+        cmdline = Path(f"/proc/{node.proc.pid}/cmdline").read_bytes().split(b"\0")
+        assert cmdline[:4] == [b"/usr/bin/python3", b"-IS", str(binary).encode(), b"run"]
+    finally:
+        lab.close()
