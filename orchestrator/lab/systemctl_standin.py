@@ -36,65 +36,9 @@ from typing import TYPE_CHECKING, Any
 # The read side (paths, state, unit-file syntax, arguments, the read verbs, journalctl) is the light module's:
 # `orchestrator.lab.systemctl_light` in the package, `systemctl_light` beside this file on a lab host.
 try:
-    from orchestrator.lab.systemctl_light import (
-        EXIT_NO_UNIT,
-        EXIT_NOT_ACTIVE,
-        EXIT_USAGE,
-        USAGE,
-        alive,
-        current,
-        err,
-        journal_main,
-        log_dir,
-        log_path,
-        logical_lines,
-        parse_args,
-        parse_signal,
-        parse_timespan,
-        properties,
-        query,
-        read_state,
-        root,
-        state_dir,
-        state_file,
-        supervisor_alive,
-        under,
-        unit_entries,
-        unit_name,
-        unit_path,
-        unit_text,
-        wants_link,
-    )
+    from orchestrator.lab import systemctl_light as light
 except ImportError:  # a lab host: the two files side by side, no package
-    from systemctl_light import (  # type: ignore[no-redef]
-        EXIT_NO_UNIT,
-        EXIT_NOT_ACTIVE,
-        EXIT_USAGE,
-        USAGE,
-        alive,
-        current,
-        err,
-        journal_main,
-        log_dir,
-        log_path,
-        logical_lines,
-        parse_args,
-        parse_signal,
-        parse_timespan,
-        properties,
-        query,
-        read_state,
-        root,
-        state_dir,
-        state_file,
-        supervisor_alive,
-        under,
-        unit_entries,
-        unit_name,
-        unit_path,
-        unit_text,
-        wants_link,
-    )
+    import systemctl_light as light  # type: ignore[no-redef]
 
 if TYPE_CHECKING:  # imported where used: `is-active`/`show` (the facts probe) never start a process
     import subprocess
@@ -138,7 +82,7 @@ def _exec_words(value: str) -> list[str]:
 
 def parse_unit(name: str, text: str) -> Unit:
     unit = Unit(name=name)
-    for section, key, value in unit_entries(text):
+    for section, key, value in light.unit_entries(text):
         if section == "Unit" and key == "Description":
             unit.description = value
         if section != "Service":
@@ -159,25 +103,25 @@ def parse_unit(name: str, text: str) -> Unit:
         elif key == "WorkingDirectory":
             unit.working_directory = value.lstrip("-")
         elif key == "KillSignal":
-            unit.kill_signal = parse_signal(value)
+            unit.kill_signal = light.parse_signal(value)
         elif key in ("TimeoutStopSec", "TimeoutSec"):
-            unit.timeout_stop = parse_timespan(value)
+            unit.timeout_stop = light.parse_timespan(value)
         elif key == "Restart":
             unit.restart = value
         elif key == "RestartSec":
-            unit.restart_sec = parse_timespan(value)
+            unit.restart_sec = light.parse_timespan(value)
         elif key == "User":
             unit.user = value
         elif key == "Group":
             unit.group = value
         elif key == "SuccessExitStatus":
             for word in value.split():
-                unit.success_exit_status.add(int(word) if word.isdigit() else 128 + parse_signal(word))
+                unit.success_exit_status.add(int(word) if word.isdigit() else 128 + light.parse_signal(word))
     return unit
 
 
 def load_unit(unit: str) -> Unit | None:
-    text = unit_text(unit)
+    text = light.unit_text(unit)
     return None if text is None else parse_unit(unit, text)
 
 
@@ -187,7 +131,7 @@ def _read_env_file(path: str) -> dict[str, str]:
     env: dict[str, str] = {}
     try:
         with open(path, encoding="utf-8") as handle:
-            for line in logical_lines(handle.read()):
+            for line in light.logical_lines(handle.read()):
                 k, eq, v = line.partition("=")
                 if eq:
                     words = shlex.split(v) or [""]
@@ -202,11 +146,11 @@ def default_environment() -> dict[str, str]:
     """DefaultEnvironment= of <root>/etc/systemd/system.conf."""
     env: dict[str, str] = {}
     try:
-        with open(under("etc", "systemd", "system.conf"), encoding="utf-8") as handle:
+        with open(light.under("etc", "systemd", "system.conf"), encoding="utf-8") as handle:
             text = handle.read()
     except OSError:
         return env
-    for line in logical_lines(text):
+    for line in light.logical_lines(text):
         key, eq, value = line.partition("=")
         if eq and key.strip() == "DefaultEnvironment":
             for word in shlex.split(value):
@@ -246,8 +190,8 @@ def expand(words: list[str], env: dict[str, str]) -> list[str]:
 
 
 def write_state(unit: str, state: dict[str, Any]) -> None:
-    os.makedirs(state_dir(), exist_ok=True)
-    path = state_file(unit)
+    os.makedirs(light.state_dir(), exist_ok=True)
+    path = light.state_file(unit)
     tmp = f"{path}.tmp.{os.getpid()}"
     with open(tmp, "w", encoding="utf-8") as handle:
         json.dump(state, handle)
@@ -258,7 +202,7 @@ def write_state(unit: str, state: dict[str, Any]) -> None:
 
 def update_state(unit: str, **changes: Any) -> dict[str, Any]:
     with _locked(unit, "state"):
-        state = read_state(unit)
+        state = light.read_state(unit)
         state.update(changes)
         write_state(unit, state)
         return state
@@ -266,8 +210,8 @@ def update_state(unit: str, **changes: Any) -> dict[str, Any]:
 
 @contextlib.contextmanager
 def _locked(unit: str, what: str) -> Any:
-    os.makedirs(state_dir(), exist_ok=True)
-    with open(os.path.join(state_dir(), f"{unit}.{what}.lock"), "a+") as handle:
+    os.makedirs(light.state_dir(), exist_ok=True)
+    with open(os.path.join(light.state_dir(), f"{unit}.{what}.lock"), "a+") as handle:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
         try:
             yield
@@ -297,8 +241,8 @@ class Supervisor:
         unit = self.unit
         env = service_environment(unit)
         argv = expand(unit.exec_start, env)
-        os.makedirs(log_dir(), exist_ok=True)
-        log = open(log_path(unit.name), "ab")  # noqa: SIM115 - handed to the child
+        os.makedirs(light.log_dir(), exist_ok=True)
+        log = open(light.log_path(unit.name), "ab")  # noqa: SIM115 - handed to the child
         kwargs: dict[str, Any] = {}
         if os.geteuid() == 0 and unit.user:
             kwargs["user"] = unit.user
@@ -328,7 +272,7 @@ class Supervisor:
         name = self.unit.name
         signal.signal(signal.SIGTERM, self._on_stop)
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
-        restarts = int(read_state(name).get("NRestarts", 0))
+        restarts = int(light.read_state(name).get("NRestarts", 0))
         while True:
             self.starts = [t for t in self.starts if time.monotonic() - t < START_LIMIT_INTERVAL]
             if len(self.starts) >= START_LIMIT_BURST:
@@ -434,7 +378,7 @@ class Supervisor:
         while child.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
         if child.poll() is None:
-            with contextlib.suppress(OSError), open(log_path(unit.name), "a", encoding="utf-8") as log:
+            with contextlib.suppress(OSError), open(light.log_path(unit.name), "a", encoding="utf-8") as log:
                 log.write(f"{unit.name}: State 'stop-sigterm' timed out. Killing.\n")  # systemd's words
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(child.pid, signal.SIGKILL)
@@ -453,14 +397,14 @@ def cmd_start(unit: str) -> int:
 
     spec = load_unit(unit)
     if spec is None:
-        err(f"Failed to start {unit}: Unit {unit} not found.")
+        light.err(f"Failed to start {unit}: Unit {unit} not found.")
         return EXIT_NOT_FOUND
     if not spec.exec_start:
-        err(f"Failed to start {unit}: Unit {unit} has a bad unit file setting.")
+        light.err(f"Failed to start {unit}: Unit {unit} has a bad unit file setting.")
         return 1
     with _locked(unit, "job"):
-        state = current(unit)
-        if state.get("ActiveState") in ("active", "activating") and supervisor_alive(state):
+        state = light.current(unit)
+        if state.get("ActiveState") in ("active", "activating") and light.supervisor_alive(state):
             return 0
         update_state(unit, ActiveState="activating", SubState="start", MainPID=0, SupervisorPID=0, NRestarts=0)
         proc = subprocess.Popen(
@@ -470,11 +414,11 @@ def cmd_start(unit: str) -> int:
             stderr=subprocess.DEVNULL,
             start_new_session=True,
             close_fds=True,
-            env={**os.environ, "LAB_SYSTEMD_ROOT": root()},
+            env={**os.environ, "LAB_SYSTEMD_ROOT": light.root()},
         )
         deadline = time.monotonic() + 10.0
         while time.monotonic() < deadline:
-            state = read_state(unit)
+            state = light.read_state(unit)
             if state.get("SupervisorPID") == proc.pid or proc.poll() is not None:
                 break
             time.sleep(0.02)
@@ -483,13 +427,13 @@ def cmd_start(unit: str) -> int:
 
 
 def cmd_stop(unit: str) -> int:
-    if load_unit(unit) is None and not read_state(unit):
-        err(f"Failed to stop {unit}: Unit {unit} not loaded.")
+    if load_unit(unit) is None and not light.read_state(unit):
+        light.err(f"Failed to stop {unit}: Unit {unit} not loaded.")
         return EXIT_NOT_FOUND
     with _locked(unit, "job"):
-        state = current(unit)
+        state = light.current(unit)
         pid = int(state.get("SupervisorPID") or 0)
-        if not supervisor_alive(state):
+        if not light.supervisor_alive(state):
             if state.get("ActiveState") in ("active", "activating", "deactivating"):
                 update_state(unit, ActiveState="failed", SubState="failed", MainPID=0)
             return 0
@@ -498,7 +442,7 @@ def cmd_stop(unit: str) -> int:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + (timeout if timeout != float("inf") else 1e9) + 10.0
-        while alive(pid) and time.monotonic() < deadline:
+        while light.alive(pid) and time.monotonic() < deadline:
             time.sleep(0.05)
     return 0
 
@@ -508,48 +452,48 @@ def cmd_reload(unit: str) -> int:
 
     spec = load_unit(unit)
     if spec is None:
-        err(f"Failed to reload {unit}: Unit {unit} not found.")
+        light.err(f"Failed to reload {unit}: Unit {unit} not found.")
         return EXIT_NOT_FOUND
-    state = current(unit)
+    state = light.current(unit)
     if state.get("ActiveState") != "active":
-        err(f"{unit} is not active, cannot reload.")
+        light.err(f"{unit} is not active, cannot reload.")
         return 1
     if not spec.exec_reload:
-        err(f"Failed to reload {unit}: Job type reload is not applicable for unit {unit}.")
+        light.err(f"Failed to reload {unit}: Job type reload is not applicable for unit {unit}.")
         return 1
     env = service_environment(spec)
     env["MAINPID"] = str(state.get("MainPID", 0))
     try:
         done = subprocess.run(expand(spec.exec_reload, env), env=env, stdin=subprocess.DEVNULL, check=False)
     except OSError as exc:
-        err(f"Job for {unit} failed: {exc}")
+        light.err(f"Job for {unit} failed: {exc}")
         return 1
     if done.returncode != 0:
-        err(f"Job for {unit} failed because the control process exited with error code.")
+        light.err(f"Job for {unit} failed because the control process exited with error code.")
         return 1
     return 0
 
 
 def cmd_enable(unit: str, enable: bool) -> int:
     if load_unit(unit) is None:
-        err(f"Failed to {'enable' if enable else 'disable'} unit: Unit file {unit} does not exist.")
+        light.err(f"Failed to {'enable' if enable else 'disable'} unit: Unit file {unit} does not exist.")
         return 1
-    link = wants_link(unit)
+    link = light.wants_link(unit)
     if enable and not os.path.lexists(link):
         os.makedirs(os.path.dirname(link), exist_ok=True)
-        os.symlink(unit_path(unit), link)
-        err(f"Created symlink {link} \u2192 {unit_path(unit)}.")
+        os.symlink(light.unit_path(unit), link)
+        light.err(f"Created symlink {link} \u2192 {light.unit_path(unit)}.")
     elif not enable and os.path.lexists(link):
         os.unlink(link)
-        err(f'Removed "{link}".')
+        light.err(f'Removed "{link}".')
     return 0
 
 
 def cmd_status(unit: str) -> int:
-    props = properties(unit)
-    if props["LoadState"] == "not-found" and not read_state(unit):
-        err(f"Unit {unit} could not be found.")
-        return EXIT_NO_UNIT
+    props = light.properties(unit)
+    if props["LoadState"] == "not-found" and not light.read_state(unit):
+        light.err(f"Unit {unit} could not be found.")
+        return light.EXIT_NO_UNIT
     active, sub = props["ActiveState"], props["SubState"]
     since = props["ExecMainStartTimestamp"]
     print(f"\u25cf {unit} - {props['Description']}")
@@ -558,7 +502,7 @@ def cmd_status(unit: str) -> int:
     if props["MainPID"] != "0":
         print(f"   Main PID: {props['MainPID']}")
     try:
-        with open(log_path(unit), "rb") as handle:
+        with open(light.log_path(unit), "rb") as handle:
             handle.seek(0, os.SEEK_END)
             handle.seek(max(0, handle.tell() - 4096))
             tail = handle.read().decode("utf-8", "replace").splitlines()[-10:]
@@ -568,14 +512,14 @@ def cmd_status(unit: str) -> int:
         print()
         for line in tail:
             print(line)
-    return 0 if active == "active" else EXIT_NOT_ACTIVE
+    return 0 if active == "active" else light.EXIT_NOT_ACTIVE
 
 
 def cmd_kill(unit: str, sig: int) -> int:
-    state = current(unit)
+    state = light.current(unit)
     pid = int(state.get("MainPID") or 0)
     if state.get("ActiveState") != "active" or pid <= 0:
-        err(f"Failed to kill unit {unit}: No main process to kill")
+        light.err(f"Failed to kill unit {unit}: No main process to kill")
         return 1
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, sig)
@@ -588,14 +532,14 @@ def main(argv: list[str]) -> int:
         if spec is None:
             return 1
         return Supervisor(spec).run()
-    args = parse_args(argv)
+    args = light.parse_args(argv)
     if args is None:
-        return EXIT_USAGE
-    answered = query(args)  # the read verbs (systemctl_light)
+        return light.EXIT_USAGE
+    answered = light.query(args)  # the read verbs (systemctl_light)
     if answered is not None:
         return answered
     now, kill_signal = args.now, args.kill_signal
-    command, units = args.words[0], [unit_name(u) for u in args.words[1:]]
+    command, units = args.words[0], [light.unit_name(u) for u in args.words[1:]]
     if command == "daemon-reload":
         return 0  # units are re-read by every command
     if (
@@ -615,8 +559,8 @@ def main(argv: list[str]) -> int:
         )
         and not units
     ):
-        err(f"Too few arguments.\n{USAGE}")
-        return EXIT_USAGE
+        light.err(f"Too few arguments.\n{light.USAGE}")
+        return light.EXIT_USAGE
     rc = 0
     for unit in units:
         if command == "start":
@@ -624,9 +568,9 @@ def main(argv: list[str]) -> int:
         elif command == "stop":
             step = cmd_stop(unit)
         elif command in ("restart", "reload-or-restart") or (
-            command == "try-restart" and current(unit).get("ActiveState") == "active"
+            command == "try-restart" and light.current(unit).get("ActiveState") == "active"
         ):
-            if command == "reload-or-restart" and current(unit).get("ActiveState") == "active":
+            if command == "reload-or-restart" and light.current(unit).get("ActiveState") == "active":
                 step = cmd_reload(unit)
             else:
                 step = cmd_stop(unit) or cmd_start(unit)
@@ -643,17 +587,17 @@ def main(argv: list[str]) -> int:
         elif command == "kill":
             step = cmd_kill(unit, kill_signal)
         elif command == "reset-failed":
-            if current(unit).get("ActiveState") == "failed":
+            if light.current(unit).get("ActiveState") == "failed":
                 update_state(unit, ActiveState="inactive", SubState="dead", Result="success")
             step = 0
         else:
-            err(f"Unknown command verb {command}.")
-            return EXIT_USAGE
+            light.err(f"Unknown command verb {command}.")
+            return light.EXIT_USAGE
         rc = rc or step
     return rc
 
 
 if __name__ == "__main__":
     if os.path.basename(sys.argv[0]) == "journalctl":
-        sys.exit(journal_main(sys.argv[1:]))
+        sys.exit(light.journal_main(sys.argv[1:]))
     sys.exit(main(sys.argv[1:]))
