@@ -13,7 +13,7 @@ from typing import Any
 from bench.ansible_compare import ansible_once
 from bench.child import run_child
 from bench.lab import cardano_fleet_bin, cpu_seconds, inventories, lab_fleet, load_hosts, log
-from bench.settings import SLOW_SECTION_SECONDS
+from bench.settings import PROBE_HOST_RUNS, SLOW_SECTION_SECONDS
 from bench.stats import summarize
 
 
@@ -79,6 +79,53 @@ def probe_shape(hosts: Sequence[Any], runs: int) -> dict[str, Any]:
             scripts = probe_scripts(hosts, concurrent=concurrent, slow_tip=slow)
             key = f"{'concurrent' if concurrent else 'serial'}{'_slow_tip' if slow else ''}"
             out[key] = summarize([floor_once(hosts, scripts) for _ in range(runs)]).as_json()
+    return out
+
+
+# Run inside a lab host: the command `n` times, each its own process tree; [wall, CPU] of each run
+# (os.wait4: the shell's own CPU and every child it waited for — the probe waits for all its sections).
+_TIMER_PY = (
+    "import json,os,sys,time\n"
+    "cmd,n=sys.argv[1],int(sys.argv[2])\n"
+    "out=[]\n"
+    "for _ in range(n):\n"
+    " t=time.perf_counter()\n"
+    " pid=os.fork()\n"
+    " if pid==0:\n"
+    "  fd=os.open(os.devnull,os.O_WRONLY);os.dup2(fd,1);os.dup2(fd,2)\n"
+    "  os.execv('/bin/sh',['sh','-c',cmd])\n"
+    " _,st,ru=os.wait4(pid,0)\n"
+    " out.append([time.perf_counter()-t,ru.ru_utime+ru.ru_stime])\n"
+    "print(json.dumps(out))\n"
+)
+
+
+def probe_on_host(state: Any, hosts: Sequence[Any], runs: int) -> dict[str, Any]:
+    """What the facts probe costs on the host itself (the lab's stand-ins included): the probe script
+    run `runs` times inside one relay and the block producer (nsenter, as root, no SSH), CPU of its
+    whole process tree and wall, medians. On real hosts this CPU is each host's own; in the lab every
+    host's probe shares the control machine's cores, so it bounds what a fleet-wide read can reach."""
+    import json
+    import shlex
+
+    from orchestrator.facts.probe import records_for
+    from orchestrator.facts.script import build_script
+    from orchestrator.lab.hosts import host_exec
+
+    out: dict[str, Any] = {}
+    relay = next((h for h in hosts if not h.is_producer), None)
+    producer = next((h for h in hosts if h.is_producer), None)
+    for role, h in (("relay", relay), ("producer", producer)):
+        if h is None:
+            continue
+        script = build_script(h, records_for(h))
+        command = f"python3 -I -S -c {shlex.quote(_TIMER_PY)} {shlex.quote(script)} {runs}"
+        done = host_exec(state, h.name, command, timeout=60 + 10 * runs)
+        if done.returncode != 0:
+            raise RuntimeError(f"{h.name}: probe timing failed: {done.stderr[-300:]}")
+        samples = json.loads(done.stdout)
+        out[role] = {"host": h.name, "wall": summarize([w for w, _ in samples]).as_json(),
+                     "cpu": summarize([c for _, c in samples]).as_json()}  # fmt: skip
     return out
 
 
@@ -170,6 +217,12 @@ def measure_size(
                 log(f"  {n} hosts at {rtt:g} ms failed: {exc}")
                 out.setdefault("failed_distances", []).append({"rtt_ms": rtt, "error": str(exc)[-1000:]})
         if shape:
+            log(f"  {n} hosts: the probe's cost on a relay and the producer themselves")
+            try:
+                out["probe_on_host"] = probe_on_host(state, load_hosts(inventories(state)[0.0]), PROBE_HOST_RUNS)
+            except Exception as exc:  # noqa: BLE001 - reported; the size's other figures stay
+                log(f"  {n} hosts: probe on host failed: {exc}")
+                out["probe_on_host_error"] = str(exc)[-1000:]
             log(f"  {n} hosts: the probe's sections one after another vs at once (0 ms)")
             try:
                 out["probe_shape"] = probe_shape(load_hosts(inventories(state)[0.0]), runs)

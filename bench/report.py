@@ -12,6 +12,7 @@ from bench.settings import SLOW_SECTION_SECONDS
 from bench.stats import (
     Summary,
     check_targets,
+    fmt_ms_summary,
     fmt_ratio,
     fmt_seconds,
     fmt_summary,
@@ -95,6 +96,17 @@ def render(results: dict[str, Any]) -> str:
             for key in ("ansible_error", "audit_error", "facts_cli_error"):
                 if d.get(key):
                     parts.append(f"  {where}: {key.removesuffix('_error')} failed: {d[key][-400:]}")
+    for s in results["sizes"]:
+        if s.get("probe_on_host"):
+            parts.append("")
+            parts.append(f"the probe on the host itself ({s['hosts']}-host fleet, nsenter, the lab's stand-ins included):")
+            parts.append(format_table(
+                ["host", "CPU (process tree)", "wall"],
+                [[f"{role}: {r['host']}", fmt_ms_summary(_summary(r["cpu"])), fmt_ms_summary(_summary(r["wall"]))]
+                 for role, r in s["probe_on_host"].items()],
+            ))  # fmt: skip
+        if s.get("probe_on_host_error"):
+            parts.append(f"  probe on host: not measured: {s['probe_on_host_error'][-300:]}")
     for s in results["sizes"]:
         if "probe_shape" in s:
             p = s["probe_shape"]

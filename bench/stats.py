@@ -61,6 +61,13 @@ def fmt_summary(s: Summary | None) -> str:
     return f"{fmt_seconds(s.median)} ({fmt_seconds(s.low).split()[0]}–{fmt_seconds(s.high)})"
 
 
+def fmt_ms_summary(s: Summary | None) -> str:
+    """A median with its min–max in milliseconds: `13.0 ms (12.1–15.3)`."""
+    if s is None:
+        return "-"
+    return f"{s.median * 1000:.1f} ms ({s.low * 1000:.1f}–{s.high * 1000:.1f})"
+
+
 def ratio(numerator: float | None, denominator: float | None) -> float | None:
     if numerator is None or denominator is None or denominator <= 0:
         return None

@@ -23,12 +23,20 @@ from orchestrator.lab.state import LabHost, LabState, relay_port
 
 DATA = Path(__file__).resolve().parent.parent / "cardano" / "data"
 STANDIN = Path(__file__).with_name("systemctl_standin.py")
-SYSTEMCTL_LAUNCHER = (  # installed as systemctl and as journalctl: the name says which it answers as
+STANDIN_LIGHT = Path(__file__).with_name("systemctl_light.py")
+# Installed as systemctl and as journalctl (the light module tells them apart by argv[0]): the read
+# verbs and journalctl are answered by systemctl_light alone; the full stand-in is imported only
+# for a verb that changes state.
+SYSTEMCTL_LAUNCHER = (
     "#!/usr/bin/python3 -IS\n"
-    "import os, sys\n"
+    "import sys\n"
     "sys.path.insert(0, '/usr/local/lib/cardano-lab')\n"
-    "from systemctl_standin import journal_main, main\n"
-    "sys.exit((journal_main if os.path.basename(sys.argv[0]) == 'journalctl' else main)(sys.argv[1:]))\n"
+    "from systemctl_light import main\n"
+    "rc = main(sys.argv)\n"
+    "if rc is None:\n"
+    "    from systemctl_standin import main as full\n"
+    "    rc = full(sys.argv[1:])\n"
+    "sys.exit(rc)\n"
 )
 OPERATOR_UID = 2000
 # The public names of the real topology files, and a friend's pool relay that one relay's operator
@@ -398,10 +406,12 @@ def prepare_host(
     _write(etc / "ssh" / "ssh_host_ed25519_key.pub", key_pub + "\n")
     _users(upper, keys.client_pub)
     # A real systemctl answers in a few ms; a Python script run directly is compiled on every call
-    # (~75 ms here). So the stand-in is a module (its .pyc cached on first use) behind a two-line
-    # launcher, with -I -S (no site): ~3x cheaper, and the lab's probe costs what a real host's does.
+    # (~75 ms here). So the stand-in is two modules (their .pyc cached on first use) behind a short
+    # launcher, with -I -S (no site): the light one (built-ins only) answers what the probe asks.
     # The same launcher answers as journalctl (by its name): `journalctl -u UNIT` reads the unit's output.
-    _write(upper / "usr_local" / "lib" / "cardano-lab" / "systemctl_standin.py", STANDIN.read_bytes())
+    lib = upper / "usr_local" / "lib" / "cardano-lab"
+    _write(lib / "systemctl_light.py", STANDIN_LIGHT.read_bytes())
+    _write(lib / "systemctl_standin.py", STANDIN.read_bytes())
     _write(upper / "usr_local" / "sbin" / "systemctl", SYSTEMCTL_LAUNCHER, mode=0o755)
     _write(upper / "usr_local" / "bin" / "journalctl", SYSTEMCTL_LAUNCHER, mode=0o755)
     units = etc / "systemd" / "system"

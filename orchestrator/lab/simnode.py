@@ -16,6 +16,8 @@ Files and environment (the lab's contract):
 Peer protocol on the node port (one TCP connection per peer, kept open, so `ss -tn` shows it):
   "hello <magic> <version>\\n" -> "ok\\n" | "refused <why>\\n"; then "tip\\n" -> "tip <slot>\\n".
 Local protocol on the unix socket: "tip <magic>\\n" -> one JSON line (the tip, or {"error": ...}).
+The light cardano-cli (cli_standin.py) asks on the same socket with "cli\\0..." and gets the
+answer ready to print (light_cli_reply; the protocol is in cli_standin's docstring).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -37,7 +40,7 @@ from orchestrator.cardano import networks, node_rules, releases
 from orchestrator.cardano.releases import CLI_VERSIONS, NODE_GIT_REVS
 from orchestrator.cardano.releases import cli as release_cli
 from orchestrator.cardano.releases import forks as release_forks
-from orchestrator.lab import dispatcher, forging, ledger_db
+from orchestrator.lab import cli_standin, dispatcher, forging, ledger_db
 
 if TYPE_CHECKING:  # http.server costs ~50 ms to import: only the node imports it, when it serves metrics
     from http.server import ThreadingHTTPServer
@@ -724,7 +727,11 @@ class SimNode:
             with conn:
                 try:
                     conn.settimeout(5.0)
-                    words = conn.makefile("r", encoding="ascii", newline="\n").readline().split()
+                    line = conn.makefile("rb").readline()
+                    if line.startswith(b"cli\0"):
+                        conn.sendall(self.light_cli_reply(line.rstrip(b"\n").decode("utf-8", "surrogateescape")))
+                        continue
+                    words = line.decode("ascii").split()
                     if len(words) == 2 and words[0] == "tip" and words[1] != str(self.magic):
                         reply: dict[str, Any] = {"error": _handshake_refused(int(words[1]), self.magic)}
                     else:
@@ -733,6 +740,33 @@ class SimNode:
                     conn.sendall((json.dumps(reply) + "\n").encode())
                 except (OSError, ValueError):
                     continue
+
+    def light_cli_reply(self, line: str) -> bytes:
+        """The answer to a light cardano-cli request (cli_standin's docstring): the CLI's own parser
+        (cli_query) and rendering (tip_text) for the CLI's release, run here, so the light CLI only
+        relays. "full" whenever the full CLI would do something else (another socket, a release
+        the lab does not know)."""
+        fields = line.split("\0")[1:]
+        if len(fields) < 4:
+            return b"full\n"
+        (version, network_id, socket_env, dialled), argv = fields[:4], fields[4:]
+        env = {name: value for name, value in (("CARDANO_NODE_NETWORK_ID", network_id),
+               ("CARDANO_NODE_SOCKET_PATH", socket_env)) if value != cli_standin.UNSET}  # fmt: skip
+        if version not in NODE_GIT_REVS:
+            return b"full\n"
+        query = cli_query(argv, env, version)
+        if isinstance(query, str):
+            return f"err 1\n{query}\n".encode("utf-8", "surrogateescape")
+        magic, socket_path, out_file = query
+        if socket_path != dialled:
+            return b"full\n"
+        if magic != self.magic:
+            return f"err 1\ncardano-cli: {_handshake_refused(magic, self.magic)}\n".encode()
+        body, end = tip_text(version, self.network, self.tip_slot(), time.time())
+        if out_file:
+            name = out_file.encode("utf-8", "surrogateescape")
+            return b"file %d\n" % len(name) + name + body.encode()
+        return b"out\n" + (body + end).encode()
 
     # -- peers
 
@@ -864,20 +898,6 @@ def _handshake_refused(client_magic: int, node_magic: int) -> str:
 # ------------------------------------------------------------------ argument parsing
 
 
-def _strip_rts(argv: list[str]) -> list[str]:
-    """GHC runtime options (`+RTS -N -RTS`) are consumed by the runtime, not the program."""
-    out: list[str] = []
-    in_rts = False
-    for arg in argv:
-        if arg == "+RTS":
-            in_rts = True
-        elif arg == "-RTS":
-            in_rts = False
-        elif not in_rts:
-            out.append(arg)
-    return out
-
-
 _RUN_VALUE_FLAGS = {
     "--config": "config",
     "--topology": "topology",
@@ -981,12 +1001,25 @@ def version_text(program: str, version: str) -> str:
     return f"{program} {shown} - linux-x86_64 - ghc-8.10\ngit rev {NODE_GIT_REVS[version]}"
 
 
+def process_name(name: str) -> None:
+    """Name this process `name` as the kernel shows it (comm: `ss -p`, `ps`, `pgrep`), as an exec of a
+    binary of that name would: the release's binary starts the interpreter from a few lines of sh
+    (lab/releases.py), so without this the process is `python3`, and the facts probe, which counts
+    the sockets of the process named cardano-node (cardano/health.py), would see no peers. Linux
+    prctl(PR_SET_NAME) of the calling (main) thread; where it is not available the name stays."""
+    with contextlib.suppress(OSError, AttributeError, ImportError):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(15, name.encode()[:15], 0, 0, 0)  # 15: PR_SET_NAME
+
+
 def node_main(version: str, argv: list[str]) -> int:
     """`cardano-node` of `version`: --version, version, run."""
+    process_name("cardano-node")
     if version not in NODE_GIT_REVS:
         _err("cardano-node", f"lab: unsupported version {version}")
         return 1
-    argv = _strip_rts(argv)
+    argv = cli_standin.strip_rts(argv)
     if argv in VERSION_ARGV["cardano-node"]:
         print(version_text("cardano-node", version))
         return 0
@@ -1440,43 +1473,52 @@ def _parse_cli_query(argv: list[str], version: str = "") -> tuple[int | None, st
     return magic, socket_path, out_file
 
 
-def cli_main(version: str, argv: list[str]) -> int:
-    """`cardano-cli` of the release `version`: --version, version, query tip."""
-    if version not in NODE_GIT_REVS:
-        _err("cardano-cli", f"lab: unsupported version {version}")
-        return 1
-    argv = _strip_rts(argv)
-    if argv in VERSION_ARGV["cardano-cli"]:
-        print(version_text("cardano-cli", version))
-        return 0
+def cli_query(argv: list[str], env: Mapping[str, str], version: str = "") -> tuple[int, str, str | None] | str:
+    """What `cardano-cli ARGV` of release `version` asks (after the version forms): (network magic,
+    socket path, out file), or the message the CLI prints and exits 1 with. `env`: the caller's
+    environment (the network and socket variables). Both CLIs use it: the full one here, the light
+    one through the node (light_cli_reply)."""
     if argv[:1] in (["latest"], ["conway"]):  # the era-based form (CLI EraBased/Option.hs L52, L60)
         argv = argv[1:]
     if argv[:2] != ["query", "tip"]:
-        _err(
-            "",
+        return (
             "Usage: cardano-cli query tip (--mainnet | --testnet-magic NATURAL)\n"
             "                             --socket-path SOCKET_PATH [--out-file FILE]\n"
-            "(the lab's cardano-cli knows only `query tip` and `--version`)",
+            "(the lab's cardano-cli knows only `query tip` and `--version`)"
         )
-        return 1
     parsed = _parse_cli_query(argv[2:], version)
     if isinstance(parsed, str):
-        _err("", parsed)
-        return 1
+        return parsed
     magic, socket_path, out_file = parsed
     if magic is None:
-        env_id = os.environ.get("CARDANO_NODE_NETWORK_ID", "")
+        env_id = env.get("CARDANO_NODE_NETWORK_ID", "")
         if env_id == "mainnet":
             magic = networks.MAINNET_MAGIC
         elif env_id.isdigit():
             magic = int(env_id)
         else:
-            _err("", "Missing: (--mainnet | --testnet-magic NATURAL)")
-            return 1
-    socket_path = socket_path or os.environ.get("CARDANO_NODE_SOCKET_PATH")
+            return "Missing: (--mainnet | --testnet-magic NATURAL)"
+    socket_path = socket_path or env.get("CARDANO_NODE_SOCKET_PATH")
     if not socket_path:
-        _err("", "Missing: --socket-path SOCKET_PATH")
+        return "Missing: --socket-path SOCKET_PATH"
+    return magic, socket_path, out_file
+
+
+def cli_main(version: str, argv: list[str]) -> int:
+    """The full `cardano-cli` of the release `version`: --version, version, query tip. The lab's
+    binary is the light one (cli_standin), which hands over to this what it cannot relay."""
+    if version not in NODE_GIT_REVS:
+        _err("cardano-cli", f"lab: unsupported version {version}")
         return 1
+    argv = cli_standin.strip_rts(argv)
+    if argv in VERSION_ARGV["cardano-cli"]:
+        print(version_text("cardano-cli", version))
+        return 0
+    query = cli_query(argv, os.environ, version)
+    if isinstance(query, str):
+        _err("", query)
+        return 1
+    magic, socket_path, out_file = query
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         sock.settimeout(10.0)

@@ -12,6 +12,10 @@ applies Restart=/RestartSec= with systemd's start limit (5 starts in 10 s), and 
 ExecStop, sends KillSignal= to the group, waits TimeoutStopSec= and then sends SIGKILL.
 `DefaultEnvironment=` in `<root>/etc/systemd/system.conf` is given to every unit, as systemd does.
 User=/Group= are honoured when running as root; LimitNOFILE= and other directives are ignored.
+
+The read side — paths, state, unit-file syntax, argument parsing, `show`/`is-active`/`is-failed`/
+`is-enabled` and journalctl — lives in systemctl_light.py (built-in modules only), which a lab
+host's launcher runs first; this module is imported only for the verbs that change state.
 """
 
 from __future__ import annotations
@@ -29,6 +33,13 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+# The read side (paths, state, unit-file syntax, arguments, the read verbs, journalctl) is the light module's:
+# `orchestrator.lab.systemctl_light` in the package, `systemctl_light` beside this file on a lab host.
+try:
+    from orchestrator.lab import systemctl_light as light
+except ImportError:  # a lab host: the two files side by side, no package
+    import systemctl_light as light  # type: ignore[no-redef]
+
 if TYPE_CHECKING:  # imported where used: `is-active`/`show` (the facts probe) never start a process
     import subprocess
 
@@ -36,54 +47,7 @@ DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 START_LIMIT_BURST = 5
 START_LIMIT_INTERVAL = 10.0
 CLEAN_SIGNALS = (signal.SIGHUP, signal.SIGINT, signal.SIGTERM, signal.SIGPIPE)
-EXIT_USAGE = 1
-EXIT_NOT_ACTIVE = 3
-EXIT_NO_UNIT = 4  # `status` of a unit that does not exist
 EXIT_NOT_FOUND = 5  # `start` of a unit that does not exist
-
-
-# ------------------------------------------------------------------ paths
-
-
-def root() -> str:
-    return os.environ.get("LAB_SYSTEMD_ROOT", "/") or "/"
-
-
-def _under(*parts: str) -> str:
-    return os.path.join(root(), *parts)
-
-
-def unit_dir() -> str:
-    return _under("etc", "systemd", "system")
-
-
-def state_dir() -> str:
-    return _under("run", "lab-systemd")
-
-
-def log_dir() -> str:
-    return _under("var", "log", "lab-systemd")
-
-
-def unit_name(name: str) -> str:
-    return name if "." in name else f"{name}.service"
-
-
-def unit_path(unit: str) -> str:
-    return os.path.join(unit_dir(), unit)
-
-
-def wants_link(unit: str) -> str:
-    return os.path.join(unit_dir(), "multi-user.target.wants", unit)
-
-
-def log_path(unit: str) -> str:
-    """/var/log/lab-systemd/<unit>.log, e.g. cnode.service.log."""
-    return os.path.join(log_dir(), f"{unit}.log")
-
-
-def _state_file(unit: str) -> str:
-    return os.path.join(state_dir(), f"{unit}.json")
 
 
 # ------------------------------------------------------------------ unit files
@@ -108,45 +72,6 @@ class Unit:
     description: str = ""
 
 
-def parse_timespan(text: str) -> float:
-    """systemd time spans: "60", "90s", "1min 30s", "500ms", "infinity"."""
-    text = text.strip()
-    if text == "infinity":
-        return float("inf")
-    units = {"ms": 0.001, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hr": 3600, "us": 1e-6, "": 1}
-    total = 0.0
-    for number, unit in re.findall(r"([\d.]+)\s*([a-z]*)", text):
-        total += float(number) * units.get(unit, 1)
-    return total
-
-
-def parse_signal(text: str) -> int:
-    name = text.strip().upper()
-    if name.isdigit():
-        return int(name)
-    if not name.startswith("SIG"):
-        name = "SIG" + name
-    return int(getattr(signal, name, signal.SIGTERM))
-
-
-def _logical_lines(text: str) -> list[str]:
-    """Join backslash-continued lines; drop comments."""
-    lines: list[str] = []
-    pending = ""
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not pending and (not line or line[0] in "#;"):
-            continue
-        if line.endswith("\\"):
-            pending += line[:-1] + " "
-            continue
-        lines.append(pending + line)
-        pending = ""
-    if pending:
-        lines.append(pending)
-    return lines
-
-
 def _exec_words(value: str) -> list[str]:
     """ExecStart value: strip the special prefixes (-@:+!) and split like systemd (no shell)."""
     value = value.strip()
@@ -157,15 +82,7 @@ def _exec_words(value: str) -> list[str]:
 
 def parse_unit(name: str, text: str) -> Unit:
     unit = Unit(name=name)
-    section = ""
-    for line in _logical_lines(text):
-        if line.startswith("[") and line.endswith("]"):
-            section = line[1:-1]
-            continue
-        key, sep, value = line.partition("=")
-        if not sep:
-            continue
-        key, value = key.strip(), value.strip()
+    for section, key, value in light.unit_entries(text):
         if section == "Unit" and key == "Description":
             unit.description = value
         if section != "Service":
@@ -186,29 +103,26 @@ def parse_unit(name: str, text: str) -> Unit:
         elif key == "WorkingDirectory":
             unit.working_directory = value.lstrip("-")
         elif key == "KillSignal":
-            unit.kill_signal = parse_signal(value)
+            unit.kill_signal = light.parse_signal(value)
         elif key in ("TimeoutStopSec", "TimeoutSec"):
-            unit.timeout_stop = parse_timespan(value)
+            unit.timeout_stop = light.parse_timespan(value)
         elif key == "Restart":
             unit.restart = value
         elif key == "RestartSec":
-            unit.restart_sec = parse_timespan(value)
+            unit.restart_sec = light.parse_timespan(value)
         elif key == "User":
             unit.user = value
         elif key == "Group":
             unit.group = value
         elif key == "SuccessExitStatus":
             for word in value.split():
-                unit.success_exit_status.add(int(word) if word.isdigit() else 128 + parse_signal(word))
+                unit.success_exit_status.add(int(word) if word.isdigit() else 128 + light.parse_signal(word))
     return unit
 
 
 def load_unit(unit: str) -> Unit | None:
-    try:
-        with open(unit_path(unit), encoding="utf-8") as handle:
-            return parse_unit(unit, handle.read())
-    except OSError:
-        return None
+    text = light.unit_text(unit)
+    return None if text is None else parse_unit(unit, text)
 
 
 def _read_env_file(path: str) -> dict[str, str]:
@@ -217,7 +131,7 @@ def _read_env_file(path: str) -> dict[str, str]:
     env: dict[str, str] = {}
     try:
         with open(path, encoding="utf-8") as handle:
-            for line in _logical_lines(handle.read()):
+            for line in light.logical_lines(handle.read()):
                 k, eq, v = line.partition("=")
                 if eq:
                     words = shlex.split(v) or [""]
@@ -232,11 +146,11 @@ def default_environment() -> dict[str, str]:
     """DefaultEnvironment= of <root>/etc/systemd/system.conf."""
     env: dict[str, str] = {}
     try:
-        with open(_under("etc", "systemd", "system.conf"), encoding="utf-8") as handle:
+        with open(light.under("etc", "systemd", "system.conf"), encoding="utf-8") as handle:
             text = handle.read()
     except OSError:
         return env
-    for line in _logical_lines(text):
+    for line in light.logical_lines(text):
         key, eq, value = line.partition("=")
         if eq and key.strip() == "DefaultEnvironment":
             for word in shlex.split(value):
@@ -275,18 +189,9 @@ def expand(words: list[str], env: dict[str, str]) -> list[str]:
 # ------------------------------------------------------------------ state
 
 
-def read_state(unit: str) -> dict[str, Any]:
-    try:
-        with open(_state_file(unit), encoding="utf-8") as handle:
-            data = json.load(handle)
-            return data if isinstance(data, dict) else {}
-    except (OSError, ValueError):
-        return {}
-
-
 def write_state(unit: str, state: dict[str, Any]) -> None:
-    os.makedirs(state_dir(), exist_ok=True)
-    path = _state_file(unit)
+    os.makedirs(light.state_dir(), exist_ok=True)
+    path = light.state_file(unit)
     tmp = f"{path}.tmp.{os.getpid()}"
     with open(tmp, "w", encoding="utf-8") as handle:
         json.dump(state, handle)
@@ -297,7 +202,7 @@ def write_state(unit: str, state: dict[str, Any]) -> None:
 
 def update_state(unit: str, **changes: Any) -> dict[str, Any]:
     with _locked(unit, "state"):
-        state = read_state(unit)
+        state = light.read_state(unit)
         state.update(changes)
         write_state(unit, state)
         return state
@@ -305,49 +210,13 @@ def update_state(unit: str, **changes: Any) -> dict[str, Any]:
 
 @contextlib.contextmanager
 def _locked(unit: str, what: str) -> Any:
-    os.makedirs(state_dir(), exist_ok=True)
-    with open(os.path.join(state_dir(), f"{unit}.{what}.lock"), "a+") as handle:
+    os.makedirs(light.state_dir(), exist_ok=True)
+    with open(os.path.join(light.state_dir(), f"{unit}.{what}.lock"), "a+") as handle:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
         try:
             yield
         finally:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-
-
-def _alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
-
-
-def _supervisor_alive(state: dict[str, Any]) -> bool:
-    pid = int(state.get("SupervisorPID") or 0)
-    if not _alive(pid):
-        return False
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as handle:
-            return b"__supervise" in handle.read()
-    except OSError:
-        return True
-
-
-def current(unit: str) -> dict[str, Any]:
-    """The unit's state, with a dead supervisor's leftovers turned into 'failed'."""
-    state = read_state(unit)
-    active = state.get("ActiveState", "inactive")
-    if active in ("active", "activating", "deactivating") and not _supervisor_alive(state):
-        state.update(ActiveState="failed", SubState="failed", MainPID=0, Result="signal")
-    return state
 
 
 def _now_stamp() -> str:
@@ -372,8 +241,8 @@ class Supervisor:
         unit = self.unit
         env = service_environment(unit)
         argv = expand(unit.exec_start, env)
-        os.makedirs(log_dir(), exist_ok=True)
-        log = open(log_path(unit.name), "ab")  # noqa: SIM115 - handed to the child
+        os.makedirs(light.log_dir(), exist_ok=True)
+        log = open(light.log_path(unit.name), "ab")  # noqa: SIM115 - handed to the child
         kwargs: dict[str, Any] = {}
         if os.geteuid() == 0 and unit.user:
             kwargs["user"] = unit.user
@@ -403,7 +272,7 @@ class Supervisor:
         name = self.unit.name
         signal.signal(signal.SIGTERM, self._on_stop)
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
-        restarts = int(read_state(name).get("NRestarts", 0))
+        restarts = int(light.read_state(name).get("NRestarts", 0))
         while True:
             self.starts = [t for t in self.starts if time.monotonic() - t < START_LIMIT_INTERVAL]
             if len(self.starts) >= START_LIMIT_BURST:
@@ -509,7 +378,7 @@ class Supervisor:
         while child.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
         if child.poll() is None:
-            with contextlib.suppress(OSError), open(log_path(unit.name), "a", encoding="utf-8") as log:
+            with contextlib.suppress(OSError), open(light.log_path(unit.name), "a", encoding="utf-8") as log:
                 log.write(f"{unit.name}: State 'stop-sigterm' timed out. Killing.\n")  # systemd's words
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(child.pid, signal.SIGKILL)
@@ -523,28 +392,19 @@ class Supervisor:
 # ------------------------------------------------------------------ commands
 
 
-def _print(text: str, quiet: bool = False) -> None:
-    if not quiet:
-        print(text, flush=True)
-
-
-def _err(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
-
-
 def cmd_start(unit: str) -> int:
     import subprocess
 
     spec = load_unit(unit)
     if spec is None:
-        _err(f"Failed to start {unit}: Unit {unit} not found.")
+        light.err(f"Failed to start {unit}: Unit {unit} not found.")
         return EXIT_NOT_FOUND
     if not spec.exec_start:
-        _err(f"Failed to start {unit}: Unit {unit} has a bad unit file setting.")
+        light.err(f"Failed to start {unit}: Unit {unit} has a bad unit file setting.")
         return 1
     with _locked(unit, "job"):
-        state = current(unit)
-        if state.get("ActiveState") in ("active", "activating") and _supervisor_alive(state):
+        state = light.current(unit)
+        if state.get("ActiveState") in ("active", "activating") and light.supervisor_alive(state):
             return 0
         update_state(unit, ActiveState="activating", SubState="start", MainPID=0, SupervisorPID=0, NRestarts=0)
         proc = subprocess.Popen(
@@ -554,11 +414,11 @@ def cmd_start(unit: str) -> int:
             stderr=subprocess.DEVNULL,
             start_new_session=True,
             close_fds=True,
-            env={**os.environ, "LAB_SYSTEMD_ROOT": root()},
+            env={**os.environ, "LAB_SYSTEMD_ROOT": light.root()},
         )
         deadline = time.monotonic() + 10.0
         while time.monotonic() < deadline:
-            state = read_state(unit)
+            state = light.read_state(unit)
             if state.get("SupervisorPID") == proc.pid or proc.poll() is not None:
                 break
             time.sleep(0.02)
@@ -567,13 +427,13 @@ def cmd_start(unit: str) -> int:
 
 
 def cmd_stop(unit: str) -> int:
-    if load_unit(unit) is None and not read_state(unit):
-        _err(f"Failed to stop {unit}: Unit {unit} not loaded.")
+    if load_unit(unit) is None and not light.read_state(unit):
+        light.err(f"Failed to stop {unit}: Unit {unit} not loaded.")
         return EXIT_NOT_FOUND
     with _locked(unit, "job"):
-        state = current(unit)
+        state = light.current(unit)
         pid = int(state.get("SupervisorPID") or 0)
-        if not _supervisor_alive(state):
+        if not light.supervisor_alive(state):
             if state.get("ActiveState") in ("active", "activating", "deactivating"):
                 update_state(unit, ActiveState="failed", SubState="failed", MainPID=0)
             return 0
@@ -582,7 +442,7 @@ def cmd_stop(unit: str) -> int:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + (timeout if timeout != float("inf") else 1e9) + 10.0
-        while _alive(pid) and time.monotonic() < deadline:
+        while light.alive(pid) and time.monotonic() < deadline:
             time.sleep(0.05)
     return 0
 
@@ -592,79 +452,48 @@ def cmd_reload(unit: str) -> int:
 
     spec = load_unit(unit)
     if spec is None:
-        _err(f"Failed to reload {unit}: Unit {unit} not found.")
+        light.err(f"Failed to reload {unit}: Unit {unit} not found.")
         return EXIT_NOT_FOUND
-    state = current(unit)
+    state = light.current(unit)
     if state.get("ActiveState") != "active":
-        _err(f"{unit} is not active, cannot reload.")
+        light.err(f"{unit} is not active, cannot reload.")
         return 1
     if not spec.exec_reload:
-        _err(f"Failed to reload {unit}: Job type reload is not applicable for unit {unit}.")
+        light.err(f"Failed to reload {unit}: Job type reload is not applicable for unit {unit}.")
         return 1
     env = service_environment(spec)
     env["MAINPID"] = str(state.get("MainPID", 0))
     try:
         done = subprocess.run(expand(spec.exec_reload, env), env=env, stdin=subprocess.DEVNULL, check=False)
     except OSError as exc:
-        _err(f"Job for {unit} failed: {exc}")
+        light.err(f"Job for {unit} failed: {exc}")
         return 1
     if done.returncode != 0:
-        _err(f"Job for {unit} failed because the control process exited with error code.")
+        light.err(f"Job for {unit} failed because the control process exited with error code.")
         return 1
     return 0
-
-
-def is_enabled(unit: str) -> bool:
-    return os.path.lexists(wants_link(unit))
 
 
 def cmd_enable(unit: str, enable: bool) -> int:
     if load_unit(unit) is None:
-        _err(f"Failed to {'enable' if enable else 'disable'} unit: Unit file {unit} does not exist.")
+        light.err(f"Failed to {'enable' if enable else 'disable'} unit: Unit file {unit} does not exist.")
         return 1
-    link = wants_link(unit)
+    link = light.wants_link(unit)
     if enable and not os.path.lexists(link):
         os.makedirs(os.path.dirname(link), exist_ok=True)
-        os.symlink(unit_path(unit), link)
-        _err(f"Created symlink {link} \u2192 {unit_path(unit)}.")
+        os.symlink(light.unit_path(unit), link)
+        light.err(f"Created symlink {link} \u2192 {light.unit_path(unit)}.")
     elif not enable and os.path.lexists(link):
         os.unlink(link)
-        _err(f'Removed "{link}".')
+        light.err(f'Removed "{link}".')
     return 0
 
 
-def properties(unit: str) -> dict[str, str]:
-    state = current(unit)
-    spec = load_unit(unit)
-    stop_usec = "infinity"
-    if spec is not None and spec.timeout_stop != float("inf"):
-        stop_usec = f"{spec.timeout_stop:g}s"
-    return {
-        "Id": unit,
-        "Description": spec.description if spec else "",
-        "LoadState": "loaded" if spec else "not-found",
-        "ActiveState": str(state.get("ActiveState", "inactive")),
-        "SubState": str(state.get("SubState", "dead")),
-        "Result": str(state.get("Result", "success")),
-        "MainPID": str(state.get("MainPID", 0)),
-        "ExecMainPID": str(state.get("ExecMainPID", 0)),
-        "ExecMainStartTimestamp": str(state.get("ExecMainStartTimestamp", "")),
-        "ExecMainStatus": str(state.get("ExecMainStatus", 0)),
-        "ExecMainCode": str(state.get("ExecMainCode", "")),
-        "NRestarts": str(state.get("NRestarts", 0)),
-        "UnitFileState": ("enabled" if is_enabled(unit) else "disabled") if spec else "",
-        "FragmentPath": unit_path(unit) if spec else "",
-        "KillSignal": str(spec.kill_signal if spec else int(signal.SIGTERM)),
-        "TimeoutStopUSec": stop_usec,
-        "User": (spec.user or "") if spec else "",
-    }
-
-
 def cmd_status(unit: str) -> int:
-    props = properties(unit)
-    if props["LoadState"] == "not-found" and not read_state(unit):
-        _err(f"Unit {unit} could not be found.")
-        return EXIT_NO_UNIT
+    props = light.properties(unit)
+    if props["LoadState"] == "not-found" and not light.read_state(unit):
+        light.err(f"Unit {unit} could not be found.")
+        return light.EXIT_NO_UNIT
     active, sub = props["ActiveState"], props["SubState"]
     since = props["ExecMainStartTimestamp"]
     print(f"\u25cf {unit} - {props['Description']}")
@@ -673,7 +502,7 @@ def cmd_status(unit: str) -> int:
     if props["MainPID"] != "0":
         print(f"   Main PID: {props['MainPID']}")
     try:
-        with open(log_path(unit), "rb") as handle:
+        with open(light.log_path(unit), "rb") as handle:
             handle.seek(0, os.SEEK_END)
             handle.seek(max(0, handle.tell() - 4096))
             tail = handle.read().decode("utf-8", "replace").splitlines()[-10:]
@@ -683,37 +512,18 @@ def cmd_status(unit: str) -> int:
         print()
         for line in tail:
             print(line)
-    return 0 if active == "active" else EXIT_NOT_ACTIVE
-
-
-def cmd_show(units: list[str], props_wanted: list[str], value_only: bool) -> int:
-    for index, unit in enumerate(units):
-        props = properties(unit)
-        names = props_wanted or list(props)
-        if index:
-            print()
-        for name in names:
-            value = props.get(name, "")
-            print(value if value_only else f"{name}={value}")
-    return 0
+    return 0 if active == "active" else light.EXIT_NOT_ACTIVE
 
 
 def cmd_kill(unit: str, sig: int) -> int:
-    state = current(unit)
+    state = light.current(unit)
     pid = int(state.get("MainPID") or 0)
     if state.get("ActiveState") != "active" or pid <= 0:
-        _err(f"Failed to kill unit {unit}: No main process to kill")
+        light.err(f"Failed to kill unit {unit}: No main process to kill")
         return 1
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, sig)
     return 0
-
-
-USAGE = (
-    "usage: systemctl [--quiet] [--value] [-p PROP,...] [-s SIGNAL] COMMAND [UNIT...]\n"
-    "commands: start stop restart try-restart reload reload-or-restart is-active is-failed is-enabled\n"
-    "          enable [--now] disable [--now] status show kill reset-failed daemon-reload"
-)
 
 
 def main(argv: list[str]) -> int:
@@ -722,46 +532,14 @@ def main(argv: list[str]) -> int:
         if spec is None:
             return 1
         return Supervisor(spec).run()
-    quiet = False
-    value_only = False
-    now = False
-    props: list[str] = []
-    kill_signal: int = signal.SIGTERM
-    words: list[str] = []
-    i = 0
-    while i < len(argv):
-        arg = argv[i]
-        if arg in ("-q", "--quiet"):
-            quiet = True
-        elif arg == "--value":
-            value_only = True
-        elif arg == "--now":
-            now = True
-        elif arg in ("--no-pager", "--no-block", "--system", "--full", "-l", "--no-ask-password"):
-            pass
-        elif arg in ("-p", "--property", "-s", "--signal", "-n", "--lines"):
-            if i + 1 >= len(argv):
-                _err(f"systemctl: option '{arg}' requires an argument")
-                return EXIT_USAGE
-            if arg in ("-p", "--property"):
-                props += [p for p in argv[i + 1].split(",") if p]
-            elif arg in ("-s", "--signal"):
-                kill_signal = parse_signal(argv[i + 1])
-            i += 1
-        elif arg.startswith("--property="):
-            props += [p for p in arg.split("=", 1)[1].split(",") if p]
-        elif arg.startswith("--signal="):
-            kill_signal = parse_signal(arg.split("=", 1)[1])
-        elif arg.startswith("-") and arg != "-":
-            _err(f"systemctl: unrecognized option '{arg}'")
-            return EXIT_USAGE
-        else:
-            words.append(arg)
-        i += 1
-    if not words:
-        _err(USAGE)
-        return EXIT_USAGE
-    command, units = words[0], [unit_name(u) for u in words[1:]]
+    args = light.parse_args(argv)
+    if args is None:
+        return light.EXIT_USAGE
+    answered = light.query(args)  # the read verbs (systemctl_light)
+    if answered is not None:
+        return answered
+    now, kill_signal = args.now, args.kill_signal
+    command, units = args.words[0], [light.unit_name(u) for u in args.words[1:]]
     if command == "daemon-reload":
         return 0  # units are re-read by every command
     if (
@@ -778,41 +556,21 @@ def main(argv: list[str]) -> int:
             "kill",
             "reset-failed",
             "status",
-            "is-enabled",
         )
         and not units
     ):
-        _err(f"Too few arguments.\n{USAGE}")
-        return EXIT_USAGE
+        light.err(f"Too few arguments.\n{light.USAGE}")
+        return light.EXIT_USAGE
     rc = 0
-    if command == "is-active" or command == "is-failed":
-        for unit in units:
-            active = str(current(unit).get("ActiveState", "inactive"))
-            _print(active, quiet)
-            if (command == "is-active" and active != "active") or (command == "is-failed" and active != "failed"):
-                rc = EXIT_NOT_ACTIVE if command == "is-active" else 1
-        return rc
-    if command == "is-enabled":
-        for unit in units:
-            if load_unit(unit) is None:
-                _err(f"Failed to get unit file state for {unit}: No such file or directory")
-                rc = 1
-                continue
-            enabled = is_enabled(unit)
-            _print("enabled" if enabled else "disabled", quiet)
-            rc = rc or (0 if enabled else 1)
-        return rc
-    if command == "show":
-        return cmd_show(units, props, value_only)
     for unit in units:
         if command == "start":
             step = cmd_start(unit)
         elif command == "stop":
             step = cmd_stop(unit)
         elif command in ("restart", "reload-or-restart") or (
-            command == "try-restart" and current(unit).get("ActiveState") == "active"
+            command == "try-restart" and light.current(unit).get("ActiveState") == "active"
         ):
-            if command == "reload-or-restart" and current(unit).get("ActiveState") == "active":
+            if command == "reload-or-restart" and light.current(unit).get("ActiveState") == "active":
                 step = cmd_reload(unit)
             else:
                 step = cmd_stop(unit) or cmd_start(unit)
@@ -829,106 +587,17 @@ def main(argv: list[str]) -> int:
         elif command == "kill":
             step = cmd_kill(unit, kill_signal)
         elif command == "reset-failed":
-            if current(unit).get("ActiveState") == "failed":
+            if light.current(unit).get("ActiveState") == "failed":
                 update_state(unit, ActiveState="inactive", SubState="dead", Result="success")
             step = 0
         else:
-            _err(f"Unknown command verb {command}.")
-            return EXIT_USAGE
+            light.err(f"Unknown command verb {command}.")
+            return light.EXIT_USAGE
         rc = rc or step
     return rc
 
 
-# ------------------------------------------------------------------ journalctl
-
-
-JOURNAL_USAGE = "usage: journalctl -u UNIT [-o cat] [-n LINES] [-a] [--no-pager] [-q]"
-
-
-def format_bytes(size: int) -> str:
-    """systemd's FORMAT_BYTES: `123B`, then one decimal and a binary prefix (`1.2K`, `3.4M`)."""
-    if size < 1024:
-        return f"{size}B"
-    value = float(size)
-    for prefix in "KMGTPE":
-        value /= 1024
-        if value < 1024 or prefix == "E":
-            return f"{value:.1f}{prefix}"
-    return f"{size}B"  # unreachable
-
-
-def shown_message(line: str, show_all: bool) -> str:
-    """What journalctl prints for a message: a message with characters that are not printable (the
-    ESC of a coloured log line) is stored as binary and shown as `[N blob data]` unless `--all`/`-a`
-    (journalctl(1), --all: "Show all fields in full, even if they include unprintable characters")."""
-    if show_all or all(ch == "\t" or ch >= " " and ch != "\x7f" for ch in line):
-        return line
-    return f"[{format_bytes(len(line.encode('utf-8', errors='replace')))} blob data]"
-
-
-def journal_main(argv: list[str]) -> int:
-    """`journalctl -u UNIT [-n N] [-o cat]`: the unit's stdout and stderr, oldest first, as one
-    journal keeps them across restarts. The lab keeps message text only, so every output mode
-    prints what `-o cat` prints (no per-line metadata)."""
-    units: list[str] = []
-    lines: int | None = None
-    show_all = False
-    i = 0
-    while i < len(argv):
-        arg = argv[i]
-        name, eq, inline = arg.partition("=")
-        short = arg[:2] in ("-u", "-n", "-o") and not arg.startswith("--")
-        if name in ("-u", "--unit", "-n", "--lines", "-o", "--output") or short:
-            name = arg[:2] if short else name
-            if eq:
-                value = inline
-            elif short and len(arg) > 2:
-                value = arg[2:]
-            elif i + 1 < len(argv):
-                value = argv[i + 1]
-                i += 1
-            else:
-                _err(f"journalctl: option '{arg}' requires an argument")
-                return EXIT_USAGE
-            if name in ("-u", "--unit"):
-                units.append(unit_name(value))
-            elif name in ("-n", "--lines"):
-                if value == "all":
-                    lines = None
-                elif value.isdigit():
-                    lines = int(value)
-                else:
-                    _err(f"journalctl: failed to parse lines '{value}'")
-                    return EXIT_USAGE
-        elif arg in ("-a", "--all"):
-            show_all = True
-        elif arg in ("--no-pager", "-q", "--quiet", "--no-hostname", "-e", "--pager-end"):
-            pass
-        else:
-            _err(f"journalctl: unsupported option '{arg}' (lab stand-in)\n{JOURNAL_USAGE}")
-            return EXIT_USAGE
-        i += 1
-    if not units:
-        _err(f"journalctl: the lab keeps per-unit journals only\n{JOURNAL_USAGE}")
-        return EXIT_USAGE
-    out: list[str] = []
-    for unit in units:
-        try:
-            with open(log_path(unit), encoding="utf-8", errors="replace") as handle:
-                out += handle.read().splitlines()
-        except FileNotFoundError:
-            continue
-    if lines is not None:
-        out = out[-lines:] if lines else []
-    out = [shown_message(line, show_all) for line in out]
-    if out:
-        sys.stdout.write("\n".join(out) + "\n")
-    else:
-        _print("-- No entries --")
-    return 0
-
-
 if __name__ == "__main__":
     if os.path.basename(sys.argv[0]) == "journalctl":
-        sys.exit(journal_main(sys.argv[1:]))
+        sys.exit(light.journal_main(sys.argv[1:]))
     sys.exit(main(sys.argv[1:]))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -11,9 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from orchestrator.lab import provision, systemctl_light
 from orchestrator.lab import systemctl_standin as sc
 
 SCRIPT = Path(sc.__file__).resolve()
+LIGHT = Path(systemctl_light.__file__).resolve()
 
 # A service that logs its signals: TERM exits, HUP is counted, INT is ignored (to test the timeout).
 SERVICE = r"""
@@ -30,8 +34,24 @@ while True:
 
 
 class Systemctl:
-    def __init__(self, root: Path) -> None:
+    """`systemctl` against a temp root: the full stand-in run as a script, or (`launcher`) the lab
+    host's launcher with both modules side by side, the light one first, as provision installs them."""
+
+    def __init__(self, root: Path, launcher: bool = False) -> None:
         self.root = root
+        self.command = ["/usr/bin/python3", str(SCRIPT)]
+        if launcher:
+            lib = root / "lib"
+            lib.mkdir(parents=True)
+            for module in (SCRIPT, LIGHT):
+                shutil.copy(module, lib / module.name)
+            text = provision.SYSTEMCTL_LAUNCHER.replace("/usr/local/lib/cardano-lab", str(lib))
+            assert text != provision.SYSTEMCTL_LAUNCHER
+            (root / "bin").mkdir()
+            for name in ("systemctl", "journalctl"):
+                (root / "bin" / name).write_text(text)
+                (root / "bin" / name).chmod(0o755)
+            self.command = [str(root / "bin" / "systemctl")]
         self.units = root / "etc" / "systemd" / "system"
         self.units.mkdir(parents=True)
         self.service = root / "service.py"
@@ -39,9 +59,7 @@ class Systemctl:
 
     def __call__(self, *args: str) -> subprocess.CompletedProcess[str]:
         env = {**os.environ, "LAB_SYSTEMD_ROOT": str(self.root)}
-        return subprocess.run(
-            ["/usr/bin/python3", str(SCRIPT), *args], env=env, capture_output=True, text=True, timeout=30, check=False
-        )
+        return subprocess.run([*self.command, *args], env=env, capture_output=True, text=True, timeout=30, check=False)
 
     def unit(self, name: str, extra: str = "", exec_start: str | None = None) -> None:
         start = exec_start or f"{sys.executable} {self.service} $ARGS"
@@ -59,9 +77,9 @@ class Systemctl:
         return self("show", name, "-p", prop, "--value").stdout.strip()
 
 
-@pytest.fixture
-def systemctl(tmp_path: Path) -> Systemctl:
-    return Systemctl(tmp_path)
+@pytest.fixture(params=["script", "launcher"])
+def systemctl(tmp_path: Path, request: pytest.FixtureRequest) -> Systemctl:
+    return Systemctl(tmp_path, launcher=request.param == "launcher")
 
 
 def wait_for(what: str, check: Callable[[], object], timeout: float = 10.0) -> None:
@@ -171,3 +189,52 @@ def test_unit_parsing() -> None:
     assert unit.kill_signal == 2 and unit.timeout_stop == 90.0 and unit.restart == "on-failure"
     assert unit.environment == {"A": "1", "B": "two words"} and unit.success_exit_status == {143}
     assert sc.expand(["$B", "${B}", "x=${A}"], unit.environment) == ["two", "words", "two words", "x=1"]
+
+
+def test_the_launcher_reads_without_the_full_stand_in(tmp_path: Path) -> None:
+    """What the facts probe asks (show, is-active, journalctl) is answered by the light module alone,
+    byte for byte as the full stand-in answers it; a verb that changes state imports the full one."""
+    light = Systemctl(tmp_path / "light", launcher=True)
+    full = Systemctl(tmp_path / "full")
+    for systemctl in (light, full):
+        systemctl.unit("node", "User=cardano\nKillSignal=SIGINT\nTimeoutStopSec=1min 30s")
+        log = systemctl.root / "var" / "log" / "lab-systemd"
+        log.mkdir(parents=True)
+        (log / "node.service.log").write_text("one\n\x1b[32mcoloured\x1b[0m\nthree\n")
+        assert systemctl("enable", "node").returncode == 0
+    asks = [
+        ("show", "-p", "ActiveState", "-p", "UnitFileState", "-p", "User", "node"),
+        ("show", "node"), ("show", "node", "missing", "--property=LoadState,KillSignal", "--value"),
+        ("is-active", "node"), ("is-active", "-q", "node"), ("is-failed", "node"), ("is-enabled", "node"),
+        ("is-enabled", "missing"), ("is-enabled",), ("show",), ("--bogus", "show"), ("-p",), (),
+    ]  # fmt: skip
+    for ask in asks:
+        got, want = light(*ask), full(*ask)
+        shown = [(r.returncode, r.stdout, r.stderr.replace(str(light.root), "ROOT")) for r in (got, want)]
+        assert shown[0] == (shown[1][0], shown[1][1].replace(str(full.root), str(light.root)),
+                            shown[1][2].replace(str(full.root), "ROOT")), ask  # fmt: skip
+    assert "User=cardano\n" in light("show", "node").stdout and "KillSignal=2\n" in light("show", "node").stdout
+    assert "TimeoutStopUSec=90s\n" in light("show", "node").stdout
+    env = {**os.environ, "LAB_SYSTEMD_ROOT": str(light.root)}
+    journal = [str(light.root / "bin" / "journalctl"), "-u", "node", "-o", "cat", "--no-pager", "-n", "2"]
+    done = subprocess.run(journal, env=env, capture_output=True, text=True, timeout=30, check=False)
+    assert (done.returncode, done.stdout) == (0, "[17B blob data]\nthree\n")
+    done = subprocess.run([*journal, "--all"], env=env, capture_output=True, text=True, timeout=30, check=False)
+    assert done.stdout == "\x1b[32mcoloured\x1b[0m\nthree\n"
+
+    def imported(*argv: str) -> str:
+        done = subprocess.run(["/usr/bin/python3", "-IS", "-X", "importtime", *argv], env=env, capture_output=True,
+                              text=True, timeout=30, check=False)  # fmt: skip
+        return done.stderr
+
+    launcher = str(light.root / "bin" / "systemctl")
+    state = light.root / "run" / "lab-systemd"
+    state.mkdir(parents=True)
+    (state / "node.service.json").write_text(json.dumps({"ActiveState": "active", "SubState": "running", "MainPID": 1,
+                                                         "SupervisorPID": 1, "NRestarts": 0, "Result": "success"}))  # fmt: skip
+    heavy = {"re", "json", "enum", "signal", "dataclasses", "typing", "shlex", "systemctl_standin"}
+    for ask in (("show", "-p", "ActiveState", "-p", "UnitFileState", "-p", "User", "node"), ("is-active", "node")):
+        modules = {line.rsplit("|", 1)[-1].strip() for line in imported(launcher, *ask).splitlines()}
+        assert "systemctl_light" in modules and not modules & heavy, (ask, modules & heavy)
+    assert "systemctl_standin" not in imported(str(light.root / "bin" / "journalctl"), "-u", "node")
+    assert "systemctl_standin" in imported(launcher, "status", "node")

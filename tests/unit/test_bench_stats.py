@@ -38,6 +38,11 @@ def test_fmt_seconds(value, text):
     assert stats.fmt_seconds(value) == text
 
 
+def test_fmt_ms_summary() -> None:
+    assert stats.fmt_ms_summary(None) == "-"
+    assert stats.fmt_ms_summary(stats.Summary(0.013, 0.0121, 0.0153, 20)) == "13.0 ms (12.1–15.3)"
+
+
 def test_fmt_summary():
     assert stats.fmt_summary(None) == "-"
     assert stats.fmt_summary(stats.Summary(0.45, 0.45, 0.45, 3)) == "0.45 s"
@@ -172,7 +177,10 @@ def test_render_with_missing_measurements():
             {"hosts": 16, "distances": [_dist(0.0, 0.4, 1.0, 12.0), _dist(80.0, 0.8, 1.5, 40.0)],
              "probe_shape": {k: {"median": v, "min": v, "max": v, "runs": 1} for k, v in
                              {"serial": 2.0, "concurrent": 1.0, "serial_slow_tip": 3.0, "concurrent_slow_tip": 1.5}.items()}},
-            {"hosts": 128, "distances": [_dist(0.0, 1.0, 6.0, hosts=128, ansible_error="boom")]},
+            {"hosts": 128, "distances": [_dist(0.0, 1.0, 6.0, hosts=128, ansible_error="boom")],
+             "probe_on_host": {"relay": {"host": "relay1", "cpu": {"median": 0.0912, "min": 0.09, "max": 0.1, "runs": 20},
+                                         "wall": {"median": 0.0611, "min": 0.06, "max": 0.07, "runs": 20}}}},
+            {"hosts": 256, "distances": [], "probe_on_host_error": "nsenter: no such host"},
         ],  # fmt: skip
         "rollouts": [],
     }
@@ -181,6 +189,8 @@ def test_render_with_missing_measurements():
     assert "failed" in text and "boom" in text
     assert "10.0 ms per extra host" in text
     assert "2.0x" in text  # the probe at once vs one after another
+    assert "relay: relay1" in text and "91.2 ms (90.0–100.0)" in text and "61.1 ms (60.0–70.0)" in text
+    assert "probe on host: not measured: nsenter: no such host" in text
     verdicts = {t["target"]: t["ok"] for t in results["targets"]}
     assert verdicts["audit >= 10x faster than Ansible at 0 ms, 16 and 32 hosts"] is False  # 32 not measured
     assert verdicts["peak memory <= 150 MB at 128 hosts"] is True

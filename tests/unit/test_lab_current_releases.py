@@ -17,7 +17,7 @@ from orchestrator.cardano import health, node_rules, releases
 from orchestrator.lab import dispatcher, provision, simnode
 from orchestrator.lab import releases as lab_releases
 from orchestrator.lab.hosts import plan_hosts
-from orchestrator.lab.systemctl_standin import format_bytes, shown_message
+from orchestrator.lab.systemctl_light import format_bytes, shown_message
 
 REF = Path(__file__).resolve().parents[1] / "fixtures" / "cardano-reference" / "cardano-node-repo"
 CURRENT = ("10.6.4", "11.0.1")
