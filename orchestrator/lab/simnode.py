@@ -1013,16 +1013,25 @@ def process_name(name: str) -> None:
         ctypes.CDLL(None, use_errno=True).prctl(15, name.encode()[:15], 0, 0, 0)  # 15: PR_SET_NAME
 
 
+def _version_forms(tool: str, version: str, argv: list[str]) -> tuple[int | None, list[str]]:
+    """What both binaries do first: refuse a release the lab does not know (exit 1), drop the RTS
+    options, answer `--version`/`version` (exit 0). (None, the remaining argv) otherwise."""
+    if version not in NODE_GIT_REVS:
+        _err(tool, f"lab: unsupported version {version}")
+        return 1, argv
+    argv = cli_standin.strip_rts(argv)
+    if argv in VERSION_ARGV[tool]:
+        print(version_text(tool, version))
+        return 0, argv
+    return None, argv
+
+
 def node_main(version: str, argv: list[str]) -> int:
     """`cardano-node` of `version`: --version, version, run."""
     process_name("cardano-node")
-    if version not in NODE_GIT_REVS:
-        _err("cardano-node", f"lab: unsupported version {version}")
-        return 1
-    argv = cli_standin.strip_rts(argv)
-    if argv in VERSION_ARGV["cardano-node"]:
-        print(version_text("cardano-node", version))
-        return 0
+    done, argv = _version_forms("cardano-node", version, argv)
+    if done is not None:
+        return done
     if not argv or argv[0] != "run":
         _err("", "Usage: cardano-node (run | version) [--version]")
         return 1
@@ -1507,13 +1516,9 @@ def cli_query(argv: list[str], env: Mapping[str, str], version: str = "") -> tup
 def cli_main(version: str, argv: list[str]) -> int:
     """The full `cardano-cli` of the release `version`: --version, version, query tip. The lab's
     binary is the light one (cli_standin), which hands over to this what it cannot relay."""
-    if version not in NODE_GIT_REVS:
-        _err("cardano-cli", f"lab: unsupported version {version}")
-        return 1
-    argv = cli_standin.strip_rts(argv)
-    if argv in VERSION_ARGV["cardano-cli"]:
-        print(version_text("cardano-cli", version))
-        return 0
+    done, argv = _version_forms("cardano-cli", version, argv)
+    if done is not None:
+        return done
     query = cli_query(argv, os.environ, version)
     if isinstance(query, str):
         _err("", query)

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from orchestrator.cardano import releases
+from orchestrator.cardano.layouts import LAYOUTS
 from orchestrator.cardano.releases import forks
 from tests.integration.helpers import journal_events, node_version, report_of, run_cli, set_fault
 
@@ -66,6 +67,19 @@ def test_facts_on_a_mixed_fleet_show_each_hosts_version_tracing_tip_and_peers(fr
     assert list(json.loads(last)) == ["at", "ns", "data", "sev", "thread", "host"], last
 
 
+def _drop_a_local_root(lab: Any, host: str) -> None:
+    """Take one of `host`'s peers out of its topology's local roots, so that a run pinned to the release
+    the host already runs has one change to make (the peer is added back) and restarts it: an already
+    P2P topology is otherwise kept as it is (nothing to do, nothing restarted)."""
+    path = LAYOUTS[lab.host(host).layout].topology_path
+    edit = ("import json,sys; p=sys.argv[1]; t=json.load(open(p)); g=t['localRoots'][0]; "
+            "g['accessPoints']=g['accessPoints'][1:]; g['valency']=g['hotValency']=len(g['accessPoints']) "
+            "if 'valency' in g or 'hotValency' in g else None; "
+            "[g.pop(k) for k in ('valency','hotValency') if g.get(k) is None]; json.dump(t, open(p,'w'), indent=2)")
+    done = lab.exec(host, f"python3 -c {json.dumps(edit)} {path}")
+    assert done.returncode == 0, done.stderr
+
+
 def test_a_restarted_10_6_4_relay_is_gated_through_its_phases_with_replay_progress(fresh_lab: Any, tmp_path: Path,
                                                                                   capsys: Any) -> None:  # fmt: skip
     """A 10.6.4 relay on its shipped config (new tracing only), pinned to its own release (`lab up
@@ -73,6 +87,7 @@ def test_a_restarted_10_6_4_relay_is_gated_through_its_phases_with_replay_progre
     start replays for 20 s; the gate follows it phase by phase."""
     lab = fresh_lab(relays=2, producers=0, node_version="10.6.4", target_version="10.6.4")
     lab.wait_in_sync()
+    _drop_a_local_root(lab, "relay1")
     set_fault(lab, "relay1", "slow_start", "--seconds", "20", "--version", "10.6.4")
     rc = run_cli("run", "-i", str(lab.inventory_path), UPGRADE_NODE, "--yes", "--state-dir", str(tmp_path),
                  "--limit", "relay1", "-e", "restart_mode=restart")  # fmt: skip
@@ -155,6 +170,7 @@ def test_a_150_s_start_on_10_6_4_and_on_11_0_1_is_waited_for_with_default_settin
     pinned_own = tmp_path / "inventory-10.6.4.yml"  # the same fleet pinned to 10.6.4
     pinned_own.write_text(inventory.replace(lab_pin["url"], own["url"]).replace(lab_pin["sha256"], own["sha256"])
                           .replace('"11.0.1"', '"10.6.4"'))  # fmt: skip
+    _drop_a_local_root(lab, "relay1")
     set_fault(lab, "relay1", "slow_start", "--seconds", str(SLOW_START_SECONDS), "--version", "10.6.4")
     set_fault(lab, "relay2", "slow_start", "--seconds", str(SLOW_START_SECONDS), "--version", "11.0.1")
     runs = {
