@@ -21,11 +21,8 @@ import argparse
 import json
 import re
 import shlex
-import signal
 import sys
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -132,7 +129,7 @@ def unfinished_handover(state_dir: Path, producer: str) -> str | None:
 
 def run(args: argparse.Namespace) -> int:
     from orchestrator.load.inventory import SourceError, load_inventory, parse_extra_vars
-    from orchestrator.roll.interrupt import StopFlag, exit_status
+    from orchestrator.roll.interrupt import StopFlag, exit_status, signal_name_of, stop_on_signals
     from orchestrator.roll.journal import LocalLock, LockHeld, new_run_id, unfinished_run
 
     state_dir = Path(args.state_dir)
@@ -181,14 +178,18 @@ def run(args: argparse.Namespace) -> int:
             error(f"refused: run {unfinished} is unfinished (hosts may be mid-way); finish it first "
                   "(cardano-fleet run … --resume)")  # fmt: skip
             return 1
-        flag, wake = StopFlag(), threading.Event()
+        flag, handing = StopFlag(), threading.Event()
         try:
-            with _stop_softly(flag, wake):
-                return _handover(args, state_dir, run_id, pool, flag, wake)
-        except KeyboardInterrupt:
-            sig = flag.signal_name or "SIGINT"
-            error(f"interrupted twice ({sig}): the handover of run {run_id} is unfinished, which host forges is not "
-                  f"established; take it up at once: {resume_command(args, run_id)}")  # fmt: skip
+            with stop_on_signals(flag):  # until the handover starts, a signal stops the command at once
+                return _handover(args, state_dir, run_id, pool, flag, handing)
+        except KeyboardInterrupt as exc:
+            sig = flag.signal_name or signal_name_of(exc)
+            if not handing.is_set():
+                error(f"interrupted by {sig} before the handover began: nothing was changed"
+                      + (f" since run {run_id} was killed" if args.resume else ""))  # fmt: skip
+            else:
+                error(f"interrupted twice ({sig}): the handover of run {run_id} is unfinished, which host forges is "
+                      f"not established; take it up at once: {resume_command(args, run_id)}")  # fmt: skip
             return exit_status(sig)
     finally:
         lock.release()
@@ -200,38 +201,13 @@ def _read(path: Path) -> list[Event]:
     return Journal.read(path)
 
 
-@contextmanager
-def _stop_softly(flag: StopFlag, wake: threading.Event) -> Iterator[StopFlag]:
-    """SIGINT, SIGTERM, SIGHUP: the first sets `flag` and `wake` (the handover recovers, then ends); a
-    second one raises RunInterrupted at once. Outside the main thread nothing is installed."""
-    from orchestrator.roll.interrupt import STOP_SIGNALS, RunInterrupted
-
-    if threading.current_thread() is not threading.main_thread():
-        yield flag
-        return
-
-    def handler(signum: int, _frame: object) -> None:
-        name = signal.Signals(signum).name
-        if flag.is_set():
-            raise RunInterrupted(name)
-        flag.set(name)
-        wake.set()
-
-    previous = {s: signal.signal(s, handler) for s in STOP_SIGNALS}
-    try:
-        yield flag
-    finally:
-        for s, h in previous.items():
-            signal.signal(s, h)
-
-
 def _handover(args: argparse.Namespace, state_dir: Path, run_id: str, pool: tuple[Host, Host], flag: StopFlag,
-              wake: threading.Event) -> int:  # fmt: skip
+              handing: threading.Event) -> int:  # fmt: skip
     from orchestrator.facts.probe import gather_facts
     from orchestrator.report.terminal import progress_line
     from orchestrator.roll.handover import Ending, Handover, HandoverState, Means
     from orchestrator.roll.handover_remote import SshHandoverRemote
-    from orchestrator.roll.interrupt import exit_status
+    from orchestrator.roll.interrupt import exit_status, stop_on_signals
     from orchestrator.roll.journal import Journal
     from orchestrator.roll.remote import Done, SshRemote
     from orchestrator.spec.window import WindowSettings, build_guard
@@ -301,12 +277,14 @@ def _handover(args: argparse.Namespace, state_dir: Path, run_id: str, pool: tupl
                         f"{data.get('standby')} {data.get('standby_forging')}")  # fmt: skip
 
             def sleep(seconds: float) -> None:
-                wake.wait(seconds)  # a stop signal cuts a wait short: the handover then recovers
+                flag.wait(seconds)  # a stop signal cuts a wait short: the handover then recovers
 
             means = Means(SshHandoverRemote(fleet), record, lambda _h: Done(True, "no upgrade: handover only"),
                           sleep=sleep, stop=lambda: flag.signal_name)  # fmt: skip
             machine = Handover(bp, standby, means, guard, state=state, resumed=resumed)
-            result = machine.resume() if resumed else machine.run()
+            handing.set()
+            with stop_on_signals(flag, first_raises=False):  # from here a first signal is a doubt to recover from
+                result = machine.resume() if resumed else machine.run()
         finally:
             journal.close()
             for h in (bp, standby):

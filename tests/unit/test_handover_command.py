@@ -178,3 +178,41 @@ def test_the_report_names_the_forger(tmp_path: Path) -> None:
     got = json.loads((tmp_path / "report.json").read_text())
     assert got["ending"] == "stopped" and got["forger"] == "bp1" and got["steps"] == ["precheck", "recover"]
     assert (tmp_path / "report.json").stat().st_mode & 0o777 == 0o600
+
+
+def test_once_the_handover_runs_a_first_signal_only_asks_it_to_recover_and_a_second_stops_at_once() -> None:
+    import os
+    import signal
+
+    from orchestrator.roll.interrupt import RunInterrupted, StopFlag, stop_on_signals
+
+    flag = StopFlag()
+    before = signal.getsignal(signal.SIGHUP)
+    with stop_on_signals(flag, first_raises=False):
+        os.kill(os.getpid(), signal.SIGHUP)  # delivered to the main thread before kill returns
+        assert flag.signal_name == "SIGHUP" and flag.wait(0)  # a wait is cut short from now on
+        with pytest.raises(RunInterrupted):
+            os.kill(os.getpid(), signal.SIGTERM)
+    assert signal.getsignal(signal.SIGHUP) is before
+
+
+@pytest.mark.parametrize("began", [False, True])
+def test_an_interrupt_exits_128_plus_the_signal_and_says_what_to_do(
+        inv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        began: bool) -> None:  # fmt: skip
+    from orchestrator.roll.interrupt import RunInterrupted
+
+    def interrupted(*args: object) -> int:
+        if began:
+            args[-1].set()  # type: ignore[attr-defined]  # the handover had begun: this was the second signal
+        args[-2].set("SIGTERM")  # type: ignore[attr-defined]
+        raise RunInterrupted("SIGTERM")
+
+    monkeypatch.setattr(handover, "_handover", interrupted)
+    state = tmp_path / "state"
+    code, text = _run(monkeypatch, capsys, "-i", str(inv), "--producer", "bp1", "--yes", "--state-dir", str(state))
+    assert code == 143
+    if began:
+        assert "interrupted twice (SIGTERM)" in text and f"--state-dir {state.resolve()} --resume " in text
+    else:
+        assert "interrupted by SIGTERM before the handover began: nothing was changed" in text
