@@ -14,24 +14,9 @@ from orchestrator.commands import handover
 from orchestrator.load.inventory import load_inventory
 from orchestrator.model import Phase
 from orchestrator.roll.journal import Journal
+from tests.unit.test_inventory_standby import BASE
 
-INVENTORY = """\
-all:
-  vars:
-    layout: iog
-    cardano_network: mainnet
-  children:
-    relays:
-      hosts:
-        r1: {ansible_host: 198.18.0.11}
-    block_producers:
-      hosts:
-        bp1: {ansible_host: 198.18.0.20}
-        bp2: {ansible_host: 198.18.0.22}
-    standby_producers:
-      hosts:
-        bp1-standby: {ansible_host: 198.18.0.21, standby_for: bp1}
-"""
+INVENTORY = BASE + "        bp1-standby: {ansible_host: 198.18.0.21, standby_for: bp1}\n"  # bp1 has one, bp2 none
 
 
 @pytest.fixture
