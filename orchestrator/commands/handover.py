@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from orchestrator.roll.events import Event
     from orchestrator.roll.handover import HandoverResult
     from orchestrator.roll.interrupt import StopFlag
+    from orchestrator.spec.window import WindowSettings
 
 HELP = "move a pool's forging from its block producer to its standby producer (rename + SIGHUP, never two forgers)"
 
@@ -88,6 +89,27 @@ def find_pool(inventory: Inventory, producer: str) -> tuple[Host, Host] | str:
         return (f"--producer {producer}: it has no standby producer (a host in group standby_producers with "
                 f"standby_for: {producer}; docs/handover.md)")  # fmt: skip
     return bp, standby
+
+
+# The restart window's variables (roles/sync_gate/defaults.yml, restart_node's arguments): an operator
+# sets them per producer in the inventory, so the handover's gap reads the same ones, with the same checks.
+WINDOW_VARIABLES = ("leader_schedule", "leader_margin_seconds", "leader_settle_seconds", "leader_max_wait_seconds",
+                    "kes_refuse_restart_periods")  # fmt: skip
+
+
+def window_of(bp: Host) -> tuple[WindowSettings, str | None] | str:
+    """BP's restart-window settings and leader schedule source (None: none), as restart_node reads
+    them from its variables; or why one is unusable."""
+    from orchestrator.actions.base import ArgError
+    from orchestrator.actions.restart_node import parse
+
+    try:
+        step = parse({k: bp.vars[k] for k in WINDOW_VARIABLES if k in bp.vars})
+    except ArgError as e:
+        return f"{bp.name}: {e}"
+    schedule = dict(step.schedule) if step.schedule else None
+    source = f"{schedule['source']} {schedule.get('path') or ''}".strip() if schedule else None
+    return step.window, source
 
 
 def release_problem(standby: str, node_version: str | None) -> str | None:
@@ -146,6 +168,10 @@ def run(args: argparse.Namespace) -> int:
     if isinstance(pool, str):
         error(pool)
         return 1
+    window = window_of(pool[0])
+    if isinstance(window, str):
+        error(window)
+        return 1
     if not args.yes and not sys.stdin.isatty():
         error("refusing to move forging without confirmation: stdin is not a terminal (pass --yes in scripts); "
               "nothing was changed")  # fmt: skip
@@ -181,7 +207,7 @@ def run(args: argparse.Namespace) -> int:
         flag, handing = StopFlag(), threading.Event()
         try:
             with stop_on_signals(flag):  # until the handover starts, a signal stops the command at once
-                return _handover(args, state_dir, run_id, pool, flag, handing)
+                return _handover(args, state_dir, run_id, pool, window, flag, handing)
         except KeyboardInterrupt as exc:
             sig = flag.signal_name or signal_name_of(exc)
             if not handing.is_set():
@@ -201,8 +227,8 @@ def _read(path: Path) -> list[Event]:
     return Journal.read(path)
 
 
-def _handover(args: argparse.Namespace, state_dir: Path, run_id: str, pool: tuple[Host, Host], flag: StopFlag,
-              handing: threading.Event) -> int:  # fmt: skip
+def _handover(args: argparse.Namespace, state_dir: Path, run_id: str, pool: tuple[Host, Host],
+              window: tuple[WindowSettings, str | None], flag: StopFlag, handing: threading.Event) -> int:  # fmt: skip
     from orchestrator.facts.probe import gather_facts
     from orchestrator.report.terminal import progress_line
     from orchestrator.roll.handover import Ending, Handover, HandoverState, Means
@@ -210,7 +236,7 @@ def _handover(args: argparse.Namespace, state_dir: Path, run_id: str, pool: tupl
     from orchestrator.roll.interrupt import exit_status, stop_on_signals
     from orchestrator.roll.journal import Journal
     from orchestrator.roll.remote import Done, SshRemote
-    from orchestrator.spec.window import WindowSettings, build_guard
+    from orchestrator.spec.window import build_guard
     from orchestrator.workflow import open_fleet
 
     bp, standby = pool
@@ -230,13 +256,13 @@ def _handover(args: argparse.Namespace, state_dir: Path, run_id: str, pool: tupl
             error(f"refused: {why}; nothing was changed")
             return 1
         fb = facts[bp.name]
-        schedule = bp.vars.get("leader_schedule")
-        if schedule is not None and fb.leader_schedule is None:
-            error(f"refused: {bp.name}'s leader schedule could not be read ({fb.leader_schedule_error or 'not probed'}); "
-                  "the gap is not opened blind when a schedule is configured; nothing was changed")  # fmt: skip
+        settings, source = window
+        if source is not None and fb.leader_schedule is None:
+            error(f"refused: {bp.name}'s leader schedule ({source}) could not be read "
+                  f"({fb.leader_schedule_error or 'not probed'}); the gap is not opened blind when a schedule is "
+                  "configured; nothing was changed")  # fmt: skip
             return 1
-        source = f"{schedule['source']} {schedule.get('path') or ''}".strip() if isinstance(schedule, dict) else None
-        guard = build_guard(WindowSettings(), source=source, slots=tuple(fb.leader_schedule or ()),
+        guard = build_guard(settings, source=source, slots=tuple(fb.leader_schedule or ()),
                             remaining_kes_periods=fb.remaining_kes_periods, downtime_seconds=None)  # fmt: skip
         resumed = bool(args.resume)
         say(f"Handover {'resume' if resumed else 'plan'} (run {run_id}): forging moves from {bp.name} "

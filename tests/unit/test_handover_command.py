@@ -201,3 +201,25 @@ def test_an_interrupt_exits_128_plus_the_signal_and_says_what_to_do(
         assert "interrupted twice (SIGTERM)" in text and f"--state-dir {state.resolve()} --resume " in text
     else:
         assert "interrupted by SIGTERM before the handover began: nothing was changed" in text
+
+
+def test_the_gap_reads_the_producers_restart_window_variables_with_restart_nodes_checks(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    path = tmp_path / "hosts.yml"
+    path.write_text(INVENTORY.replace("bp1: {ansible_host: 198.18.0.20}",
+                                      "bp1: {ansible_host: 198.18.0.20, leader_settle_seconds: 5, "
+                                      "leader_schedule: {source: file, path: /var/lib/pool/schedule.json}}"))  # fmt: skip
+    inventory = load_inventory(path)
+    got = handover.window_of(inventory.host("bp1"))
+    assert not isinstance(got, str)
+    settings, source = got
+    assert settings.settle_seconds == 5 and settings.margin_seconds == 120
+    assert source == "file /var/lib/pool/schedule.json"
+    bare = handover.window_of(inventory.host("bp2"))
+    assert not isinstance(bare, str) and bare[1] is None
+    # a bad value: refused at its line, before any connection (the inventory judges it as restart_node does)
+    path.write_text(INVENTORY.replace("bp1: {ansible_host: 198.18.0.20}",
+                                      "bp1: {ansible_host: 198.18.0.20, leader_margin_seconds: soon}"))  # fmt: skip
+    _no_ssh(monkeypatch)
+    code, text = _run(monkeypatch, capsys, "-i", str(path), "--producer", "bp1", "--yes")
+    assert code == 1 and f"{path}:" in text and "leader_margin_seconds must be a number" in text, text
