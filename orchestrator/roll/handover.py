@@ -73,7 +73,7 @@ class Step(Enum):
 class Ending(StrEnum):
     """How a handover ended; `forger` in the result names the host that forges."""
 
-    HANDED_OVER = "handed_over"  # the standby forges; the old producer is an upgraded standby
+    HANDED_OVER = "handed_over"  # the standby forges; the old producer is the idle standby (upgraded, if asked)
     HANDED_OVER_OLD_NOT_UPGRADED = "handed_over_old_not_upgraded"  # the standby forges; the old one's upgrade failed
     REFUSED = "refused"  # a precondition failed: nothing was changed, the original forges
     STOPPED = "stopped"  # a doubt: recovered, the preferred host forges (the original before the handover)
@@ -679,7 +679,7 @@ class Handover:
                              f"{self.standby.name} forges; the old producer {self.active.name} is idle but its "
                              f"upgrade failed: {done.detail}")  # fmt: skip
         return self._end(Ending.HANDED_OVER, self.standby.name,
-                         f"{self.standby.name} forges; {self.active.name} is an upgraded standby")  # fmt: skip
+                         f"{self.standby.name} forges; {self.active.name} is the idle standby ({done.detail})")  # fmt: skip
 
     # ------------------------------------------------------------------ any doubt
     def _recover(self) -> Step:

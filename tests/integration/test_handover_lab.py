@@ -79,6 +79,7 @@ def test_the_handover_command_stops_on_the_original_then_moves_forging_to_the_st
     out = capsys.readouterr().out
     assert code == 0, out
     assert "DONE (handed_over): bp1-standby forges" in out and "choose_gap: waiting until" in out, out
+    assert "bp1 is the idle standby (no upgrade: handover only)" in out, out
     report = _report(second)
     assert report["ending"] == "handed_over" and report["forger"] == "bp1-standby"
     [run] = list((second / "runs").iterdir())
