@@ -215,7 +215,8 @@ def run(args: argparse.Namespace) -> int:
                       + (f" since run {run_id} was killed" if args.resume else ""))  # fmt: skip
             else:
                 error(f"interrupted twice ({sig}): the handover of run {run_id} is unfinished, which host forges is "
-                      f"not established; take it up at once: {resume_command(args, run_id)}")  # fmt: skip
+                      f"not established (both hosts stay locked for it); take it up at once: "
+                      f"{resume_command(args, run_id)}")  # fmt: skip
             return exit_status(sig)
     finally:
         lock.release()
@@ -313,8 +314,10 @@ def _handover(args: argparse.Namespace, state_dir: Path, run_id: str, pool: tupl
                 result = machine.resume() if resumed else machine.run()
         finally:
             journal.close()
-            for h in (bp, standby):
-                remote.unlock(h)
+        # Only an ended handover frees the hosts: one stopped mid-way keeps them locked for its --resume
+        # (which takes the locks over under the same run id), so that no run restarts either meanwhile.
+        for h in (bp, standby):
+            remote.unlock(h)
     report = journal.dir / "report.json"
     _write_report(report, run_id, result)
     ok = result.ending in (Ending.HANDED_OVER, Ending.HANDED_OVER_OLD_NOT_UPGRADED)
