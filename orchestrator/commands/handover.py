@@ -232,7 +232,7 @@ def _handover(args: argparse.Namespace, state_dir: Path, run_id: str, pool: tupl
               window: tuple[WindowSettings, str | None], flag: StopFlag, handing: threading.Event) -> int:  # fmt: skip
     from orchestrator.facts.probe import gather_facts
     from orchestrator.report.terminal import progress_line
-    from orchestrator.roll.handover import Ending, Handover, HandoverState, Means
+    from orchestrator.roll.handover import Ending, Handover, HandoverPolicy, HandoverState, Means
     from orchestrator.roll.handover_remote import SshHandoverRemote
     from orchestrator.roll.interrupt import exit_status, stop_on_signals
     from orchestrator.roll.journal import Journal
@@ -270,7 +270,7 @@ def _handover(args: argparse.Namespace, state_dir: Path, run_id: str, pool: tupl
             f"({fb.node_version}) to its standby {standby.name} ({facts[standby.name].node_version}), no upgrade: "
             "rename the credential files the node's command line names (never opened) and SIGHUP; "
             + ("a gap between leader slots from " + source if source else
-               "no leader_schedule: the gap (about 2 min at most) may cost a block"))  # fmt: skip
+               f"no leader_schedule: the gap (at most {HandoverPolicy().gap_budget:.0f} s) may cost a block"))  # fmt: skip
         if resumed:
             say("--resume: first establishes which host forges, then goes on or recovers")
         if not args.yes and not _confirm(f"Move forging from {bp.name} to {standby.name}? [y/N] "):
