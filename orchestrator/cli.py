@@ -27,6 +27,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("playbooks", "playbooks", "list the bundled playbooks (plan/run take them by name) and the roles they use"),
     ("plan", "plan", "what a run of a playbook would change, per host and batch (read-only; exit 2 = pending)"),
     ("run", "run", "run a playbook: the gated rolling upgrade to 8.9.0 with P2P (--check: plan only)"),
+    ("handover", "handover", "move a pool's forging from its block producer to its standby (never two forgers)"),
     ("return", "return_host", "run only the return hook of named hosts: back into rotation, after a sync check"),
     ("facts", "facts", "node version, service, config/topology format, P2P, tip, peers per host (read-only)"),
     ("audit", "audit", "compliance audit for scheduled runs: exit 0 compliant, 1 findings, 2 unreachable/errors"),

@@ -73,7 +73,7 @@ class Step(Enum):
 class Ending(StrEnum):
     """How a handover ended; `forger` in the result names the host that forges."""
 
-    HANDED_OVER = "handed_over"  # the standby forges; the old producer is an upgraded standby
+    HANDED_OVER = "handed_over"  # the standby forges; the old producer is the idle standby (upgraded, if asked)
     HANDED_OVER_OLD_NOT_UPGRADED = "handed_over_old_not_upgraded"  # the standby forges; the old one's upgrade failed
     REFUSED = "refused"  # a precondition failed: nothing was changed, the original forges
     STOPPED = "stopped"  # a doubt: recovered, the preferred host forges (the original before the handover)
@@ -238,6 +238,9 @@ class Means:
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
     wall: Callable[[], float] = time.time
+    # A stop asked for (the command's first SIGINT/SIGTERM/SIGHUP): its signal name, else None. The
+    # handover then treats it as a doubt: it recovers (one forger, the preferred host) and ends.
+    stop: Callable[[], str | None] = lambda: None
 
 
 @dataclass
@@ -341,8 +344,15 @@ class Handover:
     def run(self, entry: Step = Step.PRECHECK) -> HandoverResult:
         step = entry
         while step is not Step.END:
+            sig = self._stop_asked()
+            if sig is not None and step is not Step.RECOVER:
+                step = self._fail(f"interrupted by {sig}")
             step = self._steps[step]()
         return self.result
+
+    def _stop_asked(self) -> str | None:
+        """The signal of a stop asked for, outside the recovery (which always runs to its end)."""
+        return None if self.state.step is Step.RECOVER else self.means.stop()
 
     def resume(self) -> HandoverResult:
         """`--resume`: first establish which host forges (fresh samples of both), then go on from the
@@ -453,6 +463,9 @@ class Handover:
             got = attempt()
             if got is not None:
                 return got
+            sig = self._stop_asked()
+            if sig is not None:
+                return f"interrupted by {sig}"
             if self.means.clock() - start >= timeout:
                 return None
             self.means.sleep(self.policy.sample_interval)
@@ -532,7 +545,8 @@ class Handover:
                 return self._end(Ending.REFUSED, self.active.name,
                                  f"no gap between leader slots: {w.reason}; the standby is upgraded and idle")  # fmt: skip
             self._enter(Step.CHOOSE_GAP, f"waiting until {utc_text(w.start)}: {w.reason}")
-            why = self._invariant(Step.CHOOSE_GAP.value)
+            sig = self._stop_asked()
+            why = f"interrupted by {sig}" if sig is not None else self._invariant(Step.CHOOSE_GAP.value)
             if why is not None:
                 return self._fail(why)
             self.means.sleep(max(0.0, w.start - wall()))
@@ -665,7 +679,7 @@ class Handover:
                              f"{self.standby.name} forges; the old producer {self.active.name} is idle but its "
                              f"upgrade failed: {done.detail}")  # fmt: skip
         return self._end(Ending.HANDED_OVER, self.standby.name,
-                         f"{self.standby.name} forges; {self.active.name} is an upgraded standby")  # fmt: skip
+                         f"{self.standby.name} forges; {self.active.name} is the idle standby ({done.detail})")  # fmt: skip
 
     # ------------------------------------------------------------------ any doubt
     def _recover(self) -> Step:

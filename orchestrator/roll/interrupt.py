@@ -73,6 +73,10 @@ class StopFlag:
     def is_set(self) -> bool:
         return self._event.is_set()
 
+    def wait(self, seconds: float) -> bool:
+        """Sleep `seconds`, or less when a stop is asked for meanwhile (True: it was)."""
+        return self._event.wait(seconds)
+
     def check(self) -> None:
         """Raise RunInterrupted when a stop was asked for: called between steps and in every sleep."""
         if self._event.is_set():
@@ -80,9 +84,11 @@ class StopFlag:
 
 
 @contextmanager
-def stop_on_signals(flag: StopFlag) -> Iterator[StopFlag]:
+def stop_on_signals(flag: StopFlag, first_raises: bool = True) -> Iterator[StopFlag]:
     """SIGINT, SIGTERM and SIGHUP set `flag` and raise RunInterrupted in the main thread — once: a
     second signal while the run journals its end only sets the flag again (SIGKILL still ends it).
+    `first_raises` False (the forging handover, commands/handover.py): the first signal only sets the
+    flag (the handover recovers, then ends) and a second one raises.
     Outside the main thread (tests driving a run from a thread) nothing is installed."""
     if threading.current_thread() is not threading.main_thread():
         yield flag
@@ -91,7 +97,7 @@ def stop_on_signals(flag: StopFlag) -> Iterator[StopFlag]:
     def handler(signum: int, _frame: FrameType | None) -> None:
         first = not flag.is_set()
         flag.set(signal.Signals(signum).name)
-        if first:
+        if first is first_raises:
             raise RunInterrupted(signal.Signals(signum).name)
 
     previous = {s: signal.signal(s, handler) for s in STOP_SIGNALS}

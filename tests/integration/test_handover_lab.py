@@ -1,37 +1,31 @@
-"""The forging handover against a real lab pool (2 relays, bp1 and bp1-standby on 10.6.4): forging
-moves from bp1 to its standby by rename + SIGHUP over SSH, proven from both hosts' samples, in the
-gap after a leader slot (which bp1 forges); the lab's per-slot forging records show no slot with two
-forgers. Then a handover back with the
-forging_update_error fault on bp1 stops with the standby (that run's original) forging alone. The
-pool keys are never opened (their aged atimes hold).
+"""`cardano-fleet handover` against a real lab pool (2 relays, bp1 and bp1-standby on 10.6.4), over SSH.
 
-Not covered here: the upgrades around the handover (the standby's before, the old producer's after)
-— the engine's wiring of the handover is not built; `upgrade` is a no-op in this test."""
+First with the `forging_update_error` fault on the standby: its enabling SIGHUP is answered with
+BlockForgingUpdateError, so the command stops (exit 1) with bp1 forging again, and says so. Then,
+the fault cleared, with a leader slot on bp1 a few seconds ahead (the lab's schedule file, read
+through `-e leader_schedule`): the gap waits for it, forging moves to the standby (exit 0). The lab's
+per-slot forging records show no slot forged by both hosts; the pool keys are never opened (their aged
+atimes hold). The command upgrades nothing, so neither does this test."""
 
 from __future__ import annotations
 
-import time
+import json
+from pathlib import Path
 
 import pytest
 
-from orchestrator.cardano.leader_schedule import LeaderSlot
-from orchestrator.cardano.networks import network
+from orchestrator.cli import main
 from orchestrator.lab import forging
 from orchestrator.lab.faults import set_fault
 from orchestrator.lab.hosts import lab_up
+from orchestrator.lab.leader_slots import SCHEDULE_PATH
 from orchestrator.lab.provision import layout_of
-from orchestrator.load.inventory import load_inventory
-from orchestrator.model import Phase
-from orchestrator.roll.events import Event
-from orchestrator.roll.handover import DISABLED_SUFFIX, Ending, Handover, HandoverPolicy, Means
-from orchestrator.roll.handover_remote import SshHandoverRemote
-from orchestrator.roll.remote import Done
-from orchestrator.spec.window import WindowSettings, build_guard
-from orchestrator.ssh.transport import Fleet
+from orchestrator.roll.handover import DISABLED_SUFFIX
+from orchestrator.roll.journal import Journal
 from tests.integration.conftest import FAST_STARTUP_SECONDS, Lab, LabPool
 
-POLICY = HandoverPolicy(quiet_seconds=3.0, stop_timeout=40.0, forging_timeout=40.0)
 POOL = ("bp1", "bp1-standby")
+SCHEDULE = json.dumps({"leader_schedule": {"source": "file", "path": SCHEDULE_PATH}})
 
 
 def _record(lab: Lab, name: str) -> set[int]:
@@ -47,8 +41,14 @@ def _keys(lab: Lab, name: str) -> dict[str, str]:
     return {path.removesuffix(DISABLED_SUFFIX): atime for path, atime in (line.split() for line in out.splitlines())}
 
 
+def _report(state: Path) -> dict[str, object]:
+    [run] = [d for d in sorted((state / "runs").iterdir())]
+    return dict(json.loads((run / "report.json").read_text()))
+
+
 @pytest.mark.usefixtures("lab_only")
-def test_forging_moves_to_the_standby_and_a_sighup_error_ends_on_the_original(fresh_lab: LabPool) -> None:
+def test_the_handover_command_stops_on_the_original_then_moves_forging_to_the_standby(
+        fresh_lab: LabPool, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
     lab_dir = fresh_lab.tmp.mktemp("handover")
     state = lab_up(lab_dir, relays=2, producers=1, subnet=fresh_lab.free_subnet(lab_dir), node_version="10.6.4",
                    target_version="11.0.1", startup_seconds=FAST_STARTUP_SECONDS, standby_producers=1)  # fmt: skip
@@ -57,40 +57,40 @@ def test_forging_moves_to_the_standby_and_a_sighup_error_ends_on_the_original(fr
     for name in POOL:  # relatime moves an atime older than a day: aged, any read of a key would show
         lab.exec(name, f"touch -a -d '3 days ago' {layout_of(state.host(name)).keys_dir}/*")
     atimes = {name: _keys(lab, name) for name in POOL}
-    inv = load_inventory(lab.inventory_path)
-    bp, sb = inv.host("bp1"), inv.host("bp1-standby")
-    assert sb.standby_for == "bp1"
-    events: list[Event] = []
+    inv = str(lab.inventory_path)
 
-    def record(host: str, phase: Phase, **data: object) -> None:
-        events.append(Event(0.0, host, phase, dict(data)))
+    # 1. The standby answers its enabling SIGHUP with BlockForgingUpdateError: stop, bp1 forges.
+    set_fault(state, "bp1-standby", forging.FAULT)
+    first = tmp_path / "first"
+    code = main(["handover", "-i", inv, "--producer", "bp1", "--yes", "--state-dir", str(first)])
+    out = capsys.readouterr().out
+    assert code == 1, out
+    assert "STOPPED (stopped): bp1 forges" in out and "BlockForgingUpdateError" in out, out
+    report = _report(first)
+    assert report["ending"] == "stopped" and report["forger"] == "bp1"
+    assert _record(lab, "bp1-standby") == set()  # the standby never forged
+    stopped_bp = _record(lab, "bp1")
 
-    # A leader slot 15 s ahead: the gap (100 s of proofs and SIGHUPs, 20 s of margin) must wait for it
-    # and its settle time; the next one, 170 s ahead, leaves room after that.
-    now = time.time()
-    leader = [LeaderSlot(at, network("mainnet").expected_slot(at)) for at in (now + 15, now + 170)]
-    guard = build_guard(WindowSettings(margin_seconds=20, settle_seconds=5), source="file (test)", slots=tuple(leader),
-                        remaining_kes_periods=50, downtime_seconds=None)  # fmt: skip
-    with Fleet([bp, sb]) as fleet:
-        means = Means(SshHandoverRemote(fleet), record, lambda _h: Done(True, "no upgrade in this test"))
-        first = Handover(bp, sb, means, guard, POLICY).run()
-        assert first.ending is Ending.HANDED_OVER and first.forger == "bp1-standby", first.detail
-        assert first.gap_seconds is not None
-        before_bp, before_sb = _record(lab, "bp1"), _record(lab, "bp1-standby")
-        assert before_bp and before_sb and not before_bp & before_sb  # never one slot forged by both
-        assert max(before_bp) < min(before_sb)  # bp1 stopped before the standby started
-        assert leader[0].slot in before_bp and max(before_bp) >= leader[0].slot + 5  # the leader slot forged, then settled
+    # 2. The fault cleared, a leader slot 5 s ahead on bp1: the gap waits for it (and its settle time).
+    set_fault(state, "bp1-standby", "clear")
+    assert main(["lab", "leader-slots", "bp1", "--in", "5", "--dir", str(lab_dir)]) == 0
+    second = tmp_path / "second"
+    code = main(["handover", "-i", inv, "--producer", "bp1", "--yes", "--state-dir", str(second), "-e", SCHEDULE])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "DONE (handed_over): bp1-standby forges" in out and "choose_gap: waiting until" in out, out
+    assert "bp1 is the idle standby (no upgrade: handover only)" in out, out
+    report = _report(second)
+    assert report["ending"] == "handed_over" and report["forger"] == "bp1-standby"
+    [run] = list((second / "runs").iterdir())
+    steps = [e.data["step"] for e in Journal.read(run / "journal.jsonl") if e.phase.value == "handover_step"]
+    assert steps[-1] == "upgrade_old_as_standby" and "prove_stopped" in steps and "recover" not in steps
 
-        # Back again, with bp1 answering its SIGHUP with BlockForgingUpdateError: the standby keeps forging.
-        set_fault(state, "bp1", forging.FAULT)
-        second = Handover(sb, bp, means, policy=POLICY).run()
-        assert second.ending is Ending.STOPPED and second.forger == "bp1-standby", second.detail
-        assert "BlockForgingUpdateError" in second.detail
-
-    after_bp, after_sb = _record(lab, "bp1"), _record(lab, "bp1-standby")
-    assert after_bp == before_bp and not after_bp & after_sb  # bp1 never forged again
-    assert max(after_sb) > max(before_sb)  # the standby forges on
+    bp, sb = _record(lab, "bp1"), _record(lab, "bp1-standby")
+    assert sb and not bp & sb  # never one slot forged by both
+    assert max(bp) < min(sb)  # bp1 stopped before the standby started
+    assert bp > stopped_bp  # bp1 forged on between the two handovers
+    [leader] = [row["slotNumber"] for row in json.loads(lab.exec("bp1", f"cat {SCHEDULE_PATH}").stdout)]
+    assert leader in bp and max(bp) >= leader + 5  # it forged the leader slot, then the gap opened after its settle
     assert {name: _keys(lab, name) for name in POOL} == atimes
     assert all(len(files) == 3 for files in atimes.values())
-    steps = [e.data["step"] for e in events if e.phase is Phase.HANDOVER_STEP]
-    assert "prove_forging" in steps and steps[-1] == "recover"

@@ -593,3 +593,23 @@ def test_any_schedule_any_fault_any_kill_never_two_forgers(offsets: list[int], f
     assert {"bp1": w.active.present, "bp1-standby": w.standby.present} == forging
     if fault is None and kill is None:
         assert slot_covered(w, *(o for o in offsets if o <= w.t))
+
+
+# ---------------------------------------------------------------------------------------------- a stop signal
+@pytest.mark.parametrize("after_action", ["away bp1-standby", "away bp1", "hup bp1", "present bp1-standby",
+                                          "hup bp1-standby", "upgrade bp1"])  # fmt: skip
+def test_a_stop_signal_is_a_doubt_the_handover_recovers_from(after_action: str) -> None:
+    """The command's first SIGINT/SIGTERM/SIGHUP (Means.stop): the handover recovers — one forger, the
+    original until the standby was proven forging — and ends; the recovery itself is never cut short."""
+    w = world()
+    r = Remote(w)
+    means = Means(r, w.record_event, r.upgrade, w.clock, w.sleep, w.wall,
+                  stop=lambda: "SIGTERM" if after_action in w.calls else None)  # fmt: skip
+    res = Handover(ACTIVE, STANDBY, means, None, HandoverPolicy()).run()
+    assert w.never_two()
+    done = after_action == "upgrade bp1"  # the last action: nothing is left to stop
+    assert res.forger == ("bp1-standby" if done else "bp1"), res.detail
+    assert res.ending is (Ending.HANDED_OVER if done else Ending.STOPPED), res.detail
+    if res.ending is Ending.STOPPED:
+        assert "interrupted by SIGTERM" in res.detail and steps(w)[-1] == "recover"
+        assert w.active.forging and w.active.present and not w.standby.forging and not w.standby.present
