@@ -25,6 +25,7 @@ pytestmark = pytest.mark.lab
 
 ROOT = Path(__file__).resolve().parents[2]
 UPGRADE_NODE = str(ROOT / "playbooks" / "upgrade-node.yml")
+UPGRADE_8_9_0 = str(ROOT / "playbooks" / "upgrade-8.9.0.yml")
 
 
 def test_facts_on_a_mixed_fleet_show_each_hosts_version_tracing_tip_and_peers(fresh_lab: Any, capsys: Any) -> None:
@@ -157,11 +158,13 @@ SLOW_START_SECONDS = 150
 def test_a_150_s_start_on_10_6_4_and_on_11_0_1_is_waited_for_with_default_settings(fresh_lab: Any, tmp_path: Path) -> None:
     """Issue 25's slow starts: on one lab, relay1 is restarted on 10.6.4 (pinned to its own release,
     a topology-only run with restart_mode=restart) while relay2 is upgraded 10.6.4 → 11.0.1; each
-    start replays for 150 s with its release's shipped config (new tracing). The default upgrade
-    playbook and no gate setting: the sync_gate role's defaults wait for both. One run installs one
-    release (the tool refuses two pins in a run), so these are two runs at once (relay3 is the healthy
-    relay outside both): the suite waits 150 s, not 300."""
-    lab = fresh_lab(relays=3, producers=0, node_version="10.6.4", target_version="11.0.1", startup_seconds=4.0)
+    start replays for 150 s with its release's shipped config (new tracing). And issue 13's
+    reproduction, legacy tracing: relay4 is upgraded 8.7.3 → 8.9.0 (the 8.9.0 playbook) and 8.9.0's
+    start replays for 150 s. The default playbooks and no gate setting: the sync_gate role's defaults
+    wait for each. One run installs one release (the tool refuses two pins in a run), so these are
+    three runs at once (relay3 is the healthy relay outside them): the suite waits 150 s, not 450."""
+    lab = fresh_lab(relays=4, producers=0, node_version="10.6.4", target_version="11.0.1", startup_seconds=4.0,
+                    host_versions={"relay4": "8.7.3"})
     lab.wait_in_sync()
     lab_pin = lab.state.release_urls["11.0.1"]
     own = lab.state.release_urls["10.6.4"]
@@ -170,25 +173,31 @@ def test_a_150_s_start_on_10_6_4_and_on_11_0_1_is_waited_for_with_default_settin
     pinned_own = tmp_path / "inventory-10.6.4.yml"  # the same fleet pinned to 10.6.4
     pinned_own.write_text(inventory.replace(lab_pin["url"], own["url"]).replace(lab_pin["sha256"], own["sha256"])
                           .replace('"11.0.1"', '"10.6.4"'))  # fmt: skip
+    legacy = lab.state.release_urls["8.9.0"]
+    pinned_legacy = tmp_path / "inventory-8.9.0.yml"  # relay4's run: 8.7.3 -> 8.9.0
+    pinned_legacy.write_text(inventory.replace(lab_pin["url"], legacy["url"])
+                             .replace(lab_pin["sha256"], legacy["sha256"]).replace('"11.0.1"', '"8.9.0"'))  # fmt: skip
     _drop_a_local_root(lab, "relay1")
     set_fault(lab, "relay1", "slow_start", "--seconds", str(SLOW_START_SECONDS), "--version", "10.6.4")
     set_fault(lab, "relay2", "slow_start", "--seconds", str(SLOW_START_SECONDS), "--version", "11.0.1")
+    set_fault(lab, "relay4", "slow_start", "--seconds", str(SLOW_START_SECONDS), "--version", "8.9.0")
     runs = {
-        "relay1": (pinned_own, ["-e", "restart_mode=restart"], "10.6.4"),
-        "relay2": (lab.inventory_path, [], "11.0.1"),
+        "relay1": (pinned_own, ["-e", "restart_mode=restart"], "10.6.4", UPGRADE_NODE),
+        "relay2": (lab.inventory_path, [], "11.0.1", UPGRADE_NODE),
+        "relay4": (pinned_legacy, [], "8.9.0", UPGRADE_8_9_0),
     }
     started = time.monotonic()
     procs = {
         host: subprocess.Popen(
-            [sys.executable, "-m", "orchestrator", "run", "-i", str(inv), UPGRADE_NODE, "--yes",
+            [sys.executable, "-m", "orchestrator", "run", "-i", str(inv), playbook, "--yes",
              "--state-dir", str(tmp_path / host), "--limit", host, *extra],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT,
         )  # fmt: skip
-        for host, (inv, extra, _version) in runs.items()
+        for host, (inv, extra, _version, playbook) in runs.items()
     }
     outputs = {host: proc.communicate(timeout=SLOW_START_SECONDS * 4)[0] for host, proc in procs.items()}
     took = time.monotonic() - started
-    for host, (_inv, _extra, version) in runs.items():
+    for host, (_inv, _extra, version, _playbook) in runs.items():
         report = report_of(tmp_path / host)
         assert procs[host].returncode == 0, (host, outputs[host][-3000:])
         assert node_version(lab, host) == version
@@ -201,7 +210,16 @@ def test_a_150_s_start_on_10_6_4_and_on_11_0_1_is_waited_for_with_default_settin
         assert not [e for e in events if e.phase == "failed"]
         print(f"{host} on {version}: phases {entry['phases']}")
     assert node_version(lab, "relay3") == "10.6.4"
-    print(f"both runs took {took:.0f} s")
+    print(f"the three runs took {took:.0f} s")
+    # 8.9.0's legacy log: the console shows the replay's progress with its estimate, rising
+    assert "relay4: replaying ledger" in outputs["relay4"] and "s left" in outputs["relay4"]
+    seen_pct = [int(m) for m in re.findall(r"relay4: replaying ledger (\d+)%", outputs["relay4"])]
+    assert seen_pct == sorted(seen_pct) and any(30 <= p <= 70 for p in seen_pct) and len(seen_pct) >= 5, seen_pct
+    legacy_host = report_of(tmp_path / "relay4")["hosts"][0]
+    assert list(legacy_host["phases"]) == ["opening chain db", "validating chunks", "replaying ledger",
+                                           "initial chain selection"], legacy_host["phases"]  # fmt: skip
+    assert legacy_host["downtime"] >= SLOW_START_SECONDS
+    assert SLOW_START_SECONDS <= legacy_host["startup_seconds"] <= legacy_host["downtime"], legacy_host
     # The audit judges each host's cardano-cli against the one its pinned release ships (catalogue):
     # relay2 is on the pin (11.0.1 → 11.0.0.0), relay1 on 10.6.4 has that release's 10.15.0.0.
     out = tmp_path / "audit.json"
