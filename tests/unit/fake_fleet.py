@@ -188,9 +188,7 @@ class FakeRemote:
                                "created the snapshot?")  # fmt: skip
         if node.ledger_backups.get(self.run_id) != "LEGACY_FILE":
             return Done(False, "no Legacy snapshot to convert")
-        from orchestrator.cardano import releases
-
-        node.ledger = releases.lookup(version).ledger_snapshot_format.name
+        node.ledger = _snapshot_format(version)
         return Done(True, "converted 1000 0.25")
 
     def prune_ledger_backups(self, host: Host) -> list[str]:
