@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
+from orchestrator.actions import convert_snapshot
 from orchestrator.actions.base import (
     FileChange,
     HostDraft,
@@ -18,7 +19,6 @@ from orchestrator.actions.base import (
     PlanContext,
     Slot,
 )
-from orchestrator.actions import convert_snapshot
 from orchestrator.actions.convert_snapshot import LedgerConversion
 from orchestrator.actions.convert_topology import ConvertTopology, own_peers
 from orchestrator.actions.install_peer_snapshot import InstallPeerSnapshot

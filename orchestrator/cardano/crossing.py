@@ -150,7 +150,8 @@ class Crossing:
     def start_seconds(self, last_start_seconds: float | None) -> float | None:
         """Seconds the node's next start is expected to take, for the gate's automatic cap: the
         replay's estimate when the crossing replays (None when no source reports one), else the
-        host's own last start (a converted snapshot too: the conversion ends before the restart). A rollback across the same boundary replays too (`rollback`), so the
+        host's own last start (a converted snapshot too: the conversion ends before the restart). A
+        rollback across the same boundary replays too (`rollback`), so the
         rollback's gate gets the same budget."""
         return self.downtime.seconds if self.replays else last_start_seconds
 

@@ -36,8 +36,8 @@ import re
 import sys
 import time
 
-from orchestrator.lab import ledger_db
 from orchestrator.cardano.releases.record import LedgerSnapshotFormat
+from orchestrator.lab import ledger_db
 
 PROGRAM = "snapshot-converter"
 FORMATS = ("Legacy", "Mem", "LMDB")

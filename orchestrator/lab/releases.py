@@ -5,7 +5,8 @@
 with the config's *GenesisFile entries pointing at those names).
 8.9.0: `./bin/cardano-node`, `./bin/cardano-cli` and `./share/{mainnet,preprod,preview}/` with
 config.json, topology.json and the four genesis files, byte-for-byte from the package data.
-10.5.3 also ships `./bin/snapshot-converter` (lab/converter_standin.py). 10.6.4, 11.0.1: `./bin/` and `./share/{mainnet,preprod}/` (nix/binary-release.nix; the boundaries doc
+10.5.3 also ships `./bin/snapshot-converter` (lab/converter_standin.py).
+10.6.4, 11.0.1: `./bin/` and `./share/{mainnet,preprod}/` (nix/binary-release.nix; the boundaries doc
 §c): mainnet holds the node repository's `configuration/cardano/mainnet-{config,topology,peer-snapshot}.json`
 and mainnet-conway-genesis.json at the tag, unchanged and under those names (byron/shelley/alonzo
 genesis, which the config names too, from 8.9.0: hash-equal to what the config pins);

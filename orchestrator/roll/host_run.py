@@ -4,9 +4,9 @@ both judge it with its own gate, the same automatic cap, the same soak, the same
 sampler, and end it the same way.
 
 The steps, in order (`Step`): LEADER_WAIT → DRAIN → BACKUP → WRITE → SWITCH → LEDGER_BACKUP (only
-across a ledger-snapshot boundary) → CONVERT (only where the plan converts) → APPLY (restart or reload) → GATE → SOAK → RETURN → END; a
-failure after the backup goes to ROLLBACK (byte for byte, the ledger too where it was kept,
-re-gated), then RETURN when the host is back in sync. Each step journals what it did before the
+across a ledger-snapshot boundary) → CONVERT (only where the plan converts) → APPLY (restart or
+reload) → GATE → SOAK → RETURN → END; a failure after the backup goes to ROLLBACK (byte for byte,
+the ledger too where it was kept, re-gated), then RETURN when the host is back in sync. Each step journals what it did before the
 next one starts and returns the step that follows.
 
 What the steps share (`HostState`: what the backup found, the versions, where the host was drained,
@@ -258,7 +258,8 @@ class HostRun:
         self._steps: Mapping[Step, Callable[[], Step]] = {
             Step.LEADER_WAIT: self._leader_wait, Step.DRAIN: self._drain, Step.BACKUP: self._backup,
             Step.WRITE: self._write, Step.SWITCH: self._switch,
-            Step.LEDGER_BACKUP: self._ledger_backup, Step.CONVERT: self._convert, Step.APPLY: self._apply, Step.GATE: self._gate_step,
+            Step.LEDGER_BACKUP: self._ledger_backup, Step.CONVERT: self._convert, Step.APPLY: self._apply,
+            Step.GATE: self._gate_step,
             Step.SOAK: self._soak, Step.RETURN: self._return, Step.ROLLBACK: self._rollback,
         }  # fmt: skip
 

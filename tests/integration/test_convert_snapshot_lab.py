@@ -89,3 +89,14 @@ def test_10_1_4_to_10_5_3_converts_and_a_failing_converter_rolls_back_to_the_kep
     assert "Replaying ledger from snapshot" in log and "Replaying ledger from genesis" not in log, log[:2000]
     assert "Invalid snapshot" not in log, log[:2000]  # the converted snapshot was read, nothing skipped or deleted
     assert seconds < GENESIS_SECONDS
+
+    # 3. the same crossing with `ledger_conversion: replay` (here -e): no conversion, the node replays from
+    #    genesis — what the conversion saved relay1 (so the assertions above can fail)
+    replayed = tmp_path / "replayed"
+    assert run_cli("run", "-i", str(lab.inventory_path), UPGRADE_NODE, "--yes", "--state-dir", str(replayed),
+                   "--limit", "relay2", "-e", "sync_soak_seconds=3", "-e", "ledger_conversion=replay") == 0  # fmt: skip
+    phases = [e.phase for e in journal_events(replayed) if e.host == "relay2"]
+    assert "ledger_backed_up" in phases and "converted" not in phases, phases
+    log, seconds = _last_start(lab, "relay2")
+    print(f"relay2's first 10.5.3 start without the conversion: {seconds:.1f} s")
+    assert "Replaying ledger from genesis" in log, log[:2000]

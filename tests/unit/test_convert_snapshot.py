@@ -44,7 +44,8 @@ def test_the_10_5_3_command_line_is_the_positional_one_of_its_docs() -> None:
     assert convert_snapshot.family(record) is SyntaxFamily.POSITIONAL
     assert convert_snapshot.converter_argv(record, "./100007913", "./100007913_mem", "/cfg/config.json") == [
         "Legacy", "./100007913", "Mem", "./100007913_mem", "cardano", "--config", "/cfg/config.json"]
-    assert convert_snapshot.converter_path("/opt/cardano/releases", record) == "/opt/cardano/releases/10.5.3/bin/snapshot-converter"
+    path = convert_snapshot.converter_path("/opt/cardano/releases", record)
+    assert path == "/opt/cardano/releases/10.5.3/bin/snapshot-converter"
 
 
 @pytest.mark.parametrize("version", ["8.9.0", "10.1.4", "10.6.4", "10.7.1", "11.0.1"])
