@@ -187,3 +187,36 @@ def test_a_failed_conversion_rolls_back_to_the_kept_ledger(converting_world: Wor
     assert steps[steps.index(Phase.ROLLING_BACK):] == [Phase.ROLLING_BACK, Phase.LEDGER_RESTORED, Phase.ROLLED_BACK]
     node = w.remote.nodes["relay1"]
     assert (node.running, node.ledger, node.genesis_replays) == ("8.7.3", "LEGACY_FILE", [])
+
+
+def test_resume_after_a_kill_past_the_conversion_restores_the_kept_ledger(converting_world: World) -> None:
+    """Killed after CONVERTED, before the restart: db/ledger holds the converted snapshot the old
+    release cannot read. `run --resume` takes the host to the rollback, which puts the kept Legacy
+    ledger back, so the old node starts from it (no replay)."""
+    from orchestrator.roll.host_run import HostState
+    from orchestrator.roll.resume import resume_hosts
+    from tests.unit.test_engine import run_killed_at
+
+    w = converting_world
+    run_killed_at(w, "relay1", Phase.CONVERTED)
+    events = Journal.read(w.journal.path)
+    assert HostState.from_journal(events, "relay1").ledger_backup
+    node = w.remote.nodes["relay1"]
+    assert node.ledger == "UTXOHD_10_4" and not node.active
+    resume_hosts(events, w.inventory, w.spec.programs, w.spec.gate, remote=w.remote, journal=w.journal,
+                 probe=lambda h, _s: w.remote.sample(h), clock=w.clock, sleep=w.clock.sleep)  # fmt: skip
+    assert w.whole("relay1") == "rolled back"
+    assert (node.ledger, node.genesis_replays) == ("LEGACY_FILE", [])
+
+
+def test_an_interrupt_after_the_conversion_rolls_back_at_once_restoring_the_ledger(converting_world: World) -> None:
+    """A SIGINT between the conversion and the restart: the new release never ran, but db/ledger was
+    replaced, so the immediate rollback restores it (not the "untouched" shortcut of a plain backup)."""
+    from tests.unit.test_ledger_backup import _interrupted_at
+
+    w = converting_world
+    _interrupted_at(w, "relay1", Phase.CONVERTED)
+    steps = _steps(w, "relay1")
+    assert Phase.LEDGER_RESTORED in steps and Phase.RESTARTED not in steps[: steps.index(Phase.ROLLING_BACK)]
+    node = w.remote.nodes["relay1"]
+    assert (node.running, node.ledger, node.genesis_replays) == ("8.7.3", "LEGACY_FILE", [])
