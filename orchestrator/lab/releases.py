@@ -238,14 +238,7 @@ def build_zipapp(version: str, program: str) -> bytes:
     with `version` baked in; cardano-cli runs the light cli_standin, cardano-node node_main."""
     if program not in ("cardano-node", "cardano-cli"):
         raise ValueError(f"unknown program {program!r}")
-    modules = bundled_modules()
-    packages = sorted({".".join(m.split(".")[:i]) for m in modules for i in range(1, m.count(".") + 1)})
-    files: dict[str, bytes] = {f"{p.replace('.', '/')}/__init__.py": b"" for p in packages}
-    sources = {}
-    for module in modules:
-        name = _module_path(module).relative_to(PACKAGE_ROOT.parent).as_posix()
-        sources[name] = files[name] = _module_path(module).read_bytes()
-    files.update({name + "c": pyc for name, pyc in compiled_all(sources).items()})
+    files = _module_files(ENTRY_MODULE)
     files.update(vendored_files())
     from orchestrator.lab.simnode import VERSION_ARGV, version_text
 
@@ -261,8 +254,27 @@ def build_zipapp(version: str, program: str) -> bytes:
             f"sys.exit(node_main({version!r}, sys.argv[1:]))\n"
         )
     files["__main__.py"] = f'"""{program} {version} (cardano-fleet lab simulation)."""\nimport sys\n\n{main}'.encode()
+    return _archive(launcher(version, program), files)
+
+
+def _module_files(entry: str) -> dict[str, bytes]:
+    """The zipapp's files for `entry` and the modules it imports: empty package `__init__.py`s, each
+    module's source and its unchecked bytecode (compiled_all), by path in the archive."""
+    modules = bundled_modules(entry)
+    packages = sorted({".".join(m.split(".")[:i]) for m in modules for i in range(1, m.count(".") + 1)})
+    files: dict[str, bytes] = {f"{p.replace('.', '/')}/__init__.py": b"" for p in packages}
+    sources = {}
+    for module in modules:
+        name = _module_path(module).relative_to(PACKAGE_ROOT.parent).as_posix()
+        sources[name] = files[name] = _module_path(module).read_bytes()
+    files.update({name + "c": pyc for name, pyc in compiled_all(sources).items()})
+    return files
+
+
+def _archive(prefix: bytes, files: Mapping[str, bytes]) -> bytes:
+    """`prefix` (the sh in front) then a deterministic zip of `files`, in name order."""
     buffer = io.BytesIO()
-    buffer.write(launcher(version, program))
+    buffer.write(prefix)
     with zipfile.ZipFile(buffer, "w") as archive:
         for name in sorted(files):
             _zip_entry(archive, name, files[name])
@@ -273,23 +285,12 @@ def build_converter(version: str) -> bytes:
     """The release's `snapshot-converter` (lab/converter_standin.py): a few lines of sh, then a zip
     of the stand-in and the modules it needs (stdlib only), `version` baked in. It has no version
     form: the 10.4/10.5 converter's parser has only --help (snapshot-converter.hs @0.25.1.1 L69-74)."""
-    modules = bundled_modules(CONVERTER_MODULE)
-    packages = sorted({".".join(m.split(".")[:i]) for m in modules for i in range(1, m.count(".") + 1)})
-    files: dict[str, bytes] = {f"{p.replace('.', '/')}/__init__.py": b"" for p in packages}
-    sources = {}
-    for module in modules:
-        name = _module_path(module).relative_to(PACKAGE_ROOT.parent).as_posix()
-        sources[name] = files[name] = _module_path(module).read_bytes()
-    files.update({name + "c": pyc for name, pyc in compiled_all(sources).items()})
+    files = _module_files(CONVERTER_MODULE)
     files["__main__.py"] = (f'"""snapshot-converter {version} (cardano-fleet lab stand-in)."""\nimport sys\n\n'
                             f"from {CONVERTER_MODULE} import main\n\nsys.exit(main({version!r}, sys.argv[1:]))\n").encode()
-    buffer = io.BytesIO()
-    buffer.write(SHEBANG + (f"# snapshot-converter {version} (cardano-fleet lab stand-in): sh in front of a Python "
-                            f'zip archive\nexec {PYTHON} -IS "$0" "$@"\nexit 127\n').encode())  # fmt: skip
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name in sorted(files):
-            _zip_entry(archive, name, files[name])
-    return buffer.getvalue()
+    prefix = SHEBANG + (f"# snapshot-converter {version} (cardano-fleet lab stand-in): sh in front of a Python "
+                        f'zip archive\nexec {PYTHON} -IS "$0" "$@"\nexit 127\n').encode()  # fmt: skip
+    return _archive(prefix, files)
 
 
 def ships_converter(version: str) -> bool:

@@ -10,34 +10,18 @@ the command line it accepts is the release's (tests/unit/test_convert_snapshot.p
 from __future__ import annotations
 
 import json
-import re
-import shlex
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.integration.helpers import SERVICES, journal_events, node_version, report_of, run_cli, set_fault
+from tests.integration.helpers import SERVICES, journal_events, last_start, node_version, report_of, run_cli, set_fault
 
 pytestmark = pytest.mark.lab
 
 ROOT = Path(__file__).resolve().parents[2]
 UPGRADE_NODE = str(ROOT / "playbooks" / "upgrade-node.yml")
 GENESIS_SECONDS = 12.0  # the lab's replay from genesis for this test (CARDANO_LAB_GENESIS_REPLAY_SECONDS)
-_STAMP = re.compile(r"(\d{4}-\d\d-\d\d)[ T](\d\d:\d\d:\d\d(?:\.\d+)?)")
-
-
-def _last_start(lab: Any, host: str) -> tuple[str, float]:
-    """The node log of its last start ("Started opening Chain DB" to the socket) and its length (s)."""
-    unit = SERVICES[lab.host(host).layout]
-    log = lab.exec(host, f"cat /var/log/lab-systemd/{shlex.quote(unit)}.log").stdout
-    start = log.rindex("Started opening Chain DB")
-    text = log[log.rindex("\n", 0, start) + 1 :]
-    text = text[: text.index("LocalSocketUp")]
-    stamps = [datetime.fromisoformat(f"{d}T{t}").timestamp() for d, t in _STAMP.findall(text)]
-    assert len(stamps) > 1, text[:2000]
-    return text, stamps[-1] - stamps[0]
 
 
 def _run(lab: Any, state: Path) -> int:
@@ -69,7 +53,7 @@ def test_10_1_4_to_10_5_3_converts_and_a_failing_converter_rolls_back_to_the_kep
     phases = [e.phase for e in journal_events(failed) if e.host == "relay1"]
     assert phases.index("ledger_backed_up") < phases.index("convert_failed") < phases.index("ledger_restored"), phases
     assert "restarted" not in phases[: phases.index("convert_failed")]  # 10.5.3 never ran
-    log, seconds = _last_start(lab, "relay1")
+    log, seconds = last_start(lab, "relay1")
     print(f"relay1's start after the failed conversion's rollback: {seconds:.1f} s")
     assert "Replaying ledger from snapshot" in log and "Replaying ledger from genesis" not in log, log[:2000]
     assert seconds < GENESIS_SECONDS
@@ -84,7 +68,7 @@ def test_10_1_4_to_10_5_3_converts_and_a_failing_converter_rolls_back_to_the_kep
     print(f"relay1: snapshot {converted.data['snapshot']} converted in {converted.data['seconds']} s")
     host = report_of(done)["hosts"][0]
     assert host["status"] == "upgraded" and "converted with 10.5.3's snapshot-converter" in host["detail"], host
-    log, seconds = _last_start(lab, "relay1")
+    log, seconds = last_start(lab, "relay1")
     print(f"relay1's first 10.5.3 start, from the converted snapshot: {seconds:.1f} s")
     assert "Replaying ledger from snapshot" in log and "Replaying ledger from genesis" not in log, log[:2000]
     assert "Invalid snapshot" not in log, log[:2000]  # the converted snapshot was read, nothing skipped or deleted
@@ -97,6 +81,6 @@ def test_10_1_4_to_10_5_3_converts_and_a_failing_converter_rolls_back_to_the_kep
                    "--limit", "relay2", "-e", "sync_soak_seconds=3", "-e", "ledger_conversion=replay") == 0  # fmt: skip
     phases = [e.phase for e in journal_events(replayed) if e.host == "relay2"]
     assert "ledger_backed_up" in phases and "converted" not in phases, phases
-    log, seconds = _last_start(lab, "relay2")
+    log, seconds = last_start(lab, "relay2")
     print(f"relay2's first 10.5.3 start without the conversion: {seconds:.1f} s")
     assert "Replaying ledger from genesis" in log, log[:2000]

@@ -17,7 +17,6 @@ import io
 import os
 import subprocess
 import tarfile
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -30,8 +29,7 @@ from orchestrator.lab import ledger_db
 from orchestrator.lab.releases import build_tarball, ships_converter
 from orchestrator.model import HostStatus, Phase
 from orchestrator.roll.journal import OBSERVATIONS, Journal
-from tests.unit import fake_fleet
-from tests.unit.test_engine import World, world
+from tests.unit.test_engine import World
 
 RUN = "20261206T010000Z-abcd"
 
@@ -152,11 +150,9 @@ CONVERTING = cross("10.1.4", "10.5.3", network="mainnet", last_start_seconds=30.
 
 @pytest.fixture
 def converting_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> World:
-    monkeypatch.setattr(fake_fleet, "_snapshot_format", lambda v: "UTXOHD_10_4" if v == "8.9.0" else "LEGACY_FILE")
-    w = world(tmp_path, relays=2, producers=1)
-    hp = w.plan.host("relay1")
-    hosts = tuple(replace(h, crossing=CONVERTING) if h is hp else h for h in w.plan.hosts)
-    return replace(w, plan=replace(w.plan, hosts=hosts))
+    from tests.unit.test_ledger_backup import world_crossing
+
+    return world_crossing(tmp_path, monkeypatch, CONVERTING, "UTXOHD_10_4")
 
 
 def _steps(w: World, host: str) -> list[Phase]:
@@ -220,3 +216,31 @@ def test_an_interrupt_after_the_conversion_rolls_back_at_once_restoring_the_ledg
     assert Phase.LEDGER_RESTORED in steps and Phase.RESTARTED not in steps[: steps.index(Phase.ROLLING_BACK)]
     node = w.remote.nodes["relay1"]
     assert (node.running, node.ledger, node.genesis_replays) == ("8.7.3", "LEGACY_FILE", [])
+
+
+# ---------------------------------------------------------------- the lab's stand-in, its command line
+@pytest.mark.parametrize(("argv", "error"), [
+    (["--mem-in", "./1", "--mem-out", "./1_mem", "--config", "c"], "Invalid option `--mem-in'"),  # 10.6.2+ syntax
+    (["--input-mem", "./1", "--output-mem", "./1_x", "--config", "c"], "Invalid option `--input-mem'"),  # 10.7/11.0
+    (["convert", "--config", "c", "--snapshot-in", "./1", "--snapshot-out", "./2"], "Invalid option `--snapshot-in'"),
+    (["Legacy", "./1", "Mem", "./1_mem"], "Missing: COMMAND"),
+    (["Legacy", "./1", "Mem", "./1_mem", "cardano"], "Missing: --config PATH"),
+    (["legacy", "./1", "Mem", "./1_mem", "cardano", "--config", "c"], "cannot parse value `legacy'"),
+])  # fmt: skip
+def test_the_stand_in_refuses_any_other_syntax_as_the_real_parser_does(
+    argv: list[str], error: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from orchestrator.lab.converter_standin import main
+
+    assert main("10.5.3", argv) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(error) and "Usage: snapshot-converter FORMAT-IN PATH-IN FORMAT-OUT PATH-OUT COMMAND" in err
+
+
+def test_the_stand_in_refuses_a_path_that_is_not_a_snapshot_name(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from orchestrator.lab.converter_standin import main
+
+    config = tmp_path / "config.json"
+    config.write_text("{}")
+    assert main("10.5.3", ["Legacy", str(tmp_path / "snap"), "Mem", "./1_mem", "cardano", "--config", str(config)]) == 1
+    assert "Malformed input path!" in capsys.readouterr().err
