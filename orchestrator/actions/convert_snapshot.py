@@ -24,7 +24,8 @@ release-ouroboros-consensus-cardano-0.25.0.0 and 0.25.1.1):
   another format fails with "Couldn't deserialize the snapshot. Are you running the same node version
   that created the snapshot? ..." (L131).
 - The procedure the node's docs give (OC docs/website/contents/references/miscellaneous/utxo-hd/
-  migrating.mdx, "Upgrading a Ledger snapshots from 10.4.x to 10.5.x"; boundaries doc §d): back up
+  migrating.mdx @e7fe578a L145-200, "Upgrading a Ledger snapshots from 10.4.x to 10.5.x", the command
+  at L189; boundaries doc §d): back up
   the snapshots, copy the legacy snapshot to `<tmp>/<slot>`, `cd <tmp>`, `snapshot-converter Legacy
   ./<slot> Mem ./<slot>_mem cardano --config <config.json>`, empty `<db>/ledger/` and copy the result
   in as `<db>/ledger/<slot>` (no suffix); "it must be performed with the snapshot-converter version that
