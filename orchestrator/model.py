@@ -97,6 +97,8 @@ class Phase(StrEnum):
     BACKUPS_PRUNED = "backups_pruned"  # a successful run removed backups beyond the retention (not a step)
     LEDGER_BACKED_UP = "ledger_backed_up"  # across a ledger-snapshot boundary: db/ledger copied, node stopped
     LEDGER_ABSENT = "ledger_absent"  # no db/ledger at the layout's db_path: nothing kept (a rollback replays)
+    CONVERTED = "converted"  # the target's snapshot-converter converted the kept Legacy snapshot (slot, seconds)
+    CONVERT_FAILED = "convert_failed"  # it did not: the rollback restores the kept ledger
     LEDGER_RESTORED = "ledger_restored"  # a rollback put db/ledger back as the backup holds it
     LEDGER_NOT_RESTORED = "ledger_not_restored"  # it could not: the old node replays from genesis
     # The block producer handover (roll/handover.py; payloads in roll/handover_events.py), journaled on

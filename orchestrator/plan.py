@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
+from orchestrator.actions import convert_snapshot
 from orchestrator.actions.base import (
     FileChange,
     HostDraft,
@@ -18,6 +19,7 @@ from orchestrator.actions.base import (
     PlanContext,
     Slot,
 )
+from orchestrator.actions.convert_snapshot import LedgerConversion
 from orchestrator.actions.convert_topology import ConvertTopology, own_peers
 from orchestrator.actions.install_peer_snapshot import InstallPeerSnapshot
 from orchestrator.actions.install_release import InstallRelease
@@ -101,8 +103,14 @@ class HostPlan:
 
     @property
     def replays(self) -> bool:
-        """The restart replays the ledger (from genesis, or from a converted snapshot)."""
+        """The restart replays the ledger from genesis (a converted snapshot is a normal start)."""
         return self.crossing is not None and self.crossing.replays
+
+    @property
+    def converts(self) -> bool:
+        """The run converts the kept Legacy snapshot with the target's snapshot-converter before the
+        restart (actions/convert_snapshot.py; roll/host_run.py CONVERT)."""
+        return self.crossing is not None and self.crossing.converts
 
     @property
     def backs_up_ledger(self) -> bool:
@@ -201,10 +209,25 @@ def _replay_cap_note(crossing: Crossing | None, gate: GatePolicy) -> str | None:
             f"is unknown ({crossing.downtime.basis}): set sync_timeout_seconds to the replay you expect")
 
 
-def host_crossing(host: Host, facts: HostFacts, target: str) -> Crossing:
-    """What switching this host's binary to `target` costs, from its facts (cardano/crossing.py)."""
-    return cross(facts.node_version, target, network=host.network, last_start_seconds=facts.last_start_seconds,
-                 free_bytes=facts.disk_free_bytes, ledger_bytes=facts.ledger_bytes)  # fmt: skip
+def host_crossing(host: Host, facts: HostFacts, target: str, config_text: str | None = None) -> tuple[Crossing, str | None]:
+    """What switching this host's binary to `target` costs, from its facts (cardano/crossing.py), and
+    why it is not converted where the catalogue allows a conversion (None: converted, or no such hop).
+    A run converts by default (`ledger_conversion`, actions/convert_snapshot.py); config_text: the
+    config the target node will read (its LedgerDB backend picks the converter's output)."""
+
+    def crossing(converts: bool) -> Crossing:
+        return cross(facts.node_version, target, network=host.network, last_start_seconds=facts.last_start_seconds,
+                     free_bytes=facts.disk_free_bytes, ledger_bytes=facts.ledger_bytes, converts=converts)  # fmt: skip
+
+    plain = crossing(False)
+    if plain.converter is None or plain.replay is None:
+        return plain, None
+    if convert_snapshot.chosen(host.vars) is LedgerConversion.REPLAY:
+        return plain, f"ledger: not converted (ledger_conversion: replay): {host.name} replays from genesis"
+    why = convert_snapshot.unconvertible(plain.converter, config_text)
+    if why is not None:
+        return plain, f"ledger: not converted: {why}; the node replays from genesis"
+    return crossing(True), None
 
 
 # systemd's ActiveState words (systemctl(1), org.freedesktop.systemd1(5)) for a node that is not
@@ -310,12 +333,15 @@ def plan_host(
         why = skew_refusal(skew, (draft.gate or GatePolicy()).max_clock_skew)
         if why is not None:  # its gate would measure every lag against the wrong slot
             return _refused(host, facts, draft.target_version, why)
-    crossing = host_crossing(host, facts, draft.target_version) if draft.switch_binary and draft.target_version else None
+    new_config = next((c.content for c in draft.files if c.path == host.layout.config_path), None)
+    after_text = facts.config_text if new_config is None else new_config.decode("utf-8", "replace")
+    crossing, not_converted = (host_crossing(host, facts, draft.target_version, after_text)
+                               if draft.switch_binary and draft.target_version else (None, None))  # fmt: skip
     if crossing is not None:  # a crossing it cannot make, or has no room for, keeps the host unchanged
         why = crossing.refusal or crossing.disk.shortfall
         if why is not None:
             return _refused(host, facts, draft.target_version, why, crossing=crossing)
-    reasons = list(draft.reasons)
+    reasons = list(draft.reasons) + ([not_converted] if not_converted else [])
     cap_note = _replay_cap_note(crossing, draft.gate or GatePolicy())
     if cap_note is not None and action is PlanAction.RESTART:
         reasons.append(cap_note)
@@ -323,8 +349,6 @@ def plan_host(
         reasons.extend(_hooks_not_run(host, steps))
     if action is PlanAction.NONE and not draft.changes_files_or_binary:
         reasons.append(f"nothing to do: node is {facts.node_version}, " + "; ".join(d.reason for d in draft.unchanged))
-    new_config = next((c.content for c in draft.files if c.path == host.layout.config_path), None)
-    after_text = facts.config_text if new_config is None else new_config.decode("utf-8", "replace")
     return HostPlan(host, facts.node_version, draft.target_version, draft.stage_release, draft.switch_binary,
                     tuple(draft.files), tuple(draft.unchanged), action, tuple(reasons), gate=draft.gate,
                     leader=draft.leader, drain=draft.drain, return_hook=draft.return_hook, crossing=crossing,

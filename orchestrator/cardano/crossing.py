@@ -72,6 +72,7 @@ class Downtime:
     basis: str
     estimate: bool
     low_seconds: float | None = None
+    converting: bool = False  # seconds: the normal start after a conversion, whose own time is unknown
 
 
 @dataclass(frozen=True)
@@ -136,13 +137,21 @@ class Crossing:
 
     @property
     def replays(self) -> bool:
-        """The restart replays the ledger (from genesis, or from a converted snapshot)."""
-        return self.replay not in (None, Replay.NONE)
+        """The restart replays the chain from genesis (hours). A converted snapshot is not a replay: the
+        converter runs before the restart (actions/convert_snapshot.py) and the node then starts from
+        its snapshot as usual (migrating.mdx L150-200)."""
+        return self.replay is Replay.FROM_GENESIS
+
+    @property
+    def converts(self) -> bool:
+        """The run converts the snapshots with `converter`'s snapshot-converter before the restart."""
+        return self.replay is Replay.FROM_SNAPSHOT and self.converter is not None
 
     def start_seconds(self, last_start_seconds: float | None) -> float | None:
         """Seconds the node's next start is expected to take, for the gate's automatic cap: the
         replay's estimate when the crossing replays (None when no source reports one), else the
-        host's own last start. A rollback across the same boundary replays too (`rollback`), so the
+        host's own last start (a converted snapshot too: the conversion ends before the restart). A
+        rollback across the same boundary replays too (`rollback`), so the
         rollback's gate gets the same budget."""
         return self.downtime.seconds if self.replays else last_start_seconds
 
@@ -155,6 +164,9 @@ class Crossing:
             return "unknown"
         if self.replay is Replay.NONE:
             return "no replay"
+        if self.converts:
+            assert self.converter is not None
+            return f"converted with {self.converter.version}'s snapshot-converter, then {downtime_text(self.downtime)}"
         text = self.replay.value
         if self.converter is not None and self.replay is Replay.FROM_GENESIS:
             text = f"{text} (or convert with {self.converter.version}'s snapshot-converter)"
@@ -172,6 +184,9 @@ def _hours(seconds: float) -> str:
 
 def downtime_text(d: Downtime) -> str:
     """The downtime in the plan's words: "est. 8-10 h", "~42s (its last start)", "unknown"."""
+    if d.converting:
+        start = "unknown" if d.seconds is None else f"~{round(d.seconds)}s"
+        return f"a normal start ({start}, its last) after the conversion (its time unknown)"
     if d.seconds is None:
         return "est. unknown" if d.estimate else "unknown"
     if d.estimate:
@@ -236,7 +251,8 @@ def cross(
     network: the host's network (replay reports are per network). last_start_seconds: its newest
     complete start, from its own log. free_bytes / ledger_bytes: free space of the database
     filesystem and the size of `db/ledger/` (facts). converts: the run converts the snapshot with
-    the target's snapshot-converter where the catalogue allows it (no run does yet: False).
+    the target's snapshot-converter where the catalogue allows it (actions/convert_snapshot.py; the
+    plan passes `ledger_conversion` from the inventory, "convert" by default).
     """
     if not releases.is_catalogued(target):
         return _refused(source, target, f"target cardano-node {target} is not in the release catalogue "
@@ -276,10 +292,13 @@ def cross(
         converter = converting.target
         tool = f"{converter.version}'s snapshot-converter ({converter.converter})"
         if converts:
+            own = _own_start(last_start_seconds)
             return Crossing(source, target, hops, ledger, Replay.FROM_SNAPSHOT,
-                            f"{converting}: the snapshot format changes; converted with {tool}", converter, rollback,
-                            Downtime(None, "estimate unknown: no conversion time is reported in the sources; the node "
-                                           "then starts from the converted snapshot", estimate=True), disk)  # fmt: skip
+                            f"{converting}: the snapshot format changes; converted with {tool} before the restart, "
+                            "so the node starts from the converted snapshot, not from genesis", converter, rollback,
+                            Downtime(own.seconds, "no source reports a conversion's time (a Legacy snapshot read and "
+                                                  f"written once, not a replay); then {own.basis}", estimate=True,
+                                     converting=True), disk)  # fmt: skip
         return Crossing(source, target, hops, ledger, Replay.FROM_GENESIS,
                         f"{converting}: {converter.version} cannot read {converting.source.version}'s snapshots "
                         f"({converting.source.ledger_snapshot_format.name} -> "

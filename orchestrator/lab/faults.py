@@ -28,7 +28,8 @@ FAULTS_FILE = "/etc/cardano-lab/faults.json"
 CLOCK_OFFSET_FILE = "/etc/cardano-lab/clock_offset"
 DATE_WRAPPER = "/usr/local/bin/date"  # first in root's PATH on a lab host (before /usr/bin)
 NODE_FAULTS = ("crash_at_start", "never_sync", "slow_start", "ignore_stop", "replay_stalls", "kes_low", "dies_after",
-               "forging_update_error")  # the last: a SIGHUP with the credentials present fails (lab/forging.py)
+               "forging_update_error",  # a SIGHUP with the credentials present fails (lab/forging.py)
+               "converter_fails")  # the release's snapshot-converter fails (lab/converter_standin.py)
 HOST_FAULTS = ("drop_ssh", "clock_skew", "reboot")
 FAULTS = NODE_FAULTS + HOST_FAULTS
 

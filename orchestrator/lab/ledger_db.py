@@ -158,30 +158,36 @@ def write_snapshot(database: str, version: str, slot: int) -> str:
     os.makedirs(root, exist_ok=True)
     final = os.path.join(root, str(slot))
     tmp = os.path.join(root, f".{slot}.tmp")
-    _remove(tmp)
-    state = f"{STATE_PREFIX}{gen.name}\n"
-    if gen is LedgerSnapshotFormat.LEGACY_FILE:
-        with open(tmp, "w", encoding="utf-8") as handle:
-            handle.write(state)
-    else:
-        os.makedirs(tmp)
-        with open(os.path.join(tmp, "state"), "w", encoding="utf-8") as handle:
-            handle.write(state)
-        meta: dict[str, object] = {"backend": "utxohd-mem", "checksum": slot % 4294967296}
-        if gen >= LedgerSnapshotFormat.UTXOHD_10_7:
-            meta["tablesCodecVersion"] = 1
-            open(os.path.join(tmp, "tables"), "w").close()  # noqa: SIM115 - an empty file
-        else:
-            os.makedirs(os.path.join(tmp, "tables"))
-            open(os.path.join(tmp, "tables", "tvar"), "w").close()  # noqa: SIM115 - an empty file
-        with open(os.path.join(tmp, "meta"), "w", encoding="utf-8") as handle:
-            json.dump(meta, handle)
+    write_entry(tmp, gen, slot)
     _remove(final)
     os.rename(tmp, final)
     own = [s for s in snapshots(database) if s.suffix is None and written_generation(s) == gen]
     for old in own[KEEP_SNAPSHOTS:]:
         _remove(old.path)
     return final
+
+
+def write_entry(path: str, gen: LedgerSnapshotFormat, slot: int) -> None:
+    """Write one snapshot of generation `gen` at `path` (whatever was there is replaced): a file for
+    the legacy layout, else the UTxO-HD directory (`state`, `tables`, `meta`)."""
+    _remove(path)
+    state = f"{STATE_PREFIX}{gen.name}\n"
+    if gen is LedgerSnapshotFormat.LEGACY_FILE:
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(state)
+        return
+    os.makedirs(path)
+    with open(os.path.join(path, "state"), "w", encoding="utf-8") as handle:
+        handle.write(state)
+    meta: dict[str, object] = {"backend": "utxohd-mem", "checksum": slot % 4294967296}
+    if gen >= LedgerSnapshotFormat.UTXOHD_10_7:
+        meta["tablesCodecVersion"] = 1
+        open(os.path.join(path, "tables"), "w").close()  # noqa: SIM115 - an empty file
+    else:
+        os.makedirs(os.path.join(path, "tables"))
+        open(os.path.join(path, "tables", "tvar"), "w").close()  # noqa: SIM115 - an empty file
+    with open(os.path.join(path, "meta"), "w", encoding="utf-8") as handle:
+        json.dump(meta, handle)
 
 
 def _remove(path: str) -> None:

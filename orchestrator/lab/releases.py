@@ -5,6 +5,7 @@
 with the config's *GenesisFile entries pointing at those names).
 8.9.0: `./bin/cardano-node`, `./bin/cardano-cli` and `./share/{mainnet,preprod,preview}/` with
 config.json, topology.json and the four genesis files, byte-for-byte from the package data.
+10.5.3 also ships `./bin/snapshot-converter` (lab/converter_standin.py).
 10.6.4, 11.0.1: `./bin/` and `./share/{mainnet,preprod}/` (nix/binary-release.nix; the boundaries doc
 §c): mainnet holds the node repository's `configuration/cardano/mainnet-{config,topology,peer-snapshot}.json`
 and mainnet-conway-genesis.json at the tag, unchanged and under those names (byron/shelley/alonzo
@@ -59,6 +60,7 @@ PACKAGE_ROOT = Path(__file__).resolve().parents[1]  # .../orchestrator
 DATA_DIR = PACKAGE_ROOT / "cardano" / "data"
 ENTRY_MODULE = "orchestrator.lab.simnode"
 CLI_MODULE = "orchestrator.lab.cli_standin"  # the light cardano-cli (bundled: simnode imports it)
+CONVERTER_MODULE = "orchestrator.lab.converter_standin"  # snapshot-converter, where the release ships one
 FIXED_MTIME = 1704067200  # 2024-01-01T00:00:00Z
 ZIP_DATE = (2024, 1, 1, 0, 0, 0)
 NETWORKS_8_9_0 = ("mainnet", "preprod", "preview")
@@ -236,14 +238,7 @@ def build_zipapp(version: str, program: str) -> bytes:
     with `version` baked in; cardano-cli runs the light cli_standin, cardano-node node_main."""
     if program not in ("cardano-node", "cardano-cli"):
         raise ValueError(f"unknown program {program!r}")
-    modules = bundled_modules()
-    packages = sorted({".".join(m.split(".")[:i]) for m in modules for i in range(1, m.count(".") + 1)})
-    files: dict[str, bytes] = {f"{p.replace('.', '/')}/__init__.py": b"" for p in packages}
-    sources = {}
-    for module in modules:
-        name = _module_path(module).relative_to(PACKAGE_ROOT.parent).as_posix()
-        sources[name] = files[name] = _module_path(module).read_bytes()
-    files.update({name + "c": pyc for name, pyc in compiled_all(sources).items()})
+    files = _module_files(ENTRY_MODULE)
     files.update(vendored_files())
     from orchestrator.lab.simnode import VERSION_ARGV, version_text
 
@@ -259,12 +254,52 @@ def build_zipapp(version: str, program: str) -> bytes:
             f"sys.exit(node_main({version!r}, sys.argv[1:]))\n"
         )
     files["__main__.py"] = f'"""{program} {version} (cardano-fleet lab simulation)."""\nimport sys\n\n{main}'.encode()
+    return _archive(launcher(version, program), files)
+
+
+def _module_files(entry: str) -> dict[str, bytes]:
+    """The zipapp's files for `entry` and the modules it imports: empty package `__init__.py`s, each
+    module's source and its unchecked bytecode (compiled_all), by path in the archive."""
+    modules = bundled_modules(entry)
+    packages = sorted({".".join(m.split(".")[:i]) for m in modules for i in range(1, m.count(".") + 1)})
+    files: dict[str, bytes] = {f"{p.replace('.', '/')}/__init__.py": b"" for p in packages}
+    sources = {}
+    for module in modules:
+        name = _module_path(module).relative_to(PACKAGE_ROOT.parent).as_posix()
+        sources[name] = files[name] = _module_path(module).read_bytes()
+    files.update({name + "c": pyc for name, pyc in compiled_all(sources).items()})
+    return files
+
+
+def _archive(prefix: bytes, files: Mapping[str, bytes]) -> bytes:
+    """`prefix` (the sh in front) then a deterministic zip of `files`, in name order."""
     buffer = io.BytesIO()
-    buffer.write(launcher(version, program))
+    buffer.write(prefix)
     with zipfile.ZipFile(buffer, "w") as archive:
         for name in sorted(files):
             _zip_entry(archive, name, files[name])
     return buffer.getvalue()
+
+
+def build_converter(version: str) -> bytes:
+    """The release's `snapshot-converter` (lab/converter_standin.py): a few lines of sh, then a zip
+    of the stand-in and the modules it needs (stdlib only), `version` baked in. It has no version
+    form: the 10.4/10.5 converter's parser has only --help (snapshot-converter.hs @0.25.1.1 L69-74)."""
+    files = _module_files(CONVERTER_MODULE)
+    files["__main__.py"] = (f'"""snapshot-converter {version} (cardano-fleet lab stand-in)."""\nimport sys\n\n'
+                            f"from {CONVERTER_MODULE} import main\n\nsys.exit(main({version!r}, sys.argv[1:]))\n").encode()
+    prefix = SHEBANG + (f"# snapshot-converter {version} (cardano-fleet lab stand-in): sh in front of a Python "
+                        f'zip archive\nexec {PYTHON} -IS "$0" "$@"\nexit 127\n').encode()  # fmt: skip
+    return _archive(prefix, files)
+
+
+def ships_converter(version: str) -> bool:
+    """Whether the lab's tarball of `version` holds a snapshot-converter: the releases whose converter
+    is of the syntax family the stand-in models (actions/convert_snapshot.py `family`; 10.5.3)."""
+    from orchestrator.actions.convert_snapshot import family
+    from orchestrator.cardano.releases import lookup
+
+    return is_catalogued(version) and family(lookup(version)) is not None
 
 
 def _8_7_3_files() -> dict[str, bytes]:
@@ -336,6 +371,8 @@ def release_members(version: str) -> tuple[dict[str, bytes], dict[str, bytes]]:
     lab_version(version)
     subdir = f"{BINARY_SUBDIR[version]}/".lstrip("/")
     binaries = {f"{subdir}{program}": build_zipapp(version, program) for program in ("cardano-node", "cardano-cli")}
+    if ships_converter(version):
+        binaries[f"{subdir}snapshot-converter"] = build_converter(version)
     if version in CURRENT_VERSIONS:
         return binaries, _current_files(version)
     return binaries, _8_9_0_files() if subdir else _8_7_3_files()

@@ -32,6 +32,7 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
+from orchestrator.actions.convert_snapshot import LedgerConversion
 from orchestrator.cardano.consensus_mode import PRODUCER_REFUSAL, ConsensusMode
 from orchestrator.cardano.layouts import LAYOUTS, PATH_VARIABLES, Layout
 from orchestrator.cardano.leader_schedule import check_schedule_setting
@@ -108,6 +109,7 @@ TOOL_VARIABLES: tuple[str, ...] = (
     "become_password_env",
     "leader_schedule",
     "standby_for",
+    "ledger_conversion",
     *PATH_VARIABLES,
 )
 ANSIBLE_VARIABLES: tuple[str, ...] = (
@@ -1135,6 +1137,12 @@ def _check_value(name: str, value: Any, vloc: Loc) -> None:
             hint = did_you_mean(str(value), NETWORKS) if isinstance(value, str) else None
             tail = f" — did you mean '{hint}'?" if hint else f"; expected one of {', '.join(NETWORKS)}"
             raise fail(f"unknown network {value!r}{tail}")
+    elif name == "ledger_conversion":  # actions/convert_snapshot.py: where the catalogue allows a conversion
+        modes = [m.value for m in LedgerConversion]
+        if not isinstance(value, str) or value not in modes:
+            hint = did_you_mean(str(value), modes) if isinstance(value, str) else None
+            tail = f" — did you mean '{hint}'?" if hint else f"; expected one of {', '.join(modes)}"
+            raise fail(f"'ledger_conversion': unknown value {value!r}{tail}")
     elif name == "standby_for":
         if not isinstance(value, str) or not value.strip() or any(c.isspace() for c in value):
             raise fail(f"'standby_for' must name the block producer this standby stands by (a host name), "

@@ -68,6 +68,8 @@ def _host_downtime(hp: HostPlan) -> str:
     if hp.replays and hp.changed and hp.action == PlanAction.RESTART:
         assert hp.crossing is not None and hp.crossing.replay is not None
         return f"{downtime_text(hp.crossing.downtime)}, {hp.crossing.replay.value}"
+    if hp.converts and hp.changed and hp.action == PlanAction.RESTART:  # actions/convert_snapshot.py
+        return f"{_downtime_text(hp.expected_downtime, hp.last_start_seconds)} after the snapshot conversion"
     return _downtime_text(hp.expected_downtime, hp.last_start_seconds)
 
 

@@ -4,9 +4,9 @@ both judge it with its own gate, the same automatic cap, the same soak, the same
 sampler, and end it the same way.
 
 The steps, in order (`Step`): LEADER_WAIT → DRAIN → BACKUP → WRITE → SWITCH → LEDGER_BACKUP (only
-across a ledger-snapshot boundary) → APPLY (restart or reload) → GATE → SOAK → RETURN → END; a
-failure after the backup goes to ROLLBACK (byte for byte, the ledger too where it was kept,
-re-gated), then RETURN when the host is back in sync. Each step journals what it did before the
+across a ledger-snapshot boundary) → CONVERT (only where the plan converts) → APPLY (restart or
+reload) → GATE → SOAK → RETURN → END; a failure after the backup goes to ROLLBACK (byte for byte,
+the ledger too where it was kept, re-gated), then RETURN when the host is back in sync. Each step journals what it did before the
 next one starts and returns the step that follows.
 
 What the steps share (`HostState`: what the backup found, the versions, where the host was drained,
@@ -28,6 +28,7 @@ from typing import Any
 
 import tenacity
 
+from orchestrator.actions import convert_snapshot
 from orchestrator.cardano.crossing import Replay
 from orchestrator.cardano.leader_schedule import KesVerdict, WindowVerdict
 from orchestrator.model import Hook, Host, HostStatus, Phase, PlanAction, Role
@@ -68,6 +69,7 @@ class Step(Enum):
     WRITE = "write"
     SWITCH = "switch"
     LEDGER_BACKUP = "ledger_backup"  # only across a ledger-snapshot boundary: stop, copy db/ledger
+    CONVERT = "convert"  # only where the plan converts: the target's snapshot-converter on the kept copy
     APPLY = "apply"
     GATE = "gate"
     SOAK = "soak"
@@ -189,7 +191,7 @@ def _text_or_none(value: Any) -> str | None:
 
 # The steps between a host's first change and the start of its new release: an interrupt there rolls
 # the host back at once (HostRun.run).
-_BEFORE_THE_NEW_RELEASE = frozenset({Step.BACKUP, Step.WRITE, Step.SWITCH, Step.LEDGER_BACKUP})
+_BEFORE_THE_NEW_RELEASE = frozenset({Step.BACKUP, Step.WRITE, Step.SWITCH, Step.LEDGER_BACKUP, Step.CONVERT})
 
 
 @dataclass(frozen=True)
@@ -246,6 +248,8 @@ class HostRun:
         self.returned_on: str | None = None
         self.return_error: str | None = None  # the return hook failed: the run must stop
         self._new_release_ran = False  # the restart/reload onto the new files was sent (_apply)
+        self._ledger_replaced = False  # the conversion began to replace db/ledger (_convert)
+        self._converted: convert_snapshot.Converted | None = None
         self._lost = False  # the last sample or write found the host unreachable
         self._gate: GateResult | None = None
         self._stop_at: float | None = None  # clock at the service command (downtime)
@@ -254,7 +258,8 @@ class HostRun:
         self._steps: Mapping[Step, Callable[[], Step]] = {
             Step.LEADER_WAIT: self._leader_wait, Step.DRAIN: self._drain, Step.BACKUP: self._backup,
             Step.WRITE: self._write, Step.SWITCH: self._switch,
-            Step.LEDGER_BACKUP: self._ledger_backup, Step.APPLY: self._apply, Step.GATE: self._gate_step,
+            Step.LEDGER_BACKUP: self._ledger_backup, Step.CONVERT: self._convert, Step.APPLY: self._apply,
+            Step.GATE: self._gate_step,
             Step.SOAK: self._soak, Step.RETURN: self._return, Step.ROLLBACK: self._rollback,
         }  # fmt: skip
 
@@ -470,6 +475,25 @@ class HostRun:
         self.state.ledger_backup = True
         self._record(Phase.LEDGER_BACKED_UP, ledger_backup=f"{db}/ledger.bak-{self.means.remote.run_id}",
                      kib=int(kept.detail) if kept.detail.isdigit() else None)  # fmt: skip
+        return Step.CONVERT
+
+    def _convert(self) -> Step:
+        """Where the plan converts (HostPlan.converts; actions/convert_snapshot.py): the staged target's
+        snapshot-converter turns the kept Legacy snapshot into `db/ledger/<slot>`, so the new node
+        starts from it instead of replaying from genesis. A failure rolls back, restoring the kept
+        ledger (the converter replaced `db/ledger/`, or may have)."""
+        hp = self._need_plan()
+        if not (hp.converts and hp.target_version):
+            return Step.APPLY
+        self._ledger_replaced = True  # from here db/ledger may differ from the kept copy
+        done = self.means.remote.convert_ledger(self.host, hp.target_version)
+        converted = convert_snapshot.parse_converted(done.detail) if done.ok else None
+        if converted is None:
+            why = done.detail if not done.ok else f"unexpected output: {done.detail[-300:]!r}"
+            self._record(Phase.CONVERT_FAILED, reason=why)
+            return self._fail(f"snapshot-converter ({hp.target_version}): {why}")
+        self._record(Phase.CONVERTED, snapshot=converted.snapshot, seconds=converted.seconds)
+        self._converted = converted
         return Step.APPLY
 
     def _verb(self) -> str:
@@ -527,6 +551,9 @@ class HostRun:
             out.phases = start.phase_durations()
         what = f"{hp.current_version} → {hp.target_version}" if hp.switch_binary else "files rewritten"
         out.detail = f"{what}, {len(hp.files)} file(s), {verb}; in sync after {gate.duration:.0f}s"
+        if self._converted is not None:  # the report says which happened: converted, not replayed
+            out.detail += (f"; ledger snapshot {self._converted.snapshot} converted with {hp.target_version}'s "
+                           f"snapshot-converter in {self._converted.seconds:g}s")  # fmt: skip
         if out.phases and start is not None:
             out.detail += _replay_against_plan(start.replay_from_slot, hp)
 
@@ -567,7 +594,7 @@ class HostRun:
         restart = state.touched_node
         self._record(Phase.ROLLING_BACK, reason=why, restart=restart)
         ledger_note = ""
-        if state.ledger_backup and not self._new_release_ran and self.plan is not None:
+        if state.ledger_backup and not self._new_release_ran and not self._ledger_replaced and self.plan is not None:
             ledger_note = " (db/ledger untouched: the new release never ran)"  # no copy back: it is as it was
         elif state.ledger_backup:  # the old release's snapshots, so it does not replay from genesis
             stopped = self.means.remote.service(self.host, "stop")

@@ -9,7 +9,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
-from orchestrator.cardano.releases import BINARY_SUBDIRS
+from orchestrator.actions import convert_snapshot
+from orchestrator.cardano.releases import BINARY_SUBDIRS, lookup
 from orchestrator.model import LOCK_DIR, Hook, Host, ReleasePin
 from orchestrator.ssh.transport import CommandResult, Fleet
 
@@ -114,6 +115,12 @@ class Remote(Protocol):
         repeated restore, e.g. on --resume, is the same restore)."""
         ...
 
+    def convert_ledger(self, host: Host, version: str) -> Done:
+        """With the node stopped and the ledger kept: convert the kept Legacy snapshot with the staged
+        `version`'s snapshot-converter into <db>/ledger (actions/convert_snapshot.py); detail: the
+        script's `converted <slot> <seconds>`, or why not."""
+        ...
+
     def prune_ledger_backups(self, host: Host) -> list[str]:
         """Remove the ledger backups of earlier runs (this run's is kept until the next successful run:
         a ledger is gigabytes, so one is kept); the removed ones."""
@@ -212,6 +219,12 @@ class SshRemote:
             f"rm -rf -- {q(ledger)}; cp -a --reflink=auto -- {q(backup)} {q(ledger)}; echo restored",
         ])  # fmt: skip
         return _done(self.sh(host, script, timeout=3600))
+
+    def convert_ledger(self, host: Host, version: str) -> Done:
+        script = convert_snapshot.convert_script(lookup(version), releases_dir=host.layout.releases_dir,
+                                                 db_path=host.layout.db_path, config=host.layout.config_path,
+                                                 run_id=self.run_id)  # fmt: skip
+        return _done(self.sh(host, script, timeout=6 * 3600))
 
     def prune_ledger_backups(self, host: Host) -> list[str]:
         q = shlex.quote

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import signal
 import subprocess
@@ -15,6 +16,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -198,3 +200,19 @@ def run_acting_at(
                 proc.wait(timeout=10)
     assert acted, "the run ended before the point where the fault was to happen"
     return proc.returncode, out_path.read_text()
+
+
+_STAMP = re.compile(r"(\d{4}-\d\d-\d\d)[ T](\d\d:\d\d:\d\d(?:\.\d+)?)")
+
+
+def last_start(lab: Any, host: str) -> tuple[str, float]:
+    """The node log of its last start ("Started opening Chain DB" to the socket), and that start's
+    length in seconds from the log's own timestamps."""
+    unit = SERVICES[lab.host(host).layout]
+    log = lab.exec(host, f"cat /var/log/lab-systemd/{shlex.quote(unit)}.log").stdout
+    start = log.rindex("Started opening Chain DB")
+    text = log[log.rindex("\n", 0, start) + 1 :]
+    text = text[: text.index("LocalSocketUp")]
+    stamps = [datetime.fromisoformat(f"{d}T{t}").timestamp() for d, t in _STAMP.findall(text)]
+    assert len(stamps) > 1, text[:2000]
+    return text, stamps[-1] - stamps[0]

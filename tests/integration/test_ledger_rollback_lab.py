@@ -10,40 +10,22 @@ this is the lab showing that the run's backup and restore make the difference.""
 
 from __future__ import annotations
 
-import re
 import shlex
 import threading
 import time
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from orchestrator.cardano.layouts import LAYOUTS
-from tests.integration.helpers import SERVICES, journal_events, node_version, report_of, run_cli, set_fault
+from tests.integration.helpers import SERVICES, journal_events, last_start, node_version, report_of, run_cli, set_fault
 
 pytestmark = pytest.mark.lab
 
 ROOT = Path(__file__).resolve().parents[2]
 UPGRADE_NODE = str(ROOT / "playbooks" / "upgrade-node.yml")
 GENESIS_SECONDS = 12.0  # the lab's replay from genesis for this test (CARDANO_LAB_GENESIS_REPLAY_SECONDS)
-
-
-_STAMP = re.compile(r"(\d{4}-\d\d-\d\d)[ T](\d\d:\d\d:\d\d(?:\.\d+)?)")
-
-
-def _last_start(lab: Any, host: str) -> tuple[str, float]:
-    """The node log of its last start ("Started opening Chain DB" to the socket), and that start's
-    length in seconds from the log's own timestamps."""
-    unit = SERVICES[lab.host(host).layout]
-    log = lab.exec(host, f"cat /var/log/lab-systemd/{shlex.quote(unit)}.log").stdout
-    start = log.rindex("Started opening Chain DB")
-    text = log[log.rindex("\n", 0, start) + 1 :]
-    text = text[: text.index("LocalSocketUp")]
-    stamps = [datetime.fromisoformat(f"{d}T{t}").timestamp() for d, t in _STAMP.findall(text)]
-    assert len(stamps) > 1, text[:2000]
-    return text, stamps[-1] - stamps[0]
 
 
 def _crash_and_roll_back(lab: Any, host: str, state: Path, delete_backup: bool) -> None:
@@ -84,7 +66,7 @@ def test_a_rollback_across_the_10_7_boundary_starts_from_the_restored_snapshot(
     _crash_and_roll_back(lab, "relay1", tmp_path, delete_backup)
     phases = [e.phase for e in journal_events(tmp_path) if e.host == "relay1"]
     assert "ledger_backed_up" in phases, phases
-    log, seconds = _last_start(lab, "relay1")
+    log, seconds = last_start(lab, "relay1")
     print(f"relay1's start after the rollback ({'copy deleted' if delete_backup else 'copy restored'}): {seconds:.1f} s")
     if delete_backup:
         assert "ledger_not_restored" in phases, phases

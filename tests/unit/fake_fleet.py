@@ -177,6 +177,20 @@ class FakeRemote:
         node.ledger = node.ledger_backups[self.run_id]
         return Done(True, "restored")
 
+    def convert_ledger(self, host: Host, version: str) -> Done:
+        """The converter writes the target's format from the kept Legacy copy (fail: "convert_ledger")."""
+        node = self._op("convert_ledger", host)
+        if node.active:
+            return Done(False, "the node is running")
+        if "convert_ledger" in node.fail:
+            node.ledger = "HALF_WRITTEN"
+            return Done(False, "Couldn't deserialize the snapshot. Are you running the same node version that "
+                               "created the snapshot?")  # fmt: skip
+        if node.ledger_backups.get(self.run_id) != "LEGACY_FILE":
+            return Done(False, "no Legacy snapshot to convert")
+        node.ledger = _snapshot_format(version)
+        return Done(True, "converted 1000 0.25")
+
     def prune_ledger_backups(self, host: Host) -> list[str]:
         node = self._op("prune_ledger_backups", host)
         gone = [f"ledger.bak-{i}" for i in node.ledger_backups if i != self.run_id]

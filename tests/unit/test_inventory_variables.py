@@ -62,6 +62,7 @@ HONOURED: dict[str, tuple[str, Check]] = {
     "keys_dir": ("/srv/keys", lambda h, _i: h.layout.keys_dir == "/srv/keys"),
     "service_name": ("cardano-relay.service", lambda h, _i: h.layout.service_name == "cardano-relay.service"),
     "run_as": ("cardano", lambda h, _i: h.layout.run_as == "cardano"),
+    "ledger_conversion": ("replay", lambda h, _i: h.vars.get("ledger_conversion") == "replay"),
 }
 REFUSED: dict[str, tuple[str, str]] = {
     "ansible_become_user": ("cardano", "needs root"),

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from orchestrator.cardano.crossing import cross
+from orchestrator.cardano.crossing import Crossing, cross
 from orchestrator.model import HostStatus, Phase
 from orchestrator.roll.host_run import HostState
 from orchestrator.roll.journal import OBSERVATIONS, Event, Journal
@@ -25,13 +25,19 @@ from tests.unit.test_engine import World, run_killed_at, world
 CROSSING = cross("10.5.3", "11.0.1", network="mainnet", last_start_seconds=30.0)
 
 
-@pytest.fixture
-def crossing_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> World:
-    monkeypatch.setattr(fake_fleet, "_snapshot_format", lambda v: "UTXOHD_10_6" if v == "8.9.0" else "LEGACY_FILE")
+def world_crossing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, crossing: Crossing, new_format: str) -> World:
+    """The fake fleet (relays 8.7.3 -> 8.9.0) with 8.9.0 writing `new_format` and relay1's plan
+    carrying `crossing` (a real one that changes the snapshot format)."""
+    monkeypatch.setattr(fake_fleet, "_snapshot_format", lambda v: new_format if v == "8.9.0" else "LEGACY_FILE")
     w = world(tmp_path, relays=2, producers=1)
     hp = w.plan.host("relay1")
-    hosts = tuple(replace(h, crossing=CROSSING) if h is hp else h for h in w.plan.hosts)
+    hosts = tuple(replace(h, crossing=crossing) if h is hp else h for h in w.plan.hosts)
     return replace(w, plan=replace(w.plan, hosts=hosts))
+
+
+@pytest.fixture
+def crossing_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> World:
+    return world_crossing(tmp_path, monkeypatch, CROSSING, "UTXOHD_10_6")
 
 
 def _steps(w: World, host: str) -> list[Phase]:

@@ -36,8 +36,8 @@ def facts_on(version: str, name: str = "relay1", **fields: object) -> HostFacts:
                       topology_text=(REF / version / "mainnet-topology.json").read_text(), **fields)  # fmt: skip
 
 
-def plan_of(target: str, **facts: HostFacts) -> Plan:
-    hosts = tuple(Host(n, Role.RELAY, f"203.0.113.{10 + i}", IOG) for i, n in enumerate(facts))
+def plan_of(target: str, host_vars: dict[str, object] | None = None, **facts: HostFacts) -> Plan:
+    hosts = tuple(Host(n, Role.RELAY, f"203.0.113.{10 + i}", IOG, vars=host_vars or {}) for i, n in enumerate(facts))
     inv = Inventory("hosts.yml", hosts, {"relays": tuple(facts)})
     pin = ReleasePin(target, f"http://198.18.0.1:8080/cardano-node-{target}-linux-amd64.tar.gz", "ab" * 32)
     return make_plan(inv, hosts, facts, pin, [[n] for n in facts])
@@ -71,7 +71,8 @@ def test_a_replaying_crossing_costs_the_reported_estimate_not_the_last_start(mon
 
 
 def test_the_json_crossing_object_per_host() -> None:
-    plan = plan_of("10.5.3", relay1=facts_on("10.1.4", disk_free_bytes=50 * GIB, ledger_bytes=2 * GIB))
+    plan = plan_of("10.5.3", {"ledger_conversion": "replay"},
+                   relay1=facts_on("10.1.4", disk_free_bytes=50 * GIB, ledger_bytes=2 * GIB))  # fmt: skip
     doc = json.loads(json.dumps(plan_as_json(plan)))
     c = doc["hosts"][0]["crossing"]
     assert c["hops"] == ["10.1.4 -> 10.5.3"] and c["ledger"] == "convert" and c["replay"] == "from_genesis"
@@ -82,6 +83,38 @@ def test_the_json_crossing_object_per_host() -> None:
     assert c["disk"] == {"needed_bytes": 2 * GIB, "free_bytes": 50 * GIB, "ledger_bytes": 2 * GIB, "enough": True,
                          "basis": basis}  # fmt: skip
     assert doc["hosts"][0]["expected_downtime_seconds"] == 10 * HOUR
+
+
+def test_a_convertible_crossing_is_converted_by_default_a_normal_start_not_a_replay() -> None:
+    """10.1.4 -> 10.5.3: the catalogue's CONVERT hop. By default the run converts with 10.5.3's
+    snapshot-converter: the plan says so, and the estimate is the host's own start (plus the
+    conversion, whose time no source reports), not the 8-10 h genesis replay; the ledger is still
+    kept for the rollback. `ledger_conversion: replay` gives the replay, and the plan says why."""
+    plan = plan_of("10.5.3", relay1=facts_on("10.1.4", disk_free_bytes=50 * GIB, ledger_bytes=2 * GIB))
+    hp = plan.host("relay1")
+    assert hp.converts and not hp.replays and hp.backs_up_ledger
+    assert hp.expected_downtime == 30.0 and hp.start_seconds == 30.0
+    c = plan_as_json(plan)["hosts"][0]["crossing"]
+    assert c["replay"] == "from_snapshot" and c["expected_downtime_seconds"] == 30.0
+    text = printed(plan)
+    assert "converted with 10.5.3's snapshot-converter" in " ".join(text.split())
+    assert "after the snapshot conversion" in text and "est. 8-10 h" not in text
+    replaying = plan_of("10.5.3", {"ledger_conversion": "replay"}, relay1=facts_on("10.1.4")).host("relay1")
+    assert replaying.replays and not replaying.converts and replaying.expected_downtime == 10 * HOUR
+    assert "ledger: not converted (ledger_conversion: replay): relay1 replays from genesis" in replaying.reasons
+
+
+def test_a_target_config_on_another_ledger_backend_is_not_converted() -> None:
+    """The converter's output is the in-memory format (V2InMemory, 10.5.3's default): a config that
+    names LMDB replays, and the plan says why."""
+    config = json.loads((REF / "10.5.3" / "mainnet-config.json").read_text())
+    config["LedgerDB"] = {**config.get("LedgerDB", {}), "Backend": "V1LMDB"}
+    from orchestrator.actions import convert_snapshot
+    from orchestrator.cardano import releases
+
+    why = convert_snapshot.unconvertible(releases.lookup("10.5.3"), json.dumps(config))
+    assert why is not None and "V1LMDB" in why
+    assert convert_snapshot.unconvertible(releases.lookup("10.5.3"), (REF / "10.5.3" / "mainnet-config.json").read_text()) is None
 
 
 def test_not_enough_room_for_the_ledger_backup_keeps_the_host_unchanged_with_the_numbers() -> None:
