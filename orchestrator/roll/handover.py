@@ -45,23 +45,20 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
-from orchestrator.cardano.forging import (  # the one home of these; re-exported for the handover's users
-    DISABLED_SUFFIX as DISABLED_SUFFIX,
-)
-from orchestrator.cardano.forging import (
-    Credentials,
-    Forging,
-    ForgingSample,
-    classify,
-    credentials,
-)
+# the one home of these (cardano/forging.py, spec/handover.py); re-exported for the handover's users
+from orchestrator.cardano.forging import DISABLED_SUFFIX as DISABLED_SUFFIX
+from orchestrator.cardano.forging import Credentials, classify
+from orchestrator.cardano.forging import Forging as Forging
+from orchestrator.cardano.forging import ForgingSample as ForgingSample
+from orchestrator.cardano.forging import credentials as credentials
 from orchestrator.cardano.leader_schedule import KesVerdict, WindowVerdict
 from orchestrator.model import Host, Phase
 from orchestrator.roll.events import Event, Payload
 from orchestrator.roll.handover_events import ForgersSeen, HandoverEnded, HandoverStepped
 from orchestrator.roll.host_run import Record
 from orchestrator.roll.remote import Done
-from orchestrator.spec.handover import HandoverPolicy, Step  # the one home of both (the plan shows them)
+from orchestrator.spec.handover import HandoverPolicy as HandoverPolicy
+from orchestrator.spec.handover import Step as Step
 from orchestrator.spec.window import LeaderGuard, utc_text
 
 
