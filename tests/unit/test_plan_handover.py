@@ -8,10 +8,10 @@ import json
 from dataclasses import replace
 from types import MappingProxyType
 
+from orchestrator.actions.restart_node import RestartNode
 from orchestrator.cardano.layouts import IOG
 from orchestrator.cardano.leader_schedule import LeaderSlot
 from orchestrator.model import Host, Inventory, Role
-from orchestrator.actions.restart_node import RestartNode
 from orchestrator.plan import Plan, default_program, make_plan
 from orchestrator.report.console import handover_lines, print_plan
 from orchestrator.report.plan_json import plan_as_json
