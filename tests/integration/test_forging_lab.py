@@ -72,7 +72,7 @@ def test_facts_and_audit_show_one_forger_then_two_after_the_standby_is_enabled(
     lab.exec("bp1-standby", f"kill -HUP $(systemctl show -p MainPID --value {unit})")
     deadline = time.monotonic() + 30
     record = layout_of(state.host("bp1-standby")).db_path + "/" + forging.RECORD_FILE
-    while time.monotonic() < deadline and not lab.exec("bp1-standby", f"test -s {record}").returncode == 0:
+    while time.monotonic() < deadline and lab.exec("bp1-standby", f"test -s {record}").returncode != 0:
         time.sleep(0.5)
     seen = _facts(inv, capsys)
     assert seen["bp1"]["state"] == "on" and seen["bp1-standby"]["state"] == "on", seen
