@@ -19,9 +19,8 @@ import pytest
 
 from orchestrator.cli import main
 from orchestrator.lab import forging
-from orchestrator.lab.hosts import lab_up
 from orchestrator.lab.provision import layout_of
-from tests.integration.conftest import FAST_STARTUP_SECONDS, Lab, LabPool
+from tests.integration.conftest import Lab, LabPool, standby_pool
 
 POOL = ("bp1", "bp1-standby")
 RULE = "one-forger-per-pool"
@@ -46,13 +45,8 @@ def _atimes(lab: Lab, name: str) -> str:
 @pytest.mark.usefixtures("lab_only")
 def test_facts_and_audit_show_one_forger_then_two_after_the_standby_is_enabled(
         fresh_lab: LabPool, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
-    lab_dir = fresh_lab.tmp.mktemp("forging")
-    state = lab_up(lab_dir, relays=2, producers=1, subnet=fresh_lab.free_subnet(lab_dir), node_version="10.6.4",
-                   target_version="11.0.1", startup_seconds=FAST_STARTUP_SECONDS, standby_producers=1)  # fmt: skip
-    lab = Lab(state)
-    lab.wait_in_sync(timeout=120)
-    for name in POOL:  # relatime moves an atime older than a day: aged, any read of a key would show
-        lab.exec(name, f"touch -a -d '3 days ago' {layout_of(state.host(name)).keys_dir}/*")
+    lab, _ = standby_pool(fresh_lab, "forging")
+    state = lab.state
     atimes = {name: _atimes(lab, name) for name in POOL}
     inv = str(lab.inventory_path)
 
