@@ -29,7 +29,7 @@ def print_facts(
     problems: list[str] = []
     for h in hosts:
         f = facts[h.name]
-        role = h.role.value
+        role = h.role_label  # a standby says whose
         if not f.reachable:
             table.add_row(data(h.name), role, Text("no", "red"), "", "", "", "", "", "", "", "")
             problems.append(f"{h.name}: {f.error}")

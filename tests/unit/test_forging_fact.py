@@ -10,6 +10,7 @@ process's /proc cmdline, real files tested with `test -e`, a real Prometheus pag
 from __future__ import annotations
 
 import http.server
+import io
 import json
 import os
 import subprocess
@@ -22,12 +23,13 @@ import pytest
 from orchestrator.cardano.forging import DISABLED_SUFFIX, Forging
 from orchestrator.cardano.layouts import IOG
 from orchestrator.facts.forging import SAMPLE_SECONDS, ForgingSection
-from orchestrator.facts.model import CredentialFile
+from orchestrator.facts.model import CredentialFile, HostFacts
 from orchestrator.facts.probe import parse_probe
 from orchestrator.facts.record import Output
 from orchestrator.model import Host, Role
 from orchestrator.report.facts_json import facts_to_json
-from orchestrator.report.facts_table import forging_line
+from orchestrator.report.facts_table import forging_line, print_facts
+from orchestrator.report.terminal import make_console
 
 REF = Path("/work/shared/cardano-reference/cardano-node-repo")
 BP = Host("bp1", Role.BLOCK_PRODUCER, "198.18.0.101", IOG)
@@ -192,3 +194,16 @@ def test_the_command_reads_a_real_command_line_stats_the_files_and_samples_twice
                              CredentialFile(str(keys / "vrf.skey"), False, True),
                              CredentialFile(str(keys / "node.cert"), True, False))  # fmt: skip
     assert (keys / "kes.skey").stat().st_atime == 1_000_000_000  # stat only: never opened
+
+
+def test_the_facts_table_names_the_standby_and_shows_its_forging(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "220")
+    away = {f"{KEYS}/kes.skey": False, f"{KEYS}/vrf.skey": False, f"{KEYS}/node.cert": False}
+    facts = {"bp1": HostFacts("bp1", True, forging=parse(body(ARGV, {}, NEW.format(1, 1), NEW.format(1, 4)))),
+             "bp1-standby": HostFacts("bp1-standby", True, forging=parse(body(ARGV, away, NEW.format(0, 0),
+                                                                                NEW.format(0, 0)), STANDBY))}  # fmt: skip
+    out = io.StringIO()
+    print_facts(make_console(out), "inv.yml", (BP, STANDBY), facts, 1_700_000_000.0)
+    text = out.getvalue()
+    assert "block_producer (standby for bp1)" in text and "not forging" in text
+    assert "bp1: forging (leadership checks 1 → 4 in 2 s; forging_enabled 1); credential files present 3/3" in text
