@@ -36,10 +36,11 @@ from orchestrator.facts.clock import skew_refusal
 from orchestrator.facts.model import HostFacts
 from orchestrator.model import Hook, Host, Inventory, PassiveTopology, PlanAction, ReleasePin
 from orchestrator.spec.gate import TIMEOUT_FLOOR_SECONDS, GatePolicy
+from orchestrator.spec.handover import PLANNED_STEPS, HandoverPolicy, On
 from orchestrator.spec.window import LeaderGuard
 
-__all__ = ["FileChange", "HostPlan", "Plan", "PlannedStep", "ReleasePin", "default_program", "make_plan",
-           "host_crossing", "live_state", "own_peers", "plan_host"]  # fmt: skip
+__all__ = ["FileChange", "HostPlan", "Plan", "PlannedHandover", "PlannedStep", "ReleasePin", "default_program",
+           "make_plan", "host_crossing", "live_state", "own_peers", "plan_handovers", "plan_host"]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -134,11 +135,31 @@ class HostPlan:
 
 
 @dataclass(frozen=True)
+class PlannedHandover:
+    """A pool's producer restart done as a handover to its standby (issue 27; roll/handover.py runs
+    it): the steps in order as (step, host, what it does), and the forging gap. The gap is placed
+    between two leader slots (CHOOSE_GAP), so a handover that goes well misses no leader slot:
+    `expected_missed_leader_slots` 0 — None without a leader schedule, when the gap may fall on one.
+    `gap_budget_seconds` is the longest the pool may be without a forger (HandoverPolicy.gap_budget:
+    both proofs' timeouts and two SIGHUPs), what the gap between leader slots must hold. `notes`:
+    what the plan knows against it (the standby left out of the plan, not steady, its release)."""
+
+    producer: str
+    standby: str
+    steps: tuple[tuple[str, str, str], ...]
+    gap_budget_seconds: float
+    expected_missed_leader_slots: int | None
+    schedule: str | None  # where the producer's leader schedule comes from; None: not configured
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Plan:
     hosts: tuple[HostPlan, ...]
     release: ReleasePin | None
     batches: tuple[tuple[str, ...], ...] = ()
     notes: tuple[str, ...] = field(default=())
+    handovers: tuple[PlannedHandover, ...] = ()  # pools whose producer restarts with a standby to take over
 
     @property
     def pending(self) -> tuple[HostPlan, ...]:
@@ -373,4 +394,40 @@ def make_plan(
         hp = plan_host(host, inventory, facts[host.name], release, program)
         last, skew = facts[host.name].last_start_seconds, facts[host.name].clock_skew
         plans.append(replace(hp, batch=batch_of.get(host.name, 0), last_start_seconds=last, clock_skew=skew))
-    return Plan(tuple(plans), release, tuple(tuple(b) for b in batches))
+    plan = Plan(tuple(plans), release, tuple(tuple(b) for b in batches))
+    return replace(plan, handovers=plan_handovers(inventory, plan))
+
+
+def plan_handovers(inventory: Inventory, plan: Plan, policy: HandoverPolicy | None = None) -> tuple[PlannedHandover, ...]:
+    """The handover of each pool whose producer this plan restarts and which has a standby (its
+    `standby_for`): the producer keeps forging until its standby, upgraded first, takes over in a gap
+    between leader slots; then the old producer is upgraded as the new standby. Computed from the
+    inventory and the plan's hosts only; nothing is asked of a host."""
+    budget = (policy or HandoverPolicy()).gap_budget
+    planned = {hp.host.name: hp for hp in plan.hosts}
+    out = []
+    for hp in plan.hosts:
+        if hp.host.is_standby or not hp.host.is_producer or not hp.changed or hp.action is not PlanAction.RESTART:
+            continue
+        standby = next((h for h in inventory.hosts if h.standby_for == hp.host.name), None)
+        if standby is None:
+            continue
+        who = {On.BOTH: f"{hp.host.name}, {standby.name}", On.PRODUCER: hp.host.name, On.STANDBY: standby.name}
+        steps = tuple((step.value, who[on], does) for step, on, does in PLANNED_STEPS)
+        notes = [hp.refusal] if hp.refusal else []
+        theirs = planned.get(standby.name)
+        if theirs is None:
+            notes.append(f"{standby.name} is not among this plan's hosts (--limit?): the handover upgrades it first")
+        elif theirs.error:
+            notes.append(f"{standby.name} cannot be planned: {theirs.error}")
+        elif theirs.target_version != hp.target_version:
+            notes.append(f"{standby.name} would run {theirs.target_version or theirs.current_version}, "
+                         f"{hp.host.name} {hp.target_version}")  # fmt: skip
+        guard = hp.leader
+        schedule = guard.source if guard is not None and guard.configured else None
+        if schedule is None:
+            notes.append(f"no leader_schedule for {hp.host.name}: the gap (at most {budget:.0f} s) may fall on a "
+                         "leader slot and cost a block")  # fmt: skip
+        out.append(PlannedHandover(hp.host.name, standby.name, steps, budget, 0 if schedule else None, schedule,
+                                   tuple(notes)))  # fmt: skip
+    return tuple(out)

@@ -27,6 +27,7 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
 from orchestrator.audit.findings import REACHABLE, Severity
+from orchestrator.audit.one_forger_per_pool import RULE as _one_forger_per_pool
 from orchestrator.audit.peer_snapshot_age import RULE as _peer_snapshot_age
 from orchestrator.audit.peer_snapshot_common import pair_of
 from orchestrator.audit.peer_snapshot_format import RULE as _peer_snapshot_format
@@ -81,6 +82,8 @@ class Context:
     out_of_rotation: Mapping[str, str] = field(default_factory=dict)
     # `audit --for-release V`: the release the readiness rules judge the host against (None: a plain audit)
     for_release: str | None = None
+    # every audited host's facts by name: a rule about a pool (one-forger-per-pool) reads its other hosts'
+    fleet_facts: Mapping[str, HostFacts] = field(default_factory=dict)
 
     @property
     def pinned_version(self) -> str:
@@ -693,6 +696,7 @@ RULES: tuple[Rule, ...] = (
     _check_user,
     _check_disk,
     _check_rotation,
+    _one_forger_per_pool,
     fork_floors.check,
     release_config.check,
     release_sha256.check,

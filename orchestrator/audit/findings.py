@@ -19,10 +19,12 @@ class Severity(StrEnum):
     INFO = "info"
     WARNING = "warning"
     ERROR = "error"
+    # Above error: the pool may lose or duplicate blocks now (one-forger-per-pool: two forgers or none).
+    CRITICAL = "critical"
 
     @property
     def rank(self) -> int:
-        return {"info": 0, "warning": 1, "error": 2}[self.value]
+        return {"info": 0, "warning": 1, "error": 2, "critical": 3}[self.value]
 
 
 FORK_FLOORS_RULE = "release-fork-floors"  # audit/readiness/fork_floors.py: the running node's floors

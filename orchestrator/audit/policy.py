@@ -138,8 +138,8 @@ def parse_policy(data: Any, where: str) -> Policy:
                 raise PolicyError(*vloc, f"unknown network {value!r}; expected one of {', '.join(NETWORKS)}")
             values[name] = str(value).strip()
         elif name == "fail_on":
-            if value not in ("warning", "error"):
-                raise PolicyError(*vloc, f"'fail_on' must be warning or error, not {value!r}")
+            if value not in ("warning", "error", "critical"):
+                raise PolicyError(*vloc, f"'fail_on' must be warning, error or critical, not {value!r}")
             values[name] = Severity(value)
         elif name == "rules":
             values["disabled"], values["severities"] = _parse_rules(value, vloc, where)
@@ -183,8 +183,9 @@ def _parse_rules(value: Any, loc: tuple[str, int, int], where: str) -> tuple[fro
                                                  "always reported")  # fmt: skip
                     disabled.add(rid)
             elif skey == "severity":
-                if svalue not in ("info", "warning", "error"):
-                    raise PolicyError(*sloc, f"rule '{rid}': severity must be info, warning or error, not {svalue!r}")
+                if svalue not in ("info", "warning", "error", "critical"):
+                    raise PolicyError(*sloc, f"rule '{rid}': severity must be info, warning, error or critical, "
+                                             f"not {svalue!r}")  # fmt: skip
                 severities[rid] = Severity(svalue)
             else:
                 raise PolicyError(*key_loc(settings, skey, vloc), f"rule '{rid}': unknown setting '{skey}'; "

@@ -20,7 +20,10 @@ from orchestrator.audit.findings import Severity
 from orchestrator.model import Host
 
 Result = tuple[bool, str, str]  # passed, message, detail
-Check = Callable[[Any], Result]  # takes the checks' context (checks.Context)
+# A result whose finding is at most this severity (one rule, several outcomes: one-forger-per-pool's
+# critical two-forgers and its warning about a standby that could forge after a restart).
+Graded = tuple[bool, str, str, Severity]
+Check = Callable[[Any], Result | Graded]  # takes the checks' context (checks.Context)
 
 
 class Applies(StrEnum):
@@ -50,7 +53,7 @@ class Rule:
             return True
         return self.applies_to.value == host.role.value  # a relay's rules never judge a passive node
 
-    def __call__(self, ctx: Any) -> Result:
+    def __call__(self, ctx: Any) -> Result | Graded:
         """Run the check (a decorated check function is still called as one)."""
         if self.check is None:
             raise TypeError(f"audit rule {self.id!r} has no check: it is decided before any check runs")
@@ -82,3 +85,13 @@ def rule(
         return Rule(rule_id, description, severity, applies_to, category, check)
 
     return wrap
+
+
+def graded(result: Result | Graded, severity: Severity) -> tuple[bool, str, str, Severity]:
+    """A check's result with its finding's severity: the rule's (as the policy sets it), lowered to the
+    result's own cap where it gives one (never raised above what the policy says)."""
+    if len(result) == 4:
+        passed, message, detail, cap = result
+        return passed, message, detail, cap if cap.rank < severity.rank else severity
+    passed, message, detail = result
+    return passed, message, detail, severity

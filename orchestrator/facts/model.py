@@ -14,6 +14,7 @@ from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from orchestrator.cardano import health, node_yaml, releases, startup
+from orchestrator.cardano.forging import Forging, forging_metric
 from orchestrator.cardano.health import DiskUsage, TcpConnection, Tip
 from orchestrator.cardano.leader_schedule import LeaderSlot
 from orchestrator.cardano.releases import Tracing
@@ -67,6 +68,42 @@ class PeerSnapshotFact(NamedTuple):
     size: int | None
     header: Mapping[str, Any] | None
     error: str | None = None
+
+
+class CredentialFile(NamedTuple):
+    """A credential file the node's command line names (cardano/forging.py CREDENTIAL_FLAGS): whether
+    it is there (`test -e`: a stat, never an open) and whether a handover renamed it away (its
+    `DISABLED_SUFFIX` name is there). None: not tested (the node was not running)."""
+
+    path: str
+    present: bool | None
+    renamed_away: bool | None = None
+
+
+@dataclass(frozen=True)
+class ForgingFact:
+    """Which of a producer's two faces it shows now (facts/forging.py; issue 27): `state` from two
+    samples `interval_seconds` apart (cardano/forging.py classify: leadership checks rising = forging;
+    the metric alone = enabled, not proven, since it reads 1 during a replay; metric 0 and no check =
+    not forging; a node that is not running does not forge). `credentials`: the files its command
+    line names, present or not; `non_producing`: started with `--start-as-non-producing-node`;
+    `note`: why the state is unknown, or what the command line says against a handover."""
+
+    state: Forging
+    running: bool
+    forging_metric: bool | None = None
+    checks_before: int | None = None
+    checks_after: int | None = None
+    interval_seconds: float = 0.0
+    credentials: tuple[CredentialFile, ...] = ()
+    non_producing: bool = False
+    kes_agent: str | None = None
+    note: str | None = None
+
+    @property
+    def credentials_present(self) -> bool:
+        """Every credential file its command line names is there (a SIGHUP would enable forging)."""
+        return bool(self.credentials) and all(c.present for c in self.credentials)
 
 
 def _empty() -> Mapping[str, Any]:
@@ -125,6 +162,7 @@ class HostFacts:
     leader_schedule: tuple[LeaderSlot, ...] | None = field(default=None, repr=False)
     leader_schedule_error: str | None = None  # configured, but unreadable: why
     peer_snapshot: PeerSnapshotFact | None = None  # None: the topology names none (or was not read)
+    forging: ForgingFact | None = None  # a producer's (or standby's) forging; None: not probed
     probe_errors: Mapping[str, str] = field(default_factory=_empty)
 
     @property
@@ -208,8 +246,7 @@ class HostFacts:
     @property
     def forging_enabled(self) -> bool | None:
         """The node's `forging_enabled` metric (either naming); None: not exported."""
-        value = health.metric(self.metrics, health.Metric.FORGING_ENABLED)
-        return None if value is None else value != 0
+        return forging_metric(self.metrics)
 
     @property
     def hot_peer_count(self) -> tuple[int, str]:

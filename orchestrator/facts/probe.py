@@ -17,6 +17,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.cardano.health import METRICS_URL
+from orchestrator.facts import forging as _forging  # noqa: F401  (registers its section, after sections')
 from orchestrator.facts import peer_snapshot as _peer_snapshot  # noqa: F401  (registers its section, after sections')
 from orchestrator.facts.model import FileStat, GenesisFile, HostFacts, KeyFileStat
 from orchestrator.facts.record import REGISTRY, FactSection, Output, last_line

@@ -17,7 +17,7 @@ SCHEMA_VERSION = 1
 
 _STR_OR_NULL: dict[str, Any] = {"type": ["string", "null"]}
 _INT_OR_NULL: dict[str, Any] = {"type": ["integer", "null"]}
-_SEVERITY: dict[str, Any] = {"type": "string", "enum": ["info", "warning", "error"]}
+_SEVERITY: dict[str, Any] = {"type": "string", "enum": ["info", "warning", "error", "critical"]}
 
 FINDING_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -72,7 +72,7 @@ AUDIT_JSON_SCHEMA: dict[str, Any] = {
                 "min_free_disk_bytes": {"type": "integer"},
                 "kes_expiry_alert_periods": {"type": "integer"},
                 "network": _STR_OR_NULL,
-                "fail_on": {"type": "string", "enum": ["warning", "error"]},
+                "fail_on": {"type": "string", "enum": ["warning", "error", "critical"]},
                 "disabled": {"type": "array", "items": {"type": "string"}},
                 "severities": {"type": "object", "additionalProperties": _SEVERITY},
             },

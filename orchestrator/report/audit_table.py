@@ -12,7 +12,7 @@ from rich.text import Text
 from orchestrator.audit.findings import AuditReport, Finding
 from orchestrator.report.terminal import data, data_str, keep_headers
 
-_SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+_SEVERITY_STYLE = {"critical": "bold white on red", "error": "bold red", "warning": "yellow", "info": "cyan"}
 
 
 def _status(f: Finding) -> Text:

@@ -134,11 +134,26 @@ def print_plan(console: Console, plan: Plan, diff: bool = False) -> None:
         if hp.clock_skew is not None and abs(hp.clock_skew) >= CLOCK_NOTE_SECONDS:
             console.print(f"  - its clock is {hp.clock_skew:+.0f} s off the control machine's (slot lags are measured "
                           "against its own clock)", highlight=False, soft_wrap=True)  # fmt: skip
+    for line in handover_lines(plan):
+        console.print(data(line, "bold" if not line.startswith(" ") else ""), soft_wrap=True)
     if diff:
         for hp in plan.hosts:
             for change in hp.files:
                 console.print(data(f"--- {hp.host.name}: {change.path} ({change.diff.reason})", "bold"), soft_wrap=True)
                 console.print(Syntax(data_str(change.diff.diff), "diff", theme="ansi_dark", background_color="default"))
+
+
+def handover_lines(plan: Plan) -> list[str]:
+    """Each pool's handover (plan.PlannedHandover): its steps in order, then the forging gap it predicts."""
+    lines: list[str] = []
+    for h in plan.handovers:
+        lines.append(f"handover {h.producer} → {h.standby} (the producer keeps forging until its standby takes over):")
+        lines += [f"  {i}. {step} [{host}]: {does}" for i, (step, host, does) in enumerate(h.steps, 1)]
+        missed = ("0 leader slots missed if all goes well (the gap falls between two leader slots, "
+                  f"from {h.schedule})" if h.expected_missed_leader_slots == 0 else "leader slots missed: unknown")  # fmt: skip
+        lines.append(f"  forging gap: {missed}; budget {h.gap_budget_seconds:.0f} s without a forger at most")
+        lines += [f"  - {note}" for note in h.notes]
+    return lines
 
 
 class LiveRollout:

@@ -72,10 +72,26 @@ def facts_to_json(facts: HostFacts, unix_now: float | None = None) -> dict[str, 
         "startup": _startup_json(facts),
         "remaining_kes_periods": facts.remaining_kes_periods,
         "forging_enabled": facts.forging_enabled,
+        "forging": _forging_json(facts),  # producers and standbys: who forges (facts/forging.py); else null
         "replay_progress": facts.replay_progress,
         "leader_schedule": _schedule_json(facts, unix_now),
         "probe_errors": dict(sorted(facts.probe_errors.items())),
     }
+
+
+def _forging_json(facts: HostFacts) -> dict[str, Any] | None:
+    """The forging fact: state (on|enabled|off|unknown, and its words), the two samples, the credential
+    files the command line names with whether each is there (paths only: never their contents)."""
+    f = facts.forging
+    if f is None:
+        return None
+    return {
+        "state": f.state.value, "label": f.state.label, "running": f.running, "forging_enabled": f.forging_metric,
+        "leadership_checks": {"before": f.checks_before, "after": f.checks_after, "interval_seconds": f.interval_seconds},
+        "credentials": [{"path": c.path, "present": c.present, "renamed_away": c.renamed_away} for c in f.credentials],
+        "credentials_present": f.credentials_present, "non_producing": f.non_producing, "kes_agent": f.kes_agent,
+        "note": f.note,
+    }  # fmt: skip
 
 
 def _schedule_json(facts: HostFacts, unix_now: float | None) -> dict[str, Any] | None:

@@ -22,6 +22,15 @@ def plan_as_json(plan: Plan, now: float | None = None) -> dict[str, Any]:
                                                        "sha256": plan.release.sha256, "source": plan.release.source},
         "pending": len(plan.pending),
         "expected_duration_seconds": plan.expected_duration,
+        # pools whose producer restarts with a standby: the handover's steps and its forging gap
+        "handovers": [
+            {"producer": h.producer, "standby": h.standby,
+             "steps": [{"step": step, "host": host, "does": does} for step, host, does in h.steps],
+             "forging_gap": {"expected_missed_leader_slots": h.expected_missed_leader_slots,
+                             "budget_seconds": h.gap_budget_seconds, "leader_schedule": h.schedule},
+             "notes": list(h.notes)}
+            for h in plan.handovers
+        ],
         "hosts": [
             {
                 "host": hp.host.name, "role": hp.host.role.value, "batch": hp.batch,

@@ -42,32 +42,24 @@ import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from enum import Enum, StrEnum
+from enum import StrEnum
 from typing import Protocol
 
+# the one home of these (cardano/forging.py, spec/handover.py); re-exported for the handover's users
+from orchestrator.cardano.forging import DISABLED_SUFFIX as DISABLED_SUFFIX
+from orchestrator.cardano.forging import Credentials, classify
+from orchestrator.cardano.forging import Forging as Forging
+from orchestrator.cardano.forging import ForgingSample as ForgingSample
+from orchestrator.cardano.forging import credentials as credentials
 from orchestrator.cardano.leader_schedule import KesVerdict, WindowVerdict
 from orchestrator.model import Host, Phase
 from orchestrator.roll.events import Event, Payload
 from orchestrator.roll.handover_events import ForgersSeen, HandoverEnded, HandoverStepped
 from orchestrator.roll.host_run import Record
 from orchestrator.roll.remote import Done
+from orchestrator.spec.handover import HandoverPolicy as HandoverPolicy
+from orchestrator.spec.handover import Step as Step
 from orchestrator.spec.window import LeaderGuard, utc_text
-
-
-class Step(Enum):
-    """The handover, in order; RECOVER from any doubt. `--resume` enters where `resume_entry` says."""
-
-    PRECHECK = "precheck"
-    UPGRADE_STANDBY = "upgrade_standby"
-    GATE_STANDBY = "gate_standby"
-    CHOOSE_GAP = "choose_gap"
-    DISABLE_ACTIVE = "disable_active"
-    PROVE_STOPPED = "prove_stopped"
-    ENABLE_STANDBY = "enable_standby"
-    PROVE_FORGING = "prove_forging"
-    UPGRADE_OLD_AS_STANDBY = "upgrade_old_as_standby"
-    RECOVER = "recover"
-    END = "end"
 
 
 class Ending(StrEnum):
@@ -79,110 +71,6 @@ class Ending(StrEnum):
     STOPPED = "stopped"  # a doubt: recovered, the preferred host forges (the original before the handover)
     STOPPED_ON_OTHER = "stopped_on_other"  # recovered, but on the other host: the preferred one could not forge
     UNPROVEN = "unproven"  # exactly one forger could not be proven (`forger`: the one proven, if any): act now
-
-
-class Forging(StrEnum):
-    """What two samples of a producer show of its forging."""
-
-    ON = "on"  # leadership checks rose between the two samples: proven forging
-    ENABLED = "enabled"  # the forging metric reads 1, no check seen rising: may forge (the metric reads 1 in a replay)
-    OFF = "off"  # the metric reads 0 and no check rose
-    UNKNOWN = "unknown"  # unreachable, or nothing exported
-
-    @property
-    def may_forge(self) -> bool:
-        return self in (Forging.ON, Forging.ENABLED)
-
-
-@dataclass(frozen=True)
-class ForgingSample:
-    """One look at a producer: `at` the machine's clock (monotonic seconds). `leadership_checks`: the
-    node's running count of leadership checks (`Forge.Loop.StartLeadershipCheck` lines, or the
-    `Forge_about_to_lead` counter, cardano-node Tracers/Consensus.hs L1444, L1612: a forging node
-    checks every slot); `update_errors`: `Startup.BlockForgingUpdateError` lines since its start;
-    `slot_lag`: slots behind the wall clock. None where the probe could not tell."""
-
-    at: float
-    reachable: bool = True
-    forging_metric: bool | None = None
-    leadership_checks: int | None = None
-    update_errors: int | None = None
-    slot_lag: int | None = None
-    error: str | None = None
-
-
-def classify(prev: ForgingSample | None, cur: ForgingSample) -> Forging:
-    """A producer's forging from its last two samples (`prev` None: the first)."""
-    if not cur.reachable:
-        return Forging.UNKNOWN
-    if (prev is not None and prev.reachable and prev.leadership_checks is not None
-            and cur.leadership_checks is not None and cur.leadership_checks > prev.leadership_checks):  # fmt: skip
-        return Forging.ON
-    if cur.forging_metric is True:
-        return Forging.ENABLED
-    if cur.forging_metric is False:
-        return Forging.OFF
-    return Forging.UNKNOWN
-
-
-# The node's command-line flags that name forging credentials (cardano-node 10.6.4
-# Cardano/Node/Parsers.hs, runtime-signals doc §4 [PAR]; Byron files, bulk credentials, Shelley
-# KES/VRF/opcert). The KES agent socket (10.7+) is recognised and refused: its handover is not built.
-CREDENTIAL_FLAGS = ("--shelley-kes-key", "--shelley-vrf-key", "--shelley-operational-certificate",
-                    "--bulk-credentials-file", "--byron-delegation-certificate", "--byron-signing-key")  # fmt: skip
-KES_AGENT_FLAG = "--shelley-kes-agent-socket"
-NON_PRODUCING_FLAGS = ("--start-as-non-producing-node", "--non-producing-node")
-# What a credential file is renamed to while its node must not forge (same directory: one rename(2)).
-DISABLED_SUFFIX = ".handover-disabled"
-
-
-@dataclass(frozen=True)
-class Credentials:
-    """What a node's command line says of its forging: the credential paths it names (in order),
-    the KES agent socket, whether it was started non-producing, or why it cannot be handed over."""
-
-    paths: tuple[str, ...] = ()
-    kes_agent: str | None = None
-    non_producing: bool = False
-    error: str | None = None
-
-
-def _safe_path(path: str) -> bool:
-    return path.startswith("/") and not any(c in path for c in "\n\r\0") and "/../" not in path + "/"
-
-
-def credentials(argv: Sequence[str]) -> Credentials:
-    """The credential paths a cardano-node command line names (`--flag PATH` or `--flag=PATH`).
-    A relative or odd path is refused (it reaches a rename on the host), as is none at all (a SIGHUP
-    would then have nothing to re-read) and a KES agent socket (not built yet)."""
-    paths: list[str] = []
-    agent: str | None = None
-    args = list(argv)
-    i = 0
-    while i < len(args):
-        arg = args[i]
-        name, eq, value = arg.partition("=")
-        if name in CREDENTIAL_FLAGS or name == KES_AGENT_FLAG:
-            if not eq:
-                i += 1
-                value = args[i] if i < len(args) else ""
-            if name == KES_AGENT_FLAG:
-                agent = value
-            elif value not in paths:
-                paths.append(value)
-        i += 1
-    non_producing = any(a in NON_PRODUCING_FLAGS for a in args)
-    error = None
-    if agent is not None:
-        error = f"the node takes its KES key from an agent ({KES_AGENT_FLAG} {agent}): its handover is not built yet"
-    elif not paths:
-        error = ("its command line names no credential files (" + ", ".join(CREDENTIAL_FLAGS[:3]) + "): "
-                 "a SIGHUP cannot enable or disable its forging")  # fmt: skip
-    else:
-        bad = [p for p in paths if not _safe_path(p)]
-        if bad:
-            error = f"credential path(s) {', '.join(repr(p) for p in bad)} are not plain absolute paths"
-    return Credentials(tuple(paths), agent, non_producing, error)
 
 
 class HandoverRemote(Protocol):
@@ -205,25 +93,6 @@ class HandoverRemote(Protocol):
     def sighup(self, host: Host) -> Done:
         """Send SIGHUP to the node's main process (its unit's MainPID)."""
         ...
-
-
-@dataclass(frozen=True)
-class HandoverPolicy:
-    """Seconds throughout. `quiet_seconds`: how long no leadership check must be seen to call a node
-    stopped (a forging node checks every 1 s slot, so a few slots of silence is proof); the proofs
-    give up after their timeouts. The gap's budget (what CHOOSE_GAP needs clear of leader slots) is
-    both proofs' timeouts plus `sighup_seconds` for each SIGHUP and rename."""
-
-    sample_interval: float = 1.0
-    quiet_seconds: float = 4.0
-    stop_timeout: float = 60.0
-    forging_timeout: float = 60.0
-    sighup_seconds: float = 10.0
-    max_slot_lag: int = 20  # cardano/health.py IN_SYNC_SLOTS: gLiveView's "in sync"
-
-    @property
-    def gap_budget(self) -> float:
-        return self.stop_timeout + self.forging_timeout + 2 * self.sighup_seconds
 
 
 @dataclass(frozen=True)

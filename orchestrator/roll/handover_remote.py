@@ -18,15 +18,13 @@ import time
 from collections.abc import Callable, Sequence
 
 from orchestrator.cardano import health
+from orchestrator.cardano.forging import DISABLED_SUFFIX, ForgingSample, forging_metric, leadership_checks
 from orchestrator.facts.sections import MetricsSection
 from orchestrator.model import Host
-from orchestrator.roll.handover import DISABLED_SUFFIX, ForgingSample
 from orchestrator.roll.remote import Done
 from orchestrator.ssh.exec import CommandResult
 from orchestrator.ssh.transport import Fleet
 
-_P = "cardano_node_metrics_"
-LEADERSHIP_CHECKS = (_P + "Forge_about_to_lead_counter", _P + "Forge_about_to_lead_int", _P + "Forge_about_to_lead")
 _MARK = "--- cardano-fleet handover journal ---"
 _JOURNAL_LINES = 50000  # the facts probe's window (facts/sections.py): hours of a producer's log
 
@@ -96,12 +94,10 @@ class SshHandoverRemote:
             return ForgingSample(at, reachable=False, error=res.error or res.stderr.strip() or "no answer")
         page, _, tail = res.stdout.partition(_MARK)
         metrics = health.parse_prometheus(page)
-        forging = health.metric(metrics, health.Metric.FORGING_ENABLED)
-        checks = next((int(metrics[n]) for n in LEADERSHIP_CHECKS if n in metrics), None)
         slot = health.metric_value_int(metrics, health.Metric.SLOT)
         errors = tail.strip().splitlines()[-1] if tail.strip() else ""
         return ForgingSample(
-            at, True, None if forging is None else forging != 0, checks,
+            at, True, forging_metric(metrics), leadership_checks(metrics),
             int(errors) if errors.isdigit() else None,
             None if slot is None else health.slot_lag(slot, host.network, self.wall()),
             None if metrics else "no metrics from the node",

@@ -156,3 +156,19 @@ def _session_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabPool]
 def lab(_session_pool: LabPool) -> Lab:
     """A shared 3 relays + 1 block producer fleet on 8.7.3; tests using it must leave it as they found it."""
     return _session_pool()
+
+
+def standby_pool(pool: LabPool, name: str) -> tuple[Lab, Path]:
+    """A lab pool with a standby producer (2 relays, bp1 and bp1-standby on 10.6.4, target 11.0.1), in
+    sync, its pool keys' atimes aged three days (relatime moves an atime older than a day: any read of
+    a key would show). Returns the lab and its directory."""
+    from orchestrator.lab.provision import layout_of
+
+    lab_dir = pool.tmp.mktemp(name)
+    state = lab_up(lab_dir, relays=2, producers=1, subnet=pool.free_subnet(lab_dir), node_version="10.6.4",
+                   target_version="11.0.1", startup_seconds=FAST_STARTUP_SECONDS, standby_producers=1)  # fmt: skip
+    lab = Lab(state)
+    lab.wait_in_sync(timeout=120)
+    for host in ("bp1", "bp1-standby"):
+        lab.exec(host, f"touch -a -d '3 days ago' {layout_of(state.host(host)).keys_dir}/*")
+    return lab, lab_dir

@@ -17,12 +17,11 @@ import pytest
 from orchestrator.cli import main
 from orchestrator.lab import forging
 from orchestrator.lab.faults import set_fault
-from orchestrator.lab.hosts import lab_up
 from orchestrator.lab.leader_slots import SCHEDULE_PATH
 from orchestrator.lab.provision import layout_of
 from orchestrator.roll.handover import DISABLED_SUFFIX
 from orchestrator.roll.journal import Journal
-from tests.integration.conftest import FAST_STARTUP_SECONDS, Lab, LabPool
+from tests.integration.conftest import Lab, LabPool, standby_pool
 
 POOL = ("bp1", "bp1-standby")
 SCHEDULE = json.dumps({"leader_schedule": {"source": "file", "path": SCHEDULE_PATH}})
@@ -49,13 +48,8 @@ def _report(state: Path) -> dict[str, object]:
 @pytest.mark.usefixtures("lab_only")
 def test_the_handover_command_stops_on_the_original_then_moves_forging_to_the_standby(
         fresh_lab: LabPool, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
-    lab_dir = fresh_lab.tmp.mktemp("handover")
-    state = lab_up(lab_dir, relays=2, producers=1, subnet=fresh_lab.free_subnet(lab_dir), node_version="10.6.4",
-                   target_version="11.0.1", startup_seconds=FAST_STARTUP_SECONDS, standby_producers=1)  # fmt: skip
-    lab = Lab(state)
-    lab.wait_in_sync(timeout=120)
-    for name in POOL:  # relatime moves an atime older than a day: aged, any read of a key would show
-        lab.exec(name, f"touch -a -d '3 days ago' {layout_of(state.host(name)).keys_dir}/*")
+    lab, lab_dir = standby_pool(fresh_lab, "handover")
+    state = lab.state
     atimes = {name: _keys(lab, name) for name in POOL}
     inv = str(lab.inventory_path)
 

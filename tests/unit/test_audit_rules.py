@@ -17,10 +17,12 @@ from orchestrator.audit.findings import AuditReport, Severity
 from orchestrator.audit.policy import Policy, PolicyError, load_policy, parse_policy
 from orchestrator.audit.run import audit, audit_host
 from orchestrator.cardano.config import shipped_file
+from orchestrator.cardano.forging import Forging
 from orchestrator.cardano.health import Tip
 from orchestrator.cardano.layouts import GUILD, IOG
 from orchestrator.cardano.leader_schedule import REMAINING_KES_METRIC
 from orchestrator.cardano.networks import network
+from orchestrator.facts.model import ForgingFact
 from orchestrator.facts.probe import FileStat, GenesisFile, HostFacts, KeyFileStat
 from orchestrator.load.inventory import parse_yaml
 from orchestrator.model import Host, Inventory, Role
@@ -90,6 +92,7 @@ def compliant(host: Host) -> HostFacts:
                                   **({REMAINING_KES_METRIC: 52.0} if host.is_producer else {})}),
         hot_peer_addresses=("198.18.0.12",), disk_free_bytes=100 * 1024**3, releases=("8.7.3", "8.9.0"),
         key_files_stat=keys,
+        forging=ForgingFact(Forging.ON, True, True, 10, 13, 3.0) if host.is_producer else None,
     )  # fmt: skip
 
 
@@ -251,6 +254,7 @@ def test_every_rule_is_exercised_failing() -> None:
     covered = set().union(*(c[3] for c in CASES)) | {"host-reachable", "node-user", "in-rotation"}
     covered |= {r.id for r in RULES if r.readiness}  # --for-release only: test_audit_readiness.py fails each
     covered |= {"peer-snapshot-present", "peer-snapshot-format", "peer-snapshot-age"}  # test_genesis_mode.py fails each
+    covered |= {"one-forger-per-pool"}  # test_one_forger_per_pool.py fails it every way
     assert covered == set(RULES_BY_ID)
 
 

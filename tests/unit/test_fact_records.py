@@ -21,7 +21,7 @@ BP = Host("bp1", Role.BLOCK_PRODUCER, "203.0.113.21", IOG)
 def test_registry_is_the_probe() -> None:
     assert tuple(REGISTRY) == SECTIONS
     assert {"os", "node_version", "service", "tip", "metrics", "peers", "startup"} == HEALTH_SECTIONS
-    assert [r.name for r in records_for(RELAY)] == [n for n in SECTIONS if n not in ("keys", "leader_schedule")]
+    assert [r.name for r in records_for(RELAY)] == [n for n in SECTIONS if n not in ("keys", "leader_schedule", "forging")]
     assert [r.name for r in records_for(BP)] == [n for n in SECTIONS if n != "leader_schedule"]  # not configured
     assert [r.name for r in records_for(BP, {"tip", "keys"})] == ["tip", "keys"]
 

@@ -360,7 +360,7 @@ def test_json_has_stable_keys_and_no_file_contents() -> None:
             "binary_path", "binary_target", "service", "enable_p2p", "runs_p2p", "topology_format", "config", "topology",
             "genesis", "tip", "tip_error", "slot_lag", "hot_peers", "hot_peer_addresses", "disk_free_bytes", "ledger_bytes",
             "releases", "key_files", "startup", "probe_errors", "remaining_kes_periods", "leader_schedule",
-            "running_version", "tracing", "forging_enabled", "replay_progress",
+            "running_version", "tracing", "forging_enabled", "replay_progress", "forging",
         ]
     )  # fmt: skip
     assert doc["slot_lag"] == 1000000
