@@ -107,11 +107,11 @@ def run(args: argparse.Namespace) -> int:
     except SourceError as e:
         return not_run(str(e))
 
-    from orchestrator.facts.probe import gather_facts
+    from orchestrator.facts.probe import ALL_SECTIONS, gather_facts
     from orchestrator.ssh.transport import Fleet
 
     with Fleet(inventory.hosts, forks=args.forks, accept_new_host_keys=args.accept_new_host_keys) as fleet:
-        facts = gather_facts(fleet, hosts, timeout=args.timeout)
+        facts = gather_facts(fleet, hosts, sections=ALL_SECTIONS, timeout=args.timeout)
     from pathlib import Path
 
     from orchestrator.roll.journal import out_of_rotation_in

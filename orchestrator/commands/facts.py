@@ -33,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from orchestrator.facts.probe import gather_facts
+    from orchestrator.facts.probe import ALL_SECTIONS, gather_facts
     from orchestrator.load.inventory import InventoryError, load_selection
     from orchestrator.report.facts_json import render_facts_json
     from orchestrator.ssh.transport import Fleet
@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
 
     with Fleet(inventory.hosts, forks=args.forks, accept_new_host_keys=args.accept_new_host_keys) as fleet:
-        facts = gather_facts(fleet, hosts, timeout=args.timeout)
+        facts = gather_facts(fleet, hosts, sections=ALL_SECTIONS, timeout=args.timeout)
         stats = fleet.all_stats()
     now = time.time()
 

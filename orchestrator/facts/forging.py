@@ -9,8 +9,9 @@ What it reads (issue 27; the rules are cardano/forging.py's, shared with the han
   leadership-check counter. The metric reads 1 during a replay (Run.hs L277-282), so only the
   counter rising between the two samples proves forging (Tracers/Consensus.hs L1444, L1612).
 
-Not part of the gate's light probe: the two samples cost the probe `interval` seconds (the other
-sections run meanwhile, so a producer's probe takes about that much longer, never the sum).
+Not part of the gate's light probe, nor of a plan's or a run's probe (`sampled`): the two samples
+cost the probe `interval` seconds (the other sections run meanwhile, so a producer's probe takes
+about that much longer, never the sum); `facts` and `audit` ask for it (ALL_SECTIONS).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ class ForgingSection(FactSection):
 
     name = "forging"
     check_exit = False
+    sampled = True  # `interval` seconds per probe: only `facts` and `audit` ask for it
 
     def __init__(self, interval: float = SAMPLE_SECONDS) -> None:
         if not 0 < interval <= 30:

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "GENESIS_KEYS",
+    "ALL_SECTIONS",
     "HEALTH_SECTIONS",
     "METRICS_URL",
     "PROBE_TIMEOUT",
@@ -52,11 +53,14 @@ PROBE_TIMEOUT = 60.0
 SECTIONS: tuple[str, ...] = tuple(REGISTRY)
 # What a sync gate or a pre-batch health check reads: no files, no genesis hashes.
 HEALTH_SECTIONS = frozenset(name for name, record in REGISTRY.items() if record.health)
+# Every section, the sampled ones (seconds each: the forging fact) included: what `facts` and `audit` read.
+ALL_SECTIONS = frozenset(REGISTRY)
 
 
 def records_for(host: Host, sections: Collection[str] | None = None) -> list[FactSection]:
-    """The records probed on `host` (all, or only those named), in registry order."""
-    return [r for r in REGISTRY.values() if r.applies(host) and (sections is None or r.name in sections)]
+    """The records probed on `host` (all but the sampled ones, or only those named), in registry order."""
+    return [r for r in REGISTRY.values()
+            if r.applies(host) and (not r.sampled if sections is None else r.name in sections)]  # fmt: skip
 
 
 def build_probe(host: Host, sections: Collection[str] | None = None) -> str:

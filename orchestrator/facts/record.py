@@ -58,6 +58,9 @@ class FactSection:
 
     name: ClassVar[str]
     health: ClassVar[bool] = False
+    # Takes seconds by design (samples over time): probed only where asked for by name (`facts`,
+    # `audit`: ALL_SECTIONS), never by a plan, a run's re-check or the lab's readiness wait.
+    sampled: ClassVar[bool] = False
     check_exit: ClassVar[bool] = True
 
     def applies(self, host: Host) -> bool:

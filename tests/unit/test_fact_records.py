@@ -9,7 +9,7 @@ import pytest
 
 from orchestrator.cardano.layouts import GUILD, IOG
 from orchestrator.facts.model import HostFacts
-from orchestrator.facts.probe import HEALTH_SECTIONS, SECTIONS, records_for
+from orchestrator.facts.probe import ALL_SECTIONS, HEALTH_SECTIONS, SECTIONS, records_for
 from orchestrator.facts.record import REGISTRY, FactSection, Output, Parsed, register
 from orchestrator.facts.script import build_script, split_sections
 from orchestrator.model import Host, Role
@@ -22,7 +22,9 @@ def test_registry_is_the_probe() -> None:
     assert tuple(REGISTRY) == SECTIONS
     assert {"os", "node_version", "service", "tip", "metrics", "peers", "startup"} == HEALTH_SECTIONS
     assert [r.name for r in records_for(RELAY)] == [n for n in SECTIONS if n not in ("keys", "leader_schedule", "forging")]
-    assert [r.name for r in records_for(BP)] == [n for n in SECTIONS if n != "leader_schedule"]  # not configured
+    # not configured: leader_schedule; sampled (seconds): forging, only where asked for by name
+    assert [r.name for r in records_for(BP)] == [n for n in SECTIONS if n not in ("leader_schedule", "forging")]
+    assert [r.name for r in records_for(BP, ALL_SECTIONS)] == [n for n in SECTIONS if n != "leader_schedule"]
     assert [r.name for r in records_for(BP, {"tip", "keys"})] == ["tip", "keys"]
 
 
