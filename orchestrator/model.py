@@ -97,6 +97,9 @@ class Phase(StrEnum):
     BACKUPS_PRUNED = "backups_pruned"  # a successful run removed backups beyond the retention (not a step)
     LEDGER_BACKED_UP = "ledger_backed_up"  # across a ledger-snapshot boundary: db/ledger copied, node stopped
     LEDGER_ABSENT = "ledger_absent"  # no db/ledger at the layout's db_path: nothing kept (a rollback replays)
+    SEEDING = "seeding"  # db_seed: the copy from an upgraded host of the role began (actions/seed_db.py)
+    SEEDED = "seeded"  # the copy was verified against the source's manifest (source, files, bytes, seconds)
+    SEED_FAILED = "seed_failed"  # the copy or its verification failed: the host is rolled back
     LEDGER_RESTORED = "ledger_restored"  # a rollback put db/ledger back as the backup holds it
     LEDGER_NOT_RESTORED = "ledger_not_restored"  # it could not: the old node replays from genesis
     # The block producer handover (roll/handover.py; payloads in roll/handover_events.py), journaled on

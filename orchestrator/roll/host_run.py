@@ -4,7 +4,7 @@ both judge it with its own gate, the same automatic cap, the same soak, the same
 sampler, and end it the same way.
 
 The steps, in order (`Step`): LEADER_WAIT → DRAIN → BACKUP → WRITE → SWITCH → LEDGER_BACKUP (only
-across a ledger-snapshot boundary) → APPLY (restart or reload) → GATE → SOAK → RETURN → END; a
+across a ledger-snapshot boundary) → SEED (db_seed) → APPLY (restart or reload) → GATE → SOAK → RETURN → END; a
 failure after the backup goes to ROLLBACK (byte for byte, the ledger too where it was kept,
 re-gated), then RETURN when the host is back in sync. Each step journals what it did before the
 next one starts and returns the step that follows.
@@ -28,6 +28,7 @@ from typing import Any
 
 import tenacity
 
+from orchestrator.actions.seed_db import Seeded
 from orchestrator.cardano.crossing import Replay
 from orchestrator.cardano.leader_schedule import KesVerdict, WindowVerdict
 from orchestrator.model import Hook, Host, HostStatus, Phase, PlanAction, Role
@@ -68,6 +69,7 @@ class Step(Enum):
     WRITE = "write"
     SWITCH = "switch"
     LEDGER_BACKUP = "ledger_backup"  # only across a ledger-snapshot boundary: stop, copy db/ledger
+    SEED = "seed"  # db_seed: from_upgraded, a later host of its role: stopped, the db copied (actions/seed_db.py)
     APPLY = "apply"
     GATE = "gate"
     SOAK = "soak"
@@ -189,7 +191,7 @@ def _text_or_none(value: Any) -> str | None:
 
 # The steps between a host's first change and the start of its new release: an interrupt there rolls
 # the host back at once (HostRun.run).
-_BEFORE_THE_NEW_RELEASE = frozenset({Step.BACKUP, Step.WRITE, Step.SWITCH, Step.LEDGER_BACKUP})
+_BEFORE_THE_NEW_RELEASE = frozenset({Step.BACKUP, Step.WRITE, Step.SWITCH, Step.LEDGER_BACKUP, Step.SEED})
 
 
 @dataclass(frozen=True)
@@ -209,6 +211,7 @@ class Means:
     # Within it a stop signal does not cut this host's steps short (records and sleeps go on): the
     # rollback of a host interrupted before its new release started (HostRun.run).
     shield: Callable[[], contextlib.AbstractContextManager[None]] = contextlib.nullcontext
+    seed: Callable[[Host, Host], Seeded] | None = None  # the db copy (actions/seed_db.py over); None: no SSH
 
 
 @dataclass(frozen=True)
@@ -225,6 +228,7 @@ class HostProgram:
     return_hook: Hook | None = None
     producer_relays: tuple[str, ...] = ()
     expected_start_seconds: float | None = None
+    seed_from: Host | None = None  # db_seed: the upgraded host of its role whose db this host receives
 
 
 class HostRun:
@@ -246,6 +250,7 @@ class HostRun:
         self.returned_on: str | None = None
         self.return_error: str | None = None  # the return hook failed: the run must stop
         self._new_release_ran = False  # the restart/reload onto the new files was sent (_apply)
+        self._seeding = False  # the db seed began (_seed): the ledger backup goes back on a rollback
         self._lost = False  # the last sample or write found the host unreachable
         self._gate: GateResult | None = None
         self._stop_at: float | None = None  # clock at the service command (downtime)
@@ -254,7 +259,7 @@ class HostRun:
         self._steps: Mapping[Step, Callable[[], Step]] = {
             Step.LEADER_WAIT: self._leader_wait, Step.DRAIN: self._drain, Step.BACKUP: self._backup,
             Step.WRITE: self._write, Step.SWITCH: self._switch,
-            Step.LEDGER_BACKUP: self._ledger_backup, Step.APPLY: self._apply, Step.GATE: self._gate_step,
+            Step.LEDGER_BACKUP: self._ledger_backup, Step.SEED: self._seed, Step.APPLY: self._apply, Step.GATE: self._gate_step,
             Step.SOAK: self._soak, Step.RETURN: self._return, Step.ROLLBACK: self._rollback,
         }  # fmt: skip
 
@@ -453,7 +458,7 @@ class HostRun:
         the copy is then of snapshots the node is not writing. The downtime starts here."""
         hp = self._need_plan()
         if not hp.backs_up_ledger:
-            return Step.APPLY
+            return Step.SEED
         self._stop_at = self.means.clock()
         self.state.touched_node = True  # stopped: a rollback must start it again
         stopped = self.means.remote.service(self.host, "stop")
@@ -466,11 +471,41 @@ class HostRun:
         if kept.detail == "absent":  # said, never journaled as a backup: a rollback would replay from genesis
             self._record(Phase.LEDGER_ABSENT, reason=f"no {db}/ledger on the host: nothing to keep, a rollback "
                                                      "would replay from genesis (is db_path right?)")  # fmt: skip
-            return Step.APPLY
+            return Step.SEED
         self.state.ledger_backup = True
         self._record(Phase.LEDGER_BACKED_UP, ledger_backup=f"{db}/ledger.bak-{self.means.remote.run_id}",
                      kib=int(kept.detail) if kept.detail.isdigit() else None)  # fmt: skip
+        return Step.SEED
+
+    def _seed(self) -> Step:
+        """db_seed: from_upgraded, for a host whose role already has an upgraded host this run
+        (HostProgram.seed_from): the node stopped (it is after the ledger backup), the source's
+        completed chunks and covered snapshot copied and verified (actions/seed_db.py), so the new
+        node starts from that snapshot instead of replaying. A failed or unverified copy fails the
+        host: the normal rollback (its own ledger back, its old release started)."""
+        source = self.program.seed_from
+        if source is None:
+            return Step.APPLY
+        if self.means.seed is None:
+            return self._seed_failed(source, "no SSH connections to copy over")
+        if not self.state.touched_node:  # no ledger backup stopped it
+            self._stop_at = self.means.clock()
+            self.state.touched_node = True
+            stopped = self.means.remote.service(self.host, "stop")
+            if not stopped.ok:
+                return self._seed_failed(source, f"systemctl stop: {stopped.detail}")
+        self._seeding = True  # the db changes from here: a rollback restores the ledger backup
+        self._record(Phase.SEEDING, source=source.name)
+        seeded = self.means.seed(source, self.host)
+        if not seeded.ok:
+            return self._seed_failed(source, seeded.detail)
+        self._record(Phase.SEEDED, source=source.name, files=seeded.files, bytes=seeded.bytes,
+                     seconds=round(seeded.seconds, 2), snapshot=seeded.snapshot, verified=seeded.verified)  # fmt: skip
         return Step.APPLY
+
+    def _seed_failed(self, source: Host, why: str) -> Step:
+        self._record(Phase.SEED_FAILED, source=source.name, reason=why)
+        return self._fail(f"db seed from {source.name}: {why}")
 
     def _verb(self) -> str:
         return "reload" if self.plan is not None and self.plan.action is PlanAction.RELOAD else "restart"
@@ -567,7 +602,7 @@ class HostRun:
         restart = state.touched_node
         self._record(Phase.ROLLING_BACK, reason=why, restart=restart)
         ledger_note = ""
-        if state.ledger_backup and not self._new_release_ran and self.plan is not None:
+        if state.ledger_backup and not self._new_release_ran and not self._seeding and self.plan is not None:
             ledger_note = " (db/ledger untouched: the new release never ran)"  # no copy back: it is as it was
         elif state.ledger_backup:  # the old release's snapshots, so it does not replay from genesis
             stopped = self.means.remote.service(self.host, "stop")
