@@ -17,8 +17,10 @@ What is copied, and why it is consistent although the source keeps running
   immutable blocks after its slot* (`replayStartingWith` → `streamAll … InitFailureTooRecent`): a
   snapshot whose point is not in the ImmutableDB is "too recent (ahead of the tip of the immutable
   chain)" and is not used; the node goes on to the next snapshot or replays from genesis. So the
-  copy takes the newest snapshot whose slot lies *before the first slot of the source's newest
-  chunk* — covered by the completed chunks it copies — and none that is ahead. A snapshot is
+  copy takes the source's newest snapshot only where the destination's chunks will cover its slot:
+  the completed chunks copied, or, for a snapshot in the chunk the source is still writing, the
+  destination's own copy of that chunk (its node followed the same chain until it was stopped,
+  after the source's snapshot was written); else the seed fails (`not_covered`). A snapshot is
   written under a temporary name and renamed when complete, and never rewritten: one that exists
   under its final name is complete and does not change under the copy (the node may delete it when
   it writes a newer one: the copy then fails on the source and is retried from the manifest).
@@ -145,7 +147,7 @@ def parse_manifest(text: str) -> Manifest:
         elif line.strip():
             raise ManifestError(f"unexpected manifest line: {line[:80]!r}")
     if slot < 0 or not snapshot:
-        raise ManifestError("the source has no complete ledger snapshot its completed chunks cover yet")
+        raise ManifestError("the source has no complete ledger snapshot")
     return Manifest(tuple(entries), snapshot, slot, newest)
 
 
@@ -182,6 +184,29 @@ def mismatches(manifest: Manifest, held: Mapping[str, Held]) -> list[str]:
     return bad
 
 
+def own_newest_chunk(text: str) -> int:
+    """The destination's newest chunk number (`N <n>` of its program; -1: none)."""
+    for line in text.splitlines():
+        if line.startswith("N "):
+            return int(line.split()[1])
+    return -1
+
+
+def not_covered(manifest: Manifest, dest_newest: int, chunk_slots: int) -> str | None:
+    """Why the node would not start from the manifest's snapshot, or None. Its slot must lie in the
+    chunks the destination will hold: the completed ones copied (before the source's newest chunk),
+    or — for a snapshot in the chunk the source is still writing — the destination's own copy of
+    that chunk, which its node wrote until it was stopped (both nodes followed the same chain; the
+    node validates that chunk when it opens, and a snapshot it finds ahead of its immutable tip is
+    not used: InitFailureTooRecent, then the next snapshot or genesis)."""
+    chunk = manifest.snapshot_slot // chunk_slots
+    if chunk < manifest.newest_chunk or chunk <= dest_newest:
+        return None
+    return (f"the source's newest snapshot (slot {manifest.snapshot_slot}, chunk {chunk}) is ahead of the chunks "
+            f"the destination would hold (copied up to {manifest.newest_chunk - 1}, its own up to {dest_newest}): "
+            "the node would not use it")
+
+
 def parse_held(text: str) -> dict[str, Held]:
     """The destination program's output: `H <size|-> <sha256|-> <staged> <path>` per manifest file."""
     held: dict[str, Held] = {}
@@ -197,7 +222,7 @@ def parse_held(text: str) -> dict[str, Held]:
 # Stdlib python3 (the hosts already run put_atomic's python3 program). Arguments only via argv.
 _SOURCE = r"""
 import hashlib, os, re, sys
-db, chunk_slots = sys.argv[1], int(sys.argv[2])
+db = sys.argv[1]
 imm, led = os.path.join(db, "immutable"), os.path.join(db, "ledger")
 nums = sorted({int(m.group(1)) for n in os.listdir(imm) for m in [re.match(r"^(\d{5})\.chunk$", n)] if m})
 if not nums:
@@ -209,7 +234,7 @@ for n in os.listdir(led) if os.path.isdir(led) else []:
     p = os.path.join(led, n)
     if re.match(r"^\d+$", n) and (os.path.isfile(p) or os.path.isfile(os.path.join(p, "meta"))):
         snaps.append((int(n), n))
-ok = [s for s in sorted(snaps, reverse=True) if s[0] < newest * chunk_slots]
+ok = sorted(snaps, reverse=True)
 def sha(p):
     h = hashlib.sha256()
     with open(p, "rb") as f:
@@ -221,7 +246,8 @@ def line(kind, rel):
     print(kind, st.st_size if kind == "F" else 0, oct(st.st_mode & 0o7777)[2:], st.st_uid, st.st_gid,
           sha(os.path.join(db, rel)) if kind == "F" else "-", rel)
 line("D", "immutable")
-line("D", "ledger")
+if os.path.isdir(led):
+    line("D", "ledger")
 for c in nums[:-1]:
     for ext in ("chunk", "primary", "secondary"):
         rel = "immutable/%05d.%s" % (c, ext)
@@ -244,6 +270,9 @@ if ok:
 _HELD = r"""
 import hashlib, os, sys
 db, stage = sys.argv[1], sys.argv[2]
+imm = os.path.join(db, "immutable")
+nums = [int(n[:5]) for n in (os.listdir(imm) if os.path.isdir(imm) else []) if n.endswith(".chunk") and n[:5].isdigit()]
+print("N", max(nums) if nums else -1)
 for rel in sys.stdin.read().split():
     p, s = os.path.join(db, rel), os.path.join(stage, rel)
     staged = os.path.getsize(s) if os.path.isfile(s) else 0
@@ -352,7 +381,7 @@ def seed(run: Run, source: Host, dest: Host, *, chunk_slots: int = CHUNK_SLOTS, 
     started = clock()
     src_db, dst_db = db_dir(source), db_dir(dest)
     stage = f"{dst_db}/{STAGING}"
-    res = run(source, _py(_SOURCE, src_db, chunk_slots), None, 3600)
+    res = run(source, _py(_SOURCE, src_db), None, 3600)
     if not res.ok:
         return Seeded(False, f"manifest on {source.name}: {_err(res)}")
     try:
@@ -363,6 +392,9 @@ def seed(run: Run, source: Host, dest: Host, *, chunk_slots: int = CHUNK_SLOTS, 
     res = run(dest, _py(_HELD, dst_db, stage), names, 3600)
     if not res.ok:
         return Seeded(False, f"what {dest.name} holds: {_err(res)}")
+    uncovered = not_covered(manifest, own_newest_chunk(res.stdout), chunk_slots)
+    if uncovered is not None:
+        return Seeded(False, uncovered, snapshot=manifest.snapshot)
     copied = sent = 0
     for entry, offset in to_fetch(manifest, parse_held(res.stdout)):
         at = offset

@@ -90,25 +90,41 @@ def _files(db: Path) -> dict[str, bytes]:
             and seed_db.STAGING not in str(p)}  # fmt: skip
 
 
-def test_the_manifest_takes_completed_chunks_and_the_newest_snapshot_they_cover(tmp_path: Path) -> None:
+def test_the_manifest_takes_completed_chunks_and_the_newest_complete_snapshot(tmp_path: Path) -> None:
     src = _source_db(tmp_path)
+    (src / "ledger" / ".400.tmp").mkdir()  # being written: not complete
+    (src / "ledger" / "450").mkdir()  # no meta: not complete
     run = Local()
-    res = run(_host("s", src), seed_db._py(seed_db._SOURCE, str(src), CHUNK), None, 60)
+    res = run(_host("s", src), seed_db._py(seed_db._SOURCE, str(src)), None, 60)
     manifest = parse_manifest(res.stdout)
     paths = {e.path for e in manifest.files}
     assert manifest.newest_chunk == 3
     assert "immutable/00002.chunk" in paths and not any(p.startswith("immutable/00003") for p in paths)
-    # 350 is in chunk 3 (still growing): ahead of what the completed chunks hold, so the node would not use it
-    assert (manifest.snapshot, manifest.snapshot_slot) == ("250", 250)
-    assert "ledger/250/state" in paths and not any(p.startswith("ledger/350") for p in paths)
+    assert (manifest.snapshot, manifest.snapshot_slot) == ("350", 350)
+    assert "ledger/350/state" in paths and not any(p.startswith(("ledger/250", "ledger/4")) for p in paths)
     chunk1 = next(e for e in manifest.files if e.path == "immutable/00001.chunk")
     assert chunk1.mode == 0o640 and chunk1.size == 10_137
 
 
-def test_no_snapshot_covered_yet_is_a_failure_with_the_reason(tmp_path: Path) -> None:
+def test_a_snapshot_ahead_of_the_chunks_the_destination_would_hold_is_not_copied(tmp_path: Path) -> None:
+    """350 lies in chunk 3, which the source is still writing (not copied): only a destination that
+    holds its own chunk 3 covers it; else the node would skip the snapshot (InitFailureTooRecent)."""
     src = _source_db(tmp_path, snapshots=(350,))
+    dst = tmp_path / "dst"
+    got = seed(Local(), _host("s", src), _host("d", dst), chunk_slots=CHUNK)
+    assert not got.ok and "ahead of the chunks the destination would hold" in got.detail and not dst.exists()
+    (dst / "immutable").mkdir(parents=True)
+    (dst / "immutable" / "00003.chunk").write_bytes(b"its own, as its node wrote it")
+    got = seed(Local(), _host("s", src), _host("d", dst), chunk_slots=CHUNK)
+    assert got.ok, got.detail
+    assert (dst / "ledger" / "350" / "state").read_bytes() == (src / "ledger" / "350" / "state").read_bytes()
+    assert (dst / "immutable" / "00003.chunk").read_bytes() == b"its own, as its node wrote it"
+
+
+def test_no_complete_snapshot_is_a_failure_with_the_reason(tmp_path: Path) -> None:
+    src = _source_db(tmp_path, snapshots=())
     got = seed(Local(), _host("s", src), _host("d", tmp_path / "dst"), chunk_slots=CHUNK)
-    assert not got.ok and "no complete ledger snapshot its completed chunks cover" in got.detail
+    assert not got.ok and "no complete ledger snapshot" in got.detail
 
 
 @pytest.mark.parametrize("path", ["../etc/passwd", "immutable/../../x", "keys/kes.skey", "/etc/shadow",
@@ -119,7 +135,7 @@ def test_a_manifest_naming_another_path_is_refused(path: str) -> None:
 
 
 def test_a_full_copy_is_verified_and_keeps_modes_and_owner(tmp_path: Path) -> None:
-    src = _source_db(tmp_path)
+    src = _source_db(tmp_path, snapshots=(250,))
     dst = tmp_path / "dst"
     got = seed(Local(), _host("s", src), _host("d", dst), chunk_slots=CHUNK, piece=4096)
     assert got.ok, got.detail
@@ -131,7 +147,7 @@ def test_a_full_copy_is_verified_and_keeps_modes_and_owner(tmp_path: Path) -> No
 
 
 def test_a_killed_copy_resumes_where_it_stopped_and_a_second_seed_copies_nothing(tmp_path: Path) -> None:
-    src = _source_db(tmp_path)
+    src = _source_db(tmp_path, snapshots=(250,))
     dst = tmp_path / "dst"
     run = Local()
     run.fail_after = 5  # the connection drops mid-way, in the middle of a chunk file
@@ -149,7 +165,7 @@ def test_a_killed_copy_resumes_where_it_stopped_and_a_second_seed_copies_nothing
 
 
 def test_a_destination_file_that_differs_is_copied_again(tmp_path: Path) -> None:
-    src = _source_db(tmp_path)
+    src = _source_db(tmp_path, snapshots=(250,))
     dst = tmp_path / "dst"
     assert seed(Local(), _host("s", src), _host("d", dst), chunk_slots=CHUNK).ok
     (dst / "immutable" / "00000.chunk").write_bytes(b"garbage")
@@ -159,7 +175,7 @@ def test_a_destination_file_that_differs_is_copied_again(tmp_path: Path) -> None
 
 
 def test_a_corrupted_transfer_fails_the_verification(tmp_path: Path) -> None:
-    src = _source_db(tmp_path)
+    src = _source_db(tmp_path, snapshots=(250,))
     run = Local()
     run.corrupt = "00002.chunk"
     got = seed(run, _host("s", src), _host("d", tmp_path / "dst"), chunk_slots=CHUNK)
