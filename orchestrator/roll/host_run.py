@@ -563,7 +563,10 @@ class HostRun:
         what = f"{hp.current_version} → {hp.target_version}" if hp.switch_binary else "files rewritten"
         out.detail = f"{what}, {len(hp.files)} file(s), {verb}; in sync after {gate.duration:.0f}s"
         if out.phases and start is not None:
-            out.detail += _replay_against_plan(start.replay_from_slot, hp)
+            seeded = self.program.seed_from if self._seeding else None
+            out.detail += _replay_against_plan(start.replay_from_slot, hp) if seeded is None else (
+                f"; seeded from {seeded.name}: " + ("the ledger replayed from genesis, the copied snapshot NOT used"
+                                                     if start.replay_from_slot == 0 else "started from its snapshot"))
 
     def _return(self) -> Step:
         """The host's return hook, if any, once it may serve; a failure is loud (status, detail,
