@@ -51,10 +51,13 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orchestrator.model import Host
 from orchestrator.ssh.exec import CommandResult
+
+if TYPE_CHECKING:
+    from orchestrator.plan import HostPlan
 
 STAGING = ".cardano-fleet-seed"
 # Slots per ImmutableDB chunk on the Cardano networks: the Byron epoch size, 10k slots with
@@ -62,7 +65,9 @@ STAGING = ".cardano-fleet-seed"
 # chunks. The lab passes its own.
 CHUNK_SLOTS = 21600
 PIECE_BYTES = 4 * 1024 * 1024  # bytes per relayed piece (a base64 string of ~5.6 MB in memory)
-DEFAULT_SEED_MIB_PER_SECOND = 50.0  # the plan's copy estimate: a stated assumption, not a measurement
+# The plan's copy estimate (`db_seed_mib_per_second`, per host or group): a stated assumption of the
+# SSH relay's throughput, not a measurement — set it from your own network (`make bench` measures the lab's).
+DEFAULT_SEED_MIB_PER_SECOND = 50.0
 
 _REL = re.compile(r"^(?:immutable/\d{5}\.(?:chunk|primary|secondary)|ledger/\d+(?:/[A-Za-z0-9_.-]+)*)$")
 _SHA = re.compile(r"^[0-9a-f]{64}$")
@@ -79,6 +84,13 @@ def db_seed_of(host: Host) -> DbSeed:
     """The host's `db_seed` (the loader validated it: load/inventory.py)."""
     value = host.vars.get("db_seed", DbSeed.OFF.value)
     return DbSeed(value) if value in {d.value for d in DbSeed} else DbSeed.OFF
+
+
+def check_mib_per_second(value: Any) -> str | None:
+    """Why `value` is not a db_seed_mib_per_second (a throughput in MiB/s), or None."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+        return None
+    return f"'db_seed_mib_per_second' must be a positive number (MiB/s), not {value!r}"
 
 
 def check_db_seed(value: Any) -> str | None:
@@ -453,6 +465,63 @@ def seeded_estimate(n: int, replay_seconds: float | None, copy: float | None,
     if replay_seconds is None or copy is None or start_seconds is None:
         return without, None
     return without, replay_seconds + (n - 1) * (copy + start_seconds)
+
+
+@dataclass(frozen=True)
+class RoleEstimate:
+    """`plan`'s two figures for the hosts of one role that cross a replaying boundary with
+    db_seed: from_upgraded: without seeding n × replay, with seeding 1 replay + (n-1) × (copy + start).
+    The copy is the source's db/ledger size (facts: `du -sk`, both snapshots, so an upper bound of the
+    one copied) at `mib_per_second`: completed chunks a synced destination already holds are
+    compared by checksum, not copied (the hashing of db/immutable on both hosts is not in the figure).
+    The start is the hosts' slowest last start (a start from a snapshot). Seconds; None: unknown."""
+
+    role: str
+    hosts: int
+    replay_seconds: float | None
+    copy_bytes: int | None
+    mib_per_second: float
+    start_seconds: float | None
+    without_seconds: float | None
+    with_seconds: float | None
+
+    def line(self) -> str:
+        def f(v: float | None) -> str:
+            return "unknown" if v is None else f"{v / 3600:.1f} h" if v >= 3600 else f"{v:.0f} s"
+
+        size = "unknown" if self.copy_bytes is None else f"{self.copy_bytes / 1024**3:.1f} GiB"
+        return (f"db_seed for {self.hosts} {self.role}(s): without seeding {self.hosts} x replay = "
+                f"{f(self.without_seconds)}; with seeding 1 replay + {self.hosts - 1} x (copy + start) = "
+                f"{f(self.with_seconds)} (copy: db/ledger {size} at {self.mib_per_second:g} MiB/s, "
+                f"db_seed_mib_per_second; start: {f(self.start_seconds)})")
+
+    def as_json(self) -> dict[str, Any]:
+        return {"role": self.role, "hosts": self.hosts, "replay_seconds": self.replay_seconds,
+                "copy_bytes": self.copy_bytes, "mib_per_second": self.mib_per_second,
+                "start_seconds": self.start_seconds, "without_seconds": self.without_seconds,
+                "with_seconds": self.with_seconds}  # fmt: skip
+
+
+def role_estimates(hosts: Sequence[HostPlan]) -> list[RoleEstimate]:
+    """One RoleEstimate per role with two or more pending hosts that replay and set db_seed: from_upgraded."""
+    out = []
+    roles: dict[str, list[HostPlan]] = {}
+    for hp in hosts:
+        if hp.changed and hp.replays and hp.switch_binary and db_seed_of(hp.host) is DbSeed.FROM_UPGRADED:
+            roles.setdefault(hp.host.role.value, []).append(hp)
+    for role, group in roles.items():
+        if len(group) < 2:
+            continue
+        first = group[0]
+        replay = first.crossing.downtime.seconds if first.crossing is not None else None
+        sizes = [hp.crossing.disk.ledger_bytes for hp in group if hp.crossing is not None]
+        size = max((b for b in sizes if b is not None), default=None)
+        rate = float(first.host.vars.get("db_seed_mib_per_second", DEFAULT_SEED_MIB_PER_SECOND))
+        starts = [hp.last_start_seconds for hp in group[1:]]
+        start = None if any(s is None for s in starts) else max(s for s in starts if s is not None)
+        without, with_ = seeded_estimate(len(group), replay, copy_seconds(size, rate), start)
+        out.append(RoleEstimate(role, len(group), replay, size, rate, start, without, with_))
+    return out
 
 
 __all__: Sequence[str] = ("DbSeed", "Entry", "Held", "Manifest", "Seeded", "seed", "to_fetch", "mismatches")

@@ -54,6 +54,7 @@ HONOURED: dict[str, tuple[str, Check]] = {
     "leader_schedule": ("{source: file, path: /var/lib/pool/schedule.json}",
                         lambda h, _i: h.vars.get("leader_schedule") == {"source": "file", "path": "/var/lib/pool/schedule.json"}),
     "db_seed": ("from_upgraded", lambda h, _i: db_seed_of(h) is DbSeed.FROM_UPGRADED),  # refusal: test_seed_db.py
+    "db_seed_mib_per_second": ("200", lambda h, _i: h.vars.get("db_seed_mib_per_second") == 200),
     "root": ("/srv/cardano", lambda h, _i: h.layout.root == "/srv/cardano" and h.layout.config_path == "/srv/cardano/config/config.json"),  # noqa: E501
     "config_path": ("/etc/cardano/config.json", lambda h, _i: h.layout.config_path == "/etc/cardano/config.json"),
     "topology_path": ("/etc/cardano/topology.json", lambda h, _i: h.layout.topology_path == "/etc/cardano/topology.json"),

@@ -293,3 +293,29 @@ def test_a_failed_seed_rolls_the_host_back_with_its_own_ledger(seeding_world: Wo
         steps = _steps(w, n)
         assert Phase.RESTARTED not in steps and Phase.LEDGER_RESTORED in steps
         assert w.remote.nodes[n].running == "8.7.3"
+
+
+def test_plan_shows_both_estimates_for_a_seeding_role(seeding_world: World) -> None:
+    crossing = cross("10.5.3", "11.0.1", network="mainnet", last_start_seconds=30.0, free_bytes=100 * 1024**3,
+                     ledger_bytes=10 * 1024**3)  # fmt: skip
+    hosts = tuple(replace(h, crossing=crossing, last_start_seconds=40.0 + i) if h.host.role is Role.RELAY else h
+                  for i, h in enumerate(seeding_world.plan.hosts))  # fmt: skip
+    plan = replace(seeding_world.plan, hosts=hosts)
+    (estimate,) = seed_db.role_estimates(plan.pending)
+    replay = crossing.downtime.seconds
+    assert replay is not None and estimate.hosts == 3 and estimate.role == "relay"
+    starts = [hp.last_start_seconds for hp in hosts if hp.host.role is Role.RELAY][1:]
+    copy = 10 * 1024 / 50.0  # 10 GiB at the default 50 MiB/s
+    assert estimate.without_seconds == 3 * replay
+    assert estimate.with_seconds == pytest.approx(replay + 2 * (copy + max(s for s in starts if s is not None)))
+    assert "without seeding 3 x replay = 30.0 h" in estimate.line() and "50 MiB/s" in estimate.line()
+    from orchestrator.report.plan_json import plan_as_json  # noqa: PLC0415
+
+    assert plan_as_json(plan)["db_seed"][0]["with_seconds"] == estimate.with_seconds
+    faster = tuple(replace(h, host=replace(h.host, vars=MappingProxyType({**h.host.vars, "db_seed_mib_per_second": 500})))
+                   for h in hosts)  # fmt: skip
+    (fast,) = seed_db.role_estimates(replace(plan, hosts=faster).pending)
+    assert fast.with_seconds is not None and fast.with_seconds < estimate.with_seconds  # type: ignore[operator]
+    off = tuple(replace(h, host=replace(h.host, vars=MappingProxyType({**h.host.vars, "db_seed": "off"}))) for h in hosts)
+    assert seed_db.role_estimates(replace(plan, hosts=off).pending) == []
+    assert "db_seed" not in plan_as_json(replace(plan, hosts=off))
