@@ -53,6 +53,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
+from orchestrator.cardano import networks
 from orchestrator.model import Host
 from orchestrator.ssh.exec import CommandResult
 
@@ -63,7 +64,7 @@ STAGING = ".cardano-fleet-seed"
 # Slots per ImmutableDB chunk on the Cardano networks: the Byron epoch size, 10k slots with
 # k = 2160 (mainnet, preprod and preview genesis), which the Cardano block type uses for every era's
 # chunks. The lab passes its own.
-CHUNK_SLOTS = 21600
+CHUNK_SLOTS = networks.BYRON_EPOCH_SLOTS
 PIECE_BYTES = 4 * 1024 * 1024  # bytes per relayed piece (a base64 string of ~5.6 MB in memory)
 # The plan's copy estimate (`db_seed_mib_per_second`, per host or group): a stated assumption of the
 # SSH relay's throughput, not a measurement — set it from your own network (`make bench` measures the lab's).
