@@ -63,7 +63,7 @@ if TYPE_CHECKING:
 STAGING = ".cardano-fleet-seed"
 # Slots per ImmutableDB chunk on the Cardano networks: the Byron epoch size, 10k slots with
 # k = 2160 (mainnet, preprod and preview genesis), which the Cardano block type uses for every era's
-# chunks. The lab passes its own.
+# chunks (the lab uses the same: lab/immutable_db.py).
 CHUNK_SLOTS = networks.BYRON_EPOCH_SLOTS
 PIECE_BYTES = 4 * 1024 * 1024  # bytes per relayed piece (a base64 string of ~5.6 MB in memory)
 # The plan's copy estimate (`db_seed_mib_per_second`, per host or group): a stated assumption of the
@@ -393,6 +393,10 @@ def seed(run: Run, source: Host, dest: Host, *, chunk_slots: int = CHUNK_SLOTS, 
     """Copy `source`'s completed chunks and covered snapshot to `dest` (its node stopped), verify."""
     started = clock()
     src_db, dst_db = db_dir(source), db_dir(dest)
+    for host, db in ((source, src_db), (dest, dst_db)):
+        keys = host.layout.keys_dir.rstrip("/")
+        if keys and (db == keys or db.startswith(keys + "/") or keys.startswith(db + "/")):
+            return Seeded(False, f"{host.name}: its db path {db} and keys dir {keys} overlap: nothing is copied")
     stage = f"{dst_db}/{STAGING}"
     res = run(source, _py(_SOURCE, src_db), None, 3600)
     if not res.ok:

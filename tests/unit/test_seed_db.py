@@ -121,6 +121,14 @@ def test_a_snapshot_ahead_of_the_chunks_the_destination_would_hold_is_not_copied
     assert (dst / "immutable" / "00003.chunk").read_bytes() == b"its own, as its node wrote it"
 
 
+def test_a_db_path_overlapping_the_keys_dir_is_never_read(tmp_path: Path) -> None:
+    src = _source_db(tmp_path)
+    run = Local()
+    inside = replace(_host("s", src), layout=replace(LAYOUTS["iog"], db_path=str(src), keys_dir=str(src)))
+    got = seed(run, inside, _host("d", tmp_path / "dst"), chunk_slots=CHUNK)
+    assert not got.ok and "overlap" in got.detail and run.calls == []
+
+
 def test_no_complete_snapshot_is_a_failure_with_the_reason(tmp_path: Path) -> None:
     src = _source_db(tmp_path, snapshots=())
     got = seed(Local(), _host("s", src), _host("d", tmp_path / "dst"), chunk_slots=CHUNK)
