@@ -233,8 +233,18 @@ def parse_held(text: str) -> dict[str, Held]:
 
 # ---------------------------------------------------------------- the programs run on the hosts
 # Stdlib python3 (the hosts already run put_atomic's python3 program). Arguments only via argv.
-_SOURCE = r"""
-import hashlib, os, re, sys
+_SHA_FN = r"""
+import hashlib
+def sha(p):
+    h = hashlib.sha256()
+    with open(p, "rb") as f:
+        for b in iter(lambda: f.read(1 << 20), b""):
+            h.update(b)
+    return h.hexdigest()
+"""
+
+_SOURCE = _SHA_FN + r"""
+import os, re, sys
 db = sys.argv[1]
 imm, led = os.path.join(db, "immutable"), os.path.join(db, "ledger")
 nums = sorted({int(m.group(1)) for n in os.listdir(imm) for m in [re.match(r"^(\d{5})\.chunk$", n)] if m})
@@ -248,12 +258,6 @@ for n in os.listdir(led) if os.path.isdir(led) else []:
     if re.match(r"^\d+$", n) and (os.path.isfile(p) or os.path.isfile(os.path.join(p, "meta"))):
         snaps.append((int(n), n))
 ok = sorted(snaps, reverse=True)
-def sha(p):
-    h = hashlib.sha256()
-    with open(p, "rb") as f:
-        for b in iter(lambda: f.read(1 << 20), b""):
-            h.update(b)
-    return h.hexdigest()
 def line(kind, rel):
     st = os.stat(os.path.join(db, rel))
     print(kind, st.st_size if kind == "F" else 0, oct(st.st_mode & 0o7777)[2:], st.st_uid, st.st_gid,
@@ -280,8 +284,8 @@ if ok:
                 line("F", os.path.relpath(os.path.join(root, f), db))
 """
 
-_HELD = r"""
-import hashlib, os, sys
+_HELD = _SHA_FN + r"""
+import os, sys
 db, stage = sys.argv[1], sys.argv[2]
 imm = os.path.join(db, "immutable")
 nums = [int(n[:5]) for n in (os.listdir(imm) if os.path.isdir(imm) else []) if n.endswith(".chunk") and n[:5].isdigit()]
@@ -290,11 +294,7 @@ for rel in sys.stdin.read().split():
     p, s = os.path.join(db, rel), os.path.join(stage, rel)
     staged = os.path.getsize(s) if os.path.isfile(s) else 0
     if os.path.isfile(p):
-        h = hashlib.sha256()
-        with open(p, "rb") as f:
-            for b in iter(lambda: f.read(1 << 20), b""):
-                h.update(b)
-        print("H", os.path.getsize(p), h.hexdigest(), staged, rel)
+        print("H", os.path.getsize(p), sha(p), staged, rel)
     else:
         print("H - -", staged, rel)
 """
@@ -322,16 +322,10 @@ os.close(fd)
 
 # Install the staged files (each checked against the manifest first) and set every entry's mode and
 # owner; then print what is in place (as _HELD) for the verification.
-_INSTALL = r"""
-import hashlib, json, os, sys
+_INSTALL = _SHA_FN + r"""
+import json, os, sys
 db, stage = sys.argv[1], sys.argv[2]
 entries = json.load(sys.stdin)
-def sha(p):
-    h = hashlib.sha256()
-    with open(p, "rb") as f:
-        for b in iter(lambda: f.read(1 << 20), b""):
-            h.update(b)
-    return h.hexdigest()
 for e in entries:
     p = os.path.join(db, e["path"])
     if e["sha256"] == "":
@@ -438,6 +432,7 @@ def seed(run: Run, source: Host, dest: Host, *, chunk_slots: int = CHUNK_SLOTS, 
     if bad:
         return Seeded(False, f"{len(bad)} file(s) differ from the manifest on {dest.name}: " + "; ".join(bad[:3]),
                       copied, sent, seconds, manifest.snapshot)  # fmt: skip
+    run(dest, f"rm -rf -- {shlex.quote(stage)}", None, 600)  # verified: nothing left to resume
     return Seeded(True, f"{len(manifest.files)} file(s) verified", copied, sent, seconds, manifest.snapshot,
                   len(manifest.files))  # fmt: skip
 

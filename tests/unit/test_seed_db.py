@@ -150,6 +150,7 @@ def test_a_full_copy_is_verified_and_keeps_modes_and_owner(tmp_path: Path) -> No
     wanted = {k: v for k, v in _files(src).items() if not k.startswith(("immutable/00003", "ledger/350"))}
     assert {k: v for k, v in _files(dst).items()} == wanted
     assert got.verified == len(wanted) and got.files == len(wanted) and got.bytes == sum(map(len, wanted.values()))
+    assert not (dst / seed_db.STAGING).exists()  # verified: the staging directory is gone
     assert stat.S_IMODE((dst / "immutable" / "00001.chunk").stat().st_mode) == 0o640
     assert (dst / "immutable" / "00001.chunk").stat().st_uid == (src / "immutable" / "00001.chunk").stat().st_uid
 
