@@ -98,9 +98,17 @@ class Ending(Enum):
 AFTER_RESTART = frozenset({Phase.RESTARTED, Phase.RELOADED, Phase.GATE_PASSED, Phase.SOAK_PASSED})
 
 
+# A db seed under way or done (db_seed): `--resume` continues the copy (its staging is kept) and
+# verifies it, then starts the node — or rolls back when the seed's source is not known.
+SEEDING_PHASES = frozenset({Phase.SEEDING, Phase.SEEDED})
+
+
 def resume_entry(last_phase: Phase) -> Step:
     """Where `--resume` takes a host up, from its last journaled step: the gate once its node was
-    restarted (the gate judges the node it finds), else the rollback."""
+    restarted (the gate judges the node it finds), the seed when a db seed was under way, else the
+    rollback."""
+    if last_phase in SEEDING_PHASES:
+        return Step.SEED
     return Step.GATE if last_phase in AFTER_RESTART else Step.ROLLBACK
 
 
@@ -150,6 +158,7 @@ class HostState:
     p2p_after: bool = True  # under its new files (the gate)
     touched_node: bool = False  # the node may have been told of its new files (restart or reload sent)
     ledger_backup: bool = False  # db/ledger was copied before the restart: a rollback puts it back
+    seed_source: str | None = None  # db_seed: the host whose db this one was receiving (journal: seeding)
 
     def backed_up_data(self) -> dict[str, Any]:
         return {"existed": self.existed, "old_link": self.old_link, "old_version": self.old_version,
@@ -182,6 +191,7 @@ class HostState:
             p2p_after=data.get("p2p_after") is not False,
             touched_node=True,
             ledger_backup=data.get("ledger_backup") is not None,
+            seed_source=_text_or_none(data.get("source")),
         )
 
 

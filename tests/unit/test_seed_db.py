@@ -13,6 +13,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 import pytest
 
@@ -328,3 +329,35 @@ def test_plan_shows_both_estimates_for_a_seeding_role(seeding_world: World) -> N
     off = tuple(replace(h, host=replace(h.host, vars=MappingProxyType({**h.host.vars, "db_seed": "off"}))) for h in hosts)
     assert seed_db.role_estimates(replace(plan, hosts=off).pending) == []
     assert "db_seed" not in plan_as_json(replace(plan, hosts=off))
+
+
+@pytest.mark.parametrize("phase", [Phase.SEEDING, Phase.SEEDED])
+def test_a_kill_mid_seed_is_resumed_by_continuing_the_copy(seeding_world: World, phase: Phase) -> None:
+    from orchestrator.roll.engine import Rollout, RolloutSettings  # noqa: PLC0415
+    from orchestrator.roll.resume import resume_hosts  # noqa: PLC0415
+    from tests.unit.test_engine import Killed  # noqa: PLC0415
+
+    w = seeding_world
+    killed: list[str] = []
+
+    def kill_at(event: Any) -> None:
+        if event.phase is phase and not killed:
+            killed.append(event.host)
+            raise Killed
+
+    rollout = Rollout(w.plan, w.remote, w.journal, RolloutSettings(gate=w.spec.gate), sample=w.remote.sample,
+                      emit=kill_at, clock=w.clock, sleep=w.clock.sleep, relays=w.inventory.relays)  # fmt: skip
+    with pytest.raises(Killed):
+        rollout.execute(w.spec.stages)
+    (host,) = killed
+    node = w.remote.nodes[host]
+    assert not node.active and node.running != "8.9.0"  # stopped for the seed, the new release never started
+    events = Journal.read(w.journal.path)
+    resume_hosts(events, w.inventory, w.spec.programs, w.spec.gate, remote=w.remote, journal=w.journal,
+                 probe=lambda h, _s: w.remote.sample(h), clock=w.clock, sleep=w.clock.sleep)  # fmt: skip
+    assert w.whole(host) == "upgraded"
+    # killed as the copy began: the resume makes it; killed once verified: the resume verifies it again
+    assert [d for _s, d in w.seeds].count(host) == (1 if phase is Phase.SEEDING else 2)  # type: ignore[attr-defined]
+    assert node.genesis_replays == [] and node.running == "8.9.0"
+    resumed = [e.phase for e in Journal.read(w.journal.path) if e.host == host and e.data.get("resumed")]
+    assert resumed[:2] == [Phase.SEEDING, Phase.SEEDED] and Phase.RESTARTED in resumed
