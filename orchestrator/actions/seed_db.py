@@ -205,6 +205,14 @@ def own_newest_chunk(text: str) -> int:
     return -1
 
 
+def own_free_bytes(text: str) -> int | None:
+    """The destination's free bytes on its db filesystem (`FREE <n>` of its program; None: not said)."""
+    for line in text.splitlines():
+        if line.startswith("FREE "):
+            return int(line.split()[1])
+    return None
+
+
 def not_covered(manifest: Manifest, dest_newest: int, chunk_slots: int) -> str | None:
     """Why the node would not start from the manifest's snapshot, or None. Its slot must lie in the
     chunks the destination will hold: the completed ones copied (before the source's newest chunk),
@@ -290,6 +298,11 @@ db, stage = sys.argv[1], sys.argv[2]
 imm = os.path.join(db, "immutable")
 nums = [int(n[:5]) for n in (os.listdir(imm) if os.path.isdir(imm) else []) if n.endswith(".chunk") and n[:5].isdigit()]
 print("N", max(nums) if nums else -1)
+probe = db
+while not os.path.isdir(probe):
+    probe = os.path.dirname(probe) or "/"
+st = os.statvfs(probe)
+print("FREE", st.f_bavail * st.f_frsize)
 for rel in sys.stdin.read().split():
     p, s = os.path.join(db, rel), os.path.join(stage, rel)
     staged = os.path.getsize(s) if os.path.isfile(s) else 0
@@ -406,8 +419,13 @@ def seed(run: Run, source: Host, dest: Host, *, chunk_slots: int = CHUNK_SLOTS, 
     uncovered = not_covered(manifest, own_newest_chunk(res.stdout), chunk_slots)
     if uncovered is not None:
         return Seeded(False, uncovered, snapshot=manifest.snapshot)
+    fetch = to_fetch(manifest, parse_held(res.stdout))
+    need, free = sum(e.size - off for e, off in fetch), own_free_bytes(res.stdout)
+    if free is not None and need > free:  # staged beside the db: the copy must not fill the node's disk
+        return Seeded(False, f"not enough disk on {dest.name} for the seed: {need} bytes to copy, {free} free "
+                             f"on the filesystem of {dst_db}; nothing was copied", snapshot=manifest.snapshot)  # fmt: skip
     copied = sent = 0
-    for entry, offset in to_fetch(manifest, parse_held(res.stdout)):
+    for entry, offset in fetch:
         at = offset
         while at < entry.size or (entry.size == 0 and at == 0):
             n = min(piece, entry.size - at)

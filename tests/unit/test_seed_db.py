@@ -7,6 +7,7 @@ local): the manifest, the resumed copy and the verification are the code that ru
 from __future__ import annotations
 
 import os
+import re
 import stat
 import subprocess
 import time
@@ -172,6 +173,21 @@ def test_a_killed_copy_resumes_where_it_stopped_and_a_second_seed_copies_nothing
     assert second.bytes == total - first.bytes  # only what the first did not copy
     third = seed(Local(), _host("s", src), _host("d", dst), chunk_slots=CHUNK, piece=4096)
     assert third.ok and (third.files, third.bytes) == (0, 0)
+
+
+def test_a_copy_that_would_fill_the_destinations_disk_is_refused_before_any_byte(tmp_path: Path) -> None:
+    src = _source_db(tmp_path, snapshots=(250,))
+    dst = tmp_path / "dst"
+    local = Local()
+
+    def tight(host: Host, command: str, stdin: bytes | None, timeout: float) -> CommandResult:
+        res = local(host, command, stdin, timeout)
+        return replace(res, stdout=re.sub(r"(?m)^FREE \d+$", "FREE 1000", res.stdout))
+
+    got = seed(tight, _host("s", src), _host("d", dst), chunk_slots=CHUNK)
+    assert not got.ok and "not enough disk on d" in got.detail and "1000 free" in got.detail
+    assert local.writes == 0 and not (dst / seed_db.STAGING).exists()
+    assert seed(Local(), _host("s", src), _host("d", dst), chunk_slots=CHUNK).ok  # the real free space is enough
 
 
 def test_a_destination_file_that_differs_is_copied_again(tmp_path: Path) -> None:
