@@ -18,6 +18,7 @@ same hosts, the same strict known_hosts. Medians of several runs with min–max:
   e) probe    on the smallest fleet: the probe's sections one after another vs at once, and the
               same with a section that sleeps 1 s (a stand-in for a slow `query tip`)
   f) rollout  `cardano-fleet run ... --yes --report FILE` on 3+1 and 8+1 fleets (--rollouts)
+  g) db_seed  4 relays 10.5.3 -> 11.0.1 without and with `db_seed: from_upgraded` (--seed-runs)
 
 Prints a table and writes bench/results/latest.json. `make bench` runs it; `make test` never does.
 The modules of the `bench` package do the work (bench/__init__.py lists them); the pure ones
@@ -44,6 +45,7 @@ from bench.lab import lab_fleet, log, subnet_lease  # noqa: E402
 from bench.measure import measure_size  # noqa: E402
 from bench.report import render, save  # noqa: E402
 from bench.rollout import rollout_once  # noqa: E402
+from bench.seed import render_seed, seed_bench  # noqa: E402
 from bench.settings import CHILD_TIMEOUT, RESULTS, SUBNETS  # noqa: E402
 from bench.stats import parse_sizes, parse_subnets  # noqa: E402
 from orchestrator.ssh.guard import LAB_ONLY_ENV  # noqa: E402
@@ -62,6 +64,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--ansible-timeout", type=float, default=CHILD_TIMEOUT["ansible"],
                         help="seconds before a hung ansible-playbook run is killed and reported (default 900)")
     parser.add_argument("--no-rollout", action="store_true", help="skip the rolling upgrades")
+    parser.add_argument("--seed-runs", type=int, default=1,
+                        help="runs of the db_seed comparison, each mode (default 1; 0: skip)")
     parser.add_argument("--subnets", type=parse_subnets, default=SUBNETS,
                         help="lab subnets to use, one fleet at a time: e.g. 4,5 or 241-254 (default 241-254)")
     parser.add_argument("--out", type=Path, default=RESULTS / "latest.json")
@@ -102,10 +106,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                 with subnet_lease(args.subnets, used) as subnet, lab_fleet(workdir, relays + 1, subnet) as state:
                     wait_in_sync(state.inventory_path, timeout=90)  # a rollout refuses an unsynced fleet
                     results["rollouts"].append({"relays": relays, "producers": 1, **rollout_once(state, workdir)})
+        if args.seed_runs > 0:
+            results["db_seed"] = seed_bench(workdir, args.subnets, used, args.seed_runs)
+            save(args.out, results)
     finally:
         results["machine"]["load_after"] = os.getloadavg()[0]
         shutil.rmtree(workdir, ignore_errors=True)
     print(render(results))
+    if "db_seed" in results:
+        print(render_seed(results["db_seed"]))
     save(args.out, results)
     log(f"wrote {args.out}")
     return 0

@@ -99,6 +99,9 @@ class Phase(StrEnum):
     LEDGER_ABSENT = "ledger_absent"  # no db/ledger at the layout's db_path: nothing kept (a rollback replays)
     CONVERTED = "converted"  # the target's snapshot-converter converted the kept Legacy snapshot (slot, seconds)
     CONVERT_FAILED = "convert_failed"  # it did not: the rollback restores the kept ledger
+    SEEDING = "seeding"  # db_seed: the copy from an upgraded host of the role began (actions/seed_db.py)
+    SEEDED = "seeded"  # the copy was verified against the source's manifest (source, files, bytes, seconds)
+    SEED_FAILED = "seed_failed"  # the copy or its verification failed: the host is rolled back
     LEDGER_RESTORED = "ledger_restored"  # a rollback put db/ledger back as the backup holds it
     LEDGER_NOT_RESTORED = "ledger_not_restored"  # it could not: the old node replays from genesis
     # The block producer handover (roll/handover.py; payloads in roll/handover_events.py), journaled on

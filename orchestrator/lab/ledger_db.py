@@ -125,10 +125,13 @@ def _verdict(reader: LedgerSnapshotFormat, snap: Snapshot) -> tuple[str, str] | 
     return ("delete" if snap.suffix is None else "skip"), reason
 
 
-def open_ledger(database: str, version: str, slot: int) -> Opening:
+def open_ledger(database: str, version: str, slot: int, immutable_tip: int | None = None) -> Opening:
     """Open `<db>/ledger/` as `version` does: the newest snapshot it reads, deleting or skipping the
     others on the way. `slot`: where the lab's provisioning puts the first snapshot of a host that
-    never started."""
+    never started. `immutable_tip` (lab/immutable_db.py; None: no immutable/ yet): a snapshot ahead
+    of it is not used — the node replays the immutable blocks after a snapshot's point and fails
+    one whose point it does not hold with `InitFailureTooRecent` ("ahead of the tip of the immutable
+    chain", OC `Storage/LedgerDB/Snapshots.hs` SnapshotFailure), a failure like any other."""
     reader = generation(version)
     root = ledger_dir(database)
     opening = Opening()
@@ -137,6 +140,8 @@ def open_ledger(database: str, version: str, slot: int) -> Opening:
         opening.provisioned = True
     for snap in snapshots(database):
         verdict = _verdict(reader, snap)
+        if verdict is None and immutable_tip is not None and snap.slot > immutable_tip:
+            verdict = ("delete" if snap.suffix is None else "skip"), f"too recent (ahead of the immutable tip {immutable_tip})"
         if verdict is None:
             opening.snapshot = snap
             return opening

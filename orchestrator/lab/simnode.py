@@ -40,7 +40,7 @@ from orchestrator.cardano import networks, node_rules, releases
 from orchestrator.cardano.releases import CLI_VERSIONS, NODE_GIT_REVS
 from orchestrator.cardano.releases import cli as release_cli
 from orchestrator.cardano.releases import forks as release_forks
-from orchestrator.lab import cli_standin, dispatcher, forging, ledger_db
+from orchestrator.lab import cli_standin, dispatcher, forging, immutable_db, ledger_db
 
 if TYPE_CHECKING:  # http.server costs ~50 ms to import: only the node imports it, when it serves metrics
     from http.server import ThreadingHTTPServer
@@ -512,7 +512,7 @@ class SimNode:
 
     def open_ledger(self, slot: int) -> ledger_db.Opening:
         """Open <db>/ledger/ as this release does (lab/ledger_db.py): the snapshot it replays from."""
-        return ledger_db.open_ledger(self.opts.database, self.version, slot)
+        return ledger_db.open_ledger(self.opts.database, self.version, slot, immutable_db.tip(self.opts.database))
 
     def take_snapshot(self) -> None:
         """Write this release's ledger snapshot at the immutable tip's neighbourhood (the lab takes one
@@ -525,6 +525,7 @@ class SimNode:
         atomic_write_json(
             self._tip_path(), {"slot": slot, "block": block_of(slot), "hash": hash_of(self.network, slot)}
         )
+        immutable_db.grow(self.opts.database, self.network, max(0, slot - 1000))  # k blocks behind the tip
 
     def tip_slot(self) -> int:
         with self.lock:
@@ -1170,7 +1171,7 @@ def boot(node: SimNode, timing: StartupTiming) -> bool:
         snapshot, seconds = 0, timing.genesis_replay
         chain("Replaying ledger from genesis", "TraceLedgerReplayEvent.ReplayFromGenesis")
     else:
-        seconds = timing.replay
+        snapshot, seconds = min(opening.snapshot.slot, imm_tip), timing.replay  # the one it opened
         chain(
             f"Replaying ledger from snapshot at {_point(net, snapshot)}",
             "TraceLedgerReplayEvent.ReplayFromSnapshot",
@@ -1305,7 +1306,7 @@ def boot_new(node: SimNode, timing: StartupTiming) -> bool:
         chain("LedgerEvent.Replay.ReplayStart.ReplayFromGenesis", "Replaying ledger from genesis",
               "ReplayFromGenesis")  # fmt: skip
     else:
-        seconds = timing.replay
+        snapshot, seconds = min(opening.snapshot.slot, imm_tip), timing.replay  # the one it opened
         snap_point = f"RealPoint {{realPointSlot = SlotNo {snapshot}, realPointHash = {hash_of(net, snapshot)}}}"
         chain("LedgerEvent.Replay.ReplayStart.ReplayFromSnapshot",
               f"Replaying ledger from snapshot {_disk_snapshot(str(snapshot))} at {_point(net, snapshot)}",

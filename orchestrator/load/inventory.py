@@ -33,6 +33,7 @@ from typing import Any
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from orchestrator.actions.convert_snapshot import LedgerConversion
+from orchestrator.actions.seed_db import check_db_seed, check_mib_per_second
 from orchestrator.cardano.consensus_mode import PRODUCER_REFUSAL, ConsensusMode
 from orchestrator.cardano.layouts import LAYOUTS, PATH_VARIABLES, Layout
 from orchestrator.cardano.leader_schedule import check_schedule_setting
@@ -110,6 +111,8 @@ TOOL_VARIABLES: tuple[str, ...] = (
     "leader_schedule",
     "standby_for",
     "ledger_conversion",
+    "db_seed",
+    "db_seed_mib_per_second",
     *PATH_VARIABLES,
 )
 ANSIBLE_VARIABLES: tuple[str, ...] = (
@@ -1147,6 +1150,10 @@ def _check_value(name: str, value: Any, vloc: Loc) -> None:
         if not isinstance(value, str) or not value.strip() or any(c.isspace() for c in value):
             raise fail(f"'standby_for' must name the block producer this standby stands by (a host name), "
                        f"not {value!r}")  # fmt: skip
+    elif name in ("db_seed", "db_seed_mib_per_second"):
+        why = (check_db_seed if name == "db_seed" else check_mib_per_second)(plain(value))
+        if why is not None:
+            raise fail(why)
     elif name == "cardano_role":
         roles = list(_ROLE_NAMES)
         if not isinstance(value, str) or value not in roles:

@@ -12,6 +12,7 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
+from orchestrator.actions import seed_db
 from orchestrator.cardano.crossing import Crossing, Replay, downtime_text, gib
 from orchestrator.model import HostStatus, Phase, PlanAction
 from orchestrator.plan import HostPlan, Plan
@@ -115,6 +116,8 @@ def print_plan(console: Console, plan: Plan, diff: bool = False) -> None:
             "Expected restart time of the rollout (batches one after another, each as long as its slowest "
             f"{basis}): {figure}", highlight=False,
         )  # fmt: skip
+        for estimate in seed_db.role_estimates(plan.pending):
+            console.print(f"  {estimate.line()}", highlight=False, soft_wrap=True)
     now = time.time()
     for hp in plan.hosts:
         if hp.error:

@@ -7,6 +7,7 @@ import time
 from dataclasses import asdict
 from typing import Any
 
+from orchestrator.actions import seed_db
 from orchestrator.actions.sync_gate import SyncGateArgs
 from orchestrator.cardano.crossing import Crossing
 from orchestrator.load.secrets import redact
@@ -51,6 +52,8 @@ def plan_as_json(plan: Plan, now: float | None = None) -> dict[str, Any]:
             }
             for hp in plan.hosts
         ],
+        # only where some role seeds (actions/seed_db.py RoleEstimate): both estimates of that role
+        **({"db_seed": [e.as_json() for e in seeds]} if (seeds := seed_db.role_estimates(plan.pending)) else {}),
     }  # fmt: skip
 
 

@@ -24,6 +24,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from orchestrator.actions import seed_db
+from orchestrator.actions.seed_db import DbSeed, db_seed_of
 from orchestrator.load.runspec import RolloutStage
 from orchestrator.model import Host, HostStatus, Phase, ReleasePin, Role
 from orchestrator.plan import HostPlan, Plan
@@ -385,7 +387,9 @@ class Rollout:
                 if floor is not None:
                     self._note(Paused(floor))
                     return floor
-                results = self.remote.map([self.plan.host(n).host for n in todo], self._tracked(self._upgrade_host))
+                results: dict[str, bool] = {}
+                for wave in self._seed_waves(todo):  # db_seed: a role's first host alone, then those seeded from it
+                    results |= self.remote.map([self.plan.host(n).host for n in wave], self._tracked(self._upgrade_host))
                 # a producer left untouched (deferred, refused) did not fail an upgrade
                 failed_now = sum(1 for n, ok in results.items() if not ok and self.outcomes[n].status not in _LEFT_ALONE)
                 failures += failed_now
@@ -453,11 +457,38 @@ class Rollout:
         every relay of the inventory (also those --limit leaves out)."""
         relays = tuple(h.peer_address for h in self.relays) if hp.host.role is Role.BLOCK_PRODUCER else ()
         return HostProgram(hp.gate or self.settings.gate, hp.last_start_seconds, hp.return_hook, relays,
-                           hp.start_seconds if hp.replays else None)  # fmt: skip
+                           hp.start_seconds if hp.replays else None, self._seed_source(hp))  # fmt: skip
+
+    # ------------------------------------------------------------------ db_seed (actions/seed_db.py)
+    def _seedable(self, hp: HostPlan) -> bool:
+        return hp.replays and hp.switch_binary and db_seed_of(hp.host) is DbSeed.FROM_UPGRADED
+
+    def _seed_source(self, hp: HostPlan) -> Host | None:
+        """The host of `hp`'s role that crossed to the same target in this run and passed its gate
+        and soak (UPGRADED), whose db `hp`'s host receives; None: it replays itself."""
+        if not self._seedable(hp):
+            return None
+        for other in self.plan.hosts:
+            if (other.host.name != hp.host.name and other.host.role is hp.host.role and other.replays
+                    and other.target_version == hp.target_version
+                    and self.outcomes[other.host.name].status is HostStatus.UPGRADED):  # fmt: skip
+                return other.host
+        return None
+
+    def _seed_waves(self, todo: Sequence[str]) -> list[list[str]]:
+        """The batch as it runs: where a db_seed host's role has no upgraded source yet, its first
+        such host goes alone (its own replay), then the rest, seeded from it once it passed its gate."""
+        plans = [self.plan.host(n) for n in todo]
+        first = next((hp for hp in plans if self._seedable(hp) and self._seed_source(hp) is None
+                      and any(o is not hp and o.host.role is hp.host.role and self._seedable(o)
+                              for o in plans)), None)  # fmt: skip
+        if first is None:
+            return [list(todo)]
+        return [[first.host.name], [n for n in todo if n != first.host.name]]
 
     def _means(self) -> Means:
         return Means(self.remote, self._record, self.sample, self.clock, self.sleep, self.wall, self.emit,
-                     self.settings.reconnect, self.shield)  # fmt: skip
+                     self.settings.reconnect, self.shield, seed_db.over(self.remote))  # fmt: skip
 
 
 _LEFT_ALONE = (HostStatus.DEFERRED, HostStatus.REFUSED)

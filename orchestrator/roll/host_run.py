@@ -4,9 +4,10 @@ both judge it with its own gate, the same automatic cap, the same soak, the same
 sampler, and end it the same way.
 
 The steps, in order (`Step`): LEADER_WAIT → DRAIN → BACKUP → WRITE → SWITCH → LEDGER_BACKUP (only
-across a ledger-snapshot boundary) → CONVERT (only where the plan converts) → APPLY (restart or
-reload) → GATE → SOAK → RETURN → END; a failure after the backup goes to ROLLBACK (byte for byte,
-the ledger too where it was kept, re-gated), then RETURN when the host is back in sync. Each step journals what it did before the
+across a ledger-snapshot boundary) → CONVERT (only where the plan converts) → SEED (db_seed) →
+APPLY (restart or reload) → GATE → SOAK → RETURN → END; a failure after the backup goes to ROLLBACK
+(byte for byte, the ledger too where it was kept, re-gated), then RETURN when the host is back in
+sync. Each step journals what it did before the
 next one starts and returns the step that follows.
 
 What the steps share (`HostState`: what the backup found, the versions, where the host was drained,
@@ -29,6 +30,7 @@ from typing import Any
 import tenacity
 
 from orchestrator.actions import convert_snapshot
+from orchestrator.actions.seed_db import Seeded
 from orchestrator.cardano.crossing import Replay
 from orchestrator.cardano.leader_schedule import KesVerdict, WindowVerdict
 from orchestrator.model import Hook, Host, HostStatus, Phase, PlanAction, Role
@@ -70,6 +72,7 @@ class Step(Enum):
     SWITCH = "switch"
     LEDGER_BACKUP = "ledger_backup"  # only across a ledger-snapshot boundary: stop, copy db/ledger
     CONVERT = "convert"  # only where the plan converts: the target's snapshot-converter on the kept copy
+    SEED = "seed"  # db_seed: from_upgraded, a later host of its role: stopped, the db copied (actions/seed_db.py)
     APPLY = "apply"
     GATE = "gate"
     SOAK = "soak"
@@ -98,9 +101,17 @@ class Ending(Enum):
 AFTER_RESTART = frozenset({Phase.RESTARTED, Phase.RELOADED, Phase.GATE_PASSED, Phase.SOAK_PASSED})
 
 
+# A db seed under way or done (db_seed): `--resume` continues the copy (its staging is kept) and
+# verifies it, then starts the node — or rolls back when the seed's source is not known.
+SEEDING_PHASES = frozenset({Phase.SEEDING, Phase.SEEDED})
+
+
 def resume_entry(last_phase: Phase) -> Step:
     """Where `--resume` takes a host up, from its last journaled step: the gate once its node was
-    restarted (the gate judges the node it finds), else the rollback."""
+    restarted (the gate judges the node it finds), the seed when a db seed was under way, else the
+    rollback."""
+    if last_phase in SEEDING_PHASES:
+        return Step.SEED
     return Step.GATE if last_phase in AFTER_RESTART else Step.ROLLBACK
 
 
@@ -150,6 +161,7 @@ class HostState:
     p2p_after: bool = True  # under its new files (the gate)
     touched_node: bool = False  # the node may have been told of its new files (restart or reload sent)
     ledger_backup: bool = False  # db/ledger was copied before the restart: a rollback puts it back
+    seed_source: str | None = None  # db_seed: the host whose db this one was receiving (journal: seeding)
 
     def backed_up_data(self) -> dict[str, Any]:
         return {"existed": self.existed, "old_link": self.old_link, "old_version": self.old_version,
@@ -182,6 +194,7 @@ class HostState:
             p2p_after=data.get("p2p_after") is not False,
             touched_node=True,
             ledger_backup=data.get("ledger_backup") is not None,
+            seed_source=_text_or_none(data.get("source")),
         )
 
 
@@ -191,7 +204,8 @@ def _text_or_none(value: Any) -> str | None:
 
 # The steps between a host's first change and the start of its new release: an interrupt there rolls
 # the host back at once (HostRun.run).
-_BEFORE_THE_NEW_RELEASE = frozenset({Step.BACKUP, Step.WRITE, Step.SWITCH, Step.LEDGER_BACKUP, Step.CONVERT})
+_BEFORE_THE_NEW_RELEASE = frozenset({Step.BACKUP, Step.WRITE, Step.SWITCH, Step.LEDGER_BACKUP, Step.CONVERT,
+                                     Step.SEED})
 
 
 @dataclass(frozen=True)
@@ -211,6 +225,7 @@ class Means:
     # Within it a stop signal does not cut this host's steps short (records and sleeps go on): the
     # rollback of a host interrupted before its new release started (HostRun.run).
     shield: Callable[[], contextlib.AbstractContextManager[None]] = contextlib.nullcontext
+    seed: Callable[[Host, Host], Seeded] | None = None  # the db copy (actions/seed_db.py over); None: no SSH
 
 
 @dataclass(frozen=True)
@@ -227,6 +242,7 @@ class HostProgram:
     return_hook: Hook | None = None
     producer_relays: tuple[str, ...] = ()
     expected_start_seconds: float | None = None
+    seed_from: Host | None = None  # db_seed: the upgraded host of its role whose db this host receives
 
 
 class HostRun:
@@ -250,6 +266,7 @@ class HostRun:
         self._new_release_ran = False  # the restart/reload onto the new files was sent (_apply)
         self._ledger_replaced = False  # the conversion began to replace db/ledger (_convert)
         self._converted: convert_snapshot.Converted | None = None
+        self._seeding = False  # the db seed began (_seed): the ledger backup goes back on a rollback
         self._lost = False  # the last sample or write found the host unreachable
         self._gate: GateResult | None = None
         self._stop_at: float | None = None  # clock at the service command (downtime)
@@ -258,8 +275,8 @@ class HostRun:
         self._steps: Mapping[Step, Callable[[], Step]] = {
             Step.LEADER_WAIT: self._leader_wait, Step.DRAIN: self._drain, Step.BACKUP: self._backup,
             Step.WRITE: self._write, Step.SWITCH: self._switch,
-            Step.LEDGER_BACKUP: self._ledger_backup, Step.CONVERT: self._convert, Step.APPLY: self._apply,
-            Step.GATE: self._gate_step,
+            Step.LEDGER_BACKUP: self._ledger_backup, Step.CONVERT: self._convert, Step.SEED: self._seed,
+            Step.APPLY: self._apply, Step.GATE: self._gate_step,
             Step.SOAK: self._soak, Step.RETURN: self._return, Step.ROLLBACK: self._rollback,
         }  # fmt: skip
 
@@ -458,7 +475,7 @@ class HostRun:
         the copy is then of snapshots the node is not writing. The downtime starts here."""
         hp = self._need_plan()
         if not hp.backs_up_ledger:
-            return Step.APPLY
+            return Step.SEED
         self._stop_at = self.means.clock()
         self.state.touched_node = True  # stopped: a rollback must start it again
         stopped = self.means.remote.service(self.host, "stop")
@@ -471,7 +488,7 @@ class HostRun:
         if kept.detail == "absent":  # said, never journaled as a backup: a rollback would replay from genesis
             self._record(Phase.LEDGER_ABSENT, reason=f"no {db}/ledger on the host: nothing to keep, a rollback "
                                                      "would replay from genesis (is db_path right?)")  # fmt: skip
-            return Step.APPLY
+            return Step.SEED
         self.state.ledger_backup = True
         self._record(Phase.LEDGER_BACKED_UP, ledger_backup=f"{db}/ledger.bak-{self.means.remote.run_id}",
                      kib=int(kept.detail) if kept.detail.isdigit() else None)  # fmt: skip
@@ -484,7 +501,7 @@ class HostRun:
         ledger (the converter replaced `db/ledger/`, or may have)."""
         hp = self._need_plan()
         if not (hp.converts and hp.target_version):
-            return Step.APPLY
+            return Step.SEED
         self._ledger_replaced = True  # from here db/ledger may differ from the kept copy
         done = self.means.remote.convert_ledger(self.host, hp.target_version)
         converted = convert_snapshot.parse_converted(done.detail) if done.ok else None
@@ -494,7 +511,37 @@ class HostRun:
             return self._fail(f"snapshot-converter ({hp.target_version}): {why}")
         self._record(Phase.CONVERTED, snapshot=converted.snapshot, seconds=converted.seconds)
         self._converted = converted
+        return Step.SEED
+
+    def _seed(self) -> Step:
+        """db_seed: from_upgraded, for a host whose role already has an upgraded host this run
+        (HostProgram.seed_from): the node stopped (it is after the ledger backup), the source's
+        completed chunks and covered snapshot copied and verified (actions/seed_db.py), so the new
+        node starts from that snapshot instead of replaying. A failed or unverified copy fails the
+        host: the normal rollback (its own ledger back, its old release started)."""
+        source = self.program.seed_from
+        if source is None:
+            return Step.APPLY
+        if self.means.seed is None:
+            return self._seed_failed(source, "no SSH connections to copy over")
+        if not self.state.touched_node:  # no ledger backup stopped it
+            self._stop_at = self.means.clock()
+            self.state.touched_node = True
+            stopped = self.means.remote.service(self.host, "stop")
+            if not stopped.ok:
+                return self._seed_failed(source, f"systemctl stop: {stopped.detail}")
+        self._seeding = True  # the db changes from here: a rollback restores the ledger backup
+        self._record(Phase.SEEDING, source=source.name)
+        seeded = self.means.seed(source, self.host)
+        if not seeded.ok:
+            return self._seed_failed(source, seeded.detail)
+        self._record(Phase.SEEDED, source=source.name, files=seeded.files, bytes=seeded.bytes,
+                     seconds=round(seeded.seconds, 2), snapshot=seeded.snapshot, verified=seeded.verified)  # fmt: skip
         return Step.APPLY
+
+    def _seed_failed(self, source: Host, why: str) -> Step:
+        self._record(Phase.SEED_FAILED, source=source.name, reason=why)
+        return self._fail(f"db seed from {source.name}: {why}")
 
     def _verb(self) -> str:
         return "reload" if self.plan is not None and self.plan.action is PlanAction.RELOAD else "restart"
@@ -555,7 +602,10 @@ class HostRun:
             out.detail += (f"; ledger snapshot {self._converted.snapshot} converted with {hp.target_version}'s "
                            f"snapshot-converter in {self._converted.seconds:g}s")  # fmt: skip
         if out.phases and start is not None:
-            out.detail += _replay_against_plan(start.replay_from_slot, hp)
+            seeded = self.program.seed_from if self._seeding else None
+            out.detail += _replay_against_plan(start.replay_from_slot, hp) if seeded is None else (
+                f"; seeded from {seeded.name}: " + ("the ledger replayed from genesis, the copied snapshot NOT used"
+                                                     if start.replay_from_slot == 0 else "started from its snapshot"))
 
     def _return(self) -> Step:
         """The host's return hook, if any, once it may serve; a failure is loud (status, detail,
@@ -594,7 +644,8 @@ class HostRun:
         restart = state.touched_node
         self._record(Phase.ROLLING_BACK, reason=why, restart=restart)
         ledger_note = ""
-        if state.ledger_backup and not self._new_release_ran and not self._ledger_replaced and self.plan is not None:
+        if (state.ledger_backup and not self._new_release_ran and not self._ledger_replaced and not self._seeding
+                and self.plan is not None):
             ledger_note = " (db/ledger untouched: the new release never ran)"  # no copy back: it is as it was
         elif state.ledger_backup:  # the old release's snapshots, so it does not replay from genesis
             stopped = self.means.remote.service(self.host, "stop")

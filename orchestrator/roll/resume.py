@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from enum import Enum
 from typing import Any
 
+from orchestrator.actions import seed_db
 from orchestrator.cardano.crossing import cross
 from orchestrator.model import Hook, Host, Inventory, Phase, Role
 from orchestrator.roll.gates import GateSample
@@ -87,6 +88,7 @@ def reconcile_host(
     return_hook: Hook | None = None,
     last_start_seconds: float | None = None,
     expected_start_seconds: float | None = None,
+    seed_from: Host | None = None,
 ) -> str:
     """Finish or roll back one host from its last journaled phase, through the fresh run's state
     machine (roll/host_run.py) entered where `resume_entry` says; returns the verdict for the operator.
@@ -98,11 +100,15 @@ def reconcile_host(
     producer_relays: for a block producer, its relays' addresses (its hot peers must be among them).
     return_hook: the host's return hook (the playbook's), run once the host ends whole and in sync.
     expected_start_seconds: what the start takes when the crossing replays the ledger (`replay_estimate`).
+    seed_from: a db seed's source (journal: seeding), whose copy the resume continues.
     """
-    means = Means(remote, journal.record, sample, clock, sleep)
-    program = HostProgram(policy, last_start_seconds, return_hook, tuple(producer_relays or ()), expected_start_seconds)
+    means = Means(remote, journal.record, sample, clock, sleep, seed=seed_db.over(remote))
+    program = HostProgram(policy, last_start_seconds, return_hook, tuple(producer_relays or ()), expected_start_seconds,
+                          seed_from)  # fmt: skip
     run = HostRun(host, program, means, state, HostOutcome(host.name, host.role.value), resumed=True)
     entry = resume_entry(last_phase)
+    if entry is Step.SEED and seed_from is None:  # its source is not in the inventory now
+        entry = Step.ROLLBACK
     if entry is Step.ROLLBACK:
         run.failure = f"resume from phase {last_phase}"
     run.run(entry)
@@ -159,6 +165,7 @@ def resume_hosts(
             host, last.phase, state, remote=remote, journal=journal,
             sample=skew_limited(probe, lambda h: gate_for(programs, h, run_gate_policy)), policy=policy, producer_relays=relays,
             clock=clock, sleep=sleep, return_hook=return_hook_for(programs, host, inventory),
-            last_start_seconds=last_start_of(host), expected_start_seconds=replay_estimate(host, state))  # fmt: skip
+            last_start_seconds=last_start_of(host), expected_start_seconds=replay_estimate(host, state),
+            seed_from=next((h for h in inventory.hosts if h.name == state.seed_source), None))  # fmt: skip
         report(name, *verdicts[name])
     return verdicts

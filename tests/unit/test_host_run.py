@@ -79,6 +79,7 @@ def test_resume_enters_at_the_gate_only_once_the_node_was_restarted() -> None:
     assert resume_entry(Phase.RESTARTED) is Step.GATE and resume_entry(Phase.SOAK_PASSED) is Step.GATE
     for phase in (Phase.BACKED_UP, Phase.FILES_WRITTEN, Phase.BINARY_SWITCHED, Phase.FAILED, Phase.ROLLING_BACK):
         assert resume_entry(phase) is Step.ROLLBACK, phase
+    assert resume_entry(Phase.SEEDING) is Step.SEED and resume_entry(Phase.SEEDED) is Step.SEED  # db_seed: test_seed_db.py
 
 
 def test_the_run_journals_all_a_resume_needs_with_backed_up(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from orchestrator.actions.seed_db import DbSeed, db_seed_of
 from orchestrator.load.inventory import KNOWN_VARIABLES, InventoryError, load_inventory
 from orchestrator.model import Host, Inventory, Role
 
@@ -52,6 +53,8 @@ HONOURED: dict[str, tuple[str, Check]] = {
     "node_release": ('{version: "8.9.0", sha256: "' + "a" * 64 + '"}', lambda h, _i: h.vars.get("node_release", {}).get("version") == "8.9.0"),  # noqa: E501
     "leader_schedule": ("{source: file, path: /var/lib/pool/schedule.json}",
                         lambda h, _i: h.vars.get("leader_schedule") == {"source": "file", "path": "/var/lib/pool/schedule.json"}),
+    "db_seed": ("from_upgraded", lambda h, _i: db_seed_of(h) is DbSeed.FROM_UPGRADED),  # refusal: test_seed_db.py
+    "db_seed_mib_per_second": ("200", lambda h, _i: h.vars.get("db_seed_mib_per_second") == 200),
     "root": ("/srv/cardano", lambda h, _i: h.layout.root == "/srv/cardano" and h.layout.config_path == "/srv/cardano/config/config.json"),  # noqa: E501
     "config_path": ("/etc/cardano/config.json", lambda h, _i: h.layout.config_path == "/etc/cardano/config.json"),
     "topology_path": ("/etc/cardano/topology.json", lambda h, _i: h.layout.topology_path == "/etc/cardano/topology.json"),
