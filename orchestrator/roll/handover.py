@@ -39,6 +39,7 @@ engine's wiring are not part of this module.
 from __future__ import annotations
 
 import dataclasses
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -134,6 +135,23 @@ KES_AGENT_FLAG = "--shelley-kes-agent-socket"
 NON_PRODUCING_FLAGS = ("--start-as-non-producing-node", "--non-producing-node")
 # What a credential file is renamed to while its node must not forge (same directory: one rename(2)).
 DISABLED_SUFFIX = ".handover-disabled"
+
+
+# --start-as-non-producing-node is read from 10.5.1 (cardano-node Parsers.hs L431-439, runtime-signals
+# doc §4): a standby on an older release cannot be started so that it does not forge.
+NON_PRODUCING_SINCE = (10, 5, 1)
+
+
+def release_problem(standby: str, node_version: str | None) -> str | None:
+    """Why the release the standby runs when it takes over cannot start non-producing (None: it can):
+    the rule of the handover command and of upgrade-node's handover mode alike."""
+    m = re.match(r"(\d+)\.(\d+)\.(\d+)", node_version or "")
+    if m is None:
+        return f"the standby {standby}'s release could not be read ({node_version or 'no version'})"
+    if tuple(int(x) for x in m.groups()) < NON_PRODUCING_SINCE:
+        return (f"the standby {standby} runs {node_version}, which cannot start non-producing "
+                f"(--start-as-non-producing-node is read from 10.5.1): upgrade it first")  # fmt: skip
+    return None
 
 
 @dataclass(frozen=True)
