@@ -19,7 +19,7 @@ from orchestrator.load.runspec import compile_run
 from orchestrator.model import Host, HostStatus, Inventory, Phase, Role
 from orchestrator.plan import make_plan
 from orchestrator.roll.engine import Rollout, RolloutResult, RolloutSettings
-from orchestrator.roll.handover import DISABLED_SUFFIX, ForgingSample, HandoverPolicy
+from orchestrator.roll.handover import ForgingSample, HandoverPolicy
 from orchestrator.roll.journal import Journal, last_phases
 from orchestrator.roll.pool import PoolSettings, resume_pools, resumed_upgrade, unfinished_pools
 from orchestrator.roll.remote import Done
@@ -318,3 +318,25 @@ def test_the_kill_points_cover_every_kind_of_action(tmp_path: Path) -> None:
     assert acts == ["away bp1-standby", "stop bp1-standby", "restart bp1-standby", "away bp1", "sighup bp1",
                     "present bp1-standby", "sighup bp1-standby", "away bp1", "stop bp1", "restart bp1"], acts  # fmt: skip
     assert len(acts) == ACTIONS
+
+
+def test_run_refuses_while_a_handover_command_is_unfinished_and_names_its_resume(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    from orchestrator.cli import main
+    from orchestrator.roll.handover_events import HandoverStepped
+
+    state = tmp_path / "state"
+    j = Journal(state, "20991231T000000Z-abcdef")
+    j.note("bp1", HandoverStepped("prove_stopped", "bp1", "bp1-standby", "bp1"))
+    j.close()
+    code = main(["run", "-i", str(tmp_path / "inv.yml"), "upgrade-node", "--yes", "--state-dir", str(state)])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "refused: the handover of bp1 in run 20991231T000000Z-abcdef is unfinished" in err
+    assert "cardano-fleet handover -i" in err and "--producer bp1" in err and "--resume 20991231T000000Z-abcdef" in err
+    # once it ended, the run goes on to its own checks (here: the inventory file does not exist)
+    j = Journal(state, "20991231T000000Z-abcdef")
+    j.record("bp1", Phase.HANDOVER_ENDED, ending="stopped", forger="bp1", reason="test")
+    j.close()
+    main(["run", "-i", str(tmp_path / "inv.yml"), "upgrade-node", "--yes", "--state-dir", str(state)])
+    assert "handover of bp1" not in capsys.readouterr().err
