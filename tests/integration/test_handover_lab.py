@@ -20,6 +20,7 @@ from orchestrator.lab.faults import set_fault
 from orchestrator.lab.hosts import lab_up
 from orchestrator.lab.leader_slots import SCHEDULE_PATH
 from orchestrator.lab.provision import layout_of
+from orchestrator.lab.state import LabState
 from orchestrator.roll.handover import DISABLED_SUFFIX
 from orchestrator.roll.journal import Journal
 from tests.integration.conftest import FAST_STARTUP_SECONDS, Lab, LabPool
@@ -41,6 +42,20 @@ def _keys(lab: Lab, name: str) -> dict[str, str]:
     return {path.removesuffix(DISABLED_SUFFIX): atime for path, atime in (line.split() for line in out.splitlines())}
 
 
+def pool_lab(fresh_lab: LabPool, name: str) -> tuple[Path, LabState, Lab, dict[str, dict[str, str]]]:
+    """A lab pool (2 relays, bp1 and bp1-standby on 10.6.4, 11.0.1 pinned), in sync, the pool's key
+    files aged (relatime moves an atime older than a day: any read of a key would show): its dir,
+    state, handle and the keys' atimes."""
+    lab_dir = fresh_lab.tmp.mktemp(name)
+    state = lab_up(lab_dir, relays=2, producers=1, subnet=fresh_lab.free_subnet(lab_dir), node_version="10.6.4",
+                   target_version="11.0.1", startup_seconds=FAST_STARTUP_SECONDS, standby_producers=1)  # fmt: skip
+    lab = Lab(state)
+    lab.wait_in_sync(timeout=120)
+    for host in POOL:
+        lab.exec(host, f"touch -a -d '3 days ago' {layout_of(state.host(host)).keys_dir}/*")
+    return Path(lab_dir), state, lab, {host: _keys(lab, host) for host in POOL}
+
+
 def _report(state: Path) -> dict[str, object]:
     [run] = [d for d in sorted((state / "runs").iterdir())]
     return dict(json.loads((run / "report.json").read_text()))
@@ -49,14 +64,7 @@ def _report(state: Path) -> dict[str, object]:
 @pytest.mark.usefixtures("lab_only")
 def test_the_handover_command_stops_on_the_original_then_moves_forging_to_the_standby(
         fresh_lab: LabPool, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
-    lab_dir = fresh_lab.tmp.mktemp("handover")
-    state = lab_up(lab_dir, relays=2, producers=1, subnet=fresh_lab.free_subnet(lab_dir), node_version="10.6.4",
-                   target_version="11.0.1", startup_seconds=FAST_STARTUP_SECONDS, standby_producers=1)  # fmt: skip
-    lab = Lab(state)
-    lab.wait_in_sync(timeout=120)
-    for name in POOL:  # relatime moves an atime older than a day: aged, any read of a key would show
-        lab.exec(name, f"touch -a -d '3 days ago' {layout_of(state.host(name)).keys_dir}/*")
-    atimes = {name: _keys(lab, name) for name in POOL}
+    lab_dir, state, lab, atimes = pool_lab(fresh_lab, "handover")
     inv = str(lab.inventory_path)
 
     # 1. The standby answers its enabling SIGHUP with BlockForgingUpdateError: stop, bp1 forges.

@@ -13,12 +13,10 @@ from pathlib import Path
 import pytest
 
 from orchestrator.cli import main
-from orchestrator.lab.hosts import lab_up
 from orchestrator.lab.leader_slots import SCHEDULE_PATH
-from orchestrator.lab.provision import layout_of
 from orchestrator.roll.journal import Journal
-from tests.integration.conftest import FAST_STARTUP_SECONDS, Lab, LabPool
-from tests.integration.test_handover_lab import POOL, SCHEDULE, _keys, _record
+from tests.integration.conftest import LabPool
+from tests.integration.test_handover_lab import POOL, SCHEDULE, _keys, _record, pool_lab
 
 ROOT = Path(__file__).resolve().parents[2]
 UPGRADE_NODE = str(ROOT / "playbooks" / "upgrade-node.yml")
@@ -28,14 +26,7 @@ SOAK = "sync_soak_seconds=5"
 @pytest.mark.usefixtures("lab_only")
 def test_run_upgrades_a_pool_with_a_standby_through_the_handover(
         fresh_lab: LabPool, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
-    lab_dir = fresh_lab.tmp.mktemp("pool")
-    state = lab_up(lab_dir, relays=2, producers=1, subnet=fresh_lab.free_subnet(lab_dir), node_version="10.6.4",
-                   target_version="11.0.1", startup_seconds=FAST_STARTUP_SECONDS, standby_producers=1)  # fmt: skip
-    lab = Lab(state)
-    lab.wait_in_sync(timeout=120)
-    for name in POOL:  # relatime moves an atime older than a day: aged, any read of a key would show
-        lab.exec(name, f"touch -a -d '3 days ago' {layout_of(state.host(name)).keys_dir}/*")
-    atimes = {name: _keys(lab, name) for name in POOL}
+    lab_dir, _state, lab, atimes = pool_lab(fresh_lab, "pool")
     inv, runs = str(lab.inventory_path), tmp_path / "state"
 
     assert main(["run", "-i", inv, UPGRADE_NODE, "--yes", "--state-dir", str(runs), "--limit", "relays",

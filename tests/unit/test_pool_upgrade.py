@@ -20,6 +20,7 @@ from orchestrator.model import Host, HostStatus, Inventory, Phase, Role
 from orchestrator.plan import make_plan
 from orchestrator.roll.engine import Rollout, RolloutResult, RolloutSettings
 from orchestrator.roll.handover import ForgingSample, HandoverPolicy
+from orchestrator.roll.interrupt import StopFlag
 from orchestrator.roll.journal import Journal, last_phases
 from orchestrator.roll.pool import PoolSettings, resume_pools, resumed_upgrade, unfinished_pools
 from orchestrator.roll.remote import Done
@@ -62,6 +63,8 @@ class Pool:
     actions: list[str] = field(default_factory=list)
     kill_at: int | None = None
     last: float = 0.0
+    signal_after: str | None = None  # a stop signal right after this action
+    flag: StopFlag | None = None
 
     def accrue(self) -> None:
         for f in self.forge.values():
@@ -76,6 +79,8 @@ class Pool:
         if self.kill_at == len(self.actions):
             raise Killed(what)
         self.actions.append(what)
+        if what == self.signal_after and self.flag is not None:
+            self.flag.set("SIGTERM")  # as the signal handler does (the engine's main thread then raises)
 
     def never_two(self) -> bool:
         return all(len(who) <= 1 for _t, who in self.record)
@@ -144,7 +149,7 @@ class World:
     tmp: Path
     clock: FakeClock
 
-    def run(self, handover: bool = True, pools: bool = True) -> RolloutResult:
+    def run(self, handover: bool = True, pools: bool = True, stop: StopFlag | None = None) -> RolloutResult:
         spec = compile_run(read_playbook(ROOT / "playbooks" / "upgrade-node.yml"), self.inventory)
         nodes = self.remote.nodes
         facts = {h.name: host_facts(config_text=nodes[h.name].files[h.layout.config_path].decode(),
@@ -156,7 +161,7 @@ class World:
         rollout = Rollout(plan, self.remote, self.journal, RolloutSettings(gate=spec.gate), sample=self.remote.sample,
                           clock=self.clock, sleep=self.clock.sleep, relays=self.inventory.relays,
                           wall=lambda: 1_700_000_000.0 + self.clock(), hosts=self.inventory.hosts,
-                          pools=settings)  # fmt: skip
+                          pools=settings, stop=stop)  # fmt: skip
         return rollout.execute(spec.stages)
 
     def on(self, name: str) -> str:
@@ -240,6 +245,16 @@ def test_the_old_producers_failed_upgrade_is_rolled_back_and_the_standby_keeps_f
     assert out.status is HostStatus.ROLLED_BACK and w.on("bp1") == "10.6.4" and not w.pool.forge["bp1"].present
     assert "handover handed_over_old_not_upgraded: bp1-standby forges" in out.detail
     assert "bp1 is the idle standby, NOT upgraded" in out.detail
+
+
+def test_a_stop_signal_inside_the_gap_recovers_the_original_before_the_run_stops(tmp_path: Path) -> None:
+    w = world(tmp_path)
+    w.pool.flag, w.pool.signal_after = StopFlag(), "sighup bp1"
+    result = w.run(stop=w.pool.flag)
+    assert w.pool.forgers() == {"bp1"} and w.pool.never_two() and w.pool.forge["bp1"].present
+    out = result.outcomes["bp1"]
+    assert out.status is HostStatus.FAILED and "interrupted by SIGTERM" in out.detail and w.on("bp1") == "10.6.4"
+    assert not unfinished_pools(Journal.read(w.journal.path))  # the handover ended (recovered) before the stop
 
 
 def test_no_handover_restarts_the_producer_as_before_and_the_standby_with_its_files_away(tmp_path: Path) -> None:
