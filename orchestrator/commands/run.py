@@ -143,7 +143,7 @@ def _unfinished_refusal(args: argparse.Namespace, state_dir: Path, run_id: str, 
     mid = sorted(unfinished_hosts(events))
     drained = out_of_rotation(events)
     hosts = (f"; hosts mid-way: {', '.join(mid)}" if mid else "") + (
-        f"; OUT OF ROTATION (drained, not returned): {', '.join(drained)}" if drained else "")
+        f"; OUT OF ROTATION (drained, not returned): {', '.join(drained)}" if drained else "") + _handing(events)
     scope = args
     started = next((e for e in reversed(events) if e.host == "*" and e.phase is Phase.RUN_STARTED), None)
     if started is not None and not args.limit and isinstance(started.data.get("hosts"), list) and started.data["hosts"]:
@@ -152,6 +152,17 @@ def _unfinished_refusal(args: argparse.Namespace, state_dir: Path, run_id: str, 
     return (f"cardano-fleet: error: refused: run {run_id} is unfinished ({how_it_ended(events)}{who}){hosts}. "
             f"Finish it first (each host ends upgraded or rolled back, drained hosts are returned): "
             f"{resume_command(scope, run_id)}")  # fmt: skip
+
+
+def _handing(events: Any) -> str:
+    """The forging handovers a run left unfinished, in words ("" when none)."""
+    from orchestrator.roll.pool import unfinished_pools
+
+    pools = unfinished_pools(events)
+    if not pools:
+        return ""
+    return ("; forging handover unfinished: " + ", ".join(f"{a} → {b}" for a, b in pools.items())
+            + " (the resume first establishes which producer forges)")  # fmt: skip
 
 
 def _unfinished_handover_refusal(args: argparse.Namespace, state_dir: Path) -> str | None:
@@ -192,6 +203,8 @@ def _interrupted_message(args: argparse.Namespace, state_dir: Path, run_id: str,
         lines.append(f"  hosts mid-way (resume finishes or rolls back each): {', '.join(mid)}")
     if drained:
         lines.append(f"  OUT OF ROTATION (drained, not returned; resume returns them): {', '.join(drained)}")
+    if _handing(events):
+        lines.append(f"  {_handing(events).removeprefix('; ')}")
     lines.append(f"  resume with: {resume_command(args, run_id)}")
     return "\n".join(lines)
 
@@ -283,7 +296,9 @@ def _resume_confirmed(console: Console, args: argparse.Namespace, events: Any) -
     the run left mid-way): it asks first, as a run does, or needs --yes. True: go on."""
     from orchestrator.roll.resume import unfinished_hosts
 
-    mid = sorted(unfinished_hosts(events))
+    from orchestrator.roll.pool import unfinished_pools
+
+    mid = sorted({*unfinished_hosts(events), *(h for pair in unfinished_pools(events).items() for h in pair)})
     if not mid or args.yes:
         return True
     if not sys.stdin.isatty():

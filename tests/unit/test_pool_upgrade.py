@@ -355,3 +355,20 @@ def test_run_refuses_while_a_handover_command_is_unfinished_and_names_its_resume
     j.close()
     main(["run", "-i", str(tmp_path / "inv.yml"), "upgrade-node", "--yes", "--state-dir", str(state)])
     assert "handover of bp1" not in capsys.readouterr().err
+
+
+def test_an_unfinished_run_inside_a_handover_is_refused_naming_the_handover_and_the_run_resume(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    from orchestrator.cli import main
+    from orchestrator.roll.handover_events import HandoverStepped
+
+    state = tmp_path / "state"
+    j = Journal(state, "20991231T000000Z-abcdef")
+    j.record("*", Phase.RUN_STARTED, hosts=["bp1", "bp1-standby"])
+    j.note("bp1", HandoverStepped("prove_stopped", "bp1", "bp1-standby", "bp1"))
+    j.close()
+    code = main(["run", "-i", str(tmp_path / "inv.yml"), "upgrade-node", "--yes", "--state-dir", str(state)])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "forging handover unfinished: bp1 → bp1-standby" in err and "cardano-fleet run -i" in err, err
+    assert "--resume 20991231T000000Z-abcdef" in err and "cardano-fleet handover" not in err
