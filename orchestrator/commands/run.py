@@ -294,9 +294,8 @@ def _trail(args: argparse.Namespace) -> Any:
 def _resume_confirmed(console: Console, args: argparse.Namespace, events: Any) -> bool:
     """`--resume` changes hosts before any plan is shown (it finishes or rolls back, and restarts, each host
     the run left mid-way): it asks first, as a run does, or needs --yes. True: go on."""
-    from orchestrator.roll.resume import unfinished_hosts
-
     from orchestrator.roll.pool import unfinished_pools
+    from orchestrator.roll.resume import unfinished_hosts
 
     mid = sorted({*unfinished_hosts(events), *(h for pair in unfinished_pools(events).items() for h in pair)})
     if not mid or args.yes:
