@@ -149,8 +149,9 @@ class World:
     tmp: Path
     clock: FakeClock
 
-    def run(self, handover: bool = True, pools: bool = True, stop: StopFlag | None = None) -> RolloutResult:
-        spec = compile_run(read_playbook(ROOT / "playbooks" / "upgrade-node.yml"), self.inventory)
+    def run(self, handover: bool = True, pools: bool = True, stop: StopFlag | None = None,
+            limit: str | None = None) -> RolloutResult:  # fmt: skip
+        spec = compile_run(read_playbook(ROOT / "playbooks" / "upgrade-node.yml"), self.inventory, limit=limit)
         nodes = self.remote.nodes
         facts = {h.name: host_facts(config_text=nodes[h.name].files[h.layout.config_path].decode(),
                                     topology_text=nodes[h.name].files[h.layout.topology_path].decode(),
@@ -255,6 +256,20 @@ def test_a_stop_signal_inside_the_gap_recovers_the_original_before_the_run_stops
     out = result.outcomes["bp1"]
     assert out.status is HostStatus.FAILED and "interrupted by SIGTERM" in out.detail and w.on("bp1") == "10.6.4"
     assert not unfinished_pools(Journal.read(w.journal.path))  # the handover ended (recovered) before the stop
+
+
+@pytest.mark.parametrize(("limit", "restarted", "away"), [
+    ("bp1-standby", "bp1-standby", True),  # the idle one alone: its files away first
+    ("bp1", "bp1", False),  # the forger alone: restarted as a producer without a standby
+])  # fmt: skip
+def test_one_pool_member_alone_is_sampled_an_idle_one_kept_idle_a_forger_restarted_as_before(
+        tmp_path: Path, limit: str, restarted: str, away: bool) -> None:  # fmt: skip
+    w = world(tmp_path)
+    result = w.run(limit=limit)
+    assert result.ok and w.on(restarted) == "11.0.1" and w.pool.never_two() and w.pool.forgers() == {"bp1"}
+    assert (f"away {restarted}" in w.pool.actions) is away and "sighup bp1" not in w.pool.actions
+    other = next(n for n in POOL if n != restarted)
+    assert w.on(other) == "10.6.4" and not [a for a in w.pool.actions if a.endswith(f" {other}")]
 
 
 def test_no_handover_restarts_the_producer_as_before_and_the_standby_with_its_files_away(tmp_path: Path) -> None:
