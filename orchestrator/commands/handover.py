@@ -1,9 +1,9 @@
 """`cardano-fleet handover`: move a pool's forging from its block producer to its standby producer.
 
 The wiring of roll/handover.py's state machine for an operator (issue 27): a command rather than a
-playbook, because a playbook runs through the engine's plan → stage → gated batches (roll/engine.py),
-which has no place for a step that spans two hosts; this command runs the `Handover` alone, with the
-real SSH operations (roll/handover_remote.py). It upgrades nothing: both nodes keep their releases (the
+playbook, because a playbook's stages plan per-host changes and a handover alone changes none (the
+upgrade's handover mode, roll/pool.py, runs it inside a run); this command runs the `Handover` alone,
+with the real SSH operations (roll/handover_remote.py). It upgrades nothing: both nodes keep their releases (the
 `upgrade` of the state machine is "nothing to do"), so after it the old producer is the standby, idle
 with its credential files renamed away.
 

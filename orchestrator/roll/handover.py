@@ -33,7 +33,7 @@ acts (roll/handover_events.py), so `--resume` knows which steps may have acted; 
 establishes which host forges from fresh samples, then goes on, or recovers (`resume_entry`).
 
 What the machine acts through is a Protocol (`HandoverRemote`); the SSH implementation and the
-engine's wiring are not part of this module.
+engine's wiring (roll/pool.py) are not part of this module.
 """
 
 from __future__ import annotations
