@@ -1,9 +1,9 @@
 """`cardano-fleet handover`: move a pool's forging from its block producer to its standby producer.
 
 The wiring of roll/handover.py's state machine for an operator (issue 27): a command rather than a
-playbook, because a playbook runs through the engine's plan → stage → gated batches (roll/engine.py),
-which has no place for a step that spans two hosts; this command runs the `Handover` alone, with the
-real SSH operations (roll/handover_remote.py). It upgrades nothing: both nodes keep their releases (the
+playbook, because a playbook's stages plan per-host changes and a handover alone changes none (the
+upgrade's handover mode, roll/pool.py, runs it inside a run); this command runs the `Handover` alone,
+with the real SSH operations (roll/handover_remote.py). It upgrades nothing: both nodes keep their releases (the
 `upgrade` of the state machine is "nothing to do"), so after it the old producer is the standby, idle
 with its credential files renamed away.
 
@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING
 
 from orchestrator.commands._exit import error
 from orchestrator.commands._fleet_args import INVENTORY_HELP, add_extra_vars_argument, vault_secrets
+from orchestrator.roll.handover import NON_PRODUCING_SINCE as NON_PRODUCING_SINCE  # re-exported
+from orchestrator.roll.handover import release_problem as release_problem  # the rule lives with the handover
 
 if TYPE_CHECKING:
     from orchestrator.model import Host, Inventory
@@ -38,9 +40,6 @@ if TYPE_CHECKING:
 
 HELP = "move a pool's forging from its block producer to its standby producer (rename + SIGHUP, never two forgers)"
 
-# --start-as-non-producing-node is read from 10.5.1 (cardano-node Parsers.hs L431-439, runtime-signals
-# doc §4): a standby on an older release cannot be started so that it does not forge.
-NON_PRODUCING_SINCE = (10, 5, 1)
 _RUN_ID = re.compile(r"[0-9A-Za-z][0-9A-Za-z_-]*")
 
 
@@ -110,17 +109,6 @@ def window_of(bp: Host) -> tuple[WindowSettings, str | None] | str:
     schedule = dict(step.schedule) if step.schedule else None
     source = f"{schedule['source']} {schedule.get('path') or ''}".strip() if schedule else None
     return step.window, source
-
-
-def release_problem(standby: str, node_version: str | None) -> str | None:
-    """Why the standby's release cannot start non-producing (None: it can)."""
-    m = re.match(r"(\d+)\.(\d+)\.(\d+)", node_version or "")
-    if m is None:
-        return f"the standby {standby}'s release could not be read ({node_version or 'no version'})"
-    if tuple(int(x) for x in m.groups()) < NON_PRODUCING_SINCE:
-        return (f"the standby {standby} runs {node_version}, which cannot start non-producing "
-                f"(--start-as-non-producing-node is read from 10.5.1): upgrade it first")  # fmt: skip
-    return None
 
 
 def handovers(events: list[Event], producer: str) -> tuple[bool, bool]:

@@ -39,6 +39,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--keep-backups", type=int, default=None, metavar="N",
                         help="after a successful run, keep each changed file's N newest <file>.bak-<run id> "
                              "backups on its host and remove older ones (default 3; 0 keeps every backup)")  # fmt: skip
+    parser.add_argument("--no-handover", action="store_true",
+                        help="a producer with a standby (standby_for) restarts as one without: no forging handover "
+                             "(the standby is still upgraded with its credential files renamed away; "
+                             "docs/handover.md)")  # fmt: skip
 
 
 def retention_text(keep: int, run_id: str = "<run id>") -> str:
@@ -62,6 +66,8 @@ def resume_command(args: argparse.Namespace, run_id: str) -> str:
     for v in getattr(args, "vault_id", []):
         parts += ["--vault-id", q(v)]
     parts += ["--state-dir", q(str(Path(args.state_dir).resolve())), "--resume", run_id]
+    if getattr(args, "no_handover", False):
+        parts.append("--no-handover")
     if getattr(args, "yes", False):
         parts.append("--yes")  # as the run was started: unattended (a resume asks otherwise)
     return " ".join(parts)
@@ -103,6 +109,11 @@ def run(args: argparse.Namespace) -> int:
             print(f"cardano-fleet: error: refused: {e}", file=sys.stderr)
             return 1
     try:
+        if not args.check:
+            handing = _unfinished_handover_refusal(args, state_dir)
+            if handing is not None:
+                print(handing, file=sys.stderr)
+                return 1
         if not args.check and not args.resume:
             pending = unfinished_run(state_dir)
             if pending is not None:
@@ -132,7 +143,7 @@ def _unfinished_refusal(args: argparse.Namespace, state_dir: Path, run_id: str, 
     mid = sorted(unfinished_hosts(events))
     drained = out_of_rotation(events)
     hosts = (f"; hosts mid-way: {', '.join(mid)}" if mid else "") + (
-        f"; OUT OF ROTATION (drained, not returned): {', '.join(drained)}" if drained else "")
+        f"; OUT OF ROTATION (drained, not returned): {', '.join(drained)}" if drained else "") + _handing(events)
     scope = args
     started = next((e for e in reversed(events) if e.host == "*" and e.phase is Phase.RUN_STARTED), None)
     if started is not None and not args.limit and isinstance(started.data.get("hosts"), list) and started.data["hosts"]:
@@ -141,6 +152,39 @@ def _unfinished_refusal(args: argparse.Namespace, state_dir: Path, run_id: str, 
     return (f"cardano-fleet: error: refused: run {run_id} is unfinished ({how_it_ended(events)}{who}){hosts}. "
             f"Finish it first (each host ends upgraded or rolled back, drained hosts are returned): "
             f"{resume_command(scope, run_id)}")  # fmt: skip
+
+
+def _handing(events: Any) -> str:
+    """The forging handovers a run left unfinished, in words ("" when none)."""
+    from orchestrator.roll.pool import unfinished_pools
+
+    pools = unfinished_pools(events)
+    if not pools:
+        return ""
+    return ("; forging handover unfinished: " + ", ".join(f"{a} → {b}" for a, b in pools.items())
+            + " (the resume first establishes which producer forges)")  # fmt: skip
+
+
+def _unfinished_handover_refusal(args: argparse.Namespace, state_dir: Path) -> str | None:
+    """A `cardano-fleet handover` left unfinished (killed, or stopped twice): which host forges is not
+    established and both hosts may be mid-way, so no run touches anything before its `--resume`. (A
+    handover inside a run is the run's own: `run --resume` takes it up.)"""
+    from orchestrator.commands.handover import resume_command as handover_resume
+    from orchestrator.roll.journal import Journal, runs
+    from orchestrator.roll.pool import unfinished_pools
+
+    for run_dir in reversed(list(runs(state_dir))):
+        events = Journal.read(run_dir / "journal.jsonl")
+        if any(e.host == "*" and e.phase is Phase.RUN_STARTED for e in events):
+            continue
+        for producer in unfinished_pools(events):
+            them = argparse.Namespace(inventory=args.inventory, producer=producer, extra_vars=args.extra_vars,
+                                      vault_password_file=getattr(args, "vault_password_file", []),
+                                      state_dir=args.state_dir)  # fmt: skip
+            return (f"cardano-fleet: error: refused: the handover of {producer} in run {run_dir.name} is unfinished "
+                    f"(which producer forges is not established); take it up first: "
+                    f"{handover_resume(them, run_dir.name)}")  # fmt: skip
+    return None
 
 
 def _interrupted_message(args: argparse.Namespace, state_dir: Path, run_id: str, signal_name: str) -> str:
@@ -159,6 +203,8 @@ def _interrupted_message(args: argparse.Namespace, state_dir: Path, run_id: str,
         lines.append(f"  hosts mid-way (resume finishes or rolls back each): {', '.join(mid)}")
     if drained:
         lines.append(f"  OUT OF ROTATION (drained, not returned; resume returns them): {', '.join(drained)}")
+    if _handing(events):
+        lines.append(f"  {_handing(events).removeprefix('; ')}")
     lines.append(f"  resume with: {resume_command(args, run_id)}")
     return "\n".join(lines)
 
@@ -248,9 +294,10 @@ def _trail(args: argparse.Namespace) -> Any:
 def _resume_confirmed(console: Console, args: argparse.Namespace, events: Any) -> bool:
     """`--resume` changes hosts before any plan is shown (it finishes or rolls back, and restarts, each host
     the run left mid-way): it asks first, as a run does, or needs --yes. True: go on."""
+    from orchestrator.roll.pool import unfinished_pools
     from orchestrator.roll.resume import unfinished_hosts
 
-    mid = sorted(unfinished_hosts(events))
+    mid = sorted({*unfinished_hosts(events), *(h for pair in unfinished_pools(events).items() for h in pair)})
     if not mid or args.yes:
         return True
     if not sys.stdin.isatty():
@@ -315,7 +362,7 @@ def _execute(console: Console, loaded: Loaded, fleet: Fleet, journal: Journal, p
                                               lambda h: gates.get(h.name, loaded.spec.gate)),
                           emit=view.on_event, relays=loaded.inventory.relays, hosts=loaded.inventory.hosts,
                           replan=lambda hp: recheck_host(loaded, fleet, hp, journal.run_id),
-                          stop=flag, approve=approve)  # fmt: skip
+                          stop=flag, approve=approve, pools=_pools(args, fleet))  # fmt: skip
         try:
             result = rollout.execute(loaded.spec.stages)
         except KeyboardInterrupt as exc:
@@ -334,6 +381,14 @@ def _execute(console: Console, loaded: Loaded, fleet: Fleet, journal: Journal, p
     path = _write_report(journal, args.report, render_run_report(result, trail, events, keep_backups=keep))
     print_summary(console, result, str(path))
     return 0 if result.ok else 1
+
+
+def _pools(args: argparse.Namespace, fleet: Fleet) -> Any:
+    """How the run treats a pool with a standby producer (roll/pool.py): the handover over SSH."""
+    from orchestrator.roll.handover_remote import SshHandoverRemote
+    from orchestrator.roll.pool import PoolSettings
+
+    return PoolSettings(SshHandoverRemote(fleet), handover=not getattr(args, "no_handover", False))
 
 
 def _write_report(journal: Journal, extra: str | None, text: str) -> Path:
@@ -375,12 +430,48 @@ def _resume(console: Console, loaded: Loaded, fleet: Fleet, journal: Journal) ->
             console.print(f"resume: {name} (was '{phase}'): {verdict}", markup=False, highlight=False, soft_wrap=True)
 
     # each host with its own gate, its gate's skew limit, and the cap from its last start (one health probe)
-    resume_hosts(events, loaded.inventory, spec.programs, spec.gate, remote=remote, journal=journal,
+    verdicts = resume_hosts(events, loaded.inventory, spec.programs, spec.gate, remote=remote, journal=journal,
                  probe=lambda h, skew: sample_host(fleet, h, max_skew=skew),
                  last_start_of=lambda h: gather_facts(fleet, [h], sections=HEALTH_SECTIONS)[h.name].last_start_seconds,
                  report=report)  # fmt: skip
+    _resume_pools(console, loaded, fleet, journal, events, verdicts)
     # The killed run still holds its remote locks, also on hosts this resume leaves out (--limit):
     # release them (unlock removes only a lock with this run id); the run that follows takes what it needs.
     named = {e.host for e in events if e.host != "*"}
     held = [h for h in loaded.inventory.hosts if h.name in named]
     remote.map(held, remote.unlock)
+
+
+def _resume_pools(console: Console, loaded: Loaded, fleet: Fleet, journal: Journal, events: Any,
+                  verdicts: Any) -> None:  # fmt: skip
+    """Each pool handover the killed run left unfinished: `Handover.resume()` (fresh samples of both
+    hosts first), once the hosts' own procedures were finished or rolled back; the upgrades it would
+    take are what the kill and the resume left (the run that follows plans the rest again)."""
+    from orchestrator.commands.handover import window_of
+    from orchestrator.facts.probe import gather_facts
+    from orchestrator.roll.handover_remote import SshHandoverRemote
+    from orchestrator.roll.pool import resume_pools, resumed_upgrade, unfinished_pools
+    from orchestrator.spec.window import LeaderGuard, build_guard
+
+    if not unfinished_pools(events):
+        return
+
+    def guard_of(host: Any) -> LeaderGuard | None:
+        window = window_of(host)
+        if isinstance(window, str):
+            return None
+        settings, source = window
+        f = gather_facts(fleet, [host])[host.name]
+        return build_guard(settings, source=source, slots=tuple(f.leader_schedule or ()),
+                           remaining_kes_periods=f.remaining_kes_periods, downtime_seconds=None)  # fmt: skip
+
+    hosts = {h.name: h for h in loaded.inventory.hosts}
+    results = resume_pools(events, hosts, SshHandoverRemote(fleet), journal.record, resumed_upgrade(events, verdicts),
+                           guard_of)  # fmt: skip
+    for original, res in results.items():
+        if isinstance(res, str):
+            console.print(f"resume: handover of {original}: {res}", markup=False, highlight=False, soft_wrap=True)
+        else:
+            console.print(f"resume: handover of {original} ({res.ending}): "
+                          + (f"{res.forger} forges" if res.forger else "NO PRODUCER IS PROVEN FORGING")
+                          + f"; {res.detail}", markup=False, highlight=False, soft_wrap=True)  # fmt: skip

@@ -43,7 +43,8 @@ from orchestrator.roll.host_run import (
 )
 from orchestrator.roll.interrupt import RunEnd, StopFlag, signal_name_of
 from orchestrator.roll.journal import FINAL, NOTHING_CHANGED, OBSERVATIONS, Journal
-from orchestrator.roll.remote import Remote
+from orchestrator.roll.pool import Pool, PoolSettings, pool_members
+from orchestrator.roll.remote import Done, Remote
 from orchestrator.spec.gate import GatePolicy
 
 __all__ = ["HostOutcome", "ReconnectPolicy", "Recheck", "Rollout", "RolloutResult", "RolloutSettings"]
@@ -122,11 +123,16 @@ class Rollout:
         replan: Replan | None = None,
         stop: StopFlag | None = None,
         approve: Approve | None = None,
+        pools: PoolSettings | None = None,
     ) -> None:
         """`clock`/`sleep`: monotonic seconds for gates; `wall`: unix seconds, for leader slot times.
         `stop`: set by a stop signal (roll/interrupt.py); no step starts after it. `approve`: asked after
-        the first batch that changed hosts (`run --step`); None: no pause."""
+        the first batch that changed hosts (`run --step`); None: no pause. `pools`: how pools with a
+        standby producer are upgraded (roll/pool.py; None: a standby is refused, never restarted)."""
         self.plan = plan
+        self.pools = pools
+        self._pool_lock = threading.Lock()
+        self._pool_results: dict[str, dict[str, bool]] = {}  # producer → each member's result
         self.stop = stop if stop is not None else StopFlag()
         self.approve = approve
         self._steps: dict[str, Phase] = {}  # each host's last rollout step in this run
@@ -440,8 +446,11 @@ class Rollout:
             return None
         return new_plan
 
-    def _upgrade_host(self, host: Host) -> bool:
-        """One host's procedure (roll/host_run.py) on the plan as re-checked just before its turn."""
+    def _upgrade_host(self, host: Host, plain: bool = False) -> bool:
+        """One host's procedure (roll/host_run.py) on the plan as re-checked just before its turn; a
+        member of a pool with a standby producer goes through its pool's turn (`plain`: not again)."""
+        if not plain and pool_members(host, self.all_hosts) is not None:
+            return self._pool_turn(host)
         hp = self._recheck(self.plan.host(host.name))
         if hp is None:
             return True  # nothing was changed on it, and nothing went down: not a failed upgrade
@@ -450,6 +459,49 @@ class Rollout:
         if run.return_error is not None:
             self.return_failed.append(host.name)
         return ok
+
+    # ------------------------------------------------------------------ a pool with a standby (roll/pool.py)
+    def _pool_turn(self, host: Host) -> bool:
+        """Both members of `host`'s pool at once, on the first one's turn; the second reads its result."""
+        members = pool_members(host, self.all_hosts)
+        assert members is not None
+        bp, sb = members
+        with self._pool_lock:
+            done = self._pool_results.get(bp.name)
+            if done is None:
+                done = self._pool_results[bp.name] = self._run_pool(bp, sb, host)
+        return done.get(host.name, True)
+
+    def _run_pool(self, bp: Host, sb: Host, host: Host) -> dict[str, bool]:
+        in_plan = {hp.host.name: hp for hp in self.plan.hosts if hp.host.name in (bp.name, sb.name)}
+        settings = self.pools or PoolSettings(None)
+        pool = Pool(bp, sb, settings,
+                    changed={n: hp.changed and hp.error is None for n, hp in in_plan.items()},
+                    versions={n: (hp.current_version, hp.target_version) for n, hp in in_plan.items()},
+                    outcomes=self.outcomes, upgrade=self._member_upgrade,
+                    restart=lambda h: self._upgrade_host(h, plain=True), record=self._pool_record,
+                    guard=next((hp.leader for hp in in_plan.values() if hp.leader is not None), None),
+                    clock=self.clock, sleep=self._sleep, wall=self.wall,
+                    stop=lambda: self.stop.signal_name)  # fmt: skip
+        if len(in_plan) < 2:
+            return {host.name: pool.alone(host)}
+        return pool.upgrade()
+
+    def _pool_record(self, host: str, phase: Phase, **data: Any) -> None:
+        """The pool's journal: never cut short by a stop signal (a handover recovers to one forger first)."""
+        self.emit(self.journal.record(host, phase, **data))
+
+    def _member_upgrade(self, host: Host) -> Done:
+        """A pool member's own procedure while it does not forge (no leader wait); ok: on the target."""
+        hp = self._recheck(self.plan.host(host.name))
+        out = self.outcomes[host.name]
+        if hp is None or not hp.changed:
+            return Done(out.status is HostStatus.UNCHANGED, out.detail or "nothing to do")
+        run = HostRun(host, self._program(hp), self._means(), HostState.from_plan(hp), out, replace(hp, leader=None))
+        run.run(Step.LEADER_WAIT)
+        if run.return_error is not None:
+            self.return_failed.append(host.name)
+        return Done(out.status is HostStatus.UPGRADED, out.detail)
 
     def _program(self, hp: HostPlan) -> HostProgram:
         """The host's gate (its sync_gate, else the run's), last start, the start a replaying crossing

@@ -33,12 +33,13 @@ acts (roll/handover_events.py), so `--resume` knows which steps may have acted; 
 establishes which host forges from fresh samples, then goes on, or recovers (`resume_entry`).
 
 What the machine acts through is a Protocol (`HandoverRemote`); the SSH implementation and the
-engine's wiring are not part of this module.
+engine's wiring (roll/pool.py) are not part of this module.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -71,6 +72,23 @@ class Ending(StrEnum):
     STOPPED = "stopped"  # a doubt: recovered, the preferred host forges (the original before the handover)
     STOPPED_ON_OTHER = "stopped_on_other"  # recovered, but on the other host: the preferred one could not forge
     UNPROVEN = "unproven"  # exactly one forger could not be proven (`forger`: the one proven, if any): act now
+
+
+# --start-as-non-producing-node is read from 10.5.1 (cardano-node Parsers.hs L431-439, runtime-signals
+# doc §4): a standby on an older release cannot be started so that it does not forge.
+NON_PRODUCING_SINCE = (10, 5, 1)
+
+
+def release_problem(standby: str, node_version: str | None) -> str | None:
+    """Why the release the standby runs when it takes over cannot start non-producing (None: it can):
+    the rule of the handover command and of upgrade-node's handover mode alike."""
+    m = re.match(r"(\d+)\.(\d+)\.(\d+)", node_version or "")
+    if m is None:
+        return f"the standby {standby}'s release could not be read ({node_version or 'no version'})"
+    if tuple(int(x) for x in m.groups()) < NON_PRODUCING_SINCE:
+        return (f"the standby {standby} runs {node_version}, which cannot start non-producing "
+                f"(--start-as-non-producing-node is read from 10.5.1): upgrade it first")  # fmt: skip
+    return None
 
 
 class HandoverRemote(Protocol):

@@ -81,9 +81,12 @@ class Journal:
         return events
 
 
-# What the gate saw the node do (its startup phases): journaled for the operator, but not a step of
-# the rollout, so a resume never takes one for how far a host got.
-OBSERVATIONS = frozenset({Phase.NODE_PHASE, Phase.CONNECTION_LOST, Phase.RECONNECTED, Phase.BACKUPS_PRUNED})
+# What the gate saw the node do (its startup phases), and a pool's forging handover (journaled on its
+# original producer's name, roll/handover.py; `run --resume` takes it up on its own, roll/pool.py):
+# journaled for the operator, but not a step of a host's rollout, so a resume never takes one for how
+# far a host got.
+OBSERVATIONS = frozenset({Phase.NODE_PHASE, Phase.CONNECTION_LOST, Phase.RECONNECTED, Phase.BACKUPS_PRUNED,
+                          Phase.HANDOVER_STEP, Phase.FORGERS_SEEN, Phase.HANDOVER_ENDED})
 
 
 def last_phases(events: list[Event]) -> dict[str, Event]:

@@ -19,6 +19,7 @@ from orchestrator.lab import forging
 from orchestrator.lab.faults import set_fault
 from orchestrator.lab.leader_slots import SCHEDULE_PATH
 from orchestrator.lab.provision import layout_of
+from orchestrator.lab.state import LabState
 from orchestrator.roll.handover import DISABLED_SUFFIX
 from orchestrator.roll.journal import Journal
 from tests.integration.conftest import Lab, LabPool, standby_pool
@@ -40,6 +41,13 @@ def _keys(lab: Lab, name: str) -> dict[str, str]:
     return {path.removesuffix(DISABLED_SUFFIX): atime for path, atime in (line.split() for line in out.splitlines())}
 
 
+def pool_lab(fresh_lab: LabPool, name: str) -> tuple[Path, LabState, Lab, dict[str, dict[str, str]]]:
+    """conftest.standby_pool (2 relays, bp1 and bp1-standby on 10.6.4, 11.0.1 pinned, in sync, keys
+    aged), with its dir, state, handle and the pool keys' atimes."""
+    lab, lab_dir = standby_pool(fresh_lab, name)
+    return Path(lab_dir), lab.state, lab, {host: _keys(lab, host) for host in POOL}
+
+
 def _report(state: Path) -> dict[str, object]:
     [run] = [d for d in sorted((state / "runs").iterdir())]
     return dict(json.loads((run / "report.json").read_text()))
@@ -48,9 +56,7 @@ def _report(state: Path) -> dict[str, object]:
 @pytest.mark.usefixtures("lab_only")
 def test_the_handover_command_stops_on_the_original_then_moves_forging_to_the_standby(
         fresh_lab: LabPool, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
-    lab, lab_dir = standby_pool(fresh_lab, "handover")
-    state = lab.state
-    atimes = {name: _keys(lab, name) for name in POOL}
+    lab_dir, state, lab, atimes = pool_lab(fresh_lab, "handover")
     inv = str(lab.inventory_path)
 
     # 1. The standby answers its enabling SIGHUP with BlockForgingUpdateError: stop, bp1 forges.
