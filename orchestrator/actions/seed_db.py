@@ -62,8 +62,11 @@ if TYPE_CHECKING:
 
 STAGING = ".cardano-fleet-seed"
 # Slots per ImmutableDB chunk on the Cardano networks: the Byron epoch size, 10k slots with
-# k = 2160 (mainnet, preprod and preview genesis), which the Cardano block type uses for every era's
-# chunks (the lab uses the same: lab/immutable_db.py).
+# k = 2160 (mainnet, preprod and preview genesis). The hard-fork block takes every era's chunks from
+# its first era's ChunkInfo (ouroboros-consensus HardFork/Combinator/Node/InitStorage.hs: "We use the
+# chunk info from the first era"), and Byron's is its epoch size (Node/InitStorage.hs: "for Byron,
+# one would use the epoch size"); read in the stored index, not at the tag 11.0.1 builds. The lab
+# uses the same: lab/immutable_db.py.
 CHUNK_SLOTS = networks.BYRON_EPOCH_SLOTS
 PIECE_BYTES = 4 * 1024 * 1024  # bytes per relayed piece (a base64 string of ~5.6 MB in memory)
 # The plan's copy estimate (`db_seed_mib_per_second`, per host or group): a stated assumption of the
