@@ -155,6 +155,9 @@ class HostFacts:
     # (path, sha256 recorded at staging, sha256 now or None when absent: the tarball is) — None: no record.
     installed_release: str | None = None
     installed_sums: tuple[tuple[str, str, str | None], ...] | None = None
+    # what staging found in the release's published sums file ("matches cardano-node-<v>-sha256sums.txt",
+    # "not verified against ...: why", "<v> publishes none ..."); None: a record from before that check
+    installed_sums_published: str | None = None
     key_files_stat: tuple[KeyFileStat, ...] = ()
     startup_source: str | None = None  # "journal:<unit>" or "file:<path>": where the node's log was read
     startups: startup.Startups | None = None  # the node's newest start, and its newest complete one

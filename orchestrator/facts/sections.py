@@ -441,7 +441,8 @@ class ReleasesSection(FactSection):
 class ReleaseSumsSection(FactSection):
     """The running release's staging record (`.cardano-fleet-sha256`, written by `run` when it staged
     the release: the tarball's sha256, checked against the pin then, and its binaries'), with each
-    recorded binary hashed again now: what the readiness audit's `release-sha256` compares. Only the
+    recorded binary hashed again now: what the readiness audit's `release-sha256` compares; and the
+    record's `# sha256sums: ...` line (the release's published sums file at staging, releases/sums.py). Only the
     release bin_dir points into is hashed (cardano-node is ~100-200 MB: a fraction of a second)."""
 
     name = "release_sums"
@@ -454,7 +455,8 @@ class ReleaseSumsSection(FactSection):
             "printf 'release=%s\\n' \"$rel\"\n"
             f'f="$r/$rel/{record}"\n'
             'if [ ! -f "$f" ]; then echo record=absent; exit 0; fi\n'
-            "while IFS= read -r line; do sum=${line%%  *}; path=${line#*  }; "
+            "while IFS= read -r line; do case \"$line\" in '# sha256sums: '*) "
+            "printf 'published\\t%s\\n' \"${line#'# sha256sums: '}\"; continue;; esac; sum=${line%%  *}; path=${line#*  }; "
             'if [ -f "$r/$rel/$path" ]; then now=$(sha256sum "$r/$rel/$path" | cut -d" " -f1); else now=-; fi; '
             "printf 'file\\t%s\\t%s\\t%s\\n' \"$path\" \"$sum\" \"$now\"; done < \"$f\""
         )
@@ -468,13 +470,16 @@ class ReleaseSumsSection(FactSection):
         if v.get("record") == "absent":
             return Parsed.of(installed_release=release, installed_sums=None)
         files = []
+        published = None  # a record written before the sums file was checked has no such line
         for line in body.splitlines():
             parts = line.split("\t")
             if len(parts) == 4 and parts[0] == "file" and _HEX64.fullmatch(parts[2]):
                 files.append((parts[1], parts[2], parts[3] if _HEX64.fullmatch(parts[3]) else None))
+            elif parts[0] == "published" and len(parts) >= 2:
+                published = "\t".join(parts[1:]).strip() or None
         if release is None or not files:
             return Parsed.error(self.name, f"no staging record read: {last_line(body, 'no output')}")
-        return Parsed.of(installed_release=release, installed_sums=tuple(files))
+        return Parsed.of(installed_release=release, installed_sums=tuple(files), installed_sums_published=published)
 
 
 @register

@@ -252,9 +252,14 @@ class LiveRollout:
             if row is not None:
                 row["phase"] = event.phase
                 row["since"] = row["since"] or time.monotonic()
+                said = str(event.data.get("detail", ""))
                 if event.phase in WHY_PHASES:
                     self.lines.append(f"{event.host}: {event.phase}: {why(event)}")
                     self._log(self.lines[-1])
+                elif event.phase == Phase.STAGED and "sha256sums: not verified" in said:
+                    # the release's sums file could not be checked (roll/remote.py): staged on the pin alone
+                    self.lines.append(f"{event.host}: staged; {said.split('sha256sums: ', 1)[1]}")
+                    self._log(self.lines[-1], always=True)
                 else:
                     gate = f" ({row['gate']})" if event.phase == Phase.GATE_PASSED and row["gate"] else ""
                     self._log(f"{event.host}: {event.phase}{gate}")

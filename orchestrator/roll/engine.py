@@ -26,6 +26,7 @@ from typing import Any
 
 from orchestrator.actions import seed_db
 from orchestrator.actions.seed_db import DbSeed, db_seed_of
+from orchestrator.cardano.releases import sums
 from orchestrator.load.runspec import RolloutStage
 from orchestrator.model import Host, HostStatus, Phase, ReleasePin, Role
 from orchestrator.plan import HostPlan, Plan
@@ -102,6 +103,21 @@ def fetch_release(release: ReleasePin, opener: Callable[[str], Any] = urllib.req
     if release.sha256 and hashlib.sha256(data).hexdigest() != release.sha256:
         raise ValueError(f"sha256 mismatch for {release.url}: got {hashlib.sha256(data).hexdigest()}, pinned {release.sha256}")
     return data
+
+
+def fetch_sums(release: ReleasePin, data: bytes, opener: Callable[[str], Any] = urllib.request.urlopen) -> sums.SumsCheck:
+    """For `source: push`: the release's published sums file, fetched by the control machine from
+    beside the tarball's url, against the downloaded tarball (releases/sums.py: MISMATCH refuses)."""
+    name = sums.published_name(release.version)
+    text, why = None, ""
+    if name is not None:
+        try:
+            with opener(sums.sums_url(release.url, name)) as response:
+                text = response.read().decode("utf-8", "replace")
+        except (OSError, ValueError) as e:
+            why = f"not fetched ({e})"
+    check = sums.expected_for(release.version, release.filename, text, why)
+    return sums.against(check, release.filename, hashlib.sha256(data).hexdigest())
 
 
 class Rollout:
@@ -317,15 +333,19 @@ class Rollout:
         to_stage = [hp for hp in pending if hp.stage_release]
         if not to_stage or release is None:
             return None
-        tarball = None
+        tarball, published = None, None
         if release.source == "push":
             try:
                 tarball = fetch_release(release)
             except (OSError, ValueError) as e:
                 self._record("*", Phase.STAGE_FAILED, detail=str(e))
                 return f"release not pushed: {e}; nothing was changed on any host"
+            published = fetch_sums(release, tarball)
+            if published.outcome is sums.SumsOutcome.MISMATCH:
+                self._record("*", Phase.STAGE_FAILED, detail=published.why)
+                return f"release not pushed: {published.why}; nothing was changed on any host"
         results = self.remote.map([hp.host for hp in to_stage],
-                                  self._tracked(lambda h: self.remote.stage(h, release, tarball)))  # fmt: skip
+                                  self._tracked(lambda h: self.remote.stage(h, release, tarball, published)))  # fmt: skip
         failed = {name: why for name, (ok, why) in results.items() if not ok}
         for name, (ok, why) in results.items():
             self._record(name, Phase.STAGED if ok else Phase.STAGE_FAILED, detail=why)

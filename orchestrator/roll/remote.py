@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 from orchestrator.actions import convert_snapshot
-from orchestrator.cardano.releases import BINARY_SUBDIRS, lookup
+from orchestrator.cardano.releases import BINARY_SUBDIRS, lookup, sums
 from orchestrator.model import LOCK_DIR, Hook, Host, ReleasePin
 from orchestrator.ssh.transport import CommandResult, Fleet
 
@@ -29,15 +29,19 @@ class Done:
 SUMS_RECORD = ".cardano-fleet-sha256"  # in each staged release dir: sha256sum lines, read by the `release_sums` fact
 
 
-def _record_sums(release_dir: str, tarball: str, filename: str) -> str:
+def _record_sums(release_dir: str, tarball: str, filename: str, sums_note: str) -> str:
     """Shell that records, in the unpacked release, the sha256 of the tarball it came from (checked
     against the pin just before) and of its cardano-node and cardano-cli, as `sha256sum` lines
     (`<hex>  <path relative to the release dir>`; the tarball by its bare file name, as the release's
-    sums file names it): the readiness audit's `release-sha256` reads them after the tarball is gone."""
+    sums file names it): the readiness audit's `release-sha256` reads them after the tarball is gone.
+    Last, the published sums file's outcome as a `# sha256sums: ...` line (releases/sums.py): not a
+    `<hex>  <path>` line, so a record reader that predates it skips it."""
     q = shlex.quote
     files = " ".join(q(f"{sub}/{name}" if sub else name) for sub in BINARY_SUBDIRS for name in ("cardano-node", "cardano-cli"))
+    note = sums.RECORD_PREFIX + " ".join(sums_note.split())  # one line
     return (f"( cd {q(release_dir)} && printf '%s  %s\\n' \"$(sha256sum {q(tarball)} | cut -d' ' -f1)\" {q(filename)} "
-            f"&& for f in {files}; do if [ -f \"$f\" ]; then sha256sum \"$f\"; fi; done ) > {q(release_dir + '/' + SUMS_RECORD)}")
+            f"&& for f in {files}; do if [ -f \"$f\" ]; then sha256sum \"$f\"; fi; done "
+            f"&& printf '%s\\n' {q(note)} ) > {q(release_dir + '/' + SUMS_RECORD)}")
 
 
 def _under(directory: str, sub: str) -> str:
@@ -79,8 +83,11 @@ class Remote(Protocol):
         """Release the lock if this run holds it."""
         ...
 
-    def stage(self, host: Host, release: ReleasePin, local_tarball: bytes | None) -> tuple[bool, str]:
-        """Unpack the release beside the running one (verified); (ok, what happened or why not)."""
+    def stage(self, host: Host, release: ReleasePin, local_tarball: bytes | None,
+              sums_check: sums.SumsCheck | None = None) -> tuple[bool, str]:
+        """Unpack the release beside the running one (verified against the pin and, where published,
+        the release's sums file: `sums_check` when the control machine fetched it, else the host
+        fetches it); (ok, what happened or why not)."""
         ...
 
     def backup(self, host: Host, paths: Sequence[str]) -> tuple[dict[str, bool], str | None] | str:
@@ -256,8 +263,37 @@ class SshRemote:
                 timeout=30)  # fmt: skip
 
     # ---- release staging
-    def stage(self, host: Host, release: ReleasePin, local_tarball: bytes | None) -> tuple[bool, str]:
+    def _download(self, url: str, dest: str) -> str:
+        """Shell that downloads `url` to `dest` ("-": stdout) with curl, wget or python3."""
         q = shlex.quote
+        py_dest = "sys.stdout.buffer" if dest == "-" else "open(sys.argv[2], \"wb\")"
+        return (
+            f"if command -v curl >/dev/null; then curl -fsSL --retry 2 -o {q(dest)} {q(url)}; "
+            f"elif command -v wget >/dev/null; then wget -q -O {q(dest)} {q(url)}; "
+            f"else python3 -c 'import sys,urllib.request,shutil; "
+            f"shutil.copyfileobj(urllib.request.urlopen(sys.argv[1], timeout=60), {py_dest})' "
+            f"{q(url)} {q(dest)}; fi"
+        )
+
+    def sums_check(self, host: Host, release: ReleasePin) -> sums.SumsCheck:
+        """The release's published sums file, fetched by the host from beside the tarball's url
+        (as the tarball is): what it says the tarball must hash to, or why it is not known."""
+        name = sums.published_name(release.version)
+        if name is None:
+            return sums.expected_for(release.version, release.filename, None)
+        staged = shlex.quote(f"{host.layout.releases_dir}/{release.version}/.complete")
+        # an already-staged release is not staged again: nothing to fetch
+        res = self.sh(host, f"[ -e {staged} ] && exit 0; " + self._download(sums.sums_url(release.url, name), "-"),
+                      timeout=120)  # fmt: skip
+        if not res.ok:
+            why = (res.stderr.strip() or res.error or f"exit {res.exit_code}").splitlines()[-1]
+            return sums.expected_for(release.version, release.filename, None, f"not fetched ({why})")
+        return sums.expected_for(release.version, release.filename, res.stdout)
+
+    def stage(self, host: Host, release: ReleasePin, local_tarball: bytes | None,
+              sums_check: sums.SumsCheck | None = None) -> tuple[bool, str]:
+        q = shlex.quote
+        check_sums = sums_check if sums_check is not None else self.sums_check(host, release)
         rel_dir = f"{host.layout.releases_dir}/{release.version}"
         tmp = f"{host.layout.releases_dir}/.stage-{self.run_id}"
         tarball = f"{tmp}/{release.filename}"
@@ -271,17 +307,16 @@ class SshRemote:
                 return False, f"upload failed: {put.error}"
             fetch = ":"
         else:
-            fetch = (
-                f"if command -v curl >/dev/null; then curl -fsSL --retry 2 -o {q(tarball)} {q(release.url)}; "
-                f"elif command -v wget >/dev/null; then wget -q -O {q(tarball)} {q(release.url)}; "
-                f"else python3 -c 'import sys,urllib.request,shutil; "
-                f"shutil.copyfileobj(urllib.request.urlopen(sys.argv[1], timeout=60), open(sys.argv[2], \"wb\"))' "
-                f"{q(release.url)} {q(tarball)}; fi"
-            )
+            fetch = self._download(release.url, tarball)
+        digest = ":" if release.sha256 is None and check_sums.expected is None else \
+            f"got=$(sha256sum {q(tarball)} | cut -d' ' -f1)"  # fmt: skip
         check = ":" if release.sha256 is None else (
-            f"got=$(sha256sum {q(tarball)} | cut -d' ' -f1); "
             f"[ \"$got\" = {q(release.sha256)} ] || {{ printf 'sha256 mismatch for %s: got %s, pinned %s\\n' "
             f"{q(release.filename)} \"$got\" {q(release.sha256)} >&2; exit 3; }}"
+        )  # fmt: skip
+        published = ":" if check_sums.expected is None else (  # the same words as sums.mismatch
+            f"[ \"$got\" = {q(check_sums.expected)} ] || {{ printf 'sha256 mismatch for %s: it has %s, %s says %s\\n' "
+            f"{q(release.filename)} \"$got\" {q(check_sums.name or '')} {q(check_sums.expected)} >&2; exit 3; }}"
         )  # fmt: skip
         script = "\n".join([
             "set -eu",
@@ -289,11 +324,13 @@ class SshRemote:
             f"mkdir -p {q(tmp)}",
             f"trap {q('rm -rf ' + q(tmp))} EXIT",  # quoted twice: the trap's text is parsed again at exit
             fetch,
+            digest,
             check,
+            published,
             f"mkdir {q(tmp)}/x",
             f"tar -xzf {q(tarball)} -C {q(tmp)}/x",
             " || ".join(f"test -x {q(_under(f'{tmp}/x', sub))}/cardano-node" for sub in BINARY_SUBDIRS),
-            _record_sums(f"{tmp}/x", tarball, release.filename),
+            _record_sums(f"{tmp}/x", tarball, release.filename, check_sums.note),
             f"touch {q(tmp)}/x/.complete",
             f"rm -rf {q(rel_dir)}",
             f"mv -T {q(tmp)}/x {q(rel_dir)}",
@@ -302,7 +339,9 @@ class SshRemote:
         res = self.sh(host, script, timeout=900)
         if not res.ok:
             return False, (res.stderr.strip() or res.error or "staging failed").splitlines()[-1]
-        return True, res.stdout.strip()
+        out = res.stdout.strip()
+        # an already-staged release keeps the record of the run that staged it
+        return True, out if out == "ALREADY" else f"{out}; {sums.RECORD_PREFIX[2:]}{check_sums.note}"
 
     # ---- backups and writes
     def backup(self, host: Host, paths: Sequence[str]) -> tuple[dict[str, bool], str | None] | str:

@@ -108,7 +108,7 @@ class FakeRemote:
         if node.lock_holder == self.run_id:
             node.lock_holder = None
 
-    def stage(self, host: Host, release: ReleasePin, local_tarball: bytes | None) -> tuple[bool, str]:
+    def stage(self, host: Host, release: ReleasePin, local_tarball: bytes | None, sums_check: object = None) -> tuple[bool, str]:
         node = self._op("stage", host)
         if "stage" in node.fail:
             return False, "Failure writing output to destination"

@@ -316,9 +316,11 @@ def test_the_command_refuses_an_unknown_or_provisional_release_with_exit_2(
 # --------------------------------------------------------------- release-sha256: the staging record
 
 
-def _staged(tmp_path: Path, pin_sha: str | None = None) -> tuple[Host, str]:
-    """A release staged as `run` stages it: unpacked under releases/8.9.0, its record written by the
-    stage script's own shell (roll/remote.py), bin_dir a link into it. Returns the host and the tarball's sha256."""
+def _staged(tmp_path: Path, pin_sha: str | None = None, version: str = "8.9.0",
+            note: str | None = "8.9.0 publishes none (boundaries doc §c)") -> tuple[Host, str]:
+    """A release staged as `run` stages it: unpacked under releases/<version>, its record written by the
+    stage script's own shell (roll/remote.py), bin_dir a link into it; `note`: the sums file's outcome
+    recorded (None: a record from before that check, without the line). Returns the host and the tarball's sha256."""
     import hashlib
     import os
     import subprocess
@@ -326,18 +328,22 @@ def _staged(tmp_path: Path, pin_sha: str | None = None) -> tuple[Host, str]:
 
     from orchestrator.roll.remote import _record_sums
 
-    tarball = tmp_path / "stage" / "cardano-node-8.9.0-linux.tar.gz"
+    tarball = tmp_path / "stage" / f"cardano-node-{version}-linux.tar.gz"
     tarball.parent.mkdir()
     tarball.write_bytes(os.urandom(4096))
-    release = tmp_path / "releases" / "8.9.0"
+    release = tmp_path / "releases" / version
     (release / "bin").mkdir(parents=True)
     for name in ("cardano-node", "cardano-cli"):
         (release / "bin" / name).write_bytes(os.urandom(2048))
-    script = _record_sums(str(release), str(tarball), tarball.name)
+    script = _record_sums(str(release), str(tarball), tarball.name, note or "")
     assert subprocess.run(["sh", "-c", script], timeout=30).returncode == 0
+    record = release / ".cardano-fleet-sha256"
+    assert record.read_text().splitlines()[-1] == "# sha256sums: " + (note or "")
+    if note is None:  # as written before staging checked the sums file
+        record.write_text("".join(record.read_text().splitlines(keepends=True)[:-1]))
     (tmp_path / "bin").symlink_to(release / "bin")
     digest = hashlib.sha256(tarball.read_bytes()).hexdigest()
-    pin = {"version": "8.9.0", "url": f"https://example.invalid/{tarball.name}", "sha256": pin_sha or digest}
+    pin = {"version": version, "url": f"https://example.invalid/{tarball.name}", "sha256": pin_sha or digest}
     host = replace(R1, layout=replace(R1.layout, releases_dir=str(tmp_path / "releases"), bin_dir=str(tmp_path / "bin")),
                    vars=MappingProxyType({"node_release": pin}))  # fmt: skip
     return host, digest
@@ -361,7 +367,8 @@ def test_the_staging_record_is_read_back_and_the_binaries_hashed_again(tmp_path:
     assert f.installed_sums[0] == ("cardano-node-8.9.0-linux.tar.gz", digest, None)  # the tarball is gone
     assert [(p, was == now) for p, was, now in f.installed_sums[1:]] == [("bin/cardano-node", True), ("bin/cardano-cli", True)]
     got = findings(host, f, "11.0.1")["release-sha256"]
-    assert got.passed and "= the inventory's pin" in got.message and "8.9.0 publishes no sha256sums file" in got.message
+    assert got.passed and "= the inventory's pin" in got.message
+    assert "sha256sums: 8.9.0 publishes none (boundaries doc §c)" in got.message
     assert got.severity.value == "warning"
     (tmp_path / "releases" / "8.9.0" / "bin" / "cardano-node").write_bytes(b"replaced")
     got = findings(host, _probe_sums(host), "11.0.1")["release-sha256"]
@@ -383,3 +390,20 @@ def test_no_staging_record_or_a_binary_outside_the_releases_dir_is_not_verified(
     (tmp_path / "bin").mkdir()
     got = findings(host, _probe_sums(host), "11.0.1")["release-sha256"]
     assert not got.passed and "does not point into" in got.message
+
+
+@pytest.mark.parametrize(("note", "said"), [
+    ("matches cardano-node-10.6.4-sha256sums.txt", "sha256sums: matches cardano-node-10.6.4-sha256sums.txt"),
+    ("not verified against cardano-node-10.6.4-sha256sums.txt: not fetched (curl: (22) The requested URL returned "
+     "error: 404)", "sha256sums: not verified against cardano-node-10.6.4-sha256sums.txt: not fetched (curl: (22)"),
+    (None, "staged before cardano-fleet checked cardano-node-10.6.4-sha256sums.txt: compare the pin with it by hand"),
+])  # fmt: skip
+def test_the_published_sums_outcome_is_read_back_from_the_record(tmp_path: Path, note: str | None, said: str) -> None:
+    """A record carries the staging's sums outcome as its last line; an older record has none and the
+    rule says to compare by hand. The line is not a sha256sum line: the binaries are still read."""
+    host, _ = _staged(tmp_path, version="10.6.4", note=note)
+    f = _probe_sums(host)
+    assert f.installed_sums is not None and len(f.installed_sums) == 3
+    assert f.installed_sums_published == (note or None)
+    got = findings(host, f, "11.0.1")["release-sha256"]
+    assert got.passed and said in got.message

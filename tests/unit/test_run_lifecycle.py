@@ -99,9 +99,9 @@ def test_sigterm_while_staging_ends_interrupted_with_no_host_mid_way(tmp_path: P
     flag = StopFlag()
     original = e.remote.stage
 
-    def stage(host: Any, release: Any, tarball: Any) -> Any:
+    def stage(host: Any, release: Any, tarball: Any, *sums_check: Any) -> Any:
         flag.set("SIGTERM")  # arrives while the first host stages
-        return original(host, release, tarball)
+        return original(host, release, tarball, *sums_check)
 
     e.remote.stage = stage  # type: ignore[method-assign]
     with pytest.raises(RunInterrupted):

@@ -11,8 +11,11 @@ binaries again now) and fails when
 - there is no record: the release was not staged by cardano-fleet (installed by hand, another tool,
   or the lab's own provisioning), so nothing ties the binary to a checked tarball.
 The release's published `cardano-node-<v>-sha256sums.txt` (from 8.12.0-pre on; none for 8.9.x:
-boundaries doc §c) is named for the operator to compare the pin with; the catalogue holds no digest
-values (the sums files are not in its sources), so the rule never compares against one.
+boundaries doc §c) is checked at staging (releases/sums.py: a mismatch refuses to stage) and its
+outcome recorded as the record's `# sha256sums: ...` line; the rule reports it ("matches
+cardano-node-<v>-sha256sums.txt", "not verified against it: why", "publishes none"). A record
+written before that check has no such line: the rule then names the sums file for the operator to
+compare the pin with by hand (the catalogue holds no digest values).
 
 Default severity warning: a host installed by other means is common and the rule cannot judge it;
 raise it to error in the policy (`rules: {release-sha256: error}`) where every host is staged by
@@ -33,12 +36,17 @@ if TYPE_CHECKING:
     from orchestrator.audit.checks import Context
 
 
-def _published(version: str) -> str:
+def _published(version: str, recorded: str | None = None, record: bool = False) -> str:
+    """What the staging record says of the release's sums file; without that, what to do."""
+    if recorded is not None:
+        return f"sha256sums: {recorded}"
     if not releases.is_catalogued(version):
         return f"{version} is not in the release catalogue: check its sums file by hand"
     name = releases.sha256sums_filename(version)
     if name is None:
         return f"{version} publishes no sha256sums file (boundaries doc §c): the pin is the only check"
+    if record:  # written before staging checked the sums file
+        return f"staged before cardano-fleet checked {name}: compare the pin with it by hand"
     return f"compare the pin with {name}, published beside the tarball"
 
 
@@ -73,4 +81,4 @@ def check(c: Context) -> Result:
     how = "= the inventory's pin" if pinned else "(the inventory pins another release or no sha256 now: it matched " \
                                                  "the pin of the run that staged it)"  # fmt: skip
     return True, f"release {installed}: {tar_name} sha256 {tar_sum[:12]}… {how}; {len(binaries)} binaries unchanged " \
-                 f"since staging; {_published(installed)}", detail  # fmt: skip
+                 f"since staging; {_published(installed, c.facts.installed_sums_published, record=True)}", detail  # fmt: skip
