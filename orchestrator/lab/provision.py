@@ -95,13 +95,14 @@ def make_keys(lab_path: Path, hosts: list[LabHost]) -> Keys:
 
 
 def build_releases(lab_path: Path, gateway: str, port: int) -> dict[str, LabRelease]:
-    from orchestrator.lab.releases import LAB_VERSIONS, build_release
+    from orchestrator.lab.releases import LAB_VERSIONS, build_release, write_sums
 
     out = lab_path / "releases"
     out.mkdir()
     result = {}
     for version in LAB_VERSIONS:  # the catalogued releases the lab can boot, not the whole catalogue
         r = build_release(version, out)
+        write_sums(out, version, r.filename, r.sha256)  # where the release publishes one, as it does
         result[version] = LabRelease(
             version, r.path, r.sha256, f"http://{gateway}:{port}/{r.path.name}", r.binary_subdir
         )

@@ -54,6 +54,7 @@ from orchestrator.cardano.releases import (
     is_catalogued,
     known_versions,
     release_filename,
+    sha256sums_filename,
 )
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]  # .../orchestrator
@@ -433,3 +434,19 @@ def build_release(version: str, out_dir: Path) -> Release:
         filename=filename,
         binary_subdir=BINARY_SUBDIR[version],
     )
+
+
+def write_sums(out_dir: Path, version: str, filename: str, sha256: str) -> Path | None:
+    """Beside the tarball, the sums file a release publishes from 8.12.0-pre on (None for one that
+    publishes none): `sha256sum cardano-node-* >> cardano-node-<v>-sha256sums.txt` in the release
+    workflow (orchestrator/cardano/releases/sums.py), so one `<hex>␠␠<file name>` line — the lab
+    builds only the linux tarball. Called again with another `sha256`, it is the lab's fault "the
+    published sums file disagrees with the tarball": `run` must refuse to stage."""
+    name = sha256sums_filename(version)
+    if name is None:
+        return None
+    path = out_dir / name
+    tmp = out_dir / f".{name}.tmp"
+    tmp.write_text(f"{sha256}  {filename}\n")
+    tmp.replace(path)
+    return path

@@ -3,17 +3,22 @@
 readiness report names the not-ready hosts and why, the 11.0.1 host is ready, and the exit code is 1.
 The rules themselves are tested on the real reference files in tests/unit/test_audit_readiness.py;
 this checks what the probe reads on real hosts (versions, the files, df, du, MemTotal, the staging
-record) reaches them, and that a host `run` upgrades becomes ready with its tarball verified."""
+record) reaches them, and that a host `run` upgrades becomes ready with its tarball verified — after
+a run that found the release server's sums file disagreeing with the tarball refused to stage it."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from orchestrator.cardano.layouts import LAYOUTS
+from orchestrator.cardano.releases import release_filename
 from orchestrator.cli import main
+from orchestrator.lab.releases import write_sums
 
 UPGRADE_NODE = Path(__file__).resolve().parents[2] / "playbooks" / "upgrade-node.yml"
 
@@ -57,8 +62,25 @@ def test_readiness_for_11_0_1_on_a_mixed_fleet(fresh_lab: Any, tmp_path: Path, c
     table = capsys.readouterr().out
     assert "Ready for 11.0.1: bp1; not ready: relay1, relay2" in table and "NOT READY for 11.0.1" in table
 
-    # relay1 upgraded by `run` (which stages 11.0.1 from the lab's pinned tarball and records its digests):
-    # ready now, and its installed release is verified against the pin.
+    # The release server's sums file disagrees with the tarball (the pin agrees with it): `run` refuses
+    # to stage, naming both digests and the file, and relay1 is left exactly as it was.
+    served = lab.dir / "releases"
+    tarball = served / release_filename("11.0.1")
+    real = hashlib.sha256(tarball.read_bytes()).hexdigest()
+    layout = LAYOUTS[lab.host("relay1").layout]
+    look = f"readlink -f {layout.bin_dir}; ls -A {layout.releases_dir}"
+    before = lab.exec("relay1", look).stdout
+    write_sums(served, "11.0.1", tarball.name, "0" * 64)
+    refused = tmp_path / "refused"
+    assert main(["run", "-i", str(lab.inventory_path), str(UPGRADE_NODE), "--yes", "--state-dir", str(refused),
+                 "--limit", "relay1", "-e", "sync_soak_seconds=5"]) != 0  # fmt: skip
+    said = "".join(p.read_text(errors="replace") for p in refused.rglob("*") if p.is_file())
+    assert f"it has {real}, cardano-node-11.0.1-sha256sums.txt says {'0' * 64}" in said, said[-2000:]
+    assert lab.exec("relay1", look).stdout == before and "11.0.1" not in before
+    write_sums(served, "11.0.1", tarball.name, real)  # the sums file as the release publishes it
+
+    # relay1 upgraded by `run` (which stages 11.0.1 from the lab's pinned tarball, checks it against the
+    # published sums file and records its digests): ready now, its installed release verified against both.
     state = tmp_path / "state"
     assert main(["run", "-i", str(lab.inventory_path), str(UPGRADE_NODE), "--yes", "--state-dir", str(state),
                  "--limit", "relay1", "-e", "sync_soak_seconds=5"]) == 0  # fmt: skip
@@ -73,3 +95,4 @@ def test_readiness_for_11_0_1_on_a_mixed_fleet(fresh_lab: Any, tmp_path: Path, c
     sha = next(f for f in relay1["findings"] if f["rule"] == "release-sha256")
     assert sha["status"] == "pass" and "= the inventory's pin" in sha["message"], sha
     assert "binaries unchanged since staging" in sha["message"], sha
+    assert "sha256sums: matches cardano-node-11.0.1-sha256sums.txt" in sha["message"], sha

@@ -179,3 +179,23 @@ def test_push_checks_the_downloaded_tarball_against_the_sums_file(tmp_path: Path
     assert hashlib.sha256(assets[TARBALL]).hexdigest() in wrong.why
     gone = fetch_sums(pin, assets[TARBALL], opener(None))
     assert gone.note == f"not verified against {SUMS}: not fetched (HTTP Error 404: Not Found)"
+
+
+# ---- the lab's release server publishes the sums file as a release does
+
+
+def test_the_labs_sums_file_is_what_sha256sum_checks(tmp_path: Path) -> None:
+    """write_sums (lab/releases.py) beside a tarball: the real `sha256sum -c` accepts it, as an
+    operator would check the real one (boundaries doc §c); a release of 8.9.x gets none."""
+    from orchestrator.lab.releases import write_sums
+
+    (tmp_path / TARBALL).write_bytes(os.urandom(1024))
+    digest = hashlib.sha256((tmp_path / TARBALL).read_bytes()).hexdigest()
+    path = write_sums(tmp_path, V, TARBALL, digest)
+    assert path == tmp_path / SUMS
+    checked = subprocess.run(["sha256sum", "-c", SUMS], cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert checked.returncode == 0 and checked.stdout == f"{TARBALL}: OK\n"
+    assert sums.expected_for(V, TARBALL, path.read_text()).expected == digest
+    write_sums(tmp_path, V, TARBALL, "0" * 64)  # the lab's fault: a wrong sums file
+    assert subprocess.run(["sha256sum", "--status", "-c", SUMS], cwd=tmp_path, check=False).returncode == 1
+    assert write_sums(tmp_path, "8.9.0", "cardano-node-8.9.0-linux.tar.gz", digest) is None
