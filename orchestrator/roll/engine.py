@@ -105,9 +105,10 @@ def fetch_release(release: ReleasePin, opener: Callable[[str], Any] = urllib.req
     return data
 
 
-def fetch_sums(release: ReleasePin, data: bytes, opener: Callable[[str], Any] = urllib.request.urlopen) -> sums.SumsCheck:
+def fetch_sums(release: ReleasePin, data: bytes, opener: Callable[[str], Any] | None = None) -> sums.SumsCheck:
     """For `source: push`: the release's published sums file, fetched by the control machine from
     beside the tarball's url, against the downloaded tarball (releases/sums.py: MISMATCH refuses)."""
+    opener = opener or urllib.request.urlopen
     name = sums.published_name(release.version)
     text, why = None, ""
     if name is not None:

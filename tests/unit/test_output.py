@@ -111,3 +111,18 @@ def test_the_gate_cell_does_not_repeat_what_its_state_already_says() -> None:
     assert view.rows["relay2"]["gate"] == state
     view.on_event(Event(0.0, "relay2", "gate_sample", {"state": "in sync, lag 40", "waiting_for": "soak: 12 s left"}))
     assert view.rows["relay2"]["gate"] == "in sync, lag 40 — soak: 12 s left"
+
+
+def test_a_release_staged_without_its_sums_file_checked_is_said_in_the_log() -> None:
+    """roll/remote.py's staging detail: "not verified against <sums file>: <why>" prints as its own
+    line (a pipe and a terminal alike); a verified staging is one ordinary progress line."""
+    out = Pipe()
+    plan = _plan()
+    with LiveRollout(make_console(out), plan) as view:
+        view.on_event(Event(0.0, "relay2", "staged", {"detail": "STAGED; sha256sums: matches cardano-node-8.9.0-x.txt"}))
+        view.on_event(Event(0.0, "relay2", "staged", {"detail": "STAGED; sha256sums: not verified against "
+                                                                "cardano-node-10.6.4-sha256sums.txt: not fetched (404)"}))
+    lines = out.getvalue().splitlines()
+    assert any(line.endswith("relay2: staged; not verified against cardano-node-10.6.4-sha256sums.txt: not fetched (404)")
+               for line in lines), lines
+    assert view.lines == ["relay2: staged; not verified against cardano-node-10.6.4-sha256sums.txt: not fetched (404)"]

@@ -199,3 +199,25 @@ def test_the_labs_sums_file_is_what_sha256sum_checks(tmp_path: Path) -> None:
     write_sums(tmp_path, V, TARBALL, "0" * 64)  # the lab's fault: a wrong sums file
     assert subprocess.run(["sha256sum", "--status", "-c", SUMS], cwd=tmp_path, check=False).returncode == 1
     assert write_sums(tmp_path, "8.9.0", "cardano-node-8.9.0-linux.tar.gz", digest) is None
+
+
+def test_a_pushed_release_whose_sums_file_disagrees_is_never_uploaded(tmp_path: Path, monkeypatch: Any) -> None:
+    """The engine with the fake fleet: source push, the sums file beside the url disagrees → the run
+    stops before any host is asked to stage, and the journal says why with both digests."""
+    import urllib.request
+
+    from orchestrator.roll import engine
+    from orchestrator.roll.journal import Journal
+    from tests.unit.test_engine import world
+
+    assets = _assets(tmp_path / "served")
+    w = world(tmp_path, relays=1, producers=0)
+    w.plan = replace(w.plan, release=ReleasePin(V, f"https://example.invalid/{V}/{TARBALL}", None, "push"))
+    monkeypatch.setattr(engine, "fetch_release", lambda release: assets[TARBALL])
+    monkeypatch.setattr(urllib.request, "urlopen", lambda url: io.BytesIO(f"{'0' * 64}  {TARBALL}\n".encode()))
+    result = w.run()
+    real = hashlib.sha256(assets[TARBALL]).hexdigest()
+    assert result.stopped_reason == (f"release not pushed: sha256 mismatch for {TARBALL}: it has {real}, {SUMS} says "
+                                     f"{'0' * 64}; nothing was changed on any host")  # fmt: skip
+    assert not any(op == "stage" for op, _h in w.remote.log)
+    assert any(e.phase == "stage_failed" and real in str(e.data) for e in Journal.read(w.journal.path))
