@@ -600,6 +600,11 @@ class SimNode:
                 "cardano_node_metrics_connectionManager_duplexConns 0",
             ]
         lines.append(f"cardano_node_metrics_peers_connectedPeers_int {hot}")
+        # forging, in the legacy names (runtime-signals doc §2): `forging_enabled` on every node (LEG
+        # L374), the Forge counters as `…_int` (GENV L610-614), one leadership check per slot
+        lines.append(f"cardano_node_metrics_forging_enabled {1 if self.forging.enabled else 0}")
+        if self.opts.credentials:
+            lines.append(f"cardano_node_metrics_Forge_about_to_lead_int {self.forging.checks}")
         if self.opts.block_producer and self.ready:
             lines += self.kes_metrics()
         return "\n".join(lines) + "\n"
