@@ -573,10 +573,32 @@ def _check_hot_peers(c: Context) -> Result:
 )
 def _check_kes(c: Context) -> Result:
     check = kes_check(c.facts.remaining_kes_periods, c.policy.kes_expiry_alert_periods)
+    idle = _idle_pool_member(c)
+    if check.verdict is KesVerdict.UNKNOWN and idle is not None:
+        return True, idle, ""
     if check.verdict is KesVerdict.UNKNOWN:
         return False, (f"{check.reason}: the node exports no {REMAINING_KES_METRIC} "
                        f"({_probe_why(c.facts, 'metrics')})"), ""  # fmt: skip
     return check.verdict is KesVerdict.OK, check.reason, ""
+
+
+def _idle_pool_member(c: Context) -> str | None:
+    """Why an idle member of a pool with a standby has no KES metric to judge (None: it is not one).
+    A node exports its KES metrics only with its credentials loaded (`Forge.StateInfo`, runtime-signals
+    doc §2 [KES L110-120]); the idle one of a pool has them renamed away or starts non-producing (the
+    handover, docs/handover.md), and the certificate is the pool's, judged on the host that forges."""
+    from orchestrator.audit.one_forger_per_pool import pool_of
+    from orchestrator.cardano.forging import Forging
+
+    producer, standby = pool_of(c.host, c.inventory)
+    f = c.facts.forging
+    if standby is None or f is None or f.state is not Forging.OFF or not f.running:
+        return None
+    if f.credentials_present and not f.non_producing:
+        return None  # a restart would load them: its certificate matters, and the metric should be there
+    other = standby if c.host.name == producer.name else producer
+    return (f"idle in the pool of {producer.name} (not forging, credentials not loaded): no KES metric to read here; "
+            f"the pool's certificate is judged on the host that forges ({other.name} if it does)")
 
 
 def release_for(host: Host, policy: Policy) -> ReleasePin:

@@ -132,3 +132,23 @@ def test_every_output_format_says_critical(fmt: str) -> None:
     if fmt == "json":
         doc = json.loads(text)
         assert {f["severity"] for h in doc["hosts"] for f in h["findings"] if f["rule"] == RULE} == {"critical"}
+
+
+def _kes(bp: ForgingFact | None, sb: ForgingFact | None, bp2: ForgingFact | None = None) -> dict[str, tuple[bool, str]]:
+    """kes-expiry's verdicts, where no host exports a KES metric (remaining_kes_periods None)."""
+    got = {"bp1": facts("bp1", bp), "bp1-standby": facts("bp1-standby", sb), "bp2": facts("bp2", bp2)}
+    report = audit(INV, got, Policy(), NOW, (BP, SB, BP2))
+    return {f.host: (f.passed, f.message) for f in report.findings if f.rule == "kes-expiry"}
+
+
+def test_kes_expiry_passes_the_idle_pool_member_and_still_fails_a_producer_without_the_metric() -> None:
+    """The idle one of a pool (credentials renamed away, not forging) exports no KES metric, as the node
+    only does with its credentials loaded: it passes with the reason, whichever host it is after a
+    handover; a forger or a lone producer without the metric still fails, and so does an idle standby
+    whose files are present (a restart would load them)."""
+    v = _kes(forging(Forging.ON), forging(Forging.OFF, creds=AWAY, non_producing=True), forging(Forging.ON))
+    assert v["bp1-standby"][0] and "idle in the pool of bp1" in v["bp1-standby"][1], v
+    assert not v["bp1"][0] and not v["bp2"][0]
+    swapped = _kes(forging(Forging.OFF, creds=AWAY), forging(Forging.ON))
+    assert swapped["bp1"][0] and "bp1-standby if it does" in swapped["bp1"][1] and not swapped["bp1-standby"][0]
+    assert not _kes(forging(Forging.ON), forging(Forging.OFF))["bp1-standby"][0]  # files present, no flag
