@@ -240,6 +240,8 @@ class LiveRollout:
             self.lines.append(f"{event.host}: {what} during the {change.during}"
                               + (f": {change.detail}" if change.detail else ""))  # fmt: skip
             self._log(self.lines[-1])
+        elif event.phase in (Phase.HANDOVER_STEP, Phase.FORGERS_SEEN, Phase.HANDOVER_ENDED):
+            self._on_handover(event)
         elif event.phase == Phase.REPLANNED:
             # the operator approved another diff: show the one that will be written instead
             replanned = Replanned.of(event)
@@ -265,6 +267,32 @@ class LiveRollout:
                     self._log(f"{event.host}: {event.phase}{gate}")
         if self.live is not None:
             self.live.update(self._render())
+
+    def _on_handover(self, event: Event) -> None:
+        """A pool's forging handover (roll/handover_events.py), on the original producer's row: each
+        step with the hosts it acts on, the forgers seen when they change, and the ending naming the
+        host that forges (also kept for the summary)."""
+        from orchestrator.roll.handover_events import ForgersSeen, HandoverEnded, HandoverStepped
+
+        row = self.rows.get(event.host)
+        if event.phase == Phase.HANDOVER_STEP:
+            step = HandoverStepped.of(event)
+            text = f"handover {step.step} (forging on {step.active}, standby {step.standby})"
+            if row is not None:
+                row["phase"], row["gate"] = Phase.HANDOVER_STEP, text
+            self._log(f"{event.host}: {text}" + (f": {step.detail}" if step.detail else ""))
+        elif event.phase == Phase.FORGERS_SEEN:
+            seen = ForgersSeen.of(event)
+            now = f"{seen.active} {seen.active_forging}, {seen.standby} {seen.standby_forging}"
+            if row is not None and row.get("forgers") != now:
+                row["forgers"] = now
+                self._log(f"{event.host}: forging seen ({seen.during}): {now}")
+        else:
+            ended = HandoverEnded.of(event)
+            gap = f", forging gap {ended.gap_seconds:.1f} s" if ended.gap_seconds is not None else ""
+            who = f"{ended.forger} forges" if ended.forger else "no host proven forging"
+            self.lines.append(f"{event.host}: handover {ended.ending}: {who}{gap}; {ended.reason}")
+            self._log(self.lines[-1], always=True)
 
     def _render(self) -> Group:
         table = Table(title="Rollout", title_justify="left")

@@ -126,3 +126,25 @@ def test_a_release_staged_without_its_sums_file_checked_is_said_in_the_log() -> 
     assert any(line.endswith("relay2: staged; not verified against cardano-node-10.6.4-sha256sums.txt: not fetched (404)")
                for line in lines), lines
     assert view.lines == ["relay2: staged; not verified against cardano-node-10.6.4-sha256sums.txt: not fetched (404)"]
+
+
+def test_a_pool_handover_prints_its_steps_the_forgers_when_they_change_and_who_forges_at_the_end() -> None:
+    """The run's progress for a pool's handover (roll/handover_events.py) names the step and the hosts
+    it acts on, the forgers seen only when they change, and the ending with the forger (kept for the
+    summary), instead of bare phase names."""
+    from orchestrator.roll.handover_events import ForgersSeen, HandoverEnded, HandoverStepped
+
+    out = Pipe()
+    with LiveRollout(make_console(out), _plan()) as view:
+        step = HandoverStepped("disable_active", "bp1", "bp1-standby", "bp1", "renamed away, SIGHUP sent")
+        view.on_event(Event(0.0, "relay2", step.phase, step.data()))
+        seen = ForgersSeen("prove_stopped", "bp1", "on", "bp1-standby", "off")
+        for _ in range(3):  # the same forgers sampled three times: one line
+            view.on_event(Event(0.0, "relay2", seen.phase, seen.data()))
+        ended = HandoverEnded("handed_over", "bp1-standby", "bp1 is the upgraded standby", 6.5)
+        view.on_event(Event(0.0, "relay2", ended.phase, ended.data()))
+    text = out.getvalue()
+    assert "relay2: handover disable_active (forging on bp1, standby bp1-standby): renamed away, SIGHUP sent" in text
+    assert text.count("forging seen (prove_stopped): bp1 on, bp1-standby off") == 1, text
+    assert view.lines == ["relay2: handover handed_over: bp1-standby forges, forging gap 6.5 s; "
+                          "bp1 is the upgraded standby"]  # fmt: skip
