@@ -67,7 +67,7 @@ class Ending(StrEnum):
     """How a handover ended; `forger` in the result names the host that forges."""
 
     HANDED_OVER = "handed_over"  # the standby forges; the old producer is the idle standby (upgraded, if asked)
-    HANDED_OVER_OLD_NOT_UPGRADED = "handed_over_old_not_upgraded"  # the standby forges; the old one's upgrade failed
+    HANDED_OVER_OLD_NOT_UPGRADED = "handed_over_old_not_upgraded"  # the standby forges; the old one is not upgraded
     REFUSED = "refused"  # a precondition failed: nothing was changed, the original forges
     STOPPED = "stopped"  # a doubt: recovered, the preferred host forges (the original before the handover)
     STOPPED_ON_OTHER = "stopped_on_other"  # recovered, but on the other host: the preferred one could not forge
@@ -563,8 +563,8 @@ class Handover:
             return self._fail(f"after the old producer's upgrade: {self.active.name} {fa}, {self.standby.name} {fs}")
         if not done.ok:
             return self._end(Ending.HANDED_OVER_OLD_NOT_UPGRADED, self.standby.name,
-                             f"{self.standby.name} forges; the old producer {self.active.name} is idle but its "
-                             f"upgrade failed: {done.detail}")  # fmt: skip
+                             f"{self.standby.name} forges; the old producer {self.active.name} is idle, not "
+                             f"upgraded: {done.detail}")  # fmt: skip
         return self._end(Ending.HANDED_OVER, self.standby.name,
                          f"{self.standby.name} forges; {self.active.name} is the idle standby ({done.detail})")  # fmt: skip
 
