@@ -119,6 +119,7 @@ def print_plan(console: Console, plan: Plan, diff: bool = False) -> None:
         for estimate in seed_db.role_estimates(plan.pending):
             console.print(f"  {estimate.line()}", highlight=False, soft_wrap=True)
     now = time.time()
+    in_handover = {name: h for h in plan.handovers for name in (h.producer, h.standby)}
     for hp in plan.hosts:
         if hp.error:
             console.print(Text.assemble(data(f"{hp.host.name}: ", "bold"), data(hp.error, "red")), soft_wrap=True)
@@ -132,7 +133,11 @@ def print_plan(console: Console, plan: Plan, diff: bool = False) -> None:
             console.print(data(f"  - {hp.refusal}", "bold yellow"), soft_wrap=True)
         for reason in [*hp.reasons, *crossing]:  # prose: a log viewer or terminal wraps it, never a hard break mid-sentence
             console.print(data(f"  - {reason}"), soft_wrap=True)
-        if leader is not None:
+        pool = in_handover.get(hp.host.name)
+        if leader is not None and pool is not None:  # the handover below, not a wait for a window
+            console.print(data(f"  - restart window: not waited for: it restarts while the other host of its pool "
+                               f"forges (handover below); with `run --no-handover`: {leader}"), soft_wrap=True)  # fmt: skip
+        elif leader is not None:
             console.print(data(f"  - restart window: {leader}"), soft_wrap=True)
         if hp.clock_skew is not None and abs(hp.clock_skew) >= CLOCK_NOTE_SECONDS:
             console.print(f"  - its clock is {hp.clock_skew:+.0f} s off the control machine's (slot lags are measured "
@@ -151,6 +156,8 @@ def handover_lines(plan: Plan) -> list[str]:
     lines: list[str] = []
     for h in plan.handovers:
         lines.append(f"handover {h.producer} → {h.standby} (the producer keeps forging until its standby takes over):")
+        lines.append(f"  order: the pool is one turn in the producers' batches: {h.standby} is upgraded first, "
+                     f"{h.producer} last, whatever the batch order above")  # fmt: skip
         lines += [f"  {i}. {step} [{host}]: {does}" for i, (step, host, does) in enumerate(h.steps, 1)]
         missed = ("0 leader slots missed if all goes well (the gap falls between two leader slots, "
                   f"from {h.schedule})" if h.expected_missed_leader_slots == 0 else "leader slots missed: unknown")  # fmt: skip

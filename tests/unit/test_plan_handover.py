@@ -68,9 +68,10 @@ def test_with_a_leader_schedule_the_predicted_gap_misses_no_leader_slot() -> Non
     assert h.expected_missed_leader_slots == 0 and h.schedule is not None and "schedule.json" in h.schedule
     lines = handover_lines(plan)
     assert lines[0].startswith("handover bp1 → bp1-standby")
-    assert lines[1] == "  1. precheck [bp1, bp1-standby]: " + PLANNED_STEPS[0][2]
-    assert lines[2].startswith("  2. upgrade_standby [bp1-standby]: upgrade it non-producing")
-    assert "forging gap: 0 leader slots missed if all goes well" in lines[10] and "budget 140 s" in lines[10]
+    assert lines[1].startswith("  order: the pool is one turn") and "bp1-standby is upgraded first, bp1 last" in lines[1]
+    assert lines[2] == "  1. precheck [bp1, bp1-standby]: " + PLANNED_STEPS[0][2]
+    assert lines[3].startswith("  2. upgrade_standby [bp1-standby]: upgrade it non-producing")
+    assert "forging gap: 0 leader slots missed if all goes well" in lines[11] and "budget 140 s" in lines[11]
 
 
 def test_the_json_plan_carries_steps_and_gap() -> None:
@@ -102,3 +103,7 @@ def test_the_console_prints_it() -> None:
     text = out.getvalue()
     assert "handover bp1 → bp1-standby" in text and "9. upgrade_old_as_standby [bp1]" in text
     assert "forging gap: leader slots missed: unknown; budget 140 s" in text
+    # the producers' own restart-window lines give way to the handover (what --no-handover would do kept)
+    windows = [line for line in text.splitlines() if "restart window:" in line]
+    assert windows and all("not waited for: it restarts while the other host of its pool forges" in line
+                           and "with `run --no-handover`: " in line for line in windows), windows
