@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -151,6 +152,11 @@ def print_plan(console: Console, plan: Plan, diff: bool = False) -> None:
                 console.print(Syntax(data_str(change.diff.diff), "diff", theme="ansi_dark", background_color="default"))
 
 
+def _phase_words(text: str) -> str:
+    """The words of a gate state before its first figure ("replaying ledger" of "replaying ledger 10%")."""
+    return re.split(r"\d", text, maxsplit=1)[0].strip()
+
+
 def handover_lines(plan: Plan) -> list[str]:
     """Each pool's handover (plan.PlannedHandover): its steps in order, then the forging gap it predicts."""
     lines: list[str] = []
@@ -220,7 +226,9 @@ class LiveRollout:
                 seen = GateSeen.of(event)
                 waiting = seen.waiting_for
                 said = waiting.split(": ", 1)[-1] if waiting else ""  # "node starting: <what the state says>"
-                row["gate"] = seen.state + (f" — {waiting}" if waiting and said not in seen.state else "")
+                # the same phase said twice (its figures sampled a moment apart) is said once
+                same = said in seen.state or _phase_words(said) == _phase_words(seen.state)
+                row["gate"] = seen.state + (f" — {waiting}" if waiting and not same else "")
                 step, prev = seen.progress_step, row.get("step")
                 row["step"] = step
                 # a line per 10% within a startup phase (phase changes print their own, below)

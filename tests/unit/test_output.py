@@ -109,6 +109,11 @@ def test_the_gate_cell_does_not_repeat_what_its_state_already_says() -> None:
     view.on_event(Event(0.0, "relay2", "gate_sample",
                         {"state": state, "waiting_for": "node starting: replaying ledger 31% (slot over target)"}))
     assert view.rows["relay2"]["gate"] == state
+    # the second trial: the two figures sampled a moment apart differ, the phase is the same
+    later = "replaying ledger 10% (slot over target), ~60s left"
+    view.on_event(Event(0.0, "relay2", "gate_sample",
+                        {"state": later, "waiting_for": "node starting: replaying ledger 9% (slot over target)"}))
+    assert view.rows["relay2"]["gate"] == later
     view.on_event(Event(0.0, "relay2", "gate_sample", {"state": "in sync, lag 40", "waiting_for": "soak: 12 s left"}))
     assert view.rows["relay2"]["gate"] == "in sync, lag 40 — soak: 12 s left"
 
