@@ -227,7 +227,7 @@ class LiveRollout:
                 waiting = seen.waiting_for
                 said = waiting.split(": ", 1)[-1] if waiting else ""  # "node starting: <what the state says>"
                 # the same phase said twice (its figures sampled a moment apart) is said once
-                same = said in seen.state or _phase_words(said) == _phase_words(seen.state)
+                same = said in seen.state or (_phase_words(said) or None) == _phase_words(seen.state)
                 row["gate"] = seen.state + (f" — {waiting}" if waiting and not same else "")
                 step, prev = seen.progress_step, row.get("step")
                 row["step"] = step
