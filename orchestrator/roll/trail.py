@@ -91,12 +91,19 @@ class RunTrail:
 
 
 def host_steps(events: list[Event]) -> dict[str, list[dict[str, Any]]]:
-    """Per host, every step the run's journal holds, in order: {phase, at (UTC ISO 8601), resumed?}."""
+    """Per host, every step the run's journal holds, in order: {phase, at (UTC ISO 8601), resumed?};
+    a pool's handover steps and its ending too, on the original producer (with the step's name, or
+    the ending and the host that forges), though a resume never reads them as the host's own steps."""
     steps: dict[str, list[dict[str, Any]]] = {}
+    shown = {Phase.BACKUPS_PRUNED, Phase.HANDOVER_STEP, Phase.HANDOVER_ENDED}
     for e in events:
-        if e.host == "*" or e.phase in OBSERVATIONS - {Phase.BACKUPS_PRUNED}:
+        if e.host == "*" or e.phase in OBSERVATIONS - shown:
             continue
         step: dict[str, Any] = {"phase": e.phase.value, "at": utc_iso(e.at)}
+        if e.phase is Phase.HANDOVER_STEP:
+            step["step"] = e.data.get("step")
+        elif e.phase is Phase.HANDOVER_ENDED:
+            step.update(ending=e.data.get("ending"), forger=e.data.get("forger"))
         if was_resumed(e):
             step["resumed"] = True
         steps.setdefault(e.host, []).append(step)

@@ -669,3 +669,20 @@ def test_a_host_the_resume_finished_is_reported_as_the_resumes_not_an_earlier_at
     detail = resumed.outcomes["relay1"].detail
     assert detail.startswith("upgraded by this run: finished by `run --resume` (attempt 2) at 20"), detail
     assert detail.endswith("after attempt 1 ended interrupted by SIGINT at 2026-12-05T22:00:00Z"), detail
+
+
+def test_the_report_steps_carry_a_pool_handover_with_its_step_names_and_the_forger() -> None:
+    """Operator trial: report.json is the audit trail, so a pool's handover steps and ending are in
+    the original producer's steps (named), while its forgers' samples are not."""
+    from orchestrator.roll.events import Event
+    from orchestrator.roll.handover_events import ForgersSeen, HandoverEnded, HandoverStepped
+
+    stepped = HandoverStepped("disable_active", "bp1", "bp1-standby", "bp1")
+    seen = ForgersSeen("prove_stopped", "bp1", "off", "bp1-standby", "off")
+    ended = HandoverEnded("handed_over", "bp1-standby", "bp1 is the upgraded standby", 6.5)
+    events = [Event(1_780_000_000.0, "bp1", Phase.PLANNED, {}),
+              *(Event(1_780_000_001.0 + i, "bp1", p.phase, p.data()) for i, p in enumerate((stepped, seen, ended)))]
+    steps = host_steps(events)["bp1"]
+    assert [s["phase"] for s in steps] == ["planned", "handover_step", "handover_ended"]
+    assert steps[1]["step"] == "disable_active"
+    assert (steps[2]["ending"], steps[2]["forger"]) == ("handed_over", "bp1-standby")
