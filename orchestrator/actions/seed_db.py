@@ -511,7 +511,8 @@ class RoleEstimate:
             return "unknown" if v is None else f"{v / 3600:.1f} h" if v >= 3600 else f"{v:.0f} s"
 
         size = "unknown" if self.copy_bytes is None else f"{self.copy_bytes / 1024**3:.1f} GiB"
-        return (f"db_seed for {self.hosts} {self.role}(s): without seeding {self.hosts} x replay = "
+        return (f"db_seed for {self.hosts} {self.role}(s), their downtimes summed (batches may overlap them; each "
+                f"host's own line above is its crossing unseeded): without seeding {self.hosts} x replay = "
                 f"{f(self.without_seconds)}; with seeding 1 replay + {self.hosts - 1} x (copy + start) = "
                 f"{f(self.with_seconds)} (copy: db/ledger {size} at {self.mib_per_second:g} MiB/s, "
                 f"db_seed_mib_per_second; start: {f(self.start_seconds)})")
